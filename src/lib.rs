@@ -1,0 +1,1 @@
+//! bosun: an agentless configuration manager in the Ansible style.
