@@ -1,1 +1,4 @@
 //! bosun: an agentless configuration manager in the Ansible style.
+
+pub mod source;
+pub mod yaml;

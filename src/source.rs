@@ -1,0 +1,174 @@
+//! Source files and positions in them, so every load error can name `file:line:col`
+//! and quote the offending line.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A text file read from disk (a playbook, an inventory, a vars file), kept whole so
+/// errors can show a snippet of it.
+#[derive(Debug)]
+pub struct SourceFile {
+    /// The path as the user gave it or as it was resolved.
+    pub path: PathBuf,
+    /// The full text of the file.
+    pub text: String,
+}
+
+impl SourceFile {
+    /// Wraps text that came from `path`.
+    pub fn new(path: impl Into<PathBuf>, text: impl Into<String>) -> Arc<SourceFile> {
+        Arc::new(SourceFile {
+            path: path.into(),
+            text: text.into(),
+        })
+    }
+
+    /// Reads `path` from disk.
+    pub fn read(path: &Path) -> std::io::Result<Arc<SourceFile>> {
+        let text = std::fs::read_to_string(path)?;
+        Ok(SourceFile::new(path, text))
+    }
+
+    /// Byte offset of a 1-based line and 1-based column counted in characters.
+    pub fn offset_of(&self, line: usize, col: usize) -> usize {
+        let mut offset = 0;
+        for (index, text_line) in self.text.split_inclusive('\n').enumerate() {
+            if index + 1 == line {
+                let within = text_line
+                    .char_indices()
+                    .nth(col.saturating_sub(1))
+                    .map_or(text_line.len(), |(byte, _)| byte);
+                return offset + within;
+            }
+            offset += text_line.len();
+        }
+        self.text.len()
+    }
+}
+
+/// A position in a source file: where a YAML node, an INI line or a template starts.
+#[derive(Clone, Debug)]
+pub struct Span {
+    /// The file the position is in.
+    pub file: Arc<SourceFile>,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column (in characters).
+    pub col: usize,
+    /// Byte offset of the start.
+    pub offset: usize,
+    /// Length in bytes of the spanned text (at least 1 for display).
+    pub len: usize,
+}
+
+impl Span {
+    /// A span starting at `line:col` in `file`, `len` bytes long.
+    pub fn at(file: &Arc<SourceFile>, line: usize, col: usize, len: usize) -> Span {
+        Span {
+            offset: file.offset_of(line, col),
+            file: file.clone(),
+            line,
+            col,
+            len,
+        }
+    }
+
+    /// A span for a whole file (used when no finer position is known).
+    pub fn file_start(file: &Arc<SourceFile>) -> Span {
+        Span::at(file, 1, 1, 0)
+    }
+
+    /// The directory holding the file this span is in.
+    pub fn dir(&self) -> PathBuf {
+        self.file
+            .path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
+    }
+}
+
+impl fmt::Display for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file.path.display(), self.line, self.col)
+    }
+}
+
+/// An error tied to a place in a source file; rendered by the binary with a snippet.
+#[derive(Debug, thiserror::Error)]
+#[error("{span}: {message}")]
+pub struct SourceError {
+    /// What is wrong, in one sentence.
+    pub message: String,
+    /// Where it is wrong.
+    pub span: Span,
+    /// What the user can do about it, when we know.
+    pub help: Option<String>,
+}
+
+impl SourceError {
+    /// An error at `span`.
+    pub fn new(span: &Span, message: impl Into<String>) -> SourceError {
+        SourceError {
+            message: message.into(),
+            span: span.clone(),
+            help: None,
+        }
+    }
+
+    /// Adds a hint on how to fix the problem.
+    pub fn with_help(mut self, help: impl Into<String>) -> SourceError {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+impl miette::Diagnostic for SourceError {
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        Some(&self.span.file.text)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        let len = self.span.len.max(1).min(
+            self.span
+                .file
+                .text
+                .len()
+                .saturating_sub(self.span.offset)
+                .max(0),
+        );
+        Some(Box::new(std::iter::once(miette::LabeledSpan::new(
+            Some("here".to_string()),
+            self.span.offset,
+            len,
+        ))))
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help
+            .as_ref()
+            .map(|help| Box::new(help) as Box<dyn fmt::Display>)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_count_characters_not_bytes() {
+        let file = SourceFile::new("x.yml", "a: é\nb: 1\n");
+        assert_eq!(file.offset_of(1, 1), 0);
+        assert_eq!(file.offset_of(2, 1), 6);
+        assert_eq!(file.offset_of(2, 4), 9);
+        assert_eq!(file.offset_of(9, 1), file.text.len());
+    }
+
+    #[test]
+    fn display_is_path_line_col() {
+        let file = SourceFile::new("play.yml", "- hosts: all\n");
+        let span = Span::at(&file, 1, 3, 5);
+        assert_eq!(span.to_string(), "play.yml:1:3");
+    }
+}

@@ -1,0 +1,451 @@
+//! YAML loading with a position on every node, resolving scalars the way Ansible's
+//! PyYAML does (YAML 1.1): `yes`/`no`/`on`/`off` are booleans, `0644` is octal, and
+//! `<<` merge keys work.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, LazyLock};
+
+use regex::Regex;
+use saphyr_parser::{Event, Parser, ScalarStyle};
+use serde_json::Value as Json;
+
+use crate::source::{SourceError, SourceFile, Span};
+
+/// One YAML node with where it was written.
+#[derive(Clone, Debug)]
+pub struct Node {
+    /// The node's content.
+    pub value: Value,
+    /// Where the node starts.
+    pub span: Span,
+}
+
+/// The content of a YAML node.
+#[derive(Clone, Debug)]
+pub enum Value {
+    /// `~`, `null` or nothing.
+    Null,
+    /// `true`, `yes`, `on` ...
+    Bool(bool),
+    /// An integer, including YAML 1.1 octal (`0644`), hex and binary.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// Any string; quoted scalars are always strings.
+    Str(String),
+    /// A sequence.
+    Seq(Vec<Node>),
+    /// A mapping in source order.
+    Map(Vec<(Node, Node)>),
+}
+
+impl Node {
+    /// The node as a string if it is a string scalar.
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The node's entries if it is a mapping.
+    pub fn as_map(&self) -> Option<&[(Node, Node)]> {
+        match &self.value {
+            Value::Map(entries) => Some(entries),
+            _ => None,
+        }
+    }
+
+    /// The node's items if it is a sequence.
+    pub fn as_seq(&self) -> Option<&[Node]> {
+        match &self.value {
+            Value::Seq(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    /// Looks up a string key in a mapping node.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.as_map()?
+            .iter()
+            .find(|(k, _)| k.key_string() == key)
+            .map(|(_, v)| v)
+    }
+
+    /// A short name for the node's type, for error messages.
+    pub fn type_name(&self) -> &'static str {
+        match self.value {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Int(_) => "an integer",
+            Value::Float(_) => "a float",
+            Value::Str(_) => "a string",
+            Value::Seq(_) => "a list",
+            Value::Map(_) => "a mapping",
+        }
+    }
+
+    /// The node rendered as a mapping key: scalars as their text.
+    pub fn key_string(&self) -> String {
+        match &self.value {
+            Value::Str(s) => s.clone(),
+            Value::Null => String::new(),
+            Value::Bool(b) => if *b { "True" } else { "False" }.to_string(),
+            Value::Int(i) => i.to_string(),
+            Value::Float(f) => f.to_string(),
+            Value::Seq(_) | Value::Map(_) => self.to_json().to_string(),
+        }
+    }
+
+    /// The node as a plain JSON value (positions dropped).
+    pub fn to_json(&self) -> Json {
+        match &self.value {
+            Value::Null => Json::Null,
+            Value::Bool(b) => Json::Bool(*b),
+            Value::Int(i) => Json::from(*i),
+            Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
+            Value::Str(s) => Json::String(s.clone()),
+            Value::Seq(items) => Json::Array(items.iter().map(Node::to_json).collect()),
+            Value::Map(entries) => Json::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.key_string(), v.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// Reads and parses a YAML file; an empty file gives a `Null` node.
+pub fn load_file(path: &Path) -> Result<Node, SourceError> {
+    let file = SourceFile::read(path).map_err(|err| {
+        let placeholder = SourceFile::new(path, "");
+        SourceError::new(
+            &Span::file_start(&placeholder),
+            format!("cannot read {}: {err}", path.display()),
+        )
+    })?;
+    parse(&file)
+}
+
+/// Parses YAML text that did not come from a file (`-e '{...}'`, `from_yaml`).
+pub fn parse_str(name: &str, text: &str) -> Result<Node, SourceError> {
+    parse(&SourceFile::new(name, text))
+}
+
+/// Parses the first document of `file`.
+pub fn parse(file: &Arc<SourceFile>) -> Result<Node, SourceError> {
+    let mut builder = Builder {
+        anchors: HashMap::new(),
+        stack: Vec::new(),
+        root: None,
+    };
+    for event in Parser::new_from_str(&file.text) {
+        let (event, span) = event.map_err(|err| {
+            let mark = err.marker();
+            SourceError::new(
+                &Span::at(file, mark.line(), mark.col() + 1, 1),
+                format!("YAML syntax error: {}", err.info()),
+            )
+            .with_help("check the indentation and quoting around this line")
+        })?;
+        let at = Span::at(file, span.start.line(), span.start.col() + 1, 1);
+        if builder.on_event(event, at)? {
+            break;
+        }
+    }
+    Ok(builder.root.unwrap_or(Node {
+        value: Value::Null,
+        span: Span::file_start(file),
+    }))
+}
+
+/// Turns parser events into a node tree.
+struct Builder {
+    anchors: HashMap<usize, Node>,
+    stack: Vec<Open>,
+    root: Option<Node>,
+}
+
+/// A collection being built, with the anchor to register when it closes.
+struct Open {
+    node: Node,
+    anchor: usize,
+    pending_key: Option<Node>,
+}
+
+impl Builder {
+    /// Handles one event; returns true once the first document is complete.
+    fn on_event(&mut self, event: Event<'_>, span: Span) -> Result<bool, SourceError> {
+        match event {
+            Event::Scalar(text, style, anchor, tag) => {
+                let tag = tag.map(|t| t.suffix.clone());
+                let value = resolve_scalar(&text, style, tag.as_deref());
+                let node = Node {
+                    value,
+                    span: Span {
+                        len: text.len().max(1),
+                        ..span
+                    },
+                };
+                self.remember(anchor, &node);
+                self.push(node)?;
+            }
+            Event::Alias(id) => {
+                let node = self.anchors.get(&id).cloned().ok_or_else(|| {
+                    SourceError::new(&span, "this alias refers to an unknown anchor")
+                })?;
+                self.push(Node { span, ..node })?;
+            }
+            Event::SequenceStart(anchor, _) => self.stack.push(Open {
+                node: Node {
+                    value: Value::Seq(Vec::new()),
+                    span,
+                },
+                anchor,
+                pending_key: None,
+            }),
+            Event::MappingStart(anchor, _) => self.stack.push(Open {
+                node: Node {
+                    value: Value::Map(Vec::new()),
+                    span,
+                },
+                anchor,
+                pending_key: None,
+            }),
+            Event::SequenceEnd | Event::MappingEnd => {
+                if let Some(open) = self.stack.pop() {
+                    self.remember(open.anchor, &open.node);
+                    self.push(open.node)?;
+                }
+            }
+            Event::DocumentEnd => return Ok(self.root.is_some()),
+            Event::StreamEnd => return Ok(true),
+            Event::Nothing | Event::StreamStart | Event::DocumentStart(_) => {}
+        }
+        Ok(false)
+    }
+
+    fn remember(&mut self, anchor: usize, node: &Node) {
+        if anchor > 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+    }
+
+    /// Adds a finished node to the collection being built, or makes it the root.
+    fn push(&mut self, node: Node) -> Result<(), SourceError> {
+        let Some(open) = self.stack.last_mut() else {
+            if self.root.is_none() {
+                self.root = Some(node);
+            }
+            return Ok(());
+        };
+        match &mut open.node.value {
+            Value::Seq(items) => items.push(node),
+            Value::Map(entries) => match open.pending_key.take() {
+                None => open.pending_key = Some(node),
+                Some(key) if key.as_str() == Some("<<") => merge_into(entries, node)?,
+                Some(key) => {
+                    let name = key.key_string();
+                    entries.retain(|(k, _)| k.key_string() != name);
+                    entries.push((key, node));
+                }
+            },
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// Applies a `<<` merge key: keys from the merged mapping(s) that are not set yet.
+fn merge_into(entries: &mut Vec<(Node, Node)>, merged: Node) -> Result<(), SourceError> {
+    let sources: Vec<Node> = match merged.value {
+        Value::Map(_) => vec![merged],
+        Value::Seq(items) => items,
+        _ => {
+            return Err(SourceError::new(
+                &merged.span,
+                "a `<<` merge key needs a mapping or a list of mappings",
+            ));
+        }
+    };
+    for source in sources {
+        let Value::Map(source_entries) = source.value else {
+            return Err(SourceError::new(
+                &source.span,
+                "a `<<` merge key needs a mapping or a list of mappings",
+            ));
+        };
+        for (key, value) in source_entries {
+            let name = key.key_string();
+            if !entries.iter().any(|(k, _)| k.key_string() == name) {
+                entries.push((key, value));
+            }
+        }
+    }
+    Ok(())
+}
+
+static INT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[-+]?(0b[01_]+|0[0-7_]+|0|[1-9][0-9_]*|0x[0-9a-fA-F_]+)$").expect("valid regex")
+});
+static FLOAT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^([-+]?([0-9][0-9_]*)?\.[0-9_]*([eE][-+][0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN))$",
+    )
+    .expect("valid regex")
+});
+
+/// Resolves a scalar to its YAML 1.1 type, as PyYAML (and so Ansible) does.
+fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Value {
+    if let Some(tag) = tag {
+        match tag {
+            "str" | "unsafe" | "binary" => return Value::Str(text.to_string()),
+            "int" => return parse_int(text).map_or(Value::Str(text.to_string()), Value::Int),
+            "float" => {
+                return text
+                    .parse()
+                    .map_or(Value::Str(text.to_string()), Value::Float);
+            }
+            "bool" => return resolve_plain(text),
+            _ => {}
+        }
+    }
+    if style != ScalarStyle::Plain {
+        return Value::Str(text.to_string());
+    }
+    resolve_plain(text)
+}
+
+fn resolve_plain(text: &str) -> Value {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => Value::Null,
+        "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => Value::Bool(true),
+        "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            Value::Bool(false)
+        }
+        _ if INT.is_match(text) => parse_int(text).map_or(Value::Str(text.to_string()), Value::Int),
+        _ if FLOAT.is_match(text)
+            && text
+                .chars()
+                .any(|c| c.is_ascii_digit() || c == 'n' || c == 'N') =>
+        {
+            parse_float(text).map_or(Value::Str(text.to_string()), Value::Float)
+        }
+        _ => Value::Str(text.to_string()),
+    }
+}
+
+/// Parses a YAML 1.1 integer: decimal, `0x` hex, `0b` binary, leading-zero octal.
+fn parse_int(text: &str) -> Option<i64> {
+    let cleaned: String = text.chars().filter(|c| *c != '_').collect();
+    let (negative, digits) = match cleaned.as_bytes().first() {
+        Some(b'-') => (true, &cleaned[1..]),
+        Some(b'+') => (false, &cleaned[1..]),
+        _ => (false, cleaned.as_str()),
+    };
+    let magnitude = if let Some(hex) = digits.strip_prefix("0x") {
+        i64::from_str_radix(hex, 16).ok()?
+    } else if let Some(bin) = digits.strip_prefix("0b") {
+        i64::from_str_radix(bin, 2).ok()?
+    } else if digits.len() > 1 && digits.starts_with('0') {
+        i64::from_str_radix(&digits[1..], 8).ok()?
+    } else {
+        digits.parse().ok()?
+    };
+    Some(if negative { -magnitude } else { magnitude })
+}
+
+fn parse_float(text: &str) -> Option<f64> {
+    let cleaned: String = text.chars().filter(|c| *c != '_').collect();
+    match cleaned.trim_start_matches(['+', '-']) {
+        ".inf" | ".Inf" | ".INF" => Some(if cleaned.starts_with('-') {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        }),
+        ".nan" | ".NaN" | ".NAN" => Some(f64::NAN),
+        _ => cleaned.parse().ok(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn json_of(text: &str) -> Json {
+        parse_str("t.yml", text).expect("parses").to_json()
+    }
+
+    #[test]
+    fn yaml_1_1_booleans_as_ansible_reads_them() {
+        assert_eq!(
+            json_of("a: yes\nb: No\nc: on\nd: OFF\ne: 'yes'\nf: y\n"),
+            json!({"a": true, "b": false, "c": true, "d": false, "e": "yes", "f": "y"})
+        );
+    }
+
+    #[test]
+    fn leading_zero_is_octal_like_pyyaml() {
+        assert_eq!(
+            json_of("mode: 0644\nport: 2222\nhex: 0x1F\nzero: 0\nq: '0644'\n"),
+            json!({"mode": 420, "port": 2222, "hex": 31, "zero": 0, "q": "0644"})
+        );
+    }
+
+    #[test]
+    fn floats_need_a_dot_as_in_pyyaml() {
+        assert_eq!(
+            json_of("a: 1.5\nb: 1.10\nc: 3.\nd: 1e3\ne: 1.2.3\n"),
+            json!({"a": 1.5, "b": 1.1, "c": 3.0, "d": "1e3", "e": "1.2.3"})
+        );
+    }
+
+    #[test]
+    fn nulls_and_tags() {
+        assert_eq!(
+            json_of("a:\nb: ~\nc: !!str 12\nd: null\n"),
+            json!({"a": null, "b": null, "c": "12", "d": null})
+        );
+    }
+
+    #[test]
+    fn merge_keys_and_aliases() {
+        let text = "base: &b {x: 1, y: 2}\nother:\n  <<: *b\n  y: 3\nlist: [*b]\n";
+        assert_eq!(
+            json_of(text),
+            json!({"base": {"x": 1, "y": 2}, "other": {"y": 3, "x": 1}, "list": [{"x": 1, "y": 2}]})
+        );
+    }
+
+    #[test]
+    fn positions_are_one_based() {
+        let node = parse_str("p.yml", "- hosts: all\n  tasks:\n    - ping:\n").expect("parses");
+        let play = &node.as_seq().expect("a list")[0];
+        let tasks = play.get("tasks").expect("tasks");
+        let task = &tasks.as_seq().expect("a list")[0];
+        assert_eq!((task.span.line, task.span.col), (3, 7));
+        let (key, _) = &task.as_map().expect("a map")[0];
+        assert_eq!((key.span.line, key.span.col), (3, 7));
+    }
+
+    #[test]
+    fn syntax_errors_name_the_line() {
+        let err = parse_str("bad.yml", "a: 1\nb: [1, 2\nc: 3\n").expect_err("fails");
+        assert!(err.to_string().starts_with("bad.yml:"), "{err}");
+        assert!(err.to_string().contains("YAML syntax error"), "{err}");
+    }
+
+    #[test]
+    fn empty_document_is_null() {
+        assert_eq!(json_of(""), Json::Null);
+        assert_eq!(json_of("# only a comment\n"), Json::Null);
+    }
+
+    #[test]
+    fn block_scalars_keep_newlines() {
+        assert_eq!(json_of("a: |\n  x\n  y\n"), json!({"a": "x\ny\n"}));
+    }
+}
