@@ -1,0 +1,147 @@
+//! The local connection: runs commands on the control node itself (`-c local`,
+//! `ansible_connection=local`, the implicit `localhost`).
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Stdio;
+
+use async_trait::async_trait;
+use tokio::io::AsyncWriteExt;
+
+use super::{Command, CommandOutput, Connection, ConnectionError};
+
+/// Runs everything on this machine with `/bin/sh`.
+#[derive(Debug, Default)]
+pub struct LocalConnection;
+
+fn io_error(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> ConnectionError {
+    let context = context.into();
+    move |source| ConnectionError::Io { context, source }
+}
+
+#[async_trait]
+impl Connection for LocalConnection {
+    async fn exec(&self, command: &Command) -> Result<CommandOutput, ConnectionError> {
+        let mut child = tokio::process::Command::new("/bin/sh")
+            .arg("-c")
+            .arg(command.full_script())
+            .stdin(if command.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(io_error("cannot start /bin/sh"))?;
+        if let (Some(data), Some(mut stdin)) = (&command.stdin, child.stdin.take()) {
+            let data = data.clone();
+            tokio::spawn(async move {
+                let _ = stdin.write_all(&data).await;
+            });
+        }
+        let output = child
+            .wait_with_output()
+            .await
+            .map_err(io_error("waiting for /bin/sh"))?;
+        Ok(CommandOutput {
+            rc: output.status.code().unwrap_or(-1),
+            stdout: output.stdout,
+            stderr: output.stderr,
+        })
+    }
+
+    async fn put(&self, data: &[u8], dest: &str, mode: Option<u32>) -> Result<(), ConnectionError> {
+        let dest_path = Path::new(dest);
+        let dir = dest_path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let name = dest_path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let temp = dir.join(format!(".{name}.bosun-{}.tmp", std::process::id()));
+        let result = async {
+            tokio::fs::write(&temp, data)
+                .await
+                .map_err(io_error(format!("cannot write {}", temp.display())))?;
+            let mode = match mode {
+                Some(mode) => Some(mode),
+                None => tokio::fs::metadata(dest_path)
+                    .await
+                    .ok()
+                    .map(|m| m.permissions().mode() & 0o7777),
+            };
+            if let Some(mode) = mode {
+                tokio::fs::set_permissions(&temp, std::fs::Permissions::from_mode(mode))
+                    .await
+                    .map_err(io_error(format!("cannot set mode on {}", temp.display())))?;
+            }
+            tokio::fs::rename(&temp, dest_path)
+                .await
+                .map_err(io_error(format!("cannot rename into {dest}")))
+        }
+        .await;
+        if result.is_err() {
+            let _ = tokio::fs::remove_file(&temp).await;
+        }
+        result
+    }
+
+    async fn get(&self, path: &str) -> Result<Vec<u8>, ConnectionError> {
+        tokio::fs::read(path)
+            .await
+            .map_err(io_error(format!("cannot read {path}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn exec_reports_rc_and_streams() {
+        let out = LocalConnection
+            .exec(&Command::new("echo out; echo err >&2; exit 3"))
+            .await
+            .expect("runs");
+        assert_eq!(out.rc, 3);
+        assert_eq!(out.stdout_text(), "out\n");
+        assert_eq!(out.stderr_text(), "err\n");
+    }
+
+    #[tokio::test]
+    async fn exec_feeds_stdin() {
+        let mut command = Command::new("tr a-z A-Z");
+        command.stdin = Some(b"hello".to_vec());
+        let out = LocalConnection.exec(&command).await.expect("runs");
+        assert_eq!(out.stdout_text(), "HELLO");
+    }
+
+    #[tokio::test]
+    async fn put_is_atomic_and_sets_mode() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let dest = dir.path().join("f.conf");
+        let dest = dest.to_str().expect("utf-8");
+        LocalConnection
+            .put(b"one\n", dest, Some(0o640))
+            .await
+            .expect("writes");
+        assert_eq!(std::fs::read(dest).expect("reads"), b"one\n");
+        let mode = std::fs::metadata(dest).expect("stat").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640);
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path()).expect("ls").collect();
+        assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
+    }
+
+    #[tokio::test]
+    async fn put_into_missing_directory_fails_cleanly() {
+        let err = LocalConnection
+            .put(b"x", "/nonexistent-bosun-dir/f", None)
+            .await
+            .expect_err("fails");
+        assert!(err.to_string().contains("cannot write"), "{err}");
+    }
+}
