@@ -1,0 +1,335 @@
+//! Module parameters: the declared shape of each module's arguments (checked when the
+//! playbook loads) and typed access to the rendered values (at run time).
+
+use indexmap::IndexMap;
+use serde_json::Value as Json;
+
+/// The type a parameter takes, as Ansible's argument specs name them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A string; numbers and booleans are converted.
+    Str,
+    /// A boolean in Ansible's loose sense (`yes`, `on`, `1`, `true` ...).
+    Bool,
+    /// An integer (strings of digits are converted).
+    Int,
+    /// A number that may be fractional.
+    Float,
+    /// A list; a comma-separated string is split.
+    List,
+    /// A mapping.
+    Dict,
+    /// Anything, passed through as it is.
+    Raw,
+}
+
+/// One declared module parameter.
+#[derive(Clone, Copy, Debug)]
+pub struct Param {
+    /// The canonical name.
+    pub name: &'static str,
+    /// The expected type.
+    pub kind: Kind,
+    /// Whether the module refuses to run without it.
+    pub required: bool,
+    /// Other names accepted for it.
+    pub aliases: &'static [&'static str],
+    /// The values allowed, if restricted.
+    pub choices: &'static [&'static str],
+}
+
+impl Param {
+    /// An optional parameter of `kind`.
+    pub const fn new(name: &'static str, kind: Kind) -> Param {
+        Param {
+            name,
+            kind,
+            required: false,
+            aliases: &[],
+            choices: &[],
+        }
+    }
+
+    /// Marks the parameter required.
+    pub const fn required(mut self) -> Param {
+        self.required = true;
+        self
+    }
+
+    /// Adds accepted aliases.
+    pub const fn aliases(mut self, aliases: &'static [&'static str]) -> Param {
+        self.aliases = aliases;
+        self
+    }
+
+    /// Restricts the accepted values.
+    pub const fn choices(mut self, choices: &'static [&'static str]) -> Param {
+        self.choices = choices;
+        self
+    }
+}
+
+/// Finds the declared parameter called `name` (or aliased so).
+pub fn find_param<'a>(params: &'a [Param], name: &str) -> Option<&'a Param> {
+    params
+        .iter()
+        .find(|p| p.name == name || p.aliases.contains(&name))
+}
+
+/// Parses a boolean the way Ansible's `boolean()` does; `None` if it is not one.
+pub fn parse_bool(value: &Json) -> Option<bool> {
+    match value {
+        Json::Bool(b) => Some(*b),
+        Json::Number(n) => match n.as_f64() {
+            Some(x) if x == 1.0 => Some(true),
+            Some(x) if x == 0.0 => Some(false),
+            _ => None,
+        },
+        Json::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "yes" | "on" | "1" | "true" | "y" | "t" => Some(true),
+            "no" | "off" | "0" | "false" | "n" | "f" | "" => Some(false),
+            _ => None,
+        },
+        Json::Null => Some(false),
+        _ => None,
+    }
+}
+
+/// Checks one literal value against a parameter's kind and choices; returns a message
+/// saying what is wrong. Values holding templates are not checked here.
+pub fn check_literal(param: &Param, value: &Json) -> Result<(), String> {
+    if value.as_str().is_some_and(crate::template::is_template) {
+        return Ok(());
+    }
+    convert(param, value).map(|_| ())
+}
+
+/// Converts a rendered value to the parameter's kind, or says why it cannot.
+fn convert(param: &Param, value: &Json) -> Result<Json, String> {
+    let wrong = |what: &str| {
+        format!(
+            "argument '{}' is of type {} and we were unable to convert to {what}",
+            param.name,
+            json_type(value)
+        )
+    };
+    let converted = match param.kind {
+        Kind::Raw | Kind::Dict if value.is_null() => Json::Null,
+        Kind::Raw => value.clone(),
+        Kind::Str => match value {
+            Json::String(_) => value.clone(),
+            Json::Number(n) => Json::String(n.to_string()),
+            Json::Bool(b) => Json::String(if *b { "True" } else { "False" }.into()),
+            Json::Null => Json::Null,
+            _ => return Err(wrong("str")),
+        },
+        Kind::Bool => Json::Bool(parse_bool(value).ok_or_else(|| wrong("bool"))?),
+        Kind::Int => match value {
+            Json::Number(n) if n.is_i64() => value.clone(),
+            Json::Number(n) => match n.as_f64() {
+                Some(f) if f.fract() == 0.0 => Json::from(f as i64),
+                _ => return Err(wrong("int")),
+            },
+            Json::String(s) => Json::from(s.trim().parse::<i64>().map_err(|_| wrong("int"))?),
+            _ => return Err(wrong("int")),
+        },
+        Kind::Float => match value {
+            Json::Number(_) => value.clone(),
+            Json::String(s) => {
+                serde_json::Number::from_f64(s.trim().parse::<f64>().map_err(|_| wrong("float"))?)
+                    .map_or(Json::Null, Json::Number)
+            }
+            _ => return Err(wrong("float")),
+        },
+        Kind::List => match value {
+            Json::Array(_) => value.clone(),
+            Json::String(s) => Json::Array(
+                s.split(',')
+                    .map(|item| Json::String(item.trim().to_string()))
+                    .filter(|item| item.as_str() != Some(""))
+                    .collect(),
+            ),
+            Json::Null => Json::Array(Vec::new()),
+            other => Json::Array(vec![other.clone()]),
+        },
+        Kind::Dict => match value {
+            Json::Object(_) => value.clone(),
+            _ => return Err(wrong("dict")),
+        },
+    };
+    if !param.choices.is_empty() {
+        let text = match &converted {
+            Json::String(s) => s.clone(),
+            Json::Null => return Ok(converted),
+            other => other.to_string(),
+        };
+        if !param.choices.contains(&text.as_str()) {
+            return Err(format!(
+                "value of {} must be one of: {}, got: {text}",
+                param.name,
+                param.choices.join(", ")
+            ));
+        }
+    }
+    Ok(converted)
+}
+
+/// The Python type name of a JSON value, for messages in Ansible's words.
+pub fn json_type(value: &Json) -> &'static str {
+    match value {
+        Json::Null => "NoneType",
+        Json::Bool(_) => "bool",
+        Json::Number(n) if n.is_f64() => "float",
+        Json::Number(_) => "int",
+        Json::String(_) => "str",
+        Json::Array(_) => "list",
+        Json::Object(_) => "dict",
+    }
+}
+
+/// A module's arguments after templating: canonical names, converted types.
+#[derive(Clone, Debug, Default)]
+pub struct Args {
+    values: IndexMap<String, Json>,
+}
+
+impl Args {
+    /// Validates rendered `raw` arguments against `params`: aliases resolved, types
+    /// converted, required ones present, unknown ones refused.
+    pub fn parse(params: &[Param], raw: &IndexMap<String, Json>) -> Result<Args, String> {
+        let mut values = IndexMap::new();
+        for (name, value) in raw {
+            let param = find_param(params, name).ok_or_else(|| unsupported(params, name))?;
+            values.insert(param.name.to_string(), convert(param, value)?);
+        }
+        if let Some(missing) = params
+            .iter()
+            .find(|p| p.required && values.get(p.name).is_none_or(Json::is_null))
+        {
+            return Err(format!("missing required arguments: {}", missing.name));
+        }
+        Ok(Args { values })
+    }
+
+    /// The value of `name`, if given and not null.
+    pub fn get(&self, name: &str) -> Option<&Json> {
+        self.values.get(name).filter(|v| !v.is_null())
+    }
+
+    /// A string parameter.
+    pub fn str(&self, name: &str) -> Option<&str> {
+        self.get(name).and_then(Json::as_str)
+    }
+
+    /// A boolean parameter, or `default` when not given.
+    pub fn bool_or(&self, name: &str, default: bool) -> bool {
+        self.get(name).and_then(Json::as_bool).unwrap_or(default)
+    }
+
+    /// An integer parameter.
+    pub fn int(&self, name: &str) -> Option<i64> {
+        self.get(name).and_then(Json::as_i64)
+    }
+
+    /// A number parameter as a float.
+    pub fn float(&self, name: &str) -> Option<f64> {
+        self.get(name).and_then(Json::as_f64)
+    }
+
+    /// A list parameter (empty when not given).
+    pub fn list(&self, name: &str) -> Vec<Json> {
+        self.get(name)
+            .and_then(Json::as_array)
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+/// The message for an argument a module does not know, listing what it accepts.
+pub fn unsupported(params: &[Param], name: &str) -> String {
+    let mut supported: Vec<&str> = params
+        .iter()
+        .flat_map(|p| std::iter::once(p.name).chain(p.aliases.iter().copied()))
+        .filter(|n| !n.starts_with('_'))
+        .collect();
+    supported.sort_unstable();
+    let mut message = format!("Unsupported parameters: {name}.");
+    if let Some(close) = crate::suggest::closest(name, supported.iter().copied()) {
+        message.push_str(&format!(" Did you mean '{close}'?"));
+    }
+    message.push_str(&format!(
+        " Supported parameters include: {}.",
+        supported.join(", ")
+    ));
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const PARAMS: &[Param] = &[
+        Param::new("path", Kind::Str)
+            .required()
+            .aliases(&["dest", "name"]),
+        Param::new("force", Kind::Bool),
+        Param::new("state", Kind::Str).choices(&["file", "absent"]),
+        Param::new("retries", Kind::Int),
+        Param::new("names", Kind::List),
+    ];
+
+    fn args(value: Json) -> IndexMap<String, Json> {
+        serde_json::from_value(value).expect("a mapping")
+    }
+
+    #[test]
+    fn aliases_resolve_and_types_convert() {
+        let parsed = Args::parse(
+            PARAMS,
+            &args(json!({"dest": "/x", "force": "yes", "retries": "3", "names": "a, b"})),
+        )
+        .expect("valid");
+        assert_eq!(parsed.str("path"), Some("/x"));
+        assert!(parsed.bool_or("force", false));
+        assert_eq!(parsed.int("retries"), Some(3));
+        assert_eq!(parsed.list("names"), vec![json!("a"), json!("b")]);
+    }
+
+    #[test]
+    fn unknown_argument_is_named_with_a_suggestion() {
+        let err =
+            Args::parse(PARAMS, &args(json!({"path": "/x", "forse": true}))).expect_err("bad");
+        assert!(err.starts_with("Unsupported parameters: forse."), "{err}");
+        assert!(err.contains("Did you mean 'force'?"), "{err}");
+    }
+
+    #[test]
+    fn missing_required_and_bad_choice() {
+        let err = Args::parse(PARAMS, &args(json!({"force": true}))).expect_err("bad");
+        assert_eq!(err, "missing required arguments: path");
+        let err =
+            Args::parse(PARAMS, &args(json!({"path": "/x", "state": "dir"}))).expect_err("bad");
+        assert_eq!(err, "value of state must be one of: file, absent, got: dir");
+    }
+
+    #[test]
+    fn bool_conversion_follows_ansible() {
+        for (value, expected) in [
+            (json!("yes"), Some(true)),
+            (json!("On"), Some(true)),
+            (json!(1), Some(true)),
+            (json!("0"), Some(false)),
+            (json!("off"), Some(false)),
+            (json!("maybe"), None),
+        ] {
+            assert_eq!(parse_bool(&value), expected, "{value}");
+        }
+        let err =
+            Args::parse(PARAMS, &args(json!({"path": "/x", "force": "maybe"}))).expect_err("bad");
+        assert_eq!(
+            err,
+            "argument 'force' is of type str and we were unable to convert to bool"
+        );
+    }
+}

@@ -1,0 +1,332 @@
+//! The templating engine: minijinja set up with Ansible's semantics. Undefined values
+//! are errors when used, yet `x is defined`, `x.y is defined` and `x | default(..)`
+//! work; a template that is one `{{ expression }}` keeps its native type.
+
+use std::sync::Arc;
+
+use minijinja::value::Value;
+use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior};
+use serde_json::Value as Json;
+
+use super::vars::Vars;
+
+/// A templating failure, with the undefined variable named when that is the cause.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct TemplateError {
+    /// What went wrong, in Ansible's words where possible.
+    pub message: String,
+}
+
+impl TemplateError {
+    /// An error with `message`.
+    pub fn new(message: impl Into<String>) -> TemplateError {
+        TemplateError {
+            message: message.into(),
+        }
+    }
+}
+
+/// Renders strings and evaluates expressions against a host's variables.
+pub struct Templar {
+    strict: Environment<'static>,
+    chainable: Environment<'static>,
+}
+
+/// Whether `text` holds Jinja syntax and so needs rendering.
+pub fn is_template(text: &str) -> bool {
+    text.contains("{{") || text.contains("{%") || text.contains("{#")
+}
+
+/// Python's truthiness of a JSON value, as `when:` and `assert` use it.
+pub fn truthy(value: &Json) -> bool {
+    match value {
+        Json::Null => false,
+        Json::Bool(b) => *b,
+        Json::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Json::String(s) => !s.is_empty(),
+        Json::Array(items) => !items.is_empty(),
+        Json::Object(map) => !map.is_empty(),
+    }
+}
+
+impl Templar {
+    /// An engine with Ansible's filters, tests and lookups.
+    pub fn new() -> Arc<Templar> {
+        Arc::new(Templar {
+            strict: environment(UndefinedBehavior::Strict),
+            chainable: environment(UndefinedBehavior::Chainable),
+        })
+    }
+
+    /// Renders `text` to a string.
+    pub fn render_str(&self, text: &str, vars: &Arc<Vars>) -> Result<String, TemplateError> {
+        if !is_template(text) {
+            return Ok(text.to_string());
+        }
+        let context = Value::from_dyn_object(vars.clone());
+        let attempt = self.strict.render_str(text, &context);
+        match attempt {
+            Err(err) if err.kind() == ErrorKind::UndefinedError && guards_undefined(text) => self
+                .chainable
+                .render_str(text, &context)
+                .map_err(|err| describe(err, text, vars)),
+            other => other.map_err(|err| describe(err, text, vars)),
+        }
+    }
+
+    /// Renders a value: every string in it is templated; a string that is exactly one
+    /// `{{ expression }}` becomes the expression's value with its own type.
+    pub fn render_value(&self, value: &Json, vars: &Arc<Vars>) -> Result<Json, TemplateError> {
+        match value {
+            Json::String(text) => {
+                if let Some(expression) = single_expression(text) {
+                    return self.eval(expression, vars);
+                }
+                self.render_str(text, vars).map(Json::String)
+            }
+            Json::Array(items) => items
+                .iter()
+                .map(|item| self.render_value(item, vars))
+                .collect::<Result<_, _>>()
+                .map(Json::Array),
+            Json::Object(map) => {
+                let mut rendered = serde_json::Map::new();
+                for (key, item) in map {
+                    rendered.insert(self.render_str(key, vars)?, self.render_value(item, vars)?);
+                }
+                Ok(Json::Object(rendered))
+            }
+            other => Ok(other.clone()),
+        }
+    }
+
+    /// Evaluates a bare expression (`when:`, `var=`); undefined is an error.
+    pub fn eval(&self, expression: &str, vars: &Arc<Vars>) -> Result<Json, TemplateError> {
+        let value = self.eval_value(expression, vars)?;
+        if value.is_undefined() {
+            return Err(undefined_error(expression, vars));
+        }
+        Ok(to_json(&value))
+    }
+
+    /// Evaluates a bare expression to a minijinja value (undefined allowed).
+    pub fn eval_value(&self, expression: &str, vars: &Arc<Vars>) -> Result<Value, TemplateError> {
+        let expression = strip_braces(expression);
+        let context = Value::from_dyn_object(vars.clone());
+        let run = |env: &Environment<'static>| {
+            env.compile_expression(expression)
+                .and_then(|compiled| compiled.eval(&context))
+        };
+        match run(&self.strict) {
+            Err(err) if err.kind() == ErrorKind::UndefinedError && guards_undefined(expression) => {
+                run(&self.chainable).map_err(|err| describe(err, expression, vars))
+            }
+            other => other.map_err(|err| describe(err, expression, vars)),
+        }
+    }
+
+    /// Evaluates a condition as `when:` does: Python truthiness of the expression.
+    pub fn condition(&self, expression: &str, vars: &Arc<Vars>) -> Result<bool, TemplateError> {
+        let value = self.eval(expression, vars)?;
+        Ok(match &value {
+            Json::String(s) => !matches!(
+                s.trim().to_ascii_lowercase().as_str(),
+                "" | "false" | "no" | "off" | "0" | "none"
+            ),
+            other => truthy(other),
+        })
+    }
+}
+
+/// Builds one environment with everything Ansible templates expect.
+fn environment(behavior: UndefinedBehavior) -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(behavior);
+    env.set_keep_trailing_newline(true);
+    env.set_trim_blocks(true);
+    super::register(&mut env);
+    super::lookups::register(&mut env);
+    env.set_formatter(|out, _state, value| {
+        if value.is_undefined() {
+            return Err(Error::from(ErrorKind::UndefinedError));
+        }
+        out.write_str(&super::repr::display(value))
+            .map_err(|_| Error::new(ErrorKind::WriteFailure, "cannot write template output"))
+    });
+    env
+}
+
+/// Whether the text tests for undefined values, so a chainable retry is right.
+fn guards_undefined(text: &str) -> bool {
+    text.contains("defined") || text.contains("default") || text.contains("d(")
+}
+
+/// `{{ x }}` as a whole string: the expression inside, if there is exactly one.
+fn single_expression(text: &str) -> Option<&str> {
+    let inner = text.trim().strip_prefix("{{")?.strip_suffix("}}")?;
+    (!inner.contains("{{") && !inner.contains("}}")).then(|| inner.trim())
+}
+
+/// Accepts `when: "{{ x }}"` as Ansible does, by unwrapping the braces.
+fn strip_braces(expression: &str) -> &str {
+    single_expression(expression).unwrap_or(expression.trim())
+}
+
+/// Converts a template value into JSON (undefined becomes null).
+pub fn to_json(value: &Value) -> Json {
+    if value.is_undefined() || value.is_none() {
+        return Json::Null;
+    }
+    serde_json::to_value(value).unwrap_or(Json::Null)
+}
+
+/// Turns a minijinja error into an Ansible-like message naming the undefined variable.
+fn describe(err: Error, source: &str, vars: &Arc<Vars>) -> TemplateError {
+    if err.kind() == ErrorKind::UndefinedError {
+        return undefined_error(source, vars);
+    }
+    if let Some(inner) =
+        std::error::Error::source(&err).and_then(|source| source.downcast_ref::<TemplateError>())
+    {
+        return TemplateError::new(inner.message.clone());
+    }
+    let detail = err
+        .detail()
+        .map(str::to_string)
+        .unwrap_or_else(|| err.to_string());
+    TemplateError::new(format!(
+        "template error while templating '{source}': {detail}"
+    ))
+}
+
+/// Names the first variable of `source` that does not resolve.
+fn undefined_error(source: &str, vars: &Arc<Vars>) -> TemplateError {
+    if let Some(nested) = Vars::take_nested_error() {
+        return nested;
+    }
+    let env = Environment::new();
+    let names = if is_template(source) && single_expression(source).is_none() {
+        env.template_from_str(source)
+            .map(|t| t.undeclared_variables(true))
+            .unwrap_or_default()
+    } else {
+        env.compile_expression(strip_braces(source))
+            .map(|e| e.undeclared_variables(true))
+            .unwrap_or_default()
+    };
+    let mut names: Vec<String> = names.into_iter().collect();
+    names.sort();
+    for name in names {
+        let mut parts = name.split('.');
+        let root = parts.next().unwrap_or_default();
+        let Some(mut value) = vars.lookup(root) else {
+            return TemplateError::new(format!("'{root}' is undefined"));
+        };
+        let mut path = root.to_string();
+        for attribute in parts {
+            match value.get_attr(attribute) {
+                Ok(next) if !next.is_undefined() => value = next,
+                _ => {
+                    return TemplateError::new(format!("'{path}' has no attribute '{attribute}'"));
+                }
+            }
+            path.push('.');
+            path.push_str(attribute);
+        }
+    }
+    TemplateError::new(format!("an undefined variable is used in '{source}'"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn vars(value: Json) -> Arc<Vars> {
+        let Json::Object(map) = value else {
+            panic!("a mapping")
+        };
+        Vars::new(Templar::new(), map)
+    }
+
+    #[test]
+    fn undefined_in_output_names_the_variable() {
+        let v = vars(json!({"a": 1}));
+        let err = v
+            .templar()
+            .render_str("x {{ missing }} y", &v)
+            .expect_err("undefined");
+        assert_eq!(err.message, "'missing' is undefined");
+        let err = v
+            .templar()
+            .render_str("{{ a.b }}", &vars(json!({"a": {"c": 1}})))
+            .expect_err("undefined");
+        assert_eq!(err.message, "'a' has no attribute 'b'");
+    }
+
+    #[test]
+    fn defined_tests_and_default_tolerate_undefined() {
+        let v = vars(json!({"a": {"c": 1}}));
+        let t = v.templar();
+        assert!(!t.condition("missing is defined", &v).expect("evaluates"));
+        assert!(
+            !t.condition("missing.deeper is defined", &v)
+                .expect("evaluates")
+        );
+        assert!(t.condition("a.c is defined", &v).expect("evaluates"));
+        assert_eq!(
+            t.render_str("{{ missing | default('d') }}", &v)
+                .expect("renders"),
+            "d"
+        );
+        assert_eq!(
+            t.render_str("{{ missing.x | default('d') }}", &v)
+                .expect("renders"),
+            "d"
+        );
+    }
+
+    #[test]
+    fn bare_undefined_condition_is_an_error() {
+        let v = vars(json!({}));
+        let err = v.templar().condition("missing", &v).expect_err("undefined");
+        assert_eq!(err.message, "'missing' is undefined");
+    }
+
+    #[test]
+    fn single_expression_keeps_native_type() {
+        let v = vars(json!({"port": 8000, "names": ["a", "b"]}));
+        let t = v.templar();
+        assert_eq!(
+            t.render_value(&json!("{{ port + 1 }}"), &v).expect("ok"),
+            json!(8001)
+        );
+        assert_eq!(
+            t.render_value(&json!("{{ names }}"), &v).expect("ok"),
+            json!(["a", "b"])
+        );
+        assert_eq!(
+            t.render_value(&json!("p{{ port }}"), &v).expect("ok"),
+            json!("p8000")
+        );
+    }
+
+    #[test]
+    fn output_uses_python_forms() {
+        let v = vars(json!({"flag": true, "list": [1, "a"], "none": null}));
+        let out = v
+            .templar()
+            .render_str("{{ flag }} {{ list }} {{ none }}", &v)
+            .expect("renders");
+        assert_eq!(out, "True [1, 'a'] None");
+    }
+
+    #[test]
+    fn when_accepts_braces_and_truthy_strings() {
+        let v = vars(json!({"x": "yes", "empty": ""}));
+        let t = v.templar();
+        assert!(t.condition("{{ x }}", &v).expect("evaluates"));
+        assert!(!t.condition("empty", &v).expect("evaluates"));
+    }
+}

@@ -1,0 +1,201 @@
+//! The variables a template sees: one host's merged variables, resolved lazily so a
+//! variable holding a template (`url: "http://{{ host }}:{{ port }}"`) is rendered
+//! when it is used, as Ansible does.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
+use serde_json::{Map, Value as Json};
+
+use super::engine::{Templar, TemplateError, is_template};
+
+thread_local! {
+    /// Names being resolved on this thread, to catch `a: "{{ b }}"`, `b: "{{ a }}"`.
+    static RESOLVING: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    /// The first error met while resolving a nested variable, reported by the caller.
+    static NESTED_ERROR: RefCell<Option<TemplateError>> = const { RefCell::new(None) };
+}
+
+/// A host's variables for one task, as a template context.
+pub struct Vars {
+    templar: Arc<Templar>,
+    map: Map<String, Json>,
+    objects: HashMap<String, Value>,
+    cache: Mutex<HashMap<String, Value>>,
+}
+
+impl std::fmt::Debug for Vars {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vars")
+            .field("keys", &self.map.len())
+            .finish()
+    }
+}
+
+impl Vars {
+    /// Variables from a plain map.
+    pub fn new(templar: Arc<Templar>, map: Map<String, Json>) -> Arc<Vars> {
+        Vars::with_objects(templar, map, HashMap::new())
+    }
+
+    /// Variables from a map plus computed objects (`hostvars`).
+    pub fn with_objects(
+        templar: Arc<Templar>,
+        map: Map<String, Json>,
+        objects: HashMap<String, Value>,
+    ) -> Arc<Vars> {
+        Arc::new(Vars {
+            templar,
+            map,
+            objects,
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The engine these variables render with.
+    pub fn templar(&self) -> &Arc<Templar> {
+        &self.templar
+    }
+
+    /// The raw (unrendered) variables.
+    pub fn raw(&self) -> &Map<String, Json> {
+        &self.map
+    }
+
+    /// The value of `name`, its templates rendered; `None` when undefined or when
+    /// rendering it failed (the failure is kept for [`Vars::take_nested_error`]).
+    pub fn lookup(self: &Arc<Self>, name: &str) -> Option<Value> {
+        if name == "vars" {
+            return Some(Value::from_dyn_object(self.clone()));
+        }
+        if let Some(object) = self.objects.get(name) {
+            return Some(object.clone());
+        }
+        if let Ok(cache) = self.cache.lock() {
+            if let Some(value) = cache.get(name) {
+                return Some(value.clone());
+            }
+        }
+        let raw = self.map.get(name)?;
+        match self.resolve(name, raw) {
+            Ok(json) => {
+                let value = Value::from_serialize(&json);
+                if let Ok(mut cache) = self.cache.lock() {
+                    cache.insert(name.to_string(), value.clone());
+                }
+                Some(value)
+            }
+            Err(err) => {
+                NESTED_ERROR.with(|slot| {
+                    slot.borrow_mut().get_or_insert(err);
+                });
+                None
+            }
+        }
+    }
+
+    /// The rendered value of `name` as JSON.
+    pub fn resolved(self: &Arc<Self>, name: &str) -> Result<Option<Json>, TemplateError> {
+        match self.lookup(name) {
+            Some(value) => Ok(Some(super::engine::to_json(&value))),
+            None => match Vars::take_nested_error() {
+                Some(err) => Err(err),
+                None => Ok(None),
+            },
+        }
+    }
+
+    /// Takes the error met while resolving a nested variable, if any.
+    pub fn take_nested_error() -> Option<TemplateError> {
+        NESTED_ERROR.with(|slot| slot.borrow_mut().take())
+    }
+
+    fn resolve(self: &Arc<Self>, name: &str, raw: &Json) -> Result<Json, TemplateError> {
+        if !contains_template(raw) {
+            return Ok(raw.clone());
+        }
+        let looping = RESOLVING.with(|stack| stack.borrow().iter().any(|n| n == name));
+        if looping {
+            return Err(TemplateError::new(format!(
+                "recursive loop detected in template string: the value of '{name}' refers to itself"
+            )));
+        }
+        RESOLVING.with(|stack| stack.borrow_mut().push(name.to_string()));
+        let result = self.templar.render_value(raw, self);
+        RESOLVING.with(|stack| stack.borrow_mut().pop());
+        result
+    }
+}
+
+/// Whether any string inside `value` is a template.
+pub fn contains_template(value: &Json) -> bool {
+    match value {
+        Json::String(s) => is_template(s),
+        Json::Array(items) => items.iter().any(contains_template),
+        Json::Object(map) => map
+            .iter()
+            .any(|(k, v)| is_template(k) || contains_template(v)),
+        _ => false,
+    }
+}
+
+impl Object for Vars {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        self.lookup(key.as_str()?)
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        let mut keys: Vec<Value> = self.map.keys().map(|k| Value::from(k.as_str())).collect();
+        keys.extend(self.objects.keys().map(|k| Value::from(k.as_str())));
+        Enumerator::Values(keys)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn vars(value: Json) -> Arc<Vars> {
+        let Json::Object(map) = value else {
+            panic!("a mapping")
+        };
+        Vars::new(Templar::new(), map)
+    }
+
+    #[test]
+    fn variables_referring_to_variables_resolve_lazily() {
+        let v = vars(
+            json!({"host": "web", "port": 80, "url": "http://{{ host }}:{{ port }}",
+            "nested": {"u": "{{ url }}/x"}, "broken": "{{ nope }}"}),
+        );
+        assert_eq!(
+            v.templar().render_str("{{ nested.u }}", &v).expect("ok"),
+            "http://web:80/x"
+        );
+    }
+
+    #[test]
+    fn a_broken_variable_only_fails_when_used() {
+        let v = vars(json!({"ok": 1, "broken": "{{ nope }}"}));
+        assert_eq!(v.templar().render_str("{{ ok }}", &v).expect("ok"), "1");
+        let err = v
+            .templar()
+            .render_str("{{ broken }}", &v)
+            .expect_err("fails");
+        assert_eq!(err.message, "'nope' is undefined");
+    }
+
+    #[test]
+    fn self_reference_is_reported() {
+        let v = vars(json!({"a": "{{ b }}", "b": "{{ a }}"}));
+        let err = v.templar().render_str("{{ a }}", &v).expect_err("loops");
+        assert!(err.message.contains("recursive loop"), "{}", err.message);
+    }
+}
