@@ -4,6 +4,7 @@ pub mod clock;
 pub mod connection;
 pub mod glob;
 pub mod modules;
+pub mod playbook;
 pub mod source;
 pub mod suggest;
 pub mod template;

@@ -1,0 +1,120 @@
+//! The `k=v` short form of module arguments (`copy: src=a dest=/b mode=0644`) and the
+//! free form of command modules (`command: ls -l chdir=/tmp`), split as Ansible does.
+
+use indexmap::IndexMap;
+use serde_json::Value as Json;
+
+/// Splits on whitespace outside quotes, keeping each token's quotes as written.
+pub fn split_args(text: &str) -> Vec<String> {
+    let mut tokens = Vec::new();
+    let mut current = String::new();
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in text.chars() {
+        if escaped {
+            current.push(c);
+            escaped = false;
+            continue;
+        }
+        match (c, quote) {
+            ('\\', _) => {
+                current.push(c);
+                escaped = true;
+            }
+            ('"' | '\'', None) => {
+                quote = Some(c);
+                current.push(c);
+            }
+            (c, Some(q)) if c == q => {
+                quote = None;
+                current.push(c);
+            }
+            (c, None) if c.is_whitespace() => {
+                if !current.is_empty() {
+                    tokens.push(std::mem::take(&mut current));
+                }
+            }
+            (c, _) => current.push(c),
+        }
+    }
+    if !current.is_empty() {
+        tokens.push(current);
+    }
+    tokens
+}
+
+/// Removes one level of matching quotes around a value.
+pub fn unquote(text: &str) -> String {
+    let bytes = text.as_bytes();
+    if bytes.len() >= 2
+        && (bytes[0] == b'"' || bytes[0] == b'\'')
+        && bytes[bytes.len() - 1] == bytes[0]
+    {
+        text[1..text.len() - 1].to_string()
+    } else {
+        text.to_string()
+    }
+}
+
+/// Parses `k=v` pairs. With `raw_keys`, tokens that are not `k=v` with a key in
+/// `raw_keys` are joined back (quotes kept) into `_raw_params`; without it, every token
+/// must be `k=v`.
+pub fn parse_kv(text: &str, raw_keys: Option<&[&str]>) -> Result<IndexMap<String, Json>, String> {
+    let mut args = IndexMap::new();
+    let mut raw = Vec::new();
+    for token in split_args(text) {
+        let pair = token.split_once('=').filter(|(key, _)| {
+            !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        });
+        match (pair, raw_keys) {
+            (Some((key, value)), Some(keys)) if keys.contains(&key) => {
+                args.insert(key.to_string(), Json::String(unquote(value)));
+            }
+            (Some((key, value)), None) => {
+                args.insert(key.to_string(), Json::String(unquote(value)));
+            }
+            (_, Some(_)) => raw.push(token),
+            (None, None) => {
+                return Err(format!(
+                    "'{token}' is not of the form key=value; give the arguments as a mapping"
+                ));
+            }
+        }
+    }
+    if !raw.is_empty() {
+        args.insert("_raw_params".into(), Json::String(raw.join(" ")));
+    }
+    Ok(args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn key_value_form() {
+        let args = parse_kv("src=a.conf dest='/etc/my app.conf' mode=0644", None).expect("ok");
+        assert_eq!(args["src"], json!("a.conf"));
+        assert_eq!(args["dest"], json!("/etc/my app.conf"));
+        assert_eq!(args["mode"], json!("0644"));
+    }
+
+    #[test]
+    fn free_form_keeps_quotes_and_extracts_options() {
+        let args = parse_kv(
+            r#"echo "a  b" 'c' > /tmp/x chdir=/tmp creates=/tmp/x"#,
+            Some(&["chdir", "creates"]),
+        )
+        .expect("ok");
+        assert_eq!(args["_raw_params"], json!(r#"echo "a  b" 'c' > /tmp/x"#));
+        assert_eq!(args["chdir"], json!("/tmp"));
+        assert_eq!(args["creates"], json!("/tmp/x"));
+    }
+
+    #[test]
+    fn non_pairs_are_refused_outside_free_form() {
+        let err = parse_kv("src=a oops", None).expect_err("bad");
+        assert!(err.contains("'oops'"), "{err}");
+    }
+}

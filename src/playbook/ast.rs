@@ -1,0 +1,336 @@
+//! The playbook as bosun runs it: plays, tasks, blocks and roles, each with the place
+//! in its file where it was written.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use serde_json::{Map, Value as Json};
+
+use crate::source::Span;
+
+/// Variables as written (values may hold templates).
+pub type VarMap = Map<String, Json>;
+
+/// A loaded playbook: its plays in order, `import_playbook` already expanded.
+#[derive(Debug)]
+pub struct Playbook {
+    /// The playbook file.
+    pub path: PathBuf,
+    /// The plays, in order.
+    pub plays: Vec<Play>,
+}
+
+/// One play.
+#[derive(Debug)]
+pub struct Play {
+    /// `name:` (defaults to the host pattern in banners).
+    pub name: Option<String>,
+    /// `hosts:` pattern (may hold a template).
+    pub hosts: String,
+    /// Where the play starts.
+    pub span: Span,
+    /// Directory of the playbook file the play came from (`playbook_dir`).
+    pub dir: PathBuf,
+    /// `vars:`.
+    pub vars: VarMap,
+    /// `vars_files:` paths (templates allowed).
+    pub vars_files: Vec<(String, Span)>,
+    /// `gather_facts:` (default true).
+    pub gather_facts: bool,
+    /// `pre_tasks:`.
+    pub pre_tasks: Vec<Task>,
+    /// `roles:` as blocks running the roles' tasks.
+    pub roles: Vec<Task>,
+    /// `tasks:`.
+    pub tasks: Vec<Task>,
+    /// `post_tasks:`.
+    pub post_tasks: Vec<Task>,
+    /// `handlers:` including those of the play's roles.
+    pub handlers: Vec<Task>,
+    /// Settings every task inherits (become, environment, tags, ...).
+    pub options: TaskOptions,
+    /// `serial:` (number, percentage or list).
+    pub serial: Option<Json>,
+    /// `strategy:` (`linear` or `free`).
+    pub strategy: String,
+    /// `max_fail_percentage:`.
+    pub max_fail_percentage: Option<f64>,
+    /// `force_handlers:`.
+    pub force_handlers: bool,
+}
+
+/// Keywords a task shares with its play, block or role and inherits from them.
+#[derive(Clone, Debug, Default)]
+pub struct TaskOptions {
+    /// `become:`.
+    pub become_: Option<bool>,
+    /// `become_user:`.
+    pub become_user: Option<String>,
+    /// `become_method:`.
+    pub become_method: Option<String>,
+    /// `environment:` (a mapping or a template).
+    pub environment: Vec<Json>,
+    /// `ignore_errors:` (bool or template).
+    pub ignore_errors: Option<Json>,
+    /// `ignore_unreachable:`.
+    pub ignore_unreachable: Option<bool>,
+    /// `any_errors_fatal:`.
+    pub any_errors_fatal: Option<bool>,
+    /// `no_log:`.
+    pub no_log: Option<Json>,
+    /// `check_mode:`.
+    pub check_mode: Option<Json>,
+    /// `diff:`.
+    pub diff: Option<Json>,
+    /// `run_once:`.
+    pub run_once: Option<Json>,
+    /// `delegate_to:`.
+    pub delegate_to: Option<String>,
+}
+
+impl TaskOptions {
+    /// These options with `inner`'s set values taking precedence.
+    pub fn overlay(&self, inner: &TaskOptions) -> TaskOptions {
+        let mut environment = self.environment.clone();
+        environment.extend(inner.environment.iter().cloned());
+        TaskOptions {
+            become_: inner.become_.or(self.become_),
+            become_user: inner
+                .become_user
+                .clone()
+                .or_else(|| self.become_user.clone()),
+            become_method: inner
+                .become_method
+                .clone()
+                .or_else(|| self.become_method.clone()),
+            environment,
+            ignore_errors: inner
+                .ignore_errors
+                .clone()
+                .or_else(|| self.ignore_errors.clone()),
+            ignore_unreachable: inner.ignore_unreachable.or(self.ignore_unreachable),
+            any_errors_fatal: inner.any_errors_fatal.or(self.any_errors_fatal),
+            no_log: inner.no_log.clone().or_else(|| self.no_log.clone()),
+            check_mode: inner.check_mode.clone().or_else(|| self.check_mode.clone()),
+            diff: inner.diff.clone().or_else(|| self.diff.clone()),
+            run_once: inner.run_once.clone().or_else(|| self.run_once.clone()),
+            delegate_to: inner
+                .delegate_to
+                .clone()
+                .or_else(|| self.delegate_to.clone()),
+        }
+    }
+}
+
+/// A Jinja expression (`when:`, `changed_when:` ...) and where it was written.
+#[derive(Clone, Debug)]
+pub struct Expr {
+    /// The expression text.
+    pub text: String,
+    /// Its position.
+    pub span: Span,
+}
+
+/// A task, a block, or an include.
+#[derive(Clone, Debug)]
+pub struct Task {
+    /// `name:`.
+    pub name: Option<String>,
+    /// What the task does.
+    pub action: Action,
+    /// Where the task starts.
+    pub span: Span,
+    /// `when:` conditions, all of which must hold.
+    pub when: Vec<Expr>,
+    /// `loop:`, `with_items:` ...
+    pub loop_: Option<Loop>,
+    /// `loop_control:`.
+    pub loop_control: LoopControl,
+    /// `register:`.
+    pub register: Option<String>,
+    /// `notify:` handler names or topics.
+    pub notify: Vec<String>,
+    /// `listen:` topics (handlers only).
+    pub listen: Vec<String>,
+    /// `changed_when:`.
+    pub changed_when: Option<Vec<Expr>>,
+    /// `failed_when:`.
+    pub failed_when: Option<Vec<Expr>>,
+    /// `until:`.
+    pub until: Option<Vec<Expr>>,
+    /// `retries:` (default 3 with `until`).
+    pub retries: Option<Json>,
+    /// `delay:` seconds between retries (default 5).
+    pub delay: Option<Json>,
+    /// Tags, including those inherited from the play, roles, blocks and imports.
+    pub tags: Vec<String>,
+    /// `vars:` of the task (for blocks: of the block).
+    pub vars: VarMap,
+    /// Inheritable options set on this task.
+    pub options: TaskOptions,
+    /// The role the task belongs to.
+    pub role: Option<Arc<RoleScope>>,
+}
+
+/// What a task does.
+#[derive(Clone, Debug)]
+pub enum Action {
+    /// Runs a module with arguments (values may hold templates).
+    Module {
+        /// Short module name.
+        name: String,
+        /// Arguments as written.
+        args: IndexMap<String, Json>,
+    },
+    /// `block:` with `rescue:` and `always:`; also what imports and roles become.
+    Block {
+        /// The tasks of the block.
+        block: Vec<Task>,
+        /// Run on hosts that failed in `block`.
+        rescue: Vec<Task>,
+        /// Run whatever happened.
+        always: Vec<Task>,
+    },
+    /// `include_tasks:` a file chosen at run time.
+    IncludeTasks {
+        /// The file (may hold a template).
+        file: String,
+    },
+    /// `include_role:` a role loaded at run time.
+    IncludeRole {
+        /// Role name (may hold a template).
+        name: String,
+        /// `tasks_from:`.
+        tasks_from: Option<String>,
+    },
+    /// `set_fact:` variables for the host.
+    SetFact {
+        /// The variables (values may hold templates).
+        facts: IndexMap<String, Json>,
+    },
+    /// `include_vars:` a file or directory.
+    IncludeVars {
+        /// File path (`file:`/free form) or directory (`dir:`).
+        path: String,
+        /// Whether `path` is a directory.
+        dir: bool,
+        /// `name:` to nest the variables under.
+        name: Option<String>,
+    },
+    /// `meta:` (`flush_handlers`, `end_play`, `end_host`, `reset_connection`, `noop`,
+    /// `clear_facts`, `clear_host_errors`, `refresh_inventory`).
+    Meta(String),
+}
+
+/// A loop: the items to iterate over and how they were written.
+#[derive(Clone, Debug)]
+pub struct Loop {
+    /// The item list (a template or a literal list).
+    pub items: Json,
+    /// Which keyword produced it (`loop`, `with_items` ...): decides flattening.
+    pub kind: LoopKind,
+}
+
+/// The loop keyword used, which decides how the items are prepared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoopKind {
+    /// `loop:` and `with_list:`: the list as is.
+    List,
+    /// `with_items:`: flattened one level.
+    Items,
+    /// `with_dict:`: a mapping turned into `{key, value}` items.
+    Dict,
+    /// `with_indexed_items:`: `[index, item]` pairs.
+    Indexed,
+    /// `with_sequence:` (`start=1 end=5`) and `with_fileglob:` style lookups.
+    Lookup(&'static str),
+}
+
+/// `loop_control:`.
+#[derive(Clone, Debug)]
+pub struct LoopControl {
+    /// `loop_var:` (default `item`).
+    pub loop_var: String,
+    /// `index_var:`.
+    pub index_var: Option<String>,
+    /// `label:` template for output.
+    pub label: Option<String>,
+    /// `pause:` seconds between items.
+    pub pause: f64,
+    /// `extended:` adds `ansible_loop`.
+    pub extended: bool,
+}
+
+impl Default for LoopControl {
+    fn default() -> LoopControl {
+        LoopControl {
+            loop_var: "item".into(),
+            index_var: None,
+            label: None,
+            pause: 0.0,
+            extended: false,
+        }
+    }
+}
+
+/// The role a task runs in: its variables and paths.
+#[derive(Debug)]
+pub struct RoleScope {
+    /// Role name.
+    pub name: String,
+    /// The role's directory (`role_path`).
+    pub path: PathBuf,
+    /// `defaults/main.yml`.
+    pub defaults: VarMap,
+    /// `vars/main.yml`.
+    pub vars: VarMap,
+    /// Parameters given where the role is used.
+    pub params: VarMap,
+    /// The role that pulled this one in as a dependency, for nested lookups.
+    pub parent: Option<Arc<RoleScope>>,
+}
+
+impl Task {
+    /// A task with `action` and nothing else set.
+    pub fn new(action: Action, span: Span) -> Task {
+        Task {
+            name: None,
+            action,
+            span,
+            when: Vec::new(),
+            loop_: None,
+            loop_control: LoopControl::default(),
+            register: None,
+            notify: Vec::new(),
+            listen: Vec::new(),
+            changed_when: None,
+            failed_when: None,
+            until: None,
+            retries: None,
+            delay: None,
+            tags: Vec::new(),
+            vars: VarMap::new(),
+            options: TaskOptions::default(),
+            role: None,
+        }
+    }
+
+    /// The name shown in banners: `name:`, or the role-prefixed module name.
+    pub fn display_name(&self) -> String {
+        let base = match (&self.name, &self.action) {
+            (Some(name), _) => name.clone(),
+            (None, Action::Module { name, .. }) => name.clone(),
+            (None, Action::Block { .. }) => "block".into(),
+            (None, Action::IncludeTasks { .. }) => "include_tasks".into(),
+            (None, Action::IncludeRole { .. }) => "include_role".into(),
+            (None, Action::SetFact { .. }) => "set_fact".into(),
+            (None, Action::IncludeVars { .. }) => "include_vars".into(),
+            (None, Action::Meta(_)) => "meta".into(),
+        };
+        match &self.role {
+            Some(role) => format!("{} : {base}", role.name),
+            None => base,
+        }
+    }
+}

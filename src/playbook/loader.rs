@@ -1,0 +1,1270 @@
+//! Reads playbooks, task files and roles into the typed tree of [`super::ast`],
+//! checking every keyword, module and module argument on the way. Anything wrong is a
+//! [`SourceError`] naming file, line and column, before any host is touched.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use indexmap::IndexMap;
+use serde_json::Value as Json;
+
+use super::args::parse_kv;
+use super::ast::*;
+use crate::modules::{self, FreeForm, args::check_literal, args::find_param, args::unsupported};
+use crate::source::{SourceError, Span};
+use crate::yaml::{self, Node, Value};
+
+/// Task keywords (everything a task mapping may hold besides its action).
+const TASK_KEYWORDS: &[&str] = &[
+    "name",
+    "when",
+    "loop",
+    "with_items",
+    "with_list",
+    "with_dict",
+    "with_indexed_items",
+    "with_sequence",
+    "with_fileglob",
+    "with_together",
+    "with_nested",
+    "with_subelements",
+    "loop_control",
+    "register",
+    "notify",
+    "listen",
+    "changed_when",
+    "failed_when",
+    "ignore_errors",
+    "ignore_unreachable",
+    "until",
+    "retries",
+    "delay",
+    "tags",
+    "vars",
+    "environment",
+    "no_log",
+    "check_mode",
+    "diff",
+    "run_once",
+    "delegate_to",
+    "delegate_facts",
+    "become",
+    "become_user",
+    "become_method",
+    "become_flags",
+    "args",
+    "action",
+    "local_action",
+    "any_errors_fatal",
+    "throttle",
+    "timeout",
+    "collections",
+    "debugger",
+    "connection",
+    "remote_user",
+    "port",
+    "module_defaults",
+    "block",
+    "rescue",
+    "always",
+];
+
+/// Play keywords.
+const PLAY_KEYWORDS: &[&str] = &[
+    "name",
+    "hosts",
+    "vars",
+    "vars_files",
+    "gather_facts",
+    "gather_subset",
+    "gather_timeout",
+    "fact_path",
+    "become",
+    "become_user",
+    "become_method",
+    "become_flags",
+    "pre_tasks",
+    "roles",
+    "tasks",
+    "post_tasks",
+    "handlers",
+    "tags",
+    "environment",
+    "serial",
+    "ignore_unreachable",
+    "ignore_errors",
+    "any_errors_fatal",
+    "strategy",
+    "max_fail_percentage",
+    "check_mode",
+    "diff",
+    "no_log",
+    "force_handlers",
+    "connection",
+    "remote_user",
+    "port",
+    "order",
+    "collections",
+    "run_once",
+    "throttle",
+    "timeout",
+    "module_defaults",
+    "debugger",
+];
+
+/// Actions bosun runs itself rather than through a module.
+const EXECUTOR_ACTIONS: &[&str] = &[
+    "block",
+    "include_tasks",
+    "import_tasks",
+    "include_role",
+    "import_role",
+    "set_fact",
+    "include_vars",
+    "meta",
+    "import_playbook",
+];
+
+/// Loads playbooks and the files and roles they refer to.
+pub struct Loader {
+    roles_path: Vec<PathBuf>,
+    /// Roles already added to the current play, with their parameters.
+    seen_roles: Mutex<HashSet<String>>,
+}
+
+/// Where a task list is being read: decides relative paths, role scope and tags.
+#[derive(Clone)]
+pub struct LoadContext {
+    /// Directory relative paths start from.
+    pub dir: PathBuf,
+    /// The playbook's directory.
+    pub playbook_dir: PathBuf,
+    /// The role being read, if any.
+    pub role: Option<Arc<RoleScope>>,
+    /// Inherited from enclosing plays, roles, blocks and imports.
+    pub inherited: Inherited,
+    /// Handlers collected from roles on the way.
+    pub handlers: Arc<Mutex<Vec<Task>>>,
+    /// How deep imports are nested (to stop import loops).
+    pub depth: usize,
+}
+
+/// What enclosing blocks, imports and roles pass down to every task in them.
+#[derive(Clone, Debug, Default)]
+pub struct Inherited {
+    /// Conditions to prepend.
+    pub when: Vec<Expr>,
+    /// Tags to add.
+    pub tags: Vec<String>,
+    /// Variables beneath the task's own.
+    pub vars: VarMap,
+    /// Options beneath the task's own.
+    pub options: TaskOptions,
+}
+
+impl Loader {
+    /// A loader that finds roles in `roles/` beside the playbook, then in `roles_path`.
+    pub fn new(roles_path: Vec<PathBuf>) -> Loader {
+        Loader {
+            roles_path,
+            seen_roles: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// Loads a playbook file with everything it imports.
+    pub fn load_playbook(&self, path: &Path) -> Result<Playbook, SourceError> {
+        let mut plays = Vec::new();
+        self.load_plays(path, &mut plays, 0)?;
+        Ok(Playbook {
+            path: path.to_path_buf(),
+            plays,
+        })
+    }
+
+    fn load_plays(
+        &self,
+        path: &Path,
+        plays: &mut Vec<Play>,
+        depth: usize,
+    ) -> Result<(), SourceError> {
+        let root = yaml::load_file(path)?;
+        let dir = root.span.dir();
+        let items = match &root.value {
+            Value::Seq(items) => items,
+            Value::Null => return Ok(()),
+            _ => {
+                return Err(
+                    SourceError::new(&root.span, "a playbook must be a list of plays")
+                        .with_help("start each play with `- hosts: ...`"),
+                );
+            }
+        };
+        for item in items {
+            if let Some(target) = item
+                .get("import_playbook")
+                .or_else(|| item.get("ansible.builtin.import_playbook"))
+            {
+                let name = expect_str(target)?;
+                if depth > 20 {
+                    return Err(SourceError::new(
+                        &target.span,
+                        "import_playbook nests too deep (a loop?)",
+                    ));
+                }
+                let file = dir.join(name);
+                if !file.exists() {
+                    return Err(SourceError::new(
+                        &target.span,
+                        format!("the playbook {} does not exist", file.display()),
+                    ));
+                }
+                self.load_plays(&file, plays, depth + 1)?;
+                continue;
+            }
+            if let Ok(mut seen) = self.seen_roles.lock() {
+                seen.clear();
+            }
+            plays.push(self.parse_play(item, &dir)?);
+        }
+        Ok(())
+    }
+
+    fn parse_play(&self, node: &Node, dir: &Path) -> Result<Play, SourceError> {
+        let entries = node
+            .as_map()
+            .ok_or_else(|| SourceError::new(&node.span, "a play must be a mapping"))?;
+        for (key, _) in entries {
+            let name = key.key_string();
+            if !PLAY_KEYWORDS.contains(&name.as_str()) {
+                let mut err = SourceError::new(
+                    &key.span,
+                    format!("'{name}' is not a valid attribute for a Play"),
+                );
+                if let Some(close) = crate::suggest::closest(&name, PLAY_KEYWORDS.iter().copied()) {
+                    err = err.with_help(format!("did you mean '{close}'?"));
+                }
+                if lookup_action(&name) {
+                    err = err.with_help("modules belong in a task under `tasks:`");
+                }
+                return Err(err);
+            }
+        }
+        let hosts = match node.get("hosts") {
+            Some(h) => match &h.value {
+                Value::Seq(items) => items
+                    .iter()
+                    .map(Node::key_string)
+                    .collect::<Vec<_>>()
+                    .join(","),
+                Value::Null => return Err(SourceError::new(&h.span, "hosts: is empty")),
+                _ => h.key_string(),
+            },
+            None => {
+                return Err(SourceError::new(
+                    &node.span,
+                    "the field 'hosts' is required but was not set",
+                )
+                .with_help("add `hosts: all` (or a group or host pattern) to the play"));
+            }
+        };
+        let options = parse_options(node)?;
+        let tags = parse_tags(node.get("tags"))?;
+        let ctx = LoadContext {
+            dir: dir.to_path_buf(),
+            playbook_dir: dir.to_path_buf(),
+            role: None,
+            inherited: Inherited {
+                tags,
+                options: options.clone(),
+                ..Inherited::default()
+            },
+            handlers: Arc::new(Mutex::new(Vec::new())),
+            depth: 0,
+        };
+        let task_list = |key: &str| match node.get(key) {
+            Some(list) => self.parse_tasks(list, &ctx),
+            None => Ok(Vec::new()),
+        };
+        let pre_tasks = task_list("pre_tasks")?;
+        let mut roles = Vec::new();
+        if let Some(list) = node.get("roles") {
+            for entry in seq_or_err(list, "roles")? {
+                roles.extend(self.role_entry(entry, &ctx)?);
+            }
+        }
+        let tasks = task_list("tasks")?;
+        let post_tasks = task_list("post_tasks")?;
+        let handler_ctx = LoadContext {
+            inherited: Inherited {
+                options: options.clone(),
+                ..Inherited::default()
+            },
+            ..ctx.clone()
+        };
+        let mut handlers = match node.get("handlers") {
+            Some(list) => self.parse_tasks(list, &handler_ctx)?,
+            None => Vec::new(),
+        };
+        if let Ok(mut role_handlers) = ctx.handlers.lock() {
+            handlers.append(&mut role_handlers);
+        }
+        let mut vars = VarMap::new();
+        if let Some(v) = node.get("vars") {
+            vars = parse_vars(v)?;
+        }
+        let vars_files = match node.get("vars_files") {
+            Some(list) => match &list.value {
+                Value::Seq(items) => items
+                    .iter()
+                    .map(|i| Ok((expect_str(i)?.to_string(), i.span.clone())))
+                    .collect::<Result<_, SourceError>>()?,
+                Value::Str(s) => vec![(s.clone(), list.span.clone())],
+                _ => {
+                    return Err(SourceError::new(
+                        &list.span,
+                        "vars_files must be a list of file names",
+                    ));
+                }
+            },
+            None => Vec::new(),
+        };
+        let gather_facts = match node.get("gather_facts") {
+            Some(v) => expect_bool(v)?,
+            None => true,
+        };
+        let strategy = node
+            .get("strategy")
+            .map(Node::key_string)
+            .unwrap_or_else(|| "linear".into());
+        if strategy != "linear" && strategy != "free" {
+            return Err(SourceError::new(
+                &node
+                    .get("strategy")
+                    .map_or(node.span.clone(), |n| n.span.clone()),
+                format!("unknown strategy '{strategy}' (bosun supports linear and free)"),
+            ));
+        }
+        Ok(Play {
+            name: node.get("name").map(Node::key_string),
+            hosts,
+            span: node.span.clone(),
+            dir: dir.to_path_buf(),
+            vars,
+            vars_files,
+            gather_facts,
+            pre_tasks,
+            roles,
+            tasks,
+            post_tasks,
+            handlers,
+            options,
+            serial: node.get("serial").map(Node::to_json),
+            strategy,
+            max_fail_percentage: node
+                .get("max_fail_percentage")
+                .and_then(|n| n.to_json().as_f64()),
+            force_handlers: node
+                .get("force_handlers")
+                .map(expect_bool)
+                .transpose()?
+                .unwrap_or(false),
+        })
+    }
+
+    /// Reads a list of tasks.
+    pub fn parse_tasks(&self, node: &Node, ctx: &LoadContext) -> Result<Vec<Task>, SourceError> {
+        match &node.value {
+            Value::Null => Ok(Vec::new()),
+            Value::Seq(items) => {
+                let mut tasks = Vec::new();
+                for item in items {
+                    tasks.push(self.parse_task(item, ctx)?);
+                }
+                Ok(tasks)
+            }
+            _ => Err(SourceError::new(
+                &node.span,
+                format!("a task list must be a list, not {}", node.type_name()),
+            )),
+        }
+    }
+
+    /// Reads a task file (for `import_tasks`, `include_tasks` and roles).
+    pub fn load_tasks_file(
+        &self,
+        path: &Path,
+        ctx: &LoadContext,
+    ) -> Result<Vec<Task>, SourceError> {
+        let root = yaml::load_file(path)?;
+        let inner = LoadContext {
+            dir: root.span.dir(),
+            ..ctx.clone()
+        };
+        self.parse_tasks(&root, &inner)
+    }
+
+    fn parse_task(&self, node: &Node, ctx: &LoadContext) -> Result<Task, SourceError> {
+        let entries = node.as_map().ok_or_else(|| {
+            SourceError::new(
+                &node.span,
+                format!("a task must be a mapping, not {}", node.type_name()),
+            )
+            .with_help("write tasks as `- name: ...` followed by a module, e.g. `command: ls`")
+        })?;
+        let mut action_keys: Vec<&Node> = Vec::new();
+        for (key, _) in entries {
+            let name = key.key_string();
+            if TASK_KEYWORDS.contains(&name.as_str()) {
+                continue;
+            }
+            if lookup_action(&name) {
+                action_keys.push(key);
+                continue;
+            }
+            let candidates = TASK_KEYWORDS
+                .iter()
+                .copied()
+                .chain(modules::names())
+                .chain(EXECUTOR_ACTIONS.iter().copied());
+            let mut err = SourceError::new(
+                &key.span,
+                format!(
+                    "couldn't resolve module/action '{name}'; it is neither a bosun module nor a task keyword"
+                ),
+            );
+            if let Some(close) = crate::suggest::closest(modules::short_name(&name), candidates) {
+                err = err.with_help(format!("did you mean '{close}'?"));
+            }
+            return Err(err);
+        }
+        let is_block = node.get("block").is_some();
+        let action_node = node.get("action").or_else(|| node.get("local_action"));
+        if is_block && !action_keys.is_empty() {
+            return Err(SourceError::new(
+                &action_keys[0].span,
+                "a block cannot also run a module",
+            ));
+        }
+        if action_keys.len() > 1 {
+            let names: Vec<String> = action_keys.iter().map(|k| k.key_string()).collect();
+            return Err(SourceError::new(
+                &action_keys[1].span,
+                format!("conflicting action statements: {}", names.join(", ")),
+            ));
+        }
+        if !is_block && action_keys.is_empty() && action_node.is_none() {
+            return Err(
+                SourceError::new(&node.span, "no module/action detected in task")
+                    .with_help("a task needs one module, e.g. `command: uptime`, or a `block:`"),
+            );
+        }
+
+        let name = node.get("name").map(Node::key_string);
+        let mut options = parse_options(node)?;
+        if node.get("local_action").is_some() {
+            options.delegate_to = Some("localhost".into());
+        }
+        let mut task = Task::new(Action::Meta("noop".into()), node.span.clone());
+        task.name = name;
+        task.role = ctx.role.clone();
+        task.when = ctx.inherited.when.clone();
+        task.when.extend(parse_conditions(node.get("when"))?);
+        task.tags = ctx.inherited.tags.clone();
+        for tag in parse_tags(node.get("tags"))? {
+            if !task.tags.contains(&tag) {
+                task.tags.push(tag);
+            }
+        }
+        task.vars = ctx.inherited.vars.clone();
+        if let Some(v) = node.get("vars") {
+            task.vars.extend(parse_vars(v)?);
+        }
+        task.options = ctx.inherited.options.overlay(&options);
+        task.register = node
+            .get("register")
+            .map(|n| expect_identifier(n))
+            .transpose()?;
+        task.notify = string_list(node.get("notify"))?;
+        task.listen = string_list(node.get("listen"))?;
+        task.changed_when = node
+            .get("changed_when")
+            .map(|n| parse_conditions(Some(n)))
+            .transpose()?;
+        task.failed_when = node
+            .get("failed_when")
+            .map(|n| parse_conditions(Some(n)))
+            .transpose()?;
+        task.until = node
+            .get("until")
+            .map(|n| parse_conditions(Some(n)))
+            .transpose()?;
+        task.retries = node.get("retries").map(Node::to_json);
+        task.delay = node.get("delay").map(Node::to_json);
+        task.loop_ = parse_loop(node)?;
+        if let Some(control) = node.get("loop_control") {
+            task.loop_control = parse_loop_control(control)?;
+        }
+
+        if is_block {
+            let inner = LoadContext {
+                inherited: Inherited {
+                    when: task.when.clone(),
+                    tags: task.tags.clone(),
+                    vars: task.vars.clone(),
+                    options: task.options.clone(),
+                },
+                ..ctx.clone()
+            };
+            let list = |key: &str| match node.get(key) {
+                Some(n) => self.parse_tasks(n, &inner),
+                None => Ok(Vec::new()),
+            };
+            task.action = Action::Block {
+                block: list("block")?,
+                rescue: list("rescue")?,
+                always: list("always")?,
+            };
+            return Ok(task);
+        }
+
+        let (module_name, module_node, name_span) = match (action_keys.first(), action_node) {
+            (Some(key), _) => {
+                let value = node.get(&key.key_string()).unwrap_or(key);
+                (key.key_string(), value.clone(), key.span.clone())
+            }
+            (None, Some(action)) => split_action(action)?,
+            (None, None) => {
+                return Err(SourceError::new(
+                    &node.span,
+                    "no module/action detected in task",
+                ));
+            }
+        };
+        let short = modules::short_name(&module_name).to_string();
+        let extra_args = node.get("args");
+        task.action =
+            self.parse_action(&short, &module_node, extra_args, &name_span, &mut task, ctx)?;
+        Ok(task)
+    }
+
+    /// Reads the action of a task: a module call or one of the executor's own actions.
+    fn parse_action(
+        &self,
+        name: &str,
+        value: &Node,
+        extra_args: Option<&Node>,
+        name_span: &Span,
+        task: &mut Task,
+        ctx: &LoadContext,
+    ) -> Result<Action, SourceError> {
+        let mut args = match &value.value {
+            Value::Map(entries) => {
+                let mut args = IndexMap::new();
+                for (k, v) in entries {
+                    args.insert(k.key_string(), v.to_json());
+                }
+                args
+            }
+            Value::Null => IndexMap::new(),
+            Value::Str(text) => {
+                let raw_keys: Option<Vec<&str>> = match name {
+                    "include_tasks" | "import_tasks" | "include_vars" | "meta" | "include_role"
+                    | "import_role" => Some(vec!["file", "name", "apply", "tasks_from"]),
+                    other => modules::lookup(other).and_then(|m| {
+                        (m.free_form() == FreeForm::Raw).then(|| {
+                            m.params()
+                                .iter()
+                                .map(|p| p.name)
+                                .filter(|n| *n != "_raw_params")
+                                .collect()
+                        })
+                    }),
+                };
+                parse_kv(text, raw_keys.as_deref())
+                    .map_err(|msg| SourceError::new(&value.span, msg))?
+            }
+            _ => {
+                return Err(SourceError::new(
+                    &value.span,
+                    format!(
+                        "the arguments of '{name}' must be a mapping or a string, not {}",
+                        value.type_name()
+                    ),
+                ));
+            }
+        };
+        if let Some(extra) = extra_args {
+            let entries = extra
+                .as_map()
+                .ok_or_else(|| SourceError::new(&extra.span, "args: must be a mapping"))?;
+            for (k, v) in entries {
+                args.entry(k.key_string()).or_insert_with(|| v.to_json());
+            }
+        }
+        let arg_span = |key: &str| -> Span {
+            value
+                .as_map()
+                .and_then(|entries| entries.iter().find(|(k, _)| k.key_string() == key))
+                .map_or_else(|| value.span.clone(), |(k, _)| k.span.clone())
+        };
+        let raw_or = |key: &str| -> Option<String> {
+            args.get("_raw_params")
+                .or_else(|| args.get(key))
+                .map(|v| match v {
+                    Json::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+        };
+        match name {
+            "import_tasks" | "include_tasks" => {
+                let file = raw_or("file").ok_or_else(|| {
+                    SourceError::new(&value.span, format!("{name} needs a file name"))
+                })?;
+                if name == "include_tasks" || crate::template::is_template(&file) {
+                    return Ok(Action::IncludeTasks { file });
+                }
+                let path = resolve_tasks_path(&ctx.dir, &ctx.playbook_dir, &file);
+                if !path.exists() {
+                    return Err(SourceError::new(
+                        &value.span,
+                        format!("the task file {} does not exist", path.display()),
+                    ));
+                }
+                if ctx.depth > 30 {
+                    return Err(SourceError::new(
+                        &value.span,
+                        "import_tasks nests too deep (a loop?)",
+                    ));
+                }
+                let inner = self.child_context(task, ctx);
+                let block = self.load_tasks_file(&path, &inner)?;
+                Ok(Action::Block {
+                    block,
+                    rescue: Vec::new(),
+                    always: Vec::new(),
+                })
+            }
+            "import_role" | "include_role" => {
+                let role = args
+                    .get("name")
+                    .and_then(Json::as_str)
+                    .map(str::to_string)
+                    .ok_or_else(|| {
+                        SourceError::new(&value.span, format!("{name} needs `name:` (the role)"))
+                    })?;
+                let tasks_from = args
+                    .get("tasks_from")
+                    .and_then(Json::as_str)
+                    .map(str::to_string);
+                if name == "include_role" || crate::template::is_template(&role) {
+                    return Ok(Action::IncludeRole {
+                        name: role,
+                        tasks_from,
+                    });
+                }
+                let params = match args.get("vars") {
+                    Some(Json::Object(map)) => map.clone(),
+                    _ => VarMap::new(),
+                };
+                let inner = self.child_context(task, ctx);
+                let block = self.load_role(
+                    &role,
+                    params,
+                    tasks_from.as_deref(),
+                    &value.span,
+                    &inner,
+                    true,
+                )?;
+                Ok(Action::Block {
+                    block,
+                    rescue: Vec::new(),
+                    always: Vec::new(),
+                })
+            }
+            "set_fact" => {
+                args.shift_remove("cacheable");
+                if args.is_empty() {
+                    return Err(SourceError::new(
+                        &value.span,
+                        "set_fact needs at least one variable",
+                    ));
+                }
+                Ok(Action::SetFact { facts: args })
+            }
+            "include_vars" => {
+                let dir = args.get("dir").and_then(Json::as_str).map(str::to_string);
+                let path = dir.clone().or_else(|| raw_or("file")).ok_or_else(|| {
+                    SourceError::new(
+                        &value.span,
+                        "include_vars needs a file (`file:` or free form) or `dir:`",
+                    )
+                })?;
+                let nested = args.get("name").and_then(Json::as_str).map(str::to_string);
+                Ok(Action::IncludeVars {
+                    path,
+                    dir: dir.is_some(),
+                    name: nested,
+                })
+            }
+            "meta" => {
+                let what = raw_or("_raw_params").unwrap_or_default();
+                const META: &[&str] = &[
+                    "flush_handlers",
+                    "noop",
+                    "end_play",
+                    "end_host",
+                    "end_batch",
+                    "reset_connection",
+                    "clear_facts",
+                    "clear_host_errors",
+                    "refresh_inventory",
+                ];
+                if !META.contains(&what.as_str()) {
+                    return Err(SourceError::new(
+                        &value.span,
+                        format!(
+                            "invalid meta action requested: {what} (one of: {})",
+                            META.join(", ")
+                        ),
+                    ));
+                }
+                Ok(Action::Meta(what))
+            }
+            "import_playbook" => Err(SourceError::new(
+                name_span,
+                "import_playbook is only allowed at the top level of a playbook, not as a task",
+            )),
+            _ => {
+                let module = modules::lookup(name).ok_or_else(|| {
+                    SourceError::new(
+                        name_span,
+                        format!("couldn't resolve module/action '{name}'"),
+                    )
+                })?;
+                for (key, value) in &args {
+                    let param = find_param(module.params(), key).ok_or_else(|| {
+                        SourceError::new(
+                            &arg_span(key),
+                            format!("{}: {}", module.name(), unsupported(module.params(), key)),
+                        )
+                    })?;
+                    check_literal(param, value).map_err(|msg| {
+                        SourceError::new(&arg_span(key), format!("{}: {msg}", module.name()))
+                    })?;
+                }
+                if let Some(missing) = module.params().iter().find(|p| {
+                    p.required
+                        && !args.contains_key(p.name)
+                        && !p.aliases.iter().any(|a| args.contains_key(*a))
+                }) {
+                    return Err(SourceError::new(
+                        &value.span,
+                        format!(
+                            "{}: missing required arguments: {}",
+                            module.name(),
+                            missing.name
+                        ),
+                    ));
+                }
+                Ok(Action::Module {
+                    name: module.name().to_string(),
+                    args,
+                })
+            }
+        }
+    }
+
+    /// The context for what an import pulls in: this task's conditions, tags, vars
+    /// and options pass down to every imported task.
+    fn child_context(&self, task: &Task, ctx: &LoadContext) -> LoadContext {
+        LoadContext {
+            inherited: Inherited {
+                when: task.when.clone(),
+                tags: task.tags.clone(),
+                vars: task.vars.clone(),
+                options: task.options.clone(),
+            },
+            depth: ctx.depth + 1,
+            ..ctx.clone()
+        }
+    }
+
+    /// One entry of a play's `roles:`.
+    fn role_entry(&self, entry: &Node, ctx: &LoadContext) -> Result<Vec<Task>, SourceError> {
+        let (name, params, when, tags) = match &entry.value {
+            Value::Str(name) => (name.clone(), VarMap::new(), Vec::new(), Vec::new()),
+            Value::Map(entries) => {
+                let name_node =
+                    entry
+                        .get("role")
+                        .or_else(|| entry.get("name"))
+                        .ok_or_else(|| {
+                            SourceError::new(&entry.span, "a role entry needs `role:` (or `name:`)")
+                        })?;
+                let mut params = VarMap::new();
+                for (key, value) in entries {
+                    match key.key_string().as_str() {
+                        "role" | "name" | "when" | "tags" | "become" | "become_user" => {}
+                        "vars" => params.extend(parse_vars(value)?),
+                        other => {
+                            params.insert(other.to_string(), value.to_json());
+                        }
+                    }
+                }
+                (
+                    expect_str(name_node)?.to_string(),
+                    params,
+                    parse_conditions(entry.get("when"))?,
+                    parse_tags(entry.get("tags"))?,
+                )
+            }
+            _ => {
+                return Err(SourceError::new(
+                    &entry.span,
+                    "a role entry must be a name or a mapping",
+                ));
+            }
+        };
+        let mut inherited = ctx.inherited.clone();
+        inherited.when.extend(when);
+        for tag in tags {
+            if !inherited.tags.contains(&tag) {
+                inherited.tags.push(tag);
+            }
+        }
+        inherited.options = inherited.options.overlay(&parse_options(entry)?);
+        let inner = LoadContext {
+            inherited,
+            ..ctx.clone()
+        };
+        self.load_role(&name, params, None, &entry.span, &inner, false)
+    }
+
+    /// Loads a role (and its dependencies first) as a list of blocks; its handlers go
+    /// to the play's handler list.
+    pub fn load_role(
+        &self,
+        name: &str,
+        params: VarMap,
+        tasks_from: Option<&str>,
+        span: &Span,
+        ctx: &LoadContext,
+        allow_repeat: bool,
+    ) -> Result<Vec<Task>, SourceError> {
+        let path = self.find_role(name, ctx).ok_or_else(|| {
+            let searched: Vec<String> = self
+                .role_dirs(ctx)
+                .iter()
+                .map(|d| d.display().to_string())
+                .collect();
+            SourceError::new(
+                span,
+                format!("the role '{name}' was not found in {}", searched.join(":")),
+            )
+            .with_help("create roles/<name>/tasks/main.yml beside the playbook, or set roles_path")
+        })?;
+        let key = format!(
+            "{}|{}",
+            path.display(),
+            serde_json::to_string(&params).unwrap_or_default()
+        );
+        if !allow_repeat {
+            if let Ok(mut seen) = self.seen_roles.lock() {
+                if !seen.insert(key) {
+                    return Ok(Vec::new());
+                }
+            }
+        }
+        let defaults = load_vars_in(&path.join("defaults"))?;
+        let vars = load_vars_in(&path.join("vars"))?;
+        let scope = Arc::new(RoleScope {
+            name: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| name.to_string()),
+            path: path.clone(),
+            defaults,
+            vars,
+            params,
+            parent: ctx.role.clone(),
+        });
+        let mut blocks = Vec::new();
+        if let Some(meta) = find_main(&path.join("meta"), "main") {
+            let root = yaml::load_file(&meta)?;
+            if let Some(deps) = root.get("dependencies") {
+                for dep in seq_or_err(deps, "dependencies")? {
+                    let dep_ctx = LoadContext {
+                        role: Some(scope.clone()),
+                        ..ctx.clone()
+                    };
+                    blocks.extend(self.role_entry(dep, &dep_ctx)?);
+                }
+            }
+        }
+        let inner = LoadContext {
+            dir: path.join("tasks"),
+            role: Some(scope.clone()),
+            depth: ctx.depth + 1,
+            ..ctx.clone()
+        };
+        let tasks_name = tasks_from.unwrap_or("main");
+        let tasks = match find_main(&path.join("tasks"), tasks_name) {
+            Some(file) => self.load_tasks_file(&file, &inner)?,
+            None if tasks_from.is_some() => {
+                return Err(SourceError::new(
+                    span,
+                    format!("the role '{name}' has no tasks/{tasks_name}.yml"),
+                ));
+            }
+            None => Vec::new(),
+        };
+        if let Some(file) = find_main(&path.join("handlers"), "main") {
+            let handler_ctx = LoadContext {
+                inherited: Inherited {
+                    options: ctx.inherited.options.clone(),
+                    ..Inherited::default()
+                },
+                ..inner.clone()
+            };
+            let handlers = self.load_tasks_file(&file, &handler_ctx)?;
+            if let Ok(mut all) = ctx.handlers.lock() {
+                all.extend(handlers);
+            }
+        }
+        let mut block = Task::new(
+            Action::Block {
+                block: tasks,
+                rescue: Vec::new(),
+                always: Vec::new(),
+            },
+            span.clone(),
+        );
+        block.role = Some(scope);
+        blocks.push(block);
+        Ok(blocks)
+    }
+
+    fn role_dirs(&self, ctx: &LoadContext) -> Vec<PathBuf> {
+        let mut dirs = Vec::new();
+        if let Some(role) = &ctx.role {
+            if let Some(parent) = role.path.parent() {
+                dirs.push(parent.to_path_buf());
+            }
+        }
+        dirs.push(ctx.playbook_dir.join("roles"));
+        dirs.extend(self.roles_path.iter().cloned());
+        dirs.push(ctx.playbook_dir.clone());
+        dirs
+    }
+
+    fn find_role(&self, name: &str, ctx: &LoadContext) -> Option<PathBuf> {
+        if name.contains('/') {
+            let path = ctx.playbook_dir.join(name);
+            return path.is_dir().then_some(path);
+        }
+        self.role_dirs(ctx)
+            .into_iter()
+            .map(|d| d.join(name))
+            .find(|p| p.is_dir())
+    }
+}
+
+/// Whether `name` is a module or one of the executor's actions.
+fn lookup_action(name: &str) -> bool {
+    let short = modules::short_name(name);
+    modules::lookup(short).is_some() || EXECUTOR_ACTIONS.contains(&short)
+}
+
+/// Where a relative task file is: beside the including file, then beside the playbook.
+pub fn resolve_tasks_path(dir: &Path, playbook_dir: &Path, file: &str) -> PathBuf {
+    let direct = dir.join(file);
+    if direct.exists() {
+        return direct;
+    }
+    let beside_playbook = playbook_dir.join(file);
+    if beside_playbook.exists() {
+        return beside_playbook;
+    }
+    direct
+}
+
+/// `main.yml`, `main.yaml` or `main` in `dir`.
+fn find_main(dir: &Path, stem: &str) -> Option<PathBuf> {
+    [
+        format!("{stem}.yml"),
+        format!("{stem}.yaml"),
+        stem.to_string(),
+    ]
+    .into_iter()
+    .map(|name| dir.join(name))
+    .find(|p| p.is_file())
+}
+
+/// The variables in `dir/main.yml` (empty when absent).
+fn load_vars_in(dir: &Path) -> Result<VarMap, SourceError> {
+    match find_main(dir, "main") {
+        Some(file) => load_vars_file(&file),
+        None => Ok(VarMap::new()),
+    }
+}
+
+/// Reads a vars file: a mapping of variables (empty file allowed).
+pub fn load_vars_file(path: &Path) -> Result<VarMap, SourceError> {
+    let root = yaml::load_file(path)?;
+    match root.value {
+        Value::Null => Ok(VarMap::new()),
+        _ => parse_vars(&root),
+    }
+}
+
+/// `action: copy src=a dest=b` or `action: {module: copy, src: a}`.
+fn split_action(node: &Node) -> Result<(String, Node, Span), SourceError> {
+    match &node.value {
+        Value::Str(text) => {
+            let (name, rest) = text
+                .trim()
+                .split_once(char::is_whitespace)
+                .unwrap_or((text.trim(), ""));
+            let args = Node {
+                value: Value::Str(rest.trim().to_string()),
+                span: node.span.clone(),
+            };
+            Ok((name.to_string(), args, node.span.clone()))
+        }
+        Value::Map(entries) => {
+            let module = node
+                .get("module")
+                .ok_or_else(|| SourceError::new(&node.span, "action: needs `module:`"))?;
+            let rest: Vec<(Node, Node)> = entries
+                .iter()
+                .filter(|(k, _)| k.key_string() != "module")
+                .cloned()
+                .collect();
+            Ok((
+                module.key_string(),
+                Node {
+                    value: Value::Map(rest),
+                    span: node.span.clone(),
+                },
+                module.span.clone(),
+            ))
+        }
+        _ => Err(SourceError::new(
+            &node.span,
+            "action: must be a string or a mapping",
+        )),
+    }
+}
+
+fn parse_options(node: &Node) -> Result<TaskOptions, SourceError> {
+    let json = |key: &str| node.get(key).map(Node::to_json);
+    let string = |key: &str| node.get(key).map(Node::key_string);
+    let environment = match node.get("environment") {
+        Some(env) => match env.value {
+            Value::Map(_) | Value::Str(_) => vec![env.to_json()],
+            Value::Null => Vec::new(),
+            _ => return Err(SourceError::new(&env.span, "environment must be a mapping")),
+        },
+        None => Vec::new(),
+    };
+    Ok(TaskOptions {
+        become_: node.get("become").map(expect_bool).transpose()?,
+        become_user: string("become_user"),
+        become_method: string("become_method"),
+        environment,
+        ignore_errors: json("ignore_errors"),
+        ignore_unreachable: node
+            .get("ignore_unreachable")
+            .map(expect_bool)
+            .transpose()?,
+        any_errors_fatal: node.get("any_errors_fatal").map(expect_bool).transpose()?,
+        no_log: json("no_log"),
+        check_mode: json("check_mode"),
+        diff: json("diff"),
+        run_once: json("run_once"),
+        delegate_to: string("delegate_to"),
+    })
+}
+
+fn parse_loop(node: &Node) -> Result<Option<Loop>, SourceError> {
+    let kinds = [
+        ("loop", LoopKind::List),
+        ("with_list", LoopKind::List),
+        ("with_items", LoopKind::Items),
+        ("with_dict", LoopKind::Dict),
+        ("with_indexed_items", LoopKind::Indexed),
+        ("with_sequence", LoopKind::Lookup("sequence")),
+        ("with_fileglob", LoopKind::Lookup("fileglob")),
+        ("with_together", LoopKind::Lookup("together")),
+        ("with_nested", LoopKind::Lookup("nested")),
+        ("with_subelements", LoopKind::Lookup("subelements")),
+    ];
+    let mut found = None;
+    for (key, kind) in kinds {
+        if let Some(items) = node.get(key) {
+            if found.is_some() {
+                return Err(SourceError::new(
+                    &items.span,
+                    "a task can only have one loop",
+                ));
+            }
+            found = Some(Loop {
+                items: items.to_json(),
+                kind,
+            });
+        }
+    }
+    Ok(found)
+}
+
+fn parse_loop_control(node: &Node) -> Result<LoopControl, SourceError> {
+    let entries = node
+        .as_map()
+        .ok_or_else(|| SourceError::new(&node.span, "loop_control must be a mapping"))?;
+    let mut control = LoopControl::default();
+    for (key, value) in entries {
+        match key.key_string().as_str() {
+            "loop_var" => control.loop_var = expect_identifier(value)?,
+            "index_var" => control.index_var = Some(expect_identifier(value)?),
+            "label" => control.label = Some(value.key_string()),
+            "pause" => control.pause = value.to_json().as_f64().unwrap_or(0.0),
+            "extended" | "extended_allitems" => control.extended = expect_bool(value)?,
+            other => {
+                return Err(SourceError::new(
+                    &key.span,
+                    format!("'{other}' is not a valid loop_control option"),
+                )
+                .with_help("loop_control takes loop_var, index_var, label, pause, extended"));
+            }
+        }
+    }
+    Ok(control)
+}
+
+fn parse_conditions(node: Option<&Node>) -> Result<Vec<Expr>, SourceError> {
+    let Some(node) = node else {
+        return Ok(Vec::new());
+    };
+    let one = |n: &Node| -> Result<Expr, SourceError> {
+        let text = match &n.value {
+            Value::Str(s) => s.clone(),
+            Value::Bool(b) => if *b { "True" } else { "False" }.into(),
+            Value::Int(_) | Value::Float(_) => n.key_string(),
+            Value::Null => "False".into(),
+            _ => {
+                return Err(SourceError::new(
+                    &n.span,
+                    "a condition must be a string expression",
+                ));
+            }
+        };
+        Ok(Expr {
+            text,
+            span: n.span.clone(),
+        })
+    };
+    match &node.value {
+        Value::Seq(items) => items.iter().map(one).collect(),
+        _ => Ok(vec![one(node)?]),
+    }
+}
+
+fn parse_tags(node: Option<&Node>) -> Result<Vec<String>, SourceError> {
+    let Some(node) = node else {
+        return Ok(Vec::new());
+    };
+    let split = |s: &str| -> Vec<String> {
+        s.split(',')
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .collect()
+    };
+    Ok(match &node.value {
+        Value::Seq(items) => items.iter().flat_map(|i| split(&i.key_string())).collect(),
+        Value::Null => Vec::new(),
+        _ => split(&node.key_string()),
+    })
+}
+
+fn string_list(node: Option<&Node>) -> Result<Vec<String>, SourceError> {
+    let Some(node) = node else {
+        return Ok(Vec::new());
+    };
+    Ok(match &node.value {
+        Value::Seq(items) => items.iter().map(Node::key_string).collect(),
+        Value::Null => Vec::new(),
+        _ => vec![node.key_string()],
+    })
+}
+
+/// A `vars:` mapping (or a list of mappings, which Ansible also accepts).
+pub fn parse_vars(node: &Node) -> Result<VarMap, SourceError> {
+    let mut vars = VarMap::new();
+    match &node.value {
+        Value::Map(entries) => {
+            for (key, value) in entries {
+                vars.insert(key.key_string(), value.to_json());
+            }
+        }
+        Value::Seq(items) => {
+            for item in items {
+                vars.extend(parse_vars(item)?);
+            }
+        }
+        Value::Null => {}
+        _ => {
+            return Err(SourceError::new(
+                &node.span,
+                format!("vars must be a mapping, not {}", node.type_name()),
+            ));
+        }
+    }
+    Ok(vars)
+}
+
+fn seq_or_err<'a>(node: &'a Node, what: &str) -> Result<&'a [Node], SourceError> {
+    match &node.value {
+        Value::Seq(items) => Ok(items),
+        Value::Null => Ok(&[]),
+        _ => Err(SourceError::new(
+            &node.span,
+            format!("{what} must be a list"),
+        )),
+    }
+}
+
+fn expect_str(node: &Node) -> Result<&str, SourceError> {
+    node.as_str().ok_or_else(|| {
+        SourceError::new(
+            &node.span,
+            format!("expected a string, found {}", node.type_name()),
+        )
+    })
+}
+
+fn expect_bool(node: &Node) -> Result<bool, SourceError> {
+    crate::modules::args::parse_bool(&node.to_json()).ok_or_else(|| {
+        SourceError::new(
+            &node.span,
+            format!("expected a boolean, found {}", node.type_name()),
+        )
+    })
+}
+
+fn expect_identifier(node: &Node) -> Result<String, SourceError> {
+    let name = node.key_string();
+    let valid = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if valid {
+        Ok(name)
+    } else {
+        Err(SourceError::new(
+            &node.span,
+            format!("'{name}' is not a valid variable name"),
+        ))
+    }
+}

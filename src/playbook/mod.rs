@@ -1,0 +1,9 @@
+//! Playbooks: the typed tree (`ast`), the `k=v` argument forms (`args`) and the loader
+//! that checks everything before a run starts.
+
+pub mod args;
+pub mod ast;
+pub mod loader;
+
+pub use ast::*;
+pub use loader::{LoadContext, Loader};
