@@ -1,9 +1,16 @@
 //! bosun: an agentless configuration manager in the Ansible style.
 
+pub mod app;
+pub mod cli;
 pub mod clock;
+pub mod config;
 pub mod connection;
+pub mod executor;
 pub mod glob;
+pub mod inventory;
+pub mod listing;
 pub mod modules;
+pub mod output;
 pub mod playbook;
 pub mod source;
 pub mod suggest;

@@ -775,6 +775,30 @@ impl Loader {
         }
     }
 
+    /// Builds the task of an ad hoc run (`-m module -a 'args'`), checked like a
+    /// playbook task.
+    pub fn adhoc_task(&self, module: &str, args: &str, dir: &Path) -> Result<Task, SourceError> {
+        let file = crate::source::SourceFile::new("<command line -a>", args);
+        let span = Span::at(&file, 1, 1, args.len());
+        let node = Node {
+            value: Value::Str(args.to_string()),
+            span: span.clone(),
+        };
+        let ctx = LoadContext {
+            dir: dir.to_path_buf(),
+            playbook_dir: dir.to_path_buf(),
+            role: None,
+            inherited: Inherited::default(),
+            handlers: Arc::new(Mutex::new(Vec::new())),
+            depth: 0,
+        };
+        let short = modules::short_name(module).to_string();
+        let mut task = Task::new(Action::Meta("noop".into()), span.clone());
+        task.name = Some(short.clone());
+        task.action = self.parse_action(&short, &node, None, &span, &mut task.clone(), &ctx)?;
+        Ok(task)
+    }
+
     /// The context for what an import pulls in: this task's conditions, tags, vars
     /// and options pass down to every imported task.
     fn child_context(&self, task: &Task, ctx: &LoadContext) -> LoadContext {

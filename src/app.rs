@@ -1,0 +1,223 @@
+//! What the binary does with a parsed command line: load everything, check it, run
+//! it, and return the exit code.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::{Map, Value as Json};
+
+use crate::cli::{Cli, Command, Common, InventoryArgs, OutputFormat, RunArgs};
+use crate::config::Config;
+use crate::executor::{RunOptions, Runner, TagFilter};
+use crate::inventory::Inventory;
+use crate::output::{Human, JsonReport, Minimal, Reporter};
+use crate::playbook::{Action, Loader, Task};
+use crate::source::SourceError;
+
+/// Exit code for a failed host.
+pub const EXIT_FAILED: i32 = 2;
+/// Exit code for unreachable hosts and load errors.
+pub const EXIT_LOAD: i32 = 4;
+/// Exit code for bad options.
+pub const EXIT_OPTIONS: i32 = 5;
+
+/// An error that stops bosun before any host is touched.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// A file could not be loaded; has a position.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// Anything else, with a message saying what to do.
+    #[error("{0}")]
+    Message(String),
+}
+
+impl AppError {
+    /// The exit code for this error.
+    pub fn exit_code(&self) -> i32 {
+        EXIT_LOAD
+    }
+}
+
+/// Runs the command line; returns the exit code.
+pub async fn run(cli: Cli) -> Result<i32, AppError> {
+    let config = Config::discover().map_err(|e| AppError::Message(e.to_string()))?;
+    match cli.command {
+        Some(Command::Run(args)) => run_playbooks(args, &config).await,
+        Some(Command::Inventory(args)) => show_inventory(args, &config),
+        None => {
+            let pattern = cli.pattern.unwrap_or_else(|| "all".into());
+            run_adhoc(&pattern, &cli.module, &cli.args, cli.common, &config).await
+        }
+    }
+}
+
+fn load_inventory(sources: &[String], config: &Config) -> Result<Inventory, AppError> {
+    let sources = if sources.is_empty() {
+        config.inventory.clone()
+    } else {
+        sources.to_vec()
+    };
+    Inventory::load(&sources).map_err(|e| AppError::Message(e.to_string()))
+}
+
+fn options(common: &Common, config: &Config) -> Result<RunOptions, AppError> {
+    Ok(RunOptions {
+        check: common.check,
+        diff: common.diff,
+        forks: common.forks.or(config.forks).unwrap_or(50),
+        verbosity: common.verbose,
+        extra_vars: parse_extra_vars(&common.extra_vars)?,
+        limit: common.limit.clone(),
+        tags: TagFilter::default(),
+        start_at_task: None,
+        connection: common.connection.clone(),
+        remote_user: common.user.clone().or_else(|| config.remote_user.clone()),
+        become_: common.become_,
+        become_user: common.become_user.clone(),
+    })
+}
+
+fn reporter(common: &Common) -> Arc<dyn Reporter> {
+    match common.output {
+        OutputFormat::Json => Arc::new(JsonReport::new()),
+        OutputFormat::Human => {
+            let tty = std::io::stdout().is_terminal();
+            let color = tty && std::env::var_os("NO_COLOR").is_none();
+            Arc::new(Human::new(common.verbose, color, common.diff, 80))
+        }
+    }
+}
+
+async fn run_playbooks(args: RunArgs, config: &Config) -> Result<i32, AppError> {
+    let loader = Arc::new(Loader::new(config.roles_path.clone()));
+    let mut playbooks = Vec::new();
+    for path in &args.playbooks {
+        if !path.is_file() {
+            return Err(AppError::Message(format!(
+                "the playbook {} could not be found",
+                path.display()
+            )));
+        }
+        playbooks.push(loader.load_playbook(path)?);
+    }
+    let mut inventory = load_inventory(&args.common.inventory, config)?;
+    for playbook in &playbooks {
+        inventory
+            .load_playbook_vars(&playbook_dir(&playbook.path))
+            .map_err(|e| AppError::Message(e.to_string()))?;
+    }
+    if args.syntax_check {
+        for playbook in &playbooks {
+            println!("\nplaybook: {}", playbook.path.display());
+        }
+        return Ok(0);
+    }
+    if args.list_hosts || args.list_tasks || args.list_tags {
+        for playbook in &playbooks {
+            print!("{}", crate::listing::describe(playbook, &inventory, &args));
+        }
+        return Ok(0);
+    }
+    let mut options = options(&args.common, config)?;
+    options.tags = TagFilter {
+        only: args.tags.clone(),
+        skip: args.skip_tags.clone(),
+    };
+    options.start_at_task = args.start_at_task.clone();
+    let runner = Runner::new(Arc::new(inventory), loader, options, reporter(&args.common));
+    let mut code = 0;
+    for playbook in &playbooks {
+        let summary = runner.run_playbook(playbook).await;
+        code = code.max(summary.exit_code());
+    }
+    Ok(code)
+}
+
+async fn run_adhoc(
+    pattern: &str,
+    module: &str,
+    args: &str,
+    common: Common,
+    config: &Config,
+) -> Result<i32, AppError> {
+    let dir = std::env::current_dir().unwrap_or_default();
+    let loader = Arc::new(Loader::new(config.roles_path.clone()));
+    let task: Task = loader.adhoc_task(module, args, &dir)?;
+    if !matches!(task.action, Action::Module { .. }) {
+        return Err(AppError::Message(format!(
+            "'{module}' cannot be run ad hoc; use it in a playbook"
+        )));
+    }
+    let inventory = load_inventory(&common.inventory, config)?;
+    let options = options(&common, config)?;
+    let reporter: Arc<dyn Reporter> = match common.output {
+        OutputFormat::Json => Arc::new(JsonReport::new()),
+        OutputFormat::Human => Arc::new(Minimal::new(module)),
+    };
+    let runner = Runner::new(Arc::new(inventory), loader, options, reporter);
+    let summary = runner.run_adhoc(pattern, task, dir).await;
+    Ok(summary.exit_code())
+}
+
+fn show_inventory(args: InventoryArgs, config: &Config) -> Result<i32, AppError> {
+    let inventory = load_inventory(&args.inventory, config)?;
+    if let Some(host) = &args.host {
+        let vars = Json::Object(inventory.host_vars(host));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&vars).unwrap_or_default()
+        );
+    } else if let Some(group) = &args.graph {
+        let text = inventory
+            .graph(Some(group))
+            .map_err(|e| AppError::Message(e.to_string()))?;
+        print!("{text}");
+    } else {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&inventory.to_list_json()).unwrap_or_default()
+        );
+    }
+    Ok(0)
+}
+
+fn playbook_dir(path: &Path) -> PathBuf {
+    path.parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+/// Parses `-e` values: `k=v` pairs, inline JSON/YAML, or `@file`.
+pub fn parse_extra_vars(values: &[String]) -> Result<Map<String, Json>, AppError> {
+    let mut vars = Map::new();
+    for value in values {
+        let trimmed = value.trim();
+        if let Some(file) = trimmed.strip_prefix('@') {
+            let root = crate::yaml::load_file(Path::new(file))?;
+            merge_mapping(&mut vars, root.to_json(), value)?;
+        } else if trimmed.starts_with('{') || trimmed.starts_with('[') {
+            let root = crate::yaml::parse_str("<extra vars>", trimmed)?;
+            merge_mapping(&mut vars, root.to_json(), value)?;
+        } else {
+            let pairs = crate::playbook::args::parse_kv(trimmed, None)
+                .map_err(|msg| AppError::Message(format!("-e {value}: {msg}")))?;
+            for (key, value) in pairs {
+                vars.insert(key, value);
+            }
+        }
+    }
+    Ok(vars)
+}
+
+fn merge_mapping(vars: &mut Map<String, Json>, value: Json, given: &str) -> Result<(), AppError> {
+    match value {
+        Json::Object(map) => {
+            vars.extend(map);
+            Ok(())
+        }
+        Json::Null => Ok(()),
+        _ => Err(AppError::Message(format!(
+            "-e {given}: extra vars must be a mapping"
+        ))),
+    }
+}

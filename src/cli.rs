@@ -1,0 +1,142 @@
+//! Command-line definitions: `bosun run`, ad hoc `bosun PATTERN -m MODULE`, and
+//! `bosun inventory`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Top-level command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "bosun",
+    version,
+    about = "Agentless configuration management in the Ansible style: fast, one static binary.",
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+pub struct Cli {
+    /// What to do; without a subcommand, run one module ad hoc on PATTERN.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Host pattern for ad hoc mode (`all`, `web`, `web:&prod` ...).
+    #[arg(required = true)]
+    pub pattern: Option<String>,
+    /// Module to run ad hoc.
+    #[arg(short = 'm', long = "module-name", default_value = "command")]
+    pub module: String,
+    /// Module arguments (`k=v ...` or a free-form command line).
+    #[arg(short = 'a', long = "args", default_value = "")]
+    pub args: String,
+    /// Options shared with `run`.
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run playbooks.
+    Run(RunArgs),
+    /// Show the inventory (`--list`, `--graph`, `--host`).
+    Inventory(InventoryArgs),
+}
+
+/// Options of `bosun run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Playbook files, run in order.
+    #[arg(required = true)]
+    pub playbooks: Vec<PathBuf>,
+    /// Only run plays and tasks tagged with these (comma-separated, repeatable).
+    #[arg(short = 't', long = "tags", value_delimiter = ',')]
+    pub tags: Vec<String>,
+    /// Skip plays and tasks tagged with these.
+    #[arg(long = "skip-tags", value_delimiter = ',')]
+    pub skip_tags: Vec<String>,
+    /// List the hosts each play would run on, then stop.
+    #[arg(long)]
+    pub list_hosts: bool,
+    /// List the tasks that would run, then stop.
+    #[arg(long)]
+    pub list_tasks: bool,
+    /// List the tags in use, then stop.
+    #[arg(long)]
+    pub list_tags: bool,
+    /// Load and check the playbook, then stop.
+    #[arg(long)]
+    pub syntax_check: bool,
+    /// Start at the task with this name.
+    #[arg(long)]
+    pub start_at_task: Option<String>,
+    /// Options shared with ad hoc mode.
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// Options of `bosun inventory`.
+#[derive(Debug, Args)]
+pub struct InventoryArgs {
+    /// Print every host and group as JSON (like ansible-inventory --list).
+    #[arg(long, conflicts_with_all = ["graph", "host"])]
+    pub list: bool,
+    /// Print the group tree, from GROUP (default all).
+    #[arg(long, num_args = 0..=1, default_missing_value = "all")]
+    pub graph: Option<String>,
+    /// Print one host's variables as JSON.
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Inventory sources.
+    #[arg(short = 'i', long = "inventory")]
+    pub inventory: Vec<String>,
+}
+
+/// How results are printed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Ansible's default output.
+    #[default]
+    Human,
+    /// One JSON document at the end.
+    Json,
+}
+
+/// Options shared by `run` and ad hoc mode.
+#[derive(Debug, Args, Default)]
+pub struct Common {
+    /// Inventory file, directory or comma list (`web1,web2,`); repeatable.
+    #[arg(short = 'i', long = "inventory", global = false)]
+    pub inventory: Vec<String>,
+    /// Further limit the selected hosts to this pattern.
+    #[arg(short = 'l', long = "limit")]
+    pub limit: Option<String>,
+    /// Extra variables: `k=v`, JSON/YAML (`'{"k": 1}'`) or `@file.yml`; repeatable.
+    #[arg(short = 'e', long = "extra-vars")]
+    pub extra_vars: Vec<String>,
+    /// Report what would change without changing anything.
+    #[arg(short = 'C', long = "check")]
+    pub check: bool,
+    /// Show the differences in changed files.
+    #[arg(short = 'D', long = "diff")]
+    pub diff: bool,
+    /// Hosts worked on at once (default 50).
+    #[arg(short = 'f', long = "forks")]
+    pub forks: Option<usize>,
+    /// Connection type (`local`, `ssh`).
+    #[arg(short = 'c', long = "connection")]
+    pub connection: Option<String>,
+    /// Remote user.
+    #[arg(short = 'u', long = "user")]
+    pub user: Option<String>,
+    /// Run operations with become.
+    #[arg(short = 'b', long = "become")]
+    pub become_: bool,
+    /// User to become.
+    #[arg(long = "become-user")]
+    pub become_user: Option<String>,
+    /// More output (-v to -vvvv).
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Output format.
+    #[arg(long = "output", value_enum, default_value_t = OutputFormat::Human)]
+    pub output: OutputFormat,
+}

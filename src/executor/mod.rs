@@ -1,0 +1,143 @@
+//! Runs plays: hosts selected, facts gathered, tasks run on every host at once
+//! (bounded by `--forks`), handlers flushed, results reported.
+
+mod host;
+mod play;
+pub mod tags;
+mod task;
+mod vars;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Map, Value as Json};
+
+use crate::inventory::Inventory;
+use crate::output::{Reporter, Stats};
+use crate::playbook::{Loader, Playbook, Task};
+use crate::template::Templar;
+pub use host::HostState;
+pub use tags::TagFilter;
+
+/// Settings of one run, from the command line and the config file.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// `-C`.
+    pub check: bool,
+    /// `-D`.
+    pub diff: bool,
+    /// `-f` (hosts worked on at once).
+    pub forks: usize,
+    /// `-v` count.
+    pub verbosity: u8,
+    /// `-e` variables (highest precedence).
+    pub extra_vars: Map<String, Json>,
+    /// `--limit`.
+    pub limit: Option<String>,
+    /// `--tags` / `--skip-tags`.
+    pub tags: TagFilter,
+    /// `--start-at-task`.
+    pub start_at_task: Option<String>,
+    /// `-c` (default connection type).
+    pub connection: Option<String>,
+    /// `-u`.
+    pub remote_user: Option<String>,
+    /// `-b`.
+    pub become_: bool,
+    /// `--become-user`.
+    pub become_user: Option<String>,
+}
+
+/// How a run ended, for the exit code.
+#[derive(Clone, Debug, Default)]
+pub struct Summary {
+    /// Per-host counters.
+    pub stats: Stats,
+}
+
+impl Summary {
+    /// Ansible's exit code: 0 ok, 2 a host failed, 4 a host was unreachable.
+    pub fn exit_code(&self) -> i32 {
+        if self.stats.values().any(|s| s.unreachable > 0) {
+            4
+        } else if self.stats.values().any(|s| s.failures > 0) {
+            2
+        } else {
+            0
+        }
+    }
+}
+
+/// What every task of a run shares.
+pub struct Runner {
+    inventory: Arc<Inventory>,
+    templar: Arc<Templar>,
+    loader: Arc<Loader>,
+    options: RunOptions,
+    reporter: Arc<dyn Reporter>,
+    stats: Mutex<Stats>,
+}
+
+impl Runner {
+    /// A runner over `inventory` reporting to `reporter`.
+    pub fn new(
+        inventory: Arc<Inventory>,
+        loader: Arc<Loader>,
+        options: RunOptions,
+        reporter: Arc<dyn Reporter>,
+    ) -> Runner {
+        Runner {
+            inventory,
+            templar: Templar::new(),
+            loader,
+            options,
+            reporter,
+            stats: Mutex::new(Stats::new()),
+        }
+    }
+
+    /// Runs every play of `playbook` and prints the recap.
+    pub async fn run_playbook(&self, playbook: &Playbook) -> Summary {
+        for play in &playbook.plays {
+            self.run_play(play).await;
+        }
+        self.finish()
+    }
+
+    /// Runs one task on the hosts matching `pattern` (ad hoc mode).
+    pub async fn run_adhoc(&self, pattern: &str, task: Task, dir: PathBuf) -> Summary {
+        let play = crate::playbook::Play {
+            name: Some("Ansible Ad-Hoc".into()),
+            hosts: pattern.to_string(),
+            span: task.span.clone(),
+            dir,
+            vars: Map::new(),
+            vars_files: Vec::new(),
+            gather_facts: false,
+            pre_tasks: Vec::new(),
+            roles: Vec::new(),
+            tasks: vec![task],
+            post_tasks: Vec::new(),
+            handlers: Vec::new(),
+            options: Default::default(),
+            serial: None,
+            strategy: "linear".into(),
+            max_fail_percentage: None,
+            force_handlers: false,
+        };
+        self.run_play(&play).await;
+        self.finish()
+    }
+
+    fn finish(&self) -> Summary {
+        let stats = self.stats.lock().map(|s| s.clone()).unwrap_or_default();
+        self.reporter.recap(&stats);
+        Summary { stats }
+    }
+
+    fn count(&self, host: &str, update: impl FnOnce(&mut crate::output::HostStats)) {
+        if let Ok(mut stats) = self.stats.lock() {
+            update(stats.entry(host.to_string()).or_default());
+        }
+    }
+}

@@ -1,0 +1,611 @@
+//! The play loop (linear strategy): each task runs on every active host before the
+//! next starts; blocks route failed hosts to `rescue:` and everyone to `always:`;
+//! handlers run when flushed.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use futures::StreamExt;
+use futures::future::BoxFuture;
+use serde_json::{Map, Value as Json};
+
+use super::task::TaskEnd;
+use super::vars::{HostVars, TaskScope, task_vars};
+use super::{HostState, Runner};
+use crate::playbook::{Action, LoadContext, Play, Task, loader};
+
+/// Where in the play the task list runs: decides the banner wording.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ListKind {
+    Tasks,
+    Handlers,
+}
+
+/// Per-play state shared by the task lists of one play.
+struct PlayRun<'a> {
+    play: &'a Play,
+    play_hosts: Vec<String>,
+    groups: Json,
+    vars_files: HashMap<String, Map<String, Json>>,
+    started: std::sync::atomic::AtomicBool,
+}
+
+impl Runner {
+    /// Runs one play on the hosts its pattern (and `--limit`) selects.
+    pub(super) async fn run_play(&self, play: &Play) {
+        let name = play.name.clone().unwrap_or_else(|| play.hosts.clone());
+        self.reporter.play_start(&name);
+        let pattern = match self.render_plain(&play.hosts) {
+            Ok(pattern) => pattern,
+            Err(message) => {
+                self.reporter.warning(&message);
+                return;
+            }
+        };
+        let mut selected = self.inventory.select(&pattern).unwrap_or_default();
+        if let Some(limit) = &self.options.limit {
+            let allowed = self.inventory.select(limit).unwrap_or_default();
+            selected.retain(|h| allowed.contains(h));
+        }
+        if selected.is_empty() {
+            self.reporter.warning(&format!(
+                "Could not match supplied host pattern, ignoring: {pattern}"
+            ));
+            self.reporter.no_hosts("skipping: no hosts matched");
+            return;
+        }
+        let mut hosts: Vec<HostState> = selected
+            .iter()
+            .map(|name| HostState::new(name, self.inventory.host_vars(name)))
+            .collect();
+        let groups = serde_json::to_value(self.inventory.groups()).unwrap_or(Json::Null);
+        let mut run = PlayRun {
+            play,
+            play_hosts: selected.clone(),
+            groups,
+            vars_files: HashMap::new(),
+            started: std::sync::atomic::AtomicBool::new(self.options.start_at_task.is_none()),
+        };
+        if let Err(message) = self.load_vars_files(&mut run, &hosts) {
+            for host in &mut hosts {
+                self.report_failure(host, &message);
+            }
+            return;
+        }
+        if play.gather_facts {
+            self.gather_facts(&run, &mut hosts).await;
+        }
+        self.run_list(&run, &play.pre_tasks, &mut hosts, ListKind::Tasks)
+            .await;
+        self.flush_handlers(&run, &mut hosts).await;
+        self.run_list(&run, &play.roles, &mut hosts, ListKind::Tasks)
+            .await;
+        self.run_list(&run, &play.tasks, &mut hosts, ListKind::Tasks)
+            .await;
+        self.flush_handlers(&run, &mut hosts).await;
+        self.run_list(&run, &play.post_tasks, &mut hosts, ListKind::Tasks)
+            .await;
+        self.flush_handlers(&run, &mut hosts).await;
+        for host in &hosts {
+            if let Some(conn) = &host.connection {
+                conn.close().await;
+            }
+        }
+    }
+
+    fn render_plain(&self, text: &str) -> Result<String, String> {
+        let vars =
+            crate::template::Vars::new(self.templar.clone(), self.options.extra_vars.clone());
+        self.templar.render_str(text, &vars).map_err(|e| e.message)
+    }
+
+    fn report_failure(&self, host: &mut HostState, message: &str) {
+        host.failed = true;
+        let result = crate::modules::failed(message);
+        self.reporter.result(&crate::output::HostResult {
+            host: &host.name,
+            action: "",
+            delegated_to: None,
+            status: crate::output::Status::Failed,
+            ignored: false,
+            item: None,
+            result: &result,
+            is_loop_summary: false,
+        });
+        self.count(&host.name, |s| s.failures += 1);
+    }
+
+    /// Reads the play's `vars_files` for each host (paths may use host variables).
+    fn load_vars_files(&self, run: &mut PlayRun<'_>, hosts: &[HostState]) -> Result<(), String> {
+        if run.play.vars_files.is_empty() {
+            return Ok(());
+        }
+        let hostvars = Arc::new(HostVars { hosts: Map::new() });
+        for host in hosts {
+            let scope = self.scope(run, hostvars.clone());
+            let vars = task_vars(self, &scope, host, None, &[]);
+            let mut loaded = Map::new();
+            for (file, span) in &run.play.vars_files {
+                let path = self
+                    .templar
+                    .render_str(file, &vars)
+                    .map_err(|e| format!("{span}: {}", e.message))?;
+                let full = run.play.dir.join(&path);
+                let vars = loader::load_vars_file(&full).map_err(|e| e.to_string())?;
+                loaded.extend(vars);
+            }
+            run.vars_files.insert(host.name.clone(), loaded);
+        }
+        Ok(())
+    }
+
+    fn scope<'a>(&self, run: &'a PlayRun<'a>, hostvars: Arc<HostVars>) -> TaskScope<'a> {
+        TaskScope {
+            play: run.play,
+            play_hosts: &run.play_hosts,
+            groups: &run.groups,
+            hostvars,
+            vars_files: &run.vars_files,
+        }
+    }
+
+    fn hostvars(&self, hosts: &[HostState]) -> Arc<HostVars> {
+        let mut all = Map::new();
+        for host in hosts {
+            all.insert(host.name.clone(), Json::Object(host.visible_vars()));
+        }
+        Arc::new(HostVars { hosts: all })
+    }
+
+    async fn gather_facts(&self, run: &PlayRun<'_>, hosts: &mut [HostState]) {
+        let span = run.play.span.clone();
+        let mut task = Task::new(
+            Action::Module {
+                name: "setup".into(),
+                args: indexmap::IndexMap::new(),
+            },
+            span,
+        );
+        task.name = Some("Gathering Facts".into());
+        task.options = run.play.options.clone();
+        self.reporter.task_start("Gathering Facts", false);
+        self.run_on_hosts(run, &task, hosts).await;
+    }
+
+    /// Runs a task list on the hosts; boxed because blocks and includes recurse.
+    fn run_list<'a>(
+        &'a self,
+        run: &'a PlayRun<'a>,
+        tasks: &'a [Task],
+        hosts: &'a mut [HostState],
+        kind: ListKind,
+    ) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            for task in tasks {
+                if !hosts.iter().any(HostState::active) {
+                    return;
+                }
+                self.run_one(run, task, hosts, kind).await;
+            }
+        })
+    }
+
+    async fn run_one(
+        &self,
+        run: &PlayRun<'_>,
+        task: &Task,
+        hosts: &mut [HostState],
+        kind: ListKind,
+    ) {
+        match &task.action {
+            Action::Block {
+                block,
+                rescue,
+                always,
+            } => {
+                self.run_block(run, block, rescue, always, hosts, kind)
+                    .await;
+            }
+            Action::IncludeTasks { file } => self.run_include(run, task, file, hosts, kind).await,
+            Action::IncludeRole { name, tasks_from } => {
+                self.run_include_role(run, task, name, tasks_from.as_deref(), hosts, kind)
+                    .await;
+            }
+            Action::Meta(what) => self.run_meta(run, task, what, hosts).await,
+            _ => {
+                if !self.options.tags.allows(&task.tags) {
+                    return;
+                }
+                if !run.started.load(std::sync::atomic::Ordering::Relaxed) {
+                    let name = task.display_name();
+                    let wanted = self.options.start_at_task.as_deref().unwrap_or_default();
+                    if name != wanted && task.name.as_deref() != Some(wanted) {
+                        return;
+                    }
+                    run.started
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+                self.reporter
+                    .task_start(&task.display_name(), kind == ListKind::Handlers);
+                self.run_on_hosts(run, task, hosts).await;
+            }
+        }
+    }
+
+    /// Runs a leaf task on every active host at once, at most `forks` at a time.
+    async fn run_on_hosts(&self, run: &PlayRun<'_>, task: &Task, hosts: &mut [HostState]) {
+        let hostvars = self.hostvars(hosts);
+        let scope = self.scope(run, hostvars);
+        let run_once = task.options.run_once.as_ref().is_some_and(|flag| {
+            hosts
+                .iter()
+                .find(|h| h.active())
+                .is_some_and(|h| self.flag(flag, &task_vars(self, &scope, h, Some(task), &[])))
+        });
+        let forks = self.options.forks.max(1);
+        let mut active: Vec<&mut HostState> = hosts.iter_mut().filter(|h| h.active()).collect();
+        if run_once {
+            active.truncate(1);
+        }
+        let scope_ref = &scope;
+        let mut jobs: Vec<BoxFuture<'_, (String, TaskEnd, Option<Json>)>> = Vec::new();
+        for host in active {
+            jobs.push(Box::pin(async move {
+                let end = self.run_task_on_host(scope_ref, task, host).await;
+                if end == TaskEnd::Failed {
+                    host.failed = true;
+                }
+                let registered = task
+                    .register
+                    .as_ref()
+                    .and_then(|r| host.host_vars.get(r).cloned());
+                (host.name.clone(), end, registered)
+            }));
+        }
+        let ends: Vec<(String, TaskEnd, Option<Json>)> = futures::stream::iter(jobs)
+            .buffer_unordered(forks)
+            .collect()
+            .await;
+        if run_once {
+            if let (Some(name), Some((_, _, Some(value)))) = (&task.register, ends.first()) {
+                for host in hosts.iter_mut().filter(|h| h.active()) {
+                    host.host_vars.insert(name.clone(), value.clone());
+                }
+            }
+        }
+        let fatal = task.options.any_errors_fatal.unwrap_or(false)
+            && ends.iter().any(|(_, end, _)| *end == TaskEnd::Failed);
+        if fatal {
+            for host in hosts.iter_mut() {
+                host.ended = true;
+            }
+        }
+    }
+
+    async fn run_block(
+        &self,
+        run: &PlayRun<'_>,
+        block: &[Task],
+        rescue: &[Task],
+        always: &[Task],
+        hosts: &mut [HostState],
+        kind: ListKind,
+    ) {
+        let entered: Vec<bool> = hosts.iter().map(HostState::active).collect();
+        self.run_list(run, block, hosts, kind).await;
+        let failed_here: Vec<bool> = hosts
+            .iter()
+            .zip(&entered)
+            .map(|(h, was)| *was && h.failed)
+            .collect();
+        if !rescue.is_empty() && failed_here.iter().any(|f| *f) {
+            let mut others_paused = Vec::new();
+            for (host, failed) in hosts.iter_mut().zip(&failed_here) {
+                if *failed {
+                    host.failed = false;
+                } else if host.active() {
+                    host.ended = true;
+                    others_paused.push(host.name.clone());
+                }
+            }
+            self.run_list(run, rescue, hosts, kind).await;
+            for (host, failed) in hosts.iter_mut().zip(&failed_here) {
+                if others_paused.contains(&host.name) {
+                    host.ended = false;
+                }
+                if *failed && host.active() {
+                    self.count(&host.name, |s| {
+                        s.rescued += 1;
+                        s.failures = s.failures.saturating_sub(1);
+                    });
+                }
+            }
+        }
+        if !always.is_empty() {
+            let still_failed: Vec<bool> = hosts
+                .iter()
+                .zip(&entered)
+                .map(|(h, was)| *was && h.failed)
+                .collect();
+            let mut skipped = Vec::new();
+            for ((host, was), failed) in hosts.iter_mut().zip(&entered).zip(&still_failed) {
+                if *failed {
+                    host.failed = false;
+                } else if !was && host.active() {
+                    host.ended = true;
+                    skipped.push(host.name.clone());
+                }
+            }
+            self.run_list(run, always, hosts, kind).await;
+            for (host, failed) in hosts.iter_mut().zip(&still_failed) {
+                if *failed {
+                    host.failed = true;
+                }
+                if skipped.contains(&host.name) {
+                    host.ended = false;
+                }
+            }
+        }
+    }
+
+    async fn run_include(
+        &self,
+        run: &PlayRun<'_>,
+        task: &Task,
+        file: &str,
+        hosts: &mut [HostState],
+        kind: ListKind,
+    ) {
+        if !self.options.tags.allows(&task.tags) {
+            return;
+        }
+        let hostvars = self.hostvars(hosts);
+        let scope = self.scope(run, hostvars);
+        let mut by_file: Vec<(String, Vec<String>)> = Vec::new();
+        for host in hosts.iter_mut().filter(|h| h.active()) {
+            let vars = task_vars(self, &scope, host, Some(task), &[]);
+            let holds = task.when.iter().try_fold(true, |acc, c| {
+                self.templar.condition(&c.text, &vars).map(|h| acc && h)
+            });
+            match holds {
+                Ok(false) => continue,
+                Err(err) => {
+                    self.report_failure(host, &format!("{}: {}", task.span, err.message));
+                    continue;
+                }
+                Ok(true) => {}
+            }
+            match self.templar.render_str(file, &vars) {
+                Ok(path) => match by_file.iter_mut().find(|(p, _)| *p == path) {
+                    Some((_, names)) => names.push(host.name.clone()),
+                    None => by_file.push((path, vec![host.name.clone()])),
+                },
+                Err(err) => self.report_failure(host, &format!("{}: {}", task.span, err.message)),
+            }
+        }
+        let base = task.span.dir();
+        for (file, names) in by_file {
+            let path = loader::resolve_tasks_path(&base, &run.play.dir, &file);
+            println!("included: {} for {}", path.display(), names.join(", "));
+            let ctx = self.include_context(run, task);
+            let tasks = match self.loader.load_tasks_file(&path, &ctx) {
+                Ok(tasks) => tasks,
+                Err(err) => {
+                    for host in hosts.iter_mut().filter(|h| names.contains(&h.name)) {
+                        self.report_failure(host, &err.to_string());
+                    }
+                    continue;
+                }
+            };
+            self.run_subset(run, &tasks, hosts, &names, kind).await;
+        }
+    }
+
+    async fn run_include_role(
+        &self,
+        run: &PlayRun<'_>,
+        task: &Task,
+        name: &str,
+        tasks_from: Option<&str>,
+        hosts: &mut [HostState],
+        kind: ListKind,
+    ) {
+        let hostvars = self.hostvars(hosts);
+        let scope = self.scope(run, hostvars);
+        let mut names = Vec::new();
+        let mut role_name = name.to_string();
+        for host in hosts.iter_mut().filter(|h| h.active()) {
+            let vars = task_vars(self, &scope, host, Some(task), &[]);
+            let holds = task
+                .when
+                .iter()
+                .all(|c| self.templar.condition(&c.text, &vars).unwrap_or(false));
+            if holds {
+                role_name = self
+                    .templar
+                    .render_str(name, &vars)
+                    .unwrap_or_else(|_| name.to_string());
+                names.push(host.name.clone());
+            }
+        }
+        if names.is_empty() {
+            return;
+        }
+        let ctx = self.include_context(run, task);
+        match self.loader.load_role(
+            &role_name,
+            task.vars.clone(),
+            tasks_from,
+            &task.span,
+            &ctx,
+            true,
+        ) {
+            Ok(blocks) => self.run_subset(run, &blocks, hosts, &names, kind).await,
+            Err(err) => {
+                for host in hosts.iter_mut().filter(|h| names.contains(&h.name)) {
+                    self.report_failure(host, &err.to_string());
+                }
+            }
+        }
+    }
+
+    fn include_context(&self, run: &PlayRun<'_>, task: &Task) -> LoadContext {
+        LoadContext {
+            dir: task.span.dir(),
+            playbook_dir: run.play.dir.clone(),
+            role: task.role.clone(),
+            inherited: crate::playbook::loader::Inherited {
+                when: Vec::new(),
+                tags: task.tags.clone(),
+                vars: task.vars.clone(),
+                options: task.options.clone(),
+            },
+            handlers: Arc::new(std::sync::Mutex::new(Vec::new())),
+            depth: 0,
+        }
+    }
+
+    /// Runs `tasks` only on the hosts named in `names`.
+    async fn run_subset(
+        &self,
+        run: &PlayRun<'_>,
+        tasks: &[Task],
+        hosts: &mut [HostState],
+        names: &[String],
+        kind: ListKind,
+    ) {
+        let mut paused = Vec::new();
+        for host in hosts.iter_mut() {
+            if host.active() && !names.contains(&host.name) {
+                host.ended = true;
+                paused.push(host.name.clone());
+            }
+        }
+        self.run_list(run, tasks, hosts, kind).await;
+        for host in hosts.iter_mut() {
+            if paused.contains(&host.name) {
+                host.ended = false;
+            }
+        }
+    }
+
+    async fn run_meta(&self, run: &PlayRun<'_>, task: &Task, what: &str, hosts: &mut [HostState]) {
+        match what {
+            "flush_handlers" => self.flush_handlers(run, hosts).await,
+            "end_play" | "end_batch" => {
+                for host in hosts.iter_mut() {
+                    host.ended = true;
+                }
+            }
+            "end_host" => {
+                let hostvars = self.hostvars(hosts);
+                let scope = self.scope(run, hostvars);
+                for host in hosts.iter_mut().filter(|h| h.active()) {
+                    let vars = task_vars(self, &scope, host, Some(task), &[]);
+                    if task
+                        .when
+                        .iter()
+                        .all(|c| self.templar.condition(&c.text, &vars).unwrap_or(false))
+                    {
+                        host.ended = true;
+                    }
+                }
+            }
+            "clear_host_errors" => {
+                for host in hosts.iter_mut() {
+                    host.failed = false;
+                }
+            }
+            "clear_facts" => {
+                for host in hosts.iter_mut() {
+                    host.facts.clear();
+                }
+            }
+            "reset_connection" => {
+                for host in hosts.iter_mut() {
+                    if let Some(conn) = host.connection.take() {
+                        conn.close().await;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Runs notified handlers in the order they are defined, on the hosts that
+    /// notified them.
+    async fn flush_handlers(&self, run: &PlayRun<'_>, hosts: &mut [HostState]) {
+        for handler in &run.play.handlers {
+            let mut names = vec![handler.display_name()];
+            if let Some(name) = &handler.name {
+                names.push(name.clone());
+            }
+            names.extend(handler.listen.iter().cloned());
+            let notified: Vec<String> = hosts
+                .iter()
+                .filter(|h| {
+                    (h.active() || (run.play.force_handlers && !h.unreachable))
+                        && h.notified.iter().any(|n| names.contains(n))
+                })
+                .map(|h| h.name.clone())
+                .collect();
+            if notified.is_empty() {
+                continue;
+            }
+            for host in hosts.iter_mut() {
+                host.notified.retain(|n| !names.contains(n));
+            }
+            let mut paused = Vec::new();
+            for host in hosts.iter_mut() {
+                if host.active() && !notified.contains(&host.name) {
+                    host.ended = true;
+                    paused.push(host.name.clone());
+                }
+            }
+            self.reporter.task_start(&handler.display_name(), true);
+            self.run_on_hosts(run, handler, hosts).await;
+            for host in hosts.iter_mut() {
+                if paused.contains(&host.name) {
+                    host.ended = false;
+                }
+            }
+        }
+    }
+}
+
+/// Reads the variables of `include_vars`: one file, or every YAML file of a directory.
+pub fn load_include_vars(path: &str, dir: bool, task: &Task) -> Result<Map<String, Json>, String> {
+    let base = task
+        .role
+        .as_ref()
+        .map_or_else(|| task.span.dir(), |r| r.path.join("vars"));
+    let mut full = base.join(path);
+    if !full.exists() {
+        full = task.span.dir().join(path);
+    }
+    let mut vars = Map::new();
+    if dir {
+        let mut files: Vec<_> = std::fs::read_dir(&full)
+            .map_err(|err| format!("cannot read {}: {err}", full.display()))?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| {
+                matches!(
+                    p.extension().and_then(|e| e.to_str()),
+                    Some("yml" | "yaml" | "json")
+                )
+            })
+            .collect();
+        files.sort();
+        for file in files {
+            vars.extend(loader::load_vars_file(&file).map_err(|e| e.to_string())?);
+        }
+    } else {
+        if !Path::new(&full).exists() {
+            return Err(format!("Could not find or access '{path}'"));
+        }
+        vars = loader::load_vars_file(&full).map_err(|e| e.to_string())?;
+    }
+    Ok(vars)
+}

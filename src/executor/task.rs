@@ -1,0 +1,684 @@
+//! One task on one host: conditions, loop, templated arguments, the module, and what
+//! follows (`until`, `changed_when`, `failed_when`, `register`, `notify`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Map, Value as Json};
+
+use super::vars::{OMIT, TaskScope, task_vars};
+use super::{HostState, Runner};
+use crate::connection::{Connection, LocalConnection};
+use crate::modules::{self, Args, ModuleContext, ModuleError, Outcome, VarLookup};
+use crate::output::{HostResult, Status};
+use crate::playbook::{Action, LoopKind, Task};
+use crate::template::{TemplateError, Vars, truthy};
+
+/// How a task ended on a host, after `ignore_errors`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskEnd {
+    /// Ran (or was skipped) without failing the host.
+    Passed,
+    /// Failed the host.
+    Failed,
+    /// The host could not be reached.
+    Unreachable,
+}
+
+/// The `VarLookup` modules use: the task's variables through the engine.
+struct LookupVars(Arc<Vars>);
+
+impl VarLookup for LookupVars {
+    fn eval(&self, expression: &str) -> Result<Option<Json>, String> {
+        let value = self
+            .0
+            .templar()
+            .eval_value(expression, &self.0)
+            .map_err(|e| e.message)?;
+        if value.is_undefined() {
+            return Ok(None);
+        }
+        Ok(Some(crate::template::to_json(&value)))
+    }
+}
+
+impl Runner {
+    /// Runs `task` (a module, `set_fact` or `include_vars`) on `host`, reports the
+    /// result and returns how it ended.
+    pub(super) async fn run_task_on_host(
+        &self,
+        scope: &TaskScope<'_>,
+        task: &Task,
+        host: &mut HostState,
+    ) -> TaskEnd {
+        let vars = task_vars(self, scope, host, Some(task), &[]);
+        let delegated = self.delegate_target(task, &vars);
+        let (status, result) = match self.evaluate(task, host, &vars, delegated.as_deref()).await {
+            Ok(pair) => pair,
+            Err(message) => (Status::Failed, modules::failed(message)),
+        };
+        let no_log = task
+            .options
+            .no_log
+            .as_ref()
+            .is_some_and(|v| self.flag(v, &vars));
+        let shown = if no_log {
+            censored(&result)
+        } else {
+            result.clone()
+        };
+        let ignored = status == Status::Failed
+            && task
+                .options
+                .ignore_errors
+                .as_ref()
+                .is_some_and(|v| self.flag(v, &vars));
+        let unreachable_ignored =
+            status == Status::Unreachable && task.options.ignore_unreachable.unwrap_or(false);
+        if let Some(name) = &task.register {
+            host.host_vars
+                .insert(name.clone(), Json::Object(result.clone()));
+        }
+        let action = action_name(task);
+        self.reporter.result(&HostResult {
+            host: &host.name,
+            action: &action,
+            delegated_to: delegated.as_deref(),
+            status,
+            ignored,
+            item: None,
+            result: &shown,
+            is_loop_summary: result.contains_key("results") && task.loop_.is_some(),
+        });
+        self.count(&host.name, |s| match status {
+            Status::Ok => s.ok += 1,
+            Status::Changed => {
+                s.ok += 1;
+                s.changed += 1;
+            }
+            Status::Skipped => s.skipped += 1,
+            Status::Failed if ignored => s.ignored += 1,
+            Status::Failed => s.failures += 1,
+            Status::Unreachable if unreachable_ignored => s.ignored += 1,
+            Status::Unreachable => s.unreachable += 1,
+        });
+        if status == Status::Changed {
+            for name in &task.notify {
+                let name = self
+                    .templar
+                    .render_str(name, &vars)
+                    .unwrap_or_else(|_| name.clone());
+                if !host.notified.contains(&name) {
+                    host.notified.push(name);
+                }
+            }
+        }
+        match status {
+            Status::Failed if !ignored => {
+                host.host_vars
+                    .insert("ansible_failed_result".into(), Json::Object(result));
+                host.host_vars.insert(
+                    "ansible_failed_task".into(),
+                    serde_json::json!({"name": task.display_name(), "action": action_name(task)}),
+                );
+                TaskEnd::Failed
+            }
+            Status::Unreachable if !unreachable_ignored => {
+                host.unreachable = true;
+                TaskEnd::Unreachable
+            }
+            _ => TaskEnd::Passed,
+        }
+    }
+
+    /// `delegate_to:` rendered, if set.
+    fn delegate_target(&self, task: &Task, vars: &Arc<Vars>) -> Option<String> {
+        let target = task.options.delegate_to.as_ref()?;
+        Some(
+            self.templar
+                .render_str(target, vars)
+                .unwrap_or_else(|_| target.clone()),
+        )
+    }
+
+    /// Evaluates a boolean-ish keyword (`ignore_errors`, `no_log`, `run_once`).
+    pub(super) fn flag(&self, value: &Json, vars: &Arc<Vars>) -> bool {
+        match self.templar.render_value(value, vars) {
+            Ok(rendered) => {
+                modules::args::parse_bool(&rendered).unwrap_or_else(|| truthy(&rendered))
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// `when`, loop and execution; returns the status and the result to register.
+    async fn evaluate(
+        &self,
+        task: &Task,
+        host: &mut HostState,
+        vars: &Arc<Vars>,
+        delegated: Option<&str>,
+    ) -> Result<(Status, Outcome), String> {
+        let Some(spec) = &task.loop_ else {
+            if !self.conditions_hold(task, vars)? {
+                return Ok((
+                    Status::Skipped,
+                    skipped_result("Conditional result was False"),
+                ));
+            }
+            let result = self.execute(task, host, vars, delegated).await;
+            return Ok((status_of(&result), result));
+        };
+        let items = self.loop_items(&spec.items, spec.kind, vars, task)?;
+        let control = &task.loop_control;
+        let mut results = Vec::new();
+        let base = vars.raw().clone();
+        let action = action_name(task);
+        for (index, item) in items.into_iter().enumerate() {
+            if index > 0 && control.pause > 0.0 {
+                tokio::time::sleep(Duration::from_secs_f64(control.pause)).await;
+            }
+            let mut item_vars = base.clone();
+            item_vars.insert(control.loop_var.clone(), item.clone());
+            item_vars.insert(
+                "ansible_loop_var".into(),
+                Json::String(control.loop_var.clone()),
+            );
+            if let Some(index_var) = &control.index_var {
+                item_vars.insert(index_var.clone(), Json::from(index));
+            }
+            let item_scope =
+                Vars::with_objects(self.templar.clone(), item_vars, hostvars_object(vars));
+            let label = match &control.label {
+                Some(label) => self
+                    .templar
+                    .render_str(label, &item_scope)
+                    .map_err(|e| e.message)?,
+                None => crate::output::pyjson::dumps(&item, None)
+                    .trim_matches('"')
+                    .to_string(),
+            };
+            let mut result = if self.conditions_hold(task, &item_scope)? {
+                self.execute(task, host, &item_scope, delegated).await
+            } else {
+                skipped_result("Conditional result was False")
+            };
+            result.insert(control.loop_var.clone(), item.clone());
+            result.insert(
+                "ansible_loop_var".into(),
+                Json::String(control.loop_var.clone()),
+            );
+            if let Some(index_var) = &control.index_var {
+                result.insert(index_var.clone(), Json::from(index));
+            }
+            let status = status_of(&result);
+            self.reporter.result(&HostResult {
+                host: &host.name,
+                action: &action,
+                delegated_to: delegated,
+                status,
+                ignored: false,
+                item: Some(label),
+                result: &result,
+                is_loop_summary: false,
+            });
+            let unreachable = status == Status::Unreachable;
+            results.push(Json::Object(result));
+            if unreachable {
+                break;
+            }
+        }
+        let mut summary = Outcome::new();
+        let any = |key: &str| {
+            results
+                .iter()
+                .any(|r| r.get(key).and_then(Json::as_bool) == Some(true))
+        };
+        let all_skipped = !results.is_empty()
+            && results
+                .iter()
+                .all(|r| r.get("skipped").and_then(Json::as_bool) == Some(true));
+        summary.insert("changed".into(), Json::Bool(any("changed")));
+        if any("failed") {
+            summary.insert("failed".into(), Json::Bool(true));
+            summary.insert(
+                "msg".into(),
+                Json::String("One or more items failed".into()),
+            );
+        } else {
+            summary.insert("msg".into(), Json::String("All items completed".into()));
+        }
+        if all_skipped || results.is_empty() {
+            summary.insert("skipped".into(), Json::Bool(true));
+            if results.is_empty() {
+                summary.insert(
+                    "skipped_reason".into(),
+                    Json::String("No items in the list".into()),
+                );
+            }
+        }
+        if any("unreachable") {
+            summary.insert("unreachable".into(), Json::Bool(true));
+        }
+        summary.insert("results".into(), Json::Array(results));
+        Ok((status_of(&summary), summary))
+    }
+
+    /// Whether every `when:` condition holds.
+    fn conditions_hold(&self, task: &Task, vars: &Arc<Vars>) -> Result<bool, String> {
+        for condition in &task.when {
+            let holds = self
+                .templar
+                .condition(&condition.text, vars)
+                .map_err(|err| located(&err, &condition.span, "conditional"))?;
+            if !holds {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// The items of a loop, prepared as the loop keyword says.
+    fn loop_items(
+        &self,
+        raw: &Json,
+        kind: LoopKind,
+        vars: &Arc<Vars>,
+        task: &Task,
+    ) -> Result<Vec<Json>, String> {
+        let rendered = self
+            .templar
+            .render_value(raw, vars)
+            .map_err(|err| located(&err, &task.span, "loop"))?;
+        let items = match (kind, rendered) {
+            (LoopKind::Dict, Json::Object(map)) => map
+                .into_iter()
+                .map(|(key, value)| serde_json::json!({"key": key, "value": value}))
+                .collect(),
+            (LoopKind::Items, Json::Array(items)) => items
+                .into_iter()
+                .flat_map(|item| match item {
+                    Json::Array(inner) => inner,
+                    other => vec![other],
+                })
+                .collect(),
+            (LoopKind::Indexed, Json::Array(items)) => items
+                .into_iter()
+                .enumerate()
+                .map(|(i, item)| serde_json::json!([i, item]))
+                .collect(),
+            (LoopKind::Lookup(name), _) => {
+                return Err(format!(
+                    "with_{name} is not supported by bosun yet; use loop: with a filter"
+                ));
+            }
+            (_, Json::Array(items)) => items,
+            (LoopKind::Items, Json::Null) => Vec::new(),
+            (_, Json::String(s)) if kind == LoopKind::Items => vec![Json::String(s)],
+            (_, other) => {
+                return Err(format!(
+                    "Invalid data passed to 'loop', it requires a list, got this instead: {}. Hint: If you passed a list/dict of just one element, try adding wantlist=True to your lookup invocation or use q/query instead of lookup.",
+                    crate::output::pyjson::dumps(&other, None)
+                ));
+            }
+        };
+        Ok(items)
+    }
+
+    /// Runs the action once (with `until` retries), then applies `changed_when` and
+    /// `failed_when`.
+    async fn execute(
+        &self,
+        task: &Task,
+        host: &mut HostState,
+        vars: &Arc<Vars>,
+        delegated: Option<&str>,
+    ) -> Outcome {
+        let retries = task
+            .retries
+            .as_ref()
+            .and_then(|r| self.templar.render_value(r, vars).ok())
+            .and_then(|r| {
+                r.as_i64()
+                    .or_else(|| r.as_str().and_then(|s| s.parse().ok()))
+            })
+            .unwrap_or(3)
+            .max(0);
+        let delay = task
+            .delay
+            .as_ref()
+            .and_then(|d| self.templar.render_value(d, vars).ok())
+            .and_then(|d| {
+                d.as_f64()
+                    .or_else(|| d.as_str().and_then(|s| s.parse().ok()))
+            })
+            .unwrap_or(5.0);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut result = match self.execute_once(task, host, vars, delegated).await {
+                Ok(result) => result,
+                Err(message) => modules::failed(message),
+            };
+            if result.get("unreachable").and_then(Json::as_bool) == Some(true) {
+                return result;
+            }
+            if let Err(message) = self.apply_result_conditions(task, &mut result, vars) {
+                return modules::failed(message);
+            }
+            let Some(until) = &task.until else {
+                return result;
+            };
+            result.insert("attempts".into(), Json::from(attempt));
+            let done = match self.check_with_result(until, task, &result, vars) {
+                Ok(done) => done,
+                Err(message) => return modules::failed(message),
+            };
+            if done {
+                result.remove("failed");
+                return result;
+            }
+            if attempt > retries {
+                result.insert("failed".into(), Json::Bool(true));
+                return result;
+            }
+            tokio::time::sleep(Duration::from_secs_f64(delay.max(0.0))).await;
+        }
+    }
+
+    /// `changed_when` and `failed_when`, evaluated with the result registered.
+    fn apply_result_conditions(
+        &self,
+        task: &Task,
+        result: &mut Outcome,
+        vars: &Arc<Vars>,
+    ) -> Result<(), String> {
+        if result.get("skipped").and_then(Json::as_bool) == Some(true) {
+            return Ok(());
+        }
+        if let Some(conditions) = &task.changed_when {
+            let changed = self.check_with_result(conditions, task, result, vars)?;
+            result.insert("changed".into(), Json::Bool(changed));
+        }
+        if let Some(conditions) = &task.failed_when {
+            let failed = self.check_with_result(conditions, task, result, vars)?;
+            result.insert("failed_when_result".into(), Json::Bool(failed));
+            if failed {
+                result.insert("failed".into(), Json::Bool(true));
+            } else {
+                result.remove("failed");
+            }
+        }
+        Ok(())
+    }
+
+    /// Evaluates conditions that may refer to this task's result by its `register`
+    /// name.
+    fn check_with_result(
+        &self,
+        conditions: &[crate::playbook::Expr],
+        task: &Task,
+        result: &Outcome,
+        vars: &Arc<Vars>,
+    ) -> Result<bool, String> {
+        let mut map = vars.raw().clone();
+        if let Some(name) = &task.register {
+            map.insert(name.clone(), Json::Object(result.clone()));
+        }
+        let scope = Vars::with_objects(self.templar.clone(), map, hostvars_object(vars));
+        for condition in conditions {
+            if !self
+                .templar
+                .condition(&condition.text, &scope)
+                .map_err(|err| located(&err, &condition.span, "conditional"))?
+            {
+                return Ok(false);
+            }
+        }
+        Ok(!conditions.is_empty())
+    }
+
+    /// Runs the task's action once.
+    async fn execute_once(
+        &self,
+        task: &Task,
+        host: &mut HostState,
+        vars: &Arc<Vars>,
+        delegated: Option<&str>,
+    ) -> Result<Outcome, String> {
+        match &task.action {
+            Action::Module { name, args } => {
+                let module = modules::lookup(name)
+                    .ok_or_else(|| format!("couldn't resolve module/action '{name}'"))?;
+                let mut rendered = indexmap::IndexMap::new();
+                for (key, value) in args {
+                    let value = self
+                        .templar
+                        .render_value(value, vars)
+                        .map_err(|err| located(&err, &task.span, &format!("argument '{key}'")))?;
+                    if value.as_str() != Some(OMIT) {
+                        rendered.insert(key.clone(), value);
+                    }
+                }
+                let args = Args::parse(module.params(), &rendered)?;
+                let check_mode = match &task.options.check_mode {
+                    Some(flag) => self.flag(flag, vars),
+                    None => self.options.check,
+                };
+                let diff_mode = match &task.options.diff {
+                    Some(flag) => self.flag(flag, vars),
+                    None => self.options.diff,
+                };
+                if check_mode && !module.supports_check_mode() {
+                    let mut result = skipped_result(&format!(
+                        "remote module ({name}) does not support check mode"
+                    ));
+                    result.insert("changed".into(), Json::Bool(false));
+                    return Ok(result);
+                }
+                let env = self.environment(task, vars)?;
+                let conn = self.connection_for(host, vars, delegated).await;
+                let conn = match conn {
+                    Ok(conn) => conn,
+                    Err(message) => return Ok(unreachable_result(message)),
+                };
+                let lookup = LookupVars(vars.clone());
+                let ctx = ModuleContext {
+                    conn: conn.as_ref(),
+                    check_mode,
+                    diff_mode,
+                    env,
+                    verbosity: self.options.verbosity,
+                    vars: &lookup,
+                };
+                match module.run(&ctx, &args).await {
+                    Ok(mut result) => {
+                        if let Some(Json::Object(facts)) = result.get("ansible_facts").cloned() {
+                            if delegated.is_none() {
+                                host.add_facts(&facts);
+                            }
+                        }
+                        if !diff_mode {
+                            result.remove("diff");
+                        }
+                        Ok(result)
+                    }
+                    Err(ModuleError::Connection(err)) => Ok(unreachable_result(err.to_string())),
+                }
+            }
+            Action::SetFact { facts } => {
+                let mut set = Map::new();
+                for (key, value) in facts {
+                    let value = self
+                        .templar
+                        .render_value(value, vars)
+                        .map_err(|err| located(&err, &task.span, &format!("set_fact '{key}'")))?;
+                    set.insert(key.clone(), value);
+                }
+                for (key, value) in &set {
+                    host.host_vars.insert(key.clone(), value.clone());
+                }
+                let mut result = modules::ok(false);
+                result.insert("ansible_facts".into(), Json::Object(set));
+                Ok(result)
+            }
+            Action::IncludeVars { path, dir, name } => {
+                let rendered = self
+                    .templar
+                    .render_str(path, vars)
+                    .map_err(|err| located(&err, &task.span, "include_vars"))?;
+                let loaded = super::play::load_include_vars(&rendered, *dir, task)?;
+                let mut result = modules::ok(false);
+                let facts = match name {
+                    Some(name) => {
+                        let mut nested = Map::new();
+                        nested.insert(name.clone(), Json::Object(loaded));
+                        nested
+                    }
+                    None => loaded,
+                };
+                host.included_vars.extend(facts.clone());
+                result.insert("ansible_facts".into(), Json::Object(facts));
+                result.insert(
+                    "ansible_included_var_files".into(),
+                    Json::Array(vec![Json::String(rendered)]),
+                );
+                Ok(result)
+            }
+            Action::Block { .. }
+            | Action::IncludeTasks { .. }
+            | Action::IncludeRole { .. }
+            | Action::Meta(_) => Err("internal: this action is run by the play loop".into()),
+        }
+    }
+
+    /// `environment:` of the task and its parents, rendered.
+    fn environment(&self, task: &Task, vars: &Arc<Vars>) -> Result<Vec<(String, String)>, String> {
+        let mut env = Vec::new();
+        for layer in &task.options.environment {
+            let rendered = self
+                .templar
+                .render_value(layer, vars)
+                .map_err(|err| located(&err, &task.span, "environment"))?;
+            let Json::Object(map) = rendered else {
+                return Err("environment must be a mapping".into());
+            };
+            for (key, value) in map {
+                let text = match value {
+                    Json::String(s) => s,
+                    Json::Bool(b) => if b { "True" } else { "False" }.into(),
+                    other => other.to_string(),
+                };
+                env.retain(|(k, _): &(String, String)| *k != key);
+                env.push((key, text));
+            }
+        }
+        Ok(env)
+    }
+
+    /// The connection to use for `host`: made on first use and kept for the run.
+    async fn connection_for(
+        &self,
+        host: &mut HostState,
+        vars: &Arc<Vars>,
+        delegated: Option<&str>,
+    ) -> Result<Arc<dyn Connection>, String> {
+        if let Some(target) = delegated {
+            if target == "localhost" || target == "127.0.0.1" {
+                return Ok(Arc::new(LocalConnection));
+            }
+            return Err(format!(
+                "delegate_to: {target} needs the ssh connection, which is not available yet"
+            ));
+        }
+        if let Some(conn) = &host.connection {
+            return Ok(conn.clone());
+        }
+        let kind = vars
+            .resolved("ansible_connection")
+            .ok()
+            .flatten()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .or_else(|| self.options.connection.clone())
+            .unwrap_or_else(|| "ssh".into());
+        let conn: Arc<dyn Connection> = match kind.as_str() {
+            "local" => Arc::new(LocalConnection),
+            other => {
+                return Err(format!(
+                    "connection type '{other}' is not available in this build of bosun; use -c local (or ansible_connection=local)"
+                ));
+            }
+        };
+        host.connection = Some(conn.clone());
+        Ok(conn)
+    }
+}
+
+/// The `hostvars` object of `vars`, to carry into derived scopes.
+fn hostvars_object(vars: &Arc<Vars>) -> std::collections::HashMap<String, minijinja::Value> {
+    let mut objects = std::collections::HashMap::new();
+    if let Some(hostvars) = vars.lookup("hostvars") {
+        objects.insert("hostvars".to_string(), hostvars);
+    }
+    objects
+}
+
+/// A templating error located at the task.
+fn located(err: &TemplateError, span: &crate::source::Span, what: &str) -> String {
+    format!("{}: error while evaluating {what}: {}", span, err.message)
+}
+
+/// The action name of a task, for `ansible_failed_task`.
+fn action_name(task: &Task) -> String {
+    match &task.action {
+        Action::Module { name, .. } => name.clone(),
+        Action::SetFact { .. } => "set_fact".into(),
+        Action::IncludeVars { .. } => "include_vars".into(),
+        _ => "block".into(),
+    }
+}
+
+/// The status a result reports.
+pub fn status_of(result: &Outcome) -> Status {
+    let flag = |key: &str| result.get(key).and_then(Json::as_bool) == Some(true);
+    if flag("unreachable") {
+        Status::Unreachable
+    } else if flag("failed") {
+        Status::Failed
+    } else if flag("skipped") {
+        Status::Skipped
+    } else if flag("changed") {
+        Status::Changed
+    } else {
+        Status::Ok
+    }
+}
+
+fn skipped_result(reason: &str) -> Outcome {
+    let mut result = modules::ok(false);
+    result.insert("skipped".into(), Json::Bool(true));
+    result.insert("skip_reason".into(), Json::String(reason.into()));
+    result
+}
+
+fn unreachable_result(message: String) -> Outcome {
+    let mut result = Outcome::new();
+    result.insert("changed".into(), Json::Bool(false));
+    result.insert("msg".into(), Json::String(message));
+    result.insert("unreachable".into(), Json::Bool(true));
+    result
+}
+
+/// What `no_log: true` shows instead of the result.
+fn censored(result: &Outcome) -> Outcome {
+    let mut shown = Outcome::new();
+    shown.insert(
+        "censored".into(),
+        Json::String("the output has been hidden due to the fact that 'no_log: true' was specified for this result".into()),
+    );
+    shown.insert(
+        "changed".into(),
+        result.get("changed").cloned().unwrap_or(Json::Bool(false)),
+    );
+    shown
+}

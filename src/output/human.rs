@@ -1,0 +1,259 @@
+//! Ansible's default output: banners, `ok: [host]` lines, diffs and PLAY RECAP.
+
+use std::io::Write;
+use std::sync::Mutex;
+
+use serde_json::Value as Json;
+
+use super::{HostResult, Reporter, Stats, Status, clean_for, pyjson};
+
+/// Prints results the way `ansible-playbook` does.
+pub struct Human {
+    verbosity: u8,
+    color: bool,
+    diff: bool,
+    columns: usize,
+    out: Mutex<()>,
+}
+
+const GREEN: &str = "32";
+const YELLOW: &str = "33";
+const RED: &str = "31";
+const CYAN: &str = "36";
+const PURPLE: &str = "35";
+
+impl Human {
+    /// A reporter for `verbosity` (`-v` count), with colour only when asked.
+    pub fn new(verbosity: u8, color: bool, diff: bool, columns: usize) -> Human {
+        Human {
+            verbosity,
+            color,
+            diff,
+            columns: columns.max(80) - 1,
+            out: Mutex::new(()),
+        }
+    }
+
+    fn paint(&self, text: &str, code: &str) -> String {
+        if self.color {
+            format!("\x1b[0;{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn print(&self, text: &str) {
+        let _guard = self.out.lock();
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "{text}");
+        let _ = stdout.flush();
+    }
+
+    fn banner(&self, message: &str) {
+        let message = message.trim();
+        let stars = self.columns.saturating_sub(message.chars().count()).max(3);
+        self.print(&format!("\n{message} {}", "*".repeat(stars)));
+    }
+
+    fn verbose(&self, result: &HostResult<'_>) -> bool {
+        self.verbosity > 0 || result.result.contains_key("_ansible_verbose_always")
+    }
+
+    fn dump(&self, result: &HostResult<'_>) -> String {
+        let indent = (result.result.contains_key("_ansible_verbose_always") || self.verbosity > 2)
+            .then_some(4);
+        let mut cleaned = clean_for(result.action, result.result);
+        if result.item.is_some() {
+            if let Json::Object(map) = &mut cleaned {
+                map.remove("_ansible_item_label");
+            }
+        }
+        pyjson::dumps(&cleaned, indent)
+    }
+
+    fn show_diff(&self, result: &HostResult<'_>) {
+        if !self.diff {
+            return;
+        }
+        let diffs = match result.result.get("diff") {
+            Some(Json::Array(items)) => items.clone(),
+            Some(d @ Json::Object(_)) => vec![d.clone()],
+            _ => return,
+        };
+        for diff in diffs {
+            let text = render_diff(&diff);
+            if !text.is_empty() {
+                self.print(text.trim_end_matches('\n'));
+            }
+        }
+    }
+}
+
+/// A unified diff of one `diff` entry (`before`/`after` with their headers).
+pub fn render_diff(diff: &Json) -> String {
+    if let Some(prepared) = diff.get("prepared").and_then(Json::as_str) {
+        return prepared.to_string();
+    }
+    let text = |key: &str| match diff.get(key) {
+        Some(Json::String(s)) => s.clone(),
+        Some(Json::Null) | None => String::new(),
+        Some(other) => pyjson::dumps(other, Some(4)) + "\n",
+    };
+    let before = text("before");
+    let after = text("after");
+    if before == after {
+        return String::new();
+    }
+    let before_header = diff
+        .get("before_header")
+        .and_then(Json::as_str)
+        .unwrap_or("before");
+    let after_header = diff
+        .get("after_header")
+        .and_then(Json::as_str)
+        .unwrap_or("after");
+    similar::TextDiff::from_lines(&before, &after)
+        .unified_diff()
+        .context_radius(3)
+        .header(
+            &format!("before: {before_header}"),
+            &format!("after: {after_header}"),
+        )
+        .to_string()
+}
+
+impl Reporter for Human {
+    fn play_start(&self, name: &str) {
+        self.banner(&format!("PLAY [{name}]"));
+    }
+
+    fn task_start(&self, name: &str, handler: bool) {
+        let kind = if handler { "RUNNING HANDLER" } else { "TASK" };
+        self.banner(&format!("{kind} [{name}]"));
+    }
+
+    fn result(&self, result: &HostResult<'_>) {
+        if result.is_loop_summary && result.status != Status::Unreachable {
+            if result.ignored {
+                self.print(&self.paint("...ignoring", CYAN));
+            }
+            return;
+        }
+        let host = match result.delegated_to {
+            Some(target) if target != result.host => format!("{} -> {target}", result.host),
+            _ => result.host.to_string(),
+        };
+        let item = result
+            .item
+            .as_ref()
+            .map(|label| format!(" => (item={label})"));
+        let line = match result.status {
+            Status::Ok | Status::Changed => {
+                self.show_diff(result);
+                let (word, color) = if result.status == Status::Changed {
+                    ("changed", YELLOW)
+                } else {
+                    ("ok", GREEN)
+                };
+                let mut line = format!("{word}: [{host}]{}", item.unwrap_or_default());
+                if self.verbose(result) {
+                    line.push_str(&format!(" => {}", self.dump(result)));
+                }
+                self.paint(&line, color)
+            }
+            Status::Skipped => {
+                let mut line = format!("skipping: [{host}]");
+                if let Some(item) = item {
+                    line.push_str(&item);
+                    line.push(' ');
+                }
+                if self.verbosity > 0 {
+                    line.push_str(&format!(" => {}", self.dump(result)));
+                }
+                self.paint(&line, CYAN)
+            }
+            Status::Failed => {
+                self.show_diff(result);
+                let line = match &result.item {
+                    Some(label) => {
+                        format!("failed: [{host}] (item={label}) => {}", self.dump(result))
+                    }
+                    None => format!("fatal: [{host}]: FAILED! => {}", self.dump(result)),
+                };
+                self.paint(&line, RED)
+            }
+            Status::Unreachable => self.paint(
+                &format!("fatal: [{host}]: UNREACHABLE! => {}", self.dump(result)),
+                RED,
+            ),
+        };
+        self.print(&line);
+        if result.ignored && result.item.is_none() {
+            self.print(&self.paint("...ignoring", CYAN));
+        }
+    }
+
+    fn warning(&self, message: &str) {
+        let _guard = self.out.lock();
+        let text = self.paint(&format!("[WARNING]: {message}"), PURPLE);
+        let _ = writeln!(std::io::stderr(), "{text}");
+    }
+
+    fn no_hosts(&self, message: &str) {
+        self.print(&self.paint(message, CYAN));
+    }
+
+    fn recap(&self, stats: &Stats) {
+        self.banner("PLAY RECAP");
+        for (host, s) in stats {
+            let host_color = if s.failures > 0 || s.unreachable > 0 {
+                RED
+            } else if s.changed > 0 {
+                YELLOW
+            } else {
+                GREEN
+            };
+            let counter = |name: &str, value: u32, color: &str| {
+                let text = format!("{name}={value:<4}");
+                if value > 0 {
+                    self.paint(&text, color)
+                } else {
+                    text
+                }
+            };
+            let host_text = if self.color {
+                format!("{:<37}", self.paint(host, host_color))
+            } else {
+                format!("{host:<26}")
+            };
+            self.print(&format!(
+                "{host_text} : {} {} {} {} {} {} {}",
+                counter("ok", s.ok, GREEN),
+                counter("changed", s.changed, YELLOW),
+                counter("unreachable", s.unreachable, RED),
+                counter("failed", s.failures, RED),
+                counter("skipped", s.skipped, CYAN),
+                counter("rescued", s.rescued, GREEN),
+                counter("ignored", s.ignored, PURPLE),
+            ));
+        }
+        self.print("");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn unified_diff_has_ansible_headers() {
+        let diff = json!({"before": "a\nb\n", "after": "a\nc\n", "before_header": "/etc/x", "after_header": "/etc/x"});
+        let text = render_diff(&diff);
+        assert!(
+            text.starts_with("--- before: /etc/x\n+++ after: /etc/x\n"),
+            "{text}"
+        );
+        assert!(text.contains("-b\n+c\n"), "{text}");
+    }
+}

@@ -1,0 +1,126 @@
+//! What a run reports: events from the executor, rendered for people (Ansible's
+//! default format) or as one JSON document.
+
+mod human;
+mod json;
+mod minimal;
+pub mod pyjson;
+
+pub use human::Human;
+pub use json::JsonReport;
+pub use minimal::Minimal;
+
+use indexmap::IndexMap;
+use serde_json::{Map, Value as Json};
+
+/// How one task ended on one host (or for one loop item).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Ran, nothing changed.
+    Ok,
+    /// Ran and changed something.
+    Changed,
+    /// Failed.
+    Failed,
+    /// Skipped (`when:` false, check mode ...).
+    Skipped,
+    /// The host could not be reached.
+    Unreachable,
+}
+
+/// One result to report.
+#[derive(Clone, Debug)]
+pub struct HostResult<'a> {
+    /// The host's inventory name.
+    pub host: &'a str,
+    /// The module or action that produced the result (`debug` output is trimmed).
+    pub action: &'a str,
+    /// Where the task was delegated, if elsewhere.
+    pub delegated_to: Option<&'a str>,
+    /// The outcome.
+    pub status: Status,
+    /// A failure that `ignore_errors` let pass.
+    pub ignored: bool,
+    /// The loop item label when this is one item's result.
+    pub item: Option<String>,
+    /// The result data as the module returned it.
+    pub result: &'a Map<String, Json>,
+    /// Whether the result contains loop `results` (then only items are printed).
+    pub is_loop_summary: bool,
+}
+
+/// Per-host counters for PLAY RECAP.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct HostStats {
+    /// Tasks that ran fine (changed ones included).
+    pub ok: u32,
+    /// Tasks that changed something.
+    pub changed: u32,
+    /// Times the host was unreachable.
+    pub unreachable: u32,
+    /// Failed tasks.
+    pub failures: u32,
+    /// Skipped tasks.
+    pub skipped: u32,
+    /// Failures handled by `rescue:`.
+    pub rescued: u32,
+    /// Failures let pass by `ignore_errors`.
+    pub ignored: u32,
+}
+
+/// Counters for every host, in the order hosts were first seen.
+pub type Stats = IndexMap<String, HostStats>;
+
+/// Receives what happens during a run.
+pub trait Reporter: Send + Sync {
+    /// A play begins.
+    fn play_start(&self, name: &str);
+    /// A task (or handler, when `handler` is true) begins.
+    fn task_start(&self, name: &str, handler: bool);
+    /// A host finished the current task (or one loop item of it).
+    fn result(&self, result: &HostResult<'_>);
+    /// A warning for the user.
+    fn warning(&self, message: &str);
+    /// A pattern matched no host, or a play had nothing to do.
+    fn no_hosts(&self, message: &str);
+    /// The run ended.
+    fn recap(&self, stats: &Stats);
+}
+
+/// The result without Ansible's internal keys (`_ansible_*`, `invocation`, `diff`).
+pub fn clean(result: &Map<String, Json>) -> Json {
+    clean_for("", result)
+}
+
+/// The result as the default callback shows it for `action`: `debug` keeps only its
+/// message (or variable), as Ansible's `_clean_results` does.
+pub fn clean_for(action: &str, result: &Map<String, Json>) -> Json {
+    let debug = action == "debug";
+    let has_msg = result.contains_key("msg");
+    let mut cleaned = Map::new();
+    for (key, value) in result {
+        if key.starts_with("_ansible") || key == "invocation" || key == "diff" {
+            continue;
+        }
+        if debug
+            && has_msg
+            && !matches!(
+                key.as_str(),
+                "msg" | "exception" | "warnings" | "deprecations"
+            )
+        {
+            continue;
+        }
+        if debug
+            && !has_msg
+            && matches!(
+                key.as_str(),
+                "changed" | "failed" | "skipped" | "skip_reason" | "ansible_loop_var" | "item"
+            )
+        {
+            continue;
+        }
+        cleaned.insert(key.clone(), value.clone());
+    }
+    Json::Object(cleaned)
+}
