@@ -63,7 +63,7 @@ fn main() -> ExitCode {
 /// Prints a load error with its source snippet.
 fn report(err: AppError) {
     match err {
-        AppError::Source(source) => eprintln!("ERROR! {:?}", miette::Report::new(source)),
+        AppError::Source(source) => eprintln!("{:?}", miette::Report::new(source)),
         AppError::Message(message) => eprintln!("ERROR! {message}"),
     }
 }

@@ -603,9 +603,12 @@ impl Loader {
             }
         }
         let arg_span = |key: &str| -> Span {
-            value
-                .as_map()
-                .and_then(|entries| entries.iter().find(|(k, _)| k.key_string() == key))
+            [Some(value), extra_args]
+                .into_iter()
+                .flatten()
+                .filter_map(Node::as_map)
+                .flat_map(|entries| entries.iter())
+                .find(|(k, _)| k.key_string() == key)
                 .map_or_else(|| value.span.clone(), |(k, _)| k.span.clone())
         };
         let raw_or = |key: &str| -> Option<String> {
