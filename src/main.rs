@@ -29,6 +29,7 @@ fn main() -> ExitCode {
                 .color(color)
                 .unicode(color)
                 .context_lines(2)
+                .wrap_lines(color)
                 .build(),
         )
     }));

@@ -385,9 +385,14 @@ impl Runner {
             }
         }
         let base = task.span.dir();
+        if !by_file.is_empty() {
+            self.reporter
+                .task_start(&task.display_name(), kind == ListKind::Handlers);
+        }
         for (file, names) in by_file {
             let path = loader::resolve_tasks_path(&base, &run.play.dir, &file);
-            println!("included: {} for {}", path.display(), names.join(", "));
+            let path = std::fs::canonicalize(&path).unwrap_or(path);
+            self.reporter.included(&path.display().to_string(), &names);
             let ctx = self.include_context(run, task);
             let tasks = match self.loader.load_tasks_file(&path, &ctx) {
                 Ok(tasks) => tasks,

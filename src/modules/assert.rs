@@ -16,7 +16,7 @@ impl Module for Assert {
 
     fn params(&self) -> &'static [Param] {
         const PARAMS: &[Param] = &[
-            Param::new("that", Kind::List).required(),
+            Param::new("that", Kind::Raw).required(),
             Param::new("fail_msg", Kind::Raw).aliases(&["msg"]),
             Param::new("success_msg", Kind::Raw),
             Param::new("quiet", Kind::Bool),
@@ -25,7 +25,12 @@ impl Module for Assert {
     }
 
     async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
-        for condition in args.list("that") {
+        let conditions = match args.get("that") {
+            Some(Json::Array(items)) => items.clone(),
+            Some(other) => vec![other.clone()],
+            None => Vec::new(),
+        };
+        for condition in conditions {
             let text = match &condition {
                 Json::String(s) => s.clone(),
                 Json::Bool(b) => b.to_string(),

@@ -63,6 +63,10 @@ impl Human {
         let indent = (result.result.contains_key("_ansible_verbose_always") || self.verbosity > 2)
             .then_some(4);
         let mut cleaned = clean_for(result.action, result.result);
+        if let Json::Object(map) = &mut cleaned {
+            map.remove("failed");
+            map.remove("skipped");
+        }
         if result.item.is_some() {
             if let Json::Object(map) = &mut cleaned {
                 map.remove("_ansible_item_label");
@@ -191,6 +195,10 @@ impl Reporter for Human {
         if result.ignored && result.item.is_none() {
             self.print(&self.paint("...ignoring", CYAN));
         }
+    }
+
+    fn included(&self, file: &str, hosts: &[String]) {
+        self.print(&self.paint(&format!("included: {file} for {}", hosts.join(", ")), CYAN));
     }
 
     fn warning(&self, message: &str) {

@@ -75,6 +75,8 @@ impl Reporter for JsonReport {
         });
     }
 
+    fn included(&self, _file: &str, _hosts: &[String]) {}
+
     fn warning(&self, message: &str) {
         eprintln!("[WARNING]: {message}");
     }

@@ -90,8 +90,11 @@ impl Reporter for Minimal {
             ),
         };
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{line}");
+        let newline = if line.ends_with('\n') { "" } else { "\n" };
+        let _ = write!(out, "{line}{newline}");
     }
+
+    fn included(&self, _file: &str, _hosts: &[String]) {}
 
     fn warning(&self, message: &str) {
         eprintln!("[WARNING]: {message}");

@@ -79,6 +79,8 @@ pub trait Reporter: Send + Sync {
     fn task_start(&self, name: &str, handler: bool);
     /// A host finished the current task (or one loop item of it).
     fn result(&self, result: &HostResult<'_>);
+    /// `include_tasks` loaded `file` for `hosts`.
+    fn included(&self, file: &str, hosts: &[String]);
     /// A warning for the user.
     fn warning(&self, message: &str);
     /// A pattern matched no host, or a play had nothing to do.

@@ -1,0 +1,118 @@
+//! Helpers for integration tests: run the real `bosun` binary in a scratch directory
+//! and normalise its output for golden comparisons.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+
+/// A scratch directory holding a copy of test files, where bosun runs.
+pub struct Scratch {
+    /// The directory (removed when dropped).
+    pub dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    /// An empty scratch directory.
+    pub fn new() -> Scratch {
+        Scratch {
+            dir: tempfile::tempdir().expect("a temporary directory"),
+        }
+    }
+
+    /// The directory's path.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes `text` to `name` (parents created), returning the full path.
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.path().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("create parent directories");
+        }
+        std::fs::write(&path, text).expect("write a test file");
+        path
+    }
+
+    /// Copies the repository's `tests/playbooks/<name>` tree into the scratch dir.
+    pub fn copy_fixture(&self, name: &str) {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/playbooks")
+            .join(name);
+        copy_tree(&source, &self.path().join(name));
+    }
+
+    /// Runs bosun with `args` in the scratch directory, with `TARGET` pointing at it.
+    pub fn bosun(&self, args: &[&str]) -> Output {
+        Command::cargo_bin("bosun")
+            .expect("the bosun binary")
+            .current_dir(self.path())
+            .env("NO_COLOR", "1")
+            .env("TARGET", self.path())
+            .args(args)
+            .output()
+            .expect("bosun runs")
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    if from.is_dir() {
+        std::fs::create_dir_all(to).expect("create directory");
+        for entry in std::fs::read_dir(from).expect("read fixture dir") {
+            let entry = entry.expect("entry");
+            copy_tree(&entry.path(), &to.join(entry.file_name()));
+        }
+    } else {
+        std::fs::copy(from, to).expect("copy fixture file");
+    }
+}
+
+/// Standard output as text.
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Standard error as text.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Replaces what changes from run to run (scratch paths, timestamps, durations).
+pub fn normalise(text: &str, scratch: &Path) -> String {
+    let text = text.replace(&scratch.display().to_string(), "$SCRATCH");
+    let stamp = regex::Regex::new(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}").expect("regex");
+    let delta = regex::Regex::new(r"\d+:\d{2}:\d{2}\.\d{6}").expect("regex");
+    let text = stamp.replace_all(&text, "<TIME>");
+    delta.replace_all(&text, "<DELTA>").into_owned()
+}
+
+/// Compares `actual` with `tests/golden/<name>`; `BOSUN_BLESS=1` rewrites the file.
+pub fn assert_golden(name: &str, actual: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    if std::env::var_os("BOSUN_BLESS").is_some() {
+        std::fs::write(&path, actual).expect("write golden file");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "missing golden file {}; run with BOSUN_BLESS=1",
+            path.display()
+        )
+    });
+    assert_eq!(actual, expected, "output differs from {}", path.display());
+}
+
+/// The PLAY RECAP line of `host`.
+pub fn recap_line(output: &str, host: &str) -> String {
+    output
+        .lines()
+        .skip_while(|l| !l.starts_with("PLAY RECAP"))
+        .find(|l| l.starts_with(host))
+        .unwrap_or_else(|| panic!("no recap line for {host} in:\n{output}"))
+        .to_string()
+}

@@ -1,0 +1,263 @@
+//! Playbooks run by the real binary in local mode; effects are checked on disk.
+
+mod common;
+
+use common::{Scratch, assert_golden, normalise, recap_line, stderr, stdout};
+
+fn run(scratch: &Scratch, args: &[&str]) -> (i32, String, String) {
+    let output = scratch.bosun(args);
+    (
+        output.status.code().unwrap_or(-1),
+        stdout(&output),
+        stderr(&output),
+    )
+}
+
+#[test]
+fn every_keyword_works_and_the_second_run_changes_nothing() {
+    let scratch = Scratch::new();
+    scratch.copy_fixture("keywords");
+    let (code, out, err) = run(&scratch, &["run", "keywords/site.yml"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let target = scratch.path();
+    for made in [
+        "pre",
+        "dict-a-1",
+        "always",
+        "rescued-This_fails",
+        "imported-import",
+        "included",
+        "delegated",
+        "notifier",
+        "handler-ran",
+        "web-8080",
+        "web-handler",
+        "role-base",
+    ] {
+        assert!(target.join(made).is_file(), "{made} was not created\n{out}");
+    }
+    for absent in ["never", "never-tag", "unreachable-in-block"] {
+        assert!(
+            !target.join(absent).exists(),
+            "{absent} must not exist\n{out}"
+        );
+    }
+    let count = std::fs::read_to_string(target.join("count")).expect("until wrote a counter");
+    assert_eq!(
+        count.trim(),
+        "3",
+        "until retried until the counter reached 3"
+    );
+    assert!(!out.contains("hunter2"), "no_log hides the secret:\n{out}");
+    assert!(out.contains("...ignoring"), "{out}");
+    assert_eq!(
+        recap_line(&out, "localhost"),
+        "localhost                  : ok=26   changed=12   unreachable=0    failed=0    skipped=1    rescued=1    ignored=1   "
+    );
+
+    let second = scratch.bosun(&["run", "keywords/site.yml"]);
+    let out = stdout(&second);
+    assert_eq!(second.status.code(), Some(0), "{out}");
+    assert!(
+        recap_line(&out, "localhost").contains("changed=0 "),
+        "second run must not change anything:\n{out}"
+    );
+}
+
+#[test]
+fn output_matches_ansible_format() {
+    let scratch = Scratch::new();
+    scratch.copy_fixture("output");
+    let (code, out, _) = run(&scratch, &["run", "output/output.yml"]);
+    assert_eq!(code, 0, "{out}");
+    assert_golden("output.out", &normalise(&out, scratch.path()));
+    assert!(scratch.path().join("made").is_file());
+}
+
+#[test]
+fn verbose_output_shows_results() {
+    let scratch = Scratch::new();
+    scratch.copy_fixture("output");
+    let (_, out, _) = run(&scratch, &["run", "output/output.yml", "-v"]);
+    assert!(
+        out.contains("changed: [localhost] => {\"changed\": true, \"cmd\": [\"touch\""),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_failed_task_stops_the_host_and_exits_2() {
+    let scratch = Scratch::new();
+    scratch.copy_fixture("output");
+    let (code, out, _) = run(&scratch, &["run", "output/failing.yml"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains(
+            "fatal: [localhost]: FAILED! => {\"changed\": false, \"msg\": \"this task fails\"}"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("Not reached"), "{out}");
+    assert!(recap_line(&out, "localhost").contains("failed=1 "), "{out}");
+}
+
+#[test]
+fn load_errors_name_the_place_and_touch_nothing() {
+    let scratch = Scratch::new();
+    scratch.copy_fixture("output");
+    let cases = [
+        (
+            "output/bad_module.yml",
+            "bad_module.yml:10:7",
+            "couldn't resolve module/action 'comand'",
+            Some("did you mean 'command'?"),
+        ),
+        (
+            "output/bad_arg.yml",
+            "bad_arg.yml:7:9",
+            "Unsupported parameters: chdirr",
+            Some("Did you mean 'chdir'?"),
+        ),
+        (
+            "output/bad_keyword.yml",
+            "bad_keyword.yml:3:3",
+            "'taks' is not a valid attribute for a Play",
+            Some("did you mean 'tasks'?"),
+        ),
+        (
+            "output/bad_yaml.yml",
+            "bad_yaml.yml:",
+            "YAML syntax error",
+            None,
+        ),
+    ];
+    for (file, place, message, hint) in cases {
+        let (code, out, err) = run(&scratch, &["run", file]);
+        assert_eq!(code, 4, "{file}: {out}{err}");
+        assert!(err.contains(place), "{file} names {place}:\n{err}");
+        assert!(err.contains(message), "{file}: {message}\n{err}");
+        if let Some(hint) = hint {
+            assert!(err.contains(hint), "{file}: {hint}\n{err}");
+        }
+        assert!(
+            !out.contains("PLAY ["),
+            "nothing runs when {file} does not load:\n{out}"
+        );
+    }
+    assert!(!scratch.path().join("touched").exists(), "no task ran");
+}
+
+#[test]
+fn undefined_variable_names_variable_and_task() {
+    let scratch = Scratch::new();
+    scratch.copy_fixture("output");
+    let (code, out, _) = run(&scratch, &["run", "output/undefined.yml"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("'not_defined_anywhere' is undefined"), "{out}");
+    assert!(out.contains("undefined.yml:4:7"), "{out}");
+}
+
+#[test]
+fn check_mode_changes_nothing_and_reports_what_would_change() {
+    let scratch = Scratch::new();
+    scratch.copy_fixture("output");
+    let (code, out, _) = run(&scratch, &["run", "output/check.yml", "-C"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(!scratch.path().join("check-plain").exists());
+    assert!(!scratch.path().join("check-creates").exists());
+    assert!(
+        scratch.path().join("forced").exists(),
+        "check_mode: false runs for real"
+    );
+    assert!(out.contains("TASK [Would run] ****"), "{out}");
+    assert!(
+        recap_line(&out, "localhost").contains("changed=2 "),
+        "creates= and check_mode: false report changes:\n{out}"
+    );
+    assert!(
+        recap_line(&out, "localhost").contains("skipped=1 "),
+        "{out}"
+    );
+}
+
+#[test]
+fn tags_select_tasks() {
+    let scratch = Scratch::new();
+    scratch.copy_fixture("output");
+    let (code, out, _) = run(&scratch, &["run", "output/tags.yml", "-t", "config"]);
+    assert_eq!(code, 0, "{out}");
+    let exists = |name: &str| scratch.path().join(name).exists();
+    assert!(exists("tag-config") && exists("tag-always"));
+    assert!(!exists("tag-install") && !exists("tag-none"));
+
+    let (code, _, _) = run(
+        &scratch,
+        &["run", "output/tags.yml", "--skip-tags", "always"],
+    );
+    assert_eq!(code, 0);
+    assert!(exists("tag-install") && exists("tag-none"));
+}
+
+#[test]
+fn extra_vars_win_over_play_vars() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "play.yml",
+        "- hosts: localhost\n  gather_facts: false\n  vars:\n    x: play\n  tasks:\n    - assert:\n        that: x == 'cli' and y == 2 and z.k == 'v'\n",
+    );
+    scratch.write("more.yml", "z:\n  k: v\n");
+    let (code, out, err) = run(
+        &scratch,
+        &[
+            "run",
+            "play.yml",
+            "-e",
+            "x=cli",
+            "-e",
+            "{\"y\": 2}",
+            "-e",
+            "@more.yml",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+}
+
+#[test]
+fn json_output_is_one_document() {
+    let scratch = Scratch::new();
+    scratch.copy_fixture("output");
+    let (code, out, _) = run(&scratch, &["run", "output/output.yml", "--output", "json"]);
+    assert_eq!(code, 0);
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("stdout is one JSON document");
+    assert_eq!(doc["stats"]["localhost"]["changed"], 1);
+    assert_eq!(
+        doc["plays"][0]["tasks"][0]["hosts"]["localhost"]["msg"],
+        "Hello world"
+    );
+}
+
+#[test]
+fn syntax_check_and_listings() {
+    let scratch = Scratch::new();
+    scratch.copy_fixture("output");
+    let (code, out, _) = run(&scratch, &["run", "output/tags.yml", "--syntax-check"]);
+    assert_eq!(code, 0);
+    assert_eq!(out, "\nplaybook: output/tags.yml\n");
+    let (code, out, _) = run(&scratch, &["run", "output/tags.yml", "--list-tags"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("TASK TAGS: [always, config, install]"),
+        "{out}"
+    );
+    assert!(
+        !scratch.path().join("tag-none").exists(),
+        "listing runs nothing"
+    );
+}
+
+#[test]
+fn bad_options_exit_5() {
+    let scratch = Scratch::new();
+    let (code, _, err) = run(&scratch, &["run", "--no-such-option", "x.yml"]);
+    assert_eq!(code, 5, "{err}");
+}
