@@ -267,11 +267,10 @@ impl Runner {
             .buffer_unordered(forks)
             .collect()
             .await;
-        if run_once {
-            if let (Some(name), Some((_, _, Some(value)))) = (&task.register, ends.first()) {
-                for host in hosts.iter_mut().filter(|h| h.active()) {
-                    host.host_vars.insert(name.clone(), value.clone());
-                }
+        if run_once && let (Some(name), Some((_, _, Some(value)))) = (&task.register, ends.first())
+        {
+            for host in hosts.iter_mut().filter(|h| h.active()) {
+                host.host_vars.insert(name.clone(), value.clone());
             }
         }
         let fatal = task.options.any_errors_fatal.unwrap_or(false)

@@ -493,10 +493,10 @@ impl Runner {
                 };
                 match module.run(&ctx, &args).await {
                     Ok(mut result) => {
-                        if let Some(Json::Object(facts)) = result.get("ansible_facts").cloned() {
-                            if delegated.is_none() {
-                                host.add_facts(&facts);
-                            }
+                        if let Some(Json::Object(facts)) = result.get("ansible_facts").cloned()
+                            && delegated.is_none()
+                        {
+                            host.add_facts(&facts);
                         }
                         if !diff_mode {
                             result.remove("diff");

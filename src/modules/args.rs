@@ -81,8 +81,8 @@ pub fn parse_bool(value: &Json) -> Option<bool> {
     match value {
         Json::Bool(b) => Some(*b),
         Json::Number(n) => match n.as_f64() {
-            Some(x) if x == 1.0 => Some(true),
-            Some(x) if x == 0.0 => Some(false),
+            Some(1.0) => Some(true),
+            Some(0.0) => Some(false),
             _ => None,
         },
         Json::String(s) => match s.trim().to_ascii_lowercase().as_str() {

@@ -177,14 +177,14 @@ async fn run_guarded(
     let mut command = Command::new(format!("{guard}{body}"));
     command.env = ctx.env.clone();
     command.cwd = args.str("chdir").map(str::to_string);
-    if !ctx.check_mode {
-        if let Some(stdin) = args.str("stdin") {
-            let mut data = stdin.as_bytes().to_vec();
-            if args.bool_or("stdin_add_newline", true) {
-                data.push(b'\n');
-            }
-            command.stdin = Some(data);
+    if !ctx.check_mode
+        && let Some(stdin) = args.str("stdin")
+    {
+        let mut data = stdin.as_bytes().to_vec();
+        if args.bool_or("stdin_add_newline", true) {
+            data.push(b'\n');
         }
+        command.stdin = Some(data);
     }
     let start_wall = crate::clock::now_local();
     let started = Instant::now();

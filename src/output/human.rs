@@ -67,10 +67,10 @@ impl Human {
             map.remove("failed");
             map.remove("skipped");
         }
-        if result.item.is_some() {
-            if let Json::Object(map) = &mut cleaned {
-                map.remove("_ansible_item_label");
-            }
+        if result.item.is_some()
+            && let Json::Object(map) = &mut cleaned
+        {
+            map.remove("_ansible_item_label");
         }
         pyjson::dumps(&cleaned, indent)
     }

@@ -19,16 +19,15 @@ impl JsonReport {
     }
 
     fn with_current_task(&self, f: impl FnOnce(&mut Map<String, Json>)) {
-        if let Ok(mut plays) = self.plays.lock() {
-            if let Some(task) = plays
+        if let Ok(mut plays) = self.plays.lock()
+            && let Some(task) = plays
                 .last_mut()
                 .and_then(|p| p.get_mut("tasks"))
                 .and_then(Json::as_array_mut)
                 .and_then(|t| t.last_mut())
                 .and_then(Json::as_object_mut)
-            {
-                f(task);
-            }
+        {
+            f(task);
         }
     }
 }
@@ -41,14 +40,13 @@ impl Reporter for JsonReport {
     }
 
     fn task_start(&self, name: &str, handler: bool) {
-        if let Ok(mut plays) = self.plays.lock() {
-            if let Some(tasks) = plays
+        if let Ok(mut plays) = self.plays.lock()
+            && let Some(tasks) = plays
                 .last_mut()
                 .and_then(|p| p.get_mut("tasks"))
                 .and_then(Json::as_array_mut)
-            {
-                tasks.push(json!({"task": {"name": name, "handler": handler}, "hosts": {}}));
-            }
+        {
+            tasks.push(json!({"task": {"name": name, "handler": handler}, "hosts": {}}));
         }
     }
 

@@ -481,10 +481,7 @@ impl Loader {
             task.vars.extend(parse_vars(v)?);
         }
         task.options = ctx.inherited.options.overlay(&options);
-        task.register = node
-            .get("register")
-            .map(|n| expect_identifier(n))
-            .transpose()?;
+        task.register = node.get("register").map(expect_identifier).transpose()?;
         task.notify = string_list(node.get("notify"))?;
         task.listen = string_list(node.get("listen"))?;
         task.changed_when = node
@@ -896,12 +893,11 @@ impl Loader {
             path.display(),
             serde_json::to_string(&params).unwrap_or_default()
         );
-        if !allow_repeat {
-            if let Ok(mut seen) = self.seen_roles.lock() {
-                if !seen.insert(key) {
-                    return Ok(Vec::new());
-                }
-            }
+        if !allow_repeat
+            && let Ok(mut seen) = self.seen_roles.lock()
+            && !seen.insert(key)
+        {
+            return Ok(Vec::new());
         }
         let defaults = load_vars_in(&path.join("defaults"))?;
         let vars = load_vars_in(&path.join("vars"))?;
@@ -974,10 +970,10 @@ impl Loader {
 
     fn role_dirs(&self, ctx: &LoadContext) -> Vec<PathBuf> {
         let mut dirs = Vec::new();
-        if let Some(role) = &ctx.role {
-            if let Some(parent) = role.path.parent() {
-                dirs.push(parent.to_path_buf());
-            }
+        if let Some(role) = &ctx.role
+            && let Some(parent) = role.path.parent()
+        {
+            dirs.push(parent.to_path_buf());
         }
         dirs.push(ctx.playbook_dir.join("roles"));
         dirs.extend(self.roles_path.iter().cloned());

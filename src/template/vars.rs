@@ -73,10 +73,10 @@ impl Vars {
         if let Some(object) = self.objects.get(name) {
             return Some(object.clone());
         }
-        if let Ok(cache) = self.cache.lock() {
-            if let Some(value) = cache.get(name) {
-                return Some(value.clone());
-            }
+        if let Ok(cache) = self.cache.lock()
+            && let Some(value) = cache.get(name)
+        {
+            return Some(value.clone());
         }
         let raw = self.map.get(name)?;
         match self.resolve(name, raw) {
