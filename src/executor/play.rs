@@ -55,14 +55,33 @@ impl Runner {
             self.reporter.no_hosts("skipping: no hosts matched");
             return;
         }
-        let mut hosts: Vec<HostState> = selected
+        let batches = serial_batches(play.serial.as_ref(), selected.len());
+        let mut start = 0;
+        for size in batches {
+            let batch = &selected[start..(start + size).min(selected.len())];
+            start += size;
+            let failed = self.run_batch(play, &selected, batch).await;
+            let limit = play.max_fail_percentage.unwrap_or(100.0);
+            let percent = 100.0 * failed as f64 / batch.len().max(1) as f64;
+            if failed == batch.len() || (play.max_fail_percentage.is_some() && percent > limit) {
+                break;
+            }
+            if start >= selected.len() {
+                break;
+            }
+        }
+    }
+
+    /// Runs the play on one `serial` batch of hosts; returns how many failed.
+    async fn run_batch(&self, play: &Play, selected: &[String], batch: &[String]) -> usize {
+        let mut hosts: Vec<HostState> = batch
             .iter()
             .map(|name| HostState::new(name, self.inventory.host_vars(name)))
             .collect();
         let groups = serde_json::to_value(self.inventory.groups()).unwrap_or(Json::Null);
         let mut run = PlayRun {
             play,
-            play_hosts: selected.clone(),
+            play_hosts: selected.to_vec(),
             groups,
             vars_files: HashMap::new(),
             started: std::sync::atomic::AtomicBool::new(self.options.start_at_task.is_none()),
@@ -71,7 +90,7 @@ impl Runner {
             for host in &mut hosts {
                 self.report_failure(host, &message);
             }
-            return;
+            return hosts.len();
         }
         if play.gather_facts {
             self.gather_facts(&run, &mut hosts).await;
@@ -92,6 +111,7 @@ impl Runner {
                 conn.close().await;
             }
         }
+        hosts.iter().filter(|h| h.failed || h.unreachable).count()
     }
 
     fn render_plain(&self, text: &str) -> Result<String, String> {
@@ -612,4 +632,65 @@ pub fn load_include_vars(path: &str, dir: bool, task: &Task) -> Result<Map<Strin
         vars = loader::load_vars_file(&full).map_err(|e| e.to_string())?;
     }
     Ok(vars)
+}
+
+/// Batch sizes for `serial:` (a number, a percentage, or a list of them whose last
+/// entry repeats), covering `total` hosts.
+pub fn serial_batches(serial: Option<&Json>, total: usize) -> Vec<usize> {
+    let size_of = |value: &Json| -> usize {
+        let size = match value {
+            Json::Number(n) => n.as_u64().unwrap_or(0) as usize,
+            Json::String(s) => match s.trim().strip_suffix('%') {
+                Some(percent) => {
+                    let p: f64 = percent.trim().parse().unwrap_or(100.0);
+                    (((total as f64) * p / 100.0).floor() as usize).max(1)
+                }
+                None => s.trim().parse().unwrap_or(0),
+            },
+            _ => 0,
+        };
+        if size == 0 { total.max(1) } else { size.max(1) }
+    };
+    let steps: Vec<usize> = match serial {
+        None | Some(Json::Null) => return vec![total.max(1)],
+        Some(Json::Array(items)) if !items.is_empty() => items.iter().map(size_of).collect(),
+        Some(other) => vec![size_of(other)],
+    };
+    let mut batches = Vec::new();
+    let mut covered = 0;
+    let mut index = 0;
+    while covered < total {
+        let size = steps[index.min(steps.len() - 1)];
+        batches.push(size);
+        covered += size;
+        index += 1;
+    }
+    if batches.is_empty() {
+        batches.push(1);
+    }
+    batches
+}
+
+#[cfg(test)]
+mod tests {
+    use super::serial_batches;
+    use serde_json::json;
+
+    #[test]
+    fn serial_forms() {
+        assert_eq!(serial_batches(None, 5), vec![5]);
+        assert_eq!(serial_batches(Some(&json!(2)), 5), vec![2, 2, 2]);
+        assert_eq!(serial_batches(Some(&json!("40%")), 5), vec![2, 2, 2]);
+        assert_eq!(serial_batches(Some(&json!([1, "50%"])), 5), vec![1, 2, 2]);
+        assert_eq!(
+            serial_batches(Some(&json!("10%")), 3),
+            vec![1, 1, 1],
+            "a percentage is at least one host, as Ansible's pct_to_int"
+        );
+        assert_eq!(
+            serial_batches(Some(&json!(0)), 3),
+            vec![3],
+            "serial: 0 means all hosts"
+        );
+    }
 }
