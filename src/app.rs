@@ -108,6 +108,24 @@ async fn run_playbooks(args: RunArgs, config: &Config) -> Result<i32, AppError> 
             .load_playbook_vars(&playbook_dir(&playbook.path))
             .map_err(|e| AppError::Message(e.to_string()))?;
     }
+    let mut options = options(&args.common, config)?;
+    let mut known: std::collections::HashSet<String> = options.extra_vars.keys().cloned().collect();
+    for host in inventory
+        .host_names()
+        .iter()
+        .map(String::as_str)
+        .chain(["localhost"])
+    {
+        known.extend(inventory.host_vars(host).keys().cloned());
+    }
+    for playbook in &playbooks {
+        if let Some(first) = crate::preflight::undefined_variables(playbook, &known)
+            .into_iter()
+            .next()
+        {
+            return Err(first.into());
+        }
+    }
     if args.syntax_check {
         for playbook in &playbooks {
             println!("\nplaybook: {}", playbook.path.display());
@@ -120,7 +138,6 @@ async fn run_playbooks(args: RunArgs, config: &Config) -> Result<i32, AppError> 
         }
         return Ok(0);
     }
-    let mut options = options(&args.common, config)?;
     options.tags = TagFilter {
         only: args.tags.clone(),
         skip: args.skip_tags.clone(),

@@ -12,6 +12,7 @@ pub mod listing;
 pub mod modules;
 pub mod output;
 pub mod playbook;
+pub mod preflight;
 pub mod source;
 pub mod suggest;
 pub mod template;

@@ -154,7 +154,7 @@ fn undefined_variable_names_variable_and_task() {
     let (code, out, _) = run(&scratch, &["run", "output/undefined.yml"]);
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("'not_defined_anywhere' is undefined"), "{out}");
-    assert!(out.contains("undefined.yml:4:7"), "{out}");
+    assert!(out.contains("undefined.yml:6:7"), "{out}");
 }
 
 #[test]
@@ -260,4 +260,20 @@ fn bad_options_exit_5() {
     let scratch = Scratch::new();
     let (code, _, err) = run(&scratch, &["run", "--no-such-option", "x.yml"]);
     assert_eq!(code, 5, "{err}");
+}
+
+#[test]
+fn a_variable_nothing_defines_stops_the_run_before_it_starts() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "typo.yml",
+        "- hosts: localhost\n  gather_facts: false\n  vars:\n    packages: [a]\n  tasks:\n    - name: First task would run\n      command: touch {{ lookup('env', 'TARGET') }}/first\n    - name: Typo\n      debug:\n        msg: \"{{ pakages }}\"\n",
+    );
+    let (code, out, err) = run(&scratch, &["run", "typo.yml"]);
+    assert_eq!(code, 4, "{out}{err}");
+    assert!(err.contains("typo.yml:10:15"), "{err}");
+    assert!(err.contains("'pakages' is undefined"), "{err}");
+    assert!(!scratch.path().join("first").exists(), "no task ran");
+    let (code, _, err) = run(&scratch, &["run", "typo.yml", "-e", "pakages=x"]);
+    assert_eq!(code, 0, "an extra var defines it: {err}");
 }
