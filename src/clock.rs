@@ -26,6 +26,15 @@ pub fn delta(elapsed: Duration) -> String {
     )
 }
 
+/// The timestamp in backup file names, as Ansible writes it: `2024-05-01@12:00:00`.
+pub fn backup_stamp() -> String {
+    let now = OffsetDateTime::now_local().unwrap_or_else(|_| OffsetDateTime::now_utc());
+    now.format(format_description!(
+        "[year]-[month]-[day]@[hour]:[minute]:[second]"
+    ))
+    .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

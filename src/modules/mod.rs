@@ -7,6 +7,7 @@ mod assert;
 mod command;
 mod debug;
 mod fail;
+pub mod fileops;
 mod pause;
 mod ping;
 mod setup;

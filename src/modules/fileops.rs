@@ -1,0 +1,464 @@
+//! What file modules share: the state of a path on the target in one round trip,
+//! modes (octal and symbolic), owner/group changes, and the atomic write (temp file in
+//! the destination's directory, validated, attributes set, old file backed up, then
+//! renamed) so a failure never leaves a half-written file.
+
+use serde_json::{Map, Value as Json, json};
+
+use crate::connection::{Command, ConnectionError, quote};
+
+use super::ModuleContext;
+
+/// What kind of thing a path is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    /// A regular file.
+    File,
+    /// A directory.
+    Directory,
+    /// A symbolic link (not followed).
+    Link,
+    /// Anything else (socket, device, fifo).
+    Other,
+}
+
+impl FileKind {
+    /// The `state` name Ansible uses for it.
+    pub fn state(self) -> &'static str {
+        match self {
+            FileKind::File => "file",
+            FileKind::Directory => "directory",
+            FileKind::Link => "link",
+            FileKind::Other => "file",
+        }
+    }
+}
+
+/// The state of an existing path on the target.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileStat {
+    /// File, directory, link ...
+    pub kind: FileKind,
+    /// Permission bits (including setuid/setgid/sticky).
+    pub mode: u32,
+    /// Owner's uid.
+    pub uid: u32,
+    /// Group's gid.
+    pub gid: u32,
+    /// Owner's name.
+    pub owner: String,
+    /// Group's name.
+    pub group: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time (seconds since the epoch).
+    pub mtime: i64,
+    /// Access time (seconds since the epoch).
+    pub atime: i64,
+    /// Target of a symbolic link.
+    pub link_target: Option<String>,
+    /// SHA-1 of a regular file's content (when asked for).
+    pub checksum: Option<String>,
+}
+
+/// Queries `path` on the target: `None` when it does not exist. With `follow`, a
+/// link is described by what it points to. With `checksum`, regular files get their
+/// SHA-1. One round trip.
+pub async fn stat(
+    ctx: &ModuleContext<'_>,
+    path: &str,
+    follow: bool,
+    checksum: bool,
+) -> Result<Option<FileStat>, ConnectionError> {
+    let out = ctx
+        .conn
+        .exec(&Command::new(stat_script(path, follow, checksum)))
+        .await?;
+    Ok(parse_stat(&out.stdout_text()))
+}
+
+/// The shell script behind [`stat`]; also usable inside a larger query.
+pub fn stat_script(path: &str, follow: bool, checksum: bool) -> String {
+    let p = quote(path);
+    let flag = if follow { "-L " } else { "" };
+    let mut script = format!(
+        "if [ -e {p} ] || [ -L {p} ]; then stat {flag}-c 'S:%F|%a|%u|%g|%U|%G|%s|%Y|%X' -- {p}; \
+         [ -L {p} ] && printf 'L:%s\\n' \"$(readlink -- {p})\"; "
+    );
+    if checksum {
+        script.push_str(&format!(
+            "[ -f {p} ] && [ -r {p} ] && printf 'C:%s\\n' \"$(sha1sum < {p} | cut -d' ' -f1)\"; "
+        ));
+    }
+    script.push_str("else echo 'S:missing'; fi");
+    script
+}
+
+/// Parses the output of [`stat_script`].
+pub fn parse_stat(output: &str) -> Option<FileStat> {
+    let mut stat: Option<FileStat> = None;
+    let mut link = None;
+    let mut checksum = None;
+    for line in output.lines() {
+        if let Some(rest) = line.strip_prefix("S:") {
+            if rest == "missing" {
+                return None;
+            }
+            let fields: Vec<&str> = rest.split('|').collect();
+            if fields.len() < 9 {
+                return None;
+            }
+            let kind = match fields[0] {
+                "regular file" | "regular empty file" => FileKind::File,
+                "directory" => FileKind::Directory,
+                "symbolic link" => FileKind::Link,
+                _ => FileKind::Other,
+            };
+            stat = Some(FileStat {
+                kind,
+                mode: u32::from_str_radix(fields[1], 8).unwrap_or(0),
+                uid: fields[2].parse().unwrap_or(0),
+                gid: fields[3].parse().unwrap_or(0),
+                owner: fields[4].to_string(),
+                group: fields[5].to_string(),
+                size: fields[6].parse().unwrap_or(0),
+                mtime: fields[7].parse().unwrap_or(0),
+                atime: fields[8].parse().unwrap_or(0),
+                link_target: None,
+                checksum: None,
+            });
+        } else if let Some(rest) = line.strip_prefix("L:") {
+            link = Some(rest.to_string());
+        } else if let Some(rest) = line.strip_prefix("C:") {
+            checksum = Some(rest.to_string()).filter(|c| !c.is_empty());
+        }
+    }
+    stat.map(|mut s| {
+        s.link_target = link;
+        s.checksum = checksum;
+        s
+    })
+}
+
+/// Parses a `mode:` value as Ansible does: an integer is taken as written (YAML's
+/// `0644` is already octal), a string of digits is octal, and symbolic modes
+/// (`u=rw,g=r,o=r`, `u+x`, `a-w`) apply to `current`.
+pub fn parse_mode(value: &Json, current: Option<u32>, is_dir: bool) -> Result<u32, String> {
+    match value {
+        Json::Number(n) => n
+            .as_u64()
+            .map(|m| m as u32)
+            .filter(|m| *m <= 0o7777)
+            .ok_or_else(|| format!("mode must be in octal or symbolic form, got {n}")),
+        Json::String(s) => {
+            let s = s.trim();
+            if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) {
+                return u32::from_str_radix(s, 8)
+                    .ok()
+                    .filter(|m| *m <= 0o7777)
+                    .ok_or_else(|| format!("mode must be in octal or symbolic form, got '{s}'"));
+            }
+            symbolic_mode(s, current.unwrap_or(0), is_dir)
+        }
+        other => Err(format!(
+            "mode must be in octal or symbolic form, got {other}"
+        )),
+    }
+}
+
+/// Applies a symbolic mode (`u=rw,g+x,o-rwx,a=r`) to `current`.
+fn symbolic_mode(spec: &str, current: u32, is_dir: bool) -> Result<u32, String> {
+    let bad = || format!("bad symbolic permission for mode: {spec}");
+    let mut mode = current & 0o7777;
+    for clause in spec.split(',') {
+        let op_at = clause.find(['=', '+', '-']).ok_or_else(bad)?;
+        let (who, rest) = clause.split_at(op_at);
+        let mut chars = rest.chars();
+        let op = chars.next().ok_or_else(bad)?;
+        let perms: String = chars.collect();
+        let who = if who.is_empty() { "a" } else { who };
+        let mut mask = 0u32;
+        for w in who.chars() {
+            mask |= match w {
+                'u' => 0o4700,
+                'g' => 0o2070,
+                'o' => 0o1007,
+                'a' => 0o7777,
+                _ => return Err(bad()),
+            };
+        }
+        let mut bits = 0u32;
+        for p in perms.chars() {
+            bits |= match p {
+                'r' => 0o444,
+                'w' => 0o222,
+                'x' => 0o111,
+                'X' if is_dir || mode & 0o111 != 0 => 0o111,
+                'X' => 0,
+                's' => 0o6000,
+                't' => 0o1000,
+                _ => return Err(bad()),
+            };
+        }
+        let bits = bits & mask;
+        mode = match op {
+            '=' => (mode & !(mask & 0o7777)) | bits,
+            '+' => mode | bits,
+            '-' => mode & !bits,
+            _ => return Err(bad()),
+        };
+    }
+    Ok(mode)
+}
+
+/// Wanted ownership and permissions of a path.
+#[derive(Clone, Debug, Default)]
+pub struct Attributes {
+    /// Wanted mode, as given (octal or symbolic).
+    pub mode: Option<Json>,
+    /// Wanted owner (name or uid).
+    pub owner: Option<String>,
+    /// Wanted group (name or gid).
+    pub group: Option<String>,
+}
+
+impl Attributes {
+    /// The attributes named in a module's arguments (`mode`, `owner`, `group`).
+    pub fn from_args(args: &super::Args) -> Attributes {
+        Attributes {
+            mode: args.get("mode").cloned(),
+            owner: args.str("owner").map(str::to_string),
+            group: args.str("group").map(str::to_string),
+        }
+    }
+
+    /// The shell commands that bring `path` (currently `current`) to these attributes;
+    /// empty when nothing must change. Also returns the before/after states for diffs.
+    pub fn changes(
+        &self,
+        path: &str,
+        current: &FileStat,
+    ) -> Result<(Vec<String>, Map<String, Json>, Map<String, Json>), String> {
+        let mut commands = Vec::new();
+        let mut before = Map::new();
+        let mut after = Map::new();
+        let p = quote(path);
+        if let Some(mode) = &self.mode {
+            let wanted = parse_mode(
+                mode,
+                Some(current.mode),
+                current.kind == FileKind::Directory,
+            )?;
+            if wanted != current.mode & 0o7777 {
+                commands.push(format!("chmod {wanted:04o} -- {p}"));
+                before.insert(
+                    "mode".into(),
+                    json!(format!("{:04o}", current.mode & 0o7777)),
+                );
+                after.insert("mode".into(), json!(format!("{wanted:04o}")));
+            }
+        }
+        let differs =
+            |wanted: &str, name: &str, id: u32| wanted != name && wanted != id.to_string();
+        if let Some(owner) = &self.owner {
+            if differs(owner, &current.owner, current.uid) {
+                commands.push(format!("chown -h {} -- {p}", quote(owner)));
+                before.insert("owner".into(), json!(current.owner));
+                after.insert("owner".into(), json!(owner));
+            }
+        }
+        if let Some(group) = &self.group {
+            if differs(group, &current.group, current.gid) {
+                commands.push(format!("chgrp -h {} -- {p}", quote(group)));
+                before.insert("group".into(), json!(current.group));
+                after.insert("group".into(), json!(group));
+            }
+        }
+        Ok((commands, before, after))
+    }
+}
+
+/// What a finished write did.
+#[derive(Debug, Default)]
+pub struct Written {
+    /// Path of the backup copy, when one was made.
+    pub backup_file: Option<String>,
+}
+
+/// Why an atomic write did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The transport failed.
+    #[error(transparent)]
+    Connection(#[from] ConnectionError),
+    /// The write itself failed (validation, permissions ...); the old file is intact.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Writes `data` to `dest` atomically. `current` is dest's state before (to keep its
+/// owner and mode when no new ones are given); `validate` (a command with `%s`) runs
+/// on the new content before it replaces anything; `backup` keeps the old file as
+/// `dest.<pid>.<timestamp>~`.
+pub async fn write_atomic(
+    ctx: &ModuleContext<'_>,
+    dest: &str,
+    data: &[u8],
+    current: Option<&FileStat>,
+    attributes: &Attributes,
+    validate: Option<&str>,
+    backup: bool,
+) -> Result<Written, WriteError> {
+    let (dir, name) = match dest.rsplit_once('/') {
+        Some(("", name)) => ("/".to_string(), name.to_string()),
+        Some((dir, name)) => (dir.to_string(), name.to_string()),
+        None => (".".to_string(), dest.to_string()),
+    };
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let temp = format!(
+        "{}/.{name}.bosun.{}.{nonce}.tmp",
+        dir.trim_end_matches('/'),
+        std::process::id()
+    );
+    ctx.conn.put(data, &temp, Some(0o600)).await?;
+
+    let t = quote(&temp);
+    let d = quote(dest);
+    let mut script = String::new();
+    if let Some(command) = validate {
+        if !command.contains("%s") {
+            let _ = ctx.conn.exec(&Command::new(format!("rm -f -- {t}"))).await;
+            return Err(WriteError::Failed(
+                "validate must contain %s: ".to_string() + command,
+            ));
+        }
+        script.push_str(&format!(
+            "out=$({} 2>&1) || {{ rc=$?; rm -f -- {t}; printf 'failed to validate: rc:%s error:%s' \"$rc\" \"$out\" >&2; exit 97; }}; ",
+            command.replace("%s", &t)
+        ));
+    }
+    let mode = match (&attributes.mode, current) {
+        (Some(mode), _) => {
+            parse_mode(mode, current.map(|c| c.mode), false).map_err(WriteError::Failed)?
+        }
+        (None, Some(existing)) => existing.mode & 0o7777,
+        (None, None) => 0o666,
+    };
+    if attributes.mode.is_none() && current.is_none() {
+        script.push_str(&format!(
+            "chmod $(printf '%o' $(( 0666 & ~$(umask) ))) -- {t}; "
+        ));
+    } else {
+        script.push_str(&format!("chmod {mode:04o} -- {t}; "));
+    }
+    let owner = attributes
+        .owner
+        .clone()
+        .or_else(|| current.map(|c| c.uid.to_string()));
+    let group = attributes
+        .group
+        .clone()
+        .or_else(|| current.map(|c| c.gid.to_string()));
+    if let Some(owner) = owner {
+        script.push_str(&format!(
+            "chown {} -- {t} || {{ rm -f -- {t}; exit 98; }}; ",
+            quote(&owner)
+        ));
+    }
+    if let Some(group) = group {
+        script.push_str(&format!(
+            "chgrp {} -- {t} || {{ rm -f -- {t}; exit 98; }}; ",
+            quote(&group)
+        ));
+    }
+    let backup_file = if backup && current.is_some() {
+        let stamp = crate::clock::backup_stamp();
+        let path = format!("{dest}.{}.{stamp}~", std::process::id());
+        script.push_str(&format!(
+            "cp -p -- {d} {} || {{ rm -f -- {t}; exit 96; }}; ",
+            quote(&path)
+        ));
+        Some(path)
+    } else {
+        None
+    };
+    script.push_str(&format!("mv -f -- {t} {d} || {{ rm -f -- {t}; exit 95; }}"));
+    let out = ctx.conn.exec(&Command::new(script)).await?;
+    if out.rc != 0 {
+        let stderr = out.stderr_text();
+        return Err(WriteError::Failed(if stderr.trim().is_empty() {
+            format!("cannot write {dest} (rc={})", out.rc)
+        } else {
+            stderr.trim().to_string()
+        }));
+    }
+    Ok(Written { backup_file })
+}
+
+/// A `diff` entry in Ansible's shape for a content change.
+pub fn content_diff(path: &str, before: &str, after: &str) -> Json {
+    json!({
+        "before": before,
+        "after": after,
+        "before_header": path,
+        "after_header": path,
+    })
+}
+
+/// The result fields Ansible returns about a path (`mode`, `owner`, `uid` ...).
+pub fn describe(path: &str, stat: &FileStat) -> Map<String, Json> {
+    let mut fields = Map::new();
+    fields.insert("path".into(), json!(path));
+    fields.insert("mode".into(), json!(format!("{:04o}", stat.mode & 0o7777)));
+    fields.insert("owner".into(), json!(stat.owner));
+    fields.insert("group".into(), json!(stat.group));
+    fields.insert("uid".into(), json!(stat.uid));
+    fields.insert("gid".into(), json!(stat.gid));
+    fields.insert("size".into(), json!(stat.size));
+    fields.insert("state".into(), json!(stat.kind.state()));
+    fields
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_as_ansible_reads_them() {
+        assert_eq!(
+            parse_mode(&json!(420), None, false),
+            Ok(0o644),
+            "YAML 0644 arrives as 420"
+        );
+        assert_eq!(parse_mode(&json!("0644"), None, false), Ok(0o644));
+        assert_eq!(parse_mode(&json!("755"), None, false), Ok(0o755));
+        assert_eq!(
+            parse_mode(&json!("u=rw,g=r,o=r"), Some(0o777), false),
+            Ok(0o644)
+        );
+        assert_eq!(parse_mode(&json!("u+x"), Some(0o644), false), Ok(0o744));
+        assert_eq!(parse_mode(&json!("a-w"), Some(0o664), false), Ok(0o444));
+        assert_eq!(parse_mode(&json!("go-rwx"), Some(0o755), false), Ok(0o700));
+        assert_eq!(parse_mode(&json!("a+X"), Some(0o644), true), Ok(0o755));
+        assert_eq!(parse_mode(&json!("a+X"), Some(0o644), false), Ok(0o644));
+        assert!(parse_mode(&json!("u=rq"), None, false).is_err());
+        assert!(parse_mode(&json!("0999"), None, false).is_err());
+    }
+
+    #[test]
+    fn stat_output_parses() {
+        let stat = parse_stat("S:regular file|644|0|0|root|root|12|1700000000|1700000001\nC:abc\n")
+            .expect("exists");
+        assert_eq!(stat.kind, FileKind::File);
+        assert_eq!(stat.mode, 0o644);
+        assert_eq!(stat.size, 12);
+        assert_eq!(stat.checksum.as_deref(), Some("abc"));
+        assert!(parse_stat("S:missing\n").is_none());
+        let link =
+            parse_stat("S:symbolic link|777|0|0|root|root|3|1|1\nL:/target\n").expect("exists");
+        assert_eq!(link.link_target.as_deref(), Some("/target"));
+    }
+}
