@@ -1,1 +1,3 @@
 //! bosun: an agentless configuration manager in the Ansible style.
+
+pub mod template;
