@@ -245,71 +245,71 @@ mod tests {
             "down": {"unreachable": true},
         });
         let t = |expr: &str| eval(expr, ctx.clone());
-        assert_eq!(t("ok is succeeded"), "true");
-        assert_eq!(t("ok is success"), "true");
-        assert_eq!(t("ok is failed"), "false");
-        assert_eq!(t("bad is failed"), "true");
-        assert_eq!(t("bad is changed"), "true");
+        assert_eq!(t("ok is succeeded"), "True");
+        assert_eq!(t("ok is success"), "True");
+        assert_eq!(t("ok is failed"), "False");
+        assert_eq!(t("bad is failed"), "True");
+        assert_eq!(t("bad is changed"), "True");
         // Ansible: without a 'changed' key, any changed loop item counts.
-        assert_eq!(t("loop is changed"), "true");
-        assert_eq!(t("ok is changed"), "false");
-        assert_eq!(t("skip is skipped"), "true");
-        assert_eq!(t("ok is skipped"), "false");
-        assert_eq!(t("down is unreachable"), "true");
-        assert_eq!(t("ok is reachable"), "true");
-        assert_eq!(t("ok is finished"), "true");
+        assert_eq!(t("loop is changed"), "True");
+        assert_eq!(t("ok is changed"), "False");
+        assert_eq!(t("skip is skipped"), "True");
+        assert_eq!(t("ok is skipped"), "False");
+        assert_eq!(t("down is unreachable"), "True");
+        assert_eq!(t("ok is reachable"), "True");
+        assert_eq!(t("ok is finished"), "True");
         assert!(eval_err("'x' is failed", json!({})).contains("expects a dictionary"));
     }
 
     #[test]
     fn match_is_anchored_search_is_not() {
         // Python re.match anchors at the start only; re.search anywhere.
-        assert_eq!(eval("'foobar' is match('foo')", json!({})), "true");
-        assert_eq!(eval("'foobar' is match('bar')", json!({})), "false");
-        assert_eq!(eval("'foobar' is match('f.*r$')", json!({})), "true");
-        assert_eq!(eval("'foobar' is search('bar')", json!({})), "true");
+        assert_eq!(eval("'foobar' is match('foo')", json!({})), "True");
+        assert_eq!(eval("'foobar' is match('bar')", json!({})), "False");
+        assert_eq!(eval("'foobar' is match('f.*r$')", json!({})), "True");
+        assert_eq!(eval("'foobar' is search('bar')", json!({})), "True");
         assert_eq!(
             eval("'FOO' is search('foo', ignorecase=true)", json!({})),
-            "true"
+            "True"
         );
         assert_eq!(
             eval("'a\nfoo' is search('^foo', multiline=true)", json!({})),
-            "true"
+            "True"
         );
-        assert_eq!(eval("'a\nfoo' is search('^foo')", json!({})), "false");
-        assert_eq!(eval("'foobar' is regex('o+b')", json!({})), "true");
+        assert_eq!(eval("'a\nfoo' is search('^foo')", json!({})), "False");
+        assert_eq!(eval("'foobar' is regex('o+b')", json!({})), "True");
         assert_eq!(
             eval("'foobar' is regex('oob', match_type='match')", json!({})),
-            "false"
+            "False"
         );
         assert_eq!(
             eval("'foo' is regex('fo', match_type='fullmatch')", json!({})),
-            "false"
+            "False"
         );
     }
 
     #[test]
     fn set_relation_tests() {
-        assert_eq!(eval("[1, 2] is subset([1, 2, 3])", json!({})), "true");
-        assert_eq!(eval("[1, 4] is subset([1, 2, 3])", json!({})), "false");
-        assert_eq!(eval("[1, 2, 3] is superset([3, 1])", json!({})), "true");
-        assert_eq!(eval("[1, 2] is contains(2)", json!({})), "true");
-        assert_eq!(eval("'abc' is contains('bc')", json!({})), "true");
-        assert_eq!(eval("[0, 1] is any", json!({})), "true");
-        assert_eq!(eval("[0, 1] is all", json!({})), "false");
-        assert_eq!(eval("[] is all", json!({})), "true");
+        assert_eq!(eval("[1, 2] is subset([1, 2, 3])", json!({})), "True");
+        assert_eq!(eval("[1, 4] is subset([1, 2, 3])", json!({})), "False");
+        assert_eq!(eval("[1, 2, 3] is superset([3, 1])", json!({})), "True");
+        assert_eq!(eval("[1, 2] is contains(2)", json!({})), "True");
+        assert_eq!(eval("'abc' is contains('bc')", json!({})), "True");
+        assert_eq!(eval("[0, 1] is any", json!({})), "True");
+        assert_eq!(eval("[0, 1] is all", json!({})), "False");
+        assert_eq!(eval("[] is all", json!({})), "True");
     }
 
     #[test]
     fn truthiness_tests() {
         // truthy uses Python truth; convert_bool maps 'no'/'off'/... first.
-        assert_eq!(eval("'no' is truthy", json!({})), "true");
+        assert_eq!(eval("'no' is truthy", json!({})), "True");
         assert_eq!(
             eval("'no' is truthy(convert_bool=true)", json!({})),
-            "false"
+            "False"
         );
-        assert_eq!(eval("'' is falsy", json!({})), "true");
-        assert_eq!(eval("'off' is falsy(convert_bool=true)", json!({})), "true");
+        assert_eq!(eval("'' is falsy", json!({})), "True");
+        assert_eq!(eval("'off' is falsy(convert_bool=true)", json!({})), "True");
         assert!(eval_err("missing is truthy", json!({})).contains("undefined"));
     }
 }

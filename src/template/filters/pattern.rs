@@ -246,7 +246,7 @@ mod tests {
             ),
             "database42"
         );
-        assert_eq!(eval("'abc'|regex_search('x') is none", json!({})), "true");
+        assert_eq!(eval("'abc'|regex_search('x') is none", json!({})), "True");
         assert_eq!(
             eval(
                 r#"'server1/database42'|regex_search('server([0-9]+)/database([0-9]+)', '\\1', '\\2')|tojson"#,

@@ -255,12 +255,12 @@ mod tests {
     fn bool_follows_ansible_truth_table() {
         // Ansible: only True, 1 and 'yes'/'on'/'true'/'1' (any case) are true.
         for t in ["'yes'", "'ON'", "'True'", "'1'", "1", "true", "1.0"] {
-            assert_eq!(eval(&format!("{t}|bool"), json!({})), "true", "{t}");
+            assert_eq!(eval(&format!("{t}|bool"), json!({})), "True", "{t}");
         }
         for f in [
             "'no'", "'y'", "'t'", "'2'", "2", "0", "none", "''", "[1]", "' yes'",
         ] {
-            assert_eq!(eval(&format!("{f}|bool"), json!({})), "false", "{f}");
+            assert_eq!(eval(&format!("{f}|bool"), json!({})), "False", "{f}");
         }
     }
 

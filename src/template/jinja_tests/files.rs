@@ -66,19 +66,19 @@ mod tests {
         std::os::unix::fs::symlink(&file, &link).unwrap();
         let ctx = json!({"d": dir.path(), "f": file, "l": link, "m": dir.path().join("missing")});
         let t = |expr: &str| eval(expr, ctx.clone());
-        assert_eq!(t("d is directory"), "true");
-        assert_eq!(t("f is file"), "true");
-        assert_eq!(t("f is is_file"), "true");
-        assert_eq!(t("d is file"), "false");
-        assert_eq!(t("l is link"), "true");
-        assert_eq!(t("f is link"), "false");
-        assert_eq!(t("m is exists"), "false");
-        assert_eq!(t("f is exists"), "true");
-        assert_eq!(t("l is link_exists"), "true");
-        assert_eq!(t("f is abs"), "true");
-        assert_eq!(t("'rel/path' is abs"), "false");
-        assert_eq!(t("f is same_file(l)"), "true");
-        assert_eq!(t("'/' is mount"), "true");
+        assert_eq!(t("d is directory"), "True");
+        assert_eq!(t("f is file"), "True");
+        assert_eq!(t("f is is_file"), "True");
+        assert_eq!(t("d is file"), "False");
+        assert_eq!(t("l is link"), "True");
+        assert_eq!(t("f is link"), "False");
+        assert_eq!(t("m is exists"), "False");
+        assert_eq!(t("f is exists"), "True");
+        assert_eq!(t("l is link_exists"), "True");
+        assert_eq!(t("f is abs"), "True");
+        assert_eq!(t("'rel/path' is abs"), "False");
+        assert_eq!(t("f is same_file(l)"), "True");
+        assert_eq!(t("'/' is mount"), "True");
         assert!(eval_err("1 is file", json!({})).contains("expected a path string"));
     }
 }

@@ -224,19 +224,19 @@ mod tests {
     #[test]
     fn loose_comparisons() {
         // LooseVersion compares numerically per component: 1.10 > 1.9.
-        assert_eq!(eval("'1.10' is version('1.9', '>')", json!({})), "true");
-        assert_eq!(eval("'1.10' is version('1.9', 'gt')", json!({})), "true");
-        assert_eq!(eval("'1.2.3' is version('1.2.3', '==')", json!({})), "true");
+        assert_eq!(eval("'1.10' is version('1.9', '>')", json!({})), "True");
+        assert_eq!(eval("'1.10' is version('1.9', 'gt')", json!({})), "True");
+        assert_eq!(eval("'1.2.3' is version('1.2.3', '==')", json!({})), "True");
         // [2, 0, 0] != [2]: a longer list with equal prefix is greater.
-        assert_eq!(eval("'2.0.0' is version('2', '==')", json!({})), "false");
-        assert_eq!(eval("'2.0.0' is version('2', '>')", json!({})), "true");
+        assert_eq!(eval("'2.0.0' is version('2', '==')", json!({})), "False");
+        assert_eq!(eval("'2.0.0' is version('2', '>')", json!({})), "True");
         assert_eq!(
             eval("'1.0' is version_compare('1.0.1', 'lt')", json!({})),
-            "true"
+            "True"
         );
-        assert_eq!(eval("v is version('7.2', '>=')", json!({"v": 7.3})), "true");
-        assert_eq!(eval("'1.0' is version('1.0')", json!({})), "true");
-        assert_eq!(eval("'1.0' is version('1.1', '<>')", json!({})), "true");
+        assert_eq!(eval("v is version('7.2', '>=')", json!({"v": 7.3})), "True");
+        assert_eq!(eval("'1.0' is version('1.0')", json!({})), "True");
+        assert_eq!(eval("'1.0' is version('1.1', '<>')", json!({})), "True");
     }
 
     #[test]
@@ -253,14 +253,14 @@ mod tests {
         // StrictVersion pads to three numbers and sorts pre-releases first.
         assert_eq!(
             eval("'1.0' is version('1.0.0', '==', strict=true)", json!({})),
-            "true"
+            "True"
         );
         assert_eq!(
             eval(
                 "'1.0a1' is version('1.0', '<', version_type='strict')",
                 json!({})
             ),
-            "true"
+            "True"
         );
         assert!(
             eval_err("'1.0.0.1' is version('1.0', strict=true)", json!({}))

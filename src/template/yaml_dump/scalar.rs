@@ -11,16 +11,24 @@ use super::emitter::{Context, Emitter};
 /// PyYAML's implicit resolvers for bool, int, float, null, timestamp,
 /// merge and value tags (YAML 1.1).
 static IMPLICIT: LazyLock<Regex> = LazyLock::new(|| {
-    let bool_re = "yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF";
-    let int_re = "[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+\
-                  |[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+";
-    let float_re = r"[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?\
-                    |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)";
-    let null_re = "~|null|Null|NULL|";
-    let timestamp_re = r"[0-9]{4}-[0-9]{2}-[0-9]{2}\
-        |[0-9]{4}-[0-9][0-9]?-[0-9][0-9]?(?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9]{2}:[0-9]{2}(?:\.[0-9]*)?\
-        (?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9]{2})?))?";
-    let pattern = format!(r"\A(?:{bool_re}|{int_re}|{float_re}|{null_re}|{timestamp_re}|<<|=)\z");
+    let alternatives = [
+        // bool
+        "yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF",
+        // int
+        "[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+",
+        "[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+",
+        // float
+        r"[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?",
+        r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)",
+        // null
+        "~|null|Null|NULL|",
+        // timestamp
+        "[0-9]{4}-[0-9]{2}-[0-9]{2}",
+        r"[0-9]{4}-[0-9][0-9]?-[0-9][0-9]?(?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9]{2}:[0-9]{2}(?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9]{2})?))?",
+        // merge and value
+        "<<|=",
+    ];
+    let pattern = format!(r"\A(?:{})\z", alternatives.join("|"));
     Regex::new(&pattern).expect("the YAML resolver patterns are valid")
 });
 
