@@ -222,10 +222,10 @@ fn truthy(
 ) -> Result<bool, Error> {
     let p = Params::bind(name, &["convert_bool"], args, kwargs)?;
     ensure_defined(state, value, name)?;
-    if p.flag("convert_bool", false) {
-        if let Some(b) = boolean_like(value) {
-            return Ok(b);
-        }
+    if p.flag("convert_bool", false)
+        && let Some(b) = boolean_like(value)
+    {
+        return Ok(b);
     }
     Ok(value.is_true())
 }

@@ -217,7 +217,7 @@ impl Encoding {
             )
         };
         let units = |to_u16: fn([u8; 2]) -> u16| {
-            if bytes.len() % 2 != 0 {
+            if !bytes.len().is_multiple_of(2) {
                 return Err(bad());
             }
             let units: Vec<u16> = bytes

@@ -10,9 +10,12 @@ use crate::template::args::{ensure_defined, fail};
 use crate::template::pyfmt::type_name;
 use crate::template::pypath;
 
+/// A predicate on an expanded path.
+type PathCheck = fn(&str) -> bool;
+
 /// Registers the tests of this module.
 pub(super) fn register(env: &mut Environment<'static>) {
-    let checks: [(&str, &str, fn(&str) -> bool); 7] = [
+    let checks: [(&str, &str, PathCheck); 7] = [
         ("file", "is_file", |p| Path::new(p).is_file()),
         ("directory", "is_dir", |p| Path::new(p).is_dir()),
         ("link", "is_link", |p| Path::new(p).is_symlink()),

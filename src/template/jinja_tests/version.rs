@@ -83,8 +83,11 @@ fn compare_loose(a: &str, b: &str) -> Result<Ordering, Error> {
     Ok(pa.len().cmp(&pb.len()))
 }
 
-/// A parsed `StrictVersion`: `N.N[.N][(a|b)N]`.
-fn strict_key(version: &str) -> Result<([u64; 3], Option<(char, u64)>), Error> {
+/// A parsed `StrictVersion`: release numbers and optional pre-release tag.
+type StrictKey = ([u64; 3], Option<(char, u64)>);
+
+/// Parses a `StrictVersion`: `N.N[.N][(a|b)N]`.
+fn strict_key(version: &str) -> Result<StrictKey, Error> {
     let invalid = || {
         fail(
             NAME,
