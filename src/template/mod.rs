@@ -50,3 +50,36 @@ pub(crate) mod test_support {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::{eval, eval_err};
+    use serde_json::json;
+
+    #[test]
+    fn python_methods_work_through_pycompat() {
+        assert_eq!(eval("' a b '.split()|join('|')", json!({})), "a|b");
+        assert_eq!(eval("' x '.strip()", json!({})), "x");
+        assert_eq!(eval("'abc'.startswith('ab')", json!({})), "True");
+        assert_eq!(eval("'a-b'.replace('-', '+')", json!({})), "a+b");
+        let ctx = json!({"d": {"k": "v"}});
+        assert_eq!(eval("d.keys()|list|join", ctx.clone()), "k");
+        assert_eq!(eval("d.items()|map('join', '=')|join", ctx.clone()), "k=v");
+        assert_eq!(eval("d.get('missing', 'dflt')", ctx), "dflt");
+    }
+
+    #[test]
+    fn builtin_and_contrib_filters_remain() {
+        // Ansible's split filter is Python's str.split, as minijinja's is.
+        assert_eq!(eval("'a,b'|split(',')|last", json!({})), "b");
+        assert!(eval("'a long sentence here'|truncate(length=8)", json!({})).ends_with("..."));
+        assert_eq!(eval("[3, 1]|max", json!({})), "3");
+    }
+
+    #[test]
+    fn strict_undefined_still_supports_defined_checks() {
+        assert_eq!(eval("missing is defined", json!({})), "False");
+        assert_eq!(eval("missing is undefined", json!({})), "True");
+        assert!(eval_err("missing|to_json", json!({})).contains("undefined"));
+    }
+}

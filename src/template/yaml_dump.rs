@@ -53,7 +53,7 @@ pub fn dump(value: &Value, opts: &YamlOptions) -> Result<String, Error> {
 }
 
 /// A represented YAML node.
-pub(crate) enum Node {
+enum Node {
     /// A scalar and whether its plain form resolves to its own type.
     Scalar { text: String, plain_ok: bool },
     /// A sequence and whether it is written in flow style.
@@ -229,6 +229,14 @@ l: 1e3
         // default_flow_style=None: collections of scalars are written inline.
         assert_eq!(terse(json!({"a": 1, "b": "x"})), "{a: 1, b: x}\n");
         assert_eq!(terse(json!({"a": [1, 2], "b": {}})), "a: [1, 2]\nb: {}\n");
+    }
+
+    #[test]
+    fn long_flow_sequences_wrap_after_width() {
+        // PyYAML breaks a flow sequence once the column passes 80.
+        let v: Vec<i32> = (0..40).collect();
+        let expected = "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,\n  23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39]\n";
+        assert_eq!(terse(json!(v)), expected);
     }
 
     #[test]
