@@ -233,12 +233,8 @@ impl Attributes {
     }
 
     /// The shell commands that bring `path` (currently `current`) to these attributes;
-    /// empty when nothing must change. Also returns the before/after states for diffs.
-    pub fn changes(
-        &self,
-        path: &str,
-        current: &FileStat,
-    ) -> Result<(Vec<String>, Map<String, Json>, Map<String, Json>), String> {
+    /// empty when nothing must change, with the before/after states for diffs.
+    pub fn changes(&self, path: &str, current: &FileStat) -> Result<AttributeChanges, String> {
         let mut commands = Vec::new();
         let mut before = Map::new();
         let mut after = Map::new();
@@ -260,22 +256,41 @@ impl Attributes {
         }
         let differs =
             |wanted: &str, name: &str, id: u32| wanted != name && wanted != id.to_string();
-        if let Some(owner) = &self.owner {
-            if differs(owner, &current.owner, current.uid) {
-                commands.push(format!("chown -h {} -- {p}", quote(owner)));
-                before.insert("owner".into(), json!(current.owner));
-                after.insert("owner".into(), json!(owner));
-            }
+        if let Some(owner) = self
+            .owner
+            .as_ref()
+            .filter(|o| differs(o, &current.owner, current.uid))
+        {
+            commands.push(format!("chown -h {} -- {p}", quote(owner)));
+            before.insert("owner".into(), json!(current.owner));
+            after.insert("owner".into(), json!(owner));
         }
-        if let Some(group) = &self.group {
-            if differs(group, &current.group, current.gid) {
-                commands.push(format!("chgrp -h {} -- {p}", quote(group)));
-                before.insert("group".into(), json!(current.group));
-                after.insert("group".into(), json!(group));
-            }
+        if let Some(group) = self
+            .group
+            .as_ref()
+            .filter(|g| differs(g, &current.group, current.gid))
+        {
+            commands.push(format!("chgrp -h {} -- {p}", quote(group)));
+            before.insert("group".into(), json!(current.group));
+            after.insert("group".into(), json!(group));
         }
-        Ok((commands, before, after))
+        Ok(AttributeChanges {
+            commands,
+            before,
+            after,
+        })
     }
+}
+
+/// What must change on a path's attributes.
+#[derive(Debug, Default)]
+pub struct AttributeChanges {
+    /// Shell commands to run (empty: nothing to change).
+    pub commands: Vec<String>,
+    /// The changed attributes as they are.
+    pub before: Map<String, Json>,
+    /// The changed attributes as they will be.
+    pub after: Map<String, Json>,
 }
 
 /// What a finished write did.

@@ -151,7 +151,7 @@ fn environment(behavior: UndefinedBehavior) -> Environment<'static> {
         if value.is_undefined() {
             return Err(Error::from(ErrorKind::UndefinedError));
         }
-        out.write_str(&super::repr::display(value))
+        out.write_str(&super::pyfmt::py_str(value))
             .map_err(|_| Error::new(ErrorKind::WriteFailure, "cannot write template output"))
     });
     env

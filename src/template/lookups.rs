@@ -27,7 +27,7 @@ fn lookup(state: &State, name: String, terms: Rest<Value>, kwargs: Kwargs) -> Re
         _ => Value::from(
             values
                 .iter()
-                .map(super::repr::display)
+                .map(super::pyfmt::py_str)
                 .collect::<Vec<_>>()
                 .join(","),
         ),
@@ -46,9 +46,9 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
             .iter()
             .flat_map(|t| match t.try_iter() {
                 Ok(items) if t.as_str().is_none() => {
-                    items.map(|i| super::repr::display(&i)).collect()
+                    items.map(|i| super::pyfmt::py_str(&i)).collect()
                 }
-                _ => vec![super::repr::display(t)],
+                _ => vec![super::pyfmt::py_str(t)],
             })
             .collect()
     };
@@ -166,7 +166,7 @@ fn first_found(state: &State, terms: &[Value]) -> Result<Vec<Value>, Error> {
                     .and_then(|v| {
                         v.try_iter()
                             .ok()
-                            .map(|i| i.map(|x| super::repr::display(&x)).collect())
+                            .map(|i| i.map(|x| super::pyfmt::py_str(&x)).collect())
                     })
                     .unwrap_or_default()
             };
@@ -174,7 +174,7 @@ fn first_found(state: &State, terms: &[Value]) -> Result<Vec<Value>, Error> {
             paths.extend(list("paths"));
             skip = term.get_attr("skip").is_ok_and(|v| v.is_true());
         } else if let Ok(items) = term.try_iter() {
-            files.extend(items.map(|i| super::repr::display(&i)));
+            files.extend(items.map(|i| super::pyfmt::py_str(&i)));
         }
     }
     for file in &files {
