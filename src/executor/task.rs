@@ -40,6 +40,45 @@ impl VarLookup for LookupVars {
         }
         Ok(Some(crate::template::to_json(&value)))
     }
+
+    fn find_file(&self, kind: &str, name: &str) -> Option<std::path::PathBuf> {
+        let path = std::path::Path::new(name);
+        if path.is_absolute() {
+            return Some(path.to_path_buf());
+        }
+        let dir = |var: &str| {
+            self.0
+                .resolved(var)
+                .ok()
+                .flatten()
+                .and_then(|v| v.as_str().map(std::path::PathBuf::from))
+        };
+        let mut candidates = Vec::new();
+        if let Some(role) = dir("role_path") {
+            candidates.push(role.join(kind).join(name));
+            candidates.push(role.join(name));
+        }
+        if let Some(playbook) = dir("playbook_dir") {
+            candidates.push(playbook.join(kind).join(name));
+            candidates.push(playbook.join(name));
+        }
+        candidates.into_iter().find(|c| c.exists())
+    }
+
+    fn render(
+        &self,
+        text: &str,
+        extra: Map<String, Json>,
+        options: &crate::template::RenderOptions,
+    ) -> Result<String, String> {
+        let mut map = self.0.raw().clone();
+        map.extend(extra);
+        let scope = Vars::with_objects(self.0.templar().clone(), map, hostvars_object(&self.0));
+        self.0
+            .templar()
+            .render_with(text, &scope, options)
+            .map_err(|e| e.message)
+    }
 }
 
 impl Runner {

@@ -298,6 +298,8 @@ pub struct AttributeChanges {
 pub struct Written {
     /// Path of the backup copy, when one was made.
     pub backup_file: Option<String>,
+    /// The destination as it is after the write (read in the same round trip).
+    pub stat: Option<FileStat>,
 }
 
 /// Why an atomic write did not happen.
@@ -400,7 +402,8 @@ pub async fn write_atomic(
     } else {
         None
     };
-    script.push_str(&format!("mv -f -- {t} {d} || {{ rm -f -- {t}; exit 95; }}"));
+    script.push_str(&format!("mv -f -- {t} {d} || {{ rm -f -- {t}; exit 95; }}; "));
+    script.push_str(&stat_script(dest, false, true));
     let out = ctx.conn.exec(&Command::new(script)).await?;
     if out.rc != 0 {
         let stderr = out.stderr_text();
@@ -410,7 +413,10 @@ pub async fn write_atomic(
             stderr.trim().to_string()
         }));
     }
-    Ok(Written { backup_file })
+    Ok(Written {
+        backup_file,
+        stat: parse_stat(&out.stdout_text()),
+    })
 }
 
 /// A `diff` entry in Ansible's shape for a content change.

@@ -37,10 +37,24 @@ pub struct ModuleContext<'a> {
     pub vars: &'a dyn VarLookup,
 }
 
-/// Read access to the task's variables and templating, for the few modules that need it.
+/// Read access to the task's variables, templating and control-node files, for the
+/// modules that need them.
 pub trait VarLookup: Send + Sync {
     /// Evaluates a bare Jinja expression (`debug: var=x.y`); `None` when undefined.
     fn eval(&self, expression: &str) -> Result<Option<Json>, String>;
+
+    /// Finds a control-node file as Ansible does: the role's `kind/` (`files`,
+    /// `templates`) and the role itself, then the playbook's `kind/` and the playbook's
+    /// directory. Absolute paths are taken as they are.
+    fn find_file(&self, kind: &str, name: &str) -> Option<std::path::PathBuf>;
+
+    /// Renders template text with the task's variables plus `extra`.
+    fn render(
+        &self,
+        text: &str,
+        extra: Map<String, Json>,
+        options: &crate::template::RenderOptions,
+    ) -> Result<String, String>;
 }
 
 /// Why a module could not produce a result.

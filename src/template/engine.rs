@@ -27,6 +27,24 @@ impl TemplateError {
     }
 }
 
+/// Whitespace options of the `template` module.
+#[derive(Clone, Debug)]
+pub struct RenderOptions {
+    /// Remove the first newline after a block tag (default true).
+    pub trim_blocks: bool,
+    /// Strip spaces before a block tag on its line (default false).
+    pub lstrip_blocks: bool,
+}
+
+impl Default for RenderOptions {
+    fn default() -> RenderOptions {
+        RenderOptions {
+            trim_blocks: true,
+            lstrip_blocks: false,
+        }
+    }
+}
+
 /// Renders strings and evaluates expressions against a host's variables.
 pub struct Templar {
     strict: Environment<'static>,
@@ -73,6 +91,24 @@ impl Templar {
                 .map_err(|err| describe(err, text, vars)),
             other => other.map_err(|err| describe(err, text, vars)),
         }
+    }
+
+    /// Renders a whole template file with the `template` module's whitespace options.
+    pub fn render_with(
+        &self,
+        text: &str,
+        vars: &Arc<Vars>,
+        options: &RenderOptions,
+    ) -> Result<String, TemplateError> {
+        if options.trim_blocks && !options.lstrip_blocks {
+            return self.render_str(text, vars);
+        }
+        let mut env = environment(UndefinedBehavior::Strict);
+        env.set_trim_blocks(options.trim_blocks);
+        env.set_lstrip_blocks(options.lstrip_blocks);
+        let context = Value::from_dyn_object(vars.clone());
+        env.render_str(text, &context)
+            .map_err(|err| describe(err, text, vars))
     }
 
     /// Renders a value: every string in it is templated; a string that is exactly one

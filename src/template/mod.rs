@@ -16,7 +16,7 @@ pub mod yaml_dump;
 
 use minijinja::Environment;
 
-pub use engine::{Templar, TemplateError, is_template, to_json, truthy};
+pub use engine::{RenderOptions, Templar, TemplateError, is_template, to_json, truthy};
 pub use vars::{Vars, contains_template};
 
 /// Adds Ansible's filters and tests to `env`, together with minijinja-contrib's
