@@ -543,6 +543,7 @@ impl Runner {
                         Ok(result)
                     }
                     Err(ModuleError::Connection(err)) => Ok(unreachable_result(err.to_string())),
+                    Err(ModuleError::Failed(message)) => Ok(modules::failed(message)),
                 }
             }
             Action::SetFact { facts } => {

@@ -402,7 +402,9 @@ pub async fn write_atomic(
     } else {
         None
     };
-    script.push_str(&format!("mv -f -- {t} {d} || {{ rm -f -- {t}; exit 95; }}; "));
+    script.push_str(&format!(
+        "mv -f -- {t} {d} || {{ rm -f -- {t}; exit 95; }}; "
+    ));
     script.push_str(&stat_script(dest, false, true));
     let out = ctx.conn.exec(&Command::new(script)).await?;
     if out.rc != 0 {

@@ -5,12 +5,15 @@
 pub mod args;
 mod assert;
 mod command;
+mod copy;
 mod debug;
 mod fail;
 pub mod fileops;
+mod install;
 mod pause;
 mod ping;
 mod setup;
+mod template;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value as Json};
@@ -63,6 +66,9 @@ pub enum ModuleError {
     /// The host could not be reached: reported UNREACHABLE.
     #[error(transparent)]
     Connection(#[from] ConnectionError),
+    /// The module could not do its work; reported as a failed result with this message.
+    #[error("{0}")]
+    Failed(String),
 }
 
 /// A built-in module.
@@ -101,6 +107,7 @@ pub enum FreeForm {
 static MODULES: &[&dyn Module] = &[
     &assert::Assert,
     &command::CommandModule,
+    &copy::Copy,
     &command::Shell,
     &command::Raw,
     &debug::Debug,
@@ -108,6 +115,7 @@ static MODULES: &[&dyn Module] = &[
     &pause::Pause,
     &ping::Ping,
     &setup::Setup,
+    &template::TemplateModule,
 ];
 
 /// The module called `name`, given by short name or FQCN (`ansible.builtin.copy`).
@@ -143,6 +151,11 @@ pub fn failed(msg: impl Into<String>) -> Outcome {
     outcome.insert("failed".into(), Json::Bool(true));
     outcome.insert("msg".into(), Json::String(msg.into()));
     outcome
+}
+
+/// A module failure from a message, for `map_err` on helpers returning `String`.
+pub fn failed_error(msg: String) -> ModuleError {
+    ModuleError::Failed(msg)
 }
 
 /// A successful outcome with its `changed` flag.

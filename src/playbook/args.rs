@@ -4,24 +4,48 @@
 use indexmap::IndexMap;
 use serde_json::Value as Json;
 
-/// Splits on whitespace outside quotes, keeping each token's quotes as written.
+/// Splits on whitespace outside quotes and Jinja blocks (`{{ ... }}`, `{% ... %}`),
+/// keeping each token's quotes as written, as Ansible's `split_args` does.
 pub fn split_args(text: &str) -> Vec<String> {
     let mut tokens = Vec::new();
     let mut current = String::new();
     let mut quote: Option<char> = None;
     let mut escaped = false;
-    for c in text.chars() {
+    let mut jinja_depth = 0usize;
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        i += 1;
         if escaped {
             current.push(c);
             escaped = false;
             continue;
+        }
+        match (c, next) {
+            ('{', Some('{' | '%' | '#')) => {
+                jinja_depth += 1;
+                current.push(c);
+                current.push(chars[i]);
+                i += 1;
+                continue;
+            }
+            ('}' | '%' | '#', Some('}')) if jinja_depth > 0 => {
+                jinja_depth -= 1;
+                current.push(c);
+                current.push('}');
+                i += 1;
+                continue;
+            }
+            _ => {}
         }
         match (c, quote) {
             ('\\', _) => {
                 current.push(c);
                 escaped = true;
             }
-            ('"' | '\'', None) => {
+            ('"' | '\'', None) if jinja_depth == 0 => {
                 quote = Some(c);
                 current.push(c);
             }
@@ -29,7 +53,7 @@ pub fn split_args(text: &str) -> Vec<String> {
                 quote = None;
                 current.push(c);
             }
-            (c, None) if c.is_whitespace() => {
+            (c, None) if c.is_whitespace() && jinja_depth == 0 => {
                 if !current.is_empty() {
                     tokens.push(std::mem::take(&mut current));
                 }
@@ -41,6 +65,48 @@ pub fn split_args(text: &str) -> Vec<String> {
         tokens.push(current);
     }
     tokens
+}
+
+/// Decodes backslash escapes (`\n`, `\t`, `\\`, `\"`, `\xNN`, `\uNNNN`) in a `k=v`
+/// token, as Ansible's `parse_kv` does.
+fn decode_escapes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some('\\') => out.push('\\'),
+            Some('\'') => out.push('\''),
+            Some('"') => out.push('"'),
+            Some(kind @ ('x' | 'u')) => {
+                let width = if kind == 'x' { 2 } else { 4 };
+                let digits: String = (0..width).filter_map(|_| chars.next()).collect();
+                match u32::from_str_radix(&digits, 16)
+                    .ok()
+                    .and_then(char::from_u32)
+                {
+                    Some(decoded) => out.push(decoded),
+                    None => {
+                        out.push('\\');
+                        out.push(kind);
+                        out.push_str(&digits);
+                    }
+                }
+            }
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
 }
 
 /// Removes one level of matching quotes around a value.
@@ -63,7 +129,8 @@ pub fn parse_kv(text: &str, raw_keys: Option<&[&str]>) -> Result<IndexMap<String
     let mut args = IndexMap::new();
     let mut raw = Vec::new();
     for token in split_args(text) {
-        let pair = token.split_once('=').filter(|(key, _)| {
+        let decoded = decode_escapes(&token);
+        let pair = decoded.split_once('=').filter(|(key, _)| {
             !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         });
         match (pair, raw_keys) {
@@ -110,6 +177,18 @@ mod tests {
         assert_eq!(args["_raw_params"], json!(r#"echo "a  b" 'c' > /tmp/x"#));
         assert_eq!(args["chdir"], json!("/tmp"));
         assert_eq!(args["creates"], json!("/tmp/x"));
+    }
+
+    #[test]
+    fn jinja_blocks_stay_whole_and_escapes_decode() {
+        let args = parse_kv(
+            r#"dest={{ base }}/x content="a\nb" msg={{ a | default('x y') }}"#,
+            None,
+        )
+        .expect("ok");
+        assert_eq!(args["dest"], json!("{{ base }}/x"));
+        assert_eq!(args["content"], json!("a\nb"));
+        assert_eq!(args["msg"], json!("{{ a | default('x y') }}"));
     }
 
     #[test]
