@@ -130,14 +130,11 @@ impl miette::Diagnostic for SourceError {
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
-        let len = self.span.len.max(1).min(
-            self.span
-                .file
-                .text
-                .len()
-                .saturating_sub(self.span.offset)
-                .max(0),
-        );
+        let len = self
+            .span
+            .len
+            .max(1)
+            .min(self.span.file.text.len().saturating_sub(self.span.offset));
         Some(Box::new(std::iter::once(miette::LabeledSpan::new(
             Some("here".to_string()),
             self.span.offset,
