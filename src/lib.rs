@@ -1,4 +1,5 @@
 //! bosun: an agentless configuration manager in the Ansible style.
 
+pub mod inventory;
 pub mod source;
 pub mod yaml;

@@ -1,0 +1,531 @@
+//! The inventory: hosts, groups and their variables, loaded from INI and YAML files,
+//! directories of them and comma lists, with `group_vars/` and `host_vars/` beside
+//! them, following Ansible's rules for membership, precedence and host patterns.
+
+mod address;
+mod graph;
+mod ini;
+mod list;
+mod literal;
+mod pattern;
+mod range;
+mod sources;
+mod vars_dir;
+mod yaml;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use indexmap::{IndexMap, IndexSet};
+use serde_json::{Map, Value as Json};
+
+use crate::source::SourceError;
+use vars_dir::VarsDir;
+
+/// Names that mean the control machine; one of them works even when not in the inventory.
+const LOCALHOST_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
+
+/// Variables of one host or group, in the order they were set.
+type Vars = Map<String, Json>;
+
+/// Why an inventory could not be loaded or queried.
+#[derive(Debug, thiserror::Error)]
+pub enum InventoryError {
+    /// A problem at a known place in an inventory or vars file.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// An inventory source that is neither a file, a directory nor a host list.
+    #[error(
+        "inventory source '{0}' does not exist: pass an inventory file, a directory of them, or a comma-separated host list such as 'web1,web2,'"
+    )]
+    Missing(String),
+    /// A file or directory that exists but cannot be read.
+    #[error("cannot read {path}: {error}; check that it exists and is readable")]
+    Io {
+        /// The path that failed.
+        path: PathBuf,
+        /// What the system said.
+        error: std::io::Error,
+    },
+    /// A host pattern that cannot be evaluated.
+    #[error("{0}")]
+    Pattern(String),
+    /// `graph` was asked for a group the inventory does not have.
+    #[error("there is no group named '{0}' in the inventory; pass a group name to graph it")]
+    UnknownGroup(String),
+}
+
+/// One host: its own variables, the groups it was put in directly, and the file
+/// that first defined it.
+#[derive(Debug, Default)]
+struct Host {
+    vars: Vars,
+    groups: Vec<String>,
+    source: Option<PathBuf>,
+}
+
+/// One group: direct member hosts, child and parent groups, its own variables.
+#[derive(Debug)]
+struct Group {
+    hosts: Vec<String>,
+    children: Vec<String>,
+    parents: Vec<String>,
+    vars: Vars,
+    priority: i64,
+    depth: usize,
+}
+
+impl Group {
+    fn new() -> Group {
+        Group {
+            hosts: Vec::new(),
+            children: Vec::new(),
+            parents: Vec::new(),
+            vars: Vars::new(),
+            priority: 1,
+            depth: 0,
+        }
+    }
+}
+
+/// A loaded inventory; see the module documentation.
+#[derive(Debug)]
+pub struct Inventory {
+    hosts: IndexMap<String, Host>,
+    groups: IndexMap<String, Group>,
+    /// The first localhost-like host listed in the inventory, if any.
+    localhost: Option<String>,
+    /// `group_vars/`/`host_vars/` beside the inventory sources, in source order.
+    inventory_vars: Vec<VarsDir>,
+    /// `group_vars/`/`host_vars/` beside the playbook.
+    playbook_vars: Option<VarsDir>,
+    warnings: Vec<String>,
+}
+
+/// How a host name resolves: a host of the inventory, or the implicit localhost.
+enum Resolved<'a> {
+    Listed(&'a str, &'a Host),
+    ImplicitLocalhost(&'a str),
+}
+
+impl Inventory {
+    /// An inventory with only the `all` and `ungrouped` groups.
+    fn empty() -> Inventory {
+        let mut inventory = Inventory {
+            hosts: IndexMap::new(),
+            groups: IndexMap::new(),
+            localhost: None,
+            inventory_vars: Vec::new(),
+            playbook_vars: None,
+            warnings: Vec::new(),
+        };
+        inventory.add_group("all");
+        inventory.add_group("ungrouped");
+        inventory.link("all", "ungrouped");
+        inventory
+    }
+
+    /// Loads every source: a file (INI or YAML, detected by content/extension), a
+    /// directory (every file in it, recursively, skipping `group_vars/`, `host_vars/`,
+    /// dotfiles and backup/ignored extensions), or a comma list (`"web1,web2,"`) when
+    /// the string contains a comma and is not an existing path. `group_vars/` and
+    /// `host_vars/` beside each inventory file / inside each inventory directory are
+    /// loaded too. No sources give an empty inventory (only the implicit localhost).
+    pub fn load(sources: &[String]) -> Result<Inventory, InventoryError> {
+        let mut inventory = Inventory::empty();
+        let mut vars_dirs: Vec<PathBuf> = Vec::new();
+        for source in sources.iter().filter(|s| !s.is_empty()) {
+            if let Some(dir) = sources::load_source(&mut inventory, source)?
+                && !vars_dirs.contains(&dir)
+            {
+                vars_dirs.push(dir);
+            }
+        }
+        inventory.reconcile();
+        for dir in vars_dirs {
+            let loaded = inventory.load_vars_dir(&dir)?;
+            inventory.inventory_vars.push(loaded);
+        }
+        Ok(inventory)
+    }
+
+    /// Loads `group_vars/` and `host_vars/` found in `dir` (the playbook's directory),
+    /// replacing any loaded before; these rank above the inventory's own
+    /// `group_vars/`/`host_vars/` at each level.
+    pub fn load_playbook_vars(&mut self, dir: &Path) -> Result<(), InventoryError> {
+        self.playbook_vars = Some(self.load_vars_dir(dir)?);
+        Ok(())
+    }
+
+    /// Host names matching an Ansible host pattern, in inventory order, without
+    /// duplicates. A pattern matching nothing gives an empty list.
+    pub fn select(&self, pattern: &str) -> Result<Vec<String>, InventoryError> {
+        pattern::select(self, pattern)
+    }
+
+    /// The inventory variables of one host merged in Ansible's precedence, lowest
+    /// first: inventory-file group vars (`all`, then the host's groups by depth,
+    /// priority and name), `group_vars/all` (inventory, then playbook),
+    /// `group_vars/<group>` (inventory, then playbook), inventory-file host vars,
+    /// `host_vars/<host>` (inventory, then playbook). Later top-level keys replace
+    /// earlier ones. Unknown hosts have no variables.
+    pub fn host_vars(&self, host: &str) -> Map<String, Json> {
+        let (name, own, groups) = match self.resolve(host) {
+            None => return Vars::new(),
+            Some(Resolved::Listed(name, entry)) => {
+                (name, entry.vars.clone(), self.sorted_groups(name))
+            }
+            Some(Resolved::ImplicitLocalhost(name)) => {
+                let mut own = Vars::new();
+                own.insert("ansible_connection".into(), Json::String("local".into()));
+                (name, own, Vec::new())
+            }
+        };
+        let mut merged = Vars::new();
+        let dirs: Vec<&VarsDir> = self
+            .inventory_vars
+            .iter()
+            .chain(&self.playbook_vars)
+            .collect();
+        let all = &self.groups["all"];
+        merge(&mut merged, Some(&all.vars));
+        for group in &groups {
+            merge(&mut merged, self.groups.get(*group).map(|g| &g.vars));
+        }
+        for dir in &dirs {
+            merge(&mut merged, dir.group("all"));
+        }
+        for dir in &dirs {
+            for group in &groups {
+                merge(&mut merged, dir.group(group));
+            }
+        }
+        merge(&mut merged, Some(&own));
+        for dir in &dirs {
+            merge(&mut merged, dir.host(name));
+        }
+        merged
+    }
+
+    /// The groups a host is in (transitively), sorted, without `all` and
+    /// `ungrouped` — Ansible's `group_names`.
+    pub fn group_names(&self, host: &str) -> Vec<String> {
+        let Some(Resolved::Listed(name, _)) = self.resolve(host) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = self
+            .host_groups(name)
+            .into_iter()
+            .filter(|g| *g != "all" && *g != "ungrouped")
+            .map(str::to_string)
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Every group with its hosts (transitively, inventory order), including `all`
+    /// and `ungrouped` — Ansible's `groups` magic variable.
+    pub fn groups(&self) -> IndexMap<String, Vec<String>> {
+        self.groups
+            .keys()
+            .map(|name| (name.clone(), self.group_hosts(name)))
+            .collect()
+    }
+
+    /// All hosts in the order they were first listed (not the implicit localhost).
+    pub fn host_names(&self) -> Vec<String> {
+        self.hosts.keys().cloned().collect()
+    }
+
+    /// The inventory file that first listed `host` (for `inventory_file` and
+    /// `inventory_dir`); `None` for hosts from a comma list and unknown hosts.
+    pub fn inventory_file(&self, host: &str) -> Option<&Path> {
+        self.hosts.get(host)?.source.as_deref()
+    }
+
+    /// Things that were skipped while loading, worth showing the user.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// JSON like `ansible-inventory --list` (with `_meta.hostvars`), keys sorted.
+    pub fn to_list_json(&self) -> Json {
+        list::to_list_json(self)
+    }
+
+    /// Text like `ansible-inventory --graph [group]`, starting at `all` by default.
+    pub fn graph(&self, group: Option<&str>) -> Result<String, InventoryError> {
+        graph::graph(self, group.unwrap_or("all"))
+    }
+
+    /// Finds the host `name` refers to, falling back to the implicit localhost.
+    fn resolve<'a>(&'a self, name: &'a str) -> Option<Resolved<'a>> {
+        if let Some((name, host)) = self.hosts.get_key_value(name) {
+            return Some(Resolved::Listed(name, host));
+        }
+        if !LOCALHOST_NAMES.contains(&name) {
+            return None;
+        }
+        Some(match &self.localhost {
+            Some(listed) => Resolved::Listed(listed, &self.hosts[listed]),
+            None => Resolved::ImplicitLocalhost(name),
+        })
+    }
+
+    /// The name a localhost-like pattern stands for when nothing else matched it.
+    fn implicit_localhost(&self, name: &str) -> Option<String> {
+        LOCALHOST_NAMES
+            .contains(&name)
+            .then(|| self.localhost.clone().unwrap_or_else(|| name.to_string()))
+    }
+
+    /// Creates a group unless it exists.
+    fn add_group(&mut self, name: &str) {
+        if !self.groups.contains_key(name) {
+            self.groups.insert(name.to_string(), Group::new());
+        }
+    }
+
+    /// Adds a host (created on first sight, with `ansible_port` from `port`) to an
+    /// existing group. Later sightings keep the first port and source.
+    fn add_host(&mut self, name: &str, group: &str, port: Option<u64>, source: Option<&Path>) {
+        if !self.hosts.contains_key(name) {
+            let mut host = Host {
+                source: source.map(Path::to_path_buf),
+                ..Host::default()
+            };
+            if let Some(port) = port.filter(|p| *p != 0) {
+                host.vars.insert("ansible_port".into(), Json::from(port));
+            }
+            self.hosts.insert(name.to_string(), host);
+            if LOCALHOST_NAMES.contains(&name) {
+                match &self.localhost {
+                    None => self.localhost = Some(name.to_string()),
+                    Some(first) => self.warnings.push(format!(
+                        "a duplicate localhost-like entry was found ({name}); the first one found was {first}"
+                    )),
+                }
+            }
+        }
+        let Some(entry) = self.groups.get_mut(group) else {
+            return;
+        };
+        if !entry.hosts.iter().any(|h| h == name) {
+            entry.hosts.push(name.to_string());
+            if let Some(host) = self.hosts.get_mut(name) {
+                host.groups.push(group.to_string());
+            }
+        }
+    }
+
+    /// Sets one variable on a host.
+    fn set_host_var(&mut self, host: &str, key: &str, value: Json) {
+        if let Some(host) = self.hosts.get_mut(host) {
+            host.vars.insert(key.to_string(), value);
+        }
+    }
+
+    /// Sets one variable on a group; `ansible_group_priority` sets its priority.
+    fn set_group_var(&mut self, group: &str, key: &str, value: Json) -> Result<(), String> {
+        let Some(group) = self.groups.get_mut(group) else {
+            return Ok(());
+        };
+        if key == "ansible_group_priority" {
+            group.priority = match &value {
+                Json::Number(n) => n.as_i64(),
+                Json::String(s) => s.trim().parse().ok(),
+                _ => None,
+            }
+            .ok_or_else(|| format!("ansible_group_priority must be an integer, not {value}"))?;
+        } else {
+            group.vars.insert(key.to_string(), value);
+        }
+        Ok(())
+    }
+
+    /// Makes `child` a child group of `parent`, refusing cycles.
+    fn add_child(&mut self, parent: &str, child: &str) -> Result<(), String> {
+        if child == "all" {
+            return Err(format!(
+                "the group 'all' cannot be a child of '{parent}': every group is already inside 'all'"
+            ));
+        }
+        if parent == child {
+            return Err(format!("the group '{parent}' cannot be a child of itself"));
+        }
+        if let Some(path) = self.descendant_path(child, parent) {
+            return Err(format!(
+                "making '{child}' a child of '{parent}' creates a cycle: {} -> {child}",
+                path.join(" -> ")
+            ));
+        }
+        self.link(parent, child);
+        Ok(())
+    }
+
+    /// Records the parent/child link (both groups must exist).
+    fn link(&mut self, parent: &str, child: &str) {
+        if let Some(group) = self.groups.get_mut(parent)
+            && !group.children.iter().any(|c| c == child)
+        {
+            group.children.push(child.to_string());
+            if let Some(group) = self.groups.get_mut(child) {
+                group.parents.push(parent.to_string());
+            }
+        }
+    }
+
+    /// The chain of groups from `from` down to its descendant `to`, if there is one.
+    fn descendant_path(&self, from: &str, to: &str) -> Option<Vec<String>> {
+        if from == to {
+            return Some(vec![to.to_string()]);
+        }
+        for child in &self.groups.get(from)?.children {
+            if let Some(mut rest) = self.descendant_path(child, to) {
+                rest.insert(0, from.to_string());
+                return Some(rest);
+            }
+        }
+        None
+    }
+
+    /// Ansible's `reconcile_inventory`: parentless groups join `all`, hosts in no
+    /// group join `ungrouped`, hosts in a real group leave it; depths are computed.
+    fn reconcile(&mut self) {
+        let roots: Vec<String> = self
+            .groups
+            .iter()
+            .filter(|(name, group)| *name != "all" && group.parents.is_empty())
+            .map(|(name, _)| name.clone())
+            .collect();
+        for root in roots {
+            self.link("all", &root);
+        }
+        let names: Vec<String> = self.hosts.keys().cloned().collect();
+        for name in &names {
+            let groups = self.host_groups(name);
+            let real = groups.iter().any(|g| *g != "all" && *g != "ungrouped");
+            if groups.contains(&"ungrouped") {
+                if real {
+                    self.remove_from_group(name, "ungrouped");
+                }
+            } else if !real {
+                self.add_host(name, "ungrouped", None, None);
+            }
+        }
+        let mut depths = HashMap::new();
+        let group_names: Vec<String> = self.groups.keys().cloned().collect();
+        for name in &group_names {
+            let depth = self.depth_of(name, &mut depths);
+            if let Some(group) = self.groups.get_mut(name) {
+                group.depth = depth;
+            }
+        }
+        for name in self.groups.keys() {
+            if self.hosts.contains_key(name) {
+                self.warnings
+                    .push(format!("found both a group and a host named '{name}'"));
+            }
+        }
+    }
+
+    fn remove_from_group(&mut self, host: &str, group: &str) {
+        if let Some(entry) = self.groups.get_mut(group) {
+            entry.hosts.retain(|h| h != host);
+        }
+        if let Some(entry) = self.hosts.get_mut(host) {
+            entry.groups.retain(|g| g != group);
+        }
+    }
+
+    /// The longest distance from `all`, as Ansible's group depth.
+    fn depth_of(&self, name: &str, memo: &mut HashMap<String, usize>) -> usize {
+        if let Some(depth) = memo.get(name) {
+            return *depth;
+        }
+        let depth = self.groups.get(name).map_or(0, |group| {
+            group
+                .parents
+                .iter()
+                .map(|parent| self.depth_of(parent, memo) + 1)
+                .max()
+                .unwrap_or(0)
+        });
+        memo.insert(name.to_string(), depth);
+        depth
+    }
+
+    /// Every group `host` is in, directly or through child groups, `all` included.
+    fn host_groups(&self, host: &str) -> Vec<&str> {
+        let mut found: IndexSet<&str> = IndexSet::new();
+        let mut pending: Vec<&str> = self
+            .hosts
+            .get(host)
+            .map(|h| h.groups.iter().map(String::as_str).collect())
+            .unwrap_or_default();
+        while let Some(name) = pending.pop() {
+            if let Some((name, group)) = self.groups.get_key_value(name)
+                && found.insert(name.as_str())
+            {
+                pending.extend(group.parents.iter().map(String::as_str));
+            }
+        }
+        found.into_iter().collect()
+    }
+
+    /// The host's groups except `all`, in variable precedence order: by depth,
+    /// then `ansible_group_priority`, then name.
+    fn sorted_groups(&self, host: &str) -> Vec<&str> {
+        let mut groups: Vec<&str> = self
+            .host_groups(host)
+            .into_iter()
+            .filter(|g| *g != "all")
+            .collect();
+        groups.sort_by_key(|name| {
+            let group = &self.groups[*name];
+            (group.depth, group.priority, *name)
+        });
+        groups
+    }
+
+    /// All hosts of a group, its own first, then those of its descendants level by
+    /// level (Ansible's `Group.get_hosts`).
+    fn group_hosts(&self, name: &str) -> Vec<String> {
+        let mut order: IndexSet<&str> = IndexSet::new();
+        order.insert(name);
+        let mut next = 0;
+        while let Some(current) = order.get_index(next).copied() {
+            if let Some(group) = self.groups.get(current) {
+                order.extend(group.children.iter().map(String::as_str));
+            }
+            next += 1;
+        }
+        let mut hosts: IndexSet<&str> = IndexSet::new();
+        for group in order {
+            if let Some(group) = self.groups.get(group) {
+                hosts.extend(group.hosts.iter().map(String::as_str));
+            }
+        }
+        hosts.into_iter().map(str::to_string).collect()
+    }
+
+    /// Loads `group_vars/`/`host_vars/` under `dir` for every known group and host.
+    fn load_vars_dir(&self, dir: &Path) -> Result<VarsDir, InventoryError> {
+        let hosts = self.hosts.keys().map(String::as_str).chain(
+            LOCALHOST_NAMES
+                .into_iter()
+                .filter(|n| !self.hosts.contains_key(*n)),
+        );
+        VarsDir::load(dir, self.groups.keys().map(String::as_str), hosts)
+    }
+}
+
+/// Copies every top-level key of `layer` over `into`.
+fn merge(into: &mut Vars, layer: Option<&Vars>) {
+    for (key, value) in layer.into_iter().flatten() {
+        into.insert(key.clone(), value.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests;
