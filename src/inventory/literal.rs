@@ -166,15 +166,16 @@ impl Parser {
 
     fn number(&mut self) -> Option<Json> {
         let start = self.at;
-        while self
-            .peek()
-            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
-            || (matches!(self.peek(), Some('+' | '-'))
-                && matches!(self.chars.get(self.at - 1), Some('e' | 'E'))
+        while let Some(c) = self.peek() {
+            let exponent_sign = matches!(c, '+' | '-')
+                && self.at > start
+                && matches!(self.chars[self.at - 1], 'e' | 'E')
                 && !self.chars[start..self.at]
                     .iter()
-                    .any(|c| matches!(c, 'x' | 'X')))
-        {
+                    .any(|c| matches!(c, 'x' | 'X'));
+            if !(c.is_ascii_alphanumeric() || c == '_' || c == '.' || exponent_sign) {
+                break;
+            }
             self.at += 1;
         }
         let text: String = self.chars[start..self.at].iter().collect();

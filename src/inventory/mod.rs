@@ -3,6 +3,7 @@
 //! them, following Ansible's rules for membership, precedence and host patterns.
 
 mod address;
+mod build;
 mod graph;
 mod ini;
 mod list;
@@ -13,7 +14,6 @@ mod sources;
 mod vars_dir;
 mod yaml;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use indexmap::{IndexMap, IndexSet};
@@ -277,182 +277,6 @@ impl Inventory {
         LOCALHOST_NAMES
             .contains(&name)
             .then(|| self.localhost.clone().unwrap_or_else(|| name.to_string()))
-    }
-
-    /// Creates a group unless it exists.
-    fn add_group(&mut self, name: &str) {
-        if !self.groups.contains_key(name) {
-            self.groups.insert(name.to_string(), Group::new());
-        }
-    }
-
-    /// Adds a host (created on first sight, with `ansible_port` from `port`) to an
-    /// existing group. Later sightings keep the first port and source.
-    fn add_host(&mut self, name: &str, group: &str, port: Option<u64>, source: Option<&Path>) {
-        if !self.hosts.contains_key(name) {
-            let mut host = Host {
-                source: source.map(Path::to_path_buf),
-                ..Host::default()
-            };
-            if let Some(port) = port.filter(|p| *p != 0) {
-                host.vars.insert("ansible_port".into(), Json::from(port));
-            }
-            self.hosts.insert(name.to_string(), host);
-            if LOCALHOST_NAMES.contains(&name) {
-                match &self.localhost {
-                    None => self.localhost = Some(name.to_string()),
-                    Some(first) => self.warnings.push(format!(
-                        "a duplicate localhost-like entry was found ({name}); the first one found was {first}"
-                    )),
-                }
-            }
-        }
-        let Some(entry) = self.groups.get_mut(group) else {
-            return;
-        };
-        if !entry.hosts.iter().any(|h| h == name) {
-            entry.hosts.push(name.to_string());
-            if let Some(host) = self.hosts.get_mut(name) {
-                host.groups.push(group.to_string());
-            }
-        }
-    }
-
-    /// Sets one variable on a host.
-    fn set_host_var(&mut self, host: &str, key: &str, value: Json) {
-        if let Some(host) = self.hosts.get_mut(host) {
-            host.vars.insert(key.to_string(), value);
-        }
-    }
-
-    /// Sets one variable on a group; `ansible_group_priority` sets its priority.
-    fn set_group_var(&mut self, group: &str, key: &str, value: Json) -> Result<(), String> {
-        let Some(group) = self.groups.get_mut(group) else {
-            return Ok(());
-        };
-        if key == "ansible_group_priority" {
-            group.priority = match &value {
-                Json::Number(n) => n.as_i64(),
-                Json::String(s) => s.trim().parse().ok(),
-                _ => None,
-            }
-            .ok_or_else(|| format!("ansible_group_priority must be an integer, not {value}"))?;
-        } else {
-            group.vars.insert(key.to_string(), value);
-        }
-        Ok(())
-    }
-
-    /// Makes `child` a child group of `parent`, refusing cycles.
-    fn add_child(&mut self, parent: &str, child: &str) -> Result<(), String> {
-        if child == "all" {
-            return Err(format!(
-                "the group 'all' cannot be a child of '{parent}': every group is already inside 'all'"
-            ));
-        }
-        if parent == child {
-            return Err(format!("the group '{parent}' cannot be a child of itself"));
-        }
-        if let Some(path) = self.descendant_path(child, parent) {
-            return Err(format!(
-                "making '{child}' a child of '{parent}' creates a cycle: {} -> {child}",
-                path.join(" -> ")
-            ));
-        }
-        self.link(parent, child);
-        Ok(())
-    }
-
-    /// Records the parent/child link (both groups must exist).
-    fn link(&mut self, parent: &str, child: &str) {
-        if let Some(group) = self.groups.get_mut(parent)
-            && !group.children.iter().any(|c| c == child)
-        {
-            group.children.push(child.to_string());
-            if let Some(group) = self.groups.get_mut(child) {
-                group.parents.push(parent.to_string());
-            }
-        }
-    }
-
-    /// The chain of groups from `from` down to its descendant `to`, if there is one.
-    fn descendant_path(&self, from: &str, to: &str) -> Option<Vec<String>> {
-        if from == to {
-            return Some(vec![to.to_string()]);
-        }
-        for child in &self.groups.get(from)?.children {
-            if let Some(mut rest) = self.descendant_path(child, to) {
-                rest.insert(0, from.to_string());
-                return Some(rest);
-            }
-        }
-        None
-    }
-
-    /// Ansible's `reconcile_inventory`: parentless groups join `all`, hosts in no
-    /// group join `ungrouped`, hosts in a real group leave it; depths are computed.
-    fn reconcile(&mut self) {
-        let roots: Vec<String> = self
-            .groups
-            .iter()
-            .filter(|(name, group)| *name != "all" && group.parents.is_empty())
-            .map(|(name, _)| name.clone())
-            .collect();
-        for root in roots {
-            self.link("all", &root);
-        }
-        let names: Vec<String> = self.hosts.keys().cloned().collect();
-        for name in &names {
-            let groups = self.host_groups(name);
-            let real = groups.iter().any(|g| *g != "all" && *g != "ungrouped");
-            if groups.contains(&"ungrouped") {
-                if real {
-                    self.remove_from_group(name, "ungrouped");
-                }
-            } else if !real {
-                self.add_host(name, "ungrouped", None, None);
-            }
-        }
-        let mut depths = HashMap::new();
-        let group_names: Vec<String> = self.groups.keys().cloned().collect();
-        for name in &group_names {
-            let depth = self.depth_of(name, &mut depths);
-            if let Some(group) = self.groups.get_mut(name) {
-                group.depth = depth;
-            }
-        }
-        for name in self.groups.keys() {
-            if self.hosts.contains_key(name) {
-                self.warnings
-                    .push(format!("found both a group and a host named '{name}'"));
-            }
-        }
-    }
-
-    fn remove_from_group(&mut self, host: &str, group: &str) {
-        if let Some(entry) = self.groups.get_mut(group) {
-            entry.hosts.retain(|h| h != host);
-        }
-        if let Some(entry) = self.hosts.get_mut(host) {
-            entry.groups.retain(|g| g != group);
-        }
-    }
-
-    /// The longest distance from `all`, as Ansible's group depth.
-    fn depth_of(&self, name: &str, memo: &mut HashMap<String, usize>) -> usize {
-        if let Some(depth) = memo.get(name) {
-            return *depth;
-        }
-        let depth = self.groups.get(name).map_or(0, |group| {
-            group
-                .parents
-                .iter()
-                .map(|parent| self.depth_of(parent, memo) + 1)
-                .max()
-                .unwrap_or(0)
-        });
-        memo.insert(name.to_string(), depth);
-        depth
     }
 
     /// Every group `host` is in, directly or through child groups, `all` included.
