@@ -254,9 +254,16 @@ mod tests {
         assert_eq!(inventory.groups["all"].hosts, ["direct"]);
     }
 
+    /// Existing links, the link to add, and a part of the expected error.
+    type CycleCase = (
+        &'static [(&'static str, &'static str)],
+        (&'static str, &'static str),
+        &'static str,
+    );
+
     #[test]
     fn child_links_refuse_cycles_and_all() {
-        let cases: &[(&[(&str, &str)], (&str, &str), &str)] = &[
+        let cases: &[CycleCase] = &[
             (&[], ("a", "a"), "cannot be a child of itself"),
             (&[("a", "b")], ("b", "a"), "a -> b -> a"),
             (&[("a", "b"), ("b", "c")], ("c", "a"), "a -> b -> c -> a"),
