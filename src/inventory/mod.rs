@@ -1,78 +1,355 @@
-//! Placeholder inventory (comma lists and the implicit localhost) until the full parser lands.
+//! The inventory: hosts, groups and their variables, loaded from INI and YAML files,
+//! directories of them and comma lists, with `group_vars/` and `host_vars/` beside
+//! them, following Ansible's rules for membership, precedence and host patterns.
 
-use indexmap::IndexMap;
+mod address;
+mod build;
+mod graph;
+mod ini;
+mod list;
+mod literal;
+mod pattern;
+mod range;
+mod sources;
+mod vars_dir;
+mod yaml;
+
+use std::path::{Path, PathBuf};
+
+use indexmap::{IndexMap, IndexSet};
 use serde_json::{Map, Value as Json};
 
-/// Hosts and groups.
-#[derive(Debug, Default)]
-pub struct Inventory {
-    hosts: Vec<String>,
+use crate::source::SourceError;
+use vars_dir::VarsDir;
+
+/// Names that mean the control machine; one of them works even when not in the inventory.
+const LOCALHOST_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
+
+/// Variables of one host or group, in the order they were set.
+type Vars = Map<String, Json>;
+
+/// Why an inventory could not be loaded or queried.
+#[derive(Debug, thiserror::Error)]
+pub enum InventoryError {
+    /// A problem at a known place in an inventory or vars file.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// An inventory source that is neither a file, a directory nor a host list.
+    #[error(
+        "inventory source '{0}' does not exist: pass an inventory file, a directory of them, or a comma-separated host list such as 'web1,web2,'"
+    )]
+    Missing(String),
+    /// A file or directory that exists but cannot be read.
+    #[error("cannot read {path}: {error}; check that it exists and is readable")]
+    Io {
+        /// The path that failed.
+        path: PathBuf,
+        /// What the system said.
+        error: std::io::Error,
+    },
+    /// A host pattern that cannot be evaluated.
+    #[error("{0}")]
+    Pattern(String),
+    /// `graph` was asked for a group the inventory does not have.
+    #[error("there is no group named '{0}' in the inventory; pass a group name to graph it")]
+    UnknownGroup(String),
 }
 
-/// An inventory problem.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct InventoryError(String);
+/// One host: its own variables, the groups it was put in directly, and the file
+/// that first defined it.
+#[derive(Debug, Default)]
+struct Host {
+    vars: Vars,
+    groups: Vec<String>,
+    source: Option<PathBuf>,
+}
+
+/// One group: direct member hosts, child and parent groups, its own variables.
+#[derive(Debug)]
+struct Group {
+    hosts: Vec<String>,
+    children: Vec<String>,
+    parents: Vec<String>,
+    vars: Vars,
+    priority: i64,
+    depth: usize,
+}
+
+impl Group {
+    fn new() -> Group {
+        Group {
+            hosts: Vec::new(),
+            children: Vec::new(),
+            parents: Vec::new(),
+            vars: Vars::new(),
+            priority: 1,
+            depth: 0,
+        }
+    }
+}
+
+/// A loaded inventory; see the module documentation.
+#[derive(Debug)]
+pub struct Inventory {
+    hosts: IndexMap<String, Host>,
+    groups: IndexMap<String, Group>,
+    /// The first localhost-like host listed in the inventory, if any.
+    localhost: Option<String>,
+    /// `group_vars/`/`host_vars/` beside the inventory sources, in source order.
+    inventory_vars: Vec<VarsDir>,
+    /// `group_vars/`/`host_vars/` beside the playbook.
+    playbook_vars: Option<VarsDir>,
+    warnings: Vec<String>,
+}
+
+/// How a host name resolves: a host of the inventory, or the implicit localhost.
+enum Resolved<'a> {
+    Listed(&'a str, &'a Host),
+    ImplicitLocalhost(&'a str),
+}
 
 impl Inventory {
-    /// Loads comma lists.
-    pub fn load(sources: &[String]) -> Result<Inventory, InventoryError> {
-        let hosts = sources
-            .iter()
-            .flat_map(|s| {
-                s.split(',')
-                    .map(str::trim)
-                    .filter(|h| !h.is_empty())
-                    .map(str::to_string)
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-        Ok(Inventory { hosts })
+    /// An inventory with only the `all` and `ungrouped` groups.
+    fn empty() -> Inventory {
+        let mut inventory = Inventory {
+            hosts: IndexMap::new(),
+            groups: IndexMap::new(),
+            localhost: None,
+            inventory_vars: Vec::new(),
+            playbook_vars: None,
+            warnings: Vec::new(),
+        };
+        inventory.add_group("all");
+        inventory.add_group("ungrouped");
+        inventory.link("all", "ungrouped");
+        inventory
     }
-    /// Nothing yet.
-    pub fn load_playbook_vars(&mut self, _dir: &std::path::Path) -> Result<(), InventoryError> {
+
+    /// Loads every source: a file (INI or YAML, detected by content/extension), a
+    /// directory (every file in it, recursively, skipping `group_vars/`, `host_vars/`,
+    /// dotfiles and backup/ignored extensions), or a comma list (`"web1,web2,"`) when
+    /// the string contains a comma and is not an existing path. `group_vars/` and
+    /// `host_vars/` beside each inventory file / inside each inventory directory are
+    /// loaded too. No sources give an empty inventory (only the implicit localhost).
+    pub fn load(sources: &[String]) -> Result<Inventory, InventoryError> {
+        let mut inventory = Inventory::empty();
+        let mut vars_dirs: Vec<PathBuf> = Vec::new();
+        for source in sources.iter().filter(|s| !s.is_empty()) {
+            if let Some(dir) = sources::load_source(&mut inventory, source)?
+                && !vars_dirs.contains(&dir)
+            {
+                vars_dirs.push(dir);
+            }
+        }
+        inventory.reconcile();
+        for dir in vars_dirs {
+            let loaded = inventory.load_vars_dir(&dir)?;
+            inventory.inventory_vars.push(loaded);
+        }
+        Ok(inventory)
+    }
+
+    /// Loads `group_vars/` and `host_vars/` found in `dir` (the playbook's directory),
+    /// replacing any loaded before; these rank above the inventory's own
+    /// `group_vars/`/`host_vars/` at each level.
+    pub fn load_playbook_vars(&mut self, dir: &Path) -> Result<(), InventoryError> {
+        self.playbook_vars = Some(self.load_vars_dir(dir)?);
         Ok(())
     }
-    /// Names and all.
+
+    /// Host names matching an Ansible host pattern, in inventory order, without
+    /// duplicates. A pattern matching nothing gives an empty list.
     pub fn select(&self, pattern: &str) -> Result<Vec<String>, InventoryError> {
-        if pattern == "all" || pattern == "*" {
-            return Ok(self.hosts.clone());
-        }
-        Ok(pattern
-            .split([',', ':'])
-            .filter(|p| self.hosts.iter().any(|h| h == p) || *p == "localhost")
-            .map(str::to_string)
-            .collect())
+        pattern::select(self, pattern)
     }
-    /// Host vars.
+
+    /// The inventory variables of one host merged in Ansible's precedence, lowest
+    /// first: inventory-file group vars (`all`, then the host's groups by depth,
+    /// priority and name), `group_vars/all` (inventory, then playbook),
+    /// `group_vars/<group>` (inventory, then playbook), inventory-file host vars,
+    /// `host_vars/<host>` (inventory, then playbook). Later top-level keys replace
+    /// earlier ones. Unknown hosts have no variables.
     pub fn host_vars(&self, host: &str) -> Map<String, Json> {
-        let mut vars = Map::new();
-        if host == "localhost" {
-            vars.insert("ansible_connection".into(), Json::String("local".into()));
+        let (name, own, groups) = match self.resolve(host) {
+            None => return Vars::new(),
+            Some(Resolved::Listed(name, entry)) => {
+                (name, entry.vars.clone(), self.sorted_groups(name))
+            }
+            Some(Resolved::ImplicitLocalhost(name)) => {
+                let mut own = Vars::new();
+                own.insert("ansible_connection".into(), Json::String("local".into()));
+                (name, own, Vec::new())
+            }
+        };
+        let mut merged = Vars::new();
+        let dirs: Vec<&VarsDir> = self
+            .inventory_vars
+            .iter()
+            .chain(&self.playbook_vars)
+            .collect();
+        let all = &self.groups["all"];
+        merge(&mut merged, Some(&all.vars));
+        for group in &groups {
+            merge(&mut merged, self.groups.get(*group).map(|g| &g.vars));
         }
-        vars
+        for dir in &dirs {
+            merge(&mut merged, dir.group("all"));
+        }
+        for dir in &dirs {
+            for group in &groups {
+                merge(&mut merged, dir.group(group));
+            }
+        }
+        merge(&mut merged, Some(&own));
+        for dir in &dirs {
+            merge(&mut merged, dir.host(name));
+        }
+        merged
     }
-    /// Group names.
-    pub fn group_names(&self, _host: &str) -> Vec<String> {
-        Vec::new()
+
+    /// The groups a host is in (transitively), sorted, without `all` and
+    /// `ungrouped` — Ansible's `group_names`.
+    pub fn group_names(&self, host: &str) -> Vec<String> {
+        let Some(Resolved::Listed(name, _)) = self.resolve(host) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = self
+            .host_groups(name)
+            .into_iter()
+            .filter(|g| *g != "all" && *g != "ungrouped")
+            .map(str::to_string)
+            .collect();
+        names.sort();
+        names
     }
-    /// Groups.
+
+    /// Every group with its hosts (transitively, inventory order), including `all`
+    /// and `ungrouped` — Ansible's `groups` magic variable.
     pub fn groups(&self) -> IndexMap<String, Vec<String>> {
-        let mut groups = IndexMap::new();
-        groups.insert("all".to_string(), self.hosts.clone());
-        groups.insert("ungrouped".to_string(), self.hosts.clone());
+        self.groups
+            .keys()
+            .map(|name| (name.clone(), self.group_hosts(name)))
+            .collect()
+    }
+
+    /// All hosts in the order they were first listed (not the implicit localhost).
+    pub fn host_names(&self) -> Vec<String> {
+        self.hosts.keys().cloned().collect()
+    }
+
+    /// The inventory file that first listed `host` (for `inventory_file` and
+    /// `inventory_dir`); `None` for hosts from a comma list and unknown hosts.
+    pub fn inventory_file(&self, host: &str) -> Option<&Path> {
+        self.hosts.get(host)?.source.as_deref()
+    }
+
+    /// Things that were skipped while loading, worth showing the user.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// JSON like `ansible-inventory --list` (with `_meta.hostvars`), keys sorted.
+    pub fn to_list_json(&self) -> Json {
+        list::to_list_json(self)
+    }
+
+    /// Text like `ansible-inventory --graph [group]`, starting at `all` by default.
+    pub fn graph(&self, group: Option<&str>) -> Result<String, InventoryError> {
+        graph::graph(self, group.unwrap_or("all"))
+    }
+
+    /// Finds the host `name` refers to, falling back to the implicit localhost.
+    fn resolve<'a>(&'a self, name: &'a str) -> Option<Resolved<'a>> {
+        if let Some((name, host)) = self.hosts.get_key_value(name) {
+            return Some(Resolved::Listed(name, host));
+        }
+        if !LOCALHOST_NAMES.contains(&name) {
+            return None;
+        }
+        Some(match &self.localhost {
+            Some(listed) => Resolved::Listed(listed, &self.hosts[listed]),
+            None => Resolved::ImplicitLocalhost(name),
+        })
+    }
+
+    /// The name a localhost-like pattern stands for when nothing else matched it.
+    fn implicit_localhost(&self, name: &str) -> Option<String> {
+        LOCALHOST_NAMES
+            .contains(&name)
+            .then(|| self.localhost.clone().unwrap_or_else(|| name.to_string()))
+    }
+
+    /// Every group `host` is in, directly or through child groups, `all` included.
+    fn host_groups(&self, host: &str) -> Vec<&str> {
+        let mut found: IndexSet<&str> = IndexSet::new();
+        let mut pending: Vec<&str> = self
+            .hosts
+            .get(host)
+            .map(|h| h.groups.iter().map(String::as_str).collect())
+            .unwrap_or_default();
+        while let Some(name) = pending.pop() {
+            if let Some((name, group)) = self.groups.get_key_value(name)
+                && found.insert(name.as_str())
+            {
+                pending.extend(group.parents.iter().map(String::as_str));
+            }
+        }
+        found.into_iter().collect()
+    }
+
+    /// The host's groups except `all`, in variable precedence order: by depth,
+    /// then `ansible_group_priority`, then name.
+    fn sorted_groups(&self, host: &str) -> Vec<&str> {
+        let mut groups: Vec<&str> = self
+            .host_groups(host)
+            .into_iter()
+            .filter(|g| *g != "all")
+            .collect();
+        groups.sort_by_key(|name| {
+            let group = &self.groups[*name];
+            (group.depth, group.priority, *name)
+        });
         groups
     }
-    /// Host names.
-    pub fn host_names(&self) -> Vec<String> {
-        self.hosts.clone()
+
+    /// All hosts of a group, its own first, then those of its descendants level by
+    /// level (Ansible's `Group.get_hosts`).
+    fn group_hosts(&self, name: &str) -> Vec<String> {
+        let mut order: IndexSet<&str> = IndexSet::new();
+        order.insert(name);
+        let mut next = 0;
+        while let Some(current) = order.get_index(next).copied() {
+            if let Some(group) = self.groups.get(current) {
+                order.extend(group.children.iter().map(String::as_str));
+            }
+            next += 1;
+        }
+        let mut hosts: IndexSet<&str> = IndexSet::new();
+        for group in order {
+            if let Some(group) = self.groups.get(group) {
+                hosts.extend(group.hosts.iter().map(String::as_str));
+            }
+        }
+        hosts.into_iter().map(str::to_string).collect()
     }
-    /// List JSON.
-    pub fn to_list_json(&self) -> Json {
-        Json::Null
-    }
-    /// Graph.
-    pub fn graph(&self, _group: Option<&str>) -> Result<String, InventoryError> {
-        Ok(String::new())
+
+    /// Loads `group_vars/`/`host_vars/` under `dir` for every known group and host.
+    fn load_vars_dir(&self, dir: &Path) -> Result<VarsDir, InventoryError> {
+        let hosts = self.hosts.keys().map(String::as_str).chain(
+            LOCALHOST_NAMES
+                .into_iter()
+                .filter(|n| !self.hosts.contains_key(*n)),
+        );
+        VarsDir::load(dir, self.groups.keys().map(String::as_str), hosts)
     }
 }
+
+/// Copies every top-level key of `layer` over `into`.
+fn merge(into: &mut Vars, layer: Option<&Vars>) {
+    for (key, value) in layer.into_iter().flatten() {
+        into.insert(key.clone(), value.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,152 @@
+//! Reading inventory sources: files (INI or YAML), directories of them, and comma
+//! separated host lists.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::address::parse_address;
+use super::{Inventory, InventoryError, ini, yaml};
+use crate::source::SourceFile;
+use crate::yaml as yaml_file;
+
+/// Files in an inventory directory with these endings are not inventories
+/// (Ansible's default `inventory_ignore_extensions`).
+const IGNORED_ENDINGS: [&str; 12] = [
+    "~", ".orig", ".bak", ".cfg", ".retry", ".pyc", ".pyo", ".swp", ".rpm", ".md", ".txt", ".rst",
+];
+/// Entries of an inventory directory that are never inventories themselves.
+const IGNORED_NAMES: [&str; 3] = ["group_vars", "host_vars", "vars_plugins"];
+
+/// Loads one source into `inventory`; returns the directory whose `group_vars/` and
+/// `host_vars/` belong to it (none for a host list).
+pub fn load_source(
+    inventory: &mut Inventory,
+    source: &str,
+) -> Result<Option<PathBuf>, InventoryError> {
+    let path = Path::new(source);
+    if source.contains(',') && !path.exists() {
+        load_host_list(inventory, source);
+        return Ok(None);
+    }
+    if path.is_dir() {
+        load_dir(inventory, path)?;
+        return Ok(Some(path.to_path_buf()));
+    }
+    if path.is_file() {
+        load_file(inventory, path)?;
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        return Ok(Some(if dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            dir
+        }));
+    }
+    Err(InventoryError::Missing(source.to_string()))
+}
+
+/// `"web1,web2:2222,"`: every non-empty item is an ungrouped host (no ranges).
+fn load_host_list(inventory: &mut Inventory, list: &str) {
+    for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let (host, port) = parse_address(item, false).unwrap_or((item.to_string(), None));
+        if !inventory.hosts.contains_key(&host) {
+            inventory.add_host(&host, "ungrouped", port, None);
+        }
+    }
+}
+
+/// Every inventory file in `dir` and its subdirectories, in name order.
+fn load_dir(inventory: &mut Inventory, dir: &Path) -> Result<(), InventoryError> {
+    let io_error = |error| InventoryError::Io {
+        path: dir.to_path_buf(),
+        error,
+    };
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(io_error)?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .map_err(io_error)?;
+    entries.sort();
+    for entry in entries {
+        let name = entry
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if is_ignored(&name) {
+            continue;
+        }
+        if entry.is_dir() {
+            load_dir(inventory, &entry)?;
+        } else {
+            load_file(inventory, &entry)?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether a directory entry is skipped when loading an inventory directory.
+fn is_ignored(name: &str) -> bool {
+    name.starts_with('.')
+        || IGNORED_NAMES.contains(&name)
+        || IGNORED_ENDINGS.iter().any(|end| name.ends_with(end))
+}
+
+/// One inventory file: `.yml`/`.yaml`/`.json` are YAML, a file without an extension
+/// is YAML when it reads as a YAML mapping, anything else is INI.
+fn load_file(inventory: &mut Inventory, path: &Path) -> Result<(), InventoryError> {
+    let bytes = std::fs::read(path).map_err(|error| InventoryError::Io {
+        path: path.to_path_buf(),
+        error,
+    })?;
+    let text = String::from_utf8_lossy(&bytes);
+    let file = SourceFile::new(path, text.strip_prefix('\u{feff}').unwrap_or(&text));
+    let extension = path.extension().map(|e| e.to_string_lossy().to_lowercase());
+    match extension.as_deref() {
+        Some("yml" | "yaml" | "json") => {
+            let root = yaml_file::parse(&file)?;
+            Ok(yaml::parse(inventory, &root, path)?)
+        }
+        None => match yaml_file::parse(&file) {
+            Ok(root) if root.as_map().is_some() => Ok(yaml::parse(inventory, &root, path)?),
+            Err(err) if starts_as_yaml(&file) => Err(err.into()),
+            _ => Ok(ini::parse(inventory, &file)?),
+        },
+        Some(_) => Ok(ini::parse(inventory, &file)?),
+    }
+}
+
+/// Whether a file opens with a YAML document marker, so YAML errors are the ones to show.
+fn starts_as_yaml(file: &Arc<SourceFile>) -> bool {
+    file.text
+        .lines()
+        .map(str::trim)
+        .find(|line| !line.is_empty() && !line.starts_with('#'))
+        .is_some_and(|line| line.starts_with("---"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ignored_directory_entries() {
+        let cases = [
+            ("hosts", false),
+            ("hosts.ini", false),
+            ("web.yml", false),
+            (".hidden", true),
+            ("group_vars", true),
+            ("host_vars", true),
+            ("hosts~", true),
+            ("hosts.orig", true),
+            ("hosts.bak", true),
+            ("ansible.cfg", true),
+            ("site.retry", true),
+            ("x.pyc", true),
+            ("README.md", true),
+            ("notes.txt", true),
+        ];
+        for (name, ignored) in cases {
+            assert_eq!(is_ignored(name), ignored, "{name}");
+        }
+    }
+}
