@@ -190,7 +190,7 @@ fn show_inventory(args: InventoryArgs, config: &Config) -> Result<i32, AppError>
         let text = inventory
             .graph(Some(group))
             .map_err(|e| AppError::Message(e.to_string()))?;
-        print!("{text}");
+        println!("{}", text.trim_end_matches('\n'));
     } else {
         println!(
             "{}",

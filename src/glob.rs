@@ -1,41 +1,96 @@
-//! Shell-style wildcard matching (`fnmatch`): `*`, `?` and `[...]`.
+//! Shell-style wildcards (`fnmatch`): `*`, `?`, `[seq]` and `[!seq]`, translated to
+//! regular expressions as Python's `fnmatch.translate` does.
+
+use regex::Regex;
+
+/// Characters with a meaning in a regex character class.
+const CLASS_META: &str = r"\.+*?()|[]{}^$#&-~";
 
 /// Whether `name` matches the shell wildcard `pattern`.
 pub fn matches(pattern: &str, name: &str) -> bool {
-    let pattern: Vec<char> = pattern.chars().collect();
-    let name: Vec<char> = name.chars().collect();
-    match_from(&pattern, &name)
+    Regex::new(&to_regex(pattern)).is_ok_and(|re| re.is_match(name))
 }
 
-fn match_from(pattern: &[char], name: &[char]) -> bool {
-    match pattern.first() {
-        None => name.is_empty(),
-        Some('*') => (0..=name.len()).any(|skip| match_from(&pattern[1..], &name[skip..])),
-        Some('?') => !name.is_empty() && match_from(&pattern[1..], &name[1..]),
-        Some('[') => match (name.first(), pattern.iter().position(|c| *c == ']')) {
-            (Some(c), Some(end)) if end > 1 => {
-                let set = &pattern[1..end];
-                let (negate, set) = match set.first() {
-                    Some('!') | Some('^') => (true, &set[1..]),
-                    _ => (false, set),
-                };
-                let mut found = false;
-                let mut i = 0;
-                while i < set.len() {
-                    if i + 2 < set.len() && set[i + 1] == '-' {
-                        found |= set[i] <= *c && *c <= set[i + 2];
-                        i += 3;
-                    } else {
-                        found |= set[i] == *c;
-                        i += 1;
-                    }
+/// Python's `fnmatch.translate`: `*`, `?`, `[seq]`, `[!seq]`; the rest is literal.
+pub fn to_regex(glob: &str) -> String {
+    let chars: Vec<char> = glob.chars().collect();
+    let mut out = String::from("^(?s:");
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        i += 1;
+        match c {
+            '*' => {
+                if !out.ends_with(".*") {
+                    out.push_str(".*");
                 }
-                found != negate && match_from(&pattern[end + 1..], &name[1..])
             }
-            (Some(c), _) => *c == '[' && match_from(&pattern[1..], &name[1..]),
-            (None, _) => false,
-        },
-        Some(p) => name.first() == Some(p) && match_from(&pattern[1..], &name[1..]),
+            '?' => out.push('.'),
+            '[' => match class_end(&chars, i) {
+                None => out.push_str(r"\["),
+                Some(end) => {
+                    out.push_str(&char_class(&chars[i..end]));
+                    i = end + 1;
+                }
+            },
+            _ => out.push_str(&regex::escape(&c.to_string())),
+        }
+    }
+    out.push_str(")$");
+    out
+}
+
+/// Where the `]` closing a class that opened before `start` is, if anywhere.
+fn class_end(chars: &[char], start: usize) -> Option<usize> {
+    let mut j = start;
+    if chars.get(j) == Some(&'!') {
+        j += 1;
+    }
+    if chars.get(j) == Some(&']') {
+        j += 1;
+    }
+    while j < chars.len() && chars[j] != ']' {
+        j += 1;
+    }
+    (j < chars.len()).then_some(j)
+}
+
+/// A regex class for the inside of a glob `[...]`.
+fn char_class(inside: &[char]) -> String {
+    let (negated, body) = match inside.split_first() {
+        Some(('!', rest)) => (true, rest),
+        _ => (false, inside),
+    };
+    let mut items = String::new();
+    let mut k = 0;
+    while k < body.len() {
+        if k + 2 < body.len() && body[k + 1] == '-' {
+            if body[k] <= body[k + 2] {
+                items.push_str(&format!(
+                    "{}-{}",
+                    class_char(body[k]),
+                    class_char(body[k + 2])
+                ));
+            }
+            k += 3;
+        } else {
+            items.push_str(&class_char(body[k]));
+            k += 1;
+        }
+    }
+    match (items.is_empty(), negated) {
+        (true, true) => ".".into(),
+        (true, false) => r"[^\s\S]".into(),
+        (false, true) => format!("[^{items}]"),
+        (false, false) => format!("[{items}]"),
+    }
+}
+
+fn class_char(c: char) -> String {
+    if CLASS_META.contains(c) {
+        format!("\\{c}")
+    } else {
+        c.to_string()
     }
 }
 

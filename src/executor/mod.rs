@@ -98,6 +98,7 @@ impl Runner {
 
     /// Runs every play of `playbook` and prints the recap.
     pub async fn run_playbook(&self, playbook: &Playbook) -> Summary {
+        self.warn_inventory();
         for play in &playbook.plays {
             self.run_play(play).await;
         }
@@ -106,6 +107,7 @@ impl Runner {
 
     /// Runs one task on the hosts matching `pattern` (ad hoc mode).
     pub async fn run_adhoc(&self, pattern: &str, task: Task, dir: PathBuf) -> Summary {
+        self.warn_inventory();
         let play = crate::playbook::Play {
             name: Some("Ansible Ad-Hoc".into()),
             hosts: pattern.to_string(),
@@ -127,6 +129,12 @@ impl Runner {
         };
         self.run_play(&play).await;
         self.finish()
+    }
+
+    fn warn_inventory(&self) {
+        for warning in self.inventory.warnings() {
+            self.reporter.warning(warning);
+        }
     }
 
     fn finish(&self) -> Summary {

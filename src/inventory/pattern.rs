@@ -18,9 +18,6 @@ static SUBSCRIPTED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(.+)\[(?:(-?[0-9]+)|([0-9]+)[:-]([0-9]*))\]$").expect("valid regex")
 });
 
-/// Characters with a meaning in a regex character class.
-const CLASS_META: &str = r"\.+*?()|[]{}^$#&-~";
-
 /// Which part of a pattern's hosts a `[...]` suffix keeps.
 #[derive(Debug, PartialEq)]
 enum Subscript {
@@ -198,7 +195,7 @@ fn enumerate(inventory: &Inventory, expr: &str) -> Result<Vec<String>, Inventory
 fn matcher(expr: &str) -> Result<Regex, InventoryError> {
     let source = match expr.strip_prefix('~') {
         Some(regex) => format!("^(?:{regex})"),
-        None => glob_regex(expr),
+        None => crate::glob::to_regex(expr),
     };
     Regex::new(&source).map_err(|err| {
         InventoryError::Pattern(format!(
@@ -209,89 +206,6 @@ fn matcher(expr: &str) -> Result<Regex, InventoryError> {
                 .unwrap_or("not a valid regular expression")
         ))
     })
-}
-
-/// Python's `fnmatch.translate`: `*`, `?`, `[seq]`, `[!seq]`; the rest is literal.
-fn glob_regex(glob: &str) -> String {
-    let chars: Vec<char> = glob.chars().collect();
-    let mut out = String::from("^(?s:");
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        i += 1;
-        match c {
-            '*' => {
-                if !out.ends_with(".*") {
-                    out.push_str(".*");
-                }
-            }
-            '?' => out.push('.'),
-            '[' => match class_end(&chars, i) {
-                None => out.push_str(r"\["),
-                Some(end) => {
-                    out.push_str(&char_class(&chars[i..end]));
-                    i = end + 1;
-                }
-            },
-            _ => out.push_str(&regex::escape(&c.to_string())),
-        }
-    }
-    out.push_str(")$");
-    out
-}
-
-/// Where the `]` closing a class that opened before `start` is, if anywhere.
-fn class_end(chars: &[char], start: usize) -> Option<usize> {
-    let mut j = start;
-    if chars.get(j) == Some(&'!') {
-        j += 1;
-    }
-    if chars.get(j) == Some(&']') {
-        j += 1;
-    }
-    while j < chars.len() && chars[j] != ']' {
-        j += 1;
-    }
-    (j < chars.len()).then_some(j)
-}
-
-/// A regex class for the inside of a glob `[...]`.
-fn char_class(inside: &[char]) -> String {
-    let (negated, body) = match inside.split_first() {
-        Some(('!', rest)) => (true, rest),
-        _ => (false, inside),
-    };
-    let mut items = String::new();
-    let mut k = 0;
-    while k < body.len() {
-        if k + 2 < body.len() && body[k + 1] == '-' {
-            if body[k] <= body[k + 2] {
-                items.push_str(&format!(
-                    "{}-{}",
-                    class_char(body[k]),
-                    class_char(body[k + 2])
-                ));
-            }
-            k += 3;
-        } else {
-            items.push_str(&class_char(body[k]));
-            k += 1;
-        }
-    }
-    match (items.is_empty(), negated) {
-        (true, true) => ".".into(),
-        (true, false) => r"[^\s\S]".into(),
-        (false, true) => format!("[^{items}]"),
-        (false, false) => format!("[{items}]"),
-    }
-}
-
-fn class_char(c: char) -> String {
-    if CLASS_META.contains(c) {
-        format!("\\{c}")
-    } else {
-        c.to_string()
-    }
 }
 
 #[cfg(test)]
@@ -443,7 +357,7 @@ mod tests {
             ("**", "anything", true),
         ];
         for (glob, name, expected) in cases {
-            let regex = Regex::new(&glob_regex(glob)).expect(glob);
+            let regex = Regex::new(&crate::glob::to_regex(glob)).expect(glob);
             assert_eq!(regex.is_match(name), expected, "{glob} vs {name}");
         }
     }
