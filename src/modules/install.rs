@@ -30,7 +30,9 @@ pub fn sha1_hex(data: &[u8]) -> String {
     hex::encode(Sha1::digest(data))
 }
 
-/// Installs `install.data` at `install.dest`.
+/// Installs `install.data` at `install.dest`. In check mode a missing parent directory
+/// is taken as one an earlier task would have created (Ansible fails there instead),
+/// so check mode on a fresh host reports what a real run would do.
 pub async fn install(
     ctx: &ModuleContext<'_>,
     args: &Args,
@@ -55,7 +57,7 @@ pub async fn install(
         dest = format!("{}/{name}", dest.trim_end_matches('/'));
         (current, parent_exists) = query(ctx, &dest).await?;
     }
-    if current.is_none() && !parent_exists {
+    if current.is_none() && !parent_exists && !ctx.check_mode {
         let parent = dest.rsplit_once('/').map_or(".", |(p, _)| p);
         return Ok(super::failed(format!(
             "Destination directory {parent} does not exist"

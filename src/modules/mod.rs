@@ -8,6 +8,7 @@ mod command;
 mod copy;
 mod debug;
 mod fail;
+mod file;
 pub mod fileops;
 mod install;
 mod pause;
@@ -112,6 +113,7 @@ static MODULES: &[&dyn Module] = &[
     &command::Raw,
     &debug::Debug,
     &fail::Fail,
+    &file::File,
     &pause::Pause,
     &ping::Ping,
     &setup::Setup,

@@ -1,0 +1,195 @@
+//! copy, template and file in local mode: bytes and modes on disk, idempotence,
+//! check mode, diff mode, validate and backup.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use common::{Scratch, recap_line, stdout};
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path)
+        .expect("exists")
+        .permissions()
+        .mode()
+        & 0o7777
+}
+
+/// Every path under `root` with its type, mode and content, to compare trees.
+fn listing(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    if !root.exists() {
+        return out;
+    }
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read_dir") {
+            let path = entry.expect("entry").path();
+            let meta = std::fs::symlink_metadata(&path).expect("stat");
+            let content = if meta.is_file() {
+                std::fs::read(&path).unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            out.push(format!(
+                "{} {:o} {:?}",
+                path.display(),
+                meta.permissions().mode(),
+                content
+            ));
+            if meta.is_dir() {
+                stack.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn converge_writes_the_right_bytes_and_modes_then_changes_nothing() {
+    let scratch = Scratch::new();
+    scratch.copy_fixture("files");
+    let output = scratch.bosun(&["run", "files/converge.yml"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}");
+    let root = scratch.path().join("root");
+    let app = root.join("etc/app");
+    assert_eq!(mode(&app), 0o750);
+    assert_eq!(
+        std::fs::read_to_string(app.join("settings")).expect("settings"),
+        "key=value\n"
+    );
+    assert_eq!(mode(&app.join("settings")), 0o640, "symbolic u=rw,g=r,o=");
+    assert_eq!(
+        std::fs::read_to_string(app.join("static.txt")).expect("static"),
+        "static bytes\n"
+    );
+    assert_eq!(mode(&app.join("static.txt")), 0o644, "YAML 0644 is octal");
+    assert_eq!(
+        std::fs::read_to_string(root.join("tree/sub/two.txt")).expect("tree"),
+        "two\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join("flat/one.txt")).expect("flat"),
+        "one\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(app.join("app.conf")).expect("template"),
+        "# Ansible managed\nserver alpha:8000;\nserver beta:8001;\ntls on;\nname = DEMO\n"
+    );
+    assert_eq!(mode(&app.join("app.conf")), 0o640);
+    assert_eq!(
+        std::fs::read_link(root.join("current.conf")).expect("symlink"),
+        app.join("app.conf")
+    );
+    assert!(
+        root.join("handler-saw-change").exists(),
+        "the template change notified the handler"
+    );
+    let leftovers: Vec<_> = listing(&root)
+        .into_iter()
+        .filter(|l| l.contains(".bosun."))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "no temporary files are left: {leftovers:?}"
+    );
+
+    let second = scratch.bosun(&["run", "files/converge.yml"]);
+    let out = stdout(&second);
+    assert!(
+        recap_line(&out, "localhost").contains("changed=0 "),
+        "{out}"
+    );
+}
+
+#[test]
+fn check_mode_reports_changes_and_touches_nothing() {
+    let scratch = Scratch::new();
+    scratch.copy_fixture("files");
+    let before = listing(scratch.path());
+    let checked = scratch.bosun(&["run", "files/converge.yml", "-C"]);
+    let checked_out = stdout(&checked);
+    assert_eq!(checked.status.code(), Some(0), "{checked_out}");
+    assert_eq!(
+        listing(scratch.path()),
+        before,
+        "check mode left the target untouched"
+    );
+
+    let real = scratch.bosun(&["run", "files/converge.yml"]);
+    let real_out = stdout(&real);
+    let changed = |text: &str| {
+        recap_line(text, "localhost")
+            .split_whitespace()
+            .find(|w| w.starts_with("changed="))
+            .map(str::to_string)
+    };
+    assert_eq!(
+        changed(&checked_out),
+        changed(&real_out),
+        "check mode predicts the real run"
+    );
+}
+
+#[test]
+fn diff_mode_shows_content_changes() {
+    let scratch = Scratch::new();
+    scratch.copy_fixture("files");
+    let output = scratch.bosun(&["run", "files/converge.yml", "-D"]);
+    let out = stdout(&output);
+    let conf = scratch.path().join("root/etc/app/app.conf");
+    assert!(
+        out.contains(&format!(
+            "--- before: {}\n+++ after: {}\n",
+            conf.display(),
+            conf.display()
+        )),
+        "{out}"
+    );
+    assert!(out.contains("+server alpha:8000;"), "{out}");
+}
+
+#[test]
+fn failing_validate_keeps_the_old_file_and_backup_keeps_a_copy() {
+    let scratch = Scratch::new();
+    scratch.copy_fixture("files");
+    let guarded = scratch.write("guarded.conf", "old valid content\n");
+    let output = scratch.bosun(&["run", "files/validate.yml"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(2), "{out}");
+    assert!(out.contains("failed to validate"), "{out}");
+    assert_eq!(
+        std::fs::read_to_string(&guarded).expect("kept"),
+        "old valid content\n"
+    );
+    let names: Vec<String> = std::fs::read_dir(scratch.path())
+        .expect("ls")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.contains(".bosun.") || n.ends_with('~')),
+        "{names:?}"
+    );
+
+    let output = scratch.bosun(&["run", "files/backup.yml"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    assert_eq!(
+        std::fs::read_to_string(&guarded).expect("new"),
+        "valid new content\n"
+    );
+    let backups: Vec<String> = std::fs::read_dir(scratch.path())
+        .expect("ls")
+        .map(|e| e.expect("entry").path().display().to_string())
+        .filter(|n| n.ends_with('~'))
+        .collect();
+    assert_eq!(backups.len(), 1, "{backups:?}");
+    assert_eq!(
+        std::fs::read_to_string(&backups[0]).expect("backup"),
+        "old valid content\n"
+    );
+}
