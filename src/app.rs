@@ -44,7 +44,7 @@ impl AppError {
 pub async fn run(cli: Cli) -> Result<i32, AppError> {
     let config = Config::discover().map_err(|e| AppError::Message(e.to_string()))?;
     match cli.command {
-        Some(Command::Run(args)) => run_playbooks(args, &config).await,
+        Some(Command::Run(args)) => run_playbooks(*args, &config).await,
         Some(Command::Inventory(args)) => show_inventory(args, &config),
         None => {
             let pattern = cli.pattern.unwrap_or_else(|| "all".into());
@@ -76,6 +76,13 @@ fn options(common: &Common, config: &Config) -> Result<RunOptions, AppError> {
         remote_user: common.user.clone().or_else(|| config.remote_user.clone()),
         become_: common.become_,
         become_user: common.become_user.clone(),
+        private_key_file: common
+            .private_key
+            .clone()
+            .or_else(|| config.private_key_file.clone()),
+        timeout: common.timeout.or(config.timeout),
+        host_key_checking: config.host_key_checking,
+        accept_new_host_keys: common.accept_new_host_keys,
     })
 }
 

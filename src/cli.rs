@@ -36,7 +36,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run playbooks.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Show the inventory (`--list`, `--graph`, `--host`).
     Inventory(InventoryArgs),
 }
@@ -133,6 +133,15 @@ pub struct Common {
     /// User to become.
     #[arg(long = "become-user")]
     pub become_user: Option<String>,
+    /// Private key file for SSH.
+    #[arg(long = "private-key", visible_alias = "key-file")]
+    pub private_key: Option<String>,
+    /// SSH connect timeout in seconds (default 10).
+    #[arg(short = 'T', long = "timeout")]
+    pub timeout: Option<u64>,
+    /// Accept and remember unknown host keys (like StrictHostKeyChecking=accept-new).
+    #[arg(long = "accept-new-host-keys")]
+    pub accept_new_host_keys: bool,
     /// More output (-v to -vvvv).
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
     pub verbose: u8,

@@ -2,8 +2,11 @@
 //! and its implementations (local now; SSH slots in beside it).
 
 mod local;
+mod ssh;
+pub mod ssh_config;
 
 pub use local::LocalConnection;
+pub use ssh::{HostKeyPolicy, SshConnection, SshTarget};
 
 use async_trait::async_trait;
 
@@ -73,6 +76,10 @@ pub enum ConnectionError {
     /// The target could not be reached or the session broke.
     #[error("{0}")]
     Unreachable(String),
+    /// An operation failed on the target (a file could not be read or written); the
+    /// host itself is fine.
+    #[error("{0}")]
+    Failed(String),
     /// A local I/O error while talking to the target.
     #[error("{context}: {source}")]
     Io {

@@ -1,6 +1,7 @@
 //! Runs plays: hosts selected, facts gathered, tasks run on every host at once
 //! (bounded by `--forks`), handlers flushed, results reported.
 
+mod connect;
 mod host;
 mod play;
 pub mod tags;
@@ -46,6 +47,14 @@ pub struct RunOptions {
     pub become_: bool,
     /// `--become-user`.
     pub become_user: Option<String>,
+    /// `--private-key` (or `private_key_file` in the config).
+    pub private_key_file: Option<String>,
+    /// `-T` / `timeout`: SSH connect timeout in seconds.
+    pub timeout: Option<u64>,
+    /// `host_key_checking` from the config.
+    pub host_key_checking: Option<bool>,
+    /// `--accept-new-host-keys`: learn unknown host keys.
+    pub accept_new_host_keys: bool,
 }
 
 /// How a run ended, for the exit code.
@@ -76,6 +85,9 @@ pub struct Runner {
     options: RunOptions,
     reporter: Arc<dyn Reporter>,
     stats: Mutex<Stats>,
+    connections: tokio::sync::Mutex<
+        std::collections::HashMap<String, Arc<dyn crate::connection::Connection>>,
+    >,
 }
 
 impl Runner {
@@ -93,6 +105,7 @@ impl Runner {
             options,
             reporter,
             stats: Mutex::new(Stats::new()),
+            connections: tokio::sync::Mutex::new(std::collections::HashMap::new()),
         }
     }
 
@@ -102,7 +115,7 @@ impl Runner {
         for play in &playbook.plays {
             self.run_play(play).await;
         }
-        self.finish()
+        self.finish().await
     }
 
     /// Runs one task on the hosts matching `pattern` (ad hoc mode).
@@ -128,7 +141,7 @@ impl Runner {
             force_handlers: false,
         };
         self.run_play(&play).await;
-        self.finish()
+        self.finish().await
     }
 
     fn warn_inventory(&self) {
@@ -137,7 +150,16 @@ impl Runner {
         }
     }
 
-    fn finish(&self) -> Summary {
+    /// Closes every connection and prints the recap.
+    async fn finish(&self) -> Summary {
+        let connections: Vec<_> = self
+            .connections
+            .lock()
+            .await
+            .drain()
+            .map(|(_, c)| c)
+            .collect();
+        futures::future::join_all(connections.iter().map(|c| c.close())).await;
         let stats = self.stats.lock().map(|s| s.clone()).unwrap_or_default();
         self.reporter.recap(&stats);
         Summary { stats }

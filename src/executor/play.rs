@@ -106,11 +106,6 @@ impl Runner {
         self.run_list(&run, &play.post_tasks, &mut hosts, ListKind::Tasks)
             .await;
         self.flush_handlers(&run, &mut hosts).await;
-        for host in &hosts {
-            if let Some(conn) = &host.connection {
-                conn.close().await;
-            }
-        }
         hosts.iter().filter(|h| h.failed || h.unreachable).count()
     }
 
@@ -547,8 +542,10 @@ impl Runner {
                 }
             }
             "reset_connection" => {
+                let mut cache = self.connections.lock().await;
                 for host in hosts.iter_mut() {
-                    if let Some(conn) = host.connection.take() {
+                    host.connection = None;
+                    if let Some(conn) = cache.remove(&host.name) {
                         conn.close().await;
                     }
                 }

@@ -8,7 +8,7 @@ use serde_json::{Map, Value as Json};
 
 use super::vars::{OMIT, TaskScope, task_vars};
 use super::{HostState, Runner};
-use crate::connection::{Connection, LocalConnection};
+use crate::connection::{Connection, ConnectionError, LocalConnection};
 use crate::modules::{self, Args, ModuleContext, ModuleError, Outcome, VarLookup};
 use crate::output::{HostResult, Status};
 use crate::playbook::{Action, LoopKind, Task};
@@ -542,6 +542,9 @@ impl Runner {
                         }
                         Ok(result)
                     }
+                    Err(ModuleError::Connection(ConnectionError::Failed(message))) => {
+                        Ok(modules::failed(message))
+                    }
                     Err(ModuleError::Connection(err)) => Ok(unreachable_result(err.to_string())),
                     Err(ModuleError::Failed(message)) => Ok(modules::failed(message)),
                 }
@@ -634,19 +637,15 @@ impl Runner {
         if let Some(conn) = &host.connection {
             return Ok(conn.clone());
         }
-        let kind = vars
-            .resolved("ansible_connection")
-            .ok()
-            .flatten()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .or_else(|| self.options.connection.clone())
-            .unwrap_or_else(|| "ssh".into());
-        let conn: Arc<dyn Connection> = match kind.as_str() {
-            "local" => Arc::new(LocalConnection),
-            other => {
-                return Err(format!(
-                    "connection type '{other}' is not available in this build of bosun; use -c local (or ansible_connection=local)"
-                ));
+        let conn = {
+            let mut cache = self.connections.lock().await;
+            match cache.get(&host.name) {
+                Some(conn) => conn.clone(),
+                None => {
+                    let conn = super::connect::open(&host.name, vars, &self.options)?;
+                    cache.insert(host.name.clone(), conn.clone());
+                    conn
+                }
             }
         };
         host.connection = Some(conn.clone());

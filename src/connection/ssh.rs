@@ -1,0 +1,533 @@
+//! The SSH connection (russh): one connection per host, opened on first use and kept
+//! for the run. Commands go through one persistent `/bin/sh` on it (about 1 ms each,
+//! whatever the account's rc files cost); commands that need stdin, and file uploads,
+//! use short-lived exec channels, capped below sshd's `MaxSessions`.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex as StdMutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use russh::client::{self, Handle};
+use russh::keys::{HashAlg, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
+use russh::{ChannelMsg, Disconnect};
+use tokio::sync::{Mutex, Semaphore};
+
+use super::{Command, CommandOutput, Connection, ConnectionError, quote};
+
+/// Channels opened at once on one connection (the shell included); sshd's default
+/// `MaxSessions` is 10.
+const MAX_CHANNELS: usize = 8;
+
+/// How host keys are checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostKeyPolicy {
+    /// Unknown keys are refused (the default).
+    Strict,
+    /// Unknown keys are added to known_hosts; changed keys are refused.
+    AcceptNew,
+    /// No checking (`host_key_checking = false`).
+    Off,
+}
+
+/// Everything needed to reach one host.
+#[derive(Clone, Debug)]
+pub struct SshTarget {
+    /// Address to connect to.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// Login user.
+    pub user: String,
+    /// Private keys to try, in order (explicit ones first, then the defaults).
+    pub key_files: Vec<PathBuf>,
+    /// Whether the keys were named explicitly (then a missing one is an error).
+    pub explicit_key: bool,
+    /// Password, tried last.
+    pub password: Option<String>,
+    /// Host key checking.
+    pub policy: HostKeyPolicy,
+    /// known_hosts files: the first is where new keys are learned.
+    pub known_hosts: Vec<PathBuf>,
+    /// Connect (and authenticate) timeout.
+    pub timeout: Duration,
+}
+
+/// A connection to one host over SSH.
+pub struct SshConnection {
+    target: SshTarget,
+    session: Mutex<Option<Arc<Session>>>,
+}
+
+/// An open, authenticated connection.
+struct Session {
+    handle: Handle<HostKeyCheck>,
+    shell: Mutex<Option<Shell>>,
+    channels: Semaphore,
+}
+
+/// The persistent shell and its framing nonce.
+struct Shell {
+    channel: russh::Channel<client::Msg>,
+    nonce: String,
+}
+
+impl SshConnection {
+    /// A connection that will open on first use.
+    pub fn new(target: SshTarget) -> SshConnection {
+        SshConnection {
+            target,
+            session: Mutex::new(None),
+        }
+    }
+
+    /// The open session, connecting (with retries) if needed.
+    async fn session(&self) -> Result<Arc<Session>, ConnectionError> {
+        let mut slot = self.session.lock().await;
+        if let Some(session) = slot.as_ref().filter(|s| !s.handle.is_closed()) {
+            return Ok(session.clone());
+        }
+        let session = Arc::new(connect(&self.target).await?);
+        *slot = Some(session.clone());
+        Ok(session)
+    }
+
+    /// Runs a script in the persistent shell.
+    async fn run_in_shell(&self, script: &str) -> Result<CommandOutput, ConnectionError> {
+        let session = self.session().await?;
+        let mut shell_slot = session.shell.lock().await;
+        if shell_slot.is_none() {
+            *shell_slot = Some(open_shell(&session).await?);
+        }
+        let Some(shell) = shell_slot.as_mut() else {
+            return Err(ConnectionError::Unreachable(
+                "could not open a shell".into(),
+            ));
+        };
+        let result = shell.run(script).await;
+        if result.is_err() {
+            *shell_slot = None;
+        }
+        result
+    }
+
+    /// Runs a script on its own exec channel, feeding `stdin`.
+    async fn run_on_channel(
+        &self,
+        script: &str,
+        stdin: &[u8],
+    ) -> Result<CommandOutput, ConnectionError> {
+        let session = self.session().await?;
+        let _permit = session
+            .channels
+            .acquire()
+            .await
+            .map_err(|_| unreachable("the connection is closing"))?;
+        let mut channel = session
+            .handle
+            .channel_open_session()
+            .await
+            .map_err(|e| unreachable(&format!("cannot open a channel: {e}")))?;
+        channel
+            .exec(true, format!("/bin/sh -c {}", quote(script)))
+            .await
+            .map_err(|e| unreachable(&format!("cannot start a command: {e}")))?;
+        if !stdin.is_empty() {
+            channel
+                .data(stdin)
+                .await
+                .map_err(|e| unreachable(&format!("cannot send data: {e}")))?;
+        }
+        channel
+            .eof()
+            .await
+            .map_err(|e| unreachable(&format!("cannot send data: {e}")))?;
+        let mut output = CommandOutput {
+            rc: -1,
+            ..CommandOutput::default()
+        };
+        let mut status = None;
+        while let Some(message) = channel.wait().await {
+            match message {
+                ChannelMsg::Data { data } => output.stdout.extend_from_slice(&data),
+                ChannelMsg::ExtendedData { data, ext: 1 } => output.stderr.extend_from_slice(&data),
+                ChannelMsg::ExitStatus { exit_status } => status = Some(exit_status as i32),
+                ChannelMsg::Close => break,
+                _ => {}
+            }
+        }
+        output.rc = status.unwrap_or(-1);
+        Ok(output)
+    }
+}
+
+fn unreachable(message: &str) -> ConnectionError {
+    ConnectionError::Unreachable(message.to_string())
+}
+
+#[async_trait]
+impl Connection for SshConnection {
+    async fn exec(&self, command: &Command) -> Result<CommandOutput, ConnectionError> {
+        let script = command.full_script();
+        match &command.stdin {
+            Some(data) => self.run_on_channel(&script, data).await,
+            None => self.run_in_shell(&script).await,
+        }
+    }
+
+    async fn put(&self, data: &[u8], dest: &str, mode: Option<u32>) -> Result<(), ConnectionError> {
+        let (dir, name) = match dest.rsplit_once('/') {
+            Some(("", name)) => ("".to_string(), name.to_string()),
+            Some((dir, name)) => (dir.to_string(), name.to_string()),
+            None => (".".to_string(), dest.to_string()),
+        };
+        let temp = format!("{dir}/.{name}.bosun-{}.part", std::process::id());
+        let (d, t) = (quote(dest), quote(&temp));
+        let mode = match mode {
+            Some(mode) => format!("{mode:o}"),
+            None => format!(
+                "$( (stat -c %a -- {d} 2>/dev/null) || printf '%o' $(( 0666 & ~$(umask) )) )"
+            ),
+        };
+        let script = format!(
+            "m={mode}; umask 077; cat > {t} || {{ rm -f -- {t}; exit 1; }}; chmod \"$m\" {t} && mv -f -- {t} {d} || {{ rm -f -- {t}; exit 1; }}"
+        );
+        let out = self.run_on_channel(&script, data).await?;
+        if out.rc != 0 {
+            return Err(ConnectionError::Failed(format!(
+                "cannot write {dest}: {}",
+                out.stderr_text().trim()
+            )));
+        }
+        Ok(())
+    }
+
+    async fn get(&self, path: &str) -> Result<Vec<u8>, ConnectionError> {
+        let out = self
+            .run_in_shell(&format!("cat -- {}", quote(path)))
+            .await?;
+        if out.rc != 0 {
+            return Err(ConnectionError::Failed(format!(
+                "cannot read {path}: {}",
+                out.stderr_text().trim()
+            )));
+        }
+        Ok(out.stdout)
+    }
+
+    async fn close(&self) {
+        let session = self.session.lock().await.take();
+        if let Some(session) = session {
+            if let Some(shell) = session.shell.lock().await.take() {
+                let _ = shell.channel.eof().await;
+            }
+            let _ = session
+                .handle
+                .disconnect(Disconnect::ByApplication, "bosun is done", "en")
+                .await;
+        }
+    }
+}
+
+impl Shell {
+    /// Runs `script` in a subshell and reads until both streams' end markers.
+    async fn run(&mut self, script: &str) -> Result<CommandOutput, ConnectionError> {
+        let nonce = &self.nonce;
+        let framed = format!(
+            "( {script}\n) </dev/null\nprintf '\\n__END_%d_{nonce}__\\n' $?; printf '\\n__EEND_{nonce}__\\n' >&2\n"
+        );
+        self.channel
+            .data(framed.as_bytes())
+            .await
+            .map_err(|e| unreachable(&format!("the connection broke: {e}")))?;
+        let out_end = format!("_{nonce}__\n");
+        let err_end = format!("\n__EEND_{nonce}__\n");
+        let mut stdout = Vec::new();
+        let mut stderr = Vec::new();
+        loop {
+            let done_out = stdout.ends_with(out_end.as_bytes());
+            let done_err = stderr.ends_with(err_end.as_bytes());
+            if done_out && done_err {
+                break;
+            }
+            match self.channel.wait().await {
+                Some(ChannelMsg::Data { data }) => stdout.extend_from_slice(&data),
+                Some(ChannelMsg::ExtendedData { data, ext: 1 }) => stderr.extend_from_slice(&data),
+                Some(ChannelMsg::Eof | ChannelMsg::Close) | None => {
+                    return Err(unreachable(
+                        "the remote shell ended unexpectedly (host down or killed?)",
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        let marker = b"\n__END_";
+        let at = find_last(&stdout, marker).ok_or_else(|| unreachable("garbled shell output"))?;
+        let rc_text = String::from_utf8_lossy(&stdout[at + marker.len()..]);
+        let rc = rc_text
+            .split('_')
+            .next()
+            .and_then(|d| d.parse().ok())
+            .unwrap_or(-1);
+        stdout.truncate(at);
+        stderr.truncate(stderr.len() - err_end.len());
+        Ok(CommandOutput { rc, stdout, stderr })
+    }
+}
+
+fn find_last(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).rposition(|w| w == needle)
+}
+
+/// Opens the persistent shell on a session channel.
+async fn open_shell(session: &Session) -> Result<Shell, ConnectionError> {
+    let channel = session
+        .handle
+        .channel_open_session()
+        .await
+        .map_err(|e| unreachable(&format!("cannot open a channel: {e}")))?;
+    channel
+        .exec(true, "exec /bin/sh")
+        .await
+        .map_err(|e| unreachable(&format!("cannot start /bin/sh: {e}")))?;
+    let nonce = format!("{:016x}", rand_u64());
+    Ok(Shell { channel, nonce })
+}
+
+/// A random-enough number for framing nonces (not for cryptography).
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    hasher.finish()
+}
+
+/// Checks the server's key against known_hosts as the policy says; remembers why a
+/// key was refused so the error can say it.
+struct HostKeyCheck {
+    host: String,
+    port: u16,
+    policy: HostKeyPolicy,
+    known_hosts: Vec<PathBuf>,
+    refusal: Arc<StdMutex<Option<String>>>,
+}
+
+impl client::Handler for HostKeyCheck {
+    type Error = russh::Error;
+
+    async fn check_server_key(
+        &mut self,
+        offered: &PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
+        if self.policy == HostKeyPolicy::Off {
+            return Ok(true);
+        }
+        let public = offered.public_key();
+        let key = &public;
+        let name = if self.port == 22 {
+            self.host.clone()
+        } else {
+            format!("[{}]:{}", self.host, self.port)
+        };
+        let fingerprint = key.fingerprint(HashAlg::Sha256);
+        for file in &self.known_hosts {
+            match russh::keys::check_known_hosts_path(&self.host, self.port, key, file) {
+                Ok(true) => return Ok(true),
+                Ok(false) => {}
+                Err(russh::keys::Error::KeyChanged { line }) => {
+                    self.refuse(format!(
+                        "REMOTE HOST IDENTIFICATION HAS CHANGED for {name}! The {} key is now {fingerprint}, but {}:{line} records another. Someone could be eavesdropping (man-in-the-middle), or the host was reinstalled. bosun refuses to connect; if the change is expected, remove that line (ssh-keygen -R '{name}').",
+                        key.algorithm(),
+                        file.display()
+                    ));
+                    return Ok(false);
+                }
+                Err(_) => {}
+            }
+        }
+        if self.policy == HostKeyPolicy::AcceptNew
+            && let Some(file) = self.known_hosts.first()
+        {
+            if let Some(parent) = file.parent() {
+                let _ = std::fs::create_dir_all(parent);
+            }
+            if russh::keys::known_hosts::learn_known_hosts_path(&self.host, self.port, key, file)
+                .is_ok()
+            {
+                return Ok(true);
+            }
+        }
+        self.refuse(format!(
+            "the host key of {name} is unknown ({} {fingerprint}). Check it, then accept it with --accept-new-host-keys (adds it to {}), or turn checking off with host_key_checking = false in bosun.toml/ansible.cfg or BOSUN_HOST_KEY_CHECKING=false.",
+            key.algorithm(),
+            self.known_hosts.first().map(|p| p.display().to_string()).unwrap_or_default()
+        ));
+        Ok(false)
+    }
+}
+
+impl HostKeyCheck {
+    fn refuse(&self, message: String) {
+        if let Ok(mut slot) = self.refusal.lock() {
+            *slot = Some(message);
+        }
+    }
+}
+
+/// Connects and authenticates, retrying when sshd drops the connection under load
+/// (`MaxStartups`).
+async fn connect(target: &SshTarget) -> Result<Session, ConnectionError> {
+    let mut delay = Duration::from_millis(50);
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match tokio::time::timeout(target.timeout, connect_once(target)).await {
+            Ok(Ok(session)) => return Ok(session),
+            Ok(Err(Attempt::Final(message))) => return Err(unreachable(&message)),
+            Ok(Err(Attempt::Retry(message))) if attempt >= 6 => return Err(unreachable(&message)),
+            Ok(Err(Attempt::Retry(_))) => {}
+            Err(_) => {
+                return Err(unreachable(&format!(
+                    "Failed to connect to the host via ssh: connection to {}:{} timed out after {}s",
+                    target.host,
+                    target.port,
+                    target.timeout.as_secs()
+                )));
+            }
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(1));
+    }
+}
+
+/// Whether a failed attempt is worth repeating.
+enum Attempt {
+    Retry(String),
+    Final(String),
+}
+
+async fn connect_once(target: &SshTarget) -> Result<Session, Attempt> {
+    let config = Arc::new(client::Config {
+        nodelay: true,
+        keepalive_interval: Some(Duration::from_secs(15)),
+        keepalive_max: 3,
+        ..client::Config::default()
+    });
+    let refusal = Arc::new(StdMutex::new(None));
+    let check = HostKeyCheck {
+        host: target.host.clone(),
+        port: target.port,
+        policy: target.policy,
+        known_hosts: target.known_hosts.clone(),
+        refusal: refusal.clone(),
+    };
+    let address = (target.host.as_str(), target.port);
+    let mut handle = match client::connect(config, address, check).await {
+        Ok(handle) => handle,
+        Err(err) => {
+            if let Some(message) = refusal.lock().ok().and_then(|mut r| r.take()) {
+                return Err(Attempt::Final(message));
+            }
+            let text = err.to_string();
+            let message = format!(
+                "Failed to connect to the host via ssh: {}:{}: {text}",
+                target.host, target.port
+            );
+            let transient = matches!(err, russh::Error::Disconnect | russh::Error::HUP)
+                || text.contains("reset")
+                || text.contains("refused")
+                || text.contains("end of file")
+                || text.contains("EOF");
+            return Err(if transient {
+                Attempt::Retry(message)
+            } else {
+                Attempt::Final(message)
+            });
+        }
+    };
+    authenticate(&mut handle, target)
+        .await
+        .map_err(Attempt::Final)?;
+    Ok(Session {
+        handle,
+        shell: Mutex::new(None),
+        channels: Semaphore::new(MAX_CHANNELS - 1),
+    })
+}
+
+/// Tries keys, then the agent, then the password.
+async fn authenticate(handle: &mut Handle<HostKeyCheck>, target: &SshTarget) -> Result<(), String> {
+    let user = target.user.clone();
+    let rsa_hash = handle
+        .best_supported_rsa_hash()
+        .await
+        .ok()
+        .flatten()
+        .flatten();
+    let mut tried = Vec::new();
+    for path in &target.key_files {
+        if !path.exists() {
+            if target.explicit_key {
+                return Err(format!("the private key {} does not exist", path.display()));
+            }
+            continue;
+        }
+        let key = match russh::keys::load_secret_key(path, None) {
+            Ok(key) => key,
+            Err(russh::keys::Error::KeyIsEncrypted) => {
+                tried.push(format!(
+                    "{} (encrypted: add it to ssh-agent, bosun cannot prompt without a terminal)",
+                    path.display()
+                ));
+                continue;
+            }
+            Err(err) => {
+                tried.push(format!("{} (unreadable: {err})", path.display()));
+                continue;
+            }
+        };
+        let key = PrivateKeyWithHashAlg::new(Arc::new(key), rsa_hash);
+        match handle.authenticate_publickey(&user, key).await {
+            Ok(result) if result.success() => return Ok(()),
+            Ok(_) => tried.push(path.display().to_string()),
+            Err(err) => return Err(format!("authentication failed: {err}")),
+        }
+    }
+    if std::env::var_os("SSH_AUTH_SOCK").is_some()
+        && let Ok(mut agent) = russh::keys::agent::client::AgentClient::connect_env().await
+        && let Ok(identities) = agent.request_identities().await
+    {
+        for identity in identities {
+            let public = identity.public_key().into_owned();
+            if let Ok(result) = handle
+                .authenticate_publickey_with(&user, public, rsa_hash, &mut agent)
+                .await
+                && result.success()
+            {
+                return Ok(());
+            }
+        }
+        tried.push("ssh-agent".into());
+    }
+    if let Some(password) = &target.password {
+        match handle.authenticate_password(&user, password).await {
+            Ok(result) if result.success() => return Ok(()),
+            _ => tried.push("password".into()),
+        }
+    }
+    Err(format!(
+        "Failed to authenticate as {user}@{}:{} (tried: {}). Give a key with ansible_ssh_private_key_file or --private-key, load one into ssh-agent, or set ansible_password.",
+        target.host,
+        target.port,
+        if tried.is_empty() {
+            "no keys found".to_string()
+        } else {
+            tried.join(", ")
+        }
+    ))
+}

@@ -1,0 +1,126 @@
+//! Choosing and opening a host's connection from its variables (`ansible_connection`,
+//! `ansible_host`, `ansible_port`, `ansible_user`, keys ...), `~/.ssh/config` and the
+//! command line, with Ansible's precedence: inventory variables win.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value as Json;
+
+use super::RunOptions;
+use crate::connection::{
+    Connection, HostKeyPolicy, LocalConnection, SshConnection, SshTarget, ssh_config,
+};
+use crate::template::Vars;
+
+/// The connection `vars` (one host's variables) ask for.
+pub fn open(
+    name: &str,
+    vars: &Arc<Vars>,
+    options: &RunOptions,
+) -> Result<Arc<dyn Connection>, String> {
+    let text = |keys: &[&str]| -> Option<String> {
+        keys.iter()
+            .find_map(|key| match vars.resolved(key).ok().flatten()? {
+                Json::String(s) if !s.is_empty() => Some(s),
+                Json::Number(n) => Some(n.to_string()),
+                Json::Bool(b) => Some(b.to_string()),
+                _ => None,
+            })
+    };
+    let kind = text(&["ansible_connection"])
+        .or_else(|| options.connection.clone())
+        .unwrap_or_else(|| "ssh".into());
+    match kind.as_str() {
+        "local" => Ok(Arc::new(LocalConnection)),
+        "ssh" | "paramiko" | "smart" | "openssh" => {
+            let home = home();
+            let alias =
+                text(&["ansible_host", "ansible_ssh_host"]).unwrap_or_else(|| name.to_string());
+            let config = ssh_config::lookup(&home.join(".ssh/config"), &alias, &home);
+            let host = if text(&["ansible_host", "ansible_ssh_host"]).is_some() {
+                alias.clone()
+            } else {
+                config.hostname.clone().unwrap_or(alias.clone())
+            };
+            let port = text(&["ansible_port", "ansible_ssh_port"])
+                .and_then(|p| p.parse().ok())
+                .or(config.port)
+                .unwrap_or(22);
+            let user = text(&["ansible_user", "ansible_ssh_user"])
+                .or_else(|| options.remote_user.clone())
+                .or(config.user.clone())
+                .or_else(|| std::env::var("USER").ok())
+                .unwrap_or_else(|| "root".into());
+            let explicit = text(&["ansible_ssh_private_key_file", "ansible_private_key_file"])
+                .or_else(|| options.private_key_file.clone());
+            let (key_files, explicit_key) = match explicit {
+                Some(path) => (vec![expand_home(&path, &home)], true),
+                None => {
+                    let mut keys = config.identity_files.clone();
+                    for default in ["id_ed25519", "id_ecdsa", "id_rsa"] {
+                        keys.push(home.join(".ssh").join(default));
+                    }
+                    (keys, false)
+                }
+            };
+            let checking = text(&["ansible_host_key_checking", "ansible_ssh_host_key_checking"])
+                .and_then(|v| crate::modules::args::parse_bool(&Json::String(v)))
+                .or_else(|| env_bool("BOSUN_HOST_KEY_CHECKING"))
+                .or_else(|| env_bool("ANSIBLE_HOST_KEY_CHECKING"))
+                .or(options.host_key_checking)
+                .unwrap_or(true);
+            let policy = match (checking, options.accept_new_host_keys) {
+                (false, _) => HostKeyPolicy::Off,
+                (true, true) => HostKeyPolicy::AcceptNew,
+                (true, false) => HostKeyPolicy::Strict,
+            };
+            let timeout = text(&["ansible_ssh_timeout", "ansible_timeout"])
+                .and_then(|t| t.parse().ok())
+                .or(options.timeout)
+                .unwrap_or(10);
+            Ok(Arc::new(SshConnection::new(SshTarget {
+                host,
+                port,
+                user,
+                key_files,
+                explicit_key,
+                password: text(&[
+                    "ansible_password",
+                    "ansible_ssh_pass",
+                    "ansible_ssh_password",
+                ]),
+                policy,
+                known_hosts: vec![
+                    home.join(".ssh/known_hosts"),
+                    PathBuf::from("/etc/ssh/ssh_known_hosts"),
+                ],
+                timeout: Duration::from_secs(timeout),
+            })))
+        }
+        other => Err(format!(
+            "the connection plugin '{other}' is not supported by bosun (use ssh or local)"
+        )),
+    }
+}
+
+/// `$HOME`, so tests can point it at a scratch directory.
+fn home() -> PathBuf {
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/root"))
+}
+
+fn expand_home(path: &str, home: &Path) -> PathBuf {
+    match path.strip_prefix("~/") {
+        Some(rest) => home.join(rest),
+        None => PathBuf::from(path),
+    }
+}
+
+fn env_bool(name: &str) -> Option<bool> {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| crate::modules::args::parse_bool(&Json::String(v)))
+}
