@@ -10,7 +10,9 @@ use tokio::io::AsyncWriteExt;
 
 use super::{Command, CommandOutput, Connection, ConnectionError};
 
-/// Runs everything on this machine with `/bin/sh`.
+/// Runs everything on this machine with `/bin/sh`. The script travels in the
+/// environment (readable only by its owner), not on the command line, so secrets in
+/// it (a become password) never show in `ps`.
 #[derive(Debug, Default)]
 pub struct LocalConnection;
 
@@ -24,7 +26,8 @@ impl Connection for LocalConnection {
     async fn exec(&self, command: &Command) -> Result<CommandOutput, ConnectionError> {
         let mut child = tokio::process::Command::new("/bin/sh")
             .arg("-c")
-            .arg(command.full_script())
+            .arg("eval \"$BOSUN_SCRIPT\"")
+            .env("BOSUN_SCRIPT", command.full_script())
             .stdin(if command.stdin.is_some() {
                 Stdio::piped()
             } else {

@@ -1,10 +1,12 @@
 //! How bosun reaches a target: the `Connection` trait every module goes through,
 //! and its implementations (local now; SSH slots in beside it).
 
+mod escalate;
 mod local;
 mod ssh;
 pub mod ssh_config;
 
+pub use escalate::{Become, BecomeSpec};
 pub use local::LocalConnection;
 pub use ssh::{HostKeyPolicy, SshConnection, SshTarget};
 

@@ -8,7 +8,7 @@ use serde_json::{Map, Value as Json};
 
 use super::vars::{OMIT, TaskScope, task_vars};
 use super::{HostState, Runner};
-use crate::connection::{Connection, ConnectionError, LocalConnection};
+use crate::connection::{Become, BecomeSpec, Connection, ConnectionError, LocalConnection};
 use crate::modules::{self, Args, ModuleContext, ModuleError, Outcome, VarLookup};
 use crate::output::{HostResult, Status};
 use crate::playbook::{Action, LoopKind, Task};
@@ -168,6 +168,57 @@ impl Runner {
             }
             _ => TaskEnd::Passed,
         }
+    }
+
+    /// The become settings for `task`: the task's and play's keywords, then the host's
+    /// `ansible_become*` variables, then `-b`/`--become-user`.
+    fn become_spec(&self, task: &Task, vars: &Arc<Vars>) -> Option<BecomeSpec> {
+        let var = |names: &[&str]| -> Option<Json> {
+            names.iter().find_map(|n| vars.resolved(n).ok().flatten())
+        };
+        let text = |value: Json| match value {
+            Json::String(s) => s,
+            other => other.to_string(),
+        };
+        let enabled = task
+            .options
+            .become_
+            .or_else(|| var(&["ansible_become"]).and_then(|v| modules::args::parse_bool(&v)))
+            .unwrap_or(self.options.become_);
+        if !enabled {
+            return None;
+        }
+        let render = |value: &String| {
+            self.templar
+                .render_str(value, vars)
+                .unwrap_or_else(|_| value.clone())
+        };
+        let user = task
+            .options
+            .become_user
+            .as_ref()
+            .map(render)
+            .or_else(|| var(&["ansible_become_user"]).map(text))
+            .or_else(|| self.options.become_user.clone())
+            .unwrap_or_else(|| "root".into());
+        let method = task
+            .options
+            .become_method
+            .as_ref()
+            .map(render)
+            .or_else(|| var(&["ansible_become_method"]).map(text))
+            .unwrap_or_else(|| "sudo".into());
+        let password = var(&[
+            "ansible_become_password",
+            "ansible_become_pass",
+            "ansible_sudo_pass",
+        ])
+        .map(text);
+        Some(BecomeSpec {
+            user,
+            method,
+            password,
+        })
     }
 
     /// `delegate_to:` rendered, if set.
@@ -520,6 +571,13 @@ impl Runner {
                 let conn = match conn {
                     Ok(conn) => conn,
                     Err(message) => return Ok(unreachable_result(message)),
+                };
+                let conn = match self.become_spec(task, vars) {
+                    Some(spec) => match Become::new(conn, spec) {
+                        Ok(wrapped) => Arc::new(wrapped) as Arc<dyn Connection>,
+                        Err(err) => return Ok(modules::failed(err.to_string())),
+                    },
+                    None => conn,
                 };
                 let lookup = LookupVars(vars.clone());
                 let ctx = ModuleContext {

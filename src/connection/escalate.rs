@@ -1,0 +1,200 @@
+//! `become`: runs a task's commands as another user (sudo or su) over any connection.
+//! The password, when one is needed, travels inside the script sent to the persistent
+//! shell's standard input (a here-document), never on a command line.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::{Command, CommandOutput, Connection, ConnectionError, quote};
+
+/// How to become another user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BecomeSpec {
+    /// The user to become (`become_user`, default root).
+    pub user: String,
+    /// `sudo` or `su`.
+    pub method: String,
+    /// `become_password`, when the method asks for one.
+    pub password: Option<String>,
+}
+
+/// A connection whose commands and writes run as [`BecomeSpec::user`].
+pub struct Become {
+    inner: Arc<dyn Connection>,
+    spec: BecomeSpec,
+}
+
+impl Become {
+    /// Wraps `inner` so everything runs as `spec.user`.
+    pub fn new(inner: Arc<dyn Connection>, spec: BecomeSpec) -> Result<Become, ConnectionError> {
+        if spec.method != "sudo" && spec.method != "su" {
+            return Err(ConnectionError::Failed(format!(
+                "become_method '{}' is not supported (use sudo or su)",
+                spec.method
+            )));
+        }
+        Ok(Become { inner, spec })
+    }
+
+    /// `script` wrapped to run as the become user; unchanged when already that user.
+    fn wrap(&self, script: &str) -> String {
+        let user = quote(&self.spec.user);
+        let inner = quote(script);
+        let escalate = match (self.spec.method.as_str(), &self.spec.password) {
+            ("su", Some(password)) => format!(
+                "su -s /bin/sh -c {inner} {user} <<'__BOSUN_BECOME__'\n{password}\n__BOSUN_BECOME__\n"
+            ),
+            ("su", None) => format!("su -s /bin/sh -c {inner} {user}"),
+            (_, Some(password)) => format!(
+                "sudo -H -S -p '' -u {user} /bin/sh -c {inner} <<'__BOSUN_BECOME__'\n{password}\n__BOSUN_BECOME__\n"
+            ),
+            (_, None) => format!("sudo -H -n -u {user} /bin/sh -c {inner}"),
+        };
+        format!("if [ \"$(id -un)\" = {user} ]; then /bin/sh -c {inner}; else {escalate}\nfi")
+    }
+}
+
+#[async_trait]
+impl Connection for Become {
+    async fn exec(&self, command: &Command) -> Result<CommandOutput, ConnectionError> {
+        if command.stdin.is_some() && self.spec.password.is_some() {
+            return Err(ConnectionError::Failed(
+                "a command that reads stdin cannot run with a become password; configure passwordless sudo for it".into(),
+            ));
+        }
+        let wrapped = Command {
+            script: self.wrap(&command.full_script()),
+            stdin: command.stdin.clone(),
+            env: Vec::new(),
+            cwd: None,
+        };
+        let mut output = self.inner.exec(&wrapped).await?;
+        let stderr = output.stderr_text();
+        if output.rc != 0
+            && (stderr.contains("a password is required") || stderr.contains("incorrect password"))
+        {
+            return Err(ConnectionError::Failed(format!(
+                "become to {} failed: {} (set ansible_become_password or allow passwordless sudo)",
+                self.spec.user,
+                stderr.trim()
+            )));
+        }
+        if output.rc == 1 && stderr.contains("sudo: not found") {
+            output.stderr =
+                b"sudo is not installed on the target; install it or use become_method: su"
+                    .to_vec();
+        }
+        Ok(output)
+    }
+
+    async fn put(&self, data: &[u8], dest: &str, mode: Option<u32>) -> Result<(), ConnectionError> {
+        let nonce = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let staging = format!("/tmp/.bosun-become-{}-{nonce:x}", std::process::id());
+        self.inner.put(data, &staging, Some(0o644)).await?;
+        let (s, d) = (quote(&staging), quote(dest));
+        let part = quote(&format!("{dest}.bosun-part"));
+        let mode = match mode {
+            Some(mode) => format!("{mode:o}"),
+            None => format!("$( (stat -c %a -- {d} 2>/dev/null) || echo 644 )"),
+        };
+        let script = format!(
+            "m={mode}; cat -- {s} > {part} && chmod \"$m\" {part} && mv -f -- {part} {d} || {{ rm -f -- {part}; exit 1; }}"
+        );
+        let out = self.exec(&Command::new(script)).await;
+        let _ = self
+            .inner
+            .exec(&Command::new(format!("rm -f -- {s}")))
+            .await;
+        let out = out?;
+        if out.rc != 0 {
+            return Err(ConnectionError::Failed(format!(
+                "cannot write {dest} as {}: {}",
+                self.spec.user,
+                out.stderr_text().trim()
+            )));
+        }
+        Ok(())
+    }
+
+    async fn get(&self, path: &str) -> Result<Vec<u8>, ConnectionError> {
+        let out = self
+            .exec(&Command::new(format!("cat -- {}", quote(path))))
+            .await?;
+        if out.rc != 0 {
+            return Err(ConnectionError::Failed(format!(
+                "cannot read {path}: {}",
+                out.stderr_text().trim()
+            )));
+        }
+        Ok(out.stdout)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connection::LocalConnection;
+
+    #[tokio::test]
+    async fn becoming_the_current_user_runs_directly() {
+        let me = String::from_utf8(
+            std::process::Command::new("id")
+                .arg("-un")
+                .output()
+                .expect("id")
+                .stdout,
+        )
+        .expect("utf-8")
+        .trim()
+        .to_string();
+        let become_ = Become::new(
+            Arc::new(LocalConnection),
+            BecomeSpec {
+                user: me.clone(),
+                method: "sudo".into(),
+                password: None,
+            },
+        )
+        .expect("sudo is supported");
+        let out = become_.exec(&Command::new("id -un")).await.expect("runs");
+        assert_eq!(out.stdout_text().trim(), me);
+    }
+
+    #[test]
+    fn password_never_reaches_a_command_line() {
+        let become_ = Become::new(
+            Arc::new(LocalConnection),
+            BecomeSpec {
+                user: "app".into(),
+                method: "sudo".into(),
+                password: Some("s3cret".into()),
+            },
+        )
+        .expect("sudo is supported");
+        let script = become_.wrap("touch /x");
+        let heredoc = script.find("<<'__BOSUN_BECOME__'").expect("here-document");
+        let before = &script[..heredoc];
+        assert!(
+            !before.contains("s3cret"),
+            "password only in the here-document: {script}"
+        );
+        assert!(script.contains("\ns3cret\n"), "{script}");
+    }
+
+    #[test]
+    fn unknown_methods_are_refused() {
+        let err = Become::new(
+            Arc::new(LocalConnection),
+            BecomeSpec {
+                user: "root".into(),
+                method: "pbrun".into(),
+                password: None,
+            },
+        );
+        assert!(err.is_err());
+    }
+}
