@@ -263,6 +263,7 @@ impl Runner {
         if run_once {
             active.truncate(1);
         }
+        self.reporter.task_hosts(&task.display_name(), active.len());
         let scope_ref = &scope;
         let mut jobs: Vec<BoxFuture<'_, (String, TaskEnd, Option<Json>)>> = Vec::new();
         for host in active {

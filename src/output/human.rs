@@ -14,6 +14,7 @@ pub struct Human {
     diff: bool,
     columns: usize,
     out: Mutex<()>,
+    progress: Option<super::progress::Progress>,
 }
 
 const GREEN: &str = "32";
@@ -23,14 +24,16 @@ const CYAN: &str = "36";
 const PURPLE: &str = "35";
 
 impl Human {
-    /// A reporter for `verbosity` (`-v` count), with colour only when asked.
-    pub fn new(verbosity: u8, color: bool, diff: bool, columns: usize) -> Human {
+    /// A reporter for `verbosity` (`-v` count), with colour only when asked, and a
+    /// progress line when `progress` (a terminal) is on.
+    pub fn new(verbosity: u8, color: bool, diff: bool, columns: usize, progress: bool) -> Human {
         Human {
             verbosity,
             color,
             diff,
             columns: columns.max(80) - 1,
             out: Mutex::new(()),
+            progress: progress.then(super::progress::Progress::new),
         }
     }
 
@@ -44,9 +47,15 @@ impl Human {
 
     fn print(&self, text: &str) {
         let _guard = self.out.lock();
-        let mut stdout = std::io::stdout().lock();
-        let _ = writeln!(stdout, "{text}");
-        let _ = stdout.flush();
+        let write = || {
+            let mut stdout = std::io::stdout().lock();
+            let _ = writeln!(stdout, "{text}");
+            let _ = stdout.flush();
+        };
+        match &self.progress {
+            Some(progress) => progress.suspend(write),
+            None => write(),
+        }
     }
 
     fn banner(&self, message: &str) {
@@ -132,11 +141,23 @@ impl Reporter for Human {
     }
 
     fn task_start(&self, name: &str, handler: bool) {
+        if let Some(progress) = &self.progress {
+            progress.finish();
+        }
         let kind = if handler { "RUNNING HANDLER" } else { "TASK" };
         self.banner(&format!("{kind} [{name}]"));
     }
 
+    fn task_hosts(&self, name: &str, hosts: usize) {
+        if let Some(progress) = &self.progress {
+            progress.start(name, hosts);
+        }
+    }
+
     fn result(&self, result: &HostResult<'_>) {
+        if let (Some(progress), None) = (&self.progress, &result.item) {
+            progress.host_done(matches!(result.status, Status::Failed | Status::Unreachable) && !result.ignored);
+        }
         if result.is_loop_summary && result.status != Status::Unreachable {
             if result.ignored {
                 self.print(&self.paint("...ignoring", CYAN));
@@ -212,6 +233,9 @@ impl Reporter for Human {
     }
 
     fn recap(&self, stats: &Stats) {
+        if let Some(progress) = &self.progress {
+            progress.finish();
+        }
         self.banner("PLAY RECAP");
         for (host, s) in stats {
             let host_color = if s.failures > 0 || s.unreachable > 0 {

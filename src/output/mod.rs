@@ -4,6 +4,7 @@
 mod human;
 mod json;
 mod minimal;
+mod progress;
 pub mod pyjson;
 
 pub use human::Human;
@@ -77,6 +78,8 @@ pub trait Reporter: Send + Sync {
     fn play_start(&self, name: &str);
     /// A task (or handler, when `handler` is true) begins.
     fn task_start(&self, name: &str, handler: bool);
+    /// The current task starts on `hosts` hosts (drives the progress line).
+    fn task_hosts(&self, _name: &str, _hosts: usize) {}
     /// A host finished the current task (or one loop item of it).
     fn result(&self, result: &HostResult<'_>);
     /// `include_tasks` loaded `file` for `hosts`.
