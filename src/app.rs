@@ -93,7 +93,13 @@ fn reporter(common: &Common) -> Arc<dyn Reporter> {
             let tty = std::io::stdout().is_terminal();
             let color = tty && std::env::var_os("NO_COLOR").is_none();
             let columns = terminal_columns().filter(|_| tty).unwrap_or(80);
-            Arc::new(Human::new(common.verbose, color, common.diff, columns, tty && std::io::stderr().is_terminal()))
+            Arc::new(Human::new(
+                common.verbose,
+                color,
+                common.diff,
+                columns,
+                tty && std::io::stderr().is_terminal(),
+            ))
         }
     }
 }
@@ -213,7 +219,12 @@ fn terminal_columns() -> Option<usize> {
     if let Some(columns) = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()) {
         return Some(columns);
     }
-    let mut size = libc::winsize { ws_row: 0, ws_col: 0, ws_xpixel: 0, ws_ypixel: 0 };
+    let mut size = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
     // SAFETY: TIOCGWINSZ writes a winsize into the struct we own; fd 1 is stdout.
     let ok = unsafe { libc::ioctl(1, libc::TIOCGWINSZ, &mut size) } == 0;
     (ok && size.ws_col > 0).then_some(size.ws_col as usize)

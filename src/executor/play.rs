@@ -29,6 +29,8 @@ struct PlayRun<'a> {
     groups: Json,
     vars_files: HashMap<String, Map<String, Json>>,
     started: std::sync::atomic::AtomicBool,
+    /// Banners already printed (by task address), so `strategy: free` prints each once.
+    announced: std::sync::Mutex<std::collections::HashSet<usize>>,
 }
 
 impl Runner {
@@ -85,6 +87,7 @@ impl Runner {
             groups,
             vars_files: HashMap::new(),
             started: std::sync::atomic::AtomicBool::new(self.options.start_at_task.is_none()),
+            announced: std::sync::Mutex::new(std::collections::HashSet::new()),
         };
         if let Err(message) = self.load_vars_files(&mut run, &hosts) {
             for host in &mut hosts {
@@ -95,18 +98,52 @@ impl Runner {
         if play.gather_facts {
             self.gather_facts(&run, &mut hosts).await;
         }
-        self.run_list(&run, &play.pre_tasks, &mut hosts, ListKind::Tasks)
-            .await;
-        self.flush_handlers(&run, &mut hosts).await;
-        self.run_list(&run, &play.roles, &mut hosts, ListKind::Tasks)
-            .await;
-        self.run_list(&run, &play.tasks, &mut hosts, ListKind::Tasks)
-            .await;
-        self.flush_handlers(&run, &mut hosts).await;
-        self.run_list(&run, &play.post_tasks, &mut hosts, ListKind::Tasks)
-            .await;
-        self.flush_handlers(&run, &mut hosts).await;
+        if play.strategy == "free" {
+            let forks = self.options.forks.max(1);
+            let run_ref = &run;
+            let jobs: Vec<BoxFuture<'_, ()>> = hosts
+                .chunks_mut(1)
+                .map(|one| Box::pin(self.run_sections(run_ref, one)) as BoxFuture<'_, ()>)
+                .collect();
+            futures::stream::iter(jobs)
+                .buffer_unordered(forks)
+                .collect::<Vec<()>>()
+                .await;
+        } else {
+            self.run_sections(&run, &mut hosts).await;
+        }
         hosts.iter().filter(|h| h.failed || h.unreachable).count()
+    }
+
+    /// pre_tasks, roles, tasks and post_tasks, with handlers flushed after each part.
+    async fn run_sections(&self, run: &PlayRun<'_>, hosts: &mut [HostState]) {
+        let play = run.play;
+        self.run_list(run, &play.pre_tasks, hosts, ListKind::Tasks)
+            .await;
+        self.flush_handlers(run, hosts).await;
+        self.run_list(run, &play.roles, hosts, ListKind::Tasks)
+            .await;
+        self.run_list(run, &play.tasks, hosts, ListKind::Tasks)
+            .await;
+        self.flush_handlers(run, hosts).await;
+        self.run_list(run, &play.post_tasks, hosts, ListKind::Tasks)
+            .await;
+        self.flush_handlers(run, hosts).await;
+    }
+
+    /// Prints a task's banner, once per task under `strategy: free`.
+    fn announce(&self, run: &PlayRun<'_>, task: &Task, handler: bool) {
+        if run.play.strategy == "free" {
+            let first = run
+                .announced
+                .lock()
+                .map(|mut seen| seen.insert(task as *const Task as usize))
+                .unwrap_or(true);
+            if !first {
+                return;
+            }
+        }
+        self.reporter.task_start(&task.display_name(), handler);
     }
 
     fn render_plain(&self, text: &str) -> Result<String, String> {
@@ -241,8 +278,7 @@ impl Runner {
                     run.started
                         .store(true, std::sync::atomic::Ordering::Relaxed);
                 }
-                self.reporter
-                    .task_start(&task.display_name(), kind == ListKind::Handlers);
+                self.announce(run, task, kind == ListKind::Handlers);
                 self.run_on_hosts(run, task, hosts).await;
             }
         }
@@ -401,8 +437,7 @@ impl Runner {
         }
         let base = task.span.dir();
         if !by_file.is_empty() {
-            self.reporter
-                .task_start(&task.display_name(), kind == ListKind::Handlers);
+            self.announce(run, task, kind == ListKind::Handlers);
         }
         for (file, names) in by_file {
             let path = loader::resolve_tasks_path(&base, &run.play.dir, &file);
@@ -585,7 +620,7 @@ impl Runner {
                     paused.push(host.name.clone());
                 }
             }
-            self.reporter.task_start(&handler.display_name(), true);
+            self.announce(run, handler, true);
             self.run_on_hosts(run, handler, hosts).await;
             for host in hosts.iter_mut() {
                 if paused.contains(&host.name) {

@@ -156,7 +156,9 @@ impl Reporter for Human {
 
     fn result(&self, result: &HostResult<'_>) {
         if let (Some(progress), None) = (&self.progress, &result.item) {
-            progress.host_done(matches!(result.status, Status::Failed | Status::Unreachable) && !result.ignored);
+            progress.host_done(
+                matches!(result.status, Status::Failed | Status::Unreachable) && !result.ignored,
+            );
         }
         if result.is_loop_summary && result.status != Status::Unreachable {
             if result.ignored {

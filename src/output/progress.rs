@@ -29,8 +29,10 @@ impl Progress {
             return;
         }
         let bar = ProgressBar::with_draw_target(Some(hosts as u64), ProgressDrawTarget::stderr());
-        let style = ProgressStyle::with_template("{spinner} {prefix} {pos}/{len} hosts done, {msg} [{elapsed}]")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner());
+        let style = ProgressStyle::with_template(
+            "{spinner} {prefix} {pos}/{len} hosts done, {msg} [{elapsed}]",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_spinner());
         bar.set_style(style);
         bar.set_prefix(task.chars().take(40).collect::<String>());
         bar.set_message(format!("{hosts} running, 0 failed"));
