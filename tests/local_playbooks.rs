@@ -277,3 +277,44 @@ fn a_variable_nothing_defines_stops_the_run_before_it_starts() {
     let (code, _, err) = run(&scratch, &["run", "typo.yml", "-e", "pakages=x"]);
     assert_eq!(code, 0, "an extra var defines it: {err}");
 }
+
+#[test]
+fn strategy_free_lets_fast_hosts_run_ahead() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "free.yml",
+        "- hosts: all\n  gather_facts: false\n  strategy: free\n  tasks:\n    - pause:\n        seconds: \"{{ 1 if inventory_hostname == 'slow' else 0 }}\"\n    - debug:\n        msg: \"second on {{ inventory_hostname }}\"\n",
+    );
+    let (code, out, _) = run(
+        &scratch,
+        &["run", "free.yml", "-i", "slow,fast,", "-c", "local"],
+    );
+    assert_eq!(code, 0, "{out}");
+    let fast_done = out
+        .find("second on fast")
+        .expect("fast ran its second task");
+    let slow_first = out.find("ok: [slow]").expect("slow ran");
+    assert!(
+        fast_done < slow_first,
+        "fast finished before slow's first task:\n{out}"
+    );
+}
+
+#[test]
+fn serial_runs_batches_one_after_another() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "serial.yml",
+        "- hosts: all\n  gather_facts: false\n  serial: 1\n  tasks:\n    - shell: echo {{ inventory_hostname }} >> {{ lookup('env', 'TARGET') }}/order\n    - shell: echo {{ inventory_hostname }}-2 >> {{ lookup('env', 'TARGET') }}/order\n",
+    );
+    let (code, out, _) = run(
+        &scratch,
+        &["run", "serial.yml", "-i", "a,b,c,", "-c", "local"],
+    );
+    assert_eq!(code, 0, "{out}");
+    let order = std::fs::read_to_string(scratch.path().join("order")).expect("order");
+    assert_eq!(
+        order, "a\na-2\nb\nb-2\nc\nc-2\n",
+        "each batch finishes before the next starts"
+    );
+}
