@@ -550,7 +550,7 @@ impl Runner {
                         rendered.insert(key.clone(), value);
                     }
                 }
-                let args = Args::parse(module.params(), &rendered)?;
+                let args = Args::parse(&module.all_params(), &rendered)?;
                 let check_mode = match &task.options.check_mode {
                     Some(flag) => self.flag(flag, vars),
                     None => self.options.check,

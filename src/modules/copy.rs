@@ -18,6 +18,10 @@ impl Module for Copy {
         "copy"
     }
 
+    fn takes_file_attributes(&self) -> bool {
+        true
+    }
+
     fn params(&self) -> &'static [Param] {
         const PARAMS: &[Param] = &[
             Param::new("src", Kind::Str),
@@ -28,19 +32,10 @@ impl Module for Copy {
             Param::new("checksum", Kind::Str),
             Param::new("decrypt", Kind::Bool),
             Param::new("dest", Kind::Str).required(),
-            Param::new("mode", Kind::Raw),
-            Param::new("owner", Kind::Str),
-            Param::new("group", Kind::Str),
             Param::new("backup", Kind::Bool),
             Param::new("force", Kind::Bool).aliases(&["thirsty"]),
             Param::new("validate", Kind::Str),
             Param::new("follow", Kind::Bool),
-            Param::new("unsafe_writes", Kind::Bool),
-            Param::new("attributes", Kind::Str).aliases(&["attr"]),
-            Param::new("seuser", Kind::Str),
-            Param::new("serole", Kind::Str),
-            Param::new("setype", Kind::Str),
-            Param::new("selevel", Kind::Str),
         ];
         PARAMS
     }

@@ -17,6 +17,10 @@ impl Module for File {
         "file"
     }
 
+    fn takes_file_attributes(&self) -> bool {
+        true
+    }
+
     fn params(&self) -> &'static [Param] {
         const PARAMS: &[Param] = &[
             Param::new("path", Kind::Str)
@@ -31,9 +35,6 @@ impl Module for File {
                 "touch",
             ]),
             Param::new("src", Kind::Str),
-            Param::new("mode", Kind::Raw),
-            Param::new("owner", Kind::Str),
-            Param::new("group", Kind::Str),
             Param::new("recurse", Kind::Bool),
             Param::new("force", Kind::Bool),
             Param::new("follow", Kind::Bool),
@@ -41,12 +42,6 @@ impl Module for File {
             Param::new("modification_time_format", Kind::Str),
             Param::new("access_time", Kind::Str),
             Param::new("access_time_format", Kind::Str),
-            Param::new("unsafe_writes", Kind::Bool),
-            Param::new("attributes", Kind::Str).aliases(&["attr"]),
-            Param::new("seuser", Kind::Str),
-            Param::new("serole", Kind::Str),
-            Param::new("setype", Kind::Str),
-            Param::new("selevel", Kind::Str),
             Param::new("_original_basename", Kind::Str),
             Param::new("_diff_peek", Kind::Str),
         ];

@@ -9,6 +9,21 @@ use crate::connection::{Command, ConnectionError, quote};
 
 use super::ModuleContext;
 
+/// The parameters every module that writes a path accepts, as Ansible's
+/// `add_file_common_args`: permissions, ownership and (accepted, not applied)
+/// SELinux and attribute settings.
+pub const ATTRIBUTE_PARAMS: &[super::Param] = &[
+    super::Param::new("mode", super::Kind::Raw),
+    super::Param::new("owner", super::Kind::Str),
+    super::Param::new("group", super::Kind::Str),
+    super::Param::new("unsafe_writes", super::Kind::Bool),
+    super::Param::new("attributes", super::Kind::Str).aliases(&["attr"]),
+    super::Param::new("seuser", super::Kind::Str),
+    super::Param::new("serole", super::Kind::Str),
+    super::Param::new("setype", super::Kind::Str),
+    super::Param::new("selevel", super::Kind::Str),
+];
+
 /// What kind of thing a path is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FileKind {

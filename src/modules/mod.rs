@@ -81,6 +81,24 @@ pub trait Module: Send + Sync {
     /// The parameters the module accepts.
     fn params(&self) -> &'static [Param];
 
+    /// Whether the module also takes the file attribute parameters
+    /// ([`fileops::ATTRIBUTE_PARAMS`]: mode, owner, group, SELinux ...).
+    fn takes_file_attributes(&self) -> bool {
+        false
+    }
+
+    /// Every parameter the module accepts: its own, plus the file attributes when it
+    /// takes them.
+    fn all_params(&self) -> std::borrow::Cow<'static, [Param]> {
+        if self.takes_file_attributes() {
+            let mut all = self.params().to_vec();
+            all.extend_from_slice(fileops::ATTRIBUTE_PARAMS);
+            std::borrow::Cow::Owned(all)
+        } else {
+            std::borrow::Cow::Borrowed(self.params())
+        }
+    }
+
     /// How a string given instead of a mapping is read (`command: ls -l`).
     fn free_form(&self) -> FreeForm {
         FreeForm::KeyValue

@@ -17,6 +17,10 @@ impl Module for TemplateModule {
         "template"
     }
 
+    fn takes_file_attributes(&self) -> bool {
+        true
+    }
+
     fn params(&self) -> &'static [Param] {
         const PARAMS: &[Param] = &[
             Param::new("src", Kind::Str).required(),
@@ -31,19 +35,10 @@ impl Module for TemplateModule {
             Param::new("variable_end_string", Kind::Str),
             Param::new("comment_start_string", Kind::Str),
             Param::new("comment_end_string", Kind::Str),
-            Param::new("mode", Kind::Raw),
-            Param::new("owner", Kind::Str),
-            Param::new("group", Kind::Str),
             Param::new("backup", Kind::Bool),
             Param::new("force", Kind::Bool),
             Param::new("validate", Kind::Str),
             Param::new("follow", Kind::Bool),
-            Param::new("unsafe_writes", Kind::Bool),
-            Param::new("attributes", Kind::Str).aliases(&["attr"]),
-            Param::new("seuser", Kind::Str),
-            Param::new("serole", Kind::Str),
-            Param::new("setype", Kind::Str),
-            Param::new("selevel", Kind::Str),
         ];
         PARAMS
     }

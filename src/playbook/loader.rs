@@ -570,7 +570,7 @@ impl Loader {
                     | "import_role" => Some(vec!["file", "name", "apply", "tasks_from"]),
                     other => modules::lookup(other).and_then(|m| {
                         (m.free_form() == FreeForm::Raw).then(|| {
-                            m.params()
+                            m.all_params()
                                 .iter()
                                 .map(|p| p.name)
                                 .filter(|n| *n != "_raw_params")
@@ -743,17 +743,18 @@ impl Loader {
                     )
                 })?;
                 for (key, value) in &args {
-                    let param = find_param(module.params(), key).ok_or_else(|| {
+                    let params = module.all_params();
+                    let param = find_param(&params, key).ok_or_else(|| {
                         SourceError::new(
                             &arg_span(key),
-                            format!("{}: {}", module.name(), unsupported(module.params(), key)),
+                            format!("{}: {}", module.name(), unsupported(&params, key)),
                         )
                     })?;
                     check_literal(param, value).map_err(|msg| {
                         SourceError::new(&arg_span(key), format!("{}: {msg}", module.name()))
                     })?;
                 }
-                if let Some(missing) = module.params().iter().find(|p| {
+                if let Some(missing) = module.all_params().iter().find(|p| {
                     p.required
                         && !args.contains_key(p.name)
                         && !p.aliases.iter().any(|a| args.contains_key(*a))
