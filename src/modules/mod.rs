@@ -7,10 +7,15 @@ mod assert;
 mod command;
 mod debug;
 mod fail;
+mod fetch;
 pub mod fileops;
+mod find;
 mod pause;
 mod ping;
 mod setup;
+mod slurp;
+mod stat;
+mod tempfile;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value as Json};
@@ -25,6 +30,8 @@ pub type Outcome = Map<String, Json>;
 pub struct ModuleContext<'a> {
     /// The way to the target.
     pub conn: &'a dyn Connection,
+    /// The inventory name of the host the task runs for (`inventory_hostname`).
+    pub host: &'a str,
     /// `-C` or `check_mode: true`: report, never change.
     pub check_mode: bool,
     /// `-D` or `diff: true`: include before/after in the result.
@@ -91,9 +98,14 @@ static MODULES: &[&dyn Module] = &[
     &command::Raw,
     &debug::Debug,
     &fail::Fail,
+    &fetch::Fetch,
+    &find::Find,
     &pause::Pause,
     &ping::Ping,
     &setup::Setup,
+    &slurp::Slurp,
+    &stat::Stat,
+    &tempfile::Tempfile,
 ];
 
 /// The module called `name`, given by short name or FQCN (`ansible.builtin.copy`).
