@@ -166,14 +166,16 @@ fn destination(ctx: &ModuleContext<'_>, args: &Args, source: &str) -> Result<Str
     Ok(fileops::normpath(&path))
 }
 
-/// The directory relative destinations are taken from: the playbook's (the current
-/// directory for ad hoc runs).
+/// The directory relative destinations are taken from: the playbook's, made absolute
+/// (the current directory for ad hoc runs).
 fn playbook_dir(ctx: &ModuleContext<'_>) -> String {
+    let cwd = std::env::current_dir()
+        .map(|d| d.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| ".".into());
     match ctx.vars.eval("playbook_dir") {
-        Ok(Some(Json::String(dir))) => dir,
-        _ => std::env::current_dir()
-            .map(|d| d.to_string_lossy().into_owned())
-            .unwrap_or_else(|_| ".".into()),
+        Ok(Some(Json::String(dir))) if dir.starts_with('/') => dir,
+        Ok(Some(Json::String(dir))) if !dir.is_empty() => format!("{cwd}/{dir}"),
+        _ => cwd,
     }
 }
 

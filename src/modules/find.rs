@@ -722,7 +722,7 @@ async fn probe(
     }
     let checksum = match algorithm.filter(|a| CHECKSUM_ALGORITHMS.contains(a)) {
         Some(a) => format!("printf \"%s\\0\" \"$({a}sum < \"$f\" | cut -d\" \" -f1)\"; "),
-        None => "printf \"-\\0\"; ".into(),
+        None => "printf \"%s\\0\" -; ".into(),
     };
     let body = if content { "base64 -w0 < \"$f\"; " } else { "" };
     let inner = format!(
@@ -822,4 +822,362 @@ fn file_record(entry: &Entry) -> Map<String, Json> {
     record.insert("pw_name".into(), name(&stat.owner, stat.uid));
     record.extend(permission_bits(stat.mode));
     record
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn criteria(args: Json) -> Criteria {
+        let raw = serde_json::from_value(args).expect("a mapping");
+        let args = Args::parse(Find.params(), &raw).expect("valid arguments");
+        match Criteria::from_args(&args) {
+            Ok(criteria) => criteria,
+            Err(outcome) => panic!("rejected: {outcome:?}"),
+        }
+    }
+
+    /// An entry listed at `path`: `kind` is `f`, `d` or `l`; `size` bytes; `mtime`.
+    fn entry(path: &str, kind: char, mode: u32, size: u64, mtime: i64) -> Entry {
+        let file_type = match kind {
+            'd' => "directory",
+            'l' => "symbolic link",
+            _ => "regular file",
+        };
+        let line = format!(
+            "{file_type}|{mode:o}|0|0|root|root|{size}|{mtime}|{mtime}|{mtime}.0|{mtime}.0|{mtime}.0|1|2|1"
+        );
+        Entry {
+            listed: path.to_string(),
+            path: fileops::normpath(path),
+            name: path.rsplit('/').next().unwrap_or_default().to_string(),
+            stat: fileops::parse_stat_line(&line).expect("a stat line"),
+        }
+    }
+
+    #[test]
+    fn ages_and_sizes_parse_as_ansible_reads_them() {
+        for (text, expected) in [
+            ("2d", Some(172_800)),
+            ("-1w", Some(-604_800)),
+            ("3600", Some(3600)),
+            ("10S", Some(10)),
+            ("5m", Some(300)),
+            ("-0", Some(0)),
+            ("1y", None),
+            ("1.5d", None),
+            ("+1d", None),
+            ("", None),
+            ("-", None),
+        ] {
+            assert_eq!(parse_age(text), expected, "age {text:?}");
+        }
+        for (text, expected) in [
+            ("10k", Some(10_240)),
+            ("-1m", Some(-1_048_576)),
+            ("2g", Some(2_147_483_648)),
+            ("1t", Some(1_099_511_627_776)),
+            ("5b", Some(5)),
+            ("7", Some(7)),
+            ("1kb", None),
+            ("k", None),
+        ] {
+            assert_eq!(parse_size(text), expected, "size {text:?}");
+        }
+    }
+
+    #[test]
+    fn mode_filters_parse() {
+        for (value, expected) in [
+            (json!("0644"), Ok(Some(0o644))),
+            (json!("0o755"), Ok(Some(0o755))),
+            (json!("u=rw,g=r,o=r"), Ok(Some(0o644))),
+            (json!(""), Ok(None)),
+            (
+                json!(420),
+                Err("argument 'mode' is not a string and conversion is not allowed, value is of type int".to_string()),
+            ),
+        ] {
+            assert_eq!(parse_mode_filter(&value), expected, "{value}");
+        }
+        assert!(parse_mode_filter(&json!("u=rq")).is_err());
+    }
+
+    #[test]
+    fn listing_parses_paths_entries_and_the_clock() {
+        let output = b"T:1700000100.500000000\0D\0\
+            S:regular file|644|0|0|root|root|3|1700000000|1700000000|1700000000.0|1700000000.0|1700000000.0|7|2|1\0/t//a b\0\
+            S:directory|755|0|0|root|root|4096|1|1|1.0|1.0|1.0|8|2|2\0/t/sub\0\
+            N\0";
+        let listing = parse_listing(output, 2);
+        assert_eq!(listing.now, 1_700_000_100.5);
+        let Listed::Entries(entries) = &listing.paths[0] else {
+            panic!("the first path is a directory: {listing:?}");
+        };
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0].path, "/t/a b");
+        assert_eq!(entries[0].listed, "/t//a b");
+        assert_eq!(entries[0].name, "a b");
+        assert_eq!(entries[0].stat.details.inode, 7);
+        assert_eq!(entries[1].stat.kind, FileKind::Directory);
+        assert!(matches!(listing.paths[1], Listed::NotDirectory));
+    }
+
+    #[test]
+    fn errors_read_as_python_words() {
+        let errors = parse_errors(
+            "find: '/t/locked': Permission denied\n\
+             stat: cannot statx '/t/gone': No such file or directory\n\
+             find: File system loop detected; '/t/l' is part of the same file system loop as '/t'.\n\
+             find: '/t/odd': Something else\n",
+        );
+        assert_eq!(
+            errors,
+            vec![
+                (
+                    "/t/locked".to_string(),
+                    "[Errno 13] Permission denied: '/t/locked'".to_string(),
+                    false
+                ),
+                (
+                    "/t/gone".to_string(),
+                    "[Errno 2] No such file or directory: '/t/gone'".to_string(),
+                    true
+                ),
+                (
+                    "/t/odd".to_string(),
+                    "Something else: '/t/odd'".to_string(),
+                    false
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn walk_groups_follow_os_walk() {
+        let entries = vec![
+            entry("/t/sub", 'd', 0o755, 0, 0),
+            entry("/t/sub/x", 'f', 0o644, 0, 0),
+            entry("/t/a", 'f', 0o644, 0, 0),
+            entry("/t/linked", 'l', 0o777, 0, 0),
+            entry("/t/linked/y", 'f', 0o644, 0, 0),
+            entry("/t/sub/deeper", 'd', 0o755, 0, 0),
+            entry("/t/sub/deeper/z", 'f', 0o644, 0, 0),
+        ];
+        let names = |group: &Vec<usize>| -> Vec<&str> {
+            group.iter().map(|i| entries[*i].name.as_str()).collect()
+        };
+        let groups: Vec<Vec<&str>> = walk_groups("/t/", &entries).iter().map(names).collect();
+        assert_eq!(
+            groups,
+            vec![
+                vec!["a", "sub", "linked"],
+                vec!["x", "deeper"],
+                vec!["z"],
+                vec!["y"],
+            ],
+            "files first, then directories (a followed link counts as one), depth first"
+        );
+    }
+
+    fn select(args: Json, entries: &[Entry], now: f64) -> (Vec<String>, Report) {
+        let criteria = criteria(args);
+        let contents = HashMap::new();
+        let walk = Walk {
+            top: "/t",
+            entries,
+            criteria: &criteria,
+            now,
+            contents: &contents,
+        };
+        let mut matched = Vec::new();
+        let mut report = Report::default();
+        walk.select(&mut matched, &mut report)
+            .expect("no content errors");
+        (matched.iter().map(|e| e.name.clone()).collect(), report)
+    }
+
+    #[test]
+    fn selection_applies_every_criterion() {
+        let now = 1_000_000.0;
+        let entries = vec![
+            entry("/t/new.log", 'f', 0o644, 100, 999_000),
+            entry("/t/old.log", 'f', 0o600, 5000, 800_000),
+            entry("/t/.hidden.log", 'f', 0o644, 1, 800_000),
+            entry("/t/notes.txt", 'f', 0o644, 20_000, 900_000),
+            entry("/t/logs", 'd', 0o755, 4096, 999_999),
+            entry("/t/link.log", 'l', 0o777, 7, 999_999),
+            entry("/t/logs/inner.log", 'f', 0o644, 1, 999_999),
+            entry("/t/logs/deep", 'd', 0o755, 4096, 999_999),
+            entry("/t/logs/deep/bottom.log", 'f', 0o644, 1, 999_999),
+        ];
+        let cases: &[(Json, &[&str], usize)] = &[
+            (
+                json!({"paths": "/t"}),
+                &["new.log", "old.log", "notes.txt"],
+                6,
+            ),
+            (
+                json!({"paths": "/t", "patterns": "*.log"}),
+                &["new.log", "old.log"],
+                6,
+            ),
+            (
+                json!({"paths": "/t", "patterns": ["*.log"], "hidden": true}),
+                &["new.log", "old.log", ".hidden.log"],
+                6,
+            ),
+            (
+                json!({"paths": "/t", "patterns": "*.log", "excludes": "new*"}),
+                &["old.log"],
+                6,
+            ),
+            (
+                json!({"paths": "/t", "patterns": "^.*\\.txt$", "use_regex": true}),
+                &["notes.txt"],
+                6,
+            ),
+            (
+                json!({"paths": "/t", "age": "1d"}),
+                &["old.log", "notes.txt"],
+                6,
+            ),
+            (json!({"paths": "/t", "age": "-2h"}), &["new.log"], 6),
+            (
+                json!({"paths": "/t", "size": "4k"}),
+                &["old.log", "notes.txt"],
+                6,
+            ),
+            (json!({"paths": "/t", "size": "-1k"}), &["new.log"], 6),
+            (json!({"paths": "/t", "mode": "0600"}), &["old.log"], 6),
+            (
+                json!({"paths": "/t", "mode": "o=r", "exact_mode": false}),
+                &["new.log", "notes.txt"],
+                6,
+            ),
+            (
+                json!({"paths": "/t", "file_type": "directory"}),
+                &["logs"],
+                6,
+            ),
+            (
+                json!({"paths": "/t", "file_type": "link"}),
+                &["link.log"],
+                6,
+            ),
+            (
+                json!({"paths": "/t", "file_type": "any", "patterns": "*.log", "size": "-1k"}),
+                &["new.log", "link.log"],
+                6,
+            ),
+            (
+                json!({"paths": "/t", "recurse": true, "patterns": "*.log"}),
+                &["new.log", "old.log", "inner.log", "bottom.log"],
+                9,
+            ),
+            (
+                json!({"paths": "/t", "recurse": true, "depth": 1, "patterns": "*.log"}),
+                &["new.log", "old.log"],
+                9,
+            ),
+            (
+                json!({"paths": "/t", "recurse": true, "limit": 1}),
+                &["new.log"],
+                6,
+            ),
+        ];
+        for (args, expected, examined) in cases {
+            let (names, report) = select(args.clone(), &entries, now);
+            assert_eq!(names, *expected, "{args}");
+            assert_eq!(report.examined, *examined, "examined with {args}");
+        }
+        let (_, report) = select(json!({"paths": "/t", "limit": 1}), &entries, now);
+        assert_eq!(report.msg, "Limit of matches reached");
+    }
+
+    #[test]
+    fn bad_arguments_fail_with_ansibles_message() {
+        for (args, msg) in [
+            (json!({"paths": "/t", "age": "2y"}), "failed to process age"),
+            (
+                json!({"paths": "/t", "size": "1q"}),
+                "failed to process size",
+            ),
+            (
+                json!({"paths": "/t", "limit": 0}),
+                "limit cannot be 0 (use None for unlimited)",
+            ),
+        ] {
+            let raw = serde_json::from_value(args.clone()).expect("a mapping");
+            let parsed = Args::parse(Find.params(), &raw).expect("valid arguments");
+            let outcome = Criteria::from_args(&parsed).err().expect("rejected");
+            assert_eq!(outcome["msg"], msg, "{args}");
+            assert_eq!(outcome["failed"], true);
+        }
+    }
+
+    #[test]
+    fn content_decodes_and_matches() {
+        for (bytes, encoding, expected) in [
+            (&b"caf\xc3\xa9"[..], None, Ok(Some("café".to_string()))),
+            (&b"caf\xe9"[..], None, Ok(None)),
+            (
+                &b"caf\xe9"[..],
+                Some("latin-1"),
+                Ok(Some("café".to_string())),
+            ),
+            (&b"caf\xe9"[..], Some("ascii"), Ok(None)),
+            (
+                &b"x"[..],
+                Some("klingon"),
+                Err("unknown encoding: klingon".to_string()),
+            ),
+        ] {
+            assert_eq!(decode(bytes, encoding), expected, "{encoding:?}");
+        }
+        let file = entry("/t/f", 'f', 0o644, 1, 1);
+        let probe = Probe {
+            checksum: None,
+            content: Some(b"first line\r\nsecond=2\n".to_vec()),
+        };
+        for (args, expected) in [
+            (json!({"paths": "/t", "contains": "second=\\d$"}), true),
+            (json!({"paths": "/t", "contains": "line"}), false),
+            (
+                json!({"paths": "/t", "contains": "line", "read_whole_file": true}),
+                true,
+            ),
+            (json!({"paths": "/t", "contains": "^first"}), true),
+        ] {
+            let found = criteria(args.clone()).content_matches(&file, Some(&probe));
+            assert_eq!(found, Ok(expected), "{args}");
+        }
+        let binary = Probe {
+            checksum: None,
+            content: Some(b"\xff\xfe".to_vec()),
+        };
+        let error = criteria(json!({"paths": "/t", "contains": "x"}))
+            .content_matches(&file, Some(&binary))
+            .expect_err("undecodable");
+        assert!(
+            error.starts_with(
+                "Failed to read the file /t/f due to an encoding error. current encoding: None"
+            ),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn probe_output_parses() {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(b"hi\0there");
+        let output = format!("abc\0{encoded}\0!\0!\0");
+        let probes = parse_probe(output.as_bytes(), 3, true);
+        assert_eq!(probes[0].checksum.as_deref(), Some("abc"));
+        assert_eq!(probes[0].content.as_deref(), Some(&b"hi\0there"[..]));
+        assert_eq!(probes[1].checksum, None, "unreadable");
+        assert_eq!(probes[1].content, None);
+        assert_eq!(probes[2].checksum, None, "missing output");
+        let checksums = parse_probe(b"-\0\0", 1, false);
+        assert_eq!(checksums[0].checksum, None);
+    }
 }
