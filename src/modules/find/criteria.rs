@@ -14,7 +14,7 @@ pub(super) struct Criteria {
     patterns: Vec<Matcher>,
     excludes: Vec<Matcher>,
     pub(super) contains: Option<Regex>,
-    pub(super) read_whole_file: bool,
+    read_whole_file: bool,
     encoding: Option<String>,
     file_type: String,
     age: Option<i64>,
