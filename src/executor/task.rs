@@ -582,6 +582,7 @@ impl Runner {
                 let lookup = LookupVars(vars.clone());
                 let ctx = ModuleContext {
                     conn: conn.as_ref(),
+                    host: &host.name,
                     check_mode,
                     diff_mode,
                     env,

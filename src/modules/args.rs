@@ -243,6 +243,17 @@ impl Args {
             .cloned()
             .unwrap_or_default()
     }
+
+    /// A list parameter's items as strings (other scalars written out).
+    pub fn strings(&self, name: &str) -> Vec<String> {
+        self.list(name)
+            .into_iter()
+            .map(|item| match item {
+                Json::String(s) => s,
+                other => other.to_string(),
+            })
+            .collect()
+    }
 }
 
 /// The message for an argument a module does not know, listing what it accepts.

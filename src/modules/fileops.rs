@@ -72,9 +72,84 @@ pub struct FileStat {
     pub atime: i64,
     /// Target of a symbolic link.
     pub link_target: Option<String>,
-    /// SHA-1 of a regular file's content (when asked for).
+    /// Checksum of a regular file's content (when asked for).
     pub checksum: Option<String>,
+    /// Exact type, inode data, precise times, access rights.
+    pub details: StatDetails,
 }
+
+/// What `stat` knows about a path beyond the basics.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StatDetails {
+    /// The type as `stat` names it (`regular file`, `fifo`, `socket` ...).
+    pub file_type: String,
+    /// Inode number.
+    pub inode: u64,
+    /// Device the inode resides on.
+    pub dev: u64,
+    /// Number of hard links.
+    pub nlink: u64,
+    /// Modification time.
+    pub mtime: Timestamp,
+    /// Access time.
+    pub atime: Timestamp,
+    /// Status change time.
+    pub ctime: Timestamp,
+    /// What the connecting user may do with the path (when asked for).
+    pub access: Option<Access>,
+    /// Where a symbolic link finally leads, fully resolved.
+    pub real_path: Option<String>,
+}
+
+/// A point in time with nanoseconds, as `stat` prints it (`1700000000.123456789`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Timestamp {
+    /// Whole seconds since the epoch.
+    pub secs: i64,
+    /// Nanoseconds past `secs`.
+    pub nanos: u32,
+}
+
+impl Timestamp {
+    /// Parses `secs[.fraction]`; digits past nanoseconds are dropped.
+    pub fn parse(text: &str) -> Option<Timestamp> {
+        let (secs, fraction) = text.split_once('.').unwrap_or((text, ""));
+        if !fraction.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let digits: String = fraction
+            .chars()
+            .chain("000000000".chars())
+            .take(9)
+            .collect();
+        Some(Timestamp {
+            secs: secs.parse().ok()?,
+            nanos: digits.parse().ok()?,
+        })
+    }
+
+    /// Seconds as a float, as Python's `st_mtime` gives them.
+    pub fn as_f64(self) -> f64 {
+        self.secs as f64 + f64::from(self.nanos) * 1e-9
+    }
+}
+
+/// What the connecting user may do with a path (`test -r/-w/-x`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Access {
+    /// May read it.
+    pub readable: bool,
+    /// May write it.
+    pub writeable: bool,
+    /// May execute (or search) it.
+    pub executable: bool,
+}
+
+/// The checksum algorithms Ansible offers; each has a `<name>sum` tool in coreutils.
+pub const CHECKSUM_ALGORITHMS: &[&str] = &["md5", "sha1", "sha224", "sha256", "sha384", "sha512"];
+
+/// The `stat` format behind [`parse_stat_line`]: type, mode, owner, size, times, inode data.
+pub const STAT_FORMAT: &str = "%F|%a|%u|%g|%U|%G|%s|%Y|%X|%.9Y|%.9X|%.9Z|%i|%d|%h";
 
 /// Queries `path` on the target: `None` when it does not exist. With `follow`, a
 /// link is described by what it points to. With `checksum`, regular files get their
@@ -94,15 +169,28 @@ pub async fn stat(
 
 /// The shell script behind [`stat`]; also usable inside a larger query.
 pub fn stat_script(path: &str, follow: bool, checksum: bool) -> String {
+    stat_script_with(path, follow, checksum.then_some("sha1"))
+}
+
+/// [`stat_script`] with the checksum algorithm chosen (one of [`CHECKSUM_ALGORITHMS`]).
+/// Besides the stat line it prints what the user may do with the path (`P:`), and for
+/// a link its target (`L:`) and fully resolved path (`R:`).
+pub fn stat_script_with(path: &str, follow: bool, checksum: Option<&str>) -> String {
     let p = quote(path);
     let flag = if follow { "-L " } else { "" };
     let mut script = format!(
-        "if [ -e {p} ] || [ -L {p} ]; then stat {flag}-c 'S:%F|%a|%u|%g|%U|%G|%s|%Y|%X' -- {p}; \
-         [ -L {p} ] && printf 'L:%s\\n' \"$(readlink -- {p})\"; "
+        "if [ -e {p} ] || [ -L {p} ]; then LC_ALL=C stat {flag}-c 'S:{STAT_FORMAT}' -- {p}; \
+         printf P:; [ -r {p} ] && printf r; [ -w {p} ] && printf w; [ -x {p} ] && printf x; echo; \
+         [ -L {p} ] && printf 'L:%s\\nR:%s\\n' \"$(readlink -- {p})\" \"$(readlink -m -- {p})\"; "
     );
-    if checksum {
+    if let Some(algorithm) = checksum.filter(|a| CHECKSUM_ALGORITHMS.contains(a)) {
+        let regular = if follow {
+            format!("[ -f {p} ]")
+        } else {
+            format!("[ ! -L {p} ] && [ -f {p} ]")
+        };
         script.push_str(&format!(
-            "[ -f {p} ] && [ -r {p} ] && printf 'C:%s\\n' \"$(sha1sum < {p} | cut -d' ' -f1)\"; "
+            "{regular} && [ -r {p} ] && printf 'C:%s\\n' \"$({algorithm}sum < {p} | cut -d' ' -f1)\"; "
         ));
     }
     script.push_str("else echo 'S:missing'; fi");
@@ -113,37 +201,25 @@ pub fn stat_script(path: &str, follow: bool, checksum: bool) -> String {
 pub fn parse_stat(output: &str) -> Option<FileStat> {
     let mut stat: Option<FileStat> = None;
     let mut link = None;
+    let mut real_path = None;
+    let mut access = None;
     let mut checksum = None;
     for line in output.lines() {
         if let Some(rest) = line.strip_prefix("S:") {
             if rest == "missing" {
                 return None;
             }
-            let fields: Vec<&str> = rest.split('|').collect();
-            if fields.len() < 9 {
-                return None;
-            }
-            let kind = match fields[0] {
-                "regular file" | "regular empty file" => FileKind::File,
-                "directory" => FileKind::Directory,
-                "symbolic link" => FileKind::Link,
-                _ => FileKind::Other,
-            };
-            stat = Some(FileStat {
-                kind,
-                mode: u32::from_str_radix(fields[1], 8).unwrap_or(0),
-                uid: fields[2].parse().unwrap_or(0),
-                gid: fields[3].parse().unwrap_or(0),
-                owner: fields[4].to_string(),
-                group: fields[5].to_string(),
-                size: fields[6].parse().unwrap_or(0),
-                mtime: fields[7].parse().unwrap_or(0),
-                atime: fields[8].parse().unwrap_or(0),
-                link_target: None,
-                checksum: None,
-            });
+            stat = Some(parse_stat_line(rest)?);
         } else if let Some(rest) = line.strip_prefix("L:") {
             link = Some(rest.to_string());
+        } else if let Some(rest) = line.strip_prefix("R:") {
+            real_path = Some(rest.to_string());
+        } else if let Some(rest) = line.strip_prefix("P:") {
+            access = Some(Access {
+                readable: rest.contains('r'),
+                writeable: rest.contains('w'),
+                executable: rest.contains('x'),
+            });
         } else if let Some(rest) = line.strip_prefix("C:") {
             checksum = Some(rest.to_string()).filter(|c| !c.is_empty());
         }
@@ -151,8 +227,108 @@ pub fn parse_stat(output: &str) -> Option<FileStat> {
     stat.map(|mut s| {
         s.link_target = link;
         s.checksum = checksum;
+        s.details.real_path = real_path;
+        s.details.access = access;
         s
     })
+}
+
+/// Parses one line printed with [`STAT_FORMAT`] (without its `S:` prefix). Lines from
+/// a `stat` that lacks the later fields still give the basics.
+pub fn parse_stat_line(line: &str) -> Option<FileStat> {
+    let fields: Vec<&str> = line.split('|').collect();
+    if fields.len() < 9 {
+        return None;
+    }
+    let kind = match fields[0] {
+        "regular file" | "regular empty file" => FileKind::File,
+        "directory" => FileKind::Directory,
+        "symbolic link" => FileKind::Link,
+        _ => FileKind::Other,
+    };
+    let mtime: i64 = fields[7].parse().unwrap_or(0);
+    let atime: i64 = fields[8].parse().unwrap_or(0);
+    let field = |i: usize| fields.get(i).copied().unwrap_or("");
+    let time =
+        |i: usize, secs: i64| Timestamp::parse(field(i)).unwrap_or(Timestamp { secs, nanos: 0 });
+    Some(FileStat {
+        kind,
+        mode: u32::from_str_radix(fields[1], 8).unwrap_or(0),
+        uid: fields[2].parse().unwrap_or(0),
+        gid: fields[3].parse().unwrap_or(0),
+        owner: fields[4].to_string(),
+        group: fields[5].to_string(),
+        size: fields[6].parse().unwrap_or(0),
+        mtime,
+        atime,
+        link_target: None,
+        checksum: None,
+        details: StatDetails {
+            file_type: fields[0].to_string(),
+            mtime: time(9, mtime),
+            atime: time(10, atime),
+            ctime: time(11, mtime),
+            inode: field(12).parse().unwrap_or(0),
+            dev: field(13).parse().unwrap_or(0),
+            nlink: field(14).parse().unwrap_or(0),
+            access: None,
+            real_path: None,
+        },
+    })
+}
+
+/// `path` with a leading `~` or `~user` expanded on the target, as Ansible does for
+/// its `path` options. Costs a round trip only when there is something to expand.
+pub async fn expand_user(ctx: &ModuleContext<'_>, path: &str) -> Result<String, ConnectionError> {
+    let Some(rest) = path.strip_prefix('~') else {
+        return Ok(path.to_string());
+    };
+    let (user, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let valid_user = user
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    if !valid_user {
+        return Ok(path.to_string());
+    }
+    let out = ctx
+        .conn
+        .exec(&Command::new(format!("printf %s ~{user}")))
+        .await?;
+    let home = out.stdout_text();
+    if out.rc != 0 || home.is_empty() {
+        return Ok(path.to_string());
+    }
+    Ok(format!("{home}{tail}"))
+}
+
+/// Normalises a path as Python's `os.path.normpath` does: no `.`, no doubled slashes,
+/// `..` folded where it can be.
+pub fn normpath(path: &str) -> String {
+    if path.is_empty() {
+        return ".".into();
+    }
+    let slashes = if path.starts_with("//") && !path.starts_with("///") {
+        2
+    } else {
+        usize::from(path.starts_with('/'))
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." if parts.last().is_some_and(|last| *last != "..") => {
+                parts.pop();
+            }
+            ".." if slashes > 0 => {}
+            _ => parts.push(part),
+        }
+    }
+    let joined = "/".repeat(slashes) + &parts.join("/");
+    if joined.is_empty() {
+        ".".into()
+    } else {
+        joined
+    }
 }
 
 /// Parses a `mode:` value as Ansible does: an integer is taken as written (YAML's
@@ -498,5 +674,63 @@ mod tests {
         let link =
             parse_stat("S:symbolic link|777|0|0|root|root|3|1|1\nL:/target\n").expect("exists");
         assert_eq!(link.link_target.as_deref(), Some("/target"));
+    }
+
+    #[test]
+    fn extended_stat_output_parses() {
+        let out = "S:fifo|4755|1000|100|alice|users|0|1700000000|1700000001|\
+                   1700000000.250000000|1700000001.000000000|1700000002.5|42|2049|3\n\
+                   P:rx\nL:../t\nR:/abs/t\nC:\n";
+        let stat = parse_stat(out).expect("exists");
+        assert_eq!(stat.kind, FileKind::Other);
+        assert_eq!(stat.mode, 0o4755);
+        assert_eq!(stat.checksum, None, "an empty checksum is none");
+        let details = &stat.details;
+        assert_eq!(details.file_type, "fifo");
+        assert_eq!((details.inode, details.dev, details.nlink), (42, 2049, 3));
+        assert_eq!(details.mtime.as_f64(), 1_700_000_000.25);
+        assert_eq!(
+            details.ctime,
+            Timestamp {
+                secs: 1_700_000_002,
+                nanos: 500_000_000
+            }
+        );
+        assert_eq!(details.real_path.as_deref(), Some("/abs/t"));
+        assert_eq!(stat.link_target.as_deref(), Some("../t"));
+        let access = details.access.expect("asked");
+        assert!(access.readable && !access.writeable && access.executable);
+    }
+
+    #[test]
+    fn timestamps_parse() {
+        for (text, expected) in [
+            ("12", Some((12, 0))),
+            ("12.5", Some((12, 500_000_000))),
+            ("12.1234567890", Some((12, 123_456_789))),
+            ("-3.0", Some((-3, 0))),
+            ("?", None),
+            ("1.x", None),
+        ] {
+            let parsed = Timestamp::parse(text).map(|t| (t.secs, t.nanos));
+            assert_eq!(parsed, expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn normpath_matches_python() {
+        for (path, expected) in [
+            ("", "."),
+            ("/", "/"),
+            ("//x", "//x"),
+            ("///x//y/", "/x/y"),
+            ("a/./b/../c", "a/c"),
+            ("../a/..", ".."),
+            ("/../a", "/a"),
+            ("dest/host//etc/x", "dest/host/etc/x"),
+            ("./", "."),
+        ] {
+            assert_eq!(normpath(path), expected, "{path}");
+        }
     }
 }

@@ -8,12 +8,17 @@ mod command;
 mod copy;
 mod debug;
 mod fail;
+mod fetch;
 mod file;
 pub mod fileops;
+mod find;
 mod install;
 mod pause;
 mod ping;
 mod setup;
+mod slurp;
+mod stat;
+mod tempfile;
 mod template;
 
 use async_trait::async_trait;
@@ -29,6 +34,8 @@ pub type Outcome = Map<String, Json>;
 pub struct ModuleContext<'a> {
     /// The way to the target.
     pub conn: &'a dyn Connection,
+    /// The inventory name of the host the task runs for (`inventory_hostname`).
+    pub host: &'a str,
     /// `-C` or `check_mode: true`: report, never change.
     pub check_mode: bool,
     /// `-D` or `diff: true`: include before/after in the result.
@@ -131,10 +138,15 @@ static MODULES: &[&dyn Module] = &[
     &command::Raw,
     &debug::Debug,
     &fail::Fail,
+    &fetch::Fetch,
     &file::File,
+    &find::Find,
     &pause::Pause,
     &ping::Ping,
     &setup::Setup,
+    &slurp::Slurp,
+    &stat::Stat,
+    &tempfile::Tempfile,
     &template::TemplateModule,
 ];
 

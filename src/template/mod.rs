@@ -10,7 +10,7 @@ pub mod json_dump;
 mod lookups;
 pub mod pyfmt;
 mod pypath;
-mod pyre;
+pub(crate) mod pyre;
 mod vars;
 pub mod yaml_dump;
 

@@ -1,0 +1,268 @@
+//! `fetch`: copies a file from the target to the control node, into
+//! `dest/<inventory_hostname>/<src>` (or exactly `dest` with `flat`). The copy is
+//! skipped when the SHA-1 checksums on both sides already agree.
+
+use std::path::Path;
+
+use async_trait::async_trait;
+use md5::Md5;
+use serde_json::{Value as Json, json};
+use sha1::{Digest, Sha1};
+
+use super::fileops::{self, FileKind};
+use super::{Args, Kind, Module, ModuleContext, ModuleError, Outcome, Param};
+use crate::template::pyfmt::py_repr;
+
+/// `fetch`: fetches a file from the target and stores it on the control node.
+pub struct Fetch;
+
+#[async_trait]
+impl Module for Fetch {
+    fn name(&self) -> &'static str {
+        "fetch"
+    }
+
+    fn params(&self) -> &'static [Param] {
+        const PARAMS: &[Param] = &[
+            Param::new("src", Kind::Str).required(),
+            Param::new("dest", Kind::Str).required(),
+            Param::new("flat", Kind::Bool),
+            Param::new("fail_on_missing", Kind::Bool),
+            Param::new("validate_checksum", Kind::Bool),
+        ];
+        PARAMS
+    }
+
+    async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
+        let source = fileops::expand_user(ctx, args.str("src").unwrap_or_default()).await?;
+        let fail_on_missing = args.bool_or("fail_on_missing", true);
+        let remote = fileops::stat(ctx, &source, true, true).await?;
+        let remote_checksum = match &remote {
+            None => {
+                let msg = "the remote file does not exist, not transferring, ignored";
+                return Ok(missing(&source, fail_on_missing, Some(msg)));
+            }
+            Some(stat) if stat.kind == FileKind::Directory => {
+                return Ok(directory(fail_on_missing));
+            }
+            Some(stat) if !stat.details.access.is_some_and(|a| a.readable) => {
+                let msg = format!("file is not readable: {}", py_repr(&source.as_str().into()));
+                return Ok(missing(
+                    &source,
+                    fail_on_missing,
+                    fail_on_missing.then_some(msg.as_str()),
+                ));
+            }
+            Some(stat) => stat.checksum.clone(),
+        };
+
+        let dest = match destination(ctx, args, &source) {
+            Ok(dest) => dest,
+            Err(msg) => return Ok(super::failed(msg)),
+        };
+        let local = tokio::fs::read(&dest).await.ok();
+        let local_checksum = local.as_deref().map(sha1_hex);
+        if remote_checksum.is_some() && local_checksum == remote_checksum {
+            let mut outcome = super::ok(false);
+            outcome.insert("md5sum".into(), json!(local.as_deref().map(md5_hex)));
+            outcome.insert("file".into(), json!(source));
+            outcome.insert("dest".into(), json!(dest));
+            outcome.insert("checksum".into(), json!(local_checksum));
+            return Ok(outcome);
+        }
+        if ctx.check_mode {
+            let mut outcome = super::ok(true);
+            outcome.insert("file".into(), json!(source));
+            outcome.insert("dest".into(), json!(dest));
+            outcome.insert("remote_checksum".into(), json!(remote_checksum));
+            return Ok(outcome);
+        }
+
+        let data = ctx.conn.get(&source).await?;
+        if let Err(err) = write_local(&dest, &data).await {
+            return Ok(super::failed(format!("Failed to fetch the file: {err}")));
+        }
+        let checksum = sha1_hex(&data);
+        let mut outcome = Outcome::new();
+        let mismatch = args.bool_or("validate_checksum", true)
+            && remote_checksum
+                .as_deref()
+                .is_some_and(|remote| remote != checksum);
+        if mismatch {
+            outcome.insert("failed".into(), Json::Bool(true));
+            outcome.insert("md5sum".into(), json!(md5_hex(&data)));
+            outcome.insert("msg".into(), json!("checksum mismatch"));
+            outcome.insert("file".into(), json!(source));
+        } else {
+            outcome.insert("changed".into(), Json::Bool(true));
+            outcome.insert("md5sum".into(), json!(md5_hex(&data)));
+        }
+        outcome.insert("dest".into(), json!(dest));
+        outcome.insert("remote_md5sum".into(), Json::Null);
+        outcome.insert("checksum".into(), json!(checksum));
+        outcome.insert(
+            "remote_checksum".into(),
+            json!(remote_checksum.unwrap_or(checksum)),
+        );
+        Ok(outcome)
+    }
+}
+
+/// The result for a source that is missing or unreadable: a failure, or with
+/// `fail_on_missing: false` a note that nothing was transferred.
+fn missing(source: &str, fail_on_missing: bool, msg: Option<&str>) -> Outcome {
+    let mut outcome = Outcome::new();
+    if fail_on_missing {
+        outcome.insert("changed".into(), Json::Bool(false));
+        outcome.insert("failed".into(), Json::Bool(true));
+    } else {
+        outcome.insert("file".into(), json!(source));
+        outcome.insert("changed".into(), Json::Bool(false));
+    }
+    if let Some(msg) = msg {
+        outcome.insert("msg".into(), json!(msg));
+    }
+    outcome
+}
+
+/// The result for a source that is a directory.
+fn directory(fail_on_missing: bool) -> Outcome {
+    let msg = "remote file is a directory, fetch cannot work on directories";
+    if fail_on_missing {
+        let mut outcome = super::failed(msg);
+        outcome.insert("changed".into(), Json::Bool(false));
+        outcome
+    } else {
+        let mut outcome = Outcome::new();
+        outcome.insert(
+            "msg".into(),
+            json!(format!("{msg}, not transferring, ignored")),
+        );
+        outcome
+    }
+}
+
+/// Where the file goes on the control node, as Ansible lays it out.
+fn destination(ctx: &ModuleContext<'_>, args: &Args, source: &str) -> Result<String, String> {
+    let dest = args.str("dest").unwrap_or_default();
+    let base = playbook_dir(ctx);
+    let path = if args.bool_or("flat", false) {
+        if !dest.ends_with('/') && Path::new(dest).is_dir() {
+            return Err("dest is an existing directory, use a trailing slash if you want to fetch src into that directory".into());
+        }
+        let dest = if dest.ends_with('/') {
+            format!("{dest}{}", source.rsplit('/').next().unwrap_or(source))
+        } else {
+            dest.to_string()
+        };
+        if dest.starts_with('/') {
+            dest
+        } else {
+            local_path(&base, &dest)
+        }
+    } else {
+        format!("{}/{}/{source}", local_path(&base, dest), ctx.host)
+    };
+    Ok(fileops::normpath(&path))
+}
+
+/// The directory relative destinations are taken from: the playbook's, made absolute
+/// (the current directory for ad hoc runs).
+fn playbook_dir(ctx: &ModuleContext<'_>) -> String {
+    let cwd = std::env::current_dir()
+        .map(|d| d.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| ".".into());
+    match ctx.vars.eval("playbook_dir") {
+        Ok(Some(Json::String(dir))) if dir.starts_with('/') => dir,
+        Ok(Some(Json::String(dir))) if !dir.is_empty() => format!("{cwd}/{dir}"),
+        _ => cwd,
+    }
+}
+
+/// A control-node path as Ansible's `path_dwim` makes it: `~` expanded, relative paths
+/// taken from `base`, normalised.
+fn local_path(base: &str, given: &str) -> String {
+    let home = || std::env::var("HOME").unwrap_or_default();
+    let path = if given == "~" {
+        home()
+    } else if let Some(rest) = given.strip_prefix("~/") {
+        format!("{}/{rest}", home())
+    } else if given.starts_with('/') {
+        given.to_string()
+    } else {
+        format!("{base}/{given}")
+    };
+    fileops::normpath(&path)
+}
+
+/// Writes `data` to `dest` through a temporary file beside it, creating the parent
+/// directories first.
+async fn write_local(dest: &str, data: &[u8]) -> std::io::Result<()> {
+    let path = Path::new(dest);
+    let dir = path.parent().unwrap_or(Path::new("."));
+    tokio::fs::create_dir_all(dir).await?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = dir.join(format!(".{name}.bosun-fetch.{}.tmp", std::process::id()));
+    let written = async {
+        tokio::fs::write(&temp, data).await?;
+        tokio::fs::rename(&temp, path).await
+    }
+    .await;
+    if written.is_err() {
+        let _ = tokio::fs::remove_file(&temp).await;
+    }
+    written
+}
+
+fn sha1_hex(data: &[u8]) -> String {
+    hex::encode(Sha1::digest(data))
+}
+
+fn md5_hex(data: &[u8]) -> String {
+    hex::encode(Md5::digest(data))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_paths_resolve_like_path_dwim() {
+        for (base, given, expected) in [
+            ("/play", "out", "/play/out"),
+            ("/play", "out/../x/", "/play/x"),
+            ("/play", "/abs//x", "/abs/x"),
+            ("/play", "./", "/play"),
+        ] {
+            assert_eq!(local_path(base, given), expected, "{given}");
+        }
+    }
+
+    #[test]
+    fn missing_and_directory_results() {
+        let failed = missing("/x", true, Some("gone"));
+        assert_eq!(
+            Json::Object(failed),
+            json!({"changed": false, "failed": true, "msg": "gone"})
+        );
+        let ignored = missing("/x", false, None);
+        assert_eq!(
+            Json::Object(ignored),
+            json!({"file": "/x", "changed": false})
+        );
+        assert_eq!(
+            Json::Object(directory(false)),
+            json!({"msg": "remote file is a directory, fetch cannot work on directories, not transferring, ignored"})
+        );
+        assert_eq!(directory(true)["failed"], true);
+    }
+
+    #[test]
+    fn digests_are_hex() {
+        assert_eq!(sha1_hex(b"abc"), "a9993e364706816aba3e25717850c26c9cd0d89d");
+        assert_eq!(md5_hex(b"abc"), "900150983cd24fb0d6963f7d28e17f72");
+    }
+}
