@@ -10,7 +10,6 @@ pub mod json_dump;
 mod lookups;
 pub mod pyfmt;
 mod pypath;
-mod pyre;
 mod vars;
 pub mod yaml_dump;
 
