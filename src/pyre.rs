@@ -1,8 +1,12 @@
-//! Python `re` compatibility on top of the `regex` crate: pattern translation,
-//! flags, `re.sub` replacement templates and `re.subn` itself. Shared by the Jinja
-//! filters and tests and by the file-editing modules.
+//! Python `re` compatibility on top of `fancy-regex` (which brings backreferences
+//! and look-around): pattern translation, flags, `re.sub` replacement templates and
+//! Python's rules for iterating over matches. Shared by the Jinja filters and tests
+//! and by the file-editing modules.
 
-use regex::{Captures, Regex, RegexBuilder};
+use fancy_regex::{Regex, RegexBuilder};
+
+/// The groups of one match.
+pub type Captures<'t> = fancy_regex::Captures<'t, str>;
 
 /// How a pattern must match, like Python's `re.search`, `re.match` and `re.fullmatch`.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -15,7 +19,7 @@ pub enum Anchor {
     Full,
 }
 
-/// Python's compile flags, plus how the subject text is shaped.
+/// Python's compile flags.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Flags {
     /// `re.IGNORECASE`.
@@ -24,14 +28,16 @@ pub struct Flags {
     pub multiline: bool,
     /// `re.DOTALL`: `.` matches newlines too.
     pub dotall: bool,
-    /// The subject is one line with its line ending (as `readlines()` gives it):
-    /// `$` also matches just before that final newline, as Python's `$` does.
-    pub line: bool,
 }
 
+/// A compiled Python regular expression.
+#[derive(Debug)]
+pub struct Pattern(Regex);
+
 /// Compiles a Python regular expression.
-pub fn compile(pattern: &str, flags: Flags, anchor: Anchor) -> Result<Regex, String> {
-    let translated = translate(pattern, flags.line);
+pub fn compile(pattern: &str, flags: Flags, anchor: Anchor) -> Result<Pattern, String> {
+    let multiline = flags.multiline || has_multiline_flag(pattern);
+    let translated = translate(pattern, multiline);
     let wrapped = match anchor {
         Anchor::Search => translated,
         Anchor::Start => format!(r"\A(?:{translated})"),
@@ -42,7 +48,62 @@ pub fn compile(pattern: &str, flags: Flags, anchor: Anchor) -> Result<Regex, Str
         .multi_line(flags.multiline)
         .dot_matches_new_line(flags.dotall)
         .build()
+        .map(Pattern)
         .map_err(|e| format!("invalid regular expression '{pattern}': {e}"))
+}
+
+impl Pattern {
+    /// The first match in `text`, like Python's `pattern.search`.
+    pub fn search<'t>(&self, text: &'t str) -> Result<Option<Captures<'t>>, String> {
+        self.search_from(text, 0)
+    }
+
+    /// Whether the pattern matches anywhere in `text`.
+    pub fn is_match(&self, text: &str) -> Result<bool, String> {
+        self.0.is_match(text).map_err(|e| e.to_string())
+    }
+
+    /// Every match in `text`, as Python's `finditer` finds them: like Python 3.7+, an
+    /// empty match right after a previous match counts too.
+    pub fn matches<'t>(&self, text: &'t str) -> Result<Vec<Captures<'t>>, String> {
+        let mut found = Vec::new();
+        let mut at = 0;
+        let mut after_empty = false;
+        while at <= text.len() {
+            let Some(caps) = self.search_from(text, at)? else {
+                break;
+            };
+            let Some((start, end)) = caps.get(0).map(|m| (m.start(), m.end())) else {
+                break;
+            };
+            if after_empty && start == end && start == at {
+                match text[at..].chars().next() {
+                    Some(c) => {
+                        at += c.len_utf8();
+                        after_empty = false;
+                        continue;
+                    }
+                    None => break,
+                }
+            }
+            after_empty = start == end;
+            at = end;
+            found.push(caps);
+        }
+        Ok(found)
+    }
+
+    /// How many groups the pattern has, plus one for the whole match.
+    pub fn captures_len(&self) -> usize {
+        self.0.captures_len()
+    }
+
+    /// The first match at or after byte `at`, seeing the text before it as context.
+    fn search_from<'t>(&self, text: &'t str, at: usize) -> Result<Option<Captures<'t>>, String> {
+        self.0
+            .captures_from_pos(text, at)
+            .map_err(|e| e.to_string())
+    }
 }
 
 /// Whether the pattern starts with global inline flags that include `m` (`(?m)`,
@@ -56,11 +117,12 @@ pub fn has_multiline_flag(pattern: &str) -> bool {
         })
 }
 
-/// Rewrites Python-only syntax into its `regex` crate equivalent: `\Z`, braces that
+/// Rewrites Python-only syntax into its `fancy-regex` equivalent: `\Z`, braces that
 /// are not quantifiers, `\<` and `\>` (literals in Python, word boundaries here),
 /// `[` and doubled `&&`, `--`, `~~` inside classes (literals in Python, set
-/// operations here), and `$` on single lines.
-fn translate(pattern: &str, line: bool) -> String {
+/// operations here), and, outside MULTILINE, `$` (which in Python also matches just
+/// before a final newline).
+fn translate(pattern: &str, multiline: bool) -> String {
     let chars: Vec<char> = pattern.chars().collect();
     let mut out = String::with_capacity(pattern.len() + 8);
     let mut in_class = false;
@@ -120,7 +182,7 @@ fn translate(pattern: &str, line: bool) -> String {
                 None => out.push_str(r"\{"),
             },
             '}' => out.push_str(r"\}"),
-            '$' if line => out.push_str("(?m:$)"),
+            '$' if !multiline => out.push_str(r"(?=\n?\z)"),
             _ => out.push(c),
         }
         i += 1;
@@ -182,7 +244,7 @@ pub struct Replacement(Vec<Piece>);
 impl Replacement {
     /// Parses backslash escapes and `\N` / `\g<...>` group references, failing with
     /// Python's messages.
-    pub fn parse(template: &str, re: &Regex) -> Result<Self, String> {
+    pub fn parse(template: &str, re: &Pattern) -> Result<Self, String> {
         let mut pieces = Vec::new();
         let mut text = String::new();
         let chars: Vec<char> = template.chars().collect();
@@ -269,37 +331,27 @@ impl Replacement {
 }
 
 /// Python's `re.subn`: replaces up to `count` matches (all when 0) and says how many.
-/// Like Python 3.7+, an empty match right after a previous match is replaced too.
-pub fn subn(re: &Regex, text: &str, replacement: &Replacement, count: usize) -> (String, usize) {
+pub fn subn(
+    re: &Pattern,
+    text: &str,
+    replacement: &Replacement,
+    count: usize,
+) -> Result<(String, usize), String> {
     let mut out = String::with_capacity(text.len());
     let mut last = 0;
     let mut done = 0;
-    let mut at = 0;
-    let mut after_empty = false;
-    while (count == 0 || done < count) && at <= text.len() {
-        let Some(caps) = re.captures_at(text, at) else {
+    for caps in re.matches(text)? {
+        if count > 0 && done == count {
             break;
-        };
-        let Some(m) = caps.get(0) else { break };
-        if after_empty && m.is_empty() && m.start() == at {
-            match text[at..].chars().next() {
-                Some(c) => {
-                    at += c.len_utf8();
-                    after_empty = false;
-                    continue;
-                }
-                None => break,
-            }
         }
+        let Some(m) = caps.get(0) else { continue };
         out.push_str(&text[last..m.start()]);
         out.push_str(&replacement.expand(&caps));
         last = m.end();
         done += 1;
-        after_empty = m.is_empty();
-        at = m.end();
     }
     out.push_str(&text[last..]);
-    (out, done)
+    Ok((out, done))
 }
 
 /// Parses the inside of `\g<...>` or a backreference argument.
@@ -311,10 +363,10 @@ pub fn parse_group_ref(inner: &str) -> GroupRef {
 }
 
 /// Fails when the group does not exist in the pattern.
-pub fn check_group(group: &GroupRef, re: &Regex) -> Result<(), String> {
+pub fn check_group(group: &GroupRef, re: &Pattern) -> Result<(), String> {
     match group {
         GroupRef::Index(n) if *n < re.captures_len() => Ok(()),
-        GroupRef::Name(g) if re.capture_names().flatten().any(|n| n == g) => Ok(()),
+        GroupRef::Name(g) if re.0.capture_names().flatten().any(|n| n == g) => Ok(()),
         GroupRef::Index(n) => Err(format!("invalid group reference {n}")),
         GroupRef::Name(g) => Err(format!("unknown group name '{g}'")),
     }
@@ -336,33 +388,33 @@ mod tests {
     fn sub(pattern: &str, template: &str, text: &str, flags: Flags) -> (String, usize) {
         let re = compile(pattern, flags, Anchor::Search).expect("valid pattern");
         let replacement = Replacement::parse(template, &re).expect("valid template");
-        subn(&re, text, &replacement, 0)
+        subn(&re, text, &replacement, 0).expect("matches")
     }
 
     #[test]
-    fn python_only_syntax_is_translated() {
+    fn python_syntax_means_what_it_means_in_python() {
         // Each row: pattern, subject, whether Python's re.search finds a match.
-        let line = Flags {
-            line: true,
-            ..Flags::default()
-        };
-        for (pattern, text, flags, found) in [
-            (r"server {", "server {\n", Flags::default(), true),
-            (r"a{}", "a{}", Flags::default(), true),
-            (r"x{,2}y", "xxy", Flags::default(), true),
-            (r"^x{2}$", "xx", Flags::default(), true),
-            (r"[[]", "[", Flags::default(), true),
-            (r"[]a]", "]", Flags::default(), true),
-            (r"[a&&b]", "&", Flags::default(), true),
-            (r"\<b\>", "<b>", Flags::default(), true),
-            (r"a\Z", "a\n", Flags::default(), false),
-            (r"^line 1$", "line 1\n", line, true),
-            (r"^line 1$", "line 1\r\n", line, false),
-            (r"[$]", "$", line, true),
-            (r"\$HOME", "$HOME", line, true),
+        for (pattern, text, found) in [
+            (r"server {", "server {\n", true),
+            (r"a{}", "a{}", true),
+            (r"x{,2}y", "xxy", true),
+            (r"^x{2}$", "xx", true),
+            (r"[[]", "[", true),
+            (r"[]a]", "]", true),
+            (r"[a&&b]", "&", true),
+            (r"\<b\>", "<b>", true),
+            (r"a\Z", "a\n", false),
+            (r"^line 1$", "line 1\n", true),
+            (r"^line 1$", "line 1\r\n", false),
+            (r"^a$", "a\nb\n", false),
+            (r"[$]", "$", true),
+            (r"\$HOME", "$HOME", true),
+            (r"^(REF) .* \1$", "REF this is REF\n", true),
+            (r"^(?!#)foo", "#foo", false),
+            (r"(?m)^b$", "a\nb\nc", true),
         ] {
-            let re = compile(pattern, flags, Anchor::Search).expect(pattern);
-            assert_eq!(re.is_match(text), found, "{pattern} on {text:?}");
+            let re = compile(pattern, Flags::default(), Anchor::Search).expect(pattern);
+            assert_eq!(re.is_match(text), Ok(found), "{pattern} on {text:?}");
         }
     }
 
@@ -403,6 +455,7 @@ mod tests {
         assert_eq!(err(r"\D"), r"bad escape \D at position 0");
         assert_eq!(err(r"x\2"), "invalid group reference 2");
         assert_eq!(err(r"\g<k>"), "unknown group name 'k'");
+        assert_eq!(err(r"\g<1"), "missing >, unterminated name at position 3");
         assert_eq!(err("x\\"), "bad escape (end of pattern) at position 1");
     }
 }

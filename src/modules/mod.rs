@@ -4,13 +4,17 @@
 
 pub mod args;
 mod assert;
+mod blockinfile;
 mod command;
 mod debug;
 mod fail;
 pub mod fileops;
+mod lineinfile;
 mod pause;
 mod ping;
+mod replace;
 mod setup;
+mod textfile;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value as Json};
@@ -86,13 +90,16 @@ pub enum FreeForm {
 
 static MODULES: &[&dyn Module] = &[
     &assert::Assert,
+    &blockinfile::BlockInFile,
     &command::CommandModule,
     &command::Shell,
     &command::Raw,
     &debug::Debug,
     &fail::Fail,
+    &lineinfile::LineInFile,
     &pause::Pause,
     &ping::Ping,
+    &replace::Replace,
     &setup::Setup,
 ];
 

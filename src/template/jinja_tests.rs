@@ -144,7 +144,7 @@ fn regex_test(
         ..Flags::default()
     };
     let re = pyre::compile(&p.string("pattern", "")?, flags, anchor).map_err(|e| fail(name, e))?;
-    Ok(re.is_match(&py_str(value)))
+    re.is_match(&py_str(value)).map_err(|e| fail(name, e))
 }
 
 /// `regex(pattern, ignorecase=False, multiline=False, match_type='search')`.
@@ -169,7 +169,7 @@ fn regex(state: &State, value: &Value, args: Rest<Value>, kwargs: Kwargs) -> Res
     };
     let re =
         pyre::compile(&p.string("pattern", "")?, flags, anchor).map_err(|e| fail("regex", e))?;
-    Ok(re.is_match(&py_str(value)))
+    re.is_match(&py_str(value)).map_err(|e| fail("regex", e))
 }
 
 fn items(state: &State, value: &Value, name: &str) -> Result<Vec<Value>, Error> {

@@ -50,7 +50,7 @@ fn regex_replace(
     let replacement = Replacement::parse(&p.string("replacement", "")?, &re)
         .map_err(|e| fail(NAME, format!("{e} in replacement")))?;
     let limit = usize::try_from(p.int("count")?.unwrap_or(0)).unwrap_or(0);
-    let (out, subs) = pyre::subn(&re, &text, &replacement, limit);
+    let (out, subs) = pyre::subn(&re, &text, &replacement, limit).map_err(|e| fail(NAME, e))?;
     let mandatory = p.int("mandatory_count")?.unwrap_or(0);
     if mandatory != 0 && usize::try_from(mandatory).ok() != Some(subs) {
         return Err(fail(
@@ -107,7 +107,7 @@ fn regex_search(
     for g in &groups {
         pyre::check_group(g, &re).map_err(|e| fail(NAME, e))?;
     }
-    let Some(caps) = re.captures(&text) else {
+    let Some(caps) = re.search(&text).map_err(|e| fail(NAME, e))? else {
         return Ok(Value::from(()));
     };
     if groups.is_empty() {
@@ -132,8 +132,9 @@ fn regex_findall(
     let re = pyre::compile(&p.string("regex", "")?, flags(&p), Anchor::Search)
         .map_err(|e| fail(NAME, e))?;
     let group_count = re.captures_len() - 1;
-    let text_of = |m: Option<regex::Match<'_>>| Value::from(m.map_or("", |m| m.as_str()));
-    Ok(Value::from_iter(re.captures_iter(&text).map(
+    let text_of = |m: Option<fancy_regex::Match<'_>>| Value::from(m.map_or("", |m| m.as_str()));
+    let matches = re.matches(&text).map_err(|e| fail(NAME, e))?;
+    Ok(Value::from_iter(matches.iter().map(
         |caps| match group_count {
             0 => text_of(caps.get(0)),
             1 => text_of(caps.get(1)),
