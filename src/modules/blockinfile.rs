@@ -68,12 +68,7 @@ async fn run(ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, EditError>
         }
     }
     let after = apply(file.text.as_deref().unwrap_or(""), &spec).map_err(textfile::fail)?;
-    let msg = match &file.text {
-        Some(before) if *before == after => "",
-        None => "File created",
-        Some(_) if spec.lines.is_empty() => "Block removed",
-        Some(_) => "Block inserted",
-    };
+    let msg = message(file.text.as_deref(), &after, &spec);
     let content_diff = textfile::content_diff(&file, &after);
     let saved = textfile::save(ctx, args, &file, &after, !msg.is_empty(), msg).await?;
     let mut outcome = textfile::outcome(saved.changed, &saved.msg);
@@ -89,6 +84,16 @@ async fn run(ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, EditError>
         outcome.insert("diff".into(), diff);
     }
     Ok(outcome)
+}
+
+/// What the edit did, in Ansible's words; empty when nothing changed.
+fn message(before: Option<&str>, after: &str, spec: &Block) -> &'static str {
+    match before {
+        Some(before) if before == after => "",
+        None => "File created",
+        Some(_) if spec.lines.is_empty() => "Block removed",
+        Some(_) => "Block inserted",
+    }
 }
 
 /// Everything the edit needs, with Ansible's defaults applied.
@@ -245,4 +250,292 @@ fn insertion_point(original: &str, lines: &[String], spec: &Block) -> Result<usi
         Some(n) if spec.after => n + 1,
         Some(n) => n,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value as Json, json};
+    use sha1::{Digest, Sha1};
+
+    fn sha1(text: &str) -> String {
+        hex::encode(Sha1::digest(text.as_bytes()))
+    }
+
+    /// Applies one task's parameters to `before` (`None`: a missing file created):
+    /// the new text and the message.
+    fn edit(before: Option<&str>, params: Json) -> (String, &'static str) {
+        let mut raw: indexmap::IndexMap<String, Json> =
+            serde_json::from_value(params).expect("a mapping");
+        raw.insert("path".into(), Json::from("/f"));
+        let args = Args::parse(PARAMS, &raw).expect("valid arguments");
+        let spec = Block::new(&args).expect("valid pattern");
+        let after = apply(before.unwrap_or(""), &spec).expect("matches");
+        let msg = message(before, &after, &spec);
+        (after, msg)
+    }
+
+    /// Runs the steps in order from `start`; each gives the task's parameters, the
+    /// expected message ("" = not changed) and the SHA-1 Ansible's test asserts.
+    fn scenario(start: Option<&str>, steps: &[(Json, &str, Option<&str>)]) -> String {
+        let mut text = start.map(str::to_string);
+        for (number, (params, msg, checksum)) in steps.iter().enumerate() {
+            let (after, got) = edit(text.as_deref(), params.clone());
+            assert_eq!(got, *msg, "step {number}: {params}\n{after}");
+            if let Some(checksum) = checksum {
+                assert_eq!(sha1(&after), *checksum, "step {number}: {params}\n{after}");
+            }
+            text = Some(after);
+        }
+        text.unwrap_or_default()
+    }
+
+    #[test]
+    fn add_block_to_existing_file_and_create_file() {
+        // blockinfile/tasks/add_block_to_existing_file.yml (on the head of its
+        // sshd_config) and create_file.yml.
+        let block = json!({"block": "Match User ansible-agent\nPasswordAuthentication no\n"});
+        let sshd = "# This is the sshd server system-wide configuration file.\n\nHostKey /etc/ssh/ssh_host_rsa_key\nUsePAM yes\n";
+        let after = scenario(
+            Some(sshd),
+            &[(block.clone(), "Block inserted", None), (block, "", None)],
+        );
+        assert_eq!(
+            after
+                .lines()
+                .filter(|l| l.contains("Match User ansible-agent")
+                    || l.contains("PasswordAuthentication no"))
+                .count(),
+            2
+        );
+        let created = scenario(
+            None,
+            &[
+                (json!({"block": "Hey\nthere\n"}), "File created", None),
+                (
+                    json!({"block": "Hey\nthere\n", "state": "absent"}),
+                    "Block removed",
+                    None,
+                ),
+            ],
+        );
+        assert_eq!(created, "");
+    }
+
+    #[test]
+    fn preserve_line_endings() {
+        // blockinfile/tasks/preserve_line_endings.yml: 6 lines match ^dos.$ after.
+        let start = "unix\nunix\nunix\n\ndos\r\ndos\r\ndos\r\n\nunix\nunix\n# BEGIN ANSIBLE MANAGED BLOCK\ndos\r\n# END ANSIBLE MANAGED BLOCK\nunix\nunix\nunix\nunix\n";
+        let after = scenario(
+            Some(start),
+            &[(
+                json!({"block": "dos\r\ndos\r\ndos\r\n"}),
+                "Block inserted",
+                None,
+            )],
+        );
+        assert_eq!(after.split('\n').filter(|l| *l == "dos\r").count(), 6);
+    }
+
+    #[test]
+    fn trailing_newlines_missing_from_block_or_file() {
+        // block_without_trailing_newline.yml and file_without_trailing_newline.yml.
+        let chomped = json!({"content": "one\ntwo\nthree"});
+        scenario(
+            None,
+            &[
+                (chomped.clone(), "File created", None),
+                (
+                    chomped,
+                    "",
+                    Some("50d49f528a5f7147c7029ed6220c326b1ee2c4ae"),
+                ),
+            ],
+        );
+        let block = json!({"content": "one\ntwo\nthree\n"});
+        scenario(
+            Some("# File with no newline"),
+            &[
+                (block.clone(), "Block inserted", None),
+                (block, "", Some("dab16f864025e59125e74d1498ffb2bb048224e6")),
+            ],
+        );
+    }
+
+    #[test]
+    fn insertafter_and_insertbefore() {
+        // insertafter.yml and insertbefore.yml.
+        for (key, checksum) in [
+            ("insertafter", "a8adeb971358230a28ce554f3b8fdd1ef65fdf1c"),
+            ("insertbefore", "16681d1d7f29d173243bb951d6afb9c0824d7bf4"),
+        ] {
+            let params = json!({key: "line2", "block": "block1\nblock2\n"});
+            scenario(
+                Some("line1\nline2\nline3\n"),
+                &[
+                    (params.clone(), "Block inserted", None),
+                    (params, "", Some(checksum)),
+                ],
+            );
+        }
+    }
+
+    #[test]
+    fn multiline_search() {
+        // multiline_search.yml: with (?m) the pattern spans lines; without, it
+        // matches no single line and the block goes to the end.
+        let listener = "LISTENER=(DESCRIPTION=(ADDRESS_LIST=(ADDRESS=(PROTOCOL=IPC)(KEY=LISTENER)))) # line added by Agent\n\
+            ENABLE_GLOBAL_DYNAMIC_ENDPOINT_LISTENER=ON                                   # line added by Agent\n\
+            \n\
+            SID_LIST_LISTENER_DG =\n    (SID_LIST =\n        (SID_DESC =\n            (GLOBAL_DBNAME = DB01_DG)\n            (ORACLE_HOME = /u01/app/oracle/product/12.1.0.1/db_1)\n            (SID_NAME = DB011)\n        )\n    )\n\
+            \n\
+            SID_LIST_LISTENER =\n    (SID_LIST =\n        (SID_DESC =\n            (GLOBAL_DBNAME = DB02)\n            (ORACLE_HOME = /u01/app/oracle/product/12.1.0.1/db_1)\n            (SID_NAME = DB021)\n        )\n    )\n";
+        let block = "(SID_DESC =\n  (GLOBAL_DBNAME = DB03\n  (ORACLE_HOME = /u01/app/oracle/product/12.1.0.1/db_1)\n  (SID_NAME = DB031)\n)\n";
+        let first = json!({"block": block, "insertafter": "(?m)SID_LIST_LISTENER_DG =\\n.*\\(SID_LIST =", "marker": "    <!-- {mark} ANSIBLE MANAGED BLOCK 1-->"});
+        let second = json!({"block": block, "insertafter": "SID_LIST_LISTENER_DG =\\n.*\\(SID_LIST =", "marker": "    <!-- {mark} ANSIBLE MANAGED BLOCK 2-->"});
+        scenario(
+            Some(listener),
+            &[
+                (first.clone(), "Block inserted", None),
+                (first, "", None),
+                (
+                    second,
+                    "Block inserted",
+                    Some("5a8010ac4a2fad7c822e6aeb276931657cee75c0"),
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn append_newline() {
+        // append_newline.yml, step by step.
+        let first = json!({"append_newline": true, "insertafter": "line1", "block": "line1.5\n"});
+        let unwrapped = json!({"marker": "#{mark} UNWRAPPED TEXT", "insertafter": "line2", "block": "line2.5\n"});
+        let mut appended = unwrapped.clone();
+        appended["append_newline"] = json!(true);
+        scenario(
+            Some("line1\nline2\nline3\n"),
+            &[
+                (first.clone(), "Block inserted", None),
+                (first, "", Some("525ffd613a0b0eb6675e506226dc2adedf621f34")),
+                (
+                    unwrapped,
+                    "Block inserted",
+                    Some("d5f5ed1428af50b5484a5184dc7e1afda1736646"),
+                ),
+                (
+                    appended,
+                    "Block inserted",
+                    Some("b09dd16be73a0077027d5a324294db8a75a7b0f9"),
+                ),
+                (
+                    json!({"append_newline": true, "marker": "#{mark} END OF FILE TEXT", "insertafter": "line3", "block": "line3.5\n"}),
+                    "Block inserted",
+                    Some("9b90722b84d9bdda1be781cc4bd44d8979887691"),
+                ),
+                (
+                    json!({"append_newline": true, "marker": "#{mark} UNWRAPPED TEXT", "state": "absent"}),
+                    "Block removed",
+                    Some("9a40d4c0969255cd6147537b38309d69a9b10049"),
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn prepend_newline() {
+        // prepend_newline.yml, step by step.
+        let wrapped = json!({"prepend_newline": true, "marker": "#{mark} WRAPPED TEXT", "insertafter": "line1", "block": "line1.5\n"});
+        let unwrapped = json!({"marker": "#{mark} UNWRAPPED TEXT", "insertafter": "line3", "block": "line3.5\n"});
+        let mut prepended = unwrapped.clone();
+        prepended["prepend_newline"] = json!(true);
+        scenario(
+            Some("line1\nline2\nline3\n"),
+            &[
+                (
+                    json!({"prepend_newline": true, "insertbefore": "line1", "block": "line0.5\n"}),
+                    "Block inserted",
+                    Some("bfd32c880bbfadd1983c67836c46bf8ed9d50343"),
+                ),
+                (wrapped.clone(), "Block inserted", None),
+                (
+                    wrapped,
+                    "",
+                    Some("d5b8b42690f4a38b9a040adc3240a6f81ad5f8ee"),
+                ),
+                (
+                    unwrapped,
+                    "Block inserted",
+                    Some("ad06200e7ee5b22b7eff4c57075b42d038eaffb6"),
+                ),
+                (
+                    prepended,
+                    "Block inserted",
+                    Some("f2dd48160fb3c7c8e02d292666a1a3f08503f6bf"),
+                ),
+                (
+                    json!({"prepend_newline": true, "marker": "#{mark} UNWRAPPED TEXT", "state": "absent"}),
+                    "Block removed",
+                    Some("c97c3da7d607acfd5d786fbb81f3d93d867c914a"),
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn crlf_markers() {
+        // crlf_markers.yml: markers ending in CRLF are found; the block is replaced
+        // with LF lines and the lines around keep their CRLF.
+        let original = "before\r\n# BEGIN ANSIBLE MANAGED BLOCK\r\nold\r\n# END ANSIBLE MANAGED BLOCK\r\nafter\r\n";
+        let updated =
+            "before\r\n# BEGIN ANSIBLE MANAGED BLOCK\nnew\n# END ANSIBLE MANAGED BLOCK\nafter\r\n";
+        scenario(
+            Some(original),
+            &[
+                (json!({"block": "new"}), "Block inserted", None),
+                (json!({"block": "new"}), "", None),
+            ],
+        );
+        assert_eq!(edit(Some(original), json!({"block": "new"})).0, updated);
+        assert_eq!(
+            edit(Some(original), json!({"state": "absent"})),
+            ("before\r\nafter\r\n".into(), "Block removed")
+        );
+        assert_eq!(
+            edit(Some("before\r\nafter\r\n"), json!({"state": "absent"})).1,
+            ""
+        );
+    }
+
+    #[test]
+    fn markers_and_lines() {
+        // Each row: start, parameters, result. Not from Ansible's tests: these pin
+        // what its code does with custom marker words, BOF and reversed markers.
+        for (start, params, after) in [
+            (
+                "a\n",
+                json!({"block": "x", "marker_begin": "START", "marker_end": "STOP"}),
+                "a\n# START ANSIBLE MANAGED BLOCK\nx\n# STOP ANSIBLE MANAGED BLOCK\n",
+            ),
+            (
+                "a\n",
+                json!({"block": "x", "insertbefore": "BOF", "marker": "<!-- {mark} -->"}),
+                "<!-- BEGIN -->\nx\n<!-- END -->\na\n",
+            ),
+            (
+                "# END ANSIBLE MANAGED BLOCK\ny\n# BEGIN ANSIBLE MANAGED BLOCK\nz\n",
+                json!({"block": "x"}),
+                "# BEGIN ANSIBLE MANAGED BLOCK\nx\n# END ANSIBLE MANAGED BLOCK\nz\n",
+            ),
+            (
+                "a\nb\n",
+                json!({"block": "x", "insertafter": "nothing"}),
+                "a\nb\n# BEGIN ANSIBLE MANAGED BLOCK\nx\n# END ANSIBLE MANAGED BLOCK\n",
+            ),
+            ("a\r\nb", json!({"block": ""}), "a\r\nb\n"),
+        ] {
+            assert_eq!(edit(Some(start), params.clone()).0, after, "{params}");
+        }
+    }
 }

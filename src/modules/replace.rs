@@ -153,3 +153,162 @@ fn replace(contents: &str, spec: &Spec<'_>) -> Result<Replaced, String> {
         count,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The file every case of Ansible's replace integration target starts from.
+    const PANGRAMS: &str = "The quick brown fox jumps over the lazy dog.\n\
+        We promptly judged antique ivory buckles for the next prize.\n\
+        Jinxed wizards pluck ivy from the big quilt.\n\
+        Jaded zombies acted quaintly but kept driving their oxen forward.";
+
+    fn run(
+        contents: &str,
+        regexp: &str,
+        replace_with: &str,
+        after: Option<&str>,
+        before: Option<&str>,
+    ) -> Result<Replaced, String> {
+        replace(
+            contents,
+            &Spec {
+                regexp,
+                replace: replace_with,
+                after,
+                before,
+            },
+        )
+    }
+
+    /// The lines of the text a replacement produced.
+    fn lines(result: Result<Replaced, String>) -> Vec<String> {
+        match result {
+            Ok(Replaced::Text(text, _)) => text.lines().map(str::to_string).collect(),
+            other => panic!("no text: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn before_after_and_both() {
+        // replace/tasks/main.yml: "test `before` option", "test `after` option" and
+        // "test combined `before` and `after` options".
+        let before = lines(run(PANGRAMS, " ", "", None, Some("quilt")));
+        assert_eq!(before[0], "Thequickbrownfoxjumpsoverthelazydog.");
+        assert_eq!(
+            before[3],
+            "Jaded zombies acted quaintly but kept driving their oxen forward."
+        );
+        let after = lines(run(PANGRAMS, " ", "", Some("promptly"), None));
+        assert_eq!(after[0], "The quick brown fox jumps over the lazy dog.");
+        assert_eq!(
+            after[3],
+            "Jadedzombiesactedquaintlybutkeptdrivingtheiroxenforward."
+        );
+        assert_eq!(
+            run(PANGRAMS, "e", "3", Some("quilt"), Some("promptly")),
+            Ok(Replaced::NoSection(
+                "quilt(?P<subsection>.*?)promptly".into()
+            ))
+        );
+        let both = lines(run(PANGRAMS, "e", "3", Some("promptly"), Some("quilt")));
+        assert_eq!(
+            both[1],
+            "We promptly judg3d antiqu3 ivory buckl3s for th3 n3xt priz3."
+        );
+    }
+
+    #[test]
+    fn multiline_anchors_and_dot() {
+        // replace/tasks/main.yml: "test ^$ behavior in MULTILINE, and . behavior in
+        // absense of DOTALL".
+        let whole = run(PANGRAMS, r"^([\S\s]+)$", r#""\1""#, None, None);
+        let Ok(Replaced::Text(whole, 1)) = whole else {
+            panic!("one replacement: {whole:?}");
+        };
+        let each = lines(run(&whole, r"^(.+)$", r#""\1""#, None, None));
+        assert_eq!(
+            whole.lines().next(),
+            Some("\"The quick brown fox jumps over the lazy dog.")
+        );
+        assert_eq!(
+            each[0],
+            "\"\"The quick brown fox jumps over the lazy dog.\""
+        );
+        assert_eq!(
+            each[3],
+            "\"Jaded zombies acted quaintly but kept driving their oxen forward.\"\""
+        );
+    }
+
+    #[test]
+    fn word_boundaries() {
+        // replace/tasks/main.yml: "test \b escaping in short and long form" (the
+        // long form; the short form's escapes are the k=v parser's business).
+        let once = lines(run(PANGRAMS, r"\b(.+)\b", r#""\1""#, None, None));
+        assert_eq!(once[0], "\"The quick brown fox jumps over the lazy dog\".");
+        assert_eq!(
+            once[3],
+            "\"Jaded zombies acted quaintly but kept driving their oxen forward\"."
+        );
+        let text = once.join("\n");
+        assert_eq!(
+            run(&text, r"\\b(.+)\\b", r#""\1""#, None, None),
+            Ok(Replaced::Text(text.clone(), 0))
+        );
+    }
+
+    #[test]
+    fn subsection_when_before_and_after_match_more_than_once() {
+        // replace/tasks/main.yml: "test subsection replacement when before/after
+        // potentially match more than once".
+        let group = "# start of group\n0.0.0.0\n127.0.0.1\n127.0.1.1\n# end of group\n";
+        let text = format!("{group}\n{group}\n{}", group.trim_end());
+        let result = lines(run(
+            &text,
+            "0",
+            "9",
+            Some("# start of group"),
+            Some("# end of group"),
+        ));
+        assert_eq!(
+            (result[1].as_str(), result[7].as_str(), result[13].as_str()),
+            ("9.9.9.9", "0.0.0.0", "0.0.0.0")
+        );
+    }
+
+    #[test]
+    fn bad_escape_in_the_replacement_fails() {
+        // replace/tasks/main.yml: issue 79364, "Handle bad escape character".
+        let err = run("", r"\.", r"\D", Some("^"), Some("$")).expect_err("bad escape");
+        assert_eq!(
+            err,
+            r"Unable to process replace due to error: bad escape \D at position 0"
+        );
+    }
+
+    #[test]
+    fn counts_and_python_replacement_syntax() {
+        // Each row: text, regexp, replacement, result, count. Not from Ansible's
+        // tests: Python's `\g<name>`, `\n` and literal `$` in replacements.
+        for (text, regexp, with, after, count) in [
+            (
+                "a=1\nb=2\n",
+                r"^(?P<k>\w+)=(?P<v>\d)$",
+                r"\g<v>=\g<k>",
+                "1=a\n2=b\n",
+                2,
+            ),
+            ("x\n", "^x$", r"y\nz", "y\nz\n", 1),
+            ("cost 5\n", r"(\d)", r"$\1", "cost $5\n", 1),
+            ("aaa", "a", "a", "aaa", 3),
+        ] {
+            assert_eq!(
+                run(text, regexp, with, None, None),
+                Ok(Replaced::Text(after.into(), count)),
+                "{regexp}"
+            );
+        }
+    }
+}
