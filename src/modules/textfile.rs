@@ -30,14 +30,21 @@ impl From<ConnectionError> for EditError {
     }
 }
 
+/// A failed result with `msg`; like every failed module, it changed nothing.
+fn failure(msg: impl Into<String>) -> Outcome {
+    let mut outcome = super::failed(msg);
+    outcome.insert("changed".into(), json!(false));
+    outcome
+}
+
 /// A failed edit with `msg`.
 pub fn fail(msg: impl Into<String>) -> EditError {
-    EditError::Failed(super::failed(msg))
+    EditError::Failed(failure(msg))
 }
 
 /// A failed edit with `msg` and Ansible's `rc` for it.
 pub fn fail_rc(msg: impl Into<String>, rc: i32) -> EditError {
-    let mut outcome = super::failed(msg);
+    let mut outcome = failure(msg);
     outcome.insert("rc".into(), json!(rc));
     EditError::Failed(outcome)
 }
