@@ -348,3 +348,55 @@ fn missing_files_and_directories_fail_as_in_ansible() {
     );
     assert!(!scratch.path().join("etc/nope").exists());
 }
+
+#[test]
+fn attribute_changes_are_reported_in_ansibles_words() {
+    let scratch = Scratch::new();
+    seed(&scratch);
+    scratch.write(
+        "attributes.yml",
+        r##"- hosts: localhost
+  gather_facts: false
+  vars:
+    dir: "{{ lookup('env', 'TARGET') }}/etc"
+  tasks:
+    - lineinfile:
+        path: "{{ dir }}/app.conf"
+        line: workers=2
+        mode: "0600"
+      register: only_mode
+    - lineinfile:
+        path: "{{ dir }}/app.conf"
+        line: extra=1
+        mode: u=rw,g=r
+      register: both
+    - replace:
+        path: "{{ dir }}/hosts"
+        regexp: nothing-matches
+        mode: "0600"
+      register: replaced
+    - assert:
+        that:
+          - only_mode is changed
+          - only_mode.msg == 'ownership, perms or SE linux context changed'
+          - both.msg == 'line added and ownership, perms or SE linux context changed'
+          - replaced.msg == 'ownership, perms or SE linux context changed'
+          - replaced.rc == 0
+"##,
+    );
+    let run = scratch.bosun(&["run", "attributes.yml"]);
+    let out = stdout(&run);
+    assert_eq!(run.status.code(), Some(0), "{out}");
+    let mode = |name: &str| {
+        std::fs::metadata(scratch.path().join(name))
+            .expect("exists")
+            .permissions()
+            .mode()
+            & 0o7777
+    };
+    assert_eq!((mode("etc/app.conf"), mode("etc/hosts")), (0o640, 0o600));
+    assert_eq!(
+        read(&scratch, "etc/app.conf"),
+        format!("{APP_CONF}extra=1\n")
+    );
+}

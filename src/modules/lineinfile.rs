@@ -2,7 +2,7 @@
 //! expression or literal string finds), or that matching lines are gone.
 
 use async_trait::async_trait;
-use serde_json::{Value as Json, json};
+use serde_json::json;
 
 use super::textfile::{self, Codec, EditError, TextFile};
 use super::{Args, Kind, Module, ModuleContext, ModuleError, Outcome, Param};
@@ -157,10 +157,7 @@ async fn ensure_absent(
     );
     if ctx.diff_mode {
         let content_diff = textfile::content_diff(file, &after);
-        outcome.insert(
-            "diff".into(),
-            Json::Array(vec![content_diff, saved.attr_diff]),
-        );
+        outcome.insert("diff".into(), json!([content_diff, saved.attr_diff]));
     }
     Ok(outcome)
 }
