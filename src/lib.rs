@@ -13,6 +13,7 @@ pub mod modules;
 pub mod output;
 pub mod playbook;
 pub mod preflight;
+pub mod pyre;
 pub mod source;
 pub mod suggest;
 pub mod template;

@@ -236,6 +236,19 @@ impl Args {
         self.get(name).and_then(Json::as_f64)
     }
 
+    /// Fails, in Ansible's words, when more than one parameter of a group was given.
+    pub fn mutually_exclusive(&self, groups: &[&[&str]]) -> Result<(), String> {
+        for group in groups {
+            if group.iter().filter(|name| self.get(name).is_some()).count() > 1 {
+                return Err(format!(
+                    "parameters are mutually exclusive: {}",
+                    group.join("|")
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// A list parameter (empty when not given).
     pub fn list(&self, name: &str) -> Vec<Json> {
         self.get(name)
@@ -322,6 +335,20 @@ mod tests {
         let err =
             Args::parse(PARAMS, &args(json!({"path": "/x", "state": "dir"}))).expect_err("bad");
         assert_eq!(err, "value of state must be one of: file, absent, got: dir");
+    }
+
+    #[test]
+    fn mutually_exclusive_names_the_group() {
+        let parsed = Args::parse(
+            PARAMS,
+            &args(json!({"path": "/x", "force": false, "retries": 1})),
+        )
+        .expect("valid");
+        assert_eq!(parsed.mutually_exclusive(&[&["path", "names"]]), Ok(()));
+        assert_eq!(
+            parsed.mutually_exclusive(&[&["names", "state"], &["force", "retries"]]),
+            Err("parameters are mutually exclusive: force|retries".to_string())
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 pub mod args;
 mod assert;
+mod blockinfile;
 mod command;
 mod copy;
 mod debug;
@@ -13,13 +14,16 @@ mod file;
 pub mod fileops;
 mod find;
 mod install;
+mod lineinfile;
 mod pause;
 mod ping;
+mod replace;
 mod setup;
 mod slurp;
 mod stat;
 mod tempfile;
 mod template;
+mod textfile;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value as Json};
@@ -132,6 +136,7 @@ pub enum FreeForm {
 
 static MODULES: &[&dyn Module] = &[
     &assert::Assert,
+    &blockinfile::BlockInFile,
     &command::CommandModule,
     &copy::Copy,
     &command::Shell,
@@ -141,8 +146,10 @@ static MODULES: &[&dyn Module] = &[
     &fetch::Fetch,
     &file::File,
     &find::Find,
+    &lineinfile::LineInFile,
     &pause::Pause,
     &ping::Ping,
+    &replace::Replace,
     &setup::Setup,
     &slurp::Slurp,
     &stat::Stat,

@@ -189,7 +189,7 @@ impl Loader {
         depth: usize,
     ) -> Result<(), SourceError> {
         let root = yaml::load_file(path)?;
-        let dir = root.span.dir();
+        let dir = absolute_dir(&root.span.dir());
         let items = match &root.value {
             Value::Seq(items) => items,
             Value::Null => return Ok(()),
@@ -992,6 +992,12 @@ impl Loader {
             .map(|d| d.join(name))
             .find(|p| p.is_dir())
     }
+}
+
+/// A directory as an absolute path (`playbook_dir` is absolute in Ansible).
+fn absolute_dir(dir: &Path) -> PathBuf {
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf())
 }
 
 /// Whether `name` is a module or one of the executor's actions.

@@ -9,7 +9,7 @@ use minijinja::{Environment, Error, State, Value};
 
 use super::args::{Params, ensure_defined, fail};
 use super::pyfmt::{is_sequence, iter_items, py_str};
-use super::pyre::{self, Anchor};
+use crate::pyre::{self, Anchor, Flags};
 
 /// Adds every Ansible test to `env`.
 pub(crate) fn register(env: &mut Environment<'static>) {
@@ -138,14 +138,13 @@ fn regex_test(
 ) -> Result<bool, Error> {
     let p = Params::bind(name, &["pattern", "ignorecase", "multiline"], args, kwargs)?;
     ensure_defined(state, value, name)?;
-    let re = pyre::compile(
-        name,
-        &p.string("pattern", "")?,
-        p.flag("ignorecase", false),
-        p.flag("multiline", false),
-        anchor,
-    )?;
-    Ok(re.is_match(&py_str(value)))
+    let flags = Flags {
+        ignorecase: p.flag("ignorecase", false),
+        multiline: p.flag("multiline", false),
+        ..Flags::default()
+    };
+    let re = pyre::compile(&p.string("pattern", "")?, flags, anchor).map_err(|e| fail(name, e))?;
+    re.is_match(&py_str(value)).map_err(|e| fail(name, e))
 }
 
 /// `regex(pattern, ignorecase=False, multiline=False, match_type='search')`.
@@ -163,14 +162,14 @@ fn regex(state: &State, value: &Value, args: Rest<Value>, kwargs: Kwargs) -> Res
         "fullmatch" => Anchor::Full,
         other => return Err(fail("regex", format!("unsupported match_type '{other}'"))),
     };
-    let re = pyre::compile(
-        "regex",
-        &p.string("pattern", "")?,
-        p.flag("ignorecase", false),
-        p.flag("multiline", false),
-        anchor,
-    )?;
-    Ok(re.is_match(&py_str(value)))
+    let flags = Flags {
+        ignorecase: p.flag("ignorecase", false),
+        multiline: p.flag("multiline", false),
+        ..Flags::default()
+    };
+    let re =
+        pyre::compile(&p.string("pattern", "")?, flags, anchor).map_err(|e| fail("regex", e))?;
+    re.is_match(&py_str(value)).map_err(|e| fail("regex", e))
 }
 
 fn items(state: &State, value: &Value, name: &str) -> Result<Vec<Value>, Error> {

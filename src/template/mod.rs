@@ -10,7 +10,6 @@ pub mod json_dump;
 mod lookups;
 pub mod pyfmt;
 mod pypath;
-pub(crate) mod pyre;
 mod vars;
 pub mod yaml_dump;
 

@@ -1,13 +1,13 @@
 //! `find`'s criteria: the arguments read and checked, and the tests an entry must pass.
 
-use regex::Regex;
+use crate::pyre::Pattern as Regex;
 use serde_json::{Value as Json, json};
 
 use super::listing::Entry;
 use super::probe::Probe;
 use crate::modules::fileops::{self, FileKind, FileStat};
 use crate::modules::{Args, Outcome, failed};
-use crate::template::pyre::{self, Anchor};
+use crate::pyre::{self, Anchor};
 
 /// The module's arguments, checked and converted.
 pub(super) struct Criteria {
@@ -200,9 +200,10 @@ impl Criteria {
         })?;
         let text = text.replace("\r\n", "\n").replace('\r', "\n");
         Ok(if self.read_whole_file {
-            regex.is_match(&text)
+            regex.is_match(&text).unwrap_or(false)
         } else {
-            text.lines().any(|line| regex.is_match(line))
+            text.lines()
+                .any(|line| regex.is_match(line).unwrap_or(false))
         })
     }
 }
@@ -240,18 +241,14 @@ impl Matcher {
     fn matches(&self, name: &str) -> bool {
         match self {
             Matcher::Glob(pattern) => crate::glob::matches(pattern, name),
-            Matcher::Regex(regex) => regex.is_match(name),
+            Matcher::Regex(regex) => regex.is_match(name).unwrap_or(false),
         }
     }
 }
 
 /// Compiles a Python regex the way `re.match` (`Start`) or `re.search` uses it.
 fn compile(pattern: &str, anchor: Anchor) -> Result<Regex, String> {
-    pyre::compile("find", pattern, false, false, anchor).map_err(|e| {
-        e.detail()
-            .unwrap_or("invalid regular expression")
-            .to_string()
-    })
+    pyre::compile(pattern, pyre::Flags::default(), anchor)
 }
 
 /// `age` in seconds: `-?N[smhdw]`, as Ansible reads it.

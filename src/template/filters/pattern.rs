@@ -4,9 +4,9 @@
 use minijinja::value::{Kwargs, Rest};
 use minijinja::{Environment, Error, State, Value};
 
+use crate::pyre::{self, Anchor, Flags, GroupRef, Replacement};
 use crate::template::args::{Params, ensure_defined, fail};
 use crate::template::pyfmt::py_str;
-use crate::template::pyre::{self, Anchor, GroupRef, Replacement};
 
 /// Registers the filters of this module.
 pub(super) fn register(env: &mut Environment<'static>) {
@@ -46,29 +46,11 @@ fn regex_replace(
     )?;
     let text = subject(state, value, NAME)?;
     let pattern = p.string("pattern", "")?;
-    let re = pyre::compile(
-        NAME,
-        &pattern,
-        p.flag("ignorecase", false),
-        p.flag("multiline", false),
-        Anchor::Search,
-    )?;
-    let replacement = Replacement::parse(NAME, &p.string("replacement", "")?, &re)?;
+    let re = pyre::compile(&pattern, flags(&p), Anchor::Search).map_err(|e| fail(NAME, e))?;
+    let replacement = Replacement::parse(&p.string("replacement", "")?, &re)
+        .map_err(|e| fail(NAME, format!("{e} in replacement")))?;
     let limit = usize::try_from(p.int("count")?.unwrap_or(0)).unwrap_or(0);
-    let mut out = String::with_capacity(text.len());
-    let mut last = 0;
-    let mut subs = 0;
-    for caps in re.captures_iter(&text) {
-        if limit > 0 && subs == limit {
-            break;
-        }
-        let Some(m) = caps.get(0) else { continue };
-        out.push_str(&text[last..m.start()]);
-        out.push_str(&replacement.expand(&caps));
-        last = m.end();
-        subs += 1;
-    }
-    out.push_str(&text[last..]);
+    let (out, subs) = pyre::subn(&re, &text, &replacement, limit).map_err(|e| fail(NAME, e))?;
     let mandatory = p.int("mandatory_count")?.unwrap_or(0);
     if mandatory != 0 && usize::try_from(mandatory).ok() != Some(subs) {
         return Err(fail(
@@ -79,6 +61,15 @@ fn regex_replace(
         ));
     }
     Ok(Value::from(out))
+}
+
+/// The `ignorecase` and `multiline` keyword arguments as compile flags.
+fn flags(p: &Params) -> Flags {
+    Flags {
+        ignorecase: p.flag("ignorecase", false),
+        multiline: p.flag("multiline", false),
+        ..Flags::default()
+    }
 }
 
 /// Parses a `regex_search` group argument: `'\\1'` or `'\\g<name>'`.
@@ -110,18 +101,13 @@ fn regex_search(
     let pattern = args
         .next()
         .ok_or_else(|| fail(NAME, "missing argument 'regex'"))?;
-    let re = pyre::compile(
-        NAME,
-        &py_str(&pattern),
-        p.flag("ignorecase", false),
-        p.flag("multiline", false),
-        Anchor::Search,
-    )?;
+    let re =
+        pyre::compile(&py_str(&pattern), flags(&p), Anchor::Search).map_err(|e| fail(NAME, e))?;
     let groups = args.map(|a| group_arg(&a)).collect::<Result<Vec<_>, _>>()?;
     for g in &groups {
-        pyre::check_group(NAME, g, &re)?;
+        pyre::check_group(g, &re).map_err(|e| fail(NAME, e))?;
     }
-    let Some(caps) = re.captures(&text) else {
+    let Some(caps) = re.search(&text).map_err(|e| fail(NAME, e))? else {
         return Ok(Value::from(()));
     };
     if groups.is_empty() {
@@ -143,16 +129,12 @@ fn regex_findall(
     const NAME: &str = "regex_findall";
     let p = Params::bind(NAME, &["regex", "multiline", "ignorecase"], args, kwargs)?;
     let text = subject(state, value, NAME)?;
-    let re = pyre::compile(
-        NAME,
-        &p.string("regex", "")?,
-        p.flag("ignorecase", false),
-        p.flag("multiline", false),
-        Anchor::Search,
-    )?;
+    let re = pyre::compile(&p.string("regex", "")?, flags(&p), Anchor::Search)
+        .map_err(|e| fail(NAME, e))?;
     let group_count = re.captures_len() - 1;
-    let text_of = |m: Option<regex::Match<'_>>| Value::from(m.map_or("", |m| m.as_str()));
-    Ok(Value::from_iter(re.captures_iter(&text).map(
+    let text_of = |m: Option<fancy_regex::Match<'_>>| Value::from(m.map_or("", |m| m.as_str()));
+    let matches = re.matches(&text).map_err(|e| fail(NAME, e))?;
+    Ok(Value::from_iter(matches.iter().map(
         |caps| match group_count {
             0 => text_of(caps.get(0)),
             1 => text_of(caps.get(1)),

@@ -1,0 +1,428 @@
+//! What `lineinfile`, `blockinfile` and `replace` share: read a text file and its
+//! state in one round trip, then save the edited text (atomically, validated, backed
+//! up) only when it changed, and bring mode/owner/group in line, reporting it in
+//! Ansible's words.
+
+use serde_json::{Map, Value as Json, json};
+
+use super::fileops::{self, Attributes, FileKind, FileStat, WriteError};
+use super::{Args, ModuleContext, ModuleError, Outcome};
+use crate::connection::{Command, ConnectionError, quote};
+
+/// Separates the state lines of the query from the file's bytes.
+const CONTENT_MARKER: &[u8] = b"\x01\n";
+
+/// Exit status of the query when the file exists but cannot be read.
+const UNREADABLE: i32 = 90;
+
+/// Why an edit stopped before producing its result.
+#[derive(Debug)]
+pub enum EditError {
+    /// The transport failed: the host is unreachable.
+    Connection(ConnectionError),
+    /// The module failed with this result.
+    Failed(Outcome),
+}
+
+impl From<ConnectionError> for EditError {
+    fn from(err: ConnectionError) -> EditError {
+        EditError::Connection(err)
+    }
+}
+
+/// A failed result with `msg`; like every failed module, it changed nothing.
+fn failure(msg: impl Into<String>) -> Outcome {
+    let mut outcome = super::failed(msg);
+    outcome.insert("changed".into(), json!(false));
+    outcome
+}
+
+/// A failed edit with `msg`.
+pub fn fail(msg: impl Into<String>) -> EditError {
+    EditError::Failed(failure(msg))
+}
+
+/// A failed edit with `msg` and Ansible's `rc` for it.
+pub fn fail_rc(msg: impl Into<String>, rc: i32) -> EditError {
+    let mut outcome = failure(msg);
+    outcome.insert("rc".into(), json!(rc));
+    EditError::Failed(outcome)
+}
+
+/// Turns an edit's result into a module's: failures become failed outcomes.
+pub fn settle(result: Result<Outcome, EditError>) -> Result<Outcome, ModuleError> {
+    match result {
+        Ok(outcome) | Err(EditError::Failed(outcome)) => Ok(outcome),
+        Err(EditError::Connection(err)) => Err(err.into()),
+    }
+}
+
+/// A character encoding for reading and writing (`encoding:`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Codec {
+    /// UTF-8, the default.
+    Utf8,
+    /// ISO-8859-1: every byte is one character.
+    Latin1,
+}
+
+impl Codec {
+    /// The codec of an `encoding:` value (Python's codec names; `None` is UTF-8).
+    pub fn named(name: Option<&str>) -> Result<Codec, String> {
+        let Some(name) = name else {
+            return Ok(Codec::Utf8);
+        };
+        match name.trim().to_ascii_lowercase().replace('_', "-").as_str() {
+            "utf-8" | "utf8" | "u8" | "utf" | "cp65001" => Ok(Codec::Utf8),
+            "latin-1" | "latin1" | "l1" | "iso-8859-1" | "iso8859-1" | "8859" | "cp819" => {
+                Ok(Codec::Latin1)
+            }
+            _ => Err(format!(
+                "unsupported encoding '{name}': bosun reads and writes utf-8 and latin-1"
+            )),
+        }
+    }
+
+    /// Decodes file bytes, failing as Python's codecs do.
+    pub fn decode(self, bytes: &[u8]) -> Result<String, String> {
+        match self {
+            Codec::Latin1 => Ok(bytes.iter().map(|&b| char::from(b)).collect()),
+            Codec::Utf8 => String::from_utf8(bytes.to_vec()).map_err(|err| {
+                let error = err.utf8_error();
+                let at = error.valid_up_to();
+                let byte = bytes.get(at).copied().unwrap_or(0);
+                let reason = match (error.error_len(), byte) {
+                    (None, _) => "unexpected end of data",
+                    (_, 0x80..=0xc1 | 0xf5..) => "invalid start byte",
+                    _ => "invalid continuation byte",
+                };
+                format!("'utf-8' codec can't decode byte 0x{byte:02x} in position {at}: {reason}")
+            }),
+        }
+    }
+
+    /// Encodes text for the file, failing as Python's codecs do.
+    pub fn encode(self, text: &str) -> Result<Vec<u8>, String> {
+        match self {
+            Codec::Utf8 => Ok(text.as_bytes().to_vec()),
+            Codec::Latin1 => text
+                .chars()
+                .enumerate()
+                .map(|(at, c)| {
+                    u8::try_from(u32::from(c)).map_err(|_| {
+                        format!(
+                            "'latin-1' codec can't encode character '{}' in position {at}: ordinal not in range(256)",
+                            c.escape_unicode()
+                        )
+                    })
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A text file on the target as an edit found it.
+#[derive(Debug)]
+pub struct TextFile {
+    /// The path as the task names it (`~` expanded), for messages.
+    pub path: String,
+    /// Where writes go: the path with symbolic links resolved.
+    real_path: String,
+    /// Its state, when it exists.
+    pub stat: Option<FileStat>,
+    /// Its text, when it exists.
+    pub text: Option<String>,
+    /// What a file created now would look like (umask, user, group).
+    fresh: Option<FileStat>,
+    /// How the text is stored.
+    codec: Codec,
+}
+
+/// Reads `path` on the target: state, resolved path and text in one round trip (two
+/// when the path starts with `~`). Fails as Ansible does on a directory.
+pub async fn read(
+    ctx: &ModuleContext<'_>,
+    path: &str,
+    codec: Codec,
+) -> Result<TextFile, EditError> {
+    let path = expand_home(ctx, path).await?;
+    let out = ctx.conn.exec(&Command::new(query_script(&path))).await?;
+    if out.rc == UNREADABLE {
+        return Err(fail(format!(
+            "Unable to read the contents of '{path}': {}",
+            out.stderr_text().trim()
+        )));
+    }
+    let (head, content) = match find(&out.stdout, CONTENT_MARKER) {
+        Some(at) => (
+            &out.stdout[..at],
+            Some(&out.stdout[at + CONTENT_MARKER.len()..]),
+        ),
+        None => (&out.stdout[..], None),
+    };
+    let head = String::from_utf8_lossy(head);
+    let stat = fileops::parse_stat(&head);
+    if stat.as_ref().is_some_and(|s| s.kind == FileKind::Directory) {
+        return Err(fail_rc(format!("Path {path} is a directory !"), 256));
+    }
+    let text = match (&stat, content) {
+        (Some(_), Some(bytes)) => Some(codec.decode(bytes).map_err(fail)?),
+        _ => None,
+    };
+    let real_path = head
+        .lines()
+        .find_map(|l| l.strip_prefix("R:"))
+        .filter(|r| !r.is_empty())
+        .unwrap_or(&path)
+        .to_string();
+    let fresh = head
+        .lines()
+        .find_map(|l| l.strip_prefix("N:"))
+        .and_then(parse_fresh);
+    Ok(TextFile {
+        stat: stat.filter(|_| text.is_some()),
+        path,
+        real_path,
+        text,
+        fresh,
+        codec,
+    })
+}
+
+/// `~` and `~/...` become the remote user's home, as Ansible's `path` type does.
+async fn expand_home(ctx: &ModuleContext<'_>, path: &str) -> Result<String, ConnectionError> {
+    let rest = match path.strip_prefix('~') {
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => rest,
+        _ => return Ok(path.to_string()),
+    };
+    let out = ctx
+        .conn
+        .exec(&Command::new("printf '%s' \"$HOME\""))
+        .await?;
+    Ok(format!("{}{rest}", out.stdout_text()))
+}
+
+/// The query: the state of the path (following links), its resolved path, then
+/// either its bytes after [`CONTENT_MARKER`] or what a new file would look like.
+fn query_script(path: &str) -> String {
+    let p = quote(path);
+    format!(
+        "{}; printf 'R:%s\\n' \"$(readlink -f -- {p} 2>/dev/null)\"; \
+         if [ -e {p} ]; then if [ ! -d {p} ]; then printf '\\001\\n'; cat -- {p} || exit {UNREADABLE}; fi; \
+         else printf 'N:%s|%s|%s|%s|%s\\n' \"$(umask)\" \"$(id -u)\" \"$(id -g)\" \"$(id -un)\" \"$(id -gn)\"; fi",
+        fileops::stat_script(path, true, false)
+    )
+}
+
+/// Parses the `N:` line: umask, uid, gid, user and group of a file created now.
+fn parse_fresh(line: &str) -> Option<FileStat> {
+    let fields: Vec<&str> = line.split('|').collect();
+    let [umask, uid, gid, owner, group] = fields.as_slice() else {
+        return None;
+    };
+    let umask = u32::from_str_radix(umask.trim(), 8).ok()?;
+    Some(FileStat {
+        kind: FileKind::File,
+        mode: 0o666 & !umask,
+        uid: uid.parse().ok()?,
+        gid: gid.parse().ok()?,
+        owner: owner.to_string(),
+        group: group.to_string(),
+        size: 0,
+        mtime: 0,
+        atime: 0,
+        link_target: None,
+        checksum: None,
+        details: Default::default(),
+    })
+}
+
+/// Where `needle` first occurs in `haystack`.
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// What saving an edit did.
+#[derive(Debug)]
+pub struct Saved {
+    /// Whether content or attributes changed (or would).
+    pub changed: bool,
+    /// The edit's message, with Ansible's note about attributes appended.
+    pub msg: String,
+    /// The backup copy, when one was made.
+    pub backup_file: Option<String>,
+    /// The attribute part of the diff, in Ansible's shape.
+    pub attr_diff: Json,
+}
+
+/// Saves `after` over `file` when `content_changed` (never in check mode), then
+/// brings mode/owner/group in line. `msg` says what the edit did; a missing file in
+/// check mode stops before attributes, as Ansible does.
+pub async fn save(
+    ctx: &ModuleContext<'_>,
+    args: &Args,
+    file: &TextFile,
+    after: &str,
+    content_changed: bool,
+    msg: &str,
+) -> Result<Saved, EditError> {
+    let attributes = Attributes::from_args(args);
+    let header = format!("{} (file attributes)", file.path);
+    let mut saved = Saved {
+        changed: content_changed,
+        msg: msg.to_string(),
+        backup_file: None,
+        attr_diff: json!({"before_header": header, "after_header": header}),
+    };
+    let current = match (&file.stat, &file.fresh) {
+        (Some(stat), _) => stat,
+        (None, Some(fresh)) if content_changed && !ctx.check_mode => fresh,
+        _ => return Ok(saved),
+    };
+    let changes = attributes.changes(&file.real_path, current).map_err(fail)?;
+    if content_changed && !ctx.check_mode {
+        let data = file.codec.encode(after).map_err(fail)?;
+        saved.backup_file = write(ctx, args, file, &data, &attributes, current).await?;
+    } else if !changes.commands.is_empty() && !ctx.check_mode {
+        let out = ctx
+            .conn
+            .exec(&Command::new(changes.commands.join(" && ")))
+            .await?;
+        if out.rc != 0 {
+            return Err(fail(out.stderr_text().trim().to_string()));
+        }
+    }
+    if !changes.commands.is_empty() {
+        if saved.changed {
+            saved.msg.push_str(" and ");
+        }
+        saved.changed = true;
+        saved
+            .msg
+            .push_str("ownership, perms or SE linux context changed");
+        if let Json::Object(diff) = &mut saved.attr_diff {
+            diff.insert("before".into(), Json::Object(changes.before));
+            diff.insert("after".into(), Json::Object(changes.after));
+        }
+    }
+    Ok(saved)
+}
+
+/// Writes `data` atomically; a new file gets its parent directories and a mode
+/// resolved against what it would be created with. Returns the backup's path.
+async fn write(
+    ctx: &ModuleContext<'_>,
+    args: &Args,
+    file: &TextFile,
+    data: &[u8],
+    attributes: &Attributes,
+    current: &FileStat,
+) -> Result<Option<String>, EditError> {
+    let mut attributes = attributes.clone();
+    if file.stat.is_none() {
+        make_parent(ctx, &file.real_path).await?;
+        if let Some(mode) = &attributes.mode {
+            let resolved = fileops::parse_mode(mode, Some(current.mode), false).map_err(fail)?;
+            attributes.mode = Some(json!(resolved));
+        }
+    }
+    match fileops::write_atomic(
+        ctx,
+        &file.real_path,
+        data,
+        file.stat.as_ref(),
+        &attributes,
+        args.str("validate"),
+        args.bool_or("backup", false),
+    )
+    .await
+    {
+        Ok(written) => Ok(written.backup_file),
+        Err(WriteError::Connection(err)) => Err(err.into()),
+        Err(WriteError::Failed(message)) => Err(fail(message)),
+    }
+}
+
+/// Creates the parent directories of `path` when they are missing.
+async fn make_parent(ctx: &ModuleContext<'_>, path: &str) -> Result<(), EditError> {
+    let Some((dir, _)) = path.rsplit_once('/').filter(|(dir, _)| !dir.is_empty()) else {
+        return Ok(());
+    };
+    let d = quote(dir);
+    let out = ctx
+        .conn
+        .exec(&Command::new(format!("[ -d {d} ] || mkdir -p -- {d}")))
+        .await?;
+    if out.rc != 0 {
+        return Err(fail(format!(
+            "Error creating {dir} ({})",
+            out.stderr_text().trim()
+        )));
+    }
+    Ok(())
+}
+
+/// The content part of a diff as `lineinfile` and `blockinfile` report it.
+pub fn content_diff(file: &TextFile, after: &str) -> Json {
+    fileops::content_diff(
+        &format!("{} (content)", file.path),
+        file.text.as_deref().unwrap_or(""),
+        after,
+    )
+}
+
+/// A successful outcome with `changed` and `msg`.
+pub fn outcome(changed: bool, msg: &str) -> Outcome {
+    let mut outcome = super::ok(changed);
+    outcome.insert("msg".into(), json!(msg));
+    outcome
+}
+
+/// Adds Ansible's `warnings` list when there are any.
+pub fn warn(outcome: &mut Map<String, Json>, warnings: Vec<String>) {
+    if !warnings.is_empty() {
+        outcome.insert("warnings".into(), json!(warnings));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codecs_round_trip_and_fail_like_python() {
+        assert_eq!(Codec::named(None), Ok(Codec::Utf8));
+        assert_eq!(Codec::named(Some("UTF_8")), Ok(Codec::Utf8));
+        assert_eq!(Codec::named(Some("ISO-8859-1")), Ok(Codec::Latin1));
+        assert!(Codec::named(Some("cp273")).is_err());
+        let latin = Codec::Latin1.decode(b"caf\xe9\n").expect("any bytes");
+        assert_eq!(latin, "café\n");
+        assert_eq!(Codec::Latin1.encode(&latin), Ok(b"caf\xe9\n".to_vec()));
+        assert_eq!(
+            Codec::Utf8.decode(b"ab\xff"),
+            Err("'utf-8' codec can't decode byte 0xff in position 2: invalid start byte".into())
+        );
+        assert_eq!(
+            Codec::Utf8.decode(b"a\xc3"),
+            Err(
+                "'utf-8' codec can't decode byte 0xc3 in position 1: unexpected end of data".into()
+            )
+        );
+        assert!(Codec::Latin1.encode("€").is_err());
+    }
+
+    #[test]
+    fn a_new_file_takes_the_umask_and_the_user() {
+        let fresh = parse_fresh("0022|1000|1000|deploy|staff").expect("parses");
+        assert_eq!(fresh.mode, 0o644);
+        assert_eq!((fresh.owner.as_str(), fresh.gid), ("deploy", 1000));
+        assert!(parse_fresh("0022|x").is_none());
+    }
+
+    #[test]
+    fn query_output_splits_at_the_marker() {
+        let out = b"S:regular file|644|0|0|root|root|3|1|1\nR:/etc/x\n\x01\nab\x01\n";
+        let at = find(out, CONTENT_MARKER).expect("marker");
+        assert_eq!(&out[at + CONTENT_MARKER.len()..], b"ab\x01\n");
+    }
+}
