@@ -44,7 +44,7 @@ start() {
     cat "$DIR/port"
     return
   fi
-  local pub=${KEY:-$DIR/id_ed25519.pub} port pid attempt
+  local pub=${KEY:-$DIR/id_ed25519.pub} port pid
   pub=${pub%.pub}.pub
   if [ -z "${KEY:-}" ] && [ ! -f "$DIR/id_ed25519" ]; then
     ssh-keygen -q -t ed25519 -N '' -C bosun-test -f "$DIR/id_ed25519"
@@ -52,7 +52,7 @@ start() {
   [ -f "$pub" ] || die "KEY: no public key at $pub (ssh-keygen -t ed25519 -N '' -f ${pub%.pub})"
   [ -f "$DIR/hostkey" ] || ssh-keygen -q -t ed25519 -N '' -C loopback -f "$DIR/hostkey"
   cp "$pub" "$DIR/authorized_keys"
-  for attempt in $(seq 20); do
+  for _ in $(seq 20); do
     # Below the ephemeral range (32768-60999), so no outgoing connection holds it.
     port=$((20000 + (RANDOM * 32768 + RANDOM) % 12000))
     ss -Htln "sport = :$port" | grep -q . && continue

@@ -63,9 +63,9 @@ flock 9
 # The PID in $1's sshd pidfile, if that process still lives in netns $2.
 sshd_pid() {
   local pid
-  pid=$(cat "$1/sshd.pid" 2>/dev/null) || return 1
+  read -r pid 2>/dev/null <"$1/sshd.pid" || return 1
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  [ "$(ip netns identify "$pid" 2>/dev/null)" = "$2" ] || return 1
+  [ "/proc/$pid/ns/net" -ef "/run/netns/$2" ] || return 1
   echo "$pid"
 }
 
@@ -76,33 +76,66 @@ markers() {
 
 # Field $2 (1: BASE, 2: owner PID) of host $1's marker.
 marker() {
-  sed -n "${2}p" "$RUN/$1" 2>/dev/null || true
+  local lines=()
+  [ -f "$RUN/$1" ] && mapfile -t lines <"$RUN/$1"
+  echo "${lines[$2 - 1]:-}"
 }
 
-# Stops everything running in host $1 (state dir $2), then removes its veth,
-# namespace and marker.
-remove_host() {
-  local h=$1 d=$2 pid pids
-  if pid=$(sshd_pid "$d" "$h"); then
-    kill -TERM "$pid" 2>/dev/null || true
-  fi
-  # Sessions forked by sshd live on in the namespace: stop them by PID too.
-  pids=$(ip netns pids "$h" 2>/dev/null || true)
-  if [ -n "$pids" ]; then
-    # shellcheck disable=SC2086
-    kill -TERM $pids 2>/dev/null || true
-    for _ in $(seq 40); do
-      pids=$(ip netns pids "$h" 2>/dev/null || true)
-      [ -z "$pids" ] && break
-      sleep 0.05
-    done
-    # shellcheck disable=SC2086
-    [ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
-  fi
-  rm -f "$d/sshd.pid"
-  ip link del "v$h" 2>/dev/null || true
-  ip netns del "$h" 2>/dev/null || true
-  rm -f "$RUN/$h"
+# The PIDs of every process in the namespaces of hosts $@, in one pass over /proc.
+host_pids() {
+  local h inodes=""
+  for h; do
+    [ -e "/run/netns/$h" ] && inodes+=" $(stat -L -c %i "/run/netns/$h")"
+  done
+  [ -n "$inodes" ] || return 0
+  # "/proc/PID/ns/net -> net:[INODE]" for every process, zombies excepted; processes
+  # that end meanwhile make stat fail.
+  { stat -c '%n %N' /proc/[0-9]*/ns/net 2>/dev/null || true; } |
+    awk -v inodes="$inodes" '
+      BEGIN { n = split(inodes, list, " "); for (i = 1; i <= n; i++) ours["net:[" list[i] "]"] = 1 }
+      { link = $NF; gsub(/\047/, "", link); split($1, path, "/") }
+      link in ours { print path[3] }'
+}
+
+# Stops everything running in hosts $@ (the sshd by its pidfile, then the sessions it
+# forked), then removes their veths, namespaces and markers.
+remove_hosts() {
+  local h pid pids batch=""
+  [ $# -gt 0 ] || return 0
+  for h; do
+    if pid=$(sshd_pid "$(marker "$h" 1)/$h" "$h"); then
+      kill -TERM "$pid" 2>/dev/null || true
+    fi
+  done
+  pids=$(host_pids "$@")
+  # shellcheck disable=SC2086
+  [ -z "$pids" ] || kill -TERM $pids 2>/dev/null || true
+  for _ in $(seq 100); do
+    pids=$(host_pids "$@")
+    [ -z "$pids" ] && break
+    sleep 0.02
+  done
+  # shellcheck disable=SC2086
+  [ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
+  for h; do
+    rm -f "$(marker "$h" 1)/$h/sshd.pid" "$RUN/$h"
+    batch+="netns del $h"$'\n'
+  done
+  # Without processes or a name, a namespace goes, and its veth with it: the kernel
+  # removes them together, much faster than one `ip link del` each.
+  ip -force -batch - <<<"$batch" >/dev/null 2>&1 || true
+  for _ in $(seq 250); do
+    [ -z "$(veths_of "$@")" ] && return
+    sleep 0.02
+  done
+  for h in $(veths_of "$@"); do ip link del "$h" 2>/dev/null || true; done
+}
+
+# The root-namespace veths of hosts $@ that still exist.
+veths_of() {
+  ip -o link show | awk -F': ' -v hosts=" $* " '
+    { name = $2; sub(/@.*/, "", name) }
+    name ~ /^vh[0-9]+$/ && index(hosts, " " substr(name, 2) " ") { print name }'
 }
 
 # Rewrites $BASE/known_hosts and $BASE/inventory.ini from the hosts this BASE owns.
@@ -134,12 +167,12 @@ client_key() {
   [ -f "$PUB" ] || die "KEY: no public key at $PUB (ssh-keygen -t ed25519 -N '' -f ${PUB%.pub})"
 }
 
-write_config() {
-  local d=$1 ip=$2
-  cat >"$d/sshd_config" <<EOF
-# Written by vagrant/netns-hosts.sh. Inside the host, $d is mounted at /srv/sshd.
+# sshd_config for every host, with @IP@ standing for the host's address.
+config_template() {
+  cat <<EOF
+# Written by vagrant/netns-hosts.sh. Inside the host, this directory is /srv/sshd.
 Port 22
-ListenAddress $ip
+ListenAddress @IP@
 HostKey /srv/sshd/hostkey
 PidFile /srv/sshd/sshd.pid
 AuthorizedKeysFile /srv/sshd/authorized_keys
@@ -160,9 +193,51 @@ UseDNS no
 EOF
 }
 
+# Starts hosts $@ (indices) of this BASE: namespaces and veths in one batch, then
+# every sshd at once.
+start_hosts() {
+  local k h d batch="" config pubkey
+  config=$(config_template)
+  pubkey=$(<"$PUB")
+  # Per host, only builtins (and ssh-keygen for a new host key, in parallel).
+  for k; do
+    h=h$k
+    d=$BASE/$h
+    [ -d "$d" ] || mkdir -p "$d"
+    [ -f "$d/hostkey" ] || ssh-keygen -q -t ed25519 -N '' -C "$h" -f "$d/hostkey" &
+    printf '%s\n' "$pubkey" >"$d/authorized_keys"
+    printf '%s\n' "${config//@IP@/198.51.100.$((10 + k))}" >"$d/sshd_config"
+    : >"$d/sshd.pid"
+    printf '%s\n%s\n' "$BASE" "$OWNER_PID" >"$RUN/$h"
+    batch+="netns add $h"$'\n'"link add v$h type veth peer name eth0 netns $h"$'\n'
+    batch+="link set v$h master $BR up"$'\n'
+  done
+  wait
+  ip -batch - <<<"$batch" || die "creating namespaces and veths failed (see above); '$0 down $N' cleans up"
+  for k; do
+    h=h$k
+    d=$BASE/$h
+    # Inside the host: address, hostname, private mounts, then sshd, which
+    # daemonises: the namespaces live on in it. fd 9 (the lock) must not leak.
+    # shellcheck disable=SC2016
+    ip netns exec "$h" unshare --mount --uts --propagation private sh -c '
+      set -e
+      printf "addr add %s/24 dev eth0\nlink set lo up\nlink set eth0 up\n" "$4" | ip -batch -
+      hostname "$1"
+      mount -t tmpfs -o mode=755 tmpfs /srv
+      mkdir /srv/sshd
+      mount --bind "$2" /srv/sshd
+      mount -t tmpfs -o mode=700 tmpfs /root
+      mount -t tmpfs -o mode=1777 tmpfs /tmp
+      exec "$3" -f /srv/sshd/sshd_config -E /srv/sshd/sshd.log' \
+      sh "$h" "$d" "$SSHD" "198.51.100.$((10 + k))" </dev/null >"$d/start.log" 2>&1 9>&- &
+  done
+  wait
+}
+
 up() {
   [ -x "$SSHD" ] || die "$SSHD not found: run 'bash .ci/setup' (or apt-get install openssh-server)"
-  local start=$EPOCHREALTIME i k h ip d owner opid started=() failed=0
+  local start=$EPOCHREALTIME i k h d owner opid new=() stale=() failed=0 secs links
   mkdir -p "$BASE" /run/sshd
   client_key
   if ! ip link show "$BR" >/dev/null 2>&1; then
@@ -170,72 +245,46 @@ up() {
     ip addr add 198.51.100.1/24 dev "$BR"
     ip link set "$BR" up
   fi
+  links=" $(ip -o link show | awk -F': ' '{ sub(/@.*/, "", $2); printf "%s ", $2 }')"
   for i in $(seq 1 "$N"); do
     k=$((FIRST + i))
     h=h$k
-    ip=198.51.100.$((10 + k))
-    d=$BASE/$h
-    mkdir -p "$d"
-    if [ -e "/run/netns/$h" ] || [ -e "$RUN/$h" ] || ip link show "v$h" >/dev/null 2>&1; then
+    if [ -e "/run/netns/$h" ] || [ -e "$RUN/$h" ] || [[ "$links" == *" v$h "* ]]; then
       owner=$(marker "$h" 1)
       opid=$(marker "$h" 2)
-      if [ "$owner" = "$BASE" ] && sshd_pid "$d" "$h" >/dev/null; then
-        cp "$PUB" "$d/authorized_keys"
+      if [ "$owner" = "$BASE" ] && sshd_pid "$BASE/$h" "$h" >/dev/null; then
+        cp "$PUB" "$BASE/$h/authorized_keys"
         continue
       elif [ "$owner" = "$BASE" ] || { [ -n "$opid" ] && ! kill -0 "$opid" 2>/dev/null; }; then
-        remove_host "$h" "$owner/$h"
+        stale+=("$h")
       elif [ -n "$owner" ]; then
-        die "$h ($ip) belongs to BASE=$owner${opid:+ (process $opid)}: choose another FIRST, or remove it with: BASE=$owner FIRST=$((k - 1)) $0 down 1"
+        die "$h (198.51.100.$((10 + k))) belongs to BASE=$owner${opid:+ (process $opid)}: choose another FIRST, or remove it with: BASE=$owner FIRST=$((k - 1)) $0 down 1"
       else
         die "$h exists (netns or veth v$h) but was not made by this script: remove it (ip netns del $h; ip link del v$h) or choose another FIRST"
       fi
     fi
-    [ -f "$d/hostkey" ] || ssh-keygen -q -t ed25519 -N '' -C "$h" -f "$d/hostkey"
-    cp "$PUB" "$d/authorized_keys"
-    write_config "$d" "$ip"
-    rm -f "$d/sshd.pid"
-    printf '%s\n%s\n' "$BASE" "$OWNER_PID" >"$RUN/$h"
-    ip netns add "$h"
-    ip link add "v$h" type veth peer name eth0 netns "$h"
-    ip link set "v$h" master "$BR" up
-    ip -n "$h" addr add "$ip/24" dev eth0
-    ip -n "$h" link set lo up
-    ip -n "$h" link set eth0 up
-    # sshd daemonises: the namespaces live on in it. fd 9 (the lock) must not leak.
-    # shellcheck disable=SC2016
-    ip netns exec "$h" unshare --mount --uts --propagation private sh -c '
-      set -e
-      hostname "$1"
-      mount -t tmpfs -o mode=755 tmpfs /srv
-      mkdir /srv/sshd
-      mount --bind "$2" /srv/sshd
-      mount -t tmpfs -o mode=700 tmpfs /root
-      mount -t tmpfs -o mode=1777 tmpfs /tmp
-      exec "$3" -f /srv/sshd/sshd_config -E /srv/sshd/sshd.log' sh "$h" "$d" "$SSHD" \
-      </dev/null >"$d/start.log" 2>&1 9>&- || {
-      echo "netns-hosts.sh: $h: starting sshd failed: $(cat "$d/start.log")" >&2
-      failed=1
-    }
-    started+=("$h")
+    new+=("$k")
   done
+  remove_hosts "${stale[@]}"
+  [ ${#new[@]} -eq 0 ] || start_hosts "${new[@]}"
   # sshd writes its pidfile once it listens.
-  for h in "${started[@]}"; do
+  for k in "${new[@]}"; do
+    d=$BASE/h$k
     for _ in $(seq 200); do
-      [ -s "$BASE/$h/sshd.pid" ] && break
-      sleep 0.05
+      [ -s "$d/sshd.pid" ] && break
+      sleep 0.02
     done
-    if ! sshd_pid "$BASE/$h" "$h" >/dev/null; then
-      echo "netns-hosts.sh: $h: sshd is not running; its log $BASE/$h/sshd.log says:" >&2
-      tail -n 5 "$BASE/$h/sshd.log" >&2 2>/dev/null || true
+    if ! sshd_pid "$d" "h$k" >/dev/null; then
+      echo "netns-hosts.sh: h$k: sshd is not running; $d/start.log and sshd.log say:" >&2
+      tail -n 5 "$d/start.log" "$d/sshd.log" >&2 2>/dev/null || true
       failed=1
     fi
   done
   write_lists
   [ "$failed" = 0 ] || die "some hosts did not start; '$0 down $N' removes them"
-  local secs
   secs=$(echo "$EPOCHREALTIME $start" | awk '{printf "%.2f", $1 - $2}')
   cat <<EOF
-up: h$((FIRST + 1))..h$((FIRST + N)) at 198.51.100.$((11 + FIRST))-$((10 + FIRST + N)) (${#started[@]} started, $((N - ${#started[@]})) already running) in ${secs}s
+up: h$((FIRST + 1))..h$((FIRST + N)) at 198.51.100.$((11 + FIRST))-$((10 + FIRST + N)) (${#new[@]} started, $((N - ${#new[@]})) already running) in ${secs}s
 client key:  $PRIV (authorized: $PUB)
 known_hosts: $BASE/known_hosts
 inventory:   $BASE/inventory.ini
@@ -245,18 +294,17 @@ EOF
 }
 
 down() {
-  local i k h owner removed=0
+  local i h owner mine=()
   for i in $(seq 1 "$N"); do
-    k=$((FIRST + i))
-    h=h$k
+    h=h$((FIRST + i))
     owner=$(marker "$h" 1)
     if [ "$owner" = "$BASE" ]; then
-      remove_host "$h" "$BASE/$h"
-      removed=$((removed + 1))
+      mine+=("$h")
     elif [ -n "$owner" ]; then
       echo "netns-hosts.sh: $h belongs to BASE=$owner: left alone" >&2
     fi
   done
+  remove_hosts "${mine[@]}"
   if [ -d "$BASE" ]; then
     PRIV=$BASE/id_ed25519
     [ -z "${KEY:-}" ] || PRIV=$(realpath -m "${KEY%.pub}")
@@ -264,9 +312,9 @@ down() {
   fi
   if ip link show "$BR" >/dev/null 2>&1 && [ -z "$(ip link show master "$BR")" ]; then
     ip link del "$BR"
-    echo "down: removed $removed host(s) and bridge $BR"
+    echo "down: removed ${#mine[@]} host(s) and bridge $BR"
   else
-    echo "down: removed $removed host(s)"
+    echo "down: removed ${#mine[@]} host(s)"
   fi
 }
 

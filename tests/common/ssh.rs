@@ -76,6 +76,7 @@ impl LoopbackSshd {
     /// Starts the sshd with a fresh client identity and waits until it accepts TCP.
     pub fn start() -> Result<LoopbackSshd, Skip> {
         require(&["/usr/sbin/sshd", "ssh", "ssh-keygen", "ss", "ps"])?;
+        require_root("sshd targets logging in as root")?;
         let dir = temp_dir("bosun-loopback-");
         let client = Client::new(&dir.path().join("home"));
         let sshd_dir = dir.path().join("sshd");
@@ -183,6 +184,7 @@ impl NetnsFleet {
             "unshare",
             "flock",
         ])?;
+        require_root("network namespace hosts")?;
         namespaces_available()?;
         let reservation = Reservation::take(n);
         let dir = temp_dir("bosun-fleet-");
@@ -438,6 +440,27 @@ fn foreign_host(k: usize) -> bool {
         Some(owner) => Path::new(&format!("/proc/{owner}")).exists(),
         None => true,
     }
+}
+
+/// Skips unless this process runs as the machine's root, which `what` needs: the
+/// root of a user namespace cannot run sshd's privilege separation.
+fn require_root(what: &str) -> Result<(), Skip> {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::geteuid() };
+    if uid != 0 {
+        return Err(Skip(format!(
+            "{what} need root; this test runs as uid {uid}"
+        )));
+    }
+    let map = fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
+    if map.split_whitespace().ne(["0", "0", "4294967295"]) {
+        return Err(Skip(format!(
+            "{what} need the machine's root; this test runs as root of a user namespace \
+             (uid_map {})",
+            map.trim()
+        )));
+    }
+    Ok(())
 }
 
 /// Checks that the tools exist, running `bash .ci/setup` (once) to install them if
