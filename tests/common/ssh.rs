@@ -18,6 +18,7 @@ use std::fs::{self, File};
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -27,8 +28,9 @@ use std::time::{Duration, Instant};
 const MAX_INDEX: usize = 89;
 /// Directory of the per-index lock files that keep concurrent fleets apart.
 const LOCK_DIR: &str = "/var/tmp/bosun-hosts.locks";
-/// How long a fleet waits for free indices, and a target for its port.
+/// How long a fleet waits for free indices while other fleets hold them.
 const WAIT: Duration = Duration::from_secs(600);
+/// How long a started sshd may take to accept TCP connections.
 const PORT_WAIT: Duration = Duration::from_secs(15);
 
 /// Why SSH targets cannot run on this machine; tests print it and return.
@@ -75,8 +77,8 @@ pub struct LoopbackSshd {
 impl LoopbackSshd {
     /// Starts the sshd with a fresh client identity and waits until it accepts TCP.
     pub fn start() -> Result<LoopbackSshd, Skip> {
-        require(&["/usr/sbin/sshd", "ssh", "ssh-keygen", "ss", "ps"])?;
         require_root("sshd targets logging in as root")?;
+        require(&["/usr/sbin/sshd", "ssh", "ssh-keygen", "ss", "ps"])?;
         let dir = temp_dir("bosun-loopback-");
         let client = Client::new(&dir.path().join("home"));
         let sshd_dir = dir.path().join("sshd");
@@ -85,15 +87,15 @@ impl LoopbackSshd {
             &["start", path_str(&sshd_dir)],
             &[("KEY", client.public_key().as_os_str())],
         );
-        let port = stdout_text(&output).trim().parse().unwrap_or_else(|_| {
-            panic!("loopback-sshd.sh printed no port: {}", stdout_text(&output))
-        });
+        let printed = stdout_text(&output);
+        // Built before checking the port, so that dropping it stops the sshd.
         let sshd = LoopbackSshd {
             client,
             sshd_dir,
-            port,
+            port: printed.trim().parse().unwrap_or(0),
             _dir: dir,
         };
+        assert_ne!(sshd.port, 0, "loopback-sshd.sh printed no port: {printed}");
         sshd.client
             .add_known_hosts(&sshd.sshd_dir.join("known_hosts"));
         wait_for_port(&sshd.target(), || sshd.log());
@@ -176,6 +178,7 @@ impl NetnsFleet {
             (1..=MAX_INDEX).contains(&n),
             "a fleet has 1 to {MAX_INDEX} hosts, not {n}"
         );
+        require_root("network namespace hosts")?;
         require(&[
             "/usr/sbin/sshd",
             "ssh",
@@ -184,7 +187,6 @@ impl NetnsFleet {
             "unshare",
             "flock",
         ])?;
-        require_root("network namespace hosts")?;
         namespaces_available()?;
         let reservation = Reservation::take(n);
         let dir = temp_dir("bosun-fleet-");
@@ -313,6 +315,8 @@ impl Client {
     fn new(home: &Path) -> Client {
         let ssh_dir = home.join(".ssh");
         fs::create_dir_all(&ssh_dir).expect("create the client's .ssh directory");
+        fs::set_permissions(&ssh_dir, fs::Permissions::from_mode(0o700))
+            .expect("make the client's .ssh directory private");
         let client = Client { home: home.into() };
         run(Command::new("ssh-keygen")
             .args(["-q", "-t", "ed25519", "-N", "", "-C", "bosun-test", "-f"])
@@ -513,8 +517,8 @@ fn namespaces_available() -> Result<(), Skip> {
                 Ok(())
             } else {
                 Err(format!(
-                    "network namespaces are not available (they need root, or CAP_NET_ADMIN \
-                     and CAP_SYS_ADMIN): {}",
+                    "network namespaces are not available (they need CAP_SYS_ADMIN and \
+                     CAP_NET_ADMIN: in a container, run it privileged): {}",
                     String::from_utf8_lossy(&output.stderr).trim()
                 ))
             }
@@ -546,7 +550,8 @@ fn run_script(name: &str, args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Ou
         .unwrap_or_else(|e| panic!("run vagrant/{name}: {e}"));
     assert!(
         output.status.success(),
-        "vagrant/{name} {} failed ({}) with {}:\n{}{}",
+        "vagrant/{name} {} failed ({}) with {}:\n{}{}\n(`vagrant/netns-hosts.sh status` lists \
+         the namespace hosts on this machine)",
         args.join(" "),
         output.status,
         describe_env(env),
@@ -566,11 +571,12 @@ fn stop_quietly(name: &str, args: &[&str], env: &[(&str, &std::ffi::OsStr)]) {
     match output {
         Ok(output) if output.status.success() => {}
         Ok(output) => eprintln!(
-            "vagrant/{name} {} failed ({}) with {}: {}; clean up by hand",
+            "vagrant/{name} {} failed ({}): {}\nretry by hand: {} vagrant/{name} {}",
             args.join(" "),
             output.status,
+            String::from_utf8_lossy(&output.stderr).trim(),
             describe_env(env),
-            String::from_utf8_lossy(&output.stderr)
+            args.join(" ")
         ),
         Err(e) => eprintln!("could not run vagrant/{name}: {e}; clean up by hand"),
     }
