@@ -1,7 +1,9 @@
 //! Helpers for integration tests: run the real `bosun` binary in a scratch directory
-//! and normalise its output for golden comparisons.
+//! and normalise its output for golden comparisons; real SSH targets in [`ssh`].
 
 #![allow(dead_code)]
+
+pub mod ssh;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
