@@ -996,7 +996,11 @@ impl Loader {
 
 /// A directory as an absolute path (`playbook_dir` is absolute in Ansible).
 fn absolute_dir(dir: &Path) -> PathBuf {
-    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
     std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf())
 }
 

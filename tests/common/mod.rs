@@ -49,14 +49,22 @@ impl Scratch {
 
     /// Runs bosun with `args` in the scratch directory, with `TARGET` pointing at it.
     pub fn bosun(&self, args: &[&str]) -> Output {
-        Command::cargo_bin("bosun")
-            .expect("the bosun binary")
+        self.bosun_with(args, &[])
+    }
+
+    /// Runs bosun like [`Scratch::bosun`] with extra environment variables (`HOME`).
+    pub fn bosun_with(&self, args: &[&str], env: &[(&str, &Path)]) -> Output {
+        let mut command = Command::cargo_bin("bosun").expect("the bosun binary");
+        command
             .current_dir(self.path())
             .env("NO_COLOR", "1")
             .env("TARGET", self.path())
-            .args(args)
-            .output()
-            .expect("bosun runs")
+            .env_remove("SSH_AUTH_SOCK")
+            .args(args);
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        command.output().expect("bosun runs")
     }
 }
 

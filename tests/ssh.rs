@@ -1,0 +1,230 @@
+//! bosun over real SSH: a loopback sshd and a fleet of network-namespace hosts, each
+//! with its own sshd (started by tests/common/ssh.rs through vagrant/ scripts).
+
+mod common;
+
+use common::ssh::{LoopbackSshd, NetnsFleet, or_skip};
+use common::{Scratch, recap_line, stdout};
+
+fn text(output: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        stdout(output),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[test]
+fn adhoc_ping_reaches_twenty_hosts() {
+    let Some(fleet) = or_skip(NetnsFleet::up(20)) else {
+        return;
+    };
+    let scratch = Scratch::new();
+    scratch.write("hosts.ini", &fleet.inventory());
+    let output = scratch.bosun_with(
+        &["-m", "ping", "all", "-i", "hosts.ini"],
+        &[("HOME", fleet.home())],
+    );
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert_eq!(out.matches(" | SUCCESS => {").count(), 20, "{out}");
+    for (i, host) in fleet.hosts().iter().enumerate() {
+        assert!(out.contains(&format!("{} | SUCCESS", host.name)), "{out}");
+        assert!(
+            fleet.log(i).contains("Accepted publickey for root"),
+            "sshd of {} saw the login",
+            host.name
+        );
+    }
+}
+
+#[test]
+fn playbook_converges_every_host_and_then_changes_nothing() {
+    let Some(fleet) = or_skip(NetnsFleet::up(5)) else {
+        return;
+    };
+    let scratch = Scratch::new();
+    scratch.copy_fixture("remote");
+    scratch.write("hosts.ini", &fleet.inventory());
+    let home = [("HOME", fleet.home())];
+    let output = scratch.bosun_with(&["run", "remote/site.yml", "-i", "hosts.ini"], &home);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    for (i, host) in fleet.hosts().iter().enumerate() {
+        let check = fleet.ssh(
+            i,
+            "cat /tmp/bosun-site/host.conf /tmp/bosun-site/motd; stat -c '%a %U' /tmp/bosun-site/host.conf /tmp/by-become",
+        );
+        let seen = String::from_utf8_lossy(&check.stdout).into_owned();
+        assert_eq!(
+            seen,
+            format!(
+                "host={name}\nWelcome to {name} ({name}), one of 5 hosts.\n640 root\n644 bosun-become\n",
+                name = host.name
+            ),
+            "the files on {} have the right bytes, modes and owners",
+            host.name
+        );
+    }
+    let again = scratch.bosun_with(&["run", "remote/site.yml", "-i", "hosts.ini"], &home);
+    let out = stdout(&again);
+    for host in fleet.hosts() {
+        assert!(recap_line(&out, &host.name).contains("changed=0 "), "{out}");
+    }
+}
+
+#[test]
+fn wrong_key_is_unreachable_and_the_others_go_on() {
+    let Some(fleet) = or_skip(NetnsFleet::up(3)) else {
+        return;
+    };
+    let scratch = Scratch::new();
+    let stranger = scratch.path().join("stranger");
+    let made = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&stranger)
+        .status()
+        .expect("ssh-keygen");
+    assert!(made.success());
+    let bad = &fleet.hosts()[1].name;
+    let inventory = fleet
+        .inventory()
+        .lines()
+        .map(|line| {
+            if line.starts_with(&format!("{bad} ")) {
+                let kept: Vec<&str> = line
+                    .split_whitespace()
+                    .filter(|w| !w.starts_with("ansible_ssh_private_key_file="))
+                    .collect();
+                format!(
+                    "{} ansible_ssh_private_key_file={}",
+                    kept.join(" "),
+                    stranger.display()
+                )
+            } else {
+                line.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    scratch.write("hosts.ini", &inventory);
+    let output = scratch.bosun_with(
+        &["-m", "ping", "all", "-i", "hosts.ini"],
+        &[("HOME", fleet.home())],
+    );
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(4), "{}", text(&output));
+    assert!(out.contains(&format!("{bad} | UNREACHABLE! =>")), "{out}");
+    assert!(out.contains("Failed to authenticate"), "{out}");
+    assert_eq!(out.matches(" | SUCCESS =>").count(), 2, "{out}");
+}
+
+#[test]
+fn a_host_killed_mid_run_fails_only_that_host() {
+    let Some(fleet) = or_skip(NetnsFleet::up(3)) else {
+        return;
+    };
+    let scratch = Scratch::new();
+    scratch.write("hosts.ini", &fleet.inventory());
+    scratch.write(
+        "slow.yml",
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: sleep 3\n    - command: touch /tmp/after-sleep\n",
+    );
+    let victim = fleet.hosts()[0].name.clone();
+    let killer = {
+        let fleet_ref = &fleet;
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                std::thread::sleep(std::time::Duration::from_millis(1200));
+                fleet_ref.kill_host(0);
+            });
+            scratch.bosun_with(
+                &["run", "slow.yml", "-i", "hosts.ini"],
+                &[("HOME", fleet.home())],
+            )
+        })
+    };
+    let out = stdout(&killer);
+    assert_eq!(killer.status.code(), Some(4), "{}", text(&killer));
+    assert!(
+        out.contains(&format!("fatal: [{victim}]: UNREACHABLE!")),
+        "{out}"
+    );
+    for i in 1..3 {
+        let name = &fleet.hosts()[i].name;
+        assert!(recap_line(&out, name).contains("failed=0 "), "{out}");
+        let check = fleet.ssh(i, "test -f /tmp/after-sleep && echo yes");
+        assert_eq!(
+            String::from_utf8_lossy(&check.stdout),
+            "yes\n",
+            "{name} went on"
+        );
+    }
+}
+
+#[test]
+fn unknown_and_changed_host_keys_are_refused() {
+    let Some(sshd) = or_skip(LoopbackSshd::start()) else {
+        return;
+    };
+    let scratch = Scratch::new();
+    scratch.write("hosts.ini", &sshd.inventory_line("lo"));
+    let known_hosts = sshd.known_hosts();
+    let original = std::fs::read_to_string(&known_hosts).expect("known_hosts");
+
+    std::fs::write(&known_hosts, "").expect("empty known_hosts");
+    let output = scratch.bosun_with(
+        &["-m", "ping", "all", "-i", "hosts.ini"],
+        &[("HOME", sshd.home())],
+    );
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(4), "{out}");
+    assert!(out.contains("is unknown"), "{out}");
+    assert!(
+        out.contains("--accept-new-host-keys"),
+        "the message says how to accept it: {out}"
+    );
+
+    let accepted = scratch.bosun_with(
+        &[
+            "-m",
+            "ping",
+            "all",
+            "-i",
+            "hosts.ini",
+            "--accept-new-host-keys",
+        ],
+        &[("HOME", sshd.home())],
+    );
+    assert_eq!(accepted.status.code(), Some(0), "{}", text(&accepted));
+    let learned = std::fs::read_to_string(&known_hosts).expect("known_hosts");
+    assert!(
+        learned.contains(&format!("[127.0.0.1]:{}", sshd.port())),
+        "{learned}"
+    );
+
+    let other_key = scratch.path().join("other");
+    std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&other_key)
+        .status()
+        .expect("ssh-keygen");
+    let other_pub = std::fs::read_to_string(other_key.with_extension("pub")).expect("pub");
+    let fake: Vec<&str> = other_pub.split_whitespace().take(2).collect();
+    std::fs::write(
+        &known_hosts,
+        format!("[127.0.0.1]:{} {}\n", sshd.port(), fake.join(" ")),
+    )
+    .expect("write");
+    for extra in [&[][..], &["--accept-new-host-keys"][..]] {
+        let mut args = vec!["-m", "ping", "all", "-i", "hosts.ini"];
+        args.extend_from_slice(extra);
+        let output = scratch.bosun_with(&args, &[("HOME", sshd.home())]);
+        let out = stdout(&output);
+        assert_eq!(output.status.code(), Some(4), "{out}");
+        assert!(
+            out.contains("REMOTE HOST IDENTIFICATION HAS CHANGED"),
+            "{out}"
+        );
+    }
+    std::fs::write(&known_hosts, original).expect("restore");
+}
