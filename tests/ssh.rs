@@ -228,3 +228,41 @@ fn unknown_and_changed_host_keys_are_refused() {
     }
     std::fs::write(&known_hosts, original).expect("restore");
 }
+
+#[test]
+fn delegate_to_runs_on_the_other_host_with_this_hosts_variables() {
+    let Some(fleet) = or_skip(NetnsFleet::up(2)) else {
+        return;
+    };
+    let scratch = Scratch::new();
+    scratch.write("hosts.ini", &fleet.inventory());
+    let (first, second) = (&fleet.hosts()[0].name, &fleet.hosts()[1].name);
+    scratch.write(
+        "delegate.yml",
+        &format!(
+            "- hosts: {first}\n  gather_facts: false\n  tasks:\n    - command: touch /tmp/from-{{{{ inventory_hostname }}}}\n      delegate_to: {second}\n"
+        ),
+    );
+    let output = scratch.bosun_with(
+        &["run", "delegate.yml", "-i", "hosts.ini"],
+        &[("HOME", fleet.home())],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert!(
+        stdout(&output).contains(&format!("changed: [{first} -> {second}]")),
+        "{}",
+        stdout(&output)
+    );
+    let there = fleet.ssh(1, &format!("test -f /tmp/from-{first} && echo yes"));
+    assert_eq!(
+        String::from_utf8_lossy(&there.stdout),
+        "yes\n",
+        "the file is on the delegate"
+    );
+    let here = fleet.ssh(0, &format!("test -f /tmp/from-{first} || echo absent"));
+    assert_eq!(
+        String::from_utf8_lossy(&here.stdout),
+        "absent\n",
+        "not on the host itself"
+    );
+}

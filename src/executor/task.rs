@@ -686,12 +686,22 @@ impl Runner {
         delegated: Option<&str>,
     ) -> Result<Arc<dyn Connection>, String> {
         if let Some(target) = delegated {
-            if target == "localhost" || target == "127.0.0.1" {
+            let in_inventory = self.inventory.host_names().iter().any(|h| h == target);
+            if !in_inventory && (target == "localhost" || target == "127.0.0.1") {
                 return Ok(Arc::new(LocalConnection));
             }
-            return Err(format!(
-                "delegate_to: {target} needs the ssh connection, which is not available yet"
-            ));
+            let mut cache = self.connections.lock().await;
+            if let Some(conn) = cache.get(target) {
+                return Ok(conn.clone());
+            }
+            let mut map = self.inventory.host_vars(target);
+            if !in_inventory {
+                map.insert("ansible_host".into(), Json::String(target.to_string()));
+            }
+            let target_vars = Vars::new(self.templar.clone(), map);
+            let conn = super::connect::open(target, &target_vars, &self.options)?;
+            cache.insert(target.to_string(), conn.clone());
+            return Ok(conn);
         }
         if let Some(conn) = &host.connection {
             return Ok(conn.clone());
