@@ -196,10 +196,7 @@ fn show_inventory(args: InventoryArgs, config: &Config) -> Result<i32, AppError>
     let inventory = load_inventory(&args.inventory, config)?;
     if let Some(host) = &args.host {
         let vars = Json::Object(inventory.host_vars(host));
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&vars).unwrap_or_default()
-        );
+        println!("{}", crate::output::pyjson::dumps(&vars, Some(4)));
     } else if let Some(group) = &args.graph {
         let text = inventory
             .graph(Some(group))
@@ -208,7 +205,7 @@ fn show_inventory(args: InventoryArgs, config: &Config) -> Result<i32, AppError>
     } else {
         println!(
             "{}",
-            serde_json::to_string_pretty(&inventory.to_list_json()).unwrap_or_default()
+            crate::output::pyjson::dumps(&inventory.to_list_json(), Some(4))
         );
     }
     Ok(0)

@@ -318,3 +318,22 @@ fn serial_runs_batches_one_after_another() {
         "each batch finishes before the next starts"
     );
 }
+
+#[test]
+fn the_example_playbook_is_idempotent() {
+    let scratch = Scratch::new();
+    let playbook = format!("{}/playbooks/hello.yml", env!("CARGO_MANIFEST_DIR"));
+    let first = scratch.bosun(&["run", &playbook, "-c", "local"]);
+    assert_eq!(first.status.code(), Some(0), "{}", stdout(&first));
+    assert!(
+        std::path::Path::new("/tmp/bosun-hello").exists(),
+        "the marker was made"
+    );
+    let second = scratch.bosun(&["run", &playbook, "-c", "local"]);
+    let out = stdout(&second);
+    assert_eq!(second.status.code(), Some(0), "{out}");
+    assert!(
+        recap_line(&out, "localhost").contains("changed=0 "),
+        "{out}"
+    );
+}

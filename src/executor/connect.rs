@@ -76,10 +76,39 @@ pub fn open(
                 (true, true) => HostKeyPolicy::AcceptNew,
                 (true, false) => HostKeyPolicy::Strict,
             };
-            let timeout = text(&["ansible_ssh_timeout", "ansible_timeout"])
+            let mut timeout = text(&["ansible_ssh_timeout", "ansible_timeout"])
                 .and_then(|t| t.parse().ok())
                 .or(options.timeout)
                 .unwrap_or(10);
+            let mut policy = policy;
+            let mut known_hosts = vec![
+                home.join(".ssh/known_hosts"),
+                PathBuf::from("/etc/ssh/ssh_known_hosts"),
+            ];
+            let extra = [
+                text(&["ansible_ssh_common_args"]),
+                text(&["ansible_ssh_extra_args"]),
+            ];
+            for (key, value) in ssh_options(extra.iter().flatten().map(String::as_str)) {
+                match key.as_str() {
+                    "userknownhostsfile" => {
+                        let files: Vec<PathBuf> = value
+                            .split_whitespace()
+                            .map(|f| expand_home(f, &home))
+                            .collect();
+                        known_hosts.splice(0..0, files);
+                    }
+                    "stricthostkeychecking" => {
+                        policy = match value.to_ascii_lowercase().as_str() {
+                            "no" | "off" => HostKeyPolicy::Off,
+                            "accept-new" => HostKeyPolicy::AcceptNew,
+                            _ => HostKeyPolicy::Strict,
+                        }
+                    }
+                    "connecttimeout" => timeout = value.parse().unwrap_or(timeout),
+                    _ => {}
+                }
+            }
             Ok(Arc::new(SshConnection::new(SshTarget {
                 host,
                 port,
@@ -92,10 +121,7 @@ pub fn open(
                     "ansible_ssh_password",
                 ]),
                 policy,
-                known_hosts: vec![
-                    home.join(".ssh/known_hosts"),
-                    PathBuf::from("/etc/ssh/ssh_known_hosts"),
-                ],
+                known_hosts,
                 timeout: Duration::from_secs(timeout),
             })))
         }
@@ -103,6 +129,27 @@ pub fn open(
             "the connection plugin '{other}' is not supported by bosun (use ssh or local)"
         )),
     }
+}
+
+/// The `-o Key=Value` options in `ansible_ssh_common_args`/`ansible_ssh_extra_args`,
+/// keys lowercased (OpenSSH's option names are case-insensitive).
+fn ssh_options<'a>(args: impl Iterator<Item = &'a str>) -> Vec<(String, String)> {
+    let mut options = Vec::new();
+    for line in args {
+        let words = shell_words::split(line).unwrap_or_default();
+        let mut iter = words.iter();
+        while let Some(word) = iter.next() {
+            let option = match word.strip_prefix("-o") {
+                Some("") => iter.next().cloned(),
+                Some(rest) => Some(rest.to_string()),
+                None => None,
+            };
+            if let Some((key, value)) = option.as_deref().and_then(|o| o.split_once(['=', ' '])) {
+                options.push((key.trim().to_ascii_lowercase(), value.trim().to_string()));
+            }
+        }
+    }
+    options
 }
 
 /// `$HOME`, so tests can point it at a scratch directory.
@@ -116,6 +163,27 @@ fn expand_home(path: &str, home: &Path) -> PathBuf {
     match path.strip_prefix("~/") {
         Some(rest) => home.join(rest),
         None => PathBuf::from(path),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ssh_options;
+
+    #[test]
+    fn ssh_common_args_options() {
+        let options = ssh_options(
+            ["-o UserKnownHostsFile=/k -oStrictHostKeyChecking=no -o 'ConnectTimeout 5' -C"]
+                .into_iter(),
+        );
+        assert_eq!(
+            options,
+            vec![
+                ("userknownhostsfile".to_string(), "/k".to_string()),
+                ("stricthostkeychecking".to_string(), "no".to_string()),
+                ("connecttimeout".to_string(), "5".to_string()),
+            ]
+        );
     }
 }
 

@@ -196,8 +196,16 @@ fn vars_line(inventory: &mut Inventory, line: &Line<'_>, group: &str) -> Result<
                 "lines in [{group}:vars] set one variable each: name=value"
             )));
     };
+    let value = value.trim();
+    let quoted = value.len() >= 2
+        && (value.starts_with('\'') || value.starts_with('"'))
+        && value.ends_with(&value[..1]);
+    let value = match super::literal::parse(value) {
+        Some(Json::String(unquoted)) if quoted => unquoted,
+        _ => value.to_string(),
+    };
     inventory
-        .set_group_var(group, key.trim(), Json::String(value.trim().to_string()))
+        .set_group_var(group, key.trim(), Json::String(value))
         .map_err(|why| line.error("", why))
 }
 
@@ -341,6 +349,16 @@ mod tests {
             Json::Object(inventory.groups["web"].vars.clone()),
             json!({"port": "8080", "flag": "True", "list": "[1, 2]", "spaced": "a b", "empty": ""})
         );
+    }
+
+    #[test]
+    fn quoted_group_vars_lose_their_quotes() {
+        // Ansible reads `[all:vars]` values through literal_eval: a quoted string is
+        // the string inside (how `ansible_ssh_common_args='-o ...'` is written).
+        let inventory =
+            load("[web]\nw1\n[web:vars]\nargs='-o A=b -o C=d'\nplain='x\n").expect("parses");
+        assert_eq!(inventory.groups["web"].vars["args"], json!("-o A=b -o C=d"));
+        assert_eq!(inventory.groups["web"].vars["plain"], json!("'x"));
     }
 
     #[test]
