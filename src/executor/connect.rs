@@ -166,6 +166,12 @@ fn expand_home(path: &str, home: &Path) -> PathBuf {
     }
 }
 
+fn env_bool(name: &str) -> Option<bool> {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| crate::modules::args::parse_bool(&Json::String(v)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::ssh_options;
@@ -185,10 +191,4 @@ mod tests {
             ]
         );
     }
-}
-
-fn env_bool(name: &str) -> Option<bool> {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| crate::modules::args::parse_bool(&Json::String(v)))
 }
