@@ -105,7 +105,7 @@ fn reporter(common: &Common) -> Arc<dyn Reporter> {
 }
 
 async fn run_playbooks(args: RunArgs, config: &Config) -> Result<i32, AppError> {
-    let loader = Arc::new(Loader::new(config.roles_path.clone()));
+    let loader = Arc::new(Loader::new(config.roles_path.clone(), module_path(config)));
     let mut playbooks = Vec::new();
     for path in &args.playbooks {
         if !path.is_file() {
@@ -174,9 +174,9 @@ async fn run_adhoc(
     config: &Config,
 ) -> Result<i32, AppError> {
     let dir = std::env::current_dir().unwrap_or_default();
-    let loader = Arc::new(Loader::new(config.roles_path.clone()));
+    let loader = Arc::new(Loader::new(config.roles_path.clone(), module_path(config)));
     let task: Task = loader.adhoc_task(module, args, &dir)?;
-    if !matches!(task.action, Action::Module { .. }) {
+    if !matches!(task.action, Action::Module { .. } | Action::DropIn { .. }) {
         return Err(AppError::Message(format!(
             "'{module}' cannot be run ad hoc; use it in a playbook"
         )));
@@ -225,6 +225,18 @@ fn terminal_columns() -> Option<usize> {
     // SAFETY: TIOCGWINSZ writes a winsize into the struct we own; fd 1 is stdout.
     let ok = unsafe { libc::ioctl(1, libc::TIOCGWINSZ, &mut size) } == 0;
     (ok && size.ws_col > 0).then_some(size.ws_col as usize)
+}
+
+/// Where drop-in modules are looked for besides the playbook and roles: the config's
+/// `library`/`module_path`, then `BOSUN_MODULE_PATH` / `ANSIBLE_LIBRARY`.
+fn module_path(config: &Config) -> Vec<PathBuf> {
+    let mut paths = config.module_path.clone();
+    for var in ["BOSUN_MODULE_PATH", "ANSIBLE_LIBRARY"] {
+        if let Some(value) = std::env::var_os(var) {
+            paths.extend(std::env::split_paths(&value));
+        }
+    }
+    paths
 }
 
 fn playbook_dir(path: &Path) -> PathBuf {

@@ -20,6 +20,8 @@ pub struct Config {
     pub roles_path: Vec<PathBuf>,
     /// Connection timeout in seconds.
     pub timeout: Option<u64>,
+    /// Extra places to find drop-in modules (`library`/`module_path`).
+    pub module_path: Vec<PathBuf>,
 }
 
 /// A config file that could not be read.
@@ -104,6 +106,9 @@ impl Config {
                         crate::modules::args::parse_bool(&serde_json::Value::String(value.clone()))
                 }
                 "roles_path" => config.roles_path = value.split(':').map(PathBuf::from).collect(),
+                "library" | "module_path" => {
+                    config.module_path = value.split(':').map(PathBuf::from).collect()
+                }
                 "timeout" => config.timeout = value.parse().ok(),
                 _ => {}
             }

@@ -119,7 +119,7 @@ fn check_task(task: &Task, known: &HashSet<String>, errors: &mut Vec<SourceError
         collect_strings(&spec.items, &mut templates);
     }
     match &task.action {
-        Action::Module { args, .. } => {
+        Action::Module { args, .. } | Action::DropIn { args, .. } => {
             for value in args.values() {
                 collect_strings(value, &mut templates);
             }

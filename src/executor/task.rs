@@ -537,9 +537,7 @@ impl Runner {
         delegated: Option<&str>,
     ) -> Result<Outcome, String> {
         match &task.action {
-            Action::Module { name, args } => {
-                let module = modules::lookup(name)
-                    .ok_or_else(|| format!("couldn't resolve module/action '{name}'"))?;
+            Action::Module { name, args } | Action::DropIn { name, args, .. } => {
                 let mut rendered = indexmap::IndexMap::new();
                 for (key, value) in args {
                     let value = self
@@ -550,7 +548,17 @@ impl Runner {
                         rendered.insert(key.clone(), value);
                     }
                 }
-                let args = Args::parse(&module.all_params(), &rendered)?;
+                let module = match &task.action {
+                    Action::DropIn { .. } => None,
+                    _ => Some(
+                        modules::lookup(name)
+                            .ok_or_else(|| format!("couldn't resolve module/action '{name}'"))?,
+                    ),
+                };
+                let args = match module {
+                    Some(module) => Args::parse(&module.all_params(), &rendered)?,
+                    None => Args::default(),
+                };
                 let check_mode = match &task.options.check_mode {
                     Some(flag) => self.flag(flag, vars),
                     None => self.options.check,
@@ -559,7 +567,7 @@ impl Runner {
                     Some(flag) => self.flag(flag, vars),
                     None => self.options.diff,
                 };
-                if check_mode && !module.supports_check_mode() {
+                if check_mode && module.is_some_and(|m| !m.supports_check_mode()) {
                     let mut result = skipped_result(&format!(
                         "remote module ({name}) does not support check mode"
                     ));
@@ -589,7 +597,17 @@ impl Runner {
                     verbosity: self.options.verbosity,
                     vars: &lookup,
                 };
-                match module.run(&ctx, &args).await {
+                let outcome = match (&task.action, module) {
+                    (Action::DropIn { path, .. }, _) => {
+                        let plain: Map<String, Json> = rendered.into_iter().collect();
+                        modules::dropin::run(&ctx, name, path, &plain).await
+                    }
+                    (_, Some(module)) => module.run(&ctx, &args).await,
+                    (_, None) => Err(ModuleError::Failed(format!(
+                        "couldn't resolve module/action '{name}'"
+                    ))),
+                };
+                match outcome {
                     Ok(mut result) => {
                         if let Some(Json::Object(facts)) = result.get("ansible_facts").cloned()
                             && delegated.is_none()
@@ -739,7 +757,7 @@ fn located(err: &TemplateError, span: &crate::source::Span, what: &str) -> Strin
 /// The action name of a task, for `ansible_failed_task`.
 fn action_name(task: &Task) -> String {
     match &task.action {
-        Action::Module { name, .. } => name.clone(),
+        Action::Module { name, .. } | Action::DropIn { name, .. } => name.clone(),
         Action::SetFact { .. } => "set_fact".into(),
         Action::IncludeVars { .. } => "include_vars".into(),
         _ => "block".into(),

@@ -8,6 +8,7 @@ mod blockinfile;
 mod command;
 mod copy;
 mod debug;
+pub mod dropin;
 mod fail;
 mod fetch;
 mod file;

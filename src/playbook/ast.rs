@@ -183,6 +183,15 @@ pub enum Action {
         /// Arguments as written.
         args: IndexMap<String, Json>,
     },
+    /// Runs a drop-in module (an executable from `modules/` or `library/`).
+    DropIn {
+        /// The module name as written.
+        name: String,
+        /// The executable on the control node.
+        path: PathBuf,
+        /// Arguments as written.
+        args: IndexMap<String, Json>,
+    },
     /// `block:` with `rescue:` and `always:`; also what imports and roles become.
     Block {
         /// The tasks of the block.
@@ -321,6 +330,7 @@ impl Task {
         let base = match (&self.name, &self.action) {
             (Some(name), _) => name.clone(),
             (None, Action::Module { name, .. }) => name.clone(),
+            (None, Action::DropIn { name, .. }) => name.clone(),
             (None, Action::Block { .. }) => "block".into(),
             (None, Action::IncludeTasks { .. }) => "include_tasks".into(),
             (None, Action::IncludeRole { .. }) => "include_role".into(),

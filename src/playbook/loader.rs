@@ -129,6 +129,7 @@ const EXECUTOR_ACTIONS: &[&str] = &[
 /// Loads playbooks and the files and roles they refer to.
 pub struct Loader {
     roles_path: Vec<PathBuf>,
+    module_path: Vec<PathBuf>,
     /// Roles already added to the current play, with their parameters.
     seen_roles: Mutex<HashSet<String>>,
 }
@@ -164,10 +165,12 @@ pub struct Inherited {
 }
 
 impl Loader {
-    /// A loader that finds roles in `roles/` beside the playbook, then in `roles_path`.
-    pub fn new(roles_path: Vec<PathBuf>) -> Loader {
+    /// A loader that finds roles in `roles/` beside the playbook, then in `roles_path`,
+    /// and drop-in modules beside the playbook, in roles, then in `module_path`.
+    pub fn new(roles_path: Vec<PathBuf>, module_path: Vec<PathBuf>) -> Loader {
         Loader {
             roles_path,
+            module_path,
             seen_roles: Mutex::new(HashSet::new()),
         }
     }
@@ -418,7 +421,7 @@ impl Loader {
             if TASK_KEYWORDS.contains(&name.as_str()) {
                 continue;
             }
-            if lookup_action(&name) {
+            if lookup_action(&name) || self.find_dropin(&name, ctx).is_some() {
                 action_keys.push(key);
                 continue;
             }
@@ -735,6 +738,14 @@ impl Loader {
                 name_span,
                 "import_playbook is only allowed at the top level of a playbook, not as a task",
             )),
+            _ if modules::lookup(name).is_none() && self.find_dropin(name, ctx).is_some() => {
+                let path = self.find_dropin(name, ctx).unwrap_or_default();
+                Ok(Action::DropIn {
+                    name: name.to_string(),
+                    path,
+                    args,
+                })
+            }
             _ => {
                 let module = modules::lookup(name).ok_or_else(|| {
                     SourceError::new(
@@ -798,6 +809,12 @@ impl Loader {
         task.name = Some(short.clone());
         task.action = self.parse_action(&short, &node, None, &span, &mut task.clone(), &ctx)?;
         Ok(task)
+    }
+
+    /// The drop-in module called `name` visible from `ctx`, if any.
+    fn find_dropin(&self, name: &str, ctx: &LoadContext) -> Option<PathBuf> {
+        let role = ctx.role.as_ref().map(|r| r.path.as_path());
+        modules::dropin::find(name, role, &ctx.playbook_dir, &self.module_path)
     }
 
     /// The context for what an import pulls in: this task's conditions, tags, vars
