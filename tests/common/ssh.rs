@@ -31,7 +31,7 @@ const LOCK_DIR: &str = "/var/tmp/bosun-hosts.locks";
 /// How long a fleet waits for free indices while other fleets hold them.
 const WAIT: Duration = Duration::from_secs(600);
 /// How long a started sshd may take to accept TCP connections.
-const PORT_WAIT: Duration = Duration::from_secs(15);
+const PORT_WAIT: Duration = Duration::from_secs(60);
 
 /// Why SSH targets cannot run on this machine; tests print it and return.
 #[derive(Debug)]
