@@ -337,3 +337,60 @@ fn the_example_playbook_is_idempotent() {
         "{out}"
     );
 }
+
+#[test]
+fn variable_precedence_follows_ansible() {
+    let scratch = Scratch::new();
+    scratch.copy_fixture("precedence");
+    let (code, out, err) = run(
+        &scratch,
+        &[
+            "run",
+            "precedence/site.yml",
+            "-i",
+            "precedence/inventory/hosts.ini",
+            "-c",
+            "local",
+            "-e",
+            "extra_beats_all=extra",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(recap_line(&out, "node").contains("failed=0 "), "{out}");
+}
+
+#[test]
+fn import_playbook_with_items_role_when_post_tasks_and_ignore_unreachable() {
+    let scratch = Scratch::new();
+    scratch.copy_fixture("more");
+    scratch.write("hosts.ini", "localhost ansible_connection=local\nghost ansible_connection=ssh ansible_host=127.0.0.1 ansible_port=1 ansible_ssh_timeout=2\n");
+    let (code, out, err) = run(&scratch, &["run", "more/site.yml", "-i", "hosts.ini"]);
+    let target = scratch.path();
+    for made in [
+        "imported-play",
+        "item-a",
+        "item-b",
+        "item-c",
+        "post-localhost",
+        "post-ghost",
+    ] {
+        assert_eq!(
+            made != "post-ghost",
+            target.join(made).exists(),
+            "{made}\n{out}{err}"
+        );
+    }
+    assert!(
+        !target.join("role-ran").exists(),
+        "a role with a false when is skipped"
+    );
+    assert!(out.contains("fatal: [ghost]: UNREACHABLE!"), "{out}");
+    assert!(
+        recap_line(&out, "ghost").contains("ignored=1"),
+        "ignore_unreachable counts as ignored:\n{out}"
+    );
+    assert_eq!(
+        code, 4,
+        "the unreachable post task still makes the run fail: {out}"
+    );
+}

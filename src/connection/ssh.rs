@@ -440,7 +440,6 @@ async fn connect_once(target: &SshTarget) -> Result<Session, Attempt> {
             );
             let transient = matches!(err, russh::Error::Disconnect | russh::Error::HUP)
                 || text.contains("reset")
-                || text.contains("refused")
                 || text.contains("end of file")
                 || text.contains("EOF");
             return Err(if transient {
