@@ -230,3 +230,70 @@ fn current_vars(state: &State) -> Result<Arc<Vars>, Error> {
 fn failure(message: String) -> Error {
     Error::new(ErrorKind::InvalidOperation, message)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value as Json, json};
+
+    use crate::template::{Templar, Vars};
+
+    fn render(text: &str, playbook_dir: &std::path::Path) -> Result<String, String> {
+        let Json::Object(map) =
+            json!({"playbook_dir": playbook_dir.display().to_string(), "who": "bosun"})
+        else {
+            unreachable!("a mapping")
+        };
+        let vars = Vars::new(Templar::new(), map);
+        vars.templar()
+            .render_str(text, &vars)
+            .map_err(|e| e.message)
+    }
+
+    #[test]
+    fn lookups_read_control_node_data() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("files")).expect("mkdir");
+        std::fs::create_dir_all(dir.path().join("templates")).expect("mkdir");
+        std::fs::write(dir.path().join("files/motd"), "hello\n").expect("write");
+        std::fs::write(dir.path().join("templates/t.j2"), "hi {{ who }}").expect("write");
+        let p = dir.path();
+        // lookup('file') strips the trailing newline, as Ansible's rstrip=True default
+        assert_eq!(
+            render("{{ lookup('file', 'motd') }}", p),
+            Ok("hello".into())
+        );
+        assert_eq!(
+            render("{{ lookup('template', 't.j2') }}", p),
+            Ok("hi bosun".into())
+        );
+        assert_eq!(
+            render("{{ lookup('pipe', 'echo piped') }}", p),
+            Ok("piped".into())
+        );
+        assert_eq!(
+            render("{{ lookup('env', 'BOSUN_SURELY_UNSET', default='d') }}", p),
+            Ok("d".into())
+        );
+        assert_eq!(
+            render(
+                "{{ lookup('first_found', ['missing', 'motd']) | basename }}",
+                p
+            ),
+            Ok("motd".into())
+        );
+        assert_eq!(
+            render("{{ query('items', [1, 2]) | length }}", p),
+            Ok("2".into())
+        );
+        let err = render("{{ lookup('file', 'nope') }}", p).expect_err("missing file");
+        assert!(
+            err.contains("could not locate file in lookup: nope"),
+            "{err}"
+        );
+        let err = render("{{ lookup('redis', 'k') }}", p).expect_err("unsupported");
+        assert!(
+            err.contains("lookup plugin 'redis' is not supported"),
+            "{err}"
+        );
+    }
+}
