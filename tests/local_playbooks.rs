@@ -394,3 +394,23 @@ fn import_playbook_with_items_role_when_post_tasks_and_ignore_unreachable() {
         "the unreachable post task still makes the run fail: {out}"
     );
 }
+
+#[test]
+fn task_timeout_stops_a_hung_command() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "hang.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: sleep 30\n      timeout: 1\n    - debug: msg=unreached\n",
+    );
+    let started = std::time::Instant::now();
+    let (code, out, _) = run(&scratch, &["run", "hang.yml", "-c", "local"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "the timeout cut the task short"
+    );
+    assert!(
+        out.contains("failed to execute in the expected time frame (1)"),
+        "{out}"
+    );
+}

@@ -597,15 +597,45 @@ impl Runner {
                     verbosity: self.options.verbosity,
                     vars: &lookup,
                 };
-                let outcome = match (&task.action, module) {
-                    (Action::DropIn { path, .. }, _) => {
-                        let plain: Map<String, Json> = rendered.into_iter().collect();
-                        modules::dropin::run(&ctx, name, path, &plain).await
+                let run = async {
+                    match (&task.action, module) {
+                        (Action::DropIn { path, .. }, _) => {
+                            let plain: Map<String, Json> = rendered.into_iter().collect();
+                            modules::dropin::run(&ctx, name, path, &plain).await
+                        }
+                        (_, Some(module)) => module.run(&ctx, &args).await,
+                        (_, None) => Err(ModuleError::Failed(format!(
+                            "couldn't resolve module/action '{name}'"
+                        ))),
                     }
-                    (_, Some(module)) => module.run(&ctx, &args).await,
-                    (_, None) => Err(ModuleError::Failed(format!(
-                        "couldn't resolve module/action '{name}'"
-                    ))),
+                };
+                let limit = task
+                    .options
+                    .timeout
+                    .as_ref()
+                    .and_then(|t| self.templar.render_value(t, vars).ok())
+                    .and_then(|t| {
+                        t.as_f64()
+                            .or_else(|| t.as_str().and_then(|s| s.parse().ok()))
+                    })
+                    .filter(|seconds| *seconds > 0.0);
+                let outcome = match limit {
+                    Some(seconds) => {
+                        match tokio::time::timeout(Duration::from_secs_f64(seconds), run).await {
+                            Ok(outcome) => outcome,
+                            Err(_) => {
+                                drop(ctx);
+                                if let Some(conn) = host.connection.take() {
+                                    conn.close().await;
+                                }
+                                self.connections.lock().await.remove(&host.name);
+                                return Ok(modules::failed(format!(
+                                    "The {name} action failed to execute in the expected time frame ({seconds}) and was terminated"
+                                )));
+                            }
+                        }
+                    }
+                    None => run.await,
                 };
                 match outcome {
                     Ok(mut result) => {

@@ -87,6 +87,8 @@ pub struct TaskOptions {
     pub run_once: Option<Json>,
     /// `delegate_to:`.
     pub delegate_to: Option<String>,
+    /// `timeout:` seconds a task may run before it fails.
+    pub timeout: Option<Json>,
 }
 
 impl TaskOptions {
@@ -119,6 +121,7 @@ impl TaskOptions {
                 .delegate_to
                 .clone()
                 .or_else(|| self.delegate_to.clone()),
+            timeout: inner.timeout.clone().or_else(|| self.timeout.clone()),
         }
     }
 }

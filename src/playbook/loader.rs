@@ -1135,6 +1135,7 @@ fn parse_options(node: &Node) -> Result<TaskOptions, SourceError> {
         diff: json("diff"),
         run_once: json("run_once"),
         delegate_to: string("delegate_to"),
+        timeout: json("timeout"),
     })
 }
 
