@@ -266,3 +266,40 @@ fn delegate_to_runs_on_the_other_host_with_this_hosts_variables() {
         "not on the host itself"
     );
 }
+
+#[test]
+fn proxy_jump_tunnels_through_another_sshd() {
+    let Some(jump) = or_skip(LoopbackSshd::start()) else {
+        return;
+    };
+    let Some(fleet) = or_skip(NetnsFleet::up(1)) else {
+        return;
+    };
+    let scratch = Scratch::new();
+    let host = &fleet.hosts()[0];
+    scratch.write(
+        "hosts.ini",
+        &format!(
+            "{} ansible_host={} ansible_user=root ansible_ssh_private_key_file={} ansible_ssh_common_args='-o ProxyJump=root@127.0.0.1:{} -o UserKnownHostsFile={}'\n",
+            host.name,
+            host.addr,
+            fleet.key_path().display(),
+            jump.port(),
+            fleet.known_hosts().display()
+        ),
+    );
+    let output = scratch.bosun_with(
+        &["all", "-i", "hosts.ini", "-m", "shell", "-a", "hostname"],
+        &[("HOME", jump.home())],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert_eq!(
+        stdout(&output),
+        format!("{} | CHANGED | rc=0 >>\n{}\n", host.name, host.name)
+    );
+    assert!(
+        jump.log().contains("Accepted publickey for root"),
+        "the jump host saw the login:\n{}",
+        jump.log()
+    );
+}

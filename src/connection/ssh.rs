@@ -51,6 +51,8 @@ pub struct SshTarget {
     pub known_hosts: Vec<PathBuf>,
     /// Connect (and authenticate) timeout.
     pub timeout: Duration,
+    /// `ProxyJump`: the host to tunnel through, if any.
+    pub jump: Option<Box<SshTarget>>,
 }
 
 /// A connection to one host over SSH.
@@ -64,6 +66,8 @@ struct Session {
     handle: Handle<HostKeyCheck>,
     shell: Mutex<Option<Shell>>,
     channels: Semaphore,
+    /// The jump host's session the connection is tunnelled through, kept open.
+    _jump: Option<Box<Session>>,
 }
 
 /// The persistent shell and its framing nonce.
@@ -426,8 +430,40 @@ async fn connect_once(target: &SshTarget) -> Result<Session, Attempt> {
         known_hosts: target.known_hosts.clone(),
         refusal: refusal.clone(),
     };
-    let address = (target.host.as_str(), target.port);
-    let mut handle = match client::connect(config, address, check).await {
+    let (connected, jump) = match &target.jump {
+        None => (
+            client::connect(config, (target.host.as_str(), target.port), check).await,
+            None,
+        ),
+        Some(jump_target) => {
+            let jump = Box::pin(connect(jump_target)).await.map_err(|err| {
+                Attempt::Final(format!(
+                    "cannot reach the jump host {}: {err}",
+                    jump_target.host
+                ))
+            })?;
+            let channel = jump
+                .handle
+                .channel_open_direct_tcpip(
+                    target.host.clone(),
+                    u32::from(target.port),
+                    "127.0.0.1",
+                    0,
+                )
+                .await
+                .map_err(|err| {
+                    Attempt::Final(format!(
+                        "the jump host {} cannot reach {}:{}: {err}",
+                        jump_target.host, target.host, target.port
+                    ))
+                })?;
+            (
+                client::connect_stream(config, channel.into_stream(), check).await,
+                Some(Box::new(jump)),
+            )
+        }
+    };
+    let mut handle = match connected {
         Ok(handle) => handle,
         Err(err) => {
             if let Some(message) = refusal.lock().ok().and_then(|mut r| r.take()) {
@@ -456,6 +492,7 @@ async fn connect_once(target: &SshTarget) -> Result<Session, Attempt> {
         handle,
         shell: Mutex::new(None),
         channels: Semaphore::new(MAX_CHANNELS - 1),
+        _jump: jump,
     })
 }
 

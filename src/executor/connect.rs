@@ -81,6 +81,7 @@ pub fn open(
                 .or(options.timeout)
                 .unwrap_or(10);
             let mut policy = policy;
+            let mut jump_spec = config.proxy_jump.clone();
             let mut known_hosts = vec![
                 home.join(".ssh/known_hosts"),
                 PathBuf::from("/etc/ssh/ssh_known_hosts"),
@@ -106,10 +107,11 @@ pub fn open(
                         }
                     }
                     "connecttimeout" => timeout = value.parse().unwrap_or(timeout),
+                    "proxyjump" => jump_spec = Some(value),
                     _ => {}
                 }
             }
-            Ok(Arc::new(SshConnection::new(SshTarget {
+            let mut target = SshTarget {
                 host,
                 port,
                 user,
@@ -123,12 +125,60 @@ pub fn open(
                 policy,
                 known_hosts,
                 timeout: Duration::from_secs(timeout),
-            })))
+                jump: None,
+            };
+            if let Some(spec) = jump_spec.filter(|s| !s.eq_ignore_ascii_case("none")) {
+                target.jump = jump_chain(&spec, &target, &home);
+            }
+            Ok(Arc::new(SshConnection::new(target)))
         }
         other => Err(format!(
             "the connection plugin '{other}' is not supported by bosun (use ssh or local)"
         )),
     }
+}
+
+/// The hosts of a `ProxyJump` list (`[user@]host[:port],...`), as a chain: the last
+/// hop is reached through the ones before it. Each hop uses `~/.ssh/config` for its
+/// alias and the target's keys and host key checking.
+fn jump_chain(spec: &str, base: &SshTarget, home: &Path) -> Option<Box<SshTarget>> {
+    let mut chain: Option<Box<SshTarget>> = None;
+    for hop in spec.split(',').map(str::trim).filter(|h| !h.is_empty()) {
+        let (user, rest) = match hop.split_once('@') {
+            Some((user, rest)) => (Some(user.to_string()), rest),
+            None => (None, hop),
+        };
+        let (alias, port) = match rest.rsplit_once(':') {
+            Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => {
+                (host, port.parse().ok())
+            }
+            _ => (rest, None),
+        };
+        let config = ssh_config::lookup(&home.join(".ssh/config"), alias, home);
+        let mut key_files = config.identity_files.clone();
+        key_files.extend(base.key_files.iter().cloned());
+        for default in ["id_ed25519", "id_ecdsa", "id_rsa"] {
+            let path = home.join(".ssh").join(default);
+            if !key_files.contains(&path) {
+                key_files.push(path);
+            }
+        }
+        chain = Some(Box::new(SshTarget {
+            host: config.hostname.clone().unwrap_or_else(|| alias.to_string()),
+            port: port.or(config.port).unwrap_or(22),
+            user: user
+                .or(config.user.clone())
+                .unwrap_or_else(|| base.user.clone()),
+            key_files,
+            explicit_key: false,
+            password: None,
+            policy: base.policy,
+            known_hosts: base.known_hosts.clone(),
+            timeout: base.timeout,
+            jump: chain,
+        }));
+    }
+    chain
 }
 
 /// The `-o Key=Value` options in `ansible_ssh_common_args`/`ansible_ssh_extra_args`,
@@ -139,10 +189,12 @@ fn ssh_options<'a>(args: impl Iterator<Item = &'a str>) -> Vec<(String, String)>
         let words = shell_words::split(line).unwrap_or_default();
         let mut iter = words.iter();
         while let Some(word) = iter.next() {
-            let option = match word.strip_prefix("-o") {
-                Some("") => iter.next().cloned(),
-                Some(rest) => Some(rest.to_string()),
-                None => None,
+            let option = match (word.strip_prefix("-o"), word.strip_prefix("-J")) {
+                (Some(""), _) => iter.next().cloned(),
+                (Some(rest), _) => Some(rest.to_string()),
+                (_, Some("")) => iter.next().map(|hop| format!("ProxyJump={hop}")),
+                (_, Some(rest)) => Some(format!("ProxyJump={rest}")),
+                _ => None,
             };
             if let Some((key, value)) = option.as_deref().and_then(|o| o.split_once(['=', ' '])) {
                 options.push((key.trim().to_ascii_lowercase(), value.trim().to_string()));
