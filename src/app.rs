@@ -83,6 +83,8 @@ fn options(common: &Common, config: &Config) -> Result<RunOptions, AppError> {
         timeout: common.timeout.or(config.timeout),
         host_key_checking: config.host_key_checking,
         accept_new_host_keys: common.accept_new_host_keys,
+        ssh_password: ask(common.ask_pass, "SSH password: ")?,
+        become_password: ask(common.ask_become_pass, "BECOME password: ")?,
     })
 }
 
@@ -241,6 +243,19 @@ fn module_path(config: &Config) -> Vec<PathBuf> {
 
 fn playbook_dir(path: &Path) -> PathBuf {
     path.parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+/// Asks for a secret when `wanted`; an error when there is no terminal to ask on.
+fn ask(wanted: bool, prompt: &str) -> Result<Option<String>, AppError> {
+    if !wanted {
+        return Ok(None);
+    }
+    crate::connection::prompt::secret(prompt).map(Some).ok_or_else(|| {
+        AppError::Message(format!(
+            "{} needs a terminal to ask on; set ansible_password / ansible_become_password in the inventory instead",
+            prompt.trim_end_matches([':', ' '])
+        ))
+    })
 }
 
 /// Parses `-e` values: `k=v` pairs, inline JSON/YAML, or `@file`.

@@ -142,6 +142,12 @@ pub struct Common {
     /// Accept and remember unknown host keys (like StrictHostKeyChecking=accept-new).
     #[arg(long = "accept-new-host-keys")]
     pub accept_new_host_keys: bool,
+    /// Ask for the SSH password (used where no key works).
+    #[arg(short = 'k', long = "ask-pass")]
+    pub ask_pass: bool,
+    /// Ask for the become (sudo/su) password.
+    #[arg(short = 'K', long = "ask-become-pass")]
+    pub ask_become_pass: bool,
     /// More output (-v to -vvvv).
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
     pub verbose: u8,

@@ -303,3 +303,34 @@ fn proxy_jump_tunnels_through_another_sshd() {
         jump.log()
     );
 }
+
+#[test]
+fn an_encrypted_key_without_a_terminal_fails_clearly() {
+    let Some(sshd) = or_skip(LoopbackSshd::start()) else {
+        return;
+    };
+    let scratch = Scratch::new();
+    let key = scratch.path().join("locked");
+    let made = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "open sesame", "-f"])
+        .arg(&key)
+        .status()
+        .expect("ssh-keygen");
+    assert!(made.success());
+    let line = format!(
+        "lo ansible_host=127.0.0.1 ansible_port={} ansible_user=root ansible_ssh_private_key_file={}",
+        sshd.port(),
+        key.display()
+    );
+    scratch.write("hosts.ini", &line);
+    let output = scratch.bosun_with(
+        &["-m", "ping", "all", "-i", "hosts.ini"],
+        &[("HOME", sshd.home())],
+    );
+    assert_eq!(output.status.code(), Some(4));
+    assert!(
+        stdout(&output).contains("encrypted: load it into ssh-agent, or run bosun on a terminal"),
+        "{}",
+        stdout(&output)
+    );
+}

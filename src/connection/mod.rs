@@ -3,6 +3,7 @@
 
 mod escalate;
 mod local;
+pub mod prompt;
 mod ssh;
 pub mod ssh_config;
 

@@ -516,11 +516,19 @@ async fn authenticate(handle: &mut Handle<HostKeyCheck>, target: &SshTarget) -> 
         let key = match russh::keys::load_secret_key(path, None) {
             Ok(key) => key,
             Err(russh::keys::Error::KeyIsEncrypted) => {
-                tried.push(format!(
-                    "{} (encrypted: add it to ssh-agent, bosun cannot prompt without a terminal)",
-                    path.display()
-                ));
-                continue;
+                let prompt = format!("Enter passphrase for key '{}': ", path.display());
+                match super::prompt::secret(&prompt).and_then(|passphrase| {
+                    russh::keys::load_secret_key(path, Some(&passphrase)).ok()
+                }) {
+                    Some(key) => key,
+                    None => {
+                        tried.push(format!(
+                            "{} (encrypted: load it into ssh-agent, or run bosun on a terminal to be asked for its passphrase)",
+                            path.display()
+                        ));
+                        continue;
+                    }
+                }
             }
             Err(err) => {
                 tried.push(format!("{} (unreadable: {err})", path.display()));

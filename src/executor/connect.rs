@@ -121,7 +121,8 @@ pub fn open(
                     "ansible_password",
                     "ansible_ssh_pass",
                     "ansible_ssh_password",
-                ]),
+                ])
+                .or_else(|| options.ssh_password.clone()),
                 policy,
                 known_hosts,
                 timeout: Duration::from_secs(timeout),

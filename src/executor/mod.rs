@@ -55,6 +55,10 @@ pub struct RunOptions {
     pub host_key_checking: Option<bool>,
     /// `--accept-new-host-keys`: learn unknown host keys.
     pub accept_new_host_keys: bool,
+    /// `-k`: the SSH password asked at start.
+    pub ssh_password: Option<String>,
+    /// `-K`: the become password asked at start.
+    pub become_password: Option<String>,
 }
 
 /// How a run ended, for the exit code.

@@ -213,7 +213,8 @@ impl Runner {
             "ansible_become_pass",
             "ansible_sudo_pass",
         ])
-        .map(text);
+        .map(text)
+        .or_else(|| self.options.become_password.clone());
         Some(BecomeSpec {
             user,
             method,
