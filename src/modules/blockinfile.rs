@@ -24,10 +24,6 @@ const PARAMS: &[Param] = &[
     Param::new("append_newline", Kind::Bool),
     Param::new("prepend_newline", Kind::Bool),
     Param::new("encoding", Kind::Str),
-    Param::new("mode", Kind::Raw),
-    Param::new("owner", Kind::Str),
-    Param::new("group", Kind::Str),
-    Param::new("unsafe_writes", Kind::Bool),
 ];
 
 /// `blockinfile`: manages a marked block of lines in a text file.
@@ -40,6 +36,9 @@ impl Module for BlockInFile {
     }
     fn params(&self) -> &'static [Param] {
         PARAMS
+    }
+    fn takes_file_attributes(&self) -> bool {
+        true
     }
     async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
         textfile::settle(run(ctx, args).await)

@@ -24,10 +24,6 @@ const PARAMS: &[Param] = &[
     Param::new("backup", Kind::Bool),
     Param::new("firstmatch", Kind::Bool),
     Param::new("validate", Kind::Str),
-    Param::new("mode", Kind::Raw),
-    Param::new("owner", Kind::Str),
-    Param::new("group", Kind::Str),
-    Param::new("unsafe_writes", Kind::Bool),
 ];
 
 /// `lineinfile`: manages single lines in text files.
@@ -40,6 +36,9 @@ impl Module for LineInFile {
     }
     fn params(&self) -> &'static [Param] {
         PARAMS
+    }
+    fn takes_file_attributes(&self) -> bool {
+        true
     }
     async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
         textfile::settle(run(ctx, args).await)

@@ -19,10 +19,6 @@ const PARAMS: &[Param] = &[
     Param::new("backup", Kind::Bool),
     Param::new("validate", Kind::Str),
     Param::new("encoding", Kind::Str),
-    Param::new("mode", Kind::Raw),
-    Param::new("owner", Kind::Str),
-    Param::new("group", Kind::Str),
-    Param::new("unsafe_writes", Kind::Bool),
 ];
 
 /// `replace`: regular-expression replacement across a whole file.
@@ -35,6 +31,9 @@ impl Module for Replace {
     }
     fn params(&self) -> &'static [Param] {
         PARAMS
+    }
+    fn takes_file_attributes(&self) -> bool {
+        true
     }
     async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
         textfile::settle(run(ctx, args).await)
