@@ -49,7 +49,13 @@ impl Default for RenderOptions {
 pub struct Templar {
     strict: Environment<'static>,
     chainable: Environment<'static>,
+    /// Template texts seen so far, served to both environments by their loader so
+    /// each text is compiled once per run, however many hosts and tasks render it.
+    sources: Sources,
 }
+
+/// Template sources by name (the name is the text itself).
+type Sources = Arc<std::sync::RwLock<std::collections::HashMap<String, String>>>;
 
 /// Whether `text` holds Jinja syntax and so needs rendering.
 pub fn is_template(text: &str) -> bool {
@@ -71,10 +77,36 @@ pub fn truthy(value: &Json) -> bool {
 impl Templar {
     /// An engine with Ansible's filters, tests and lookups.
     pub fn new() -> Arc<Templar> {
+        let sources = Sources::default();
+        let mut strict = environment(UndefinedBehavior::Strict);
+        let mut chainable = environment(UndefinedBehavior::Chainable);
+        for env in [&mut strict, &mut chainable] {
+            let sources = sources.clone();
+            env.set_loader(move |name| {
+                Ok(sources.read().ok().and_then(|map| map.get(name).cloned()))
+            });
+        }
         Arc::new(Templar {
-            strict: environment(UndefinedBehavior::Strict),
-            chainable: environment(UndefinedBehavior::Chainable),
+            strict,
+            chainable,
+            sources,
         })
+    }
+
+    /// Renders `text` through `env`'s template cache.
+    fn render_cached(
+        &self,
+        env: &Environment<'static>,
+        text: &str,
+        context: &Value,
+    ) -> Result<String, Error> {
+        let known = self.sources.read().is_ok_and(|map| map.contains_key(text));
+        if !known {
+            if let Ok(mut map) = self.sources.write() {
+                map.insert(text.to_string(), text.to_string());
+            }
+        }
+        env.get_template(text)?.render(context)
     }
 
     /// Renders `text` to a string.
@@ -83,11 +115,10 @@ impl Templar {
             return Ok(text.to_string());
         }
         let context = Value::from_dyn_object(vars.clone());
-        let attempt = self.strict.render_str(text, &context);
+        let attempt = self.render_cached(&self.strict, text, &context);
         match attempt {
             Err(err) if err.kind() == ErrorKind::UndefinedError && guards_undefined(text) => self
-                .chainable
-                .render_str(text, &context)
+                .render_cached(&self.chainable, text, &context)
                 .map_err(|err| describe(err, text, vars)),
             other => other.map_err(|err| describe(err, text, vars)),
         }
