@@ -101,10 +101,8 @@ impl Templar {
         context: &Value,
     ) -> Result<String, Error> {
         let known = self.sources.read().is_ok_and(|map| map.contains_key(text));
-        if !known {
-            if let Ok(mut map) = self.sources.write() {
-                map.insert(text.to_string(), text.to_string());
-            }
+        if !known && let Ok(mut map) = self.sources.write() {
+            map.insert(text.to_string(), text.to_string());
         }
         env.get_template(text)?.render(context)
     }
