@@ -334,3 +334,24 @@ fn an_encrypted_key_without_a_terminal_fails_clearly() {
         stdout(&output)
     );
 }
+
+#[test]
+fn a_burst_of_connections_to_one_sshd_never_fails_spuriously() {
+    // OpenSSH's default MaxStartups (10:30:100) drops connections beyond 10 pending
+    // handshakes; 40 inventory names for one server must all get through.
+    let Some(sshd) = or_skip(LoopbackSshd::start_with("10:30:100")) else {
+        return;
+    };
+    let scratch = Scratch::new();
+    let inventory: String = (1..=40)
+        .map(|i| format!("{}\n", sshd.inventory_line(&format!("n{i}"))))
+        .collect();
+    scratch.write("hosts.ini", &inventory);
+    let output = scratch.bosun_with(
+        &["-m", "ping", "all", "-i", "hosts.ini"],
+        &[("HOME", sshd.home())],
+    );
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert_eq!(out.matches(" | SUCCESS =>").count(), 40, "{out}");
+}

@@ -70,7 +70,7 @@ KbdInteractiveAuthentication no
 UsePAM no
 StrictModes no
 MaxSessions 50
-MaxStartups 100:30:200
+MaxStartups ${MAX_STARTUPS:-100:30:200}
 Subsystem sftp internal-sftp
 LogLevel VERBOSE
 PrintMotd no

@@ -383,17 +383,42 @@ impl HostKeyCheck {
     }
 }
 
-/// Connects and authenticates, retrying when sshd drops the connection under load
-/// (`MaxStartups`).
+/// Handshakes in flight to one sshd at most: below OpenSSH's default `MaxStartups`
+/// (10), so many inventory names for one server never trip its connection dropping.
+const HANDSHAKES_PER_SERVER: usize = 8;
+
+/// One semaphore per `host:port`, limiting concurrent handshakes to that server.
+static HANDSHAKES: std::sync::LazyLock<
+    StdMutex<std::collections::HashMap<String, Arc<Semaphore>>>,
+> = std::sync::LazyLock::new(|| StdMutex::new(std::collections::HashMap::new()));
+
+fn handshake_gate(target: &SshTarget) -> Arc<Semaphore> {
+    let key = format!("{}:{}", target.host, target.port);
+    match HANDSHAKES.lock() {
+        Ok(mut gates) => gates
+            .entry(key)
+            .or_insert_with(|| Arc::new(Semaphore::new(HANDSHAKES_PER_SERVER)))
+            .clone(),
+        Err(_) => Arc::new(Semaphore::new(HANDSHAKES_PER_SERVER)),
+    }
+}
+
+/// Connects and authenticates, at most [`HANDSHAKES_PER_SERVER`] at a time per server,
+/// retrying with jittered backoff when sshd drops the connection anyway (a lower
+/// `MaxStartups`, other clients).
 async fn connect(target: &SshTarget) -> Result<Session, ConnectionError> {
+    let gate = handshake_gate(target);
     let mut delay = Duration::from_millis(50);
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match tokio::time::timeout(target.timeout, connect_once(target)).await {
+        let permit = gate.acquire().await.ok();
+        let result = tokio::time::timeout(target.timeout, connect_once(target)).await;
+        drop(permit);
+        match result {
             Ok(Ok(session)) => return Ok(session),
             Ok(Err(Attempt::Final(message))) => return Err(unreachable(&message)),
-            Ok(Err(Attempt::Retry(message))) if attempt >= 6 => return Err(unreachable(&message)),
+            Ok(Err(Attempt::Retry(message))) if attempt >= 10 => return Err(unreachable(&message)),
             Ok(Err(Attempt::Retry(_))) => {}
             Err(_) => {
                 return Err(unreachable(&format!(
@@ -404,8 +429,9 @@ async fn connect(target: &SshTarget) -> Result<Session, ConnectionError> {
                 )));
             }
         }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(1));
+        let jitter = Duration::from_millis(rand_u64() % 100);
+        tokio::time::sleep(delay + jitter).await;
+        delay = (delay * 2).min(Duration::from_secs(2));
     }
 }
 

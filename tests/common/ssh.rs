@@ -77,6 +77,12 @@ pub struct LoopbackSshd {
 impl LoopbackSshd {
     /// Starts the sshd with a fresh client identity and waits until it accepts TCP.
     pub fn start() -> Result<LoopbackSshd, Skip> {
+        LoopbackSshd::start_with("100:30:200")
+    }
+
+    /// Like [`LoopbackSshd::start`], with sshd's `MaxStartups` set to `max_startups`
+    /// (`start:rate:full`), to test bursts of connections.
+    pub fn start_with(max_startups: &str) -> Result<LoopbackSshd, Skip> {
         require_root("sshd targets logging in as root")?;
         require(&["/usr/sbin/sshd", "ssh", "ssh-keygen", "ss", "ps"])?;
         let dir = temp_dir("bosun-loopback-");
@@ -85,7 +91,10 @@ impl LoopbackSshd {
         let output = run_script(
             "loopback-sshd.sh",
             &["start", path_str(&sshd_dir)],
-            &[("KEY", client.public_key().as_os_str())],
+            &[
+                ("KEY", client.public_key().as_os_str()),
+                ("MAX_STARTUPS", std::ffi::OsStr::new(max_startups)),
+            ],
         );
         let printed = stdout_text(&output);
         // Built before checking the port, so that dropping it stops the sshd.
