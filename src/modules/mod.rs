@@ -25,6 +25,7 @@ mod stat;
 mod tempfile;
 mod template;
 mod textfile;
+mod user;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value as Json};
@@ -156,6 +157,8 @@ static MODULES: &[&dyn Module] = &[
     &stat::Stat,
     &tempfile::Tempfile,
     &template::TemplateModule,
+    &user::User,
+    &user::Group,
 ];
 
 /// The module called `name`, given by short name or FQCN (`ansible.builtin.copy`).
