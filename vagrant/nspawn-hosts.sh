@@ -39,7 +39,7 @@
 # vagrant/netns-hosts.sh's h<k>; both scripts share its lock and the bridge.
 set -euo pipefail
 
-BUILD_VERSION=2
+BUILD_VERSION=3
 BR=br-bosun
 MAX=154
 RUN=/run/bosun-hosts
@@ -156,7 +156,10 @@ EOF
   rm -f "$r/etc/resolv.conf" "$r/etc/hostname"
   : >"$r/etc/machine-id"
   rm -f "$r/var/lib/dbus/machine-id"
+  # No package lists, as after debootstrap, and dated so that they read as never
+  # updated: `cache_valid_time` then updates them, as on a fresh system.
   rm -rf "$r/var/cache/apt/archives/"*.deb "$r/var/lib/apt/lists/"*_* 2>/dev/null || true
+  touch -d @0 "$r/var/lib/apt/lists"
 }
 
 # ---- markers and locking -------------------------------------------------------------
