@@ -163,6 +163,9 @@ fn convert(param: &Param, value: &Json) -> Result<Json, String> {
             Json::Null => return Ok(converted),
             other => other.to_string(),
         };
+        if let Some(choice) = boolean_choice(param.choices, &text) {
+            return Ok(Json::String(choice.to_string()));
+        }
         if !param.choices.contains(&text.as_str()) {
             return Err(format!(
                 "value of {} must be one of: {}, got: {text}",
@@ -172,6 +175,22 @@ fn convert(param: &Param, value: &Json) -> Result<Json, String> {
         }
     }
     Ok(converted)
+}
+
+/// YAML reads `upgrade: yes` as a boolean, which a string parameter sees as `True`: like
+/// Ansible, take it back to the one choice that means the same (`yes`), if exactly one
+/// does.
+fn boolean_choice(choices: &'static [&'static str], text: &str) -> Option<&'static str> {
+    let words: &[&str] = match text {
+        "True" => &["y", "yes", "on", "1", "true", "t"],
+        "False" => &["n", "no", "off", "0", "false", "f"],
+        _ => return None,
+    };
+    let mut same = choices.iter().copied().filter(|c| words.contains(c));
+    match (same.next(), same.next()) {
+        (Some(choice), None) => Some(choice),
+        _ => None,
+    }
 }
 
 /// The Python type name of a JSON value, for messages in Ansible's words.
@@ -247,6 +266,13 @@ impl Args {
             }
         }
         Ok(())
+    }
+
+    /// These arguments without `name`: what a module passes on to another.
+    pub fn without(&self, name: &str) -> Args {
+        let mut values = self.values.clone();
+        values.shift_remove(name);
+        Args { values }
     }
 
     /// A list parameter (empty when not given).
@@ -348,6 +374,22 @@ mod tests {
         assert_eq!(
             parsed.mutually_exclusive(&[&["names", "state"], &["force", "retries"]]),
             Err("parameters are mutually exclusive: force|retries".to_string())
+        );
+    }
+
+    #[test]
+    fn a_yaml_boolean_takes_the_one_choice_that_means_it() {
+        const UPGRADE: &[Param] =
+            &[Param::new("upgrade", Kind::Str).choices(&["dist", "full", "no", "safe", "yes"])];
+        let parsed = Args::parse(UPGRADE, &args(json!({"upgrade": true}))).expect("valid");
+        assert_eq!(parsed.str("upgrade"), Some("yes"));
+        let parsed = Args::parse(UPGRADE, &args(json!({"upgrade": false}))).expect("valid");
+        assert_eq!(parsed.str("upgrade"), Some("no"));
+        let err =
+            Args::parse(PARAMS, &args(json!({"path": "/x", "state": true}))).expect_err("bad");
+        assert_eq!(
+            err,
+            "value of state must be one of: file, absent, got: True"
         );
     }
 

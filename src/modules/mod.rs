@@ -2,6 +2,7 @@
 //! [`Connection`]. Each one queries the current state, decides what must change, stops
 //! there in check mode, and otherwise applies only what must change.
 
+mod apt;
 pub mod args;
 mod assert;
 mod blockinfile;
@@ -16,12 +17,15 @@ pub mod fileops;
 mod find;
 mod install;
 mod lineinfile;
+mod package;
 mod pause;
 mod ping;
 mod replace;
+mod service;
 mod setup;
 mod slurp;
 mod stat;
+mod systemd_service;
 mod tempfile;
 mod template;
 mod textfile;
@@ -137,6 +141,7 @@ pub enum FreeForm {
 }
 
 static MODULES: &[&dyn Module] = &[
+    &apt::Apt,
     &assert::Assert,
     &blockinfile::BlockInFile,
     &command::CommandModule,
@@ -149,12 +154,16 @@ static MODULES: &[&dyn Module] = &[
     &file::File,
     &find::Find,
     &lineinfile::LineInFile,
+    &package::Package,
     &pause::Pause,
     &ping::Ping,
     &replace::Replace,
+    &service::Service,
     &setup::Setup,
     &slurp::Slurp,
     &stat::Stat,
+    &systemd_service::Systemd,
+    &systemd_service::SystemdService,
     &tempfile::Tempfile,
     &template::TemplateModule,
     &user::User,

@@ -1,8 +1,10 @@
 //! Helpers for integration tests: run the real `bosun` binary in a scratch directory
-//! and normalise its output for golden comparisons; real SSH targets in [`ssh`].
+//! and normalise its output for golden comparisons; real SSH targets in [`ssh`], and
+//! Debian containers with systemd as PID 1 in [`nspawn`].
 
 #![allow(dead_code)]
 
+pub mod nspawn;
 pub mod ssh;
 
 use std::path::{Path, PathBuf};

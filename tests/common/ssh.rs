@@ -24,8 +24,11 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// Highest host index `vagrant/netns-hosts.sh` hands out (198.51.100.99).
-const MAX_INDEX: usize = 89;
+/// The namespace hosts `vagrant/netns-hosts.sh` makes: `h1` to `h89` (198.51.100.99).
+const NETNS_HOSTS: Indices = Indices {
+    prefix: "h",
+    max: 89,
+};
 /// Directory of the per-index lock files that keep concurrent fleets apart.
 const LOCK_DIR: &str = "/var/tmp/bosun-hosts.locks";
 /// How long a fleet waits for free indices while other fleets hold them.
@@ -35,7 +38,7 @@ const PORT_WAIT: Duration = Duration::from_secs(60);
 
 /// Why SSH targets cannot run on this machine; tests print it and return.
 #[derive(Debug)]
-pub struct Skip(String);
+pub struct Skip(pub(crate) String);
 
 impl fmt::Display for Skip {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -184,8 +187,9 @@ impl NetnsFleet {
     /// Starts `n` hosts and waits until each accepts TCP on port 22.
     pub fn up(n: usize) -> Result<NetnsFleet, Skip> {
         assert!(
-            (1..=MAX_INDEX).contains(&n),
-            "a fleet has 1 to {MAX_INDEX} hosts, not {n}"
+            (1..=NETNS_HOSTS.max).contains(&n),
+            "a fleet has 1 to {} hosts, not {n}",
+            NETNS_HOSTS.max
         );
         require_root("network namespace hosts")?;
         require(&[
@@ -197,7 +201,7 @@ impl NetnsFleet {
             "flock",
         ])?;
         namespaces_available()?;
-        let reservation = Reservation::take(n);
+        let reservation = Reservation::take(&NETNS_HOSTS, n);
         let dir = temp_dir("bosun-fleet-");
         let client = Client::new(&dir.path().join("home"));
         let first = reservation.first;
@@ -316,12 +320,13 @@ impl Drop for NetnsFleet {
 }
 
 /// A client identity: an ed25519 key pair and known hosts in `HOME/.ssh/`.
-struct Client {
+pub(crate) struct Client {
     home: PathBuf,
 }
 
 impl Client {
-    fn new(home: &Path) -> Client {
+    /// A fresh key pair in `home/.ssh/`.
+    pub(crate) fn new(home: &Path) -> Client {
         let ssh_dir = home.join(".ssh");
         fs::create_dir_all(&ssh_dir).expect("create the client's .ssh directory");
         fs::set_permissions(&ssh_dir, fs::Permissions::from_mode(0o700))
@@ -333,23 +338,23 @@ impl Client {
         client
     }
 
-    fn home(&self) -> &Path {
+    pub(crate) fn home(&self) -> &Path {
         &self.home
     }
 
-    fn key_path(&self) -> PathBuf {
+    pub(crate) fn key_path(&self) -> PathBuf {
         self.home.join(".ssh/id_ed25519")
     }
 
-    fn public_key(&self) -> PathBuf {
+    pub(crate) fn public_key(&self) -> PathBuf {
         self.home.join(".ssh/id_ed25519.pub")
     }
 
-    fn known_hosts(&self) -> PathBuf {
+    pub(crate) fn known_hosts(&self) -> PathBuf {
         self.home.join(".ssh/known_hosts")
     }
 
-    fn add_known_hosts(&self, from: &Path) {
+    pub(crate) fn add_known_hosts(&self, from: &Path) {
         let lines = fs::read_to_string(from)
             .unwrap_or_else(|e| panic!("no known_hosts at {}: {e}", from.display()));
         let mut file = fs::OpenOptions::new()
@@ -362,7 +367,7 @@ impl Client {
     }
 
     /// OpenSSH ignores HOME (it reads the passwd entry), so everything is explicit.
-    fn ssh(&self, target: &Target, command: &str) -> Output {
+    pub(crate) fn ssh(&self, target: &Target, command: &str) -> Output {
         Command::new("ssh")
             .args([
                 "-F",
@@ -389,25 +394,38 @@ impl Client {
     }
 }
 
-/// Host indices `first+1..=first+n`, reserved by holding the lock file of each
-/// (`LOCK_DIR/h<k>`) until dropped; the kernel releases them if the process dies.
-struct Reservation {
-    first: usize,
+/// A family of numbered targets a `vagrant/` script makes: `<prefix><k>` for k in
+/// `1..=max`, recorded in `/run/bosun-hosts/<prefix><k>` with its BASE and owner.
+pub(crate) struct Indices {
+    /// `h` for namespace hosts, `c` for containers.
+    pub(crate) prefix: &'static str,
+    /// The highest index the script hands out.
+    pub(crate) max: usize,
+}
+
+/// Indices `first+1..=first+n` of one family, reserved by holding the lock file of
+/// each (`LOCK_DIR/<prefix><k>`) until dropped; the kernel releases them if the
+/// process dies.
+pub(crate) struct Reservation {
+    /// The index before the first reserved one.
+    pub(crate) first: usize,
     _locks: Vec<File>,
 }
 
 impl Reservation {
     /// Takes the lowest free range of `n` indices, waiting while none is free.
-    fn take(n: usize) -> Reservation {
+    pub(crate) fn take(family: &Indices, n: usize) -> Reservation {
         fs::create_dir_all(LOCK_DIR).unwrap_or_else(|e| panic!("create {LOCK_DIR}: {e}"));
         let deadline = Instant::now() + WAIT;
+        let max = family.max;
+        let prefix = family.prefix;
         loop {
             let mut first = 0;
-            'range: while first + n <= MAX_INDEX {
+            'range: while first + n <= max {
                 let mut locks = Vec::with_capacity(n);
                 for k in first + 1..=first + n {
-                    match try_lock(k) {
-                        Some(lock) if !foreign_host(k) => locks.push(lock),
+                    match try_lock(prefix, k) {
+                        Some(lock) if !foreign_host(prefix, k) => locks.push(lock),
                         _ => {
                             first = k;
                             continue 'range;
@@ -421,16 +439,16 @@ impl Reservation {
             }
             assert!(
                 Instant::now() < deadline,
-                "no {n} free host indices in 1..={MAX_INDEX} for {WAIT:?}: see `vagrant/netns-hosts.sh status`"
+                "no {n} free indices {prefix}1..={prefix}{max} for {WAIT:?}: see `status` of the vagrant/ scripts"
             );
             std::thread::sleep(Duration::from_millis(200));
         }
     }
 }
 
-/// The lock of index `k`, if no one else holds it.
-fn try_lock(k: usize) -> Option<File> {
-    let path = Path::new(LOCK_DIR).join(format!("h{k}"));
+/// The lock of index `<prefix><k>`, if no one else holds it.
+fn try_lock(prefix: &str, k: usize) -> Option<File> {
+    let path = Path::new(LOCK_DIR).join(format!("{prefix}{k}"));
     let file = fs::OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -442,13 +460,13 @@ fn try_lock(k: usize) -> Option<File> {
     locked.then_some(file)
 }
 
-/// Whether host `h<k>` exists and belongs to someone alive who holds no lock: started
-/// by hand, or by another tool. Hosts left by a dead test run are taken over.
-fn foreign_host(k: usize) -> bool {
-    if !Path::new(&format!("/run/netns/h{k}")).exists() {
+/// Whether host `<prefix><k>` exists and belongs to someone alive who holds no lock:
+/// started by hand, or by another tool. Hosts left by a dead test run are taken over.
+fn foreign_host(prefix: &str, k: usize) -> bool {
+    if !Path::new(&format!("/run/netns/{prefix}{k}")).exists() {
         return false;
     }
-    let marker = fs::read_to_string(format!("/run/bosun-hosts/h{k}")).unwrap_or_default();
+    let marker = fs::read_to_string(format!("/run/bosun-hosts/{prefix}{k}")).unwrap_or_default();
     match marker.lines().nth(1).filter(|pid| !pid.is_empty()) {
         Some(owner) => Path::new(&format!("/proc/{owner}")).exists(),
         None => true,
@@ -457,7 +475,7 @@ fn foreign_host(k: usize) -> bool {
 
 /// Skips unless this process runs as the machine's root, which `what` needs: the
 /// root of a user namespace cannot run sshd's privilege separation.
-fn require_root(what: &str) -> Result<(), Skip> {
+pub(crate) fn require_root(what: &str) -> Result<(), Skip> {
     // SAFETY: geteuid has no preconditions and cannot fail.
     let uid = unsafe { libc::geteuid() };
     if uid != 0 {
@@ -478,7 +496,7 @@ fn require_root(what: &str) -> Result<(), Skip> {
 
 /// Checks that the tools exist, running `bash .ci/setup` (once) to install them if
 /// not. Names with a `/` are paths, others are looked up in PATH.
-fn require(tools: &[&str]) -> Result<(), Skip> {
+pub(crate) fn require(tools: &[&str]) -> Result<(), Skip> {
     static SETUP: OnceLock<String> = OnceLock::new();
     let missing = || -> Vec<&str> { tools.iter().copied().filter(|t| !installed(t)).collect() };
     if missing().is_empty() {
@@ -498,7 +516,7 @@ fn require(tools: &[&str]) -> Result<(), Skip> {
     }
     Err(Skip(format!(
         "{} not installed, and `bash .ci/setup` did not install them ({report}); \
-         install openssh-server, openssh-client, iproute2 and util-linux",
+         install the packages .ci/setup names",
         still.join(", ")
     )))
 }
@@ -513,7 +531,7 @@ fn installed(tool: &str) -> bool {
 
 /// Whether this process may make network namespaces with bridges and veths: tried
 /// once, in a throwaway namespace.
-fn namespaces_available() -> Result<(), Skip> {
+pub(crate) fn namespaces_available() -> Result<(), Skip> {
     static PROBE: OnceLock<Result<(), String>> = OnceLock::new();
     PROBE
         .get_or_init(|| {
@@ -536,7 +554,7 @@ fn namespaces_available() -> Result<(), Skip> {
         .map_err(Skip)
 }
 
-fn temp_dir(prefix: &str) -> tempfile::TempDir {
+pub(crate) fn temp_dir(prefix: &str) -> tempfile::TempDir {
     tempfile::Builder::new()
         .prefix(prefix)
         .tempdir()
@@ -550,7 +568,7 @@ fn script(name: &str) -> PathBuf {
 }
 
 /// Runs `vagrant/<name>` and panics, with its output, unless it succeeds.
-fn run_script(name: &str, args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Output {
+pub(crate) fn run_script(name: &str, args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Output {
     let output = Command::new("bash")
         .arg(script(name))
         .args(args)
@@ -559,8 +577,8 @@ fn run_script(name: &str, args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Ou
         .unwrap_or_else(|e| panic!("run vagrant/{name}: {e}"));
     assert!(
         output.status.success(),
-        "vagrant/{name} {} failed ({}) with {}:\n{}{}\n(`vagrant/netns-hosts.sh status` lists \
-         the namespace hosts on this machine)",
+        "vagrant/{name} {} failed ({}) with {}:\n{}{}\n(`vagrant/{name} status` lists \
+         what it runs on this machine)",
         args.join(" "),
         output.status,
         describe_env(env),
@@ -571,7 +589,7 @@ fn run_script(name: &str, args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Ou
 }
 
 /// Runs a teardown script; reports a failure without panicking (it runs in `drop`).
-fn stop_quietly(name: &str, args: &[&str], env: &[(&str, &std::ffi::OsStr)]) {
+pub(crate) fn stop_quietly(name: &str, args: &[&str], env: &[(&str, &std::ffi::OsStr)]) {
     let output = Command::new("bash")
         .arg(script(name))
         .args(args)
@@ -636,7 +654,7 @@ fn command_output(command: &mut Command) -> String {
     stdout_text(&output)
 }
 
-fn stdout_text(output: &Output) -> String {
+pub(crate) fn stdout_text(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 

@@ -1,0 +1,217 @@
+//! Debian 12 containers with systemd as PID 1 for integration tests ([`SystemdFleet`]),
+//! booted by `vagrant/nspawn-hosts.sh` and powered off when dropped, also when the
+//! test fails. Each has the distribution's sshd, real `systemctl` and real `apt-get`
+//! (the Debian mirrors through NAT).
+//!
+//! Like the namespace hosts of [`super::ssh`], a fleet comes with a fresh client
+//! identity: run bosun with `HOME` set to [`SystemdFleet::home`]. Where the kernel or
+//! the permissions refuse containers, [`SystemdFleet::up`] returns a [`Skip`];
+//! anything else fails loudly:
+//!
+//! ```ignore
+//! let Some(fleet) = or_skip(SystemdFleet::up(2)) else { return };
+//! let Some(fleet) = or_skip(SystemdFleet::shared()) else { return };
+//! ```
+
+use std::fs;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::ssh::{
+    Client, Indices, Reservation, Skip, Target, namespaces_available, require, require_root,
+    run_script, stop_quietly, temp_dir,
+};
+
+/// The containers `vagrant/nspawn-hosts.sh` makes: `c1` to `c154` (198.51.100.254).
+const CONTAINERS: Indices = Indices {
+    prefix: "c",
+    max: 154,
+};
+
+/// The fleet of [`SystemdFleet::shared`], powered off when the test binary exits.
+static SHARED: OnceLock<Result<SystemdFleet, String>> = OnceLock::new();
+
+/// Containers `c<k>` at 198.51.100.(100+k), each booted with systemd as PID 1 and
+/// sshd on port 22, on a fresh overlay of the cached base rootfs; powered off and
+/// removed on drop. Concurrent fleets get disjoint indices.
+pub struct SystemdFleet {
+    client: Client,
+    base: PathBuf,
+    first: usize,
+    hosts: Vec<Target>,
+    stopped: AtomicBool,
+    _reservation: Reservation,
+    dir: tempfile::TempDir,
+}
+
+impl SystemdFleet {
+    /// Boots `n` containers (building the base rootfs first if it is missing: about
+    /// 90 s, once per machine) and waits until every sshd answers.
+    pub fn up(n: usize) -> Result<SystemdFleet, Skip> {
+        assert!(
+            (1..=CONTAINERS.max).contains(&n),
+            "a fleet has 1 to {} containers, not {n}",
+            CONTAINERS.max
+        );
+        require_root("systemd-nspawn containers")?;
+        require(&[
+            "systemd-nspawn",
+            "debootstrap",
+            "iptables",
+            "ip",
+            "ssh",
+            "ssh-keygen",
+            "flock",
+            "setsid",
+            "timeout",
+        ])?;
+        namespaces_available()?;
+        overlay_available()?;
+        let reservation = Reservation::take(&CONTAINERS, n);
+        let dir = temp_dir("bosun-nspawn-");
+        let client = Client::new(&dir.path().join("home"));
+        let first = reservation.first;
+        let hosts = (first + 1..=first + n)
+            .map(|k| Target {
+                name: format!("c{k}"),
+                addr: Ipv4Addr::new(198, 51, 100, (100 + k) as u8),
+                port: 22,
+            })
+            .collect();
+        // Built before the script runs, so that dropping it (on a panic too) cleans up.
+        let fleet = SystemdFleet {
+            client,
+            base: dir.path().join("base"),
+            first,
+            hosts,
+            stopped: AtomicBool::new(false),
+            _reservation: reservation,
+            dir,
+        };
+        let owner = std::process::id().to_string();
+        run_script(
+            "nspawn-hosts.sh",
+            &["up", &n.to_string()],
+            &[
+                ("BASE", fleet.base.as_os_str()),
+                ("FIRST", first.to_string().as_ref()),
+                ("KEY", fleet.client.public_key().as_os_str()),
+                ("OWNER_PID", owner.as_ref()),
+            ],
+        );
+        fleet
+            .client
+            .add_known_hosts(&fleet.base.join("known_hosts"));
+        Ok(fleet)
+    }
+
+    /// One container shared by every test of this test binary that asks for it: booted
+    /// by the first, powered off when the binary exits. Tests using it must not get in
+    /// each other's way (distinct packages, units and paths).
+    pub fn shared() -> Result<&'static SystemdFleet, Skip> {
+        SHARED
+            .get_or_init(|| {
+                let fleet = SystemdFleet::up(1).map_err(|skip| skip.0)?;
+                // SAFETY: registers a plain function; it runs once, at exit.
+                unsafe { libc::atexit(stop_shared) };
+                Ok(fleet)
+            })
+            .as_ref()
+            .map_err(|reason| Skip(reason.clone()))
+    }
+
+    /// The containers, in order; other methods take an index into this slice.
+    pub fn hosts(&self) -> &[Target] {
+        &self.hosts
+    }
+
+    /// An INI inventory of the containers (`c1 ansible_host=198.51.100.101
+    /// ansible_user=root ansible_ssh_private_key_file=...`), plus
+    /// `ansible_ssh_common_args` naming the known_hosts file.
+    pub fn inventory(&self) -> String {
+        fs::read_to_string(self.base.join("inventory.ini"))
+            .expect("nspawn-hosts.sh wrote inventory.ini")
+    }
+
+    /// A HOME for the client: `.ssh/id_ed25519` and `.ssh/known_hosts` (with every
+    /// container's address) are there.
+    pub fn home(&self) -> &Path {
+        self.client.home()
+    }
+
+    /// The client's private key (authorized for root in every container).
+    pub fn key_path(&self) -> PathBuf {
+        self.client.key_path()
+    }
+
+    /// Runs `command` in container `i` with the system `ssh` client as root.
+    pub fn ssh(&self, i: usize, command: &str) -> Output {
+        self.client.ssh(&self.hosts[i], command)
+    }
+
+    /// What container `i` printed on its console so far (the boot messages).
+    pub fn console(&self, i: usize) -> String {
+        fs::read_to_string(self.base.join(&self.hosts[i].name).join("console.log"))
+            .unwrap_or_default()
+    }
+
+    /// Powers the containers off and removes them and the client's files, once.
+    fn stop(&self) {
+        if self.stopped.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let first = self.first.to_string();
+        stop_quietly(
+            "nspawn-hosts.sh",
+            &["down", &self.hosts.len().to_string()],
+            &[("BASE", self.base.as_os_str()), ("FIRST", first.as_ref())],
+        );
+        let _ = fs::remove_dir_all(self.dir.path());
+    }
+}
+
+impl Drop for SystemdFleet {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+extern "C" fn stop_shared() {
+    if let Some(Ok(fleet)) = SHARED.get() {
+        fleet.stop();
+    }
+}
+
+/// Whether this kernel lets us mount overlayfs (each container's root is one): tried
+/// once, in a throwaway mount namespace.
+fn overlay_available() -> Result<(), Skip> {
+    static PROBE: OnceLock<Result<(), String>> = OnceLock::new();
+    PROBE
+        .get_or_init(|| {
+            let dir = temp_dir("bosun-overlay-probe-");
+            let parts = ["lower", "upper", "work", "merged"].map(|part| dir.path().join(part));
+            for part in &parts {
+                fs::create_dir(part).map_err(|e| format!("create {}: {e}", part.display()))?;
+            }
+            let output = Command::new("unshare")
+                .args(["--mount", "sh", "-c"])
+                .arg(r#"mount -t overlay overlay -o "lowerdir=$1,upperdir=$2,workdir=$3" "$4""#)
+                .arg("sh")
+                .args(&parts)
+                .output()
+                .map_err(|e| format!("overlayfs cannot be tried: unshare: {e}"))?;
+            if output.status.success() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "this kernel refuses overlayfs mounts, which containers need: {}",
+                    String::from_utf8_lossy(&output.stderr).trim()
+                ))
+            }
+        })
+        .clone()
+        .map_err(Skip)
+}
