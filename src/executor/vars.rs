@@ -60,11 +60,20 @@ pub fn task_vars(
     extra: &[(String, Json)],
 ) -> Arc<Vars> {
     let role = task.and_then(|t| t.role.as_ref());
+    // A role's own chain; for tasks outside roles, every role of the play, since
+    // Ansible makes role defaults and vars visible play-wide (private_role_vars off).
+    let roles: Vec<Arc<RoleScope>> = match role {
+        Some(role) => role_chain(role).into_iter().rev().collect(),
+        None => scope
+            .play
+            .roles
+            .iter()
+            .filter_map(|block| block.role.clone())
+            .collect(),
+    };
     let mut vars = Map::new();
-    if let Some(role) = role {
-        for ancestor in role_chain(role).iter().rev() {
-            vars.extend(ancestor.defaults.clone());
-        }
+    for role in &roles {
+        vars.extend(role.defaults.clone());
     }
     vars.extend(host.inventory_vars.clone());
     vars.extend(host.facts.clone());
@@ -72,10 +81,8 @@ pub fn task_vars(
     if let Some(files) = scope.vars_files.get(&host.name) {
         vars.extend(files.clone());
     }
-    if let Some(role) = role {
-        for ancestor in role_chain(role).iter().rev() {
-            vars.extend(ancestor.vars.clone());
-        }
+    for role in &roles {
+        vars.extend(role.vars.clone());
     }
     if let Some(task) = task {
         vars.extend(task.vars.clone());
