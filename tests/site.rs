@@ -75,8 +75,14 @@ fn site_converges_a_fresh_host_then_changes_only_what_a_variable_touches() {
         stdout(&second)
     );
 
-    let changed = run(&["-e", "app_message=Changed by -e"]);
+    let changed = run(&["-e", "app_message=\"Changed by -e\""]);
     let out = stdout(&changed);
+    assert_eq!(
+        changed.status.code(),
+        Some(0),
+        "{out}{}",
+        String::from_utf8_lossy(&changed.stderr)
+    );
     assert!(
         recap_line(&out, &host.name).contains("changed=2 "),
         "the app file and its handler only:\n{out}"
@@ -89,7 +95,7 @@ fn site_converges_a_fresh_host_then_changes_only_what_a_variable_touches() {
         0,
         "md5sum /opt/hello/app.py /etc/nginx/nginx.conf; systemctl show -p MainPID hello",
     );
-    let checked = run(&["-e", "app_message=Only a preview", "--check", "--diff"]);
+    let checked = run(&["-e", "app_message=\"Only a preview\"", "--check", "--diff"]);
     let out = stdout(&checked);
     assert_eq!(checked.status.code(), Some(0), "{out}");
     assert!(

@@ -449,7 +449,9 @@ up() {
         ready=1
         break
       fi
-      nspawn_pid "$BASE/c$k" >/dev/null || break
+      # The recorded PID is the launcher subshell until it execs systemd-nspawn:
+      # stop waiting only once that process is gone.
+      kill -0 "$(cat "$BASE/c$k/nspawn.pid" 2>/dev/null)" 2>/dev/null || break
       sleep 0.1
     done
     if [ "$ready" = 0 ]; then
