@@ -411,7 +411,7 @@ write_lists() {
 up() {
   need systemd-nspawn ip ssh-keygen flock setsid timeout
   build
-  local start=$EPOCHREALTIME i k c owner opid addresses="" out new=() failed=0 ready
+  local start=$EPOCHREALTIME i k c owner opid addresses="" out new=() failed=0 ready pid
   mkdir -p "$BASE"
   client_key
   if [ "$NAT" = 1 ]; then
@@ -444,12 +444,14 @@ up() {
   for k in "${new[@]}"; do boot "$k"; done
   for k in "${new[@]}"; do
     ready=0
+    read -r pid <"$BASE/c$k/nspawn.pid"
     for _ in $(seq 300); do
       if ssh_answers "$k"; then
         ready=1
         break
       fi
-      nspawn_pid "$BASE/c$k" >/dev/null || break
+      # (Not nspawn_pid: for a moment the PID is still the shell that execs nspawn.)
+      kill -0 "$pid" 2>/dev/null || break
       sleep 0.1
     done
     if [ "$ready" = 0 ]; then
