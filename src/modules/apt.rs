@@ -560,7 +560,8 @@ impl AptRun<'_, '_> {
     /// A failed apt command: the lock message when the lock was the reason.
     fn failed_apt(&self, msg: String, out: &CommandOutput) -> Outcome {
         let waited = self.request.options.lock_timeout;
-        let msg = cmd::lock_message(&out.stderr_text(), waited).unwrap_or(msg);
+        let both = format!("{}\n{}", out.stdout_text(), out.stderr_text());
+        let msg = cmd::lock_message(&both, waited).unwrap_or(msg);
         failure(msg, out)
     }
 
@@ -577,7 +578,8 @@ impl AptRun<'_, '_> {
         let deadline = Instant::now() + Duration::from_secs(r.options.lock_timeout.max(0) as u64);
         loop {
             let out = self.exec(script.clone()).await?;
-            let locked = out.rc != 0 && out.stderr_text().contains("Could not get lock");
+            let locked = out.rc != 0
+                && cmd::is_locked(&format!("{}\n{}", out.stdout_text(), out.stderr_text()));
             if !locked || Instant::now() >= deadline {
                 return Ok(out);
             }
