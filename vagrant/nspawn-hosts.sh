@@ -103,7 +103,7 @@ build() {
   if [ -x "$ROOTFS/usr/sbin/sshd" ] && [ "$(cat "$ROOTFS.version" 2>/dev/null)" = "$BUILD_VERSION" ]; then
     return 0
   fi
-  if grep -q "lowerdir=$ROOTFS[,:]" /proc/mounts; then
+  if grep -q "lowerdir=${ROOTFS}[,:]" /proc/mounts; then
     die "$ROOTFS must be rebuilt (version $BUILD_VERSION) but containers still run on it: '$0 down N' first"
   fi
   local start=$EPOCHREALTIME mirror tmp=$ROOTFS.new
@@ -226,12 +226,12 @@ nat_on() {
   iptables -t nat -C POSTROUTING -j BOSUN-NSPAWN-NAT 2>/dev/null ||
     iptables -t nat -I POSTROUTING -j BOSUN-NSPAWN-NAT
   iptables -A BOSUN-NSPAWN-FWD -o "$BR" -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
-  for ip in $(awk '{ print $1 }' <<<"$addresses" | sort -u); do
+  while read -r ip; do
     iptables -A BOSUN-NSPAWN-FWD -i "$BR" -o "$out" -s 198.51.100.0/24 -d "$ip" -p tcp \
       -m multiport --dports 80,443 -j ACCEPT
     iptables -t nat -A BOSUN-NSPAWN-NAT -s 198.51.100.0/24 -d "$ip" -o "$out" -p tcp \
       -m multiport --dports 80,443 -j MASQUERADE
-  done
+  done < <(awk '{ print $1 }' <<<"$addresses" | sort -u)
   iptables -A BOSUN-NSPAWN-FWD -i "$BR" -o "$out" -j REJECT
 }
 
@@ -336,6 +336,7 @@ cgroup_pids() {
 # Whether the sshd of container index $1 sends its banner.
 ssh_answers() {
   local banner
+  # shellcheck disable=SC2016 # $0 is expanded by the inner bash
   banner=$(timeout 2 bash -c 'exec 3<>"/dev/tcp/$0/22" && head -c 7 <&3' \
     "198.51.100.$((100 + $1))" 2>/dev/null) || return 1
   [ "$banner" = "SSH-2.0" ]
