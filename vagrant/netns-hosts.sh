@@ -214,6 +214,13 @@ start_hosts() {
   done
   wait
   ip -batch - <<<"$batch" || die "creating namespaces and veths failed (see above); '$0 down $N' cleans up"
+  # The previous host at each address had another MAC: a stale neighbour entry would
+  # keep the new one unreachable for up to a minute.
+  batch=""
+  for k; do
+    batch+="neigh flush to 198.51.100.$((10 + k)) dev $BR"$'\n'
+  done
+  ip -force -batch - <<<"$batch" >/dev/null 2>&1 || true
   for k; do
     h=h$k
     d=$BASE/$h

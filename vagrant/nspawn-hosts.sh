@@ -103,7 +103,7 @@ build() {
   if [ -x "$ROOTFS/usr/sbin/sshd" ] && [ "$(cat "$ROOTFS.version" 2>/dev/null)" = "$BUILD_VERSION" ]; then
     return 0
   fi
-  if grep -q "lowerdir=$ROOTFS[,:]" /proc/mounts; then
+  if grep -q "lowerdir=${ROOTFS}[,:]" /proc/mounts; then
     die "$ROOTFS must be rebuilt (version $BUILD_VERSION) but containers still run on it: '$0 down N' first"
   fi
   local start=$EPOCHREALTIME mirror tmp=$ROOTFS.new
@@ -226,12 +226,12 @@ nat_on() {
   iptables -t nat -C POSTROUTING -j BOSUN-NSPAWN-NAT 2>/dev/null ||
     iptables -t nat -I POSTROUTING -j BOSUN-NSPAWN-NAT
   iptables -A BOSUN-NSPAWN-FWD -o "$BR" -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
-  for ip in $(awk '{ print $1 }' <<<"$addresses" | sort -u); do
+  while read -r ip; do
     iptables -A BOSUN-NSPAWN-FWD -i "$BR" -o "$out" -s 198.51.100.0/24 -d "$ip" -p tcp \
       -m multiport --dports 80,443 -j ACCEPT
     iptables -t nat -A BOSUN-NSPAWN-NAT -s 198.51.100.0/24 -d "$ip" -o "$out" -p tcp \
       -m multiport --dports 80,443 -j MASQUERADE
-  done
+  done < <(awk '{ print $1 }' <<<"$addresses" | sort -u)
   iptables -A BOSUN-NSPAWN-FWD -i "$BR" -o "$out" -j REJECT
 }
 
@@ -336,6 +336,7 @@ cgroup_pids() {
 # Whether the sshd of container index $1 sends its banner.
 ssh_answers() {
   local banner
+  # shellcheck disable=SC2016 # $0 is expanded by the inner bash
   banner=$(timeout 2 bash -c 'exec 3<>"/dev/tcp/$0/22" && head -c 7 <&3' \
     "198.51.100.$((100 + $1))" 2>/dev/null) || return 1
   [ "$banner" = "SSH-2.0" ]
@@ -411,7 +412,7 @@ write_lists() {
 up() {
   need systemd-nspawn ip ssh-keygen flock setsid timeout
   build
-  local start=$EPOCHREALTIME i k c owner opid addresses="" out new=() failed=0 ready
+  local start=$EPOCHREALTIME i k c owner opid addresses="" out new=() failed=0 ready pid
   mkdir -p "$BASE"
   client_key
   if [ "$NAT" = 1 ]; then
@@ -444,14 +445,14 @@ up() {
   for k in "${new[@]}"; do boot "$k"; done
   for k in "${new[@]}"; do
     ready=0
+    read -r pid <"$BASE/c$k/nspawn.pid"
     for _ in $(seq 300); do
       if ssh_answers "$k"; then
         ready=1
         break
       fi
-      # The recorded PID is the launcher subshell until it execs systemd-nspawn:
-      # stop waiting only once that process is gone.
-      kill -0 "$(cat "$BASE/c$k/nspawn.pid" 2>/dev/null)" 2>/dev/null || break
+      # (Not nspawn_pid: for a moment the PID is still the shell that execs nspawn.)
+      kill -0 "$pid" 2>/dev/null || break
       sleep 0.1
     done
     if [ "$ready" = 0 ]; then

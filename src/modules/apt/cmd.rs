@@ -230,13 +230,31 @@ pub fn nothing_done(output: &str) -> bool {
     output.contains("\n0 upgraded, 0 newly installed") || output.starts_with("0 upgraded, 0 newly")
 }
 
-/// The message for a command that failed because another apt held its lock.
-pub fn lock_message(stderr: &str, waited: i64) -> Option<String> {
-    let line = stderr.lines().find(|l| l.contains("Could not get lock"))?;
+/// Whether apt's output says another apt or dpkg held a lock it needed.
+pub fn is_locked(output: &str) -> bool {
+    output.contains("Could not get lock")
+        || output.contains("Unable to acquire the dpkg frontend lock")
+        || output.contains("Unable to lock directory")
+}
+
+/// The message for a command that failed because another apt held its lock (`output`:
+/// both of its streams), after waiting `waited` seconds for it.
+pub fn lock_message(output: &str, waited: i64) -> Option<String> {
+    if !is_locked(output) {
+        return None;
+    }
+    let line = output
+        .lines()
+        .find(|l| l.contains("Could not get lock"))
+        .or_else(|| output.lines().find(|l| l.starts_with("E: ")))
+        .unwrap_or("a lock is held");
+    let line = line
+        .trim_start_matches("E: ")
+        .trim_start_matches("Waiting for cache lock: ")
+        .trim_end_matches("...");
     Some(format!(
-        "Failed to lock apt for exclusive operation: {} (waited {waited} s; another apt-get, \
-         dpkg or unattended-upgrades holds it)",
-        line.trim_start_matches("E: ")
+        "Failed to lock apt for exclusive operation: {line} (waited {waited} s; another apt-get, \
+         dpkg or unattended-upgrades holds it)"
     ))
 }
 
@@ -320,16 +338,17 @@ mod tests {
 
     #[test]
     fn lock_failures_are_named() {
-        let stderr = "E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 42 (apt-get)\n\
-                      E: Unable to acquire the dpkg frontend lock";
-        let msg = lock_message(stderr, 60).expect("a lock failure");
-        assert!(
-            msg.starts_with(
-                "Failed to lock apt for exclusive operation: Could not get lock /var/lib/dpkg/lock-frontend"
-            ),
-            "{msg}"
+        let output = "Waiting for cache lock: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 44 (perl)...\n\
+                      E: Unable to acquire the dpkg frontend lock (/var/lib/dpkg/lock-frontend), is another process using it?";
+        let msg = lock_message(output, 60).expect("a lock failure");
+        assert_eq!(
+            msg,
+            "Failed to lock apt for exclusive operation: Could not get lock /var/lib/dpkg/lock-frontend. \
+             It is held by process 44 (perl) (waited 60 s; another apt-get, dpkg or unattended-upgrades holds it)"
         );
-        assert!(msg.contains("waited 60 s"), "{msg}");
+        let lists =
+            "E: Could not get lock /var/lib/apt/lists/lock. It is held by process 7 (apt-get)";
+        assert!(is_locked(lists));
         assert_eq!(lock_message("E: Unable to locate package x", 60), None);
     }
 }

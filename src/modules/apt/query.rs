@@ -186,7 +186,7 @@ impl Update {
 
     /// Whether it failed only because another apt held the lock.
     pub fn locked(&self) -> bool {
-        self.output.contains("Could not get lock")
+        super::cmd::is_locked(&self.output)
     }
 }
 
