@@ -131,7 +131,7 @@ def py_inventory(ctx: Ctx, targets: list[Target], path: Path) -> Path:
         )
         for t in targets
     ]
-    path.write_text("hosts = " + json.dumps(hosts, indent=1).replace("false", "False") + "\n")
+    path.write_text("hosts = [\n" + "".join(f"    {h!r},\n" for h in hosts) + "]\n")
     return path
 
 
@@ -185,23 +185,26 @@ def yaml_dump(value, indent=0) -> str:
     return json.dumps(value)
 
 
-def playbook_commands(path: Path, marker: str, hosts: str = "all"):
+def playbook_commands(path: Path, marker: str, hosts: str = "all", n: int | None = None):
+    n = n or N_TASKS
     tasks = "".join(
-        f"    - name: task {i}\n      command: /bin/true\n" for i in range(1, N_TASKS)
+        f"    - name: task {i}\n      command: /bin/true\n" for i in range(1, n)
     )
-    tasks += f"    - name: task {N_TASKS}\n      command: touch {marker}\n"
+    tasks += f"    - name: task {n}\n      command: touch {marker}\n"
     path.write_text(f"- hosts: {hosts}\n  gather_facts: false\n  tasks:\n{tasks}")
 
 
-def deploy_commands(path: Path, marker: str):
+def deploy_commands(path: Path, marker: str, n: int | None = None):
+    n = n or N_TASKS
     ops = "".join(
-        f'server.shell(name="task {i}", commands=["/bin/true"])\n' for i in range(1, N_TASKS)
+        f'server.shell(name="task {i}", commands=["/bin/true"])\n' for i in range(1, n)
     )
-    ops += f'server.shell(name="task {N_TASKS}", commands=["touch {marker}"])\n'
+    ops += f'server.shell(name="task {n}", commands=["touch {marker}"])\n'
     path.write_text("from pyinfra.operations import server\n\n" + ops)
 
 
-def files_names(n=N_TASKS):
+def files_names(n=None):
+    n = n or N_TASKS
     half = n // 2
     touch = [f"touch-{i:02d}" for i in range(1, half + 1)]
     copy = [(f"copy-{i:02d}", f"content of file {i}\n") for i in range(1, n - half + 1)]
@@ -289,6 +292,19 @@ class RunResult:
     timed_out: bool = False
 
 
+CURRENT: list[int] = []  # process group of the tool running now
+
+
+def on_signal(signum, _frame):
+    """bench/run stops us (^C, TERM): end the tool that runs now, by its group, and go."""
+    for pgid in CURRENT:
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    sys.exit(128 + signum)
+
+
 def run_measured(argv, env, cwd, log: Path, timeout: float) -> RunResult:
     """Runs argv once; wall time around fork+exec+wait, peak RSS from wait4 (the
     largest resident set of the process and the children it waited for, like
@@ -300,6 +316,7 @@ def run_measured(argv, env, cwd, log: Path, timeout: float) -> RunResult:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
                                 stderr=subprocess.STDOUT, env=env, cwd=cwd,
                                 start_new_session=True)
+        CURRENT[:] = [proc.pid]
         timed_out = threading.Event()
 
         def kill():
@@ -314,6 +331,7 @@ def run_measured(argv, env, cwd, log: Path, timeout: float) -> RunResult:
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
         timer.cancel()
+        CURRENT.clear()
         proc.returncode = os.waitstatus_to_exitcode(status)
     return RunResult(proc.returncode, wall, usage.ru_maxrss, log, timed_out.is_set())
 
@@ -383,8 +401,14 @@ class Bench:
         return MARKER_NS
 
     def remote_dir(self, w: Workload, tool: str) -> str:
-        # The 1-host workloads run on the loopback sshd: this machine's filesystem.
-        return str(self.ctx.scratch / "target" / w.key / tool)
+        """Where a tool's files go on the target (its own directory per tool)."""
+        if w.hosts[0].fs_root == "/":  # the loopback sshd: this machine
+            return str(self.ctx.scratch / "target" / w.key / tool)
+        return f"/root/bench/{w.key}/{tool}"
+
+    def local_dir(self, w: Workload, tool: str) -> Path:
+        """remote_dir as seen from here."""
+        return w.hosts[0].path(self.remote_dir(w, tool))
 
     def command(self, w: Workload, tool: str, cp_dir: Path) -> tuple[list, dict]:
         ctx, d, n = self.ctx, w.dir, str(max(1, len(w.hosts)))
@@ -425,7 +449,7 @@ class Bench:
             for t in targets:
                 t.path(self.marker_path(w)).unlink(missing_ok=True)
         elif w.kind in ("files", "template"):
-            rd = Path(self.remote_dir(w, tool))
+            rd = self.local_dir(w, tool)
             subprocess.run(["rm", "-rf", str(rd)], check=True)
             rd.mkdir(parents=True)
 
@@ -438,7 +462,7 @@ class Bench:
             if missing:
                 return f"marker of task {N_TASKS} missing on {len(missing)} host(s): {', '.join(missing[:5])}"
         elif w.kind == "files":
-            rd = Path(self.remote_dir(w, tool))
+            rd = self.local_dir(w, tool)
             touch, copy = files_names()
             bad = [n for n in touch if not (rd / n).is_file()]
             bad += [n for n, c in copy if not (rd / n).is_file() or (rd / n).read_text() != c]
@@ -448,7 +472,7 @@ class Bench:
                 return "the converged run rewrote files (mtimes changed)"
             self._mtimes[(w.key, tool)] = self.mtimes(rd)
         elif w.kind == "template":
-            rd = Path(self.remote_dir(w, tool))
+            rd = self.local_dir(w, tool)
             files = sorted(rd.glob("out-*.conf"))
             if len(files) != N_RENDERS:
                 return f"{len(files)} of {N_RENDERS} rendered files"
@@ -461,20 +485,19 @@ class Bench:
             self._mtimes[(w.key, tool)] = self.mtimes(rd)
         elif w.kind == "adhoc":
             if tool == "pyinfra":
-                # "[h1] Success" style lines are not printed by every version: count
-                # the hosts the summary names as connected and the errors.
-                if re.search(r"\bError\b", text) and "Errors: 0" not in text:
-                    pass
-                bad = [t.name for t in targets if t.name not in text]
+                ok = set(re.findall(r"^\s*\[(\S+)\] Success\s*$", text, re.M))
+                bad = [t.name for t in targets if t.name not in ok]
                 if bad:
-                    return f"no output for {', '.join(bad[:5])}"
+                    return f"no success for {len(bad)} host(s): {', '.join(bad[:5])}"
             else:
                 pongs = len(re.findall(r"\"ping\": \"pong\"", text))
                 if pongs != len(targets):
                     return f"{pongs} pong(s) for {len(targets)} hosts"
         elif w.kind == "facts":
             if tool == "pyinfra":
-                found = set(re.findall(r'"server\.Hostname": "([^"]+)"', text))
+                # "--> Fact data for: server.Hostname" then {"h1": "h1", ...}
+                m = re.search(r"Fact data for: server\.Hostname\s*(\{.*?\n\})", text, re.S)
+                found = set(json.loads(m.group(1)).values()) if m else set()
             else:
                 found = set(re.findall(r'"msg": "facts (\S+) ', text))
             missing = [t.name for t in targets if t.name not in found]
@@ -509,9 +532,11 @@ class Bench:
         if tool in ("bosun", "ansible"):
             r = Bench.recap(text)
             return sum(v.get("changed", 0) for v in r.values()) if r else None
-        m = re.findall(r"Changed:\s*(\d+)", text)
+        # pyinfra's summary: "Grand total  OPS  SUCCESS  ERROR  NO-CHANGE" ("-" for 0);
+        # "Success" counts the operations that changed something.
+        m = re.search(r"^\s*Grand total\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)", text, re.M)
         if m:
-            return sum(int(x) for x in m)
+            return 0 if m.group(2) == "-" else int(m.group(2))
         return None
 
     # -- the loop
@@ -564,7 +589,10 @@ class Bench:
     def warm_up(self, tools):
         """One untimed local run per tool: Python byte code compiled, files cached."""
         w = Workload("warmup", "local", [], "warm-up")
-        self.prepare(w)
+        w.dir = self.ctx.work / "warmup"
+        w.dir.mkdir(exist_ok=True)
+        playbook_commands(w.dir / "site.yml", self.marker_path(w), hosts="localhost", n=1)
+        deploy_commands(w.dir / "deploy.py", self.marker_path(w), n=1)
         for tool in tools:
             argv, env = self.command(w, tool, self.ctx.scratch / "cp" / "warmup")
             run_measured([str(a) for a in argv], env, w.dir, self.ctx.logs / f"warmup-{tool}.log", 300)
@@ -587,25 +615,24 @@ def probe_ssh_exec(ctx: Ctx, target: Target, n=7) -> float:
     return statistics.median(times)
 
 
-def probe_bosun_tasks(ctx: Ctx, counts=(0, 1, 50), runs=5) -> dict:
-    """bosun on the loopback sshd with 0 (connect only: one fact-less play with no
-    tasks), 1 and 50 command tasks: fixed cost against cost per task."""
-    d = ctx.work / "probe"
+def probe_bosun_tasks(ctx: Ctx, target: Target, tag: str, counts=(1, 50), runs=5) -> dict:
+    """bosun with 1 and 50 command tasks on one target: fixed cost against cost per
+    task; and a play whose only task is `meta: noop` (no connection is opened)."""
+    d = ctx.work / f"probe-{tag}"
     d.mkdir(exist_ok=True)
-    ini_inventory(ctx, [ctx.loopback], d / "hosts.ini")
+    ini_inventory(ctx, [target], d / "hosts.ini")
     out = {}
-    for c in counts:
+    for c in (0, *counts):
         pb = d / f"tasks-{c}.yml"
-        tasks = "".join(f"    - command: /bin/true\n" for _ in range(c))
+        tasks = "".join("    - command: /bin/true\n" for _ in range(c))
         pb.write_text("- hosts: all\n  gather_facts: false\n  tasks:\n" + (tasks or "    - meta: noop\n"))
         times = []
         for r in range(runs):
             res = run_measured([ctx.bosun, "run", str(pb), "-i", str(d / "hosts.ini")], ctx.env("bosun"),
-                               d, ctx.logs / f"probe-bosun-{c}-{r}.log", 120)
+                               d, ctx.logs / f"probe-{tag}-{c}-{r}.log", 120)
             if res.rc == 0:
                 times.append(res.wall)
         out[c] = statistics.median(times) if times else None
-    # The version banner alone: process start-up, no connection.
     times = []
     for r in range(runs):
         res = run_measured([ctx.bosun, "--version"], ctx.env("bosun"), d, ctx.logs / "probe-version.log", 30)
@@ -697,18 +724,22 @@ def label(line):
     return line["workload"] + (f" ({line['phase']})" if line["phase"] != "-" else "")
 
 
-WHAT = {
-    "tasks": "50 `command: /bin/true` tasks (the last one touches a marker) on the loopback sshd",
-    "files": "25 `file: state=touch` (times preserved) + 25 `copy: content=` on the loopback sshd; "
-             "first run into an empty directory, then the converged second run",
-    "fanout": "the 50 command tasks on every namespace host, forks = hosts",
+def what(kind: str) -> str:
+    n, (touch, copy) = N_TASKS, files_names()
+    return {
+    "tasks": f"{n} `command: /bin/true` tasks (the last one touches a marker) on the loopback sshd "
+             "(pyinfra: `server.shell`)",
+    "files": f"{len(touch)} `file: state=touch` (times preserved; pyinfra `files.file`) + {len(copy)} "
+             "`copy: content=` (pyinfra `files.put` of a StringIO) on the loopback sshd; first run into "
+             "an empty directory, then the converged second run",
+    "fanout": f"the {n} command tasks on every namespace host, forks = hosts",
     "adhoc": "ad hoc `-m ping all` (pyinfra: `exec -- /bin/true`)",
-    "local": "the 50 command tasks with `-c local` (pyinfra: `@local`)",
+    "local": f"the {n} command tasks with `-c local` (pyinfra: `@local`)",
     "facts": "fact gathering (Ansible's default set) + one `debug` of three facts; pyinfra: "
              f"`fact` with {len(PYINFRA_FACTS)} facts",
     "template": f"{N_RENDERS} renders of a 200-line template (loops, filters, conditionals) in a loop "
-                "on the loopback sshd; first run, then the unchanged second run",
-}
+                "on a namespace host; first run, then the unchanged second run",
+}[kind]
 
 
 def targets_section(summary, probes, mode) -> list[str]:
@@ -836,15 +867,16 @@ def write_reports(ctx: Ctx, rows: list[dict], bench: Bench, probes: dict, info: 
     p = probes
     if p:
         lines = []
-        if p.get("bosun"):
-            b = p["bosun"]
-            if b.get(0) and b.get(1) and b.get(50):
+        for key, where in (("bosun", "the loopback sshd"), ("bosun_netns", "a namespace host")):
+            b = p.get(key) or {}
+            if b.get(1) and b.get(50):
                 lines.append(
-                    f"- bosun on the loopback sshd, medians of 5: process start-up (`--version`) "
-                    f"{b['startup'] * 1000:.1f} ms; a play with no task (start, connect, authenticate, "
-                    f"open the shell, exit) {b[0] * 1000:.0f} ms; 1 command task {b[1] * 1000:.0f} ms; "
-                    f"50 command tasks {b[50] * 1000:.0f} ms, so **{(b[50] - b[1]) / 49 * 1000:.1f} ms "
-                    "per task** once connected.")
+                    f"- bosun on {where}, medians of 5: 1 command task {b[1] * 1000:.0f} ms, 50 command "
+                    f"tasks {b[50] * 1000:.0f} ms, so **{(b[50] - b[1]) / 49 * 1000:.1f} ms per task** once "
+                    f"connected and a fixed cost (start, connect, authenticate, open the shell, exit) of "
+                    f"about {(b[1] - (b[50] - b[1]) / 49) * 1000:.0f} ms. For scale: process start-up "
+                    f"(`--version`) {b['startup'] * 1000:.1f} ms; a playbook whose only task is "
+                    f"`meta: noop` (loaded, no connection) {b[0] * 1000:.0f} ms.")
         if p.get("ssh_loopback") and p.get("ssh_netns"):
             lines.append(
                 f"- One OpenSSH `ssh host true` (new connection, one exec): {p['ssh_loopback'] * 1000:.0f} ms "
@@ -863,11 +895,10 @@ def write_reports(ctx: Ctx, rows: list[dict], bench: Bench, probes: dict, info: 
     seen = set()
     for line in summary:
         kind = re.sub(r"-\d+$", "", line["workload"]).replace("-1host", "")
-        kind = {"tasks": "tasks", "files": "files"}.get(kind, kind)
         if line["workload"] in seen:
             continue
         seen.add(line["workload"])
-        md.append(f"- **{line['workload']}** ({line['hosts']} host(s)): {WHAT.get(kind, '')}")
+        md.append(f"- **{line['workload']}** ({line['hosts']} host(s)): {what(kind)}")
     md.append("")
     (out_dir / "RESULTS.md").write_text("\n".join(md))
 
@@ -956,7 +987,13 @@ def main():
     ap.add_argument("--only", default="", help="comma list of workload kinds: tasks,files,fanout,adhoc,local,facts,template")
     ap.add_argument("--tools", default=",".join(TOOLS))
     ap.add_argument("--out", default=str(HERE))
+    ap.add_argument("--tasks", type=int, default=50, help="tasks per workload")
+    ap.add_argument("--renders", type=int, default=200, help="template renders")
     args = ap.parse_args()
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    global N_TASKS, N_RENDERS
+    N_TASKS, N_RENDERS = args.tasks, args.renders
 
     scratch = Path(args.scratch)
     (scratch / "target").mkdir(exist_ok=True)
@@ -971,17 +1008,17 @@ def main():
     H = args.hosts
     fleet = ctx.fleet[:H]
     workloads = [
-        Workload("tasks-1host", "tasks", [ctx.loopback], WHAT["tasks"]),
-        Workload("files-1host", "files", [ctx.loopback], WHAT["files"], ["first", "second"]),
-        Workload(f"fanout-{H}", "fanout", fleet, WHAT["fanout"]),
+        Workload("tasks-1host", "tasks", [ctx.loopback], what("tasks")),
+        Workload("files-1host", "files", [ctx.loopback], what("files"), ["first", "second"]),
+        Workload(f"fanout-{H}", "fanout", fleet, what("fanout")),
     ]
     if args.big_hosts and args.big_hosts != H:
-        workloads.append(Workload(f"fanout-{args.big_hosts}", "fanout", ctx.fleet[:args.big_hosts], WHAT["fanout"]))
+        workloads.append(Workload(f"fanout-{args.big_hosts}", "fanout", ctx.fleet[:args.big_hosts], what("fanout")))
     workloads += [
-        Workload(f"adhoc-{H}", "adhoc", fleet, WHAT["adhoc"]),
-        Workload("local", "local", [], WHAT["local"]),
-        Workload(f"facts-{H}", "facts", fleet, WHAT["facts"]),
-        Workload("template", "template", [ctx.loopback], WHAT["template"], ["first", "second"]),
+        Workload(f"adhoc-{H}", "adhoc", fleet, what("adhoc")),
+        Workload("local", "local", [], what("local")),
+        Workload(f"facts-{H}", "facts", fleet, what("facts")),
+        Workload("template", "template", ctx.fleet[:1], what("template"), ["first", "second"]),
     ]
     if args.only:
         kinds = set(args.only.split(","))
@@ -997,7 +1034,8 @@ def main():
     if "bosun" in tools:
         print("  probes: bosun fixed cost and cost per task; ssh exec on loopback and on a namespace host",
               flush=True)
-        probes["bosun"] = probe_bosun_tasks(ctx)
+        probes["bosun"] = probe_bosun_tasks(ctx, ctx.loopback, "loopback")
+        probes["bosun_netns"] = probe_bosun_tasks(ctx, ctx.fleet[0], "netns")
         try:
             probes["ssh_loopback"] = probe_ssh_exec(ctx, ctx.loopback)
             probes["ssh_netns"] = probe_ssh_exec(ctx, ctx.fleet[0])
