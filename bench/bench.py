@@ -254,7 +254,8 @@ def deploy_template(path: Path, d: str):
         f"VARS = {v!r}\n"
         "SRC = str(Path(__file__).parent / 'big.conf.j2')\n"
         "# Ansible's template settings: trim_blocks, keep the trailing newline.\n"
-        "JINJA = {'trim_blocks': True, 'keep_trailing_newline': True}\n\n"
+        "# (pyinfra keeps the trailing newline already.)\n"
+        "JINJA = {'trim_blocks': True}\n\n"
         f"for i in range({N_RENDERS}):\n"
         f"    files.template(name=f'render {{i}}', src=SRC, dest=f'{d}/out-{{i}}.conf',\n"
         "                   mode='644', create_remote_dir=False, jinja_env_kwargs=JINJA,\n"
@@ -579,12 +580,23 @@ class Bench:
                             "note": problem or "",
                         }
                         self.rows.append(row)
+                        self.save()
                         print(f"  {label:<28} {tool:<8} run {r}: {res.wall:8.3f} s "
                               f"{res.maxrss_kb / 1024:7.1f} MB  "
                               f"{'ok' if problem is None else 'FAILED: ' + problem}"
                               f"  (log {res.log.name})", flush=True)
                         if problem and phase == "first" and w.phases[1:]:
                             break  # a second run on top of a failed first run means nothing
+
+    def save(self, **extra):
+        """Everything measured so far, so that `bench.py --report-from` can write the
+        reports again without running anything."""
+        state = {"rows": self.rows, "checks": [[k[0], k[1], v] for k, v in self.checks.items()]}
+        state.update(extra)
+        path = self.ctx.scratch / "state.json"
+        old = json.loads(path.read_text()) if path.exists() else {}
+        old.update(state)
+        path.write_text(json.dumps(old, indent=1, default=str))
 
     def warm_up(self, tools):
         """One untimed local run per tool: Python byte code compiled, files cached."""
@@ -810,6 +822,7 @@ def targets_section(summary, probes, mode) -> list[str]:
 def write_reports(ctx: Ctx, rows: list[dict], bench: Bench, probes: dict, info: dict):
     args = ctx.args
     out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
     with open(out_dir / "results.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
         w.writeheader()
@@ -823,7 +836,7 @@ def write_reports(ctx: Ctx, rows: list[dict], bench: Bench, probes: dict, info: 
               "bosun, ansible, pyinfra; medians).")
     md += ["", "![time per workload](results.svg)", ""]
     md += ["| | |", "| --- | --- |"]
-    for k in ("machine", "bosun", "ansible-core", "pyinfra", "python", "openssh"):
+    for k in ("machine", "load", "bosun", "ansible-core", "pyinfra", "python", "openssh"):
         md.append(f"| {k} | {info[k]} |")
     md += ["", "Ansible: `pipelining = True`, forks = number of hosts, `interpreter_python = "
            "/usr/bin/python3` (no discovery), stock SSH multiplexing (ControlPersist), masters closed "
@@ -857,9 +870,9 @@ def write_reports(ctx: Ctx, rows: list[dict], bench: Bench, probes: dict, info: 
     for wk, per_tool in digests.items():
         same = len(set(per_tool.values())) == 1
         md += ["", f"{wk}: the rendered files are {'byte for byte the same' if same else 'NOT the same'} "
-               f"for the three tools ({', '.join(f'{k} {v}' for k, v in per_tool.items())})."]
+               f"for {'the three tools' if len(per_tool) == 3 else 'the tools'} ({', '.join(f'{k} {v}' for k, v in per_tool.items())})."]
     md += ["", "Every timed run was checked on the targets: the marker of the last command task on every "
-           "host, the 50 files with their content, the 200 rendered files of 200 lines, a pong or the "
+           f"host, the {N_TASKS} files with their content, the {N_RENDERS} rendered files of 200 lines, a pong or the "
            "facts of every host, and that converged second runs left every file's mtime alone. A run "
            "that exits non-zero or fails a check is reported as failed and not timed.", ""]
     md += ["## Targets", ""] + targets_section(summary, probes, args.mode) + [""]
@@ -971,6 +984,10 @@ def write_svg(path: Path, summary, info, mode):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--report-from", metavar="STATE_JSON",
+                    help="write the reports again from a run's state.json (kept with --keep)")
+    if "--report-from" in sys.argv:
+        return report_from(ap)
     ap.add_argument("--mode", choices=["quick", "full"], required=True)
     ap.add_argument("--runs", type=int, required=True)
     ap.add_argument("--hosts", type=int, required=True, help="namespace hosts for fanout, adhoc, facts")
@@ -1026,6 +1043,7 @@ def main():
     tools = [t for t in args.tools.split(",") if t]
 
     info = machine_info(ctx)
+    info["load"] = "load average before: " + " ".join(open("/proc/loadavg").read().split()[:3])
     print(f"bosun: {info['bosun']}; ansible-core {info['ansible-core']}; pyinfra {info['pyinfra']}", flush=True)
     bench = Bench(ctx)
     t0 = time.time()
@@ -1041,12 +1059,32 @@ def main():
             probes["ssh_netns"] = probe_ssh_exec(ctx, ctx.fleet[0])
         except subprocess.CalledProcessError as e:
             print(f"  ssh probe failed: {e}", flush=True)
-    (scratch / "probes.json").write_text(json.dumps(probes, indent=1, default=str))
+    bench.save(probes=probes, info=info, args=vars(args))
+    info["load"] += ", after: " + " ".join(open("/proc/loadavg").read().split()[:3])
     write_reports(ctx, bench.rows, bench, probes, info)
     print(f"done in {time.time() - t0:.0f} s: {args.out}/RESULTS.md, results.csv, results.svg", flush=True)
     failed = [r for r in bench.rows if r["status"] != "ok"]
     if failed:
         print(f"{len(failed)} run(s) failed; see RESULTS.md", flush=True)
+
+
+def report_from(ap):
+    ap.add_argument("--out", default=str(HERE))
+    a = ap.parse_args()
+    state = json.loads(Path(a.report_from).read_text())
+    args = argparse.Namespace(**state["args"])
+    args.out = a.out
+    global N_TASKS, N_RENDERS
+    N_TASKS, N_RENDERS = args.tasks, args.renders
+
+    class Stub:
+        checks = {(w, t): v for w, t, v in state["checks"]}
+
+    ctx = argparse.Namespace(args=args)
+    probes = {k: ({int(n) if n.isdigit() else n: v for n, v in p.items()} if isinstance(p, dict) else p)
+              for k, p in state["probes"].items()}
+    write_reports(ctx, state["rows"], Stub, probes, state["info"])
+    print(f"wrote {a.out}/RESULTS.md, results.csv, results.svg")
 
 
 if __name__ == "__main__":
