@@ -43,6 +43,7 @@ class Target:
     addr: str
     port: int
     fs_root: str  # where the target's files are seen from here
+    sshd_log: Path | None = None  # LogLevel VERBOSE: one line per session (channel)
 
     def path(self, remote: str) -> Path:
         """A path on the target, as seen from the control node."""
@@ -90,7 +91,8 @@ def fleet_targets(base: Path, first: int, n: int) -> list[Target]:
     out = []
     for k in range(first + 1, first + n + 1):
         pid = (base / f"h{k}" / "sshd.pid").read_text().strip()
-        out.append(Target(f"h{k}", f"198.51.100.{10 + k}", 22, f"/proc/{pid}/root"))
+        out.append(Target(f"h{k}", f"198.51.100.{10 + k}", 22, f"/proc/{pid}/root",
+                          base / f"h{k}" / "sshd.log"))
     return out
 
 
@@ -558,9 +560,11 @@ class Bench:
                         cp_dir = self.ctx.scratch / "cp" / tag
                         cp_dir.mkdir(parents=True, exist_ok=True)
                         argv, env = self.command(w, tool, cp_dir)
+                        log_sizes = [(t.sshd_log, t.sshd_log.stat().st_size) for t in w.hosts if t.sshd_log]
                         res = run_measured([str(a) for a in argv], env, w.dir,
                                            self.ctx.logs / f"{tag}.log", timeout)
                         close_ssh_masters(cp_dir)
+                        sessions = self.count_sessions(log_sizes)
                         problem = None
                         if res.timed_out:
                             problem = f"timed out after {timeout}s"
@@ -577,6 +581,7 @@ class Bench:
                             "wall_s": f"{res.wall:.4f}", "peak_rss_mb": f"{res.maxrss_kb / 1024:.1f}",
                             "status": "ok" if problem is None else "failed",
                             "changed": self.changed(tool, text) if problem is None else "",
+                            "ssh_sessions": sessions if w.hosts else "",
                             "note": problem or "",
                         }
                         self.rows.append(row)
@@ -587,6 +592,16 @@ class Bench:
                               f"  (log {res.log.name})", flush=True)
                         if problem and phase == "first" and w.phases[1:]:
                             break  # a second run on top of a failed first run means nothing
+
+    @staticmethod
+    def count_sessions(log_sizes) -> int:
+        """SSH sessions (exec, shell, sftp channels) the targets' sshd logged since."""
+        n = 0
+        for path, size in log_sizes:
+            with open(path, "rb") as f:
+                f.seek(size)
+                n += f.read().count(b"Starting session:")
+        return n
 
     def save(self, **extra):
         """Everything measured so far, so that `bench.py --report-from` can write the
@@ -859,6 +874,26 @@ def write_reports(ctx: Ctx, rows: list[dict], bench: Bench, probes: dict, info: 
                 ratios.append("-")
         rss = [f"{t[k]['rss']:.0f} MB" if k in t and t[k]["rss"] is not None else "-" for k in TOOLS]
         md.append(f"| {label(line)} | {line['hosts']} | " + " | ".join(cells + ratios + rss) + " |")
+    if any(r.get("ssh_sessions") not in (None, "") for r in rows):
+        md += ["", "SSH sessions (exec, shell and sftp channels) the targets' sshd logged per run (median; "
+               "summed over the hosts): round trips that each start a process on the target.", "",
+               "| workload | hosts | bosun | ansible | pyinfra | per host and task: bosun / ansible / pyinfra |",
+               "| --- | ---: | ---: | ---: | ---: | --- |"]
+        for line in summary:
+            per = {}
+            for tool in TOOLS:
+                vals = [int(r["ssh_sessions"]) for r in rows if r["workload"] == line["workload"]
+                        and r["phase"] == line["phase"] and r["tool"] == tool
+                        and r["status"] == "ok" and r.get("ssh_sessions") not in (None, "")]
+                per[tool] = statistics.median(vals) if vals else None
+            if all(v is None for v in per.values()):
+                continue
+            kind = re.sub(r"-\d+$", "", line["workload"]).replace("-1host", "")
+            units = {"tasks": N_TASKS, "files": N_TASKS, "fanout": N_TASKS, "template": N_RENDERS}.get(kind)
+            ratio = " / ".join(f"{v / (units * line['hosts']):.2f}" if v is not None and units else "-"
+                               for v in per.values())
+            cells = [f"{v:.0f}" if v is not None else "-" for v in per.values()]
+            md.append(f"| {label(line)} | {line['hosts']} | " + " | ".join(cells) + f" | {ratio if units else '-'} |")
     failures = [(label(l), k, n) for l in summary for k, v in l["tools"].items() for n in v["notes"]]
     if failures:
         md += ["", "Failed runs (not timed; logs in the scratch directory with `--keep`):", ""]
@@ -953,7 +988,7 @@ def write_svg(path: Path, summary, info, mode):
         xx = x(dec)
         s.append(f'<line x1="{xx:.1f}" y1="{top - 6}" x2="{xx:.1f}" y2="{height - 34}" stroke="#ddd"/>')
         s.append(f'<text x="{xx:.1f}" y="{height - 20}" text-anchor="middle" fill="#555">'
-                 f'{fmt_t(dec).replace(" ", "&#160;")}</text>')
+                 f'{(f"{dec * 1000:g} ms" if dec < 1 else f"{dec:g} s").replace(" ", "&#160;")}</text>')
         dec *= 10
     y = top
     for g in groups:
@@ -1018,7 +1053,8 @@ def main():
     nfleet = max(args.hosts, args.big_hosts)
     ctx = Ctx(args=args, scratch=scratch, home=home, key=home / ".ssh/id_ed25519",
               known_hosts=home / ".ssh/known_hosts",
-              loopback=Target("loopback", "127.0.0.1", args.loopback_port, "/"),
+              loopback=Target("loopback", "127.0.0.1", args.loopback_port, "/",
+                              Path(args.loopback_dir) / "sshd.log"),
               fleet=fleet_targets(Path(args.hosts_base), args.first, nfleet),
               venv=Path(args.venv), bosun=args.bosun)
     ansible_cfg(ctx)
