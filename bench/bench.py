@@ -488,7 +488,7 @@ class Bench:
             self._mtimes[(w.key, tool)] = self.mtimes(rd)
         elif w.kind == "adhoc":
             if tool == "pyinfra":
-                ok = set(re.findall(r"^\s*\[(\S+)\] Success\s*$", text, re.M))
+                ok = set(re.findall(r"^\s*\[(\S+)\]\s+Success\s*$", text, re.M))
                 bad = [t.name for t in targets if t.name not in ok]
                 if bad:
                     return f"no success for {len(bad)} host(s): {', '.join(bad[:5])}"
