@@ -963,7 +963,7 @@ def write_svg(path: Path, summary, info, mode):
             if t is not None:
                 rows.append((label(line), tool, t["median"]))
     vals = [v for _, _, v in rows if v]
-    lo = 10 ** math.floor(math.log10(min(vals))) if vals else 0.01
+    lo = 10 ** math.floor(math.log10(min(vals) / 2)) if vals else 0.01
     hi = 10 ** math.ceil(math.log10(max(vals))) if vals else 100
     left, right, top, bar, gap = 200, 110, 56, 13, 12
     width = 900
