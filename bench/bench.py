@@ -182,11 +182,6 @@ def template_vars() -> dict:
             "options": options, "lines": 200 - 43}
 
 
-def yaml_dump(value, indent=0) -> str:
-    """Just enough YAML for the playbooks below (JSON is YAML for the values)."""
-    return json.dumps(value)
-
-
 def playbook_commands(path: Path, marker: str, hosts: str = "all", n: int | None = None):
     n = n or N_TASKS
     tasks = "".join(
@@ -330,6 +325,7 @@ def run_measured(argv, env, cwd, log: Path, timeout: float) -> RunResult:
                 pass
 
         timer = threading.Timer(timeout, kill)
+        timer.daemon = True  # never keeps the process alive on exit
         timer.start()
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
@@ -375,7 +371,6 @@ class Bench:
         d.mkdir(parents=True, exist_ok=True)
         w.dir = d
         if w.kind == "local":
-            (d / "site.yml").parent.mkdir(exist_ok=True)
             playbook_commands(d / "site.yml", self.marker_path(w), hosts="localhost")
             deploy_commands(d / "deploy.py", self.marker_path(w))
             return
