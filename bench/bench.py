@@ -1098,7 +1098,9 @@ def main():
     bench.save(probes=probes, info=info, args=vars(args))
     info["load"] += ", after: " + " ".join(open("/proc/loadavg").read().split()[:3])
     write_reports(ctx, bench.rows, bench, probes, info)
-    print(f"done in {time.time() - t0:.0f} s: {args.out}/RESULTS.md, results.csv, results.svg", flush=True)
+    (Path(args.out) / "state.json").write_text((scratch / "state.json").read_text())
+    print(f"done in {time.time() - t0:.0f} s: {args.out}/RESULTS.md, results.csv, results.svg, state.json",
+          flush=True)
     failed = [r for r in bench.rows if r["status"] != "ok"]
     if failed:
         print(f"{len(failed)} run(s) failed; see RESULTS.md", flush=True)
