@@ -1095,8 +1095,8 @@ def main():
             probes["ssh_netns"] = probe_ssh_exec(ctx, ctx.fleet[0])
         except subprocess.CalledProcessError as e:
             print(f"  ssh probe failed: {e}", flush=True)
-    bench.save(probes=probes, info=info, args=vars(args))
     info["load"] += ", after: " + " ".join(open("/proc/loadavg").read().split()[:3])
+    bench.save(probes=probes, info=info, args=vars(args))
     write_reports(ctx, bench.rows, bench, probes, info)
     (Path(args.out) / "state.json").write_text((scratch / "state.json").read_text())
     print(f"done in {time.time() - t0:.0f} s: {args.out}/RESULTS.md, results.csv, results.svg, state.json",
