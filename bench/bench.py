@@ -182,11 +182,6 @@ def template_vars() -> dict:
             "options": options, "lines": 200 - 43}
 
 
-def yaml_dump(value, indent=0) -> str:
-    """Just enough YAML for the playbooks below (JSON is YAML for the values)."""
-    return json.dumps(value)
-
-
 def playbook_commands(path: Path, marker: str, hosts: str = "all", n: int | None = None):
     n = n or N_TASKS
     tasks = "".join(
@@ -330,6 +325,7 @@ def run_measured(argv, env, cwd, log: Path, timeout: float) -> RunResult:
                 pass
 
         timer = threading.Timer(timeout, kill)
+        timer.daemon = True  # never keeps the process alive on exit
         timer.start()
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
@@ -375,7 +371,6 @@ class Bench:
         d.mkdir(parents=True, exist_ok=True)
         w.dir = d
         if w.kind == "local":
-            (d / "site.yml").parent.mkdir(exist_ok=True)
             playbook_commands(d / "site.yml", self.marker_path(w), hosts="localhost")
             deploy_commands(d / "deploy.py", self.marker_path(w))
             return
@@ -1100,10 +1095,12 @@ def main():
             probes["ssh_netns"] = probe_ssh_exec(ctx, ctx.fleet[0])
         except subprocess.CalledProcessError as e:
             print(f"  ssh probe failed: {e}", flush=True)
-    bench.save(probes=probes, info=info, args=vars(args))
     info["load"] += ", after: " + " ".join(open("/proc/loadavg").read().split()[:3])
+    bench.save(probes=probes, info=info, args=vars(args))
     write_reports(ctx, bench.rows, bench, probes, info)
-    print(f"done in {time.time() - t0:.0f} s: {args.out}/RESULTS.md, results.csv, results.svg", flush=True)
+    (Path(args.out) / "state.json").write_text((scratch / "state.json").read_text())
+    print(f"done in {time.time() - t0:.0f} s: {args.out}/RESULTS.md, results.csv, results.svg, state.json",
+          flush=True)
     failed = [r for r in bench.rows if r["status"] != "ok"]
     if failed:
         print(f"{len(failed)} run(s) failed; see RESULTS.md", flush=True)
