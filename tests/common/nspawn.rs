@@ -14,15 +14,14 @@
 //! ```
 
 use std::fs;
-use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::ssh::{
-    Client, Indices, Reservation, Skip, Target, namespaces_available, require, require_root,
-    run_script, stop_quietly, temp_dir,
+    Client, Indices, Reservation, Skip, Target, namespaces_available, numbered_targets, require,
+    require_root, run_script, stop_quietly, temp_dir,
 };
 
 /// The containers `vagrant/nspawn-hosts.sh` makes: `c1` to `c154` (198.51.100.254).
@@ -74,13 +73,7 @@ impl SystemdFleet {
         let dir = temp_dir("bosun-nspawn-");
         let client = Client::new(&dir.path().join("home"));
         let first = reservation.first;
-        let hosts = (first + 1..=first + n)
-            .map(|k| Target {
-                name: format!("c{k}"),
-                addr: Ipv4Addr::new(198, 51, 100, (100 + k) as u8),
-                port: 22,
-            })
-            .collect();
+        let hosts = numbered_targets("c", first, n, 100);
         // Built before the script runs, so that dropping it (on a panic too) cleans up.
         let fleet = SystemdFleet {
             client,

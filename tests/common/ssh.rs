@@ -205,13 +205,7 @@ impl NetnsFleet {
         let dir = temp_dir("bosun-fleet-");
         let client = Client::new(&dir.path().join("home"));
         let first = reservation.first;
-        let hosts = (first + 1..=first + n)
-            .map(|k| Target {
-                name: format!("h{k}"),
-                addr: Ipv4Addr::new(198, 51, 100, (10 + k) as u8),
-                port: 22,
-            })
-            .collect();
+        let hosts = numbered_targets("h", first, n, 10);
         // Built before `up` runs, so that a failure part way still tears down.
         let fleet = NetnsFleet {
             client,
@@ -614,6 +608,18 @@ fn describe_env(env: &[(&str, &std::ffi::OsStr)]) -> String {
         .map(|(key, value)| format!("{key}={}", value.to_string_lossy()))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Hosts `{prefix}{k}` at 198.51.100.(`offset` + k) for k = `first`+1 ..= `first`+`n`,
+/// as the vagrant/ scripts number them.
+pub(crate) fn numbered_targets(prefix: &str, first: usize, n: usize, offset: usize) -> Vec<Target> {
+    (first + 1..=first + n)
+        .map(|k| Target {
+            name: format!("{prefix}{k}"),
+            addr: Ipv4Addr::new(198, 51, 100, (offset + k) as u8),
+            port: 22,
+        })
+        .collect()
 }
 
 /// Waits until `target` accepts TCP connections; panics with `log()` if it never does.
