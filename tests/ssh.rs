@@ -355,3 +355,81 @@ fn a_burst_of_connections_to_one_sshd_never_fails_spuriously() {
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     assert_eq!(out.matches(" | SUCCESS =>").count(), 40, "{out}");
 }
+
+#[test]
+fn uploads_and_stdin_travel_through_the_one_shell_byte_for_byte() {
+    let Some(fleet) = or_skip(NetnsFleet::up(1)) else {
+        return;
+    };
+    let scratch = Scratch::new();
+    scratch.write("hosts.ini", &fleet.inventory());
+    // Every byte value, no trailing newline: what a text-only path would mangle.
+    let binary: Vec<u8> = (0..=255u8).cycle().take(3000).collect();
+    std::fs::write(scratch.path().join("blob.bin"), &binary).expect("write blob");
+    // Above the limit for the shell: streamed on an exec channel instead.
+    let large: Vec<u8> = (0..3 * 1024 * 1024u32)
+        .map(|i| (i * 7 % 251) as u8)
+        .collect();
+    std::fs::write(scratch.path().join("large.bin"), &large).expect("write large");
+    scratch.write(
+        "upload.yml",
+        "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - copy: src=blob.bin dest=/tmp/up/blob.bin mode=0600
+    - copy: {content: \"line one\\nline two\", dest: /tmp/up/text.txt}
+    - copy: src=large.bin dest=/tmp/up/large.bin
+    - command: sha256sum
+      args:
+        stdin: \"fed through stdin\"
+      register: fed
+    - copy: {content: \"{{ fed.stdout }}\", dest: /tmp/up/fed.txt}
+",
+    );
+    fleet.ssh(0, "mkdir -p /tmp/up");
+    let sessions_before = fleet.log(0).matches("Starting session:").count();
+    let output = scratch.bosun_with(
+        &["run", "upload.yml", "-i", "hosts.ini"],
+        &[("HOME", fleet.home())],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let sessions = fleet.log(0).matches("Starting session:").count() - sessions_before;
+    assert_eq!(
+        sessions,
+        2,
+        "one session for the shell, one for the large upload:\n{}",
+        fleet.log(0)
+    );
+
+    let sums = fleet.ssh(
+        0,
+        "cd /tmp/up && sha256sum blob.bin large.bin && stat -c '%a' blob.bin && cat text.txt fed.txt",
+    );
+    let digest = |data: &[u8]| {
+        let out = std::process::Command::new("sha256sum")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write;
+                child.stdin.take().expect("stdin").write_all(data)?;
+                child.wait_with_output()
+            })
+            .expect("sha256sum");
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(
+        String::from_utf8_lossy(&sums.stdout),
+        format!(
+            "{}  blob.bin\n{}  large.bin\n600\nline one\nline two{}  -",
+            digest(&binary),
+            digest(&large),
+            digest(b"fed through stdin\n"),
+        )
+    );
+}

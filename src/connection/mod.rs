@@ -4,6 +4,7 @@
 mod escalate;
 mod local;
 pub mod prompt;
+mod quickack;
 mod ssh;
 pub mod ssh_config;
 
