@@ -17,7 +17,7 @@ fn graph_of_the_example_inventory() {
         assert_eq!(output.status.code(), Some(0));
         assert_eq!(
             stdout(&output),
-            "@all:\n  |--@ungrouped:\n  |--@stack:\n  |  |--@web:\n  |  |  |--web1\n  |  |  |--web2\n  |  |--@app:\n  |  |  |--app1\n",
+            "@all:\n  |--@ungrouped:\n  |--@stack:\n  |  |--@web:\n  |  |  |--web1\n  |  |  |--web2\n  |  |--@app:\n  |  |  |--app1\n  |  |--@docker:\n  |  |  |--docker1\n",
             "{file}"
         );
     }

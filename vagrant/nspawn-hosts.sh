@@ -26,7 +26,12 @@
 #   OWNER_PID  the process that owns these containers (test harnesses set it)
 #   NAT        1 (default): containers reach the Debian mirrors of their apt sources
 #              through NAT, and nothing else; 0: no route out (offline)
-#   NSPAWN_EXTRA  more systemd-nspawn flags (e.g. for Docker, see the recipes)
+#   NSPAWN_EXTRA  more systemd-nspawn flags
+#   DOCKER     1: the containers can run Docker (the base still holds none): booted with
+#              the unified cgroup hierarchy, every capability, the keyring and bpf system
+#              calls, IPv4 forwarding in their network namespace, and their own empty
+#              directory $BASE/c<k>/docker bound to /var/lib/docker (an overlayfs root
+#              cannot hold Docker's overlay2 layers); `down` removes that directory
 #
 # Package access (NAT=1): the mirror host names in the base's apt sources are resolved
 # here at `up`, written to each container's /etc/hosts (no DNS needed inside), and
@@ -51,7 +56,7 @@ die() {
 }
 
 usage() {
-  die "usage: [BASE=dir] [KEY=id.pub] [FIRST=k] [NAT=0|1] $0 build | up N | down N | status"
+  die "usage: [BASE=dir] [KEY=id.pub] [FIRST=k] [NAT=0|1] [DOCKER=0|1] $0 build | up N | down N | status"
 }
 
 [ "$(id -u)" = 0 ] || die "must run as root (containers need CAP_SYS_ADMIN and CAP_NET_ADMIN)"
@@ -64,6 +69,7 @@ CACHE=$(realpath -m "${CACHE:-/var/cache/bosun}")
 ROOTFS=$CACHE/rootfs-bookworm
 OWNER_PID=${OWNER_PID:-}
 NAT=${NAT:-1}
+DOCKER=${DOCKER:-0}
 
 case "$cmd" in
   up | down)
@@ -297,6 +303,17 @@ prepare() {
   # stale entry keeps the new one unreachable for up to a minute.
   ip neigh del "$ip" dev "$BR" 2>/dev/null || true
   [ -z "$addresses" ] || ip -n "$c" route add default via 198.51.100.1
+  if [ "$DOCKER" = 1 ]; then
+    # Docker's published ports and its containers' traffic are forwarded in this netns.
+    ip netns exec "$c" sysctl -qw net.ipv4.ip_forward=1
+    mkdir -p "$d/docker"
+  fi
+}
+
+# The systemd-nspawn flags that let container dir $1 run Docker (DOCKER=1), else none.
+docker_flags() {
+  [ "$DOCKER" = 1 ] || return 0
+  echo "--capability=all --system-call-filter=@keyring --system-call-filter=bpf --bind=$1/docker:/var/lib/docker"
 }
 
 # The cgroups container $1 runs in, one per hierarchy that systemd uses: without them,
@@ -313,14 +330,16 @@ cgroups() {
 }
 
 boot() {
-  local c=c$1 d=$BASE/c$1 cg groups
+  local c=c$1 d=$BASE/c$1 cg groups docker
   groups=$(cgroups "$c")
+  docker=$(docker_flags "$d")
   for cg in $groups; do mkdir -p "$cg"; done
   # shellcheck disable=SC2086
   (
     for cg in $groups; do echo "$BASHPID" >"$cg/cgroup.procs"; done
+    [ -z "$docker" ] || export SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1
     exec setsid systemd-nspawn -b -D "$d/merged" -M "$c" --register=no --keep-unit \
-      --network-namespace-path="/run/netns/$c" --console=read-only ${NSPAWN_EXTRA:-}
+      --network-namespace-path="/run/netns/$c" --console=read-only $docker ${NSPAWN_EXTRA:-}
   ) </dev/null >"$d/console.log" 2>&1 9>&- 8>&- &
   echo $! >"$d/nspawn.pid"
 }
@@ -376,7 +395,7 @@ remove() {
     if mountpoint -q "$d/merged"; then
       umount "$d/merged" 2>/dev/null || umount -l "$d/merged"
     fi
-    rm -rf "$d/upper" "$d/work" "$d/merged"
+    rm -rf "$d/upper" "$d/work" "$d/merged" "$d/docker"
     ip link del "vc$k" 2>/dev/null || true
     ip netns del "c$k" 2>/dev/null || true
     ip neigh del "198.51.100.$((100 + k))" dev "$BR" 2>/dev/null || true
@@ -466,7 +485,7 @@ up() {
   unlock
   [ "$failed" = 0 ] || die "some containers did not come up; '$0 down $N' removes them"
   cat <<EOF
-up: c$((FIRST + 1))..c$((FIRST + N)) at 198.51.100.$((101 + FIRST))-$((100 + FIRST + N)) in $(secs_since "$start")s (packages: $([ "$NAT" = 1 ] && echo "NAT to $(awk '{print $2}' <<<"$addresses" | sort -u | xargs)" || echo offline))
+up: c$((FIRST + 1))..c$((FIRST + N)) at 198.51.100.$((101 + FIRST))-$((100 + FIRST + N))$([ "$DOCKER" != 1 ] || echo " (Docker-capable)") in $(secs_since "$start")s (packages: $([ "$NAT" = 1 ] && echo "NAT to $(awk '{print $2}' <<<"$addresses" | sort -u | xargs)" || echo offline))
 client key:  $PRIV (authorized: $PUB)
 known_hosts: $BASE/known_hosts
 inventory:   $BASE/inventory.ini

@@ -9,6 +9,7 @@ mod blockinfile;
 mod command;
 mod copy;
 mod debug;
+mod docker;
 pub mod dropin;
 mod fail;
 mod fetch;
@@ -149,6 +150,9 @@ static MODULES: &[&dyn Module] = &[
     &command::Shell,
     &command::Raw,
     &debug::Debug,
+    &docker::DockerContainer,
+    &docker::DockerImage,
+    &docker::DockerNetwork,
     &fail::Fail,
     &fetch::Fetch,
     &file::File,

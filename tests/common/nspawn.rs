@@ -12,6 +12,9 @@
 //! let Some(fleet) = or_skip(SystemdFleet::up(2)) else { return };
 //! let Some(fleet) = or_skip(SystemdFleet::shared()) else { return };
 //! ```
+//!
+//! [`SystemdFleet::up_docker`] and [`SystemdFleet::shared_docker`] boot containers that
+//! can run Docker (`DOCKER=1` of the script); Docker itself is not installed in them.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -33,6 +36,9 @@ const CONTAINERS: Indices = Indices {
 /// The fleet of [`SystemdFleet::shared`], powered off when the test binary exits.
 static SHARED: OnceLock<Result<SystemdFleet, String>> = OnceLock::new();
 
+/// The fleet of [`SystemdFleet::shared_docker`], powered off when the test binary exits.
+static SHARED_DOCKER: OnceLock<Result<SystemdFleet, String>> = OnceLock::new();
+
 /// Containers `c<k>` at 198.51.100.(100+k), each booted with systemd as PID 1 and
 /// sshd on port 22, on a fresh overlay of the cached base rootfs; powered off and
 /// removed on drop. Concurrent fleets get disjoint indices.
@@ -50,6 +56,16 @@ impl SystemdFleet {
     /// Boots `n` containers (building the base rootfs first if it is missing: about
     /// 90 s, once per machine) and waits until every sshd answers.
     pub fn up(n: usize) -> Result<SystemdFleet, Skip> {
+        SystemdFleet::boot(n, false)
+    }
+
+    /// Boots `n` containers that can run Docker: systemd-nspawn's flags for it and an
+    /// empty `/var/lib/docker` of their own (the playbook installs Docker).
+    pub fn up_docker(n: usize) -> Result<SystemdFleet, Skip> {
+        SystemdFleet::boot(n, true)
+    }
+
+    fn boot(n: usize, docker: bool) -> Result<SystemdFleet, Skip> {
         assert!(
             (1..=CONTAINERS.max).contains(&n),
             "a fleet has 1 to {} containers, not {n}",
@@ -93,6 +109,7 @@ impl SystemdFleet {
                 ("FIRST", first.to_string().as_ref()),
                 ("KEY", fleet.client.public_key().as_os_str()),
                 ("OWNER_PID", owner.as_ref()),
+                ("DOCKER", if docker { "1" } else { "0" }.as_ref()),
             ],
         );
         fleet
@@ -105,15 +122,28 @@ impl SystemdFleet {
     /// by the first, powered off when the binary exits. Tests using it must not get in
     /// each other's way (distinct packages, units and paths).
     pub fn shared() -> Result<&'static SystemdFleet, Skip> {
-        SHARED
-            .get_or_init(|| {
-                let fleet = SystemdFleet::up(1).map_err(|skip| skip.0)?;
-                // SAFETY: registers a plain function; it runs once, at exit.
-                unsafe { libc::atexit(stop_shared) };
-                Ok(fleet)
-            })
-            .as_ref()
-            .map_err(|reason| Skip(reason.clone()))
+        SystemdFleet::shared_in(&SHARED, false, stop_shared)
+    }
+
+    /// Like [`SystemdFleet::shared`], one Docker-capable container
+    /// ([`SystemdFleet::up_docker`]).
+    pub fn shared_docker() -> Result<&'static SystemdFleet, Skip> {
+        SystemdFleet::shared_in(&SHARED_DOCKER, true, stop_shared_docker)
+    }
+
+    fn shared_in(
+        cell: &'static OnceLock<Result<SystemdFleet, String>>,
+        docker: bool,
+        stop: extern "C" fn(),
+    ) -> Result<&'static SystemdFleet, Skip> {
+        cell.get_or_init(|| {
+            let fleet = SystemdFleet::boot(1, docker).map_err(|skip| skip.0)?;
+            // SAFETY: registers a plain function; it runs once, at exit.
+            unsafe { libc::atexit(stop) };
+            Ok(fleet)
+        })
+        .as_ref()
+        .map_err(|reason| Skip(reason.clone()))
     }
 
     /// The containers, in order; other methods take an index into this slice.
@@ -145,6 +175,33 @@ impl SystemdFleet {
         self.client.ssh(&self.hosts[i], command)
     }
 
+    /// Runs `playbook` (written as `name` in a fresh scratch directory) against every
+    /// container with `extra` arguments: bosun's exit code and everything it printed.
+    pub fn play(&self, name: &str, playbook: &str, extra: &[&str]) -> (i32, String) {
+        let scratch = super::Scratch::new();
+        scratch.write("hosts.ini", &self.inventory());
+        scratch.write(name, playbook);
+        let mut args = vec!["run", name, "-i", "hosts.ini"];
+        args.extend_from_slice(extra);
+        let output = scratch.bosun_with(&args, &[("HOME", self.home())]);
+        let text = format!("{}{}", super::stdout(&output), super::stderr(&output));
+        (output.status.code().unwrap_or(-1), text)
+    }
+
+    /// The `changed=N` word of container `i`'s PLAY RECAP line in `output`.
+    pub fn changed(&self, i: usize, output: &str) -> String {
+        super::recap_line(output, &self.hosts[i].name)
+            .split_whitespace()
+            .find(|word| word.starts_with("changed="))
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// What `command` prints in container `i` (standard output, trimmed).
+    pub fn on_host(&self, i: usize, command: &str) -> String {
+        super::stdout(&self.ssh(i, command)).trim().to_string()
+    }
+
     /// What container `i` printed on its console so far (the boot messages).
     pub fn console(&self, i: usize) -> String {
         fs::read_to_string(self.base.join(&self.hosts[i].name).join("console.log"))
@@ -174,6 +231,12 @@ impl Drop for SystemdFleet {
 
 extern "C" fn stop_shared() {
     if let Some(Ok(fleet)) = SHARED.get() {
+        fleet.stop();
+    }
+}
+
+extern "C" fn stop_shared_docker() {
+    if let Some(Ok(fleet)) = SHARED_DOCKER.get() {
         fleet.stop();
     }
 }

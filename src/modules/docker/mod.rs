@@ -1,0 +1,221 @@
+//! community.docker's `docker_image`, `docker_container` and `docker_network`, driven
+//! through the docker CLI on the target. Each reads the current state with
+//! `docker inspect` in one round trip, compares it with the task, stops there in check
+//! mode, and otherwise runs only the docker commands that must run.
+
+mod container;
+mod image;
+mod network;
+
+pub use container::DockerContainer;
+pub use image::DockerImage;
+pub use network::DockerNetwork;
+
+use indexmap::IndexMap;
+use serde_json::{Map, Value as Json};
+
+use super::{Args, ModuleContext, ModuleError, Param};
+use crate::connection::{Command, quote};
+
+/// The line printed between the outputs of the inspections of one query.
+const SEPARATOR: &str = "--bosun-docker-inspect--";
+
+/// One object to inspect: its kind (`container`, `image`, `network`) and its name.
+#[derive(Clone, Copy, Debug)]
+struct Inspect<'a>(&'static str, &'a str);
+
+/// Inspects `objects` in one round trip: for each, what `docker inspect` says of it,
+/// or `None` when there is no such object. Fails when docker is missing or its daemon
+/// does not answer.
+async fn inspect(
+    ctx: &ModuleContext<'_>,
+    objects: &[Inspect<'_>],
+) -> Result<Vec<Option<Json>>, ModuleError> {
+    let mut script = String::from(
+        "command -v docker >/dev/null 2>&1 || { echo 'docker: command not found on the target' >&2; exit 127; }; ",
+    );
+    for Inspect(kind, name) in objects {
+        script.push_str(&format!(
+            "if out=$(docker {kind} inspect -- {} 2>&1); then printf '%s\\n' \"$out\"; \
+             else case $out in *'No such '*) echo '[]' ;; *) printf '%s\\n' \"$out\" >&2; exit 1 ;; esac; fi; \
+             echo {SEPARATOR}; ",
+            quote(name)
+        ));
+    }
+    let out = ctx.conn.exec(&Command::new(script)).await?;
+    if out.rc != 0 {
+        return Err(ModuleError::Failed(out.stderr_text().trim().to_string()));
+    }
+    parse_inspections(&out.stdout_text(), objects.len()).map_err(ModuleError::Failed)
+}
+
+/// Splits the query's output at the separators and reads each part's first object.
+fn parse_inspections(output: &str, count: usize) -> Result<Vec<Option<Json>>, String> {
+    let parts: Vec<&str> = output.split(&format!("{SEPARATOR}\n")).collect();
+    if parts.len() < count {
+        return Err(format!("unexpected output of docker inspect: {output}"));
+    }
+    parts[..count]
+        .iter()
+        .map(|part| {
+            let list: Vec<Json> = serde_json::from_str(part.trim())
+                .map_err(|e| format!("cannot read docker inspect's output ({e}): {part}"))?;
+            Ok(list.into_iter().next())
+        })
+        .collect()
+}
+
+/// Runs a docker command line (already quoted) and returns its standard output;
+/// fails with docker's message when it exits non-zero.
+async fn docker(ctx: &ModuleContext<'_>, script: &str) -> Result<String, ModuleError> {
+    let out = ctx.conn.exec(&Command::new(script)).await?;
+    if out.rc != 0 {
+        let stderr = out.stderr_text();
+        let detail = if stderr.trim().is_empty() {
+            out.stdout_text()
+        } else {
+            stderr
+        };
+        return Err(ModuleError::Failed(format!(
+            "{} failed (rc {}): {}",
+            script
+                .split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" "),
+            out.rc,
+            detail.trim()
+        )));
+    }
+    Ok(out.stdout_text())
+}
+
+/// A mapping argument (`env`, `labels`, `driver_options`) as strings, in its order.
+/// Booleans are refused, as community.docker does: YAML turns `yes` into `true`, and
+/// the value meant is ambiguous.
+fn string_map(args: &Args, name: &str) -> Result<Option<IndexMap<String, String>>, String> {
+    let Some(value) = args.get(name) else {
+        return Ok(None);
+    };
+    let Json::Object(map) = value else {
+        return Err(format!("{name} must be a dictionary"));
+    };
+    map.iter()
+        .map(|(key, value)| {
+            let text = match value {
+                Json::String(s) => s.clone(),
+                Json::Number(n) => n.to_string(),
+                Json::Null => String::new(),
+                Json::Bool(_) => {
+                    return Err(format!(
+                        "Non-string value found for {name} option. Ambiguous {name} options must be wrapped in quotes to avoid them being interpreted. Key: {key}"
+                    ));
+                }
+                other => other.to_string(),
+            };
+            Ok((key.clone(), text))
+        })
+        .collect::<Result<_, _>>()
+        .map(Some)
+}
+
+/// Checks a mapping of sub-options (`build`, an `ipam_config` entry, a `networks`
+/// entry) against `params`, naming the option in the message.
+fn sub_options(option: &str, value: &Json, params: &[Param]) -> Result<Args, String> {
+    let Json::Object(map) = value else {
+        return Err(format!("{option} must be a dictionary, not {value}"));
+    };
+    let raw: IndexMap<String, Json> = map.clone().into_iter().collect();
+    Args::parse(params, &raw).map_err(|e| format!("{option}: {e}"))
+}
+
+/// A string field of an inspected object, following `path` (`Config.User`).
+fn field<'a>(object: &'a Json, path: &str) -> Option<&'a Json> {
+    path.split('.')
+        .try_fold(object, |value, key| value.get(key))
+        .filter(|value| !value.is_null())
+}
+
+/// `KEY=VALUE` lines of an inspected `Env` list, as a map.
+fn env_map(value: Option<&Json>) -> IndexMap<String, String> {
+    value
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Json::as_str)
+        .map(|line| match line.split_once('=') {
+            Some((key, value)) => (key.to_string(), value.to_string()),
+            None => (line.to_string(), String::new()),
+        })
+        .collect()
+}
+
+/// An inspected mapping of strings (`Labels`, `Options`), as a map.
+fn object_map(value: Option<&Json>) -> IndexMap<String, String> {
+    value
+        .and_then(Json::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(key, value)| (key.clone(), value.as_str().unwrap_or_default().to_string()))
+        .collect()
+}
+
+/// `flag 'key=value'` for every pair: the docker CLI's repeated options.
+fn pair_flags(flag: &str, pairs: &IndexMap<String, String>) -> String {
+    pairs
+        .iter()
+        .map(|(key, value)| format!(" {flag} {}", quote(&format!("{key}={value}"))))
+        .collect()
+}
+
+/// A `diff` of the differences found: `before` and `after` mappings with one key each.
+fn diff_of(differences: &[(String, Json, Json)], name: &str) -> Json {
+    let mut before = Map::new();
+    let mut after = Map::new();
+    for (key, was, will) in differences {
+        before.insert(key.clone(), was.clone());
+        after.insert(key.clone(), will.clone());
+    }
+    serde_json::json!({
+        "before": before,
+        "after": after,
+        "before_header": name,
+        "after_header": name,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn inspections_split_at_separators_and_absence_is_none() {
+        let output = format!("[\n  {{\"Id\": \"sha256:1\"}}\n]\n{SEPARATOR}\n[]\n{SEPARATOR}\n");
+        let parsed = parse_inspections(&output, 2).expect("parsed");
+        assert_eq!(parsed, vec![Some(json!({"Id": "sha256:1"})), None]);
+        assert!(parse_inspections("garbage", 1).is_err());
+        assert!(parse_inspections("[]\n", 2).is_err());
+    }
+
+    #[test]
+    fn maps_read_from_inspect_output() {
+        let env = json!(["PATH=/bin", "A=b=c", "EMPTY"]);
+        let map = env_map(Some(&env));
+        assert_eq!(map.get("A").map(String::as_str), Some("b=c"));
+        assert_eq!(map.get("EMPTY").map(String::as_str), Some(""));
+        assert_eq!(
+            field(&json!({"Config": {"User": "x"}}), "Config.User"),
+            Some(&json!("x"))
+        );
+        assert_eq!(
+            field(&json!({"Config": {"User": null}}), "Config.User"),
+            None
+        );
+        let labels = json!({"a": "1"});
+        assert_eq!(
+            pair_flags("--label", &object_map(Some(&labels))),
+            " --label a=1"
+        );
+    }
+}
