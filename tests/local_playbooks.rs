@@ -414,3 +414,22 @@ fn task_timeout_stops_a_hung_command() {
         "{out}"
     );
 }
+
+#[test]
+fn a_multi_line_shell_block_runs_line_by_line() {
+    let scratch = Scratch::new();
+    let target = scratch.path().join("lines.txt");
+    scratch.write(
+        "lines.yml",
+        &format!(
+            "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - shell: |\n        echo one > {t}\n        echo two >> {t}\n",
+            t = target.display()
+        ),
+    );
+    let (code, out, err) = run(&scratch, &["run", "lines.yml", "-c", "local"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        std::fs::read_to_string(&target).expect("the block wrote the file"),
+        "one\ntwo\n"
+    );
+}

@@ -5,14 +5,16 @@ use indexmap::IndexMap;
 use serde_json::Value as Json;
 
 /// Splits on whitespace outside quotes and Jinja blocks (`{{ ... }}`, `{% ... %}`),
-/// keeping each token's quotes as written, as Ansible's `split_args` does.
+/// keeping each token's quotes as written, as Ansible's `split_args` does: a line
+/// break outside them stays at the end of the line's last token, so a multi-line
+/// `shell: |` keeps its lines.
 pub fn split_args(text: &str) -> Vec<String> {
-    let mut tokens = Vec::new();
+    let mut tokens: Vec<String> = Vec::new();
     let mut current = String::new();
     let mut quote: Option<char> = None;
     let mut escaped = false;
     let mut jinja_depth = 0usize;
-    let chars: Vec<char> = text.chars().collect();
+    let chars: Vec<char> = text.trim().chars().collect();
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
@@ -56,6 +58,11 @@ pub fn split_args(text: &str) -> Vec<String> {
             (c, None) if c.is_whitespace() && jinja_depth == 0 => {
                 if !current.is_empty() {
                     tokens.push(std::mem::take(&mut current));
+                }
+                if c == '\n'
+                    && let Some(last) = tokens.last_mut()
+                {
+                    last.push('\n');
                 }
             }
             (c, _) => current.push(c),
@@ -135,10 +142,10 @@ pub fn parse_kv(text: &str, raw_keys: Option<&[&str]>) -> Result<IndexMap<String
         });
         match (pair, raw_keys) {
             (Some((key, value)), Some(keys)) if keys.contains(&key) => {
-                args.insert(key.to_string(), Json::String(unquote(value)));
+                args.insert(key.to_string(), Json::String(unquote(value.trim())));
             }
             (Some((key, value)), None) => {
-                args.insert(key.to_string(), Json::String(unquote(value)));
+                args.insert(key.to_string(), Json::String(unquote(value.trim())));
             }
             (_, Some(_)) => raw.push(token),
             (None, None) => {
@@ -149,15 +156,44 @@ pub fn parse_kv(text: &str, raw_keys: Option<&[&str]>) -> Result<IndexMap<String
         }
     }
     if !raw.is_empty() {
-        args.insert("_raw_params".into(), Json::String(raw.join(" ")));
+        args.insert("_raw_params".into(), Json::String(join_args(&raw)));
     }
     Ok(args)
+}
+
+/// Joins tokens from [`split_args`] back into a command line: a space between tokens,
+/// none after a line break, as Ansible's `join_args` does.
+fn join_args(tokens: &[String]) -> String {
+    let mut line = String::new();
+    for token in tokens {
+        if !line.is_empty() && !line.ends_with('\n') {
+            line.push(' ');
+        }
+        line.push_str(token);
+    }
+    line
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn free_form_keeps_line_breaks() {
+        let args = parse_kv(
+            "echo a\n  echo 'b\n c' > /tmp/x\n\nexit 0\n",
+            Some(&["chdir"]),
+        )
+        .expect("ok");
+        assert_eq!(
+            args["_raw_params"],
+            json!("echo a\necho 'b\n c' > /tmp/x\n\nexit 0")
+        );
+        let args = parse_kv("src=a.conf\ndest=/etc/b.conf\n", None).expect("ok");
+        assert_eq!(args["src"], json!("a.conf"));
+        assert_eq!(args["dest"], json!("/etc/b.conf"));
+    }
 
     #[test]
     fn key_value_form() {
