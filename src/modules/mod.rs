@@ -3,12 +3,16 @@
 //! there in check mode, and otherwise applies only what must change.
 
 mod apt;
+mod apt_key;
+mod apt_repository;
 pub mod args;
 mod assert;
 mod blockinfile;
 mod command;
 mod copy;
+mod deb822_repository;
 mod debug;
+mod download;
 pub mod dropin;
 mod fail;
 mod fetch;
@@ -17,6 +21,7 @@ pub mod fileops;
 mod find;
 mod install;
 mod lineinfile;
+mod openpgp;
 mod package;
 mod pause;
 mod ping;
@@ -142,12 +147,15 @@ pub enum FreeForm {
 
 static MODULES: &[&dyn Module] = &[
     &apt::Apt,
+    &apt_key::AptKey,
+    &apt_repository::AptRepository,
     &assert::Assert,
     &blockinfile::BlockInFile,
     &command::CommandModule,
     &copy::Copy,
     &command::Shell,
     &command::Raw,
+    &deb822_repository::Deb822Repository,
     &debug::Debug,
     &fail::Fail,
     &fetch::Fetch,
