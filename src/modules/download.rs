@@ -46,8 +46,7 @@ pub fn parse(output: &str, url: &str) -> Result<Vec<u8>, String> {
     if rc != "0" {
         let said = before
             .lines()
-            .filter(|l| !l.trim().is_empty())
-            .last()
+            .rfind(|l| !l.trim().is_empty())
             .unwrap_or("download failed");
         return Err(format!("failed to download {url}: {}", said.trim()));
     }
