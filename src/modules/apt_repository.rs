@@ -378,7 +378,12 @@ pub async fn update_cache(
         ];
         let out = ctx.conn.exec(&command).await?;
         let stderr = out.stderr_text();
-        if out.rc == 0 && !stderr.lines().any(|l| l.starts_with("E:")) {
+        // apt-get only warns about sources it cannot fetch; Ansible's cache update
+        // fails on them.
+        let failed = stderr
+            .lines()
+            .any(|l| l.starts_with("E:") || l.starts_with("W: Failed to fetch"));
+        if out.rc == 0 && !failed {
             return Ok(Ok(()));
         }
         last = stderr.trim().to_string();

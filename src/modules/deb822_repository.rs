@@ -244,6 +244,8 @@ impl Module for Deb822Repository {
         for slug in [&legacy, &modern] {
             paths.extend(["asc", "gpg"].map(|ext| key_path(slug, ext)));
         }
+        paths.sort();
+        paths.dedup();
         for path in &paths {
             let p = quote(path);
             script.push_str(&format!(
@@ -262,8 +264,8 @@ impl Module for Deb822Repository {
         }
         script.push_str("true");
         let out = ctx.conn.exec(&Command::new(script)).await?;
-        let text = out.stdout_text();
-        let snapshot = parse_snapshot(&text);
+        let output = out.stdout_text();
+        let snapshot = parse_snapshot(&output);
         let slug = if snapshot.file(&sources_path(&legacy)).is_some() {
             legacy
         } else {
@@ -306,7 +308,7 @@ impl Module for Deb822Repository {
             let mut text = field_value(&value);
             if *param == "signed_by" {
                 if let Some(url) = url {
-                    let data = match download::parse(&text, url) {
+                    let data = match download::parse(&output, url) {
                         Ok(data) => data,
                         Err(msg) => {
                             return Ok(super::failed(format!(

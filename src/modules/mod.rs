@@ -19,12 +19,14 @@ mod fetch;
 mod file;
 pub mod fileops;
 mod find;
+mod git;
 mod install;
 mod lineinfile;
 mod openpgp;
 mod package;
 mod pause;
 mod ping;
+mod pip;
 mod replace;
 mod service;
 mod setup;
@@ -161,10 +163,12 @@ static MODULES: &[&dyn Module] = &[
     &fetch::Fetch,
     &file::File,
     &find::Find,
+    &git::Git,
     &lineinfile::LineInFile,
     &package::Package,
     &pause::Pause,
     &ping::Ping,
+    &pip::Pip,
     &replace::Replace,
     &service::Service,
     &setup::Setup,

@@ -1,0 +1,389 @@
+//! `apt_key`, `apt_repository`, `deb822_repository`, `pip`, `git` and `unarchive` run
+//! by the real binary over SSH against a Debian container with systemd as PID 1 (one
+//! container, shared by the tests of this file). What the targets fetch they fetch from
+//! this machine: a signed apt repository, wheels and archives built here by the test
+//! and served over HTTP on 198.51.100.1 by a server the test starts and stops.
+
+mod common;
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use common::nspawn::SystemdFleet;
+use common::ssh::or_skip;
+use common::{Scratch, recap_line, stderr, stdout};
+
+/// The host side of the containers' bridge, where the test's HTTP server listens.
+const HOST: &str = "198.51.100.1";
+
+/// apt holds one lock per host: the tests that install packages take turns.
+static APT: Mutex<()> = Mutex::new(());
+
+/// Runs `playbook` against the container with `extra` arguments: the exit code and
+/// everything bosun printed.
+fn play(fleet: &SystemdFleet, playbook: &str, extra: &[&str]) -> (i32, String) {
+    let scratch = Scratch::new();
+    scratch.write("hosts.ini", &fleet.inventory());
+    scratch.write("play.yml", playbook);
+    let mut args = vec!["run", "play.yml", "-i", "hosts.ini"];
+    args.extend_from_slice(extra);
+    let output = scratch.bosun_with(&args, &[("HOME", fleet.home())]);
+    let text = format!("{}{}", stdout(&output), stderr(&output));
+    (output.status.code().unwrap_or(-1), text)
+}
+
+/// Runs `tasks` (YAML list items, indented by four) as a play.
+fn tasks(fleet: &SystemdFleet, tasks: &str, extra: &[&str]) -> (i32, String) {
+    play(
+        fleet,
+        &format!("- hosts: all\n  gather_facts: false\n  tasks:\n{tasks}"),
+        extra,
+    )
+}
+
+/// The `changed=N` count of the container's recap line.
+fn changed(fleet: &SystemdFleet, output: &str) -> String {
+    recap_line(output, &fleet.hosts()[0].name)
+        .split_whitespace()
+        .find(|w| w.starts_with("changed="))
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Asserts a run succeeded with `expected` changes.
+fn assert_run(fleet: &SystemdFleet, (code, out): &(i32, String), expected: usize) {
+    assert_eq!(*code, 0, "{out}");
+    assert_eq!(changed(fleet, out), format!("changed={expected}"), "{out}");
+}
+
+/// What `command` prints in the container (stdout, trimmed).
+fn on_host(fleet: &SystemdFleet, command: &str) -> String {
+    stdout(&fleet.ssh(0, command)).trim().to_string()
+}
+
+/// Runs a shell script on this machine, panicking with its output if it fails.
+fn sh(script: &str, dir: &Path) -> String {
+    let output = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", script])
+        .current_dir(dir)
+        .output()
+        .expect("bash runs");
+    assert!(
+        output.status.success(),
+        "{script}\n{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    stdout(&output).trim().to_string()
+}
+
+/// The SHA-256 of a local file.
+fn sha256(path: &Path) -> String {
+    let dir = path.parent().expect("a parent");
+    sh(
+        &format!("sha256sum '{}' | cut -d' ' -f1", path.display()),
+        dir,
+    )
+}
+
+/// A directory served over HTTP on 198.51.100.1 by `python3 -m http.server`, stopped
+/// by PID when dropped.
+struct Served {
+    dir: tempfile::TempDir,
+    port: u16,
+    server: Child,
+}
+
+impl Served {
+    /// Starts serving a fresh directory (the containers' bridge must be up).
+    fn start() -> Served {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let port = TcpListener::bind((HOST, 0))
+            .and_then(|l| l.local_addr())
+            .expect("a free port on the bridge")
+            .port();
+        let server = Command::new("python3")
+            .args(["-m", "http.server", &port.to_string(), "--bind", HOST])
+            .current_dir(dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 -m http.server starts");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect((HOST, port)).is_err() {
+            assert!(Instant::now() < deadline, "the HTTP server did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Served { dir, port, server }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{HOST}:{}/{path}", self.port)
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+/// A flat apt repository (`./`) holding `bosun-hello` 1.0, signed with a throwaway
+/// key: `key.asc` (armored) and `key.gpg` (binary) beside it, and the fingerprint.
+fn signed_repository(served: &Served) -> String {
+    let root = served.path();
+    sh(
+        r#"
+export GNUPGHOME="$PWD/gnupg"; mkdir -m 0700 "$GNUPGHOME"
+gpg --batch --quiet --passphrase '' --quick-gen-key 'bosun test repo <repo@bosun.invalid>' ed25519 sign never
+gpg --batch --armor --export > key.asc
+gpg --batch --export > key.gpg
+mkdir -p pkg/DEBIAN pkg/usr/share/bosun-hello
+printf 'Package: bosun-hello\nVersion: 1.0\nArchitecture: all\nMaintainer: bosun <t@bosun.invalid>\nDescription: bosun test package\n' > pkg/DEBIAN/control
+echo 'hello from the test repository' > pkg/usr/share/bosun-hello/hello.txt
+dpkg-deb --root-owner-group --build pkg bosun-hello_1.0_all.deb >/dev/null
+rm -rf pkg
+dpkg-scanpackages --multiversion . /dev/null > Packages 2>/dev/null
+{ echo 'Origin: bosun'; echo 'Label: bosun'; echo "Date: $(date -Ru)"; echo 'SHA256:';
+  printf ' %s %s Packages\n' "$(sha256sum < Packages | cut -d' ' -f1)" "$(stat -c %s Packages)"; } > Release
+gpg --batch --yes --clearsign -o InRelease Release
+gpg --batch --yes -abs -o Release.gpg Release
+"#,
+        root,
+    );
+    sh(
+        "GNUPGHOME=$PWD/gnupg gpg --batch --with-colons --list-keys | awk -F: '/^fpr/ {print $10; exit}'",
+        root,
+    )
+}
+
+const HELLO: &str = "/usr/share/bosun-hello/hello.txt";
+
+#[test]
+fn apt_key_and_apt_repository_install_from_a_signed_repository() {
+    let Some(fleet) = or_skip(SystemdFleet::shared()) else {
+        return;
+    };
+    let served = Served::start();
+    let fingerprint = signed_repository(&served);
+    let key_id = &fingerprint[24..];
+    let keyring = format!("/etc/apt/trusted.gpg.d/{key_id}.gpg");
+    let repo = format!("deb http://{HOST}:{}/ ./", served.port);
+    let list = format!(
+        "/etc/apt/sources.list.d/{}_{}.list",
+        HOST.replace('.', "_"),
+        served.port
+    );
+    let add = format!(
+        "    - apt_key:\n        url: {}\n        id: {fingerprint}\n    - apt_repository:\n        repo: {repo}\n",
+        served.url("key.asc")
+    );
+    let _apt = APT.lock().unwrap_or_else(|e| e.into_inner());
+
+    assert_run(fleet, &tasks(fleet, &add, &["--check"]), 2);
+    assert_eq!(
+        on_host(fleet, &format!("ls {keyring} {list} 2>/dev/null | wc -l")),
+        "0",
+        "check mode wrote nothing"
+    );
+
+    assert_run(fleet, &tasks(fleet, &add, &[]), 2);
+    assert_eq!(
+        on_host(fleet, &format!("sha256sum < {keyring} | cut -d' ' -f1")),
+        sha256(&served.path().join("key.gpg")),
+        "the keyring holds the key, dearmored"
+    );
+    assert_eq!(
+        on_host(fleet, &format!("stat -c %a {list}; cat {list}")),
+        format!("644\n{repo}")
+    );
+    let install = "    - apt: name=bosun-hello\n";
+    assert_run(fleet, &tasks(fleet, install, &[]), 1);
+    assert_eq!(
+        on_host(fleet, &format!("cat {HELLO}")),
+        "hello from the test repository",
+        "installed from the signed repository"
+    );
+    assert_run(fleet, &tasks(fleet, &add, &[]), 0);
+
+    // The same line already in sources.list counts as present.
+    on_host(
+        fleet,
+        &format!("rm {list}; echo '{repo}' >> /etc/apt/sources.list"),
+    );
+    assert_run(fleet, &tasks(fleet, &add, &[]), 0);
+    assert_eq!(on_host(fleet, &format!("ls {list} 2>&1 | wc -l")), "1");
+
+    // A repository apt cannot fetch: the cache update fails and the change is undone.
+    let broken = format!(
+        "    - apt_repository:\n        repo: deb http://{HOST}:9/ ./\n        filename: bosun-broken\n        update_cache_retries: 1\n"
+    );
+    let (code, out) = tasks(fleet, &broken, &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("Failed to update apt cache"), "{out}");
+    assert_eq!(
+        on_host(
+            fleet,
+            "ls /etc/apt/sources.list.d/bosun-broken.list 2>/dev/null | wc -l"
+        ),
+        "0",
+        "the failed source was taken back"
+    );
+    let (code, out) = tasks(
+        fleet,
+        &format!(
+            "    - apt_key:\n        url: {}\n",
+            served.url("missing.asc")
+        ),
+        &[],
+    );
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("failed to download"), "{out}");
+
+    let remove = format!(
+        "    - apt: name=bosun-hello state=absent\n    - apt_repository:\n        repo: {repo}\n        state: absent\n        update_cache: false\n    - apt_key:\n        id: {key_id}\n        state: absent\n"
+    );
+    assert_run(fleet, &tasks(fleet, &remove, &["--check"]), 3);
+    assert_eq!(on_host(fleet, &format!("ls {keyring} | wc -l")), "1");
+    assert_run(fleet, &tasks(fleet, &remove, &[]), 3);
+    assert_eq!(
+        on_host(
+            fleet,
+            &format!(
+                "ls {keyring} {HELLO} 2>/dev/null | wc -l; grep -c {} /etc/apt/sources.list",
+                served.port
+            )
+        ),
+        "0\n0"
+    );
+    assert_run(fleet, &tasks(fleet, &remove, &[]), 0);
+}
+
+#[test]
+fn deb822_repository_writes_sources_and_key_then_apt_installs() {
+    let Some(fleet) = or_skip(SystemdFleet::shared()) else {
+        return;
+    };
+    let served = Served::start();
+    signed_repository(&served);
+    let uri = served.url("");
+    let add = format!(
+        "    - deb822_repository:
+        name: bosun-deb822
+        types: deb
+        uris: {uri}
+        suites: ./
+        signed_by: {}
+        check_valid_until: false
+      register: repo
+    - assert:
+        that:
+          - repo.dest == '/etc/apt/sources.list.d/bosun-deb822.sources'
+          - repo.key_filename == '/etc/apt/keyrings/bosun-deb822.asc'
+",
+        served.url("key.asc")
+    );
+    let sources = "/etc/apt/sources.list.d/bosun-deb822.sources";
+    let key = "/etc/apt/keyrings/bosun-deb822.asc";
+    let _apt = APT.lock().unwrap_or_else(|e| e.into_inner());
+
+    assert_run(fleet, &tasks(fleet, &add, &["--check"]), 1);
+    assert_eq!(
+        on_host(fleet, &format!("ls {sources} {key} 2>/dev/null | wc -l")),
+        "0"
+    );
+    assert_run(fleet, &tasks(fleet, &add, &[]), 1);
+    assert_eq!(
+        on_host(fleet, &format!("stat -c %a {sources}; cat {sources}")),
+        format!(
+            "644\nCheck-Valid-Until: no\nX-Repolib-Name: bosun-deb822\nSigned-By: {key}\nSuites: ./\nTypes: deb\nURIs: {uri}"
+        ),
+        "the fields in Ansible's order"
+    );
+    assert_eq!(
+        on_host(fleet, &format!("sha256sum < {key} | cut -d' ' -f1")),
+        sha256(&served.path().join("key.asc"))
+    );
+    let install = "    - apt: name=bosun-hello update_cache=true\n";
+    assert_run(fleet, &tasks(fleet, install, &[]), 1);
+    assert_eq!(
+        on_host(fleet, &format!("cat {HELLO}")),
+        "hello from the test repository"
+    );
+    assert_run(fleet, &tasks(fleet, &add, &[]), 0);
+
+    let (code, out) = tasks(
+        fleet,
+        &format!(
+            "    - deb822_repository:\n        name: bosun-nokey\n        uris: {uri}\n        suites: ./\n        signed_by: {}\n",
+            served.url("missing.asc")
+        ),
+        &[],
+    );
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("Could not fetch signed_by key"), "{out}");
+
+    let remove = "    - apt: name=bosun-hello state=absent\n    - deb822_repository: name=bosun-deb822 state=absent\n";
+    assert_run(fleet, &tasks(fleet, remove, &["--check"]), 2);
+    assert_eq!(on_host(fleet, &format!("ls {sources} {key} | wc -l")), "2");
+    assert_run(fleet, &tasks(fleet, remove, &[]), 2);
+    assert_eq!(
+        on_host(fleet, &format!("ls {sources} {key} 2>/dev/null | wc -l")),
+        "0"
+    );
+    assert_run(fleet, &tasks(fleet, remove, &[]), 0);
+}
+
+/// The usual Docker install snippet loads and passes the argument checks (it is not
+/// run: the containers cannot reach download.docker.com), and a misspelt argument in it
+/// is reported with its place before anything runs.
+#[test]
+fn docker_snippet_passes_argument_checks() {
+    let snippet = r#"
+- hosts: localhost
+  gather_facts: false
+  vars:
+    ansible_distribution_release: bookworm
+  tasks:
+    - name: Docker's apt repository
+      deb822_repository:
+        name: docker
+        types: deb
+        uris: https://download.docker.com/linux/debian
+        suites: "{{ ansible_distribution_release }}"
+        components: stable
+        signed_by: https://download.docker.com/linux/debian/gpg
+        state: present
+        enabled: true
+      when: false
+"#;
+    let scratch = Scratch::new();
+    scratch.write("docker.yml", snippet);
+    let output = scratch.bosun(&["run", "docker.yml", "-c", "local"]);
+    assert!(
+        output.status.success(),
+        "{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    assert!(
+        stdout(&output).contains("skipping: [localhost]"),
+        "{}",
+        stdout(&output)
+    );
+
+    scratch.write("bad.yml", &snippet.replace("signed_by:", "signed_bye:"));
+    let output = scratch.bosun(&["run", "bad.yml", "-c", "local"]);
+    let text = format!("{}{}", stdout(&output), stderr(&output));
+    assert_eq!(output.status.code(), Some(4), "{text}");
+    assert!(text.contains("bad.yml:"), "{text}");
+    assert!(text.contains("signed_bye"), "{text}");
+}
