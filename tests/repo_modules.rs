@@ -258,7 +258,7 @@ fn apt_key_and_apt_repository_install_from_a_signed_repository() {
         on_host(
             fleet,
             &format!(
-                "ls {keyring} {HELLO} 2>/dev/null | wc -l; grep -c {} /etc/apt/sources.list",
+                "ls {keyring} {HELLO} 2>/dev/null | wc -l; cat /etc/apt/sources.list 2>/dev/null | grep -c {}",
                 served.port
             )
         ),
@@ -386,4 +386,266 @@ fn docker_snippet_passes_argument_checks() {
     assert_eq!(output.status.code(), Some(4), "{text}");
     assert!(text.contains("bad.yml:"), "{text}");
     assert!(text.contains("signed_bye"), "{text}");
+}
+
+/// Installs Debian packages in the container (under the apt lock), asserting success.
+fn apt_install(fleet: &SystemdFleet, packages: &str) {
+    let _apt = APT.lock().unwrap_or_else(|e| e.into_inner());
+    let (code, out) = tasks(
+        fleet,
+        &format!(
+            "    - apt:\n        name: [{packages}]\n        update_cache: true\n        cache_valid_time: 3600\n"
+        ),
+        &[],
+    );
+    assert_eq!(code, 0, "{out}");
+}
+
+/// Two versions of a trivial pure-Python wheel, `bosun-hello` 1.0 and 2.0, in
+/// `wheels/` of the served directory.
+fn wheels(served: &Served) {
+    sh(
+        r#"mkdir wheels && python3 - <<'PY'
+import base64, hashlib, zipfile
+def digest(data):
+    return 'sha256=' + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b'=').decode()
+for v in ['1.0', '2.0']:
+    info = f'bosun_hello-{v}.dist-info'
+    files = {
+        'bosun_hello/__init__.py': f'VERSION = "{v}"\n',
+        f'{info}/METADATA': f'Metadata-Version: 2.1\nName: bosun-hello\nVersion: {v}\n',
+        f'{info}/WHEEL': 'Wheel-Version: 1.0\nGenerator: bosun-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n',
+    }
+    record = []
+    with zipfile.ZipFile(f'wheels/bosun_hello-{v}-py3-none-any.whl', 'w') as whl:
+        for name, text in files.items():
+            data = text.encode()
+            whl.writestr(name, data)
+            record.append(f'{name},{digest(data)},{len(data)}')
+        record.append(f'{info}/RECORD,,')
+        whl.writestr(f'{info}/RECORD', '\n'.join(record) + '\n')
+PY"#,
+        served.path(),
+    );
+}
+
+#[test]
+fn pip_installs_upgrades_and_removes_in_a_virtualenv() {
+    let Some(fleet) = or_skip(SystemdFleet::shared()) else {
+        return;
+    };
+    apt_install(fleet, "python3-venv");
+    let served = Served::start();
+    wheels(&served);
+    let venv = "/opt/bosun-venv";
+    let pip = |state: &str, name: &str| {
+        format!(
+            "    - pip:\n        name: {name}\n        state: {state}\n        virtualenv: {venv}\n        extra_args: --no-index --find-links {}\n",
+            served.url("wheels/")
+        )
+    };
+    let version =
+        format!("{venv}/bin/python -c 'import bosun_hello; print(bosun_hello.VERSION)' 2>&1");
+
+    let first = pip("present", "bosun-hello==1.0");
+    assert_run(fleet, &tasks(fleet, &first, &["--check"]), 1);
+    assert_eq!(
+        on_host(fleet, &format!("ls -d {venv} 2>/dev/null | wc -l")),
+        "0"
+    );
+    assert_run(fleet, &tasks(fleet, &first, &[]), 1);
+    assert_eq!(on_host(fleet, &version), "1.0");
+    assert_run(fleet, &tasks(fleet, &first, &[]), 0);
+    assert_run(fleet, &tasks(fleet, &pip("present", "bosun_hello"), &[]), 0);
+
+    let latest = pip("latest", "bosun-hello");
+    assert_run(fleet, &tasks(fleet, &latest, &[]), 1);
+    assert_eq!(on_host(fleet, &version), "2.0");
+    assert_run(fleet, &tasks(fleet, &latest, &[]), 0);
+
+    let pinned = pip("present", "[bosun-hello<2]");
+    assert_run(fleet, &tasks(fleet, &pinned, &["--check"]), 1);
+    assert_eq!(on_host(fleet, &version), "2.0", "check mode kept 2.0");
+    assert_run(fleet, &tasks(fleet, &pinned, &[]), 1);
+    assert_eq!(on_host(fleet, &version), "1.0");
+
+    let absent = pip("absent", "bosun-hello");
+    assert_run(fleet, &tasks(fleet, &absent, &["--check"]), 1);
+    assert_eq!(on_host(fleet, &version), "1.0");
+    assert_run(fleet, &tasks(fleet, &absent, &[]), 1);
+    assert!(
+        on_host(fleet, &version).contains("No module named"),
+        "removed"
+    );
+    assert_run(fleet, &tasks(fleet, &absent, &[]), 0);
+
+    let (code, out) = tasks(fleet, &pip("present", "bosun-no-such-wheel"), &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("No matching distribution"), "{out}");
+}
+
+#[test]
+fn git_clones_switches_versions_and_guards_local_changes() {
+    let Some(fleet) = or_skip(SystemdFleet::shared()) else {
+        return;
+    };
+    apt_install(fleet, "git");
+    let src = "/srv/bosun-git-src";
+    let dest = "/srv/bosun-git-checkout";
+    let shas = on_host(
+        fleet,
+        &format!(
+            "set -e; rm -rf {src} {dest}; git init -q -b main {src}; cd {src}; \
+             git config user.email t@bosun.invalid; git config user.name bosun; \
+             echo one > f; git add f; git commit -qm one; git tag -a v1 -m v1; git rev-parse HEAD; \
+             echo two > f; git commit -qam two; git rev-parse HEAD"
+        ),
+    );
+    let shas: Vec<&str> = shas.lines().collect();
+    assert_eq!(shas.len(), 2, "{shas:?}");
+    let git = |version: &str, extra: &str| {
+        format!(
+            "    - git:\n        repo: file://{src}\n        dest: {dest}\n        version: {version}\n{extra}      register: g\n    - debug: var=g\n"
+        )
+    };
+    let content = format!("cat {dest}/f 2>&1");
+
+    let tag = git("v1", "");
+    assert_run(fleet, &tasks(fleet, &tag, &["--check"]), 1);
+    assert_eq!(
+        on_host(fleet, &format!("ls -d {dest} 2>/dev/null | wc -l")),
+        "0"
+    );
+    assert_run(fleet, &tasks(fleet, &tag, &[]), 1);
+    assert_eq!(on_host(fleet, &content), "one");
+    assert_run(fleet, &tasks(fleet, &tag, &[]), 0);
+
+    let main = git("main", "");
+    assert_run(fleet, &tasks(fleet, &main, &["--check"]), 1);
+    assert_eq!(
+        on_host(fleet, &content),
+        "one",
+        "check mode left the checkout"
+    );
+    let (code, out) = tasks(fleet, &main, &[]);
+    assert_run(fleet, &(code, out.clone()), 1);
+    assert!(
+        out.contains(&format!("\"before\": \"{}\"", shas[0])),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("\"after\": \"{}\"", shas[1])),
+        "{out}"
+    );
+    assert_eq!(on_host(fleet, &content), "two");
+    assert_run(fleet, &tasks(fleet, &main, &[]), 0);
+
+    on_host(fleet, &format!("echo local > {dest}/f"));
+    let (code, out) = tasks(fleet, &main, &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("Local modifications exist in the destination"),
+        "{out}"
+    );
+    assert_eq!(on_host(fleet, &content), "local", "nothing was overwritten");
+    assert_run(
+        fleet,
+        &tasks(fleet, &git("main", "        force: true\n"), &[]),
+        1,
+    );
+    assert_eq!(on_host(fleet, &content), "two");
+
+    let sha = git(shas[0], "");
+    assert_run(fleet, &tasks(fleet, &sha, &[]), 1);
+    assert_eq!(
+        on_host(fleet, &format!("git -C {dest} rev-parse HEAD")),
+        shas[0]
+    );
+    assert_run(fleet, &tasks(fleet, &sha, &[]), 0);
+
+    let (code, out) = tasks(fleet, &git("no-such-version", ""), &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("Cannot find version no-such-version"), "{out}");
+}
+
+#[test]
+fn unarchive_unpacks_tar_and_zip_once() {
+    let Some(fleet) = or_skip(SystemdFleet::shared()) else {
+        return;
+    };
+    apt_install(fleet, "unzip");
+    let scratch = Scratch::new();
+    sh(
+        "mkdir -p site/sub && echo '<h1>hi</h1>' > site/index.html && echo a > site/sub/a.txt \
+         && tar -czf site.tar.gz site && zip -qr site.zip site && echo not an archive > plain.txt",
+        scratch.path(),
+    );
+    let dest = "/srv/bosun-untar";
+    let tgz = scratch.path().join("site.tar.gz");
+    let untar = format!(
+        "    - file: path={dest} state=directory\n    - unarchive:\n        src: {}\n        dest: {dest}\n        mode: '0750'\n        list_files: true\n      register: u\n    - assert:\n        that: u.files | sort == ['site/', 'site/index.html', 'site/sub/', 'site/sub/a.txt']\n",
+        tgz.display()
+    );
+    let listing =
+        format!("cd {dest} 2>/dev/null && find . -type f | sort | xargs -r stat -c '%n %a %s'");
+    let _ = on_host(fleet, &format!("rm -rf {dest} /srv/bosun-unzip"));
+
+    let (code, out) = tasks(fleet, &untar, &["--check"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(on_host(fleet, &listing), "", "check mode unpacked nothing");
+    assert_run(fleet, &tasks(fleet, &untar, &[]), 2);
+    assert_eq!(
+        on_host(fleet, &listing),
+        "./site/index.html 750 12\n./site/sub/a.txt 750 2"
+    );
+    assert_run(fleet, &tasks(fleet, &untar, &[]), 0);
+    on_host(fleet, &format!("echo changed > {dest}/site/index.html"));
+    assert_run(fleet, &tasks(fleet, &untar, &[]), 1);
+    assert_eq!(
+        on_host(fleet, &format!("cat {dest}/site/index.html")),
+        "<h1>hi</h1>"
+    );
+
+    let creates = format!(
+        "    - unarchive:\n        src: {}\n        dest: /nonexistent\n        creates: {dest}/site\n",
+        tgz.display()
+    );
+    assert_run(fleet, &tasks(fleet, &creates, &[]), 0);
+
+    let zip = format!(
+        "    - copy: src={} dest=/srv/site.zip\n    - file: path=/srv/bosun-unzip state=directory\n    - unarchive:\n        src: /srv/site.zip\n        dest: /srv/bosun-unzip\n        remote_src: true\n        exclude: ['site/sub/*']\n",
+        scratch.path().join("site.zip").display()
+    );
+    let unzipped = "cd /srv/bosun-unzip 2>/dev/null && find . -type f | sort";
+    let (code, out) = tasks(fleet, &zip, &["--check"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(on_host(fleet, unzipped), "");
+    assert_run(fleet, &tasks(fleet, &zip, &[]), 3);
+    assert_eq!(
+        on_host(fleet, unzipped),
+        "./site/index.html",
+        "excluded site/sub"
+    );
+    assert_run(fleet, &tasks(fleet, &zip, &[]), 0);
+
+    let (code, out) = tasks(
+        fleet,
+        &format!(
+            "    - unarchive:\n        src: {}\n        dest: /srv/bosun-no-such-dir\n",
+            tgz.display()
+        ),
+        &[],
+    );
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("is not a directory"), "{out}");
+    let (code, out) = tasks(
+        fleet,
+        &format!(
+            "    - unarchive:\n        src: {}\n        dest: {dest}\n",
+            scratch.path().join("plain.txt").display()
+        ),
+        &[],
+    );
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("Failed to find handler"), "{out}");
 }

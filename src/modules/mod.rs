@@ -36,6 +36,7 @@ mod systemd_service;
 mod tempfile;
 mod template;
 mod textfile;
+mod unarchive;
 mod user;
 
 use async_trait::async_trait;
@@ -178,6 +179,7 @@ static MODULES: &[&dyn Module] = &[
     &systemd_service::SystemdService,
     &tempfile::Tempfile,
     &template::TemplateModule,
+    &unarchive::Unarchive,
     &user::User,
     &user::Group,
 ];
