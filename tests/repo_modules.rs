@@ -59,6 +59,13 @@ fn assert_run(fleet: &SystemdFleet, (code, out): &(i32, String), expected: usize
     assert_eq!(changed(fleet, out), format!("changed={expected}"), "{out}");
 }
 
+/// Asserts a run failed (exit 2) saying `needle`.
+fn assert_fails(fleet: &SystemdFleet, play_tasks: &str, needle: &str) {
+    let (code, out) = tasks(fleet, play_tasks, &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains(needle), "{needle:?} not in:\n{out}");
+}
+
 /// What `command` prints in the container (stdout, trimmed).
 fn on_host(fleet: &SystemdFleet, command: &str) -> String {
     stdout(&fleet.ssh(0, command)).trim().to_string()
@@ -226,9 +233,7 @@ fn apt_key_and_apt_repository_install_from_a_signed_repository() {
     let broken = format!(
         "    - apt_repository:\n        repo: deb http://{HOST}:9/ ./\n        filename: bosun-broken\n        update_cache_retries: 1\n"
     );
-    let (code, out) = tasks(fleet, &broken, &[]);
-    assert_eq!(code, 2, "{out}");
-    assert!(out.contains("Failed to update apt cache"), "{out}");
+    assert_fails(fleet, &broken, "Failed to update apt cache");
     assert_eq!(
         on_host(
             fleet,
@@ -237,16 +242,14 @@ fn apt_key_and_apt_repository_install_from_a_signed_repository() {
         "0",
         "the failed source was taken back"
     );
-    let (code, out) = tasks(
+    assert_fails(
         fleet,
         &format!(
             "    - apt_key:\n        url: {}\n",
             served.url("missing.asc")
         ),
-        &[],
+        "failed to download",
     );
-    assert_eq!(code, 2, "{out}");
-    assert!(out.contains("failed to download"), "{out}");
 
     let remove = format!(
         "    - apt: name=bosun-hello state=absent\n    - apt_repository:\n        repo: {repo}\n        state: absent\n        update_cache: false\n    - apt_key:\n        id: {key_id}\n        state: absent\n"
@@ -320,16 +323,14 @@ fn deb822_repository_writes_sources_and_key_then_apt_installs() {
     );
     assert_run(fleet, &tasks(fleet, &add, &[]), 0);
 
-    let (code, out) = tasks(
+    assert_fails(
         fleet,
         &format!(
             "    - deb822_repository:\n        name: bosun-nokey\n        uris: {uri}\n        suites: ./\n        signed_by: {}\n",
             served.url("missing.asc")
         ),
-        &[],
+        "Could not fetch signed_by key",
     );
-    assert_eq!(code, 2, "{out}");
-    assert!(out.contains("Could not fetch signed_by key"), "{out}");
 
     let remove = "    - apt: name=bosun-hello state=absent\n    - deb822_repository: name=bosun-deb822 state=absent\n";
     assert_run(fleet, &tasks(fleet, remove, &["--check"]), 2);
@@ -438,11 +439,18 @@ fn pip_installs_upgrades_and_removes_in_a_virtualenv() {
     let served = Served::start();
     wheels(&served);
     let venv = "/opt/bosun-venv";
+    // pip takes the index options for installs only (uninstall refuses them).
     let pip = |state: &str, name: &str| {
-        format!(
-            "    - pip:\n        name: {name}\n        state: {state}\n        virtualenv: {venv}\n        extra_args: --no-index --find-links {}\n",
-            served.url("wheels/")
-        )
+        let mut task = format!(
+            "    - pip:\n        name: {name}\n        state: {state}\n        virtualenv: {venv}\n"
+        );
+        if state != "absent" {
+            task.push_str(&format!(
+                "        extra_args: --no-index --trusted-host {HOST} --find-links {}\n",
+                served.url("wheels/")
+            ));
+        }
+        task
     };
     let version =
         format!("{venv}/bin/python -c 'import bosun_hello; print(bosun_hello.VERSION)' 2>&1");
@@ -479,9 +487,11 @@ fn pip_installs_upgrades_and_removes_in_a_virtualenv() {
     );
     assert_run(fleet, &tasks(fleet, &absent, &[]), 0);
 
-    let (code, out) = tasks(fleet, &pip("present", "bosun-no-such-wheel"), &[]);
-    assert_eq!(code, 2, "{out}");
-    assert!(out.contains("No matching distribution"), "{out}");
+    assert_fails(
+        fleet,
+        &pip("present", "bosun-no-such-wheel"),
+        "No matching distribution",
+    );
 }
 
 #[test]
@@ -541,12 +551,7 @@ fn git_clones_switches_versions_and_guards_local_changes() {
     assert_run(fleet, &tasks(fleet, &main, &[]), 0);
 
     on_host(fleet, &format!("echo local > {dest}/f"));
-    let (code, out) = tasks(fleet, &main, &[]);
-    assert_eq!(code, 2, "{out}");
-    assert!(
-        out.contains("Local modifications exist in the destination"),
-        "{out}"
-    );
+    assert_fails(fleet, &main, "Local modifications exist in the destination");
     assert_eq!(on_host(fleet, &content), "local", "nothing was overwritten");
     assert_run(
         fleet,
@@ -563,9 +568,11 @@ fn git_clones_switches_versions_and_guards_local_changes() {
     );
     assert_run(fleet, &tasks(fleet, &sha, &[]), 0);
 
-    let (code, out) = tasks(fleet, &git("no-such-version", ""), &[]);
-    assert_eq!(code, 2, "{out}");
-    assert!(out.contains("Cannot find version no-such-version"), "{out}");
+    assert_fails(
+        fleet,
+        &git("no-such-version", ""),
+        "Cannot find version no-such-version",
+    );
 }
 
 #[test]
@@ -583,17 +590,19 @@ fn unarchive_unpacks_tar_and_zip_once() {
     let dest = "/srv/bosun-untar";
     let tgz = scratch.path().join("site.tar.gz");
     let untar = format!(
-        "    - file: path={dest} state=directory\n    - unarchive:\n        src: {}\n        dest: {dest}\n        mode: '0750'\n        list_files: true\n      register: u\n    - assert:\n        that: u.files | sort == ['site/', 'site/index.html', 'site/sub/', 'site/sub/a.txt']\n",
+        "    - unarchive:\n        src: {}\n        dest: {dest}\n        mode: '0750'\n        list_files: true\n      register: u\n    - assert:\n        that: u.files | sort == ['site/', 'site/index.html', 'site/sub/', 'site/sub/a.txt']\n",
         tgz.display()
     );
     let listing =
         format!("cd {dest} 2>/dev/null && find . -type f | sort | xargs -r stat -c '%n %a %s'");
-    let _ = on_host(fleet, &format!("rm -rf {dest} /srv/bosun-unzip"));
+    let _ = on_host(
+        fleet,
+        &format!("rm -rf {dest} /srv/bosun-unzip; mkdir {dest} /srv/bosun-unzip"),
+    );
 
-    let (code, out) = tasks(fleet, &untar, &["--check"]);
-    assert_eq!(code, 0, "{out}");
+    assert_run(fleet, &tasks(fleet, &untar, &["--check"]), 1);
     assert_eq!(on_host(fleet, &listing), "", "check mode unpacked nothing");
-    assert_run(fleet, &tasks(fleet, &untar, &[]), 2);
+    assert_run(fleet, &tasks(fleet, &untar, &[]), 1);
     assert_eq!(
         on_host(fleet, &listing),
         "./site/index.html 750 12\n./site/sub/a.txt 750 2"
@@ -612,40 +621,37 @@ fn unarchive_unpacks_tar_and_zip_once() {
     );
     assert_run(fleet, &tasks(fleet, &creates, &[]), 0);
 
-    let zip = format!(
-        "    - copy: src={} dest=/srv/site.zip\n    - file: path=/srv/bosun-unzip state=directory\n    - unarchive:\n        src: /srv/site.zip\n        dest: /srv/bosun-unzip\n        remote_src: true\n        exclude: ['site/sub/*']\n",
+    let copied = format!(
+        "    - copy: src={} dest=/srv/site.zip\n",
         scratch.path().join("site.zip").display()
     );
+    assert_run(fleet, &tasks(fleet, &copied, &[]), 1);
+    let zip = "    - unarchive:\n        src: /srv/site.zip\n        dest: /srv/bosun-unzip\n        remote_src: true\n        exclude: ['site/sub/*']\n";
     let unzipped = "cd /srv/bosun-unzip 2>/dev/null && find . -type f | sort";
-    let (code, out) = tasks(fleet, &zip, &["--check"]);
-    assert_eq!(code, 0, "{out}");
-    assert_eq!(on_host(fleet, unzipped), "");
-    assert_run(fleet, &tasks(fleet, &zip, &[]), 3);
+    assert_run(fleet, &tasks(fleet, zip, &["--check"]), 1);
+    assert_eq!(on_host(fleet, unzipped), "", "check mode unpacked nothing");
+    assert_run(fleet, &tasks(fleet, zip, &[]), 1);
     assert_eq!(
         on_host(fleet, unzipped),
         "./site/index.html",
         "excluded site/sub"
     );
-    assert_run(fleet, &tasks(fleet, &zip, &[]), 0);
+    assert_run(fleet, &tasks(fleet, zip, &[]), 0);
 
-    let (code, out) = tasks(
+    assert_fails(
         fleet,
         &format!(
             "    - unarchive:\n        src: {}\n        dest: /srv/bosun-no-such-dir\n",
             tgz.display()
         ),
-        &[],
+        "is not a directory",
     );
-    assert_eq!(code, 2, "{out}");
-    assert!(out.contains("is not a directory"), "{out}");
-    let (code, out) = tasks(
+    assert_fails(
         fleet,
         &format!(
             "    - unarchive:\n        src: {}\n        dest: {dest}\n",
             scratch.path().join("plain.txt").display()
         ),
-        &[],
+        "Failed to find handler",
     );
-    assert_eq!(code, 2, "{out}");
-    assert!(out.contains("Failed to find handler"), "{out}");
 }

@@ -8,9 +8,9 @@
 use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use serde_json::{Value as Json, json};
+use serde_json::json;
 
-use super::fileops::{self, Attributes, WriteError};
+use super::fileops;
 use super::openpgp::{self, Key};
 use super::{Args, Kind, Module, ModuleContext, ModuleError, Outcome, Param, download};
 use crate::connection::{Command, quote};
@@ -254,12 +254,9 @@ async fn remove(
             .flat_map(|k| k.bytes.iter().copied())
             .collect();
         if kept.is_empty() {
-            let out = ctx
-                .conn
-                .exec(&Command::new(format!("rm -f -- {}", quote(&ring.path))))
-                .await?;
-            if out.rc != 0 {
-                return Ok(super::failed(out.stderr_text().trim().to_string()));
+            let removed = fileops::run_checked(ctx, format!("rm -f -- {}", quote(&ring.path)));
+            if let Err(msg) = removed.await? {
+                return Ok(super::failed(msg));
             }
         } else if let Err(msg) = write_keyring(ctx, &ring.path, &kept, ring.armored).await? {
             return Ok(super::failed(msg));
@@ -280,26 +277,7 @@ async fn write_keyring(
     } else {
         binary.to_vec()
     };
-    write_file(ctx, path, &data, 0o644).await
-}
-
-/// Writes `data` to `path` atomically with `mode`; a failure to write is the inner
-/// error.
-pub async fn write_file(
-    ctx: &ModuleContext<'_>,
-    path: &str,
-    data: &[u8],
-    mode: u32,
-) -> Result<Result<(), String>, ModuleError> {
-    let attributes = Attributes {
-        mode: Some(Json::String(format!("{mode:04o}"))),
-        ..Attributes::default()
-    };
-    match fileops::write_atomic(ctx, path, data, None, &attributes, None, false).await {
-        Ok(_) => Ok(Ok(())),
-        Err(WriteError::Connection(err)) => Err(err.into()),
-        Err(WriteError::Failed(msg)) => Ok(Err(msg)),
-    }
+    Ok(fileops::write_with_mode(ctx, path, &data, 0o644).await?)
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::{Value as Json, json};
 
-use super::apt_key::write_file;
+use super::fileops;
 use super::{Args, Kind, Module, ModuleContext, ModuleError, Outcome, Param};
 use crate::connection::{Command, quote};
 
@@ -274,7 +274,7 @@ impl Module for AptRepository {
                     } else {
                         a.dump()
                     };
-                    super::fileops::content_diff(
+                    fileops::content_diff(
                         &a.path,
                         &b.map(SourcesFile::dump).unwrap_or_default(),
                         &after_text,
@@ -333,27 +333,19 @@ async fn save(
     mode: Option<&Json>,
 ) -> Result<Result<(), String>, ModuleError> {
     if file.lines.is_empty() {
-        let out = ctx
-            .conn
-            .exec(&Command::new(format!("rm -f -- {}", quote(&file.path))))
-            .await?;
-        return Ok(if out.rc == 0 {
-            Ok(())
-        } else {
-            Err(out.stderr_text().trim().to_string())
-        });
+        return Ok(fileops::run_checked(ctx, format!("rm -f -- {}", quote(&file.path))).await?);
     }
     let mode = match (existed, mode) {
         (true, _) => u32::from_str_radix(file.mode.as_deref().unwrap_or("644"), 8)
             .map_err(|err| err.to_string()),
-        (false, Some(mode)) => super::fileops::parse_mode(mode, None, false),
+        (false, Some(mode)) => fileops::parse_mode(mode, None, false),
         (false, None) => Ok(0o644),
     };
     let mode = match mode {
         Ok(mode) => mode,
         Err(msg) => return Ok(Err(msg)),
     };
-    write_file(ctx, &file.path, file.dump().as_bytes(), mode).await
+    Ok(fileops::write_with_mode(ctx, &file.path, file.dump().as_bytes(), mode).await?)
 }
 
 /// Runs `apt-get update`, retrying with Ansible's backoff; the last error if it never

@@ -8,8 +8,9 @@ use async_trait::async_trait;
 use serde_json::{Value as Json, json};
 use sha2::{Digest as _, Sha256};
 
-use super::apt_key::write_file;
-use super::{Args, Kind, Module, ModuleContext, ModuleError, Outcome, Param, download, openpgp};
+use super::{
+    Args, Kind, Module, ModuleContext, ModuleError, Outcome, Param, download, fileops, openpgp,
+};
 use crate::connection::{Command, quote};
 
 /// Where downloaded keys go.
@@ -284,12 +285,9 @@ impl Module for Deb822Repository {
             outcome.insert("key_filename".into(), json!(key_path(&slug, "gpg")));
             if !doomed.is_empty() && !ctx.check_mode {
                 let quoted: Vec<String> = doomed.iter().map(|p| quote(p)).collect();
-                let out = ctx
-                    .conn
-                    .exec(&Command::new(format!("rm -f -- {}", quoted.join(" "))))
-                    .await?;
-                if out.rc != 0 {
-                    return Ok(super::failed(out.stderr_text().trim().to_string()));
+                let removed = fileops::run_checked(ctx, format!("rm -f -- {}", quoted.join(" ")));
+                if let Err(msg) = removed.await? {
+                    return Ok(super::failed(msg));
                 }
             }
             return Ok(outcome);
@@ -359,29 +357,20 @@ impl Module for Deb822Repository {
             return Ok(outcome);
         }
         if needs_dir && !snapshot.keyrings_dir {
-            let out = ctx
-                .conn
-                .exec(&Command::new(format!("mkdir -p -m 0755 {KEYRINGS_DIR}")))
-                .await?;
-            if out.rc != 0 {
-                return Ok(super::failed(out.stderr_text().trim().to_string()));
+            let made = fileops::run_checked(ctx, format!("mkdir -p -m 0755 {KEYRINGS_DIR}"));
+            if let Err(msg) = made.await? {
+                return Ok(super::failed(msg));
             }
         }
         for (path, data, mode) in &writes {
-            if let Err(msg) = write_file(ctx, path, data, *mode).await? {
+            if let Err(msg) = fileops::write_with_mode(ctx, path, data, *mode).await? {
                 return Ok(super::failed(msg));
             }
         }
         for (path, mode) in &chmods {
-            let out = ctx
-                .conn
-                .exec(&Command::new(format!(
-                    "chmod {mode:04o} -- {}",
-                    quote(path)
-                )))
-                .await?;
-            if out.rc != 0 {
-                return Ok(super::failed(out.stderr_text().trim().to_string()));
+            let script = format!("chmod {mode:04o} -- {}", quote(path));
+            if let Err(msg) = fileops::run_checked(ctx, script).await? {
+                return Ok(super::failed(msg));
             }
         }
         Ok(outcome)
