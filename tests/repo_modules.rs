@@ -202,7 +202,13 @@ fn apt_key_and_apt_repository_install_from_a_signed_repository() {
         "check mode wrote nothing"
     );
 
-    assert_run(fleet, &tasks(fleet, &add, &[]), 2);
+    let added = tasks(fleet, &add, &["--diff"]);
+    assert_run(fleet, &added, 2);
+    assert!(
+        added.1.contains(&format!("+{repo}")),
+        "the diff shows the new line: {}",
+        added.1
+    );
     assert_eq!(
         on_host(fleet, &format!("sha256sum < {keyring} | cut -d' ' -f1")),
         sha256(&served.path().join("key.gpg")),
@@ -477,9 +483,25 @@ fn pip_installs_upgrades_and_removes_in_a_virtualenv() {
     assert_run(fleet, &tasks(fleet, &pinned, &[]), 1);
     assert_eq!(on_host(fleet, &version), "1.0");
 
+    on_host(
+        fleet,
+        "echo 'bosun-hello==2.0' > /opt/bosun-requirements.txt",
+    );
+    let requirements = format!(
+        "    - pip:\n        requirements: /opt/bosun-requirements.txt\n        virtualenv: {venv}\n        extra_args: --no-index --trusted-host {HOST} --find-links {}\n",
+        served.url("wheels/")
+    );
+    assert_run(fleet, &tasks(fleet, &requirements, &[]), 1);
+    assert_eq!(on_host(fleet, &version), "2.0");
+    assert_run(fleet, &tasks(fleet, &requirements, &[]), 0);
+
     let absent = pip("absent", "bosun-hello");
     assert_run(fleet, &tasks(fleet, &absent, &["--check"]), 1);
-    assert_eq!(on_host(fleet, &version), "1.0");
+    assert_eq!(
+        on_host(fleet, &version),
+        "2.0",
+        "check mode removed nothing"
+    );
     assert_run(fleet, &tasks(fleet, &absent, &[]), 1);
     assert!(
         on_host(fleet, &version).contains("No module named"),

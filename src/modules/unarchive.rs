@@ -54,7 +54,8 @@ fn parse_zipinfo(output: &str) -> Vec<ZipEntry> {
             let size = fields.nth(2)?.parse().ok()?;
             let stamp = fields.nth(2)?;
             let (date, time) = stamp.split_once('.')?;
-            if date.len() != 8 || time.len() != 6 {
+            let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+            if !digits(date, 8) || !digits(time, 6) {
                 return None;
             }
             let mtime = format!(
