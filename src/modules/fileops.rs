@@ -612,6 +612,39 @@ pub async fn write_atomic(
     })
 }
 
+/// Writes `data` to `path` atomically with `mode`, owned by the connecting user; a
+/// failed write is the inner error.
+pub async fn write_with_mode(
+    ctx: &ModuleContext<'_>,
+    path: &str,
+    data: &[u8],
+    mode: u32,
+) -> Result<Result<(), String>, ConnectionError> {
+    let attributes = Attributes {
+        mode: Some(Json::String(format!("{mode:04o}"))),
+        ..Attributes::default()
+    };
+    match write_atomic(ctx, path, data, None, &attributes, None, false).await {
+        Ok(_) => Ok(Ok(())),
+        Err(WriteError::Connection(err)) => Err(err),
+        Err(WriteError::Failed(msg)) => Ok(Err(msg)),
+    }
+}
+
+/// Runs `script` on the target; its trimmed standard error is the inner error when it
+/// fails.
+pub async fn run_checked(
+    ctx: &ModuleContext<'_>,
+    script: String,
+) -> Result<Result<(), String>, ConnectionError> {
+    let out = ctx.conn.exec(&Command::new(script)).await?;
+    Ok(if out.rc == 0 {
+        Ok(())
+    } else {
+        Err(out.stderr_text().trim().to_string())
+    })
+}
+
 /// A `diff` entry in Ansible's shape for a content change.
 pub fn content_diff(path: &str, before: &str, after: &str) -> Json {
     json!({

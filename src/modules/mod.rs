@@ -3,24 +3,31 @@
 //! there in check mode, and otherwise applies only what must change.
 
 mod apt;
+mod apt_key;
+mod apt_repository;
 pub mod args;
 mod assert;
 mod blockinfile;
 mod command;
 mod copy;
+mod deb822_repository;
 mod debug;
 mod docker;
+mod download;
 pub mod dropin;
 mod fail;
 mod fetch;
 mod file;
 pub mod fileops;
 mod find;
+mod git;
 mod install;
 mod lineinfile;
+mod openpgp;
 mod package;
 mod pause;
 mod ping;
+mod pip;
 mod replace;
 mod service;
 mod setup;
@@ -30,6 +37,7 @@ mod systemd_service;
 mod tempfile;
 mod template;
 mod textfile;
+mod unarchive;
 mod user;
 
 use async_trait::async_trait;
@@ -143,12 +151,15 @@ pub enum FreeForm {
 
 static MODULES: &[&dyn Module] = &[
     &apt::Apt,
+    &apt_key::AptKey,
+    &apt_repository::AptRepository,
     &assert::Assert,
     &blockinfile::BlockInFile,
     &command::CommandModule,
     &copy::Copy,
     &command::Shell,
     &command::Raw,
+    &deb822_repository::Deb822Repository,
     &debug::Debug,
     &docker::DockerContainer,
     &docker::DockerImage,
@@ -157,10 +168,12 @@ static MODULES: &[&dyn Module] = &[
     &fetch::Fetch,
     &file::File,
     &find::Find,
+    &git::Git,
     &lineinfile::LineInFile,
     &package::Package,
     &pause::Pause,
     &ping::Ping,
+    &pip::Pip,
     &replace::Replace,
     &service::Service,
     &setup::Setup,
@@ -170,6 +183,7 @@ static MODULES: &[&dyn Module] = &[
     &systemd_service::SystemdService,
     &tempfile::Tempfile,
     &template::TemplateModule,
+    &unarchive::Unarchive,
     &user::User,
     &user::Group,
 ];
