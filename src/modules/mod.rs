@@ -15,6 +15,7 @@ mod fetch;
 mod file;
 pub mod fileops;
 mod find;
+mod getent;
 mod install;
 mod lineinfile;
 mod package;
@@ -25,6 +26,7 @@ mod service;
 mod setup;
 mod slurp;
 mod stat;
+mod sysctl;
 mod systemd_service;
 mod tempfile;
 mod template;
@@ -153,6 +155,7 @@ static MODULES: &[&dyn Module] = &[
     &fetch::Fetch,
     &file::File,
     &find::Find,
+    &getent::Getent,
     &lineinfile::LineInFile,
     &package::Package,
     &pause::Pause,
@@ -162,6 +165,7 @@ static MODULES: &[&dyn Module] = &[
     &setup::Setup,
     &slurp::Slurp,
     &stat::Stat,
+    &sysctl::Sysctl,
     &systemd_service::Systemd,
     &systemd_service::SystemdService,
     &tempfile::Tempfile,
