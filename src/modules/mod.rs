@@ -5,6 +5,7 @@
 mod apt;
 pub mod args;
 mod assert;
+mod authorized_key;
 mod blockinfile;
 mod command;
 mod copy;
@@ -16,6 +17,7 @@ mod file;
 pub mod fileops;
 mod find;
 mod getent;
+mod hostname;
 mod install;
 mod lineinfile;
 mod package;
@@ -145,6 +147,7 @@ pub enum FreeForm {
 static MODULES: &[&dyn Module] = &[
     &apt::Apt,
     &assert::Assert,
+    &authorized_key::AuthorizedKey,
     &blockinfile::BlockInFile,
     &command::CommandModule,
     &copy::Copy,
@@ -156,6 +159,7 @@ static MODULES: &[&dyn Module] = &[
     &file::File,
     &find::Find,
     &getent::Getent,
+    &hostname::Hostname,
     &lineinfile::LineInFile,
     &package::Package,
     &pause::Pause,
