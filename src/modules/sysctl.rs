@@ -153,7 +153,7 @@ fn file_value(text: &str, name: &str) -> Option<String> {
         .filter_map(|line| line.trim().split_once('='))
         .filter(|(k, _)| k.trim() == name)
         .map(|(_, v)| v.trim().to_string())
-        .last()
+        .next_back()
 }
 
 /// The file rewritten as Ansible's module rewrites it: settings as `key=value`, only
