@@ -145,6 +145,33 @@ impl SystemdFleet {
         self.client.ssh(&self.hosts[i], command)
     }
 
+    /// Runs `playbook` (written to a scratch dir as `name`) against the fleet with
+    /// `extra` arguments: the exit code and everything bosun printed.
+    pub fn play(&self, name: &str, playbook: &str, extra: &[&str]) -> (i32, String) {
+        let scratch = super::Scratch::new();
+        scratch.write("hosts.ini", &self.inventory());
+        scratch.write(name, playbook);
+        let mut args = vec!["run", name, "-i", "hosts.ini"];
+        args.extend_from_slice(extra);
+        let output = scratch.bosun_with(&args, &[("HOME", self.home())]);
+        let text = format!("{}{}", super::stdout(&output), super::stderr(&output));
+        (output.status.code().unwrap_or(-1), text)
+    }
+
+    /// The `changed=N` count of the first container's recap line in `output`.
+    pub fn changed(&self, output: &str) -> String {
+        let line = super::recap_line(output, &self.hosts[0].name);
+        line.split_whitespace()
+            .find(|w| w.starts_with("changed="))
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// What `command` prints in the first container (stdout, trimmed).
+    pub fn on_host(&self, command: &str) -> String {
+        super::stdout(&self.ssh(0, command)).trim().to_string()
+    }
+
     /// What container `i` printed on its console so far (the boot messages).
     pub fn console(&self, i: usize) -> String {
         fs::read_to_string(self.base.join(&self.hosts[i].name).join("console.log"))
