@@ -294,3 +294,104 @@ fn authorized_key_adds_replaces_and_removes_keys() {
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("Failed to lookup user bosun-nobody"), "{out}");
 }
+
+const CRONTAB: &str = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - user: name=cronuser shell=/bin/sh
+    - cron:
+        name: PATH
+        env: true
+        job: /usr/bin:/bin
+        user: cronuser
+    - cron:
+        name: backup
+        user: cronuser
+        minute: '5'
+        hour: '2'
+        job: /usr/local/bin/backup
+    - name: a job Ansible wrote, updated in place
+      cron: name=legacy user=cronuser special_time=daily job=/usr/local/bin/new
+";
+
+#[test]
+fn cron_manages_user_crontabs_and_cron_files() {
+    let Some(fleet) = or_skip(SystemdFleet::shared()) else {
+        return;
+    };
+    let (code, out) = fleet.play("nocron.yml", CRONTAB, &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("crontab is not installed on the target: install the 'cron' package"),
+        "{out}"
+    );
+    let install = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - apt: name=cron update_cache=true cache_valid_time=3600
+";
+    let (code, out) = fleet.play("install.yml", install, &[]);
+    assert_eq!(code, 0, "{out}");
+
+    let crontab = "crontab -l -u cronuser 2>&1";
+    fleet.on_host(
+        "printf '#Ansible: legacy\\n0 0 * * * /usr/local/bin/old\\n' | crontab -u cronuser -",
+    );
+    let (code, out) = fleet.play("crontab.yml", CRONTAB, &["--check"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(fleet.changed(&out), "changed=3", "{out}");
+    assert_eq!(
+        fleet.on_host(crontab),
+        "#Ansible: legacy\n0 0 * * * /usr/local/bin/old",
+        "check mode left it"
+    );
+    let (code, out) = fleet.play("crontab.yml", CRONTAB, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(fleet.changed(&out), "changed=3", "{out}");
+    assert_eq!(
+        fleet.on_host(crontab),
+        "PATH=\"/usr/bin:/bin\"\n#Ansible: legacy\n@daily /usr/local/bin/new\n#Ansible: backup\n5 2 * * * /usr/local/bin/backup"
+    );
+    let (code, out) = fleet.play("crontab.yml", CRONTAB, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(fleet.changed(&out), "changed=0", "{out}");
+
+    let cron_file = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - cron:
+        name: rotate
+        cron_file: bosun-rotate
+        user: nobody
+        weekday: '1-5'
+        minute: '*/10'
+        job: /bin/true
+        disabled: '{{ off | default(false) }}'
+    - cron: name=backup user=cronuser state=absent
+    - cron: name=SHELL env=true job=/bin/sh insertbefore=NOPE user=cronuser
+";
+    let file = "stat -c %a /etc/cron.d/bosun-rotate; cat /etc/cron.d/bosun-rotate";
+    let (code, out) = fleet.play("file.yml", cron_file, &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("Variable named 'NOPE' not found."), "{out}");
+    assert_eq!(
+        fleet.on_host(file),
+        "644\n#Ansible: rotate\n*/10 * * * 1-5 nobody /bin/true"
+    );
+    assert_eq!(
+        fleet.on_host(crontab),
+        "PATH=\"/usr/bin:/bin\"\n#Ansible: legacy\n@daily /usr/local/bin/new"
+    );
+    let (code, out) = fleet.play("file.yml", cron_file, &["-e", "off=true"]);
+    assert_eq!(code, 2, "{out}");
+    assert_eq!(fleet.changed(&out), "changed=1", "{out}");
+    assert_eq!(
+        fleet.on_host(file),
+        "644\n#Ansible: rotate\n#*/10 * * * 1-5 nobody /bin/true"
+    );
+    let (_, out) = fleet.play("file.yml", cron_file, &["-e", "off=true"]);
+    assert_eq!(fleet.changed(&out), "changed=0", "{out}");
+}

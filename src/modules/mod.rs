@@ -9,6 +9,7 @@ mod authorized_key;
 mod blockinfile;
 mod command;
 mod copy;
+mod cron;
 mod debug;
 pub mod dropin;
 mod fail;
@@ -151,6 +152,7 @@ static MODULES: &[&dyn Module] = &[
     &blockinfile::BlockInFile,
     &command::CommandModule,
     &copy::Copy,
+    &cron::Cron,
     &command::Shell,
     &command::Raw,
     &debug::Debug,
