@@ -17,8 +17,10 @@ mod fetch;
 mod file;
 pub mod fileops;
 mod find;
+mod get_url;
 mod getent;
 mod hostname;
+mod http;
 mod install;
 mod lineinfile;
 mod package;
@@ -34,6 +36,7 @@ mod systemd_service;
 mod tempfile;
 mod template;
 mod textfile;
+mod uri;
 mod user;
 
 use async_trait::async_trait;
@@ -160,6 +163,7 @@ static MODULES: &[&dyn Module] = &[
     &fetch::Fetch,
     &file::File,
     &find::Find,
+    &get_url::GetUrl,
     &getent::Getent,
     &hostname::Hostname,
     &lineinfile::LineInFile,
@@ -176,6 +180,7 @@ static MODULES: &[&dyn Module] = &[
     &systemd_service::SystemdService,
     &tempfile::Tempfile,
     &template::TemplateModule,
+    &uri::Uri,
     &user::User,
     &user::Group,
 ];
