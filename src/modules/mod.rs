@@ -38,6 +38,7 @@ mod template;
 mod textfile;
 mod uri;
 mod user;
+mod wait_for;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value as Json};
@@ -183,6 +184,7 @@ static MODULES: &[&dyn Module] = &[
     &uri::Uri,
     &user::User,
     &user::Group,
+    &wait_for::WaitFor,
 ];
 
 /// The module called `name`, given by short name or FQCN (`ansible.builtin.copy`).

@@ -52,7 +52,10 @@ fn plain(value: &Json) -> String {
 fn encode_body(body: &Json, format: &str) -> Result<(String, Option<&'static str>), String> {
     match (format, body) {
         ("json", Json::String(text)) => Ok((text.clone(), Some("application/json"))),
-        ("json", other) => Ok((other.to_string(), Some("application/json"))),
+        ("json", other) => Ok((
+            crate::output::pyjson::dumps(other, None),
+            Some("application/json"),
+        )),
         ("form-urlencoded", Json::Object(fields)) => Ok((
             fields
                 .iter()
@@ -282,8 +285,8 @@ mod tests {
     #[test]
     fn bodies_encode_as_ansible_encodes_them() {
         assert_eq!(
-            encode_body(&json!({"a": 1}), "json"),
-            Ok(("{\"a\":1}".into(), Some("application/json")))
+            encode_body(&json!({"a": 1, "b": [2]}), "json"),
+            Ok(("{\"a\": 1, \"b\": [2]}".into(), Some("application/json")))
         );
         assert_eq!(
             encode_body(&json!({"name": "a b", "x": "1&2"}), "form-urlencoded")
