@@ -52,11 +52,11 @@ fn getent_sets_facts_from_the_target_databases() {
   tasks:
     - getent: database=passwd key=bosun-nobody
 ";
-    let (code, out) = fleet.play("missing.yml", failing, &["--check"]);
-    assert_eq!(code, 2, "{out}");
-    assert!(
-        out.contains("One or more supplied key could not be found in the database."),
-        "{out}"
+    fleet.play_fails(
+        "missing.yml",
+        failing,
+        &["--check"],
+        "One or more supplied key could not be found in the database.",
     );
 }
 
@@ -135,9 +135,7 @@ fn sysctl_sets_the_file_and_the_kernel() {
   tasks:
     - sysctl: name=net.core.bosun_no_such_key value=1 sysctl_file=/etc/sysctl.d/91-bosun-bogus.conf
 ";
-    let (code, out) = fleet.play("bogus.yml", bogus, &[]);
-    assert_eq!(code, 2, "{out}");
-    assert!(out.contains("Failed to reload sysctl"), "{out}");
+    let out = fleet.play_fails("bogus.yml", bogus, &[], "Failed to reload sysctl");
     assert!(out.contains("bosun_no_such_key"), "{out}");
 }
 
@@ -192,11 +190,11 @@ fn hostname_renames_through_hostnamectl_and_etc_hostname() {
     assert_eq!(fleet.changed(&out), "changed=0", "{out}");
 
     let playbook = rename("other", "use=solaris");
-    let (code, out) = fleet.play("solaris.yml", &playbook, &[]);
-    assert_eq!(code, 2, "{out}");
-    assert!(
-        out.contains("hostname strategy 'solaris' is not supported by bosun"),
-        "{out}"
+    fleet.play_fails(
+        "solaris.yml",
+        &playbook,
+        &[],
+        "hostname strategy 'solaris' is not supported by bosun",
     );
     assert_eq!(fleet.on_host("hostname"), original);
 }
@@ -281,18 +279,19 @@ fn authorized_key_adds_replaces_and_removes_keys() {
     assert_eq!(fleet.on_host(keys), KEY_B);
 
     let bad = key_playbook("        user: keyuser\n        key: not-a-key");
-    let (code, out) = fleet.play("bad.yml", &bad, &[]);
-    assert_eq!(code, 2, "{out}");
-    assert!(out.contains("invalid key specified: not-a-key"), "{out}");
+    fleet.play_fails("bad.yml", &bad, &[], "invalid key specified: not-a-key");
     let nouser = "
 - hosts: all
   gather_facts: false
   tasks:
     - authorized_key: user=bosun-nobody key='ssh-ed25519 AAAA'
 ";
-    let (code, out) = fleet.play("nouser.yml", nouser, &[]);
-    assert_eq!(code, 2, "{out}");
-    assert!(out.contains("Failed to lookup user bosun-nobody"), "{out}");
+    fleet.play_fails(
+        "nouser.yml",
+        nouser,
+        &[],
+        "Failed to lookup user bosun-nobody",
+    );
 }
 
 const CRONTAB: &str = "
@@ -320,11 +319,11 @@ fn cron_manages_user_crontabs_and_cron_files() {
     let Some(fleet) = or_skip(SystemdFleet::shared()) else {
         return;
     };
-    let (code, out) = fleet.play("nocron.yml", CRONTAB, &[]);
-    assert_eq!(code, 2, "{out}");
-    assert!(
-        out.contains("crontab is not installed on the target: install the 'cron' package"),
-        "{out}"
+    fleet.play_fails(
+        "nocron.yml",
+        CRONTAB,
+        &[],
+        "crontab is not installed on the target: install the 'cron' package",
     );
     let install = "
 - hosts: all
@@ -374,9 +373,12 @@ fn cron_manages_user_crontabs_and_cron_files() {
     - cron: name=SHELL env=true job=/bin/sh insertbefore=NOPE user=cronuser
 ";
     let file = "stat -c %a /etc/cron.d/bosun-rotate; cat /etc/cron.d/bosun-rotate";
-    let (code, out) = fleet.play("file.yml", cron_file, &[]);
-    assert_eq!(code, 2, "{out}");
-    assert!(out.contains("Variable named 'NOPE' not found."), "{out}");
+    fleet.play_fails(
+        "file.yml",
+        cron_file,
+        &[],
+        "Variable named 'NOPE' not found.",
+    );
     assert_eq!(
         fleet.on_host(file),
         "644\n#Ansible: rotate\n*/10 * * * 1-5 nobody /bin/true"

@@ -184,11 +184,11 @@ fn uri_talks_json_follows_redirects_and_checks_status() {
 ",
         server.url("/teapot")
     );
-    let (code, out) = fleet.play("teapot.yml", &teapot, &[]);
-    assert_eq!(code, 2, "{out}");
-    assert!(
-        out.contains("Status code was 418 and not [200]: OK (15 bytes)"),
-        "{out}"
+    fleet.play_fails(
+        "teapot.yml",
+        &teapot,
+        &[],
+        "Status code was 418 and not [200]: OK (15 bytes)",
     );
 }
 
@@ -297,9 +297,7 @@ fn get_url_downloads_verifies_and_skips_what_is_there() {
 ",
         server.url("/no-such-file")
     );
-    let (code, out) = fleet.play("missing.yml", &missing, &[]);
-    assert_eq!(code, 2, "{out}");
-    assert!(out.contains("Request failed"), "{out}");
+    let out = fleet.play_fails("missing.yml", &missing, &[], "Request failed");
     assert!(out.contains("\"status_code\": 404"), "{out}");
     assert_eq!(fleet.on_host("ls -A /opt/dl"), "tool-1.0.txt");
 }
@@ -356,11 +354,11 @@ fn wait_for_ports_files_and_timeouts() {
       ignore_errors: true
     - wait_for: path=/tmp/never timeout=1 msg='the file never came'
 ";
-    let (code, out) = fleet.play("timeout.yml", timeout, &["--check"]);
-    assert_eq!(code, 2, "{out}");
-    assert!(
-        out.contains("Timeout when waiting for 127.0.0.1:8799"),
-        "{out}"
+    let out = fleet.play_fails(
+        "timeout.yml",
+        timeout,
+        &["--check"],
+        "Timeout when waiting for 127.0.0.1:8799",
     );
     assert!(out.contains("\"elapsed\": 2"), "{out}");
     assert!(out.contains("the file never came"), "{out}");

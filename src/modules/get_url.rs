@@ -6,14 +6,14 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use super::fileops::{self, Attributes, CHECKSUM_ALGORITHMS};
-use super::http::{self, REQUEST_PARAMS, Request, Response};
+use super::http::{self, Request, Response};
 use super::{Args, Kind, Module, ModuleContext, ModuleError, Outcome, Param};
 use crate::connection::{Command, quote};
 
 /// Downloads files over HTTP(S).
 pub struct GetUrl;
 
-/// The module's own parameters, besides [`REQUEST_PARAMS`].
+/// The module's own parameters, besides [`http::REQUEST_PARAMS`].
 const OWN_PARAMS: &[Param] = &[
     Param::new("dest", Kind::Str).required(),
     Param::new("checksum", Kind::Str),
@@ -73,10 +73,7 @@ impl Module for GetUrl {
     }
 
     fn all_params(&self) -> std::borrow::Cow<'static, [Param]> {
-        let mut all = REQUEST_PARAMS.to_vec();
-        all.extend_from_slice(OWN_PARAMS);
-        all.extend_from_slice(fileops::ATTRIBUTE_PARAMS);
-        std::borrow::Cow::Owned(all)
+        http::with_request_params(OWN_PARAMS)
     }
 
     fn takes_file_attributes(&self) -> bool {

@@ -26,6 +26,14 @@ pub const REQUEST_PARAMS: &[Param] = &[
     Param::new("http_agent", Kind::Str),
 ];
 
+/// A module's parameters: the request's, its own, and the file attributes.
+pub fn with_request_params(own: &[Param]) -> std::borrow::Cow<'static, [Param]> {
+    let mut all = REQUEST_PARAMS.to_vec();
+    all.extend_from_slice(own);
+    all.extend_from_slice(super::fileops::ATTRIBUTE_PARAMS);
+    std::borrow::Cow::Owned(all)
+}
+
 /// One HTTP request.
 #[derive(Debug, Default)]
 pub struct Request {

@@ -4,14 +4,14 @@
 use async_trait::async_trait;
 use serde_json::{Value as Json, json};
 
-use super::http::{self, REQUEST_PARAMS, Request, Response};
+use super::http::{self, Request, Response};
 use super::{Args, Kind, Module, ModuleContext, ModuleError, Outcome, Param};
 use crate::connection::{Command, quote};
 
 /// Makes an HTTP request.
 pub struct Uri;
 
-/// The module's own parameters, besides [`REQUEST_PARAMS`].
+/// The module's own parameters, besides [`http::REQUEST_PARAMS`].
 const OWN_PARAMS: &[Param] = &[
     Param::new("method", Kind::Str),
     Param::new("body", Kind::Raw),
@@ -115,10 +115,7 @@ impl Module for Uri {
     }
 
     fn all_params(&self) -> std::borrow::Cow<'static, [Param]> {
-        let mut all = REQUEST_PARAMS.to_vec();
-        all.extend_from_slice(OWN_PARAMS);
-        all.extend_from_slice(super::fileops::ATTRIBUTE_PARAMS);
-        std::borrow::Cow::Owned(all)
+        http::with_request_params(OWN_PARAMS)
     }
 
     fn supports_check_mode(&self) -> bool {

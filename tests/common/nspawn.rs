@@ -158,6 +158,15 @@ impl SystemdFleet {
         (output.status.code().unwrap_or(-1), text)
     }
 
+    /// Runs `playbook` like [`SystemdFleet::play`], expecting it to fail (exit 2)
+    /// saying `message`; returns the output.
+    pub fn play_fails(&self, name: &str, playbook: &str, extra: &[&str], message: &str) -> String {
+        let (code, out) = self.play(name, playbook, extra);
+        assert_eq!(code, 2, "{out}");
+        assert!(out.contains(message), "expected {message:?} in:\n{out}");
+        out
+    }
+
     /// The `changed=N` count of the first container's recap line in `output`.
     pub fn changed(&self, output: &str) -> String {
         let line = super::recap_line(output, &self.hosts[0].name);
