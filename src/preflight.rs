@@ -65,6 +65,10 @@ pub fn undefined_variables(playbook: &Playbook, outer_known: &HashSet<String>) -
             continue;
         };
         known.extend(outer_known.iter().cloned());
+        let Some(facts) = module_facts(&tasks) else {
+            continue;
+        };
+        known.extend(facts);
         for task in &tasks {
             if let Some(name) = &task.register {
                 known.insert(name.clone());
@@ -83,6 +87,24 @@ pub fn undefined_variables(playbook: &Playbook, outer_known: &HashSet<String>) -
         }
     }
     errors
+}
+
+/// The facts modules of these tasks set under names of their own (`getent` sets
+/// `getent_<database>`); `None` when a name is only known at run time.
+fn module_facts(tasks: &[&Task]) -> Option<Vec<String>> {
+    let mut facts = Vec::new();
+    for task in tasks {
+        if let Action::Module { name, args } = &task.action
+            && crate::modules::short_name(name) == "getent"
+        {
+            let database = args.get("database").and_then(Json::as_str)?;
+            if crate::template::is_template(database) {
+                return None;
+            }
+            facts.push(format!("getent_{database}"));
+        }
+    }
+    Some(facts)
 }
 
 /// Names defined for the whole play; `None` when vars_files cannot be read statically.

@@ -93,6 +93,15 @@ impl Pattern {
         Ok(found)
     }
 
+    /// The names of the named groups, in order.
+    pub fn group_names(&self) -> Vec<String> {
+        self.0
+            .capture_names()
+            .flatten()
+            .map(str::to_string)
+            .collect()
+    }
+
     /// How many groups the pattern has, plus one for the whole match.
     pub fn captures_len(&self) -> usize {
         self.0.captures_len()

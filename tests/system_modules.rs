@@ -8,35 +8,6 @@ use std::time::Instant;
 
 use common::nspawn::SystemdFleet;
 use common::ssh::or_skip;
-use common::{Scratch, recap_line, stderr, stdout};
-
-/// Runs `playbook` (written to the scratch dir as `name`) against the container, with
-/// `extra` arguments: the exit code and everything bosun printed.
-fn play(fleet: &SystemdFleet, name: &str, playbook: &str, extra: &[&str]) -> (i32, String) {
-    let scratch = Scratch::new();
-    scratch.write("hosts.ini", &fleet.inventory());
-    scratch.write(name, playbook);
-    let mut args = vec!["run", name, "-i", "hosts.ini"];
-    args.extend_from_slice(extra);
-    let output = scratch.bosun_with(&args, &[("HOME", fleet.home())]);
-    let text = format!("{}{}", stdout(&output), stderr(&output));
-    (output.status.code().unwrap_or(-1), text)
-}
-
-/// The `changed=N` count of the container's recap line.
-fn changed(fleet: &SystemdFleet, output: &str) -> String {
-    let line = recap_line(output, &fleet.hosts()[0].name);
-    line.split_whitespace()
-        .find(|w| w.starts_with("changed="))
-        .unwrap_or_default()
-        .to_string()
-}
-
-/// What `command` prints in the container (stdout, trimmed).
-fn on_host(fleet: &SystemdFleet, command: &str) -> String {
-    let output = fleet.ssh(0, command);
-    stdout(&output).trim().to_string()
-}
 
 const INSTALL: &str = "
 - hosts: all
@@ -76,37 +47,37 @@ fn apt_installs_keeps_and_removes_a_package() {
     let status = "dpkg-query -W -f='${db:Status-Status}' tree 2>/dev/null || echo not-installed";
 
     let started = Instant::now();
-    let (code, out) = play(fleet, "install.yml", INSTALL, &[]);
+    let (code, out) = fleet.play("install.yml", INSTALL, &[]);
     eprintln!(
         "apt: update + install of tree took {:.1}s",
         started.elapsed().as_secs_f64()
     );
     assert_eq!(code, 0, "{out}");
-    assert_eq!(changed(fleet, &out), "changed=1", "{out}");
-    assert_eq!(on_host(fleet, status), "installed");
+    assert_eq!(fleet.changed(0, &out), "changed=1", "{out}");
+    assert_eq!(fleet.on_host(0, status), "installed");
 
-    let (code, out) = play(fleet, "again.yml", INSTALL_AGAIN, &[]);
+    let (code, out) = fleet.play("again.yml", INSTALL_AGAIN, &[]);
     assert_eq!(code, 0, "{out}");
-    assert_eq!(changed(fleet, &out), "changed=0", "{out}");
-    let (code, out) = play(fleet, "install.yml", INSTALL, &[]);
+    assert_eq!(fleet.changed(0, &out), "changed=0", "{out}");
+    let (code, out) = fleet.play("install.yml", INSTALL, &[]);
     assert_eq!(code, 0, "{out}");
     assert_eq!(
-        changed(fleet, &out),
+        fleet.changed(0, &out),
         "changed=0",
         "cache still valid: {out}"
     );
 
-    let (code, out) = play(fleet, "remove.yml", REMOVE, &["--check"]);
+    let (code, out) = fleet.play("remove.yml", REMOVE, &["--check"]);
     assert_eq!(code, 0, "{out}");
-    assert_eq!(changed(fleet, &out), "changed=1", "{out}");
-    assert_eq!(on_host(fleet, status), "installed", "check mode left it");
+    assert_eq!(fleet.changed(0, &out), "changed=1", "{out}");
+    assert_eq!(fleet.on_host(0, status), "installed", "check mode left it");
 
-    let (code, out) = play(fleet, "remove.yml", REMOVE, &[]);
+    let (code, out) = fleet.play("remove.yml", REMOVE, &[]);
     assert_eq!(code, 0, "{out}");
-    assert_eq!(changed(fleet, &out), "changed=1", "{out}");
-    assert_eq!(on_host(fleet, status), "not-installed");
-    let (_, out) = play(fleet, "remove.yml", REMOVE, &[]);
-    assert_eq!(changed(fleet, &out), "changed=0", "{out}");
+    assert_eq!(fleet.changed(0, &out), "changed=1", "{out}");
+    assert_eq!(fleet.on_host(0, status), "not-installed");
+    let (_, out) = fleet.play("remove.yml", REMOVE, &[]);
+    assert_eq!(fleet.changed(0, &out), "changed=0", "{out}");
 }
 
 #[test]
@@ -120,11 +91,11 @@ fn apt_reports_what_it_cannot_find() {
   tasks:
     - apt: name=bosun-no-such-package
 ";
-    let (code, out) = play(fleet, "missing.yml", playbook, &[]);
-    assert_eq!(code, 2, "{out}");
-    assert!(
-        out.contains("No package matching 'bosun-no-such-package' is available"),
-        "{out}"
+    fleet.play_fails(
+        "missing.yml",
+        playbook,
+        &[],
+        "No package matching 'bosun-no-such-package' is available",
     );
 }
 
@@ -165,39 +136,39 @@ fn systemd_starts_enables_restarts_and_stops_a_unit() {
     let active = "systemctl is-active bosun-sleeper; systemctl is-enabled bosun-sleeper";
     let main_pid = "systemctl show -p MainPID --value bosun-sleeper";
 
-    let (code, out) = play(fleet, "unit.yml", UNIT, &[]);
+    let (code, out) = fleet.play("unit.yml", UNIT, &[]);
     assert_eq!(code, 0, "{out}");
-    assert_eq!(changed(fleet, &out), "changed=2", "{out}");
-    assert_eq!(on_host(fleet, active), "active\nenabled");
-    let (code, out) = play(fleet, "unit.yml", UNIT, &[]);
+    assert_eq!(fleet.changed(0, &out), "changed=2", "{out}");
+    assert_eq!(fleet.on_host(0, active), "active\nenabled");
+    let (code, out) = fleet.play("unit.yml", UNIT, &[]);
     assert_eq!(code, 0, "{out}");
-    assert_eq!(changed(fleet, &out), "changed=0", "{out}");
+    assert_eq!(fleet.changed(0, &out), "changed=0", "{out}");
 
-    let before = on_host(fleet, main_pid);
+    let before = fleet.on_host(0, main_pid);
     assert!(before.parse::<u32>().is_ok_and(|pid| pid > 0), "{before}");
     let restart = state_playbook("systemd_service", "restarted");
-    let (code, out) = play(fleet, "restart.yml", &restart, &[]);
+    let (code, out) = fleet.play("restart.yml", &restart, &[]);
     assert_eq!(code, 0, "{out}");
-    assert_eq!(changed(fleet, &out), "changed=1", "{out}");
-    let after = on_host(fleet, main_pid);
+    assert_eq!(fleet.changed(0, &out), "changed=1", "{out}");
+    let after = fleet.on_host(0, main_pid);
     assert_ne!(before, after, "a restart gives the unit a new main process");
-    assert_eq!(on_host(fleet, active), "active\nenabled");
+    assert_eq!(fleet.on_host(0, active), "active\nenabled");
 
     let stop = state_playbook("service", "stopped");
-    let (code, out) = play(fleet, "stop.yml", &stop, &["--check"]);
+    let (code, out) = fleet.play("stop.yml", &stop, &["--check"]);
     assert_eq!(code, 0, "{out}");
-    assert_eq!(changed(fleet, &out), "changed=1", "{out}");
+    assert_eq!(fleet.changed(0, &out), "changed=1", "{out}");
     assert_eq!(
-        on_host(fleet, active),
+        fleet.on_host(0, active),
         "active\nenabled",
         "check mode left it"
     );
-    let (code, out) = play(fleet, "stop.yml", &stop, &[]);
+    let (code, out) = fleet.play("stop.yml", &stop, &[]);
     assert_eq!(code, 0, "{out}");
-    assert_eq!(changed(fleet, &out), "changed=1", "{out}");
-    assert_eq!(on_host(fleet, active), "inactive\nenabled");
-    let (_, out) = play(fleet, "stop.yml", &stop, &[]);
-    assert_eq!(changed(fleet, &out), "changed=0", "{out}");
+    assert_eq!(fleet.changed(0, &out), "changed=1", "{out}");
+    assert_eq!(fleet.on_host(0, active), "inactive\nenabled");
+    let (_, out) = fleet.play("stop.yml", &stop, &[]);
+    assert_eq!(fleet.changed(0, &out), "changed=0", "{out}");
 }
 
 #[test]
@@ -224,9 +195,7 @@ fn systemd_reports_status_and_missing_units_like_ansible() {
     - name: no such unit
       systemd: name=bosun-no-such-unit state=started
 ";
-    let (code, out) = play(fleet, "status.yml", playbook, &[]);
-    assert_eq!(code, 2, "{out}");
-    assert!(out.contains("All assertions passed"), "{out}");
+    let out = fleet.play_fails("status.yml", playbook, &[], "All assertions passed");
     assert!(
         out.contains("Could not find the requested service bosun-no-such-unit: host"),
         "{out}"

@@ -7,9 +7,11 @@ mod apt_key;
 mod apt_repository;
 pub mod args;
 mod assert;
+mod authorized_key;
 mod blockinfile;
 mod command;
 mod copy;
+mod cron;
 mod deb822_repository;
 mod debug;
 mod docker;
@@ -20,7 +22,11 @@ mod fetch;
 mod file;
 pub mod fileops;
 mod find;
+mod get_url;
+mod getent;
 mod git;
+mod hostname;
+mod http;
 mod install;
 mod lineinfile;
 mod openpgp;
@@ -33,12 +39,15 @@ mod service;
 mod setup;
 mod slurp;
 mod stat;
+mod sysctl;
 mod systemd_service;
 mod tempfile;
 mod template;
 mod textfile;
 mod unarchive;
+mod uri;
 mod user;
+mod wait_for;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value as Json};
@@ -154,9 +163,11 @@ static MODULES: &[&dyn Module] = &[
     &apt_key::AptKey,
     &apt_repository::AptRepository,
     &assert::Assert,
+    &authorized_key::AuthorizedKey,
     &blockinfile::BlockInFile,
     &command::CommandModule,
     &copy::Copy,
+    &cron::Cron,
     &command::Shell,
     &command::Raw,
     &deb822_repository::Deb822Repository,
@@ -169,6 +180,9 @@ static MODULES: &[&dyn Module] = &[
     &file::File,
     &find::Find,
     &git::Git,
+    &get_url::GetUrl,
+    &getent::Getent,
+    &hostname::Hostname,
     &lineinfile::LineInFile,
     &package::Package,
     &pause::Pause,
@@ -179,13 +193,16 @@ static MODULES: &[&dyn Module] = &[
     &setup::Setup,
     &slurp::Slurp,
     &stat::Stat,
+    &sysctl::Sysctl,
     &systemd_service::Systemd,
     &systemd_service::SystemdService,
     &tempfile::Tempfile,
     &template::TemplateModule,
     &unarchive::Unarchive,
+    &uri::Uri,
     &user::User,
     &user::Group,
+    &wait_for::WaitFor,
 ];
 
 /// The module called `name`, given by short name or FQCN (`ansible.builtin.copy`).

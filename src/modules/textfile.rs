@@ -12,6 +12,9 @@ use crate::connection::{Command, ConnectionError, quote};
 /// Separates the state lines of the query from the file's bytes.
 const CONTENT_MARKER: &[u8] = b"\x01\n";
 
+/// Separates what a probe run before the query printed from the query's output.
+const PROBE_MARKER: &[u8] = b"\x02\n";
+
 /// Exit status of the query when the file exists but cannot be read.
 const UNREADABLE: i32 = 90;
 
@@ -145,20 +148,39 @@ pub async fn read(
     path: &str,
     codec: Codec,
 ) -> Result<TextFile, EditError> {
+    Ok(read_with(ctx, path, codec, None).await?.0)
+}
+
+/// [`read`], running `probe` (a shell script) first in the same round trip: returns
+/// the file and what the probe printed.
+pub async fn read_with(
+    ctx: &ModuleContext<'_>,
+    path: &str,
+    codec: Codec,
+    probe: Option<&str>,
+) -> Result<(TextFile, String), EditError> {
     let path = expand_home(ctx, path).await?;
-    let out = ctx.conn.exec(&Command::new(query_script(&path))).await?;
+    let mut script = query_script(&path);
+    if let Some(probe) = probe {
+        script = format!("{{ {probe}\n}}; printf '\\002\\n'; {script}");
+    }
+    let out = ctx.conn.exec(&Command::new(script)).await?;
+    let (probed, stdout) = match probe.and_then(|_| find(&out.stdout, PROBE_MARKER)) {
+        Some(at) => (
+            String::from_utf8_lossy(&out.stdout[..at]).into_owned(),
+            &out.stdout[at + PROBE_MARKER.len()..],
+        ),
+        None => (String::new(), &out.stdout[..]),
+    };
     if out.rc == UNREADABLE {
         return Err(fail(format!(
             "Unable to read the contents of '{path}': {}",
             out.stderr_text().trim()
         )));
     }
-    let (head, content) = match find(&out.stdout, CONTENT_MARKER) {
-        Some(at) => (
-            &out.stdout[..at],
-            Some(&out.stdout[at + CONTENT_MARKER.len()..]),
-        ),
-        None => (&out.stdout[..], None),
+    let (head, content) = match find(stdout, CONTENT_MARKER) {
+        Some(at) => (&stdout[..at], Some(&stdout[at + CONTENT_MARKER.len()..])),
+        None => (stdout, None),
     };
     let head = String::from_utf8_lossy(head);
     let stat = fileops::parse_stat(&head);
@@ -179,14 +201,15 @@ pub async fn read(
         .lines()
         .find_map(|l| l.strip_prefix("N:"))
         .and_then(parse_fresh);
-    Ok(TextFile {
+    let file = TextFile {
         stat: stat.filter(|_| text.is_some()),
         path,
         real_path,
         text,
         fresh,
         codec,
-    })
+    };
+    Ok((file, probed))
 }
 
 /// `~` and `~/...` become the remote user's home, as Ansible's `path` type does.

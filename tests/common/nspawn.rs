@@ -188,6 +188,15 @@ impl SystemdFleet {
         (output.status.code().unwrap_or(-1), text)
     }
 
+    /// Runs `playbook` like [`SystemdFleet::play`], expecting it to fail (exit 2)
+    /// saying `message`; returns the output.
+    pub fn play_fails(&self, name: &str, playbook: &str, extra: &[&str], message: &str) -> String {
+        let (code, out) = self.play(name, playbook, extra);
+        assert_eq!(code, 2, "{out}");
+        assert!(out.contains(message), "expected {message:?} in:\n{out}");
+        out
+    }
+
     /// The `changed=N` word of container `i`'s PLAY RECAP line in `output`.
     pub fn changed(&self, i: usize, output: &str) -> String {
         super::recap_line(output, &self.hosts[i].name)

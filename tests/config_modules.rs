@@ -1,0 +1,412 @@
+//! `getent`, `sysctl`, `hostname`, `authorized_key` and `cron` run by the real binary
+//! over SSH against a Debian container with systemd as PID 1 (one container, shared by
+//! the tests of this file), checked there with the system's own tools.
+
+mod common;
+
+use common::nspawn::SystemdFleet;
+use common::ssh::or_skip;
+
+#[test]
+fn getent_sets_facts_from_the_target_databases() {
+    let Some(fleet) = or_skip(SystemdFleet::shared()) else {
+        return;
+    };
+    let playbook = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - getent: database=passwd key=root
+    - getent:
+        database: shadow
+        key: root
+    - getent: database=group
+    - getent: database=gshadow key=bosun-nobody fail_key=false
+      register: missing
+    - name: write what the facts say
+      copy:
+        dest: /tmp/getent-facts
+        content: |
+          {{ getent_passwd.root[4] }}|{{ getent_passwd.root[5] }}
+          {{ getent_shadow.root[1] }}
+          {{ getent_group.root[1] }}
+          {{ getent_gshadow['bosun-nobody'] is none }}|{{ missing.msg }}
+";
+    let (code, out) = fleet.play("getent.yml", playbook, &[]);
+    assert_eq!(code, 0, "{out}");
+    let shell = fleet.on_host(0, "getent passwd root | cut -d: -f7");
+    let home = fleet.on_host(0, "getent passwd root | cut -d: -f6");
+    let last_change = fleet.on_host(0, "getent shadow root | cut -d: -f3");
+    assert!(last_change.parse::<u32>().is_ok(), "{last_change}");
+    assert_eq!(
+        fleet.on_host(0, "cat /tmp/getent-facts"),
+        format!(
+            "{home}|{shell}\n{last_change}\n0\nTrue|One or more supplied key could not be found in the database."
+        ),
+        "the facts hold the target's entries"
+    );
+
+    let failing = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - getent: database=passwd key=bosun-nobody
+";
+    fleet.play_fails(
+        "missing.yml",
+        failing,
+        &["--check"],
+        "One or more supplied key could not be found in the database.",
+    );
+}
+
+const SYSCTL: &str = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - sysctl:
+        name: net.core.somaxconn
+        value: '{{ conns }}'
+        sysctl_file: /etc/sysctl.d/90-bosun-test.conf
+        sysctl_set: true
+";
+
+#[test]
+fn sysctl_sets_the_file_and_the_kernel() {
+    let Some(fleet) = or_skip(SystemdFleet::shared()) else {
+        return;
+    };
+    let live = "sysctl -n net.core.somaxconn";
+    let file = "cat /etc/sysctl.d/90-bosun-test.conf 2>/dev/null || echo missing";
+    // nspawn mounts /proc/sys read-only; the container has a network namespace of its
+    // own, so making /proc/sys/net writable there touches nothing outside it.
+    fleet.on_host(
+        0,
+        "mountpoint -q /proc/sys/net || { mount --bind /proc/sys/net /proc/sys/net && \
+         mount -o remount,bind,rw /proc/sys/net; }",
+    );
+    fleet.on_host(0, "printf '# tuning\\nnet.ipv4.ip_local_port_range = 32768\\t60999\\n' > /etc/sysctl.d/90-bosun-test.conf");
+    let original = fleet.on_host(0, live);
+    let wanted = if original == "1111" { "2222" } else { "1111" };
+    let extra = format!("conns={wanted}");
+
+    let (code, out) = fleet.play("sysctl.yml", SYSCTL, &["-e", &extra, "--check", "--diff"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(fleet.changed(0, &out), "changed=1", "{out}");
+    assert!(
+        out.contains(&format!("+net.core.somaxconn={wanted}")),
+        "{out}"
+    );
+    assert_eq!(
+        fleet.on_host(0, live),
+        original,
+        "check mode left the kernel"
+    );
+    assert_eq!(
+        fleet.on_host(0, file),
+        "# tuning\nnet.ipv4.ip_local_port_range = 32768\t60999"
+    );
+
+    let (code, out) = fleet.play("sysctl.yml", SYSCTL, &["-e", &extra]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(fleet.changed(0, &out), "changed=1", "{out}");
+    assert_eq!(fleet.on_host(0, live), wanted);
+    assert_eq!(
+        fleet.on_host(0, file),
+        format!("# tuning\nnet.ipv4.ip_local_port_range=32768\t60999\nnet.core.somaxconn={wanted}"),
+        "rewritten as Ansible's module writes it"
+    );
+    let (code, out) = fleet.play("sysctl.yml", SYSCTL, &["-e", &extra]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(fleet.changed(0, &out), "changed=0", "{out}");
+
+    let absent = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - sysctl: name=net.core.somaxconn state=absent sysctl_file=/etc/sysctl.d/90-bosun-test.conf
+";
+    let (code, out) = fleet.play("absent.yml", absent, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(fleet.changed(0, &out), "changed=1", "{out}");
+    assert_eq!(
+        fleet.on_host(0, file),
+        "# tuning\nnet.ipv4.ip_local_port_range=32768\t60999"
+    );
+
+    let bogus = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - sysctl: name=net.core.bosun_no_such_key value=1 sysctl_file=/etc/sysctl.d/91-bosun-bogus.conf
+";
+    let out = fleet.play_fails("bogus.yml", bogus, &[], "Failed to reload sysctl");
+    assert!(out.contains("bosun_no_such_key"), "{out}");
+}
+
+#[test]
+fn hostname_renames_through_hostnamectl_and_etc_hostname() {
+    let Some(fleet) = or_skip(SystemdFleet::shared()) else {
+        return;
+    };
+    let names = "hostname; cat /etc/hostname";
+    let original = fleet.on_host(0, "hostname");
+    let rename = |name: &str, strategy: &str| {
+        format!(
+            "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - hostname: name={name} {strategy}
+      register: renamed
+    - copy: dest=/tmp/hostname-facts content='{{{{ ansible_hostname }}}} {{{{ ansible_domain }}}}'
+"
+        )
+    };
+    let playbook = rename("bosun-web1.example.net", "");
+    let (code, out) = fleet.play("hostname.yml", &playbook, &["--check"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(fleet.changed(0, &out), "changed=2", "{out}");
+    assert_eq!(fleet.on_host(0, "hostname"), original, "check mode left it");
+
+    let (code, out) = fleet.play("hostname.yml", &playbook, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        fleet.on_host(0, names),
+        "bosun-web1.example.net\nbosun-web1.example.net"
+    );
+    assert_eq!(
+        fleet.on_host(0, "hostnamectl --static"),
+        "bosun-web1.example.net"
+    );
+    assert_eq!(
+        fleet.on_host(0, "cat /tmp/hostname-facts"),
+        "bosun-web1 example.net"
+    );
+    let (code, out) = fleet.play("hostname.yml", &playbook, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(fleet.changed(0, &out), "changed=0", "{out}");
+
+    let playbook = rename(&original, "use=debian");
+    let (code, out) = fleet.play("back.yml", &playbook, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(fleet.on_host(0, names), format!("{original}\n{original}"));
+    let (_, out) = fleet.play("back.yml", &playbook, &[]);
+    assert_eq!(fleet.changed(0, &out), "changed=0", "{out}");
+
+    let playbook = rename("other", "use=solaris");
+    fleet.play_fails(
+        "solaris.yml",
+        &playbook,
+        &[],
+        "hostname strategy 'solaris' is not supported by bosun",
+    );
+    assert_eq!(fleet.on_host(0, "hostname"), original);
+}
+
+const KEY_A: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBosunKeyA alice@laptop";
+const KEY_B: &str = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABosunKeyB bob@desk";
+
+fn key_playbook(task: &str) -> String {
+    format!(
+        "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - user: name=keyuser shell=/bin/sh
+    - authorized_key:
+{task}
+"
+    )
+}
+
+#[test]
+fn authorized_key_adds_replaces_and_removes_keys() {
+    let Some(fleet) = or_skip(SystemdFleet::shared()) else {
+        return;
+    };
+    let keys = "cat /home/keyuser/.ssh/authorized_keys 2>/dev/null || echo missing";
+    let modes = "stat -c '%a %U %G' /home/keyuser/.ssh /home/keyuser/.ssh/authorized_keys";
+    let add = key_playbook(&format!(
+        "        user: keyuser\n        key: '{KEY_A}'\n        key_options: 'no-pty,from=\"198.51.100.0/24\"'"
+    ));
+    fleet.play(
+        "user.yml",
+        &key_playbook("        user: keyuser\n        key: ''\n        state: absent"),
+        &[],
+    );
+
+    let (code, out) = fleet.play("add.yml", &add, &["--check"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(fleet.changed(0, &out), "changed=1", "{out}");
+    assert_eq!(
+        fleet.on_host(0, keys),
+        "missing",
+        "check mode wrote nothing"
+    );
+
+    let (code, out) = fleet.play("add.yml", &add, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(fleet.changed(0, &out), "changed=1", "{out}");
+    assert_eq!(
+        fleet.on_host(0, keys),
+        format!("no-pty,from=\"198.51.100.0/24\" {KEY_A}")
+    );
+    assert_eq!(
+        fleet.on_host(0, modes),
+        "700 keyuser keyuser\n600 keyuser keyuser"
+    );
+    let (_, out) = fleet.play("add.yml", &add, &[]);
+    assert_eq!(fleet.changed(0, &out), "changed=0", "{out}");
+
+    fleet.on_host(
+        0,
+        "echo '# kept by hand' >> /home/keyuser/.ssh/authorized_keys",
+    );
+    let both = key_playbook(&format!(
+        "        user: keyuser\n        key: |\n          {KEY_A}\n          {KEY_B}\n        exclusive: true"
+    ));
+    let (code, out) = fleet.play("both.yml", &both, &["--diff"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(fleet.changed(0, &out), "changed=1", "{out}");
+    assert!(out.contains(&format!("+{KEY_B}")), "{out}");
+    assert_eq!(
+        fleet.on_host(0, keys),
+        format!("{KEY_A}\n{KEY_B}"),
+        "options dropped (the key is replaced at the end), the hand-made line removed"
+    );
+    assert_eq!(
+        fleet.on_host(0, modes),
+        "700 keyuser keyuser\n600 keyuser keyuser"
+    );
+    let (_, out) = fleet.play("both.yml", &both, &[]);
+    assert_eq!(fleet.changed(0, &out), "changed=0", "{out}");
+
+    let remove = key_playbook(&format!(
+        "        user: keyuser\n        key: '{KEY_A}'\n        state: absent"
+    ));
+    let (code, out) = fleet.play("remove.yml", &remove, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(fleet.changed(0, &out), "changed=1", "{out}");
+    assert_eq!(fleet.on_host(0, keys), KEY_B);
+
+    let bad = key_playbook("        user: keyuser\n        key: not-a-key");
+    fleet.play_fails("bad.yml", &bad, &[], "invalid key specified: not-a-key");
+    let nouser = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - authorized_key: user=bosun-nobody key='ssh-ed25519 AAAA'
+";
+    fleet.play_fails(
+        "nouser.yml",
+        nouser,
+        &[],
+        "Failed to lookup user bosun-nobody",
+    );
+}
+
+const CRONTAB: &str = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - user: name=cronuser shell=/bin/sh
+    - cron:
+        name: PATH
+        env: true
+        job: /usr/bin:/bin
+        user: cronuser
+    - cron:
+        name: backup
+        user: cronuser
+        minute: '5'
+        hour: '2'
+        job: /usr/local/bin/backup
+    - name: a job Ansible wrote, updated in place
+      cron: name=legacy user=cronuser special_time=daily job=/usr/local/bin/new
+";
+
+#[test]
+fn cron_manages_user_crontabs_and_cron_files() {
+    let Some(fleet) = or_skip(SystemdFleet::shared()) else {
+        return;
+    };
+    fleet.play_fails(
+        "nocron.yml",
+        CRONTAB,
+        &[],
+        "crontab is not installed on the target: install the 'cron' package",
+    );
+    let install = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - apt: name=cron update_cache=true cache_valid_time=3600
+";
+    let (code, out) = fleet.play("install.yml", install, &[]);
+    assert_eq!(code, 0, "{out}");
+
+    let crontab = "crontab -l -u cronuser 2>&1";
+    fleet.on_host(
+        0,
+        "printf '#Ansible: legacy\\n0 0 * * * /usr/local/bin/old\\n' | crontab -u cronuser -",
+    );
+    let (code, out) = fleet.play("crontab.yml", CRONTAB, &["--check"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(fleet.changed(0, &out), "changed=3", "{out}");
+    assert_eq!(
+        fleet.on_host(0, crontab),
+        "#Ansible: legacy\n0 0 * * * /usr/local/bin/old",
+        "check mode left it"
+    );
+    let (code, out) = fleet.play("crontab.yml", CRONTAB, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(fleet.changed(0, &out), "changed=3", "{out}");
+    assert_eq!(
+        fleet.on_host(0, crontab),
+        "PATH=\"/usr/bin:/bin\"\n#Ansible: legacy\n@daily /usr/local/bin/new\n#Ansible: backup\n5 2 * * * /usr/local/bin/backup"
+    );
+    let (code, out) = fleet.play("crontab.yml", CRONTAB, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(fleet.changed(0, &out), "changed=0", "{out}");
+
+    let cron_file = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - cron:
+        name: rotate
+        cron_file: bosun-rotate
+        user: nobody
+        weekday: '1-5'
+        minute: '*/10'
+        job: /bin/true
+        disabled: '{{ off | default(false) }}'
+    - cron: name=backup user=cronuser state=absent
+    - cron: name=SHELL env=true job=/bin/sh insertbefore=NOPE user=cronuser
+";
+    let file = "stat -c %a /etc/cron.d/bosun-rotate; cat /etc/cron.d/bosun-rotate";
+    fleet.play_fails(
+        "file.yml",
+        cron_file,
+        &[],
+        "Variable named 'NOPE' not found.",
+    );
+    assert_eq!(
+        fleet.on_host(0, file),
+        "644\n#Ansible: rotate\n*/10 * * * 1-5 nobody /bin/true"
+    );
+    assert_eq!(
+        fleet.on_host(0, crontab),
+        "PATH=\"/usr/bin:/bin\"\n#Ansible: legacy\n@daily /usr/local/bin/new"
+    );
+    let (code, out) = fleet.play("file.yml", cron_file, &["-e", "off=true"]);
+    assert_eq!(code, 2, "{out}");
+    assert_eq!(fleet.changed(0, &out), "changed=1", "{out}");
+    assert_eq!(
+        fleet.on_host(0, file),
+        "644\n#Ansible: rotate\n#*/10 * * * 1-5 nobody /bin/true"
+    );
+    let (_, out) = fleet.play("file.yml", cron_file, &["-e", "off=true"]);
+    assert_eq!(fleet.changed(0, &out), "changed=0", "{out}");
+}
