@@ -90,9 +90,12 @@ fn sysctl_sets_the_file_and_the_kernel() {
     let wanted = if original == "1111" { "2222" } else { "1111" };
     let extra = format!("conns={wanted}");
 
-    let (code, out) = fleet.play("sysctl.yml", SYSCTL, &["-e", &extra, "--check", "--diff"]);
-    assert_eq!(code, 0, "{out}");
-    assert_eq!(fleet.changed(0, &out), "changed=1", "{out}");
+    let out = fleet.play_expecting(
+        "sysctl.yml",
+        SYSCTL,
+        &["-e", &extra, "--check", "--diff"],
+        1,
+    );
     assert!(
         out.contains(&format!("+net.core.somaxconn={wanted}")),
         "{out}"
@@ -107,18 +110,14 @@ fn sysctl_sets_the_file_and_the_kernel() {
         "# tuning\nnet.ipv4.ip_local_port_range = 32768\t60999"
     );
 
-    let (code, out) = fleet.play("sysctl.yml", SYSCTL, &["-e", &extra]);
-    assert_eq!(code, 0, "{out}");
-    assert_eq!(fleet.changed(0, &out), "changed=1", "{out}");
+    fleet.play_expecting("sysctl.yml", SYSCTL, &["-e", &extra], 1);
     assert_eq!(fleet.on_host(0, live), wanted);
     assert_eq!(
         fleet.on_host(0, file),
         format!("# tuning\nnet.ipv4.ip_local_port_range=32768\t60999\nnet.core.somaxconn={wanted}"),
         "rewritten as Ansible's module writes it"
     );
-    let (code, out) = fleet.play("sysctl.yml", SYSCTL, &["-e", &extra]);
-    assert_eq!(code, 0, "{out}");
-    assert_eq!(fleet.changed(0, &out), "changed=0", "{out}");
+    fleet.play_expecting("sysctl.yml", SYSCTL, &["-e", &extra], 0);
 
     let absent = "
 - hosts: all
@@ -126,9 +125,7 @@ fn sysctl_sets_the_file_and_the_kernel() {
   tasks:
     - sysctl: name=net.core.somaxconn state=absent sysctl_file=/etc/sysctl.d/90-bosun-test.conf
 ";
-    let (code, out) = fleet.play("absent.yml", absent, &[]);
-    assert_eq!(code, 0, "{out}");
-    assert_eq!(fleet.changed(0, &out), "changed=1", "{out}");
+    fleet.play_expecting("absent.yml", absent, &[], 1);
     assert_eq!(
         fleet.on_host(0, file),
         "# tuning\nnet.ipv4.ip_local_port_range=32768\t60999"
@@ -164,9 +161,7 @@ fn hostname_renames_through_hostnamectl_and_etc_hostname() {
         )
     };
     let playbook = rename("bosun-web1.example.net", "");
-    let (code, out) = fleet.play("hostname.yml", &playbook, &["--check"]);
-    assert_eq!(code, 0, "{out}");
-    assert_eq!(fleet.changed(0, &out), "changed=2", "{out}");
+    fleet.play_expecting("hostname.yml", &playbook, &["--check"], 2);
     assert_eq!(fleet.on_host(0, "hostname"), original, "check mode left it");
 
     let (code, out) = fleet.play("hostname.yml", &playbook, &[]);
@@ -183,9 +178,7 @@ fn hostname_renames_through_hostnamectl_and_etc_hostname() {
         fleet.on_host(0, "cat /tmp/hostname-facts"),
         "bosun-web1 example.net"
     );
-    let (code, out) = fleet.play("hostname.yml", &playbook, &[]);
-    assert_eq!(code, 0, "{out}");
-    assert_eq!(fleet.changed(0, &out), "changed=0", "{out}");
+    fleet.play_expecting("hostname.yml", &playbook, &[], 0);
 
     let playbook = rename(&original, "use=debian");
     let (code, out) = fleet.play("back.yml", &playbook, &[]);
@@ -236,18 +229,14 @@ fn authorized_key_adds_replaces_and_removes_keys() {
         &[],
     );
 
-    let (code, out) = fleet.play("add.yml", &add, &["--check"]);
-    assert_eq!(code, 0, "{out}");
-    assert_eq!(fleet.changed(0, &out), "changed=1", "{out}");
+    fleet.play_expecting("add.yml", &add, &["--check"], 1);
     assert_eq!(
         fleet.on_host(0, keys),
         "missing",
         "check mode wrote nothing"
     );
 
-    let (code, out) = fleet.play("add.yml", &add, &[]);
-    assert_eq!(code, 0, "{out}");
-    assert_eq!(fleet.changed(0, &out), "changed=1", "{out}");
+    fleet.play_expecting("add.yml", &add, &[], 1);
     assert_eq!(
         fleet.on_host(0, keys),
         format!("no-pty,from=\"198.51.100.0/24\" {KEY_A}")
@@ -266,9 +255,7 @@ fn authorized_key_adds_replaces_and_removes_keys() {
     let both = key_playbook(&format!(
         "        user: keyuser\n        key: |\n          {KEY_A}\n          {KEY_B}\n        exclusive: true"
     ));
-    let (code, out) = fleet.play("both.yml", &both, &["--diff"]);
-    assert_eq!(code, 0, "{out}");
-    assert_eq!(fleet.changed(0, &out), "changed=1", "{out}");
+    let out = fleet.play_expecting("both.yml", &both, &["--diff"], 1);
     assert!(out.contains(&format!("+{KEY_B}")), "{out}");
     assert_eq!(
         fleet.on_host(0, keys),
@@ -285,9 +272,7 @@ fn authorized_key_adds_replaces_and_removes_keys() {
     let remove = key_playbook(&format!(
         "        user: keyuser\n        key: '{KEY_A}'\n        state: absent"
     ));
-    let (code, out) = fleet.play("remove.yml", &remove, &[]);
-    assert_eq!(code, 0, "{out}");
-    assert_eq!(fleet.changed(0, &out), "changed=1", "{out}");
+    fleet.play_expecting("remove.yml", &remove, &[], 1);
     assert_eq!(fleet.on_host(0, keys), KEY_B);
 
     let bad = key_playbook("        user: keyuser\n        key: not-a-key");
@@ -351,24 +336,18 @@ fn cron_manages_user_crontabs_and_cron_files() {
         0,
         "printf '#Ansible: legacy\\n0 0 * * * /usr/local/bin/old\\n' | crontab -u cronuser -",
     );
-    let (code, out) = fleet.play("crontab.yml", CRONTAB, &["--check"]);
-    assert_eq!(code, 0, "{out}");
-    assert_eq!(fleet.changed(0, &out), "changed=3", "{out}");
+    fleet.play_expecting("crontab.yml", CRONTAB, &["--check"], 3);
     assert_eq!(
         fleet.on_host(0, crontab),
         "#Ansible: legacy\n0 0 * * * /usr/local/bin/old",
         "check mode left it"
     );
-    let (code, out) = fleet.play("crontab.yml", CRONTAB, &[]);
-    assert_eq!(code, 0, "{out}");
-    assert_eq!(fleet.changed(0, &out), "changed=3", "{out}");
+    fleet.play_expecting("crontab.yml", CRONTAB, &[], 3);
     assert_eq!(
         fleet.on_host(0, crontab),
         "PATH=\"/usr/bin:/bin\"\n#Ansible: legacy\n@daily /usr/local/bin/new\n#Ansible: backup\n5 2 * * * /usr/local/bin/backup"
     );
-    let (code, out) = fleet.play("crontab.yml", CRONTAB, &[]);
-    assert_eq!(code, 0, "{out}");
-    assert_eq!(fleet.changed(0, &out), "changed=0", "{out}");
+    fleet.play_expecting("crontab.yml", CRONTAB, &[], 0);
 
     let cron_file = "
 - hosts: all

@@ -162,9 +162,7 @@ fn uri_talks_json_follows_redirects_and_checks_status() {
     assert_eq!(requests[0]["agent"], "ansible-httpget");
 
     let before = server.requests().len();
-    let (code, out) = fleet.play("uri.yml", &playbook, &[]);
-    assert_eq!(code, 0, "{out}");
-    assert_eq!(fleet.changed(0, &out), "changed=0", "{out}");
+    let out = fleet.play_expecting("uri.yml", &playbook, &[], 0);
     assert!(
         out.contains("TASK [saved to a file] ****") && out.contains("skipping: [c"),
         "{out}"
@@ -228,9 +226,7 @@ fn get_url_downloads_verifies_and_skips_what_is_there() {
         sum = sha256(data)
     );
     let file = "stat -c '%a %U' /opt/dl/tool.txt && cat /opt/dl/tool.txt; ls -A /opt/dl";
-    let (code, out) = fleet.play("get.yml", &playbook, &["--check"]);
-    assert_eq!(code, 0, "{out}");
-    assert_eq!(fleet.changed(0, &out), "changed=1", "{out}");
+    fleet.play_expecting("get.yml", &playbook, &["--check"], 1);
     assert_eq!(
         fleet.on_host(0, "ls -A /opt/dl"),
         "",
@@ -238,13 +234,9 @@ fn get_url_downloads_verifies_and_skips_what_is_there() {
     );
     assert!(server.requests().is_empty());
 
-    let (code, out) = fleet.play("get.yml", &playbook, &[]);
-    assert_eq!(code, 0, "{out}");
-    assert_eq!(fleet.changed(0, &out), "changed=1", "{out}");
+    fleet.play_expecting("get.yml", &playbook, &[], 1);
     assert_eq!(fleet.on_host(0, file), "640 dluser\nrelease 1.0\ntool.txt");
-    let (code, out) = fleet.play("get.yml", &playbook, &[]);
-    assert_eq!(code, 0, "{out}");
-    assert_eq!(fleet.changed(0, &out), "changed=0", "{out}");
+    fleet.play_expecting("get.yml", &playbook, &[], 0);
     assert_eq!(
         server.requests().len(),
         1,

@@ -56,9 +56,7 @@ fn apt_installs_keeps_and_removes_a_package() {
     assert_eq!(fleet.changed(0, &out), "changed=1", "{out}");
     assert_eq!(fleet.on_host(0, status), "installed");
 
-    let (code, out) = fleet.play("again.yml", INSTALL_AGAIN, &[]);
-    assert_eq!(code, 0, "{out}");
-    assert_eq!(fleet.changed(0, &out), "changed=0", "{out}");
+    fleet.play_expecting("again.yml", INSTALL_AGAIN, &[], 0);
     let (code, out) = fleet.play("install.yml", INSTALL, &[]);
     assert_eq!(code, 0, "{out}");
     assert_eq!(
@@ -67,14 +65,10 @@ fn apt_installs_keeps_and_removes_a_package() {
         "cache still valid: {out}"
     );
 
-    let (code, out) = fleet.play("remove.yml", REMOVE, &["--check"]);
-    assert_eq!(code, 0, "{out}");
-    assert_eq!(fleet.changed(0, &out), "changed=1", "{out}");
+    fleet.play_expecting("remove.yml", REMOVE, &["--check"], 1);
     assert_eq!(fleet.on_host(0, status), "installed", "check mode left it");
 
-    let (code, out) = fleet.play("remove.yml", REMOVE, &[]);
-    assert_eq!(code, 0, "{out}");
-    assert_eq!(fleet.changed(0, &out), "changed=1", "{out}");
+    fleet.play_expecting("remove.yml", REMOVE, &[], 1);
     assert_eq!(fleet.on_host(0, status), "not-installed");
     let (_, out) = fleet.play("remove.yml", REMOVE, &[]);
     assert_eq!(fleet.changed(0, &out), "changed=0", "{out}");
@@ -136,36 +130,26 @@ fn systemd_starts_enables_restarts_and_stops_a_unit() {
     let active = "systemctl is-active bosun-sleeper; systemctl is-enabled bosun-sleeper";
     let main_pid = "systemctl show -p MainPID --value bosun-sleeper";
 
-    let (code, out) = fleet.play("unit.yml", UNIT, &[]);
-    assert_eq!(code, 0, "{out}");
-    assert_eq!(fleet.changed(0, &out), "changed=2", "{out}");
+    fleet.play_expecting("unit.yml", UNIT, &[], 2);
     assert_eq!(fleet.on_host(0, active), "active\nenabled");
-    let (code, out) = fleet.play("unit.yml", UNIT, &[]);
-    assert_eq!(code, 0, "{out}");
-    assert_eq!(fleet.changed(0, &out), "changed=0", "{out}");
+    fleet.play_expecting("unit.yml", UNIT, &[], 0);
 
     let before = fleet.on_host(0, main_pid);
     assert!(before.parse::<u32>().is_ok_and(|pid| pid > 0), "{before}");
     let restart = state_playbook("systemd_service", "restarted");
-    let (code, out) = fleet.play("restart.yml", &restart, &[]);
-    assert_eq!(code, 0, "{out}");
-    assert_eq!(fleet.changed(0, &out), "changed=1", "{out}");
+    fleet.play_expecting("restart.yml", &restart, &[], 1);
     let after = fleet.on_host(0, main_pid);
     assert_ne!(before, after, "a restart gives the unit a new main process");
     assert_eq!(fleet.on_host(0, active), "active\nenabled");
 
     let stop = state_playbook("service", "stopped");
-    let (code, out) = fleet.play("stop.yml", &stop, &["--check"]);
-    assert_eq!(code, 0, "{out}");
-    assert_eq!(fleet.changed(0, &out), "changed=1", "{out}");
+    fleet.play_expecting("stop.yml", &stop, &["--check"], 1);
     assert_eq!(
         fleet.on_host(0, active),
         "active\nenabled",
         "check mode left it"
     );
-    let (code, out) = fleet.play("stop.yml", &stop, &[]);
-    assert_eq!(code, 0, "{out}");
-    assert_eq!(fleet.changed(0, &out), "changed=1", "{out}");
+    fleet.play_expecting("stop.yml", &stop, &[], 1);
     assert_eq!(fleet.on_host(0, active), "inactive\nenabled");
     let (_, out) = fleet.play("stop.yml", &stop, &[]);
     assert_eq!(fleet.changed(0, &out), "changed=0", "{out}");

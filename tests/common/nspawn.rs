@@ -188,6 +188,21 @@ impl SystemdFleet {
         (output.status.code().unwrap_or(-1), text)
     }
 
+    /// Runs `playbook` like [`SystemdFleet::play`], expecting it to succeed with
+    /// `changed=<changed>` on the first container; returns the output.
+    pub fn play_expecting(
+        &self,
+        name: &str,
+        playbook: &str,
+        extra: &[&str],
+        changed: usize,
+    ) -> String {
+        let (code, out) = self.play(name, playbook, extra);
+        assert_eq!(code, 0, "{out}");
+        assert_eq!(self.changed(0, &out), format!("changed={changed}"), "{out}");
+        out
+    }
+
     /// Runs `playbook` like [`SystemdFleet::play`], expecting it to fail (exit 2)
     /// saying `message`; returns the output.
     pub fn play_fails(&self, name: &str, playbook: &str, extra: &[&str], message: &str) -> String {
