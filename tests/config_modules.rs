@@ -388,4 +388,28 @@ fn cron_manages_user_crontabs_and_cron_files() {
     );
     let (_, out) = fleet.play("file.yml", cron_file, &["-e", "off=true"]);
     assert_eq!(fleet.changed(0, &out), "changed=0", "{out}");
+
+    let backups = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - cron: name=legacy user=cronuser special_time=weekly job=/usr/local/bin/new backup=true
+      register: saved
+    - cron: name=rotate cron_file=bosun-rotate user=nobody minute=0 job=/bin/true backup=true
+      register: saved_file
+    - copy:
+        dest: /tmp/cron-backups
+        content: \"{{ saved.backup_file }} {{ saved_file.backup_file }}\"
+";
+    fleet.play_expecting("backups.yml", backups, &[], 3);
+    assert_eq!(
+        fleet.on_host(0, "cat $(cat /tmp/cron-backups)"),
+        "PATH=\"/usr/bin:/bin\"\n#Ansible: legacy\n@daily /usr/local/bin/new\n\
+         #Ansible: rotate\n#*/10 * * * 1-5 nobody /bin/true",
+        "the crontab and the cron file as they were before"
+    );
+    assert_eq!(
+        fleet.on_host(0, file),
+        "644\n#Ansible: rotate\n0 * * * * nobody /bin/true"
+    );
 }

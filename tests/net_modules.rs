@@ -173,6 +173,30 @@ fn uri_talks_json_follows_redirects_and_checks_status() {
         "six requests again (the followed redirect is two), none for dest: creates skipped it"
     );
 
+    let private = format!(
+        "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - uri: url={} url_username=admin url_password=pw
+      register: private
+    - copy: dest=/tmp/uri-private content='{{{{ private.json.secret }}}}'
+",
+        server.url("/private")
+    );
+    let before = server.requests().len();
+    fleet.play_expecting("private.yml", &private, &[], 1);
+    assert_eq!(fleet.on_host(0, "cat /tmp/uri-private"), "42");
+    let asked: Vec<_> = server.requests()[before..]
+        .iter()
+        .map(|r| r["auth"].clone())
+        .collect();
+    assert_eq!(
+        asked,
+        [serde_json::Value::Null, "Basic YWRtaW46cHc=".into()],
+        "without force_basic_auth, credentials go only once the server asks"
+    );
+
     let teapot = format!(
         "
 - hosts: all
@@ -295,6 +319,30 @@ fn get_url_downloads_verifies_and_skips_what_is_there() {
     let out = fleet.play_fails("missing.yml", &missing, &[], "Request failed");
     assert!(out.contains("\"status_code\": 404"), "{out}");
     assert_eq!(fleet.on_host(0, "ls -A /opt/dl"), "tool-1.0.txt");
+
+    server.serve("tool-1.0.txt", b"release 2.0\n");
+    let replace = format!(
+        "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - get_url: url={} dest=/opt/dl/tool-1.0.txt force=true backup=true
+      register: got
+    - copy: dest=/tmp/get-url-backup content='{{{{ got.backup_file }}}}'
+",
+        server.url("/tool-1.0.txt")
+    );
+    fleet.play_expecting("backup.yml", &replace, &[], 2);
+    let backup = fleet.on_host(0, "cat /tmp/get-url-backup");
+    assert!(
+        backup.starts_with("/opt/dl/tool-1.0.txt.") && backup.ends_with('~'),
+        "{backup}"
+    );
+    assert_eq!(
+        fleet.on_host(0, &format!("cat /opt/dl/tool-1.0.txt '{backup}'")),
+        "release 2.0\nrelease 1.0, tampered",
+        "the new file in place, the old one kept beside it"
+    );
 }
 
 #[test]

@@ -377,6 +377,7 @@ fn uploads_and_stdin_travel_through_the_one_shell_byte_for_byte() {
 - hosts: all
   gather_facts: false
   tasks:
+    - file: path=/tmp/up state=directory
     - copy: src=blob.bin dest=/tmp/up/blob.bin mode=0600
     - copy: {content: \"line one\\nline two\", dest: /tmp/up/text.txt}
     - copy: src=large.bin dest=/tmp/up/large.bin
@@ -387,7 +388,6 @@ fn uploads_and_stdin_travel_through_the_one_shell_byte_for_byte() {
     - copy: {content: \"{{ fed.stdout }}\", dest: /tmp/up/fed.txt}
 ",
     );
-    fleet.ssh(0, "mkdir -p /tmp/up");
     let sessions_before = fleet.log(0).matches("Starting session:").count();
     let output = scratch.bosun_with(
         &["run", "upload.yml", "-i", "hosts.ini"],

@@ -284,15 +284,25 @@ impl Module for Cron {
         if !changed || ctx.check_mode {
             return Ok(outcome);
         }
-        match (&place, file) {
+        let backup_file = match (&place, file) {
             (Place::File(_), Some(file)) => {
-                let saved = textfile::save(ctx, args, &file, &after, true, "").await;
-                if let Err(err) = saved {
-                    return textfile::settle(Err(err));
+                match textfile::save(ctx, args, &file, &after, true, "").await {
+                    Ok(saved) => saved.backup_file,
+                    Err(err) => return textfile::settle(Err(err)),
                 }
             }
             _ => {
-                let mut install = Command::new(format!("crontab{} -", user_flag(user)));
+                let backup = args.bool_or("backup", false);
+                // The old crontab goes to a temporary file first, as Ansible keeps it.
+                let keep = if backup {
+                    format!(
+                        "b=$(mktemp -t crontab.XXXXXX) && printf %s {} > \"$b\" && echo \"$b\" && ",
+                        quote(&before)
+                    )
+                } else {
+                    String::new()
+                };
+                let mut install = Command::new(format!("{keep}crontab{} -", user_flag(user)));
                 install.stdin = Some(after.into_bytes());
                 let done = ctx.conn.exec(&install).await?;
                 if done.rc != 0 {
@@ -301,7 +311,11 @@ impl Module for Cron {
                         done.stderr_text().trim()
                     )));
                 }
+                backup.then(|| done.stdout_text().trim().to_string())
             }
+        };
+        if let Some(path) = backup_file {
+            outcome.insert("backup_file".into(), json!(path));
         }
         Ok(outcome)
     }

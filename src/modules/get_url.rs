@@ -20,7 +20,6 @@ const OWN_PARAMS: &[Param] = &[
     Param::new("force", Kind::Bool),
     Param::new("tmp_dest", Kind::Str),
     Param::new("backup", Kind::Bool),
-    Param::new("decompress", Kind::Bool),
 ];
 
 /// A `checksum:` value: algorithm and expected digest.
@@ -147,7 +146,21 @@ impl Module for GetUrl {
             .map(str::to_string)
             .unwrap_or_else(|| http::parent(&dest).to_string());
         let want = checksum.as_ref().map(|(_, digest)| digest.as_str());
-        let install = install_script(&dest, algorithm, want, &attributes, current.as_ref())?;
+        let backup = args.bool_or("backup", false).then(|| {
+            format!(
+                "{dest}.{}.{}~",
+                std::process::id(),
+                crate::clock::backup_stamp()
+            )
+        });
+        let install = install_script(
+            &dest,
+            algorithm,
+            want,
+            &attributes,
+            current.as_ref(),
+            backup.as_deref(),
+        )?;
         let mut command = request.command("\"$b\"", &install);
         command.script = format!(
             "b={} || exit 1; {}",
@@ -190,6 +203,9 @@ impl Module for GetUrl {
             return Ok(super::failed(error));
         }
         let installed = field("R:").as_deref() == Some("installed");
+        if let Some(path) = field("B:") {
+            outcome.insert("backup_file".into(), json!(path));
+        }
         let after = fileops::stat(ctx, &dest, true, true).await?;
         let attribute_change = match &after {
             Some(stat) => !attributes
@@ -215,13 +231,15 @@ impl Module for GetUrl {
 /// The script run after the download (the body in `$b`, the status in `$code`):
 /// prints the digest with the task's algorithm (`A:`) and SHA-1 (`S:`); unless the
 /// status is 200 and the digest is `want`, removes the download; else renames it over
-/// `dest` when its content differs (`R:installed`), mode and owners set first.
+/// `dest` when its content differs (`R:installed`), mode and owners set first, and
+/// the file it replaces copied to `backup` first (`B:path`).
 fn install_script(
     dest: &str,
     algorithm: &str,
     want: Option<&str>,
     attributes: &Attributes,
     current: Option<&fileops::FileStat>,
+    backup: Option<&str>,
 ) -> Result<String, ModuleError> {
     let d = quote(dest);
     let dir = quote(http::parent(dest));
@@ -232,12 +250,18 @@ fn install_script(
         (None, Some(stat)) => stat.mode & 0o7777,
         (None, None) => 0o644,
     };
-    let mut owners = String::new();
+    let mut before_rename = String::new();
     if let Some(owner) = &attributes.owner {
-        owners.push_str(&format!("chown {} \"$f\" && ", quote(owner)));
+        before_rename.push_str(&format!("chown {} \"$f\" && ", quote(owner)));
     }
     if let Some(group) = &attributes.group {
-        owners.push_str(&format!("chgrp {} \"$f\" && ", quote(group)));
+        before_rename.push_str(&format!("chgrp {} \"$f\" && ", quote(group)));
+    }
+    if let Some(path) = backup {
+        let p = quote(path);
+        before_rename.push_str(&format!(
+            "{{ [ ! -f {d} ] || {{ cp -p -- {d} {p} && echo B:{p}; }}; }} && "
+        ));
     }
     Ok(format!(
         "a=$({algorithm}sum < \"$b\" | cut -d' ' -f1); \
@@ -245,7 +269,7 @@ fn install_script(
          if [ \"$code\" != 200 ] || {{ [ -n {want} ] && [ \"$a\" != {want} ]; }}; then rm -f \"$b\"; \
          elif [ -f {d} ] && [ \"$(sha1sum < \"$b\")\" = \"$(sha1sum < {d})\" ]; then rm -f \"$b\"; echo R:same; \
          else f=\"$b\"; case \"$b\" in {dir}/*) ;; *) f=$(mktemp -p {dir} .bosun-http.XXXXXX) && cp \"$b\" \"$f\"; rm -f \"$b\";; esac; \
-           if chmod {mode:04o} \"$f\" && {owners}mv -f \"$f\" {d}; then echo R:installed; \
+           if chmod {mode:04o} \"$f\" && {before_rename}mv -f \"$f\" {d}; then echo R:installed; \
            else rm -f \"$f\"; echo 'E:cannot install the download as {dest_text}'; fi; fi",
         dest_text = dest.replace('\'', "")
     ))

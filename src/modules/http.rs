@@ -24,6 +24,7 @@ pub const REQUEST_PARAMS: &[Param] = &[
     Param::new("validate_certs", Kind::Bool),
     Param::new("use_proxy", Kind::Bool),
     Param::new("http_agent", Kind::Str),
+    Param::new("decompress", Kind::Bool),
 ];
 
 /// A module's parameters: the request's, its own, and the file attributes.
@@ -57,6 +58,11 @@ pub struct Request {
     pub use_proxy: bool,
     /// The `User-Agent`.
     pub agent: String,
+    /// Whether a compressed body is asked for and decompressed (`decompress`).
+    pub decompress: bool,
+    /// Whether credentials go with the first request (`force_basic_auth`), or only
+    /// after the server asks for them.
+    pub force_basic_auth: bool,
 }
 
 impl Request {
@@ -92,6 +98,8 @@ impl Request {
                 .str("http_agent")
                 .unwrap_or("ansible-httpget")
                 .to_string(),
+            decompress: args.bool_or("decompress", true),
+            force_basic_auth: args.bool_or("force_basic_auth", false),
         }
     }
 
@@ -126,7 +134,14 @@ impl Request {
             lines.push(format!("data-raw = {}", config_string(body)));
         }
         if let Some((user, password)) = &self.credentials {
-            lines.push("basic".into());
+            lines.push(
+                if self.force_basic_auth {
+                    "basic"
+                } else {
+                    "anyauth"
+                }
+                .into(),
+            );
             lines.push(format!(
                 "user = {}",
                 config_string(&format!("{user}:{password}"))
@@ -134,6 +149,9 @@ impl Request {
         }
         if !self.validate_certs {
             lines.push("insecure".into());
+        }
+        if self.decompress {
+            lines.push("compressed".into());
         }
         if self.follow {
             lines.push("location".into());

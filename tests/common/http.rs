@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 /// The server: static files from `root`, and
-/// `/json` (a JSON document), `/redirect` (302 to `/json`), `/teapot` (418) and
+/// `/json` (a JSON document), `/redirect` (302 to `/json`), `/teapot` (418),
+/// `/private` (401 asking for basic authentication, a JSON document with it) and
 /// `POST /echo` (201, the request's body, content type and authorization as JSON).
 const SERVER: &str = r#"
 import http.server, json, sys
@@ -42,6 +43,10 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             self.reply(302, b"", "text/plain", [("Location", "/json")])
         elif self.path == "/teapot":
             self.reply(418, b"short and stout", "text/plain")
+        elif self.path == "/private" and not self.headers.get("Authorization"):
+            self.reply(401, b"who are you?", "text/plain", [("WWW-Authenticate", 'Basic realm="bosun"')])
+        elif self.path == "/private":
+            self.reply(200, b'{"secret": 42}')
         else:
             super().do_GET()
 
