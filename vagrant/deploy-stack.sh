@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Deploys the example stack in one command: builds bosun, boots two Debian 12 containers
-# with systemd as PID 1 (vagrant/nspawn-hosts.sh, Docker-capable, on the cached base
-# rootfs: built once, about 90 s), runs playbooks/site.yml against them (nginx + the
-# gunicorn app on the web host, Docker and a container on the docker host), and prints
-# how to reach them. Needs root.
+# Deploys the example stack in one command: installs what the targets need (.ci/setup),
+# builds bosun, boots two Debian 12 containers with systemd as PID 1
+# (vagrant/nspawn-hosts.sh, Docker-capable, on the cached base rootfs: built once, about
+# 90 s), runs playbooks/site.yml against them (nginx + the gunicorn app on the web host,
+# Docker and a container on the docker host), and prints how to reach them. Run it again
+# and it converges the same containers: the second run reports changed=0. Needs root.
 #
 # Usage: vagrant/deploy-stack.sh [up] | down
 # Environment: BASE (default /var/tmp/bosun-stack), FIRST (default 50: c51 and c52,
@@ -20,9 +21,24 @@ if [ "${1:-up}" = down ]; then
 fi
 [ "${1:-up}" = up ] || { echo "usage: $0 [up] | down" >&2; exit 1; }
 
+# Both containers of an earlier `up` still running: converge them again.
+running() {
+  local k pid
+  for k in $((FIRST + 1)) $((FIRST + 2)); do
+    read -r pid 2>/dev/null <"$BASE/c$k/nspawn.pid" || return 1
+    kill -0 "$pid" 2>/dev/null || return 1
+  done
+  [ -s "$BASE/stack.ini" ]
+}
+
+bash .ci/setup
 cargo build --quiet
 bosun=${CARGO_TARGET_DIR:-target}/debug/bosun
-vagrant/nspawn-hosts.sh up 2
+if running; then
+  echo "reusing $web and $docker (BASE=$BASE); '$0 down' removes them"
+else
+  vagrant/nspawn-hosts.sh up 2
+fi
 {
   cat "$BASE/inventory.ini"
   printf '\n[web]\n%s\n\n[docker]\n%s\n' "$web" "$docker"
