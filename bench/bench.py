@@ -17,10 +17,12 @@ import json
 import os
 import platform
 import re
+import shutil
 import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -663,6 +665,93 @@ def probe_bosun_tasks(ctx: Ctx, target: Target, tag: str, counts=(1, 50), runs=5
     return out
 
 
+# The module families whose round trips per task the report lists: a name and one task
+# (`{d}` a scratch directory, `{i}` the task's number). Each runs 10 times on localhost.
+ROUND_TRIP_FAMILIES = [
+    ("command", "    - command: /bin/true\n"),
+    ("shell", "    - shell: 'true'\n"),
+    ("file: state=touch (times kept)",
+     "    - file: path={d}/t{i} state=touch modification_time=preserve access_time=preserve\n"),
+    ("file: state=directory", "    - file: path={d}/dir{i} state=directory mode=0755\n"),
+    ("copy: content=", "    - copy: content='line {i}' dest={d}/c{i} mode=0644\n"),
+    ("template", "    - template: src=probe.j2 dest={d}/tpl{i} mode=0644\n"),
+    ("lineinfile", "    - lineinfile: path={d}/lines line='line {i}' create=true\n"),
+    ("stat", "    - stat: path={d}/c{i}\n"),
+    ("ping", "    - ping:\n"),
+    ("debug (no round trip expected)", "    - debug: msg=x\n"),
+]
+ROUND_TRIP_TASKS = 10
+
+
+def count_round_trips(bosun: str, playbook: Path, cwd: Path, env: dict) -> int | None:
+    """The round trips one local run of `playbook` made (BOSUN_ROUND_TRIPS=1)."""
+    res = subprocess.run([bosun, "run", str(playbook), "-c", "local"], cwd=cwd,
+                         env={**env, "BOSUN_ROUND_TRIPS": "1"}, capture_output=True, text=True)
+    m = re.search(r"bosun: (\d+) round trips to targets", res.stderr)
+    return int(m.group(1)) if res.returncode == 0 and m else None
+
+
+def probe_round_trips(bosun: str, work: Path, env: dict) -> dict:
+    """Round trips per task for each module family, first run and converged second run,
+    counted by bosun itself. Local mode: the modules make the same round trips through
+    the SSH connection (exec, upload and download each count one there too)."""
+    d = work / "round-trips"
+    if d.exists():
+        shutil.rmtree(d)
+    d.mkdir(parents=True)
+    (d / "probe.j2").write_text("{% for n in range(3) %}line {{ n }} of {{ inventory_hostname }}\n{% endfor %}")
+    out = {}
+    facts = d / "facts.yml"
+    facts.write_text("- hosts: localhost\n  gather_facts: true\n  tasks:\n    - meta: noop\n")
+    n = count_round_trips(bosun, facts, d, env)
+    out["setup (fact gathering, per host)"] = {"first": n, "second": n}
+    for name, task in ROUND_TRIP_FAMILIES:
+        target = d / f"t-{len(out)}"
+        target.mkdir()
+        tasks = "".join(task.format(d=target, i=i) for i in range(ROUND_TRIP_TASKS))
+        pb = d / f"pb-{len(out)}.yml"
+        pb.write_text("- hosts: localhost\n  gather_facts: false\n  tasks:\n" + tasks)
+        runs = [count_round_trips(bosun, pb, d, env) for _ in ("first", "second")]
+        out[name] = {phase: (c / ROUND_TRIP_TASKS if c is not None else None)
+                     for phase, c in zip(("first", "second"), runs)}
+    return out
+
+
+def round_trips_section(rt: dict) -> list[str]:
+    """The table of round trips per task by module family."""
+    def cell(v):
+        return "-" if v is None else (f"{v:.0f}" if float(v).is_integer() else f"{v:.1f}")
+    md = ["## Round trips per task", "",
+          "Counted by bosun itself (`BOSUN_ROUND_TRIPS=1` prints how many commands, uploads and "
+          "downloads waited for a target's answer), 10 tasks of each family on one host, first run "
+          "and converged second run. Through SSH each is one message exchange on the host's one "
+          "persistent shell (uploads above 256 KiB: one exec channel).", "",
+          "| module family | first run | converged run |", "| --- | ---: | ---: |"]
+    for name, v in rt.items():
+        md.append(f"| {name} | {cell(v.get('first'))} | {cell(v.get('second'))} |")
+    return md + [""]
+
+
+def add_round_trips(ap):
+    """--round-trips-into STATE: measure the round trips with a built bosun, add them to
+    a run's state.json and write the reports again."""
+    ap.add_argument("--bosun", required=True)
+    ap.add_argument("--out", default=str(HERE))
+    a, _ = ap.parse_known_args()
+    path = Path(a.round_trips_into)
+    bosun = str(Path(a.bosun).resolve())
+    state = json.loads(path.read_text())
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/root"),
+           "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "TERM": "dumb"}
+    with tempfile.TemporaryDirectory(prefix="bosun-round-trips-") as tmp:
+        state["probes"]["round_trips"] = probe_round_trips(bosun, Path(tmp), env)
+    path.write_text(json.dumps(state, indent=1))
+    sys.argv = [sys.argv[0], "--report-from", str(path), "--out", a.out]
+    again = argparse.ArgumentParser()
+    again.add_argument("--report-from")
+    return report_from(again)
+
+
 # ---------------------------------------------------------------------- reports
 
 
@@ -911,6 +1000,8 @@ def write_reports(ctx: Ctx, rows: list[dict], bench: Bench, probes: dict, info: 
                f"{N_TASKS} tasks and {args.hosts} hosts the fixed costs (start-up, connection) weigh more in "
                "every ratio, so read these verdicts as a smoke check and the full mode's as the measure.", ""]
     md += targets_section(summary, probes, args.mode) + [""]
+    if probes.get("round_trips"):
+        md += round_trips_section(probes["round_trips"])
     md += ["## Where the time goes", ""]
     p = probes
     if p:
@@ -1021,8 +1112,13 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--report-from", metavar="STATE_JSON",
                     help="write the reports again from a run's state.json (kept with --keep)")
+    ap.add_argument("--round-trips-into", metavar="STATE_JSON",
+                    help="count bosun's round trips per task by module family (--bosun BINARY), add "
+                         "them to a run's state.json and write the reports again")
     if "--report-from" in sys.argv:
         return report_from(ap)
+    if "--round-trips-into" in sys.argv:
+        return add_round_trips(ap)
     ap.add_argument("--mode", choices=["quick", "full"], required=True)
     ap.add_argument("--runs", type=int, required=True)
     ap.add_argument("--hosts", type=int, required=True, help="namespace hosts for fanout, adhoc, facts")
@@ -1090,6 +1186,7 @@ def main():
               flush=True)
         probes["bosun"] = probe_bosun_tasks(ctx, ctx.loopback, "loopback")
         probes["bosun_netns"] = probe_bosun_tasks(ctx, ctx.fleet[0], "netns")
+        probes["round_trips"] = probe_round_trips(ctx.bosun, ctx.work, ctx.env("bosun"))
         try:
             probes["ssh_loopback"] = probe_ssh_exec(ctx, ctx.loopback)
             probes["ssh_netns"] = probe_ssh_exec(ctx, ctx.fleet[0])

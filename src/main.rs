@@ -8,6 +8,7 @@ use clap::Parser;
 
 use bosun::app::{self, AppError};
 use bosun::cli::Cli;
+use bosun::connection::round_trips;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -58,6 +59,9 @@ fn main() -> ExitCode {
             }
         }
     });
+    if round_trips::wanted() {
+        eprintln!("bosun: {} round trips to targets", round_trips::count());
+    }
     ExitCode::from(code as u8)
 }
 

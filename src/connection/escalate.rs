@@ -88,28 +88,45 @@ impl Connection for Become {
         Ok(output)
     }
 
+    fn takes_stdin(&self) -> bool {
+        self.spec.password.is_none()
+    }
+
     async fn put(&self, data: &[u8], dest: &str, mode: Option<u32>) -> Result<(), ConnectionError> {
         let nonce = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
-        let staging = format!("/tmp/.bosun-become-{}-{nonce:x}", std::process::id());
-        self.inner.put(data, &staging, Some(0o644)).await?;
-        let (s, d) = (quote(&staging), quote(dest));
+        let d = quote(dest);
         let part = quote(&format!("{dest}.bosun-part"));
         let mode = match mode {
             Some(mode) => format!("{mode:o}"),
             None => format!("$( (stat -c %a -- {d} 2>/dev/null) || echo 644 )"),
         };
-        let script = format!(
-            "m={mode}; cat -- {s} > {part} && chmod \"$m\" {part} && mv -f -- {part} {d} || {{ rm -f -- {part}; exit 1; }}"
-        );
-        let out = self.exec(&Command::new(script)).await;
-        let _ = self
-            .inner
-            .exec(&Command::new(format!("rm -f -- {s}")))
-            .await;
-        let out = out?;
+        let install =
+            format!("chmod \"$m\" {part} && mv -f -- {part} {d} || {{ rm -f -- {part}; exit 1; }}");
+        let out = if self.takes_stdin() {
+            // One round trip: the data is the escalated command's stdin.
+            let mut command =
+                Command::new(format!("m={mode}; (umask 077; cat > {part}) && {install}"));
+            command.stdin = Some(data.to_vec());
+            self.exec(&command).await?
+        } else {
+            // The password holds stdin: stage the data as the login user first.
+            let staging = format!("/tmp/.bosun-become-{}-{nonce:x}", std::process::id());
+            self.inner.put(data, &staging, Some(0o644)).await?;
+            let s = quote(&staging);
+            let out = self
+                .exec(&Command::new(format!(
+                    "m={mode}; cat -- {s} > {part} && {install}"
+                )))
+                .await;
+            let _ = self
+                .inner
+                .exec(&Command::new(format!("rm -f -- {s}")))
+                .await;
+            out?
+        };
         if out.rc != 0 {
             return Err(ConnectionError::Failed(format!(
                 "cannot write {dest} as {}: {}",

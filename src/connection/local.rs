@@ -24,6 +24,7 @@ fn io_error(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Connec
 #[async_trait]
 impl Connection for LocalConnection {
     async fn exec(&self, command: &Command) -> Result<CommandOutput, ConnectionError> {
+        super::round_trips::record();
         let mut child = tokio::process::Command::new("/bin/sh")
             .arg("-c")
             .arg("eval \"$BOSUN_SCRIPT\"")
@@ -56,6 +57,7 @@ impl Connection for LocalConnection {
     }
 
     async fn put(&self, data: &[u8], dest: &str, mode: Option<u32>) -> Result<(), ConnectionError> {
+        super::round_trips::record();
         let dest_path = Path::new(dest);
         let dir = dest_path
             .parent()
@@ -94,6 +96,7 @@ impl Connection for LocalConnection {
     }
 
     async fn get(&self, path: &str) -> Result<Vec<u8>, ConnectionError> {
+        super::round_trips::record();
         tokio::fs::read(path)
             .await
             .map_err(io_error(format!("cannot read {path}")))

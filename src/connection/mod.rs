@@ -5,6 +5,7 @@ mod escalate;
 mod local;
 pub mod prompt;
 mod quickack;
+pub mod round_trips;
 mod ssh;
 pub mod ssh_config;
 
@@ -106,6 +107,12 @@ pub trait Connection: Send + Sync {
 
     /// Reads the whole file at `path`.
     async fn get(&self, path: &str) -> Result<Vec<u8>, ConnectionError>;
+
+    /// Whether [`Connection::exec`] can feed a command's stdin (a `become` that sends
+    /// its password on stdin cannot); callers then upload with [`Connection::put`].
+    fn takes_stdin(&self) -> bool {
+        true
+    }
 
     /// Closes the connection; later calls reconnect or fail.
     async fn close(&self) {}

@@ -111,6 +111,7 @@ impl SshConnection {
         script: &str,
         stdin: Option<&[u8]>,
     ) -> Result<CommandOutput, ConnectionError> {
+        super::round_trips::record();
         let session = self.session().await?;
         let mut shell_slot = session.shell.lock().await;
         if shell_slot.is_none() {
@@ -147,6 +148,7 @@ impl SshConnection {
         script: &str,
         stdin: &[u8],
     ) -> Result<CommandOutput, ConnectionError> {
+        super::round_trips::record();
         let session = self.session().await?;
         let _permit = session
             .channels

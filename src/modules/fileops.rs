@@ -531,18 +531,27 @@ pub async fn write_atomic(
         dir.trim_end_matches('/'),
         std::process::id()
     );
-    ctx.conn.put(data, &temp, Some(0o600)).await?;
-
+    if let Some(command) = validate
+        && !command.contains("%s")
+    {
+        return Err(WriteError::Failed(
+            "validate must contain %s: ".to_string() + command,
+        ));
+    }
     let t = quote(&temp);
     let d = quote(dest);
     let mut script = String::new();
+    // The content travels as the script's stdin where the connection can take it: the
+    // write, its checks and the rename are then one round trip.
+    let inline = ctx.conn.takes_stdin();
+    if inline {
+        script.push_str(&format!(
+            "(umask 077; cat > {t}) || {{ rm -f -- {t}; exit 94; }}; "
+        ));
+    } else {
+        ctx.conn.put(data, &temp, Some(0o600)).await?;
+    }
     if let Some(command) = validate {
-        if !command.contains("%s") {
-            let _ = ctx.conn.exec(&Command::new(format!("rm -f -- {t}"))).await;
-            return Err(WriteError::Failed(
-                "validate must contain %s: ".to_string() + command,
-            ));
-        }
         script.push_str(&format!(
             "out=$({} 2>&1) || {{ rc=$?; rm -f -- {t}; printf 'failed to validate: rc:%s error:%s' \"$rc\" \"$out\" >&2; exit 97; }}; ",
             command.replace("%s", &t)
@@ -597,7 +606,11 @@ pub async fn write_atomic(
         "mv -f -- {t} {d} || {{ rm -f -- {t}; exit 95; }}; "
     ));
     script.push_str(&stat_script(dest, false, true));
-    let out = ctx.conn.exec(&Command::new(script)).await?;
+    let mut command = Command::new(script);
+    if inline {
+        command.stdin = Some(data.to_vec());
+    }
+    let out = ctx.conn.exec(&command).await?;
     if out.rc != 0 {
         let stderr = out.stderr_text();
         return Err(WriteError::Failed(if stderr.trim().is_empty() {

@@ -344,7 +344,12 @@ mod tests {
             config.contains("data-raw = \"{\\\"k\\\": 1}\"\n"),
             "{config}"
         );
-        assert!(config.contains("basic\nuser = \"u:p:w\"\n"), "{config}");
+        assert!(config.contains("anyauth\nuser = \"u:p:w\"\n"), "{config}");
+        let forced = Request {
+            force_basic_auth: true,
+            ..request
+        };
+        assert!(forced.config().contains("basic\nuser = "), "{config}");
     }
 
     #[test]
