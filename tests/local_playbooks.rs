@@ -119,6 +119,12 @@ fn load_errors_name_the_place_and_touch_nothing() {
             Some("Did you mean 'chdir'?"),
         ),
         (
+            "output/bad_sub_option.yml",
+            "bad_sub_option.yml:10:9",
+            "docker_image: build: Unsupported parameters: dockerfil.",
+            Some("Did you mean 'dockerfile'?"),
+        ),
+        (
             "output/bad_keyword.yml",
             "bad_keyword.yml:3:3",
             "'taks' is not a valid attribute for a Play",

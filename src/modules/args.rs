@@ -2,7 +2,7 @@
 //! playbook loads) and typed access to the rendered values (at run time).
 
 use indexmap::IndexMap;
-use serde_json::Value as Json;
+use serde_json::{Map, Value as Json};
 
 /// The type a parameter takes, as Ansible's argument specs name them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,6 +36,9 @@ pub struct Param {
     pub aliases: &'static [&'static str],
     /// The values allowed, if restricted.
     pub choices: &'static [&'static str],
+    /// The sub-options of a mapping, or of each mapping in a list (Ansible's `options`
+    /// of a `dict`, or of a `list` with `elements: dict`); empty when free-form.
+    pub options: &'static [Param],
 }
 
 impl Param {
@@ -47,6 +50,7 @@ impl Param {
             required: false,
             aliases: &[],
             choices: &[],
+            options: &[],
         }
     }
 
@@ -65,6 +69,12 @@ impl Param {
     /// Restricts the accepted values.
     pub const fn choices(mut self, choices: &'static [&'static str]) -> Param {
         self.choices = choices;
+        self
+    }
+
+    /// Declares the sub-options a mapping value (or each mapping in a list) takes.
+    pub const fn options(mut self, options: &'static [Param]) -> Param {
+        self.options = options;
         self
     }
 }
@@ -157,6 +167,9 @@ fn convert(param: &Param, value: &Json) -> Result<Json, String> {
             _ => return Err(wrong("dict")),
         },
     };
+    if !param.options.is_empty() {
+        check_options(param, &converted)?;
+    }
     if !param.choices.is_empty() {
         let text = match &converted {
             Json::String(s) => s.clone(),
@@ -175,6 +188,35 @@ fn convert(param: &Param, value: &Json) -> Result<Json, String> {
         }
     }
     Ok(converted)
+}
+
+/// Checks the sub-options of a mapping (or of each mapping in a list) against
+/// `param.options`: known names, their kinds and choices, the required ones present.
+/// Template strings are left for the run, as at the top level.
+fn check_options(param: &Param, value: &Json) -> Result<(), String> {
+    let maps: Vec<&Map<String, Json>> = match value {
+        Json::Object(map) => vec![map],
+        Json::Array(items) => items.iter().filter_map(Json::as_object).collect(),
+        _ => Vec::new(),
+    };
+    for map in maps {
+        for (name, sub_value) in map {
+            let sub = find_param(param.options, name)
+                .ok_or_else(|| format!("{}: {}", param.name, unsupported(param.options, name)))?;
+            check_literal(sub, sub_value).map_err(|e| format!("{}: {e}", param.name))?;
+        }
+        if let Some(missing) = param.options.iter().find(|p| {
+            p.required
+                && !map.contains_key(p.name)
+                && !p.aliases.iter().any(|a| map.contains_key(*a))
+        }) {
+            return Err(format!(
+                "{}: missing required arguments: {}",
+                param.name, missing.name
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// YAML reads `upgrade: yes` as a boolean, which a string parameter sees as `True`: like

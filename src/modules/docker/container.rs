@@ -441,7 +441,7 @@ impl Module for DockerContainer {
                 "unless-stopped",
             ]),
             Param::new("restart_retries", Kind::Int),
-            Param::new("networks", Kind::List),
+            Param::new("networks", Kind::List).options(NETWORK),
             Param::new("purge_networks", Kind::Bool),
             Param::new("network_mode", Kind::Str),
             Param::new("hostname", Kind::Str),

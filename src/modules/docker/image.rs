@@ -104,7 +104,7 @@ impl Module for DockerImage {
             Param::new("tag", Kind::Str),
             Param::new("source", Kind::Str).choices(&["build", "load", "import", "local"]),
             Param::new("load_path", Kind::Str),
-            Param::new("build", Kind::Dict),
+            Param::new("build", Kind::Dict).options(BUILD),
             Param::new("force_source", Kind::Bool),
             Param::new("force_absent", Kind::Bool),
             Param::new("state", Kind::Str).choices(&["present", "absent"]),
@@ -217,8 +217,10 @@ mod tests {
             make_command("load", "x:1", &missing).expect_err("no path"),
             "source is load but all of the following are missing: load_path"
         );
-        let bad = args(json!({"name": "x", "source": "build", "build": {"pth": "/"}}));
-        let err = make_command("build", "x:1", &bad).expect_err("bad build");
+        let bad: IndexMap<String, Json> =
+            serde_json::from_value(json!({"name": "x", "source": "build", "build": {"pth": "/"}}))
+                .expect("a mapping");
+        let err = Args::parse(DockerImage.params(), &bad).expect_err("bad build");
         assert!(
             err.starts_with("build: Unsupported parameters: pth."),
             "{err}"

@@ -14,25 +14,28 @@ use crate::modules::{Args, Kind, Module, ModuleContext, ModuleError, Outcome, Pa
 /// Manages a Docker network on the target.
 pub struct DockerNetwork;
 
-/// The sub-options of an `ipam_config` entry, with the key `docker inspect` shows
-/// each under and the `docker network create` flag that sets it.
-const IPAM: &[(Param, &str, &str)] = &[
-    (Param::new("subnet", Kind::Str), "Subnet", "--subnet"),
-    (Param::new("gateway", Kind::Str), "Gateway", "--gateway"),
-    (Param::new("iprange", Kind::Str), "IPRange", "--ip-range"),
-    (
-        Param::new("aux_addresses", Kind::Dict),
-        "AuxiliaryAddresses",
-        "--aux-address",
-    ),
+/// The sub-options of an `ipam_config` entry.
+const IPAM_OPTIONS: &[Param] = &[
+    Param::new("subnet", Kind::Str),
+    Param::new("gateway", Kind::Str),
+    Param::new("iprange", Kind::Str),
+    Param::new("aux_addresses", Kind::Dict),
+];
+
+/// Each IPAM sub-option, the key `docker inspect` shows it under and the
+/// `docker network create` flag that sets it.
+const IPAM_FIELDS: &[(&str, &str, &str)] = &[
+    ("subnet", "Subnet", "--subnet"),
+    ("gateway", "Gateway", "--gateway"),
+    ("iprange", "IPRange", "--ip-range"),
+    ("aux_addresses", "AuxiliaryAddresses", "--aux-address"),
 ];
 
 /// The `ipam_config` entries, checked.
 fn ipam_entries(args: &Args) -> Result<Vec<Args>, String> {
-    let params: Vec<Param> = IPAM.iter().map(|(param, _, _)| *param).collect();
     args.list("ipam_config")
         .iter()
-        .map(|entry| sub_options("ipam_config", entry, &params))
+        .map(|entry| sub_options("ipam_config", entry, IPAM_OPTIONS))
         .collect()
 }
 
@@ -42,8 +45,9 @@ fn same_ipam(current: &[Json], wanted: &[Args]) -> bool {
     current.len() == wanted.len()
         && wanted.iter().all(|entry| {
             current.iter().any(|existing| {
-                IPAM.iter()
-                    .all(|(param, key, _)| match entry.get(param.name) {
+                IPAM_FIELDS
+                    .iter()
+                    .all(|(name, key, _)| match entry.get(name) {
                         None => true,
                         Some(Json::Object(map)) => {
                             let have = object_map(existing.get(*key));
@@ -68,11 +72,11 @@ fn create_flags(args: &Args, ipam: &[Args]) -> Result<String, String> {
         flags.push_str(&pair_flags("--opt", &options));
     }
     for entry in ipam {
-        for (param, _, flag) in IPAM {
-            match entry.get(param.name) {
+        for (name, _, flag) in IPAM_FIELDS {
+            match entry.get(name) {
                 Some(Json::String(value)) => flags.push_str(&format!(" {flag} {}", quote(value))),
                 Some(Json::Object(_)) => {
-                    let pairs = string_map(entry, param.name)?.unwrap_or_default();
+                    let pairs = string_map(entry, name)?.unwrap_or_default();
                     flags.push_str(&pair_flags(flag, &pairs));
                 }
                 _ => {}
@@ -169,7 +173,7 @@ impl Module for DockerNetwork {
                 .aliases(&["network_name"]),
             Param::new("driver", Kind::Str),
             Param::new("driver_options", Kind::Dict),
-            Param::new("ipam_config", Kind::List),
+            Param::new("ipam_config", Kind::List).options(IPAM_OPTIONS),
             Param::new("internal", Kind::Bool),
             Param::new("attachable", Kind::Bool),
             Param::new("enable_ipv6", Kind::Bool),
@@ -322,9 +326,12 @@ mod tests {
             " --driver bridge --opt 'com.docker.network.bridge.name=br front' --subnet 172.30.0.0/24 \
              --gateway 172.30.0.1 --aux-address host=172.30.0.5 --internal"
         );
-        let bad = args(json!({"name": "x", "ipam_config": [{"subnet": "a", "mask": 1}]}));
+        let bad: IndexMap<String, Json> = serde_json::from_value(
+            json!({"name": "x", "ipam_config": [{"subnet": "a", "mask": 1}]}),
+        )
+        .expect("a mapping");
         assert!(
-            ipam_entries(&bad)
+            Args::parse(&DockerNetwork.all_params(), &bad)
                 .expect_err("bad")
                 .starts_with("ipam_config: Unsupported parameters: mask.")
         );
