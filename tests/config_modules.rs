@@ -322,14 +322,7 @@ fn cron_manages_user_crontabs_and_cron_files() {
         &[],
         "crontab is not installed on the target: install the 'cron' package",
     );
-    let install = "
-- hosts: all
-  gather_facts: false
-  tasks:
-    - apt: name=cron update_cache=true cache_valid_time=3600
-";
-    let (code, out) = fleet.play("install.yml", install, &[]);
-    assert_eq!(code, 0, "{out}");
+    fleet.apt_install(&["cron"]);
 
     let crontab = "crontab -l -u cronuser 2>&1";
     fleet.on_host(

@@ -16,16 +16,7 @@ const BRIDGE: &str = "198.51.100.1";
 /// Installs curl in the container (the base has none), once per test binary.
 fn with_curl(fleet: &SystemdFleet) {
     static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let install = "
-- hosts: all
-  gather_facts: false
-  tasks:
-    - apt: name=curl update_cache=true cache_valid_time=3600
-";
-        let (code, out) = fleet.play("curl.yml", install, &[]);
-        assert_eq!(code, 0, "{out}");
-    });
+    ONCE.call_once(|| fleet.apt_install(&["curl"]));
 }
 
 #[test]

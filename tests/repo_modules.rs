@@ -6,57 +6,34 @@
 
 mod common;
 
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::process::Command;
 
+use common::http::HttpServer;
 use common::nspawn::SystemdFleet;
 use common::ssh::or_skip;
-use common::{Scratch, recap_line, stderr, stdout};
+use common::{Scratch, stderr, stdout};
 
 /// The host side of the containers' bridge, where the test's HTTP server listens.
 const HOST: &str = "198.51.100.1";
 
-/// apt holds one lock per host: the tests that install packages take turns.
-static APT: Mutex<()> = Mutex::new(());
-
-/// Runs `playbook` against the container with `extra` arguments: the exit code and
-/// everything bosun printed.
-fn play(fleet: &SystemdFleet, playbook: &str, extra: &[&str]) -> (i32, String) {
-    let scratch = Scratch::new();
-    scratch.write("hosts.ini", &fleet.inventory());
-    scratch.write("play.yml", playbook);
-    let mut args = vec!["run", "play.yml", "-i", "hosts.ini"];
-    args.extend_from_slice(extra);
-    let output = scratch.bosun_with(&args, &[("HOME", fleet.home())]);
-    let text = format!("{}{}", stdout(&output), stderr(&output));
-    (output.status.code().unwrap_or(-1), text)
-}
-
 /// Runs `tasks` (YAML list items, indented by four) as a play.
 fn tasks(fleet: &SystemdFleet, tasks: &str, extra: &[&str]) -> (i32, String) {
-    play(
-        fleet,
+    fleet.play(
+        "play.yml",
         &format!("- hosts: all\n  gather_facts: false\n  tasks:\n{tasks}"),
         extra,
     )
 }
 
-/// The `changed=N` count of the container's recap line.
-fn changed(fleet: &SystemdFleet, output: &str) -> String {
-    recap_line(output, &fleet.hosts()[0].name)
-        .split_whitespace()
-        .find(|w| w.starts_with("changed="))
-        .unwrap_or_default()
-        .to_string()
-}
-
 /// Asserts a run succeeded with `expected` changes.
 fn assert_run(fleet: &SystemdFleet, (code, out): &(i32, String), expected: usize) {
     assert_eq!(*code, 0, "{out}");
-    assert_eq!(changed(fleet, out), format!("changed={expected}"), "{out}");
+    assert_eq!(
+        fleet.changed(0, out),
+        format!("changed={expected}"),
+        "{out}"
+    );
 }
 
 /// Asserts a run failed (exit 2) saying `needle`.
@@ -64,11 +41,6 @@ fn assert_fails(fleet: &SystemdFleet, play_tasks: &str, needle: &str) {
     let (code, out) = tasks(fleet, play_tasks, &[]);
     assert_eq!(code, 2, "{out}");
     assert!(out.contains(needle), "{needle:?} not in:\n{out}");
-}
-
-/// What `command` prints in the container (stdout, trimmed).
-fn on_host(fleet: &SystemdFleet, command: &str) -> String {
-    stdout(&fleet.ssh(0, command)).trim().to_string()
 }
 
 /// Runs a shell script on this machine, panicking with its output if it fails.
@@ -96,57 +68,10 @@ fn sha256(path: &Path) -> String {
     )
 }
 
-/// A directory served over HTTP on 198.51.100.1 by `python3 -m http.server`, stopped
-/// by PID when dropped.
-struct Served {
-    dir: tempfile::TempDir,
-    port: u16,
-    server: Child,
-}
-
-impl Served {
-    /// Starts serving a fresh directory (the containers' bridge must be up).
-    fn start() -> Served {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let port = TcpListener::bind((HOST, 0))
-            .and_then(|l| l.local_addr())
-            .expect("a free port on the bridge")
-            .port();
-        let server = Command::new("python3")
-            .args(["-m", "http.server", &port.to_string(), "--bind", HOST])
-            .current_dir(dir.path())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("python3 -m http.server starts");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect((HOST, port)).is_err() {
-            assert!(Instant::now() < deadline, "the HTTP server did not start");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Served { dir, port, server }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{HOST}:{}/{path}", self.port)
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.server.kill();
-        let _ = self.server.wait();
-    }
-}
-
 /// A flat apt repository (`./`) holding `bosun-hello` 1.0, signed with a throwaway
 /// key: `key.asc` (armored) and `key.gpg` (binary) beside it, and the fingerprint.
-fn signed_repository(served: &Served) -> String {
-    let root = served.path();
+fn signed_repository(served: &HttpServer) -> String {
+    let root = &served.root();
     sh(
         r#"
 export GNUPGHOME="$PWD/gnupg"; mkdir -m 0700 "$GNUPGHOME"
@@ -179,25 +104,25 @@ fn apt_key_and_apt_repository_install_from_a_signed_repository() {
     let Some(fleet) = or_skip(SystemdFleet::shared()) else {
         return;
     };
-    let served = Served::start();
+    let served = HttpServer::start(HOST);
     let fingerprint = signed_repository(&served);
     let key_id = &fingerprint[24..];
     let keyring = format!("/etc/apt/trusted.gpg.d/{key_id}.gpg");
-    let repo = format!("deb http://{HOST}:{}/ ./", served.port);
+    let repo = format!("deb http://{HOST}:{}/ ./", served.port());
     let list = format!(
         "/etc/apt/sources.list.d/{}_{}.list",
         HOST.replace('.', "_"),
-        served.port
+        served.port()
     );
     let add = format!(
         "    - apt_key:\n        url: {}\n        id: {fingerprint}\n    - apt_repository:\n        repo: {repo}\n",
-        served.url("key.asc")
+        served.url("/key.asc")
     );
-    let _apt = APT.lock().unwrap_or_else(|e| e.into_inner());
+    let _apt = fleet.apt_turn();
 
     assert_run(fleet, &tasks(fleet, &add, &["--check"]), 2);
     assert_eq!(
-        on_host(fleet, &format!("ls {keyring} {list} 2>/dev/null | wc -l")),
+        fleet.on_host(0, &format!("ls {keyring} {list} 2>/dev/null | wc -l")),
         "0",
         "check mode wrote nothing"
     );
@@ -210,30 +135,30 @@ fn apt_key_and_apt_repository_install_from_a_signed_repository() {
         added.1
     );
     assert_eq!(
-        on_host(fleet, &format!("sha256sum < {keyring} | cut -d' ' -f1")),
-        sha256(&served.path().join("key.gpg")),
+        fleet.on_host(0, &format!("sha256sum < {keyring} | cut -d' ' -f1")),
+        sha256(&served.root().join("key.gpg")),
         "the keyring holds the key, dearmored"
     );
     assert_eq!(
-        on_host(fleet, &format!("stat -c %a {list}; cat {list}")),
+        fleet.on_host(0, &format!("stat -c %a {list}; cat {list}")),
         format!("644\n{repo}")
     );
     let install = "    - apt: name=bosun-hello\n";
     assert_run(fleet, &tasks(fleet, install, &[]), 1);
     assert_eq!(
-        on_host(fleet, &format!("cat {HELLO}")),
+        fleet.on_host(0, &format!("cat {HELLO}")),
         "hello from the test repository",
         "installed from the signed repository"
     );
     assert_run(fleet, &tasks(fleet, &add, &[]), 0);
 
     // The same line already in sources.list counts as present.
-    on_host(
-        fleet,
+    fleet.on_host(
+        0,
         &format!("rm {list}; echo '{repo}' >> /etc/apt/sources.list"),
     );
     assert_run(fleet, &tasks(fleet, &add, &[]), 0);
-    assert_eq!(on_host(fleet, &format!("ls {list} 2>&1 | wc -l")), "1");
+    assert_eq!(fleet.on_host(0, &format!("ls {list} 2>&1 | wc -l")), "1");
 
     // A repository apt cannot fetch: the cache update fails and the change is undone.
     let broken = format!(
@@ -241,8 +166,8 @@ fn apt_key_and_apt_repository_install_from_a_signed_repository() {
     );
     assert_fails(fleet, &broken, "Failed to update apt cache");
     assert_eq!(
-        on_host(
-            fleet,
+        fleet.on_host(
+            0,
             "ls /etc/apt/sources.list.d/bosun-broken.list 2>/dev/null | wc -l"
         ),
         "0",
@@ -252,7 +177,7 @@ fn apt_key_and_apt_repository_install_from_a_signed_repository() {
         fleet,
         &format!(
             "    - apt_key:\n        url: {}\n",
-            served.url("missing.asc")
+            served.url("/missing.asc")
         ),
         "failed to download",
     );
@@ -261,14 +186,12 @@ fn apt_key_and_apt_repository_install_from_a_signed_repository() {
         "    - apt: name=bosun-hello state=absent\n    - apt_repository:\n        repo: {repo}\n        state: absent\n        update_cache: false\n    - apt_key:\n        id: {key_id}\n        state: absent\n"
     );
     assert_run(fleet, &tasks(fleet, &remove, &["--check"]), 3);
-    assert_eq!(on_host(fleet, &format!("ls {keyring} | wc -l")), "1");
+    assert_eq!(fleet.on_host(0, &format!("ls {keyring} | wc -l")), "1");
     assert_run(fleet, &tasks(fleet, &remove, &[]), 3);
     assert_eq!(
-        on_host(
-            fleet,
-            &format!(
+        fleet.on_host(0, &format!(
                 "ls {keyring} {HELLO} 2>/dev/null | wc -l; cat /etc/apt/sources.list 2>/dev/null | grep -c {}",
-                served.port
+                served.port()
             )
         ),
         "0\n0"
@@ -281,9 +204,9 @@ fn deb822_repository_writes_sources_and_key_then_apt_installs() {
     let Some(fleet) = or_skip(SystemdFleet::shared()) else {
         return;
     };
-    let served = Served::start();
+    let served = HttpServer::start(HOST);
     signed_repository(&served);
-    let uri = served.url("");
+    let uri = served.url("/");
     let add = format!(
         "    - deb822_repository:
         name: bosun-deb822
@@ -298,33 +221,33 @@ fn deb822_repository_writes_sources_and_key_then_apt_installs() {
           - repo.dest == '/etc/apt/sources.list.d/bosun-deb822.sources'
           - repo.key_filename == '/etc/apt/keyrings/bosun-deb822.asc'
 ",
-        served.url("key.asc")
+        served.url("/key.asc")
     );
     let sources = "/etc/apt/sources.list.d/bosun-deb822.sources";
     let key = "/etc/apt/keyrings/bosun-deb822.asc";
-    let _apt = APT.lock().unwrap_or_else(|e| e.into_inner());
+    let _apt = fleet.apt_turn();
 
     assert_run(fleet, &tasks(fleet, &add, &["--check"]), 1);
     assert_eq!(
-        on_host(fleet, &format!("ls {sources} {key} 2>/dev/null | wc -l")),
+        fleet.on_host(0, &format!("ls {sources} {key} 2>/dev/null | wc -l")),
         "0"
     );
     assert_run(fleet, &tasks(fleet, &add, &[]), 1);
     assert_eq!(
-        on_host(fleet, &format!("stat -c %a {sources}; cat {sources}")),
+        fleet.on_host(0, &format!("stat -c %a {sources}; cat {sources}")),
         format!(
             "644\nCheck-Valid-Until: no\nX-Repolib-Name: bosun-deb822\nSigned-By: {key}\nSuites: ./\nTypes: deb\nURIs: {uri}"
         ),
         "the fields in Ansible's order"
     );
     assert_eq!(
-        on_host(fleet, &format!("sha256sum < {key} | cut -d' ' -f1")),
-        sha256(&served.path().join("key.asc"))
+        fleet.on_host(0, &format!("sha256sum < {key} | cut -d' ' -f1")),
+        sha256(&served.root().join("key.asc"))
     );
     let install = "    - apt: name=bosun-hello update_cache=true\n";
     assert_run(fleet, &tasks(fleet, install, &[]), 1);
     assert_eq!(
-        on_host(fleet, &format!("cat {HELLO}")),
+        fleet.on_host(0, &format!("cat {HELLO}")),
         "hello from the test repository"
     );
     assert_run(fleet, &tasks(fleet, &add, &[]), 0);
@@ -333,17 +256,20 @@ fn deb822_repository_writes_sources_and_key_then_apt_installs() {
         fleet,
         &format!(
             "    - deb822_repository:\n        name: bosun-nokey\n        uris: {uri}\n        suites: ./\n        signed_by: {}\n",
-            served.url("missing.asc")
+            served.url("/missing.asc")
         ),
         "Could not fetch signed_by key",
     );
 
     let remove = "    - apt: name=bosun-hello state=absent\n    - deb822_repository: name=bosun-deb822 state=absent\n";
     assert_run(fleet, &tasks(fleet, remove, &["--check"]), 2);
-    assert_eq!(on_host(fleet, &format!("ls {sources} {key} | wc -l")), "2");
+    assert_eq!(
+        fleet.on_host(0, &format!("ls {sources} {key} | wc -l")),
+        "2"
+    );
     assert_run(fleet, &tasks(fleet, remove, &[]), 2);
     assert_eq!(
-        on_host(fleet, &format!("ls {sources} {key} 2>/dev/null | wc -l")),
+        fleet.on_host(0, &format!("ls {sources} {key} 2>/dev/null | wc -l")),
         "0"
     );
     assert_run(fleet, &tasks(fleet, remove, &[]), 0);
@@ -395,22 +321,9 @@ fn docker_snippet_passes_argument_checks() {
     assert!(text.contains("signed_bye"), "{text}");
 }
 
-/// Installs Debian packages in the container (under the apt lock), asserting success.
-fn apt_install(fleet: &SystemdFleet, packages: &str) {
-    let _apt = APT.lock().unwrap_or_else(|e| e.into_inner());
-    let (code, out) = tasks(
-        fleet,
-        &format!(
-            "    - apt:\n        name: [{packages}]\n        update_cache: true\n        cache_valid_time: 3600\n"
-        ),
-        &[],
-    );
-    assert_eq!(code, 0, "{out}");
-}
-
 /// Two versions of a trivial pure-Python wheel, `bosun-hello` 1.0 and 2.0, in
 /// `wheels/` of the served directory.
-fn wheels(served: &Served) {
+fn wheels(served: &HttpServer) {
     sh(
         r#"mkdir wheels && python3 - <<'PY'
 import base64, hashlib, zipfile
@@ -432,7 +345,7 @@ for v in ['1.0', '2.0']:
         record.append(f'{info}/RECORD,,')
         whl.writestr(f'{info}/RECORD', '\n'.join(record) + '\n')
 PY"#,
-        served.path(),
+        &served.root(),
     );
 }
 
@@ -441,8 +354,8 @@ fn pip_installs_upgrades_and_removes_in_a_virtualenv() {
     let Some(fleet) = or_skip(SystemdFleet::shared()) else {
         return;
     };
-    apt_install(fleet, "python3-venv");
-    let served = Served::start();
+    fleet.apt_install(&["python3-venv"]);
+    let served = HttpServer::start(HOST);
     wheels(&served);
     let venv = "/opt/bosun-venv";
     // pip takes the index options for installs only (uninstall refuses them).
@@ -453,7 +366,7 @@ fn pip_installs_upgrades_and_removes_in_a_virtualenv() {
         if state != "absent" {
             task.push_str(&format!(
                 "        extra_args: --no-index --trusted-host {HOST} --find-links {}\n",
-                served.url("wheels/")
+                served.url("/wheels/")
             ));
         }
         task
@@ -464,47 +377,44 @@ fn pip_installs_upgrades_and_removes_in_a_virtualenv() {
     let first = pip("present", "bosun-hello==1.0");
     assert_run(fleet, &tasks(fleet, &first, &["--check"]), 1);
     assert_eq!(
-        on_host(fleet, &format!("ls -d {venv} 2>/dev/null | wc -l")),
+        fleet.on_host(0, &format!("ls -d {venv} 2>/dev/null | wc -l")),
         "0"
     );
     assert_run(fleet, &tasks(fleet, &first, &[]), 1);
-    assert_eq!(on_host(fleet, &version), "1.0");
+    assert_eq!(fleet.on_host(0, &version), "1.0");
     assert_run(fleet, &tasks(fleet, &first, &[]), 0);
     assert_run(fleet, &tasks(fleet, &pip("present", "bosun_hello"), &[]), 0);
 
     let latest = pip("latest", "bosun-hello");
     assert_run(fleet, &tasks(fleet, &latest, &[]), 1);
-    assert_eq!(on_host(fleet, &version), "2.0");
+    assert_eq!(fleet.on_host(0, &version), "2.0");
     assert_run(fleet, &tasks(fleet, &latest, &[]), 0);
 
     let pinned = pip("present", "[bosun-hello<2]");
     assert_run(fleet, &tasks(fleet, &pinned, &["--check"]), 1);
-    assert_eq!(on_host(fleet, &version), "2.0", "check mode kept 2.0");
+    assert_eq!(fleet.on_host(0, &version), "2.0", "check mode kept 2.0");
     assert_run(fleet, &tasks(fleet, &pinned, &[]), 1);
-    assert_eq!(on_host(fleet, &version), "1.0");
+    assert_eq!(fleet.on_host(0, &version), "1.0");
 
-    on_host(
-        fleet,
-        "echo 'bosun-hello==2.0' > /opt/bosun-requirements.txt",
-    );
+    fleet.on_host(0, "echo 'bosun-hello==2.0' > /opt/bosun-requirements.txt");
     let requirements = format!(
         "    - pip:\n        requirements: /opt/bosun-requirements.txt\n        virtualenv: {venv}\n        extra_args: --no-index --trusted-host {HOST} --find-links {}\n",
-        served.url("wheels/")
+        served.url("/wheels/")
     );
     assert_run(fleet, &tasks(fleet, &requirements, &[]), 1);
-    assert_eq!(on_host(fleet, &version), "2.0");
+    assert_eq!(fleet.on_host(0, &version), "2.0");
     assert_run(fleet, &tasks(fleet, &requirements, &[]), 0);
 
     let absent = pip("absent", "bosun-hello");
     assert_run(fleet, &tasks(fleet, &absent, &["--check"]), 1);
     assert_eq!(
-        on_host(fleet, &version),
+        fleet.on_host(0, &version),
         "2.0",
         "check mode removed nothing"
     );
     assert_run(fleet, &tasks(fleet, &absent, &[]), 1);
     assert!(
-        on_host(fleet, &version).contains("No module named"),
+        fleet.on_host(0, &version).contains("No module named"),
         "removed"
     );
     assert_run(fleet, &tasks(fleet, &absent, &[]), 0);
@@ -521,11 +431,11 @@ fn git_clones_switches_versions_and_guards_local_changes() {
     let Some(fleet) = or_skip(SystemdFleet::shared()) else {
         return;
     };
-    apt_install(fleet, "git");
+    fleet.apt_install(&["git"]);
     let src = "/srv/bosun-git-src";
     let dest = "/srv/bosun-git-checkout";
-    let shas = on_host(
-        fleet,
+    let shas = fleet.on_host(
+        0,
         &format!(
             "set -e; rm -rf {src} {dest}; git init -q -b main {src}; cd {src}; \
              git config user.email t@bosun.invalid; git config user.name bosun; \
@@ -545,17 +455,17 @@ fn git_clones_switches_versions_and_guards_local_changes() {
     let tag = git("v1", "");
     assert_run(fleet, &tasks(fleet, &tag, &["--check"]), 1);
     assert_eq!(
-        on_host(fleet, &format!("ls -d {dest} 2>/dev/null | wc -l")),
+        fleet.on_host(0, &format!("ls -d {dest} 2>/dev/null | wc -l")),
         "0"
     );
     assert_run(fleet, &tasks(fleet, &tag, &[]), 1);
-    assert_eq!(on_host(fleet, &content), "one");
+    assert_eq!(fleet.on_host(0, &content), "one");
     assert_run(fleet, &tasks(fleet, &tag, &[]), 0);
 
     let main = git("main", "");
     assert_run(fleet, &tasks(fleet, &main, &["--check"]), 1);
     assert_eq!(
-        on_host(fleet, &content),
+        fleet.on_host(0, &content),
         "one",
         "check mode left the checkout"
     );
@@ -569,23 +479,27 @@ fn git_clones_switches_versions_and_guards_local_changes() {
         out.contains(&format!("\"after\": \"{}\"", shas[1])),
         "{out}"
     );
-    assert_eq!(on_host(fleet, &content), "two");
+    assert_eq!(fleet.on_host(0, &content), "two");
     assert_run(fleet, &tasks(fleet, &main, &[]), 0);
 
-    on_host(fleet, &format!("echo local > {dest}/f"));
+    fleet.on_host(0, &format!("echo local > {dest}/f"));
     assert_fails(fleet, &main, "Local modifications exist in the destination");
-    assert_eq!(on_host(fleet, &content), "local", "nothing was overwritten");
+    assert_eq!(
+        fleet.on_host(0, &content),
+        "local",
+        "nothing was overwritten"
+    );
     assert_run(
         fleet,
         &tasks(fleet, &git("main", "        force: true\n"), &[]),
         1,
     );
-    assert_eq!(on_host(fleet, &content), "two");
+    assert_eq!(fleet.on_host(0, &content), "two");
 
     let sha = git(shas[0], "");
     assert_run(fleet, &tasks(fleet, &sha, &[]), 1);
     assert_eq!(
-        on_host(fleet, &format!("git -C {dest} rev-parse HEAD")),
+        fleet.on_host(0, &format!("git -C {dest} rev-parse HEAD")),
         shas[0]
     );
     assert_run(fleet, &tasks(fleet, &sha, &[]), 0);
@@ -602,7 +516,7 @@ fn unarchive_unpacks_tar_and_zip_once() {
     let Some(fleet) = or_skip(SystemdFleet::shared()) else {
         return;
     };
-    apt_install(fleet, "unzip");
+    fleet.apt_install(&["unzip"]);
     let scratch = Scratch::new();
     sh(
         "mkdir -p site/sub && echo '<h1>hi</h1>' > site/index.html && echo a > site/sub/a.txt \
@@ -617,23 +531,27 @@ fn unarchive_unpacks_tar_and_zip_once() {
     );
     let listing =
         format!("cd {dest} 2>/dev/null && find . -type f | sort | xargs -r stat -c '%n %a %s'");
-    let _ = on_host(
-        fleet,
+    let _ = fleet.on_host(
+        0,
         &format!("rm -rf {dest} /srv/bosun-unzip; mkdir {dest} /srv/bosun-unzip"),
     );
 
     assert_run(fleet, &tasks(fleet, &untar, &["--check"]), 1);
-    assert_eq!(on_host(fleet, &listing), "", "check mode unpacked nothing");
+    assert_eq!(
+        fleet.on_host(0, &listing),
+        "",
+        "check mode unpacked nothing"
+    );
     assert_run(fleet, &tasks(fleet, &untar, &[]), 1);
     assert_eq!(
-        on_host(fleet, &listing),
+        fleet.on_host(0, &listing),
         "./site/index.html 750 12\n./site/sub/a.txt 750 2"
     );
     assert_run(fleet, &tasks(fleet, &untar, &[]), 0);
-    on_host(fleet, &format!("echo changed > {dest}/site/index.html"));
+    fleet.on_host(0, &format!("echo changed > {dest}/site/index.html"));
     assert_run(fleet, &tasks(fleet, &untar, &[]), 1);
     assert_eq!(
-        on_host(fleet, &format!("cat {dest}/site/index.html")),
+        fleet.on_host(0, &format!("cat {dest}/site/index.html")),
         "<h1>hi</h1>"
     );
 
@@ -651,10 +569,14 @@ fn unarchive_unpacks_tar_and_zip_once() {
     let zip = "    - unarchive:\n        src: /srv/site.zip\n        dest: /srv/bosun-unzip\n        remote_src: true\n        exclude: ['site/sub/*']\n";
     let unzipped = "cd /srv/bosun-unzip 2>/dev/null && find . -type f | sort";
     assert_run(fleet, &tasks(fleet, zip, &["--check"]), 1);
-    assert_eq!(on_host(fleet, unzipped), "", "check mode unpacked nothing");
+    assert_eq!(
+        fleet.on_host(0, unzipped),
+        "",
+        "check mode unpacked nothing"
+    );
     assert_run(fleet, &tasks(fleet, zip, &[]), 1);
     assert_eq!(
-        on_host(fleet, unzipped),
+        fleet.on_host(0, unzipped),
         "./site/index.html",
         "excluded site/sub"
     );

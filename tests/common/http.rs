@@ -103,6 +103,16 @@ impl HttpServer {
         }
     }
 
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The directory the server serves files from.
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().join("www")
+    }
+
     /// `http://host:port` + `path`.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}:{}{path}", self.host, self.port)
@@ -110,7 +120,7 @@ impl HttpServer {
 
     /// Writes a file the server serves at `/name`.
     pub fn serve(&self, name: &str, bytes: &[u8]) -> PathBuf {
-        let path = self.dir.path().join("www").join(name);
+        let path = self.root().join(name);
         std::fs::write(&path, bytes).expect("write a served file");
         path
     }

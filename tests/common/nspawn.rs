@@ -19,8 +19,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use super::ssh::{
     Client, Indices, Reservation, Skip, Target, namespaces_available, numbered_targets, require,
@@ -186,6 +186,25 @@ impl SystemdFleet {
         let output = scratch.bosun_with(&args, &[("HOME", self.home())]);
         let text = format!("{}{}", super::stdout(&output), super::stderr(&output));
         (output.status.code().unwrap_or(-1), text)
+    }
+
+    /// A turn at apt: the tests of one binary that install packages on a shared
+    /// container take turns, since apt holds one lock per host.
+    pub fn apt_turn(&self) -> MutexGuard<'static, ()> {
+        static APT: Mutex<()> = Mutex::new(());
+        APT.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Installs Debian packages in every container with bosun's `apt` module (lists
+    /// updated when older than an hour), asserting success.
+    pub fn apt_install(&self, packages: &[&str]) {
+        let _turn = self.apt_turn();
+        let playbook = format!(
+            "- hosts: all\n  gather_facts: false\n  tasks:\n    - apt:\n        name: [{}]\n        update_cache: true\n        cache_valid_time: 3600\n",
+            packages.join(", ")
+        );
+        let (code, out) = self.play("install.yml", &playbook, &[]);
+        assert_eq!(code, 0, "{out}");
     }
 
     /// Runs `playbook` like [`SystemdFleet::play`], expecting it to succeed with
