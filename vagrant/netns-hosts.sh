@@ -19,8 +19,9 @@
 # this BASE made (sshd and its sessions, veth, namespace), and the bridge once no host
 # is left on it. Hosts are recorded in /run/bosun-hosts/h<k> (which BASE, which owner).
 set -euo pipefail
+# shellcheck source=vagrant/bridge.sh
+. "$(dirname "$0")/bridge.sh"
 
-BR=br-bosun
 MAX=89
 RUN=/run/bosun-hosts
 SSHD=/usr/sbin/sshd
@@ -247,11 +248,7 @@ up() {
   local start=$EPOCHREALTIME i k h d owner opid new=() stale=() failed=0 secs links
   mkdir -p "$BASE" /run/sshd
   client_key
-  if ! ip link show "$BR" >/dev/null 2>&1; then
-    ip link add "$BR" type bridge
-    ip addr add 198.51.100.1/24 dev "$BR"
-    ip link set "$BR" up
-  fi
+  ensure_bridge
   links=" $(ip -o link show | awk -F': ' '{ sub(/@.*/, "", $2); printf "%s ", $2 }')"
   for i in $(seq 1 "$N"); do
     k=$((FIRST + i))
@@ -317,12 +314,7 @@ down() {
     [ -z "${KEY:-}" ] || PRIV=$(realpath -m "${KEY%.pub}")
     write_lists
   fi
-  if ip link show "$BR" >/dev/null 2>&1 && [ -z "$(ip link show master "$BR")" ]; then
-    ip link del "$BR"
-    echo "down: removed ${#mine[@]} host(s) and bridge $BR"
-  else
-    echo "down: removed ${#mine[@]} host(s)"
-  fi
+  remove_bridge_if_empty "${#mine[@]} host(s)"
 }
 
 status() {

@@ -43,9 +43,10 @@
 # Containers are recorded in /run/bosun-hosts/c<k> (which BASE, which owner), beside
 # vagrant/netns-hosts.sh's h<k>; both scripts share its lock and the bridge.
 set -euo pipefail
+# shellcheck source=vagrant/bridge.sh
+. "$(dirname "$0")/bridge.sh"
 
 BUILD_VERSION=3
-BR=br-bosun
 MAX=154
 RUN=/run/bosun-hosts
 PACKAGES=systemd-sysv,dbus,openssh-server,sudo,ca-certificates,iproute2,procps
@@ -263,14 +264,6 @@ client_key() {
   PUB=$(realpath -m "${KEY%.pub}.pub")
   PRIV=${PUB%.pub}
   [ -f "$PUB" ] || die "KEY: no public key at $PUB (ssh-keygen -t ed25519 -N '' -f ${PUB%.pub})"
-}
-
-ensure_bridge() {
-  if ! ip link show "$BR" >/dev/null 2>&1; then
-    ip link add "$BR" type bridge
-    ip addr add 198.51.100.1/24 dev "$BR"
-    ip link set "$BR" up
-  fi
 }
 
 # Prepares container index $1: overlay mounted, identity written, namespace and veth
@@ -515,12 +508,7 @@ down() {
     [ -z "${KEY:-}" ] || PRIV=$(realpath -m "${KEY%.pub}")
     write_lists
   fi
-  if ip link show "$BR" >/dev/null 2>&1 && [ -z "$(ip link show master "$BR")" ]; then
-    ip link del "$BR"
-    echo "down: removed ${#mine[@]} container(s) and bridge $BR"
-  else
-    echo "down: removed ${#mine[@]} container(s)"
-  fi
+  remove_bridge_if_empty "${#mine[@]} container(s)"
   unlock
 }
 
