@@ -190,7 +190,7 @@ pub fn stat_script_with(path: &str, follow: bool, checksum: Option<&str>) -> Str
             format!("[ ! -L {p} ] && [ -f {p} ]")
         };
         script.push_str(&format!(
-            "{regular} && [ -r {p} ] && printf 'C:%s\\n' \"$({algorithm}sum < {p} | cut -d' ' -f1)\"; "
+            "{regular} && [ -r {p} ] && {{ printf C:; {algorithm}sum < {p}; echo; }}; "
         ));
     }
     script.push_str("else echo 'S:missing'; fi");
@@ -221,7 +221,8 @@ pub fn parse_stat(output: &str) -> Option<FileStat> {
                 executable: rest.contains('x'),
             });
         } else if let Some(rest) = line.strip_prefix("C:") {
-            checksum = Some(rest.to_string()).filter(|c| !c.is_empty());
+            // `sha1sum` prints "HASH  -": the hash is the first word.
+            checksum = rest.split_whitespace().next().map(str::to_string);
         }
     }
     stat.map(|mut s| {
@@ -710,13 +711,17 @@ mod tests {
 
     #[test]
     fn stat_output_parses() {
-        let stat = parse_stat("S:regular file|644|0|0|root|root|12|1700000000|1700000001\nC:abc\n")
-            .expect("exists");
+        let stat =
+            parse_stat("S:regular file|644|0|0|root|root|12|1700000000|1700000001\nC:abc  -\n\n")
+                .expect("exists");
         assert_eq!(stat.kind, FileKind::File);
         assert_eq!(stat.mode, 0o644);
         assert_eq!(stat.size, 12);
         assert_eq!(stat.checksum.as_deref(), Some("abc"));
         assert!(parse_stat("S:missing\n").is_none());
+        let unreadable =
+            parse_stat("S:regular file|600|0|0|root|root|1|1|1\nC:\n").expect("exists");
+        assert_eq!(unreadable.checksum, None);
         let link =
             parse_stat("S:symbolic link|777|0|0|root|root|3|1|1\nL:/target\n").expect("exists");
         assert_eq!(link.link_target.as_deref(), Some("/target"));

@@ -158,7 +158,7 @@ async fn query(
         .rsplit_once('/')
         .map_or(".", |(p, _)| if p.is_empty() { "/" } else { p });
     let script = format!(
-        "{}; [ -d {} ] && echo 'P:yes'",
+        "{}; [ -d {} ] && echo 'D:yes'",
         fileops::stat_script(dest, true, true),
         quote(parent)
     );
@@ -166,7 +166,7 @@ async fn query(
     let text = out.stdout_text();
     Ok((
         fileops::parse_stat(&text),
-        text.lines().any(|l| l == "P:yes"),
+        text.lines().any(|l| l == "D:yes"),
     ))
 }
 
