@@ -193,3 +193,86 @@ fn failing_validate_keeps_the_old_file_and_backup_keeps_a_copy() {
         "old valid content\n"
     );
 }
+
+#[test]
+fn a_loop_asks_for_all_its_destinations_at_once_and_sees_its_own_writes() {
+    let scratch = Scratch::new();
+    let root = scratch.path();
+    scratch.write("item.j2", "item {{ item }} of {{ total }}\n");
+    scratch.write(
+        "many.yml",
+        "- hosts: localhost
+  gather_facts: false
+  vars: {dir: \"{{ lookup('env', 'TARGET') }}/out\", total: 30}
+  tasks:
+    - file: path={{ dir }} state=directory
+    - template: src=item.j2 dest={{ dir }}/{{ item }}.conf mode=0640
+      loop: \"{{ range(1, total + 1) | list }}\"
+",
+    );
+    let counted = [("BOSUN_ROUND_TRIPS", Path::new("1"))];
+    let first = scratch.bosun_with(&["run", "many.yml"], &counted);
+    assert_eq!(first.status.code(), Some(0), "{}", stdout(&first));
+    for i in 1..=30 {
+        let file = root.join(format!("out/{i}.conf"));
+        assert_eq!(
+            std::fs::read_to_string(&file).expect("rendered"),
+            format!("item {i} of 30\n")
+        );
+        assert_eq!(mode(&file), 0o640);
+    }
+    std::fs::write(root.join("out/7.conf"), "edited by hand\n").expect("edit");
+    let second = scratch.bosun_with(&["run", "many.yml"], &counted);
+    let out = stdout(&second);
+    assert!(
+        recap_line(&out, "localhost").contains("changed=1 "),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join("out/7.conf")).expect("restored"),
+        "item 7 of 30\n"
+    );
+    let third = scratch.bosun_with(&["run", "many.yml"], &counted);
+    let out = stdout(&third);
+    assert!(
+        recap_line(&out, "localhost").contains("changed=0 "),
+        "{out}"
+    );
+    // The directory task's query, then one for all 30 items.
+    let err = common::stderr(&third);
+    assert!(err.contains("bosun: 2 round trips to targets"), "{err}");
+
+    // Items that write the same file under another name: what the loop asked for ahead
+    // must not hide the earlier item's write, even where changed_when hides the change.
+    std::fs::create_dir(root.join("real")).expect("mkdir");
+    std::os::unix::fs::symlink(root.join("real"), root.join("alias")).expect("symlink");
+    std::fs::write(root.join("real/shared"), "B\n").expect("write");
+    std::fs::write(root.join("dup"), "B\n").expect("write");
+    scratch.write(
+        "aliases.yml",
+        "- hosts: localhost
+  gather_facts: false
+  vars: {t: \"{{ lookup('env', 'TARGET') }}\"}
+  tasks:
+    - copy: content={{ item.c }} dest={{ item.d }}
+      changed_when: false
+      loop:
+        - {d: \"{{ t }}/real/shared\", c: \"A\\n\"}
+        - {d: \"{{ t }}/alias/shared\", c: \"B\\n\"}
+        - {d: \"{{ t }}/dup\", c: \"A\\n\"}
+        - {d: \"{{ t }}/dup\", c: \"B\\n\"}
+",
+    );
+    let aliases = scratch.bosun(&["run", "aliases.yml"]);
+    assert_eq!(aliases.status.code(), Some(0), "{}", stdout(&aliases));
+    assert_eq!(
+        std::fs::read_to_string(root.join("real/shared")).expect("shared"),
+        "B\n",
+        "the last item through the symlinked directory wins"
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join("dup")).expect("dup"),
+        "B\n",
+        "the last item for the same path wins"
+    );
+}

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value as Json};
 
 use crate::connection::Connection;
+use crate::modules::prefetch::Prefetched;
 
 /// One host's state during a run.
 pub struct HostState {
@@ -29,6 +30,8 @@ pub struct HostState {
     pub ended: bool,
     /// Handlers notified and not yet run, in notification order.
     pub notified: Vec<String>,
+    /// What the running loop asked for ahead of its items (copy, template).
+    pub prefetched: Option<Arc<Prefetched>>,
 }
 
 impl HostState {
@@ -45,6 +48,7 @@ impl HostState {
             unreachable: false,
             ended: false,
             notified: Vec::new(),
+            prefetched: None,
         }
     }
 

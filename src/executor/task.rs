@@ -9,6 +9,7 @@ use serde_json::{Map, Value as Json};
 use super::vars::{OMIT, TaskScope, task_vars};
 use super::{HostState, Runner};
 use crate::connection::{Become, BecomeSpec, Connection, ConnectionError, LocalConnection};
+use crate::modules::prefetch::Prefetched;
 use crate::modules::{self, Args, ModuleContext, ModuleError, Outcome, VarLookup};
 use crate::output::{HostResult, Status};
 use crate::playbook::{Action, LoopKind, Task};
@@ -92,7 +93,10 @@ impl Runner {
     ) -> TaskEnd {
         let vars = task_vars(self, scope, host, Some(task), &[]);
         let delegated = self.delegate_target(task, &vars);
-        let (status, result) = match self.evaluate(task, host, &vars, delegated.as_deref()).await {
+        let evaluated = self.evaluate(task, host, &vars, delegated.as_deref()).await;
+        // A loop's answers never outlive it, however it ended.
+        host.prefetched = None;
+        let (status, result) = match evaluated {
             Ok(pair) => pair,
             Err(message) => (Status::Failed, modules::failed(message)),
         };
@@ -265,21 +269,20 @@ impl Runner {
         let mut results = Vec::new();
         let base = vars.raw().clone();
         let action = action_name(task);
+        // A host that cannot be reached for the loop's question is reported so by the
+        // first item that runs, without a second attempt to connect.
+        let mut unreachable = match self.prefetch(task, host, &items, vars, delegated).await {
+            Ok(prefetched) => {
+                host.prefetched = prefetched.map(Arc::new);
+                None
+            }
+            Err(message) => Some(message),
+        };
         for (index, item) in items.into_iter().enumerate() {
             if index > 0 && control.pause > 0.0 {
                 tokio::time::sleep(Duration::from_secs_f64(control.pause)).await;
             }
-            let mut item_vars = base.clone();
-            item_vars.insert(control.loop_var.clone(), item.clone());
-            item_vars.insert(
-                "ansible_loop_var".into(),
-                Json::String(control.loop_var.clone()),
-            );
-            if let Some(index_var) = &control.index_var {
-                item_vars.insert(index_var.clone(), Json::from(index));
-            }
-            let item_scope =
-                Vars::with_objects(self.templar.clone(), item_vars, hostvars_object(vars));
+            let item_scope = self.item_scope(task, &base, vars, &item, index);
             let label = match &control.label {
                 Some(label) => self
                     .templar
@@ -290,7 +293,10 @@ impl Runner {
                     .to_string(),
             };
             let mut result = if self.conditions_hold(task, &item_scope)? {
-                self.execute(task, host, &item_scope, delegated).await
+                match unreachable.take() {
+                    Some(message) => unreachable_result(message),
+                    None => self.execute(task, host, &item_scope, delegated).await,
+                }
             } else {
                 skipped_result("Conditional result was False")
             };
@@ -353,6 +359,80 @@ impl Runner {
         }
         summary.insert("results".into(), Json::Array(results));
         Ok((status_of(&summary), summary))
+    }
+
+    /// The variables of one loop item: `base` plus the loop variable, and the index
+    /// variable when `loop_control` names one.
+    fn item_scope(
+        &self,
+        task: &Task,
+        base: &Map<String, Json>,
+        vars: &Arc<Vars>,
+        item: &Json,
+        index: usize,
+    ) -> Arc<Vars> {
+        let control = &task.loop_control;
+        let mut item_vars = base.clone();
+        item_vars.insert(control.loop_var.clone(), item.clone());
+        item_vars.insert(
+            "ansible_loop_var".into(),
+            Json::String(control.loop_var.clone()),
+        );
+        if let Some(index_var) = &control.index_var {
+            item_vars.insert(index_var.clone(), Json::from(index));
+        }
+        Vars::with_objects(self.templar.clone(), item_vars, hostvars_object(vars))
+    }
+
+    /// For a loop of a module that installs files at `dest` (copy, template): every
+    /// item's destination asked for in one round trip, through the connection and
+    /// become the items use. `None` when that does not apply or fails short of the
+    /// host being unreachable (`Err`); the items then query for themselves.
+    async fn prefetch(
+        &self,
+        task: &Task,
+        host: &mut HostState,
+        items: &[Json],
+        vars: &Arc<Vars>,
+        delegated: Option<&str>,
+    ) -> Result<Option<Prefetched>, String> {
+        let Action::Module { name, args } = &task.action else {
+            return Ok(None);
+        };
+        let (Some(dest), Some(module)) = (args.get("dest"), modules::lookup(name)) else {
+            return Ok(None);
+        };
+        if items.len() < 2 || !module.installs_at_dest() {
+            return Ok(None);
+        }
+        let base = vars.raw();
+        let paths: Vec<String> = items
+            .iter()
+            .enumerate()
+            .filter_map(|(index, item)| {
+                let scope = self.item_scope(task, base, vars, item, index);
+                match self.templar.render_value(dest, &scope) {
+                    Ok(Json::String(path)) => Some(path),
+                    _ => None,
+                }
+            })
+            .collect();
+        let Ok(conn) = self.connection_for(host, vars, delegated).await else {
+            return Ok(None);
+        };
+        let conn = match self
+            .become_spec(task, vars)
+            .map(|spec| Become::new(conn.clone(), spec))
+        {
+            Some(Ok(wrapped)) => Arc::new(wrapped) as Arc<dyn Connection>,
+            Some(Err(_)) => return Ok(None),
+            None => conn,
+        };
+        match Prefetched::query(conn.as_ref(), &paths).await {
+            Ok(prefetched) => Ok(Some(prefetched)),
+            Err(ConnectionError::Unreachable(message)) => Err(message),
+            Err(_) => Ok(None),
+        }
     }
 
     /// Whether every `when:` condition holds.
@@ -589,6 +669,7 @@ impl Runner {
                     None => conn,
                 };
                 let lookup = LookupVars(vars.clone());
+                let prefetched = host.prefetched.clone();
                 let ctx = ModuleContext {
                     conn: conn.as_ref(),
                     host: &host.name,
@@ -597,6 +678,7 @@ impl Runner {
                     env,
                     verbosity: self.options.verbosity,
                     vars: &lookup,
+                    prefetched: prefetched.as_deref(),
                 };
                 let run = async {
                     match (&task.action, module) {
@@ -638,6 +720,9 @@ impl Runner {
                     }
                     None => run.await,
                 };
+                if let Some(prefetched) = &prefetched {
+                    forget_what_changed(prefetched, &outcome);
+                }
                 match outcome {
                     Ok(mut result) => {
                         if let Some(Json::Object(facts)) = result.get("ansible_facts").cloned()
@@ -838,4 +923,21 @@ fn censored(result: &Outcome) -> Outcome {
         result.get("changed").cloned().unwrap_or(Json::Bool(false)),
     );
     shown
+}
+
+/// After a loop item ran with [`Prefetched`] answers: drops those its change made
+/// stale. The module's own report counts, before `changed_when` can hide a write; a
+/// failure or a change without a `dest` drops everything.
+fn forget_what_changed(prefetched: &Prefetched, outcome: &Result<Outcome, ModuleError>) {
+    let Ok(result) = outcome else {
+        prefetched.clear();
+        return;
+    };
+    let flag = |key: &str| result.get(key).and_then(Json::as_bool) == Some(true);
+    if flag("changed") || flag("failed") {
+        match result.get("dest").and_then(Json::as_str) {
+            Some(dest) if !flag("failed") => prefetched.forget(dest),
+            _ => prefetched.clear(),
+        }
+    }
 }

@@ -40,6 +40,10 @@ impl Module for Copy {
         PARAMS
     }
 
+    fn installs_at_dest(&self) -> bool {
+        true
+    }
+
     async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
         let dest = args.str("dest").unwrap_or_default().to_string();
         let force = args.bool_or("force", true);

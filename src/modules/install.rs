@@ -154,6 +154,9 @@ async fn query(
     ctx: &ModuleContext<'_>,
     dest: &str,
 ) -> Result<(Option<FileStat>, bool), ModuleError> {
+    if let Some(known) = ctx.prefetched.and_then(|p| p.get(dest)) {
+        return Ok(known);
+    }
     let parent = dest
         .rsplit_once('/')
         .map_or(".", |(p, _)| if p.is_empty() { "/" } else { p });

@@ -34,6 +34,7 @@ mod package;
 mod pause;
 mod ping;
 mod pip;
+pub mod prefetch;
 mod replace;
 mod service;
 mod setup;
@@ -74,6 +75,8 @@ pub struct ModuleContext<'a> {
     pub verbosity: u8,
     /// The task's variables, for modules that need them (`debug: var=`).
     pub vars: &'a dyn VarLookup,
+    /// Destinations a loop asked for ahead of its items ([`prefetch`]).
+    pub prefetched: Option<&'a prefetch::Prefetched>,
 }
 
 /// Read access to the task's variables, templating and control-node files, for the
@@ -143,6 +146,13 @@ pub trait Module: Send + Sync {
     /// are skipped there.
     fn supports_check_mode(&self) -> bool {
         true
+    }
+
+    /// Whether the module installs one file at its `dest` argument through
+    /// [`install`]: a loop then asks for all its items' destinations in one round trip
+    /// ([`prefetch`]).
+    fn installs_at_dest(&self) -> bool {
+        false
     }
 
     /// Runs the module with rendered, validated arguments.

@@ -43,6 +43,10 @@ impl Module for TemplateModule {
         PARAMS
     }
 
+    fn installs_at_dest(&self) -> bool {
+        true
+    }
+
     async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
         let src = args.str("src").unwrap_or_default();
         let dest = args.str("dest").unwrap_or_default().to_string();
