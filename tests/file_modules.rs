@@ -16,6 +16,16 @@ fn mode(path: &Path) -> u32 {
         & 0o7777
 }
 
+/// This process's umask (which bosun, run from here, inherits).
+fn umask() -> u32 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("Umask:"))
+        .and_then(|value| u32::from_str_radix(value.trim(), 8).ok())
+        .expect("a Umask: line")
+}
+
 /// Every path under `root` with its type, mode and content, to compare trees.
 fn listing(root: &Path) -> Vec<String> {
     let mut out = Vec::new();
@@ -70,6 +80,11 @@ fn converge_writes_the_right_bytes_and_modes_then_changes_nothing() {
     assert_eq!(
         std::fs::read_to_string(root.join("tree/sub/two.txt")).expect("tree"),
         "two\n"
+    );
+    assert_eq!(
+        mode(&root.join("tree/sub/two.txt")),
+        0o666 & !umask(),
+        "a new file with no mode asked for gets what the umask gives"
     );
     assert_eq!(
         std::fs::read_to_string(root.join("flat/one.txt")).expect("flat"),
@@ -247,6 +262,8 @@ fn a_loop_asks_for_all_its_destinations_at_once_and_sees_its_own_writes() {
     std::fs::create_dir(root.join("real")).expect("mkdir");
     std::os::unix::fs::symlink(root.join("real"), root.join("alias")).expect("symlink");
     std::fs::write(root.join("real/shared"), "B\n").expect("write");
+    std::fs::set_permissions(root.join("real/shared"), PermissionsExt::from_mode(0o600))
+        .expect("chmod");
     std::fs::write(root.join("dup"), "B\n").expect("write");
     scratch.write(
         "aliases.yml",
@@ -269,6 +286,11 @@ fn a_loop_asks_for_all_its_destinations_at_once_and_sees_its_own_writes() {
         std::fs::read_to_string(root.join("real/shared")).expect("shared"),
         "B\n",
         "the last item through the symlinked directory wins"
+    );
+    assert_eq!(
+        mode(&root.join("real/shared")),
+        0o600,
+        "a rewritten file keeps its mode"
     );
     assert_eq!(
         std::fs::read_to_string(root.join("dup")).expect("dup"),

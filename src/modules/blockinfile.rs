@@ -255,10 +255,9 @@ fn insertion_point(original: &str, lines: &[String], spec: &Block) -> Result<usi
 mod tests {
     use super::*;
     use serde_json::{Value as Json, json};
-    use sha1::{Digest, Sha1};
 
     fn sha1(text: &str) -> String {
-        hex::encode(Sha1::digest(text.as_bytes()))
+        crate::modules::fileops::sha1_hex(text.as_bytes())
     }
 
     /// Applies one task's parameters to `before` (`None`: a missing file created):

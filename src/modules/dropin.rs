@@ -6,7 +6,6 @@
 
 use std::path::Path;
 
-use md5::Digest as _;
 use serde_json::{Map, Value as Json};
 
 use super::{ModuleContext, ModuleError, Outcome};
@@ -25,7 +24,7 @@ pub async fn run(
     let code = std::fs::read(local).map_err(|err| {
         ModuleError::Failed(format!("cannot read the module {}: {err}", local.display()))
     })?;
-    let digest = hex::encode(sha1::Sha1::digest(&code));
+    let digest = super::fileops::sha1_hex(&code);
     let dir = "${TMPDIR:-/tmp}/.bosun-modules-$(id -u)";
     let cached = format!("{dir}/{}-{}", &digest[..16], sanitize(name));
 

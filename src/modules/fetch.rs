@@ -7,9 +7,9 @@ use std::path::Path;
 use async_trait::async_trait;
 use md5::Md5;
 use serde_json::{Value as Json, json};
-use sha1::{Digest, Sha1};
+use sha1::Digest;
 
-use super::fileops::{self, FileKind};
+use super::fileops::{self, FileKind, sha1_hex};
 use super::{Args, Kind, Module, ModuleContext, ModuleError, Outcome, Param};
 use crate::template::pyfmt::py_repr;
 
@@ -215,10 +215,6 @@ async fn write_local(dest: &str, data: &[u8]) -> std::io::Result<()> {
         let _ = tokio::fs::remove_file(&temp).await;
     }
     written
-}
-
-fn sha1_hex(data: &[u8]) -> String {
-    hex::encode(Sha1::digest(data))
 }
 
 fn md5_hex(data: &[u8]) -> String {

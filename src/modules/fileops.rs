@@ -148,6 +148,12 @@ pub struct Access {
 /// The checksum algorithms Ansible offers; each has a `<name>sum` tool in coreutils.
 pub const CHECKSUM_ALGORITHMS: &[&str] = &["md5", "sha1", "sha224", "sha256", "sha384", "sha512"];
 
+/// The SHA-1 of `data` as hex, as Ansible's `checksum`.
+pub fn sha1_hex(data: &[u8]) -> String {
+    use sha1::Digest as _;
+    hex::encode(sha1::Sha1::digest(data))
+}
+
 /// The `stat` format behind [`parse_stat_line`]: type, mode, owner, size, times, inode data.
 pub const STAT_FORMAT: &str = "%F|%a|%u|%g|%U|%G|%s|%Y|%X|%.9Y|%.9X|%.9Z|%i|%d|%h";
 
@@ -193,7 +199,8 @@ pub fn stat_script_with(path: &str, follow: bool, checksum: Option<&str>) -> Str
             "{regular} && [ -r {p} ] && {{ printf C:; {algorithm}sum < {p}; echo; }}; "
         ));
     }
-    script.push_str("else echo 'S:missing'; fi");
+    // Exit 0 whatever the last test said: callers read the lines, not the status.
+    script.push_str(":; else echo 'S:missing'; fi");
     script
 }
 
@@ -545,32 +552,39 @@ pub async fn write_atomic(
     // The content travels as the script's stdin where the connection can take it: the
     // write, its checks and the rename are then one round trip.
     let inline = ctx.conn.takes_stdin();
-    if inline {
-        script.push_str(&format!(
-            "(umask 077; cat > {t}) || {{ rm -f -- {t}; exit 94; }}; "
-        ));
-    } else {
-        ctx.conn.put(data, &temp, Some(0o600)).await?;
+    // The mode the file must end with; `None`: a new file with no mode asked for, which
+    // gets what the umask gives, as Ansible's does.
+    let mode = match (&attributes.mode, current) {
+        (Some(mode), _) => {
+            Some(parse_mode(mode, current.map(|c| c.mode), false).map_err(WriteError::Failed)?)
+        }
+        (None, Some(existing)) => Some(existing.mode & 0o7777),
+        (None, None) => None,
+    };
+    let failed_to_write = format!("|| {{ rm -f -- {t}; exit 94; }}; ");
+    match (inline, mode) {
+        // One process writes the bytes with their mode from the first byte on.
+        (true, Some(mode)) => {
+            script.push_str(&format!(
+                "install -m {mode:04o} /dev/stdin {t} {failed_to_write}"
+            ));
+        }
+        (true, None) => script.push_str(&format!("cat > {t} {failed_to_write}")),
+        (false, _) => {
+            ctx.conn.put(data, &temp, Some(0o600)).await?;
+            match mode {
+                Some(mode) => script.push_str(&format!("chmod {mode:04o} -- {t}; ")),
+                None => script.push_str(&format!(
+                    "chmod $(printf '%o' $(( 0666 & ~$(umask) ))) -- {t}; "
+                )),
+            }
+        }
     }
     if let Some(command) = validate {
         script.push_str(&format!(
             "out=$({} 2>&1) || {{ rc=$?; rm -f -- {t}; printf 'failed to validate: rc:%s error:%s' \"$rc\" \"$out\" >&2; exit 97; }}; ",
             command.replace("%s", &t)
         ));
-    }
-    let mode = match (&attributes.mode, current) {
-        (Some(mode), _) => {
-            parse_mode(mode, current.map(|c| c.mode), false).map_err(WriteError::Failed)?
-        }
-        (None, Some(existing)) => existing.mode & 0o7777,
-        (None, None) => 0o666,
-    };
-    if attributes.mode.is_none() && current.is_none() {
-        script.push_str(&format!(
-            "chmod $(printf '%o' $(( 0666 & ~$(umask) ))) -- {t}; "
-        ));
-    } else {
-        script.push_str(&format!("chmod {mode:04o} -- {t}; "));
     }
     let owner = attributes
         .owner
@@ -606,7 +620,8 @@ pub async fn write_atomic(
     script.push_str(&format!(
         "mv -f -- {t} {d} || {{ rm -f -- {t}; exit 95; }}; "
     ));
-    script.push_str(&stat_script(dest, false, true));
+    // The content's checksum is known here: the target need not compute it.
+    script.push_str(&stat_script(dest, false, false));
     let mut command = Command::new(script);
     if inline {
         command.stdin = Some(data.to_vec());
@@ -620,10 +635,11 @@ pub async fn write_atomic(
             stderr.trim().to_string()
         }));
     }
-    Ok(Written {
-        backup_file,
-        stat: parse_stat(&out.stdout_text()),
-    })
+    let mut stat = parse_stat(&out.stdout_text());
+    if let Some(stat) = stat.as_mut().filter(|s| s.kind == FileKind::File) {
+        stat.checksum = Some(sha1_hex(data));
+    }
+    Ok(Written { backup_file, stat })
 }
 
 /// Writes `data` to `path` atomically with `mode`, owned by the connecting user; a

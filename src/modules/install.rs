@@ -4,9 +4,8 @@
 
 use md5::Digest as _;
 use serde_json::{Value as Json, json};
-use sha1::Sha1;
 
-use super::fileops::{self, Attributes, FileKind, FileStat, WriteError};
+use super::fileops::{self, Attributes, FileKind, FileStat, WriteError, sha1_hex};
 use super::{Args, ModuleContext, ModuleError, Outcome};
 use crate::connection::{Command, quote};
 
@@ -23,11 +22,6 @@ pub struct Install<'a> {
     pub src: Option<String>,
     /// Replace an existing file whose content differs (`force`).
     pub force: bool,
-}
-
-/// The SHA-1 of `data` as hex, as Ansible's `checksum`.
-pub fn sha1_hex(data: &[u8]) -> String {
-    hex::encode(Sha1::digest(data))
 }
 
 /// Installs `install.data` at `install.dest`. In check mode a missing parent directory
@@ -117,8 +111,9 @@ pub async fn install(
             }
         } else if !attribute_changes.commands.is_empty() {
             let script = attribute_changes.commands.join(" && ")
-                + "; "
-                + &fileops::stat_script(&dest, false, true);
+                + "; rc=$?; "
+                + &fileops::stat_script(&dest, false, true)
+                + "; exit $rc";
             let out = ctx.conn.exec(&Command::new(script)).await?;
             if out.rc != 0 {
                 return Ok(super::failed(out.stderr_text().trim().to_string()));

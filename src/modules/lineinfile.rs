@@ -354,7 +354,6 @@ fn absent(text: &str, matcher: &Matcher<'_>) -> Result<(String, usize), String> 
 mod tests {
     use super::*;
     use serde_json::Value as Json;
-    use sha1::{Digest, Sha1};
 
     /// `test.txt` from Ansible's lineinfile integration target.
     const TEST_TXT: &str = "This is line 1\nThis is line 2\nREF this is a line for backrefs REF\nThis is line 4\nThis is line 5\n";
@@ -373,7 +372,7 @@ mod tests {
     const FISHEYE: &str = "export FISHEYE_OPTS=\"-Xmx4096m -Xms2048m\"";
 
     fn sha1(text: &str) -> String {
-        hex::encode(Sha1::digest(text.as_bytes()))
+        crate::modules::fileops::sha1_hex(text.as_bytes())
     }
 
     /// Applies one task's parameters to `text`: the new text and the message.
