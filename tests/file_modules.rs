@@ -297,4 +297,24 @@ fn a_loop_asks_for_all_its_destinations_at_once_and_sees_its_own_writes() {
         "B\n",
         "the last item for the same path wins"
     );
+
+    // A loop whose become fails: each item says why, not that the directory is missing.
+    scratch.write(
+        "refused.yml",
+        "- hosts: localhost
+  gather_facts: false
+  tasks:
+    - copy: content=x dest={{ lookup('env', 'TARGET') }}/refused-{{ item }}
+      become: true
+      become_method: su
+      become_user: no-such-user-here
+      loop: [a, b]
+",
+    );
+    let refused = scratch.bosun(&["run", "refused.yml"]);
+    let out = stdout(&refused);
+    assert_eq!(refused.status.code(), Some(2), "{out}");
+    assert_eq!(out.matches("no-such-user-here").count(), 2, "{out}");
+    assert!(!out.contains("Destination directory"), "{out}");
+    assert!(!root.join("refused-a").exists());
 }

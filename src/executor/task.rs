@@ -406,22 +406,27 @@ impl Runner {
             return Ok(None);
         }
         let base = vars.raw();
-        let paths: Vec<String> = items
-            .iter()
-            .enumerate()
-            .filter_map(|(index, item)| {
-                let scope = self.item_scope(task, base, vars, item, index);
-                match self.templar.render_value(dest, &scope) {
-                    Ok(Json::String(path)) => Some(path),
-                    _ => None,
-                }
-            })
-            .collect();
+        // The items' destinations, and how each item would become another user: the
+        // question is asked as the items would ask it, or not at all.
+        let mut paths = Vec::new();
+        let mut become_ = None;
+        for (index, item) in items.iter().enumerate() {
+            let scope = self.item_scope(task, base, vars, item, index);
+            if let Ok(Json::String(path)) = self.templar.render_value(dest, &scope) {
+                paths.push(path);
+            }
+            let spec = self.become_spec(task, &scope);
+            match &become_ {
+                None => become_ = Some(spec),
+                Some(first) if *first != spec => return Ok(None),
+                Some(_) => {}
+            }
+        }
         let Ok(conn) = self.connection_for(host, vars, delegated).await else {
             return Ok(None);
         };
-        let conn = match self
-            .become_spec(task, vars)
+        let conn = match become_
+            .flatten()
             .map(|spec| Become::new(conn.clone(), spec))
         {
             Some(Ok(wrapped)) => Arc::new(wrapped) as Arc<dyn Connection>,

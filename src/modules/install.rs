@@ -156,11 +156,24 @@ async fn query(
         .rsplit_once('/')
         .map_or(".", |(p, _)| if p.is_empty() { "/" } else { p });
     let script = format!(
-        "{}; [ -d {} ] && echo 'D:yes'",
+        "{}; [ -d {} ] && echo 'D:yes'; :",
         fileops::stat_script(dest, true, true),
         quote(parent)
     );
     let out = ctx.conn.exec(&Command::new(script)).await?;
+    if out.rc != 0 {
+        // The question itself did not run (become refused, say): saying the file or
+        // its directory is missing would hide why.
+        let why = out.stderr_text();
+        return Err(ModuleError::Failed(format!(
+            "cannot look at {dest}: {}",
+            if why.trim().is_empty() {
+                format!("rc={}", out.rc)
+            } else {
+                why.trim().to_string()
+            }
+        )));
+    }
     let text = out.stdout_text();
     Ok((
         fileops::parse_stat(&text),

@@ -61,8 +61,14 @@ impl Prefetched {
             return Ok(Prefetched::default());
         }
         let out = conn.exec(&Command::new(script(&chosen))).await?;
+        let text = out.stdout_text();
+        // No answers from a script that did not get to its end (become refused, a
+        // shell that choked): every file would look missing.
+        if out.rc != 0 || !text.lines().any(|line| line == SUMS) {
+            return Ok(Prefetched::default());
+        }
         Ok(Prefetched {
-            answers: Mutex::new(parse(&chosen, &out.stdout_text())),
+            answers: Mutex::new(parse(&chosen, &text)),
         })
     }
 
