@@ -12,7 +12,7 @@ use crate::connection::{Become, BecomeSpec, Connection, ConnectionError, LocalCo
 use crate::modules::prefetch::Prefetched;
 use crate::modules::{self, Args, ModuleContext, ModuleError, Outcome, VarLookup};
 use crate::output::{HostResult, Status};
-use crate::playbook::{Action, LoopKind, Task};
+use crate::playbook::{Action, LoopControl, LoopKind, Task};
 use crate::template::{TemplateError, Vars, truthy};
 
 /// How a task ended on a host, after `ignore_errors`.
@@ -267,7 +267,6 @@ impl Runner {
         let items = self.loop_items(&spec.items, spec.kind, vars, task)?;
         let control = &task.loop_control;
         let mut results = Vec::new();
-        let base = vars.raw().clone();
         let action = action_name(task);
         // A host that cannot be reached for the loop's question is reported so by the
         // first item that runs, without a second attempt to connect.
@@ -282,7 +281,7 @@ impl Runner {
             if index > 0 && control.pause > 0.0 {
                 tokio::time::sleep(Duration::from_secs_f64(control.pause)).await;
             }
-            let item_scope = self.item_scope(task, &base, vars, &item, index);
+            let item_scope = self.item_scope(task, vars, &item, index);
             let label = match &control.label {
                 Some(label) => self
                     .templar
@@ -300,14 +299,7 @@ impl Runner {
             } else {
                 skipped_result("Conditional result was False")
             };
-            result.insert(control.loop_var.clone(), item.clone());
-            result.insert(
-                "ansible_loop_var".into(),
-                Json::String(control.loop_var.clone()),
-            );
-            if let Some(index_var) = &control.index_var {
-                result.insert(index_var.clone(), Json::from(index));
-            }
+            insert_loop_vars(&mut result, control, &item, index);
             let status = status_of(&result);
             self.reporter.result(&HostResult {
                 host: &host.name,
@@ -361,26 +353,10 @@ impl Runner {
         Ok((status_of(&summary), summary))
     }
 
-    /// The variables of one loop item: `base` plus the loop variable, and the index
-    /// variable when `loop_control` names one.
-    fn item_scope(
-        &self,
-        task: &Task,
-        base: &Map<String, Json>,
-        vars: &Arc<Vars>,
-        item: &Json,
-        index: usize,
-    ) -> Arc<Vars> {
-        let control = &task.loop_control;
-        let mut item_vars = base.clone();
-        item_vars.insert(control.loop_var.clone(), item.clone());
-        item_vars.insert(
-            "ansible_loop_var".into(),
-            Json::String(control.loop_var.clone()),
-        );
-        if let Some(index_var) = &control.index_var {
-            item_vars.insert(index_var.clone(), Json::from(index));
-        }
+    /// The variables of one loop item: the task's, plus the loop variables.
+    fn item_scope(&self, task: &Task, vars: &Arc<Vars>, item: &Json, index: usize) -> Arc<Vars> {
+        let mut item_vars = vars.raw().clone();
+        insert_loop_vars(&mut item_vars, &task.loop_control, item, index);
         Vars::with_objects(self.templar.clone(), item_vars, hostvars_object(vars))
     }
 
@@ -405,13 +381,12 @@ impl Runner {
         if items.len() < 2 || !module.installs_at_dest() {
             return Ok(None);
         }
-        let base = vars.raw();
         // The items' destinations, and how each item would become another user: the
         // question is asked as the items would ask it, or not at all.
         let mut paths = Vec::new();
         let mut become_ = None;
         for (index, item) in items.iter().enumerate() {
-            let scope = self.item_scope(task, base, vars, item, index);
+            let scope = self.item_scope(task, vars, item, index);
             if let Ok(Json::String(path)) = self.templar.render_value(dest, &scope) {
                 paths.push(path);
             }
@@ -425,13 +400,8 @@ impl Runner {
         let Ok(conn) = self.connection_for(host, vars, delegated).await else {
             return Ok(None);
         };
-        let conn = match become_
-            .flatten()
-            .map(|spec| Become::new(conn.clone(), spec))
-        {
-            Some(Ok(wrapped)) => Arc::new(wrapped) as Arc<dyn Connection>,
-            Some(Err(_)) => return Ok(None),
-            None => conn,
+        let Ok(conn) = with_become(conn, become_.flatten()) else {
+            return Ok(None);
         };
         match Prefetched::query(conn.as_ref(), &paths).await {
             Ok(prefetched) => Ok(Some(prefetched)),
@@ -666,12 +636,9 @@ impl Runner {
                     Ok(conn) => conn,
                     Err(message) => return Ok(unreachable_result(message)),
                 };
-                let conn = match self.become_spec(task, vars) {
-                    Some(spec) => match Become::new(conn, spec) {
-                        Ok(wrapped) => Arc::new(wrapped) as Arc<dyn Connection>,
-                        Err(err) => return Ok(modules::failed(err.to_string())),
-                    },
-                    None => conn,
+                let conn = match with_become(conn, self.become_spec(task, vars)) {
+                    Ok(conn) => conn,
+                    Err(err) => return Ok(modules::failed(err.to_string())),
                 };
                 let lookup = LookupVars(vars.clone());
                 let prefetched = host.prefetched.clone();
@@ -928,6 +895,30 @@ fn censored(result: &Outcome) -> Outcome {
         result.get("changed").cloned().unwrap_or(Json::Bool(false)),
     );
     shown
+}
+
+/// The loop variable, `ansible_loop_var` and the index variable (when `loop_control`
+/// names one) of item `index`, added to `map`: an item's variables or its result.
+fn insert_loop_vars(map: &mut Map<String, Json>, control: &LoopControl, item: &Json, index: usize) {
+    map.insert(control.loop_var.clone(), item.clone());
+    map.insert(
+        "ansible_loop_var".into(),
+        Json::String(control.loop_var.clone()),
+    );
+    if let Some(index_var) = &control.index_var {
+        map.insert(index_var.clone(), Json::from(index));
+    }
+}
+
+/// `conn`, wrapped to become another user when `spec` says so.
+fn with_become(
+    conn: Arc<dyn Connection>,
+    spec: Option<BecomeSpec>,
+) -> Result<Arc<dyn Connection>, ConnectionError> {
+    Ok(match spec {
+        Some(spec) => Arc::new(Become::new(conn, spec)?),
+        None => conn,
+    })
 }
 
 /// After a loop item ran with [`Prefetched`] answers: drops those its change made

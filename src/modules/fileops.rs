@@ -154,6 +154,13 @@ pub fn sha1_hex(data: &[u8]) -> String {
     hex::encode(sha1::Sha1::digest(data))
 }
 
+/// The directory `path` is in, as `[ -d ... ]` should test it: `/` for top-level
+/// paths, `.` for a bare name.
+pub fn parent_dir(path: &str) -> &str {
+    path.rsplit_once('/')
+        .map_or(".", |(p, _)| if p.is_empty() { "/" } else { p })
+}
+
 /// The `stat` format behind [`parse_stat_line`]: type, mode, owner, size, times, inode data.
 pub const STAT_FORMAT: &str = "%F|%a|%u|%g|%U|%G|%s|%Y|%X|%.9Y|%.9X|%.9Z|%i|%d|%h";
 

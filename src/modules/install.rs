@@ -152,9 +152,7 @@ async fn query(
     if let Some(known) = ctx.prefetched.and_then(|p| p.get(dest)) {
         return Ok(known);
     }
-    let parent = dest
-        .rsplit_once('/')
-        .map_or(".", |(p, _)| if p.is_empty() { "/" } else { p });
+    let parent = fileops::parent_dir(dest);
     let script = format!(
         "{}; [ -d {} ] && echo 'D:yes'; :",
         fileops::stat_script(dest, true, true),

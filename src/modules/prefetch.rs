@@ -112,17 +112,11 @@ fn identity(stat: &FileStat) -> (u64, u64) {
     (stat.details.dev, stat.details.inode)
 }
 
-/// The directory part of `path`, as [`super::install`] checks it.
-fn parent_of(path: &str) -> &str {
-    path.rsplit_once('/')
-        .map_or(".", |(p, _)| if p.is_empty() { "/" } else { p })
-}
-
 /// One `stat` for the paths and one for their parents, a loop of shell tests for access
 /// rights and links, then one `sha1sum` for the readable regular files.
 fn script(paths: &[&str]) -> String {
     let list: String = paths.iter().map(|p| format!(" {}", quote(p))).collect();
-    let mut parents: Vec<&str> = paths.iter().map(|p| parent_of(p)).collect();
+    let mut parents: Vec<&str> = paths.iter().map(|p| fileops::parent_dir(p)).collect();
     parents.sort_unstable();
     parents.dedup();
     let parent_list: String = parents.iter().map(|p| format!(" {}", quote(p))).collect();
@@ -194,7 +188,7 @@ fn parse(paths: &[&str], output: &str) -> HashMap<String, Answer> {
                     text.push_str(&format!("C:{sum}\n"));
                 }
             }
-            let parent = parent_of(path);
+            let parent = fileops::parent_dir(path);
             let name = path.rsplit_once('/').map_or(*path, |(_, n)| n);
             let answer = Answer {
                 state: fileops::parse_stat(&text),
@@ -212,15 +206,11 @@ mod tests {
 
     const FILE: &str = "regular file|644|0|0|root|root|6|1700000000|1700000001|1700000000.5|1700000001.5|1700000000.5|42|2049|1";
 
-    fn answers(paths: &[&str], output: &str) -> HashMap<String, Answer> {
-        parse(paths, output)
-    }
-
     #[test]
     fn output_becomes_one_answer_per_path() {
         let out =
             format!("S:{FILE}|/srv/a|b\nD:2049:7|/srv\nA:1:rw\nA:2:rw\n{SUMS}\nabc123  /srv/a|b\n");
-        let got = answers(&["/srv/a|b", "/srv/missing", "/nodir/x"], &out);
+        let got = parse(&["/srv/a|b", "/srv/missing", "/nodir/x"], &out);
         let a = got["/srv/a|b"].state.clone().expect("exists");
         assert_eq!(a.size, 6);
         assert_eq!(a.checksum.as_deref(), Some("abc123"));
