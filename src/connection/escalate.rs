@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::{Command, CommandOutput, Connection, ConnectionError, quote};
+use super::{Command, CommandOutput, Connection, ConnectionError, check_received, quote};
 
 /// How to become another user.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -107,8 +107,10 @@ impl Connection for Become {
             format!("chmod \"$m\" {part} && mv -f -- {part} {d} || {{ rm -f -- {part}; exit 1; }}");
         let out = if self.takes_stdin() {
             // One round trip: the data is the escalated command's stdin.
-            let mut command =
-                Command::new(format!("m={mode}; (umask 077; cat > {part}) && {install}"));
+            let mut command = Command::new(format!(
+                "m={mode}; (umask 077; cat > {part}) || {{ rm -f -- {part}; exit 1; }}\n{}{install}",
+                check_received(&part, data)
+            ));
             command.stdin = Some(data.to_vec());
             self.exec(&command).await?
         } else {

@@ -5,12 +5,14 @@ mod escalate;
 mod local;
 pub mod prompt;
 mod quickack;
+mod received;
 pub mod round_trips;
 mod ssh;
 pub mod ssh_config;
 
 pub use escalate::{Become, BecomeSpec};
 pub use local::LocalConnection;
+pub use received::{INCOMPLETE, check_received};
 pub use ssh::{HostKeyPolicy, SshConnection, SshTarget};
 
 use async_trait::async_trait;

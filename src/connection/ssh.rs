@@ -15,7 +15,7 @@ use russh::{ChannelMsg, Disconnect};
 use tokio::sync::{Mutex, Semaphore};
 
 use super::quickack::QuickAckStream;
-use super::{Command, CommandOutput, Connection, ConnectionError, quote};
+use super::{Command, CommandOutput, Connection, ConnectionError, check_received, quote};
 
 /// Channels opened at once on one connection (the shell included); sshd's default
 /// `MaxSessions` is 10.
@@ -219,7 +219,8 @@ impl Connection for SshConnection {
             ),
         };
         let script = format!(
-            "m={mode}; umask 077; cat > {t} || {{ rm -f -- {t}; exit 1; }}; chmod \"$m\" {t} && mv -f -- {t} {d} || {{ rm -f -- {t}; exit 1; }}"
+            "m={mode}; umask 077; cat > {t} || {{ rm -f -- {t}; exit 1; }}\n{}chmod \"$m\" {t} && mv -f -- {t} {d} || {{ rm -f -- {t}; exit 1; }}",
+            check_received(&t, data)
         );
         let out = self.run_with_stdin(&script, Some(data)).await?;
         if out.rc != 0 {

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use super::{Args, Kind, Module, ModuleContext, ModuleError, Outcome, Param, fileops, textfile};
-use crate::connection::{Command, quote};
+use crate::connection::{Command, check_received, quote};
 
 /// The comment that names the job on the next line.
 const MARKER: &str = "#Ansible: ";
@@ -302,7 +302,13 @@ impl Module for Cron {
                 } else {
                     String::new()
                 };
-                let mut install = Command::new(format!("{keep}crontab{} -", user_flag(user)));
+                // Received whole into a file first: an input cut short must not
+                // become the user's crontab.
+                let mut install = Command::new(format!(
+                    "{keep}f=$(mktemp) && cat > \"$f\" || exit 1\n{}crontab{} \"$f\"; rc=$?; rm -f -- \"$f\"; exit $rc",
+                    check_received("\"$f\"", after.as_bytes()),
+                    user_flag(user)
+                ));
                 install.stdin = Some(after.into_bytes());
                 let done = ctx.conn.exec(&install).await?;
                 if done.rc != 0 {

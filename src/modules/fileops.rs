@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value as Json, json};
 
-use crate::connection::{Command, ConnectionError, quote};
+use crate::connection::{Command, ConnectionError, check_received, quote};
 
 use super::ModuleContext;
 
@@ -587,6 +587,9 @@ pub async fn write_atomic(
             }
         }
     }
+    if inline {
+        script.push_str(&check_received(&t, data));
+    }
     if let Some(command) = validate {
         script.push_str(&format!(
             "out=$({} 2>&1) || {{ rc=$?; rm -f -- {t}; printf 'failed to validate: rc:%s error:%s' \"$rc\" \"$out\" >&2; exit 97; }}; ",
@@ -616,9 +619,10 @@ pub async fn write_atomic(
     let backup_file = if backup && current.is_some() {
         let stamp = crate::clock::backup_stamp();
         let path = format!("{dest}.{}.{stamp}~", std::process::id());
+        // Copied beside it first: a backup under its final name is always whole.
+        let (b, part) = (quote(&path), quote(&format!("{path}.part")));
         script.push_str(&format!(
-            "cp -p -- {d} {} || {{ rm -f -- {t}; exit 96; }}; ",
-            quote(&path)
+            "{{ cp -p -- {d} {part} && mv -f -- {part} {b}; }} || {{ rm -f -- {t} {part}; exit 96; }}; "
         ));
         Some(path)
     } else {

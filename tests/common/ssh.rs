@@ -20,7 +20,7 @@ use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -297,6 +297,11 @@ impl NetnsFleet {
         self.client.ssh(&self.hosts[i], command)
     }
 
+    /// Runs `command` on host `i` like [`NetnsFleet::ssh`], `input` on its stdin.
+    pub fn ssh_fed(&self, i: usize, command: &str, input: &[u8]) -> Output {
+        self.client.ssh_fed(&self.hosts[i], command, input)
+    }
+
     fn host_dir(&self, i: usize) -> PathBuf {
         self.base.join(&self.hosts[i].name)
     }
@@ -362,7 +367,12 @@ impl Client {
 
     /// OpenSSH ignores HOME (it reads the passwd entry), so everything is explicit.
     pub(crate) fn ssh(&self, target: &Target, command: &str) -> Output {
-        Command::new("ssh")
+        self.ssh_fed(target, command, &[])
+    }
+
+    /// Runs `command` like [`Client::ssh`] with `input` as its standard input.
+    pub(crate) fn ssh_fed(&self, target: &Target, command: &str, input: &[u8]) -> Output {
+        let mut child = Command::new("ssh")
             .args([
                 "-F",
                 "/dev/null",
@@ -383,8 +393,15 @@ impl Client {
             .args(["-p", &target.port.to_string()])
             .arg(format!("root@{}", target.addr))
             .arg(command)
-            .output()
-            .expect("run ssh")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run ssh");
+        let mut stdin = child.stdin.take().expect("ssh's stdin");
+        stdin.write_all(input).expect("feed ssh");
+        drop(stdin);
+        child.wait_with_output().expect("ssh ends")
     }
 }
 
