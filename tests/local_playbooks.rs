@@ -52,7 +52,7 @@ fn every_keyword_works_and_the_second_run_changes_nothing() {
     assert!(out.contains("...ignoring"), "{out}");
     assert_eq!(
         recap_line(&out, "localhost"),
-        "localhost                  : ok=29   changed=14   unreachable=0    failed=0    skipped=1    rescued=1    ignored=1   "
+        "localhost                  : ok=30   changed=14   unreachable=0    failed=0    skipped=1    rescued=1    ignored=1   "
     );
 
     let second = scratch.bosun(&["run", "keywords/site.yml"]);
@@ -235,7 +235,10 @@ fn json_output_is_one_document() {
     let (code, out, _) = run(&scratch, &["run", "output/output.yml", "--output", "json"]);
     assert_eq!(code, 0);
     let doc: serde_json::Value = serde_json::from_str(&out).expect("stdout is one JSON document");
-    assert_eq!(doc["stats"]["localhost"]["changed"], 1);
+    assert_eq!(
+        doc["stats"]["localhost"]["changed"], 2,
+        "the ignored failure changed too"
+    );
     assert_eq!(
         doc["plays"][0]["tasks"][0]["hosts"]["localhost"]["msg"],
         "Hello world"

@@ -1,6 +1,7 @@
 //! Runs plays: hosts selected, facts gathered, tasks run on every host at once
 //! (bounded by `--forks`), handlers flushed, results reported.
 
+mod censor;
 mod connect;
 mod host;
 mod play;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{Map, Value as Json};
 
 use super::vars::{OMIT, TaskScope, task_vars};
-use super::{HostState, Runner};
+use super::{HostState, Runner, censor};
 use crate::connection::{Become, BecomeSpec, Connection, ConnectionError, LocalConnection};
 use crate::modules::prefetch::Prefetched;
 use crate::modules::{self, Args, ModuleContext, ModuleError, Outcome, VarLookup};
@@ -100,16 +100,7 @@ impl Runner {
             Ok(pair) => pair,
             Err(message) => (Status::Failed, modules::failed(message)),
         };
-        let no_log = task
-            .options
-            .no_log
-            .as_ref()
-            .is_some_and(|v| self.flag(v, &vars));
-        let shown = if no_log {
-            censored(&result)
-        } else {
-            result.clone()
-        };
+        let shown = censor::for_display(&result, self.no_log(task, &vars));
         let ignored = status == Status::Failed
             && task
                 .options
@@ -140,9 +131,20 @@ impl Runner {
                 s.changed += 1;
             }
             Status::Skipped => s.skipped += 1,
-            Status::Failed if ignored => s.ignored += 1,
+            // An ignored failure counts as ok too (and as changed when it changed), as
+            // Ansible's strategy counts it.
+            Status::Failed if ignored => {
+                s.ok += 1;
+                s.ignored += 1;
+                if result.get("changed").and_then(Json::as_bool) == Some(true) {
+                    s.changed += 1;
+                }
+            }
             Status::Failed => s.failures += 1,
-            Status::Unreachable if unreachable_ignored => s.ignored += 1,
+            Status::Unreachable if unreachable_ignored => {
+                s.ok += 1;
+                s.ignored += 1;
+            }
             Status::Unreachable => s.unreachable += 1,
         });
         if status == Status::Changed {
@@ -236,6 +238,21 @@ impl Runner {
         )
     }
 
+    /// Whether `no_log` holds for `task` with `vars` (a loop item's, for its result). A
+    /// value that cannot be rendered (`{{ item.secret }}` outside the loop) censors:
+    /// a secret must not show because its guard failed.
+    fn no_log(&self, task: &Task, vars: &Arc<Vars>) -> bool {
+        let Some(value) = &task.options.no_log else {
+            return false;
+        };
+        match self.templar.render_value(value, vars) {
+            Ok(rendered) => {
+                modules::args::parse_bool(&rendered).unwrap_or_else(|| truthy(&rendered))
+            }
+            Err(_) => true,
+        }
+    }
+
     /// Evaluates a boolean-ish keyword (`ignore_errors`, `no_log`, `run_once`).
     pub(super) fn flag(&self, value: &Json, vars: &Arc<Vars>) -> bool {
         match self.templar.render_value(value, vars) {
@@ -300,6 +317,8 @@ impl Runner {
                 skipped_result("Conditional result was False")
             };
             insert_loop_vars(&mut result, control, &item, index);
+            let no_log = self.no_log(task, &item_scope);
+            result.insert(censor::NO_LOG_KEY.into(), Json::Bool(no_log));
             let status = status_of(&result);
             self.reporter.result(&HostResult {
                 host: &host.name,
@@ -307,8 +326,12 @@ impl Runner {
                 delegated_to: delegated,
                 status,
                 ignored: false,
-                item: Some(label),
-                result: &result,
+                item: Some(if no_log {
+                    censor::CENSORED_ITEM.into()
+                } else {
+                    label
+                }),
+                result: &censor::for_display(&result, no_log),
                 is_loop_summary: false,
             });
             let unreachable = status == Status::Unreachable;
@@ -881,20 +904,6 @@ fn unreachable_result(message: String) -> Outcome {
     result.insert("msg".into(), Json::String(message));
     result.insert("unreachable".into(), Json::Bool(true));
     result
-}
-
-/// What `no_log: true` shows instead of the result.
-fn censored(result: &Outcome) -> Outcome {
-    let mut shown = Outcome::new();
-    shown.insert(
-        "censored".into(),
-        Json::String("the output has been hidden due to the fact that 'no_log: true' was specified for this result".into()),
-    );
-    shown.insert(
-        "changed".into(),
-        result.get("changed").cloned().unwrap_or(Json::Bool(false)),
-    );
-    shown
 }
 
 /// The loop variable, `ansible_loop_var` and the index variable (when `loop_control`
