@@ -1,6 +1,7 @@
 //! `become`: runs a task's commands as another user (sudo or su) over any connection.
-//! The password, when one is needed, travels inside the script sent to the persistent
-//! shell's standard input (a here-document), never on a command line.
+//! The password, when one is needed, travels inside the script (sent on the persistent
+//! shell's standard input, or in the local shell's environment) and reaches sudo or su
+//! through the shell's builtin `printf`, never on a command line.
 
 use std::sync::Arc;
 
@@ -41,13 +42,18 @@ impl Become {
     fn wrap(&self, script: &str) -> String {
         let user = quote(&self.spec.user);
         let inner = quote(script);
+        // The password, quoted like any value, reaches the method's stdin through the
+        // shell's builtin printf: no process shows it, and no byte of it can end a
+        // here-document or a quote and run as a command.
         let escalate = match (self.spec.method.as_str(), &self.spec.password) {
             ("su", Some(password)) => format!(
-                "su -s /bin/sh -c {inner} {user} <<'__BOSUN_BECOME__'\n{password}\n__BOSUN_BECOME__\n"
+                "printf '%s\\n' {} | su -s /bin/sh -c {inner} {user}",
+                quote(password)
             ),
             ("su", None) => format!("su -s /bin/sh -c {inner} {user}"),
             (_, Some(password)) => format!(
-                "sudo -H -S -p '' -u {user} /bin/sh -c {inner} <<'__BOSUN_BECOME__'\n{password}\n__BOSUN_BECOME__\n"
+                "printf '%s\\n' {} | sudo -H -S -p '' -u {user} /bin/sh -c {inner}",
+                quote(password)
             ),
             (_, None) => format!("sudo -H -n -u {user} /bin/sh -c {inner}"),
         };
@@ -183,25 +189,56 @@ mod tests {
         assert_eq!(out.stdout_text().trim(), me);
     }
 
+    /// Runs `become_`'s wrapping of `script` with a stand-in `sudo` first on PATH that
+    /// records its standard input; returns what it read.
+    fn run_with_recording_sudo(become_: &Become, script: &str, dir: &std::path::Path) -> String {
+        let sudo = dir.join("sudo");
+        std::fs::write(&sudo, "#!/bin/sh\ncat > \"$(dirname \"$0\")/fed\"\n").expect("write");
+        std::fs::set_permissions(&sudo, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("chmod");
+        let path = format!(
+            "{}:{}",
+            dir.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let status = std::process::Command::new("/bin/sh")
+            .arg("-c")
+            .arg(become_.wrap(script))
+            .env("PATH", path)
+            .status()
+            .expect("sh runs");
+        assert!(status.success());
+        std::fs::read_to_string(dir.join("fed")).expect("sudo read its stdin")
+    }
+
     #[test]
-    fn password_never_reaches_a_command_line() {
+    fn password_never_reaches_a_command_line_or_runs_as_one() {
+        let dir = tempfile::tempdir().expect("dir");
+        let pwned = dir.path().join("pwned");
+        let password = format!(
+            "s3'cret\n__BOSUN_BECOME__\ntouch {}\n'; touch {}; '",
+            pwned.display(),
+            pwned.display()
+        );
         let become_ = Become::new(
             Arc::new(LocalConnection),
             BecomeSpec {
-                user: "app".into(),
+                user: "no-such-user-here".into(),
                 method: "sudo".into(),
-                password: Some("s3cret".into()),
+                password: Some(password.clone()),
             },
         )
         .expect("sudo is supported");
         let script = become_.wrap("touch /x");
-        let heredoc = script.find("<<'__BOSUN_BECOME__'").expect("here-document");
-        let before = &script[..heredoc];
-        assert!(
-            !before.contains("s3cret"),
-            "password only in the here-document: {script}"
+        let printf = script.find("printf").expect("printf feeds the password");
+        assert!(!script[..printf].contains("s3"), "{script}");
+        let fed = run_with_recording_sudo(&become_, "true", dir.path());
+        assert_eq!(
+            fed,
+            format!("{password}\n"),
+            "sudo reads the password whole"
         );
-        assert!(script.contains("\ns3cret\n"), "{script}");
+        assert!(!pwned.exists(), "no part of the password ran as a command");
     }
 
     #[test]
