@@ -433,3 +433,78 @@ fn uploads_and_stdin_travel_through_the_one_shell_byte_for_byte() {
         )
     );
 }
+
+#[test]
+fn a_changed_host_key_gets_no_password_even_with_checking_off() {
+    let Some(sshd) = or_skip(LoopbackSshd::start_taking_passwords()) else {
+        return;
+    };
+    let scratch = Scratch::new();
+    // No key anywhere: the password is the only way in (and is wrong, so sshd logs it).
+    let home = scratch.path().join("home");
+    std::fs::create_dir_all(home.join(".ssh")).expect("home");
+    scratch.write(
+        "hosts.ini",
+        &format!(
+            "lo ansible_host=127.0.0.1 ansible_port={} ansible_user=root ansible_password=not-the-password\n",
+            sshd.port()
+        ),
+    );
+    scratch.write("ansible.cfg", "[defaults]\nhost_key_checking = False\n");
+    let offered = || sshd.log().matches("Failed password for root").count();
+    let ping = || {
+        let output = scratch.bosun_with(
+            &["-m", "ping", "all", "-i", "hosts.ini"],
+            &[("HOME", &home)],
+        );
+        assert_eq!(output.status.code(), Some(4), "{}", text(&output));
+        text(&output)
+    };
+
+    // The recorded key: the password is offered (the test can see it).
+    std::fs::copy(sshd.known_hosts(), home.join(".ssh/known_hosts")).expect("known_hosts");
+    let shown = ping();
+    assert!(!shown.contains("HAS CHANGED"), "{shown}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while offered() == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let before = offered();
+    assert!(before > 0, "sshd saw the password:\n{}", sshd.log());
+
+    // Another key on record for this host: a loud warning, and no password sent.
+    let other = scratch.path().join("other");
+    let made = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&other)
+        .status()
+        .expect("ssh-keygen");
+    assert!(made.success());
+    let other_pub = std::fs::read_to_string(other.with_extension("pub")).expect("pub");
+    let fake: Vec<&str> = other_pub.split_whitespace().take(2).collect();
+    std::fs::write(
+        home.join(".ssh/known_hosts"),
+        format!("[127.0.0.1]:{} {}\n", sshd.port(), fake.join(" ")),
+    )
+    .expect("write");
+    let shown = ping();
+    assert!(
+        shown.contains("REMOTE HOST IDENTIFICATION HAS CHANGED"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("password authentication is disabled"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("password (disabled: the host key changed)"),
+        "{shown}"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(
+        offered(),
+        before,
+        "no password reached sshd:\n{}",
+        sshd.log()
+    );
+}

@@ -7,8 +7,11 @@
 #   whose sshd runs prints its port again. stop kills the sshd by its pidfile's PID,
 #   and the sessions it forked with their commands.
 # Environment:
-#   KEY  client public key to authorize (default DIR/id_ed25519.pub, generated with
-#        its private key when absent)
+#   KEY            client public key to authorize (default DIR/id_ed25519.pub, generated
+#                  with its private key when absent)
+#   MAX_STARTUPS   sshd's MaxStartups (default 100:30:200)
+#   PASSWORD_AUTH  sshd's PasswordAuthentication (default no); with yes, root still
+#                  logs in by key only, but sshd logs every password it is offered
 # DIR/known_hosts holds the host key as "[127.0.0.1]:PORT ssh-ed25519 ...".
 # Logins are as root into the machine's real /root (its rc files run on every exec).
 set -euo pipefail
@@ -65,7 +68,7 @@ PidFile $DIR/sshd.pid
 AuthorizedKeysFile $DIR/authorized_keys
 PermitRootLogin prohibit-password
 PubkeyAuthentication yes
-PasswordAuthentication no
+PasswordAuthentication ${PASSWORD_AUTH:-no}
 KbdInteractiveAuthentication no
 UsePAM no
 StrictModes no

@@ -372,6 +372,9 @@ struct HostKeyCheck {
     policy: HostKeyPolicy,
     known_hosts: Vec<PathBuf>,
     refusal: Arc<StdMutex<Option<String>>>,
+    /// With checking off, the warning for a key that differs from the recorded one:
+    /// the connection goes on, but no password is sent (as OpenSSH does).
+    changed: Arc<StdMutex<Option<String>>>,
 }
 
 impl client::Handler for HostKeyCheck {
@@ -381,9 +384,6 @@ impl client::Handler for HostKeyCheck {
         &mut self,
         offered: &PublicKeyOrCertificate,
     ) -> Result<bool, Self::Error> {
-        if self.policy == HostKeyPolicy::Off {
-            return Ok(true);
-        }
         let public = offered.public_key();
         let key = &public;
         let name = if self.port == 22 {
@@ -397,15 +397,29 @@ impl client::Handler for HostKeyCheck {
                 Ok(true) => return Ok(true),
                 Ok(false) => {}
                 Err(russh::keys::Error::KeyChanged { line }) => {
-                    self.refuse(format!(
-                        "REMOTE HOST IDENTIFICATION HAS CHANGED for {name}! The {} key is now {fingerprint}, but {}:{line} records another. Someone could be eavesdropping (man-in-the-middle), or the host was reinstalled. bosun refuses to connect; if the change is expected, remove that line (ssh-keygen -R '{name}').",
+                    let changed = format!(
+                        "REMOTE HOST IDENTIFICATION HAS CHANGED for {name}! The {} key is now {fingerprint}, but {}:{line} records another. Someone could be eavesdropping (man-in-the-middle), or the host was reinstalled.",
                         key.algorithm(),
                         file.display()
+                    );
+                    if self.policy == HostKeyPolicy::Off {
+                        if let Ok(mut slot) = self.changed.lock() {
+                            *slot = Some(format!(
+                                "{changed} Host key checking is off, so bosun connects, but password authentication is disabled to avoid man-in-the-middle attacks; if the change is expected, remove that line (ssh-keygen -R '{name}')."
+                            ));
+                        }
+                        return Ok(true);
+                    }
+                    self.refuse(format!(
+                        "{changed} bosun refuses to connect; if the change is expected, remove that line (ssh-keygen -R '{name}')."
                     ));
                     return Ok(false);
                 }
                 Err(_) => {}
             }
+        }
+        if self.policy == HostKeyPolicy::Off {
+            return Ok(true);
         }
         if self.policy == HostKeyPolicy::AcceptNew
             && let Some(file) = self.known_hosts.first()
@@ -502,12 +516,14 @@ async fn connect_once(target: &SshTarget) -> Result<Session, Attempt> {
         ..client::Config::default()
     });
     let refusal = Arc::new(StdMutex::new(None));
+    let changed = Arc::new(StdMutex::new(None));
     let check = HostKeyCheck {
         host: target.host.clone(),
         port: target.port,
         policy: target.policy,
         known_hosts: target.known_hosts.clone(),
         refusal: refusal.clone(),
+        changed: changed.clone(),
     };
     let (connected, jump) = match &target.jump {
         None => {
@@ -576,7 +592,11 @@ async fn connect_once(target: &SshTarget) -> Result<Session, Attempt> {
             });
         }
     };
-    authenticate(&mut handle, target)
+    let key_changed = changed.lock().ok().and_then(|mut c| c.take());
+    if let Some(warning) = &key_changed {
+        eprintln!("[WARNING]: {warning}");
+    }
+    authenticate(&mut handle, target, key_changed.is_none())
         .await
         .map_err(Attempt::Final)?;
     Ok(Session {
@@ -587,8 +607,13 @@ async fn connect_once(target: &SshTarget) -> Result<Session, Attempt> {
     })
 }
 
-/// Tries keys, then the agent, then the password.
-async fn authenticate(handle: &mut Handle<HostKeyCheck>, target: &SshTarget) -> Result<(), String> {
+/// Tries keys, then the agent, then the password (unless `password_allowed` is false:
+/// the host's key changed and checking is off).
+async fn authenticate(
+    handle: &mut Handle<HostKeyCheck>,
+    target: &SshTarget,
+    password_allowed: bool,
+) -> Result<(), String> {
     let user = target.user.clone();
     let rsa_hash = handle
         .best_supported_rsa_hash()
@@ -649,7 +674,9 @@ async fn authenticate(handle: &mut Handle<HostKeyCheck>, target: &SshTarget) -> 
         }
         tried.push("ssh-agent".into());
     }
-    if let Some(password) = &target.password {
+    if target.password.is_some() && !password_allowed {
+        tried.push("password (disabled: the host key changed)".into());
+    } else if let Some(password) = &target.password {
         match handle.authenticate_password(&user, password).await {
             Ok(result) if result.success() => return Ok(()),
             _ => tried.push("password".into()),

@@ -86,19 +86,30 @@ impl LoopbackSshd {
     /// Like [`LoopbackSshd::start`], with sshd's `MaxStartups` set to `max_startups`
     /// (`start:rate:full`), to test bursts of connections.
     pub fn start_with(max_startups: &str) -> Result<LoopbackSshd, Skip> {
+        LoopbackSshd::start_configured(&[("MAX_STARTUPS", max_startups)])
+    }
+
+    /// Like [`LoopbackSshd::start`], with password authentication on: root still logs
+    /// in by key only, and the log shows every password offered (`Failed password`).
+    pub fn start_taking_passwords() -> Result<LoopbackSshd, Skip> {
+        LoopbackSshd::start_configured(&[("PASSWORD_AUTH", "yes")])
+    }
+
+    /// Starts the sshd with `settings` passed to loopback-sshd.sh's environment.
+    fn start_configured(settings: &[(&str, &str)]) -> Result<LoopbackSshd, Skip> {
         require_root("sshd targets logging in as root")?;
         require(&["/usr/sbin/sshd", "ssh", "ssh-keygen", "ss", "ps"])?;
         let dir = temp_dir("bosun-loopback-");
         let client = Client::new(&dir.path().join("home"));
         let sshd_dir = dir.path().join("sshd");
-        let output = run_script(
-            "loopback-sshd.sh",
-            &["start", path_str(&sshd_dir)],
-            &[
-                ("KEY", client.public_key().as_os_str()),
-                ("MAX_STARTUPS", std::ffi::OsStr::new(max_startups)),
-            ],
+        let key = client.public_key();
+        let mut env = vec![("KEY", key.as_os_str())];
+        env.extend(
+            settings
+                .iter()
+                .map(|(key, value)| (*key, std::ffi::OsStr::new(*value))),
         );
+        let output = run_script("loopback-sshd.sh", &["start", path_str(&sshd_dir)], &env);
         let printed = stdout_text(&output);
         // Built before checking the port, so that dropping it stops the sshd.
         let sshd = LoopbackSshd {
