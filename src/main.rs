@@ -8,7 +8,7 @@ use clap::Parser;
 
 use bosun::app::{self, AppError};
 use bosun::cli::Cli;
-use bosun::connection::round_trips;
+use bosun::connection::{self, round_trips};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -45,24 +45,43 @@ fn main() -> ExitCode {
         }
     };
     let code = runtime.block_on(async {
-        tokio::select! {
-            result = app::run(cli) => match result {
+        let interrupted = tokio::select! {
+            result = app::run(cli) => return match result {
                 Ok(code) => code,
                 Err(err) => {
                     report(err);
                     app::EXIT_LOAD
                 }
             },
-            _ = tokio::signal::ctrl_c() => {
-                eprintln!("\n[ERROR]: User interrupted execution");
-                99
-            }
+            _ = tokio::signal::ctrl_c() => "User interrupted execution",
+            _ = terminated() => "bosun was terminated (SIGTERM)",
+        };
+        // The run is dropped here (local commands stop with it); remote ones are
+        // stopped on every host before bosun exits.
+        eprintln!("\n[ERROR]: {interrupted}");
+        let stop = connection::interrupt_all();
+        if tokio::time::timeout(INTERRUPT_GRACE, stop).await.is_err() {
+            eprintln!("[WARNING]: some hosts did not confirm that their commands stopped");
         }
+        99
     });
     if round_trips::wanted() {
         eprintln!("bosun: {} round trips to targets", round_trips::count());
     }
     ExitCode::from(code as u8)
+}
+
+/// How long bosun waits, once interrupted, for the hosts to stop their commands.
+const INTERRUPT_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Resolves when bosun receives SIGTERM (never, if the handler cannot be set).
+async fn terminated() {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut signal) => {
+            signal.recv().await;
+        }
+        Err(_) => std::future::pending().await,
+    }
 }
 
 /// Prints a load error with its source snippet.

@@ -98,6 +98,10 @@ impl Connection for Become {
         self.spec.password.is_none()
     }
 
+    async fn interrupt(&self) {
+        self.inner.interrupt().await;
+    }
+
     async fn put(&self, data: &[u8], dest: &str, mode: Option<u32>) -> Result<(), ConnectionError> {
         let nonce = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

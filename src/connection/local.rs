@@ -21,6 +21,22 @@ fn io_error(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Connec
     move |source| ConnectionError::Io { context, source }
 }
 
+/// The process group a command runs in (its shell's PID), stopped with SIGTERM if the
+/// command is abandoned before it ends (a task's `timeout`, Ctrl-C, SIGTERM): the
+/// shell's children go with it, not only the shell.
+struct ProcessGroup(Option<u32>);
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.0.and_then(|pid| i32::try_from(pid).ok()) {
+            // SAFETY: kill(2) with a negative PID signals that process group only.
+            unsafe {
+                libc::kill(-pgid, libc::SIGTERM);
+            }
+        }
+    }
+}
+
 #[async_trait]
 impl Connection for LocalConnection {
     async fn exec(&self, command: &Command) -> Result<CommandOutput, ConnectionError> {
@@ -37,8 +53,10 @@ impl Connection for LocalConnection {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
+            .process_group(0)
             .spawn()
             .map_err(io_error("cannot start /bin/sh"))?;
+        let mut group = ProcessGroup(child.id());
         if let (Some(data), Some(mut stdin)) = (&command.stdin, child.stdin.take()) {
             let data = data.clone();
             tokio::spawn(async move {
@@ -49,6 +67,7 @@ impl Connection for LocalConnection {
             .wait_with_output()
             .await
             .map_err(io_error("waiting for /bin/sh"))?;
+        group.0 = None;
         Ok(CommandOutput {
             rc: output.status.code().unwrap_or(-1),
             stdout: output.stdout,

@@ -13,7 +13,7 @@ pub mod ssh_config;
 pub use escalate::{Become, BecomeSpec};
 pub use local::LocalConnection;
 pub use received::{INCOMPLETE, check_received};
-pub use ssh::{HostKeyPolicy, SshConnection, SshTarget};
+pub use ssh::{HostKeyPolicy, Keepalive, SshConnection, SshTarget};
 
 use async_trait::async_trait;
 
@@ -116,8 +116,18 @@ pub trait Connection: Send + Sync {
         true
     }
 
+    /// Stops the command running on the target, with what it started (a task's
+    /// `timeout`, Ctrl-C, SIGTERM); close the connection afterwards.
+    async fn interrupt(&self) {}
+
     /// Closes the connection; later calls reconnect or fail.
     async fn close(&self) {}
+}
+
+/// Stops the commands running on every host (bosun was interrupted); local commands
+/// stop when their futures are dropped.
+pub async fn interrupt_all() {
+    ssh::interrupt_all().await;
 }
 
 /// Quotes `value` for a POSIX shell, as Python's `shlex.quote` does.

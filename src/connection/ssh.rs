@@ -5,6 +5,7 @@
 //! channels, capped below sshd's `MaxSessions`.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
@@ -39,6 +40,28 @@ pub enum HostKeyPolicy {
     Off,
 }
 
+/// Keepalives, as OpenSSH's `ServerAliveInterval` and `ServerAliveCountMax`: after
+/// `interval` without a word from the server bosun asks for one, and gives the host up
+/// as unreachable when `count` questions in a row go unanswered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Keepalive {
+    /// Silence before asking; zero turns keepalives off.
+    pub interval: Duration,
+    /// Unanswered questions before the host counts as gone.
+    pub count: usize,
+}
+
+impl Default for Keepalive {
+    /// A dropped link is noticed in 10 to 15 seconds, whatever the command does: sshd
+    /// answers keepalives while it runs.
+    fn default() -> Keepalive {
+        Keepalive {
+            interval: Duration::from_secs(5),
+            count: 2,
+        }
+    }
+}
+
 /// Everything needed to reach one host.
 #[derive(Clone, Debug)]
 pub struct SshTarget {
@@ -60,6 +83,8 @@ pub struct SshTarget {
     pub known_hosts: Vec<PathBuf>,
     /// Connect (and authenticate) timeout.
     pub timeout: Duration,
+    /// How a link that silently dropped is noticed.
+    pub keepalive: Keepalive,
     /// `ProxyJump`: the host to tunnel through, if any.
     pub jump: Option<Box<SshTarget>>,
 }
@@ -74,6 +99,9 @@ pub struct SshConnection {
 struct Session {
     handle: Handle<HostKeyCheck>,
     shell: Mutex<Option<Shell>>,
+    /// The PID of the command running in the persistent shell (0 when idle): what
+    /// [`Connection::interrupt`] stops.
+    running: AtomicU32,
     channels: Semaphore,
     /// The jump host's session the connection is tunnelled through, kept open.
     _jump: Option<Box<Session>>,
@@ -101,6 +129,7 @@ impl SshConnection {
             return Ok(session.clone());
         }
         let session = Arc::new(connect(&self.target).await?);
+        keep_sessions(Some(&session), None);
         *slot = Some(session.clone());
         Ok(session)
     }
@@ -122,7 +151,7 @@ impl SshConnection {
                 "could not open a shell".into(),
             ));
         };
-        let result = shell.run(script, stdin).await;
+        let result = shell.run(script, stdin, &session.running).await;
         if result.is_err() {
             *shell_slot = None;
         }
@@ -245,9 +274,17 @@ impl Connection for SshConnection {
         Ok(out.stdout)
     }
 
+    async fn interrupt(&self) {
+        let Some(session) = self.session.lock().await.clone() else {
+            return;
+        };
+        interrupt_session(&session).await;
+    }
+
     async fn close(&self) {
         let session = self.session.lock().await.take();
         if let Some(session) = session {
+            keep_sessions(None, Some(&session));
             if let Some(shell) = session.shell.lock().await.take() {
                 let _ = shell.channel.eof().await;
             }
@@ -265,24 +302,28 @@ impl Shell {
     ///
     /// `stdin` travels in the script as a base64 here-document that a shell function
     /// decodes into a pipe: no exec channel, so no login shell per upload.
+    ///
+    /// The command runs in the background of the shell, which prints its PID on
+    /// standard error and waits for it: `running` holds that PID while it runs.
     async fn run(
         &mut self,
         script: &str,
         stdin: Option<&[u8]>,
+        running: &AtomicU32,
     ) -> Result<CommandOutput, ConnectionError> {
         let nonce = &self.nonce;
         let mut framed = String::new();
         match stdin {
-            None => framed.push_str(&format!("( {script}\n) </dev/null\n")),
+            None => framed.push_str(&format!("( {script}\n) </dev/null &\n")),
             Some(data) => {
                 let end = format!("__IN_{nonce}__");
                 framed.push_str(&format!("__bosun_in() {{ base64 -d <<'{end}'\n"));
                 push_base64_lines(&mut framed, data);
-                framed.push_str(&format!("{end}\n}}\n__bosun_in | ( {script}\n)\n"));
+                framed.push_str(&format!("{end}\n}}\n{{ __bosun_in | ( {script}\n); }} &\n"));
             }
         }
         framed.push_str(&format!(
-            "printf '\\n__END_%d_{nonce}__\\n' $?; printf '\\n__EEND_{nonce}__\\n' >&2\n"
+            "printf '\\n__PID_%d_{nonce}__\\n' $! >&2; wait $!\nprintf '\\n__END_%d_{nonce}__\\n' $?; printf '\\n__EEND_{nonce}__\\n' >&2\n"
         ));
         self.channel
             .data(framed.as_bytes())
@@ -290,6 +331,8 @@ impl Shell {
             .map_err(|e| unreachable(&format!("the connection broke: {e}")))?;
         let out_end = format!("_{nonce}__\n");
         let err_end = format!("\n__EEND_{nonce}__\n");
+        let pid_marker = (b"\n__PID_".as_slice(), format!("_{nonce}__\n"));
+        let mut pid_seen = false;
         let mut stdout = Vec::new();
         let mut stderr = Vec::new();
         loop {
@@ -300,7 +343,16 @@ impl Shell {
             }
             match self.channel.wait().await {
                 Some(ChannelMsg::Data { data }) => stdout.extend_from_slice(&data),
-                Some(ChannelMsg::ExtendedData { data, ext: 1 }) => stderr.extend_from_slice(&data),
+                Some(ChannelMsg::ExtendedData { data, ext: 1 }) => {
+                    stderr.extend_from_slice(&data);
+                    if !pid_seen
+                        && let Some(pid) =
+                            take_marker(&mut stderr, pid_marker.0, pid_marker.1.as_bytes())
+                    {
+                        running.store(pid, Ordering::SeqCst);
+                        pid_seen = true;
+                    }
+                }
                 Some(ChannelMsg::Eof | ChannelMsg::Close) | None => {
                     return Err(unreachable(
                         "the remote shell ended unexpectedly (host down or killed?)",
@@ -319,8 +371,83 @@ impl Shell {
             .unwrap_or(-1);
         stdout.truncate(at);
         stderr.truncate(stderr.len() - err_end.len());
+        running.store(0, Ordering::SeqCst);
         Ok(CommandOutput { rc, stdout, stderr })
     }
+}
+
+/// Finds `prefix` + a number + `suffix` in `buf`, removes it and returns the number.
+fn take_marker(buf: &mut Vec<u8>, prefix: &[u8], suffix: &[u8]) -> Option<u32> {
+    let start = find_last(buf, prefix)?;
+    let digits = start + prefix.len();
+    let len = buf[digits..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    if !buf[digits + len..].starts_with(suffix) {
+        return None;
+    }
+    let number = std::str::from_utf8(&buf[digits..digits + len])
+        .ok()?
+        .parse()
+        .ok()?;
+    buf.drain(start..digits + len + suffix.len());
+    Some(number)
+}
+
+/// How long a command may take to end after SIGTERM before it gets SIGKILL.
+const TERM_GRACE_TENTHS: u32 = 20;
+
+/// Stops the command running in `session`'s persistent shell, and everything it
+/// started that still descends from it: SIGTERM to the whole tree at once (sudo and su
+/// pass it on to the command they run), SIGKILL to what is left after a grace time.
+/// Runs on an exec channel of its own, since the shell is busy; the shell survives.
+async fn interrupt_session(session: &Session) {
+    let pid = session.running.load(Ordering::SeqCst);
+    if pid == 0 {
+        return;
+    }
+    let script = format!(
+        "tree() {{ echo \"$1\"; for c in $(cat /proc/\"$1\"/task/*/children 2>/dev/null); do tree \"$c\"; done; }}; \
+         alive() {{ for p in $t; do kill -0 \"$p\" 2>/dev/null && return 0; done; return 1; }}; \
+         t=$(tree {pid}); kill -TERM $t 2>/dev/null; i=0; \
+         while [ $i -lt {TERM_GRACE_TENTHS} ] && alive; do sleep 0.1; i=$((i+1)); done; \
+         kill -KILL $t 2>/dev/null; true"
+    );
+    let Ok(channel) = session.handle.channel_open_session().await else {
+        return;
+    };
+    if channel.exec(true, script).await.is_err() {
+        return;
+    }
+    let mut channel = channel;
+    while let Some(message) = channel.wait().await {
+        if matches!(message, ChannelMsg::Close | ChannelMsg::ExitStatus { .. }) {
+            break;
+        }
+    }
+}
+
+/// Every open session, kept open until closed, so that a signal to bosun can stop what
+/// runs on every host even after the run that opened them is dropped.
+static SESSIONS: std::sync::LazyLock<StdMutex<Vec<Arc<Session>>>> =
+    std::sync::LazyLock::new(|| StdMutex::new(Vec::new()));
+
+/// Registers `session`, forgetting those that are closed or `ended`.
+fn keep_sessions(added: Option<&Arc<Session>>, ended: Option<&Arc<Session>>) {
+    if let Ok(mut sessions) = SESSIONS.lock() {
+        sessions.retain(|s| !s.handle.is_closed() && !ended.is_some_and(|e| Arc::ptr_eq(s, e)));
+        sessions.extend(added.cloned());
+    }
+}
+
+/// Stops the commands running on every open SSH session (Ctrl-C, SIGTERM).
+pub async fn interrupt_all() {
+    let sessions: Vec<Arc<Session>> = match SESSIONS.lock() {
+        Ok(sessions) => sessions.clone(),
+        Err(_) => Vec::new(),
+    };
+    futures::future::join_all(sessions.iter().map(|s| interrupt_session(s))).await;
 }
 
 /// Appends `data` in base64, in lines of 76 characters.
@@ -511,8 +638,8 @@ enum Attempt {
 async fn connect_once(target: &SshTarget) -> Result<Session, Attempt> {
     let config = Arc::new(client::Config {
         nodelay: true,
-        keepalive_interval: Some(Duration::from_secs(15)),
-        keepalive_max: 3,
+        keepalive_interval: Some(target.keepalive.interval).filter(|i| !i.is_zero()),
+        keepalive_max: target.keepalive.count,
         ..client::Config::default()
     });
     let refusal = Arc::new(StdMutex::new(None));
@@ -602,6 +729,7 @@ async fn connect_once(target: &SshTarget) -> Result<Session, Attempt> {
     Ok(Session {
         handle,
         shell: Mutex::new(None),
+        running: AtomicU32::new(0),
         channels: Semaphore::new(MAX_CHANNELS - 1),
         _jump: jump,
     })

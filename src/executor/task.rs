@@ -704,6 +704,7 @@ impl Runner {
                             Err(_) => {
                                 drop(ctx);
                                 if let Some(conn) = host.connection.take() {
+                                    conn.interrupt().await;
                                     conn.close().await;
                                 }
                                 self.connections.lock().await.remove(&host.name);
