@@ -508,3 +508,54 @@ fn a_changed_host_key_gets_no_password_even_with_checking_off() {
         sshd.log()
     );
 }
+
+#[test]
+fn a_host_whose_link_silently_drops_is_given_up_in_seconds() {
+    let Some(fleet) = or_skip(NetnsFleet::up(2)) else {
+        return;
+    };
+    let scratch = Scratch::new();
+    scratch.write("hosts.ini", &fleet.inventory());
+    scratch.write(
+        "p.yml",
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: sleep 20\n",
+    );
+    let started = std::time::Instant::now();
+    let bosun = std::process::Command::new(assert_cmd::cargo::cargo_bin("bosun"))
+        .current_dir(scratch.path())
+        .env("HOME", fleet.home())
+        .env("NO_COLOR", "1")
+        .args(["run", "p.yml", "-i", "hosts.ini"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("bosun starts");
+    let deadline = started + std::time::Duration::from_secs(15);
+    while !fleet.log(1).contains("Starting session") {
+        assert!(std::time::Instant::now() < deadline, "{}", fleet.log(1));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let cut = std::time::Instant::now();
+    fleet.cut_link(1);
+    let output = bosun.wait_with_output().expect("bosun ends");
+    let out = stdout(&output);
+    let host = &fleet.hosts()[1].name;
+    assert!(
+        recap_line(&out, host).contains("unreachable=1"),
+        "{host} is given up:\n{out}"
+    );
+    assert!(
+        recap_line(&out, &fleet.hosts()[0].name).contains("ok=1 "),
+        "{out}"
+    );
+    // The healthy host's 20 s sleep bounds the run; the dead host never lengthens it.
+    assert!(
+        cut.elapsed() < std::time::Duration::from_secs(21),
+        "the run went on {:?} after the cut:\n{out}",
+        cut.elapsed()
+    );
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(20),
+        "{out}"
+    );
+}

@@ -10,7 +10,7 @@ use serde_json::Value as Json;
 
 use super::RunOptions;
 use crate::connection::{
-    Connection, HostKeyPolicy, LocalConnection, SshConnection, SshTarget, ssh_config,
+    Connection, HostKeyPolicy, Keepalive, LocalConnection, SshConnection, SshTarget, ssh_config,
 };
 use crate::template::Vars;
 
@@ -81,6 +81,7 @@ pub fn open(
                 .or(options.timeout)
                 .unwrap_or(10);
             let mut policy = policy;
+            let mut keepalive = Keepalive::default();
             let mut jump_spec = config.proxy_jump.clone();
             let mut known_hosts = vec![
                 home.join(".ssh/known_hosts"),
@@ -107,6 +108,15 @@ pub fn open(
                         }
                     }
                     "connecttimeout" => timeout = value.parse().unwrap_or(timeout),
+                    "serveraliveinterval" => {
+                        keepalive.interval = value
+                            .parse()
+                            .map(Duration::from_secs)
+                            .unwrap_or(keepalive.interval)
+                    }
+                    "serveralivecountmax" => {
+                        keepalive.count = value.parse().unwrap_or(keepalive.count)
+                    }
                     "proxyjump" => jump_spec = Some(value),
                     _ => {}
                 }
@@ -126,6 +136,7 @@ pub fn open(
                 policy,
                 known_hosts,
                 timeout: Duration::from_secs(timeout),
+                keepalive,
                 jump: None,
             };
             if let Some(spec) = jump_spec.filter(|s| !s.eq_ignore_ascii_case("none")) {
@@ -176,6 +187,7 @@ fn jump_chain(spec: &str, base: &SshTarget, home: &Path) -> Option<Box<SshTarget
             policy: base.policy,
             known_hosts: base.known_hosts.clone(),
             timeout: base.timeout,
+            keepalive: base.keepalive,
             jump: chain,
         }));
     }

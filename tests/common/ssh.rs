@@ -303,6 +303,17 @@ impl NetnsFleet {
         }
     }
 
+    /// Cuts host `i`'s link without a word: its bridge-side veth goes down, so packets
+    /// to and from it vanish (no reset, no ICMP), as when a cable or a VM dies.
+    pub fn cut_link(&self, i: usize) {
+        let veth = format!("v{}", self.hosts[i].name);
+        let status = Command::new("ip")
+            .args(["link", "set", &veth, "down"])
+            .status()
+            .expect("ip link");
+        assert!(status.success(), "cannot set {veth} down");
+    }
+
     /// Runs `command` on host `i` with the system `ssh` client and the client identity.
     pub fn ssh(&self, i: usize, command: &str) -> Output {
         self.client.ssh(&self.hosts[i], command)
