@@ -79,15 +79,17 @@ impl Module for Fetch {
         }
 
         let data = ctx.conn.get(&source).await?;
-        if let Err(err) = write_local(&dest, &data).await {
-            return Ok(super::failed(format!("Failed to fetch the file: {err}")));
-        }
         let checksum = sha1_hex(&data);
-        let mut outcome = Outcome::new();
         let mismatch = args.bool_or("validate_checksum", true)
             && remote_checksum
                 .as_deref()
                 .is_some_and(|remote| remote != checksum);
+        // Bytes that do not match the remote file's checksum (it changed, or the read
+        // was cut short) never replace the local copy; Ansible writes them first.
+        if !mismatch && let Err(err) = write_local(&dest, &data).await {
+            return Ok(super::failed(format!("Failed to fetch the file: {err}")));
+        }
+        let mut outcome = Outcome::new();
         if mismatch {
             outcome.insert("failed".into(), Json::Bool(true));
             outcome.insert("md5sum".into(), json!(md5_hex(&data)));
@@ -205,6 +207,7 @@ async fn write_local(dest: &str, data: &[u8]) -> std::io::Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    remove_abandoned_temps(dir, &name).await;
     let temp = dir.join(format!(".{name}.bosun-fetch.{}.tmp", std::process::id()));
     let written = async {
         tokio::fs::write(&temp, data).await?;
@@ -215,6 +218,27 @@ async fn write_local(dest: &str, data: &[u8]) -> std::io::Result<()> {
         let _ = tokio::fs::remove_file(&temp).await;
     }
     written
+}
+
+/// Removes the temporary files that a bosun killed while fetching into `dir/name` left
+/// behind: those named for a process that no longer runs.
+async fn remove_abandoned_temps(dir: &Path, name: &str) {
+    let prefix = format!(".{name}.bosun-fetch.");
+    let Ok(mut entries) = tokio::fs::read_dir(dir).await else {
+        return;
+    };
+    while let Ok(Some(entry)) = entries.next_entry().await {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let pid = file
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_suffix(".tmp"))
+            .and_then(|pid| pid.parse::<u32>().ok());
+        if let Some(pid) = pid
+            && !Path::new(&format!("/proc/{pid}")).exists()
+        {
+            let _ = tokio::fs::remove_file(entry.path()).await;
+        }
+    }
 }
 
 fn md5_hex(data: &[u8]) -> String {
@@ -254,6 +278,25 @@ mod tests {
             json!({"msg": "remote file is a directory, fetch cannot work on directories, not transferring, ignored"})
         );
         assert_eq!(directory(true)["failed"], true);
+    }
+
+    #[tokio::test]
+    async fn a_fetch_removes_what_a_killed_fetch_left_and_nothing_else() {
+        let dir = tempfile::tempdir().expect("dir");
+        let abandoned = dir.path().join(".f.bosun-fetch.4294967.tmp");
+        let running = dir.path().join(".f.bosun-fetch.1.tmp");
+        let other = dir.path().join(".g.bosun-fetch.4294967.tmp");
+        for path in [&abandoned, &running, &other] {
+            std::fs::write(path, "part").expect("write");
+        }
+        let dest = dir.path().join("f");
+        write_local(&dest.display().to_string(), b"whole")
+            .await
+            .expect("written");
+        assert_eq!(std::fs::read(&dest).expect("dest"), b"whole");
+        assert!(!abandoned.exists(), "the dead process's temp file is gone");
+        assert!(running.exists(), "a running process's temp file stays");
+        assert!(other.exists(), "another file's temp file stays");
     }
 
     #[test]
