@@ -4,6 +4,7 @@
 //! (base64 in the script); only inputs above [`SHELL_STDIN_MAX`] use short-lived exec
 //! channels, capped below sshd's `MaxSessions`.
 
+use std::net::Ipv6Addr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
@@ -519,8 +520,13 @@ impl client::Handler for HostKeyCheck {
             format!("[{}]:{}", self.host, self.port)
         };
         let fingerprint = key.fingerprint(HashAlg::Sha256);
-        for file in &self.known_hosts {
-            match russh::keys::check_known_hosts_path(&self.host, self.port, key, file) {
+        let names = known_hosts_names(&self.host);
+        let lookups = self
+            .known_hosts
+            .iter()
+            .flat_map(|f| names.iter().map(move |n| (f, n)));
+        for (file, host) in lookups {
+            match russh::keys::check_known_hosts_path(host, self.port, key, file) {
                 Ok(true) => return Ok(true),
                 Ok(false) => {}
                 Err(russh::keys::Error::KeyChanged { line }) => {
@@ -577,6 +583,38 @@ impl HostKeyCheck {
     }
 }
 
+/// The address to connect to: `host` without the brackets an IPv6 address may come in
+/// (`ansible_host=[2001:db8::1]`, a `ProxyJump` hop `[2001:db8::1]:22`).
+fn bare_host(host: &str) -> &str {
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .filter(|h| h.parse::<Ipv6Addr>().is_ok())
+        .unwrap_or(host)
+}
+
+/// `host:port` as ssh writes it, an IPv6 address in brackets: `[2001:db8::1]:22`.
+fn host_port(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+/// The names `host` may have in known_hosts: as given and, for an IPv6 address written
+/// otherwise (`2001:DB8:0::1`), its canonical form (`2001:db8::1`, RFC 5952), which is
+/// how ssh records an address it checks (`CheckHostIP`) and how netns-hosts.sh writes
+/// them. russh adds the `[...]:port` form for ports other than 22.
+fn known_hosts_names(host: &str) -> Vec<String> {
+    let mut names = vec![host.to_string()];
+    if let Ok(addr) = host.parse::<Ipv6Addr>()
+        && addr.to_string() != host
+    {
+        names.push(addr.to_string());
+    }
+    names
+}
+
 /// Handshakes in flight to one sshd at most: below OpenSSH's default `MaxStartups`
 /// (10), so many inventory names for one server never trip its connection dropping.
 const HANDSHAKES_PER_SERVER: usize = 8;
@@ -587,7 +625,7 @@ static HANDSHAKES: std::sync::LazyLock<
 > = std::sync::LazyLock::new(|| StdMutex::new(std::collections::HashMap::new()));
 
 fn handshake_gate(target: &SshTarget) -> Arc<Semaphore> {
-    let key = format!("{}:{}", target.host, target.port);
+    let key = host_port(bare_host(&target.host), target.port);
     match HANDSHAKES.lock() {
         Ok(mut gates) => gates
             .entry(key)
@@ -616,9 +654,8 @@ async fn connect(target: &SshTarget) -> Result<Session, ConnectionError> {
             Ok(Err(Attempt::Retry(_))) => {}
             Err(_) => {
                 return Err(unreachable(&format!(
-                    "Failed to connect to the host via ssh: connection to {}:{} timed out after {}s",
-                    target.host,
-                    target.port,
+                    "Failed to connect to the host via ssh: connection to {} timed out after {}s",
+                    host_port(bare_host(&target.host), target.port),
                     target.timeout.as_secs()
                 )));
             }
@@ -636,6 +673,7 @@ enum Attempt {
 }
 
 async fn connect_once(target: &SshTarget) -> Result<Session, Attempt> {
+    let host = bare_host(&target.host);
     let config = Arc::new(client::Config {
         nodelay: true,
         keepalive_interval: Some(target.keepalive.interval).filter(|i| !i.is_zero()),
@@ -645,7 +683,7 @@ async fn connect_once(target: &SshTarget) -> Result<Session, Attempt> {
     let refusal = Arc::new(StdMutex::new(None));
     let changed = Arc::new(StdMutex::new(None));
     let check = HostKeyCheck {
-        host: target.host.clone(),
+        host: host.to_string(),
         port: target.port,
         policy: target.policy,
         known_hosts: target.known_hosts.clone(),
@@ -654,12 +692,12 @@ async fn connect_once(target: &SshTarget) -> Result<Session, Attempt> {
     };
     let (connected, jump) = match &target.jump {
         None => {
-            let stream = QuickAckStream::connect(&target.host, target.port)
+            let stream = QuickAckStream::connect(host, target.port)
                 .await
                 .map_err(|err| {
                     let message = format!(
-                        "Failed to connect to the host via ssh: {}:{}: {err}",
-                        target.host, target.port
+                        "Failed to connect to the host via ssh: {}: {err}",
+                        host_port(host, target.port)
                     );
                     if err.kind() == std::io::ErrorKind::ConnectionReset {
                         Attempt::Retry(message)
@@ -678,17 +716,13 @@ async fn connect_once(target: &SshTarget) -> Result<Session, Attempt> {
             })?;
             let channel = jump
                 .handle
-                .channel_open_direct_tcpip(
-                    target.host.clone(),
-                    u32::from(target.port),
-                    "127.0.0.1",
-                    0,
-                )
+                .channel_open_direct_tcpip(host, u32::from(target.port), "127.0.0.1", 0)
                 .await
                 .map_err(|err| {
                     Attempt::Final(format!(
-                        "the jump host {} cannot reach {}:{}: {err}",
-                        jump_target.host, target.host, target.port
+                        "the jump host {} cannot reach {}: {err}",
+                        jump_target.host,
+                        host_port(host, target.port)
                     ))
                 })?;
             (
@@ -705,8 +739,8 @@ async fn connect_once(target: &SshTarget) -> Result<Session, Attempt> {
             }
             let text = err.to_string();
             let message = format!(
-                "Failed to connect to the host via ssh: {}:{}: {text}",
-                target.host, target.port
+                "Failed to connect to the host via ssh: {}: {text}",
+                host_port(host, target.port)
             );
             let transient = matches!(err, russh::Error::Disconnect | russh::Error::HUP)
                 || text.contains("reset")
@@ -811,13 +845,70 @@ async fn authenticate(
         }
     }
     Err(format!(
-        "Failed to authenticate as {user}@{}:{} (tried: {}). Give a key with ansible_ssh_private_key_file or --private-key, load one into ssh-agent, or set ansible_password.",
-        target.host,
-        target.port,
+        "Failed to authenticate as {user}@{} (tried: {}). Give a key with ansible_ssh_private_key_file or --private-key, load one into ssh-agent, or set ansible_password.",
+        host_port(bare_host(&target.host), target.port),
         if tried.is_empty() {
             "no keys found".to_string()
         } else {
             tried.join(", ")
         }
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use client::Handler;
+
+    #[test]
+    fn ipv6_addresses_lose_their_brackets_and_gain_them_before_a_port() {
+        assert_eq!(bare_host("[2001:db8::b:90]"), "2001:db8::b:90");
+        assert_eq!(bare_host("2001:db8::b:90"), "2001:db8::b:90");
+        assert_eq!(bare_host("[web1]"), "[web1]");
+        assert_eq!(bare_host("198.51.100.11"), "198.51.100.11");
+        assert_eq!(host_port("2001:db8::b:90", 22), "[2001:db8::b:90]:22");
+        assert_eq!(host_port("198.51.100.11", 2222), "198.51.100.11:2222");
+        assert_eq!(host_port("web1", 22), "web1:22");
+    }
+
+    /// A key recorded for an IPv6 address is found under the address as written and
+    /// in its canonical form, as `addr` on port 22 and as `[addr]:port` elsewhere.
+    #[tokio::test]
+    async fn known_hosts_match_ipv6_addresses() {
+        let line =
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAB1SdkTI8EsEeQgywlW89L4tUFceuz36lBUVuAZ6cor";
+        let key = russh::keys::parse_public_key_base64(&line[12..]).expect("key");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("known_hosts");
+        std::fs::write(
+            &file,
+            format!("2001:db8::b:90 {line}\n[2001:db8::b:91]:2222 {line}\n"),
+        )
+        .expect("write");
+        let offered = PublicKeyOrCertificate::PublicKey {
+            key,
+            hash_alg: None,
+        };
+        let check = |host: &str, port| HostKeyCheck {
+            host: host.to_string(),
+            port,
+            policy: HostKeyPolicy::Strict,
+            known_hosts: vec![file.clone()],
+            refusal: Arc::new(StdMutex::new(None)),
+        };
+        for (host, port, known) in [
+            ("2001:db8::b:90", 22, true),
+            ("2001:DB8:0:0::B:90", 22, true),
+            ("2001:db8::b:90", 2222, false),
+            ("2001:db8::b:91", 2222, true),
+            ("2001:db8:0::b:91", 2222, true),
+            ("2001:db8::b:91", 22, false),
+        ] {
+            let got = check(host, port)
+                .check_server_key(&offered)
+                .await
+                .expect("check");
+            assert_eq!(got, known, "{host} port {port}");
+        }
+    }
 }
