@@ -895,6 +895,7 @@ mod tests {
             policy: HostKeyPolicy::Strict,
             known_hosts: vec![file.clone()],
             refusal: Arc::new(StdMutex::new(None)),
+            changed: Arc::new(StdMutex::new(None)),
         };
         for (host, port, known) in [
             ("2001:db8::b:90", 22, true),
