@@ -23,6 +23,7 @@ fn main() -> ExitCode {
             return ExitCode::from(code as u8);
         }
     };
+    connection::fd_limit::lift();
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let _ = miette::set_hook(Box::new(move |_| {
         Box::new(

@@ -442,3 +442,29 @@ fn a_multi_line_shell_block_runs_line_by_line() {
         "one\ntwo\n"
     );
 }
+
+#[test]
+fn local_tasks_keep_the_open_file_limit_bosun_started_with() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "limit.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: sh -c 'ulimit -Sn'\n      register: soft\n    - copy: {content: '{{ soft.stdout }}', dest: '{{ playbook_dir }}/soft'}\n",
+    );
+    let bosun = assert_cmd::cargo::cargo_bin("bosun");
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -Sn 1000 && exec {} run limit.yml -c local -i localhost,",
+            bosun.display()
+        ))
+        .current_dir(scratch.path())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("sh runs bosun");
+    assert!(status.success());
+    let soft = std::fs::read_to_string(scratch.path().join("soft")).expect("written");
+    assert_eq!(
+        soft, "1000",
+        "bosun's own lifted limit does not leak into tasks"
+    );
+}

@@ -41,7 +41,8 @@ impl Drop for ProcessGroup {
 impl Connection for LocalConnection {
     async fn exec(&self, command: &Command) -> Result<CommandOutput, ConnectionError> {
         super::round_trips::record();
-        let mut child = tokio::process::Command::new("/bin/sh")
+        let mut shell = tokio::process::Command::new("/bin/sh");
+        shell
             .arg("-c")
             .arg("eval \"$BOSUN_SCRIPT\"")
             .env("BOSUN_SCRIPT", command.full_script())
@@ -53,9 +54,12 @@ impl Connection for LocalConnection {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
-            .process_group(0)
-            .spawn()
-            .map_err(io_error("cannot start /bin/sh"))?;
+            .process_group(0);
+        // SAFETY: the hook only calls getrlimit/setrlimit, async-signal-safe.
+        unsafe {
+            shell.pre_exec(super::fd_limit::restore_in_child);
+        }
+        let mut child = shell.spawn().map_err(io_error("cannot start /bin/sh"))?;
         let mut group = ProcessGroup(child.id());
         if let (Some(data), Some(mut stdin)) = (&command.stdin, child.stdin.take()) {
             let data = data.clone();

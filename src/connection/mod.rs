@@ -2,6 +2,7 @@
 //! and its implementations (local now; SSH slots in beside it).
 
 mod escalate;
+pub mod fd_limit;
 mod local;
 pub mod prompt;
 mod quickack;
