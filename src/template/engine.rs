@@ -112,6 +112,7 @@ impl Templar {
         if !is_template(text) {
             return Ok(text.to_string());
         }
+        super::nesting::check_template(text)?;
         let context = Value::from_dyn_object(vars.clone());
         let attempt = self.render_cached(&self.strict, text, &context);
         match attempt {
@@ -132,6 +133,7 @@ impl Templar {
         if options.trim_blocks && !options.lstrip_blocks {
             return self.render_str(text, vars);
         }
+        super::nesting::check_template(text)?;
         let mut env = environment(UndefinedBehavior::Strict);
         env.set_trim_blocks(options.trim_blocks);
         env.set_lstrip_blocks(options.lstrip_blocks);
@@ -178,6 +180,7 @@ impl Templar {
     /// Evaluates a bare expression to a minijinja value (undefined allowed).
     pub fn eval_value(&self, expression: &str, vars: &Arc<Vars>) -> Result<Value, TemplateError> {
         let expression = strip_braces(expression);
+        super::nesting::check_expression(expression)?;
         let context = Value::from_dyn_object(vars.clone());
         let run = |env: &Environment<'static>| {
             env.compile_expression(expression)
