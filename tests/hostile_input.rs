@@ -109,3 +109,102 @@ fn huge_host_ranges_are_refused_in_both_inventory_formats() {
         assert!(err.contains("make 100000000 host names"), "{err}");
     }
 }
+
+#[test]
+fn keywords_of_the_wrong_type_are_refused_at_load_time() {
+    let scratch = Scratch::new();
+    let cases = [
+        (
+            "ignore_errors: maybe",
+            "6:22",
+            "'ignore_errors': The value 'maybe' could not be converted to 'bool'",
+        ),
+        (
+            "retries: abc\n      until: true",
+            "6:16",
+            "'retries': The value 'abc' could not be converted to 'int'",
+        ),
+        (
+            "delay: [1]\n      until: true",
+            "6:14",
+            "'delay': The value [1] could not be converted to 'float'",
+        ),
+        (
+            "timeout: soon",
+            "6:16",
+            "'timeout': The value 'soon' could not be converted to 'int'",
+        ),
+    ];
+    for (keyword, place, message) in cases {
+        let playbook = format!(
+            "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - name: t\n      debug: msg=hi\n      {keyword}\n"
+        );
+        scratch.write("kw.yml", &playbook);
+        let (code, out) = run(&scratch, &["run", "--syntax-check", "kw.yml"]);
+        assert_eq!(code, Some(4), "{out}");
+        assert!(
+            out.contains(&format!(
+                "kw.yml:{place}: Error processing keyword {message}"
+            )),
+            "{out}"
+        );
+    }
+}
+
+#[test]
+fn templated_keywords_are_checked_once_rendered() {
+    let scratch = Scratch::new();
+    let playbook = "- hosts: localhost\n  gather_facts: false\n  tasks:\n\
+        \x20   - debug: msg=fine\n      retries: \"{{ good }}\"\n      delay: \"{{ good }}\"\n      until: true\n\
+        \x20   - debug: msg=broken\n      retries: \"{{ bad }}\"\n      until: true\n\
+        \x20 vars: {good: 2, bad: abc}\n";
+    scratch.write("kw.yml", playbook);
+    let (code, out) = run(&scratch, &["run", "kw.yml"]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("\"msg\": \"fine\""), "{out}");
+    assert!(
+        out.contains("kw.yml:8:7: Error processing keyword 'retries': The value 'abc' could not be converted to 'int'."),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_port_that_is_not_a_number_fails_the_task() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "hosts.ini",
+        "h1 ansible_host=127.0.0.1 ansible_port=notaport\n",
+    );
+    scratch.write(
+        "ping.yml",
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - ping:\n",
+    );
+    let output = scratch.bosun(&["run", "ping.yml", "-i", "hosts.ini"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(2), "{out}");
+    assert!(
+        out.contains("ping.yml:4:7: Error processing keyword 'port': The value 'notaport' could not be converted to 'int'."),
+        "{out}"
+    );
+    assert!(out.contains("unreachable=0    failed=1"), "{out}");
+}
+
+#[test]
+fn duplicate_keys_warn_as_ansible_does_and_keep_the_last_value() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "dup.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - name: first\n      debug: msg=hi\n      name: again\n",
+    );
+    let (code, out) = run(&scratch, &["run", "dup.yml"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains(
+            "[WARNING]: Found duplicate mapping key 'name'.\nOrigin: dup.yml:6:7\n\n\
+             4     - name: first\n5       debug: msg=hi\n6       name: again\n        ^ column 7\n\n\
+             Using last defined value only."
+        ),
+        "{out}"
+    );
+    assert!(out.contains("TASK [again]"), "{out}");
+}
