@@ -208,3 +208,14 @@ fn duplicate_keys_warn_as_ansible_does_and_keep_the_last_value() {
     );
     assert!(out.contains("TASK [again]"), "{out}");
 }
+
+#[test]
+fn a_range_at_the_limit_loads_in_linear_time() {
+    let scratch = Scratch::new();
+    scratch.write("hosts.ini", "h[1:100000]\n");
+    let started = std::time::Instant::now();
+    let output = scratch.bosun(&["inventory", "--graph", "-i", "hosts.ini"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stdout(&output).contains("h100000"));
+    assert!(started.elapsed().as_secs() < 30, "{:?}", started.elapsed());
+}
