@@ -16,7 +16,7 @@ use serde_json::Value as Json;
 
 use crate::playbook::{Action, Play, Playbook, Task, loader};
 use crate::source::{SourceError, Span};
-use crate::template::{check_expression, check_template};
+use crate::template::{check_expression, check_template, shielded};
 
 /// Names every template may use without defining them.
 const ALWAYS_KNOWN: &[&str] = &[
@@ -207,12 +207,12 @@ fn first_unknown(text: &str, is_expression: bool, known: &HashSet<String>) -> Op
     let names = if is_expression {
         let expression = text.trim().trim_start_matches("{{").trim_end_matches("}}");
         check_expression(expression).ok()?;
-        ENV.compile_expression(expression)
+        shielded(|| ENV.compile_expression(expression))
             .ok()?
             .undeclared_variables(false)
     } else {
         check_template(text).ok()?;
-        ENV.template_from_str(text)
+        shielded(|| ENV.template_from_str(text))
             .ok()?
             .undeclared_variables(false)
     };

@@ -51,8 +51,13 @@ fn after_code<'t>(source: &str, code: &'t str, end: &str) -> Result<&'t str, Tem
     let mut at = 0;
     while at < code.len() {
         let rest = &code[at..];
-        if depth.open.is_empty() && !end.is_empty() && rest.starts_with(end) {
-            return Ok(&rest[end.len()..]);
+        if depth.open.is_empty() {
+            if end.is_empty() && closes_variable(rest) {
+                return Err(stray_variable_end(source));
+            }
+            if !end.is_empty() && rest.starts_with(end) {
+                return Ok(&rest[end.len()..]);
+            }
         }
         let Some(c) = rest.chars().next() else { break };
         let mut step = c.len_utf8();
@@ -131,17 +136,39 @@ impl Depth {
     }
 }
 
-/// The error for an expression nested past [`MAX_NESTING`], quoting its start.
-fn too_deep(source: &str) -> TemplateError {
+/// Whether `code` starts with the end of a `{{ ... }}`: minijinja's lexer ends an
+/// expression there and then panics ("empty lexer stack") on whatever follows.
+fn closes_variable(code: &str) -> bool {
+    let sign = usize::from(code.starts_with(['-', '+']));
+    code[sign..].starts_with("}}")
+}
+
+/// The error for a `}}` in a bare expression (`when: "{{ a }} and {{ b }}"`).
+fn stray_variable_end(source: &str) -> TemplateError {
+    TemplateError::new(format!(
+        "template error while templating '{}': unexpected '}}}}': a condition is one \
+         expression, without '{{{{ }}}}' around its parts",
+        quoted_start(source)
+    ))
+}
+
+/// The first 60 characters of `source`, with an ellipsis if there is more.
+fn quoted_start(source: &str) -> String {
     let start: String = source.chars().take(60).collect();
     let ellipsis = if start.len() < source.len() {
         "..."
     } else {
         ""
     };
+    format!("{start}{ellipsis}")
+}
+
+/// The error for an expression nested past [`MAX_NESTING`], quoting its start.
+fn too_deep(source: &str) -> TemplateError {
     TemplateError::new(format!(
-        "template error while templating '{start}{ellipsis}': the expression nests more \
-         than {MAX_NESTING} levels of operators and brackets"
+        "template error while templating '{}': the expression nests more than \
+         {MAX_NESTING} levels of operators and brackets",
+        quoted_start(source)
     ))
 }
 
@@ -214,6 +241,17 @@ mod tests {
             assert!(check_template(&template).is_err());
             let statement = format!("{{% if {case} %}}x{{% endif %}}");
             assert!(check_template(&statement).is_err());
+        }
+    }
+
+    #[test]
+    fn a_stray_variable_end_in_an_expression_is_refused() {
+        for expression in ["a }} b", "a | d(1) }} {% if b %}", "a -}} b", "a +}}"] {
+            let err = check_expression(expression).expect_err(expression);
+            assert!(err.message.contains("unexpected '}}'"), "{err}");
+        }
+        for expression in ["{'a': {'b': 1}}", "'}}'", "x --1", "{{ a }} and {{ b }}"] {
+            assert!(check_expression(expression).is_ok(), "{expression}");
         }
     }
 
