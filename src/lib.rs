@@ -6,6 +6,8 @@ pub mod clock;
 pub mod config;
 pub mod connection;
 pub mod executor;
+#[cfg(test)]
+mod fuzz;
 pub mod glob;
 pub mod inventory;
 pub mod listing;

@@ -16,6 +16,7 @@ use serde_json::Value as Json;
 
 use crate::playbook::{Action, Play, Playbook, Task, loader};
 use crate::source::{SourceError, Span};
+use crate::template::{check_expression, check_template, shielded};
 
 /// Names every template may use without defining them.
 const ALWAYS_KNOWN: &[&str] = &[
@@ -199,16 +200,19 @@ fn collect_strings(value: &Json, out: &mut Vec<(String, bool)>) {
     }
 }
 
-/// The first variable of `text` that nothing defines and nothing guards.
+/// The first variable of `text` that nothing defines and nothing guards. A text nested
+/// too deeply to parse safely is left alone here: running it reports the error.
 fn first_unknown(text: &str, is_expression: bool, known: &HashSet<String>) -> Option<String> {
     static ENV: LazyLock<Environment<'static>> = LazyLock::new(Environment::new);
     let names = if is_expression {
         let expression = text.trim().trim_start_matches("{{").trim_end_matches("}}");
-        ENV.compile_expression(expression)
+        check_expression(expression).ok()?;
+        shielded(|| ENV.compile_expression(expression))
             .ok()?
             .undeclared_variables(false)
     } else {
-        ENV.template_from_str(text)
+        check_template(text).ok()?;
+        shielded(|| ENV.template_from_str(text))
             .ok()?
             .undeclared_variables(false)
     };

@@ -13,14 +13,53 @@ pub struct SourceFile {
     pub path: PathBuf,
     /// The full text of the file.
     pub text: String,
+    /// Where each line starts, so a position is found without scanning the file:
+    /// hostile files have many nodes, and each needs its position.
+    lines: Vec<LineStart>,
+}
+
+/// How many characters apart the checkpoints of a non-ASCII line are.
+const CHECKPOINT_CHARS: usize = 64;
+
+/// The start of one line of a source file.
+#[derive(Debug)]
+struct LineStart {
+    /// Byte offset of the line's first character.
+    offset: usize,
+    /// For a line that is not all ASCII, the byte offset (within the line) of every
+    /// [`CHECKPOINT_CHARS`]th character; an ASCII line's columns are byte counts.
+    checkpoints: Option<Vec<usize>>,
+}
+
+/// The start of every line of `text`.
+fn line_starts(text: &str) -> Vec<LineStart> {
+    let mut offset = 0;
+    text.split_inclusive('\n')
+        .map(|line| {
+            let checkpoints = (!line.is_ascii()).then(|| {
+                line.char_indices()
+                    .step_by(CHECKPOINT_CHARS)
+                    .map(|(byte, _)| byte)
+                    .collect()
+            });
+            let start = LineStart {
+                offset,
+                checkpoints,
+            };
+            offset += line.len();
+            start
+        })
+        .collect()
 }
 
 impl SourceFile {
     /// Wraps text that came from `path`.
     pub fn new(path: impl Into<PathBuf>, text: impl Into<String>) -> Arc<SourceFile> {
+        let text = text.into();
         Arc::new(SourceFile {
             path: path.into(),
-            text: text.into(),
+            lines: line_starts(&text),
+            text,
         })
     }
 
@@ -32,18 +71,28 @@ impl SourceFile {
 
     /// Byte offset of a 1-based line and 1-based column counted in characters.
     pub fn offset_of(&self, line: usize, col: usize) -> usize {
-        let mut offset = 0;
-        for (index, text_line) in self.text.split_inclusive('\n').enumerate() {
-            if index + 1 == line {
-                let within = text_line
+        let Some(start) = line.checked_sub(1).and_then(|index| self.lines.get(index)) else {
+            return self.text.len();
+        };
+        let end = self
+            .lines
+            .get(line)
+            .map_or(self.text.len(), |next| next.offset);
+        let text_line = &self.text[start.offset..end];
+        let skip = col.saturating_sub(1);
+        let within = match &start.checkpoints {
+            None => skip.min(text_line.len()),
+            Some(checkpoints) => {
+                let Some(&from) = checkpoints.get(skip / CHECKPOINT_CHARS) else {
+                    return end;
+                };
+                text_line[from..]
                     .char_indices()
-                    .nth(col.saturating_sub(1))
-                    .map_or(text_line.len(), |(byte, _)| byte);
-                return offset + within;
+                    .nth(skip % CHECKPOINT_CHARS)
+                    .map_or(text_line.len(), |(byte, _)| from + byte)
             }
-            offset += text_line.len();
-        }
-        self.text.len()
+        };
+        start.offset + within
     }
 }
 
@@ -160,6 +209,12 @@ mod tests {
         assert_eq!(file.offset_of(2, 1), 6);
         assert_eq!(file.offset_of(2, 4), 9);
         assert_eq!(file.offset_of(9, 1), file.text.len());
+        let long = format!("é{}\nz", "x".repeat(200));
+        let file = SourceFile::new("y.yml", long.as_str());
+        assert_eq!(file.offset_of(1, 2), 2);
+        assert_eq!(file.offset_of(1, 131), 131);
+        assert_eq!(file.offset_of(1, 500), 203);
+        assert_eq!(file.offset_of(2, 1), 203);
     }
 
     #[test]

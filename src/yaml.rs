@@ -134,38 +134,94 @@ pub fn parse_str(name: &str, text: &str) -> Result<Node, SourceError> {
     parse(&SourceFile::new(name, text))
 }
 
-/// Parses the first document of `file`.
+/// How deeply collections may nest, aliases included. libyaml (behind Ansible) stops
+/// at 1000 and Ansible's own recursion fails near 500; real files stay under 30.
+pub const MAX_DEPTH: usize = 256;
+
+/// How many nodes aliases may copy into one document, so a "billion laughs" bomb
+/// (each anchor a list of aliases to the previous one) stops early with an error.
+pub const MAX_ALIAS_NODES: usize = 100_000;
+
+/// How many bytes of scalars aliases may copy into one document.
+pub const MAX_ALIAS_BYTES: usize = 16 << 20;
+
+/// A duplicate mapping key: Ansible warns and keeps the last value.
+#[derive(Debug)]
+pub struct DuplicateKey {
+    /// The key as text.
+    pub key: String,
+    /// Where the later occurrence is.
+    pub span: Span,
+}
+
+impl DuplicateKey {
+    /// Ansible's warning: the place, the lines up to it with a caret, the outcome.
+    pub fn warning(&self) -> String {
+        let (line, col) = (self.span.line, self.span.col);
+        let first = line.saturating_sub(2).max(1);
+        let width = line.to_string().len();
+        let mut snippet = String::new();
+        for (number, text) in self.span.file.text.lines().enumerate().skip(first - 1) {
+            if number + 1 > line {
+                break;
+            }
+            snippet.push_str(&format!("{:<width$} {text}\n", number + 1));
+        }
+        format!(
+            "Found duplicate mapping key '{}'.\nOrigin: {}\n\n{snippet}{:pad$}^ column {col}\n\n\
+             Using last defined value only.",
+            self.key,
+            self.span,
+            "",
+            pad = width + col,
+        )
+    }
+}
+
+/// Parses the first document of `file`, printing a warning for each duplicate key.
 pub fn parse(file: &Arc<SourceFile>) -> Result<Node, SourceError> {
-    let mut builder = Builder {
-        anchors: HashMap::new(),
-        stack: Vec::new(),
-        root: None,
-    };
+    let (root, duplicates) = parse_document(file)?;
+    for duplicate in duplicates {
+        eprintln!("[WARNING]: {}", duplicate.warning());
+    }
+    Ok(root)
+}
+
+/// Parses the first document of `file` into its tree and the duplicate keys found.
+pub fn parse_document(file: &Arc<SourceFile>) -> Result<(Node, Vec<DuplicateKey>), SourceError> {
+    let mut builder = Builder::default();
     for event in Parser::new_from_str(&file.text) {
         let (event, span) = event.map_err(|err| {
             let mark = err.marker();
-            SourceError::new(
-                &Span::at(file, mark.line(), mark.col() + 1, 1),
-                format!("YAML syntax error: {}", err.info()),
-            )
-            .with_help("check the indentation and quoting around this line")
+            let at = Span::at(file, mark.line(), mark.col() + 1, 1);
+            // The scanner itself stops flow collections (`[[[...`) at 255 levels.
+            if err.info() == "recursion limit exceeded" {
+                return too_deep(&at);
+            }
+            SourceError::new(&at, format!("YAML syntax error: {}", err.info()))
+                .with_help("check the indentation and quoting around this line")
         })?;
         let at = Span::at(file, span.start.line(), span.start.col() + 1, 1);
         if builder.on_event(event, at)? {
             break;
         }
     }
-    Ok(builder.root.unwrap_or(Node {
+    let root = builder.root.unwrap_or(Node {
         value: Value::Null,
         span: Span::file_start(file),
-    }))
+    });
+    Ok((root, builder.duplicates))
 }
 
 /// Turns parser events into a node tree.
+#[derive(Default)]
 struct Builder {
-    anchors: HashMap<usize, Node>,
+    anchors: HashMap<usize, (Node, Weight)>,
     stack: Vec<Open>,
     root: Option<Node>,
+    /// What aliases have copied so far, against [`MAX_ALIAS_NODES`] and [`MAX_ALIAS_BYTES`].
+    copied: Weight,
+    duplicates: Vec<DuplicateKey>,
 }
 
 /// A collection being built, with the anchor to register when it closes.
@@ -173,6 +229,61 @@ struct Open {
     node: Node,
     anchor: usize,
     pending_key: Option<Node>,
+    /// Where each key of a mapping is in its entries, and whether a merge put it there.
+    keys: HashMap<String, (usize, bool)>,
+}
+
+impl Open {
+    /// A collection starting with `value` at `span`.
+    fn new(value: Value, span: Span, anchor: usize) -> Open {
+        Open {
+            node: Node { value, span },
+            anchor,
+            pending_key: None,
+            keys: HashMap::new(),
+        }
+    }
+}
+
+/// The size of a node tree: how much an alias to it copies, and how deep it goes.
+#[derive(Clone, Copy, Debug, Default)]
+struct Weight {
+    nodes: usize,
+    bytes: usize,
+    depth: usize,
+}
+
+impl Weight {
+    /// Measures `node` (its depth is bounded by [`MAX_DEPTH`], so this recursion is too).
+    fn of(node: &Node) -> Weight {
+        let children = |nodes: &mut dyn Iterator<Item = &Node>| {
+            nodes.fold(Weight::default(), |total, child| {
+                let weight = Weight::of(child);
+                Weight {
+                    nodes: total.nodes.saturating_add(weight.nodes),
+                    bytes: total.bytes.saturating_add(weight.bytes),
+                    depth: total.depth.max(weight.depth),
+                }
+            })
+        };
+        let (inner, depth) = match &node.value {
+            Value::Str(s) => (
+                Weight {
+                    bytes: s.len(),
+                    ..Weight::default()
+                },
+                0,
+            ),
+            Value::Seq(items) => (children(&mut items.iter()), 1),
+            Value::Map(entries) => (children(&mut entries.iter().flat_map(|(k, v)| [k, v])), 1),
+            _ => (Weight::default(), 0),
+        };
+        Weight {
+            nodes: inner.nodes.saturating_add(1),
+            bytes: inner.bytes,
+            depth: inner.depth + depth,
+        }
+    }
 }
 
 impl Builder {
@@ -193,27 +304,15 @@ impl Builder {
                 self.push(node)?;
             }
             Event::Alias(id) => {
-                let node = self.anchors.get(&id).cloned().ok_or_else(|| {
-                    SourceError::new(&span, "this alias refers to an unknown anchor")
-                })?;
+                let node = self.expand_alias(id, &span)?;
                 self.push(Node { span, ..node })?;
             }
-            Event::SequenceStart(anchor, _) => self.stack.push(Open {
-                node: Node {
-                    value: Value::Seq(Vec::new()),
-                    span,
-                },
-                anchor,
-                pending_key: None,
-            }),
-            Event::MappingStart(anchor, _) => self.stack.push(Open {
-                node: Node {
-                    value: Value::Map(Vec::new()),
-                    span,
-                },
-                anchor,
-                pending_key: None,
-            }),
+            Event::SequenceStart(anchor, _) => {
+                self.open(Open::new(Value::Seq(Vec::new()), span, anchor))?;
+            }
+            Event::MappingStart(anchor, _) => {
+                self.open(Open::new(Value::Map(Vec::new()), span, anchor))?;
+            }
             Event::SequenceEnd | Event::MappingEnd => {
                 if let Some(open) = self.stack.pop() {
                     self.remember(open.anchor, &open.node);
@@ -227,9 +326,44 @@ impl Builder {
         Ok(false)
     }
 
+    /// Starts a collection, unless it would nest deeper than [`MAX_DEPTH`].
+    fn open(&mut self, open: Open) -> Result<(), SourceError> {
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(too_deep(&open.node.span));
+        }
+        self.stack.push(open);
+        Ok(())
+    }
+
+    /// A copy of the node anchor `id` names, within the alias budget.
+    fn expand_alias(&mut self, id: usize, span: &Span) -> Result<Node, SourceError> {
+        let (node, weight) = self
+            .anchors
+            .get(&id)
+            .ok_or_else(|| SourceError::new(span, "this alias refers to an unknown anchor"))?;
+        if self.stack.len() + weight.depth > MAX_DEPTH {
+            return Err(too_deep(span));
+        }
+        self.copied.nodes = self.copied.nodes.saturating_add(weight.nodes);
+        self.copied.bytes = self.copied.bytes.saturating_add(weight.bytes);
+        if self.copied.nodes > MAX_ALIAS_NODES || self.copied.bytes > MAX_ALIAS_BYTES {
+            return Err(SourceError::new(
+                span,
+                format!(
+                    "aliases in this file expand to more than {MAX_ALIAS_NODES} nodes or \
+                     {} MiB (an alias bomb?)",
+                    MAX_ALIAS_BYTES >> 20
+                ),
+            )
+            .with_help("write the data out instead of nesting aliases of aliases"));
+        }
+        Ok(node.clone())
+    }
+
     fn remember(&mut self, anchor: usize, node: &Node) {
         if anchor > 0 {
-            self.anchors.insert(anchor, node.clone());
+            self.anchors
+                .insert(anchor, (node.clone(), Weight::of(node)));
         }
     }
 
@@ -245,11 +379,13 @@ impl Builder {
             Value::Seq(items) => items.push(node),
             Value::Map(entries) => match open.pending_key.take() {
                 None => open.pending_key = Some(node),
-                Some(key) if key.as_str() == Some("<<") => merge_into(entries, node)?,
+                Some(key) if key.as_str() == Some("<<") => {
+                    merge_into(entries, &mut open.keys, node)?;
+                }
                 Some(key) => {
-                    let name = key.key_string();
-                    entries.retain(|(k, _)| k.key_string() != name);
-                    entries.push((key, node));
+                    if let Some(duplicate) = insert_entry(entries, &mut open.keys, key, node) {
+                        self.duplicates.push(duplicate);
+                    }
                 }
             },
             _ => {}
@@ -258,8 +394,48 @@ impl Builder {
     }
 }
 
+/// The error for nesting deeper than [`MAX_DEPTH`].
+fn too_deep(span: &Span) -> SourceError {
+    SourceError::new(
+        span,
+        format!("YAML nesting is deeper than {MAX_DEPTH} levels"),
+    )
+    .with_help("flatten the data; no playbook, inventory or vars file needs this depth")
+}
+
+/// Sets `key` in a mapping: a key given twice keeps its first place and its last value,
+/// as in Python's dict; the second occurrence is reported unless a merge set the first.
+fn insert_entry(
+    entries: &mut Vec<(Node, Node)>,
+    keys: &mut HashMap<String, (usize, bool)>,
+    key: Node,
+    value: Node,
+) -> Option<DuplicateKey> {
+    let name = key.key_string();
+    match keys.get_mut(&name) {
+        Some((index, merged)) => {
+            let duplicate = (!*merged).then(|| DuplicateKey {
+                key: name,
+                span: key.span.clone(),
+            });
+            *merged = false;
+            entries[*index] = (key, value);
+            duplicate
+        }
+        None => {
+            keys.insert(name, (entries.len(), false));
+            entries.push((key, value));
+            None
+        }
+    }
+}
+
 /// Applies a `<<` merge key: keys from the merged mapping(s) that are not set yet.
-fn merge_into(entries: &mut Vec<(Node, Node)>, merged: Node) -> Result<(), SourceError> {
+fn merge_into(
+    entries: &mut Vec<(Node, Node)>,
+    keys: &mut HashMap<String, (usize, bool)>,
+    merged: Node,
+) -> Result<(), SourceError> {
     let sources: Vec<Node> = match merged.value {
         Value::Map(_) => vec![merged],
         Value::Seq(items) => items,
@@ -279,7 +455,8 @@ fn merge_into(entries: &mut Vec<(Node, Node)>, merged: Node) -> Result<(), Sourc
         };
         for (key, value) in source_entries {
             let name = key.key_string();
-            if !entries.iter().any(|(k, _)| k.key_string() == name) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = keys.entry(name) {
+                slot.insert((entries.len(), true));
                 entries.push((key, value));
             }
         }
@@ -447,5 +624,90 @@ mod tests {
     #[test]
     fn block_scalars_keep_newlines() {
         assert_eq!(json_of("a: |\n  x\n  y\n"), json!({"a": "x\ny\n"}));
+    }
+
+    /// A "billion laughs": nine levels of nine aliases each, under 1 KB of text.
+    fn alias_bomb() -> String {
+        let mut text = String::from("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for level in 1..10 {
+            let previous = format!("*a{}", level - 1);
+            let items = [previous.as_str(); 9].join(", ");
+            text.push_str(&format!("a{level}: &a{level} [{items}]\n"));
+        }
+        text
+    }
+
+    #[test]
+    fn alias_bombs_stop_at_the_alias_that_exceeds_the_budget() {
+        let text = alias_bomb();
+        assert!(text.len() < 1024);
+        let err = parse_str("bomb.yml", &text).expect_err("refused");
+        assert!(err.to_string().starts_with("bomb.yml:6:"), "{err}");
+        assert!(err.message.contains("aliases"), "{err}");
+    }
+
+    #[test]
+    fn aliases_of_long_strings_count_their_bytes() {
+        let text = format!(
+            "big: &big '{}'\ncopies: [{}]\n",
+            "x".repeat(1 << 20),
+            vec!["*big"; 20].join(", ")
+        );
+        let err = parse_str("big.yml", &text).expect_err("refused");
+        assert!(err.message.contains("MiB"), "{err}");
+    }
+
+    #[test]
+    fn nesting_deeper_than_the_limit_is_an_error() {
+        let deep = format!("x: {}1\n", "[".repeat(20_000));
+        let err = parse_str("deep.yml", &deep).expect_err("refused");
+        assert!(err.to_string().starts_with("deep.yml:1:"), "{err}");
+        assert!(err.message.contains("deeper than 256"), "{err}");
+        let block = format!("x:\n  {}x\n", "- ".repeat(20_000));
+        let err = parse_str("block.yml", &block).expect_err("refused");
+        assert!(err.message.contains("deeper than 256"), "{err}");
+        let fits = format!("{}x\n", "- ".repeat(MAX_DEPTH));
+        assert!(parse_str("fits.yml", &fits).is_ok());
+    }
+
+    #[test]
+    fn aliases_count_towards_the_depth() {
+        let nest = |inner: &str| format!("{}{inner}{}", "[".repeat(200), "]".repeat(200));
+        let text = format!("a: &a {}\nb: {}\n", nest("1"), nest("*a"));
+        let err = parse_str("alias.yml", &text).expect_err("refused");
+        assert!(err.to_string().starts_with("alias.yml:2:"), "{err}");
+        assert!(err.message.contains("deeper than 256"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_keys_keep_the_last_value_and_are_reported() {
+        let file = SourceFile::new("dup.yml", "a: 1\nb: 2\na: 3\nc:\n  <<: {d: 4}\n  d: 5\n");
+        let (root, duplicates) = parse_document(&file).expect("parses");
+        assert_eq!(
+            root.to_json(),
+            serde_json::json!({"a": 3, "b": 2, "c": {"d": 5}})
+        );
+        let keys: Vec<(&str, usize, usize)> = duplicates
+            .iter()
+            .map(|d| (d.key.as_str(), d.span.line, d.span.col))
+            .collect();
+        assert_eq!(keys, [("a", 3, 1)]);
+        assert_eq!(
+            duplicates[0].warning(),
+            "Found duplicate mapping key 'a'.\nOrigin: dup.yml:3:1\n\n\
+             1 a: 1\n2 b: 2\n3 a: 3\n  ^ column 1\n\nUsing last defined value only."
+        );
+    }
+
+    #[test]
+    fn long_lines_are_parsed_in_linear_time() {
+        let text = format!("x: [é, {}]\n", vec!["1"; 100_000].join(", "));
+        let started = std::time::Instant::now();
+        let root = parse_str("wide.yml", &text).expect("parses");
+        assert_eq!(
+            root.get("x").and_then(Node::as_seq).map(<[Node]>::len),
+            Some(100_001)
+        );
+        assert!(started.elapsed().as_secs() < 10, "{:?}", started.elapsed());
     }
 }

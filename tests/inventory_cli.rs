@@ -98,7 +98,7 @@ fn unreachable_host_is_reported_and_others_go_on() {
     );
     scratch.write(
         "hosts.ini",
-        "good ansible_connection=local\nbad ansible_connection=nosuch\n",
+        "good ansible_connection=local\nbad ansible_host=127.0.0.1 ansible_port=1\n",
     );
     let output = scratch.bosun(&["run", "play.yml", "-i", "hosts.ini"]);
     let out = stdout(&output);

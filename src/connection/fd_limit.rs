@@ -58,7 +58,10 @@ mod tests {
             rlim_max: 0,
         };
         // SAFETY: getrlimit only writes the struct passed to it.
-        assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) }, 0);
+        assert_eq!(
+            unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) },
+            0
+        );
         (limit.rlim_cur, limit.rlim_max)
     }
 

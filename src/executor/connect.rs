@@ -14,6 +14,16 @@ use crate::connection::{
 };
 use crate::template::Vars;
 
+/// `ansible_port` as a port number; anything else is refused as Ansible refuses it,
+/// rather than quietly trying port 22.
+fn parse_port(text: &str) -> Result<u16, String> {
+    text.trim().parse().map_err(|_| {
+        format!(
+            "Error processing keyword 'port': The value '{text}' could not be converted to 'int'."
+        )
+    })
+}
+
 /// The connection `vars` (one host's variables) ask for.
 pub fn open(
     name: &str,
@@ -44,10 +54,10 @@ pub fn open(
             } else {
                 config.hostname.clone().unwrap_or(alias.clone())
             };
-            let port = text(&["ansible_port", "ansible_ssh_port"])
-                .and_then(|p| p.parse().ok())
-                .or(config.port)
-                .unwrap_or(22);
+            let port = match text(&["ansible_port", "ansible_ssh_port"]) {
+                Some(port) => parse_port(&port)?,
+                None => config.port.unwrap_or(22),
+            };
             let user = text(&["ansible_user", "ansible_ssh_user"])
                 .or_else(|| options.remote_user.clone())
                 .or(config.user.clone())

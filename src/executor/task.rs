@@ -12,6 +12,7 @@ use crate::connection::{Become, BecomeSpec, Connection, ConnectionError, LocalCo
 use crate::modules::prefetch::Prefetched;
 use crate::modules::{self, Args, ModuleContext, ModuleError, Outcome, VarLookup};
 use crate::output::{HostResult, Status};
+use crate::playbook::keyword::{self, Kind};
 use crate::playbook::{Action, LoopControl, LoopKind, Task};
 use crate::template::{TemplateError, Vars, truthy};
 
@@ -251,6 +252,47 @@ impl Runner {
             }
             Err(_) => true,
         }
+    }
+
+    /// The typed keywords of `task` rendered and converted as Ansible does before it
+    /// runs a task: a value of the wrong type fails the task, naming it.
+    fn typed_keywords(&self, task: &Task, vars: &Arc<Vars>) -> Result<TypedKeywords, String> {
+        let ignore_errors = task.options.ignore_errors.as_ref();
+        self.keyword(task, "ignore_errors", Kind::Bool, ignore_errors, vars)?;
+        self.keyword(
+            task,
+            "timeout",
+            Kind::Int,
+            task.options.timeout.as_ref(),
+            vars,
+        )?;
+        let retries = self.keyword(task, "retries", Kind::Int, task.retries.as_ref(), vars)?;
+        let delay = self.keyword(task, "delay", Kind::Float, task.delay.as_ref(), vars)?;
+        Ok(TypedKeywords {
+            retries: retries.as_ref().and_then(Json::as_i64),
+            delay: delay.as_ref().and_then(Json::as_f64),
+        })
+    }
+
+    /// One typed keyword's value rendered and converted, or the task's error.
+    fn keyword(
+        &self,
+        task: &Task,
+        name: &str,
+        kind: Kind,
+        value: Option<&Json>,
+        vars: &Arc<Vars>,
+    ) -> Result<Option<Json>, String> {
+        let Some(value) = value else {
+            return Ok(None);
+        };
+        let rendered = self
+            .templar
+            .render_value(value, vars)
+            .map_err(|err| located(&err, &task.span, &format!("keyword '{name}'")))?;
+        keyword::convert(name, kind, &rendered)
+            .map(|converted| Some(converted).filter(|c| !c.is_null()))
+            .map_err(|message| format!("{}: {message}", task.span))
     }
 
     /// Evaluates a boolean-ish keyword (`ignore_errors`, `no_log`, `run_once`).
@@ -503,25 +545,12 @@ impl Runner {
         vars: &Arc<Vars>,
         delegated: Option<&str>,
     ) -> Outcome {
-        let retries = task
-            .retries
-            .as_ref()
-            .and_then(|r| self.templar.render_value(r, vars).ok())
-            .and_then(|r| {
-                r.as_i64()
-                    .or_else(|| r.as_str().and_then(|s| s.parse().ok()))
-            })
-            .unwrap_or(3)
-            .max(0);
-        let delay = task
-            .delay
-            .as_ref()
-            .and_then(|d| self.templar.render_value(d, vars).ok())
-            .and_then(|d| {
-                d.as_f64()
-                    .or_else(|| d.as_str().and_then(|s| s.parse().ok()))
-            })
-            .unwrap_or(5.0);
+        let keywords = match self.typed_keywords(task, vars) {
+            Ok(keywords) => keywords,
+            Err(message) => return modules::failed(message),
+        };
+        let retries = keywords.retries.unwrap_or(3).max(0);
+        let delay = keywords.delay.unwrap_or(5.0);
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -655,9 +684,13 @@ impl Runner {
                 }
                 let env = self.environment(task, vars)?;
                 let conn = self.connection_for(host, vars, delegated).await;
+                // Opening only reads the host's variables (nothing is contacted
+                // yet), so its errors are the task's, not an unreachable host.
                 let conn = match conn {
                     Ok(conn) => conn,
-                    Err(message) => return Ok(unreachable_result(message)),
+                    Err(message) => {
+                        return Ok(modules::failed(format!("{}: {message}", task.span)));
+                    }
                 };
                 let conn = match with_become(conn, self.become_spec(task, vars)) {
                     Ok(conn) => conn,
@@ -687,15 +720,17 @@ impl Runner {
                         ))),
                     }
                 };
-                let limit = task
-                    .options
-                    .timeout
-                    .as_ref()
-                    .and_then(|t| self.templar.render_value(t, vars).ok())
-                    .and_then(|t| {
-                        t.as_f64()
-                            .or_else(|| t.as_str().and_then(|s| s.parse().ok()))
-                    })
+                let limit = self
+                    .keyword(
+                        task,
+                        "timeout",
+                        Kind::Int,
+                        task.options.timeout.as_ref(),
+                        vars,
+                    )
+                    .ok()
+                    .flatten()
+                    .and_then(|t| t.as_f64())
                     .filter(|seconds| *seconds > 0.0);
                 let outcome = match limit {
                     Some(seconds) => {
@@ -850,6 +885,14 @@ impl Runner {
         host.connection = Some(conn.clone());
         Ok(conn)
     }
+}
+
+/// The typed keywords a task's retries need, converted.
+struct TypedKeywords {
+    /// `retries:`, if set.
+    retries: Option<i64>,
+    /// `delay:` in seconds, if set.
+    delay: Option<f64>,
 }
 
 /// The `hostvars` object of `vars`, to carry into derived scopes.

@@ -1,7 +1,7 @@
 //! Building an inventory: adding groups, hosts, variables and child links, and
 //! Ansible's final reconciliation of `all` and `ungrouped`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use serde_json::Value as Json;
@@ -46,11 +46,13 @@ impl Inventory {
         let Some(entry) = self.groups.get_mut(group) else {
             return;
         };
-        if !entry.hosts.iter().any(|h| h == name) {
+        // A host is in few groups, a group may hold 100,000 hosts: ask the host.
+        let Some(host) = self.hosts.get_mut(name) else {
+            return;
+        };
+        if !host.groups.iter().any(|g| g == group) {
+            host.groups.push(group.to_string());
             entry.hosts.push(name.to_string());
-            if let Some(host) = self.hosts.get_mut(name) {
-                host.groups.push(group.to_string());
-            }
         }
     }
 
@@ -143,17 +145,19 @@ impl Inventory {
             self.link("all", &root);
         }
         let names: Vec<String> = self.hosts.keys().cloned().collect();
+        let mut grouped = HashSet::new();
         for name in &names {
             let groups = self.host_groups(name);
             let real = groups.iter().any(|g| *g != "all" && *g != "ungrouped");
             if groups.contains(&"ungrouped") {
                 if real {
-                    self.remove_from_group(name, "ungrouped");
+                    grouped.insert(name.clone());
                 }
             } else if !real {
                 self.add_host(name, "ungrouped", None, None);
             }
         }
+        self.remove_from_ungrouped(&grouped);
         let mut depths = HashMap::new();
         let group_names: Vec<String> = self.groups.keys().cloned().collect();
         for name in &group_names {
@@ -170,12 +174,18 @@ impl Inventory {
         }
     }
 
-    fn remove_from_group(&mut self, host: &str, group: &str) {
-        if let Some(entry) = self.groups.get_mut(group) {
-            entry.hosts.retain(|h| h != host);
+    /// Takes `hosts` out of `ungrouped` in one pass over the group.
+    fn remove_from_ungrouped(&mut self, hosts: &HashSet<String>) {
+        if hosts.is_empty() {
+            return;
         }
-        if let Some(entry) = self.hosts.get_mut(host) {
-            entry.groups.retain(|g| g != group);
+        if let Some(entry) = self.groups.get_mut("ungrouped") {
+            entry.hosts.retain(|h| !hosts.contains(h));
+        }
+        for host in hosts {
+            if let Some(entry) = self.hosts.get_mut(host) {
+                entry.groups.retain(|g| g != "ungrouped");
+            }
         }
     }
 

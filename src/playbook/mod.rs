@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod ast;
+pub mod keyword;
 pub mod loader;
 
 pub use ast::*;

@@ -2,6 +2,7 @@
 //! are errors when used, yet `x is defined`, `x.y is defined` and `x | default(..)`
 //! work; a template that is one `{{ expression }}` keeps its native type.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use minijinja::value::Value;
@@ -104,7 +105,7 @@ impl Templar {
         if !known && let Ok(mut map) = self.sources.write() {
             map.insert(text.to_string(), text.to_string());
         }
-        env.get_template(text)?.render(context)
+        shielded(|| env.get_template(text)?.render(context))
     }
 
     /// Renders `text` to a string.
@@ -112,6 +113,7 @@ impl Templar {
         if !is_template(text) {
             return Ok(text.to_string());
         }
+        super::nesting::check_template(text)?;
         let context = Value::from_dyn_object(vars.clone());
         let attempt = self.render_cached(&self.strict, text, &context);
         match attempt {
@@ -132,12 +134,12 @@ impl Templar {
         if options.trim_blocks && !options.lstrip_blocks {
             return self.render_str(text, vars);
         }
+        super::nesting::check_template(text)?;
         let mut env = environment(UndefinedBehavior::Strict);
         env.set_trim_blocks(options.trim_blocks);
         env.set_lstrip_blocks(options.lstrip_blocks);
         let context = Value::from_dyn_object(vars.clone());
-        env.render_str(text, &context)
-            .map_err(|err| describe(err, text, vars))
+        shielded(|| env.render_str(text, &context)).map_err(|err| describe(err, text, vars))
     }
 
     /// Renders a value: every string in it is templated; a string that is exactly one
@@ -178,10 +180,13 @@ impl Templar {
     /// Evaluates a bare expression to a minijinja value (undefined allowed).
     pub fn eval_value(&self, expression: &str, vars: &Arc<Vars>) -> Result<Value, TemplateError> {
         let expression = strip_braces(expression);
+        super::nesting::check_expression(expression)?;
         let context = Value::from_dyn_object(vars.clone());
         let run = |env: &Environment<'static>| {
-            env.compile_expression(expression)
-                .and_then(|compiled| compiled.eval(&context))
+            shielded(|| {
+                env.compile_expression(expression)
+                    .and_then(|compiled| compiled.eval(&context))
+            })
         };
         match run(&self.strict) {
             Err(err) if err.kind() == ErrorKind::UndefinedError && guards_undefined(expression) => {
@@ -202,6 +207,18 @@ impl Templar {
             other => truthy(other),
         })
     }
+}
+
+/// Runs one call into minijinja, turning a panic inside it into an error: a bug of
+/// the engine must fail one task, not the run. (One is known: past column 65,535 of
+/// a line, a syntax error overflows its 16-bit column in debug builds.)
+pub fn shielded<T>(call: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+    std::panic::catch_unwind(AssertUnwindSafe(call)).unwrap_or_else(|_| {
+        Err(Error::new(
+            ErrorKind::InvalidOperation,
+            "the template engine failed on this text",
+        ))
+    })
 }
 
 /// Builds one environment with everything Ansible templates expect.
@@ -385,6 +402,17 @@ mod tests {
             .render_str("{{ flag }} {{ list }} {{ none }}", &v)
             .expect("renders");
         assert_eq!(out, "True [1, 'a'] None");
+    }
+
+    #[test]
+    fn a_panic_inside_minijinja_fails_the_template_only() {
+        let v = vars(json!({}));
+        let late_error = format!("{}{{{{ 'unclosed }}}}", "x".repeat(70_000));
+        let err = v
+            .templar()
+            .render_str(&late_error, &v)
+            .expect_err("an error, not a panic");
+        assert!(err.message.contains("template error"), "{err}");
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod filters;
 mod jinja_tests;
 pub mod json_dump;
 mod lookups;
+mod nesting;
 pub mod pyfmt;
 mod pypath;
 mod vars;
@@ -15,7 +16,8 @@ pub mod yaml_dump;
 
 use minijinja::Environment;
 
-pub use engine::{RenderOptions, Templar, TemplateError, is_template, to_json, truthy};
+pub use engine::{RenderOptions, Templar, TemplateError, is_template, shielded, to_json, truthy};
+pub use nesting::{check_expression, check_template};
 pub use vars::{Vars, contains_template};
 
 /// Adds Ansible's filters and tests to `env`, together with minijinja-contrib's
