@@ -4,6 +4,8 @@
 //! from (files, scripts, prompts).
 
 pub mod aes256;
+pub mod cli;
+mod edit;
 pub mod envelope;
 mod error;
 pub mod keyring;

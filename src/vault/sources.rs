@@ -118,7 +118,11 @@ const ASK: &str = "prompt_ask_vault_pass";
 
 /// Reads a password file or runs a password script.
 fn read_source(source: &str, label: &str, known: &[Secret]) -> Result<Vec<u8>, VaultError> {
-    let path = Path::new(source);
+    let expanded = match (source.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => Path::new(&home).join(rest),
+        _ => Path::new(source).to_path_buf(),
+    };
+    let path = expanded.as_path();
     let meta = std::fs::metadata(path).map_err(|_| {
         VaultError::Source(format!("The vault password file {source} was not found"))
     })?;
