@@ -8,6 +8,7 @@ pub mod cli;
 mod edit;
 pub mod envelope;
 mod error;
+pub mod files;
 pub mod keyring;
 pub mod sources;
 
