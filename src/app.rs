@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value as Json};
 
-use crate::cli::{Cli, Command, Common, InventoryArgs, OutputFormat, RunArgs};
+use crate::cli::{Cli, Command, Common, InventoryArgs, OutputFormat, RunArgs, VaultArgs};
 use crate::config::Config;
 use crate::executor::{RunOptions, Runner, TagFilter};
 use crate::inventory::Inventory;
@@ -44,13 +44,37 @@ impl AppError {
 pub async fn run(cli: Cli) -> Result<i32, AppError> {
     let config = Config::discover().map_err(|e| AppError::Message(e.to_string()))?;
     match cli.command {
-        Some(Command::Run(args)) => run_playbooks(*args, &config).await,
-        Some(Command::Inventory(args)) => show_inventory(args, &config),
+        Some(Command::Run(args)) => {
+            unlock_vault(&args.common.vault, &config)?;
+            run_playbooks(*args, &config).await
+        }
+        Some(Command::Inventory(args)) => {
+            unlock_vault(&args.vault, &config)?;
+            show_inventory(args, &config)
+        }
+        Some(Command::Vault(command)) => match crate::vault::cli::run(command, &config) {
+            Ok(()) => Ok(0),
+            Err(message) => {
+                eprintln!("ERROR! {message}");
+                Ok(1)
+            }
+        },
         None => {
+            unlock_vault(&cli.common.vault, &config)?;
             let pattern = cli.pattern.unwrap_or_else(|| "all".into());
             run_adhoc(&pattern, &cli.module, &cli.args, cli.common, &config).await
         }
     }
+}
+
+/// Reads the vault passwords given and makes them the run's, before anything is
+/// loaded, so encrypted files and values can be opened where they are used.
+fn unlock_vault(args: &VaultArgs, config: &Config) -> Result<(), AppError> {
+    let keyring = crate::vault::cli::sources(args, config)
+        .load()
+        .map_err(|e| AppError::Message(e.to_string()))?;
+    crate::vault::install(keyring);
+    Ok(())
 }
 
 fn load_inventory(sources: &[String], config: &Config) -> Result<Inventory, AppError> {

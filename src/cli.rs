@@ -1,5 +1,5 @@
 //! Command-line definitions: `bosun run`, ad hoc `bosun PATTERN -m MODULE`, and
-//! `bosun inventory`.
+//! `bosun inventory`, `bosun vault`.
 
 use std::path::PathBuf;
 
@@ -39,6 +39,9 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Show the inventory (`--list`, `--graph`, `--host`).
     Inventory(InventoryArgs),
+    /// Encrypt, decrypt, view and edit files and strings with Ansible Vault.
+    #[command(subcommand)]
+    Vault(crate::vault::cli::VaultCommand),
 }
 
 /// Options of `bosun run`.
@@ -88,6 +91,28 @@ pub struct InventoryArgs {
     /// Inventory sources.
     #[arg(short = 'i', long = "inventory")]
     pub inventory: Vec<String>,
+    /// Vault passwords for encrypted inventory files and values.
+    #[command(flatten)]
+    pub vault: VaultArgs,
+}
+
+/// Where vault passwords come from (shared by every command that reads files).
+#[derive(Debug, Args, Default, Clone)]
+pub struct VaultArgs {
+    /// A vault password source `[label@]file`, `label@prompt`; repeatable. An
+    /// executable file is run and prints the password.
+    #[arg(long = "vault-id")]
+    pub vault_ids: Vec<String>,
+    /// A file holding the vault password, or a script printing it; repeatable.
+    #[arg(long = "vault-password-file", visible_alias = "vault-pass-file")]
+    pub password_files: Vec<String>,
+    /// Ask for the vault password.
+    #[arg(
+        short = 'J',
+        long = "ask-vault-pass",
+        visible_alias = "ask-vault-password"
+    )]
+    pub ask: bool,
 }
 
 /// How results are printed.
@@ -154,4 +179,7 @@ pub struct Common {
     /// Output format.
     #[arg(long = "output", value_enum, default_value_t = OutputFormat::Human)]
     pub output: OutputFormat,
+    /// Vault passwords.
+    #[command(flatten)]
+    pub vault: VaultArgs,
 }

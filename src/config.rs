@@ -22,6 +22,10 @@ pub struct Config {
     pub timeout: Option<u64>,
     /// Extra places to find drop-in modules (`library`/`module_path`).
     pub module_path: Vec<PathBuf>,
+    /// `vault_password_file`, the default vault password source.
+    pub vault_password_file: Option<String>,
+    /// `vault_identity_list`: vault ids tried before the command line's.
+    pub vault_identity_list: Vec<String>,
 }
 
 /// A config file that could not be read.
@@ -110,6 +114,14 @@ impl Config {
                     config.module_path = value.split(':').map(PathBuf::from).collect()
                 }
                 "timeout" => config.timeout = value.parse().ok(),
+                "vault_password_file" => config.vault_password_file = Some(value),
+                "vault_identity_list" => {
+                    config.vault_identity_list = value
+                        .split(',')
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                }
                 _ => {}
             }
         }
@@ -145,10 +157,12 @@ mod tests {
     fn reads_ansible_cfg_defaults() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("ansible.cfg");
-        std::fs::write(&path, "[defaults]\ninventory = hosts.ini\nforks = 7\nroles_path = a:b\n[ssh_connection]\npipelining = True\n").expect("write");
+        std::fs::write(&path, "[defaults]\ninventory = hosts.ini\nforks = 7\nroles_path = a:b\nvault_password_file = ~/.vault\nvault_identity_list = dev@a, prod@b\n[ssh_connection]\npipelining = True\n").expect("write");
         let config = Config::read(&path).expect("reads");
         assert_eq!(config.inventory, vec!["hosts.ini"]);
         assert_eq!(config.forks, Some(7));
+        assert_eq!(config.vault_password_file.as_deref(), Some("~/.vault"));
+        assert_eq!(config.vault_identity_list, vec!["dev@a", "prod@b"]);
         assert_eq!(
             config.roles_path,
             vec![PathBuf::from("a"), PathBuf::from("b")]

@@ -19,4 +19,5 @@ pub mod pyre;
 pub mod source;
 pub mod suggest;
 pub mod template;
+pub mod vault;
 pub mod yaml;

@@ -16,6 +16,8 @@ pub struct SourceFile {
     /// Where each line starts, so a position is found without scanning the file:
     /// hostile files have many nodes, and each needs its position.
     lines: Vec<LineStart>,
+    /// Whether the text was decrypted from a vault file (then errors show no snippet).
+    pub vaulted: bool,
 }
 
 /// How many characters apart the checkpoints of a non-ASCII line are.
@@ -60,13 +62,23 @@ impl SourceFile {
             path: path.into(),
             lines: line_starts(&text),
             text,
+            vaulted: false,
         })
     }
 
-    /// Reads `path` from disk.
+    /// Reads `path` from disk, decrypting it with the run's vault passwords when it
+    /// is a vault file.
     pub fn read(path: &Path) -> std::io::Result<Arc<SourceFile>> {
-        let text = std::fs::read_to_string(path)?;
-        Ok(SourceFile::new(path, text))
+        let (data, vaulted) =
+            crate::vault::files::open(std::fs::read(path)?).map_err(std::io::Error::other)?;
+        let text = String::from_utf8(data)
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))?;
+        Ok(Arc::new(SourceFile {
+            path: path.to_path_buf(),
+            lines: line_starts(&text),
+            text,
+            vaulted,
+        }))
     }
 
     /// Byte offset of a 1-based line and 1-based column counted in characters.
@@ -175,7 +187,7 @@ impl SourceError {
 
 impl miette::Diagnostic for SourceError {
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        Some(&self.span.file.text)
+        (!self.span.file.vaulted).then_some(&self.span.file.text as &dyn miette::SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {

@@ -292,14 +292,15 @@ impl Builder {
         match event {
             Event::Scalar(text, style, anchor, tag) => {
                 let tag = tag.map(|t| t.suffix.clone());
-                let value = resolve_scalar(&text, style, tag.as_deref());
-                let node = Node {
-                    value,
-                    span: Span {
-                        len: text.len().max(1),
-                        ..span
-                    },
+                let span = Span {
+                    len: text.len().max(1),
+                    ..span
                 };
+                let value = match tag.as_deref() {
+                    Some("vault") => vault_value(&text, &span),
+                    _ => resolve_scalar(&text, style, tag.as_deref()),
+                };
+                let node = Node { value, span };
                 self.remember(anchor, &node);
                 self.push(node)?;
             }
@@ -474,6 +475,21 @@ static FLOAT: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid regex")
 });
 
+/// A `!vault` scalar: kept encrypted, as Ansible's JSON form
+/// `{"__ansible_vault": "<vault text>"}`, and decrypted only when a template uses it.
+fn vault_value(text: &str, span: &Span) -> Value {
+    crate::vault::files::remember_origin(text, span.to_string());
+    let key = Node {
+        value: Value::Str(crate::vault::files::INLINE_KEY.to_string()),
+        span: span.clone(),
+    };
+    let text = Node {
+        value: Value::Str(text.to_string()),
+        span: span.clone(),
+    };
+    Value::Map(vec![(key, text)])
+}
+
 /// Resolves a scalar to its YAML 1.1 type, as PyYAML (and so Ansible) does.
 fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Value {
     if let Some(tag) = tag {
@@ -619,6 +635,14 @@ mod tests {
     fn empty_document_is_null() {
         assert_eq!(json_of(""), Json::Null);
         assert_eq!(json_of("# only a comment\n"), Json::Null);
+    }
+
+    #[test]
+    fn vault_tags_keep_the_vault_text_in_ansibles_json_form() {
+        assert_eq!(
+            json_of("pw: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  6162\n"),
+            json!({"pw": {"__ansible_vault": "$ANSIBLE_VAULT;1.1;AES256\n6162\n"}})
+        );
     }
 
     #[test]

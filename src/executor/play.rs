@@ -631,8 +631,14 @@ impl Runner {
     }
 }
 
-/// Reads the variables of `include_vars`: one file, or every YAML file of a directory.
-pub fn load_include_vars(path: &str, dir: bool, task: &Task) -> Result<Map<String, Json>, String> {
+/// Reads the variables of `include_vars`: one file, or every YAML file of a directory;
+/// the flag says whether any file was vault-encrypted (its result is then censored,
+/// as Ansible does).
+pub fn load_include_vars(
+    path: &str,
+    dir: bool,
+    task: &Task,
+) -> Result<(Map<String, Json>, bool), String> {
     let base = task
         .role
         .as_ref()
@@ -655,16 +661,26 @@ pub fn load_include_vars(path: &str, dir: bool, task: &Task) -> Result<Map<Strin
             })
             .collect();
         files.sort();
-        for file in files {
-            vars.extend(loader::load_vars_file(&file).map_err(|e| e.to_string())?);
+        for file in &files {
+            vars.extend(loader::load_vars_file(file).map_err(|e| e.to_string())?);
         }
+        Ok((vars, files.iter().any(|f| is_vault_file(f))))
     } else {
         if !Path::new(&full).exists() {
             return Err(format!("Could not find or access '{path}'"));
         }
-        vars = loader::load_vars_file(&full).map_err(|e| e.to_string())?;
+        let vars = loader::load_vars_file(&full).map_err(|e| e.to_string())?;
+        Ok((vars, is_vault_file(&full)))
     }
-    Ok(vars)
+}
+
+/// Whether `path` starts with the vault header.
+fn is_vault_file(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 14];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|()| crate::vault::is_encrypted(&head))
 }
 
 /// Batch sizes for `serial:` (a number, a percentage, or a list of them whose last

@@ -101,7 +101,9 @@ impl Runner {
             Ok(pair) => pair,
             Err(message) => (Status::Failed, modules::failed(message)),
         };
-        let shown = censor::for_display(&result, self.no_log(task, &vars));
+        let censor =
+            self.no_log(task, &vars) || result.get(censor::NO_LOG_KEY) == Some(&Json::Bool(true));
+        let shown = censor::for_display(&result, censor);
         let ignored = status == Status::Failed
             && task
                 .options
@@ -794,8 +796,11 @@ impl Runner {
                     .templar
                     .render_str(path, vars)
                     .map_err(|err| located(&err, &task.span, "include_vars"))?;
-                let loaded = super::play::load_include_vars(&rendered, *dir, task)?;
+                let (loaded, vaulted) = super::play::load_include_vars(&rendered, *dir, task)?;
                 let mut result = modules::ok(false);
+                if vaulted {
+                    result.insert(censor::NO_LOG_KEY.into(), Json::Bool(true));
+                }
                 let facts = match name {
                     Some(name) => {
                         let mut nested = Map::new();

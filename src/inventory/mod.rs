@@ -47,12 +47,39 @@ pub enum InventoryError {
         /// What the system said.
         error: std::io::Error,
     },
+    /// A vault file that cannot be decrypted with the passwords given.
+    #[error("{path}: {message}")]
+    Vault {
+        /// The file.
+        path: PathBuf,
+        /// Why, without any of its content.
+        message: String,
+    },
     /// A host pattern that cannot be evaluated.
     #[error("{0}")]
     Pattern(String),
     /// `graph` was asked for a group the inventory does not have.
     #[error("there is no group named '{0}' in the inventory; pass a group name to graph it")]
     UnknownGroup(String),
+}
+
+impl InventoryError {
+    /// The error for a file `SourceFile::read` could not read or decrypt.
+    fn reading(path: &std::path::Path, error: std::io::Error) -> InventoryError {
+        match error
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<crate::vault::files::Undecryptable>())
+        {
+            Some(vault) => InventoryError::Vault {
+                path: path.to_path_buf(),
+                message: vault.0.clone(),
+            },
+            None => InventoryError::Io {
+                path: path.to_path_buf(),
+                error,
+            },
+        }
+    }
 }
 
 /// One host: its own variables, the groups it was put in directly, and the file

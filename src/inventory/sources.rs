@@ -97,8 +97,12 @@ fn load_file(inventory: &mut Inventory, path: &Path) -> Result<(), InventoryErro
         path: path.to_path_buf(),
         error,
     })?;
-    let text = String::from_utf8_lossy(&bytes);
-    let file = SourceFile::new(path, text.strip_prefix('\u{feff}').unwrap_or(&text));
+    let file = if crate::vault::is_encrypted(&bytes) {
+        SourceFile::read(path).map_err(|error| InventoryError::reading(path, error))?
+    } else {
+        let text = String::from_utf8_lossy(&bytes);
+        SourceFile::new(path, text.strip_prefix('\u{feff}').unwrap_or(&text))
+    };
     let extension = path.extension().map(|e| e.to_string_lossy().to_lowercase());
     match extension.as_deref() {
         Some("yml" | "yaml" | "json") => {

@@ -70,6 +70,7 @@ impl Module for Copy {
                     data: text.as_bytes(),
                     src: None,
                     force,
+                    vaulted: false,
                 },
             )
             .await;
@@ -93,6 +94,7 @@ impl Module for Copy {
                     data: &out.stdout,
                     src: Some(src.to_string()),
                     force,
+                    vaulted: false,
                 },
             )
             .await;
@@ -105,9 +107,7 @@ impl Module for Copy {
         if local.is_dir() {
             return copy_tree(ctx, args, &local, src.ends_with('/'), &dest, force).await;
         }
-        let data = std::fs::read(&local).map_err(|err| {
-            ModuleError::Failed(format!("could not read {}: {err}", local.display()))
-        })?;
+        let (data, vaulted) = read_source(&local, args)?;
         let dest = if dest.ends_with('/') {
             format!("{dest}{}", file_name(&local))
         } else {
@@ -121,10 +121,23 @@ impl Module for Copy {
                 data: &data,
                 src: Some(local.display().to_string()),
                 force,
+                vaulted,
             },
         )
         .await
     }
+}
+
+/// Reads a local `src` file, decrypting a vault file unless `decrypt: false`; the
+/// flag says whether it was decrypted.
+fn read_source(path: &Path, args: &Args) -> Result<(Vec<u8>, bool), ModuleError> {
+    let data = std::fs::read(path)
+        .map_err(|err| ModuleError::Failed(format!("could not read {}: {err}", path.display())))?;
+    if !args.bool_or("decrypt", true) {
+        return Ok((data, false));
+    }
+    crate::vault::files::open(data)
+        .map_err(|err| ModuleError::Failed(format!("{err} ({})", path.display())))
 }
 
 fn file_name(path: &Path) -> String {
@@ -178,9 +191,7 @@ async fn copy_tree(
         }
     }
     for (file, target) in &files {
-        let data = std::fs::read(file).map_err(|err| {
-            ModuleError::Failed(format!("could not read {}: {err}", file.display()))
-        })?;
+        let (data, vaulted) = read_source(file, args)?;
         let result =
             if ctx.check_mode && missing.iter().any(|d| target.starts_with(&format!("{d}/"))) {
                 super::ok(true)
@@ -193,6 +204,7 @@ async fn copy_tree(
                         data: &data,
                         src: Some(file.display().to_string()),
                         force,
+                        vaulted,
                     },
                 )
                 .await?

@@ -22,7 +22,12 @@ pub struct Install<'a> {
     pub src: Option<String>,
     /// Replace an existing file whose content differs (`force`).
     pub force: bool,
+    /// The bytes were decrypted from a vault file: diffs show a placeholder instead.
+    pub vaulted: bool,
 }
+
+/// What a diff shows in place of content that came from a vault file.
+const VAULTED: &str = "[content decrypted from a vault file is not shown]\n";
 
 /// Installs `install.data` at `install.dest`. In check mode a missing parent directory
 /// is taken as one an earlier task would have created (Ansible fails there instead),
@@ -81,6 +86,7 @@ pub async fn install(
                 install.data,
                 content_changes,
                 &attribute_changes,
+                install.vaulted,
             )
             .await?,
         );
@@ -179,7 +185,8 @@ async fn query(
     ))
 }
 
-/// The `diff` for a change: content before/after, or attributes before/after.
+/// The `diff` for a change: content before/after, or attributes before/after; a
+/// placeholder for content from a vault file (before and after may hold the secret).
 async fn diff(
     ctx: &ModuleContext<'_>,
     dest: &str,
@@ -187,7 +194,12 @@ async fn diff(
     data: &[u8],
     content_changes: bool,
     attributes: &fileops::AttributeChanges,
+    vaulted: bool,
 ) -> Result<Json, ModuleError> {
+    if content_changes && vaulted {
+        let before = if current.is_some() { VAULTED } else { "" };
+        return Ok(fileops::content_diff(dest, before, VAULTED));
+    }
     if !content_changes {
         return Ok(json!({
             "before": Json::Object(attributes.before.clone()),

@@ -53,9 +53,10 @@ impl Module for TemplateModule {
         let Some(path) = ctx.vars.find_file("templates", src) else {
             return Ok(super::failed(format!("Could not find or access '{src}'")));
         };
-        let text = std::fs::read_to_string(&path).map_err(|err| {
+        let source = crate::source::SourceFile::read(&path).map_err(|err| {
             ModuleError::Failed(format!("could not read {}: {err}", path.display()))
         })?;
+        let (text, vaulted) = (source.text.clone(), source.vaulted);
         let full = std::fs::canonicalize(&path).unwrap_or(path.clone());
         let mut extra = Map::new();
         extra.insert("template_path".into(), json!(src));
@@ -91,6 +92,7 @@ impl Module for TemplateModule {
                 data: rendered.as_bytes(),
                 src: Some(src.to_string()),
                 force: args.bool_or("force", true),
+                vaulted,
             },
         )
         .await

@@ -157,6 +157,11 @@ impl Templar {
                 .map(|item| self.render_value(item, vars))
                 .collect::<Result<_, _>>()
                 .map(Json::Array),
+            Json::Object(_) if let Some(text) = crate::vault::files::inline_text(value) => {
+                crate::vault::files::decrypt_inline(text)
+                    .map(Json::String)
+                    .map_err(TemplateError::new)
+            }
             Json::Object(map) => {
                 let mut rendered = serde_json::Map::new();
                 for (key, item) in map {

@@ -11,6 +11,7 @@ mod paths;
 mod pattern;
 mod sets;
 mod types;
+mod vault;
 
 use minijinja::Environment;
 
@@ -23,4 +24,5 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     encoding::register(env);
     paths::register(env);
     math::register(env);
+    vault::register(env);
 }

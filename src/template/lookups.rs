@@ -67,14 +67,17 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
                 })
                 .collect()
         }
-        "file" => {
+        "file" | "unvault" => {
             let rstrip: Option<bool> = kwargs.get("rstrip")?;
             let mut out = Vec::new();
             for term in strings() {
                 let path = find(state, "files", &term)
                     .ok_or_else(|| failure(format!("could not locate file in lookup: {term}")))?;
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|err| failure(format!("could not read {}: {err}", path.display())))?;
+                let text = crate::source::SourceFile::read(&path)
+                    .map_err(|err| failure(format!("could not read {}: {err}", path.display())))?
+                    .text
+                    .clone();
+                let rstrip = rstrip.or((name == "unvault").then_some(false));
                 let text = if rstrip.unwrap_or(true) {
                     text.trim_end().to_string()
                 } else {

@@ -129,8 +129,12 @@ impl Vars {
     }
 }
 
-/// Whether any string inside `value` is a template.
+/// Whether any string inside `value` is a template (or an inline vault value, which
+/// rendering decrypts).
 pub fn contains_template(value: &Json) -> bool {
+    if crate::vault::files::inline_text(value).is_some() {
+        return true;
+    }
     match value {
         Json::String(s) => is_template(s),
         Json::Array(items) => items.iter().any(contains_template),

@@ -1,0 +1,422 @@
+//! Ansible Vault end to end with the real binary: files and strings written by
+//! `bosun vault` open in ansible-vault and the other way round; a playbook reads
+//! vaulted files and values everywhere Ansible does; no output mode shows a secret.
+//!
+//! ansible-vault comes from `BOSUN_ANSIBLE_VENV`, `/work/ansible-venv`, or a venv this
+//! test makes once in `/var/tmp/bosun-vault-venv` (ansible-core from PyPI). Without
+//! it the comparisons are skipped with a message, and fail when `CI` is set.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{Scratch, stderr, stdout};
+
+/// The password every test file is encrypted with.
+const PASSWORD: &str = "bosun-test-pw";
+/// A secret that must never be printed.
+const SECRET: &str = "s3cr3t-Tr0ub4dor";
+
+/// The venv's `bin` directory with ansible-vault and ansible-playbook, if any: found or
+/// made once for all the tests of this file.
+fn ansible_bin() -> Option<PathBuf> {
+    static BIN: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    BIN.get_or_init(find_or_make_ansible).clone()
+}
+
+/// Looks for a venv with ansible-vault, or makes one with ansible-core 2.19.14.
+fn find_or_make_ansible() -> Option<PathBuf> {
+    let candidates = [
+        std::env::var_os("BOSUN_ANSIBLE_VENV").map(PathBuf::from),
+        Some(PathBuf::from("/work/ansible-venv")),
+        Some(PathBuf::from("/var/tmp/bosun-vault-venv")),
+    ];
+    for venv in candidates.into_iter().flatten() {
+        if venv.join("bin/ansible-vault").is_file() {
+            return Some(venv.join("bin"));
+        }
+    }
+    let venv = Path::new("/var/tmp/bosun-vault-venv");
+    let made = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(venv)
+        .status()
+        .is_ok_and(|s| s.success())
+        && Command::new(venv.join("bin/pip"))
+            .args([
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "ansible-core==2.19.14",
+            ])
+            .status()
+            .is_ok_and(|s| s.success());
+    made.then(|| venv.join("bin"))
+}
+
+/// ansible's bin dir, or a loud skip (a failure under CI).
+fn ansible_or_skip(test: &str) -> Option<PathBuf> {
+    let found = ansible_bin();
+    if found.is_none() {
+        let message = format!(
+            "SKIPPED {test}: ansible-vault is not available (no venv, and python3 -m venv + pip install ansible-core failed)"
+        );
+        assert!(std::env::var_os("CI").is_none(), "{message}");
+        eprintln!("\n\n*** {message} ***\n");
+    }
+    found
+}
+
+fn write_password(scratch: &Scratch) -> PathBuf {
+    scratch.write("pw", &format!("{PASSWORD}\n"))
+}
+
+/// Runs ansible-vault in the scratch directory.
+fn ansible_vault(bin: &Path, scratch: &Scratch, args: &[&str]) -> std::process::Output {
+    Command::new(bin.join("ansible-vault"))
+        .current_dir(scratch.path())
+        .args(args)
+        .output()
+        .expect("ansible-vault runs")
+}
+
+#[test]
+fn bosun_and_ansible_vault_read_each_others_files() {
+    let Some(bin) = ansible_or_skip("bosun_and_ansible_vault_read_each_others_files") else {
+        return;
+    };
+    let scratch = Scratch::new();
+    write_password(&scratch);
+    // bosun encrypts (1.1 and 1.2), ansible-vault reads.
+    scratch.write("a.yml", "a: one\n");
+    scratch.write("b.yml", "b: two\n");
+    let out = scratch.bosun(&["vault", "encrypt", "--vault-password-file", "pw", "a.yml"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = scratch.bosun(&["vault", "encrypt", "--vault-id", "prod@pw", "b.yml"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let b = std::fs::read_to_string(scratch.path().join("b.yml")).expect("b");
+    assert!(b.starts_with("$ANSIBLE_VAULT;1.2;AES256;prod\n"), "{b}");
+    let out = ansible_vault(
+        &bin,
+        &scratch,
+        &["view", "--vault-password-file", "pw", "a.yml"],
+    );
+    assert_eq!(stdout(&out), "a: one\n", "{}", stderr(&out));
+    let out = ansible_vault(&bin, &scratch, &["view", "--vault-id", "prod@pw", "b.yml"]);
+    assert_eq!(stdout(&out), "b: two\n", "{}", stderr(&out));
+
+    // ansible-vault encrypts, bosun reads, rekeys and edits; ansible-vault reads again.
+    scratch.write("c.yml", "c: three\n");
+    scratch.write("new-pw", "another one\n");
+    let out = ansible_vault(
+        &bin,
+        &scratch,
+        &["encrypt", "--vault-id", "dev@pw", "c.yml"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = scratch.bosun(&["vault", "view", "--vault-id", "dev@pw", "c.yml"]);
+    assert_eq!(stdout(&out), "c: three\n", "{}", stderr(&out));
+    let out = scratch.bosun(&[
+        "vault",
+        "rekey",
+        "--vault-id",
+        "dev@pw",
+        "--new-vault-id",
+        "new@new-pw",
+        "c.yml",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut edit = assert_cmd::Command::cargo_bin("bosun").expect("bosun");
+    let out = edit
+        .current_dir(scratch.path())
+        .env("EDITOR", "sed -i s/three/four/")
+        .args(["vault", "edit", "--vault-id", "new@new-pw", "c.yml"])
+        .output()
+        .expect("edit runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = ansible_vault(
+        &bin,
+        &scratch,
+        &["view", "--vault-id", "new@new-pw", "c.yml"],
+    );
+    assert_eq!(stdout(&out), "c: four\n", "{}", stderr(&out));
+    let c = std::fs::read_to_string(scratch.path().join("c.yml")).expect("c");
+    assert!(c.starts_with("$ANSIBLE_VAULT;1.2;AES256;new\n"), "{c}");
+    let out = scratch.bosun(&[
+        "vault",
+        "decrypt",
+        "--vault-password-file",
+        "new-pw",
+        "c.yml",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(scratch.path().join("c.yml")).expect("c"),
+        "c: four\n"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+        .expect("tmp")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("bosun-vault-"))
+        .collect();
+    assert!(leftovers.is_empty(), "edit left {leftovers:?}");
+}
+
+#[test]
+fn encrypt_string_output_is_yaml_both_tools_read() {
+    let Some(bin) = ansible_or_skip("encrypt_string_output_is_yaml_both_tools_read") else {
+        return;
+    };
+    let scratch = Scratch::new();
+    write_password(&scratch);
+    let ours = scratch.bosun(&[
+        "vault",
+        "encrypt_string",
+        "--vault-password-file",
+        "pw",
+        "--name",
+        "ours",
+        SECRET,
+    ]);
+    assert!(ours.status.success(), "{}", stderr(&ours));
+    let theirs = ansible_vault(
+        &bin,
+        &scratch,
+        &[
+            "encrypt_string",
+            "--vault-password-file",
+            "pw",
+            "--name",
+            "theirs",
+            SECRET,
+        ],
+    );
+    assert!(theirs.status.success(), "{}", stderr(&theirs));
+    scratch.write("vars.yml", &format!("{}{}", stdout(&ours), stdout(&theirs)));
+    scratch.write(
+        "play.yml",
+        "- hosts: localhost\n  gather_facts: false\n  vars_files: [vars.yml]\n  tasks:\n    - copy:\n        content: \"{{ ours }} {{ theirs }}\"\n        dest: \"{{ playbook_dir }}/out-{{ tool }}\"\n",
+    );
+    let out = scratch.bosun(&[
+        "run",
+        "-i",
+        "localhost,",
+        "-c",
+        "local",
+        "--vault-password-file",
+        "pw",
+        "-e",
+        "tool=bosun",
+        "play.yml",
+    ]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let out = Command::new(bin.join("ansible-playbook"))
+        .current_dir(scratch.path())
+        .args([
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+            "--vault-password-file",
+            "pw",
+        ])
+        .args(["-e", "tool=ansible", "play.yml"])
+        .arg("-e")
+        .arg(format!(
+            "ansible_python_interpreter={}",
+            bin.join("python").display()
+        ))
+        .output()
+        .expect("ansible-playbook runs");
+    assert!(out.status.success(), "{}", stdout(&out));
+    let expected = format!("{SECRET} {SECRET}");
+    for tool in ["bosun", "ansible"] {
+        let got = std::fs::read_to_string(scratch.path().join(format!("out-{tool}"))).expect("out");
+        assert_eq!(got, expected, "{tool}");
+    }
+}
+
+/// A project using vault everywhere: returns the scratch dir.
+fn vaulted_project() -> Scratch {
+    let scratch = Scratch::new();
+    write_password(&scratch);
+    scratch.write("prod-pw", "prod password\n");
+    let encrypt = |file: &str, id: &str| {
+        let out = scratch.bosun(&["vault", "encrypt", "--vault-id", id, file]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    };
+    scratch.write("hosts", "localhost ansible_connection=local\n");
+    scratch.write("group_vars/all/vault.yml", &format!("gv: gv-{SECRET}\n"));
+    encrypt("group_vars/all/vault.yml", "pw");
+    scratch.write("prod.yml", &format!("pv: pv-{SECRET}\n"));
+    encrypt("prod.yml", "prod@prod-pw");
+    scratch.write("included.yml", &format!("iv: iv-{SECRET}\n"));
+    encrypt("included.yml", "pw");
+    scratch.write("files/secret.txt", &format!("file-{SECRET}\n"));
+    encrypt("files/secret.txt", "pw");
+    scratch.write("templates/conf.j2", &format!("tpl-{SECRET} {{{{ gv }}}}\n"));
+    encrypt("templates/conf.j2", "pw");
+    let inline = scratch.bosun(&[
+        "vault",
+        "encrypt_string",
+        "--vault-password-file",
+        "pw",
+        SECRET,
+    ]);
+    let inline = stdout(&inline).replace('\n', "\n  ");
+    scratch.write(
+        "play.yml",
+        &format!(
+            "- hosts: all
+  gather_facts: false
+  vars_files: [prod.yml]
+  vars:
+    inline: {inline}
+    never_used: !vault |
+      $ANSIBLE_VAULT;1.1;AES256
+      6162
+  tasks:
+    - include_vars: included.yml
+    - copy: {{src: secret.txt, dest: \"{{{{ playbook_dir }}}}/out/copied\"}}
+    - template: {{src: conf.j2, dest: \"{{{{ playbook_dir }}}}/out/conf\"}}
+    - copy:
+        dest: \"{{{{ playbook_dir }}}}/out/values\"
+        content: \"{{{{ gv }}}} {{{{ pv }}}} {{{{ iv }}}} {{{{ inline }}}} {{{{ lookup('file', 'secret.txt') }}}} {{{{ lookup('unvault', 'secret.txt') | trim }}}} {{{{ inline | vault('x') | unvault('x') }}}}\"
+"
+        ),
+    );
+    std::fs::create_dir_all(scratch.path().join("out")).expect("out dir");
+    scratch
+}
+
+const VAULT_ARGS: [&str; 4] = ["--vault-password-file", "pw", "--vault-id", "prod@prod-pw"];
+
+#[test]
+fn a_playbook_reads_vault_everywhere_ansible_does() {
+    let scratch = vaulted_project();
+    let mut args = vec!["run", "-i", "hosts"];
+    args.extend(VAULT_ARGS);
+    args.push("play.yml");
+    let out = scratch.bosun(&args);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let read =
+        |name: &str| std::fs::read_to_string(scratch.path().join("out").join(name)).expect(name);
+    assert_eq!(read("copied"), format!("file-{SECRET}\n"));
+    assert_eq!(read("conf"), format!("tpl-{SECRET} gv-{SECRET}\n"));
+    assert_eq!(
+        read("values"),
+        format!(
+            "gv-{SECRET} pv-{SECRET} iv-{SECRET} {SECRET} file-{SECRET} file-{SECRET} {SECRET}"
+        )
+    );
+    if let Some(bin) =
+        ansible_or_skip("a_playbook_reads_vault_everywhere_ansible_does (ansible half)")
+    {
+        let ours: Vec<String> = ["copied", "conf", "values"]
+            .iter()
+            .map(|n| read(n))
+            .collect();
+        std::fs::remove_dir_all(scratch.path().join("out")).expect("clean");
+        std::fs::create_dir_all(scratch.path().join("out")).expect("out dir");
+        let out = Command::new(bin.join("ansible-playbook"))
+            .current_dir(scratch.path())
+            .args(["-i", "hosts"])
+            .args(VAULT_ARGS)
+            .arg("-e")
+            .arg(format!(
+                "ansible_python_interpreter={}",
+                bin.join("python").display()
+            ))
+            .arg("play.yml")
+            .output()
+            .expect("ansible-playbook runs");
+        assert!(out.status.success(), "{}", stdout(&out));
+        let theirs: Vec<String> = ["copied", "conf", "values"]
+            .iter()
+            .map(|n| read(n))
+            .collect();
+        assert_eq!(ours, theirs);
+    }
+}
+
+#[test]
+fn no_output_mode_shows_a_secret() {
+    let scratch = vaulted_project();
+    let modes: [&[&str]; 5] = [
+        &[],
+        &["-D"],
+        &["-D", "-C"],
+        &["--output", "json", "-D"],
+        &["-vvv", "-D"],
+    ];
+    for mode in modes {
+        std::fs::remove_dir_all(scratch.path().join("out")).expect("clean");
+        std::fs::create_dir_all(scratch.path().join("out")).expect("out dir");
+        let mut args = vec!["run", "-i", "hosts"];
+        args.extend(VAULT_ARGS);
+        args.extend(mode);
+        args.push("play.yml");
+        // The `values` task prints its content in diffs as Ansible does; leave it out.
+        let play = std::fs::read_to_string(scratch.path().join("play.yml")).expect("play");
+        let without_values = play
+            .split("    - copy:\n        dest")
+            .next()
+            .unwrap_or(&play)
+            .to_string();
+        scratch.write("play-files.yml", &without_values);
+        *args.last_mut().expect("play") = "play-files.yml";
+        let out = scratch.bosun(&args);
+        assert!(
+            out.status.success(),
+            "{mode:?}: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        for text in [stdout(&out), stderr(&out)] {
+            assert!(!text.contains(SECRET), "{mode:?} shows the secret:\n{text}");
+        }
+        if mode.contains(&"-D") && !mode.contains(&"json") {
+            assert!(
+                stdout(&out).contains("decrypted from a vault file"),
+                "{mode:?}: {}",
+                stdout(&out)
+            );
+        }
+    }
+    // A wrong password's error names the file and shows no secret either.
+    scratch.write("wrong", "wrong\n");
+    let out = scratch.bosun(&[
+        "run",
+        "-i",
+        "hosts",
+        "--vault-password-file",
+        "wrong",
+        "play.yml",
+    ]);
+    assert_eq!(out.status.code(), Some(4));
+    let err = stderr(&out);
+    assert!(err.contains("group_vars/all/vault.yml"), "{err}");
+    assert!(err.contains("Decryption failed"), "{err}");
+    assert!(!err.contains(SECRET) && !stdout(&out).contains(SECRET));
+    // (`bosun inventory --list` prints decrypted group_vars, as ansible-inventory does:
+    // listing variables is asking for them.)
+}
+
+#[test]
+fn an_inline_value_that_cannot_be_decrypted_names_its_line_when_used() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "play.yml",
+        "- hosts: localhost\n  gather_facts: false\n  vars:\n    broken: !vault |\n      $ANSIBLE_VAULT;1.1;AES256\n      6162\n  tasks:\n    - debug: msg=fine\n    - debug: msg=\"{{ broken }}\"\n",
+    );
+    let out = scratch.bosun(&["run", "-i", "localhost,", "-c", "local", "play.yml"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}{}", stderr(&out));
+    assert!(
+        text.contains("\"msg\": \"fine\""),
+        "the unused value needed no password: {text}"
+    );
+    assert!(text.contains("!vault value at play.yml:5:7"), "{text}");
+    assert!(text.contains("no vault secrets found"), "{text}");
+}
