@@ -1,14 +1,11 @@
 //! Typed task keywords (`ignore_errors`, `retries`, `delay`, `timeout`): their values
 //! convert as Ansible's field attributes convert them, or are refused with Ansible's
-//! words. A literal is checked when the playbook loads; a template after rendering.
+//! words. They are checked when the task runs (after `when`), once rendered, as in Ansible.
 
 use minijinja::Value;
 use serde_json::Value as Json;
 
-use crate::source::SourceError;
-use crate::template::is_template;
 use crate::template::pyfmt::py_repr;
-use crate::yaml::Node;
 
 /// The type a keyword's value must have.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,16 +46,6 @@ pub fn convert(keyword: &str, kind: Kind, value: &Json) -> Result<Json, String> 
             kind.name()
         )
     })
-}
-
-/// Checks a keyword as written: a literal must convert, a template is checked when
-/// it has been rendered.
-pub fn check_literal(keyword: &str, kind: Kind, node: &Node) -> Result<Json, SourceError> {
-    let value = node.to_json();
-    if value.as_str().is_some_and(is_template) {
-        return Ok(value);
-    }
-    convert(keyword, kind, &value).map_err(|message| SourceError::new(&node.span, message))
 }
 
 /// Python's `int()` of a JSON value: integers, floats (truncated), booleans, and
@@ -139,20 +126,5 @@ mod tests {
         for (keyword, kind, value, message) in cases {
             assert_eq!(convert(keyword, kind, &value), Err(message.to_string()));
         }
-    }
-
-    #[test]
-    fn literals_are_checked_and_templates_left_for_later() {
-        let root = crate::yaml::parse_str("t.yml", "a: soon\nb: '{{ n }}'\nc: 5\n").expect("yaml");
-        let err =
-            check_literal("timeout", Kind::Int, root.get("a").expect("a")).expect_err("refused");
-        assert!(
-            err.to_string()
-                .starts_with("t.yml:1:4: Error processing keyword 'timeout'")
-        );
-        let template = check_literal("timeout", Kind::Int, root.get("b").expect("b"));
-        assert_eq!(template.expect("kept"), json!("{{ n }}"));
-        let number = check_literal("timeout", Kind::Int, root.get("c").expect("c"));
-        assert_eq!(number.expect("kept"), json!(5));
     }
 }

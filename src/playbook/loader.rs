@@ -11,7 +11,6 @@ use serde_json::Value as Json;
 
 use super::args::parse_kv;
 use super::ast::*;
-use super::keyword::{self, Kind};
 use crate::modules::{self, FreeForm, args::check_literal, args::find_param, args::unsupported};
 use crate::source::{SourceError, Span};
 use crate::yaml::{self, Node, Value};
@@ -500,14 +499,8 @@ impl Loader {
             .get("until")
             .map(|n| parse_conditions(Some(n)))
             .transpose()?;
-        task.retries = node
-            .get("retries")
-            .map(|value| keyword::check_literal("retries", Kind::Int, value))
-            .transpose()?;
-        task.delay = node
-            .get("delay")
-            .map(|value| keyword::check_literal("delay", Kind::Float, value))
-            .transpose()?;
+        task.retries = node.get("retries").map(Node::to_json);
+        task.delay = node.get("delay").map(Node::to_json);
         task.loop_ = parse_loop(node)?;
         if let Some(control) = node.get("loop_control") {
             task.loop_control = parse_loop_control(control)?;
@@ -1118,11 +1111,6 @@ fn split_action(node: &Node) -> Result<(String, Node, Span), SourceError> {
 fn parse_options(node: &Node) -> Result<TaskOptions, SourceError> {
     let json = |key: &str| node.get(key).map(Node::to_json);
     let string = |key: &str| node.get(key).map(Node::key_string);
-    let typed = |key: &str, kind: Kind| {
-        node.get(key)
-            .map(|value| keyword::check_literal(key, kind, value))
-            .transpose()
-    };
     let environment = match node.get("environment") {
         Some(env) => match env.value {
             Value::Map(_) | Value::Str(_) => vec![env.to_json()],
@@ -1136,7 +1124,7 @@ fn parse_options(node: &Node) -> Result<TaskOptions, SourceError> {
         become_user: string("become_user"),
         become_method: string("become_method"),
         environment,
-        ignore_errors: typed("ignore_errors", Kind::Bool)?,
+        ignore_errors: json("ignore_errors"),
         ignore_unreachable: node
             .get("ignore_unreachable")
             .map(expect_bool)
@@ -1147,7 +1135,7 @@ fn parse_options(node: &Node) -> Result<TaskOptions, SourceError> {
         diff: json("diff"),
         run_once: json("run_once"),
         delegate_to: string("delegate_to"),
-        timeout: typed("timeout", Kind::Int)?,
+        timeout: json("timeout"),
     })
 }
 
