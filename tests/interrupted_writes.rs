@@ -5,7 +5,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use common::Scratch;
@@ -84,18 +84,13 @@ fn pattern(len: usize, seed: u8) -> Vec<u8> {
 }
 
 fn start_bosun(scratch: &Scratch, args: &[&str], home: Option<&Path>) -> Child {
-    let mut command = Command::new(assert_cmd::cargo::cargo_bin("bosun"));
-    command
-        .current_dir(scratch.path())
-        .env("NO_COLOR", "1")
-        .env_remove("SSH_AUTH_SOCK")
-        .args(args)
+    let env: Vec<(&str, &Path)> = home.map(|home| ("HOME", home)).into_iter().collect();
+    scratch
+        .bosun_command(args, &env)
         .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    if let Some(home) = home {
-        command.env("HOME", home);
-    }
-    command.spawn().expect("bosun starts")
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("bosun starts")
 }
 
 /// Runs the upload `TRIALS` times, killing bosun at points around the moment the bytes

@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::ssh::{NetnsFleet, or_skip};
@@ -114,11 +114,11 @@ fn sigterm_and_ctrl_c_stop_the_commands_on_every_host() {
     scratch.write("hosts.ini", &fleet.inventory());
     for (signal, marker) in [(libc::SIGTERM, "303.1004"), (libc::SIGINT, "303.1005")] {
         scratch.write("p.yml", &long_task(marker, ""));
-        let bosun = Command::new(assert_cmd::cargo::cargo_bin("bosun"))
-            .current_dir(scratch.path())
-            .env("HOME", fleet.home())
-            .env("NO_COLOR", "1")
-            .args(["run", "p.yml", "-i", "hosts.ini"])
+        let bosun = scratch
+            .bosun_command(
+                &["run", "p.yml", "-i", "hosts.ini"],
+                &[("HOME", fleet.home())],
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

@@ -521,11 +521,11 @@ fn a_host_whose_link_silently_drops_is_given_up_in_seconds() {
         "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: sleep 20\n",
     );
     let started = std::time::Instant::now();
-    let bosun = std::process::Command::new(assert_cmd::cargo::cargo_bin("bosun"))
-        .current_dir(scratch.path())
-        .env("HOME", fleet.home())
-        .env("NO_COLOR", "1")
-        .args(["run", "p.yml", "-i", "hosts.ini"])
+    let bosun = scratch
+        .bosun_command(
+            &["run", "p.yml", "-i", "hosts.ini"],
+            &[("HOME", fleet.home())],
+        )
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("bosun starts");

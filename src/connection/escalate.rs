@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::{Command, CommandOutput, Connection, ConnectionError, check_received, quote};
+use super::{Command, CommandOutput, Connection, ConnectionError, put_in_place, quote, receive};
 
 /// How to become another user.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -113,14 +113,10 @@ impl Connection for Become {
             Some(mode) => format!("{mode:o}"),
             None => format!("$( (stat -c %a -- {d} 2>/dev/null) || echo 644 )"),
         };
-        let install =
-            format!("chmod \"$m\" {part} && mv -f -- {part} {d} || {{ rm -f -- {part}; exit 1; }}");
+        let install = put_in_place(&part, &d);
         let out = if self.takes_stdin() {
             // One round trip: the data is the escalated command's stdin.
-            let mut command = Command::new(format!(
-                "m={mode}; (umask 077; cat > {part}) || {{ rm -f -- {part}; exit 1; }}\n{}{install}",
-                check_received(&part, data)
-            ));
+            let mut command = Command::new(format!("m={mode}; {}{install}", receive(&part, data)));
             command.stdin = Some(data.to_vec());
             self.exec(&command).await?
         } else {

@@ -8,42 +8,37 @@ use std::sync::OnceLock;
 /// The soft limit bosun started with, once lifted.
 static STARTED_WITH: OnceLock<libc::rlim_t> = OnceLock::new();
 
-/// Lifts this process's soft limit on open files to its hard limit.
-pub fn lift() {
+/// This process's limits on open files, if it can read them.
+fn open_files() -> Option<libc::rlimit> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
     };
-    // SAFETY: getrlimit and setrlimit only read and write the struct passed to them.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 || limit.rlim_cur >= limit.rlim_max
-        {
-            return;
-        }
-        let soft = limit.rlim_cur;
-        limit.rlim_cur = limit.rlim_max;
-        if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 {
-            let _ = STARTED_WITH.set(soft);
-        }
+    // SAFETY: getrlimit only writes the struct passed to it; async-signal-safe.
+    (unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0).then_some(limit)
+}
+
+/// Sets this process's soft limit on open files; async-signal-safe.
+fn set_soft(mut limit: libc::rlimit, soft: libc::rlim_t) -> bool {
+    limit.rlim_cur = soft;
+    // SAFETY: setrlimit only reads the struct passed to it.
+    unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 }
+}
+
+/// Lifts this process's soft limit on open files to its hard limit.
+pub fn lift() {
+    if let Some(limit) = open_files().filter(|l| l.rlim_cur < l.rlim_max)
+        && set_soft(limit, limit.rlim_max)
+    {
+        let _ = STARTED_WITH.set(limit.rlim_cur);
     }
 }
 
 /// Sets the soft limit back to what bosun started with, in a child between fork and
 /// exec (only async-signal-safe calls).
 pub fn restore_in_child() -> std::io::Result<()> {
-    let Some(soft) = STARTED_WITH.get().copied() else {
-        return Ok(());
-    };
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: as in `lift`; both calls are async-signal-safe.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
-            limit.rlim_cur = soft;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
-        }
+    if let (Some(soft), Some(limit)) = (STARTED_WITH.get().copied(), open_files()) {
+        set_soft(limit, soft);
     }
     Ok(())
 }
@@ -52,23 +47,10 @@ pub fn restore_in_child() -> std::io::Result<()> {
 mod tests {
     use super::*;
 
-    fn soft_and_hard() -> (libc::rlim_t, libc::rlim_t) {
-        let mut limit = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        // SAFETY: getrlimit only writes the struct passed to it.
-        assert_eq!(
-            unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) },
-            0
-        );
-        (limit.rlim_cur, limit.rlim_max)
-    }
-
     #[test]
     fn lifting_reaches_the_hard_limit() {
         lift();
-        let (soft, hard) = soft_and_hard();
-        assert_eq!(soft, hard);
+        let limit = open_files().expect("readable");
+        assert_eq!(limit.rlim_cur, limit.rlim_max);
     }
 }

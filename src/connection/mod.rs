@@ -13,7 +13,7 @@ pub mod ssh_config;
 
 pub use escalate::{Become, BecomeSpec};
 pub use local::LocalConnection;
-pub use received::{INCOMPLETE, check_received};
+pub use received::{INCOMPLETE, check_received, put_in_place, receive};
 pub use ssh::{HostKeyPolicy, Keepalive, SshConnection, SshTarget};
 
 use async_trait::async_trait;

@@ -21,6 +21,22 @@ pub fn check_received(path: &str, data: &[u8]) -> String {
     )
 }
 
+/// Shell lines that write the script's standard input (`data`) to `temp`, readable by
+/// its owner only, and stop the script unless all of it arrived (see
+/// [`check_received`]); the caller continues on a new line.
+pub fn receive(temp: &str, data: &[u8]) -> String {
+    format!(
+        "(umask 077; cat > {temp}) || {{ rm -f -- {temp}; exit 1; }}\n{}",
+        check_received(temp, data)
+    )
+}
+
+/// Shell words that give `temp` the mode in `$m` and rename it over `dest` (both
+/// quoted words), removing `temp` if either fails.
+pub fn put_in_place(temp: &str, dest: &str) -> String {
+    format!("chmod \"$m\" {temp} && mv -f -- {temp} {dest} || {{ rm -f -- {temp}; exit 1; }}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,7 +17,7 @@ use russh::{ChannelMsg, Disconnect};
 use tokio::sync::{Mutex, Semaphore};
 
 use super::quickack::QuickAckStream;
-use super::{Command, CommandOutput, Connection, ConnectionError, check_received, quote};
+use super::{Command, CommandOutput, Connection, ConnectionError, put_in_place, quote, receive};
 
 /// Channels opened at once on one connection (the shell included); sshd's default
 /// `MaxSessions` is 10.
@@ -248,10 +248,7 @@ impl Connection for SshConnection {
                 "$( (stat -c %a -- {d} 2>/dev/null) || printf '%o' $(( 0666 & ~$(umask) )) )"
             ),
         };
-        let script = format!(
-            "m={mode}; umask 077; cat > {t} || {{ rm -f -- {t}; exit 1; }}\n{}chmod \"$m\" {t} && mv -f -- {t} {d} || {{ rm -f -- {t}; exit 1; }}",
-            check_received(&t, data)
-        );
+        let script = format!("m={mode}; {}{}", receive(&t, data), put_in_place(&t, &d));
         let out = self.run_with_stdin(&script, Some(data)).await?;
         if out.rc != 0 {
             return Err(ConnectionError::Failed(format!(
@@ -415,13 +412,12 @@ async fn interrupt_session(session: &Session) {
          while [ $i -lt {TERM_GRACE_TENTHS} ] && alive; do sleep 0.1; i=$((i+1)); done; \
          kill -KILL $t 2>/dev/null; true"
     );
-    let Ok(channel) = session.handle.channel_open_session().await else {
+    let Ok(mut channel) = session.handle.channel_open_session().await else {
         return;
     };
     if channel.exec(true, script).await.is_err() {
         return;
     }
-    let mut channel = channel;
     while let Some(message) = channel.wait().await {
         if matches!(message, ChannelMsg::Close | ChannelMsg::ExitStatus { .. }) {
             break;

@@ -101,9 +101,9 @@ impl Runner {
             Ok(pair) => pair,
             Err(message) => (Status::Failed, modules::failed(message)),
         };
-        let censor =
+        let hidden =
             self.no_log(task, &vars) || result.get(censor::NO_LOG_KEY) == Some(&Json::Bool(true));
-        let shown = censor::for_display(&result, censor);
+        let shown = censor::for_display(&result, hidden);
         let ignored = status == Status::Failed
             && task
                 .options
@@ -245,15 +245,10 @@ impl Runner {
     /// value that cannot be rendered (`{{ item.secret }}` outside the loop) censors:
     /// a secret must not show because its guard failed.
     fn no_log(&self, task: &Task, vars: &Arc<Vars>) -> bool {
-        let Some(value) = &task.options.no_log else {
-            return false;
-        };
-        match self.templar.render_value(value, vars) {
-            Ok(rendered) => {
-                modules::args::parse_bool(&rendered).unwrap_or_else(|| truthy(&rendered))
-            }
-            Err(_) => true,
-        }
+        task.options
+            .no_log
+            .as_ref()
+            .is_some_and(|value| self.truth(value, vars).unwrap_or(true))
     }
 
     /// The typed keywords of `task` rendered and converted as Ansible does before it
@@ -299,12 +294,13 @@ impl Runner {
 
     /// Evaluates a boolean-ish keyword (`ignore_errors`, `no_log`, `run_once`).
     pub(super) fn flag(&self, value: &Json, vars: &Arc<Vars>) -> bool {
-        match self.templar.render_value(value, vars) {
-            Ok(rendered) => {
-                modules::args::parse_bool(&rendered).unwrap_or_else(|| truthy(&rendered))
-            }
-            Err(_) => false,
-        }
+        self.truth(value, vars).unwrap_or(false)
+    }
+
+    /// A boolean-ish keyword's value rendered; `None` when it cannot be rendered.
+    fn truth(&self, value: &Json, vars: &Arc<Vars>) -> Option<bool> {
+        let rendered = self.templar.render_value(value, vars).ok()?;
+        Some(modules::args::parse_bool(&rendered).unwrap_or_else(|| truthy(&rendered)))
     }
 
     /// `when`, loop and execution; returns the status and the result to register.

@@ -71,6 +71,24 @@ impl Scratch {
     }
 }
 
+impl Scratch {
+    /// bosun with `args` and `env`, set up like [`Scratch::bosun_with`] but not started:
+    /// for tests that signal it or watch it while it runs (they choose its stdio).
+    pub fn bosun_command(&self, args: &[&str], env: &[(&str, &Path)]) -> std::process::Command {
+        let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("bosun"));
+        command
+            .current_dir(self.path())
+            .env("NO_COLOR", "1")
+            .env("TARGET", self.path())
+            .env_remove("SSH_AUTH_SOCK")
+            .args(args);
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        command
+    }
+}
+
 fn copy_tree(from: &Path, to: &Path) {
     if from.is_dir() {
         std::fs::create_dir_all(to).expect("create directory");
