@@ -10,7 +10,7 @@ use super::vars::{OMIT, TaskScope, task_vars};
 use super::{HostState, Runner, censor};
 use crate::connection::{Become, BecomeSpec, Connection, ConnectionError, LocalConnection};
 use crate::modules::prefetch::Prefetched;
-use crate::modules::{self, Args, ModuleContext, ModuleError, Outcome, VarLookup};
+use crate::modules::{self, Args, ModuleContext, ModuleError, Outcome, Target, VarLookup};
 use crate::output::{HostResult, Status};
 use crate::playbook::keyword::{self, Kind};
 use crate::playbook::{Action, LoopControl, LoopKind, Task};
@@ -697,14 +697,16 @@ impl Runner {
                 let lookup = LookupVars(vars.clone());
                 let prefetched = host.prefetched.clone();
                 let ctx = ModuleContext {
-                    conn: conn.as_ref(),
-                    host: &host.name,
+                    target: Target {
+                        conn: conn.as_ref(),
+                        host: &host.name,
+                        env,
+                        verbosity: self.options.verbosity,
+                        vars: &lookup,
+                        prefetched: prefetched.as_deref(),
+                    },
                     check_mode,
                     diff_mode,
-                    env,
-                    verbosity: self.options.verbosity,
-                    vars: &lookup,
-                    prefetched: prefetched.as_deref(),
                 };
                 let run = async {
                     match (&task.action, module) {
@@ -769,6 +771,7 @@ impl Runner {
                     }
                     Err(ModuleError::Connection(err)) => Ok(unreachable_result(err.to_string())),
                     Err(ModuleError::Failed(message)) => Ok(modules::failed(message)),
+                    Err(ModuleError::FailedWith(result)) => Ok(result),
                 }
             }
             Action::SetFact { facts } => {

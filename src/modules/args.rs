@@ -39,6 +39,35 @@ pub struct Param {
     /// The sub-options of a mapping, or of each mapping in a list (Ansible's `options`
     /// of a `dict`, or of a `list` with `elements: dict`); empty when free-form.
     pub options: &'static [Param],
+    /// The value taken when the argument is not given, if the module has one.
+    pub default: Option<DefaultValue>,
+}
+
+/// A parameter's default value, as the spec declares it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum DefaultValue {
+    /// A string (or a choice).
+    Str(&'static str),
+    /// A boolean.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A number that may be fractional.
+    Float(f64),
+}
+
+impl DefaultValue {
+    /// The default as the JSON value a given argument would have.
+    pub fn to_json(self) -> Json {
+        match self {
+            DefaultValue::Str(s) => Json::String(s.to_string()),
+            DefaultValue::Bool(b) => Json::Bool(b),
+            DefaultValue::Int(i) => Json::from(i),
+            DefaultValue::Float(f) => {
+                serde_json::Number::from_f64(f).map_or(Json::Null, Json::Number)
+            }
+        }
+    }
 }
 
 impl Param {
@@ -51,7 +80,32 @@ impl Param {
             aliases: &[],
             choices: &[],
             options: &[],
+            default: None,
         }
+    }
+
+    /// Declares the string (or choice) taken when the argument is not given.
+    pub const fn default_str(mut self, value: &'static str) -> Param {
+        self.default = Some(DefaultValue::Str(value));
+        self
+    }
+
+    /// Declares the boolean taken when the argument is not given.
+    pub const fn default_bool(mut self, value: bool) -> Param {
+        self.default = Some(DefaultValue::Bool(value));
+        self
+    }
+
+    /// Declares the integer taken when the argument is not given.
+    pub const fn default_int(mut self, value: i64) -> Param {
+        self.default = Some(DefaultValue::Int(value));
+        self
+    }
+
+    /// Declares the number taken when the argument is not given.
+    pub const fn default_float(mut self, value: f64) -> Param {
+        self.default = Some(DefaultValue::Float(value));
+        self
     }
 
     /// Marks the parameter required.

@@ -286,7 +286,7 @@ impl Module for AuthorizedKey {
         };
         let file = match textfile::read(ctx, &path, textfile::Codec::Utf8).await {
             Ok(file) => file,
-            Err(err) => return textfile::settle(Err(err)),
+            Err(err) => return Err(err),
         };
         let before = file.text.clone().unwrap_or_default();
         let lines = parse_file(&before);

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use serde_json::json;
 
-use super::textfile::{self, Codec, EditError};
+use super::textfile::{self, Codec};
 use super::{Args, Kind, Module, ModuleContext, ModuleError, Outcome, Param};
 use crate::pyre::{self, Anchor, Flags, Pattern};
 
@@ -41,12 +41,12 @@ impl Module for BlockInFile {
         true
     }
     async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
-        textfile::settle(run(ctx, args).await)
+        run(ctx, args).await
     }
 }
 
 /// Checks the arguments, reads the file, places the block and saves the result.
-async fn run(ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, EditError> {
+async fn run(ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
     args.mutually_exclusive(&[&["insertbefore", "insertafter"]])
         .map_err(textfile::fail)?;
     let spec = Block::new(args)?;
@@ -116,7 +116,7 @@ struct Block {
 }
 
 impl Block {
-    fn new(args: &Args) -> Result<Block, EditError> {
+    fn new(args: &Args) -> Result<Block, ModuleError> {
         let present = args.str("state") != Some("absent");
         let marker = args
             .str("marker")

@@ -237,7 +237,7 @@ impl Module for Cron {
             Place::User(user) => (read_crontab(ctx, user.as_deref()).await?, None),
             Place::File(path) => match textfile::read(ctx, path, textfile::Codec::Utf8).await {
                 Ok(file) => (Ok(file.text.clone().unwrap_or_default()), Some(file)),
-                Err(err) => return textfile::settle(Err(err)),
+                Err(err) => return Err(err),
             },
         };
         let before = match before {
@@ -288,7 +288,7 @@ impl Module for Cron {
             (Place::File(_), Some(file)) => {
                 match textfile::save(ctx, args, &file, &after, true, "").await {
                     Ok(saved) => saved.backup_file,
-                    Err(err) => return textfile::settle(Err(err)),
+                    Err(err) => return Err(err),
                 }
             }
             _ => {

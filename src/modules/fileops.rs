@@ -524,7 +524,7 @@ pub enum WriteError {
 /// on the new content before it replaces anything; `backup` keeps the old file as
 /// `dest.<pid>.<timestamp>~`.
 pub async fn write_atomic(
-    ctx: &ModuleContext<'_>,
+    ctx: &super::Target<'_>,
     dest: &str,
     data: &[u8],
     current: Option<&FileStat>,

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use serde_json::json;
 
-use super::textfile::{self, Codec, EditError, TextFile};
+use super::textfile::{self, Codec, TextFile};
 use super::{Args, Kind, Module, ModuleContext, ModuleError, Outcome, Param};
 use crate::pyre::{self, Anchor, Flags, Pattern, Replacement};
 
@@ -41,12 +41,12 @@ impl Module for LineInFile {
         true
     }
     async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
-        textfile::settle(run(ctx, args).await)
+        run(ctx, args).await
     }
 }
 
 /// Checks the arguments, reads the file, edits its lines and saves them.
-async fn run(ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, EditError> {
+async fn run(ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
     args.mutually_exclusive(&[
         &["insertbefore", "insertafter"],
         &["regexp", "search_string"],
@@ -103,7 +103,7 @@ async fn ensure_present(
     args: &Args,
     file: &TextFile,
     spec: &Present<'_>,
-) -> Result<Outcome, EditError> {
+) -> Result<Outcome, ModuleError> {
     if file.text.is_none() && !args.bool_or("create", false) {
         return Err(textfile::fail_rc(
             format!("Destination {} does not exist !", file.path),
@@ -137,7 +137,7 @@ async fn ensure_absent(
     args: &Args,
     file: &TextFile,
     matcher: &Matcher<'_>,
-) -> Result<Outcome, EditError> {
+) -> Result<Outcome, ModuleError> {
     let Some(text) = &file.text else {
         return Ok(textfile::outcome(false, "file not present"));
     };
@@ -180,7 +180,7 @@ impl<'a> Matcher<'a> {
         regexp: Option<&str>,
         search_string: Option<&'a str>,
         line: &'a str,
-    ) -> Result<Matcher<'a>, EditError> {
+    ) -> Result<Matcher<'a>, ModuleError> {
         let find = match (regexp, search_string) {
             (Some(pattern), _) => Find::Regexp(compile(pattern)?),
             (None, Some(literal)) => Find::Literal(literal),
@@ -191,7 +191,7 @@ impl<'a> Matcher<'a> {
 }
 
 /// Compiles a pattern that is searched in one line at a time.
-fn compile(pattern: &str) -> Result<Pattern, EditError> {
+fn compile(pattern: &str) -> Result<Pattern, ModuleError> {
     pyre::compile(pattern, Flags::default(), Anchor::Search).map_err(textfile::fail)
 }
 
@@ -208,7 +208,7 @@ struct Present<'a> {
 }
 
 impl<'a> Present<'a> {
-    fn new(args: &'a Args, matcher: Matcher<'a>) -> Result<Present<'a>, EditError> {
+    fn new(args: &'a Args, matcher: Matcher<'a>) -> Result<Present<'a>, ModuleError> {
         let insertbefore = args.str("insertbefore");
         let insertafter = match (args.str("insertafter"), insertbefore) {
             (None, None) => Some("EOF"),

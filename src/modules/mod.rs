@@ -10,6 +10,7 @@ mod assert;
 mod authorized_key;
 mod blockinfile;
 mod command;
+mod contract;
 mod copy;
 mod cron;
 mod deb822_repository;
@@ -45,6 +46,7 @@ mod systemd_service;
 mod tempfile;
 mod template;
 mod textfile;
+pub mod typed;
 mod unarchive;
 mod uri;
 mod user;
@@ -59,16 +61,13 @@ pub use args::{Args, Kind, Param};
 /// A module's result, as Ansible returns it: `changed`, `failed`, `msg` and the rest.
 pub type Outcome = Map<String, Json>;
 
-/// Everything a module may use while it runs on one host.
-pub struct ModuleContext<'a> {
+/// The host a module works on and what it may use there: everything but the modes,
+/// which the [`contract`] driver owns.
+pub struct Target<'a> {
     /// The way to the target.
     pub conn: &'a dyn Connection,
     /// The inventory name of the host the task runs for (`inventory_hostname`).
     pub host: &'a str,
-    /// `-C` or `check_mode: true`: report, never change.
-    pub check_mode: bool,
-    /// `-D` or `diff: true`: include before/after in the result.
-    pub diff_mode: bool,
     /// Environment variables from `environment:`.
     pub env: Vec<(String, String)>,
     /// How many `-v` were given.
@@ -77,6 +76,25 @@ pub struct ModuleContext<'a> {
     pub vars: &'a dyn VarLookup,
     /// Destinations a loop asked for ahead of its items ([`prefetch`]).
     pub prefetched: Option<&'a prefetch::Prefetched>,
+}
+
+/// Everything a module may use while it runs on one host: the [`Target`] and the
+/// modes the task runs in.
+pub struct ModuleContext<'a> {
+    /// The host and what the module may use there.
+    pub target: Target<'a>,
+    /// `-C` or `check_mode: true`: report, never change.
+    pub check_mode: bool,
+    /// `-D` or `diff: true`: include before/after in the result.
+    pub diff_mode: bool,
+}
+
+impl<'a> std::ops::Deref for ModuleContext<'a> {
+    type Target = Target<'a>;
+
+    fn deref(&self) -> &Target<'a> {
+        &self.target
+    }
 }
 
 /// Read access to the task's variables, templating and control-node files, for the
@@ -108,6 +126,9 @@ pub enum ModuleError {
     /// The module could not do its work; reported as a failed result with this message.
     #[error("{0}")]
     Failed(String),
+    /// The module failed with this whole result (`msg` plus keys such as `rc`).
+    #[error("{}", .0.get("msg").and_then(Json::as_str).unwrap_or("module failed"))]
+    FailedWith(Outcome),
 }
 
 /// A built-in module.
@@ -203,7 +224,7 @@ static MODULES: &[&dyn Module] = &[
     &setup::Setup,
     &slurp::Slurp,
     &stat::Stat,
-    &sysctl::Sysctl,
+    &contract::Driven(sysctl::Sysctl),
     &systemd_service::Systemd,
     &systemd_service::SystemdService,
     &tempfile::Tempfile,

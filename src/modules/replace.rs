@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use serde_json::json;
 
-use super::textfile::{self, Codec, EditError};
+use super::textfile::{self, Codec};
 use super::{Args, Kind, Module, ModuleContext, ModuleError, Outcome, Param};
 use crate::pyre::{self, Anchor, Flags, Replacement};
 
@@ -36,12 +36,12 @@ impl Module for Replace {
         true
     }
     async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
-        textfile::settle(run(ctx, args).await)
+        run(ctx, args).await
     }
 }
 
 /// Reads the file, replaces, and saves when the text changed.
-async fn run(ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, EditError> {
+async fn run(ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
     let codec = Codec::named(args.str("encoding")).map_err(textfile::fail)?;
     let file = textfile::read(ctx, args.str("path").unwrap_or_default(), codec).await?;
     let Some(contents) = &file.text else {

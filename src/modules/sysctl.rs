@@ -4,106 +4,157 @@
 use async_trait::async_trait;
 use serde_json::Value as Json;
 
-use super::{Args, Kind, Module, ModuleContext, ModuleError, Outcome, Param, textfile};
+use super::contract::{Decision, StateModule};
+use super::fileops::Attributes;
+use super::textfile::{self, SavePlan, TextFile};
+use super::typed::{arg_enum, module_args};
+use super::{ModuleError, Outcome, Target};
 use crate::connection::{Command, quote};
 
 /// Manages one entry of a sysctl file and the live value.
 pub struct Sysctl;
 
+arg_enum! {
+    /// Whether the entry should be in the file.
+    pub enum State {
+        Present = "present",
+        Absent = "absent",
+    }
+}
+
+module_args! {
+    /// `sysctl`'s arguments.
+    pub struct SysctlArgs {
+        /// The kernel parameter (`net.core.somaxconn`).
+        name: String => .required().aliases(&["key"]),
+        /// The wanted value; booleans become `1`/`0`.
+        value: Json => .aliases(&["val"]),
+        state: State => .default_str("present"),
+        /// Whether to run `sysctl -p` on the file after a change.
+        reload: bool => .default_bool(true),
+        sysctl_file: String => .default_str("/etc/sysctl.conf"),
+        /// Whether to set the live value with `sysctl -w` as well.
+        sysctl_set: bool => .default_bool(false),
+        /// Whether `sysctl` ignores unknown keys (`-e`).
+        ignoreerrors: bool => .default_bool(false),
+    }
+}
+
+impl SysctlArgs {
+    /// The parameter name as sysctl reads it.
+    fn key(&self) -> &str {
+        self.name.trim()
+    }
+
+    /// `-e` when unknown keys are to be ignored.
+    fn ignore_flag(&self) -> &'static str {
+        if self.ignoreerrors { " -e" } else { "" }
+    }
+}
+
+/// The sysctl file as read, and the live value.
+pub struct Found {
+    file: TextFile,
+    live: Option<String>,
+}
+
+/// What must change: the file (with the save it takes) and the live value; the
+/// file is reloaded after any change when `reload` is set.
+#[derive(Debug)]
+pub struct Changes {
+    file: Option<SavePlan>,
+    set_live: Option<String>,
+}
+
 #[async_trait]
-impl Module for Sysctl {
-    fn name(&self) -> &'static str {
-        "sysctl"
-    }
+impl StateModule for Sysctl {
+    const NAME: &'static str = "sysctl";
+    type Args = SysctlArgs;
+    type State = Found;
+    type Plan = Changes;
 
-    fn params(&self) -> &'static [Param] {
-        const PARAMS: &[Param] = &[
-            Param::new("name", Kind::Str).required().aliases(&["key"]),
-            Param::new("value", Kind::Raw).aliases(&["val"]),
-            Param::new("state", Kind::Str).choices(&["present", "absent"]),
-            Param::new("reload", Kind::Bool),
-            Param::new("sysctl_file", Kind::Str),
-            Param::new("sysctl_set", Kind::Bool),
-            Param::new("ignoreerrors", Kind::Bool),
-        ];
-        PARAMS
-    }
-
-    async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
-        let name = args.str("name").unwrap_or_default().trim().to_string();
-        let state = args.str("state").unwrap_or("present");
-        let value = args.get("value").map(normalise_value);
-        if state == "present" && value.as_deref().is_none_or(str::is_empty) {
-            return Ok(super::failed(
-                "value cannot be None when state is present".to_string(),
-            ));
-        }
-        let path = args.str("sysctl_file").unwrap_or("/etc/sysctl.conf");
-        let ignore = if args.bool_or("ignoreerrors", false) {
-            " -e"
-        } else {
-            ""
-        };
-        let reload = args.bool_or("reload", true);
-        let probe = format!("sysctl -e -n {} 2>/dev/null | tr '\\n' ' '", quote(&name));
-        let read = textfile::read_with(ctx, path, textfile::Codec::Utf8, Some(&probe)).await;
-        let (file, live) = match read {
-            Ok(read) => read,
-            Err(err) => return textfile::settle(Err(err)),
-        };
+    async fn query(&self, on: &Target<'_>, args: &SysctlArgs) -> Result<Found, ModuleError> {
+        let probe = format!(
+            "sysctl -e -n {} 2>/dev/null | tr '\\n' ' '",
+            quote(args.key())
+        );
+        let (file, live) =
+            textfile::read_with(on, &args.sysctl_file, textfile::Codec::Utf8, Some(&probe)).await?;
         let live = Some(squash(&live)).filter(|v| !v.is_empty());
-        let before = file.text.clone().unwrap_or_default();
-        let value = value.unwrap_or_default();
-        let wanted = (state == "present").then_some(value.as_str());
-        let after = fix_lines(&before, &name, wanted);
-        let write_file = match (state, file_value(&before, &name)) {
-            ("present", None) | ("absent", Some(_)) => true,
-            ("present", Some(v)) => !values_equal(&v, &value),
-            _ => false,
-        };
-        let live_differs =
-            state == "present" && live.as_deref().is_none_or(|l| !values_equal(l, &value));
-        let set_live = args.bool_or("sysctl_set", false) && live_differs;
-        let changed = write_file || (reload && live_differs) || set_live;
+        Ok(Found { file, live })
+    }
 
-        let mut outcome = super::ok(changed);
-        if ctx.diff_mode && write_file {
-            outcome.insert("diff".into(), textfile::content_diff(&file, &after));
+    fn decide(&self, args: &SysctlArgs, found: Found) -> Result<Decision<Changes>, String> {
+        let value = normalise_value(&args.value);
+        let present = args.state == State::Present;
+        if present && value.is_empty() {
+            return Err("value cannot be None when state is present".to_string());
         }
-        if !changed || ctx.check_mode {
-            return Ok(outcome);
-        }
-        if set_live {
-            let assignment = quote(&format!("{name}={value}"));
-            let set = ctx
-                .conn
-                .exec(&Command::new(format!("sysctl{ignore} -w {assignment}")))
-                .await?;
+        let name = args.key();
+        let before = found.file.text.clone().unwrap_or_default();
+        let after = fix_lines(&before, name, present.then_some(value.as_str()));
+        let write_file = match (present, file_value(&before, name)) {
+            (true, None) | (false, Some(_)) => true,
+            (true, Some(v)) => !values_equal(&v, &value),
+            (false, None) => false,
+        };
+        let live_differs = present
+            && found
+                .live
+                .as_deref()
+                .is_none_or(|l| !values_equal(l, &value));
+        let set_live = (args.sysctl_set && live_differs).then(|| format!("{name}={value}"));
+        let file = match write_file {
+            true => Some(textfile::plan_save(
+                &found.file,
+                &Attributes::default(),
+                &after,
+                true,
+                "",
+            )?),
+            false => None,
+        };
+        let changed = write_file || (args.reload && live_differs) || set_live.is_some();
+        let decision = Decision::maybe(changed.then_some(Changes { file, set_live }));
+        Ok(match write_file {
+            true => decision.with_diff(textfile::content_diff(&found.file, &after)),
+            false => decision,
+        })
+    }
+
+    async fn apply(
+        &self,
+        on: &Target<'_>,
+        args: &SysctlArgs,
+        changes: Changes,
+    ) -> Result<Outcome, ModuleError> {
+        let ignore = args.ignore_flag();
+        if let Some(assignment) = &changes.set_live {
+            let set = Command::new(format!("sysctl{ignore} -w {}", quote(assignment)));
+            let set = on.conn.exec(&set).await?;
             if set.rc != 0 || stderr_failed(&set.stderr_text()) {
-                return Ok(super::failed(format!(
-                    "setting {name} failed: {}",
+                return Err(ModuleError::Failed(format!(
+                    "setting {} failed: {}",
+                    args.key(),
                     set.stderr_text().trim()
                 )));
             }
         }
-        if write_file {
-            let saved = textfile::save(ctx, args, &file, &after, true, "").await;
-            if let Err(err) = saved {
-                return textfile::settle(Err(err));
-            }
+        if let Some(save) = &changes.file {
+            textfile::apply_save(on, save, None, false).await?;
         }
-        if reload {
-            let reload = format!("sysctl{ignore} -p {}", quote(&file.path));
-            let done = ctx.conn.exec(&Command::new(reload)).await?;
+        if args.reload {
+            let reload = format!("sysctl{ignore} -p {}", quote(&args.sysctl_file));
+            let done = on.conn.exec(&Command::new(reload)).await?;
             if done.rc != 0 || stderr_failed(&done.stderr_text()) {
-                return Ok(super::failed(format!(
+                return Err(ModuleError::Failed(format!(
                     "Failed to reload sysctl: {}{}",
                     done.stdout_text(),
                     done.stderr_text()
                 )));
             }
         }
-        Ok(outcome)
+        Ok(Outcome::new())
     }
 }
 
@@ -224,6 +275,57 @@ mod tests {
             "absent drops the key"
         );
         assert_eq!(fix_lines("", "a.b", Some("1")), "a.b=1\n");
+    }
+
+    fn decide(args: Json, file: Option<&str>, live: Option<&str>) -> Decision<Changes> {
+        let args = crate::modules::typed::from_json(args).expect("valid arguments");
+        let found = Found {
+            file: TextFile::found("/etc/sysctl.conf", file),
+            live: live.map(str::to_string),
+        };
+        Sysctl.decide(&args, found).expect("a decision")
+    }
+
+    #[test]
+    fn a_value_already_in_file_and_kernel_changes_nothing() {
+        let args = json!({"name": "vm.swappiness", "value": 10});
+        let decision = decide(args, Some(FILE), Some("10"));
+        assert!(decision.plan.is_none());
+        assert!(decision.diff.is_none());
+    }
+
+    #[test]
+    fn a_new_value_plans_the_file_and_shows_its_diff() {
+        let args = json!({"name": "vm.swappiness", "value": "20", "reload": false});
+        let decision = decide(args, Some(FILE), Some("10"));
+        let changes = decision.plan.expect("a change");
+        assert!(changes.file.is_some());
+        assert_eq!(changes.set_live, None, "sysctl_set is off");
+        let diff = decision.diff.expect("a diff").to_string();
+        assert!(diff.contains("vm.swappiness=20"), "{diff}");
+    }
+
+    #[test]
+    fn a_live_value_that_differs_is_set_when_asked() {
+        let args = json!({"name": "vm.swappiness", "value": "10", "sysctl_set": true});
+        let changes = decide(args, Some(FILE), Some("60")).plan.expect("a change");
+        assert!(changes.file.is_none(), "the file already says 10");
+        assert_eq!(changes.set_live.as_deref(), Some("vm.swappiness=10"));
+    }
+
+    #[test]
+    fn present_without_a_value_fails_and_absent_removes() {
+        let args = crate::modules::typed::from_json(json!({"name": "a.b"})).expect("valid");
+        let found = Found {
+            file: TextFile::found("/etc/sysctl.conf", None),
+            live: None,
+        };
+        let err = Sysctl.decide(&args, found).expect_err("no value");
+        assert_eq!(err, "value cannot be None when state is present");
+        let args = json!({"name": "vm.swappiness", "state": "absent"});
+        assert!(decide(args, Some(FILE), Some("10")).plan.is_some());
+        let args = json!({"name": "vm.swappiness", "state": "absent"});
+        assert!(decide(args, None, Some("10")).plan.is_none());
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use serde_json::{Map, Value as Json, json};
 
 use super::fileops::{self, Attributes, FileKind, FileStat, WriteError};
-use super::{Args, ModuleContext, ModuleError, Outcome};
+use super::{Args, ModuleContext, ModuleError, Outcome, Target};
 use crate::connection::{Command, ConnectionError, quote};
 
 /// Separates the state lines of the query from the file's bytes.
@@ -18,21 +18,6 @@ const PROBE_MARKER: &[u8] = b"\x02\n";
 /// Exit status of the query when the file exists but cannot be read.
 const UNREADABLE: i32 = 90;
 
-/// Why an edit stopped before producing its result.
-#[derive(Debug)]
-pub enum EditError {
-    /// The transport failed: the host is unreachable.
-    Connection(ConnectionError),
-    /// The module failed with this result.
-    Failed(Outcome),
-}
-
-impl From<ConnectionError> for EditError {
-    fn from(err: ConnectionError) -> EditError {
-        EditError::Connection(err)
-    }
-}
-
 /// A failed result with `msg`; like every failed module, it changed nothing.
 fn failure(msg: impl Into<String>) -> Outcome {
     let mut outcome = super::failed(msg);
@@ -41,23 +26,15 @@ fn failure(msg: impl Into<String>) -> Outcome {
 }
 
 /// A failed edit with `msg`.
-pub fn fail(msg: impl Into<String>) -> EditError {
-    EditError::Failed(failure(msg))
+pub fn fail(msg: impl Into<String>) -> ModuleError {
+    ModuleError::FailedWith(failure(msg))
 }
 
 /// A failed edit with `msg` and Ansible's `rc` for it.
-pub fn fail_rc(msg: impl Into<String>, rc: i32) -> EditError {
+pub fn fail_rc(msg: impl Into<String>, rc: i32) -> ModuleError {
     let mut outcome = failure(msg);
     outcome.insert("rc".into(), json!(rc));
-    EditError::Failed(outcome)
-}
-
-/// Turns an edit's result into a module's: failures become failed outcomes.
-pub fn settle(result: Result<Outcome, EditError>) -> Result<Outcome, ModuleError> {
-    match result {
-        Ok(outcome) | Err(EditError::Failed(outcome)) => Ok(outcome),
-        Err(EditError::Connection(err)) => Err(err.into()),
-    }
+    ModuleError::FailedWith(outcome)
 }
 
 /// A character encoding for reading and writing (`encoding:`).
@@ -141,24 +118,50 @@ pub struct TextFile {
     codec: Codec,
 }
 
+impl TextFile {
+    /// A file as a query would find it: `text` when it exists, a fresh file's
+    /// defaults (root, umask 022) when it does not. For unit tests of `decide`.
+    #[cfg(test)]
+    pub fn found(path: &str, text: Option<&str>) -> TextFile {
+        let stat = FileStat {
+            kind: FileKind::File,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            owner: "root".into(),
+            group: "root".into(),
+            size: text.map_or(0, |t| t.len() as u64),
+            mtime: 0,
+            atime: 0,
+            link_target: None,
+            checksum: None,
+            details: Default::default(),
+        };
+        TextFile {
+            path: path.to_string(),
+            real_path: path.to_string(),
+            stat: text.map(|_| stat.clone()),
+            text: text.map(str::to_string),
+            fresh: Some(stat),
+            codec: Codec::Utf8,
+        }
+    }
+}
+
 /// Reads `path` on the target: state, resolved path and text in one round trip (two
 /// when the path starts with `~`). Fails as Ansible does on a directory.
-pub async fn read(
-    ctx: &ModuleContext<'_>,
-    path: &str,
-    codec: Codec,
-) -> Result<TextFile, EditError> {
+pub async fn read(ctx: &Target<'_>, path: &str, codec: Codec) -> Result<TextFile, ModuleError> {
     Ok(read_with(ctx, path, codec, None).await?.0)
 }
 
 /// [`read`], running `probe` (a shell script) first in the same round trip: returns
 /// the file and what the probe printed.
 pub async fn read_with(
-    ctx: &ModuleContext<'_>,
+    ctx: &Target<'_>,
     path: &str,
     codec: Codec,
     probe: Option<&str>,
-) -> Result<(TextFile, String), EditError> {
+) -> Result<(TextFile, String), ModuleError> {
     let path = expand_home(ctx, path).await?;
     let mut script = query_script(&path);
     if let Some(probe) = probe {
@@ -213,7 +216,7 @@ pub async fn read_with(
 }
 
 /// `~` and `~/...` become the remote user's home, as Ansible's `path` type does.
-async fn expand_home(ctx: &ModuleContext<'_>, path: &str) -> Result<String, ConnectionError> {
+async fn expand_home(ctx: &Target<'_>, path: &str) -> Result<String, ConnectionError> {
     let rest = match path.strip_prefix('~') {
         Some(rest) if rest.is_empty() || rest.starts_with('/') => rest,
         _ => return Ok(path.to_string()),
@@ -278,9 +281,122 @@ pub struct Saved {
     pub attr_diff: Json,
 }
 
+/// What saving an edit will do, decided from the file as read, without the target.
+#[derive(Debug)]
+pub struct SavePlan {
+    /// Whether content or attributes change.
+    pub changed: bool,
+    /// The edit's message, with Ansible's note about attributes appended.
+    pub msg: String,
+    /// The attribute part of the diff, in Ansible's shape.
+    pub attr_diff: Json,
+    /// The new bytes, when the content changes.
+    content: Option<Vec<u8>>,
+    /// The attributes a write gives the file (a new file's mode resolved).
+    attributes: Attributes,
+    /// The commands that bring attributes in line when only they change.
+    commands: Vec<String>,
+    /// Where the write goes: the path with symbolic links resolved.
+    real_path: String,
+    /// The file's state before, when it exists.
+    stat: Option<FileStat>,
+}
+
+/// Decides saving `after` over `file` (when `content_changed`) and bringing
+/// mode/owner/group in line; `msg` says what the edit did. A missing file that stays
+/// missing has no attributes to change.
+pub fn plan_save(
+    file: &TextFile,
+    attributes: &Attributes,
+    after: &str,
+    content_changed: bool,
+    msg: &str,
+) -> Result<SavePlan, String> {
+    let header = format!("{} (file attributes)", file.path);
+    let mut plan = SavePlan {
+        changed: content_changed,
+        msg: msg.to_string(),
+        attr_diff: json!({"before_header": header, "after_header": header}),
+        content: None,
+        attributes: attributes.clone(),
+        commands: Vec::new(),
+        real_path: file.real_path.clone(),
+        stat: file.stat.clone(),
+    };
+    let current = match (&file.stat, &file.fresh) {
+        (Some(stat), _) => stat,
+        (None, Some(fresh)) if content_changed => fresh,
+        _ => return Ok(plan),
+    };
+    let changes = attributes.changes(&file.real_path, current)?;
+    if content_changed {
+        plan.content = Some(file.codec.encode(after)?);
+        if let (None, Some(mode)) = (&file.stat, &attributes.mode) {
+            let resolved = fileops::parse_mode(mode, Some(current.mode), false)?;
+            plan.attributes.mode = Some(json!(resolved));
+        }
+    } else {
+        plan.commands.clone_from(&changes.commands);
+    }
+    if !changes.commands.is_empty() {
+        if plan.changed {
+            plan.msg.push_str(" and ");
+        }
+        plan.changed = true;
+        plan.msg
+            .push_str("ownership, perms or SE linux context changed");
+        if let Json::Object(diff) = &mut plan.attr_diff {
+            diff.insert("before".into(), Json::Object(changes.before));
+            diff.insert("after".into(), Json::Object(changes.after));
+        }
+    }
+    Ok(plan)
+}
+
+/// Makes a [`SavePlan`]'s changes: the new content written atomically (validated with
+/// `validate`, the old file kept when `backup`), or the attribute commands run.
+/// Returns the backup's path.
+pub async fn apply_save(
+    on: &Target<'_>,
+    plan: &SavePlan,
+    validate: Option<&str>,
+    backup: bool,
+) -> Result<Option<String>, ModuleError> {
+    if let Some(data) = &plan.content {
+        if plan.stat.is_none() {
+            make_parent(on, &plan.real_path).await?;
+        }
+        let written = fileops::write_atomic(
+            on,
+            &plan.real_path,
+            data,
+            plan.stat.as_ref(),
+            &plan.attributes,
+            validate,
+            backup,
+        )
+        .await;
+        return match written {
+            Ok(written) => Ok(written.backup_file),
+            Err(WriteError::Connection(err)) => Err(err.into()),
+            Err(WriteError::Failed(message)) => Err(fail(message)),
+        };
+    }
+    if !plan.commands.is_empty() {
+        let out = on
+            .conn
+            .exec(&Command::new(plan.commands.join(" && ")))
+            .await?;
+        if out.rc != 0 {
+            return Err(fail(out.stderr_text().trim().to_string()));
+        }
+    }
+    Ok(None)
+}
+
 /// Saves `after` over `file` when `content_changed` (never in check mode), then
-/// brings mode/owner/group in line. `msg` says what the edit did; a missing file in
-/// check mode stops before attributes, as Ansible does.
+/// brings mode/owner/group in line: [`plan_save`] then [`apply_save`], for the
+/// modules not yet on the [`super::contract`].
 pub async fn save(
     ctx: &ModuleContext<'_>,
     args: &Args,
@@ -288,91 +404,31 @@ pub async fn save(
     after: &str,
     content_changed: bool,
     msg: &str,
-) -> Result<Saved, EditError> {
+) -> Result<Saved, ModuleError> {
     let attributes = Attributes::from_args(args);
-    let header = format!("{} (file attributes)", file.path);
-    let mut saved = Saved {
-        changed: content_changed,
-        msg: msg.to_string(),
-        backup_file: None,
-        attr_diff: json!({"before_header": header, "after_header": header}),
+    let plan = plan_save(file, &attributes, after, content_changed, msg).map_err(fail)?;
+    let backup_file = match ctx.check_mode {
+        true => None,
+        false => {
+            let backup = args.bool_or("backup", false);
+            apply_save(ctx, &plan, args.str("validate"), backup).await?
+        }
     };
-    let current = match (&file.stat, &file.fresh) {
-        (Some(stat), _) => stat,
-        (None, Some(fresh)) if content_changed && !ctx.check_mode => fresh,
-        _ => return Ok(saved),
-    };
-    let changes = attributes.changes(&file.real_path, current).map_err(fail)?;
-    if content_changed && !ctx.check_mode {
-        let data = file.codec.encode(after).map_err(fail)?;
-        saved.backup_file = write(ctx, args, file, &data, &attributes, current).await?;
-    } else if !changes.commands.is_empty() && !ctx.check_mode {
-        let out = ctx
-            .conn
-            .exec(&Command::new(changes.commands.join(" && ")))
-            .await?;
-        if out.rc != 0 {
-            return Err(fail(out.stderr_text().trim().to_string()));
-        }
-    }
-    if !changes.commands.is_empty() {
-        if saved.changed {
-            saved.msg.push_str(" and ");
-        }
-        saved.changed = true;
-        saved
-            .msg
-            .push_str("ownership, perms or SE linux context changed");
-        if let Json::Object(diff) = &mut saved.attr_diff {
-            diff.insert("before".into(), Json::Object(changes.before));
-            diff.insert("after".into(), Json::Object(changes.after));
-        }
-    }
-    Ok(saved)
-}
-
-/// Writes `data` atomically; a new file gets its parent directories and a mode
-/// resolved against what it would be created with. Returns the backup's path.
-async fn write(
-    ctx: &ModuleContext<'_>,
-    args: &Args,
-    file: &TextFile,
-    data: &[u8],
-    attributes: &Attributes,
-    current: &FileStat,
-) -> Result<Option<String>, EditError> {
-    let mut attributes = attributes.clone();
-    if file.stat.is_none() {
-        make_parent(ctx, &file.real_path).await?;
-        if let Some(mode) = &attributes.mode {
-            let resolved = fileops::parse_mode(mode, Some(current.mode), false).map_err(fail)?;
-            attributes.mode = Some(json!(resolved));
-        }
-    }
-    match fileops::write_atomic(
-        ctx,
-        &file.real_path,
-        data,
-        file.stat.as_ref(),
-        &attributes,
-        args.str("validate"),
-        args.bool_or("backup", false),
-    )
-    .await
-    {
-        Ok(written) => Ok(written.backup_file),
-        Err(WriteError::Connection(err)) => Err(err.into()),
-        Err(WriteError::Failed(message)) => Err(fail(message)),
-    }
+    Ok(Saved {
+        changed: plan.changed,
+        msg: plan.msg,
+        backup_file,
+        attr_diff: plan.attr_diff,
+    })
 }
 
 /// Creates the parent directories of `path` when they are missing.
-async fn make_parent(ctx: &ModuleContext<'_>, path: &str) -> Result<(), EditError> {
+async fn make_parent(on: &Target<'_>, path: &str) -> Result<(), ModuleError> {
     let Some((dir, _)) = path.rsplit_once('/').filter(|(dir, _)| !dir.is_empty()) else {
         return Ok(());
     };
     let d = quote(dir);
-    let out = ctx
+    let out = on
         .conn
         .exec(&Command::new(format!("[ -d {d} ] || mkdir -p -- {d}")))
         .await?;

@@ -1,0 +1,141 @@
+//! The module contract: a module that manages state on a target is typed arguments
+//! plus three steps. `query` asks the target for its current state (one round trip),
+//! `decide` is pure (arguments and state in, the changes and the diff out, unit-tested
+//! without a connection) and `apply` makes the changes. The [`Driven`] driver owns
+//! everything around them: typing the arguments, check mode, diff mode, `changed` and
+//! the shape of the result, so no module decides those on its own.
+
+use async_trait::async_trait;
+use serde_json::Value as Json;
+
+use super::typed::TypedArgs;
+use super::{Args, FreeForm, Module, ModuleContext, ModuleError, Outcome, Param, Target};
+
+/// What a module decided from its arguments and the target's state.
+#[derive(Debug)]
+pub struct Decision<P> {
+    /// The changes to make; `None` when the target is already as wanted.
+    pub plan: Option<P>,
+    /// Before and after, shown with `--diff`.
+    pub diff: Option<Json>,
+    /// Result keys reported whether or not anything changes (`path`, `state` ...).
+    pub result: Outcome,
+}
+
+#[expect(dead_code, reason = "for the modules moving onto the contract")]
+impl<P> Decision<P> {
+    /// Nothing to change.
+    pub fn unchanged() -> Decision<P> {
+        Decision {
+            plan: None,
+            diff: None,
+            result: Outcome::new(),
+        }
+    }
+
+    /// `plan` must be applied.
+    pub fn change(plan: P) -> Decision<P> {
+        Decision {
+            plan: Some(plan),
+            diff: None,
+            result: Outcome::new(),
+        }
+    }
+
+    /// Changes `plan` when it is `Some`, nothing otherwise.
+    pub fn maybe(plan: Option<P>) -> Decision<P> {
+        Decision {
+            plan,
+            diff: None,
+            result: Outcome::new(),
+        }
+    }
+
+    /// The same decision with `diff` shown under `--diff`.
+    pub fn with_diff(mut self, diff: Json) -> Decision<P> {
+        self.diff = Some(diff);
+        self
+    }
+
+    /// The same decision with `key` reported in the result.
+    pub fn with(mut self, key: &str, value: impl Into<Json>) -> Decision<P> {
+        self.result.insert(key.to_string(), value.into());
+        self
+    }
+}
+
+/// A module that brings a target to a wanted state: `query`, pure `decide`, `apply`.
+/// Register it as `&Driven(MyModule)`; actions that cannot have this shape (`command`,
+/// `shell`, `raw`, `debug` ...) implement [`Module`] themselves and say why.
+#[async_trait]
+pub trait StateModule: Send + Sync {
+    /// The module's short name (`sysctl`).
+    const NAME: &'static str;
+    /// The module's arguments.
+    type Args: TypedArgs;
+    /// What `query` finds on the target.
+    type State: Send;
+    /// The changes `decide` chooses and `apply` makes.
+    type Plan: Send;
+    /// Whether the module also takes the file attribute parameters.
+    const FILE_ATTRIBUTES: bool = false;
+    /// Whether a loop may ask for its items' destinations ahead ([`super::prefetch`]).
+    const INSTALLS_AT_DEST: bool = false;
+
+    /// Reads the target's current state.
+    async fn query(&self, on: &Target<'_>, args: &Self::Args) -> Result<Self::State, ModuleError>;
+
+    /// Chooses the changes that bring `state` to what `args` want.
+    fn decide(&self, args: &Self::Args, state: Self::State)
+    -> Result<Decision<Self::Plan>, String>;
+
+    /// Makes the changes; the keys it returns are added to the decision's result.
+    async fn apply(
+        &self,
+        on: &Target<'_>,
+        args: &Self::Args,
+        plan: Self::Plan,
+    ) -> Result<Outcome, ModuleError>;
+}
+
+/// The driver: runs a [`StateModule`] as a [`Module`], owning check and diff mode.
+pub struct Driven<M>(pub M);
+
+#[async_trait]
+impl<M: StateModule> Module for Driven<M> {
+    fn name(&self) -> &'static str {
+        M::NAME
+    }
+
+    fn params(&self) -> &'static [Param] {
+        M::Args::PARAMS
+    }
+
+    fn takes_file_attributes(&self) -> bool {
+        M::FILE_ATTRIBUTES
+    }
+
+    fn free_form(&self) -> FreeForm {
+        FreeForm::KeyValue
+    }
+
+    fn installs_at_dest(&self) -> bool {
+        M::INSTALLS_AT_DEST
+    }
+
+    async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
+        let typed = M::Args::from_args(args).map_err(ModuleError::Failed)?;
+        let state = self.0.query(ctx, &typed).await?;
+        let decision = self.0.decide(&typed, state).map_err(ModuleError::Failed)?;
+        let mut result = decision.result;
+        result.insert("changed".into(), Json::Bool(decision.plan.is_some()));
+        if let (true, Some(diff)) = (ctx.diff_mode, decision.diff) {
+            result.insert("diff".into(), diff);
+        }
+        let Some(plan) = decision.plan.filter(|_| !ctx.check_mode) else {
+            return Ok(result);
+        };
+        result.extend(self.0.apply(ctx, &typed, plan).await?);
+        Ok(result)
+    }
+}

@@ -1,0 +1,426 @@
+//! Typed module arguments: a module declares its arguments once, as a struct written
+//! with [`module_args!`], and gets from that one declaration both the parameter spec
+//! (names, kinds, aliases, choices, defaults, required) that the loader checks, `bosun
+//! doc` prints and errors quote, and the typed value the module reads. A declared
+//! argument that no code reads is a `dead_code` error under clippy's `-D warnings`, so
+//! an accepted-but-ignored parameter cannot come back.
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value as Json};
+
+use super::args::{Args, Kind, Param, find_param};
+
+/// A Rust type an argument can be read into, with the Ansible kind it declares.
+pub trait ArgType {
+    /// The kind the loader checks and converts to.
+    const KIND: Kind;
+    /// The values allowed, when the type is a closed set ([`arg_enum!`]).
+    const CHOICES: &'static [&'static str] = &[];
+    /// The value an argument that was not given takes, when the type has one of its
+    /// own (`None` for options, `[]` for lists); types without one need a default or
+    /// `required()`.
+    const ABSENT: Option<fn() -> Json> = None;
+
+    /// Brings a converted value to the shape this type reads (list items written
+    /// out as strings for `Vec<String>`).
+    fn normalize(value: Json) -> Json {
+        value
+    }
+}
+
+impl ArgType for String {
+    const KIND: Kind = Kind::Str;
+}
+
+impl ArgType for bool {
+    const KIND: Kind = Kind::Bool;
+}
+
+impl ArgType for i64 {
+    const KIND: Kind = Kind::Int;
+}
+
+impl ArgType for u32 {
+    const KIND: Kind = Kind::Int;
+}
+
+impl ArgType for u64 {
+    const KIND: Kind = Kind::Int;
+}
+
+impl ArgType for f64 {
+    const KIND: Kind = Kind::Float;
+}
+
+impl ArgType for Json {
+    const KIND: Kind = Kind::Raw;
+    const ABSENT: Option<fn() -> Json> = Some(|| Json::Null);
+}
+
+impl ArgType for Map<String, Json> {
+    const KIND: Kind = Kind::Dict;
+}
+
+impl ArgType for Vec<Json> {
+    const KIND: Kind = Kind::List;
+    const ABSENT: Option<fn() -> Json> = Some(|| Json::Array(Vec::new()));
+}
+
+impl ArgType for Vec<String> {
+    const KIND: Kind = Kind::List;
+    const ABSENT: Option<fn() -> Json> = Some(|| Json::Array(Vec::new()));
+
+    fn normalize(value: Json) -> Json {
+        match value {
+            Json::Array(items) => Json::Array(
+                items
+                    .into_iter()
+                    .map(|item| match item {
+                        Json::String(_) => item,
+                        other => Json::String(other.to_string()),
+                    })
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+}
+
+impl<T: ArgType> ArgType for Option<T> {
+    const KIND: Kind = T::KIND;
+    const CHOICES: &'static [&'static str] = T::CHOICES;
+    const ABSENT: Option<fn() -> Json> = Some(|| Json::Null);
+
+    fn normalize(value: Json) -> Json {
+        if value.is_null() {
+            value
+        } else {
+            T::normalize(value)
+        }
+    }
+}
+
+/// Rules between a module's arguments, checked after they are typed, in Ansible's
+/// words.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Rules {
+    /// Groups of which at most one may be given.
+    pub mutually_exclusive: &'static [&'static [&'static str]],
+    /// Groups of which at least one must be given.
+    pub required_one_of: &'static [&'static [&'static str]],
+    /// Groups given all together or not at all.
+    pub required_together: &'static [&'static [&'static str]],
+    /// `(name, value, needed)`: when `name` is `value`, every one of `needed` is given.
+    pub required_if: &'static [(&'static str, &'static str, &'static [&'static str])],
+}
+
+impl Rules {
+    /// No rules.
+    pub const NONE: Rules = Rules {
+        mutually_exclusive: &[],
+        required_one_of: &[],
+        required_together: &[],
+        required_if: &[],
+    };
+
+    /// Checks `args` against the rules; the message is Ansible's.
+    pub fn check(&self, args: &Args) -> Result<(), String> {
+        let given = |name: &str| args.get(name).is_some();
+        for group in self.mutually_exclusive {
+            if group.iter().filter(|n| given(n)).count() > 1 {
+                return Err(format!(
+                    "parameters are mutually exclusive: {}",
+                    group.join("|")
+                ));
+            }
+        }
+        for group in self.required_one_of {
+            if !group.iter().any(|n| given(n)) {
+                return Err(format!(
+                    "one of the following is required: {}",
+                    group.join(", ")
+                ));
+            }
+        }
+        for group in self.required_together {
+            let count = group.iter().filter(|n| given(n)).count();
+            if count != 0 && count != group.len() {
+                return Err(format!(
+                    "parameters are required together: {}",
+                    group.join(", ")
+                ));
+            }
+        }
+        for (name, value, needed) in self.required_if {
+            let matches = args.get(name).is_some_and(|v| match v {
+                Json::String(s) => s == value,
+                other => other.to_string().as_str() == *value,
+            });
+            let missing: Vec<&str> = needed.iter().copied().filter(|n| !given(n)).collect();
+            if matches && !missing.is_empty() {
+                return Err(format!(
+                    "{name} is {value} but all of the following are missing: {}",
+                    missing.join(", ")
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A module's typed arguments, declared with [`module_args!`].
+pub trait TypedArgs: DeserializeOwned + Send + Sync + Sized {
+    /// The parameter spec derived from the declaration.
+    const PARAMS: &'static [Param];
+    /// The rules between arguments.
+    const RULES: Rules = Rules::NONE;
+
+    /// Reads checked, converted arguments into the typed value: defaults filled in,
+    /// then the rules checked.
+    fn from_args(args: &Args) -> Result<Self, String> {
+        Self::RULES.check(args)?;
+        let fields = Self::fields();
+        let mut map = Map::new();
+        for (name, normalize, absent) in fields {
+            let param = find_param(Self::PARAMS, name)
+                .ok_or_else(|| format!("argument '{name}' has no declared parameter"))?;
+            let value = match args.get(name) {
+                Some(value) => Some(normalize(value.clone())),
+                None => param.default.map(|d| d.to_json()).or(absent.map(|f| f())),
+            };
+            if let Some(value) = value {
+                map.insert(param.name.to_string(), value);
+            }
+        }
+        serde_json::from_value(Json::Object(map))
+            .map_err(|err| format!("invalid module arguments: {err}"))
+    }
+
+    /// Each field's parameter name, how its value is shaped, and its absent value.
+    fn fields() -> Vec<FieldShape>;
+}
+
+/// One field of a typed argument struct: its parameter name, its [`ArgType::normalize`]
+/// and its [`ArgType::ABSENT`].
+pub type FieldShape = (&'static str, fn(Json) -> Json, Option<fn() -> Json>);
+
+/// A field's parameter name: its identifier without the raw prefix (`r#type` is
+/// `type`).
+pub const fn param_name(ident: &'static str) -> &'static str {
+    match ident.as_bytes() {
+        [b'r', b'#', rest @ ..] => match std::str::from_utf8(rest) {
+            Ok(name) => name,
+            Err(_) => ident,
+        },
+        _ => ident,
+    }
+}
+
+/// Declares a module's arguments: a struct whose private fields the module reads, and
+/// its [`TypedArgs`] impl with the parameter spec. Each field is `name: Type`, then
+/// optionally `=>` and [`Param`] builder calls (`.required()`, `.aliases(&[..])`,
+/// `.choices(&[..])`, `.default_str(..)`). A trailing `rules: Rules { .. }` adds the
+/// rules between arguments.
+macro_rules! module_args {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {
+            $(
+                $(#[doc = $doc:literal])*
+                $field:ident : $ty:ty $( => $( . $method:ident ( $($arg:expr),* ) )+ )?
+            ),* $(,)?
+        }
+        $( rules: $rules:expr ; )?
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        $vis struct $name {
+            $( $(#[doc = $doc])* $field: $ty, )*
+        }
+
+        impl $crate::modules::typed::TypedArgs for $name {
+            const PARAMS: &'static [$crate::modules::args::Param] = &[
+                $(
+                    $crate::modules::args::Param::new(
+                        $crate::modules::typed::param_name(stringify!($field)),
+                        <$ty as $crate::modules::typed::ArgType>::KIND,
+                    )
+                    .choices(<$ty as $crate::modules::typed::ArgType>::CHOICES)
+                    $( $( . $method ( $($arg),* ) )+ )?
+                ),*
+            ];
+            $( const RULES: $crate::modules::typed::Rules = $rules; )?
+
+            fn fields() -> Vec<$crate::modules::typed::FieldShape> {
+                vec![$(
+                    (
+                        $crate::modules::typed::param_name(stringify!($field)),
+                        <$ty as $crate::modules::typed::ArgType>::normalize,
+                        <$ty as $crate::modules::typed::ArgType>::ABSENT,
+                    )
+                ),*]
+            }
+        }
+    };
+}
+pub(crate) use module_args;
+
+/// Declares a closed set of string choices as an enum: each variant with the word
+/// Ansible uses for it. The enum is an [`ArgType`] whose choices the spec lists.
+macro_rules! arg_enum {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident {
+            $( $(#[doc = $doc:literal])* $variant:ident = $word:literal ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        $vis enum $name {
+            $( $(#[doc = $doc])* $variant ),+
+        }
+
+        impl $name {
+            /// The word Ansible uses for this choice.
+            #[allow(dead_code)]
+            pub fn as_str(self) -> &'static str {
+                match self { $( $name::$variant => $word ),+ }
+            }
+        }
+
+        impl $crate::modules::typed::ArgType for $name {
+            const KIND: $crate::modules::args::Kind = $crate::modules::args::Kind::Str;
+            const CHOICES: &'static [&'static str] = &[$($word),+];
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+                let word = String::deserialize(de)?;
+                match word.as_str() {
+                    $( $word => Ok($name::$variant), )+
+                    other => Err(serde::de::Error::unknown_variant(other, &[$($word),+])),
+                }
+            }
+        }
+    };
+}
+pub(crate) use arg_enum;
+
+/// Typed arguments from a JSON mapping, checked as a task's would be: for modules'
+/// unit tests of `decide`.
+#[cfg(test)]
+pub fn from_json<A: TypedArgs>(value: Json) -> Result<A, String> {
+    let raw: indexmap::IndexMap<String, Json> =
+        serde_json::from_value(value).map_err(|err| err.to_string())?;
+    A::from_args(&Args::parse(A::PARAMS, &raw)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use indexmap::IndexMap;
+    use serde_json::json;
+
+    arg_enum! {
+        /// Whether the thing exists.
+        enum State {
+            Present = "present",
+            Absent = "absent",
+        }
+    }
+
+    module_args! {
+        /// Arguments of a test module.
+        struct Example {
+            /// The path.
+            path: String => .required().aliases(&["dest"]),
+            state: State => .default_str("present"),
+            force: bool => .default_bool(false),
+            retries: Option<i64>,
+            names: Vec<String>,
+            r#type: Option<String>,
+        }
+        rules: Rules { mutually_exclusive: &[&["retries", "type"]], ..Rules::NONE };
+    }
+
+    fn typed(value: Json) -> Result<Example, String> {
+        from_json(value)
+    }
+
+    #[test]
+    fn the_spec_comes_from_the_declaration() {
+        let names: Vec<&str> = Example::PARAMS.iter().map(|p| p.name).collect();
+        assert_eq!(
+            names,
+            ["path", "state", "force", "retries", "names", "type"]
+        );
+        let state = &Example::PARAMS[1];
+        assert_eq!(state.choices, ["present", "absent"]);
+        assert_eq!(state.kind, Kind::Str);
+        assert!(Example::PARAMS[0].required);
+        assert_eq!(Example::PARAMS[0].aliases, ["dest"]);
+    }
+
+    #[test]
+    fn defaults_aliases_and_loose_values_are_read() {
+        let args = typed(json!({"dest": "/x", "force": "yes", "names": "a, 2"})).expect("valid");
+        assert_eq!(args.path, "/x");
+        assert_eq!(args.state, State::Present);
+        assert!(args.force);
+        assert_eq!(args.retries, None);
+        assert_eq!(args.names, ["a", "2"]);
+        assert_eq!(args.r#type, None);
+        let args =
+            typed(json!({"path": "/x", "state": "absent", "names": [1, "b"]})).expect("valid");
+        assert_eq!(args.state, State::Absent);
+        assert_eq!(args.names, ["1", "b"]);
+    }
+
+    #[test]
+    fn choices_and_rules_fail_in_ansibles_words() {
+        let err = typed(json!({"path": "/x", "state": "gone"})).expect_err("bad");
+        assert_eq!(
+            err,
+            "value of state must be one of: present, absent, got: gone"
+        );
+        let err = typed(json!({"path": "/x", "retries": 2, "type": "t"})).expect_err("bad");
+        assert_eq!(err, "parameters are mutually exclusive: retries|type");
+    }
+
+    #[test]
+    fn rules_name_what_is_missing() {
+        const RULES: Rules = Rules {
+            required_if: &[("state", "present", &["value", "key"])],
+            required_one_of: &[&["a", "b"]],
+            required_together: &[&["c", "d"]],
+            ..Rules::NONE
+        };
+        let parse = |value: Json| {
+            const PARAMS: &[Param] = &[
+                Param::new("state", Kind::Str),
+                Param::new("value", Kind::Str),
+                Param::new("key", Kind::Str),
+                Param::new("a", Kind::Str),
+                Param::new("b", Kind::Str),
+                Param::new("c", Kind::Str),
+                Param::new("d", Kind::Str),
+            ];
+            let raw: IndexMap<String, Json> = serde_json::from_value(value).expect("mapping");
+            RULES.check(&Args::parse(PARAMS, &raw).expect("valid"))
+        };
+        assert_eq!(
+            parse(json!({"state": "present", "key": "k"})),
+            Err("one of the following is required: a, b".to_string())
+        );
+        assert_eq!(
+            parse(json!({"state": "present", "key": "k", "a": "1", "c": "1"})),
+            Err("parameters are required together: c, d".to_string())
+        );
+        assert_eq!(
+            parse(json!({"state": "present", "key": "k", "a": "1"})),
+            Err("state is present but all of the following are missing: value".to_string())
+        );
+        assert_eq!(parse(json!({"state": "absent", "b": "1"})), Ok(()));
+    }
+}
