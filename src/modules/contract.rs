@@ -77,8 +77,6 @@ pub trait StateModule: Send + Sync {
     type State: Send;
     /// The changes `decide` chooses and `apply` makes.
     type Plan: Send;
-    /// Whether the module also takes the file attribute parameters.
-    const FILE_ATTRIBUTES: bool = false;
     /// Whether a loop may ask for its items' destinations ahead ([`super::prefetch`]).
     const INSTALLS_AT_DEST: bool = false;
 
@@ -112,7 +110,7 @@ impl<M: StateModule> Module for Driven<M> {
     }
 
     fn takes_file_attributes(&self) -> bool {
-        M::FILE_ATTRIBUTES
+        M::Args::FILE_ATTRIBUTES
     }
 
     fn free_form(&self) -> FreeForm {

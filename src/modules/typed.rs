@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value as Json};
 
 use super::args::{Args, Kind, Param, find_param};
+use super::fileops::Attributes;
 
 /// A Rust type an argument can be read into, with the Ansible kind it declares.
 pub trait ArgType {
@@ -169,40 +170,69 @@ impl Rules {
 }
 
 /// A module's typed arguments, declared with [`module_args!`].
-pub trait TypedArgs: DeserializeOwned + Send + Sync + Sized {
+pub trait TypedArgs: Send + Sync + Sized {
     /// The parameter spec derived from the declaration.
     const PARAMS: &'static [Param];
     /// The rules between arguments.
     const RULES: Rules = Rules::NONE;
+    /// Whether the file attribute parameters (mode, owner, group ...) come too.
+    const FILE_ATTRIBUTES: bool = false;
 
-    /// Reads checked, converted arguments into the typed value: defaults filled in,
-    /// then the rules checked.
-    fn from_args(args: &Args) -> Result<Self, String> {
-        Self::RULES.check(args)?;
-        let fields = Self::fields();
-        let mut map = Map::new();
-        for (name, normalize, absent) in fields {
-            let param = find_param(Self::PARAMS, name)
-                .ok_or_else(|| format!("argument '{name}' has no declared parameter"))?;
-            let value = match args.get(name) {
-                Some(value) => Some(normalize(value.clone())),
-                None => param.default.map(|d| d.to_json()).or(absent.map(|f| f())),
-            };
-            if let Some(value) = value {
-                map.insert(param.name.to_string(), value);
-            }
-        }
-        serde_json::from_value(Json::Object(map))
-            .map_err(|err| format!("invalid module arguments: {err}"))
-    }
-
-    /// Each field's parameter name, how its value is shaped, and its absent value.
-    fn fields() -> Vec<FieldShape>;
+    /// Reads checked, converted arguments into the typed value: the rules checked,
+    /// then defaults filled in.
+    fn from_args(args: &Args) -> Result<Self, String>;
 }
 
 /// One field of a typed argument struct: its parameter name, its [`ArgType::normalize`]
 /// and its [`ArgType::ABSENT`].
 pub type FieldShape = (&'static str, fn(Json) -> Json, Option<fn() -> Json>);
+
+/// What [`module_args!`]'s `from_args` does: checks `rules`, gives each field its
+/// value (given, the declared default, or the type's absent value) and deserializes.
+pub fn fill<T: DeserializeOwned>(
+    params: &[Param],
+    rules: &Rules,
+    fields: &[FieldShape],
+    args: &Args,
+) -> Result<T, String> {
+    rules.check(args)?;
+    let mut map = Map::new();
+    for (name, normalize, absent) in fields {
+        let param = find_param(params, name)
+            .ok_or_else(|| format!("argument '{name}' has no declared parameter"))?;
+        let value = match args.get(name) {
+            Some(value) => Some(normalize(value.clone())),
+            None => param.default.map(|d| d.to_json()).or(absent.map(|f| f())),
+        };
+        if let Some(value) = value {
+            map.insert(param.name.to_string(), value);
+        }
+    }
+    serde_json::from_value(Json::Object(map))
+        .map_err(|err| format!("invalid module arguments: {err}"))
+}
+
+/// A module's own typed arguments plus the file attribute parameters.
+#[derive(Debug)]
+pub struct WithAttributes<A> {
+    /// The module's own arguments.
+    pub args: A,
+    /// mode, owner, group.
+    pub attributes: Attributes,
+}
+
+impl<A: TypedArgs> TypedArgs for WithAttributes<A> {
+    const PARAMS: &'static [Param] = A::PARAMS;
+    const RULES: Rules = A::RULES;
+    const FILE_ATTRIBUTES: bool = true;
+
+    fn from_args(args: &Args) -> Result<Self, String> {
+        Ok(WithAttributes {
+            args: A::from_args(args)?,
+            attributes: Attributes::from_args(args),
+        })
+    }
+}
 
 /// A field's parameter name: its identifier without the raw prefix (`r#type` is
 /// `type`).
@@ -252,14 +282,15 @@ macro_rules! module_args {
             ];
             $( const RULES: $crate::modules::typed::Rules = $rules; )?
 
-            fn fields() -> Vec<$crate::modules::typed::FieldShape> {
-                vec![$(
+            fn from_args(args: &$crate::modules::args::Args) -> Result<Self, String> {
+                let fields: &[$crate::modules::typed::FieldShape] = &[$(
                     (
                         $crate::modules::typed::param_name(stringify!($field)),
                         <$ty as $crate::modules::typed::ArgType>::normalize,
                         <$ty as $crate::modules::typed::ArgType>::ABSENT,
                     )
-                ),*]
+                ),*];
+                $crate::modules::typed::fill(Self::PARAMS, &Self::RULES, fields, args)
             }
         }
     };
