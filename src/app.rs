@@ -19,6 +19,8 @@ use crate::source::SourceError;
 pub const EXIT_FAILED: i32 = 2;
 /// Exit code for unreachable hosts and load errors.
 pub const EXIT_LOAD: i32 = 4;
+/// Exit code for an error that stops a run after it started.
+pub const EXIT_RUN: i32 = 1;
 /// Exit code for bad options.
 pub const EXIT_OPTIONS: i32 = 5;
 
@@ -31,12 +33,18 @@ pub enum AppError {
     /// Anything else, with a message saying what to do.
     #[error("{0}")]
     Message(String),
+    /// The run stopped on an error after it started (Ansible's `ERROR!`, exit 1).
+    #[error(transparent)]
+    Run(#[from] crate::executor::RunError),
 }
 
 impl AppError {
     /// The exit code for this error.
     pub fn exit_code(&self) -> i32 {
-        EXIT_LOAD
+        match self {
+            AppError::Run(_) => EXIT_RUN,
+            _ => EXIT_LOAD,
+        }
     }
 }
 
@@ -159,11 +167,9 @@ async fn run_playbooks(args: RunArgs, config: &Config) -> Result<i32, AppError> 
         known.extend(inventory.host_vars(host).keys().cloned());
     }
     for playbook in &playbooks {
-        if let Some(first) = crate::preflight::undefined_variables(playbook, &known)
-            .into_iter()
-            .next()
-        {
-            return Err(first.into());
+        for finding in crate::preflight::undefined_variables(playbook, &known) {
+            let warning = crate::source::SourceWarning(finding);
+            eprintln!("[WARNING]: {:?}", miette::Report::new(warning));
         }
     }
     if args.syntax_check {
@@ -186,7 +192,7 @@ async fn run_playbooks(args: RunArgs, config: &Config) -> Result<i32, AppError> 
     let runner = Runner::new(Arc::new(inventory), loader, options, reporter(&args.common));
     let mut code = 0;
     for playbook in &playbooks {
-        let summary = runner.run_playbook(playbook).await;
+        let summary = runner.run_playbook(playbook).await?;
         code = code.max(summary.exit_code());
     }
     Ok(code)
@@ -214,7 +220,7 @@ async fn run_adhoc(
         OutputFormat::Human => Arc::new(Minimal::new(module)),
     };
     let runner = Runner::new(Arc::new(inventory), loader, options, reporter);
-    let summary = runner.run_adhoc(pattern, task, dir).await;
+    let summary = runner.run_adhoc(pattern, task, dir).await?;
     Ok(summary.exit_code())
 }
 

@@ -50,8 +50,9 @@ fn main() -> ExitCode {
             result = app::run(cli) => return match result {
                 Ok(code) => code,
                 Err(err) => {
+                    let code = err.exit_code();
                     report(err);
-                    app::EXIT_LOAD
+                    code
                 }
             },
             _ = tokio::signal::ctrl_c() => "User interrupted execution",
@@ -90,5 +91,6 @@ fn report(err: AppError) {
     match err {
         AppError::Source(source) => eprintln!("{:?}", miette::Report::new(source)),
         AppError::Message(message) => eprintln!("ERROR! {message}"),
+        AppError::Run(err) => eprintln!("ERROR! {err}"),
     }
 }

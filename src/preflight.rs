@@ -1,5 +1,7 @@
 //! Finds variables that no source can define before anything runs, so a typo in
-//! `{{ pakages }}` stops the run with `file:line:col` instead of failing half-way.
+//! `{{ pakages }}` is pointed at with `file:line:col` before the run starts. These are
+//! warnings: Ansible fails such a task only when it runs (and `ignore_errors`, a
+//! `when` that skips it or a rescue may make that fine), so the run goes on.
 //!
 //! The check is conservative: a name counts as known if any source in the play may
 //! define it (vars, vars_files, roles, inventory, extra vars, facts, `register`,
@@ -95,8 +97,8 @@ pub fn undefined_variables(playbook: &Playbook, outer_known: &HashSet<String>) -
 fn module_facts(tasks: &[&Task]) -> Option<Vec<String>> {
     let mut facts = Vec::new();
     for task in tasks {
-        if let Action::Module { name, args } = &task.action
-            && crate::modules::short_name(name) == "getent"
+        if let Action::Module { module, args } = &task.action
+            && module.name() == "getent"
         {
             let database = args.get("database").and_then(Json::as_str)?;
             if crate::template::is_template(database) {

@@ -210,6 +210,29 @@ impl miette::Diagnostic for SourceError {
     }
 }
 
+/// A [`SourceError`] shown as a warning: what Ansible would only fail if the task ran.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SourceWarning(pub SourceError);
+
+impl miette::Diagnostic for SourceWarning {
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(miette::Severity::Warning)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.0.source_code()
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        self.0.labels()
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.0.help()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

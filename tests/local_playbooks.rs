@@ -272,19 +272,23 @@ fn bad_options_exit_5() {
 }
 
 #[test]
-fn a_variable_nothing_defines_stops_the_run_before_it_starts() {
+fn a_variable_nothing_defines_is_a_warning_first_and_fails_its_task_when_it_runs() {
     let scratch = Scratch::new();
     scratch.write(
         "typo.yml",
         "- hosts: localhost\n  gather_facts: false\n  vars:\n    packages: [a]\n  tasks:\n    - name: First task would run\n      command: touch {{ lookup('env', 'TARGET') }}/first\n    - name: Typo\n      debug:\n        msg: \"{{ pakages }}\"\n",
     );
     let (code, out, err) = run(&scratch, &["run", "typo.yml"]);
-    assert_eq!(code, 4, "{out}{err}");
+    assert_eq!(code, 2, "the task fails as in Ansible: {out}{err}");
+    let warning = err.split("PLAY").next().unwrap_or_default();
+    assert!(warning.contains("[WARNING]"), "{err}");
     assert!(err.contains("typo.yml:10:15"), "{err}");
     assert!(err.contains("'pakages' is undefined"), "{err}");
-    assert!(!scratch.path().join("first").exists(), "no task ran");
+    assert!(scratch.path().join("first").exists(), "the first task ran");
+    assert!(out.contains("'pakages' is undefined"), "{out}");
     let (code, _, err) = run(&scratch, &["run", "typo.yml", "-e", "pakages=x"]);
     assert_eq!(code, 0, "an extra var defines it: {err}");
+    assert!(!err.contains("WARNING"), "{err}");
 }
 
 #[test]

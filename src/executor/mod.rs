@@ -82,6 +82,17 @@ impl Summary {
     }
 }
 
+/// What stops a run before its end, as Ansible's `ERROR!` does.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A play's host pattern (or `--limit`) is not a valid pattern.
+    #[error("{0}")]
+    Pattern(String),
+    /// A `meta:` task's condition cannot be evaluated.
+    #[error("{0}")]
+    MetaCondition(String),
+}
+
 /// What every task of a run shares.
 pub struct Runner {
     inventory: Arc<Inventory>,
@@ -90,6 +101,8 @@ pub struct Runner {
     options: RunOptions,
     reporter: Arc<dyn Reporter>,
     stats: Mutex<Stats>,
+    /// The error that stops the run, once one happened: every task loop ends.
+    stopped: Mutex<Option<RunError>>,
     connections: tokio::sync::Mutex<
         std::collections::HashMap<String, Arc<dyn crate::connection::Connection>>,
     >,
@@ -110,21 +123,31 @@ impl Runner {
             options,
             reporter,
             stats: Mutex::new(Stats::new()),
+            stopped: Mutex::new(None),
             connections: tokio::sync::Mutex::new(std::collections::HashMap::new()),
         }
     }
 
-    /// Runs every play of `playbook` and prints the recap.
-    pub async fn run_playbook(&self, playbook: &Playbook) -> Summary {
+    /// Runs every play of `playbook` and prints the recap; an error that stops the
+    /// run closes the connections and is returned instead.
+    pub async fn run_playbook(&self, playbook: &Playbook) -> Result<Summary, RunError> {
         self.warn_inventory();
         for play in &playbook.plays {
-            self.run_play(play).await;
+            if let Err(err) = self.run_play(play).await {
+                self.close_connections().await;
+                return Err(err);
+            }
         }
-        self.finish().await
+        Ok(self.finish().await)
     }
 
     /// Runs one task on the hosts matching `pattern` (ad hoc mode).
-    pub async fn run_adhoc(&self, pattern: &str, task: Task, dir: PathBuf) -> Summary {
+    pub async fn run_adhoc(
+        &self,
+        pattern: &str,
+        task: Task,
+        dir: PathBuf,
+    ) -> Result<Summary, RunError> {
         self.warn_inventory();
         let play = crate::playbook::Play {
             name: Some("Ansible Ad-Hoc".into()),
@@ -145,8 +168,11 @@ impl Runner {
             max_fail_percentage: None,
             force_handlers: false,
         };
-        self.run_play(&play).await;
-        self.finish().await
+        if let Err(err) = self.run_play(&play).await {
+            self.close_connections().await;
+            return Err(err);
+        }
+        Ok(self.finish().await)
     }
 
     fn warn_inventory(&self) {
@@ -155,8 +181,25 @@ impl Runner {
         }
     }
 
-    /// Closes every connection and prints the recap.
-    async fn finish(&self) -> Summary {
+    /// Stops the run with `err`: no further task starts.
+    fn stop(&self, err: RunError) {
+        if let Ok(mut stopped) = self.stopped.lock() {
+            stopped.get_or_insert(err);
+        }
+    }
+
+    /// Whether the run was stopped.
+    fn is_stopped(&self) -> bool {
+        self.stopped.lock().map_or(true, |s| s.is_some())
+    }
+
+    /// The error that stopped the run, taken out.
+    fn take_stop(&self) -> Option<RunError> {
+        self.stopped.lock().ok().and_then(|mut s| s.take())
+    }
+
+    /// Closes every connection.
+    async fn close_connections(&self) {
         let connections: Vec<_> = self
             .connections
             .lock()
@@ -165,6 +208,11 @@ impl Runner {
             .map(|(_, c)| c)
             .collect();
         futures::future::join_all(connections.iter().map(|c| c.close())).await;
+    }
+
+    /// Closes every connection and prints the recap.
+    async fn finish(&self) -> Summary {
+        self.close_connections().await;
         let stats = self.stats.lock().map(|s| s.clone()).unwrap_or_default();
         self.reporter.recap(&stats);
         Summary { stats }

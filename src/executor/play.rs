@@ -12,8 +12,8 @@ use serde_json::{Map, Value as Json};
 
 use super::task::TaskEnd;
 use super::vars::{HostVars, TaskScope, task_vars};
-use super::{HostState, Runner};
-use crate::playbook::{Action, LoadContext, Play, Task, loader};
+use super::{HostState, RunError, Runner};
+use crate::playbook::{Action, LoadContext, Meta, ModuleRef, Play, Task, loader};
 
 /// Where in the play the task list runs: decides the banner wording.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -29,53 +29,66 @@ struct PlayRun<'a> {
     groups: Json,
     vars_files: HashMap<String, Map<String, Json>>,
     started: std::sync::atomic::AtomicBool,
+    /// Set by `meta: end_play`: no later batch of the play runs.
+    ended: std::sync::atomic::AtomicBool,
     /// Banners already printed (by task address), so `strategy: free` prints each once.
     announced: std::sync::Mutex<std::collections::HashSet<usize>>,
 }
 
 impl Runner {
-    /// Runs one play on the hosts its pattern (and `--limit`) selects.
-    pub(super) async fn run_play(&self, play: &Play) {
-        let name = play.name.clone().unwrap_or_else(|| play.hosts.clone());
-        self.reporter.play_start(&name);
+    /// Runs one play on the hosts its pattern (and `--limit`) selects. A pattern that
+    /// is not one (a bad regex, a subscript past the end) stops the run, as in Ansible.
+    pub(super) async fn run_play(&self, play: &Play) -> Result<(), RunError> {
         let pattern = match self.render_plain(&play.hosts) {
             Ok(pattern) => pattern,
-            Err(message) => {
-                self.reporter.warning(&message);
-                return;
-            }
+            Err(message) => return Err(RunError::Pattern(message)),
         };
-        let mut selected = self.inventory.select(&pattern).unwrap_or_default();
+        let mut selected = self.select(&pattern)?;
         if let Some(limit) = &self.options.limit {
-            let allowed = self.inventory.select(limit).unwrap_or_default();
+            let allowed = self.select(limit)?;
             selected.retain(|h| allowed.contains(h));
         }
+        let name = play.name.clone().unwrap_or_else(|| play.hosts.clone());
         if selected.is_empty() {
             self.reporter.warning(&format!(
                 "Could not match supplied host pattern, ignoring: {pattern}"
             ));
+            self.reporter.play_start(&name);
             self.reporter.no_hosts("skipping: no hosts matched");
-            return;
+            return Ok(());
         }
+        self.reporter.play_start(&name);
         let batches = serial_batches(play.serial.as_ref(), selected.len());
         let mut start = 0;
         for size in batches {
             let batch = &selected[start..(start + size).min(selected.len())];
             start += size;
-            let failed = self.run_batch(play, &selected, batch).await;
+            let (failed, ended) = self.run_batch(play, &selected, batch).await;
+            if let Some(err) = self.take_stop() {
+                return Err(err);
+            }
             let limit = play.max_fail_percentage.unwrap_or(100.0);
             let percent = 100.0 * failed as f64 / batch.len().max(1) as f64;
             if failed == batch.len() || (play.max_fail_percentage.is_some() && percent > limit) {
                 break;
             }
-            if start >= selected.len() {
+            if ended || start >= selected.len() {
                 break;
             }
         }
+        Ok(())
     }
 
-    /// Runs the play on one `serial` batch of hosts; returns how many failed.
-    async fn run_batch(&self, play: &Play, selected: &[String], batch: &[String]) -> usize {
+    /// The hosts `pattern` selects, or the error that stops the run.
+    fn select(&self, pattern: &str) -> Result<Vec<String>, RunError> {
+        self.inventory
+            .select(pattern)
+            .map_err(|err| RunError::Pattern(err.to_string()))
+    }
+
+    /// Runs one batch of a play; returns how many of its hosts failed, and whether
+    /// `meta: end_play` ended the play.
+    async fn run_batch(&self, play: &Play, selected: &[String], batch: &[String]) -> (usize, bool) {
         let mut hosts: Vec<HostState> = batch
             .iter()
             .map(|name| HostState::new(name, self.inventory.host_vars(name)))
@@ -87,13 +100,14 @@ impl Runner {
             groups,
             vars_files: HashMap::new(),
             started: std::sync::atomic::AtomicBool::new(self.options.start_at_task.is_none()),
+            ended: std::sync::atomic::AtomicBool::new(false),
             announced: std::sync::Mutex::new(std::collections::HashSet::new()),
         };
         if let Err(message) = self.load_vars_files(&mut run, &hosts) {
             for host in &mut hosts {
                 self.report_failure(host, &message);
             }
-            return hosts.len();
+            return (hosts.len(), false);
         }
         if play.gather_facts {
             self.gather_facts(&run, &mut hosts).await;
@@ -112,7 +126,8 @@ impl Runner {
         } else {
             self.run_sections(&run, &mut hosts).await;
         }
-        hosts.iter().filter(|h| h.failed || h.unreachable).count()
+        let failed = hosts.iter().filter(|h| h.failed || h.unreachable).count();
+        (failed, run.ended.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     /// pre_tasks, roles, tasks and post_tasks, with handlers flushed after each part.
@@ -153,19 +168,39 @@ impl Runner {
     }
 
     fn report_failure(&self, host: &mut HostState, message: &str) {
-        host.failed = true;
+        self.report_task_failure(host, message, false);
+    }
+
+    /// Reports a failure of a task the play loop runs itself (an include); when the
+    /// task's `ignore_errors` holds it counts as ok and ignored, as Ansible counts it.
+    fn report_task_failure(&self, host: &mut HostState, message: &str, ignored: bool) {
+        host.failed |= !ignored;
         let result = crate::modules::failed(message);
         self.reporter.result(&crate::output::HostResult {
             host: &host.name,
             action: "",
             delegated_to: None,
             status: crate::output::Status::Failed,
-            ignored: false,
+            ignored,
             item: None,
             result: &result,
             is_loop_summary: false,
         });
-        self.count(&host.name, |s| s.failures += 1);
+        self.count(&host.name, |s| match ignored {
+            true => {
+                s.ok += 1;
+                s.ignored += 1;
+            }
+            false => s.failures += 1,
+        });
+    }
+
+    /// Whether `task`'s `ignore_errors` holds with `vars`.
+    fn ignores_errors(&self, task: &Task, vars: &Arc<crate::template::Vars>) -> bool {
+        task.options
+            .ignore_errors
+            .as_ref()
+            .is_some_and(|flag| self.flag(flag, vars))
     }
 
     /// Reads the play's `vars_files` for each host (paths may use host variables).
@@ -214,7 +249,7 @@ impl Runner {
         let span = run.play.span.clone();
         let mut task = Task::new(
             Action::Module {
-                name: "setup".into(),
+                module: ModuleRef(crate::modules::setup_module()),
                 args: indexmap::IndexMap::new(),
             },
             span,
@@ -235,7 +270,7 @@ impl Runner {
     ) -> BoxFuture<'a, ()> {
         Box::pin(async move {
             for task in tasks {
-                if !hosts.iter().any(HostState::active) {
+                if !hosts.iter().any(HostState::active) || self.is_stopped() {
                     return;
                 }
                 self.run_one(run, task, hosts, kind).await;
@@ -264,7 +299,7 @@ impl Runner {
                 self.run_include_role(run, task, name, tasks_from.as_deref(), hosts, kind)
                     .await;
             }
-            Action::Meta(what) => self.run_meta(run, task, what, hosts).await,
+            Action::Meta(meta) => self.run_meta(run, task, *meta, hosts).await,
             _ => {
                 if !self.options.tags.allows(&task.tags) {
                     return;
@@ -416,23 +451,22 @@ impl Runner {
         let mut by_file: Vec<(String, Vec<String>)> = Vec::new();
         for host in hosts.iter_mut().filter(|h| h.active()) {
             let vars = task_vars(self, &scope, host, Some(task), &[]);
-            let holds = task.when.iter().try_fold(true, |acc, c| {
-                self.templar.condition(&c.text, &vars).map(|h| acc && h)
+            let rendered = self.conditions_hold(task, &vars).and_then(|holds| {
+                holds
+                    .then(|| self.templar.render_str(file, &vars))
+                    .transpose()
+                    .map_err(|err| format!("{}: {}", task.span, err.message))
             });
-            match holds {
-                Ok(false) => continue,
-                Err(err) => {
-                    self.report_failure(host, &format!("{}: {}", task.span, err.message));
-                    continue;
-                }
-                Ok(true) => {}
-            }
-            match self.templar.render_str(file, &vars) {
-                Ok(path) => match by_file.iter_mut().find(|(p, _)| *p == path) {
+            match rendered {
+                Ok(Some(path)) => match by_file.iter_mut().find(|(p, _)| *p == path) {
                     Some((_, names)) => names.push(host.name.clone()),
                     None => by_file.push((path, vec![host.name.clone()])),
                 },
-                Err(err) => self.report_failure(host, &format!("{}: {}", task.span, err.message)),
+                Ok(None) => {}
+                Err(message) => {
+                    let ignored = self.ignores_errors(task, &vars);
+                    self.report_task_failure(host, &message, ignored);
+                }
             }
         }
         let base = task.span.dir();
@@ -472,16 +506,22 @@ impl Runner {
         let mut role_name = name.to_string();
         for host in hosts.iter_mut().filter(|h| h.active()) {
             let vars = task_vars(self, &scope, host, Some(task), &[]);
-            let holds = task
-                .when
-                .iter()
-                .all(|c| self.templar.condition(&c.text, &vars).unwrap_or(false));
-            if holds {
-                role_name = self
-                    .templar
-                    .render_str(name, &vars)
-                    .unwrap_or_else(|_| name.to_string());
-                names.push(host.name.clone());
+            let rendered = self.conditions_hold(task, &vars).and_then(|holds| {
+                holds
+                    .then(|| self.templar.render_str(name, &vars))
+                    .transpose()
+                    .map_err(|err| format!("include_role: {}", err.message))
+            });
+            match rendered {
+                Ok(Some(rendered)) => {
+                    role_name = rendered;
+                    names.push(host.name.clone());
+                }
+                Ok(None) => {}
+                Err(message) => {
+                    let ignored = self.ignores_errors(task, &vars);
+                    self.report_task_failure(host, &message, ignored);
+                }
             }
         }
         if names.is_empty() {
@@ -545,39 +585,59 @@ impl Runner {
         }
     }
 
-    async fn run_meta(&self, run: &PlayRun<'_>, task: &Task, what: &str, hosts: &mut [HostState]) {
-        match what {
-            "flush_handlers" => self.flush_handlers(run, hosts).await,
-            "end_play" | "end_batch" => {
+    /// Runs a `meta:` action. Its `when` is evaluated per active host (a broken
+    /// condition stops the run, as in Ansible); actions on the whole play or batch follow the
+    /// first active host's answer, as Ansible's linear strategy runs them once.
+    async fn run_meta(&self, run: &PlayRun<'_>, task: &Task, meta: Meta, hosts: &mut [HostState]) {
+        let conditional = !matches!(
+            meta,
+            Meta::Noop | Meta::RefreshInventory | Meta::ResetConnection
+        );
+        if !conditional && !task.when.is_empty() {
+            self.reporter.warning(&format!(
+                "{} task does not support when conditional",
+                meta.word()
+            ));
+        }
+        let holds = match conditional {
+            true => match self.hosts_where_when_holds(run, task, hosts) {
+                Ok(holds) => holds,
+                Err(message) => return self.stop(RunError::MetaCondition(message)),
+            },
+            false => Vec::new(),
+        };
+        let first_holds = hosts
+            .iter()
+            .find(|h| h.active())
+            .is_some_and(|h| holds.contains(&h.name));
+        match meta {
+            Meta::Noop | Meta::RefreshInventory => {}
+            Meta::FlushHandlers if !holds.is_empty() => self.flush_handlers(run, hosts).await,
+            Meta::FlushHandlers => {}
+            Meta::EndPlay | Meta::EndBatch if first_holds => {
+                if meta == Meta::EndPlay {
+                    run.ended.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
                 for host in hosts.iter_mut() {
                     host.ended = true;
                 }
             }
-            "end_host" => {
-                let hostvars = self.hostvars(hosts);
-                let scope = self.scope(run, hostvars);
-                for host in hosts.iter_mut().filter(|h| h.active()) {
-                    let vars = task_vars(self, &scope, host, Some(task), &[]);
-                    if task
-                        .when
-                        .iter()
-                        .all(|c| self.templar.condition(&c.text, &vars).unwrap_or(false))
-                    {
-                        host.ended = true;
-                    }
+            Meta::EndHost => {
+                for host in hosts.iter_mut().filter(|h| holds.contains(&h.name)) {
+                    host.ended = true;
                 }
             }
-            "clear_host_errors" => {
+            Meta::ClearHostErrors if first_holds => {
                 for host in hosts.iter_mut() {
                     host.failed = false;
                 }
             }
-            "clear_facts" => {
+            Meta::ClearFacts if first_holds => {
                 for host in hosts.iter_mut() {
                     host.facts.clear();
                 }
             }
-            "reset_connection" => {
+            Meta::ResetConnection => {
                 let mut cache = self.connections.lock().await;
                 for host in hosts.iter_mut() {
                     host.connection = None;
@@ -586,8 +646,28 @@ impl Runner {
                     }
                 }
             }
-            _ => {}
+            Meta::EndPlay | Meta::EndBatch | Meta::ClearHostErrors | Meta::ClearFacts => {}
         }
+    }
+
+    /// The active hosts for which every `when` of `task` holds, or the first
+    /// condition that cannot be evaluated.
+    fn hosts_where_when_holds(
+        &self,
+        run: &PlayRun<'_>,
+        task: &Task,
+        hosts: &[HostState],
+    ) -> Result<Vec<String>, String> {
+        let hostvars = self.hostvars(hosts);
+        let scope = self.scope(run, hostvars);
+        let mut holds = Vec::new();
+        for host in hosts.iter().filter(|h| h.active()) {
+            let vars = task_vars(self, &scope, host, Some(task), &[]);
+            if self.conditions_hold(task, &vars)? {
+                holds.push(host.name.clone());
+            }
+        }
+        Ok(holds)
     }
 
     /// Runs notified handlers in the order they are defined, on the hosts that

@@ -93,14 +93,20 @@ impl Runner {
         host: &mut HostState,
     ) -> TaskEnd {
         let vars = task_vars(self, scope, host, Some(task), &[]);
-        let delegated = self.delegate_target(task, &vars);
-        let evaluated = self.evaluate(task, host, &vars, delegated.as_deref()).await;
+        let (delegated, evaluated) = match self.delegate_target(task, &vars) {
+            Ok(delegated) => {
+                let evaluated = self.evaluate(task, host, &vars, delegated.as_deref()).await;
+                (delegated, evaluated)
+            }
+            Err(message) => (None, Err(message)),
+        };
         // A loop's answers never outlive it, however it ended.
         host.prefetched = None;
-        let (status, result) = match evaluated {
+        let (status, mut result) = match evaluated {
             Ok(pair) => pair,
             Err(message) => (Status::Failed, modules::failed(message)),
         };
+        let notified = take_notifications(&mut result);
         let hidden =
             self.no_log(task, &vars) || result.get(censor::NO_LOG_KEY) == Some(&Json::Bool(true));
         let shown = censor::for_display(&result, hidden);
@@ -151,11 +157,7 @@ impl Runner {
             Status::Unreachable => s.unreachable += 1,
         });
         if status == Status::Changed {
-            for name in &task.notify {
-                let name = self
-                    .templar
-                    .render_str(name, &vars)
-                    .unwrap_or_else(|_| name.clone());
+            for name in notified {
                 if !host.notified.contains(&name) {
                     host.notified.push(name);
                 }
@@ -181,7 +183,8 @@ impl Runner {
 
     /// The become settings for `task`: the task's and play's keywords, then the host's
     /// `ansible_become*` variables, then `-b`/`--become-user`.
-    fn become_spec(&self, task: &Task, vars: &Arc<Vars>) -> Option<BecomeSpec> {
+    /// A `become_user`/`become_method` that cannot be rendered fails the task.
+    fn become_spec(&self, task: &Task, vars: &Arc<Vars>) -> Result<Option<BecomeSpec>, String> {
         let var = |names: &[&str]| -> Option<Json> {
             names.iter().find_map(|n| vars.resolved(n).ok().flatten())
         };
@@ -195,18 +198,19 @@ impl Runner {
             .or_else(|| var(&["ansible_become"]).and_then(|v| modules::args::parse_bool(&v)))
             .unwrap_or(self.options.become_);
         if !enabled {
-            return None;
+            return Ok(None);
         }
-        let render = |value: &String| {
+        let render = |keyword: &str, value: &String| {
             self.templar
                 .render_str(value, vars)
-                .unwrap_or_else(|_| value.clone())
+                .map_err(|err| located(&err, &task.span, &format!("keyword '{keyword}'")))
         };
         let user = task
             .options
             .become_user
             .as_ref()
-            .map(render)
+            .map(|user| render("become_user", user))
+            .transpose()?
             .or_else(|| var(&["ansible_become_user"]).map(text))
             .or_else(|| self.options.become_user.clone())
             .unwrap_or_else(|| "root".into());
@@ -214,7 +218,8 @@ impl Runner {
             .options
             .become_method
             .as_ref()
-            .map(render)
+            .map(|method| render("become_method", method))
+            .transpose()?
             .or_else(|| var(&["ansible_become_method"]).map(text))
             .unwrap_or_else(|| "sudo".into());
         let password = var(&[
@@ -224,21 +229,35 @@ impl Runner {
         ])
         .map(text)
         .or_else(|| self.options.become_password.clone());
-        Some(BecomeSpec {
+        Ok(Some(BecomeSpec {
             user,
             method,
             password,
-        })
+        }))
     }
 
-    /// `delegate_to:` rendered, if set.
-    fn delegate_target(&self, task: &Task, vars: &Arc<Vars>) -> Option<String> {
-        let target = task.options.delegate_to.as_ref()?;
-        Some(
-            self.templar
-                .render_str(target, vars)
-                .unwrap_or_else(|_| target.clone()),
-        )
+    /// `delegate_to:` rendered, if set; a value that cannot be rendered fails the task.
+    fn delegate_target(&self, task: &Task, vars: &Arc<Vars>) -> Result<Option<String>, String> {
+        let Some(target) = task.options.delegate_to.as_ref() else {
+            return Ok(None);
+        };
+        self.templar
+            .render_str(target, vars)
+            .map(Some)
+            .map_err(|err| located(&err, &task.span, "keyword 'delegate_to'"))
+    }
+
+    /// The handler names `task` notifies, rendered; a name that cannot be rendered
+    /// fails the task.
+    fn notified(&self, task: &Task, vars: &Arc<Vars>) -> Result<Vec<String>, String> {
+        task.notify
+            .iter()
+            .map(|name| {
+                self.templar
+                    .render_str(name, vars)
+                    .map_err(|err| located(&err, &task.span, "keyword 'notify'"))
+            })
+            .collect()
     }
 
     /// Whether `no_log` holds for `task` with `vars` (a loop item's, for its result). A
@@ -435,13 +454,13 @@ impl Runner {
         vars: &Arc<Vars>,
         delegated: Option<&str>,
     ) -> Result<Option<Prefetched>, String> {
-        let Action::Module { name, args } = &task.action else {
+        let Action::Module { module, args } = &task.action else {
             return Ok(None);
         };
-        let (Some(dest), Some(module)) = (args.get("dest"), modules::lookup(name)) else {
+        let Some(dest) = args.get("dest") else {
             return Ok(None);
         };
-        if items.len() < 2 || !module.installs_at_dest() {
+        if items.len() < 2 || !module.0.installs_at_dest() {
             return Ok(None);
         }
         // The items' destinations, and how each item would become another user: the
@@ -453,7 +472,9 @@ impl Runner {
             if let Ok(Json::String(path)) = self.templar.render_value(dest, &scope) {
                 paths.push(path);
             }
-            let spec = self.become_spec(task, &scope);
+            let Ok(spec) = self.become_spec(task, &scope) else {
+                return Ok(None);
+            };
             match &become_ {
                 None => become_ = Some(spec),
                 Some(first) if *first != spec => return Ok(None),
@@ -474,7 +495,7 @@ impl Runner {
     }
 
     /// Whether every `when:` condition holds.
-    fn conditions_hold(&self, task: &Task, vars: &Arc<Vars>) -> Result<bool, String> {
+    pub(super) fn conditions_hold(&self, task: &Task, vars: &Arc<Vars>) -> Result<bool, String> {
         for condition in &task.when {
             let holds = self
                 .templar
@@ -537,6 +558,26 @@ impl Runner {
     /// Runs the action once (with `until` retries), then applies `changed_when` and
     /// `failed_when`.
     async fn execute(
+        &self,
+        task: &Task,
+        host: &mut HostState,
+        vars: &Arc<Vars>,
+        delegated: Option<&str>,
+    ) -> Outcome {
+        let notify = match self.notified(task, vars) {
+            Ok(notify) => notify,
+            Err(message) => return modules::failed(message),
+        };
+        let mut result = self.execute_until(task, host, vars, delegated).await;
+        if !notify.is_empty() {
+            result.insert(NOTIFY_KEY.into(), Json::from(notify));
+        }
+        result
+    }
+
+    /// Runs the action, retried as `until`/`retries`/`delay` say, with
+    /// `changed_when`/`failed_when` applied.
+    async fn execute_until(
         &self,
         task: &Task,
         host: &mut HostState,
@@ -643,7 +684,8 @@ impl Runner {
         delegated: Option<&str>,
     ) -> Result<Outcome, String> {
         match &task.action {
-            Action::Module { name, args } | Action::DropIn { name, args, .. } => {
+            Action::Module { args, .. } | Action::DropIn { args, .. } => {
+                let name = action_name(task);
                 let mut rendered = indexmap::IndexMap::new();
                 for (key, value) in args {
                     let value = self
@@ -655,24 +697,23 @@ impl Runner {
                     }
                 }
                 let module = match &task.action {
-                    Action::DropIn { .. } => None,
-                    _ => Some(
-                        modules::lookup(name)
-                            .ok_or_else(|| format!("couldn't resolve module/action '{name}'"))?,
-                    ),
+                    Action::Module { module, .. } => Some(module.0),
+                    _ => None,
                 };
                 let args = match module {
                     Some(module) => Args::parse(&module.all_params(), &rendered)?,
                     None => Args::default(),
                 };
-                let check_mode = match &task.options.check_mode {
-                    Some(flag) => self.flag(flag, vars),
-                    None => self.options.check,
+                let mode = |name: &str, value: Option<&Json>, default: bool| {
+                    self.keyword(task, name, Kind::Bool, value, vars)
+                        .map(|flag| flag.and_then(|f| f.as_bool()).unwrap_or(default))
                 };
-                let diff_mode = match &task.options.diff {
-                    Some(flag) => self.flag(flag, vars),
-                    None => self.options.diff,
-                };
+                let check_mode = mode(
+                    "check_mode",
+                    task.options.check_mode.as_ref(),
+                    self.options.check,
+                )?;
+                let diff_mode = mode("diff", task.options.diff.as_ref(), self.options.diff)?;
                 if check_mode && module.is_some_and(|m| !m.supports_check_mode()) {
                     let mut result = skipped_result(&format!(
                         "remote module ({name}) does not support check mode"
@@ -690,7 +731,7 @@ impl Runner {
                         return Ok(modules::failed(format!("{}: {message}", task.span)));
                     }
                 };
-                let conn = match with_become(conn, self.become_spec(task, vars)) {
+                let conn = match with_become(conn, self.become_spec(task, vars)?) {
                     Ok(conn) => conn,
                     Err(err) => return Ok(modules::failed(err.to_string())),
                 };
@@ -710,11 +751,11 @@ impl Runner {
                 };
                 let run = async {
                     match (&task.action, module) {
-                        (Action::DropIn { path, .. }, _) => {
-                            let plain: Map<String, Json> = rendered.into_iter().collect();
-                            modules::dropin::run(&ctx, name, path, &plain).await
-                        }
                         (_, Some(module)) => module.run(&ctx, &args).await,
+                        (Action::DropIn { path, .. }, None) => {
+                            let plain: Map<String, Json> = rendered.into_iter().collect();
+                            modules::dropin::run(&ctx, &name, path, &plain).await
+                        }
                         (_, None) => Err(ModuleError::Failed(format!(
                             "couldn't resolve module/action '{name}'"
                         ))),
@@ -899,6 +940,32 @@ struct TypedKeywords {
     delay: Option<f64>,
 }
 
+/// Where an executed result carries the handler names its task notifies, rendered
+/// with its (item's) variables, as Ansible's `_ansible_notify`.
+const NOTIFY_KEY: &str = "_ansible_notify";
+
+/// The handler names of a result and of its loop items, taken out of them: they
+/// are notified when the task as a whole changed, as Ansible's strategy does.
+fn take_notifications(result: &mut Outcome) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut take = |result: &mut Map<String, Json>| {
+        if let Some(Json::Array(list)) = result.remove(NOTIFY_KEY) {
+            names.extend(
+                list.into_iter()
+                    .filter_map(|n| n.as_str().map(str::to_string)),
+            );
+        }
+    };
+    take(result);
+    if let Some(Json::Array(items)) = result.get_mut("results") {
+        items
+            .iter_mut()
+            .filter_map(Json::as_object_mut)
+            .for_each(&mut take);
+    }
+    names
+}
+
 /// The `hostvars` object of `vars`, to carry into derived scopes.
 fn hostvars_object(vars: &Arc<Vars>) -> std::collections::HashMap<String, minijinja::Value> {
     let mut objects = std::collections::HashMap::new();
@@ -916,7 +983,8 @@ fn located(err: &TemplateError, span: &crate::source::Span, what: &str) -> Strin
 /// The action name of a task, for `ansible_failed_task`.
 fn action_name(task: &Task) -> String {
     match &task.action {
-        Action::Module { name, .. } | Action::DropIn { name, .. } => name.clone(),
+        Action::Module { module, .. } => module.name().to_string(),
+        Action::DropIn { name, .. } => name.clone(),
         Action::SetFact { .. } => "set_fact".into(),
         Action::IncludeVars { .. } => "include_vars".into(),
         _ => "block".into(),

@@ -242,6 +242,11 @@ pub fn lookup(name: &str) -> Option<&'static dyn Module> {
     MODULES.iter().copied().find(|m| m.name() == short)
 }
 
+/// The `setup` module, which gathers facts for plays.
+pub fn setup_module() -> &'static dyn Module {
+    &setup::Setup
+}
+
 /// The short name of a module or action: FQCN prefixes removed.
 pub fn short_name(name: &str) -> &str {
     for prefix in [

@@ -179,10 +179,10 @@ pub struct Task {
 /// What a task does.
 #[derive(Clone, Debug)]
 pub enum Action {
-    /// Runs a module with arguments (values may hold templates).
+    /// Runs a built-in module with arguments (values may hold templates).
     Module {
-        /// Short module name.
-        name: String,
+        /// The module, resolved once when the playbook loaded.
+        module: ModuleRef,
         /// Arguments as written.
         args: IndexMap<String, Json>,
     },
@@ -230,9 +230,77 @@ pub enum Action {
         /// `name:` to nest the variables under.
         name: Option<String>,
     },
-    /// `meta:` (`flush_handlers`, `end_play`, `end_host`, `reset_connection`, `noop`,
-    /// `clear_facts`, `clear_host_errors`, `refresh_inventory`).
-    Meta(String),
+    /// `meta:` one of the executor's own actions.
+    Meta(Meta),
+}
+
+/// A built-in module, resolved once when the playbook loads, so the executor never
+/// looks a module up by name.
+#[derive(Clone, Copy)]
+pub struct ModuleRef(pub &'static dyn crate::modules::Module);
+
+impl ModuleRef {
+    /// The module's short name.
+    pub fn name(self) -> &'static str {
+        self.0.name()
+    }
+}
+
+impl std::fmt::Debug for ModuleRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ModuleRef({})", self.name())
+    }
+}
+
+/// What a `meta:` task asks the executor to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Meta {
+    /// Runs the notified handlers now.
+    FlushHandlers,
+    /// Does nothing.
+    Noop,
+    /// Ends the play for every host.
+    EndPlay,
+    /// Ends the play for the hosts where `when` holds.
+    EndHost,
+    /// Ends the current batch (`serial`).
+    EndBatch,
+    /// Closes the connections so the next task opens new ones.
+    ResetConnection,
+    /// Forgets the hosts' facts.
+    ClearFacts,
+    /// Makes failed hosts active again.
+    ClearHostErrors,
+    /// Reloads the inventory.
+    RefreshInventory,
+}
+
+impl Meta {
+    /// Every meta action with the word that names it.
+    pub const ALL: &'static [(Meta, &'static str)] = &[
+        (Meta::FlushHandlers, "flush_handlers"),
+        (Meta::Noop, "noop"),
+        (Meta::EndPlay, "end_play"),
+        (Meta::EndHost, "end_host"),
+        (Meta::EndBatch, "end_batch"),
+        (Meta::ResetConnection, "reset_connection"),
+        (Meta::ClearFacts, "clear_facts"),
+        (Meta::ClearHostErrors, "clear_host_errors"),
+        (Meta::RefreshInventory, "refresh_inventory"),
+    ];
+
+    /// The meta action called `word`.
+    pub fn named(word: &str) -> Option<Meta> {
+        Meta::ALL.iter().find(|(_, w)| *w == word).map(|(m, _)| *m)
+    }
+
+    /// The word that names this action.
+    pub fn word(self) -> &'static str {
+        Meta::ALL
+            .iter()
+            .find(|(m, _)| *m == self)
+            .map_or("noop", |(_, w)| w)
+    }
 }
 
 /// A loop: the items to iterate over and how they were written.
@@ -332,7 +400,7 @@ impl Task {
     pub fn display_name(&self) -> String {
         let base = match (&self.name, &self.action) {
             (Some(name), _) => name.clone(),
-            (None, Action::Module { name, .. }) => name.clone(),
+            (None, Action::Module { module, .. }) => module.name().to_string(),
             (None, Action::DropIn { name, .. }) => name.clone(),
             (None, Action::Block { .. }) => "block".into(),
             (None, Action::IncludeTasks { .. }) => "include_tasks".into(),

@@ -468,7 +468,7 @@ impl Loader {
         if node.get("local_action").is_some() {
             options.delegate_to = Some("localhost".into());
         }
-        let mut task = Task::new(Action::Meta("noop".into()), node.span.clone());
+        let mut task = Task::new(Action::Meta(Meta::Noop), node.span.clone());
         task.name = name;
         task.role = ctx.role.clone();
         task.when = ctx.inherited.when.clone();
@@ -712,27 +712,17 @@ impl Loader {
             }
             "meta" => {
                 let what = raw_or("_raw_params").unwrap_or_default();
-                const META: &[&str] = &[
-                    "flush_handlers",
-                    "noop",
-                    "end_play",
-                    "end_host",
-                    "end_batch",
-                    "reset_connection",
-                    "clear_facts",
-                    "clear_host_errors",
-                    "refresh_inventory",
-                ];
-                if !META.contains(&what.as_str()) {
-                    return Err(SourceError::new(
+                let meta = Meta::named(&what).ok_or_else(|| {
+                    let words: Vec<&str> = Meta::ALL.iter().map(|(_, w)| *w).collect();
+                    SourceError::new(
                         &value.span,
                         format!(
                             "invalid meta action requested: {what} (one of: {})",
-                            META.join(", ")
+                            words.join(", ")
                         ),
-                    ));
-                }
-                Ok(Action::Meta(what))
+                    )
+                })?;
+                Ok(Action::Meta(meta))
             }
             "import_playbook" => Err(SourceError::new(
                 name_span,
@@ -780,7 +770,7 @@ impl Loader {
                     ));
                 }
                 Ok(Action::Module {
-                    name: module.name().to_string(),
+                    module: ModuleRef(module),
                     args,
                 })
             }
@@ -805,7 +795,7 @@ impl Loader {
             depth: 0,
         };
         let short = modules::short_name(module).to_string();
-        let mut task = Task::new(Action::Meta("noop".into()), span.clone());
+        let mut task = Task::new(Action::Meta(Meta::Noop), span.clone());
         task.name = Some(short.clone());
         task.action = self.parse_action(&short, &node, None, &span, &mut task.clone(), &ctx)?;
         Ok(task)

@@ -1,0 +1,206 @@
+//! What stops a task, a host or the run, as Ansible decides it: `meta` actions honour
+//! `when`; a condition, keyword or host pattern that cannot be evaluated is reported
+//! where Ansible reports it, never turned into a skip or its raw text. Each expectation
+//! here was read off ansible-playbook 2.19 running the same playbook.
+
+mod common;
+
+use common::{Scratch, recap_line, stderr, stdout};
+
+const TWO_LOCAL_HOSTS: &str = "a ansible_connection=local\nb ansible_connection=local\n";
+
+#[test]
+fn end_play_honours_when_and_ends_the_later_batches_too() {
+    let scratch = Scratch::new();
+    scratch.write("inventory", TWO_LOCAL_HOSTS);
+    scratch.write(
+        "end_play.yml",
+        r#"
+- hosts: all
+  serial: 1
+  gather_facts: false
+  tasks:
+    - meta: end_play
+      when: inventory_hostname == 'nobody'
+    - copy: {content: "x", dest: "{{ playbook_dir }}/out-{{ inventory_hostname }}-1"}
+    - meta: end_play
+      when: inventory_hostname == 'a'
+    - copy: {content: "x", dest: "{{ playbook_dir }}/out-{{ inventory_hostname }}-2"}
+- hosts: b
+  gather_facts: false
+  tasks:
+    - copy: {content: "x", dest: "{{ playbook_dir }}/out-second-play"}
+"#,
+    );
+    let output = scratch.bosun(&["run", "-i", "inventory", "end_play.yml"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
+    let made: Vec<bool> = [
+        "out-a-1",
+        "out-a-2",
+        "out-b-1",
+        "out-b-2",
+        "out-second-play",
+    ]
+    .iter()
+    .map(|name| scratch.path().join(name).is_file())
+    .collect();
+    assert_eq!(
+        made,
+        [true, false, false, false, true],
+        "a false `when` does not end the play; a true one ends it for b's batch too, \
+         and the next play runs\n{out}"
+    );
+    assert!(recap_line(&out, "a").contains("ok=1    changed=1"), "{out}");
+}
+
+#[test]
+fn end_host_ends_only_the_hosts_where_its_condition_holds() {
+    let scratch = Scratch::new();
+    scratch.write("inventory", TWO_LOCAL_HOSTS);
+    scratch.write(
+        "end_host.yml",
+        r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - meta: end_host
+      when: inventory_hostname == 'a'
+    - copy: {content: "x", dest: "{{ playbook_dir }}/out-{{ inventory_hostname }}"}
+"#,
+    );
+    let output = scratch.bosun(&["run", "-i", "inventory", "end_host.yml"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    assert!(!scratch.path().join("out-a").exists());
+    assert!(scratch.path().join("out-b").is_file());
+}
+
+#[test]
+fn a_meta_condition_that_cannot_be_evaluated_stops_the_run() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "broken_meta.yml",
+        r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - meta: end_host
+      when: nothing_here.y
+      ignore_errors: true
+    - copy: {content: "x", dest: "{{ playbook_dir }}/after"}
+"#,
+    );
+    let output = scratch.bosun(&["run", "broken_meta.yml"]);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{}{err}", stdout(&output));
+    assert!(err.contains("ERROR!"), "{err}");
+    assert!(err.contains("'nothing_here' is undefined"), "{err}");
+    assert!(
+        !scratch.path().join("after").exists(),
+        "no task runs after the error"
+    );
+}
+
+#[test]
+fn broken_keywords_and_include_conditions_fail_the_task_instead_of_being_skipped() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "roles/r/tasks/main.yml",
+        "- copy: {content: x, dest: \"{{ playbook_dir }}/role-ran\"}\n",
+    );
+    scratch.write(
+        "broken.yml",
+        r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - include_role: {name: r}
+      when: nothing_here.x
+      ignore_errors: true
+    - copy: {content: "n", dest: "{{ playbook_dir }}/notified"}
+      notify: "{{ nothing_here }}"
+      ignore_errors: true
+    - copy: {content: "d", dest: "{{ playbook_dir }}/delegated"}
+      delegate_to: "{{ nothing_here }}"
+      ignore_errors: true
+    - copy: {content: "b", dest: "{{ playbook_dir }}/became"}
+      become: true
+      become_user: "{{ nothing_here }}"
+      ignore_errors: true
+  handlers:
+    - name: h
+      debug: msg=h
+"#,
+    );
+    let output = scratch.bosun(&["run", "broken.yml"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
+    for (keyword, file) in [
+        ("conditional", "role-ran"),
+        ("keyword 'notify'", "notified"),
+        ("keyword 'delegate_to'", "delegated"),
+        ("keyword 'become_user'", "became"),
+    ] {
+        assert!(
+            out.contains(&format!("{keyword}: 'nothing_here' is undefined")),
+            "{keyword}:\n{out}"
+        );
+        assert!(
+            !scratch.path().join(file).exists(),
+            "the task failed before it ran: {file}"
+        );
+    }
+    assert_eq!(
+        recap_line(&out, "localhost"),
+        "localhost                  : ok=4    changed=0    unreachable=0    failed=0    skipped=0    rescued=0    ignored=4   "
+    );
+}
+
+#[test]
+fn an_invalid_host_pattern_stops_the_run_before_any_later_play() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "pattern.yml",
+        r#"
+- hosts: "~("
+  gather_facts: false
+  tasks:
+    - debug: msg=never
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - copy: {content: "x", dest: "{{ playbook_dir }}/second"}
+"#,
+    );
+    let output = scratch.bosun(&["run", "pattern.yml"]);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{}{err}", stdout(&output));
+    assert!(err.contains("ERROR! invalid host pattern '~('"), "{err}");
+    assert!(!scratch.path().join("second").exists());
+}
+
+#[test]
+fn handlers_are_notified_by_name_rendered_per_loop_item() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "loop_notify.yml",
+        r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - copy: {content: "{{ item }}", dest: "{{ playbook_dir }}/item-{{ item }}"}
+      loop: [one, two]
+      notify: "say {{ item }}"
+  handlers:
+    - name: say one
+      copy: {content: "1", dest: "{{ playbook_dir }}/handler-one"}
+    - name: say two
+      copy: {content: "2", dest: "{{ playbook_dir }}/handler-two"}
+"#,
+    );
+    let output = scratch.bosun(&["run", "loop_notify.yml"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    for file in ["handler-one", "handler-two"] {
+        assert!(scratch.path().join(file).is_file(), "{file} did not run");
+    }
+}
