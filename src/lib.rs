@@ -6,6 +6,7 @@ pub mod clock;
 pub mod config;
 pub mod connection;
 pub mod executor;
+pub mod fqcn;
 #[cfg(test)]
 mod fuzz;
 pub mod glob;

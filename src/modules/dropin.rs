@@ -100,7 +100,7 @@ pub fn find(
     playbook_dir: &Path,
     module_path: &[std::path::PathBuf],
 ) -> Option<std::path::PathBuf> {
-    let short = super::short_name(name);
+    let short = crate::fqcn::short_name(name);
     if short.contains('/') || short.starts_with('.') {
         return None;
     }

@@ -238,29 +238,13 @@ static MODULES: &[&dyn Module] = &[
 
 /// The module called `name`, given by short name or FQCN (`ansible.builtin.copy`).
 pub fn lookup(name: &str) -> Option<&'static dyn Module> {
-    let short = short_name(name);
+    let short = crate::fqcn::short_name(name);
     MODULES.iter().copied().find(|m| m.name() == short)
 }
 
 /// The `setup` module, which gathers facts for plays.
 pub fn setup_module() -> &'static dyn Module {
     &setup::Setup
-}
-
-/// The short name of a module or action: FQCN prefixes removed.
-pub fn short_name(name: &str) -> &str {
-    for prefix in [
-        "ansible.builtin.",
-        "ansible.legacy.",
-        "ansible.posix.",
-        "community.general.",
-        "community.docker.",
-    ] {
-        if let Some(short) = name.strip_prefix(prefix) {
-            return short;
-        }
-    }
-    name
 }
 
 /// Every built-in module name, for suggestions.

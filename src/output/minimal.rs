@@ -19,7 +19,7 @@ impl Minimal {
     /// A reporter for ad hoc runs of `module`.
     pub fn new(module: &str) -> Minimal {
         Minimal {
-            module: crate::modules::short_name(module).to_string(),
+            module: crate::fqcn::short_name(module).to_string(),
         }
     }
 }

@@ -436,7 +436,8 @@ impl Loader {
                     "couldn't resolve module/action '{name}'; it is neither a bosun module nor a task keyword"
                 ),
             );
-            if let Some(close) = crate::suggest::closest(modules::short_name(&name), candidates) {
+            if let Some(close) = crate::suggest::closest(crate::fqcn::short_name(&name), candidates)
+            {
                 err = err.with_help(format!("did you mean '{close}'?"));
             }
             return Err(err);
@@ -541,7 +542,7 @@ impl Loader {
                 ));
             }
         };
-        let short = modules::short_name(&module_name).to_string();
+        let short = crate::fqcn::short_name(&module_name).to_string();
         let extra_args = node.get("args");
         task.action =
             self.parse_action(&short, &module_node, extra_args, &name_span, &mut task, ctx)?;
@@ -794,7 +795,7 @@ impl Loader {
             handlers: Arc::new(Mutex::new(Vec::new())),
             depth: 0,
         };
-        let short = modules::short_name(module).to_string();
+        let short = crate::fqcn::short_name(module).to_string();
         let mut task = Task::new(Action::Meta(Meta::Noop), span.clone());
         task.name = Some(short.clone());
         task.action = self.parse_action(&short, &node, None, &span, &mut task.clone(), &ctx)?;
@@ -1013,7 +1014,7 @@ fn absolute_dir(dir: &Path) -> PathBuf {
 
 /// Whether `name` is a module or one of the executor's actions.
 fn lookup_action(name: &str) -> bool {
-    let short = modules::short_name(name);
+    let short = crate::fqcn::short_name(name);
     modules::lookup(short).is_some() || EXECUTOR_ACTIONS.contains(&short)
 }
 

@@ -40,7 +40,7 @@ fn query(state: &State, name: String, terms: Rest<Value>, kwargs: Kwargs) -> Res
 
 /// Runs lookup `name` over its terms, one result per term.
 fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Value>, Error> {
-    let name = crate::modules::short_name(name);
+    let name = crate::fqcn::short_name(name);
     let strings = || -> Vec<String> {
         terms
             .iter()
