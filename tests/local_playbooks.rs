@@ -296,7 +296,7 @@ fn strategy_free_lets_fast_hosts_run_ahead() {
     let scratch = Scratch::new();
     scratch.write(
         "free.yml",
-        "- hosts: all\n  gather_facts: false\n  strategy: free\n  tasks:\n    - pause:\n        seconds: \"{{ 1 if inventory_hostname == 'slow' else 0 }}\"\n    - debug:\n        msg: \"second on {{ inventory_hostname }}\"\n",
+        "- hosts: all\n  gather_facts: false\n  strategy: free\n  tasks:\n    - pause:\n        seconds: \"{{ 3 if inventory_hostname == 'slow' else 1 }}\"\n    - debug:\n        msg: \"second on {{ inventory_hostname }}\"\n",
     );
     let (code, out, _) = run(
         &scratch,

@@ -1,5 +1,5 @@
 //! Asking the person at the terminal for a secret (SSH or become password, key
-//! passphrase) without echoing it. Without a terminal there is no prompt, and callers
+//! passphrase) without echoing it, or for an answer (`pause: prompt:`). Without a terminal there is no prompt, and callers
 //! fail with a message saying what to configure instead.
 
 use std::collections::HashMap;
@@ -18,6 +18,14 @@ pub fn secret(prompt: &str) -> Option<String> {
     if let Some(answer) = answers.get(prompt) {
         return Some(answer.clone());
     }
+    let answer = answer(prompt, false)?;
+    answers.insert(prompt.to_string(), answer.clone());
+    Some(answer)
+}
+
+/// Reads one line from `/dev/tty` after printing `prompt`, shown as typed when `echo`;
+/// `None` when there is no terminal.
+pub fn answer(prompt: &str, echo: bool) -> Option<String> {
     let tty = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -30,8 +38,10 @@ pub fn secret(prompt: &str) -> Option<String> {
         return None;
     }
     let mut silent = original;
-    silent.c_lflag &= !libc::ECHO;
-    silent.c_lflag |= libc::ECHONL;
+    if !echo {
+        silent.c_lflag &= !libc::ECHO;
+        silent.c_lflag |= libc::ECHONL;
+    }
     // SAFETY: sets the attributes of the same terminal fd; restored below.
     unsafe { libc::tcsetattr(fd, libc::TCSANOW, &silent) };
     let mut writer = &tty;
@@ -42,7 +52,5 @@ pub fn secret(prompt: &str) -> Option<String> {
     // SAFETY: restores the attributes saved above.
     unsafe { libc::tcsetattr(fd, libc::TCSANOW, &original) };
     read.ok()?;
-    let answer = line.trim_end_matches(['\r', '\n']).to_string();
-    answers.insert(prompt.to_string(), answer.clone());
-    Some(answer)
+    Some(line.trim_end_matches(['\r', '\n']).to_string())
 }

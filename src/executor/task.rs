@@ -797,6 +797,7 @@ impl Runner {
                 }
                 match outcome {
                     Ok(mut result) => {
+                        settle_flags(&mut result);
                         if let Some(Json::Object(facts)) = result.get("ansible_facts").cloned()
                             && delegated.is_none()
                         {
@@ -938,6 +939,18 @@ struct TypedKeywords {
     retries: Option<i64>,
     /// `delay:` in seconds, if set.
     delay: Option<f64>,
+}
+
+/// Sets `failed` and `changed` when a module left them out, as Ansible's task executor
+/// does: `failed` from a non-zero `rc`, `changed` false.
+fn settle_flags(result: &mut Outcome) {
+    if !result.contains_key("failed") {
+        let rc_failed = result
+            .get("rc")
+            .is_some_and(|rc| !matches!(rc, Json::Number(n) if n.as_i64() == Some(0)) && rc != "0");
+        result.insert("failed".into(), Json::Bool(rc_failed));
+    }
+    result.entry("changed").or_insert(Json::Bool(false));
 }
 
 /// Where an executed result carries the handler names its task notifies, rendered

@@ -3,9 +3,25 @@
 use async_trait::async_trait;
 use serde_json::Value as Json;
 
-use super::{Args, Kind, Module, ModuleContext, ModuleError, Outcome, Param};
+use super::typed::{TypedArgs, module_args};
+use super::{Args, Module, ModuleContext, ModuleError, Outcome, Param};
 
-/// Evaluates each expression of `that`; the first false one fails the task.
+module_args! {
+    /// `assert`'s arguments.
+    pub struct AssertArgs {
+        /// The conditions: one expression or a list of them.
+        that: Json => .required(),
+        /// The message when a condition is false.
+        fail_msg: Option<Json> => .aliases(&["msg"]),
+        /// The message when every condition holds.
+        success_msg: Json => .default_str("All assertions passed"),
+        /// Whether the success is shown without its details.
+        quiet: bool => .default_bool(false),
+    }
+}
+
+/// Evaluates each expression of `that`; the first false one fails the task. An action
+/// on the control node, not a state on the target: it implements [`Module`] directly.
 pub struct Assert;
 
 #[async_trait]
@@ -15,20 +31,14 @@ impl Module for Assert {
     }
 
     fn params(&self) -> &'static [Param] {
-        const PARAMS: &[Param] = &[
-            Param::new("that", Kind::Raw).required(),
-            Param::new("fail_msg", Kind::Raw).aliases(&["msg"]),
-            Param::new("success_msg", Kind::Raw),
-            Param::new("quiet", Kind::Bool),
-        ];
-        PARAMS
+        AssertArgs::PARAMS
     }
 
     async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
-        let conditions = match args.get("that") {
-            Some(Json::Array(items)) => items.clone(),
-            Some(other) => vec![other.clone()],
-            None => Vec::new(),
+        let args = AssertArgs::from_args(args).map_err(ModuleError::Failed)?;
+        let conditions = match &args.that {
+            Json::Array(items) => items.clone(),
+            other => vec![other.clone()],
         };
         for condition in conditions {
             let text = match &condition {
@@ -42,7 +52,7 @@ impl Module for Assert {
             };
             if !holds {
                 let mut outcome = super::failed("Assertion failed");
-                if let Some(msg) = args.get("fail_msg") {
+                if let Some(msg) = &args.fail_msg {
                     outcome.insert("msg".into(), msg.clone());
                 }
                 outcome.insert("assertion".into(), Json::String(text));
@@ -52,12 +62,8 @@ impl Module for Assert {
             }
         }
         let mut outcome = super::ok(false);
-        let msg = args
-            .get("success_msg")
-            .cloned()
-            .unwrap_or_else(|| Json::String("All assertions passed".into()));
-        outcome.insert("msg".into(), msg);
-        if !args.bool_or("quiet", false) {
+        outcome.insert("msg".into(), args.success_msg);
+        if !args.quiet {
             outcome.insert("_ansible_verbose_always".into(), Json::Bool(true));
         }
         Ok(outcome)

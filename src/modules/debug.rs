@@ -3,9 +3,24 @@
 use async_trait::async_trait;
 use serde_json::Value as Json;
 
-use super::{Args, Kind, Module, ModuleContext, ModuleError, Outcome, Param};
+use super::typed::{Rules, TypedArgs, module_args};
+use super::{Args, Module, ModuleContext, ModuleError, Outcome, Param};
 
-/// Shows `msg` or the value of `var`, only at or above `verbosity`.
+module_args! {
+    /// `debug`'s arguments.
+    pub struct DebugArgs {
+        /// The message to show.
+        msg: Json => .default_str("Hello world!"),
+        /// A variable (or expression) whose value to show instead.
+        var: Option<String>,
+        /// The `-v` count from which the message shows.
+        verbosity: i64 => .default_int(0),
+    }
+    rules: Rules { mutually_exclusive: &[&["msg", "var"]], ..Rules::NONE };
+}
+
+/// Shows `msg` or the value of `var`, only at or above `verbosity`. An action on the
+/// control node, not a state on the target: it implements [`Module`] directly.
 pub struct Debug;
 
 #[async_trait]
@@ -15,17 +30,12 @@ impl Module for Debug {
     }
 
     fn params(&self) -> &'static [Param] {
-        const PARAMS: &[Param] = &[
-            Param::new("msg", Kind::Raw),
-            Param::new("var", Kind::Str),
-            Param::new("verbosity", Kind::Int),
-        ];
-        PARAMS
+        DebugArgs::PARAMS
     }
 
     async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
-        let wanted = args.int("verbosity").unwrap_or(0);
-        if i64::from(ctx.verbosity) < wanted {
+        let args = DebugArgs::from_args(args).map_err(ModuleError::Failed)?;
+        if i64::from(ctx.verbosity) < args.verbosity {
             let mut outcome = super::ok(false);
             outcome.insert("skipped".into(), Json::Bool(true));
             outcome.insert(
@@ -34,11 +44,8 @@ impl Module for Debug {
             );
             return Ok(outcome);
         }
-        if args.get("msg").is_some() && args.get("var").is_some() {
-            return Ok(super::failed("parameters are mutually exclusive: msg|var"));
-        }
         let mut outcome = super::ok(false);
-        if let Some(var) = args.str("var") {
+        if let Some(var) = &args.var {
             let value = match ctx.vars.eval(var) {
                 Ok(Some(value)) => value,
                 Ok(None) => Json::String("VARIABLE IS NOT DEFINED!".into()),
@@ -46,11 +53,7 @@ impl Module for Debug {
             };
             outcome.insert(var.to_string(), value);
         } else {
-            let msg = args
-                .get("msg")
-                .cloned()
-                .unwrap_or_else(|| Json::String("Hello world!".into()));
-            outcome.insert("msg".into(), msg);
+            outcome.insert("msg".into(), args.msg);
         }
         outcome.insert("_ansible_verbose_always".into(), Json::Bool(true));
         Ok(outcome)

@@ -2,9 +2,21 @@
 
 use async_trait::async_trait;
 
-use super::{Args, Kind, Module, ModuleContext, ModuleError, Outcome, Param};
+use serde_json::Value as Json;
 
-/// Always fails, with `msg`.
+use super::typed::{TypedArgs, module_args};
+use super::{Args, Module, ModuleContext, ModuleError, Outcome, Param};
+
+module_args! {
+    /// `fail`'s arguments.
+    pub struct FailArgs {
+        /// The failure's message.
+        msg: Json => .default_str("Failed as requested from task"),
+    }
+}
+
+/// Always fails, with `msg`. An action on the control node, not a state on the
+/// target: it implements [`Module`] directly.
 pub struct Fail;
 
 #[async_trait]
@@ -14,15 +26,13 @@ impl Module for Fail {
     }
 
     fn params(&self) -> &'static [Param] {
-        const PARAMS: &[Param] = &[Param::new("msg", Kind::Raw)];
-        PARAMS
+        FailArgs::PARAMS
     }
 
     async fn run(&self, _ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
-        let mut outcome = super::failed("Failed as requested from task");
-        if let Some(msg) = args.get("msg") {
-            outcome.insert("msg".into(), msg.clone());
-        }
+        let args = FailArgs::from_args(args).map_err(ModuleError::Failed)?;
+        let mut outcome = super::failed("");
+        outcome.insert("msg".into(), args.msg);
         outcome.insert("changed".into(), false.into());
         Ok(outcome)
     }

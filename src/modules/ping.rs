@@ -3,10 +3,20 @@
 use async_trait::async_trait;
 use serde_json::Value as Json;
 
-use super::{Args, Kind, Module, ModuleContext, ModuleError, Outcome, Param};
+use super::typed::{TypedArgs, module_args};
+use super::{Args, Module, ModuleContext, ModuleError, Outcome, Param};
 use crate::connection::Command;
 
-/// Runs a trivial command on the target and answers `pong` (or `data`).
+module_args! {
+    /// `ping`'s arguments.
+    pub struct PingArgs {
+        /// What to answer; `crash` makes the module fail, as Ansible's does.
+        data: String => .default_str("pong"),
+    }
+}
+
+/// Runs a trivial command on the target and answers `pong` (or `data`). It changes
+/// nothing and has nothing to decide, so it implements [`Module`] directly.
 pub struct Ping;
 
 #[async_trait]
@@ -16,13 +26,12 @@ impl Module for Ping {
     }
 
     fn params(&self) -> &'static [Param] {
-        const PARAMS: &[Param] = &[Param::new("data", Kind::Str)];
-        PARAMS
+        PingArgs::PARAMS
     }
 
     async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
-        let data = args.str("data").unwrap_or("pong");
-        if data == "crash" {
+        let args = PingArgs::from_args(args).map_err(ModuleError::Failed)?;
+        if args.data == "crash" {
             return Ok(super::failed("boom"));
         }
         let out = ctx.conn.exec(&Command::new("echo pong")).await?;
@@ -34,7 +43,7 @@ impl Module for Ping {
             )));
         }
         let mut outcome = super::ok(false);
-        outcome.insert("ping".into(), Json::String(data.to_string()));
+        outcome.insert("ping".into(), Json::String(args.data));
         Ok(outcome)
     }
 }

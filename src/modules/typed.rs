@@ -246,8 +246,20 @@ pub const fn param_name(ident: &'static str) -> &'static str {
     }
 }
 
+/// A field's parameter name: the name given with `as "name"`, else the identifier.
+macro_rules! param_name_of {
+    ($field:ident) => {
+        $crate::modules::typed::param_name(stringify!($field))
+    };
+    ($field:ident $pname:literal) => {
+        $pname
+    };
+}
+pub(crate) use param_name_of;
+
 /// Declares a module's arguments: a struct whose private fields the module reads, and
-/// its [`TypedArgs`] impl with the parameter spec. Each field is `name: Type`, then
+/// its [`TypedArgs`] impl with the parameter spec. Each field is `name: Type` (or
+/// `name as "_raw_params": Type` when the parameter's name is not an identifier), then
 /// optionally `=>` and [`Param`] builder calls (`.required()`, `.aliases(&[..])`,
 /// `.choices(&[..])`, `.default_str(..)`). A trailing `rules: Rules { .. }` adds the
 /// rules between arguments.
@@ -257,7 +269,8 @@ macro_rules! module_args {
         $vis:vis struct $name:ident {
             $(
                 $(#[doc = $doc:literal])*
-                $field:ident : $ty:ty $( => $( . $method:ident ( $($arg:expr),* ) )+ )?
+                $field:ident $(as $pname:literal)? : $ty:ty
+                    $( => $( . $method:ident ( $($arg:expr),* ) )+ )?
             ),* $(,)?
         }
         $( rules: $rules:expr ; )?
@@ -266,14 +279,14 @@ macro_rules! module_args {
         #[derive(Debug, serde::Deserialize)]
         #[serde(deny_unknown_fields)]
         $vis struct $name {
-            $( $(#[doc = $doc])* $field: $ty, )*
+            $( $(#[doc = $doc])* $(#[serde(rename = $pname)])? $field: $ty, )*
         }
 
         impl $crate::modules::typed::TypedArgs for $name {
             const PARAMS: &'static [$crate::modules::args::Param] = &[
                 $(
                     $crate::modules::args::Param::new(
-                        $crate::modules::typed::param_name(stringify!($field)),
+                        $crate::modules::typed::param_name_of!($field $($pname)?),
                         <$ty as $crate::modules::typed::ArgType>::KIND,
                     )
                     .choices(<$ty as $crate::modules::typed::ArgType>::CHOICES)
@@ -285,7 +298,7 @@ macro_rules! module_args {
             fn from_args(args: &$crate::modules::args::Args) -> Result<Self, String> {
                 let fields: &[$crate::modules::typed::FieldShape] = &[$(
                     (
-                        $crate::modules::typed::param_name(stringify!($field)),
+                        $crate::modules::typed::param_name_of!($field $($pname)?),
                         <$ty as $crate::modules::typed::ArgType>::normalize,
                         <$ty as $crate::modules::typed::ArgType>::ABSENT,
                     )
@@ -371,6 +384,7 @@ mod tests {
             retries: Option<i64>,
             names: Vec<String>,
             r#type: Option<String>,
+            raw as "_raw_params": Option<String>,
         }
         rules: Rules { mutually_exclusive: &[&["retries", "type"]], ..Rules::NONE };
     }
@@ -384,7 +398,15 @@ mod tests {
         let names: Vec<&str> = Example::PARAMS.iter().map(|p| p.name).collect();
         assert_eq!(
             names,
-            ["path", "state", "force", "retries", "names", "type"]
+            [
+                "path",
+                "state",
+                "force",
+                "retries",
+                "names",
+                "type",
+                "_raw_params"
+            ]
         );
         let state = &Example::PARAMS[1];
         assert_eq!(state.choices, ["present", "absent"]);
@@ -402,6 +424,9 @@ mod tests {
         assert_eq!(args.retries, None);
         assert_eq!(args.names, ["a", "2"]);
         assert_eq!(args.r#type, None);
+        assert_eq!(args.raw, None);
+        let args = typed(json!({"path": "/x", "_raw_params": "free form"})).expect("valid");
+        assert_eq!(args.raw.as_deref(), Some("free form"));
         let args =
             typed(json!({"path": "/x", "state": "absent", "names": [1, "b"]})).expect("valid");
         assert_eq!(args.state, State::Absent);

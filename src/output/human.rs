@@ -68,13 +68,26 @@ impl Human {
         self.verbosity > 0 || result.result.contains_key("_ansible_verbose_always")
     }
 
+    /// The warnings a module returned, printed as Ansible prints them before the
+    /// result line (and left out of the result shown).
+    fn module_warnings(&self, result: &HostResult<'_>) {
+        let warnings = result.result.get("warnings").and_then(Json::as_array);
+        for warning in warnings.into_iter().flatten() {
+            match warning {
+                Json::String(text) => self.warning(text),
+                other => self.warning(&other.to_string()),
+            }
+        }
+    }
+
     fn dump(&self, result: &HostResult<'_>) -> String {
         let indent = (result.result.contains_key("_ansible_verbose_always") || self.verbosity > 2)
             .then_some(4);
         let mut cleaned = clean_for(result.action, result.result);
         if let Json::Object(map) = &mut cleaned {
-            map.remove("failed");
-            map.remove("skipped");
+            for shown_apart in ["warnings", "deprecations"] {
+                map.remove(shown_apart);
+            }
         }
         if result.item.is_some()
             && let Json::Object(map) = &mut cleaned
@@ -166,6 +179,7 @@ impl Reporter for Human {
             }
             return;
         }
+        self.module_warnings(result);
         let host = match result.delegated_to {
             Some(target) if target != result.host => format!("{} -> {target}", result.host),
             _ => result.host.to_string(),

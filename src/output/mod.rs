@@ -92,7 +92,8 @@ pub trait Reporter: Send + Sync {
     fn recap(&self, stats: &Stats);
 }
 
-/// The result without Ansible's internal keys (`_ansible_*`, `invocation`, `diff`).
+/// The result as callbacks get it: without Ansible's internal keys (`_ansible_*`,
+/// `invocation`, `diff`) and without `failed`/`skipped`, which the event already says.
 pub fn clean(result: &Map<String, Json>) -> Json {
     clean_for("", result)
 }
@@ -104,7 +105,9 @@ pub fn clean_for(action: &str, result: &Map<String, Json>) -> Json {
     let has_msg = result.contains_key("msg");
     let mut cleaned = Map::new();
     for (key, value) in result {
-        if key.starts_with("_ansible") || key == "invocation" || key == "diff" {
+        if key.starts_with("_ansible")
+            || matches!(key.as_str(), "invocation" | "diff" | "failed" | "skipped")
+        {
             continue;
         }
         if debug
