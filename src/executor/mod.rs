@@ -1,9 +1,12 @@
 //! Runs plays: hosts selected, facts gathered, tasks run on every host at once
 //! (bounded by `--forks`), handlers flushed, results reported.
 
+mod action;
 mod censor;
 mod connect;
 mod host;
+mod keywords;
+mod looping;
 mod play;
 pub mod tags;
 mod task;

@@ -1,0 +1,552 @@
+//! Running a task's action once on a host: the module with its rendered arguments,
+//! the connection (delegated, with become), the environment and the timeout, then
+//! `until`/`retries` and `changed_when`/`failed_when`.
+
+use std::sync::Arc;
+
+use super::looping::forget_what_changed;
+use super::task::{
+    NOTIFY_KEY, action_name, hostvars_object, located, skipped_result, unreachable_result,
+};
+use super::vars::OMIT;
+use super::{HostState, Runner, censor};
+use crate::connection::{Become, BecomeSpec, Connection, ConnectionError, LocalConnection};
+use crate::modules::{self, Args, ModuleContext, ModuleError, Outcome, Target, VarLookup};
+use crate::playbook::keyword::Kind;
+use crate::playbook::{Action, Task};
+use crate::template::Vars;
+use indexmap::IndexMap;
+use serde_json::{Map, Value as Json};
+use std::time::Duration;
+
+impl Runner {
+    /// Runs the action once (with `until` retries), then applies `changed_when` and
+    /// `failed_when`.
+    pub(super) async fn execute(
+        &self,
+        task: &Task,
+        host: &mut HostState,
+        vars: &Arc<Vars>,
+        delegated: Option<&str>,
+    ) -> Outcome {
+        let notify = match self.notified(task, vars) {
+            Ok(notify) => notify,
+            Err(message) => return modules::failed(message),
+        };
+        let mut result = self.execute_until(task, host, vars, delegated).await;
+        if !notify.is_empty() {
+            result.insert(NOTIFY_KEY.into(), Json::from(notify));
+        }
+        result
+    }
+
+    /// Runs the action, retried as `until`/`retries`/`delay` say, with
+    /// `changed_when`/`failed_when` applied.
+    pub(super) async fn execute_until(
+        &self,
+        task: &Task,
+        host: &mut HostState,
+        vars: &Arc<Vars>,
+        delegated: Option<&str>,
+    ) -> Outcome {
+        let keywords = match self.typed_keywords(task, vars) {
+            Ok(keywords) => keywords,
+            Err(message) => return modules::failed(message),
+        };
+        let retries = keywords.retries.unwrap_or(3).max(0);
+        let delay = keywords.delay.unwrap_or(5.0);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut result = match self.execute_once(task, host, vars, delegated).await {
+                Ok(result) => result,
+                Err(message) => modules::failed(message),
+            };
+            if result.get("unreachable").and_then(Json::as_bool) == Some(true) {
+                return result;
+            }
+            if let Err(message) = self.apply_result_conditions(task, &mut result, vars) {
+                return modules::failed(message);
+            }
+            let Some(until) = &task.until else {
+                return result;
+            };
+            result.insert("attempts".into(), Json::from(attempt));
+            let done = match self.check_with_result(until, task, &result, vars) {
+                Ok(done) => done,
+                Err(message) => return modules::failed(message),
+            };
+            if done {
+                result.remove("failed");
+                return result;
+            }
+            if attempt > retries {
+                result.insert("failed".into(), Json::Bool(true));
+                return result;
+            }
+            tokio::time::sleep(Duration::from_secs_f64(delay.max(0.0))).await;
+        }
+    }
+
+    /// `changed_when` and `failed_when`, evaluated with the result registered.
+    pub(super) fn apply_result_conditions(
+        &self,
+        task: &Task,
+        result: &mut Outcome,
+        vars: &Arc<Vars>,
+    ) -> Result<(), String> {
+        if result.get("skipped").and_then(Json::as_bool) == Some(true) {
+            return Ok(());
+        }
+        if let Some(conditions) = &task.changed_when {
+            let changed = self.check_with_result(conditions, task, result, vars)?;
+            result.insert("changed".into(), Json::Bool(changed));
+        }
+        if let Some(conditions) = &task.failed_when {
+            let failed = self.check_with_result(conditions, task, result, vars)?;
+            result.insert("failed_when_result".into(), Json::Bool(failed));
+            if failed {
+                result.insert("failed".into(), Json::Bool(true));
+            } else {
+                result.remove("failed");
+            }
+        }
+        Ok(())
+    }
+
+    /// Evaluates conditions that may refer to this task's result by its `register`
+    /// name.
+    pub(super) fn check_with_result(
+        &self,
+        conditions: &[crate::playbook::Expr],
+        task: &Task,
+        result: &Outcome,
+        vars: &Arc<Vars>,
+    ) -> Result<bool, String> {
+        let mut map = vars.raw().clone();
+        if let Some(name) = &task.register {
+            map.insert(name.clone(), Json::Object(result.clone()));
+        }
+        let scope = Vars::with_objects(self.templar.clone(), map, hostvars_object(vars));
+        for condition in conditions {
+            if !self
+                .templar
+                .condition(&condition.text, &scope)
+                .map_err(|err| located(&err, &condition.span, "conditional"))?
+            {
+                return Ok(false);
+            }
+        }
+        Ok(!conditions.is_empty())
+    }
+
+    /// Runs the task's action once.
+    pub(super) async fn execute_once(
+        &self,
+        task: &Task,
+        host: &mut HostState,
+        vars: &Arc<Vars>,
+        delegated: Option<&str>,
+    ) -> Result<Outcome, String> {
+        match &task.action {
+            Action::Module { args, .. } | Action::DropIn { args, .. } => {
+                self.run_module(task, args, host, vars, delegated).await
+            }
+            Action::SetFact { facts } => self.set_fact(task, facts, host, vars),
+            Action::IncludeVars { path, dir, name } => {
+                self.include_vars(task, path, *dir, name.as_deref(), host, vars)
+            }
+            Action::Block { .. }
+            | Action::IncludeTasks { .. }
+            | Action::IncludeRole { .. }
+            | Action::Meta(_) => Err("internal: this action is run by the play loop".into()),
+        }
+    }
+
+    /// Runs a module (built in or drop-in) with its arguments rendered, in the
+    /// task's check and diff modes, within its `timeout`.
+    async fn run_module(
+        &self,
+        task: &Task,
+        args: &IndexMap<String, Json>,
+        host: &mut HostState,
+        vars: &Arc<Vars>,
+        delegated: Option<&str>,
+    ) -> Result<Outcome, String> {
+        let name = action_name(task);
+        let rendered = self.render_args(task, args, vars)?;
+        let module = match &task.action {
+            Action::Module { module, .. } => Some(module.0),
+            _ => None,
+        };
+        let args = match module {
+            Some(module) => Args::parse(&module.all_params(), &rendered)?,
+            None => Args::default(),
+        };
+        let mode = |name: &str, value: Option<&Json>, default: bool| {
+            self.keyword(task, name, Kind::Bool, value, vars)
+                .map(|flag| flag.and_then(|f| f.as_bool()).unwrap_or(default))
+        };
+        let check_mode = mode(
+            "check_mode",
+            task.options.check_mode.as_ref(),
+            self.options.check,
+        )?;
+        let diff_mode = mode("diff", task.options.diff.as_ref(), self.options.diff)?;
+        if check_mode && module.is_some_and(|m| !m.supports_check_mode()) {
+            let mut result = skipped_result(&format!(
+                "remote module ({name}) does not support check mode"
+            ));
+            result.insert("changed".into(), Json::Bool(false));
+            return Ok(result);
+        }
+        let limit = self
+            .keyword(
+                task,
+                "timeout",
+                Kind::Int,
+                task.options.timeout.as_ref(),
+                vars,
+            )?
+            .and_then(|t| t.as_f64())
+            .filter(|seconds| *seconds > 0.0);
+        let env = self.environment(task, vars)?;
+        let conn = match self.task_connection(task, host, vars, delegated).await? {
+            Ok(conn) => conn,
+            Err(failed) => return Ok(failed),
+        };
+        let lookup = LookupVars(vars.clone());
+        let prefetched = host.prefetched.clone();
+        let outcome = {
+            let ctx = ModuleContext {
+                target: Target {
+                    conn: conn.as_ref(),
+                    host: &host.name,
+                    env,
+                    verbosity: self.options.verbosity,
+                    vars: &lookup,
+                    prefetched: prefetched.as_deref(),
+                },
+                check_mode,
+                diff_mode,
+            };
+            let run = async {
+                match (&task.action, module) {
+                    (_, Some(module)) => module.run(&ctx, &args).await,
+                    (Action::DropIn { path, .. }, None) => {
+                        let plain: Map<String, Json> = rendered.into_iter().collect();
+                        modules::dropin::run(&ctx, &name, path, &plain).await
+                    }
+                    (_, None) => Err(ModuleError::Failed(format!(
+                        "couldn't resolve module/action '{name}'"
+                    ))),
+                }
+            };
+            match limit {
+                Some(seconds) => tokio::time::timeout(Duration::from_secs_f64(seconds), run)
+                    .await
+                    .ok(),
+                None => Some(run.await),
+            }
+        };
+        let Some(outcome) = outcome else {
+            self.abandon_connection(host).await;
+            return Ok(modules::failed(format!(
+                "The {name} action failed to execute in the expected time frame ({}) and was terminated",
+                limit.unwrap_or_default()
+            )));
+        };
+        if let Some(prefetched) = &prefetched {
+            forget_what_changed(prefetched, &outcome);
+        }
+        Ok(self.module_result(outcome, host, delegated, diff_mode))
+    }
+
+    /// The task's arguments rendered; those that render to `omit` are left out.
+    fn render_args(
+        &self,
+        task: &Task,
+        args: &IndexMap<String, Json>,
+        vars: &Arc<Vars>,
+    ) -> Result<IndexMap<String, Json>, String> {
+        let mut rendered = IndexMap::new();
+        for (key, value) in args {
+            let value = self
+                .templar
+                .render_value(value, vars)
+                .map_err(|err| located(&err, &task.span, &format!("argument '{key}'")))?;
+            if value.as_str() != Some(OMIT) {
+                rendered.insert(key.clone(), value);
+            }
+        }
+        Ok(rendered)
+    }
+
+    /// The connection a task runs over (delegated, with become); the inner `Err` is the
+    /// task's failed result. Opening only reads the host's variables (nothing is
+    /// contacted yet), so its errors are the task's, not an unreachable host.
+    async fn task_connection(
+        &self,
+        task: &Task,
+        host: &mut HostState,
+        vars: &Arc<Vars>,
+        delegated: Option<&str>,
+    ) -> Result<Result<Arc<dyn Connection>, Outcome>, String> {
+        let conn = match self.connection_for(host, vars, delegated).await {
+            Ok(conn) => conn,
+            Err(message) => return Ok(Err(modules::failed(format!("{}: {message}", task.span)))),
+        };
+        Ok(with_become(conn, self.become_spec(task, vars)?)
+            .map_err(|err| modules::failed(err.to_string())))
+    }
+
+    /// Stops what a timed-out task started on the host and forgets its connection.
+    async fn abandon_connection(&self, host: &mut HostState) {
+        if let Some(conn) = host.connection.take() {
+            conn.interrupt().await;
+            conn.close().await;
+        }
+        self.connections.lock().await.remove(&host.name);
+    }
+
+    /// A module's outcome as the task's result: facts kept for the host, the diff
+    /// dropped unless asked for, errors turned into failed or unreachable results.
+    fn module_result(
+        &self,
+        outcome: Result<Outcome, ModuleError>,
+        host: &mut HostState,
+        delegated: Option<&str>,
+        diff_mode: bool,
+    ) -> Outcome {
+        match outcome {
+            Ok(mut result) => {
+                settle_flags(&mut result);
+                if let Some(Json::Object(facts)) = result.get("ansible_facts").cloned()
+                    && delegated.is_none()
+                {
+                    host.add_facts(&facts);
+                }
+                if !diff_mode {
+                    result.remove("diff");
+                }
+                result
+            }
+            Err(ModuleError::Connection(ConnectionError::Failed(message))) => {
+                modules::failed(message)
+            }
+            Err(ModuleError::Connection(err)) => unreachable_result(err.to_string()),
+            Err(ModuleError::Failed(message)) => modules::failed(message),
+            Err(ModuleError::FailedWith(result)) => result,
+        }
+    }
+
+    /// `set_fact`: the variables rendered and set for the host.
+    fn set_fact(
+        &self,
+        task: &Task,
+        facts: &IndexMap<String, Json>,
+        host: &mut HostState,
+        vars: &Arc<Vars>,
+    ) -> Result<Outcome, String> {
+        let mut set = Map::new();
+        for (key, value) in facts {
+            let value = self
+                .templar
+                .render_value(value, vars)
+                .map_err(|err| located(&err, &task.span, &format!("set_fact '{key}'")))?;
+            set.insert(key.clone(), value);
+        }
+        for (key, value) in &set {
+            host.host_vars.insert(key.clone(), value.clone());
+        }
+        let mut result = modules::ok(false);
+        result.insert("ansible_facts".into(), Json::Object(set));
+        Ok(result)
+    }
+
+    /// `include_vars`: a file or directory read and its variables set for the host.
+    fn include_vars(
+        &self,
+        task: &Task,
+        path: &str,
+        dir: bool,
+        name: Option<&str>,
+        host: &mut HostState,
+        vars: &Arc<Vars>,
+    ) -> Result<Outcome, String> {
+        let rendered = self
+            .templar
+            .render_str(path, vars)
+            .map_err(|err| located(&err, &task.span, "include_vars"))?;
+        let (loaded, vaulted) = super::play::load_include_vars(&rendered, dir, task)?;
+        let mut result = modules::ok(false);
+        if vaulted {
+            result.insert(censor::NO_LOG_KEY.into(), Json::Bool(true));
+        }
+        let facts = match name {
+            Some(name) => {
+                let mut nested = Map::new();
+                nested.insert(name.to_string(), Json::Object(loaded));
+                nested
+            }
+            None => loaded,
+        };
+        host.included_vars.extend(facts.clone());
+        result.insert("ansible_facts".into(), Json::Object(facts));
+        result.insert(
+            "ansible_included_var_files".into(),
+            Json::Array(vec![Json::String(rendered)]),
+        );
+        Ok(result)
+    }
+
+    /// `environment:` of the task and its parents, rendered.
+    pub(super) fn environment(
+        &self,
+        task: &Task,
+        vars: &Arc<Vars>,
+    ) -> Result<Vec<(String, String)>, String> {
+        let mut env = Vec::new();
+        for layer in &task.options.environment {
+            let rendered = self
+                .templar
+                .render_value(layer, vars)
+                .map_err(|err| located(&err, &task.span, "environment"))?;
+            let Json::Object(map) = rendered else {
+                return Err("environment must be a mapping".into());
+            };
+            for (key, value) in map {
+                let text = match value {
+                    Json::String(s) => s,
+                    Json::Bool(b) => if b { "True" } else { "False" }.into(),
+                    other => other.to_string(),
+                };
+                env.retain(|(k, _): &(String, String)| *k != key);
+                env.push((key, text));
+            }
+        }
+        Ok(env)
+    }
+
+    /// The connection to use for `host`: made on first use and kept for the run.
+    pub(super) async fn connection_for(
+        &self,
+        host: &mut HostState,
+        vars: &Arc<Vars>,
+        delegated: Option<&str>,
+    ) -> Result<Arc<dyn Connection>, String> {
+        if let Some(target) = delegated {
+            let in_inventory = self.inventory.host_names().iter().any(|h| h == target);
+            if !in_inventory && (target == "localhost" || target == "127.0.0.1") {
+                return Ok(Arc::new(LocalConnection));
+            }
+            let mut cache = self.connections.lock().await;
+            if let Some(conn) = cache.get(target) {
+                return Ok(conn.clone());
+            }
+            let mut map = self.inventory.host_vars(target);
+            if !in_inventory {
+                map.insert("ansible_host".into(), Json::String(target.to_string()));
+            }
+            let target_vars = Vars::new(self.templar.clone(), map);
+            let conn = super::connect::open(target, &target_vars, &self.options)?;
+            cache.insert(target.to_string(), conn.clone());
+            return Ok(conn);
+        }
+        if let Some(conn) = &host.connection {
+            return Ok(conn.clone());
+        }
+        let conn = {
+            let mut cache = self.connections.lock().await;
+            match cache.get(&host.name) {
+                Some(conn) => conn.clone(),
+                None => {
+                    let conn = super::connect::open(&host.name, vars, &self.options)?;
+                    cache.insert(host.name.clone(), conn.clone());
+                    conn
+                }
+            }
+        };
+        host.connection = Some(conn.clone());
+        Ok(conn)
+    }
+}
+
+/// The `VarLookup` modules use: the task's variables through the engine.
+pub(super) struct LookupVars(Arc<Vars>);
+
+impl VarLookup for LookupVars {
+    fn eval(&self, expression: &str) -> Result<Option<Json>, String> {
+        let value = self
+            .0
+            .templar()
+            .eval_value(expression, &self.0)
+            .map_err(|e| e.message)?;
+        if value.is_undefined() {
+            return Ok(None);
+        }
+        Ok(Some(crate::template::to_json(&value)))
+    }
+
+    fn find_file(&self, kind: &str, name: &str) -> Option<std::path::PathBuf> {
+        let path = std::path::Path::new(name);
+        if path.is_absolute() {
+            return Some(path.to_path_buf());
+        }
+        let dir = |var: &str| {
+            self.0
+                .resolved(var)
+                .ok()
+                .flatten()
+                .and_then(|v| v.as_str().map(std::path::PathBuf::from))
+        };
+        let mut candidates = Vec::new();
+        if let Some(role) = dir("role_path") {
+            candidates.push(role.join(kind).join(name));
+            candidates.push(role.join(name));
+        }
+        if let Some(playbook) = dir("playbook_dir") {
+            candidates.push(playbook.join(kind).join(name));
+            candidates.push(playbook.join(name));
+        }
+        candidates.into_iter().find(|c| c.exists())
+    }
+
+    fn render(
+        &self,
+        text: &str,
+        extra: Map<String, Json>,
+        options: &crate::template::RenderOptions,
+    ) -> Result<String, String> {
+        let mut map = self.0.raw().clone();
+        map.extend(extra);
+        let scope = Vars::with_objects(self.0.templar().clone(), map, hostvars_object(&self.0));
+        self.0
+            .templar()
+            .render_with(text, &scope, options)
+            .map_err(|e| e.message)
+    }
+}
+
+/// Sets `failed` and `changed` when a module left them out, as Ansible's task executor
+/// does: `failed` from a non-zero `rc`, `changed` false.
+pub(super) fn settle_flags(result: &mut Outcome) {
+    if !result.contains_key("failed") {
+        let rc_failed = result
+            .get("rc")
+            .is_some_and(|rc| !matches!(rc, Json::Number(n) if n.as_i64() == Some(0)) && rc != "0");
+        result.insert("failed".into(), Json::Bool(rc_failed));
+    }
+    result.entry("changed").or_insert(Json::Bool(false));
+}
+
+/// `conn`, wrapped to become another user when `spec` says so.
+pub(super) fn with_become(
+    conn: Arc<dyn Connection>,
+    spec: Option<BecomeSpec>,
+) -> Result<Arc<dyn Connection>, ConnectionError> {
+    Ok(match spec {
+        Some(spec) => Arc::new(Become::new(conn, spec)?),
+        None => conn,
+    })
+}

@@ -1,0 +1,190 @@
+//! A task's keywords rendered for one host: `when`, `become*`, `delegate_to`,
+//! `notify`, `no_log` and the typed ones (`retries`, `delay`, `timeout` ...). A value
+//! that cannot be rendered fails the task, as in Ansible.
+
+use super::Runner;
+use super::task::located;
+use crate::connection::BecomeSpec;
+use crate::modules::{self};
+use crate::playbook::Task;
+use crate::playbook::keyword::{self, Kind};
+use crate::template::{Vars, truthy};
+use serde_json::Value as Json;
+use std::sync::Arc;
+
+impl Runner {
+    /// The become settings for `task`: the task's and play's keywords, then the host's
+    /// `ansible_become*` variables, then `-b`/`--become-user`.
+    /// A `become_user`/`become_method` that cannot be rendered fails the task.
+    pub(super) fn become_spec(
+        &self,
+        task: &Task,
+        vars: &Arc<Vars>,
+    ) -> Result<Option<BecomeSpec>, String> {
+        let var = |names: &[&str]| -> Option<Json> {
+            names.iter().find_map(|n| vars.resolved(n).ok().flatten())
+        };
+        let text = |value: Json| match value {
+            Json::String(s) => s,
+            other => other.to_string(),
+        };
+        let enabled = task
+            .options
+            .become_
+            .or_else(|| var(&["ansible_become"]).and_then(|v| modules::args::parse_bool(&v)))
+            .unwrap_or(self.options.become_);
+        if !enabled {
+            return Ok(None);
+        }
+        let render = |keyword: &str, value: &String| {
+            self.templar
+                .render_str(value, vars)
+                .map_err(|err| located(&err, &task.span, &format!("keyword '{keyword}'")))
+        };
+        let user = task
+            .options
+            .become_user
+            .as_ref()
+            .map(|user| render("become_user", user))
+            .transpose()?
+            .or_else(|| var(&["ansible_become_user"]).map(text))
+            .or_else(|| self.options.become_user.clone())
+            .unwrap_or_else(|| "root".into());
+        let method = task
+            .options
+            .become_method
+            .as_ref()
+            .map(|method| render("become_method", method))
+            .transpose()?
+            .or_else(|| var(&["ansible_become_method"]).map(text))
+            .unwrap_or_else(|| "sudo".into());
+        let password = var(&[
+            "ansible_become_password",
+            "ansible_become_pass",
+            "ansible_sudo_pass",
+        ])
+        .map(text)
+        .or_else(|| self.options.become_password.clone());
+        Ok(Some(BecomeSpec {
+            user,
+            method,
+            password,
+        }))
+    }
+
+    /// `delegate_to:` rendered, if set; a value that cannot be rendered fails the task.
+    pub(super) fn delegate_target(
+        &self,
+        task: &Task,
+        vars: &Arc<Vars>,
+    ) -> Result<Option<String>, String> {
+        let Some(target) = task.options.delegate_to.as_ref() else {
+            return Ok(None);
+        };
+        self.templar
+            .render_str(target, vars)
+            .map(Some)
+            .map_err(|err| located(&err, &task.span, "keyword 'delegate_to'"))
+    }
+
+    /// The handler names `task` notifies, rendered; a name that cannot be rendered
+    /// fails the task.
+    pub(super) fn notified(&self, task: &Task, vars: &Arc<Vars>) -> Result<Vec<String>, String> {
+        task.notify
+            .iter()
+            .map(|name| {
+                self.templar
+                    .render_str(name, vars)
+                    .map_err(|err| located(&err, &task.span, "keyword 'notify'"))
+            })
+            .collect()
+    }
+
+    /// Whether `no_log` holds for `task` with `vars` (a loop item's, for its result). A
+    /// value that cannot be rendered (`{{ item.secret }}` outside the loop) censors:
+    /// a secret must not show because its guard failed.
+    pub(super) fn no_log(&self, task: &Task, vars: &Arc<Vars>) -> bool {
+        task.options
+            .no_log
+            .as_ref()
+            .is_some_and(|value| self.truth(value, vars).unwrap_or(true))
+    }
+
+    /// The typed keywords of `task` rendered and converted as Ansible does before it
+    /// runs a task: a value of the wrong type fails the task, naming it.
+    pub(super) fn typed_keywords(
+        &self,
+        task: &Task,
+        vars: &Arc<Vars>,
+    ) -> Result<TypedKeywords, String> {
+        let ignore_errors = task.options.ignore_errors.as_ref();
+        self.keyword(task, "ignore_errors", Kind::Bool, ignore_errors, vars)?;
+        self.keyword(
+            task,
+            "timeout",
+            Kind::Int,
+            task.options.timeout.as_ref(),
+            vars,
+        )?;
+        let retries = self.keyword(task, "retries", Kind::Int, task.retries.as_ref(), vars)?;
+        let delay = self.keyword(task, "delay", Kind::Float, task.delay.as_ref(), vars)?;
+        Ok(TypedKeywords {
+            retries: retries.as_ref().and_then(Json::as_i64),
+            delay: delay.as_ref().and_then(Json::as_f64),
+        })
+    }
+
+    /// One typed keyword's value rendered and converted, or the task's error.
+    pub(super) fn keyword(
+        &self,
+        task: &Task,
+        name: &str,
+        kind: Kind,
+        value: Option<&Json>,
+        vars: &Arc<Vars>,
+    ) -> Result<Option<Json>, String> {
+        let Some(value) = value else {
+            return Ok(None);
+        };
+        let rendered = self
+            .templar
+            .render_value(value, vars)
+            .map_err(|err| located(&err, &task.span, &format!("keyword '{name}'")))?;
+        keyword::convert(name, kind, &rendered)
+            .map(|converted| Some(converted).filter(|c| !c.is_null()))
+            .map_err(|message| format!("{}: {message}", task.span))
+    }
+
+    /// Evaluates a boolean-ish keyword (`ignore_errors`, `no_log`, `run_once`).
+    pub(super) fn flag(&self, value: &Json, vars: &Arc<Vars>) -> bool {
+        self.truth(value, vars).unwrap_or(false)
+    }
+
+    /// A boolean-ish keyword's value rendered; `None` when it cannot be rendered.
+    pub(super) fn truth(&self, value: &Json, vars: &Arc<Vars>) -> Option<bool> {
+        let rendered = self.templar.render_value(value, vars).ok()?;
+        Some(modules::args::parse_bool(&rendered).unwrap_or_else(|| truthy(&rendered)))
+    }
+
+    /// Whether every `when:` condition holds.
+    pub(super) fn conditions_hold(&self, task: &Task, vars: &Arc<Vars>) -> Result<bool, String> {
+        for condition in &task.when {
+            let holds = self
+                .templar
+                .condition(&condition.text, vars)
+                .map_err(|err| located(&err, &condition.span, "conditional"))?;
+            if !holds {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// The typed keywords a task's retries need, converted.
+pub(super) struct TypedKeywords {
+    /// `retries:`, if set.
+    pub(super) retries: Option<i64>,
+    /// `delay:` in seconds, if set.
+    pub(super) delay: Option<f64>,
+}

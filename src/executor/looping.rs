@@ -1,0 +1,279 @@
+//! A task's loop: its items, each item's variables, the destinations asked for
+//! ahead, and the summary result Ansible makes of the items' results.
+
+use super::action::with_become;
+use super::task::{
+    action_name, hostvars_object, located, skipped_result, status_of, unreachable_result,
+};
+use super::{HostState, Runner, censor};
+use crate::connection::ConnectionError;
+use crate::modules::prefetch::Prefetched;
+use crate::modules::{ModuleError, Outcome};
+use crate::output::{HostResult, Status};
+use crate::playbook::{Action, LoopControl, LoopKind, Task};
+use crate::template::Vars;
+use serde_json::{Map, Value as Json};
+use std::sync::Arc;
+use std::time::Duration;
+
+impl Runner {
+    /// `when`, loop and execution; returns the status and the result to register.
+    pub(super) async fn evaluate(
+        &self,
+        task: &Task,
+        host: &mut HostState,
+        vars: &Arc<Vars>,
+        delegated: Option<&str>,
+    ) -> Result<(Status, Outcome), String> {
+        let Some(spec) = &task.loop_ else {
+            if !self.conditions_hold(task, vars)? {
+                return Ok((
+                    Status::Skipped,
+                    skipped_result("Conditional result was False"),
+                ));
+            }
+            let result = self.execute(task, host, vars, delegated).await;
+            return Ok((status_of(&result), result));
+        };
+        let items = self.loop_items(&spec.items, spec.kind, vars, task)?;
+        let control = &task.loop_control;
+        let mut results = Vec::new();
+        let action = action_name(task);
+        // A host that cannot be reached for the loop's question is reported so by the
+        // first item that runs, without a second attempt to connect.
+        let mut unreachable = match self.prefetch(task, host, &items, vars, delegated).await {
+            Ok(prefetched) => {
+                host.prefetched = prefetched.map(Arc::new);
+                None
+            }
+            Err(message) => Some(message),
+        };
+        for (index, item) in items.into_iter().enumerate() {
+            if index > 0 && control.pause > 0.0 {
+                tokio::time::sleep(Duration::from_secs_f64(control.pause)).await;
+            }
+            let item_scope = self.item_scope(task, vars, &item, index);
+            let label = match &control.label {
+                Some(label) => self
+                    .templar
+                    .render_str(label, &item_scope)
+                    .map_err(|e| e.message)?,
+                None => crate::output::pyjson::dumps(&item, None)
+                    .trim_matches('"')
+                    .to_string(),
+            };
+            let mut result = if self.conditions_hold(task, &item_scope)? {
+                match unreachable.take() {
+                    Some(message) => unreachable_result(message),
+                    None => self.execute(task, host, &item_scope, delegated).await,
+                }
+            } else {
+                skipped_result("Conditional result was False")
+            };
+            insert_loop_vars(&mut result, control, &item, index);
+            let no_log = self.no_log(task, &item_scope);
+            result.insert(censor::NO_LOG_KEY.into(), Json::Bool(no_log));
+            let status = status_of(&result);
+            self.reporter.result(&HostResult {
+                host: &host.name,
+                action: &action,
+                delegated_to: delegated,
+                status,
+                ignored: false,
+                item: Some(if no_log {
+                    censor::CENSORED_ITEM.into()
+                } else {
+                    label
+                }),
+                result: &censor::for_display(&result, no_log),
+                is_loop_summary: false,
+            });
+            let unreachable = status == Status::Unreachable;
+            results.push(Json::Object(result));
+            if unreachable {
+                break;
+            }
+        }
+        let mut summary = Outcome::new();
+        let any = |key: &str| {
+            results
+                .iter()
+                .any(|r| r.get(key).and_then(Json::as_bool) == Some(true))
+        };
+        let all_skipped = !results.is_empty()
+            && results
+                .iter()
+                .all(|r| r.get("skipped").and_then(Json::as_bool) == Some(true));
+        summary.insert("changed".into(), Json::Bool(any("changed")));
+        if any("failed") {
+            summary.insert("failed".into(), Json::Bool(true));
+            summary.insert(
+                "msg".into(),
+                Json::String("One or more items failed".into()),
+            );
+        } else {
+            summary.insert("msg".into(), Json::String("All items completed".into()));
+        }
+        if all_skipped || results.is_empty() {
+            summary.insert("skipped".into(), Json::Bool(true));
+            if results.is_empty() {
+                summary.insert(
+                    "skipped_reason".into(),
+                    Json::String("No items in the list".into()),
+                );
+            }
+        }
+        if any("unreachable") {
+            summary.insert("unreachable".into(), Json::Bool(true));
+        }
+        summary.insert("results".into(), Json::Array(results));
+        Ok((status_of(&summary), summary))
+    }
+
+    /// The variables of one loop item: the task's, plus the loop variables.
+    pub(super) fn item_scope(
+        &self,
+        task: &Task,
+        vars: &Arc<Vars>,
+        item: &Json,
+        index: usize,
+    ) -> Arc<Vars> {
+        let mut item_vars = vars.raw().clone();
+        insert_loop_vars(&mut item_vars, &task.loop_control, item, index);
+        Vars::with_objects(self.templar.clone(), item_vars, hostvars_object(vars))
+    }
+
+    /// For a loop of a module that installs files at `dest` (copy, template): every
+    /// item's destination asked for in one round trip, through the connection and
+    /// become the items use. `None` when that does not apply or fails short of the
+    /// host being unreachable (`Err`); the items then query for themselves.
+    pub(super) async fn prefetch(
+        &self,
+        task: &Task,
+        host: &mut HostState,
+        items: &[Json],
+        vars: &Arc<Vars>,
+        delegated: Option<&str>,
+    ) -> Result<Option<Prefetched>, String> {
+        let Action::Module { module, args } = &task.action else {
+            return Ok(None);
+        };
+        let Some(dest) = args.get("dest") else {
+            return Ok(None);
+        };
+        if items.len() < 2 || !module.0.installs_at_dest() {
+            return Ok(None);
+        }
+        // The items' destinations, and how each item would become another user: the
+        // question is asked as the items would ask it, or not at all.
+        let mut paths = Vec::new();
+        let mut become_ = None;
+        for (index, item) in items.iter().enumerate() {
+            let scope = self.item_scope(task, vars, item, index);
+            if let Ok(Json::String(path)) = self.templar.render_value(dest, &scope) {
+                paths.push(path);
+            }
+            let Ok(spec) = self.become_spec(task, &scope) else {
+                return Ok(None);
+            };
+            match &become_ {
+                None => become_ = Some(spec),
+                Some(first) if *first != spec => return Ok(None),
+                Some(_) => {}
+            }
+        }
+        let Ok(conn) = self.connection_for(host, vars, delegated).await else {
+            return Ok(None);
+        };
+        let Ok(conn) = with_become(conn, become_.flatten()) else {
+            return Ok(None);
+        };
+        match Prefetched::query(conn.as_ref(), &paths).await {
+            Ok(prefetched) => Ok(Some(prefetched)),
+            Err(ConnectionError::Unreachable(message)) => Err(message),
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// The items of a loop, prepared as the loop keyword says.
+    pub(super) fn loop_items(
+        &self,
+        raw: &Json,
+        kind: LoopKind,
+        vars: &Arc<Vars>,
+        task: &Task,
+    ) -> Result<Vec<Json>, String> {
+        let rendered = self
+            .templar
+            .render_value(raw, vars)
+            .map_err(|err| located(&err, &task.span, "loop"))?;
+        let items = match (kind, rendered) {
+            (LoopKind::Dict, Json::Object(map)) => map
+                .into_iter()
+                .map(|(key, value)| serde_json::json!({"key": key, "value": value}))
+                .collect(),
+            (LoopKind::Items, Json::Array(items)) => items
+                .into_iter()
+                .flat_map(|item| match item {
+                    Json::Array(inner) => inner,
+                    other => vec![other],
+                })
+                .collect(),
+            (LoopKind::Indexed, Json::Array(items)) => items
+                .into_iter()
+                .enumerate()
+                .map(|(i, item)| serde_json::json!([i, item]))
+                .collect(),
+            (LoopKind::Lookup(name), _) => {
+                return Err(format!(
+                    "with_{name} is not supported by bosun yet; use loop: with a filter"
+                ));
+            }
+            (_, Json::Array(items)) => items,
+            (LoopKind::Items, Json::Null) => Vec::new(),
+            (_, Json::String(s)) if kind == LoopKind::Items => vec![Json::String(s)],
+            (_, other) => {
+                return Err(format!(
+                    "Invalid data passed to 'loop', it requires a list, got this instead: {}. Hint: If you passed a list/dict of just one element, try adding wantlist=True to your lookup invocation or use q/query instead of lookup.",
+                    crate::output::pyjson::dumps(&other, None)
+                ));
+            }
+        };
+        Ok(items)
+    }
+}
+
+/// The loop variable, `ansible_loop_var` and the index variable (when `loop_control`
+/// names one) of item `index`, added to `map`: an item's variables or its result.
+pub(super) fn insert_loop_vars(
+    map: &mut Map<String, Json>,
+    control: &LoopControl,
+    item: &Json,
+    index: usize,
+) {
+    map.insert(control.loop_var.clone(), item.clone());
+    map.insert(
+        "ansible_loop_var".into(),
+        Json::String(control.loop_var.clone()),
+    );
+    if let Some(index_var) = &control.index_var {
+        map.insert(index_var.clone(), Json::from(index));
+    }
+}
+
+/// After a loop item ran with [`Prefetched`] answers: drops those its change made
+/// stale. The module's own report counts, before `changed_when` can hide a write; a
+/// failure or a change without a `dest` drops everything.
+pub(super) fn forget_what_changed(prefetched: &Prefetched, outcome: &Result<Outcome, ModuleError>) {
+    let Ok(result) = outcome else {
+        prefetched.clear();
+        return;
+    };
+    let flag = |key: &str| result.get(key).and_then(Json::as_bool) == Some(true);
+    if flag("changed") || flag("failed") {
+        match result.get("dest").and_then(Json::as_str) {
+            Some(dest) if !flag("failed") => prefetched.forget(dest),
+            _ => prefetched.clear(),
+        }
+    }
+}
