@@ -212,7 +212,7 @@ static MODULES: &[&dyn Module] = &[
     &find::Find,
     &git::Git,
     &get_url::GetUrl,
-    &getent::Getent,
+    &contract::Driven(getent::Getent),
     &hostname::Hostname,
     &lineinfile::LineInFile,
     &package::Package,
