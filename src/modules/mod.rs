@@ -231,8 +231,8 @@ static MODULES: &[&dyn Module] = &[
     &template::TemplateModule,
     &unarchive::Unarchive,
     &uri::Uri,
-    &user::User,
-    &user::Group,
+    &contract::Driven(user::User),
+    &contract::Driven(user::Group),
     &wait_for::WaitFor,
 ];
 
