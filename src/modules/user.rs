@@ -95,13 +95,21 @@ module_args! {
 /// An account as `getent passwd` and `id -Gn` show it.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Account {
+    /// The user ID.
     uid: u32,
+    /// The primary group's ID.
     gid: u32,
+    /// The GECOS field.
     comment: String,
+    /// The home directory.
     home: String,
+    /// The login shell.
     shell: String,
+    /// The primary group's name.
     primary_group: String,
+    /// Every group the account is in, the primary one included.
     groups: Vec<String>,
+    /// The shadow hash, when readable.
     password: Option<String>,
 }
 
@@ -293,14 +301,18 @@ impl UserArgs {
 
 /// What the `user` query found: the account, and whether its SSH key exists.
 pub struct FoundUser {
+    /// The account, when it exists.
     account: Option<Account>,
+    /// Whether the SSH key file exists (looked for only when one is wanted).
     key_exists: bool,
 }
 
 /// What `user` changes: the account command, then the SSH key.
 #[derive(Debug, PartialEq, Eq)]
 pub struct UserChanges {
+    /// `useradd`, `usermod` or `userdel`, when the account changes.
     command: Option<String>,
+    /// Whether to make the SSH key.
     make_key: bool,
 }
 

@@ -176,8 +176,11 @@ fn image_diff(image: &str, before: Option<&str>, after: Option<&str>) -> Json {
 /// The docker command to run, with the action it reports and the image's ID before.
 #[derive(Debug, PartialEq, Eq)]
 pub struct ImageChange {
+    /// The docker command line.
     command: String,
+    /// What the result's `actions` says of it.
     action: String,
+    /// The image's ID before, to tell whether the command changed it.
     before: Option<String>,
 }
 

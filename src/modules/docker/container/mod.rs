@@ -81,7 +81,9 @@ module_args! {
 
 /// What the query found: the container and the wanted image, as inspected.
 pub struct Found {
+    /// The container, when it exists.
     container: Option<Json>,
+    /// The task's image, when it names one that exists.
     image: Option<Json>,
 }
 

@@ -25,7 +25,9 @@ module_args! {
 pub struct NetworkWanted {
     /// The network's name.
     pub name: String,
+    /// The container's other names on it.
     aliases: Vec<String>,
+    /// The container's fixed address on it.
     ipv4_address: Option<String>,
 }
 
