@@ -1,10 +1,15 @@
 //! `getent`: reads a name service database on the target and sets the fact
-//! `getent_<database>`, as Ansible's module does.
+//! `getent_<database>`, as Ansible's module does. It only reads: its query runs
+//! `getent`, `decide` turns the entries into the fact, and there is never a plan.
+
+use std::convert::Infallible;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value as Json, json};
 
-use super::{Args, Kind, Module, ModuleContext, ModuleError, Outcome, Param};
+use super::contract::{Decision, StateModule};
+use super::typed::module_args;
+use super::{ModuleError, Outcome, Target};
 use crate::connection::{Command, quote};
 
 /// The databases whose fields are separated by `:` unless `split` says otherwise.
@@ -13,68 +18,105 @@ const COLON_DATABASES: &[&str] = &["passwd", "shadow", "group", "gshadow"];
 /// Queries `getent` and returns the entries as facts; never changes anything.
 pub struct Getent;
 
+module_args! {
+    /// `getent`'s arguments.
+    pub struct GetentArgs {
+        /// The database (`passwd`, `group`, `hosts` ...).
+        database: String => .required(),
+        /// The entry to look up; all entries when not given.
+        key: Option<String>,
+        /// The field separator; `:` for the colon databases, whitespace otherwise.
+        split: Option<String>,
+        /// Whether a missing key fails the task.
+        fail_key: bool => .default_bool(true),
+        /// The name service to ask (`getent -s`).
+        service: Option<String>,
+    }
+}
+
+impl GetentArgs {
+    /// The key, unless empty.
+    fn key(&self) -> Option<&str> {
+        self.key.as_deref().filter(|k| !k.is_empty())
+    }
+}
+
+/// What `getent` printed, once its exit status is known not to fail the task.
+pub struct Found {
+    /// Its exit status (0, or 2 for a missing key when `fail_key` is off).
+    rc: i32,
+    /// Its standard output.
+    stdout: String,
+}
+
 #[async_trait]
-impl Module for Getent {
-    fn name(&self) -> &'static str {
-        "getent"
-    }
+impl StateModule for Getent {
+    const NAME: &'static str = "getent";
+    type Args = GetentArgs;
+    type State = Found;
+    type Plan = Infallible;
 
-    fn params(&self) -> &'static [Param] {
-        const PARAMS: &[Param] = &[
-            Param::new("database", Kind::Str).required(),
-            Param::new("key", Kind::Str),
-            Param::new("split", Kind::Str),
-            Param::new("fail_key", Kind::Bool),
-            Param::new("service", Kind::Str),
-        ];
-        PARAMS
-    }
-
-    async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
-        let database = args.str("database").unwrap_or_default();
-        let key = args.str("key").filter(|k| !k.is_empty());
+    async fn query(&self, on: &Target<'_>, args: &GetentArgs) -> Result<Found, ModuleError> {
         let mut script = String::from("getent");
-        if let Some(service) = args.str("service") {
+        if let Some(service) = &args.service {
             script.push_str(&format!(" -s {}", quote(service)));
         }
-        script.push_str(&format!(" {}", quote(database)));
-        if let Some(key) = key {
+        script.push_str(&format!(" {}", quote(&args.database)));
+        if let Some(key) = args.key() {
             script.push_str(&format!(" {}", quote(key)));
         }
-        let out = ctx.conn.exec(&Command::new(script)).await?;
-        let split = args
-            .str("split")
-            .or_else(|| COLON_DATABASES.contains(&database).then_some(":"));
-        let fact = format!("getent_{database}");
-        let mut entries = parse_entries(&out.stdout_text(), split);
-        let message = match out.rc {
-            0 => None,
-            1 => Some("Missing arguments, or database unknown.".to_string()),
-            2 => Some("One or more supplied key could not be found in the database.".to_string()),
-            3 => Some("Enumeration not supported for this database.".to_string()),
-            127 => Some("getent is not installed on the target".to_string()),
-            rc => Some(format!(
-                "Unexpected failure (rc={rc}): {}",
-                out.stderr_text().trim()
-            )),
-        };
-        let mut outcome = super::ok(false);
-        if let Some(msg) = message {
-            if out.rc == 2 && !args.bool_or("fail_key", true) {
-                if let Some(key) = key {
-                    entries.insert(key.to_string(), Json::Null);
-                }
-                outcome.insert("msg".into(), json!(msg));
-            } else {
-                let mut failed = super::failed(msg);
-                failed.insert("rc".into(), json!(out.rc));
-                return Ok(failed);
+        let out = on.conn.exec(&Command::new(script)).await?;
+        if let Some(msg) = failure(out.rc, &out.stderr_text())
+            && (out.rc != 2 || args.fail_key)
+        {
+            let mut failed = super::failed(msg);
+            failed.insert("rc".into(), json!(out.rc));
+            return Err(ModuleError::FailedWith(failed));
+        }
+        Ok(Found {
+            rc: out.rc,
+            stdout: out.stdout_text(),
+        })
+    }
+
+    fn decide(&self, args: &GetentArgs, found: Found) -> Result<Decision<Infallible>, String> {
+        let split = args.split.as_deref().or_else(|| {
+            COLON_DATABASES
+                .contains(&args.database.as_str())
+                .then_some(":")
+        });
+        let mut entries = parse_entries(&found.stdout, split);
+        let mut decision = Decision::unchanged();
+        if let Some(msg) = failure(found.rc, "") {
+            if let Some(key) = args.key() {
+                entries.insert(key.to_string(), Json::Null);
             }
+            decision = decision.with("msg", msg);
         }
         let mut facts = Map::new();
-        facts.insert(fact, Json::Object(entries));
-        outcome.insert("ansible_facts".into(), Json::Object(facts));
-        Ok(outcome)
+        facts.insert(format!("getent_{}", args.database), Json::Object(entries));
+        Ok(decision.with("ansible_facts", Json::Object(facts)))
+    }
+
+    async fn apply(
+        &self,
+        _on: &Target<'_>,
+        _args: &GetentArgs,
+        plan: Infallible,
+    ) -> Result<Outcome, ModuleError> {
+        match plan {}
+    }
+}
+
+/// Ansible's message for `getent`'s exit status `rc`, when it is a failure.
+fn failure(rc: i32, stderr: &str) -> Option<String> {
+    match rc {
+        0 => None,
+        1 => Some("Missing arguments, or database unknown.".to_string()),
+        2 => Some("One or more supplied key could not be found in the database.".to_string()),
+        3 => Some("Enumeration not supported for this database.".to_string()),
+        127 => Some("getent is not installed on the target".to_string()),
+        rc => Some(format!("Unexpected failure (rc={rc}): {}", stderr.trim())),
     }
 }
 
@@ -123,6 +165,68 @@ mod tests {
             json!(["x", "0", "0", "root", "/root", "/bin/bash"])
         );
         assert_eq!(entries["bin"][3], json!(""), "empty fields are kept");
+    }
+
+    fn decide(args: Json, rc: i32, stdout: &str) -> Result<Decision<Infallible>, String> {
+        let args = crate::modules::typed::from_json(args).expect("valid arguments");
+        let found = Found {
+            rc,
+            stdout: stdout.to_string(),
+        };
+        Getent.decide(&args, found)
+    }
+
+    #[test]
+    fn the_fact_is_named_after_the_database() {
+        let decision = decide(
+            json!({"database": "passwd", "key": "root"}),
+            0,
+            "root:x:0:0:root:/root:/bin/bash\n",
+        )
+        .expect("a decision");
+        assert!(decision.plan.is_none());
+        assert_eq!(
+            decision.result["ansible_facts"]["getent_passwd"]["root"][4],
+            json!("/root")
+        );
+        assert!(!decision.result.contains_key("msg"));
+    }
+
+    #[test]
+    fn a_missing_key_allowed_by_fail_key_is_null_with_a_message() {
+        let decision = decide(
+            json!({"database": "group", "key": "nobody-here", "fail_key": false}),
+            2,
+            "",
+        )
+        .expect("a decision");
+        assert_eq!(
+            decision.result["ansible_facts"]["getent_group"],
+            json!({"nobody-here": null})
+        );
+        assert_eq!(
+            decision.result["msg"],
+            json!("One or more supplied key could not be found in the database.")
+        );
+        let hosts =
+            decide(json!({"database": "hosts", "split": "."}), 0, "a.b\n").expect("a decision");
+        assert_eq!(
+            hosts.result["ansible_facts"]["getent_hosts"]["a"],
+            json!(["b"])
+        );
+    }
+
+    #[test]
+    fn exit_statuses_are_worded_as_ansible_words_them() {
+        assert_eq!(failure(0, ""), None);
+        assert_eq!(
+            failure(3, "").as_deref(),
+            Some("Enumeration not supported for this database.")
+        );
+        assert_eq!(
+            failure(5, " boom\n").as_deref(),
+            Some("Unexpected failure (rc=5): boom")
+        );
     }
 
     #[test]

@@ -3,9 +3,11 @@
 //! to change them.
 
 use async_trait::async_trait;
-use serde_json::{Value as Json, json};
+use serde_json::json;
 
-use super::{Args, Kind, Module, ModuleContext, ModuleError, Outcome, Param};
+use super::contract::{Decision, StateModule};
+use super::typed::{arg_enum, module_args};
+use super::{ModuleError, Outcome, Target};
 use crate::connection::{Command, quote};
 
 /// Manages a user account.
@@ -14,16 +16,100 @@ pub struct User;
 /// Manages a group.
 pub struct Group;
 
+arg_enum! {
+    /// Whether the account (or group) should exist.
+    pub enum State {
+        Present = "present",
+        Absent = "absent",
+    }
+}
+
+arg_enum! {
+    /// When a given password is set.
+    pub enum UpdatePassword {
+        /// Whenever it differs from the current hash.
+        Always = "always",
+        /// Only when the account is created.
+        OnCreate = "on_create",
+    }
+}
+
+module_args! {
+    /// `user`'s arguments.
+    pub struct UserArgs {
+        /// The account's name.
+        name: String => .required().aliases(&["user"]),
+        state: State => .default_str("present"),
+        uid: Option<i64>,
+        /// The primary group (name or GID).
+        group: Option<String>,
+        /// The supplementary groups; `[]` removes them all (unless `append`).
+        groups: Option<Vec<String>>,
+        /// Whether `groups` are added to the current ones instead of replacing them.
+        append: bool => .default_bool(false),
+        comment: Option<String>,
+        shell: Option<String>,
+        home: Option<String>,
+        /// A system account (`useradd -r`).
+        system: bool => .default_bool(false),
+        /// Whether `useradd` makes the home; by default only for non-system accounts.
+        create_home: Option<bool> => .aliases(&["createhome"]),
+        /// Whether a new `home` moves the old one's content (`usermod -m`).
+        move_home: bool => .default_bool(false),
+        /// The password hash.
+        password: Option<String>,
+        update_password: UpdatePassword => .default_str("always"),
+        /// Whether `state: absent` removes the home and mail spool (`userdel -r`).
+        remove: bool => .default_bool(false),
+        /// Whether `state: absent` removes the account even when logged in (`userdel -f`).
+        force: bool => .default_bool(false),
+        /// Whether to make an SSH key for the account when it has none.
+        generate_ssh_key: bool => .default_bool(false),
+        ssh_key_type: String => .default_str("rsa"),
+        ssh_key_bits: Option<i64>,
+        /// The key's path, relative to the home unless absolute.
+        ssh_key_file: String => .default_str(".ssh/id_rsa"),
+        ssh_key_comment: String => .default_str("ansible-generated"),
+        /// Whether `uid` may be another account's too (`-o`).
+        non_unique: bool => .default_bool(false),
+    }
+}
+
+module_args! {
+    /// `group`'s arguments.
+    pub struct GroupArgs {
+        /// The group's name.
+        name: String => .required(),
+        state: State => .default_str("present"),
+        gid: Option<i64>,
+        /// A system group (`groupadd -r`).
+        system: bool => .default_bool(false),
+        /// Whether `gid` may be another group's too (`-o`).
+        non_unique: bool => .default_bool(false),
+        /// Whether `state: absent` removes a group that is a user's primary group
+        /// (`groupdel -f`).
+        force: bool => .default_bool(false),
+    }
+}
+
 /// An account as `getent passwd` and `id -Gn` show it.
 #[derive(Debug, Default, PartialEq, Eq)]
-struct Account {
+pub struct Account {
+    /// The user ID.
     uid: u32,
+    /// The primary group's ID.
     gid: u32,
+    /// The GECOS field.
     comment: String,
+    /// The home directory.
     home: String,
+    /// The login shell.
     shell: String,
+    /// The primary group's name.
     primary_group: String,
+    /// Every group the account is in, the primary one included.
     groups: Vec<String>,
+    /// The shadow hash, when readable.
     password: Option<String>,
 }
 
@@ -56,301 +142,358 @@ fn parse_account(output: &str) -> Option<Account> {
     Some(account)
 }
 
-#[async_trait]
-impl Module for User {
-    fn name(&self) -> &'static str {
-        "user"
+/// The line the query prints when the SSH key file exists.
+const KEY_EXISTS: &str = "K:exists";
+
+/// The script printing the account (passwd line, then `G:`, `L:` and `S:` lines);
+/// nothing when there is no such account.
+fn account_script(n: &str, shadow: bool) -> String {
+    let mut script = format!(
+        "if getent passwd {n}; then printf 'G:%s\\n' \"$(id -gn {n})\"; printf 'L:%s\\n' \"$(id -Gn {n})\""
+    );
+    if shadow {
+        script.push_str(&format!("; getent shadow {n} 2>/dev/null | sed 's/^/S:/'"));
+    }
+    script.push_str("; fi");
+    script
+}
+
+impl UserArgs {
+    /// The account's name, quoted for the shell.
+    fn quoted(&self) -> String {
+        quote(&self.name)
     }
 
-    fn params(&self) -> &'static [Param] {
-        const PARAMS: &[Param] = &[
-            Param::new("name", Kind::Str).required().aliases(&["user"]),
-            Param::new("state", Kind::Str).choices(&["present", "absent"]),
-            Param::new("uid", Kind::Int),
-            Param::new("group", Kind::Str),
-            Param::new("groups", Kind::List),
-            Param::new("append", Kind::Bool),
-            Param::new("comment", Kind::Str),
-            Param::new("shell", Kind::Str),
-            Param::new("home", Kind::Str),
-            Param::new("system", Kind::Bool),
-            Param::new("create_home", Kind::Bool).aliases(&["createhome"]),
-            Param::new("move_home", Kind::Bool),
-            Param::new("password", Kind::Str),
-            Param::new("update_password", Kind::Str).choices(&["always", "on_create"]),
-            Param::new("remove", Kind::Bool),
-            Param::new("force", Kind::Bool),
-            Param::new("generate_ssh_key", Kind::Bool),
-            Param::new("ssh_key_type", Kind::Str),
-            Param::new("ssh_key_bits", Kind::Int),
-            Param::new("ssh_key_file", Kind::Str),
-            Param::new("ssh_key_comment", Kind::Str),
-            Param::new("non_unique", Kind::Bool),
-        ];
-        PARAMS
-    }
-
-    async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
-        let name = args.str("name").unwrap_or_default().to_string();
-        let n = quote(&name);
-        let query = format!(
-            "getent passwd {n} || exit 0; printf 'G:%s\\n' \"$(id -gn {n})\"; printf 'L:%s\\n' \"$(id -Gn {n})\"; \
-             getent shadow {n} 2>/dev/null | sed 's/^/S:/'"
-        );
-        let out = ctx.conn.exec(&Command::new(query)).await?;
-        let current = parse_account(&out.stdout_text());
-        let state = args.str("state").unwrap_or("present");
-        let mut outcome = super::ok(false);
-        outcome.insert("name".into(), json!(name));
-        outcome.insert("state".into(), json!(state));
-
-        let command = match (state, &current) {
-            ("absent", None) => None,
-            ("absent", Some(_)) => {
-                let mut cmd = String::from("userdel");
-                if args.bool_or("remove", false) {
-                    cmd.push_str(" -r");
-                }
-                if args.bool_or("force", false) {
-                    cmd.push_str(" -f");
-                }
-                Some(format!("{cmd} {n}"))
-            }
-            (_, None) => Some(useradd(args, &n)),
-            (_, Some(account)) => usermod(args, &n, account),
-        };
-        let mut ssh_key = None;
-        if state != "absent" && args.bool_or("generate_ssh_key", false) {
-            let key_file = args
-                .str("ssh_key_file")
-                .unwrap_or(".ssh/id_rsa")
-                .to_string();
-            ssh_key = Some(key_file);
+    /// The SSH key's path as a shell word: relative paths are under the home.
+    fn key_path(&self) -> String {
+        if self.ssh_key_file.starts_with('/') {
+            quote(&self.ssh_key_file)
+        } else {
+            format!(
+                "\"$(getent passwd {} | cut -d: -f6)/\"{}",
+                self.quoted(),
+                quote(&self.ssh_key_file)
+            )
         }
-        let changed = command.is_some();
-        if changed && !ctx.check_mode {
-            let script = command.clone().unwrap_or_default();
-            let done = ctx.conn.exec(&Command::new(script)).await?;
+    }
+
+    /// Whether a key is to be looked for (and made when missing).
+    fn wants_key(&self) -> bool {
+        self.state == State::Present && self.generate_ssh_key
+    }
+
+    /// The supplementary groups asked for, empty names left out.
+    fn wanted_groups(&self) -> Option<Vec<String>> {
+        self.groups
+            .as_ref()
+            .map(|groups| groups.iter().filter(|g| !g.is_empty()).cloned().collect())
+    }
+
+    /// The `userdel` command.
+    fn userdel(&self) -> String {
+        let mut cmd = String::from("userdel");
+        if self.remove {
+            cmd.push_str(" -r");
+        }
+        if self.force {
+            cmd.push_str(" -f");
+        }
+        format!("{cmd} {}", self.quoted())
+    }
+
+    /// The `useradd` command for a new account.
+    fn useradd(&self) -> String {
+        let mut cmd = String::from("useradd");
+        if let Some(uid) = self.uid {
+            cmd.push_str(&format!(" -u {uid}"));
+            if self.non_unique {
+                cmd.push_str(" -o");
+            }
+        }
+        if let Some(group) = &self.group {
+            cmd.push_str(&format!(" -g {}", quote(group)));
+        }
+        let groups = self.wanted_groups().unwrap_or_default();
+        if !groups.is_empty() {
+            cmd.push_str(&format!(" -G {}", quote(&groups.join(","))));
+        }
+        for (value, flag) in [
+            (&self.comment, "-c"),
+            (&self.shell, "-s"),
+            (&self.home, "-d"),
+            (&self.password, "-p"),
+        ] {
+            if let Some(value) = value {
+                cmd.push_str(&format!(" {flag} {}", quote(value)));
+            }
+        }
+        if self.system {
+            cmd.push_str(" -r");
+        }
+        let create_home = self.create_home.unwrap_or(!self.system);
+        cmd.push_str(if create_home { " -m" } else { " -M" });
+        format!("{cmd} {}", self.quoted())
+    }
+
+    /// The `usermod` command bringing `account` in line, or `None` when it already is.
+    fn usermod(&self, account: &Account) -> Option<String> {
+        let mut flags = Vec::new();
+        if let Some(uid) = self.uid.filter(|u| *u != i64::from(account.uid)) {
+            flags.push(format!("-u {uid}"));
+            if self.non_unique {
+                flags.push("-o".to_string());
+            }
+        }
+        if let Some(group) = self
+            .group
+            .as_ref()
+            .filter(|g| **g != account.primary_group && **g != account.gid.to_string())
+        {
+            flags.push(format!("-g {}", quote(group)));
+        }
+        if let Some(wanted) = self.wanted_groups() {
+            let primary = self.group.as_ref().unwrap_or(&account.primary_group);
+            let current: Vec<&String> = account.groups.iter().filter(|g| *g != primary).collect();
+            let missing = wanted.iter().any(|g| !account.groups.contains(g));
+            let extra = !self.append && current.iter().any(|g| !wanted.contains(g));
+            if missing || extra {
+                let flag = if self.append { "-a -G" } else { "-G" };
+                flags.push(format!("{flag} {}", quote(&wanted.join(","))));
+            }
+        }
+        for (value, flag, current) in [
+            (&self.comment, "-c", &account.comment),
+            (&self.shell, "-s", &account.shell),
+            (&self.home, "-d", &account.home),
+        ] {
+            if let Some(value) = value.as_ref().filter(|v| *v != current) {
+                let mut flag = flag.to_string();
+                if flag == "-d" && self.move_home {
+                    flag.push_str(" -m");
+                }
+                flags.push(format!("{flag} {}", quote(value)));
+            }
+        }
+        if let Some(password) = &self.password
+            && self.update_password == UpdatePassword::Always
+            && account.password.as_ref() != Some(password)
+        {
+            flags.push(format!("-p {}", quote(password)));
+        }
+        (!flags.is_empty()).then(|| format!("usermod {} {}", flags.join(" "), self.quoted()))
+    }
+
+    /// The script making the SSH key (and its directory) when it is still missing.
+    fn keygen_script(&self) -> String {
+        let path = self.key_path();
+        let bits = self
+            .ssh_key_bits
+            .map(|b| format!(" -b {b}"))
+            .unwrap_or_default();
+        format!(
+            "[ -e {path} ] && exit 0; mkdir -p \"$(dirname {path})\" && ssh-keygen -q -t {}{bits} -N '' -C {} -f {path} && chown -R {}: \"$(dirname {path})\"",
+            quote(&self.ssh_key_type),
+            quote(&self.ssh_key_comment),
+            self.quoted()
+        )
+    }
+}
+
+/// What the `user` query found: the account, and whether its SSH key exists.
+pub struct FoundUser {
+    /// The account, when it exists.
+    account: Option<Account>,
+    /// Whether the SSH key file exists (looked for only when one is wanted).
+    key_exists: bool,
+}
+
+/// What `user` changes: the account command, then the SSH key.
+#[derive(Debug, PartialEq, Eq)]
+pub struct UserChanges {
+    /// `useradd`, `usermod` or `userdel`, when the account changes.
+    command: Option<String>,
+    /// Whether to make the SSH key.
+    make_key: bool,
+}
+
+#[async_trait]
+impl StateModule for User {
+    const NAME: &'static str = "user";
+    type Args = UserArgs;
+    type State = FoundUser;
+    type Plan = UserChanges;
+
+    async fn query(&self, on: &Target<'_>, args: &UserArgs) -> Result<FoundUser, ModuleError> {
+        let mut script = account_script(&args.quoted(), true);
+        if args.wants_key() {
+            script.push_str(&format!(
+                "; [ -e {} ] && echo {KEY_EXISTS}",
+                args.key_path()
+            ));
+        }
+        script.push_str("; exit 0");
+        let out = on.conn.exec(&Command::new(script)).await?;
+        let text = out.stdout_text();
+        let account = parse_account(&text);
+        // Without the account, a relative key path has no home to be under.
+        let key_exists = text.lines().any(|l| l == KEY_EXISTS)
+            && (account.is_some() || args.ssh_key_file.starts_with('/'));
+        Ok(FoundUser {
+            account,
+            key_exists,
+        })
+    }
+
+    fn decide(&self, args: &UserArgs, found: FoundUser) -> Result<Decision<UserChanges>, String> {
+        let command = match (args.state, &found.account) {
+            (State::Absent, None) => None,
+            (State::Absent, Some(_)) => Some(args.userdel()),
+            (State::Present, None) => Some(args.useradd()),
+            (State::Present, Some(account)) => args.usermod(account),
+        };
+        let make_key = args.wants_key() && !found.key_exists;
+        let changed = command.is_some() || make_key;
+        let mut decision = Decision::maybe(changed.then_some(UserChanges { command, make_key }))
+            .with("name", args.name.clone())
+            .with("state", args.state.as_str());
+        if args.wants_key() {
+            decision = decision.with("ssh_key_file", args.ssh_key_file.clone());
+        }
+        if let (State::Present, Some(account)) = (args.state, &found.account) {
+            for (key, value) in account_result(account) {
+                decision = decision.with(&key, value);
+            }
+        }
+        Ok(decision)
+    }
+
+    async fn apply(
+        &self,
+        on: &Target<'_>,
+        args: &UserArgs,
+        changes: UserChanges,
+    ) -> Result<Outcome, ModuleError> {
+        if let Some(command) = changes.command {
+            let done = on.conn.exec(&Command::new(command)).await?;
             if done.rc != 0 {
                 let mut failed = super::failed(done.stderr_text().trim().to_string());
                 failed.insert("rc".into(), json!(done.rc));
-                failed.insert("name".into(), json!(name));
-                return Ok(failed);
+                failed.insert("name".into(), json!(args.name));
+                return Err(ModuleError::FailedWith(failed));
             }
         }
-        let mut key_changed = false;
-        if let Some(key_file) = ssh_key {
-            let kind = args.str("ssh_key_type").unwrap_or("rsa");
-            let bits = args
-                .int("ssh_key_bits")
-                .map(|b| format!(" -b {b}"))
-                .unwrap_or_default();
-            let comment = args.str("ssh_key_comment").unwrap_or("ansible-generated");
-            let home = format!("$(getent passwd {n} | cut -d: -f6)");
-            let path = if key_file.starts_with('/') {
-                quote(&key_file)
-            } else {
-                format!("\"{home}/{key_file}\"")
-            };
-            let script = if ctx.check_mode {
-                format!("[ -e {path} ] || echo missing")
-            } else {
-                format!(
-                    "[ -e {path} ] && exit 0; mkdir -p \"$(dirname {path})\" && ssh-keygen -q -t {} {bits} -N '' -C {} -f {path} && chown -R {n}: \"$(dirname {path})\" && echo created",
-                    quote(kind),
-                    quote(comment)
-                )
-            };
-            let made = ctx.conn.exec(&Command::new(script)).await?;
-            key_changed =
-                made.stdout_text().contains("created") || made.stdout_text().contains("missing");
-            outcome.insert("ssh_key_file".into(), json!(key_file));
+        if changes.make_key {
+            let made = on.conn.exec(&Command::new(args.keygen_script())).await?;
+            if made.rc != 0 {
+                let mut failed = super::failed(made.stderr_text().trim().to_string());
+                failed.insert("rc".into(), json!(made.rc));
+                return Err(ModuleError::FailedWith(failed));
+            }
         }
-        outcome.insert("changed".into(), Json::Bool(changed || key_changed));
-        if state != "absent" && !ctx.check_mode {
-            let after = ctx.conn.exec(&Command::new(format!("getent passwd {n}; printf 'G:%s\\n' \"$(id -gn {n})\"; printf 'L:%s\\n' \"$(id -Gn {n})\""))).await?;
+        let mut outcome = Outcome::new();
+        if args.state == State::Present {
+            let script = account_script(&args.quoted(), false);
+            let after = on.conn.exec(&Command::new(script)).await?;
             if let Some(account) = parse_account(&after.stdout_text()) {
-                outcome.insert("uid".into(), json!(account.uid));
-                outcome.insert("group".into(), json!(account.gid));
-                outcome.insert("home".into(), json!(account.home));
-                outcome.insert("shell".into(), json!(account.shell));
-                outcome.insert("comment".into(), json!(account.comment));
-                outcome.insert("groups".into(), json!(account.groups.join(",")));
+                outcome.extend(account_result(&account));
             }
         }
         Ok(outcome)
     }
 }
 
-/// The `useradd` command for a new account.
-fn useradd(args: &Args, name: &str) -> String {
-    let mut cmd = String::from("useradd");
-    if let Some(uid) = args.int("uid") {
-        cmd.push_str(&format!(" -u {uid}"));
-        if args.bool_or("non_unique", false) {
-            cmd.push_str(" -o");
-        }
-    }
-    if let Some(group) = args.str("group") {
-        cmd.push_str(&format!(" -g {}", quote(group)));
-    }
-    let groups = string_list(args, "groups");
-    if !groups.is_empty() {
-        cmd.push_str(&format!(" -G {}", quote(&groups.join(","))));
-    }
-    for (param, flag) in [
-        ("comment", "-c"),
-        ("shell", "-s"),
-        ("home", "-d"),
-        ("password", "-p"),
-    ] {
-        if let Some(value) = args.str(param) {
-            cmd.push_str(&format!(" {flag} {}", quote(value)));
-        }
-    }
-    if args.bool_or("system", false) {
-        cmd.push_str(" -r");
-    }
-    let create_home = args.bool_or("create_home", !args.bool_or("system", false));
-    cmd.push_str(if create_home { " -m" } else { " -M" });
-    format!("{cmd} {name}")
+/// The account's keys in the result, as Ansible reports them.
+fn account_result(account: &Account) -> Outcome {
+    let mut result = Outcome::new();
+    result.insert("uid".into(), json!(account.uid));
+    result.insert("group".into(), json!(account.gid));
+    result.insert("home".into(), json!(account.home));
+    result.insert("shell".into(), json!(account.shell));
+    result.insert("comment".into(), json!(account.comment));
+    result.insert("groups".into(), json!(account.groups.join(",")));
+    result
 }
 
-/// The `usermod` command bringing `account` in line, or `None` when it already is.
-fn usermod(args: &Args, name: &str, account: &Account) -> Option<String> {
-    let mut flags = Vec::new();
-    if let Some(uid) = args.int("uid").filter(|u| *u != i64::from(account.uid)) {
-        flags.push(format!("-u {uid}"));
-    }
-    if let Some(group) = args
-        .str("group")
-        .filter(|g| *g != account.primary_group && *g != account.gid.to_string())
-    {
-        flags.push(format!("-g {}", quote(group)));
-    }
-    let wanted = string_list(args, "groups");
-    if args.get("groups").is_some() {
-        let append = args.bool_or("append", false);
-        let primary = args.str("group").unwrap_or(&account.primary_group);
-        let current: Vec<&String> = account
-            .groups
-            .iter()
-            .filter(|g| g.as_str() != primary)
-            .collect();
-        let missing = wanted.iter().any(|g| !account.groups.contains(g));
-        let extra = !append && current.iter().any(|g| !wanted.contains(g));
-        if missing || extra {
-            let flag = if append { "-a -G" } else { "-G" };
-            flags.push(format!("{flag} {}", quote(&wanted.join(","))));
-        }
-    }
-    for (param, flag, current) in [
-        ("comment", "-c", &account.comment),
-        ("shell", "-s", &account.shell),
-        ("home", "-d", &account.home),
-    ] {
-        if let Some(value) = args.str(param).filter(|v| *v != current.as_str()) {
-            let mut flag = flag.to_string();
-            if param == "home" && args.bool_or("move_home", false) {
-                flag.push_str(" -m");
+impl GroupArgs {
+    /// The command bringing the group with GID `current` (`None`: no such group)
+    /// where the task wants it, or `None` when it already is.
+    fn command(&self, current: Option<i64>) -> Option<String> {
+        let n = quote(&self.name);
+        let unique = if self.non_unique { " -o" } else { "" };
+        match (self.state, current) {
+            (State::Absent, None) => None,
+            (State::Absent, Some(_)) => {
+                let force = if self.force { " -f" } else { "" };
+                Some(format!("groupdel{force} {n}"))
             }
-            flags.push(format!("{flag} {}", quote(value)));
-        }
-    }
-    if let Some(password) = args.str("password") {
-        let always = args.str("update_password").unwrap_or("always") == "always";
-        if always && account.password.as_deref() != Some(password) {
-            flags.push(format!("-p {}", quote(password)));
-        }
-    }
-    (!flags.is_empty()).then(|| format!("usermod {} {name}", flags.join(" ")))
-}
-
-fn string_list(args: &Args, name: &str) -> Vec<String> {
-    args.list(name)
-        .iter()
-        .filter_map(|g| g.as_str().map(str::to_string))
-        .filter(|g| !g.is_empty())
-        .collect()
-}
-
-#[async_trait]
-impl Module for Group {
-    fn name(&self) -> &'static str {
-        "group"
-    }
-
-    fn params(&self) -> &'static [Param] {
-        const PARAMS: &[Param] = &[
-            Param::new("name", Kind::Str).required(),
-            Param::new("state", Kind::Str).choices(&["present", "absent"]),
-            Param::new("gid", Kind::Int),
-            Param::new("system", Kind::Bool),
-            Param::new("non_unique", Kind::Bool),
-            Param::new("force", Kind::Bool),
-        ];
-        PARAMS
-    }
-
-    async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
-        let name = args.str("name").unwrap_or_default().to_string();
-        let n = quote(&name);
-        let out = ctx
-            .conn
-            .exec(&Command::new(format!("getent group {n} || true")))
-            .await?;
-        let line = out.stdout_text();
-        let current_gid: Option<i64> = line.split(':').nth(2).and_then(|g| g.trim().parse().ok());
-        let state = args.str("state").unwrap_or("present");
-        let command = match (state, current_gid) {
-            ("absent", None) => None,
-            ("absent", Some(_)) => Some(format!("groupdel {n}")),
-            (_, None) => {
+            (State::Present, None) => {
                 let mut cmd = String::from("groupadd");
-                if let Some(gid) = args.int("gid") {
-                    cmd.push_str(&format!(" -g {gid}"));
-                    if args.bool_or("non_unique", false) {
-                        cmd.push_str(" -o");
-                    }
+                if let Some(gid) = self.gid {
+                    cmd.push_str(&format!(" -g {gid}{unique}"));
                 }
-                if args.bool_or("system", false) {
+                if self.system {
                     cmd.push_str(" -r");
                 }
                 Some(format!("{cmd} {n}"))
             }
-            (_, Some(gid)) => args
-                .int("gid")
+            (State::Present, Some(gid)) => self
+                .gid
                 .filter(|wanted| *wanted != gid)
-                .map(|wanted| format!("groupmod -g {wanted} {n}")),
-        };
-        let mut outcome = super::ok(command.is_some());
-        if let (Some(script), false) = (&command, ctx.check_mode) {
-            let done = ctx.conn.exec(&Command::new(script.clone())).await?;
-            if done.rc != 0 {
-                return Ok(super::failed(done.stderr_text().trim().to_string()));
-            }
+                .map(|wanted| format!("groupmod -g {wanted}{unique} {n}")),
         }
-        outcome.insert("name".into(), json!(name));
-        outcome.insert("state".into(), json!(state));
-        if state != "absent" {
-            let gid = match (&command, ctx.check_mode) {
-                (Some(_), false) => {
-                    let after = ctx
-                        .conn
-                        .exec(&Command::new(format!("getent group {n}")))
-                        .await?;
-                    after
-                        .stdout_text()
-                        .split(':')
-                        .nth(2)
-                        .and_then(|g| g.trim().parse::<i64>().ok())
-                }
-                _ => args.int("gid").or(current_gid),
-            };
-            if let Some(gid) = gid {
+    }
+}
+
+/// The GID on a `getent group` line.
+fn group_gid(line: &str) -> Option<i64> {
+    line.split(':').nth(2).and_then(|g| g.trim().parse().ok())
+}
+
+#[async_trait]
+impl StateModule for Group {
+    const NAME: &'static str = "group";
+    type Args = GroupArgs;
+    /// The group's GID, when it exists.
+    type State = Option<i64>;
+    /// The command to run.
+    type Plan = String;
+
+    async fn query(&self, on: &Target<'_>, args: &GroupArgs) -> Result<Option<i64>, ModuleError> {
+        let script = format!("getent group {} || true", quote(&args.name));
+        let out = on.conn.exec(&Command::new(script)).await?;
+        Ok(group_gid(&out.stdout_text()))
+    }
+
+    fn decide(&self, args: &GroupArgs, current: Option<i64>) -> Result<Decision<String>, String> {
+        let mut decision = Decision::maybe(args.command(current))
+            .with("name", args.name.clone())
+            .with("state", args.state.as_str());
+        if args.state == State::Present {
+            if let Some(gid) = args.gid.or(current) {
+                decision = decision.with("gid", gid);
+            }
+            decision = decision.with("system", args.system);
+        }
+        Ok(decision)
+    }
+
+    async fn apply(
+        &self,
+        on: &Target<'_>,
+        args: &GroupArgs,
+        command: String,
+    ) -> Result<Outcome, ModuleError> {
+        let done = on.conn.exec(&Command::new(command)).await?;
+        if done.rc != 0 {
+            return Err(ModuleError::Failed(done.stderr_text().trim().to_string()));
+        }
+        let mut outcome = Outcome::new();
+        if args.state == State::Present {
+            let script = format!("getent group {}", quote(&args.name));
+            let after = on.conn.exec(&Command::new(script)).await?;
+            if let Some(gid) = group_gid(&after.stdout_text()) {
                 outcome.insert("gid".into(), json!(gid));
             }
-            outcome.insert("system".into(), json!(args.bool_or("system", false)));
         }
         Ok(outcome)
     }
@@ -359,16 +502,23 @@ impl Module for Group {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use indexmap::IndexMap;
+    use crate::modules::typed::from_json;
+    use serde_json::Value as Json;
 
-    fn args(value: Json) -> Args {
-        let raw: IndexMap<String, Json> = serde_json::from_value(value).expect("a mapping");
-        Args::parse(User.params(), &raw).expect("valid")
+    fn args(value: Json) -> UserArgs {
+        from_json(value).expect("valid")
     }
 
     fn account() -> Account {
         parse_account("app:x:1001:1001:App user:/home/app:/bin/sh\nG:app\nL:app www-data\nS:app:$6$hash:19000:0:99999:7:::\n")
             .expect("parses")
+    }
+
+    fn found(account: Option<Account>, key_exists: bool) -> FoundUser {
+        FoundUser {
+            account,
+            key_exists,
+        }
     }
 
     #[test]
@@ -381,69 +531,147 @@ mod tests {
         assert_eq!(a.groups, vec!["app", "www-data"]);
         assert_eq!(a.password.as_deref(), Some("$6$hash"));
         assert_eq!(parse_account(""), None, "no such user");
+        assert_eq!(parse_account("K:exists\n"), None, "no such user, a key");
     }
 
     #[test]
     fn usermod_only_when_something_differs() {
         let a = account();
+        let usermod = |value: Json| args(value).usermod(&a);
         assert_eq!(
-            usermod(
-                &args(json!({"name": "app", "shell": "/bin/sh", "groups": ["www-data"]})),
-                "app",
-                &a
-            ),
+            usermod(json!({"name": "app", "shell": "/bin/sh", "groups": ["www-data"]})),
             None
         );
         assert_eq!(
-            usermod(
-                &args(json!({"name": "app", "shell": "/bin/bash"})),
-                "app",
-                &a
-            ),
+            usermod(json!({"name": "app", "shell": "/bin/bash"})),
             Some("usermod -s /bin/bash app".into())
         );
         assert_eq!(
-            usermod(
-                &args(json!({"name": "app", "groups": ["adm"], "append": true})),
-                "app",
-                &a
-            ),
+            usermod(json!({"name": "app", "groups": ["adm"], "append": true})),
             Some("usermod -a -G adm app".into()),
             "append adds without removing"
         );
         assert_eq!(
-            usermod(&args(json!({"name": "app", "groups": []})), "app", &a),
+            usermod(json!({"name": "app", "groups": []})),
             Some("usermod -G '' app".into()),
             "an empty list without append removes supplementary groups, as Ansible"
         );
+        assert_eq!(usermod(json!({"name": "app", "password": "$6$hash"})), None);
         assert_eq!(
-            usermod(
-                &args(json!({"name": "app", "password": "$6$hash"})),
-                "app",
-                &a
-            ),
-            None
+            usermod(json!({"name": "app", "uid": 0, "non_unique": true})),
+            Some("usermod -u 0 -o app".into())
         );
     }
 
     #[test]
     fn useradd_flags() {
         assert_eq!(
-            useradd(
-                &args(
-                    json!({"name": "svc", "system": true, "shell": "/usr/sbin/nologin", "home": "/srv/svc"})
-                ),
-                "svc"
-            ),
+            args(
+                json!({"name": "svc", "system": true, "shell": "/usr/sbin/nologin", "home": "/srv/svc"})
+            )
+            .useradd(),
             "useradd -s /usr/sbin/nologin -d /srv/svc -r -M svc",
             "system users get no home unless create_home"
         );
         assert_eq!(
-            useradd(
-                &args(json!({"name": "bob", "uid": 2000, "groups": "a,b"})),
-                "bob"
-            ),
+            args(json!({"name": "bob", "uid": 2000, "groups": "a,b"})).useradd(),
             "useradd -u 2000 -G a,b -m bob"
         );
+    }
+
+    #[test]
+    fn a_converged_account_reports_itself_without_a_plan() {
+        let decision = User
+            .decide(
+                &args(json!({"name": "app", "shell": "/bin/sh"})),
+                found(Some(account()), false),
+            )
+            .expect("a decision");
+        assert!(decision.plan.is_none());
+        assert_eq!(decision.result["uid"], json!(1001));
+        assert_eq!(decision.result["groups"], json!("app,www-data"));
+        assert_eq!(decision.result["state"], json!("present"));
+    }
+
+    #[test]
+    fn missing_accounts_are_added_and_existing_ones_deleted() {
+        let decision = User
+            .decide(&args(json!({"name": "bob"})), found(None, false))
+            .expect("a decision");
+        let plan = decision.plan.expect("a change");
+        assert_eq!(plan.command.as_deref(), Some("useradd -m bob"));
+        assert!(
+            !decision.result.contains_key("uid"),
+            "nothing to report yet"
+        );
+        let gone = json!({"name": "app", "state": "absent", "remove": true, "force": true});
+        let decision = User
+            .decide(&args(gone.clone()), found(Some(account()), false))
+            .expect("a decision");
+        assert_eq!(
+            decision.plan.and_then(|p| p.command).as_deref(),
+            Some("userdel -r -f app")
+        );
+        let decision = User
+            .decide(&args(gone), found(None, false))
+            .expect("a decision");
+        assert!(decision.plan.is_none());
+    }
+
+    #[test]
+    fn a_missing_key_is_made_and_an_existing_one_kept() {
+        let task = json!({"name": "app", "generate_ssh_key": true});
+        let decision = User
+            .decide(&args(task.clone()), found(Some(account()), false))
+            .expect("a decision");
+        assert_eq!(
+            decision.plan,
+            Some(UserChanges {
+                command: None,
+                make_key: true
+            })
+        );
+        assert_eq!(decision.result["ssh_key_file"], json!(".ssh/id_rsa"));
+        let decision = User
+            .decide(&args(task), found(Some(account()), true))
+            .expect("a decision");
+        assert!(decision.plan.is_none());
+        let script = args(json!({"name": "app", "ssh_key_bits": 4096})).keygen_script();
+        assert!(
+            script.contains("ssh-keygen -q -t rsa -b 4096 -N ''"),
+            "{script}"
+        );
+        assert!(
+            script.starts_with("[ -e \"$(getent passwd app | cut -d: -f6)/\".ssh/id_rsa ]"),
+            "{script}"
+        );
+    }
+
+    fn group(value: Json) -> GroupArgs {
+        from_json(value).expect("valid")
+    }
+
+    #[test]
+    fn group_commands_follow_the_task() {
+        assert_eq!(
+            group(json!({"name": "g", "gid": 900, "system": true})).command(None),
+            Some("groupadd -g 900 -r g".into())
+        );
+        assert_eq!(
+            group(json!({"name": "g", "gid": 900, "non_unique": true})).command(Some(800)),
+            Some("groupmod -g 900 -o g".into())
+        );
+        assert_eq!(group(json!({"name": "g"})).command(Some(800)), None);
+        assert_eq!(
+            group(json!({"name": "g", "state": "absent", "force": true})).command(Some(800)),
+            Some("groupdel -f g".into())
+        );
+        let decision = Group
+            .decide(&group(json!({"name": "g"})), Some(800))
+            .expect("a decision");
+        assert!(decision.plan.is_none());
+        assert_eq!(decision.result["gid"], json!(800));
+        assert_eq!(decision.result["system"], json!(false));
+        assert_eq!(group_gid("g:x:800:\n"), Some(800));
     }
 }

@@ -3,18 +3,67 @@
 //! the target with one small `/bin/sh` probe per attempt: listening sockets and
 //! connections are read from `/proc/net/tcp*`, and a connection to another host (or
 //! one whose banner must match `search_regex`) needs bash's `/dev/tcp` or `nc`.
+//!
+//! It implements [`Module`] and not the contract's `StateModule`: it changes nothing
+//! and has no state to decide on; it waits, probing the target again and again until
+//! the condition holds or the time runs out, which is not one query and one decision.
 
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use serde_json::{Map, Value as Json, json};
 
-use super::{Args, Kind, Module, ModuleContext, ModuleError, Outcome, Param};
+use super::typed::{TypedArgs, arg_enum, module_args};
+use super::{Args, Module, ModuleContext, ModuleError, Outcome, Param};
 use crate::connection::{Command, quote};
 use crate::pyre::{self, Anchor, Flags};
 
 /// Waits for a condition.
 pub struct WaitFor;
+
+arg_enum! {
+    /// What to wait for.
+    pub enum State {
+        /// The file is gone, or the port closed.
+        Absent = "absent",
+        /// No active connections to the port are left.
+        Drained = "drained",
+        /// The file exists, or the port is open.
+        Present = "present",
+        /// The same as `present`.
+        Started = "started",
+        /// The port is closed.
+        Stopped = "stopped",
+    }
+}
+
+module_args! {
+    /// `wait_for`'s arguments.
+    pub struct WaitForArgs {
+        /// The host whose port to wait for.
+        host: String => .default_str("127.0.0.1"),
+        port: Option<i64>,
+        /// The file to wait for.
+        path: Option<String>,
+        state: State => .default_str("started"),
+        /// A regular expression the file or the port's banner must match.
+        search_regex: Option<String>,
+        /// Seconds to wait in all.
+        timeout: i64 => .default_int(300),
+        /// Seconds to wait before the first probe.
+        delay: i64 => .default_int(0),
+        /// Seconds between probes.
+        sleep: i64 => .default_int(1),
+        /// Seconds a connection may take.
+        connect_timeout: i64 => .default_int(5),
+        /// The message when time runs out.
+        msg: Option<String>,
+        /// The TCP states that count as active for `drained`.
+        active_connection_states: Vec<String>,
+        /// Remote hosts whose connections do not count for `drained`.
+        exclude_hosts: Option<Vec<String>>,
+    }
+}
 
 /// Exit status of a connect probe when no tool can connect.
 const NO_TOOL: i32 = 127;
@@ -107,31 +156,17 @@ impl Module for WaitFor {
     }
 
     fn params(&self) -> &'static [Param] {
-        const PARAMS: &[Param] = &[
-            Param::new("host", Kind::Str),
-            Param::new("port", Kind::Int),
-            Param::new("path", Kind::Str),
-            Param::new("state", Kind::Str)
-                .choices(&["absent", "drained", "present", "started", "stopped"]),
-            Param::new("search_regex", Kind::Str),
-            Param::new("timeout", Kind::Int),
-            Param::new("delay", Kind::Int),
-            Param::new("sleep", Kind::Int),
-            Param::new("connect_timeout", Kind::Int),
-            Param::new("msg", Kind::Str),
-            Param::new("active_connection_states", Kind::List),
-            Param::new("exclude_hosts", Kind::List),
-        ];
-        PARAMS
+        WaitForArgs::PARAMS
     }
 
     async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
-        let state = args.str("state").unwrap_or("started");
-        let host = args.str("host").unwrap_or("127.0.0.1").to_string();
-        let path = args.str("path");
-        let port = args.int("port");
-        let regex = args.str("search_regex");
-        check_arguments(args, state).map_err(ModuleError::Failed)?;
+        let args = WaitForArgs::from_args(args).map_err(ModuleError::Failed)?;
+        let state = args.state;
+        let host = args.host.clone();
+        let path = args.path.as_deref();
+        let port = args.port;
+        let regex = args.search_regex.as_deref();
+        check_arguments(&args).map_err(ModuleError::Failed)?;
         let target = match (path, port) {
             (Some(path), _) => Target::Path(path.to_string()),
             (None, Some(port)) => Target::Port(
@@ -154,13 +189,14 @@ impl Module for WaitFor {
             })
             .transpose()
             .map_err(ModuleError::Failed)?;
-        let timeout = Duration::from_secs(args.int("timeout").unwrap_or(300).max(0) as u64);
-        let pause = Duration::from_secs(args.int("sleep").unwrap_or(1).max(0) as u64);
-        let connect_timeout = args.int("connect_timeout").unwrap_or(5).max(1);
-        let active_states = active_states(args);
+        let timeout = Duration::from_secs(args.timeout.max(0) as u64);
+        let pause = Duration::from_secs(args.sleep.max(0) as u64);
+        let connect_timeout = args.connect_timeout.max(1);
+        let active_states = active_states(&args.active_connection_states);
         let excluded: Vec<String> = args
-            .strings("exclude_hosts")
+            .exclude_hosts
             .iter()
+            .flatten()
             .map(|h| proc_address(h))
             .collect();
 
@@ -172,12 +208,9 @@ impl Module for WaitFor {
             excluded: &excluded,
         };
         let start = Instant::now();
-        tokio::time::sleep(Duration::from_secs(
-            args.int("delay").unwrap_or(0).max(0) as u64
-        ))
-        .await;
+        tokio::time::sleep(Duration::from_secs(args.delay.max(0) as u64)).await;
         let end = start + timeout;
-        let wants_up = matches!(state, "started" | "present");
+        let wants_up = matches!(state, State::Started | State::Present);
         let mut outcome = super::ok(false);
         if let Target::Nothing = target {
             tokio::time::sleep(end.saturating_duration_since(Instant::now())).await;
@@ -214,8 +247,8 @@ impl Module for WaitFor {
             let now = Instant::now();
             if now >= end {
                 let mut failed = super::failed(
-                    args.str("msg")
-                        .map(str::to_string)
+                    args.msg
+                        .clone()
                         .unwrap_or_else(|| timeout_message(&target, state, regex)),
                 );
                 failed.insert("elapsed".into(), json!(start.elapsed().as_secs()));
@@ -224,7 +257,7 @@ impl Module for WaitFor {
             tokio::time::sleep(pause.min(end - now)).await;
         }
         outcome.insert("elapsed".into(), json!(start.elapsed().as_secs()));
-        outcome.insert("state".into(), json!(state));
+        outcome.insert("state".into(), json!(state.as_str()));
         outcome.insert("search_regex".into(), json!(regex));
         outcome.insert("path".into(), json!(path));
         outcome.insert("port".into(), json!(port));
@@ -233,49 +266,49 @@ impl Module for WaitFor {
 }
 
 /// Refuses combinations Ansible's module refuses, in its words.
-fn check_arguments(args: &Args, state: &str) -> Result<(), String> {
-    let path = args.get("path").is_some();
-    let port = args.get("port").is_some();
+fn check_arguments(args: &WaitForArgs) -> Result<(), String> {
+    let path = args.path.is_some();
+    let port = args.port.is_some();
     if path && port {
         return Err("port and path parameter can not both be passed to wait_for".into());
     }
-    if path && state == "stopped" {
+    if path && args.state == State::Stopped {
         return Err(
             "state=stopped should only be used for checking a port in the wait_for module".into(),
         );
     }
-    if path && state == "drained" {
+    if path && args.state == State::Drained {
         return Err(
             "state=drained should only be used for checking a port in the wait_for module".into(),
         );
     }
-    if args.get("exclude_hosts").is_some() && state != "drained" {
+    if args.exclude_hosts.is_some() && args.state != State::Drained {
         return Err("exclude_hosts should only be with state=drained".into());
     }
-    if state == "drained" && !port {
+    if args.state == State::Drained && !port {
         return Err("state=drained needs a port".into());
     }
     Ok(())
 }
 
-/// The hex codes of the states counted as active connections.
-fn active_states(args: &Args) -> Vec<&'static str> {
-    let mut names = args.strings("active_connection_states");
-    if names.is_empty() {
-        names = [
-            "ESTABLISHED",
-            "FIN_WAIT1",
-            "FIN_WAIT2",
-            "SYN_RECV",
-            "SYN_SENT",
-            "TIME_WAIT",
-        ]
-        .map(str::to_string)
-        .to_vec();
-    }
+/// The hex codes of the states counted as active connections (`names`, or Ansible's
+/// default list when empty).
+fn active_states(names: &[String]) -> Vec<&'static str> {
+    const DEFAULT: &[&str] = &[
+        "ESTABLISHED",
+        "FIN_WAIT1",
+        "FIN_WAIT2",
+        "SYN_RECV",
+        "SYN_SENT",
+        "TIME_WAIT",
+    ];
+    let counts = |name: &str| match names.is_empty() {
+        true => DEFAULT.contains(&name),
+        false => names.iter().any(|n| n.eq_ignore_ascii_case(name)),
+    };
     TCP_STATES
         .iter()
-        .filter(|(name, _)| names.iter().any(|n| n.eq_ignore_ascii_case(name)))
+        .filter(|(name, _)| counts(name))
         .map(|(_, code)| *code)
         .collect()
 }
@@ -302,19 +335,19 @@ fn insert_groups(
 }
 
 /// Ansible's message when time ran out.
-fn timeout_message(target: &Target, state: &str, regex: Option<&str>) -> String {
+fn timeout_message(target: &Target, state: State, regex: Option<&str>) -> String {
     match (target, state, regex) {
-        (Target::Path(path), "absent", _) => {
+        (Target::Path(path), State::Absent, _) => {
             format!("Timeout when waiting for {path} to be absent.")
         }
         (Target::Path(path), _, Some(regex)) => {
             format!("Timeout when waiting for search string {regex} in {path}")
         }
         (Target::Path(path), _, None) => format!("Timeout when waiting for file {path}"),
-        (Target::Port(host, port), "stopped" | "absent", _) => {
+        (Target::Port(host, port), State::Stopped | State::Absent, _) => {
             format!("Timeout when waiting for {host}:{port} to stop.")
         }
-        (Target::Port(host, port), "drained", _) => {
+        (Target::Port(host, port), State::Drained, _) => {
             format!("Timeout when waiting for {host}:{port} to drain")
         }
         (Target::Port(host, port), _, Some(regex)) => {
@@ -327,7 +360,7 @@ fn timeout_message(target: &Target, state: &str, regex: Option<&str>) -> String 
 
 /// How to look.
 struct Look<'a> {
-    state: &'a str,
+    state: State,
     read: bool,
     connect_timeout: i64,
     active_states: &'a [&'static str],
@@ -356,7 +389,7 @@ async fn probe(
                 _ => Seen::Down,
             }))
         }
-        Target::Port(host, port) if look.state == "drained" || (is_local(host) && !read) => {
+        Target::Port(host, port) if look.state == State::Drained || (is_local(host) && !read) => {
             let out = ctx
                 .conn
                 .exec(&Command::new(
@@ -365,7 +398,7 @@ async fn probe(
                 .await?;
             let sockets = parse_sockets(&out.stdout_text());
             let mine = sockets.iter().filter(|s| s.local_port == *port);
-            Ok(Ok(if look.state == "drained" {
+            Ok(Ok(if look.state == State::Drained {
                 Seen::Active(
                     mine.filter(|s| look.active_states.contains(&s.state.as_str()))
                         .filter(|s| !look.excluded.contains(&s.remote))
@@ -426,24 +459,57 @@ mod tests {
         assert_eq!(sockets[1].remote, proc_address("192.168.100.1"));
     }
 
+    fn typed(value: Json) -> WaitForArgs {
+        crate::modules::typed::from_json(value).expect("valid arguments")
+    }
+
+    #[test]
+    fn arguments_ansible_refuses_are_refused() {
+        let check = |value: Json| check_arguments(&typed(value));
+        assert_eq!(
+            check(json!({"port": 80, "path": "/x"})),
+            Err("port and path parameter can not both be passed to wait_for".into())
+        );
+        assert_eq!(
+            check(json!({"port": 80, "exclude_hosts": ["10.0.0.1"]})),
+            Err("exclude_hosts should only be with state=drained".into())
+        );
+        assert_eq!(
+            check(json!({"state": "drained"})),
+            Err("state=drained needs a port".into())
+        );
+        assert_eq!(check(json!({"port": 80, "state": "drained"})), Ok(()));
+        let defaults = typed(json!({"port": 80}));
+        assert_eq!(
+            (defaults.host.as_str(), defaults.timeout, defaults.sleep),
+            ("127.0.0.1", 300, 1)
+        );
+    }
+
+    #[test]
+    fn active_states_default_to_ansibles_list() {
+        assert_eq!(active_states(&[]), ["01", "02", "03", "04", "05", "06"]);
+        assert_eq!(active_states(&["listen".to_string()]), ["0A"]);
+    }
+
     #[test]
     fn timeouts_are_worded_as_ansible_words_them() {
         let port = Target::Port("127.0.0.1".into(), 81);
         assert_eq!(
-            timeout_message(&port, "started", None),
+            timeout_message(&port, State::Started, None),
             "Timeout when waiting for 127.0.0.1:81"
         );
         assert_eq!(
-            timeout_message(&port, "stopped", None),
+            timeout_message(&port, State::Stopped, None),
             "Timeout when waiting for 127.0.0.1:81 to stop."
         );
         let path = Target::Path("/tmp/x".into());
         assert_eq!(
-            timeout_message(&path, "present", Some("ready")),
+            timeout_message(&path, State::Present, Some("ready")),
             "Timeout when waiting for search string ready in /tmp/x"
         );
         assert_eq!(
-            timeout_message(&path, "absent", None),
+            timeout_message(&path, State::Absent, None),
             "Timeout when waiting for /tmp/x to be absent."
         );
     }

@@ -1,7 +1,7 @@
 //! community.docker's `docker_image`, `docker_container` and `docker_network`, driven
-//! through the docker CLI on the target. Each reads the current state with
-//! `docker inspect` in one round trip, compares it with the task, stops there in check
-//! mode, and otherwise runs only the docker commands that must run.
+//! through the docker CLI on the target. Each is a [`StateModule`](super::contract):
+//! its query reads the current state with `docker inspect` in one round trip, `decide`
+//! compares it with the task, and `apply` runs only the docker commands that must run.
 
 mod container;
 mod image;
@@ -14,7 +14,8 @@ pub use network::DockerNetwork;
 use indexmap::IndexMap;
 use serde_json::{Map, Value as Json};
 
-use super::{Args, ModuleContext, ModuleError, Param};
+use super::typed::TypedArgs;
+use super::{Args, ModuleError, Target};
 use crate::connection::{Command, quote};
 
 /// The line printed between the outputs of the inspections of one query.
@@ -28,7 +29,7 @@ struct Inspect<'a>(&'static str, &'a str);
 /// or `None` when there is no such object. Fails when docker is missing or its daemon
 /// does not answer.
 async fn inspect(
-    ctx: &ModuleContext<'_>,
+    on: &Target<'_>,
     objects: &[Inspect<'_>],
 ) -> Result<Vec<Option<Json>>, ModuleError> {
     let mut script = String::from(
@@ -42,7 +43,7 @@ async fn inspect(
             quote(name)
         ));
     }
-    let out = ctx.conn.exec(&Command::new(script)).await?;
+    let out = on.conn.exec(&Command::new(script)).await?;
     if out.rc != 0 {
         return Err(ModuleError::Failed(out.stderr_text().trim().to_string()));
     }
@@ -67,8 +68,8 @@ fn parse_inspections(output: &str, count: usize) -> Result<Vec<Option<Json>>, St
 
 /// Runs a docker command line (already quoted) and returns its standard output;
 /// fails with docker's message when it exits non-zero.
-async fn docker(ctx: &ModuleContext<'_>, script: &str) -> Result<String, ModuleError> {
-    let out = ctx.conn.exec(&Command::new(script)).await?;
+async fn docker(on: &Target<'_>, script: &str) -> Result<String, ModuleError> {
+    let out = on.conn.exec(&Command::new(script)).await?;
     if out.rc != 0 {
         let stderr = out.stderr_text();
         let detail = if stderr.trim().is_empty() {
@@ -93,12 +94,12 @@ async fn docker(ctx: &ModuleContext<'_>, script: &str) -> Result<String, ModuleE
 /// A mapping argument (`env`, `labels`, `driver_options`) as strings, in its order.
 /// Booleans are refused, as community.docker does: YAML turns `yes` into `true`, and
 /// the value meant is ambiguous.
-fn string_map(args: &Args, name: &str) -> Result<Option<IndexMap<String, String>>, String> {
-    let Some(value) = args.get(name) else {
+fn string_map(
+    name: &str,
+    map: Option<&Map<String, Json>>,
+) -> Result<Option<IndexMap<String, String>>, String> {
+    let Some(map) = map else {
         return Ok(None);
-    };
-    let Json::Object(map) = value else {
-        return Err(format!("{name} must be a dictionary"));
     };
     map.iter()
         .map(|(key, value)| {
@@ -119,14 +120,16 @@ fn string_map(args: &Args, name: &str) -> Result<Option<IndexMap<String, String>
         .map(Some)
 }
 
-/// Checks a mapping of sub-options (`build`, an `ipam_config` entry, a `networks`
-/// entry) against `params`, naming the option in the message.
-fn sub_options(option: &str, value: &Json, params: &[Param]) -> Result<Args, String> {
+/// Reads a mapping of sub-options (`build`, an `ipam_config` entry, a `networks`
+/// entry) into its typed arguments, naming the option in the message.
+fn sub_options<T: TypedArgs>(option: &str, value: &Json) -> Result<T, String> {
     let Json::Object(map) = value else {
         return Err(format!("{option} must be a dictionary, not {value}"));
     };
     let raw: IndexMap<String, Json> = map.clone().into_iter().collect();
-    Args::parse(params, &raw).map_err(|e| format!("{option}: {e}"))
+    Args::parse(T::PARAMS, &raw)
+        .and_then(|args| T::from_args(&args))
+        .map_err(|e| format!("{option}: {e}"))
 }
 
 /// A string field of an inspected object, following `path` (`Config.User`).

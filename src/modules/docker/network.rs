@@ -3,95 +3,140 @@
 //! disconnecting its containers), or absent; `connected` containers attached.
 
 use async_trait::async_trait;
-use serde_json::{Value as Json, json};
+use serde_json::{Map, Value as Json, json};
 
 use super::{
     Inspect, diff_of, docker, field, inspect, object_map, pair_flags, string_map, sub_options,
 };
 use crate::connection::quote;
-use crate::modules::{Args, Kind, Module, ModuleContext, ModuleError, Outcome, Param};
+use crate::modules::contract::{Decision, StateModule};
+use crate::modules::typed::{arg_enum, module_args};
+use crate::modules::{ModuleError, Outcome, Target};
 
 /// Manages a Docker network on the target.
 pub struct DockerNetwork;
 
-/// The sub-options of an `ipam_config` entry.
-const IPAM_OPTIONS: &[Param] = &[
-    Param::new("subnet", Kind::Str),
-    Param::new("gateway", Kind::Str),
-    Param::new("iprange", Kind::Str),
-    Param::new("aux_addresses", Kind::Dict),
-];
+arg_enum! {
+    /// Whether the network should exist.
+    pub enum State {
+        Present = "present",
+        Absent = "absent",
+    }
+}
 
-/// Each IPAM sub-option, the key `docker inspect` shows it under and the
-/// `docker network create` flag that sets it.
-const IPAM_FIELDS: &[(&str, &str, &str)] = &[
-    ("subnet", "Subnet", "--subnet"),
-    ("gateway", "Gateway", "--gateway"),
-    ("iprange", "IPRange", "--ip-range"),
-    ("aux_addresses", "AuxiliaryAddresses", "--aux-address"),
-];
+module_args! {
+    /// The sub-options of an `ipam_config` entry.
+    pub struct IpamArgs {
+        subnet: Option<String>,
+        gateway: Option<String>,
+        iprange: Option<String>,
+        /// Addresses the driver must not hand out, by host name.
+        aux_addresses: Option<Map<String, Json>>,
+    }
+}
 
-/// The `ipam_config` entries, checked.
-fn ipam_entries(args: &Args) -> Result<Vec<Args>, String> {
-    args.list("ipam_config")
-        .iter()
-        .map(|entry| sub_options("ipam_config", entry, IPAM_OPTIONS))
-        .collect()
+module_args! {
+    /// `docker_network`'s arguments.
+    pub struct NetworkArgs {
+        /// The network's name.
+        name: String => .required().aliases(&["network_name"]),
+        driver: String => .default_str("bridge"),
+        driver_options: Option<Map<String, Json>>,
+        ipam_config: Option<Vec<Json>> => .options(IpamArgs::PARAMS),
+        internal: Option<bool>,
+        attachable: Option<bool>,
+        enable_ipv6: Option<bool>,
+        labels: Option<Map<String, Json>>,
+        /// The containers to connect; others are disconnected unless `appends`.
+        connected: Option<Vec<String>> => .aliases(&["containers"]),
+        /// Whether `connected` only adds containers.
+        appends: bool => .default_bool(false) .aliases(&["incremental"]),
+        /// Whether to remove and create the network again although it matches.
+        force: bool => .default_bool(false),
+        state: State => .default_str("present"),
+    }
+}
+
+impl NetworkArgs {
+    /// The `ipam_config` entries, checked.
+    fn ipam(&self) -> Result<Vec<IpamArgs>, String> {
+        self.ipam_config
+            .iter()
+            .flatten()
+            .map(|entry| sub_options("ipam_config", entry))
+            .collect()
+    }
+
+    /// The boolean options, with the key `docker inspect` shows each under and the
+    /// `docker network create` flag that sets it.
+    fn switches(&self) -> [(&'static str, Option<bool>, &'static str, &'static str); 3] {
+        [
+            ("internal", self.internal, "Internal", " --internal"),
+            ("attachable", self.attachable, "Attachable", " --attachable"),
+            ("enable_ipv6", self.enable_ipv6, "EnableIPv6", " --ipv6"),
+        ]
+    }
+}
+
+impl IpamArgs {
+    /// The string sub-options, the key `docker inspect` shows each under and the
+    /// `docker network create` flag that sets it.
+    fn strings(&self) -> [(&Option<String>, &'static str, &'static str); 3] {
+        [
+            (&self.subnet, "Subnet", "--subnet"),
+            (&self.gateway, "Gateway", "--gateway"),
+            (&self.iprange, "IPRange", "--ip-range"),
+        ]
+    }
+
+    /// Whether an inspected IPAM entry has every value this entry gives.
+    fn matches(&self, existing: &Json) -> bool {
+        let strings = self.strings().into_iter().all(|(value, key, _)| {
+            value
+                .as_ref()
+                .is_none_or(|v| existing.get(key).and_then(Json::as_str) == Some(v))
+        });
+        let aux = self.aux_addresses.as_ref().is_none_or(|map| {
+            let have = object_map(existing.get("AuxiliaryAddresses"));
+            map.len() == have.len()
+                && map
+                    .iter()
+                    .all(|(k, v)| have.get(k).map(String::as_str) == v.as_str())
+        });
+        strings && aux
+    }
 }
 
 /// Whether the inspected IPAM entries match the wanted ones: as many, and each wanted
 /// entry found with the values it gives.
-fn same_ipam(current: &[Json], wanted: &[Args]) -> bool {
+fn same_ipam(current: &[Json], wanted: &[IpamArgs]) -> bool {
     current.len() == wanted.len()
-        && wanted.iter().all(|entry| {
-            current.iter().any(|existing| {
-                IPAM_FIELDS
-                    .iter()
-                    .all(|(name, key, _)| match entry.get(name) {
-                        None => true,
-                        Some(Json::Object(map)) => {
-                            let have = object_map(existing.get(*key));
-                            map.len() == have.len()
-                                && map
-                                    .iter()
-                                    .all(|(k, v)| have.get(k).map(String::as_str) == v.as_str())
-                        }
-                        Some(value) => existing.get(*key) == Some(value),
-                    })
-            })
-        })
+        && wanted
+            .iter()
+            .all(|entry| current.iter().any(|existing| entry.matches(existing)))
 }
 
 /// The options of `docker network create` for the wanted network.
-fn create_flags(args: &Args, ipam: &[Args]) -> Result<String, String> {
-    let mut flags = format!(
-        " --driver {}",
-        quote(args.str("driver").unwrap_or("bridge"))
-    );
-    if let Some(options) = string_map(args, "driver_options")? {
+fn create_flags(args: &NetworkArgs, ipam: &[IpamArgs]) -> Result<String, String> {
+    let mut flags = format!(" --driver {}", quote(&args.driver));
+    if let Some(options) = string_map("driver_options", args.driver_options.as_ref())? {
         flags.push_str(&pair_flags("--opt", &options));
     }
     for entry in ipam {
-        for (name, _, flag) in IPAM_FIELDS {
-            match entry.get(name) {
-                Some(Json::String(value)) => flags.push_str(&format!(" {flag} {}", quote(value))),
-                Some(Json::Object(_)) => {
-                    let pairs = string_map(entry, name)?.unwrap_or_default();
-                    flags.push_str(&pair_flags(flag, &pairs));
-                }
-                _ => {}
+        for (value, _, flag) in entry.strings() {
+            if let Some(value) = value {
+                flags.push_str(&format!(" {flag} {}", quote(value)));
             }
         }
+        if let Some(pairs) = string_map("aux_addresses", entry.aux_addresses.as_ref())? {
+            flags.push_str(&pair_flags("--aux-address", &pairs));
+        }
     }
-    if let Some(labels) = string_map(args, "labels")? {
+    if let Some(labels) = string_map("labels", args.labels.as_ref())? {
         flags.push_str(&pair_flags("--label", &labels));
     }
-    for (option, flag) in [
-        ("internal", " --internal"),
-        ("attachable", " --attachable"),
-        ("enable_ipv6", " --ipv6"),
-    ] {
-        if args.bool_or(option, false) {
+    for (_, wanted, _, flag) in args.switches() {
+        if wanted == Some(true) {
             flags.push_str(flag);
         }
     }
@@ -100,8 +145,8 @@ fn create_flags(args: &Args, ipam: &[Args]) -> Result<String, String> {
 
 /// How the inspected network differs from the task: `(option, current, wanted)`.
 fn compare(
-    args: &Args,
-    ipam: &[Args],
+    args: &NetworkArgs,
+    ipam: &[IpamArgs],
     network: &Json,
 ) -> Result<Vec<(String, Json, Json)>, String> {
     let mut found = Vec::new();
@@ -111,40 +156,31 @@ fn compare(
         }
     };
     let driver = field(network, "Driver").cloned().unwrap_or(Json::Null);
-    differ(
-        "driver",
-        driver,
-        json!(args.str("driver").unwrap_or("bridge")),
-    );
-    for (option, key) in [
-        ("internal", "Internal"),
-        ("attachable", "Attachable"),
-        ("enable_ipv6", "EnableIPv6"),
-    ] {
-        if let Some(wanted) = args.get(option) {
+    differ("driver", driver, json!(args.driver));
+    for (option, wanted, key, _) in args.switches() {
+        if let Some(wanted) = wanted {
             let current = field(network, key).cloned().unwrap_or(json!(false));
-            differ(option, current, wanted.clone());
+            differ(option, current, json!(wanted));
         }
     }
-    for (option, key) in [("driver_options", "Options"), ("labels", "Labels")] {
-        if let Some(wanted) = string_map(args, option)? {
+    for (option, wanted, key) in [
+        ("driver_options", &args.driver_options, "Options"),
+        ("labels", &args.labels, "Labels"),
+    ] {
+        if let Some(wanted) = string_map(option, wanted.as_ref())? {
             let current = object_map(field(network, key));
             if wanted.iter().any(|(k, v)| current.get(k) != Some(v)) {
                 differ(option, json!(current), json!(wanted));
             }
         }
     }
-    if args.get("ipam_config").is_some() {
+    if let Some(given) = &args.ipam_config {
         let current: Vec<Json> = field(network, "IPAM.Config")
             .and_then(Json::as_array)
             .cloned()
             .unwrap_or_default();
         if !same_ipam(&current, ipam) {
-            differ(
-                "ipam_config",
-                json!(current),
-                args.get("ipam_config").cloned().unwrap_or_default(),
-            );
+            differ("ipam_config", json!(current), json!(given));
         }
     }
     Ok(found)
@@ -160,65 +196,61 @@ fn attached(network: &Json) -> Vec<String> {
         .collect()
 }
 
+/// The docker commands to run, in order, each with the action it reports.
+type Steps = Vec<(String, String)>;
+
+/// The steps that disconnect `network`'s containers and remove it.
+fn removal(args: &NetworkArgs, network: &Json, steps: &mut Steps) {
+    let n = quote(&args.name);
+    for container in attached(network) {
+        steps.push((
+            format!("docker network disconnect -f {n} {}", quote(&container)),
+            format!("Disconnected container {container}"),
+        ));
+    }
+    steps.push((
+        format!("docker network rm {n}"),
+        format!("Removed network {}", args.name),
+    ));
+}
+
 #[async_trait]
-impl Module for DockerNetwork {
-    fn name(&self) -> &'static str {
-        "docker_network"
+impl StateModule for DockerNetwork {
+    const NAME: &'static str = "docker_network";
+    type Args = NetworkArgs;
+    /// The network as inspected, when it exists.
+    type State = Option<Json>;
+    type Plan = Steps;
+
+    async fn query(
+        &self,
+        on: &Target<'_>,
+        args: &NetworkArgs,
+    ) -> Result<Option<Json>, ModuleError> {
+        Ok(inspect(on, &[Inspect("network", &args.name)])
+            .await?
+            .remove(0))
     }
 
-    fn params(&self) -> &'static [Param] {
-        const PARAMS: &[Param] = &[
-            Param::new("name", Kind::Str)
-                .required()
-                .aliases(&["network_name"]),
-            Param::new("driver", Kind::Str),
-            Param::new("driver_options", Kind::Dict),
-            Param::new("ipam_config", Kind::List).options(IPAM_OPTIONS),
-            Param::new("internal", Kind::Bool),
-            Param::new("attachable", Kind::Bool),
-            Param::new("enable_ipv6", Kind::Bool),
-            Param::new("labels", Kind::Dict),
-            Param::new("connected", Kind::List).aliases(&["containers"]),
-            Param::new("appends", Kind::Bool).aliases(&["incremental"]),
-            Param::new("force", Kind::Bool),
-            Param::new("state", Kind::Str).choices(&["present", "absent"]),
-        ];
-        PARAMS
-    }
-
-    async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
-        let name = args.str("name").unwrap_or_default().to_string();
-        let n = quote(&name);
-        let state = args.str("state").unwrap_or("present");
-        let ipam = ipam_entries(args).map_err(ModuleError::Failed)?;
-        let current = inspect(ctx, &[Inspect("network", &name)]).await?.remove(0);
+    fn decide(&self, args: &NetworkArgs, current: Option<Json>) -> Result<Decision<Steps>, String> {
+        let name = &args.name;
+        let n = quote(name);
+        let ipam = args.ipam()?;
         let mut differences = Vec::new();
-        let mut steps: Vec<(String, String)> = Vec::new();
-        let remove = |network: &Json, steps: &mut Vec<(String, String)>| {
-            for container in attached(network) {
-                steps.push((
-                    format!("docker network disconnect -f {n} {}", quote(&container)),
-                    format!("Disconnected container {container}"),
-                ));
-            }
-            steps.push((
-                format!("docker network rm {n}"),
-                format!("Removed network {name}"),
-            ));
-        };
+        let mut steps: Steps = Vec::new();
         let mut members = Vec::new();
-        match (state, &current) {
-            ("absent", Some(network)) => {
-                remove(network, &mut steps);
+        match (args.state, &current) {
+            (State::Absent, Some(network)) => {
+                removal(args, network, &mut steps);
                 differences.push(("exists".into(), json!(true), json!(false)));
             }
-            ("absent", None) => {}
-            (_, existing) => {
+            (State::Absent, None) => {}
+            (State::Present, existing) => {
                 let mut create = existing.is_none();
                 if let Some(network) = existing {
-                    differences = compare(args, &ipam, network).map_err(ModuleError::Failed)?;
-                    if args.bool_or("force", false) || !differences.is_empty() {
-                        remove(network, &mut steps);
+                    differences = compare(args, &ipam, network)?;
+                    if args.force || !differences.is_empty() {
+                        removal(args, network, &mut steps);
                         create = true;
                     } else {
                         members = attached(network);
@@ -227,20 +259,20 @@ impl Module for DockerNetwork {
                     differences.push(("exists".into(), json!(false), json!(true)));
                 }
                 if create {
-                    let flags = create_flags(args, &ipam).map_err(ModuleError::Failed)?;
+                    let flags = create_flags(args, &ipam)?;
                     steps.push((
                         format!("docker network create{flags} {n}"),
                         format!("Created network {name}"),
                     ));
                 }
-                let wanted = args.strings("connected");
+                let wanted = args.connected.as_deref().unwrap_or_default();
                 for container in wanted.iter().filter(|c| !members.contains(c)) {
                     steps.push((
                         format!("docker network connect {n} {}", quote(container)),
                         format!("Connected container {container}"),
                     ));
                 }
-                if !args.bool_or("appends", false) && args.get("connected").is_some() {
+                if !args.appends && args.connected.is_some() {
                     for extra in members.iter().filter(|m| !wanted.contains(m)) {
                         steps.push((
                             format!("docker network disconnect {n} {}", quote(extra)),
@@ -250,19 +282,26 @@ impl Module for DockerNetwork {
                 }
             }
         }
-        let mut outcome = crate::modules::ok(!steps.is_empty());
-        outcome.insert(
-            "actions".into(),
-            json!(steps.iter().map(|(_, action)| action).collect::<Vec<_>>()),
-        );
-        outcome.insert("diff".into(), diff_of(&differences, &name));
-        let network = if steps.is_empty() || ctx.check_mode {
-            current
-        } else {
-            let script: Vec<&str> = steps.iter().map(|(cmd, _)| cmd.as_str()).collect();
-            docker(ctx, &script.join(" >/dev/null && ")).await?;
-            inspect(ctx, &[Inspect("network", &name)]).await?.remove(0)
-        };
+        let actions: Vec<&String> = steps.iter().map(|(_, action)| action).collect();
+        let actions = json!(actions);
+        Ok(Decision::maybe(Some(steps).filter(|s| !s.is_empty()))
+            .with("actions", actions)
+            .with_diff(diff_of(&differences, name))
+            .with("network", current.unwrap_or_else(|| json!({}))))
+    }
+
+    async fn apply(
+        &self,
+        on: &Target<'_>,
+        args: &NetworkArgs,
+        steps: Steps,
+    ) -> Result<Outcome, ModuleError> {
+        let script: Vec<&str> = steps.iter().map(|(cmd, _)| cmd.as_str()).collect();
+        docker(on, &script.join(" >/dev/null && ")).await?;
+        let network = inspect(on, &[Inspect("network", &args.name)])
+            .await?
+            .remove(0);
+        let mut outcome = Outcome::new();
         outcome.insert("network".into(), network.unwrap_or_else(|| json!({})));
         Ok(outcome)
     }
@@ -271,11 +310,12 @@ impl Module for DockerNetwork {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::modules::Args;
+    use crate::modules::typed::{TypedArgs, from_json};
     use indexmap::IndexMap;
 
-    fn args(value: Json) -> Args {
-        let raw: IndexMap<String, Json> = serde_json::from_value(value).expect("a mapping");
-        Args::parse(DockerNetwork.params(), &raw).expect("valid")
+    fn args(value: Json) -> NetworkArgs {
+        from_json(value).expect("valid")
     }
 
     fn inspected() -> Json {
@@ -293,7 +333,7 @@ mod tests {
             "name": "front", "ipam_config": [{"subnet": "172.30.0.0/24"}],
             "labels": {"app": "web"}, "internal": false
         }));
-        let ipam = ipam_entries(&task).expect("ipam");
+        let ipam = task.ipam().expect("ipam");
         assert_eq!(compare(&task, &ipam, &inspected()), Ok(vec![]));
         assert_eq!(attached(&inspected()), vec!["web".to_string()]);
     }
@@ -304,7 +344,7 @@ mod tests {
             "name": "front", "driver": "macvlan",
             "ipam_config": [{"subnet": "172.31.0.0/24"}], "labels": {"app": "db"}
         }));
-        let ipam = ipam_entries(&task).expect("ipam");
+        let ipam = task.ipam().expect("ipam");
         let names: Vec<String> = compare(&task, &ipam, &inspected())
             .expect("compared")
             .into_iter()
@@ -320,7 +360,7 @@ mod tests {
             "aux_addresses": {"host": "172.30.0.5"}}], "internal": true, "driver_options":
             {"com.docker.network.bridge.name": "br front"}
         }));
-        let ipam = ipam_entries(&task).expect("ipam");
+        let ipam = task.ipam().expect("ipam");
         assert_eq!(
             create_flags(&task, &ipam).expect("flags"),
             " --driver bridge --opt 'com.docker.network.bridge.name=br front' --subnet 172.30.0.0/24 \
@@ -331,9 +371,47 @@ mod tests {
         )
         .expect("a mapping");
         assert!(
-            Args::parse(&DockerNetwork.all_params(), &bad)
+            Args::parse(NetworkArgs::PARAMS, &bad)
                 .expect_err("bad")
                 .starts_with("ipam_config: Unsupported parameters: mask.")
+        );
+    }
+
+    #[test]
+    fn a_changed_network_is_emptied_removed_and_made_again() {
+        let task = args(json!({
+            "name": "front", "ipam_config": [{"subnet": "172.31.0.0/24"}], "connected": ["web"]
+        }));
+        let decision = DockerNetwork
+            .decide(&task, Some(inspected()))
+            .expect("a decision");
+        let actions: Vec<String> = decision
+            .plan
+            .expect("a change")
+            .into_iter()
+            .map(|(_, action)| action)
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                "Disconnected container web",
+                "Removed network front",
+                "Created network front",
+                "Connected container web"
+            ]
+        );
+        let same = args(json!({"name": "front", "connected": ["web"], "appends": true}));
+        let decision = DockerNetwork
+            .decide(&same, Some(inspected()))
+            .expect("a decision");
+        assert!(decision.plan.is_none());
+        let gone = args(json!({"name": "front", "state": "absent"}));
+        assert!(
+            DockerNetwork
+                .decide(&gone, None)
+                .expect("a decision")
+                .plan
+                .is_none()
         );
     }
 }

@@ -2,6 +2,9 @@
 //! `service` command for the running state, `update-rc.d` and the `/etc/rc?.d` links
 //! for starting at boot. One query round trip, one apply.
 
+use serde_json::json;
+
+use super::super::Outcome;
 use crate::connection::quote;
 
 /// Opens each line of the query's answer and of the apply script's failures.
@@ -70,6 +73,19 @@ impl SysvRequest {
             )),
         }
         script
+    }
+
+    /// The result's keys: `name`, and `state` and `enabled` when asked.
+    pub fn result(&self) -> Outcome {
+        let mut result = Outcome::new();
+        result.insert("name".into(), json!(self.name));
+        if let Some(state) = &self.state {
+            result.insert("state".into(), json!(state));
+        }
+        if let Some(enabled) = self.enabled {
+            result.insert("enabled".into(), json!(enabled));
+        }
+        result
     }
 
     /// Decides the commands, or fails in Ansible's words.
