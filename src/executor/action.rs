@@ -378,7 +378,7 @@ impl Runner {
             .templar
             .render_str(path, vars)
             .map_err(|err| located(&err, &task.span, "include_vars"))?;
-        let (loaded, vaulted) = super::play::load_include_vars(&rendered, dir, task)?;
+        let (loaded, vaulted) = super::includes::load_include_vars(&rendered, dir, task)?;
         let mut result = modules::ok(false);
         if vaulted {
             result.insert(censor::NO_LOG_KEY.into(), Json::Bool(true));

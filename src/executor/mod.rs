@@ -2,11 +2,15 @@
 //! (bounded by `--forks`), handlers flushed, results reported.
 
 mod action;
+mod blocks;
 mod censor;
 mod connect;
+mod handlers;
 mod host;
+mod includes;
 mod keywords;
 mod looping;
+mod meta;
 mod play;
 pub mod tags;
 mod task;

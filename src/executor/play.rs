@@ -1,38 +1,36 @@
-//! The play loop (linear strategy): each task runs on every active host before the
-//! next starts; blocks route failed hosts to `rescue:` and everyone to `always:`;
-//! handlers run when flushed.
+//! The play loop: the hosts a play selects, its batches (`serial`), `vars_files`,
+//! facts, and its sections (pre_tasks, roles, tasks, post_tasks) with handlers flushed
+//! after each. Task lists run in `blocks.rs`.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::Arc;
 
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use serde_json::{Map, Value as Json};
 
-use super::task::TaskEnd;
 use super::vars::{HostVars, TaskScope, task_vars};
 use super::{HostState, RunError, Runner};
-use crate::playbook::{Action, LoadContext, Meta, ModuleRef, Play, Task, loader};
+use crate::playbook::{Action, ModuleRef, Play, Task, loader};
 
 /// Where in the play the task list runs: decides the banner wording.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum ListKind {
+pub(super) enum ListKind {
     Tasks,
     Handlers,
 }
 
 /// Per-play state shared by the task lists of one play.
-struct PlayRun<'a> {
-    play: &'a Play,
-    play_hosts: Vec<String>,
-    groups: Json,
-    vars_files: HashMap<String, Map<String, Json>>,
-    started: std::sync::atomic::AtomicBool,
+pub(super) struct PlayRun<'a> {
+    pub(super) play: &'a Play,
+    pub(super) play_hosts: Vec<String>,
+    pub(super) groups: Json,
+    pub(super) vars_files: HashMap<String, Map<String, Json>>,
+    pub(super) started: std::sync::atomic::AtomicBool,
     /// Set by `meta: end_play`: no later batch of the play runs.
-    ended: std::sync::atomic::AtomicBool,
+    pub(super) ended: std::sync::atomic::AtomicBool,
     /// Banners already printed (by task address), so `strategy: free` prints each once.
-    announced: std::sync::Mutex<std::collections::HashSet<usize>>,
+    pub(super) announced: std::sync::Mutex<std::collections::HashSet<usize>>,
 }
 
 impl Runner {
@@ -147,7 +145,7 @@ impl Runner {
     }
 
     /// Prints a task's banner, once per task under `strategy: free`.
-    fn announce(&self, run: &PlayRun<'_>, task: &Task, handler: bool) {
+    pub(super) fn announce(&self, run: &PlayRun<'_>, task: &Task, handler: bool) {
         if run.play.strategy == "free" {
             let first = run
                 .announced
@@ -161,46 +159,10 @@ impl Runner {
         self.reporter.task_start(&task.display_name(), handler);
     }
 
-    fn render_plain(&self, text: &str) -> Result<String, String> {
+    pub(super) fn render_plain(&self, text: &str) -> Result<String, String> {
         let vars =
             crate::template::Vars::new(self.templar.clone(), self.options.extra_vars.clone());
         self.templar.render_str(text, &vars).map_err(|e| e.message)
-    }
-
-    fn report_failure(&self, host: &mut HostState, message: &str) {
-        self.report_task_failure(host, message, false);
-    }
-
-    /// Reports a failure of a task the play loop runs itself (an include); when the
-    /// task's `ignore_errors` holds it counts as ok and ignored, as Ansible counts it.
-    fn report_task_failure(&self, host: &mut HostState, message: &str, ignored: bool) {
-        host.failed |= !ignored;
-        let result = crate::modules::failed(message);
-        self.reporter.result(&crate::output::HostResult {
-            host: &host.name,
-            action: "",
-            delegated_to: None,
-            status: crate::output::Status::Failed,
-            ignored,
-            item: None,
-            result: &result,
-            is_loop_summary: false,
-        });
-        self.count(&host.name, |s| match ignored {
-            true => {
-                s.ok += 1;
-                s.ignored += 1;
-            }
-            false => s.failures += 1,
-        });
-    }
-
-    /// Whether `task`'s `ignore_errors` holds with `vars`.
-    fn ignores_errors(&self, task: &Task, vars: &Arc<crate::template::Vars>) -> bool {
-        task.options
-            .ignore_errors
-            .as_ref()
-            .is_some_and(|flag| self.flag(flag, vars))
     }
 
     /// Reads the play's `vars_files` for each host (paths may use host variables).
@@ -227,7 +189,7 @@ impl Runner {
         Ok(())
     }
 
-    fn scope<'a>(&self, run: &'a PlayRun<'a>, hostvars: Arc<HostVars>) -> TaskScope<'a> {
+    pub(super) fn scope<'a>(&self, run: &'a PlayRun<'a>, hostvars: Arc<HostVars>) -> TaskScope<'a> {
         TaskScope {
             play: run.play,
             play_hosts: &run.play_hosts,
@@ -237,7 +199,7 @@ impl Runner {
         }
     }
 
-    fn hostvars(&self, hosts: &[HostState]) -> Arc<HostVars> {
+    pub(super) fn hostvars(&self, hosts: &[HostState]) -> Arc<HostVars> {
         let mut all = Map::new();
         for host in hosts {
             all.insert(host.name.clone(), Json::Object(host.visible_vars()));
@@ -245,7 +207,7 @@ impl Runner {
         Arc::new(HostVars { hosts: all })
     }
 
-    async fn gather_facts(&self, run: &PlayRun<'_>, hosts: &mut [HostState]) {
+    pub(super) async fn gather_facts(&self, run: &PlayRun<'_>, hosts: &mut [HostState]) {
         let span = run.play.span.clone();
         let mut task = Task::new(
             Action::Module {
@@ -259,508 +221,6 @@ impl Runner {
         self.reporter.task_start("Gathering Facts", false);
         self.run_on_hosts(run, &task, hosts).await;
     }
-
-    /// Runs a task list on the hosts; boxed because blocks and includes recurse.
-    fn run_list<'a>(
-        &'a self,
-        run: &'a PlayRun<'a>,
-        tasks: &'a [Task],
-        hosts: &'a mut [HostState],
-        kind: ListKind,
-    ) -> BoxFuture<'a, ()> {
-        Box::pin(async move {
-            for task in tasks {
-                if !hosts.iter().any(HostState::active) || self.is_stopped() {
-                    return;
-                }
-                self.run_one(run, task, hosts, kind).await;
-            }
-        })
-    }
-
-    async fn run_one(
-        &self,
-        run: &PlayRun<'_>,
-        task: &Task,
-        hosts: &mut [HostState],
-        kind: ListKind,
-    ) {
-        match &task.action {
-            Action::Block {
-                block,
-                rescue,
-                always,
-            } => {
-                self.run_block(run, block, rescue, always, hosts, kind)
-                    .await;
-            }
-            Action::IncludeTasks { file } => self.run_include(run, task, file, hosts, kind).await,
-            Action::IncludeRole { name, tasks_from } => {
-                self.run_include_role(run, task, name, tasks_from.as_deref(), hosts, kind)
-                    .await;
-            }
-            Action::Meta(meta) => self.run_meta(run, task, *meta, hosts).await,
-            _ => {
-                if !self.options.tags.allows(&task.tags) {
-                    return;
-                }
-                if !run.started.load(std::sync::atomic::Ordering::Relaxed) {
-                    let name = task.display_name();
-                    let wanted = self.options.start_at_task.as_deref().unwrap_or_default();
-                    if name != wanted && task.name.as_deref() != Some(wanted) {
-                        return;
-                    }
-                    run.started
-                        .store(true, std::sync::atomic::Ordering::Relaxed);
-                }
-                self.announce(run, task, kind == ListKind::Handlers);
-                self.run_on_hosts(run, task, hosts).await;
-            }
-        }
-    }
-
-    /// Runs a leaf task on every active host at once, at most `forks` at a time.
-    async fn run_on_hosts(&self, run: &PlayRun<'_>, task: &Task, hosts: &mut [HostState]) {
-        let hostvars = self.hostvars(hosts);
-        let scope = self.scope(run, hostvars);
-        let run_once = task.options.run_once.as_ref().is_some_and(|flag| {
-            hosts
-                .iter()
-                .find(|h| h.active())
-                .is_some_and(|h| self.flag(flag, &task_vars(self, &scope, h, Some(task), &[])))
-        });
-        let forks = self.options.forks.max(1);
-        let mut active: Vec<&mut HostState> = hosts.iter_mut().filter(|h| h.active()).collect();
-        if run_once {
-            active.truncate(1);
-        }
-        self.reporter.task_hosts(&task.display_name(), active.len());
-        let scope_ref = &scope;
-        let mut jobs: Vec<BoxFuture<'_, (String, TaskEnd, Option<Json>)>> = Vec::new();
-        for host in active {
-            jobs.push(Box::pin(async move {
-                let end = self.run_task_on_host(scope_ref, task, host).await;
-                if end == TaskEnd::Failed {
-                    host.failed = true;
-                }
-                let registered = task
-                    .register
-                    .as_ref()
-                    .and_then(|r| host.host_vars.get(r).cloned());
-                (host.name.clone(), end, registered)
-            }));
-        }
-        let ends: Vec<(String, TaskEnd, Option<Json>)> = futures::stream::iter(jobs)
-            .buffer_unordered(forks)
-            .collect()
-            .await;
-        if run_once && let (Some(name), Some((_, _, Some(value)))) = (&task.register, ends.first())
-        {
-            for host in hosts.iter_mut().filter(|h| h.active()) {
-                host.host_vars.insert(name.clone(), value.clone());
-            }
-        }
-        let fatal = task.options.any_errors_fatal.unwrap_or(false)
-            && ends.iter().any(|(_, end, _)| *end == TaskEnd::Failed);
-        if fatal {
-            for host in hosts.iter_mut() {
-                host.ended = true;
-            }
-        }
-    }
-
-    async fn run_block(
-        &self,
-        run: &PlayRun<'_>,
-        block: &[Task],
-        rescue: &[Task],
-        always: &[Task],
-        hosts: &mut [HostState],
-        kind: ListKind,
-    ) {
-        let entered: Vec<bool> = hosts.iter().map(HostState::active).collect();
-        self.run_list(run, block, hosts, kind).await;
-        let failed_here: Vec<bool> = hosts
-            .iter()
-            .zip(&entered)
-            .map(|(h, was)| *was && h.failed)
-            .collect();
-        if !rescue.is_empty() && failed_here.iter().any(|f| *f) {
-            let mut others_paused = Vec::new();
-            for (host, failed) in hosts.iter_mut().zip(&failed_here) {
-                if *failed {
-                    host.failed = false;
-                } else if host.active() {
-                    host.ended = true;
-                    others_paused.push(host.name.clone());
-                }
-            }
-            self.run_list(run, rescue, hosts, kind).await;
-            for (host, failed) in hosts.iter_mut().zip(&failed_here) {
-                if others_paused.contains(&host.name) {
-                    host.ended = false;
-                }
-                if *failed && host.active() {
-                    self.count(&host.name, |s| {
-                        s.rescued += 1;
-                        s.failures = s.failures.saturating_sub(1);
-                    });
-                }
-            }
-        }
-        if !always.is_empty() {
-            let still_failed: Vec<bool> = hosts
-                .iter()
-                .zip(&entered)
-                .map(|(h, was)| *was && h.failed)
-                .collect();
-            let mut skipped = Vec::new();
-            for ((host, was), failed) in hosts.iter_mut().zip(&entered).zip(&still_failed) {
-                if *failed {
-                    host.failed = false;
-                } else if !was && host.active() {
-                    host.ended = true;
-                    skipped.push(host.name.clone());
-                }
-            }
-            self.run_list(run, always, hosts, kind).await;
-            for (host, failed) in hosts.iter_mut().zip(&still_failed) {
-                if *failed {
-                    host.failed = true;
-                }
-                if skipped.contains(&host.name) {
-                    host.ended = false;
-                }
-            }
-        }
-    }
-
-    async fn run_include(
-        &self,
-        run: &PlayRun<'_>,
-        task: &Task,
-        file: &str,
-        hosts: &mut [HostState],
-        kind: ListKind,
-    ) {
-        if !self.options.tags.allows(&task.tags) {
-            return;
-        }
-        let hostvars = self.hostvars(hosts);
-        let scope = self.scope(run, hostvars);
-        let mut by_file: Vec<(String, Vec<String>)> = Vec::new();
-        for host in hosts.iter_mut().filter(|h| h.active()) {
-            let vars = task_vars(self, &scope, host, Some(task), &[]);
-            let rendered = self.conditions_hold(task, &vars).and_then(|holds| {
-                holds
-                    .then(|| self.templar.render_str(file, &vars))
-                    .transpose()
-                    .map_err(|err| format!("{}: {}", task.span, err.message))
-            });
-            match rendered {
-                Ok(Some(path)) => match by_file.iter_mut().find(|(p, _)| *p == path) {
-                    Some((_, names)) => names.push(host.name.clone()),
-                    None => by_file.push((path, vec![host.name.clone()])),
-                },
-                Ok(None) => {}
-                Err(message) => {
-                    let ignored = self.ignores_errors(task, &vars);
-                    self.report_task_failure(host, &message, ignored);
-                }
-            }
-        }
-        let base = task.span.dir();
-        if !by_file.is_empty() {
-            self.announce(run, task, kind == ListKind::Handlers);
-        }
-        for (file, names) in by_file {
-            let path = loader::resolve_tasks_path(&base, &run.play.dir, &file);
-            let path = std::fs::canonicalize(&path).unwrap_or(path);
-            self.reporter.included(&path.display().to_string(), &names);
-            let ctx = self.include_context(run, task);
-            let tasks = match self.loader.load_tasks_file(&path, &ctx) {
-                Ok(tasks) => tasks,
-                Err(err) => {
-                    for host in hosts.iter_mut().filter(|h| names.contains(&h.name)) {
-                        self.report_failure(host, &err.to_string());
-                    }
-                    continue;
-                }
-            };
-            self.run_subset(run, &tasks, hosts, &names, kind).await;
-        }
-    }
-
-    async fn run_include_role(
-        &self,
-        run: &PlayRun<'_>,
-        task: &Task,
-        name: &str,
-        tasks_from: Option<&str>,
-        hosts: &mut [HostState],
-        kind: ListKind,
-    ) {
-        let hostvars = self.hostvars(hosts);
-        let scope = self.scope(run, hostvars);
-        let mut names = Vec::new();
-        let mut role_name = name.to_string();
-        for host in hosts.iter_mut().filter(|h| h.active()) {
-            let vars = task_vars(self, &scope, host, Some(task), &[]);
-            let rendered = self.conditions_hold(task, &vars).and_then(|holds| {
-                holds
-                    .then(|| self.templar.render_str(name, &vars))
-                    .transpose()
-                    .map_err(|err| format!("include_role: {}", err.message))
-            });
-            match rendered {
-                Ok(Some(rendered)) => {
-                    role_name = rendered;
-                    names.push(host.name.clone());
-                }
-                Ok(None) => {}
-                Err(message) => {
-                    let ignored = self.ignores_errors(task, &vars);
-                    self.report_task_failure(host, &message, ignored);
-                }
-            }
-        }
-        if names.is_empty() {
-            return;
-        }
-        let ctx = self.include_context(run, task);
-        match self.loader.load_role(
-            &role_name,
-            task.vars.clone(),
-            tasks_from,
-            &task.span,
-            &ctx,
-            true,
-        ) {
-            Ok(blocks) => self.run_subset(run, &blocks, hosts, &names, kind).await,
-            Err(err) => {
-                for host in hosts.iter_mut().filter(|h| names.contains(&h.name)) {
-                    self.report_failure(host, &err.to_string());
-                }
-            }
-        }
-    }
-
-    fn include_context(&self, run: &PlayRun<'_>, task: &Task) -> LoadContext {
-        LoadContext {
-            dir: task.span.dir(),
-            playbook_dir: run.play.dir.clone(),
-            role: task.role.clone(),
-            inherited: crate::playbook::loader::Inherited {
-                when: Vec::new(),
-                tags: task.tags.clone(),
-                vars: task.vars.clone(),
-                options: task.options.clone(),
-            },
-            handlers: Arc::new(std::sync::Mutex::new(Vec::new())),
-            depth: 0,
-        }
-    }
-
-    /// Runs `tasks` only on the hosts named in `names`.
-    async fn run_subset(
-        &self,
-        run: &PlayRun<'_>,
-        tasks: &[Task],
-        hosts: &mut [HostState],
-        names: &[String],
-        kind: ListKind,
-    ) {
-        let mut paused = Vec::new();
-        for host in hosts.iter_mut() {
-            if host.active() && !names.contains(&host.name) {
-                host.ended = true;
-                paused.push(host.name.clone());
-            }
-        }
-        self.run_list(run, tasks, hosts, kind).await;
-        for host in hosts.iter_mut() {
-            if paused.contains(&host.name) {
-                host.ended = false;
-            }
-        }
-    }
-
-    /// Runs a `meta:` action. Its `when` is evaluated per active host (a broken
-    /// condition stops the run, as in Ansible); actions on the whole play or batch follow the
-    /// first active host's answer, as Ansible's linear strategy runs them once.
-    async fn run_meta(&self, run: &PlayRun<'_>, task: &Task, meta: Meta, hosts: &mut [HostState]) {
-        let conditional = !matches!(
-            meta,
-            Meta::Noop | Meta::RefreshInventory | Meta::ResetConnection
-        );
-        if !conditional && !task.when.is_empty() {
-            self.reporter.warning(&format!(
-                "{} task does not support when conditional",
-                meta.word()
-            ));
-        }
-        let holds = match conditional {
-            true => match self.hosts_where_when_holds(run, task, hosts) {
-                Ok(holds) => holds,
-                Err(message) => return self.stop(RunError::MetaCondition(message)),
-            },
-            false => Vec::new(),
-        };
-        let first_holds = hosts
-            .iter()
-            .find(|h| h.active())
-            .is_some_and(|h| holds.contains(&h.name));
-        match meta {
-            Meta::Noop | Meta::RefreshInventory => {}
-            Meta::FlushHandlers if !holds.is_empty() => self.flush_handlers(run, hosts).await,
-            Meta::FlushHandlers => {}
-            Meta::EndPlay | Meta::EndBatch if first_holds => {
-                if meta == Meta::EndPlay {
-                    run.ended.store(true, std::sync::atomic::Ordering::Relaxed);
-                }
-                for host in hosts.iter_mut() {
-                    host.ended = true;
-                }
-            }
-            Meta::EndHost => {
-                for host in hosts.iter_mut().filter(|h| holds.contains(&h.name)) {
-                    host.ended = true;
-                }
-            }
-            Meta::ClearHostErrors if first_holds => {
-                for host in hosts.iter_mut() {
-                    host.failed = false;
-                }
-            }
-            Meta::ClearFacts if first_holds => {
-                for host in hosts.iter_mut() {
-                    host.facts.clear();
-                }
-            }
-            Meta::ResetConnection => {
-                let mut cache = self.connections.lock().await;
-                for host in hosts.iter_mut() {
-                    host.connection = None;
-                    if let Some(conn) = cache.remove(&host.name) {
-                        conn.close().await;
-                    }
-                }
-            }
-            Meta::EndPlay | Meta::EndBatch | Meta::ClearHostErrors | Meta::ClearFacts => {}
-        }
-    }
-
-    /// The active hosts for which every `when` of `task` holds, or the first
-    /// condition that cannot be evaluated.
-    fn hosts_where_when_holds(
-        &self,
-        run: &PlayRun<'_>,
-        task: &Task,
-        hosts: &[HostState],
-    ) -> Result<Vec<String>, String> {
-        let hostvars = self.hostvars(hosts);
-        let scope = self.scope(run, hostvars);
-        let mut holds = Vec::new();
-        for host in hosts.iter().filter(|h| h.active()) {
-            let vars = task_vars(self, &scope, host, Some(task), &[]);
-            if self.conditions_hold(task, &vars)? {
-                holds.push(host.name.clone());
-            }
-        }
-        Ok(holds)
-    }
-
-    /// Runs notified handlers in the order they are defined, on the hosts that
-    /// notified them.
-    async fn flush_handlers(&self, run: &PlayRun<'_>, hosts: &mut [HostState]) {
-        for handler in &run.play.handlers {
-            let mut names = vec![handler.display_name()];
-            if let Some(name) = &handler.name {
-                names.push(name.clone());
-            }
-            names.extend(handler.listen.iter().cloned());
-            let notified: Vec<String> = hosts
-                .iter()
-                .filter(|h| {
-                    (h.active() || (run.play.force_handlers && !h.unreachable))
-                        && h.notified.iter().any(|n| names.contains(n))
-                })
-                .map(|h| h.name.clone())
-                .collect();
-            if notified.is_empty() {
-                continue;
-            }
-            for host in hosts.iter_mut() {
-                host.notified.retain(|n| !names.contains(n));
-            }
-            let mut paused = Vec::new();
-            for host in hosts.iter_mut() {
-                if host.active() && !notified.contains(&host.name) {
-                    host.ended = true;
-                    paused.push(host.name.clone());
-                }
-            }
-            self.announce(run, handler, true);
-            self.run_on_hosts(run, handler, hosts).await;
-            for host in hosts.iter_mut() {
-                if paused.contains(&host.name) {
-                    host.ended = false;
-                }
-            }
-        }
-    }
-}
-
-/// Reads the variables of `include_vars`: one file, or every YAML file of a directory;
-/// the flag says whether any file was vault-encrypted (its result is then censored,
-/// as Ansible does).
-pub fn load_include_vars(
-    path: &str,
-    dir: bool,
-    task: &Task,
-) -> Result<(Map<String, Json>, bool), String> {
-    let base = task
-        .role
-        .as_ref()
-        .map_or_else(|| task.span.dir(), |r| r.path.join("vars"));
-    let mut full = base.join(path);
-    if !full.exists() {
-        full = task.span.dir().join(path);
-    }
-    let mut vars = Map::new();
-    if dir {
-        let mut files: Vec<_> = std::fs::read_dir(&full)
-            .map_err(|err| format!("cannot read {}: {err}", full.display()))?
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| {
-                matches!(
-                    p.extension().and_then(|e| e.to_str()),
-                    Some("yml" | "yaml" | "json")
-                )
-            })
-            .collect();
-        files.sort();
-        for file in &files {
-            vars.extend(loader::load_vars_file(file).map_err(|e| e.to_string())?);
-        }
-        Ok((vars, files.iter().any(|f| is_vault_file(f))))
-    } else {
-        if !Path::new(&full).exists() {
-            return Err(format!("Could not find or access '{path}'"));
-        }
-        let vars = loader::load_vars_file(&full).map_err(|e| e.to_string())?;
-        Ok((vars, is_vault_file(&full)))
-    }
-}
-
-/// Whether `path` starts with the vault header.
-fn is_vault_file(path: &Path) -> bool {
-    use std::io::Read;
-    let mut head = [0u8; 14];
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut head))
-        .is_ok_and(|()| crate::vault::is_encrypted(&head))
 }
 
 /// Batch sizes for `serial:` (a number, a percentage, or a list of them whose last

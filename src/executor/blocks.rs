@@ -1,0 +1,231 @@
+//! Running a task list on a play's hosts: each task on every active host before the
+//! next (at most `forks` at a time), blocks routing failed hosts to `rescue:` and
+//! everyone to `always:`, and the failures the play loop reports itself.
+
+use super::play::{ListKind, PlayRun};
+use super::task::TaskEnd;
+use super::vars::task_vars;
+use super::{HostState, Runner};
+use crate::playbook::{Action, Task};
+use futures::StreamExt;
+use futures::future::BoxFuture;
+use serde_json::Value as Json;
+use std::sync::Arc;
+
+impl Runner {
+    /// Runs a task list on the hosts; boxed because blocks and includes recurse.
+    pub(super) fn run_list<'a>(
+        &'a self,
+        run: &'a PlayRun<'a>,
+        tasks: &'a [Task],
+        hosts: &'a mut [HostState],
+        kind: ListKind,
+    ) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            for task in tasks {
+                if !hosts.iter().any(HostState::active) || self.is_stopped() {
+                    return;
+                }
+                self.run_one(run, task, hosts, kind).await;
+            }
+        })
+    }
+
+    pub(super) async fn run_one(
+        &self,
+        run: &PlayRun<'_>,
+        task: &Task,
+        hosts: &mut [HostState],
+        kind: ListKind,
+    ) {
+        match &task.action {
+            Action::Block {
+                block,
+                rescue,
+                always,
+            } => {
+                self.run_block(run, block, rescue, always, hosts, kind)
+                    .await;
+            }
+            Action::IncludeTasks { file } => self.run_include(run, task, file, hosts, kind).await,
+            Action::IncludeRole { name, tasks_from } => {
+                self.run_include_role(run, task, name, tasks_from.as_deref(), hosts, kind)
+                    .await;
+            }
+            Action::Meta(meta) => self.run_meta(run, task, *meta, hosts).await,
+            _ => {
+                if !self.options.tags.allows(&task.tags) {
+                    return;
+                }
+                if !run.started.load(std::sync::atomic::Ordering::Relaxed) {
+                    let name = task.display_name();
+                    let wanted = self.options.start_at_task.as_deref().unwrap_or_default();
+                    if name != wanted && task.name.as_deref() != Some(wanted) {
+                        return;
+                    }
+                    run.started
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+                self.announce(run, task, kind == ListKind::Handlers);
+                self.run_on_hosts(run, task, hosts).await;
+            }
+        }
+    }
+
+    /// Runs a leaf task on every active host at once, at most `forks` at a time.
+    pub(super) async fn run_on_hosts(
+        &self,
+        run: &PlayRun<'_>,
+        task: &Task,
+        hosts: &mut [HostState],
+    ) {
+        let hostvars = self.hostvars(hosts);
+        let scope = self.scope(run, hostvars);
+        let run_once = task.options.run_once.as_ref().is_some_and(|flag| {
+            hosts
+                .iter()
+                .find(|h| h.active())
+                .is_some_and(|h| self.flag(flag, &task_vars(self, &scope, h, Some(task), &[])))
+        });
+        let forks = self.options.forks.max(1);
+        let mut active: Vec<&mut HostState> = hosts.iter_mut().filter(|h| h.active()).collect();
+        if run_once {
+            active.truncate(1);
+        }
+        self.reporter.task_hosts(&task.display_name(), active.len());
+        let scope_ref = &scope;
+        let mut jobs: Vec<BoxFuture<'_, (String, TaskEnd, Option<Json>)>> = Vec::new();
+        for host in active {
+            jobs.push(Box::pin(async move {
+                let end = self.run_task_on_host(scope_ref, task, host).await;
+                if end == TaskEnd::Failed {
+                    host.failed = true;
+                }
+                let registered = task
+                    .register
+                    .as_ref()
+                    .and_then(|r| host.host_vars.get(r).cloned());
+                (host.name.clone(), end, registered)
+            }));
+        }
+        let ends: Vec<(String, TaskEnd, Option<Json>)> = futures::stream::iter(jobs)
+            .buffer_unordered(forks)
+            .collect()
+            .await;
+        if run_once && let (Some(name), Some((_, _, Some(value)))) = (&task.register, ends.first())
+        {
+            for host in hosts.iter_mut().filter(|h| h.active()) {
+                host.host_vars.insert(name.clone(), value.clone());
+            }
+        }
+        let fatal = task.options.any_errors_fatal.unwrap_or(false)
+            && ends.iter().any(|(_, end, _)| *end == TaskEnd::Failed);
+        if fatal {
+            for host in hosts.iter_mut() {
+                host.ended = true;
+            }
+        }
+    }
+
+    pub(super) async fn run_block(
+        &self,
+        run: &PlayRun<'_>,
+        block: &[Task],
+        rescue: &[Task],
+        always: &[Task],
+        hosts: &mut [HostState],
+        kind: ListKind,
+    ) {
+        let entered: Vec<bool> = hosts.iter().map(HostState::active).collect();
+        self.run_list(run, block, hosts, kind).await;
+        let failed_here: Vec<bool> = hosts
+            .iter()
+            .zip(&entered)
+            .map(|(h, was)| *was && h.failed)
+            .collect();
+        if !rescue.is_empty() && failed_here.iter().any(|f| *f) {
+            let mut others_paused = Vec::new();
+            for (host, failed) in hosts.iter_mut().zip(&failed_here) {
+                if *failed {
+                    host.failed = false;
+                } else if host.active() {
+                    host.ended = true;
+                    others_paused.push(host.name.clone());
+                }
+            }
+            self.run_list(run, rescue, hosts, kind).await;
+            for (host, failed) in hosts.iter_mut().zip(&failed_here) {
+                if others_paused.contains(&host.name) {
+                    host.ended = false;
+                }
+                if *failed && host.active() {
+                    self.count(&host.name, |s| {
+                        s.rescued += 1;
+                        s.failures = s.failures.saturating_sub(1);
+                    });
+                }
+            }
+        }
+        if !always.is_empty() {
+            let still_failed: Vec<bool> = hosts
+                .iter()
+                .zip(&entered)
+                .map(|(h, was)| *was && h.failed)
+                .collect();
+            let mut skipped = Vec::new();
+            for ((host, was), failed) in hosts.iter_mut().zip(&entered).zip(&still_failed) {
+                if *failed {
+                    host.failed = false;
+                } else if !was && host.active() {
+                    host.ended = true;
+                    skipped.push(host.name.clone());
+                }
+            }
+            self.run_list(run, always, hosts, kind).await;
+            for (host, failed) in hosts.iter_mut().zip(&still_failed) {
+                if *failed {
+                    host.failed = true;
+                }
+                if skipped.contains(&host.name) {
+                    host.ended = false;
+                }
+            }
+        }
+    }
+
+    pub(super) fn report_failure(&self, host: &mut HostState, message: &str) {
+        self.report_task_failure(host, message, false);
+    }
+
+    /// Reports a failure of a task the play loop runs itself (an include); when the
+    /// task's `ignore_errors` holds it counts as ok and ignored, as Ansible counts it.
+    pub(super) fn report_task_failure(&self, host: &mut HostState, message: &str, ignored: bool) {
+        host.failed |= !ignored;
+        let result = crate::modules::failed(message);
+        self.reporter.result(&crate::output::HostResult {
+            host: &host.name,
+            action: "",
+            delegated_to: None,
+            status: crate::output::Status::Failed,
+            ignored,
+            item: None,
+            result: &result,
+            is_loop_summary: false,
+        });
+        self.count(&host.name, |s| match ignored {
+            true => {
+                s.ok += 1;
+                s.ignored += 1;
+            }
+            false => s.failures += 1,
+        });
+    }
+
+    /// Whether `task`'s `ignore_errors` holds with `vars`.
+    pub(super) fn ignores_errors(&self, task: &Task, vars: &Arc<crate::template::Vars>) -> bool {
+        task.options
+            .ignore_errors
+            .as_ref()
+            .is_some_and(|flag| self.flag(flag, vars))
+    }
+}

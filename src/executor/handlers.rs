@@ -1,0 +1,47 @@
+//! Handlers: run when flushed, in the order they are defined, on the hosts that
+//! notified them.
+
+use super::play::PlayRun;
+use super::{HostState, Runner};
+
+impl Runner {
+    /// Runs notified handlers in the order they are defined, on the hosts that
+    /// notified them.
+    pub(super) async fn flush_handlers(&self, run: &PlayRun<'_>, hosts: &mut [HostState]) {
+        for handler in &run.play.handlers {
+            let mut names = vec![handler.display_name()];
+            if let Some(name) = &handler.name {
+                names.push(name.clone());
+            }
+            names.extend(handler.listen.iter().cloned());
+            let notified: Vec<String> = hosts
+                .iter()
+                .filter(|h| {
+                    (h.active() || (run.play.force_handlers && !h.unreachable))
+                        && h.notified.iter().any(|n| names.contains(n))
+                })
+                .map(|h| h.name.clone())
+                .collect();
+            if notified.is_empty() {
+                continue;
+            }
+            for host in hosts.iter_mut() {
+                host.notified.retain(|n| !names.contains(n));
+            }
+            let mut paused = Vec::new();
+            for host in hosts.iter_mut() {
+                if host.active() && !notified.contains(&host.name) {
+                    host.ended = true;
+                    paused.push(host.name.clone());
+                }
+            }
+            self.announce(run, handler, true);
+            self.run_on_hosts(run, handler, hosts).await;
+            for host in hosts.iter_mut() {
+                if paused.contains(&host.name) {
+                    host.ended = false;
+                }
+            }
+        }
+    }
+}

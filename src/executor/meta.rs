@@ -1,0 +1,100 @@
+//! `meta:` actions: what each does to the play, its hosts and their state, and which
+//! hosts its `when` holds for.
+
+use super::play::PlayRun;
+use super::vars::task_vars;
+use super::{HostState, RunError, Runner};
+use crate::playbook::{Meta, Task};
+
+impl Runner {
+    /// Runs a `meta:` action. Its `when` is evaluated per active host (a broken
+    /// condition stops the run, as in Ansible); actions on the whole play or batch follow the
+    /// first active host's answer, as Ansible's linear strategy runs them once.
+    pub(super) async fn run_meta(
+        &self,
+        run: &PlayRun<'_>,
+        task: &Task,
+        meta: Meta,
+        hosts: &mut [HostState],
+    ) {
+        let conditional = !matches!(
+            meta,
+            Meta::Noop | Meta::RefreshInventory | Meta::ResetConnection
+        );
+        if !conditional && !task.when.is_empty() {
+            self.reporter.warning(&format!(
+                "{} task does not support when conditional",
+                meta.word()
+            ));
+        }
+        let holds = match conditional {
+            true => match self.hosts_where_when_holds(run, task, hosts) {
+                Ok(holds) => holds,
+                Err(message) => return self.stop(RunError::MetaCondition(message)),
+            },
+            false => Vec::new(),
+        };
+        let first_holds = hosts
+            .iter()
+            .find(|h| h.active())
+            .is_some_and(|h| holds.contains(&h.name));
+        match meta {
+            Meta::Noop | Meta::RefreshInventory => {}
+            Meta::FlushHandlers if !holds.is_empty() => self.flush_handlers(run, hosts).await,
+            Meta::FlushHandlers => {}
+            Meta::EndPlay | Meta::EndBatch if first_holds => {
+                if meta == Meta::EndPlay {
+                    run.ended.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+                for host in hosts.iter_mut() {
+                    host.ended = true;
+                }
+            }
+            Meta::EndHost => {
+                for host in hosts.iter_mut().filter(|h| holds.contains(&h.name)) {
+                    host.ended = true;
+                }
+            }
+            Meta::ClearHostErrors if first_holds => {
+                for host in hosts.iter_mut() {
+                    host.failed = false;
+                }
+            }
+            Meta::ClearFacts if first_holds => {
+                for host in hosts.iter_mut() {
+                    host.facts.clear();
+                }
+            }
+            Meta::ResetConnection => {
+                let mut cache = self.connections.lock().await;
+                for host in hosts.iter_mut() {
+                    host.connection = None;
+                    if let Some(conn) = cache.remove(&host.name) {
+                        conn.close().await;
+                    }
+                }
+            }
+            Meta::EndPlay | Meta::EndBatch | Meta::ClearHostErrors | Meta::ClearFacts => {}
+        }
+    }
+
+    /// The active hosts for which every `when` of `task` holds, or the first
+    /// condition that cannot be evaluated.
+    pub(super) fn hosts_where_when_holds(
+        &self,
+        run: &PlayRun<'_>,
+        task: &Task,
+        hosts: &[HostState],
+    ) -> Result<Vec<String>, String> {
+        let hostvars = self.hostvars(hosts);
+        let scope = self.scope(run, hostvars);
+        let mut holds = Vec::new();
+        for host in hosts.iter().filter(|h| h.active()) {
+            let vars = task_vars(self, &scope, host, Some(task), &[]);
+            if self.conditions_hold(task, &vars)? {
+                holds.push(host.name.clone());
+            }
+        }
+        Ok(holds)
+    }
+}
