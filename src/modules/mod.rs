@@ -209,7 +209,7 @@ static MODULES: &[&dyn Module] = &[
     &fail::Fail,
     &fetch::Fetch,
     &file::File,
-    &find::Find,
+    &contract::Driven(find::Find),
     &git::Git,
     &get_url::GetUrl,
     &getent::Getent,
