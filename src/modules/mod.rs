@@ -211,7 +211,7 @@ static MODULES: &[&dyn Module] = &[
     &file::File,
     &contract::Driven(find::Find),
     &git::Git,
-    &get_url::GetUrl,
+    &contract::Driven(get_url::GetUrl),
     &getent::Getent,
     &hostname::Hostname,
     &lineinfile::LineInFile,
