@@ -318,3 +318,161 @@ fn a_loop_asks_for_all_its_destinations_at_once_and_sees_its_own_writes() {
     assert!(!out.contains("Destination directory"), "{out}");
     assert!(!root.join("refused-a").exists());
 }
+
+/// A template with its own delimiters, a value holding a newline, and text left alone.
+const DELIMITED_TEMPLATE: &str = "<< greeting >> world
+[% if flag %]
+    [% for i in items %]
+  item <<i>>
+    [% endfor %]
+[% endif %]
+/* a comment */
+{{ untouched }} {% raw %}
+multi=<<multi>>
+  indented [% if flag %]yes[% endif %]
+end
+";
+
+/// What ansible-playbook 2.19 writes for [`DELIMITED_TEMPLATE`] with every option set
+/// (no trim_blocks, lstrip_blocks, `\r\n`, UTF-16): the template's own line ends become
+/// `\r\n`, the value's newline stays.
+const DELIMITED_ALL_OPTIONS: &str = "\u{feff}héllo world\r\n\r\n\r\n  item 1\r\n\r\n  item 2\r\n\r\n\r\n\r\n{{ untouched }} {% raw %}\r\nmulti=a\nb\r\n  indented yes\r\nend\r\n";
+
+/// What ansible-playbook 2.19 writes for [`DELIMITED_TEMPLATE`] with only the
+/// delimiters and Latin-1 (trim_blocks on by default).
+const DELIMITED_DEFAULTS: &[u8] =
+    b"h\xe9llo world\n      item 1\n      item 2\n    {{ untouched }} {% raw %}\nmulti=a\nb\n  indented yesend\n";
+
+#[test]
+fn template_honours_its_delimiters_and_whitespace_options() {
+    let scratch = Scratch::new();
+    scratch.write("templates/t.j2", DELIMITED_TEMPLATE);
+    std::fs::create_dir(scratch.path().join("out")).expect("mkdir");
+    scratch.write(
+        "template.yml",
+        r#"- hosts: localhost
+  gather_facts: false
+  vars: {greeting: "héllo", flag: true, items: [1, 2], multi: "a\nb", t: "{{ lookup('env', 'TARGET') }}"}
+  tasks:
+    - template:
+        src: t.j2
+        dest: "{{ t }}/out/all"
+        variable_start_string: "<<"
+        variable_end_string: ">>"
+        block_start_string: "[%"
+        block_end_string: "%]"
+        comment_start_string: "/*"
+        comment_end_string: "*/"
+        trim_blocks: false
+        lstrip_blocks: true
+        newline_sequence: "\r\n"
+        output_encoding: utf-16
+    - template:
+        src: t.j2
+        dest: "{{ t }}/out/defaults"
+        variable_start_string: "<<"
+        variable_end_string: ">>"
+        block_start_string: "[%"
+        block_end_string: "%]"
+        comment_start_string: "/*"
+        comment_end_string: "*/"
+        output_encoding: latin-1
+"#,
+    );
+    let first = scratch.bosun(&["run", "template.yml"]);
+    assert_eq!(first.status.code(), Some(0), "{}", stdout(&first));
+    let utf16: Vec<u8> = DELIMITED_ALL_OPTIONS
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    let out = scratch.path().join("out");
+    assert_eq!(std::fs::read(out.join("all")).expect("all"), utf16);
+    assert_eq!(
+        std::fs::read(out.join("defaults")).expect("defaults"),
+        DELIMITED_DEFAULTS
+    );
+    let second = scratch.bosun(&["run", "template.yml"]);
+    let text = stdout(&second);
+    assert!(
+        recap_line(&text, "localhost").contains("changed=0 "),
+        "{text}"
+    );
+}
+
+#[test]
+fn copy_follows_links_and_decrypts_as_asked() {
+    let scratch = Scratch::new();
+    let root = scratch.path();
+    let out = root.join("out");
+    std::fs::create_dir(&out).expect("mkdir");
+    for name in ["real1", "real2"] {
+        std::fs::write(out.join(name), "old\n").expect("write");
+    }
+    std::os::unix::fs::symlink("real1", out.join("link1")).expect("symlink");
+    std::os::unix::fs::symlink("real2", out.join("link2")).expect("symlink");
+    scratch.write("files/tree/sub/real.txt", "real\n");
+    std::os::unix::fs::symlink("sub/real.txt", root.join("files/tree/alias.txt")).expect("link");
+    std::os::unix::fs::symlink("sub", root.join("files/tree/subalias")).expect("link");
+    scratch.write("files/secret.yml", "secret: 42\n");
+    scratch.write("pw", "pw\n");
+    let sealed = scratch.bosun(&[
+        "vault",
+        "encrypt",
+        "--vault-password-file",
+        "pw",
+        "files/secret.yml",
+    ]);
+    assert_eq!(sealed.status.code(), Some(0), "{}", common::stderr(&sealed));
+    let vaulted = std::fs::read(root.join("files/secret.yml")).expect("vaulted");
+    assert!(vaulted.starts_with(b"$ANSIBLE_VAULT;"));
+    scratch.write(
+        "copy.yml",
+        r#"- hosts: localhost
+  gather_facts: false
+  vars: {t: "{{ lookup('env', 'TARGET') }}"}
+  tasks:
+    - copy: {content: "new\n", dest: "{{ t }}/out/link1"}
+    - copy: {content: "new\n", dest: "{{ t }}/out/link2", follow: true}
+    - copy: {src: tree/, dest: "{{ t }}/out/followed/"}
+    - copy: {src: tree/, dest: "{{ t }}/out/kept/", local_follow: false}
+    - copy: {src: secret.yml, dest: "{{ t }}/out/plain.yml"}
+    - copy: {src: secret.yml, dest: "{{ t }}/out/sealed.yml", decrypt: false}
+"#,
+    );
+    let run = || scratch.bosun(&["run", "--vault-password-file", "pw", "copy.yml"]);
+    let first = run();
+    assert_eq!(first.status.code(), Some(0), "{}", stdout(&first));
+    let read = |name: &str| std::fs::read_to_string(out.join(name)).expect(name);
+    let is_link = |name: &str| {
+        std::fs::symlink_metadata(out.join(name))
+            .expect(name)
+            .file_type()
+            .is_symlink()
+    };
+    assert!(!is_link("link1"), "without follow the link is replaced");
+    assert_eq!(
+        (read("link1"), read("real1")),
+        ("new\n".into(), "old\n".into())
+    );
+    assert!(is_link("link2"), "with follow the link stays");
+    assert_eq!(read("real2"), "new\n", "and its target is written");
+    assert!(!is_link("followed/alias.txt") && !is_link("followed/subalias"));
+    assert_eq!(read("followed/alias.txt"), "real\n");
+    assert_eq!(read("followed/subalias/real.txt"), "real\n");
+    let link = |name: &str| std::fs::read_link(out.join(name)).expect(name);
+    assert_eq!(link("kept/alias.txt"), Path::new("sub/real.txt"));
+    assert_eq!(link("kept/subalias"), Path::new("sub"));
+    assert_eq!(read("kept/sub/real.txt"), "real\n");
+    assert_eq!(read("plain.yml"), "secret: 42\n");
+    assert_eq!(
+        std::fs::read(out.join("sealed.yml")).expect("sealed"),
+        vaulted
+    );
+
+    let second = run();
+    let text = stdout(&second);
+    assert!(
+        recap_line(&text, "localhost").contains("changed=0 "),
+        "{text}"
+    );
+}

@@ -1,242 +1,237 @@
 //! `copy`: puts a control-node file, a directory tree or given `content` on the target.
 
-use std::path::{Path, PathBuf};
+mod tree;
+
+use std::path::Path;
 
 use async_trait::async_trait;
-use serde_json::{Value as Json, json};
+use serde_json::Value as Json;
 
-use super::install::{Install, install};
-use super::{Args, Kind, Module, ModuleContext, ModuleError, Outcome, Param};
+use super::contract::{Decision, StateModule};
+use super::install::{self, Settings, Source};
+use super::typed::{Rules, WithAttributes, module_args};
+use super::{ModuleError, Outcome, Target};
 use crate::connection::{Command, quote};
 
 /// Copies files to the target, comparing checksums first.
 pub struct Copy;
 
+module_args! {
+    /// `copy`'s arguments.
+    pub struct CopyArgs {
+        /// The control-node file or directory (a target path with `remote_src`).
+        src: Option<String>,
+        /// The bytes to write instead of a file; anything but a string is written as
+        /// JSON.
+        content: Json,
+        /// Where the file goes; a directory when it ends in `/`.
+        dest: String => .required(),
+        backup: bool => .default_bool(false),
+        /// Replace a file whose content differs (otherwise only missing files are
+        /// written).
+        force: bool => .default_bool(true).aliases(&["thirsty"]),
+        /// A command with `%s` the new file must pass before it replaces anything.
+        validate: Option<String>,
+        /// The mode of directories a tree copy creates.
+        directory_mode: Json,
+        /// `src` is on the target.
+        remote_src: bool => .default_bool(false),
+        /// Follow symbolic links inside a control-node tree instead of recreating them.
+        local_follow: bool => .default_bool(true),
+        /// The SHA-1 new content must have.
+        checksum: Option<String>,
+        /// Write through a `dest` that is a symbolic link instead of replacing it.
+        follow: bool => .default_bool(false),
+        /// Decrypt vault-encrypted source files.
+        decrypt: bool => .default_bool(true),
+    }
+    rules: Rules { mutually_exclusive: &[&["content", "src"]], ..Rules::NONE };
+}
+
+/// What `copy` finds: one destination, or a whole tree's.
+#[derive(Debug)]
+pub enum Found {
+    /// One file.
+    One(Box<install::Found>),
+    /// A directory tree.
+    Tree(tree::Found),
+}
+
+/// What `copy` changes.
+#[derive(Debug)]
+pub enum Changes {
+    /// One file.
+    One(Box<install::Plan>),
+    /// A directory tree.
+    Tree(tree::Plan),
+}
+
+impl CopyArgs {
+    /// What `install` needs from the arguments.
+    fn settings<'a>(&'a self, attributes: &'a super::fileops::Attributes) -> Settings<'a> {
+        Settings {
+            force: self.force,
+            backup: self.backup,
+            validate: self.validate.as_deref(),
+            attributes,
+        }
+    }
+}
+
 #[async_trait]
-impl Module for Copy {
-    fn name(&self) -> &'static str {
-        "copy"
-    }
+impl StateModule for Copy {
+    const NAME: &'static str = "copy";
+    type Args = WithAttributes<CopyArgs>;
+    type State = Found;
+    type Plan = Changes;
+    const INSTALLS_AT_DEST: bool = true;
 
-    fn takes_file_attributes(&self) -> bool {
-        true
-    }
-
-    fn params(&self) -> &'static [Param] {
-        const PARAMS: &[Param] = &[
-            Param::new("src", Kind::Str),
-            Param::new("content", Kind::Raw),
-            Param::new("remote_src", Kind::Bool),
-            Param::new("directory_mode", Kind::Raw),
-            Param::new("local_follow", Kind::Bool),
-            Param::new("checksum", Kind::Str),
-            Param::new("decrypt", Kind::Bool),
-            Param::new("dest", Kind::Str).required(),
-            Param::new("backup", Kind::Bool),
-            Param::new("force", Kind::Bool).aliases(&["thirsty"]),
-            Param::new("validate", Kind::Str),
-            Param::new("follow", Kind::Bool),
-        ];
-        PARAMS
-    }
-
-    fn installs_at_dest(&self) -> bool {
-        true
-    }
-
-    async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
-        let dest = args.str("dest").unwrap_or_default().to_string();
-        let force = args.bool_or("force", true);
-        if let Some(content) = args.get("content") {
-            if args.get("src").is_some() {
-                return Ok(super::failed(
-                    "parameters are mutually exclusive: content|src",
-                ));
-            }
+    async fn query(&self, on: &Target<'_>, typed: &Self::Args) -> Result<Found, ModuleError> {
+        let args = &typed.args;
+        let dest = args.dest.clone();
+        let one = |source: Source, dest: String| async move {
+            install::query(on, &dest, source, args.follow)
+                .await
+                .map(|found| Found::One(Box::new(found)))
+        };
+        if !args.content.is_null() {
             if dest.ends_with('/') {
-                return Ok(super::failed(format!(
+                return Err(ModuleError::Failed(format!(
                     "can not use content with a dir as dest: {dest}"
                 )));
             }
-            let text = match content {
+            let text = match &args.content {
                 Json::String(s) => s.clone(),
                 other => crate::output::pyjson::dumps(other, None),
             };
-            return install(
-                ctx,
-                args,
-                Install {
-                    dest,
-                    data: text.as_bytes(),
-                    src: None,
-                    force,
-                    vaulted: false,
-                },
-            )
-            .await;
+            let source = Source {
+                data: text.into_bytes(),
+                src: None,
+                vaulted: false,
+            };
+            return one(source, dest).await;
         }
-        let Some(src) = args.str("src") else {
-            return Ok(super::failed("src (or content) is required"));
+        let Some(src) = args.src.as_deref() else {
+            return Err(ModuleError::Failed("src (or content) is required".into()));
         };
-        if args.bool_or("remote_src", false) {
-            let out = ctx
+        if args.remote_src {
+            let out = on
                 .conn
                 .exec(&Command::new(format!("cat -- {}", quote(src))))
                 .await?;
             if out.rc != 0 {
-                return Ok(super::failed(format!("Source {src} not found")));
+                return Err(ModuleError::Failed(format!("Source {src} not found")));
             }
-            return install(
-                ctx,
-                args,
-                Install {
-                    dest,
-                    data: &out.stdout,
-                    src: Some(src.to_string()),
-                    force,
-                    vaulted: false,
-                },
-            )
-            .await;
+            let source = Source {
+                data: out.stdout,
+                src: Some(src.to_string()),
+                vaulted: false,
+            };
+            return one(source, dest).await;
         }
-        let Some(local) = ctx.vars.find_file("files", src) else {
-            return Ok(super::failed(format!(
+        let Some(local) = on.vars.find_file("files", src) else {
+            return Err(ModuleError::Failed(format!(
                 "Could not find or access '{src}' on the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option"
             )));
         };
         if local.is_dir() {
-            return copy_tree(ctx, args, &local, src.ends_with('/'), &dest, force).await;
+            let source = tree::Source {
+                local: &local,
+                contents_only: src.ends_with('/'),
+                local_follow: args.local_follow,
+                decrypt: args.decrypt,
+                follow: args.follow,
+            };
+            return tree::query(on, source, &dest).await.map(Found::Tree);
         }
-        let (data, vaulted) = read_source(&local, args)?;
+        let (data, vaulted) = read_source(&local, args.decrypt)?;
         let dest = if dest.ends_with('/') {
             format!("{dest}{}", file_name(&local))
         } else {
             dest
         };
-        install(
-            ctx,
-            args,
-            Install {
-                dest,
-                data: &data,
-                src: Some(local.display().to_string()),
-                force,
-                vaulted,
-            },
-        )
-        .await
+        let source = Source {
+            data,
+            src: Some(local.display().to_string()),
+            vaulted,
+        };
+        one(source, dest).await
+    }
+
+    fn decide(&self, typed: &Self::Args, found: Found) -> Result<Decision<Changes>, String> {
+        let args = &typed.args;
+        let settings = args.settings(&typed.attributes);
+        Ok(match found {
+            Found::One(found) => {
+                let decision = install::decide(*found, &settings, args.checksum.as_deref())?;
+                Decision {
+                    plan: decision.plan.map(|plan| Changes::One(Box::new(plan))),
+                    diff: decision.diff,
+                    result: decision.result,
+                }
+            }
+            Found::Tree(found) => {
+                let decision = tree::decide(found, &settings, &args.directory_mode)?;
+                Decision {
+                    plan: decision.plan.map(Changes::Tree),
+                    diff: decision.diff,
+                    result: decision.result,
+                }
+            }
+        })
+    }
+
+    async fn apply(
+        &self,
+        on: &Target<'_>,
+        typed: &Self::Args,
+        changes: Changes,
+    ) -> Result<Outcome, ModuleError> {
+        let settings = typed.args.settings(&typed.attributes);
+        match changes {
+            Changes::One(plan) => install::apply(on, *plan, &settings).await,
+            Changes::Tree(plan) => tree::apply(on, plan, &settings).await,
+        }
     }
 }
 
-/// Reads a local `src` file, decrypting a vault file unless `decrypt: false`; the
-/// flag says whether it was decrypted.
-fn read_source(path: &Path, args: &Args) -> Result<(Vec<u8>, bool), ModuleError> {
+/// Reads a local `src` file, decrypting a vault file when `decrypt` is set; the flag
+/// says whether it was decrypted.
+fn read_source(path: &Path, decrypt: bool) -> Result<(Vec<u8>, bool), ModuleError> {
     let data = std::fs::read(path)
         .map_err(|err| ModuleError::Failed(format!("could not read {}: {err}", path.display())))?;
-    if !args.bool_or("decrypt", true) {
+    if !decrypt {
         return Ok((data, false));
     }
     crate::vault::files::open(data)
         .map_err(|err| ModuleError::Failed(format!("{err} ({})", path.display())))
 }
 
+/// The last component of `path`.
 fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
 }
 
-/// Copies a directory recursively: `src/` copies its contents into `dest`, `src`
-/// copies the directory itself into `dest/`.
-async fn copy_tree(
-    ctx: &ModuleContext<'_>,
-    args: &Args,
-    local: &Path,
-    contents_only: bool,
-    dest: &str,
-    force: bool,
-) -> Result<Outcome, ModuleError> {
-    let root = if contents_only {
-        dest.trim_end_matches('/').to_string()
-    } else {
-        format!("{}/{}", dest.trim_end_matches('/'), file_name(local))
-    };
-    let mut dirs = vec![root.clone()];
-    let mut files: Vec<(PathBuf, String)> = Vec::new();
-    walk(local, &root, &mut dirs, &mut files)
-        .map_err(|err| ModuleError::Failed(format!("could not read {}: {err}", local.display())))?;
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::modules::typed::from_json;
+    use serde_json::json;
 
-    let probe: String = dirs
-        .iter()
-        .map(|d| format!("[ -d {q} ] || echo {q}; ", q = quote(d)))
-        .collect();
-    let out = ctx.conn.exec(&Command::new(probe)).await?;
-    let missing: Vec<String> = out.stdout_text().lines().map(str::to_string).collect();
-    let mut changed = !missing.is_empty();
-    if !missing.is_empty() && !ctx.check_mode {
-        let mode = args
-            .get("directory_mode")
-            .map(|m| super::fileops::parse_mode(m, None, true))
-            .transpose()
-            .map_err(ModuleError::Failed)?;
-        let mode_flag = mode.map(|m| format!("-m {m:04o} ")).unwrap_or_default();
-        let script: String = missing
-            .iter()
-            .map(|d| format!("mkdir -p {mode_flag}-- {} && ", quote(d)))
-            .collect::<String>()
-            + "true";
-        let made = ctx.conn.exec(&Command::new(script)).await?;
-        if made.rc != 0 {
-            return Ok(super::failed(made.stderr_text().trim().to_string()));
-        }
+    #[test]
+    fn arguments_take_ansibles_defaults_and_rules() {
+        let typed: WithAttributes<CopyArgs> =
+            from_json(json!({"src": "a", "dest": "/b"})).expect("valid");
+        let args = &typed.args;
+        assert!(args.force && args.decrypt && args.local_follow);
+        assert!(!args.follow && !args.remote_src && !args.backup);
+        assert!(args.content.is_null());
+        let err = from_json::<WithAttributes<CopyArgs>>(
+            json!({"src": "a", "content": "x", "dest": "/b"}),
+        )
+        .expect_err("both");
+        assert_eq!(err, "parameters are mutually exclusive: content|src");
     }
-    for (file, target) in &files {
-        let (data, vaulted) = read_source(file, args)?;
-        let result =
-            if ctx.check_mode && missing.iter().any(|d| target.starts_with(&format!("{d}/"))) {
-                super::ok(true)
-            } else {
-                install(
-                    ctx,
-                    args,
-                    Install {
-                        dest: target.clone(),
-                        data: &data,
-                        src: Some(file.display().to_string()),
-                        force,
-                        vaulted,
-                    },
-                )
-                .await?
-            };
-        if result.get("failed").and_then(Json::as_bool) == Some(true) {
-            return Ok(result);
-        }
-        changed |= result.get("changed").and_then(Json::as_bool) == Some(true);
-    }
-    let mut outcome = super::ok(changed);
-    outcome.insert("dest".into(), json!(dest));
-    outcome.insert("src".into(), json!(local.display().to_string()));
-    Ok(outcome)
-}
-
-fn walk(
-    local: &Path,
-    remote: &str,
-    dirs: &mut Vec<String>,
-    files: &mut Vec<(PathBuf, String)>,
-) -> std::io::Result<()> {
-    let mut entries: Vec<_> = std::fs::read_dir(local)?.collect::<Result<_, _>>()?;
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let path = entry.path();
-        let target = format!("{remote}/{}", entry.file_name().to_string_lossy());
-        if path.is_dir() {
-            dirs.push(target.clone());
-            walk(&path, &target, dirs, files)?;
-        } else {
-            files.push((path, target));
-        }
-    }
-    Ok(())
 }

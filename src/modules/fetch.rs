@@ -10,11 +10,29 @@ use serde_json::{Value as Json, json};
 use sha1::Digest;
 
 use super::fileops::{self, FileKind, sha1_hex};
-use super::{Args, Kind, Module, ModuleContext, ModuleError, Outcome, Param};
+use super::typed::{TypedArgs, module_args};
+use super::{Args, Module, ModuleContext, ModuleError, Outcome, Param};
 use crate::template::pyfmt::py_repr;
 
-/// `fetch`: fetches a file from the target and stores it on the control node.
+/// `fetch`: fetches a file from the target and stores it on the control node. It
+/// stays a plain [`Module`], off the query/decide/apply contract: what it changes is a
+/// file on the control node, not the target's state, and Ansible's results for a
+/// missing, unreadable or directory source are neither a change nor a failure.
 pub struct Fetch;
+
+module_args! {
+    /// `fetch`'s arguments.
+    pub struct FetchArgs {
+        /// The file on the target (`~` expanded there).
+        src: String => .required(),
+        /// The control-node directory (or file, with `flat`).
+        dest: String => .required(),
+        /// Store at `dest` itself, not under `dest/<host>/<src>`.
+        flat: bool => .default_bool(false),
+        fail_on_missing: bool => .default_bool(true),
+        validate_checksum: bool => .default_bool(true),
+    }
+}
 
 #[async_trait]
 impl Module for Fetch {
@@ -23,19 +41,13 @@ impl Module for Fetch {
     }
 
     fn params(&self) -> &'static [Param] {
-        const PARAMS: &[Param] = &[
-            Param::new("src", Kind::Str).required(),
-            Param::new("dest", Kind::Str).required(),
-            Param::new("flat", Kind::Bool),
-            Param::new("fail_on_missing", Kind::Bool),
-            Param::new("validate_checksum", Kind::Bool),
-        ];
-        PARAMS
+        FetchArgs::PARAMS
     }
 
     async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
-        let source = fileops::expand_user(ctx, args.str("src").unwrap_or_default()).await?;
-        let fail_on_missing = args.bool_or("fail_on_missing", true);
+        let args = FetchArgs::from_args(args).map_err(ModuleError::Failed)?;
+        let source = fileops::expand_user(ctx, &args.src).await?;
+        let fail_on_missing = args.fail_on_missing;
         let remote = fileops::stat(ctx, &source, true, true).await?;
         let remote_checksum = match &remote {
             None => {
@@ -56,7 +68,7 @@ impl Module for Fetch {
             Some(stat) => stat.checksum.clone(),
         };
 
-        let dest = match destination(ctx, args, &source) {
+        let dest = match destination(ctx, &args, &source) {
             Ok(dest) => dest,
             Err(msg) => return Ok(super::failed(msg)),
         };
@@ -80,7 +92,7 @@ impl Module for Fetch {
 
         let data = ctx.conn.get(&source).await?;
         let checksum = sha1_hex(&data);
-        let mismatch = args.bool_or("validate_checksum", true)
+        let mismatch = args.validate_checksum
             && remote_checksum
                 .as_deref()
                 .is_some_and(|remote| remote != checksum);
@@ -145,10 +157,10 @@ fn directory(fail_on_missing: bool) -> Outcome {
 }
 
 /// Where the file goes on the control node, as Ansible lays it out.
-fn destination(ctx: &ModuleContext<'_>, args: &Args, source: &str) -> Result<String, String> {
-    let dest = args.str("dest").unwrap_or_default();
+fn destination(ctx: &ModuleContext<'_>, args: &FetchArgs, source: &str) -> Result<String, String> {
+    let dest = args.dest.as_str();
     let base = playbook_dir(ctx);
-    let path = if args.bool_or("flat", false) {
+    let path = if args.flat {
         if !dest.ends_with('/') && Path::new(dest).is_dir() {
             return Err("dest is an existing directory, use a trailing slash if you want to fetch src into that directory".into());
         }

@@ -8,13 +8,16 @@ mod listing;
 mod probe;
 
 use std::collections::HashMap;
+use std::convert::Infallible;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value as Json, json};
 
+use super::contract::{Decision, StateModule};
 use super::fileops::{self, CHECKSUM_ALGORITHMS, FileKind};
 use super::stat::{known_name, permission_bits, stat_info};
-use super::{Args, Kind, Module, ModuleContext, ModuleError, Outcome, Param};
+use super::typed::module_args;
+use super::{ModuleError, Outcome, Target};
 use crate::connection::Command;
 use crate::template::pyfmt::py_repr;
 use criteria::{Criteria, Selection};
@@ -24,50 +27,56 @@ use probe::Probe;
 /// `find`: returns a list of files based on specific criteria; never changes anything.
 pub struct Find;
 
+module_args! {
+    /// `find`'s arguments, read into [`Criteria`].
+    pub struct FindArgs {
+        /// The directories to search (`~` expanded on the target).
+        paths: Vec<String> => .required().aliases(&["name", "path"]),
+        patterns: Vec<String> => .aliases(&["pattern"]),
+        excludes: Vec<String> => .aliases(&["exclude"]),
+        contains: Option<String>,
+        read_whole_file: bool => .default_bool(false),
+        file_type: String => .default_str("file").choices(&["any", "directory", "file", "link"]),
+        age: Option<String>,
+        age_stamp: String => .default_str("mtime").choices(&["atime", "ctime", "mtime"]),
+        size: Option<String>,
+        recurse: bool => .default_bool(false),
+        hidden: bool => .default_bool(false),
+        follow: bool => .default_bool(false),
+        get_checksum: bool => .default_bool(false),
+        checksum_algorithm: String => .default_str("sha1")
+            .aliases(&["checksum", "checksum_algo"])
+            .choices(CHECKSUM_ALGORITHMS),
+        use_regex: bool => .default_bool(false),
+        depth: Option<i64>,
+        /// Permissions the entries must have (octal or symbolic).
+        mode: Json,
+        exact_mode: bool => .default_bool(true),
+        /// The encoding `contains` reads files in.
+        encoding: Option<String>,
+        limit: Option<i64>,
+    }
+}
+
+/// What the search found: the result keys (`files`, `matched`, `examined` ...).
+#[derive(Debug)]
+pub struct Found(Outcome);
+
 #[async_trait]
-impl Module for Find {
-    fn name(&self) -> &'static str {
-        "find"
-    }
+impl StateModule for Find {
+    const NAME: &'static str = "find";
+    type Args = FindArgs;
+    type State = Found;
+    type Plan = Infallible;
 
-    fn params(&self) -> &'static [Param] {
-        const PARAMS: &[Param] = &[
-            Param::new("paths", Kind::List)
-                .required()
-                .aliases(&["name", "path"]),
-            Param::new("patterns", Kind::List).aliases(&["pattern"]),
-            Param::new("excludes", Kind::List).aliases(&["exclude"]),
-            Param::new("contains", Kind::Str),
-            Param::new("read_whole_file", Kind::Bool),
-            Param::new("file_type", Kind::Str).choices(&["any", "directory", "file", "link"]),
-            Param::new("age", Kind::Str),
-            Param::new("age_stamp", Kind::Str).choices(&["atime", "ctime", "mtime"]),
-            Param::new("size", Kind::Str),
-            Param::new("recurse", Kind::Bool),
-            Param::new("hidden", Kind::Bool),
-            Param::new("follow", Kind::Bool),
-            Param::new("get_checksum", Kind::Bool),
-            Param::new("checksum_algorithm", Kind::Str)
-                .aliases(&["checksum", "checksum_algo"])
-                .choices(CHECKSUM_ALGORITHMS),
-            Param::new("use_regex", Kind::Bool),
-            Param::new("depth", Kind::Int),
-            Param::new("mode", Kind::Raw),
-            Param::new("exact_mode", Kind::Bool),
-            Param::new("encoding", Kind::Str),
-            Param::new("limit", Kind::Int),
-        ];
-        PARAMS
-    }
-
-    async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
-        let criteria = match Criteria::from_args(args) {
-            Ok(criteria) => criteria,
-            Err(outcome) => return Ok(outcome),
-        };
+    /// Lists the trees, reads the contents `contains` needs, selects, then reads the
+    /// checksums of the selected files: the selection sits between the round trips,
+    /// so it happens here.
+    async fn query(&self, ctx: &Target<'_>, args: &FindArgs) -> Result<Found, ModuleError> {
+        let criteria = Criteria::from_args(args).map_err(ModuleError::FailedWith)?;
         let mut paths = Vec::new();
-        for path in args.strings("paths") {
-            paths.push(fileops::expand_user(ctx, &path).await?);
+        for path in &args.paths {
+            paths.push(fileops::expand_user(ctx, path).await?);
         }
         let mut command = Command::new(listing_script(&paths, &criteria));
         command.env = ctx.env.clone();
@@ -140,7 +149,22 @@ impl Module for Find {
                 Json::Object(record)
             })
             .collect();
-        Ok(report.finish(files, matched.len()))
+        Ok(Found(report.finish(files, matched.len())))
+    }
+
+    fn decide(&self, _args: &FindArgs, found: Found) -> Result<Decision<Infallible>, String> {
+        let mut decision = Decision::unchanged();
+        decision.result = found.0;
+        Ok(decision)
+    }
+
+    async fn apply(
+        &self,
+        _on: &Target<'_>,
+        _args: &FindArgs,
+        plan: Infallible,
+    ) -> Result<Outcome, ModuleError> {
+        match plan {}
     }
 }
 
@@ -264,7 +288,6 @@ impl Report {
         };
         let mut outcome = Outcome::new();
         outcome.insert("files".into(), Json::Array(files));
-        outcome.insert("changed".into(), Json::Bool(false));
         outcome.insert("msg".into(), Json::String(msg));
         outcome.insert("matched".into(), json!(matched));
         outcome.insert("examined".into(), json!(self.examined));
@@ -294,8 +317,7 @@ mod test_support {
     use super::*;
 
     pub(super) fn criteria(args: Json) -> Criteria {
-        let raw = serde_json::from_value(args).expect("a mapping");
-        let args = Args::parse(Find.params(), &raw).expect("valid arguments");
+        let args: FindArgs = crate::modules::typed::from_json(args).expect("valid arguments");
         match Criteria::from_args(&args) {
             Ok(criteria) => criteria,
             Err(outcome) => panic!("rejected: {outcome:?}"),

@@ -3,24 +3,94 @@
 //! is downloaded when the destination is already there (or matches `checksum`).
 
 use async_trait::async_trait;
-use serde_json::json;
+use serde_json::{Map, Value as Json, json};
 
-use super::fileops::{self, Attributes, CHECKSUM_ALGORITHMS};
+use super::contract::{Decision, StateModule};
+use super::fileops::{self, Attributes, CHECKSUM_ALGORITHMS, FileStat};
 use super::http::{self, Request, Response};
-use super::{Args, Kind, Module, ModuleContext, ModuleError, Outcome, Param};
+use super::typed::{WithAttributes, module_args};
+use super::{ModuleError, Outcome, Target};
 use crate::connection::{Command, quote};
 
 /// Downloads files over HTTP(S).
 pub struct GetUrl;
 
-/// The module's own parameters, besides [`http::REQUEST_PARAMS`].
-const OWN_PARAMS: &[Param] = &[
-    Param::new("dest", Kind::Str).required(),
-    Param::new("checksum", Kind::Str),
-    Param::new("force", Kind::Bool),
-    Param::new("tmp_dest", Kind::Str),
-    Param::new("backup", Kind::Bool),
-];
+module_args! {
+    /// `get_url`'s arguments.
+    pub struct GetUrlArgs {
+        url: String => .required(),
+        headers: Option<Map<String, Json>>,
+        /// Seconds before the request is abandoned.
+        timeout: i64 => .default_int(30),
+        url_username: Option<String> => .aliases(&["user", "username"]),
+        url_password: Option<String> => .aliases(&["password"]),
+        force_basic_auth: bool => .default_bool(false),
+        validate_certs: bool => .default_bool(true),
+        use_proxy: bool => .default_bool(true),
+        http_agent: String => .default_str("ansible-httpget"),
+        decompress: bool => .default_bool(true),
+        /// The file, or a directory to put the URL's file name in.
+        dest: String => .required(),
+        /// `<algorithm>:<digest>` the download must have; a file that has it is kept.
+        checksum: Option<String>,
+        /// Download even when `dest` exists.
+        force: bool => .default_bool(false),
+        /// The directory the download goes to before it is moved into place.
+        tmp_dest: Option<String>,
+        backup: bool => .default_bool(false),
+    }
+}
+
+impl GetUrlArgs {
+    /// The algorithm and digest of `checksum`, when given.
+    fn checksum(&self) -> Result<Option<(String, String)>, String> {
+        match self.checksum.as_deref().filter(|c| !c.is_empty()) {
+            Some(text) => parse_checksum(text).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The request the arguments describe.
+    fn request(&self) -> Request {
+        Request::new(http::Shared {
+            url: &self.url,
+            headers: self.headers.as_ref(),
+            timeout: self.timeout,
+            url_username: self.url_username.as_deref(),
+            url_password: self.url_password.as_deref(),
+            force_basic_auth: self.force_basic_auth,
+            validate_certs: self.validate_certs,
+            use_proxy: self.use_proxy,
+            http_agent: &self.http_agent,
+            decompress: self.decompress,
+        })
+    }
+}
+
+/// The destination as the target holds it.
+#[derive(Debug)]
+pub struct Found {
+    /// The file to write: `dest`, or the URL's file name in it.
+    dest: String,
+    /// `dest` is a directory.
+    into_dir: bool,
+    /// The file's state with its digest, `None` when missing.
+    current: Option<FileStat>,
+}
+
+/// What `get_url` does.
+#[derive(Debug)]
+pub enum Plan {
+    /// The file is kept; these commands fix its mode and owners.
+    Attributes(Vec<String>),
+    /// Download to `dest`, replacing `current`.
+    Download {
+        /// The file written.
+        dest: String,
+        /// What it replaces, for its mode.
+        current: Option<Box<FileStat>>,
+    },
+}
 
 /// A `checksum:` value: algorithm and expected digest.
 fn parse_checksum(text: &str) -> Result<(String, String), String> {
@@ -62,170 +132,198 @@ fn url_file_name(url: &str) -> String {
 }
 
 #[async_trait]
-impl Module for GetUrl {
-    fn name(&self) -> &'static str {
-        "get_url"
-    }
+impl StateModule for GetUrl {
+    const NAME: &'static str = "get_url";
+    type Args = WithAttributes<GetUrlArgs>;
+    type State = Found;
+    type Plan = Plan;
 
-    fn params(&self) -> &'static [Param] {
-        OWN_PARAMS
-    }
-
-    fn all_params(&self) -> std::borrow::Cow<'static, [Param]> {
-        http::with_request_params(OWN_PARAMS)
-    }
-
-    fn takes_file_attributes(&self) -> bool {
-        true
-    }
-
-    async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
-        let request = Request::from_args(args);
-        let url = request.url.clone();
-        let checksum = match args.str("checksum").filter(|c| !c.is_empty()) {
-            Some(text) => Some(parse_checksum(text).map_err(ModuleError::Failed)?),
-            None => None,
-        };
+    async fn query(&self, on: &Target<'_>, typed: &Self::Args) -> Result<Found, ModuleError> {
+        let args = &typed.args;
+        let checksum = args.checksum().map_err(ModuleError::Failed)?;
         let algorithm = checksum.as_ref().map_or("sha1", |(a, _)| a.as_str());
-        let given = fileops::expand_user(ctx, args.str("dest").unwrap_or_default()).await?;
+        let given = fileops::expand_user(on, &args.dest).await?;
         let query = format!(
             "[ -d {} ] && echo D:dir; {}",
             quote(&given),
             fileops::stat_script_with(&given, true, Some(algorithm))
         );
-        let out = ctx.conn.exec(&Command::new(query)).await?;
+        let out = on.conn.exec(&Command::new(query)).await?;
         let text = out.stdout_text();
         let into_dir = text.lines().any(|l| l == "D:dir");
-        let dest = if into_dir {
-            format!("{}/{}", given.trim_end_matches('/'), url_file_name(&url))
-        } else {
-            given.clone()
-        };
-        let current = if into_dir {
-            let script = fileops::stat_script_with(&dest, true, Some(algorithm));
-            let out = ctx.conn.exec(&Command::new(script)).await?;
-            fileops::parse_stat(&out.stdout_text())
-        } else {
-            fileops::parse_stat(&text)
-        };
-        let attributes = Attributes::from_args(args);
-        let matches = |stat: &fileops::FileStat| match &checksum {
+        if !into_dir {
+            return Ok(Found {
+                dest: given,
+                into_dir,
+                current: fileops::parse_stat(&text),
+            });
+        }
+        let dest = format!(
+            "{}/{}",
+            given.trim_end_matches('/'),
+            url_file_name(&args.url)
+        );
+        let script = fileops::stat_script_with(&dest, true, Some(algorithm));
+        let out = on.conn.exec(&Command::new(script)).await?;
+        Ok(Found {
+            dest,
+            into_dir,
+            current: fileops::parse_stat(&out.stdout_text()),
+        })
+    }
+
+    fn decide(&self, typed: &Self::Args, found: Found) -> Result<Decision<Plan>, String> {
+        let args = &typed.args;
+        let checksum = args.checksum()?;
+        let matches = |stat: &&FileStat| match &checksum {
             Some((_, digest)) => stat.checksum.as_deref() == Some(digest.as_str()),
             None => true,
         };
-        let mut outcome = super::ok(false);
-        outcome.insert("url".into(), json!(url));
-        outcome.insert("dest".into(), json!(dest));
-        let keep = current
+        let keep = found
+            .current
             .as_ref()
-            .filter(|stat| (!args.bool_or("force", false) || checksum.is_some()) && matches(stat));
-        if let Some(stat) = keep.filter(|_| !into_dir || checksum.is_some()) {
-            let changes = attributes
-                .changes(&dest, stat)
-                .map_err(ModuleError::Failed)?;
-            if !changes.commands.is_empty() && !ctx.check_mode {
-                let done = ctx
-                    .conn
-                    .exec(&Command::new(changes.commands.join(" && ")))
-                    .await?;
-                if done.rc != 0 {
-                    return Ok(super::failed(done.stderr_text().trim().to_string()));
-                }
+            .filter(|_| !args.force || checksum.is_some())
+            .filter(matches)
+            .filter(|_| !found.into_dir || checksum.is_some());
+        let decision = match keep {
+            Some(stat) => {
+                let changes = typed.attributes.changes(&found.dest, stat)?;
+                let plan = Some(changes.commands).filter(|c| !c.is_empty());
+                Decision::maybe(plan.map(Plan::Attributes)).with("msg", "file already exists")
             }
-            outcome.insert("changed".into(), json!(!changes.commands.is_empty()));
-            outcome.insert("msg".into(), json!("file already exists"));
-            return Ok(outcome);
-        }
-        if ctx.check_mode {
-            outcome.insert("changed".into(), json!(true));
-            outcome.insert("msg".into(), json!("file would be downloaded (check mode)"));
-            return Ok(outcome);
-        }
-        let staging = args
-            .str("tmp_dest")
-            .map(str::to_string)
-            .unwrap_or_else(|| http::parent(&dest).to_string());
-        let want = checksum.as_ref().map(|(_, digest)| digest.as_str());
-        let backup = args.bool_or("backup", false).then(|| {
-            format!(
-                "{dest}.{}.{}~",
-                std::process::id(),
-                crate::clock::backup_stamp()
-            )
-        });
-        let install = install_script(
-            &dest,
-            algorithm,
-            want,
-            &attributes,
-            current.as_ref(),
-            backup.as_deref(),
-        )?;
-        let mut command = request.command("\"$b\"", &install);
-        command.script = format!(
-            "b={} || exit 1; {}",
-            http::temp_in(&staging),
-            command.script
-        );
-        let done = ctx.conn.exec(&command).await?;
-        let response = Response::parse(done.rc, &done.stdout, &done.stderr_text())
-            .map_err(ModuleError::Failed)?;
-        outcome.extend(response.common_fields("status_code"));
-        outcome.insert("dest".into(), json!(dest));
-        outcome.insert("url".into(), json!(url));
-        let report = String::from_utf8_lossy(&response.rest).into_owned();
-        let field = |key: &str| {
-            report
-                .lines()
-                .find_map(|l| l.strip_prefix(key))
-                .map(str::to_string)
+            None => Decision::change(Plan::Download {
+                dest: found.dest.clone(),
+                current: found.current.map(Box::new),
+            })
+            .with("msg", "file would be downloaded (check mode)"),
         };
-        if response.status != 200 {
-            let mut failed = super::failed("Request failed");
-            failed.extend(outcome);
-            let detail = if response.status < 0 {
-                response.failure_message()
-            } else {
-                format!("HTTP Error {}", response.status)
-            };
-            failed.insert("response".into(), json!(detail));
-            return Ok(failed);
-        }
-        let downloaded = field("A:").unwrap_or_default();
-        if let Some((_, digest)) = &checksum
-            && &downloaded != digest
-        {
-            return Ok(super::failed(format!(
-                "The checksum for {dest} did not match {digest}; it was {downloaded}."
-            )));
-        }
-        if let Some(error) = field("E:") {
-            return Ok(super::failed(error));
-        }
-        let installed = field("R:").as_deref() == Some("installed");
-        if let Some(path) = field("B:") {
-            outcome.insert("backup_file".into(), json!(path));
-        }
-        let after = fileops::stat(ctx, &dest, true, true).await?;
-        let attribute_change = match &after {
-            Some(stat) => !attributes
-                .changes(&dest, stat)
-                .map_err(ModuleError::Failed)?
-                .commands
-                .is_empty(),
-            None => false,
-        };
-        if let Some(stat) = &after {
-            outcome.extend(fileops::describe(&dest, stat));
-            outcome.insert("checksum_dest".into(), json!(stat.checksum));
-        }
-        outcome.insert("dest".into(), json!(dest));
-        outcome.insert("checksum_src".into(), json!(field("S:")));
-        outcome.insert("size".into(), json!(response.size));
-        outcome.insert("msg".into(), json!(response.ok_message()));
-        outcome.insert("changed".into(), json!(installed || attribute_change));
-        Ok(outcome)
+        Ok(decision
+            .with("url", json!(args.url))
+            .with("dest", json!(found.dest)))
     }
+
+    async fn apply(
+        &self,
+        on: &Target<'_>,
+        typed: &Self::Args,
+        plan: Plan,
+    ) -> Result<Outcome, ModuleError> {
+        match plan {
+            Plan::Attributes(commands) => {
+                let done = on.conn.exec(&Command::new(commands.join(" && "))).await?;
+                if done.rc != 0 {
+                    return Err(ModuleError::Failed(done.stderr_text().trim().to_string()));
+                }
+                Ok(Outcome::new())
+            }
+            Plan::Download { dest, current } => {
+                download(on, typed, &dest, current.as_deref()).await
+            }
+        }
+    }
+}
+
+/// Downloads to a temporary file, checks it and moves it over `dest` when it differs;
+/// the result describes the file afterwards. `changed` is false when the download
+/// turned out the same as the file there.
+async fn download(
+    on: &Target<'_>,
+    typed: &WithAttributes<GetUrlArgs>,
+    dest: &str,
+    current: Option<&FileStat>,
+) -> Result<Outcome, ModuleError> {
+    let args = &typed.args;
+    let attributes = &typed.attributes;
+    let request = args.request();
+    let url = request.url.clone();
+    let checksum = args.checksum().map_err(ModuleError::Failed)?;
+    let algorithm = checksum.as_ref().map_or("sha1", |(a, _)| a.as_str());
+    let staging = args
+        .tmp_dest
+        .clone()
+        .unwrap_or_else(|| http::parent(dest).to_string());
+    let want = checksum.as_ref().map(|(_, digest)| digest.as_str());
+    let backup = args.backup.then(|| {
+        format!(
+            "{dest}.{}.{}~",
+            std::process::id(),
+            crate::clock::backup_stamp()
+        )
+    });
+    let install = install_script(
+        dest,
+        algorithm,
+        want,
+        attributes,
+        current,
+        backup.as_deref(),
+    )?;
+    let mut command = request.command("\"$b\"", &install);
+    command.script = format!(
+        "b={} || exit 1; {}",
+        http::temp_in(&staging),
+        command.script
+    );
+    let done = on.conn.exec(&command).await?;
+    let response =
+        Response::parse(done.rc, &done.stdout, &done.stderr_text()).map_err(ModuleError::Failed)?;
+    let mut outcome = Outcome::new();
+    outcome.extend(response.common_fields("status_code"));
+    outcome.insert("dest".into(), json!(dest));
+    outcome.insert("url".into(), json!(url));
+    let report = String::from_utf8_lossy(&response.rest).into_owned();
+    let field = |key: &str| {
+        report
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .map(str::to_string)
+    };
+    if response.status != 200 {
+        let mut failed = super::failed("Request failed");
+        failed.insert("changed".into(), json!(false));
+        failed.extend(outcome);
+        let detail = if response.status < 0 {
+            response.failure_message()
+        } else {
+            format!("HTTP Error {}", response.status)
+        };
+        failed.insert("response".into(), json!(detail));
+        return Err(ModuleError::FailedWith(failed));
+    }
+    let downloaded = field("A:").unwrap_or_default();
+    if let Some((_, digest)) = &checksum
+        && &downloaded != digest
+    {
+        return Err(ModuleError::Failed(format!(
+            "The checksum for {dest} did not match {digest}; it was {downloaded}."
+        )));
+    }
+    if let Some(error) = field("E:") {
+        return Err(ModuleError::Failed(error));
+    }
+    let installed = field("R:").as_deref() == Some("installed");
+    if let Some(path) = field("B:") {
+        outcome.insert("backup_file".into(), json!(path));
+    }
+    let after = fileops::stat(on, dest, true, true).await?;
+    let attribute_change = match &after {
+        Some(stat) => !attributes
+            .changes(dest, stat)
+            .map_err(ModuleError::Failed)?
+            .commands
+            .is_empty(),
+        None => false,
+    };
+    if let Some(stat) = &after {
+        outcome.extend(fileops::describe(dest, stat));
+        outcome.insert("checksum_dest".into(), json!(stat.checksum));
+    }
+    outcome.insert("dest".into(), json!(dest));
+    outcome.insert("checksum_src".into(), json!(field("S:")));
+    outcome.insert("size".into(), json!(response.size));
+    outcome.insert("msg".into(), json!(response.ok_message()));
+    outcome.insert("changed".into(), json!(installed || attribute_change));
+    Ok(outcome)
 }
 
 /// The script run after the download (the body in `$b`, the status in `$code`):
@@ -238,7 +336,7 @@ fn install_script(
     algorithm: &str,
     want: Option<&str>,
     attributes: &Attributes,
-    current: Option<&fileops::FileStat>,
+    current: Option<&FileStat>,
     backup: Option<&str>,
 ) -> Result<String, ModuleError> {
     let d = quote(dest);
@@ -289,6 +387,53 @@ mod tests {
         assert!(parse_checksum("nocolon").is_err());
         assert!(parse_checksum("sha1:http://x/sums").is_err());
         assert!(parse_checksum("sha1:xyz").is_err());
+    }
+
+    fn typed(value: Json) -> WithAttributes<GetUrlArgs> {
+        crate::modules::typed::from_json(value).expect("valid")
+    }
+
+    fn found(current: Option<&str>, into_dir: bool) -> Found {
+        Found {
+            dest: "/d/f".into(),
+            into_dir,
+            current: current.map(|sum| {
+                let mut stat = fileops::parse_stat_line("regular file|644|0|0|root|root|1|1|1")
+                    .expect("a stat line");
+                stat.checksum = Some(sum.into());
+                stat
+            }),
+        }
+    }
+
+    #[test]
+    fn an_existing_file_is_kept_unless_forced_or_its_checksum_differs() {
+        let plain = typed(json!({"url": "http://h/f", "dest": "/d/f"}));
+        let kept = GetUrl
+            .decide(&plain, found(Some("ab"), false))
+            .expect("decides");
+        assert!(kept.plan.is_none());
+        assert_eq!(kept.result["msg"], "file already exists");
+        let missing = GetUrl.decide(&plain, found(None, false)).expect("decides");
+        assert!(matches!(missing.plan, Some(Plan::Download { .. })));
+        let forced = typed(json!({"url": "http://h/f", "dest": "/d/f", "force": true}));
+        let again = GetUrl
+            .decide(&forced, found(Some("ab"), false))
+            .expect("decides");
+        assert!(again.plan.is_some());
+        let sum = typed(json!({"url": "http://h/f", "dest": "/d", "checksum": "sha1:AB"}));
+        let same = GetUrl
+            .decide(&sum, found(Some("ab"), true))
+            .expect("decides");
+        assert!(same.plan.is_none(), "a matching checksum keeps it");
+        let other = GetUrl
+            .decide(&sum, found(Some("cd"), true))
+            .expect("decides");
+        assert!(other.plan.is_some());
+        let dir = GetUrl
+            .decide(&plain, found(Some("ab"), true))
+            .expect("decides");
+        assert!(dir.plan.is_some(), "into a directory without checksum");
     }
 
     #[test]

@@ -4,7 +4,6 @@
 
 use serde_json::{Map, Value as Json, json};
 
-use super::{Args, Kind, Param};
 use crate::connection::{Command, quote};
 
 /// Exit status of the request script when `curl` is missing.
@@ -13,26 +12,29 @@ const NO_CURL: i32 = 127;
 /// Separates the response headers from the body in the script's output.
 const BODY_MARKER: &[u8] = b"\x01\n";
 
-/// The parameters both modules take for the request itself.
-pub const REQUEST_PARAMS: &[Param] = &[
-    Param::new("url", Kind::Str).required(),
-    Param::new("headers", Kind::Dict),
-    Param::new("timeout", Kind::Int),
-    Param::new("url_username", Kind::Str).aliases(&["user", "username"]),
-    Param::new("url_password", Kind::Str).aliases(&["password"]),
-    Param::new("force_basic_auth", Kind::Bool),
-    Param::new("validate_certs", Kind::Bool),
-    Param::new("use_proxy", Kind::Bool),
-    Param::new("http_agent", Kind::Str),
-    Param::new("decompress", Kind::Bool),
-];
-
-/// A module's parameters: the request's, its own, and the file attributes.
-pub fn with_request_params(own: &[Param]) -> std::borrow::Cow<'static, [Param]> {
-    let mut all = REQUEST_PARAMS.to_vec();
-    all.extend_from_slice(own);
-    all.extend_from_slice(super::fileops::ATTRIBUTE_PARAMS);
-    std::borrow::Cow::Owned(all)
+/// The request arguments `uri` and `get_url` both declare, as each module's typed
+/// arguments hold them.
+pub struct Shared<'a> {
+    /// The URL.
+    pub url: &'a str,
+    /// Request headers, in order.
+    pub headers: Option<&'a Map<String, Json>>,
+    /// Seconds before the request is abandoned.
+    pub timeout: i64,
+    /// User name for basic authentication.
+    pub url_username: Option<&'a str>,
+    /// Its password.
+    pub url_password: Option<&'a str>,
+    /// Send the credentials with the first request.
+    pub force_basic_auth: bool,
+    /// Check TLS certificates.
+    pub validate_certs: bool,
+    /// Let the environment's proxy settings apply.
+    pub use_proxy: bool,
+    /// The `User-Agent`.
+    pub http_agent: &'a str,
+    /// Ask for a compressed body and decompress it.
+    pub decompress: bool,
 }
 
 /// One HTTP request.
@@ -66,40 +68,39 @@ pub struct Request {
 }
 
 impl Request {
-    /// A request built from the shared parameters.
-    pub fn from_args(args: &Args) -> Request {
-        let mut headers = Vec::new();
-        if let Some(Json::Object(given)) = args.get("headers") {
-            for (name, value) in given {
+    /// A `GET` request built from the shared arguments.
+    pub fn new(shared: Shared<'_>) -> Request {
+        let headers = shared
+            .headers
+            .into_iter()
+            .flatten()
+            .map(|(name, value)| {
                 let value = match value {
                     Json::String(s) => s.clone(),
                     other => other.to_string(),
                 };
-                headers.push((name.clone(), value));
-            }
-        }
-        let credentials = args.str("url_username").map(|user| {
+                (name.clone(), value)
+            })
+            .collect();
+        let credentials = shared.url_username.map(|user| {
             (
                 user.to_string(),
-                args.str("url_password").unwrap_or_default().to_string(),
+                shared.url_password.unwrap_or_default().to_string(),
             )
         });
         Request {
-            url: args.str("url").unwrap_or_default().to_string(),
+            url: shared.url.to_string(),
             method: String::new(),
             headers,
             body: None,
             credentials,
-            timeout: args.int("timeout").unwrap_or(30),
-            validate_certs: args.bool_or("validate_certs", true),
+            timeout: shared.timeout,
+            validate_certs: shared.validate_certs,
             follow: true,
-            use_proxy: args.bool_or("use_proxy", true),
-            agent: args
-                .str("http_agent")
-                .unwrap_or("ansible-httpget")
-                .to_string(),
-            decompress: args.bool_or("decompress", true),
-            force_basic_auth: args.bool_or("force_basic_auth", false),
+            use_proxy: shared.use_proxy,
+            agent: shared.http_agent.to_string(),
+            decompress: shared.decompress,
+            force_basic_auth: shared.force_basic_auth,
         }
     }
 

@@ -1,170 +1,204 @@
-//! Putting given bytes at a path on the target, as `copy` and `template` do: compare
-//! by SHA-1 on the target first, send nothing when equal, otherwise write atomically;
-//! then bring mode/owner/group in line. Check and diff mode come from the same steps.
+//! Putting given bytes at a path on the target, as `copy` and `template` do, in the
+//! contract's three steps: [`query`] stats the destination (SHA-1 computed on the
+//! target, the old bytes sent back only when they are about to be replaced), [`decide`]
+//! compares and plans, [`apply`] writes atomically or brings mode/owner/group in line.
+//! A destination that is a symbolic link is written through with `follow`, and
+//! otherwise replaced by a file, as Ansible's `copy` module does.
 
+use base64::Engine as _;
 use md5::Digest as _;
 use serde_json::{Value as Json, json};
 
+use super::contract::Decision;
 use super::fileops::{self, Attributes, FileKind, FileStat, WriteError, sha1_hex};
-use super::{Args, ModuleContext, ModuleError, Outcome};
+use super::{ModuleError, Outcome, Target};
 use crate::connection::{Command, quote};
 
 /// Content larger than this is not shown in diffs.
 const DIFF_LIMIT: u64 = 1024 * 1024;
 
-/// How a file is being installed.
-pub struct Install<'a> {
-    /// The destination path on the target.
-    pub dest: String,
-    /// The bytes it must hold.
-    pub data: &'a [u8],
+/// What a diff shows in place of content that came from a vault file.
+const VAULTED: &str = "[content decrypted from a vault file is not shown]\n";
+
+/// What a diff shows in place of content larger than [`DIFF_LIMIT`].
+const TOO_LARGE: &str = "[file too large to show]\n";
+
+/// The bytes to install and where they came from.
+#[derive(Debug)]
+pub struct Source {
+    /// The bytes the destination must hold.
+    pub data: Vec<u8>,
     /// Where the bytes came from (`src`), for the result and for directory dests.
     pub src: Option<String>,
-    /// Replace an existing file whose content differs (`force`).
-    pub force: bool,
     /// The bytes were decrypted from a vault file: diffs show a placeholder instead.
     pub vaulted: bool,
 }
 
-/// What a diff shows in place of content that came from a vault file.
-const VAULTED: &str = "[content decrypted from a vault file is not shown]\n";
+/// How the file is installed: the arguments `copy` and `template` share.
+pub struct Settings<'a> {
+    /// Replace an existing file whose content differs.
+    pub force: bool,
+    /// Keep the old file beside the new one.
+    pub backup: bool,
+    /// A command with `%s` that must accept the new file before it replaces anything.
+    pub validate: Option<&'a str>,
+    /// Wanted mode, owner and group.
+    pub attributes: &'a Attributes,
+}
 
-/// Installs `install.data` at `install.dest`. In check mode a missing parent directory
-/// is taken as one an earlier task would have created (Ansible fails there instead),
-/// so check mode on a fresh host reports what a real run would do.
-pub async fn install(
-    ctx: &ModuleContext<'_>,
-    args: &Args,
-    install: Install<'_>,
-) -> Result<Outcome, ModuleError> {
-    let attributes = Attributes::from_args(args);
-    let mut dest = install.dest.clone();
-    let (mut current, mut parent_exists) = query(ctx, &dest).await?;
-    if current
+/// The destination as the target holds it, with the bytes meant for it.
+#[derive(Debug)]
+pub struct Found {
+    /// What to install.
+    pub source: Source,
+    /// The destination: a file name added when it is a directory, a link followed
+    /// with `follow`.
+    dest: String,
+    /// The destination's state (links followed, with SHA-1), `None` when missing.
+    current: Option<FileStat>,
+    /// Whether the destination's directory exists.
+    parent_exists: bool,
+    /// The destination is a symbolic link that a write replaces (no `follow`).
+    replaces_link: bool,
+    /// The old bytes, sent back when they differ from the new ones and are small.
+    before: Option<Vec<u8>>,
+}
+
+impl Found {
+    /// A destination known without asking: missing, in a directory the same task
+    /// creates first.
+    pub fn missing(dest: String, source: Source) -> Found {
+        Found {
+            source,
+            dest,
+            current: None,
+            parent_exists: true,
+            replaces_link: false,
+            before: None,
+        }
+    }
+}
+
+/// What [`apply`] does.
+#[derive(Debug)]
+pub enum Plan {
+    /// Write `data` to `dest` atomically (`current` is what it replaces).
+    Write {
+        /// The path written.
+        dest: String,
+        /// The bytes written.
+        data: Vec<u8>,
+        /// The file replaced, for its owner and mode.
+        current: Option<Box<FileStat>>,
+    },
+    /// Run these commands to fix mode, owner or group of `dest`.
+    Attributes {
+        /// The path changed.
+        dest: String,
+        /// `chmod`/`chown`/`chgrp` lines.
+        commands: Vec<String>,
+    },
+    /// The destination's directory is missing: a real run fails, check mode reports
+    /// the file as one an earlier task's directory would receive (Ansible fails there).
+    NoParent(String),
+}
+
+/// Asks the target about `dest` for `source` (from the loop's prefetched answers
+/// when there are some): one round trip, two when `dest` is a directory and the file
+/// goes in it under the source's name.
+pub async fn query(
+    on: &Target<'_>,
+    dest: &str,
+    source: Source,
+    follow: bool,
+) -> Result<Found, ModuleError> {
+    let wanted = sha1_hex(&source.data);
+    let mut dest = dest.to_string();
+    let mut probe = ask(on, &dest, &wanted, follow).await?;
+    if probe
+        .current
         .as_ref()
         .is_some_and(|c| c.kind == FileKind::Directory)
     {
-        let Some(name) = install
+        let Some(name) = source
             .src
             .as_deref()
             .and_then(|s| s.trim_end_matches('/').rsplit('/').next())
         else {
-            return Ok(super::failed(format!(
+            return Err(ModuleError::Failed(format!(
                 "can not use content with a dir as dest: {dest}"
             )));
         };
         dest = format!("{}/{name}", dest.trim_end_matches('/'));
-        (current, parent_exists) = query(ctx, &dest).await?;
+        probe = ask(on, &dest, &wanted, follow).await?;
     }
-    if current.is_none() && !parent_exists && !ctx.check_mode {
-        let parent = dest.rsplit_once('/').map_or(".", |(p, _)| p);
-        return Ok(super::failed(format!(
-            "Destination directory {parent} does not exist"
-        )));
+    let link = probe
+        .current
+        .as_ref()
+        .and_then(|c| c.link_target.as_ref().map(|_| c.details.real_path.clone()));
+    let replaces_link = link.is_some() && !follow;
+    if let (true, Some(Some(real))) = (follow, link) {
+        dest = real;
     }
-    let checksum = sha1_hex(install.data);
-    let content_changes = match &current {
-        None => true,
-        Some(existing) => install.force && existing.checksum.as_deref() != Some(checksum.as_str()),
-    };
-    let attribute_changes = match &current {
-        Some(existing) if !content_changes => attributes
-            .changes(&dest, existing)
-            .map_err(super::failed_error)?,
-        _ => Default::default(),
-    };
-    let changed = content_changes || !attribute_changes.commands.is_empty();
-
-    let mut outcome = super::ok(changed);
-    if ctx.diff_mode && changed {
-        outcome.insert(
-            "diff".into(),
-            diff(
-                ctx,
-                &dest,
-                current.as_ref(),
-                install.data,
-                content_changes,
-                &attribute_changes,
-                install.vaulted,
-            )
-            .await?,
-        );
-    }
-    let mut final_stat = current.clone();
-    if !ctx.check_mode {
-        if content_changes {
-            let backup = args.bool_or("backup", false);
-            match fileops::write_atomic(
-                ctx,
-                &dest,
-                install.data,
-                current.as_ref(),
-                &attributes,
-                args.str("validate"),
-                backup,
-            )
-            .await
-            {
-                Ok(written) => {
-                    if let Some(path) = written.backup_file {
-                        outcome.insert("backup_file".into(), json!(path));
-                    }
-                    final_stat = written.stat;
-                }
-                Err(WriteError::Connection(err)) => return Err(err.into()),
-                Err(WriteError::Failed(message)) => return Ok(super::failed(message)),
-            }
-        } else if !attribute_changes.commands.is_empty() {
-            let script = attribute_changes.commands.join(" && ")
-                + "; rc=$?; "
-                + &fileops::stat_script(&dest, false, true)
-                + "; exit $rc";
-            let out = ctx.conn.exec(&Command::new(script)).await?;
-            if out.rc != 0 {
-                return Ok(super::failed(out.stderr_text().trim().to_string()));
-            }
-            final_stat = fileops::parse_stat(&out.stdout_text());
-        }
-    }
-    outcome.insert("dest".into(), json!(dest));
-    if let Some(src) = &install.src {
-        outcome.insert("src".into(), json!(src));
-    }
-    outcome.insert("checksum".into(), json!(checksum));
-    outcome.insert(
-        "md5sum".into(),
-        json!(hex::encode(md5::Md5::digest(install.data))),
-    );
-    outcome.insert("size".into(), json!(install.data.len()));
-    if let Some(stat) = final_stat.as_ref().filter(|_| !ctx.check_mode) {
-        for (key, value) in fileops::describe(&dest, stat) {
-            if key != "path" && key != "size" {
-                outcome.insert(key, value);
-            }
-        }
-    } else if let Some(mode) = &attributes.mode {
-        outcome.insert("mode".into(), mode.clone());
-    }
-    outcome.entry("state").or_insert(json!("file"));
-    Ok(outcome)
+    Ok(Found {
+        source,
+        dest,
+        current: probe.current,
+        parent_exists: probe.parent_exists,
+        replaces_link,
+        before: probe.before,
+    })
 }
 
-/// The state of `dest` (with checksum) and whether its parent directory exists.
-async fn query(
-    ctx: &ModuleContext<'_>,
+/// What one look at a destination found.
+struct Probe {
+    current: Option<FileStat>,
+    parent_exists: bool,
+    before: Option<Vec<u8>>,
+}
+
+/// Whether the old bytes of `current` are wanted for a diff: a readable regular file
+/// about to be replaced, small enough to show.
+fn needs_before(current: Option<&FileStat>, wanted: &str, follow: bool) -> bool {
+    current.is_some_and(|c| {
+        c.kind == FileKind::File
+            && c.size <= DIFF_LIMIT
+            && (c.checksum.as_deref() != Some(wanted) || (!follow && c.link_target.is_some()))
+    })
+}
+
+/// The state of `dest` (with checksum), whether its parent directory exists, and its
+/// bytes when they are about to be replaced.
+async fn ask(
+    on: &Target<'_>,
     dest: &str,
-) -> Result<(Option<FileStat>, bool), ModuleError> {
-    if let Some(known) = ctx.prefetched.and_then(|p| p.get(dest)) {
-        return Ok(known);
+    wanted: &str,
+    follow: bool,
+) -> Result<Probe, ModuleError> {
+    if let Some((current, parent_exists)) = on.prefetched.and_then(|p| p.get(dest))
+        && !needs_before(current.as_ref(), wanted, follow)
+    {
+        return Ok(Probe {
+            current,
+            parent_exists,
+            before: None,
+        });
     }
-    let parent = fileops::parent_dir(dest);
+    let p = quote(dest);
+    let link_test = if follow {
+        String::new()
+    } else {
+        format!("[ -L {p} ] || ")
+    };
     let script = format!(
-        "{}; [ -d {} ] && echo 'D:yes'; :",
+        "{}; [ -d {} ] && echo 'D:yes'; \
+         if [ -f {p} ] && [ -r {p} ] && [ \"$(stat -L -c %s -- {p})\" -le {DIFF_LIMIT} ] \
+         && {{ {link_test}[ \"$(sha1sum < {p})\" != '{wanted}  -' ]; }}; \
+         then printf 'B:'; base64 -w0 < {p}; echo; fi; :",
         fileops::stat_script(dest, true, true),
-        quote(parent)
+        quote(fileops::parent_dir(dest))
     );
-    let out = ctx.conn.exec(&Command::new(script)).await?;
+    let out = on.conn.exec(&Command::new(script)).await?;
     if out.rc != 0 {
         // The question itself did not run (become refused, say): saying the file or
         // its directory is missing would hide why.
@@ -179,54 +213,316 @@ async fn query(
         )));
     }
     let text = out.stdout_text();
-    Ok((
-        fileops::parse_stat(&text),
-        text.lines().any(|l| l == "D:yes"),
-    ))
+    let before = text
+        .lines()
+        .find_map(|l| l.strip_prefix("B:"))
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok());
+    Ok(Probe {
+        current: fileops::parse_stat(&text),
+        parent_exists: text.lines().any(|l| l == "D:yes"),
+        before,
+    })
 }
 
-/// The `diff` for a change: content before/after, or attributes before/after; a
-/// placeholder for content from a vault file (before and after may hold the secret).
-async fn diff(
-    ctx: &ModuleContext<'_>,
-    dest: &str,
-    current: Option<&FileStat>,
-    data: &[u8],
-    content_changes: bool,
-    attributes: &fileops::AttributeChanges,
-    vaulted: bool,
-) -> Result<Json, ModuleError> {
-    if content_changes && vaulted {
-        let before = if current.is_some() { VAULTED } else { "" };
-        return Ok(fileops::content_diff(dest, before, VAULTED));
+/// Compares what was found with what is wanted: the write or the attribute changes,
+/// the diff, and the result keys (`dest`, `checksum`, `md5sum`, `size`, and the file's
+/// mode and owners when nothing changes). `expected` is `copy`'s `checksum`: new
+/// content must have it.
+pub fn decide(
+    found: Found,
+    settings: &Settings<'_>,
+    expected: Option<&str>,
+) -> Result<Decision<Plan>, String> {
+    let Found {
+        source,
+        dest,
+        current,
+        parent_exists,
+        replaces_link,
+        before,
+    } = found;
+    let checksum = sha1_hex(&source.data);
+    let content_changes = match &current {
+        None => true,
+        Some(existing) => {
+            settings.force
+                && (replaces_link || existing.checksum.as_deref() != Some(checksum.as_str()))
+        }
+    };
+    if content_changes && expected.is_some_and(|e| e != checksum) {
+        return Err(
+            "Copied file does not match the expected checksum. Transfer failed.".to_string(),
+        );
     }
-    if !content_changes {
-        return Ok(json!({
-            "before": Json::Object(attributes.before.clone()),
-            "after": Json::Object(attributes.after.clone()),
+    let attribute_changes = match &current {
+        Some(existing) if !content_changes => settings.attributes.changes(&dest, existing)?,
+        _ => Default::default(),
+    };
+    let mut result = Outcome::new();
+    result.insert("dest".into(), json!(dest));
+    if let Some(src) = &source.src {
+        result.insert("src".into(), json!(src));
+    }
+    result.insert("checksum".into(), json!(checksum));
+    result.insert(
+        "md5sum".into(),
+        json!(hex::encode(md5::Md5::digest(&source.data))),
+    );
+    result.insert("size".into(), json!(source.data.len()));
+    let plan = if content_changes {
+        let diff = content_diff(&dest, current.as_ref(), before.as_deref(), &source);
+        let plan = match (&current, parent_exists) {
+            (None, false) => Plan::NoParent(fileops::parent_dir(&dest).to_string()),
+            _ => Plan::Write {
+                dest: dest.clone(),
+                data: source.data,
+                current: current.map(Box::new),
+            },
+        };
+        Some((plan, diff))
+    } else if !attribute_changes.commands.is_empty() {
+        let diff = json!({
+            "before": Json::Object(attribute_changes.before),
+            "after": Json::Object(attribute_changes.after),
             "before_header": dest,
             "after_header": dest,
-        }));
-    }
-    let before = match current {
-        Some(existing) if existing.size <= DIFF_LIMIT => {
-            let bytes = ctx.conn.get(dest).await?;
-            text_or_binary(&bytes)
-        }
-        Some(_) => "[file too large to show]\n".to_string(),
-        None => String::new(),
-    };
-    let after = if data.len() as u64 <= DIFF_LIMIT {
-        text_or_binary(data)
+        });
+        let plan = Plan::Attributes {
+            dest: dest.clone(),
+            commands: attribute_changes.commands,
+        };
+        Some((plan, diff))
     } else {
-        "[file too large to show]\n".to_string()
+        if let Some(existing) = &current {
+            for (key, value) in fileops::describe(&dest, existing) {
+                if key != "path" && key != "size" {
+                    result.insert(key, value);
+                }
+            }
+        }
+        None
     };
-    Ok(fileops::content_diff(dest, &before, &after))
+    if plan.is_some()
+        && let Some(mode) = &settings.attributes.mode
+    {
+        result.insert("mode".into(), mode.clone());
+    }
+    result.entry("state").or_insert(json!("file"));
+    let mut decision = match plan {
+        Some((plan, diff)) => Decision::change(plan).with_diff(diff),
+        None => Decision::unchanged(),
+    };
+    decision.result = result;
+    Ok(decision)
 }
 
+/// The content `diff`: the old and new text, a placeholder for binary or large
+/// content, and for content from a vault file (before and after may hold the secret).
+fn content_diff(
+    dest: &str,
+    current: Option<&FileStat>,
+    before: Option<&[u8]>,
+    source: &Source,
+) -> Json {
+    if source.vaulted {
+        let before = if current.is_some() { VAULTED } else { "" };
+        return fileops::content_diff(dest, before, VAULTED);
+    }
+    let before = match current {
+        Some(existing) if existing.size > DIFF_LIMIT => TOO_LARGE.to_string(),
+        Some(_) => text_or_binary(before.unwrap_or_default()),
+        None => String::new(),
+    };
+    let after = if source.data.len() as u64 <= DIFF_LIMIT {
+        text_or_binary(&source.data)
+    } else {
+        TOO_LARGE.to_string()
+    };
+    fileops::content_diff(dest, &before, &after)
+}
+
+/// Bytes as diff text: `[binary file]` when they are not UTF-8 or hold a NUL.
 fn text_or_binary(bytes: &[u8]) -> String {
     match std::str::from_utf8(bytes) {
         Ok(text) if !text.contains('\0') => text.to_string(),
         _ => "[binary file]\n".to_string(),
+    }
+}
+
+/// Makes the planned change; the result describes the file as it is afterwards
+/// (mode, owner, group ...) and names the backup.
+pub async fn apply(
+    on: &Target<'_>,
+    plan: Plan,
+    settings: &Settings<'_>,
+) -> Result<Outcome, ModuleError> {
+    let mut outcome = Outcome::new();
+    let (dest, stat) = match plan {
+        Plan::NoParent(parent) => {
+            return Err(ModuleError::Failed(format!(
+                "Destination directory {parent} does not exist"
+            )));
+        }
+        Plan::Write {
+            dest,
+            data,
+            current,
+        } => {
+            let written = fileops::write_atomic(
+                on,
+                &dest,
+                &data,
+                current.as_deref(),
+                settings.attributes,
+                settings.validate,
+                settings.backup,
+            )
+            .await
+            .map_err(|err| match err {
+                WriteError::Connection(err) => ModuleError::Connection(err),
+                WriteError::Failed(message) => ModuleError::Failed(message),
+            })?;
+            if let Some(path) = written.backup_file {
+                outcome.insert("backup_file".into(), json!(path));
+            }
+            (dest, written.stat)
+        }
+        Plan::Attributes { dest, commands } => {
+            let script = commands.join(" && ")
+                + "; rc=$?; "
+                + &fileops::stat_script(&dest, false, true)
+                + "; exit $rc";
+            let out = on.conn.exec(&Command::new(script)).await?;
+            if out.rc != 0 {
+                return Err(ModuleError::Failed(out.stderr_text().trim().to_string()));
+            }
+            let stat = fileops::parse_stat(&out.stdout_text());
+            (dest, stat)
+        }
+    };
+    if let Some(stat) = &stat {
+        for (key, value) in fileops::describe(&dest, stat) {
+            if key != "path" && key != "size" {
+                outcome.insert(key, value);
+            }
+        }
+    }
+    Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(data: &[u8]) -> FileStat {
+        let mut stat =
+            fileops::parse_stat_line("regular file|644|0|0|root|root|4|1700000000|1700000000")
+                .expect("a stat line");
+        stat.size = data.len() as u64;
+        stat.checksum = Some(sha1_hex(data));
+        stat
+    }
+
+    fn found(current: Option<FileStat>, before: Option<&[u8]>) -> Found {
+        Found {
+            source: Source {
+                data: b"new\n".to_vec(),
+                src: Some("files/x".into()),
+                vaulted: false,
+            },
+            dest: "/etc/x".into(),
+            current,
+            parent_exists: true,
+            replaces_link: false,
+            before: before.map(<[u8]>::to_vec),
+        }
+    }
+
+    fn settings(attributes: &Attributes) -> Settings<'_> {
+        Settings {
+            force: true,
+            backup: false,
+            validate: None,
+            attributes,
+        }
+    }
+
+    #[test]
+    fn same_content_changes_nothing_and_describes_the_file() {
+        let plain = Attributes::default();
+        let decision =
+            decide(found(Some(file(b"new\n")), None), &settings(&plain), None).expect("decides");
+        assert!(decision.plan.is_none());
+        assert_eq!(decision.result["mode"], "0644");
+        assert_eq!(decision.result["owner"], "root");
+        assert_eq!(decision.result["size"], 4);
+        assert_eq!(decision.result["checksum"], sha1_hex(b"new\n"));
+    }
+
+    #[test]
+    fn new_content_is_written_with_a_diff_of_the_old_bytes() {
+        let plain = Attributes::default();
+        let decision = decide(
+            found(Some(file(b"old\n")), Some(b"old\n")),
+            &settings(&plain),
+            None,
+        )
+        .expect("decides");
+        assert!(matches!(decision.plan, Some(Plan::Write { ref dest, .. }) if dest == "/etc/x"));
+        let diff = decision.diff.expect("a diff");
+        assert_eq!(diff["before"], "old\n");
+        assert_eq!(diff["after"], "new\n");
+    }
+
+    #[test]
+    fn a_link_is_replaced_unless_followed_and_force_no_keeps_what_is_there() {
+        let plain = Attributes::default();
+        let mut link = found(Some(file(b"new\n")), Some(b"new\n"));
+        link.replaces_link = true;
+        let decision = decide(link, &settings(&plain), None).expect("decides");
+        assert!(matches!(decision.plan, Some(Plan::Write { .. })));
+        let mut keep = settings(&plain);
+        keep.force = false;
+        let decision = decide(found(Some(file(b"old\n")), None), &keep, None).expect("decides");
+        assert!(decision.plan.is_none());
+    }
+
+    #[test]
+    fn attributes_alone_are_fixed_in_place() {
+        let wanted = Attributes {
+            mode: Some(json!("0600")),
+            ..Attributes::default()
+        };
+        let decision =
+            decide(found(Some(file(b"new\n")), None), &settings(&wanted), None).expect("decides");
+        let Some(Plan::Attributes { commands, .. }) = decision.plan else {
+            panic!("attributes planned");
+        };
+        assert_eq!(commands, ["chmod 0600 -- /etc/x"]);
+        assert_eq!(decision.result["mode"], "0600");
+    }
+
+    #[test]
+    fn a_missing_directory_fails_only_when_applied_and_checksums_must_match() {
+        let plain = Attributes::default();
+        let mut orphan = found(None, None);
+        orphan.parent_exists = false;
+        let decision = decide(orphan, &settings(&plain), None).expect("decides");
+        assert!(matches!(decision.plan, Some(Plan::NoParent(ref p)) if p == "/etc"));
+        let err = decide(found(None, None), &settings(&plain), Some("0000")).expect_err("bad");
+        assert!(err.contains("expected checksum"), "{err}");
+    }
+
+    #[test]
+    fn vaulted_content_is_never_shown() {
+        let plain = Attributes::default();
+        let mut secret = found(Some(file(b"old\n")), Some(b"old\n"));
+        secret.source.vaulted = true;
+        let diff = decide(secret, &settings(&plain), None)
+            .expect("decides")
+            .diff
+            .expect("a diff");
+        assert_eq!(diff["before"], VAULTED);
+        assert_eq!(diff["after"], VAULTED);
     }
 }

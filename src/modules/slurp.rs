@@ -2,9 +2,11 @@
 
 use async_trait::async_trait;
 use base64::Engine;
-use serde_json::Value as Json;
+use std::convert::Infallible;
 
-use super::{Args, Kind, Module, ModuleContext, ModuleError, Outcome, Param, fileops};
+use super::contract::{Decision, StateModule};
+use super::typed::module_args;
+use super::{ModuleError, Outcome, Target, fileops};
 use crate::connection::{Command, quote};
 use crate::template::pyfmt::py_repr;
 
@@ -16,31 +18,60 @@ const IS_DIRECTORY: i32 = 21;
 /// `slurp`: returns the content of a remote file, base64-encoded; never changes anything.
 pub struct Slurp;
 
+module_args! {
+    /// `slurp`'s arguments.
+    pub struct SlurpArgs {
+        /// The file to read (`~` expanded on the target).
+        src: String => .required().aliases(&["path"]),
+    }
+}
+
+/// What reading the file gave.
+#[derive(Debug)]
+pub struct Found {
+    /// The path, `~` expanded.
+    source: String,
+    /// The read script's exit code: 0, or the reason it could not read.
+    rc: i32,
+    /// The file's bytes.
+    content: Vec<u8>,
+}
+
 #[async_trait]
-impl Module for Slurp {
-    fn name(&self) -> &'static str {
-        "slurp"
+impl StateModule for Slurp {
+    const NAME: &'static str = "slurp";
+    type Args = SlurpArgs;
+    type State = Found;
+    type Plan = Infallible;
+
+    async fn query(&self, on: &Target<'_>, args: &SlurpArgs) -> Result<Found, ModuleError> {
+        let source = fileops::expand_user(on, &args.src).await?;
+        let out = on.conn.exec(&Command::new(read_script(&source))).await?;
+        Ok(Found {
+            source,
+            rc: out.rc,
+            content: out.stdout,
+        })
     }
 
-    fn params(&self) -> &'static [Param] {
-        const PARAMS: &[Param] = &[Param::new("src", Kind::Str).required().aliases(&["path"])];
-        PARAMS
-    }
-
-    async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
-        let source = fileops::expand_user(ctx, args.str("src").unwrap_or_default()).await?;
-        let out = ctx.conn.exec(&Command::new(read_script(&source))).await?;
-        if out.rc != 0 {
-            return Ok(super::failed(failure_message(out.rc, &source)));
+    fn decide(&self, _args: &SlurpArgs, found: Found) -> Result<Decision<Infallible>, String> {
+        if found.rc != 0 {
+            return Err(failure_message(found.rc, &found.source));
         }
-        let mut outcome = super::ok(false);
-        outcome.insert(
-            "content".into(),
-            Json::String(base64::engine::general_purpose::STANDARD.encode(&out.stdout)),
-        );
-        outcome.insert("source".into(), Json::String(source));
-        outcome.insert("encoding".into(), Json::String("base64".into()));
-        Ok(outcome)
+        let content = base64::engine::general_purpose::STANDARD.encode(&found.content);
+        Ok(Decision::unchanged()
+            .with("content", content)
+            .with("source", found.source)
+            .with("encoding", "base64"))
+    }
+
+    async fn apply(
+        &self,
+        _on: &Target<'_>,
+        _args: &SlurpArgs,
+        plan: Infallible,
+    ) -> Result<Outcome, ModuleError> {
+        match plan {}
     }
 }
 
@@ -67,6 +98,31 @@ fn failure_message(rc: i32, source: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn content_is_base64_and_failures_fail() {
+        let args: SlurpArgs =
+            crate::modules::typed::from_json(serde_json::json!({"path": "/x"})).expect("valid");
+        let read = Found {
+            source: "/x".into(),
+            rc: 0,
+            content: b"hi\n".to_vec(),
+        };
+        let decision = Slurp.decide(&args, read).expect("decides");
+        assert!(decision.plan.is_none());
+        assert_eq!(decision.result["content"], "aGkK");
+        assert_eq!(decision.result["source"], "/x");
+        assert_eq!(decision.result["encoding"], "base64");
+        let missing = Found {
+            source: "/x".into(),
+            rc: NOT_FOUND,
+            content: Vec::new(),
+        };
+        assert_eq!(
+            Slurp.decide(&args, missing).expect_err("fails"),
+            "file not found: '/x'"
+        );
+    }
 
     #[test]
     fn failures_are_named_as_ansible_names_them() {

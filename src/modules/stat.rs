@@ -3,8 +3,12 @@
 use async_trait::async_trait;
 use serde_json::{Map, Value as Json, json};
 
+use std::convert::Infallible;
+
+use super::contract::{Decision, StateModule};
 use super::fileops::{self, CHECKSUM_ALGORITHMS, FileKind, FileStat};
-use super::{Args, Kind, Module, ModuleContext, ModuleError, Outcome, Param};
+use super::typed::module_args;
+use super::{ModuleError, Outcome, Target};
 use crate::connection::{Command, quote};
 
 /// `lsattr` flag letters and the names Ansible gives them.
@@ -34,57 +38,95 @@ const FILE_ATTRIBUTES: &[(char, &str)] = &[
 /// `stat`: retrieves file or file system status; never changes anything.
 pub struct Stat;
 
+module_args! {
+    /// `stat`'s arguments.
+    pub struct StatArgs {
+        /// The path to look at (`~` expanded on the target).
+        path: String => .required().aliases(&["dest", "name"]),
+        /// Describe what a symbolic link points to instead of the link.
+        follow: bool => .default_bool(false),
+        get_checksum: bool => .default_bool(true),
+        get_mime: bool => .default_bool(true).aliases(&["mime", "mime_type", "mime-type"]),
+        get_attributes: bool => .default_bool(true).aliases(&["attr", "attributes"]),
+        get_selinux_context: bool => .default_bool(false),
+        checksum_algorithm: String => .default_str("sha1")
+            .aliases(&["checksum", "checksum_algo"])
+            .choices(CHECKSUM_ALGORITHMS),
+    }
+}
+
+impl StatArgs {
+    /// What the query must print besides the plain stat.
+    fn wanted(&self) -> Wanted<'_> {
+        Wanted {
+            follow: self.follow,
+            checksum: self
+                .get_checksum
+                .then_some(self.checksum_algorithm.as_str()),
+            mime: self.get_mime,
+            attributes: self.get_attributes,
+            selinux: self.get_selinux_context,
+        }
+    }
+}
+
+/// What the query printed about the path.
+#[derive(Debug)]
+pub struct Found {
+    /// The path, `~` expanded.
+    path: String,
+    /// The script's output.
+    output: String,
+}
+
 #[async_trait]
-impl Module for Stat {
-    fn name(&self) -> &'static str {
-        "stat"
+impl StateModule for Stat {
+    const NAME: &'static str = "stat";
+    type Args = StatArgs;
+    type State = Found;
+    type Plan = Infallible;
+
+    async fn query(&self, on: &Target<'_>, args: &StatArgs) -> Result<Found, ModuleError> {
+        let path = fileops::expand_user(on, &args.path).await?;
+        let out = on
+            .conn
+            .exec(&Command::new(script(&path, &args.wanted())))
+            .await?;
+        Ok(Found {
+            path,
+            output: out.stdout_text(),
+        })
     }
 
-    fn params(&self) -> &'static [Param] {
-        const PARAMS: &[Param] = &[
-            Param::new("path", Kind::Str)
-                .required()
-                .aliases(&["dest", "name"]),
-            Param::new("follow", Kind::Bool),
-            Param::new("get_checksum", Kind::Bool),
-            Param::new("get_mime", Kind::Bool).aliases(&["mime", "mime_type", "mime-type"]),
-            Param::new("get_attributes", Kind::Bool).aliases(&["attr", "attributes"]),
-            Param::new("get_selinux_context", Kind::Bool),
-            Param::new("checksum_algorithm", Kind::Str)
-                .aliases(&["checksum", "checksum_algo"])
-                .choices(CHECKSUM_ALGORITHMS),
-        ];
-        PARAMS
-    }
-
-    async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
-        let path = fileops::expand_user(ctx, args.str("path").unwrap_or_default()).await?;
-        let wanted = Wanted {
-            follow: args.bool_or("follow", false),
-            checksum: args
-                .bool_or("get_checksum", true)
-                .then(|| args.str("checksum_algorithm").unwrap_or("sha1")),
-            mime: args.bool_or("get_mime", true),
-            attributes: args.bool_or("get_attributes", true),
-            selinux: args.bool_or("get_selinux_context", false),
-        };
-        let out = ctx.conn.exec(&Command::new(script(&path, &wanted))).await?;
-        let text = out.stdout_text();
-        let stat = match fileops::parse_stat(&text) {
-            Some(stat) => describe(&path, &stat, &Extras::parse(&text), &wanted),
+    fn decide(&self, args: &StatArgs, found: Found) -> Result<Decision<Infallible>, String> {
+        let stat = match fileops::parse_stat(&found.output) {
+            Some(stat) => describe(
+                &found.path,
+                &stat,
+                &Extras::parse(&found.output),
+                &args.wanted(),
+            ),
             None => {
                 let mut missing = Map::new();
                 missing.insert("exists".into(), Json::Bool(false));
                 missing
             }
         };
-        let mut outcome = super::ok(false);
-        outcome.insert("stat".into(), Json::Object(stat));
-        Ok(outcome)
+        Ok(Decision::unchanged().with("stat", Json::Object(stat)))
+    }
+
+    async fn apply(
+        &self,
+        _on: &Target<'_>,
+        _args: &StatArgs,
+        plan: Infallible,
+    ) -> Result<Outcome, ModuleError> {
+        match plan {}
     }
 }
 
 /// What the task asked for beyond the plain stat.
+#[derive(Debug)]
 struct Wanted<'a> {
     follow: bool,
     checksum: Option<&'a str>,
@@ -341,6 +383,30 @@ mod tests {
         }
         assert_eq!(parse_lsattr(""), None);
         assert_eq!(parse_selinux("?"), vec![None; 4]);
+    }
+
+    #[test]
+    fn a_missing_path_and_a_file_are_described_as_ansible_does() {
+        let args: StatArgs =
+            crate::modules::typed::from_json(json!({"path": "/x", "get_mime": false}))
+                .expect("valid");
+        let missing = Found {
+            path: "/x".into(),
+            output: "S:missing\n".into(),
+        };
+        let decision = Stat.decide(&args, missing).expect("decides");
+        assert!(decision.plan.is_none());
+        assert_eq!(decision.result["stat"], json!({"exists": false}));
+        let file = Found {
+            path: "/x".into(),
+            output: "S:regular file|640|0|0|root|root|3|1|1\nP:rw\nC:abc  -\nA:7 ----i-- /x\n"
+                .into(),
+        };
+        let stat = &Stat.decide(&args, file).expect("decides").result["stat"];
+        assert_eq!(stat["mode"], "0640");
+        assert_eq!(stat["checksum"], "abc");
+        assert_eq!(stat["attributes"], json!(["immutable"]));
+        assert!(stat.get("mimetype").is_none(), "get_mime: false");
     }
 
     #[test]

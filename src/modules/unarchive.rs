@@ -8,11 +8,42 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use super::fileops::{self, Attributes};
-use super::{Args, Kind, Module, ModuleContext, ModuleError, Outcome, Param};
+use super::typed::{Rules, TypedArgs, WithAttributes, module_args};
+use super::{Args, Module, ModuleContext, ModuleError, Outcome, Param};
 use crate::connection::{Command, CommandOutput, quote};
 
-/// Unpacks archives.
+/// Unpacks archives. It stays a plain [`Module`], off the query/decide/apply
+/// contract: a control-node archive is uploaded to a temporary directory before the
+/// target can say whether it is unpacked already, and that directory must be removed
+/// whatever is decided, in check mode and when nothing changes too, where the
+/// contract's `apply` never runs.
 pub struct Unarchive;
+
+module_args! {
+    /// `unarchive`'s arguments.
+    pub struct UnarchiveArgs {
+        /// The archive: on the control node, or on the target with `remote_src`.
+        src: String => .required(),
+        /// The directory to unpack into.
+        dest: String => .required(),
+        remote_src: Option<bool>,
+        /// The old spelling of `remote_src: false`.
+        copy: bool => .default_bool(true),
+        /// A path whose existence means the archive is unpacked already.
+        creates: Option<String>,
+        list_files: bool => .default_bool(false),
+        extra_opts: Vec<String>,
+        include: Vec<String>,
+        exclude: Vec<String>,
+        keep_newer: bool => .default_bool(false),
+        /// Decrypt a vault-encrypted control-node archive.
+        decrypt: bool => .default_bool(true),
+    }
+    rules: Rules {
+        mutually_exclusive: &[&["include", "exclude"], &["copy", "remote_src"]],
+        ..Rules::NONE
+    };
+}
 
 /// The tools an archive is read with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,31 +140,17 @@ impl Module for Unarchive {
     }
 
     fn params(&self) -> &'static [Param] {
-        const PARAMS: &[Param] = &[
-            Param::new("src", Kind::Str).required(),
-            Param::new("dest", Kind::Str).required(),
-            Param::new("remote_src", Kind::Bool),
-            Param::new("copy", Kind::Bool),
-            Param::new("creates", Kind::Str),
-            Param::new("list_files", Kind::Bool),
-            Param::new("extra_opts", Kind::List),
-            Param::new("include", Kind::List),
-            Param::new("exclude", Kind::List),
-            Param::new("keep_newer", Kind::Bool),
-            Param::new("io_buffer_size", Kind::Int),
-            Param::new("decrypt", Kind::Bool),
-            Param::new("validate_certs", Kind::Bool),
-        ];
-        PARAMS
+        UnarchiveArgs::PARAMS
     }
 
     async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
-        args.mutually_exclusive(&[&["include", "exclude"], &["copy", "remote_src"]])
-            .map_err(ModuleError::Failed)?;
-        let src = args.str("src").unwrap_or_default();
-        let dest = args.str("dest").unwrap_or_default();
-        let remote_src = args.bool_or("remote_src", !args.bool_or("copy", true));
-        if let Some(creates) = args.str("creates") {
+        let typed =
+            WithAttributes::<UnarchiveArgs>::from_args(args).map_err(ModuleError::Failed)?;
+        let args = &typed.args;
+        let src = args.src.as_str();
+        let dest = args.dest.as_str();
+        let remote_src = args.remote_src.unwrap_or(!args.copy);
+        if let Some(creates) = &args.creates {
             let out = exec(ctx, format!("[ -e {} ] && echo yes", quote(creates))).await?;
             if out.stdout_text().trim() == "yes" {
                 let mut outcome = super::ok(false);
@@ -156,6 +173,14 @@ impl Module for Unarchive {
             let data = std::fs::read(&local).map_err(|err| {
                 ModuleError::Failed(format!("could not read {}: {err}", local.display()))
             })?;
+            let data = match args.decrypt {
+                true => {
+                    crate::vault::files::open(data)
+                        .map_err(|err| ModuleError::Failed(format!("{err} ({})", local.display())))?
+                        .0
+                }
+                false => data,
+            };
             let made = exec(ctx, "mktemp -d".to_string()).await?;
             let dir = made.stdout_text().trim().to_string();
             if made.rc != 0 || dir.is_empty() {
@@ -171,7 +196,7 @@ impl Module for Unarchive {
             ctx.conn.put(&data, &path, Some(0o600)).await?;
             (path, Some(dir))
         };
-        let result = unpack(ctx, args, &archive, dest).await;
+        let result = unpack(ctx, &typed, &archive, dest).await;
         if let Some(dir) = temp_dir {
             exec(ctx, format!("rm -rf -- {}", quote(&dir))).await?;
         }
@@ -192,27 +217,27 @@ async fn exec(ctx: &ModuleContext<'_>, script: String) -> Result<CommandOutput, 
 /// Decides and, outside check mode, unpacks `archive` (a path on the target).
 async fn unpack(
     ctx: &ModuleContext<'_>,
-    args: &Args,
+    typed: &WithAttributes<UnarchiveArgs>,
     archive: &str,
     dest: &str,
 ) -> Result<Outcome, ModuleError> {
+    let args = &typed.args;
     let a = quote(archive);
     let d = quote(dest);
-    let quoted =
-        |name: &str| -> Vec<String> { args.strings(name).iter().map(|s| quote(s)).collect() };
-    let includes = quoted("include").join(" ");
-    let extra = quoted("extra_opts").join(" ");
+    let quoted = |list: &[String]| -> Vec<String> { list.iter().map(|s| quote(s)).collect() };
+    let includes = quoted(&args.include).join(" ");
+    let extra = quoted(&args.extra_opts).join(" ");
     let tar_excludes: String = args
-        .strings("exclude")
+        .exclude
         .iter()
         .map(|e| format!(" {}", quote(&format!("--exclude={e}"))))
         .collect();
-    let zip_excludes = if args.strings("exclude").is_empty() {
+    let zip_excludes = if args.exclude.is_empty() {
         String::new()
     } else {
-        format!(" -x {}", quoted("exclude").join(" "))
+        format!(" -x {}", quoted(&args.exclude).join(" "))
     };
-    let keep_newer = if args.bool_or("keep_newer", false) {
+    let keep_newer = if args.keep_newer {
         " --keep-newer-files"
     } else {
         ""
@@ -249,7 +274,7 @@ async fn unpack(
             )));
         }
     };
-    let attributes = Attributes::from_args(args);
+    let attributes = &typed.attributes;
     let (files, unarchived) = match handler {
         Handler::Tar => {
             let files: Vec<String> = tagged("L:").iter().map(|s| s.to_string()).collect();
@@ -272,10 +297,14 @@ async fn unpack(
         }
         Handler::Zip => {
             let entries = parse_zipinfo(&tagged("Z:").join("\n"));
-            let excluded = args.strings("exclude");
             let entries: Vec<ZipEntry> = entries
                 .into_iter()
-                .filter(|e| !excluded.iter().any(|x| crate::glob::matches(x, &e.name)))
+                .filter(|e| {
+                    !args
+                        .exclude
+                        .iter()
+                        .any(|x| crate::glob::matches(x, &e.name))
+                })
                 .collect();
             let same = zip_unchanged(ctx, dest, &entries).await?;
             (entries.into_iter().map(|e| e.name).collect(), same)
@@ -285,7 +314,7 @@ async fn unpack(
     let mut outcome = super::ok(!unarchived);
     outcome.insert("dest".into(), json!(dest));
     outcome.insert("handler".into(), json!(handler.name()));
-    if args.bool_or("list_files", false) {
+    if args.list_files {
         outcome.insert("files".into(), json!(files));
     }
     if ctx.check_mode {
@@ -316,7 +345,7 @@ async fn unpack(
         outcome.insert("extract_results".into(), results);
     }
     if attributes.mode.is_some() || attributes.owner.is_some() || attributes.group.is_some() {
-        match set_attributes(ctx, dest, &files, &attributes).await? {
+        match set_attributes(ctx, dest, &files, attributes).await? {
             Ok(changed) => {
                 if changed {
                     outcome.insert("changed".into(), json!(true));

@@ -2,28 +2,55 @@
 //! status, headers and content as Ansible's module does.
 
 use async_trait::async_trait;
-use serde_json::{Value as Json, json};
+use serde_json::{Map, Value as Json, json};
 
 use super::http::{self, Request, Response};
-use super::{Args, Kind, Module, ModuleContext, ModuleError, Outcome, Param};
+use super::typed::{TypedArgs, arg_enum, module_args};
+use super::{Args, Module, ModuleContext, ModuleError, Outcome, Param};
 use crate::connection::{Command, quote};
 
-/// Makes an HTTP request.
+/// Makes an HTTP request. It stays a plain [`Module`], off the query/decide/apply
+/// contract: the request is the action (nothing is read first to compare with), so it
+/// cannot say in check mode what it would change and is skipped there, as in Ansible.
 pub struct Uri;
 
-/// The module's own parameters, besides [`http::REQUEST_PARAMS`].
-const OWN_PARAMS: &[Param] = &[
-    Param::new("method", Kind::Str),
-    Param::new("body", Kind::Raw),
-    Param::new("body_format", Kind::Str).choices(&["form-urlencoded", "json", "raw"]),
-    Param::new("status_code", Kind::List),
-    Param::new("return_content", Kind::Bool),
-    Param::new("follow_redirects", Kind::Str)
-        .choices(&["all", "no", "none", "safe", "urllib2", "yes"]),
-    Param::new("dest", Kind::Str),
-    Param::new("creates", Kind::Str),
-    Param::new("removes", Kind::Str),
-];
+module_args! {
+    /// `uri`'s arguments.
+    pub struct UriArgs {
+        url: String => .required(),
+        headers: Option<Map<String, Json>>,
+        /// Seconds before the request is abandoned.
+        timeout: i64 => .default_int(30),
+        url_username: Option<String> => .aliases(&["user", "username"]),
+        url_password: Option<String> => .aliases(&["password"]),
+        force_basic_auth: bool => .default_bool(false),
+        validate_certs: bool => .default_bool(true),
+        use_proxy: bool => .default_bool(true),
+        http_agent: String => .default_str("ansible-httpget"),
+        decompress: bool => .default_bool(true),
+        method: String => .default_str("GET"),
+        body: Json,
+        body_format: BodyFormat => .default_str("raw"),
+        /// The accepted status codes.
+        status_code: Vec<String>,
+        return_content: bool => .default_bool(false),
+        follow_redirects: String => .default_str("safe")
+            .choices(&["all", "no", "none", "safe", "urllib2", "yes"]),
+        /// Write the body to this file instead of returning it.
+        dest: Option<String>,
+        creates: Option<String>,
+        removes: Option<String>,
+    }
+}
+
+arg_enum! {
+    /// How `body` is encoded.
+    pub enum BodyFormat {
+        FormUrlencoded = "form-urlencoded",
+        Json = "json",
+        Raw = "raw",
+    }
+}
 
 /// Percent-encodes as Python's `quote_plus`.
 fn quote_plus(text: &str) -> String {
@@ -49,8 +76,8 @@ fn plain(value: &Json) -> String {
 }
 
 /// The request body and the content type it implies.
-fn encode_body(body: &Json, format: &str) -> Result<(String, Option<&'static str>), String> {
-    match (format, body) {
+fn encode_body(body: &Json, format: BodyFormat) -> Result<(String, Option<&'static str>), String> {
+    match (format.as_str(), body) {
         ("json", Json::String(text)) => Ok((text.clone(), Some("application/json"))),
         ("json", other) => Ok((
             crate::output::pyjson::dumps(other, None),
@@ -89,8 +116,7 @@ fn encode_body(body: &Json, format: &str) -> Result<(String, Option<&'static str
 }
 
 /// The accepted status codes (default 200).
-fn status_codes(args: &Args) -> Result<Vec<i64>, String> {
-    let given = args.strings("status_code");
+fn status_codes(given: &[String]) -> Result<Vec<i64>, String> {
     if given.is_empty() {
         return Ok(vec![200]);
     }
@@ -111,11 +137,7 @@ impl Module for Uri {
     }
 
     fn params(&self) -> &'static [Param] {
-        OWN_PARAMS
-    }
-
-    fn all_params(&self) -> std::borrow::Cow<'static, [Param]> {
-        http::with_request_params(OWN_PARAMS)
+        UriArgs::PARAMS
     }
 
     fn supports_check_mode(&self) -> bool {
@@ -123,21 +145,32 @@ impl Module for Uri {
     }
 
     async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
-        if let Some(skip) = creates_or_removes(ctx, args).await? {
+        let args = UriArgs::from_args(args).map_err(ModuleError::Failed)?;
+        if let Some(skip) = creates_or_removes(ctx, &args).await? {
             return Ok(skip);
         }
-        let codes = status_codes(args).map_err(ModuleError::Failed)?;
-        let mut request = Request::from_args(args);
-        request.method = args.str("method").unwrap_or("GET").to_ascii_uppercase();
-        let follow = args.str("follow_redirects").unwrap_or("safe");
-        request.follow = match follow {
+        let codes = status_codes(&args.status_code).map_err(ModuleError::Failed)?;
+        let mut request = Request::new(http::Shared {
+            url: &args.url,
+            headers: args.headers.as_ref(),
+            timeout: args.timeout,
+            url_username: args.url_username.as_deref(),
+            url_password: args.url_password.as_deref(),
+            force_basic_auth: args.force_basic_auth,
+            validate_certs: args.validate_certs,
+            use_proxy: args.use_proxy,
+            http_agent: &args.http_agent,
+            decompress: args.decompress,
+        });
+        request.method = args.method.to_ascii_uppercase();
+        request.follow = match args.follow_redirects.as_str() {
             "all" | "yes" | "urllib2" => true,
             "safe" => matches!(request.method.as_str(), "GET" | "HEAD"),
             _ => false,
         };
-        if let Some(body) = args.get("body") {
-            let format = args.str("body_format").unwrap_or("raw");
-            let (text, content_type) = encode_body(body, format).map_err(ModuleError::Failed)?;
+        if !args.body.is_null() {
+            let (text, content_type) =
+                encode_body(&args.body, args.body_format).map_err(ModuleError::Failed)?;
             if let Some(content_type) = content_type.filter(|_| !request.has_header("Content-Type"))
             {
                 request
@@ -146,7 +179,7 @@ impl Module for Uri {
             }
             request.body = Some(text);
         }
-        let dest = args.str("dest");
+        let dest = args.dest.as_deref();
         let (make_temp, after) = match dest {
             Some(dest) => {
                 let d = quote(dest);
@@ -199,7 +232,7 @@ impl Module for Uri {
         {
             outcome.insert("json".into(), parsed);
         }
-        if args.bool_or("return_content", false) {
+        if args.return_content {
             outcome.insert("content".into(), json!(content.clone().unwrap_or_default()));
         }
         let msg = if response.status < 0 {
@@ -226,10 +259,10 @@ impl Module for Uri {
 /// The `skipped` result Ansible gives when `creates` exists or `removes` does not.
 async fn creates_or_removes(
     ctx: &ModuleContext<'_>,
-    args: &Args,
+    args: &UriArgs,
 ) -> Result<Option<Outcome>, ModuleError> {
-    let creates = args.str("creates");
-    let removes = args.str("removes");
+    let creates = args.creates.as_deref();
+    let removes = args.removes.as_deref();
     if creates.is_none() && removes.is_none() {
         return Ok(None);
     }
@@ -282,20 +315,23 @@ mod tests {
     #[test]
     fn bodies_encode_as_ansible_encodes_them() {
         assert_eq!(
-            encode_body(&json!({"a": 1, "b": [2]}), "json"),
+            encode_body(&json!({"a": 1, "b": [2]}), BodyFormat::Json),
             Ok(("{\"a\": 1, \"b\": [2]}".into(), Some("application/json")))
         );
         assert_eq!(
-            encode_body(&json!({"name": "a b", "x": "1&2"}), "form-urlencoded")
-                .map(|(body, _)| body),
+            encode_body(
+                &json!({"name": "a b", "x": "1&2"}),
+                BodyFormat::FormUrlencoded
+            )
+            .map(|(body, _)| body),
             Ok("name=a+b&x=1%262".into())
         );
         assert_eq!(
-            encode_body(&json!([["k", "v"]]), "form-urlencoded").map(|(body, _)| body),
+            encode_body(&json!([["k", "v"]]), BodyFormat::FormUrlencoded).map(|(body, _)| body),
             Ok("k=v".into())
         );
         assert_eq!(
-            encode_body(&json!("raw text"), "raw"),
+            encode_body(&json!("raw text"), BodyFormat::Raw),
             Ok(("raw text".into(), None))
         );
     }

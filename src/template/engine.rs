@@ -28,13 +28,15 @@ impl TemplateError {
     }
 }
 
-/// Whitespace options of the `template` module.
+/// Whitespace and syntax options of the `template` module.
 #[derive(Clone, Debug)]
 pub struct RenderOptions {
     /// Remove the first newline after a block tag (default true).
     pub trim_blocks: bool,
     /// Strip spaces before a block tag on its line (default false).
     pub lstrip_blocks: bool,
+    /// The tags' delimiters.
+    pub delimiters: Delimiters,
 }
 
 impl Default for RenderOptions {
@@ -42,7 +44,42 @@ impl Default for RenderOptions {
         RenderOptions {
             trim_blocks: true,
             lstrip_blocks: false,
+            delimiters: Delimiters::default(),
         }
+    }
+}
+
+/// The strings that open and close blocks, variables and comments (Jinja's
+/// `block_start_string` ...).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delimiters {
+    /// `{%` and `%}`.
+    pub block: (String, String),
+    /// `{{` and `}}`.
+    pub variable: (String, String),
+    /// `{#` and `#}`.
+    pub comment: (String, String),
+}
+
+impl Default for Delimiters {
+    fn default() -> Delimiters {
+        let pair = |open: &str, close: &str| (open.to_string(), close.to_string());
+        Delimiters {
+            block: pair("{%", "%}"),
+            variable: pair("{{", "}}"),
+            comment: pair("{#", "#}"),
+        }
+    }
+}
+
+impl Delimiters {
+    /// minijinja's syntax for these delimiters.
+    fn syntax(&self) -> Result<minijinja::syntax::SyntaxConfig, Error> {
+        minijinja::syntax::SyntaxConfig::builder()
+            .block_delimiters(self.block.0.clone(), self.block.1.clone())
+            .variable_delimiters(self.variable.0.clone(), self.variable.1.clone())
+            .comment_delimiters(self.comment.0.clone(), self.comment.1.clone())
+            .build()
     }
 }
 
@@ -124,20 +161,29 @@ impl Templar {
         }
     }
 
-    /// Renders a whole template file with the `template` module's whitespace options.
+    /// Renders a whole template file with the `template` module's whitespace and
+    /// syntax options.
     pub fn render_with(
         &self,
         text: &str,
         vars: &Arc<Vars>,
         options: &RenderOptions,
     ) -> Result<String, TemplateError> {
-        if options.trim_blocks && !options.lstrip_blocks {
+        let default_syntax = options.delimiters == Delimiters::default();
+        if options.trim_blocks && !options.lstrip_blocks && default_syntax {
             return self.render_str(text, vars);
         }
-        super::nesting::check_template(text)?;
+        if default_syntax {
+            super::nesting::check_template(text)?;
+        }
         let mut env = environment(UndefinedBehavior::Strict);
         env.set_trim_blocks(options.trim_blocks);
         env.set_lstrip_blocks(options.lstrip_blocks);
+        let syntax = options
+            .delimiters
+            .syntax()
+            .map_err(|err| TemplateError::new(err.to_string()))?;
+        env.set_syntax(syntax);
         let context = Value::from_dyn_object(vars.clone());
         shielded(|| env.render_str(text, &context)).map_err(|err| describe(err, text, vars))
     }

@@ -16,7 +16,9 @@ pub mod yaml_dump;
 
 use minijinja::Environment;
 
-pub use engine::{RenderOptions, Templar, TemplateError, is_template, shielded, to_json, truthy};
+pub use engine::{
+    Delimiters, RenderOptions, Templar, TemplateError, is_template, shielded, to_json, truthy,
+};
 pub use nesting::{check_expression, check_template};
 pub use vars::{Vars, contains_template};
 

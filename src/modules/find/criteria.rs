@@ -3,10 +3,11 @@
 use crate::pyre::Pattern as Regex;
 use serde_json::{Value as Json, json};
 
+use super::FindArgs;
 use super::listing::Entry;
 use super::probe::Probe;
 use crate::modules::fileops::{self, FileKind, FileStat};
-use crate::modules::{Args, Outcome, failed};
+use crate::modules::{Outcome, failed};
 use crate::pyre::{self, Anchor};
 
 /// The module's arguments, checked and converted.
@@ -32,31 +33,30 @@ pub(super) struct Criteria {
 
 impl Criteria {
     /// Reads the arguments; a failed outcome in Ansible's words when one is wrong.
-    pub(super) fn from_args(args: &Args) -> Result<Criteria, Outcome> {
-        let use_regex = args.bool_or("use_regex", false);
-        let matchers = |patterns: Vec<String>| -> Result<Vec<Matcher>, Outcome> {
+    pub(super) fn from_args(args: &FindArgs) -> Result<Criteria, Outcome> {
+        let use_regex = args.use_regex;
+        let matchers = |patterns: &[String]| -> Result<Vec<Matcher>, Outcome> {
             patterns
                 .iter()
                 .map(|p| Matcher::new(p, use_regex).map_err(failed))
                 .collect()
         };
-        let mut patterns = args.strings("patterns");
-        if patterns.is_empty() {
-            patterns.push(if use_regex { ".*" } else { "*" }.to_string());
-        }
-        let patterns = matchers(patterns)?;
-        let excludes = matchers(args.strings("excludes"))?;
-        let read_whole_file = args.bool_or("read_whole_file", false);
-        let anchor = if read_whole_file {
+        let default = [if use_regex { ".*" } else { "*" }.to_string()];
+        let patterns = match args.patterns.as_slice() {
+            [] => matchers(&default)?,
+            given => matchers(given)?,
+        };
+        let excludes = matchers(&args.excludes)?;
+        let anchor = if args.read_whole_file {
             Anchor::Search
         } else {
             Anchor::Start
         };
-        let contains = match args.str("contains") {
+        let contains = match &args.contains {
             Some(pattern) => Some(compile(pattern, anchor).map_err(failed)?),
             None => None,
         };
-        let age = match args.str("age") {
+        let age = match &args.age {
             Some(text) => Some(parse_age(text).ok_or_else(|| {
                 let mut outcome = failed("failed to process age");
                 outcome.insert("age".into(), json!(text));
@@ -64,7 +64,7 @@ impl Criteria {
             })?),
             None => None,
         };
-        let size = match args.str("size") {
+        let size = match &args.size {
             Some(text) => Some(parse_size(text).ok_or_else(|| {
                 let mut outcome = failed("failed to process size");
                 outcome.insert("size".into(), json!(text));
@@ -72,11 +72,11 @@ impl Criteria {
             })?),
             None => None,
         };
-        let mode = match args.get("mode") {
-            Some(value) => parse_mode_filter(value).map_err(failed)?,
-            None => None,
+        let mode = match &args.mode {
+            Json::Null => None,
+            value => parse_mode_filter(value).map_err(failed)?,
         };
-        let limit = match args.int("limit") {
+        let limit = match args.limit {
             Some(limit) if limit <= 0 => {
                 return Err(failed(format!(
                     "limit cannot be {limit} (use None for unlimited)"
@@ -89,21 +89,19 @@ impl Criteria {
             patterns,
             excludes,
             contains,
-            read_whole_file,
-            encoding: args.str("encoding").map(str::to_string),
-            file_type: args.str("file_type").unwrap_or("file").to_string(),
+            read_whole_file: args.read_whole_file,
+            encoding: args.encoding.clone(),
+            file_type: args.file_type.clone(),
             age,
-            age_stamp: args.str("age_stamp").unwrap_or("mtime").to_string(),
+            age_stamp: args.age_stamp.clone(),
             size,
-            recurse: args.bool_or("recurse", false),
-            hidden: args.bool_or("hidden", false),
-            follow: args.bool_or("follow", false),
-            checksum: args
-                .bool_or("get_checksum", false)
-                .then(|| args.str("checksum_algorithm").unwrap_or("sha1").to_string()),
-            depth: args.int("depth").filter(|d| *d != 0),
+            recurse: args.recurse,
+            hidden: args.hidden,
+            follow: args.follow,
+            checksum: args.get_checksum.then(|| args.checksum_algorithm.clone()),
+            depth: args.depth.filter(|d| *d != 0),
             mode,
-            exact_mode: args.bool_or("exact_mode", true),
+            exact_mode: args.exact_mode,
             limit,
         })
     }
@@ -337,8 +335,6 @@ fn decode(bytes: &[u8], encoding: Option<&str>) -> Result<Option<String>, String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::modules::Module;
-    use crate::modules::find::Find;
     use crate::modules::find::test_support::{criteria, entry};
 
     #[test]
@@ -402,8 +398,8 @@ mod tests {
                 "limit cannot be 0 (use None for unlimited)",
             ),
         ] {
-            let raw = serde_json::from_value(args.clone()).expect("a mapping");
-            let parsed = Args::parse(Find.params(), &raw).expect("valid arguments");
+            let parsed: FindArgs =
+                crate::modules::typed::from_json(args.clone()).expect("valid arguments");
             let outcome = Criteria::from_args(&parsed).err().expect("rejected");
             assert_eq!(outcome["msg"], msg, "{args}");
             assert_eq!(outcome["failed"], true);

@@ -3,7 +3,7 @@
 use base64::Engine;
 
 use crate::connection::{Command, ConnectionError, quote};
-use crate::modules::ModuleContext;
+use crate::modules::Target;
 use crate::modules::fileops::CHECKSUM_ALGORITHMS;
 
 /// What the target said about one file: its checksum and content, when asked for.
@@ -16,7 +16,7 @@ pub(super) struct Probe {
 /// Reads checksums (with `algorithm`) and, with `content`, the bytes of `paths` in
 /// one round trip; the paths travel on standard input, NUL-separated.
 pub(super) async fn inspect(
-    ctx: &ModuleContext<'_>,
+    ctx: &Target<'_>,
     paths: &[&str],
     algorithm: Option<&str>,
     content: bool,
