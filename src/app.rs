@@ -228,7 +228,7 @@ fn show_inventory(args: InventoryArgs, config: &Config) -> Result<i32, AppError>
     let inventory = load_inventory(&args.inventory, config)?;
     if let Some(host) = &args.host {
         let vars = Json::Object(inventory.host_vars(host));
-        println!("{}", crate::output::pyjson::dumps(&vars, Some(4)));
+        println!("{}", crate::pyjson::dumps(&vars, Some(4)));
     } else if let Some(group) = &args.graph {
         let text = inventory
             .graph(Some(group))
@@ -237,7 +237,7 @@ fn show_inventory(args: InventoryArgs, config: &Config) -> Result<i32, AppError>
     } else {
         println!(
             "{}",
-            crate::output::pyjson::dumps(&inventory.to_list_json(), Some(4))
+            crate::pyjson::dumps(&inventory.to_list_json(), Some(4))
         );
     }
     Ok(0)

@@ -58,7 +58,7 @@ impl Runner {
                     .templar
                     .render_str(label, &item_scope)
                     .map_err(|e| e.message)?,
-                None => crate::output::pyjson::dumps(&item, None)
+                None => crate::pyjson::dumps(&item, None)
                     .trim_matches('"')
                     .to_string(),
             };
@@ -235,7 +235,7 @@ impl Runner {
             (_, other) => {
                 return Err(format!(
                     "Invalid data passed to 'loop', it requires a list, got this instead: {}. Hint: If you passed a list/dict of just one element, try adding wantlist=True to your lookup invocation or use q/query instead of lookup.",
-                    crate::output::pyjson::dumps(&other, None)
+                    crate::pyjson::dumps(&other, None)
                 ));
             }
         };

@@ -102,7 +102,7 @@ impl StateModule for Copy {
             }
             let text = match &args.content {
                 Json::String(s) => s.clone(),
-                other => crate::output::pyjson::dumps(other, None),
+                other => crate::pyjson::dumps(other, None),
             };
             let source = Source {
                 data: text.into_bytes(),

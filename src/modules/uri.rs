@@ -79,10 +79,7 @@ fn plain(value: &Json) -> String {
 fn encode_body(body: &Json, format: BodyFormat) -> Result<(String, Option<&'static str>), String> {
     match (format.as_str(), body) {
         ("json", Json::String(text)) => Ok((text.clone(), Some("application/json"))),
-        ("json", other) => Ok((
-            crate::output::pyjson::dumps(other, None),
-            Some("application/json"),
-        )),
+        ("json", other) => Ok((crate::pyjson::dumps(other, None), Some("application/json"))),
         ("form-urlencoded", Json::Object(fields)) => Ok((
             fields
                 .iter()

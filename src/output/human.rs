@@ -5,7 +5,8 @@ use std::sync::Mutex;
 
 use serde_json::Value as Json;
 
-use super::{HostResult, Reporter, Stats, Status, clean_for, pyjson};
+use super::{HostResult, Reporter, Stats, Status, clean_for};
+use crate::pyjson;
 
 /// Prints results the way `ansible-playbook` does.
 pub struct Human {

@@ -5,7 +5,8 @@ use std::io::Write;
 
 use serde_json::Value as Json;
 
-use super::{HostResult, Reporter, Stats, Status, clean, pyjson};
+use super::{HostResult, Reporter, Stats, Status, clean};
+use crate::pyjson;
 
 /// Modules whose output is shown as command output rather than JSON.
 const COMMAND_MODULES: &[&str] = &["command", "shell", "raw", "script"];

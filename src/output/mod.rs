@@ -5,7 +5,6 @@ mod human;
 mod json;
 mod minimal;
 mod progress;
-pub mod pyjson;
 
 pub use human::Human;
 pub use json::JsonReport;
