@@ -173,9 +173,7 @@ impl Templar {
         if options.trim_blocks && !options.lstrip_blocks && default_syntax {
             return self.render_str(text, vars);
         }
-        if default_syntax {
-            super::nesting::check_template(text)?;
-        }
+        super::nesting::check_template_with(text, &options.delimiters)?;
         let mut env = environment(UndefinedBehavior::Strict);
         env.set_trim_blocks(options.trim_blocks);
         env.set_lstrip_blocks(options.lstrip_blocks);

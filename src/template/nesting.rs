@@ -4,7 +4,7 @@
 //! overflows the stack and aborts the process. Texts are measured first, with a small
 //! lexer of their own, and refused past [`MAX_NESTING`].
 
-use super::engine::TemplateError;
+use super::engine::{Delimiters, TemplateError};
 
 /// How deeply an expression may nest: open brackets plus the operators since the last
 /// comma at each of them. Ansible's Jinja fails near 200 ("too many nested parentheses").
@@ -18,25 +18,41 @@ const PAIRED_OPERATORS: [&str; 6] = ["==", "!=", "<=", ">=", "**", "//"];
 
 /// Checks every `{{ ... }}` and `{% ... %}` of a template text.
 pub fn check_template(text: &str) -> Result<(), TemplateError> {
+    check_template_with(text, &Delimiters::default())
+}
+
+/// Checks every variable and block tag of a template text written with `delimiters`
+/// (a template's `variable_start_string` ...).
+pub fn check_template_with(text: &str, delimiters: &Delimiters) -> Result<(), TemplateError> {
+    let (block, variable, comment) = (&delimiters.block, &delimiters.variable, &delimiters.comment);
     let mut rest = text;
-    while let Some(open) = rest.find('{') {
-        let tag = &rest[open..];
-        rest = if let Some(comment) = tag.strip_prefix("{#") {
-            comment.find("#}").map_or("", |end| &comment[end + 2..])
-        } else if let Some(code) = tag.strip_prefix("{{") {
-            after_code(text, code, "}}")?
-        } else if let Some(code) = tag.strip_prefix("{%") {
-            let after = after_code(text, code, "%}")?;
-            if is_raw_tag(&code[..code.len() - after.len()]) {
-                skip_raw(after)
-            } else {
-                after
+    loop {
+        let next = [&comment.0, &variable.0, &block.0]
+            .into_iter()
+            .enumerate()
+            .filter(|(_, open)| !open.is_empty())
+            .filter_map(|(kind, open)| rest.find(open.as_str()).map(|at| (at, kind, open)))
+            .min_by_key(|(at, kind, open)| (*at, usize::MAX - open.len(), *kind));
+        let Some((at, kind, open)) = next else {
+            return Ok(());
+        };
+        let inside = &rest[at + open.len()..];
+        rest = match kind {
+            0 => inside
+                .find(comment.1.as_str())
+                .map_or("", |end| &inside[end + comment.1.len()..]),
+            1 => after_code(text, inside, &variable.1)?,
+            _ => {
+                let after = after_code(text, inside, &block.1)?;
+                let code = &inside[..inside.len() - after.len()];
+                if is_raw_tag(code.strip_suffix(block.1.as_str()).unwrap_or(code)) {
+                    skip_raw(after, &block.1)
+                } else {
+                    after
+                }
             }
-        } else {
-            &tag[1..]
         };
     }
-    Ok(())
 }
 
 /// Checks a bare expression (`when:`, `changed_when:`, `var=`).
@@ -188,23 +204,44 @@ fn string_len(text: &str, quote: char) -> usize {
 }
 
 /// Whether the code of a `{% ... %}` tag (with its closing `%}`) is `raw`.
-fn is_raw_tag(code: &str) -> bool {
-    let inner = code.strip_suffix("%}").unwrap_or(code);
+fn is_raw_tag(inner: &str) -> bool {
     inner.trim_matches(|c: char| c == '-' || c == '+' || c.is_whitespace()) == "raw"
 }
 
-/// The text after the `{% endraw %}` that closes a raw block.
-fn skip_raw(text: &str) -> &str {
+/// The text after the `{% endraw %}` (closed by `block_end`) that closes a raw block.
+fn skip_raw<'t>(text: &'t str, block_end: &str) -> &'t str {
     let Some(at) = text.find("endraw") else {
         return "";
     };
     let after = &text[at..];
-    after.find("%}").map_or("", |end| &after[end + 2..])
+    after
+        .find(block_end)
+        .map_or("", |end| &after[end + block_end.len()..])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn custom() -> Delimiters {
+        let pair = |open: &str, close: &str| (open.to_string(), close.to_string());
+        Delimiters {
+            block: pair("[%", "%]"),
+            variable: pair("[[", "]]"),
+            comment: pair("[#", "#]"),
+        }
+    }
+
+    #[test]
+    fn custom_delimiters_are_measured_too() {
+        let deep = format!("[[ {}1{} ]]", "(".repeat(300), ")".repeat(300));
+        assert!(check_template_with(&deep, &custom()).is_err());
+        let deep_block = format!("[% if {}1 %]x[% endif %]", "not ".repeat(300));
+        assert!(check_template_with(&deep_block, &custom()).is_err());
+        let fine = "[# {{ ((( #] [[ a + b ]] [% raw %][[ ((( [% endraw %] {{ x }}";
+        assert!(check_template_with(fine, &custom()).is_ok());
+        assert!(check_template_with(&deep.replace("[[", "{{"), &custom()).is_ok());
+    }
 
     #[test]
     fn ordinary_templates_pass() {
