@@ -3,7 +3,7 @@
 //! up) only when it changed, and bring mode/owner/group in line, reporting it in
 //! Ansible's words.
 
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Value as Json, json};
 
 use super::fileops::{self, Attributes, FileKind, FileStat, WriteError};
 use super::{Args, ModuleContext, ModuleError, Outcome, Target};
@@ -448,20 +448,6 @@ pub fn content_diff(file: &TextFile, after: &str) -> Json {
         file.text.as_deref().unwrap_or(""),
         after,
     )
-}
-
-/// A successful outcome with `changed` and `msg`.
-pub fn outcome(changed: bool, msg: &str) -> Outcome {
-    let mut outcome = super::ok(changed);
-    outcome.insert("msg".into(), json!(msg));
-    outcome
-}
-
-/// Adds Ansible's `warnings` list when there are any.
-pub fn warn(outcome: &mut Map<String, Json>, warnings: Vec<String>) {
-    if !warnings.is_empty() {
-        outcome.insert("warnings".into(), json!(warnings));
-    }
 }
 
 #[cfg(test)]

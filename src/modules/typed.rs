@@ -338,13 +338,17 @@ macro_rules! arg_enum {
 }
 pub(crate) use arg_enum;
 
-/// Typed arguments from a JSON mapping, checked as a task's would be: for modules'
-/// unit tests of `decide`.
+/// Typed arguments from a JSON mapping, checked as a task's would be (the file
+/// attributes too, when the module takes them): for modules' unit tests of `decide`.
 #[cfg(test)]
 pub fn from_json<A: TypedArgs>(value: Json) -> Result<A, String> {
     let raw: indexmap::IndexMap<String, Json> =
         serde_json::from_value(value).map_err(|err| err.to_string())?;
-    A::from_args(&Args::parse(A::PARAMS, &raw)?)
+    let mut params = A::PARAMS.to_vec();
+    if A::FILE_ATTRIBUTES {
+        params.extend_from_slice(super::fileops::ATTRIBUTE_PARAMS);
+    }
+    A::from_args(&Args::parse(&params, &raw)?)
 }
 
 #[cfg(test)]
