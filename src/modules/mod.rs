@@ -213,7 +213,7 @@ static MODULES: &[&dyn Module] = &[
     &git::Git,
     &get_url::GetUrl,
     &getent::Getent,
-    &hostname::Hostname,
+    &contract::Driven(hostname::Hostname),
     &contract::Driven(lineinfile::LineInFile),
     &package::Package,
     &pause::Pause,
