@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use serde_json::{Map, Value as Json, json};
 
 use super::contract::{Decision, StateModule};
-use super::typed::{arg_enum, module_args};
 use super::fileops::{self, FileStat};
+use super::typed::{arg_enum, module_args};
 use super::{ModuleError, Outcome, Target};
 use crate::connection::{Command, quote};
 
@@ -262,7 +262,9 @@ mod tests {
         let err = decide(json!({"name": "a", "use": "redhat"}), Names::default());
         assert_eq!(
             err.err().as_deref(),
-            Some("hostname strategy 'redhat' is not supported by bosun; use systemd, debian or generic")
+            Some(
+                "hostname strategy 'redhat' is not supported by bosun; use systemd, debian or generic"
+            )
         );
     }
 }

@@ -198,7 +198,7 @@ static MODULES: &[&dyn Module] = &[
     &contract::Driven(blockinfile::BlockInFile),
     &command::CommandModule,
     &copy::Copy,
-    &cron::Cron,
+    &contract::Driven(cron::Cron),
     &command::Shell,
     &command::Raw,
     &deb822_repository::Deb822Repository,

@@ -105,7 +105,10 @@ mod tests {
         let args: TempfileArgs =
             crate::modules::typed::from_json(serde_json::json!({})).expect("valid");
         assert_eq!(args.state, State::File);
-        assert_eq!((args.prefix.as_str(), args.suffix.as_str()), ("ansible.", ""));
+        assert_eq!(
+            (args.prefix.as_str(), args.suffix.as_str()),
+            ("ansible.", "")
+        );
         assert_eq!(args.path, None);
     }
 

@@ -6,7 +6,7 @@
 use serde_json::{Value as Json, json};
 
 use super::fileops::{self, Attributes, FileKind, FileStat, WriteError};
-use super::{Args, ModuleContext, ModuleError, Outcome, Target};
+use super::{ModuleError, Outcome, Target};
 use crate::connection::{Command, ConnectionError, quote};
 
 /// Separates the state lines of the query from the file's bytes.
@@ -268,19 +268,6 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-/// What saving an edit did.
-#[derive(Debug)]
-pub struct Saved {
-    /// Whether content or attributes changed (or would).
-    pub changed: bool,
-    /// The edit's message, with Ansible's note about attributes appended.
-    pub msg: String,
-    /// The backup copy, when one was made.
-    pub backup_file: Option<String>,
-    /// The attribute part of the diff, in Ansible's shape.
-    pub attr_diff: Json,
-}
-
 /// What saving an edit will do, decided from the file as read, without the target.
 #[derive(Debug)]
 pub struct SavePlan {
@@ -392,34 +379,6 @@ pub async fn apply_save(
         }
     }
     Ok(None)
-}
-
-/// Saves `after` over `file` when `content_changed` (never in check mode), then
-/// brings mode/owner/group in line: [`plan_save`] then [`apply_save`], for the
-/// modules not yet on the [`super::contract`].
-pub async fn save(
-    ctx: &ModuleContext<'_>,
-    args: &Args,
-    file: &TextFile,
-    after: &str,
-    content_changed: bool,
-    msg: &str,
-) -> Result<Saved, ModuleError> {
-    let attributes = Attributes::from_args(args);
-    let plan = plan_save(file, &attributes, after, content_changed, msg).map_err(fail)?;
-    let backup_file = match ctx.check_mode {
-        true => None,
-        false => {
-            let backup = args.bool_or("backup", false);
-            apply_save(ctx, &plan, args.str("validate"), backup).await?
-        }
-    };
-    Ok(Saved {
-        changed: plan.changed,
-        msg: plan.msg,
-        backup_file,
-        attr_diff: plan.attr_diff,
-    })
 }
 
 /// Creates the parent directories of `path` when they are missing.
