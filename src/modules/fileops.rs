@@ -168,7 +168,7 @@ pub const STAT_FORMAT: &str = "%F|%a|%u|%g|%U|%G|%s|%Y|%X|%.9Y|%.9X|%.9Z|%i|%d|%
 /// link is described by what it points to. With `checksum`, regular files get their
 /// SHA-1. One round trip.
 pub async fn stat(
-    ctx: &ModuleContext<'_>,
+    ctx: &super::Target<'_>,
     path: &str,
     follow: bool,
     checksum: bool,
@@ -294,7 +294,7 @@ pub fn parse_stat_line(line: &str) -> Option<FileStat> {
 
 /// `path` with a leading `~` or `~user` expanded on the target, as Ansible does for
 /// its `path` options. Costs a round trip only when there is something to expand.
-pub async fn expand_user(ctx: &ModuleContext<'_>, path: &str) -> Result<String, ConnectionError> {
+pub async fn expand_user(ctx: &super::Target<'_>, path: &str) -> Result<String, ConnectionError> {
     let Some(rest) = path.strip_prefix('~') else {
         return Ok(path.to_string());
     };

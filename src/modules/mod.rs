@@ -194,7 +194,7 @@ static MODULES: &[&dyn Module] = &[
     &apt_key::AptKey,
     &apt_repository::AptRepository,
     &assert::Assert,
-    &authorized_key::AuthorizedKey,
+    &contract::Driven(authorized_key::AuthorizedKey),
     &contract::Driven(blockinfile::BlockInFile),
     &command::CommandModule,
     &copy::Copy,

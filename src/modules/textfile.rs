@@ -119,6 +119,11 @@ pub struct TextFile {
 }
 
 impl TextFile {
+    /// Where writes go: the path with symbolic links resolved.
+    pub fn real_path(&self) -> &str {
+        &self.real_path
+    }
+
     /// A file as a query would find it: `text` when it exists, a fresh file's
     /// defaults (root, umask 022) when it does not. For unit tests of `decide`.
     #[cfg(test)]
