@@ -208,7 +208,7 @@ static MODULES: &[&dyn Module] = &[
     &docker::DockerNetwork,
     &fail::Fail,
     &fetch::Fetch,
-    &file::File,
+    &contract::Driven(file::File),
     &find::Find,
     &git::Git,
     &get_url::GetUrl,
