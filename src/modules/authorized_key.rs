@@ -394,11 +394,7 @@ impl StateModule for AuthorizedKey {
         }
         let attributes = match &write.stat {
             Some(_) => fileops::Attributes::default(),
-            None => fileops::Attributes {
-                mode: Some(json!("0600")),
-                owner: Some(write.uid.clone()),
-                group: Some(write.gid.clone()),
-            },
+            None => fileops::Attributes::owned(json!("0600"), &write.uid, &write.gid),
         };
         fileops::write_atomic(
             on,

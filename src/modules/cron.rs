@@ -267,7 +267,7 @@ pub enum Install {
     /// A user's crontab: the new text, and the old one for a backup.
     User { before: String, after: String },
     /// A cron file's save.
-    File(SavePlan),
+    File(Box<SavePlan>),
 }
 
 #[async_trait]
@@ -336,13 +336,13 @@ impl StateModule for Cron {
         let diff = fileops::content_diff(&header, &found.before, &after);
         let install = match (changed, found.file) {
             (false, _) => None,
-            (true, Some(file)) => Some(Install::File(textfile::plan_save(
+            (true, Some(file)) => Some(Install::File(Box::new(textfile::plan_save(
                 &file,
                 &Attributes::default(),
                 &after,
                 true,
                 "",
-            )?)),
+            )?))),
             (true, None) => Some(Install::User {
                 before: found.before,
                 after: after.clone(),

@@ -230,9 +230,10 @@ impl StateModule for File {
         let (mtime, atime) = own
             .times(own.state == Some(FileState::Touch))
             .map_err(ModuleError::Failed)?;
+        let probe = args.attributes.probe(&path);
         let mut sections = vec![
-            fileops::stat_script(&path, false, false),
-            fileops::stat_script(&path, true, false),
+            format!("{}; {probe}:", fileops::stat_script(&path, false, false)),
+            format!("{}; {probe}:", fileops::stat_script(&path, true, false)),
         ];
         sections.push(match (own.state, &own.src) {
             (Some(FileState::Hard), Some(src)) => {
@@ -254,7 +255,7 @@ impl StateModule for File {
         for probe in [&recurse.listing, &recurse.probe] {
             sections.push(probe.clone().unwrap_or_else(|| ":".to_string()));
         }
-        let script = sections.join(&format!("; printf '\\003\\n'; "));
+        let script = sections.join("; printf '\\003\\n'; ");
         let out = on.conn.exec(&Command::new(script)).await?;
         let text = out.stdout_text();
         let parts: Vec<&str> = text.split(&format!("{SECTION}\n")).collect();
@@ -534,17 +535,17 @@ fn new_path_attributes(
 ) -> Result<Vec<String>, String> {
     let p = quote(path);
     let mut commands = Vec::new();
-    if let Some(mode) = &attributes.mode
+    if let Some(mode) = attributes.mode()
         && state != FileState::Link
     {
         let is_dir = state == FileState::Directory;
         let mode = fileops::parse_mode(mode, Some(if is_dir { 0o755 } else { 0o644 }), is_dir)?;
         commands.push(format!("chmod {mode:04o} -- {p}"));
     }
-    if let Some(owner) = &attributes.owner {
+    if let Some(owner) = attributes.owner() {
         commands.push(format!("chown -h {} -- {p}", quote(owner)));
     }
-    if let Some(group) = &attributes.group {
+    if let Some(group) = attributes.group() {
         commands.push(format!("chgrp -h {} -- {p}", quote(group)));
     }
     Ok(commands)
@@ -570,7 +571,7 @@ impl Recurse {
         let p = quote(path);
         let mut recurse = Recurse::default();
         let mut tests = Vec::new();
-        match &attributes.mode {
+        match attributes.mode() {
             Some(Json::String(s)) if !s.chars().all(|c| c.is_ascii_digit()) => {
                 recurse.listing = Some(format!(
                     "find {p} -mindepth 1 ! -type l -printf '%m %y\\n' 2>/dev/null"
@@ -585,13 +586,13 @@ impl Recurse {
             }
             None => {}
         }
-        if let Some(owner) = &attributes.owner {
+        if let Some(owner) = attributes.owner() {
             tests.push(format!("! -user {}", quote(owner)));
             recurse
                 .apply
                 .push(format!("chown -hR {} -- {p}", quote(owner)));
         }
-        if let Some(group) = &attributes.group {
+        if let Some(group) = attributes.group() {
             tests.push(format!("! -group {}", quote(group)));
             recurse
                 .apply

@@ -37,7 +37,8 @@ pub async fn install(
     args: &Args,
     install: Install<'_>,
 ) -> Result<Outcome, ModuleError> {
-    let attributes = Attributes::from_args(args);
+    let attributes =
+        <Attributes as super::typed::TypedArgs>::from_args(args).map_err(ModuleError::Failed)?;
     let mut dest = install.dest.clone();
     let (mut current, mut parent_exists) = query(ctx, &dest).await?;
     if current
@@ -143,7 +144,7 @@ pub async fn install(
                 outcome.insert(key, value);
             }
         }
-    } else if let Some(mode) = &attributes.mode {
+    } else if let Some(mode) = attributes.mode() {
         outcome.insert("mode".into(), mode.clone());
     }
     outcome.entry("state").or_insert(json!("file"));

@@ -49,7 +49,7 @@ impl StateModule for Replace {
     async fn query(&self, on: &Target<'_>, args: &Args) -> Result<TextFile, ModuleError> {
         let own = &args.args;
         let codec = Codec::named(Some(&own.encoding)).map_err(textfile::fail)?;
-        let file = textfile::read(on, &own.path, codec).await?;
+        let file = textfile::read_for(on, &own.path, codec, &args.attributes).await?;
         if file.text.is_none() {
             return Err(textfile::fail_rc(
                 format!("Path {} does not exist !", file.path),

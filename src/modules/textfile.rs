@@ -156,7 +156,20 @@ impl TextFile {
 /// Reads `path` on the target: state, resolved path and text in one round trip (two
 /// when the path starts with `~`). Fails as Ansible does on a directory.
 pub async fn read(ctx: &Target<'_>, path: &str, codec: Codec) -> Result<TextFile, ModuleError> {
-    Ok(read_with(ctx, path, codec, None).await?.0)
+    Ok(read_probing(ctx, path, codec, None, None).await?.0)
+}
+
+/// [`read`], also reading what `attributes` need to decide (`chattr` flags, whether
+/// SELinux is enabled): for edits that take the file attributes.
+pub async fn read_for(
+    ctx: &Target<'_>,
+    path: &str,
+    codec: Codec,
+    attributes: &Attributes,
+) -> Result<TextFile, ModuleError> {
+    Ok(read_probing(ctx, path, codec, None, Some(attributes))
+        .await?
+        .0)
 }
 
 /// [`read`], running `probe` (a shell script) first in the same round trip: returns
@@ -167,8 +180,20 @@ pub async fn read_with(
     codec: Codec,
     probe: Option<&str>,
 ) -> Result<(TextFile, String), ModuleError> {
+    read_probing(ctx, path, codec, probe, None).await
+}
+
+/// [`read_with`], with the lines `attributes` need after the file's state.
+async fn read_probing(
+    ctx: &Target<'_>,
+    path: &str,
+    codec: Codec,
+    probe: Option<&str>,
+    attributes: Option<&Attributes>,
+) -> Result<(TextFile, String), ModuleError> {
     let path = expand_home(ctx, path).await?;
-    let mut script = query_script(&path);
+    let extra = attributes.map(|a| a.probe(&path)).unwrap_or_default();
+    let mut script = query_script(&path, &extra);
     if let Some(probe) = probe {
         script = format!("{{ {probe}\n}}; printf '\\002\\n'; {script}");
     }
@@ -205,10 +230,16 @@ pub async fn read_with(
         .filter(|r| !r.is_empty())
         .unwrap_or(&path)
         .to_string();
+    // A new file starts without `chattr` flags, where the probe found `chattr`.
+    let chattr = head.lines().any(|l| l.starts_with("A:"));
     let fresh = head
         .lines()
         .find_map(|l| l.strip_prefix("N:"))
-        .and_then(parse_fresh);
+        .and_then(parse_fresh)
+        .map(|mut fresh| {
+            fresh.details.attr_flags = chattr.then(String::new);
+            fresh
+        });
     let file = TextFile {
         stat: stat.filter(|_| text.is_some()),
         path,
@@ -233,12 +264,13 @@ async fn expand_home(ctx: &Target<'_>, path: &str) -> Result<String, ConnectionE
     Ok(format!("{}{rest}", out.stdout_text()))
 }
 
-/// The query: the state of the path (following links), its resolved path, then
-/// either its bytes after [`CONTENT_MARKER`] or what a new file would look like.
-fn query_script(path: &str) -> String {
+/// The query: the state of the path (following links) and the `extra` lines about
+/// it, its resolved path, then either its bytes after [`CONTENT_MARKER`] or what a
+/// new file would look like.
+fn query_script(path: &str, extra: &str) -> String {
     let p = quote(path);
     format!(
-        "{}; printf 'R:%s\\n' \"$(readlink -f -- {p} 2>/dev/null)\"; \
+        "{}; {extra}printf 'R:%s\\n' \"$(readlink -f -- {p} 2>/dev/null)\"; \
          if [ -e {p} ]; then if [ ! -d {p} ]; then printf '\\001\\n'; cat -- {p} || exit {UNREADABLE}; fi; \
          else printf 'N:%s|%s|%s|%s|%s\\n' \"$(umask)\" \"$(id -u)\" \"$(id -g)\" \"$(id -un)\" \"$(id -gn)\"; fi",
         fileops::stat_script(path, true, false)
@@ -323,9 +355,9 @@ pub fn plan_save(
     let changes = attributes.changes(&file.real_path, current)?;
     if content_changed {
         plan.content = Some(file.codec.encode(after)?);
-        if let (None, Some(mode)) = (&file.stat, &attributes.mode) {
+        if let (None, Some(mode)) = (&file.stat, attributes.mode()) {
             let resolved = fileops::parse_mode(mode, Some(current.mode), false)?;
-            plan.attributes.mode = Some(json!(resolved));
+            plan.attributes = attributes.replacing_mode(json!(resolved));
         }
     } else {
         plan.commands.clone_from(&changes.commands);

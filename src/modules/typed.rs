@@ -217,7 +217,7 @@ pub fn fill<T: DeserializeOwned>(
 pub struct WithAttributes<A> {
     /// The module's own arguments.
     pub args: A,
-    /// mode, owner, group.
+    /// mode, owner, group, chattr flags, SELinux context, unsafe_writes.
     pub attributes: Attributes,
 }
 
@@ -229,7 +229,7 @@ impl<A: TypedArgs> TypedArgs for WithAttributes<A> {
     fn from_args(args: &Args) -> Result<Self, String> {
         Ok(WithAttributes {
             args: A::from_args(args)?,
-            attributes: Attributes::from_args(args),
+            attributes: Attributes::from_args(args)?,
         })
     }
 }

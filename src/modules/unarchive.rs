@@ -249,7 +249,8 @@ async fn unpack(
             )));
         }
     };
-    let attributes = Attributes::from_args(args);
+    let attributes =
+        <Attributes as super::typed::TypedArgs>::from_args(args).map_err(ModuleError::Failed)?;
     let (files, unarchived) = match handler {
         Handler::Tar => {
             let files: Vec<String> = tagged("L:").iter().map(|s| s.to_string()).collect();
@@ -260,9 +261,9 @@ async fn unpack(
             let diff = tagged("T:").join("\n");
             let mut to_be_set = Vec::new();
             for (field, given) in [
-                ("Mode", attributes.mode.is_some()),
-                ("Uid", attributes.owner.is_some()),
-                ("Gid", attributes.group.is_some()),
+                ("Mode", attributes.mode().is_some()),
+                ("Uid", attributes.owner().is_some()),
+                ("Gid", attributes.group().is_some()),
             ] {
                 if given {
                     to_be_set.push(field);
@@ -315,7 +316,7 @@ async fn unpack(
         }
         outcome.insert("extract_results".into(), results);
     }
-    if attributes.mode.is_some() || attributes.owner.is_some() || attributes.group.is_some() {
+    if attributes.mode().is_some() || attributes.owner().is_some() || attributes.group().is_some() {
         match set_attributes(ctx, dest, &files, &attributes).await? {
             Ok(changed) => {
                 if changed {
