@@ -2,13 +2,19 @@
 //! touches it or sets its times, or removes it.
 
 use async_trait::async_trait;
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Map, json};
 
 use super::contract::{Decision, StateModule};
-use super::fileops::{self, Attributes, FileKind, FileStat, Timestamp};
+use super::fileops::{self, Attributes, FileKind, FileStat};
 use super::typed::{WithAttributes, arg_enum, module_args};
 use super::{ModuleError, Outcome, Target};
 use crate::connection::{Command, quote};
+
+mod recurse;
+mod times;
+
+use recurse::Recurse;
+use times::{When, time_commands};
 
 /// Manages the state and attributes of a path.
 pub struct File;
@@ -94,93 +100,6 @@ impl FileArgs {
             )?,
         ))
     }
-}
-
-/// A wanted modification or access time.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum When {
-    /// The time the task runs.
-    Now,
-    /// As it is.
-    Preserve,
-    /// A given local time: `touch -t` form and `date -d` form.
-    At { touch: String, date: String },
-}
-
-impl When {
-    /// Reads `now`, `preserve` or a time written in `format`; `default` when not given.
-    fn parse(value: Option<&str>, format: &str, default: When) -> Result<When, String> {
-        match value {
-            None => Ok(default),
-            Some("now") => Ok(When::Now),
-            Some("preserve") => Ok(When::Preserve),
-            Some(text) => {
-                let [y, mo, d, h, mi, s] = strptime(text, format)?;
-                Ok(When::At {
-                    touch: format!("{y:04}{mo:02}{d:02}{h:02}{mi:02}.{s:02}"),
-                    date: format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}"),
-                })
-            }
-        }
-    }
-}
-
-/// Reads `text` as Python's `strptime(text, format)` does for the numeric
-/// directives (`%Y %y %m %d %H %M %S %%`): year, month, day, hour, minute, second.
-fn strptime(text: &str, format: &str) -> Result<[u32; 6], String> {
-    let bad = || {
-        format!(
-            "Error while obtaining timestamp for time {text} using format {format}: time data '{text}' does not match format '{format}'"
-        )
-    };
-    let mut fields = [1900, 1, 1, 0, 0, 0];
-    let mut rest = text;
-    let mut spec = format.chars();
-    while let Some(c) = spec.next() {
-        if c != '%' {
-            rest = rest.strip_prefix(c).ok_or_else(bad)?;
-            continue;
-        }
-        let directive = spec.next().ok_or_else(bad)?;
-        let (slot, width) = match directive {
-            'Y' => (0, 4),
-            'y' => (0, 2),
-            'm' => (1, 2),
-            'd' => (2, 2),
-            'H' => (3, 2),
-            'M' => (4, 2),
-            'S' => (5, 2),
-            '%' => {
-                rest = rest.strip_prefix('%').ok_or_else(bad)?;
-                continue;
-            }
-            other => {
-                return Err(format!(
-                    "the time directive %{other} is not supported by bosun: use %Y %y %m %d %H %M %S"
-                ));
-            }
-        };
-        let digits = rest
-            .bytes()
-            .take(width)
-            .take_while(u8::is_ascii_digit)
-            .count();
-        let value: u32 = rest[..digits].parse().map_err(|_| bad())?;
-        rest = &rest[digits..];
-        fields[slot] = match directive {
-            'y' if value < 69 => 2000 + value,
-            'y' => 1900 + value,
-            _ => value,
-        };
-    }
-    let [_, month, day, hour, minute, second] = fields;
-    let valid = rest.is_empty()
-        && (1..=12).contains(&month)
-        && (1..=31).contains(&day)
-        && hour < 24
-        && minute < 60
-        && second < 62;
-    valid.then_some(fields).ok_or_else(bad)
 }
 
 /// Separates the sections of the query's output.
@@ -490,43 +409,6 @@ fn link_command(
     Ok(Some(format!("ln -f -- {s} {p}")))
 }
 
-/// The commands setting the modification and access times, as Ansible's
-/// `update_timestamp_for_file`: `now` always (a path this run creates has it already),
-/// a given time when `existing` (the path as it is; `None` when this run creates it)
-/// has another, `preserve` never. Each
-/// wanted time comes with what the target's clock makes of it.
-fn time_commands(
-    path: &str,
-    existing: Option<&FileStat>,
-    mtime: (&When, Option<i64>),
-    atime: (&When, Option<i64>),
-) -> Vec<String> {
-    let p = quote(path);
-    if (mtime.0, atime.0) == (&When::Now, &When::Now) && existing.is_some() {
-        return vec![format!("touch -c -- {p}")];
-    }
-    let mut commands = Vec::new();
-    for ((when, epoch), flag, now) in [
-        (mtime, "-m", existing.map(|s| s.details.mtime)),
-        (atime, "-a", existing.map(|s| s.details.atime)),
-    ] {
-        match when {
-            When::Preserve => {}
-            When::Now if existing.is_some() => {
-                commands.push(format!("touch -c {flag} -- {p}"));
-            }
-            When::Now => {}
-            When::At { touch, .. } => {
-                let wanted = epoch.map(|secs| Timestamp { secs, nanos: 0 });
-                if now.is_none() || wanted.is_none() || now != wanted {
-                    commands.push(format!("touch -c {flag} -t {} -- {p}", quote(touch)));
-                }
-            }
-        }
-    }
-    commands
-}
-
 /// Attribute commands for a path this run creates.
 fn new_path_attributes(
     attributes: &Attributes,
@@ -551,87 +433,12 @@ fn new_path_attributes(
     Ok(commands)
 }
 
-/// `recurse: true`: how to find what differs below a directory, and the commands
-/// setting the attributes on everything there.
-#[derive(Debug, Default)]
-struct Recurse {
-    /// Lists modes and types below (`644 f`), for a symbolic mode.
-    listing: Option<String>,
-    /// The symbolic mode the listing is checked against.
-    symbolic: Option<String>,
-    /// Prints a path when something below differs in numeric mode or ownership.
-    probe: Option<String>,
-    /// The commands to run when something differs.
-    apply: Vec<String>,
-}
-
-impl Recurse {
-    /// The probes and commands for `attributes` below `path`.
-    fn plan(path: &str, attributes: &Attributes) -> Result<Recurse, String> {
-        let p = quote(path);
-        let mut recurse = Recurse::default();
-        let mut tests = Vec::new();
-        match attributes.mode() {
-            Some(Json::String(s)) if !s.chars().all(|c| c.is_ascii_digit()) => {
-                recurse.listing = Some(format!(
-                    "find {p} -mindepth 1 ! -type l -printf '%m %y\\n' 2>/dev/null"
-                ));
-                recurse.symbolic = Some(s.clone());
-                recurse.apply.push(format!("chmod -R {} -- {p}", quote(s)));
-            }
-            Some(other) => {
-                let mode = fileops::parse_mode(other, None, true)?;
-                tests.push(format!("\\( ! -type l ! -perm {mode:04o} \\)"));
-                recurse.apply.push(format!("chmod -R {mode:04o} -- {p}"));
-            }
-            None => {}
-        }
-        if let Some(owner) = attributes.owner() {
-            tests.push(format!("! -user {}", quote(owner)));
-            recurse
-                .apply
-                .push(format!("chown -hR {} -- {p}", quote(owner)));
-        }
-        if let Some(group) = attributes.group() {
-            tests.push(format!("! -group {}", quote(group)));
-            recurse
-                .apply
-                .push(format!("chgrp -hR {} -- {p}", quote(group)));
-        }
-        if !tests.is_empty() {
-            recurse.probe = Some(format!(
-                "find {p} -mindepth 1 \\( {} \\) -print -quit 2>/dev/null",
-                tests.join(" -o ")
-            ));
-        }
-        Ok(recurse)
-    }
-
-    /// Whether what the query found below differs from what is wanted.
-    fn differs(&self, found: &Found) -> Result<bool, String> {
-        if found.below_differs {
-            return Ok(true);
-        }
-        let Some(symbolic) = &self.symbolic else {
-            return Ok(false);
-        };
-        for line in &found.below {
-            let (mode, kind) = line.split_once(' ').unwrap_or((line, "f"));
-            let current = u32::from_str_radix(mode, 8).unwrap_or(0);
-            let wanted =
-                fileops::parse_mode(&Json::String(symbolic.clone()), Some(current), kind == "d")?;
-            if wanted != current {
-                return Ok(true);
-            }
-        }
-        Ok(false)
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::times::strptime;
     use super::*;
     use crate::modules::typed::from_json;
+    use serde_json::Value as Json;
 
     fn stat(kind: FileKind, mode: u32) -> FileStat {
         let mut stat =
@@ -727,9 +534,9 @@ mod tests {
             strptime("24-1-2 3:04", "%y-%m-%d %H:%M"),
             Ok([2024, 1, 2, 3, 4, 0])
         );
-        assert!(strptime("2024", "%Y%m").is_err());
-        assert!(strptime("2024-13", "%Y-%m").is_err());
-        assert!(strptime("Jan", "%b").is_err_and(|e| e.contains("%b is not supported")));
+        assert!(times::strptime("2024", "%Y%m").is_err());
+        assert!(times::strptime("2024-13", "%Y-%m").is_err());
+        assert!(times::strptime("Jan", "%b").is_err_and(|e| e.contains("%b is not supported")));
     }
 
     #[test]
