@@ -2,9 +2,12 @@
 //! compared and written back the way Ansible's module does it.
 
 use async_trait::async_trait;
-use serde_json::{Value as Json, json};
+use serde_json::json;
 
-use super::{Args, Kind, Module, ModuleContext, ModuleError, Outcome, Param, fileops, textfile};
+use super::contract::{Decision, StateModule};
+use super::textfile::{self, TextFile};
+use super::typed::{arg_enum, module_args};
+use super::{ModuleError, Outcome, Target, fileops};
 use crate::connection::{Command, quote};
 
 /// Adds or removes SSH authorized keys.
@@ -208,11 +211,9 @@ fn render(lines: &[Line]) -> String {
 
 /// The keys a task names: one per non-empty, non-comment line of `key`, with
 /// `key_options` and `comment` overriding what the lines say.
-fn wanted_keys(args: &Args) -> Result<Vec<Key>, String> {
-    let options = args.str("key_options").map(parse_options);
-    let comment = args.str("comment");
-    args.str("key")
-        .unwrap_or_default()
+fn wanted_keys(args: &AuthorizedKeyArgs) -> Result<Vec<Key>, String> {
+    let options = args.key_options.as_deref().map(parse_options);
+    args.key
         .lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
         .map(|line| {
@@ -221,51 +222,80 @@ fn wanted_keys(args: &Args) -> Result<Vec<Key>, String> {
             if let Some(options) = &options {
                 key.options = options.clone();
             }
-            if let Some(comment) = comment {
-                key.comment = comment.to_string();
+            if let Some(comment) = &args.comment {
+                key.comment = comment.clone();
             }
             Ok(key)
         })
         .collect()
 }
 
+arg_enum! {
+    /// Whether the keys should be there.
+    pub enum State {
+        Present = "present",
+        Absent = "absent",
+    }
+}
+
+module_args! {
+    /// `authorized_key`'s arguments.
+    pub struct AuthorizedKeyArgs {
+        /// Whose keys.
+        user: String => .required(),
+        /// The keys, one per line.
+        key: String => .required(),
+        /// The file; `~user/.ssh/authorized_keys` when not given.
+        path: Option<String>,
+        /// Whether the key file's directory is created and owned by the user, mode 0700.
+        manage_dir: bool => .default_bool(true),
+        state: State => .default_str("present"),
+        /// Options put in front of every key.
+        key_options: Option<String>,
+        /// Whether every other key is removed.
+        exclusive: bool => .default_bool(false),
+        /// A comment replacing the keys' own.
+        comment: Option<String>,
+        /// Whether a key file that is a symbolic link is followed rather than replaced.
+        follow: bool => .default_bool(false),
+    }
+}
+
+/// The user and the key file as found.
+#[derive(Debug)]
+pub struct Found {
+    /// The user's uid and gid.
+    uid: String,
+    gid: String,
+    /// The key file.
+    file: TextFile,
+}
+
+/// The new key file.
+#[derive(Debug)]
+pub struct Write {
+    /// Where it goes (the link resolved with `follow`).
+    path: String,
+    /// Its content.
+    text: String,
+    /// The file as it was, when it existed.
+    stat: Option<fileops::FileStat>,
+    /// The owner a new file (and a managed directory) gets: `uid:gid`.
+    uid: String,
+    gid: String,
+}
+
 #[async_trait]
-impl Module for AuthorizedKey {
-    fn name(&self) -> &'static str {
-        "authorized_key"
-    }
+impl StateModule for AuthorizedKey {
+    const NAME: &'static str = "authorized_key";
+    type Args = AuthorizedKeyArgs;
+    type State = Found;
+    type Plan = Write;
 
-    fn params(&self) -> &'static [Param] {
-        const PARAMS: &[Param] = &[
-            Param::new("user", Kind::Str).required(),
-            Param::new("key", Kind::Str).required(),
-            Param::new("path", Kind::Str),
-            Param::new("manage_dir", Kind::Bool),
-            Param::new("state", Kind::Str).choices(&["present", "absent"]),
-            Param::new("key_options", Kind::Str),
-            Param::new("exclusive", Kind::Bool),
-            Param::new("validate_certs", Kind::Bool),
-            Param::new("comment", Kind::Str),
-            Param::new("follow", Kind::Bool),
-        ];
-        PARAMS
-    }
-
-    async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
-        let user = args.str("user").unwrap_or_default();
-        let key = args.str("key").unwrap_or_default();
-        if key.starts_with("http://") || key.starts_with("https://") {
-            return Ok(super::failed(
-                "a key given as a URL is not supported by bosun: fetch it first (uri with return_content) and pass the text",
-            ));
-        }
-        let keys = match wanted_keys(args) {
-            Ok(keys) => keys,
-            Err(msg) => return Ok(super::failed(msg)),
-        };
-        let state = args.str("state").unwrap_or("present");
-        let manage_dir = args.bool_or("manage_dir", true);
-        let passwd = ctx
+    /// Looks the user up, then reads the key file.
+    async fn query(&self, on: &Target<'_>, args: &AuthorizedKeyArgs) -> Result<Found, ModuleError> {
+        let user = &args.user;
+        let passwd = on
             .conn
             .exec(&Command::new(format!("getent passwd {}", quote(user))))
             .await?;
@@ -276,50 +306,78 @@ impl Module for AuthorizedKey {
             .map(str::to_string)
             .collect();
         let [_, _, uid, gid, _, home, ..] = fields.as_slice() else {
-            return Ok(super::failed(format!(
+            return Err(ModuleError::Failed(format!(
                 "Failed to lookup user {user}: no such user"
             )));
         };
-        let path = match args.str("path") {
-            Some(path) => fileops::expand_user(ctx, path).await?,
+        let path = match &args.path {
+            Some(path) => fileops::expand_user(on, path).await?,
             None => format!("{}/.ssh/authorized_keys", home.trim_end_matches('/')),
         };
-        let file = match textfile::read(ctx, &path, textfile::Codec::Utf8).await {
-            Ok(file) => file,
-            Err(err) => return Err(err),
-        };
+        let file = textfile::read(on, &path, textfile::Codec::Utf8).await?;
+        Ok(Found {
+            uid: uid.clone(),
+            gid: gid.clone(),
+            file,
+        })
+    }
+
+    fn decide(&self, args: &AuthorizedKeyArgs, found: Found) -> Result<Decision<Write>, String> {
+        if args.key.starts_with("http://") || args.key.starts_with("https://") {
+            return Err("a key given as a URL is not supported by bosun: fetch it first (uri with return_content) and pass the text".into());
+        }
+        let keys = wanted_keys(args)?;
+        let file = found.file;
+        let path = file.path.clone();
         let before = file.text.clone().unwrap_or_default();
         let lines = parse_file(&before);
         let after_lines = enforce(
             &lines,
             &Wanted {
                 keys: &keys,
-                present: state == "present",
-                exclusive: args.bool_or("exclusive", false),
+                present: args.state == State::Present,
+                exclusive: args.exclusive,
             },
         );
         let changed = after_lines != lines;
         let after = render(&after_lines);
+        let write = Write {
+            path: match args.follow {
+                true => file.real_path().to_string(),
+                false => path.clone(),
+            },
+            text: after.clone(),
+            stat: file.stat.clone(),
+            uid: found.uid,
+            gid: found.gid,
+        };
+        let decision = Decision::maybe(changed.then_some(write))
+            .with("key", args.key.as_str())
+            .with("key_options", args.key_options.clone())
+            .with("comment", args.comment.clone())
+            .with("path", args.path.clone())
+            .with("user", args.user.as_str())
+            .with("state", args.state.as_str())
+            .with("keyfile", path.as_str())
+            .with("manage_dir", args.manage_dir)
+            .with("exclusive", args.exclusive)
+            .with("follow", args.follow);
+        Ok(match changed {
+            true => decision.with_diff(fileops::content_diff(&path, &before, &after)),
+            false => decision,
+        })
+    }
 
-        let mut outcome = super::ok(changed);
-        for name in ["key", "key_options", "comment", "path"] {
-            outcome.insert(name.into(), args.get(name).cloned().unwrap_or(Json::Null));
-        }
-        outcome.insert("user".into(), json!(user));
-        outcome.insert("state".into(), json!(state));
-        outcome.insert("keyfile".into(), json!(path));
-        outcome.insert("manage_dir".into(), json!(manage_dir));
-        outcome.insert("exclusive".into(), json!(args.bool_or("exclusive", false)));
-        if changed {
-            outcome.insert("diff".into(), fileops::content_diff(&path, &before, &after));
-        }
-        if !changed || ctx.check_mode {
-            return Ok(outcome);
-        }
-        let dir = path.rsplit_once('/').map(|(d, _)| d).unwrap_or(".");
+    async fn apply(
+        &self,
+        on: &Target<'_>,
+        args: &AuthorizedKeyArgs,
+        write: Write,
+    ) -> Result<Outcome, ModuleError> {
+        let dir = write.path.rsplit_once('/').map(|(d, _)| d).unwrap_or(".");
         let d = quote(dir);
-        let owner = format!("{uid}:{gid}");
-        let prepare = if manage_dir {
+        let owner = format!("{}:{}", write.uid, write.gid);
+        let prepare = if args.manage_dir {
             format!(
                 "mkdir -p -- {d} && chown {} -- {d} && chmod 0700 -- {d}",
                 quote(&owner)
@@ -327,42 +385,81 @@ impl Module for AuthorizedKey {
         } else {
             format!("mkdir -p -- {d}")
         };
-        let made = ctx.conn.exec(&Command::new(prepare)).await?;
+        let made = on.conn.exec(&Command::new(prepare)).await?;
         if made.rc != 0 {
-            return Ok(super::failed(format!(
+            return Err(ModuleError::Failed(format!(
                 "cannot prepare {dir}: {}",
                 made.stderr_text().trim()
             )));
         }
-        let attributes = match &file.stat {
+        let attributes = match &write.stat {
             Some(_) => fileops::Attributes::default(),
-            None => fileops::Attributes {
-                mode: Some(json!("0600")),
-                owner: Some(uid.clone()),
-                group: Some(gid.clone()),
-            },
+            None => fileops::Attributes::owned(json!("0600"), &write.uid, &write.gid),
         };
         fileops::write_atomic(
-            ctx,
-            &path,
-            after.as_bytes(),
-            file.stat.as_ref(),
+            on,
+            &write.path,
+            write.text.as_bytes(),
+            write.stat.as_ref(),
             &attributes,
             None,
             false,
         )
         .await
         .map_err(|err| ModuleError::Failed(err.to_string()))?;
-        Ok(outcome)
+        Ok(Outcome::new())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     const A: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA alice@laptop";
     const B: &str = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ bob";
+
+    fn decide(args: serde_json::Value, text: Option<&str>) -> Result<Decision<Write>, String> {
+        let args: AuthorizedKeyArgs =
+            crate::modules::typed::from_json(args).expect("valid arguments");
+        let found = Found {
+            uid: "1000".into(),
+            gid: "1000".into(),
+            file: TextFile::found("/home/a/.ssh/authorized_keys", text),
+        };
+        AuthorizedKey.decide(&args, found)
+    }
+
+    #[test]
+    fn decide_writes_only_a_missing_key() {
+        let decision =
+            decide(json!({"user": "a", "key": B}), Some(&format!("{A}\n"))).expect("decides");
+        let write = decision.plan.expect("a write");
+        assert_eq!(write.text, format!("{A}\n{B}\n"));
+        assert_eq!(write.path, "/home/a/.ssh/authorized_keys");
+        assert!(write.stat.is_some());
+        assert_eq!(
+            decision.result["keyfile"],
+            json!("/home/a/.ssh/authorized_keys")
+        );
+        assert!(decision.diff.is_some());
+        let same =
+            decide(json!({"user": "a", "key": A}), Some(&format!("{A}\n"))).expect("decides");
+        assert!(same.plan.is_none() && same.diff.is_none());
+        let new = decide(json!({"user": "a", "key": A}), None).expect("decides");
+        assert_eq!(new.plan.expect("a write").uid, "1000");
+    }
+
+    #[test]
+    fn decide_refuses_urls_and_bad_keys() {
+        let url = decide(json!({"user": "a", "key": "https://x/keys"}), None);
+        assert!(
+            url.err()
+                .is_some_and(|e| e.contains("not supported by bosun"))
+        );
+        let bad = decide(json!({"user": "a", "key": "garbage"}), None);
+        assert_eq!(bad.err().as_deref(), Some("invalid key specified: garbage"));
+    }
 
     fn key(line: &str) -> Key {
         parse_key(line).expect("a key")

@@ -3,86 +3,114 @@
 use async_trait::async_trait;
 use serde_json::json;
 
-use super::textfile::{self, Codec};
-use super::{Args, Kind, Module, ModuleContext, ModuleError, Outcome, Param};
+use super::contract::{Decision, StateModule};
+use super::textfile::{self, Codec, SavePlan, TextFile};
+use super::typed::{Rules, WithAttributes, arg_enum, module_args};
+use super::{ModuleError, Outcome, Target};
 use crate::pyre::{self, Anchor, Flags, Pattern};
-
-const PARAMS: &[Param] = &[
-    Param::new("path", Kind::Str)
-        .required()
-        .aliases(&["dest", "destfile", "name"]),
-    Param::new("state", Kind::Str).choices(&["absent", "present"]),
-    Param::new("marker", Kind::Str),
-    Param::new("block", Kind::Str).aliases(&["content"]),
-    Param::new("insertafter", Kind::Str),
-    Param::new("insertbefore", Kind::Str),
-    Param::new("create", Kind::Bool),
-    Param::new("backup", Kind::Bool),
-    Param::new("validate", Kind::Str),
-    Param::new("marker_begin", Kind::Str),
-    Param::new("marker_end", Kind::Str),
-    Param::new("append_newline", Kind::Bool),
-    Param::new("prepend_newline", Kind::Bool),
-    Param::new("encoding", Kind::Str),
-];
 
 /// `blockinfile`: manages a marked block of lines in a text file.
 pub struct BlockInFile;
 
-#[async_trait]
-impl Module for BlockInFile {
-    fn name(&self) -> &'static str {
-        "blockinfile"
-    }
-    fn params(&self) -> &'static [Param] {
-        PARAMS
-    }
-    fn takes_file_attributes(&self) -> bool {
-        true
-    }
-    async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
-        run(ctx, args).await
+arg_enum! {
+    /// Whether the block should be in the file.
+    pub enum State {
+        Absent = "absent",
+        Present = "present",
     }
 }
 
-/// Checks the arguments, reads the file, places the block and saves the result.
-async fn run(ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
-    args.mutually_exclusive(&[&["insertbefore", "insertafter"]])
-        .map_err(textfile::fail)?;
-    let spec = Block::new(args)?;
-    let codec = Codec::named(args.str("encoding")).map_err(textfile::fail)?;
-    let file = textfile::read(ctx, args.str("path").unwrap_or_default(), codec).await?;
-    if file.text.is_none() {
-        if !args.bool_or("create", false) {
+module_args! {
+    /// `blockinfile`'s own arguments.
+    pub struct BlockInFileArgs {
+        /// The file to edit.
+        path: String => .required().aliases(&["dest", "destfile", "name"]),
+        state: State => .default_str("present"),
+        /// The marker line template; `{mark}` becomes `marker_begin`/`marker_end`.
+        marker: String => .default_str("# {mark} ANSIBLE MANAGED BLOCK"),
+        /// The text between the markers.
+        block: String => .aliases(&["content"]).default_str(""),
+        /// Where a new block goes: after the last match of this pattern, or `EOF`.
+        insertafter: Option<String>,
+        /// Where a new block goes: before the last match of this pattern, or `BOF`.
+        insertbefore: Option<String>,
+        /// Whether a missing file is created.
+        create: bool => .default_bool(false),
+        /// Whether the old file is kept beside the new one.
+        backup: bool => .default_bool(false),
+        /// A command (with `%s`) that must accept the new file before it is put in place.
+        validate: Option<String>,
+        /// What `{mark}` becomes in the opening marker.
+        marker_begin: String => .default_str("BEGIN"),
+        /// What `{mark}` becomes in the closing marker.
+        marker_end: String => .default_str("END"),
+        /// Whether a blank line follows the block.
+        append_newline: bool => .default_bool(false),
+        /// Whether a blank line precedes the block.
+        prepend_newline: bool => .default_bool(false),
+        /// How the file is stored (utf-8 or latin-1).
+        encoding: String => .default_str("utf-8"),
+    }
+    rules: Rules {
+        mutually_exclusive: &[&["insertbefore", "insertafter"]],
+        ..Rules::NONE
+    };
+}
+
+/// The arguments with the file attributes.
+type Args = WithAttributes<BlockInFileArgs>;
+
+#[async_trait]
+impl StateModule for BlockInFile {
+    const NAME: &'static str = "blockinfile";
+    type Args = Args;
+    type State = TextFile;
+    type Plan = SavePlan;
+
+    /// Reads the file; a missing one fails here unless it may be created.
+    async fn query(&self, on: &Target<'_>, args: &Args) -> Result<TextFile, ModuleError> {
+        let own = &args.args;
+        let codec = Codec::named(Some(&own.encoding)).map_err(textfile::fail)?;
+        let file = textfile::read_for(on, &own.path, codec, &args.attributes).await?;
+        if file.text.is_none() && !own.create {
             return Err(textfile::fail_rc(
                 format!("Path {} does not exist !", file.path),
                 257,
             ));
         }
-        if !spec.present {
-            return Ok(textfile::outcome(
-                false,
-                &format!("File {} not present", file.path),
-            ));
+        Ok(file)
+    }
+
+    fn decide(&self, args: &Args, file: TextFile) -> Result<Decision<SavePlan>, String> {
+        let spec = Block::new(&args.args)?;
+        if file.text.is_none() && !spec.present {
+            return Ok(Decision::unchanged().with("msg", format!("File {} not present", file.path)));
         }
+        let after = apply(file.text.as_deref().unwrap_or(""), &spec)?;
+        let msg = message(file.text.as_deref(), &after, &spec);
+        let content_diff = textfile::content_diff(&file, &after);
+        let plan = textfile::plan_save(&file, &args.attributes, &after, !msg.is_empty(), msg)?;
+        let diff = json!([content_diff, plan.attr_diff]);
+        let msg = plan.msg.clone();
+        Ok(Decision::maybe(plan.changed.then_some(plan))
+            .with_diff(diff)
+            .with("msg", msg))
     }
-    let after = apply(file.text.as_deref().unwrap_or(""), &spec).map_err(textfile::fail)?;
-    let msg = message(file.text.as_deref(), &after, &spec);
-    let content_diff = textfile::content_diff(&file, &after);
-    let saved = textfile::save(ctx, args, &file, &after, !msg.is_empty(), msg).await?;
-    let mut outcome = textfile::outcome(saved.changed, &saved.msg);
-    if let Some(backup) = saved.backup_file {
-        outcome.insert("backup_file".into(), json!(backup));
+
+    async fn apply(
+        &self,
+        on: &Target<'_>,
+        args: &Args,
+        save: SavePlan,
+    ) -> Result<Outcome, ModuleError> {
+        let own = &args.args;
+        let backup = textfile::apply_save(on, &save, own.validate.as_deref(), own.backup).await?;
+        let mut outcome = Outcome::new();
+        if let Some(backup) = backup {
+            outcome.insert("backup_file".into(), json!(backup));
+        }
+        Ok(outcome)
     }
-    if ctx.diff_mode {
-        let diff = if ctx.check_mode && file.text.is_none() {
-            content_diff
-        } else {
-            json!([content_diff, saved.attr_diff])
-        };
-        outcome.insert("diff".into(), diff);
-    }
-    Ok(outcome)
 }
 
 /// What the edit did, in Ansible's words; empty when nothing changed.
@@ -116,14 +144,11 @@ struct Block {
 }
 
 impl Block {
-    fn new(args: &Args) -> Result<Block, ModuleError> {
-        let present = args.str("state") != Some("absent");
-        let marker = args
-            .str("marker")
-            .unwrap_or("# {mark} ANSIBLE MANAGED BLOCK");
-        let begin = marker.replace("{mark}", args.str("marker_begin").unwrap_or("BEGIN"));
-        let end = marker.replace("{mark}", args.str("marker_end").unwrap_or("END"));
-        let block = args.str("block").unwrap_or("");
+    fn new(args: &BlockInFileArgs) -> Result<Block, String> {
+        let present = args.state == State::Present;
+        let begin = args.marker.replace("{mark}", &args.marker_begin);
+        let end = args.marker.replace("{mark}", &args.marker_end);
+        let block = args.block.as_str();
         let lines = if present && !block.is_empty() {
             let mut block = block.to_string();
             if !block.ends_with('\n') {
@@ -136,16 +161,15 @@ impl Block {
         } else {
             Vec::new()
         };
-        let insertbefore = args.str("insertbefore");
-        let pattern = match (args.str("insertafter"), insertbefore) {
+        let insertbefore = args.insertbefore.as_deref();
+        let pattern = match (args.insertafter.as_deref(), insertbefore) {
             (Some(after), _) if after != "EOF" => Some(after),
             (None, Some(before)) if before != "BOF" => Some(before),
             _ => None,
         };
         let insert_re = pattern
             .map(|p| pyre::compile(p, Flags::default(), Anchor::Search))
-            .transpose()
-            .map_err(textfile::fail)?;
+            .transpose()?;
         Ok(Block {
             present,
             begin,
@@ -154,8 +178,8 @@ impl Block {
             after: insertbefore.is_none(),
             insert_re,
             multiline: pattern.is_some_and(pyre::has_multiline_flag),
-            prepend_newline: args.bool_or("prepend_newline", false),
-            append_newline: args.bool_or("append_newline", false),
+            prepend_newline: args.prepend_newline,
+            append_newline: args.append_newline,
         })
     }
 }
@@ -254,7 +278,40 @@ fn insertion_point(original: &str, lines: &[String], spec: &Block) -> Result<usi
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::modules::typed::from_json;
     use serde_json::{Value as Json, json};
+
+    /// Decides one task on `/f` holding `text` (`None`: missing).
+    fn decide(params: Json, text: Option<&str>) -> Decision<SavePlan> {
+        let mut params = params;
+        params["path"] = json!("/f");
+        let args: Args = from_json(params).expect("valid arguments");
+        BlockInFile
+            .decide(&args, TextFile::found("/f", text))
+            .expect("decides")
+    }
+
+    #[test]
+    fn decide_plans_the_block_and_nothing_when_it_is_there() {
+        let decision = decide(json!({"block": "x"}), Some("a\n"));
+        assert_eq!(decision.result["msg"], json!("Block inserted"));
+        assert!(decision.plan.is_some());
+        let diff = decision.diff.expect("a diff").to_string();
+        assert!(diff.contains("# BEGIN ANSIBLE MANAGED BLOCK"), "{diff}");
+        let text = "a\n# BEGIN ANSIBLE MANAGED BLOCK\nx\n# END ANSIBLE MANAGED BLOCK\n";
+        let same = decide(json!({"block": "x"}), Some(text));
+        assert!(same.plan.is_none());
+        assert_eq!(same.result["msg"], json!(""));
+    }
+
+    #[test]
+    fn decide_on_a_missing_file_creates_or_says_so() {
+        let created = decide(json!({"block": "x", "create": true}), None);
+        assert_eq!(created.result["msg"], json!("File created"));
+        let absent = decide(json!({"state": "absent", "create": true}), None);
+        assert!(absent.plan.is_none());
+        assert_eq!(absent.result["msg"], json!("File /f not present"));
+    }
 
     fn sha1(text: &str) -> String {
         crate::modules::fileops::sha1_hex(text.as_bytes())
@@ -263,10 +320,9 @@ mod tests {
     /// Applies one task's parameters to `before` (`None`: a missing file created):
     /// the new text and the message.
     fn edit(before: Option<&str>, params: Json) -> (String, &'static str) {
-        let mut raw: indexmap::IndexMap<String, Json> =
-            serde_json::from_value(params).expect("a mapping");
-        raw.insert("path".into(), Json::from("/f"));
-        let args = Args::parse(PARAMS, &raw).expect("valid arguments");
+        let mut params = params;
+        params["path"] = json!("/f");
+        let args: BlockInFileArgs = from_json(params).expect("valid arguments");
         let spec = Block::new(&args).expect("valid pattern");
         let after = apply(before.unwrap_or(""), &spec).expect("matches");
         let msg = message(before, &after, &spec);

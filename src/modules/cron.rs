@@ -5,7 +5,11 @@
 use async_trait::async_trait;
 use serde_json::json;
 
-use super::{Args, Kind, Module, ModuleContext, ModuleError, Outcome, Param, fileops, textfile};
+use super::contract::{Decision, StateModule};
+use super::fileops::{self, Attributes};
+use super::textfile::{self, SavePlan, TextFile};
+use super::typed::{Rules, arg_enum, module_args};
+use super::{ModuleError, Outcome, Target};
 use crate::connection::{Command, check_received, quote};
 
 /// The comment that names the job on the next line.
@@ -153,29 +157,21 @@ impl CronTab {
 }
 
 /// The job line as Ansible builds it; `user` only for cron files.
-fn job_line(args: &Args, user: Option<&str>) -> String {
-    let job = args.str("job").unwrap_or_default();
-    let disabled = if args.bool_or("disabled", false) {
-        "#"
-    } else {
-        ""
-    };
+fn job_line(args: &CronArgs, user: Option<&str>) -> String {
+    let job = args.job.as_deref().unwrap_or_default();
+    let disabled = if args.disabled { "#" } else { "" };
     let user = user.map(|u| format!("{u} ")).unwrap_or_default();
-    if let Some(special) = args.str("special_time") {
-        return format!("{disabled}@{special} {user}{job}");
+    if let Some(special) = args.special_time {
+        return format!("{disabled}@{} {user}{job}", special.as_str());
     }
-    let field = |name: &str| args.str(name).unwrap_or("*").to_string();
     format!(
         "{disabled}{} {} {} {} {} {user}{job}",
-        field("minute"),
-        field("hour"),
-        field("day"),
-        field("month"),
-        field("weekday")
+        args.minute, args.hour, args.day, args.month, args.weekday
     )
 }
 
 /// Where the crontab lives.
+#[derive(Debug)]
 enum Place {
     /// A user's crontab, through the `crontab` command.
     User(Option<String>),
@@ -183,86 +179,149 @@ enum Place {
     File(String),
 }
 
-#[async_trait]
-impl Module for Cron {
-    fn name(&self) -> &'static str {
-        "cron"
-    }
-
-    fn params(&self) -> &'static [Param] {
-        const PARAMS: &[Param] = &[
-            Param::new("name", Kind::Str).required(),
-            Param::new("user", Kind::Str),
-            Param::new("job", Kind::Str).aliases(&["value"]),
-            Param::new("cron_file", Kind::Str),
-            Param::new("state", Kind::Str).choices(&["present", "absent"]),
-            Param::new("backup", Kind::Bool),
-            Param::new("minute", Kind::Str),
-            Param::new("hour", Kind::Str),
-            Param::new("day", Kind::Str).aliases(&["dom"]),
-            Param::new("month", Kind::Str),
-            Param::new("weekday", Kind::Str).aliases(&["dow"]),
-            Param::new("special_time", Kind::Str).choices(&[
-                "annually", "daily", "hourly", "monthly", "reboot", "weekly", "yearly",
-            ]),
-            Param::new("disabled", Kind::Bool),
-            Param::new("env", Kind::Bool),
-            Param::new("insertafter", Kind::Str),
-            Param::new("insertbefore", Kind::Str),
-        ];
-        PARAMS
-    }
-
-    async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
-        args.mutually_exclusive(&[&["insertafter", "insertbefore"]])
-            .map_err(ModuleError::Failed)?;
-        let name = args.str("name").unwrap_or_default();
-        let present = args.str("state").unwrap_or("present") == "present";
-        let env = args.bool_or("env", false);
-        let user = args.str("user");
-        if present && args.str("job").is_none() {
-            return Ok(super::failed(
-                "You must specify 'job' to install a new cron job or variable",
-            ));
-        }
-        if env && name.contains(' ') {
-            return Ok(super::failed("Invalid name for environment variable"));
-        }
-        let place = match args.str("cron_file") {
-            Some(file) if file.starts_with('/') => Place::File(file.to_string()),
+impl Place {
+    /// The place `args` name.
+    fn of(args: &CronArgs) -> Place {
+        match &args.cron_file {
+            Some(file) if file.starts_with('/') => Place::File(file.clone()),
             Some(file) => Place::File(format!("/etc/cron.d/{file}")),
-            None => Place::User(user.map(str::to_string)),
-        };
-        let (before, file) = match &place {
-            Place::User(user) => (read_crontab(ctx, user.as_deref()).await?, None),
-            Place::File(path) => match textfile::read(ctx, path, textfile::Codec::Utf8).await {
-                Ok(file) => (Ok(file.text.clone().unwrap_or_default()), Some(file)),
-                Err(err) => return Err(err),
-            },
-        };
-        let before = match before {
-            Ok(text) => text,
-            Err(msg) => return Ok(super::failed(msg)),
-        };
-        let mut tab = CronTab::parse(&before);
-        let changed = if env {
-            let decl = format!("{name}=\"{}\"", args.str("job").unwrap_or_default());
+            None => Place::User(args.user.clone()),
+        }
+    }
+}
+
+arg_enum! {
+    /// Whether the job or variable should be there.
+    pub enum State {
+        Present = "present",
+        Absent = "absent",
+    }
+}
+
+arg_enum! {
+    /// The `@` schedules cron knows.
+    pub enum SpecialTime {
+        Annually = "annually",
+        Daily = "daily",
+        Hourly = "hourly",
+        Monthly = "monthly",
+        Reboot = "reboot",
+        Weekly = "weekly",
+        Yearly = "yearly",
+    }
+}
+
+module_args! {
+    /// `cron`'s arguments.
+    pub struct CronArgs {
+        /// The job's name (its `#Ansible:` marker), or the variable's name.
+        name: String => .required(),
+        /// Whose crontab; in a cron file, who runs the job (root by default).
+        user: Option<String>,
+        /// The command, or the variable's value.
+        job: Option<String> => .aliases(&["value"]),
+        /// A file under `/etc/cron.d` (or an absolute path) instead of a user's crontab.
+        cron_file: Option<String>,
+        state: State => .default_str("present"),
+        /// Whether the old crontab is kept (`backup_file`).
+        backup: bool => .default_bool(false),
+        /// The schedule's fields.
+        minute: String => .default_str("*"),
+        /// Hour field.
+        hour: String => .default_str("*"),
+        /// Day of month field.
+        day: String => .aliases(&["dom"]).default_str("*"),
+        /// Month field.
+        month: String => .default_str("*"),
+        /// Day of week field.
+        weekday: String => .aliases(&["dow"]).default_str("*"),
+        /// An `@` schedule instead of the fields.
+        special_time: Option<SpecialTime>,
+        /// Whether the job is written commented out.
+        disabled: bool => .default_bool(false),
+        /// Whether this is an environment variable rather than a job.
+        env: bool => .default_bool(false),
+        /// A new variable goes after this one.
+        insertafter: Option<String>,
+        /// A new variable goes before this one.
+        insertbefore: Option<String>,
+    }
+    rules: Rules {
+        mutually_exclusive: &[&["insertafter", "insertbefore"]],
+        ..Rules::NONE
+    };
+}
+
+/// The crontab as found.
+#[derive(Debug)]
+pub struct Found {
+    /// Its text (empty when there is none).
+    before: String,
+    /// The cron file as read, for a cron file.
+    file: Option<TextFile>,
+}
+
+/// The crontab to install.
+#[derive(Debug)]
+pub enum Install {
+    /// A user's crontab: the new text, and the old one for a backup.
+    User { before: String, after: String },
+    /// A cron file's save.
+    File(Box<SavePlan>),
+}
+
+#[async_trait]
+impl StateModule for Cron {
+    const NAME: &'static str = "cron";
+    type Args = CronArgs;
+    type State = Found;
+    type Plan = Install;
+
+    async fn query(&self, on: &Target<'_>, args: &CronArgs) -> Result<Found, ModuleError> {
+        match Place::of(args) {
+            Place::User(user) => Ok(Found {
+                before: read_crontab(on, user.as_deref())
+                    .await?
+                    .map_err(ModuleError::Failed)?,
+                file: None,
+            }),
+            Place::File(path) => {
+                let file = textfile::read(on, &path, textfile::Codec::Utf8).await?;
+                Ok(Found {
+                    before: file.text.clone().unwrap_or_default(),
+                    file: Some(file),
+                })
+            }
+        }
+    }
+
+    fn decide(&self, args: &CronArgs, found: Found) -> Result<Decision<Install>, String> {
+        let name = args.name.as_str();
+        let present = args.state == State::Present;
+        let job = args.job.as_deref().unwrap_or_default();
+        if present && args.job.is_none() {
+            return Err("You must specify 'job' to install a new cron job or variable".into());
+        }
+        if args.env && name.contains(' ') {
+            return Err("Invalid name for environment variable".into());
+        }
+        let place = Place::of(args);
+        let mut tab = CronTab::parse(&found.before);
+        let changed = if args.env {
+            let decl = format!("{name}=\"{job}\"");
             if present {
-                match tab.set_env(
+                tab.set_env(
                     name,
                     &decl,
-                    args.str("insertafter"),
-                    args.str("insertbefore"),
-                ) {
-                    Ok(changed) => changed,
-                    Err(msg) => return Ok(super::failed(msg)),
-                }
+                    args.insertafter.as_deref(),
+                    args.insertbefore.as_deref(),
+                )?
             } else {
                 tab.remove_env(name)
             }
         } else if present {
             let line_user = match &place {
-                Place::File(_) => Some(user.unwrap_or("root")),
+                Place::File(_) => Some(args.user.as_deref().unwrap_or("root")),
                 Place::User(_) => None,
             };
             tab.set_job(name, &job_line(args, line_user))
@@ -270,61 +329,85 @@ impl Module for Cron {
             tab.remove_job(name)
         };
         let after = tab.render();
-        let mut outcome = super::ok(changed);
-        outcome.insert("jobs".into(), json!(tab.job_names()));
-        outcome.insert("envs".into(), json!(tab.env_names()));
         let header = match &place {
             Place::File(path) => path.clone(),
             Place::User(_) => "crontab".to_string(),
         };
-        outcome.insert(
-            "diff".into(),
-            fileops::content_diff(&header, &before, &after),
-        );
-        if !changed || ctx.check_mode {
-            return Ok(outcome);
-        }
-        let backup_file = match (&place, file) {
-            (Place::File(_), Some(file)) => {
-                match textfile::save(ctx, args, &file, &after, true, "").await {
-                    Ok(saved) => saved.backup_file,
-                    Err(err) => return Err(err),
-                }
-            }
-            _ => {
-                let backup = args.bool_or("backup", false);
-                // The old crontab goes to a temporary file first, as Ansible keeps it.
-                let keep = if backup {
-                    format!(
-                        "b=$(mktemp -t crontab.XXXXXX) && printf %s {} > \"$b\" && echo \"$b\" && ",
-                        quote(&before)
-                    )
-                } else {
-                    String::new()
-                };
-                // Received whole into a file first: an input cut short must not
-                // become the user's crontab.
-                let mut install = Command::new(format!(
-                    "{keep}f=$(mktemp) && cat > \"$f\" || exit 1\n{}crontab{} \"$f\"; rc=$?; rm -f -- \"$f\"; exit $rc",
-                    check_received("\"$f\"", after.as_bytes()),
-                    user_flag(user)
-                ));
-                install.stdin = Some(after.into_bytes());
-                let done = ctx.conn.exec(&install).await?;
-                if done.rc != 0 {
-                    return Ok(super::failed(format!(
-                        "Unable to write crontab: {}",
-                        done.stderr_text().trim()
-                    )));
-                }
-                backup.then(|| done.stdout_text().trim().to_string())
+        let diff = fileops::content_diff(&header, &found.before, &after);
+        let install = match (changed, found.file) {
+            (false, _) => None,
+            (true, Some(file)) => Some(Install::File(Box::new(textfile::plan_save(
+                &file,
+                &Attributes::default(),
+                &after,
+                true,
+                "",
+            )?))),
+            (true, None) => Some(Install::User {
+                before: found.before,
+                after: after.clone(),
+            }),
+        };
+        Ok(Decision::maybe(install)
+            .with_diff(diff)
+            .with("jobs", tab.job_names())
+            .with("envs", tab.env_names()))
+    }
+
+    async fn apply(
+        &self,
+        on: &Target<'_>,
+        args: &CronArgs,
+        install: Install,
+    ) -> Result<Outcome, ModuleError> {
+        let backup_file = match install {
+            Install::File(save) => textfile::apply_save(on, &save, None, args.backup).await?,
+            Install::User { before, after } => {
+                install_crontab(on, args.user.as_deref(), &before, after, args.backup).await?
             }
         };
+        let mut outcome = Outcome::new();
         if let Some(path) = backup_file {
             outcome.insert("backup_file".into(), json!(path));
         }
         Ok(outcome)
     }
+}
+
+/// Installs `after` as the user's crontab, keeping `before` in a temporary file
+/// first when `backup` is set; returns that file.
+async fn install_crontab(
+    on: &Target<'_>,
+    user: Option<&str>,
+    before: &str,
+    after: String,
+    backup: bool,
+) -> Result<Option<String>, ModuleError> {
+    // The old crontab goes to a temporary file first, as Ansible keeps it.
+    let keep = if backup {
+        format!(
+            "b=$(mktemp -t crontab.XXXXXX) && printf %s {} > \"$b\" && echo \"$b\" && ",
+            quote(before)
+        )
+    } else {
+        String::new()
+    };
+    // Received whole into a file first: an input cut short must not become the
+    // user's crontab.
+    let mut install = Command::new(format!(
+        "{keep}f=$(mktemp) && cat > \"$f\" || exit 1\n{}crontab{} \"$f\"; rc=$?; rm -f -- \"$f\"; exit $rc",
+        check_received("\"$f\"", after.as_bytes()),
+        user_flag(user)
+    ));
+    install.stdin = Some(after.into_bytes());
+    let done = on.conn.exec(&install).await?;
+    if done.rc != 0 {
+        return Err(ModuleError::Failed(format!(
+            "Unable to write crontab: {}",
+            done.stderr_text().trim()
+        )));
+    }
+    Ok(backup.then(|| done.stdout_text().trim().to_string()))
 }
 
 /// ` -u <user>` for crontab when a user is named.
@@ -335,7 +418,7 @@ fn user_flag(user: Option<&str>) -> String {
 
 /// The user's crontab (empty when there is none); `Err` names what is missing.
 async fn read_crontab(
-    ctx: &ModuleContext<'_>,
+    ctx: &Target<'_>,
     user: Option<&str>,
 ) -> Result<Result<String, String>, ModuleError> {
     let script = format!(
@@ -374,12 +457,72 @@ fn strip_header(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use indexmap::IndexMap;
     use serde_json::Value as Json;
 
-    fn args(value: Json) -> Args {
-        let raw: IndexMap<String, Json> = serde_json::from_value(value).expect("a mapping");
-        Args::parse(Cron.params(), &raw).expect("valid")
+    fn args(value: Json) -> CronArgs {
+        crate::modules::typed::from_json(value).expect("valid")
+    }
+
+    fn decide(value: Json, before: &str) -> Result<Decision<Install>, String> {
+        let found = Found {
+            before: before.to_string(),
+            file: None,
+        };
+        Cron.decide(&args(value), found)
+    }
+
+    #[test]
+    fn decide_installs_the_user_crontab_only_when_it_changes() {
+        let decision =
+            decide(json!({"name": "x", "job": "ls", "minute": "5"}), "").expect("decides");
+        match decision.plan {
+            Some(Install::User { before, after }) => {
+                assert_eq!(before, "");
+                assert_eq!(after, "#Ansible: x\n5 * * * * ls\n");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(decision.result["jobs"], json!(["x"]));
+        let same = decide(
+            json!({"name": "x", "job": "ls", "minute": "5"}),
+            "#Ansible: x\n5 * * * * ls\n",
+        )
+        .expect("decides");
+        assert!(same.plan.is_none());
+        assert!(same.diff.is_some(), "the diff is there even unchanged");
+    }
+
+    #[test]
+    fn decide_plans_a_cron_file_save_with_the_user() {
+        let found = Found {
+            before: String::new(),
+            file: Some(TextFile::found("/etc/cron.d/x", None)),
+        };
+        let args = args(json!({"name": "x", "job": "ls", "cron_file": "x"}));
+        let decision = Cron.decide(&args, found).expect("decides");
+        assert!(matches!(decision.plan, Some(Install::File(_))));
+        let diff = decision.diff.expect("a diff").to_string();
+        assert!(diff.contains("* * * * * root ls"), "{diff}");
+    }
+
+    #[test]
+    fn decide_refuses_what_ansible_refuses() {
+        let err = decide(json!({"name": "x"}), "").err();
+        assert_eq!(
+            err.as_deref(),
+            Some("You must specify 'job' to install a new cron job or variable")
+        );
+        let err = decide(json!({"name": "A B", "env": true, "job": "1"}), "").err();
+        assert_eq!(
+            err.as_deref(),
+            Some("Invalid name for environment variable")
+        );
+        let err = decide(
+            json!({"name": "A", "env": true, "job": "1", "insertafter": "B"}),
+            "",
+        )
+        .err();
+        assert_eq!(err.as_deref(), Some("Variable named 'B' not found."));
     }
 
     #[test]

@@ -8,21 +8,11 @@ use serde_json::{Map, Value as Json, json};
 use crate::connection::{Command, ConnectionError, check_received, quote};
 
 use super::ModuleContext;
+use super::typed::{TypedArgs, module_args};
 
 /// The parameters every module that writes a path accepts, as Ansible's
-/// `add_file_common_args`: permissions, ownership and (accepted, not applied)
-/// SELinux and attribute settings.
-pub const ATTRIBUTE_PARAMS: &[super::Param] = &[
-    super::Param::new("mode", super::Kind::Raw),
-    super::Param::new("owner", super::Kind::Str),
-    super::Param::new("group", super::Kind::Str),
-    super::Param::new("unsafe_writes", super::Kind::Bool),
-    super::Param::new("attributes", super::Kind::Str).aliases(&["attr"]),
-    super::Param::new("seuser", super::Kind::Str),
-    super::Param::new("serole", super::Kind::Str),
-    super::Param::new("setype", super::Kind::Str),
-    super::Param::new("selevel", super::Kind::Str),
-];
+/// `add_file_common_args`: derived from [`Attributes`].
+pub const ATTRIBUTE_PARAMS: &[super::Param] = <Attributes as TypedArgs>::PARAMS;
 
 /// What kind of thing a path is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,6 +89,11 @@ pub struct StatDetails {
     pub access: Option<Access>,
     /// Where a symbolic link finally leads, fully resolved.
     pub real_path: Option<String>,
+    /// Its `lsattr` flags (`ie`), when asked for ([`Attributes::probe`]) and `chattr`
+    /// is there to change them.
+    pub attr_flags: Option<String>,
+    /// Whether SELinux is enabled on the host, when asked for ([`Attributes::probe`]).
+    pub selinux: bool,
 }
 
 /// A point in time with nanoseconds, as `stat` prints it (`1700000000.123456789`).
@@ -218,6 +213,8 @@ pub fn parse_stat(output: &str) -> Option<FileStat> {
     let mut real_path = None;
     let mut access = None;
     let mut checksum = None;
+    let mut attr_flags = None;
+    let mut selinux = false;
     for line in output.lines() {
         if let Some(rest) = line.strip_prefix("S:") {
             if rest == "missing" {
@@ -237,6 +234,10 @@ pub fn parse_stat(output: &str) -> Option<FileStat> {
         } else if let Some(rest) = line.strip_prefix("C:") {
             // `sha1sum` prints "HASH  -": the hash is the first word.
             checksum = rest.split_whitespace().next().map(str::to_string);
+        } else if let Some(rest) = line.strip_prefix("A:") {
+            attr_flags = Some(rest.trim().to_string());
+        } else if line == "Z:1" {
+            selinux = true;
         }
     }
     stat.map(|mut s| {
@@ -244,6 +245,8 @@ pub fn parse_stat(output: &str) -> Option<FileStat> {
         s.checksum = checksum;
         s.details.real_path = real_path;
         s.details.access = access;
+        s.details.attr_flags = attr_flags;
+        s.details.selinux = selinux;
         s
     })
 }
@@ -288,6 +291,8 @@ pub fn parse_stat_line(line: &str) -> Option<FileStat> {
             nlink: field(14).parse().unwrap_or(0),
             access: None,
             real_path: None,
+            attr_flags: None,
+            selinux: false,
         },
     })
 }
@@ -417,29 +422,120 @@ fn symbolic_mode(spec: &str, current: u32, is_dir: bool) -> Result<u32, String> 
     Ok(mode)
 }
 
-/// Wanted ownership and permissions of a path.
-#[derive(Clone, Debug, Default)]
-pub struct Attributes {
-    /// Wanted mode, as given (octal or symbolic).
-    pub mode: Option<Json>,
-    /// Wanted owner (name or uid).
-    pub owner: Option<String>,
-    /// Wanted group (name or gid).
-    pub group: Option<String>,
+module_args! {
+    /// Wanted permissions, ownership, file attributes and SELinux context of a path:
+    /// the parameters of Ansible's `add_file_common_args`.
+    #[derive(Clone, Default)]
+    pub struct Attributes {
+        /// Wanted mode, as given (octal or symbolic).
+        mode: Option<Json>,
+        /// Wanted owner (name or uid).
+        owner: Option<String>,
+        /// Wanted group (name or gid).
+        group: Option<String>,
+        /// Whether a write may go in place when the atomic rename fails (a file
+        /// bind-mounted in a container is busy).
+        unsafe_writes: bool => .default_bool(false),
+        /// `chattr` flags: `=flags` (or just `flags`), `+flags` or `-flags`.
+        attributes: Option<String> => .aliases(&["attr"]),
+        /// SELinux user, role, type and level: applied only where SELinux is enabled.
+        seuser: Option<String>,
+        /// SELinux role.
+        serole: Option<String>,
+        /// SELinux type.
+        setype: Option<String>,
+        /// SELinux level.
+        selevel: Option<String>,
+    }
 }
 
 impl Attributes {
-    /// The attributes named in a module's arguments (`mode`, `owner`, `group`).
-    pub fn from_args(args: &super::Args) -> Attributes {
+    /// Attributes with only a mode (for files a module creates itself).
+    pub fn with_mode(mode: Json) -> Attributes {
         Attributes {
-            mode: args.get("mode").cloned(),
-            owner: args.str("owner").map(str::to_string),
-            group: args.str("group").map(str::to_string),
+            mode: Some(mode),
+            ..Attributes::default()
         }
+    }
+
+    /// Attributes for a file made for someone: mode, owner and group.
+    pub fn owned(mode: Json, owner: &str, group: &str) -> Attributes {
+        Attributes {
+            mode: Some(mode),
+            owner: Some(owner.to_string()),
+            group: Some(group.to_string()),
+            ..Attributes::default()
+        }
+    }
+
+    /// The same attributes with `mode` instead.
+    pub fn replacing_mode(&self, mode: Json) -> Attributes {
+        Attributes {
+            mode: Some(mode),
+            ..self.clone()
+        }
+    }
+
+    /// The wanted mode, as given.
+    pub fn mode(&self) -> Option<&Json> {
+        self.mode.as_ref()
+    }
+
+    /// The wanted owner.
+    pub fn owner(&self) -> Option<&str> {
+        self.owner.as_deref()
+    }
+
+    /// The wanted group.
+    pub fn group(&self) -> Option<&str> {
+        self.group.as_deref()
+    }
+
+    /// Whether a SELinux context is asked for.
+    fn wants_context(&self) -> bool {
+        [&self.seuser, &self.serole, &self.setype, &self.selevel]
+            .iter()
+            .any(|part| part.is_some())
+    }
+
+    /// `chattr`'s operator and flags, as Ansible splits `attributes`: `=` unless it
+    /// starts with `+` or `-`; `None` when there are no flags.
+    fn chattr(&self) -> Option<(char, &str)> {
+        let wanted = self.attributes.as_deref()?;
+        let (op, flags) = match wanted.chars().next() {
+            Some(op @ ('+' | '-')) => (op, &wanted[1..]),
+            _ => ('=', wanted),
+        };
+        Some((op, flags)).filter(|(_, flags)| !flags.is_empty())
+    }
+
+    /// Lines to add to a query after [`stat_script`] of `path`, read by
+    /// [`parse_stat`]: the `lsattr` flags when `attributes` is given and `chattr` is
+    /// there (`A:`), and whether SELinux is enabled when a context is asked for
+    /// (`Z:1`). Empty when neither is asked for.
+    pub fn probe(&self, path: &str) -> String {
+        let p = quote(path);
+        let mut script = String::new();
+        if self.chattr().is_some() {
+            script.push_str(&format!(
+                "command -v chattr >/dev/null 2>&1 && printf 'A:%s\\n' \"$(lsattr -d -- {p} 2>/dev/null | cut -d' ' -f1 | tr -d -)\"; "
+            ));
+        }
+        if self.wants_context() {
+            script.push_str("[ -e /sys/fs/selinux/enforce ] && echo Z:1; ");
+        }
+        if !script.is_empty() {
+            script.push_str(":; ");
+        }
+        script
     }
 
     /// The shell commands that bring `path` (currently `current`) to these attributes;
     /// empty when nothing must change, with the before/after states for diffs.
+    /// `chattr` flags are compared as Ansible compares them (the `lsattr` flags
+    /// against the given ones, `-` always applied), and only where the query found
+    /// `chattr`. A SELinux context is left alone where SELinux is disabled, as
+    /// Ansible does; where it is enabled bosun refuses rather than ignore it.
     pub fn changes(&self, path: &str, current: &FileStat) -> Result<AttributeChanges, String> {
         let mut commands = Vec::new();
         let mut before = Map::new();
@@ -480,11 +576,36 @@ impl Attributes {
             before.insert("group".into(), json!(current.group));
             after.insert("group".into(), json!(group));
         }
+        if let (Some((op, flags)), Some(existing)) = (self.chattr(), &current.details.attr_flags)
+            && (existing != flags || op == '-')
+        {
+            commands.push(format!("chattr {} -- {p}", quote(&format!("{op}{flags}"))));
+            before.insert("attributes".into(), json!(existing));
+            after.insert("attributes".into(), json!(format!("{op}{flags}")));
+        }
+        if self.wants_context() && current.details.selinux {
+            return Err(format!(
+                "{path}: SELinux is enabled on this host and bosun does not set SELinux contexts (seuser, serole, setype, selevel)"
+            ));
+        }
         Ok(AttributeChanges {
             commands,
             before,
             after,
         })
+    }
+
+    /// The script lines a write runs after its rename: the `chattr` flags set on the
+    /// new file where `chattr` is there.
+    fn after_write(&self, dest: &str) -> String {
+        match self.chattr() {
+            Some((op, flags)) => format!(
+                "if command -v chattr >/dev/null 2>&1; then chattr {} -- {} || exit 93; fi; ",
+                quote(&format!("{op}{flags}")),
+                quote(dest)
+            ),
+            None => String::new(),
+        }
     }
 }
 
@@ -628,9 +749,18 @@ pub async fn write_atomic(
     } else {
         None
     };
-    script.push_str(&format!(
-        "mv -f -- {t} {d} || {{ rm -f -- {t}; exit 95; }}; "
-    ));
+    if attributes.unsafe_writes {
+        // As Ansible's `_unsafe_writes`: when the rename fails (a busy bind mount), the
+        // bytes go in place and the file takes the temporary file's mode and owners.
+        script.push_str(&format!(
+            "mv -f -- {t} {d} 2>/dev/null || {{ cat -- {t} > {d} && chmod --reference={t} -- {d} && chown --reference={t} -- {d}; rc=$?; rm -f -- {t}; [ $rc = 0 ] || exit 95; }}; "
+        ));
+    } else {
+        script.push_str(&format!(
+            "mv -f -- {t} {d} || {{ rm -f -- {t}; exit 95; }}; "
+        ));
+    }
+    script.push_str(&attributes.after_write(dest));
     // The content's checksum is known here: the target need not compute it.
     script.push_str(&stat_script(dest, false, false));
     let mut command = Command::new(script);
@@ -661,10 +791,7 @@ pub async fn write_with_mode(
     data: &[u8],
     mode: u32,
 ) -> Result<Result<(), String>, ConnectionError> {
-    let attributes = Attributes {
-        mode: Some(Json::String(format!("{mode:04o}"))),
-        ..Attributes::default()
-    };
+    let attributes = Attributes::with_mode(Json::String(format!("{mode:04o}")));
     match write_atomic(ctx, path, data, None, &attributes, None, false).await {
         Ok(_) => Ok(Ok(())),
         Err(WriteError::Connection(err)) => Err(err),
@@ -734,6 +861,77 @@ mod tests {
         assert_eq!(parse_mode(&json!("a+X"), Some(0o644), false), Ok(0o644));
         assert!(parse_mode(&json!("u=rq"), None, false).is_err());
         assert!(parse_mode(&json!("0999"), None, false).is_err());
+    }
+
+    fn attributes(value: Json) -> Attributes {
+        crate::modules::typed::from_json(value).expect("valid attributes")
+    }
+
+    #[test]
+    fn attribute_params_come_from_the_struct() {
+        let names: Vec<&str> = ATTRIBUTE_PARAMS.iter().map(|p| p.name).collect();
+        assert_eq!(
+            names,
+            [
+                "mode",
+                "owner",
+                "group",
+                "unsafe_writes",
+                "attributes",
+                "seuser",
+                "serole",
+                "setype",
+                "selevel"
+            ]
+        );
+        assert_eq!(ATTRIBUTE_PARAMS[4].aliases, ["attr"]);
+        let given = attributes(json!({"attr": "+i", "unsafe_writes": "yes"}));
+        assert!(given.unsafe_writes);
+        assert_eq!(given.chattr(), Some(('+', "i")));
+    }
+
+    #[test]
+    fn chattr_flags_change_as_in_ansible() {
+        let mut stat = parse_stat("S:regular file|644|0|0|root|root|1|1|1\nA:e\n").expect("exists");
+        assert_eq!(stat.details.attr_flags.as_deref(), Some("e"));
+        let same = attributes(json!({"attributes": "e"}))
+            .changes("/f", &stat)
+            .expect("plans");
+        assert!(same.commands.is_empty());
+        let add = attributes(json!({"attributes": "+i"}))
+            .changes("/f", &stat)
+            .expect("plans");
+        assert_eq!(add.commands, ["chattr +i -- /f"]);
+        assert_eq!(add.after["attributes"], json!("+i"));
+        let remove = attributes(json!({"attributes": "-e"}))
+            .changes("/f", &stat)
+            .expect("plans");
+        assert_eq!(remove.commands.len(), 1, "a removal is always applied");
+        stat.details.attr_flags = None;
+        let no_chattr = attributes(json!({"attributes": "i"}))
+            .changes("/f", &stat)
+            .expect("plans");
+        assert!(
+            no_chattr.commands.is_empty(),
+            "without chattr nothing changes"
+        );
+    }
+
+    #[test]
+    fn selinux_contexts_apply_only_where_selinux_is_enabled() {
+        let wanted = attributes(json!({"setype": "etc_t"}));
+        assert!(wanted.probe("/f").contains("/sys/fs/selinux/enforce"));
+        assert!(attributes(json!({})).probe("/f").is_empty());
+        let mut stat = parse_stat("S:regular file|644|0|0|root|root|1|1|1\n").expect("exists");
+        assert!(
+            wanted
+                .changes("/f", &stat)
+                .expect("disabled")
+                .commands
+                .is_empty()
+        );
+        stat = parse_stat("S:regular file|644|0|0|root|root|1|1|1\nZ:1\n").expect("exists");
+        assert!(wanted.changes("/f", &stat).is_err());
     }
 
     #[test]

@@ -342,17 +342,17 @@ fn install_script(
     let d = quote(dest);
     let dir = quote(http::parent(dest));
     let want = quote(want.unwrap_or_default());
-    let mode = match (&attributes.mode, current) {
+    let mode = match (attributes.mode(), current) {
         (Some(mode), _) => fileops::parse_mode(mode, current.map(|c| c.mode), false)
             .map_err(ModuleError::Failed)?,
         (None, Some(stat)) => stat.mode & 0o7777,
         (None, None) => 0o644,
     };
     let mut before_rename = String::new();
-    if let Some(owner) = &attributes.owner {
+    if let Some(owner) = attributes.owner() {
         before_rename.push_str(&format!("chown {} \"$f\" && ", quote(owner)));
     }
-    if let Some(group) = &attributes.group {
+    if let Some(group) = attributes.group() {
         before_rename.push_str(&format!("chgrp {} \"$f\" && ", quote(group)));
     }
     if let Some(path) = backup {

@@ -303,7 +303,7 @@ pub fn decide(
         None
     };
     if plan.is_some()
-        && let Some(mode) = &settings.attributes.mode
+        && let Some(mode) = settings.attributes.mode()
     {
         result.insert("mode".into(), mode.clone());
     }

@@ -4,82 +4,130 @@
 use async_trait::async_trait;
 use serde_json::json;
 
-use super::textfile::{self, Codec, TextFile};
-use super::{Args, Kind, Module, ModuleContext, ModuleError, Outcome, Param};
+use super::contract::{Decision, StateModule};
+use super::textfile::{self, Codec, SavePlan, TextFile};
+use super::typed::{Rules, WithAttributes, arg_enum, module_args};
+use super::{ModuleError, Outcome, Target};
 use crate::pyre::{self, Anchor, Flags, Pattern, Replacement};
-
-const PARAMS: &[Param] = &[
-    Param::new("path", Kind::Str)
-        .required()
-        .aliases(&["dest", "destfile", "name"]),
-    Param::new("state", Kind::Str).choices(&["absent", "present"]),
-    Param::new("regexp", Kind::Str).aliases(&["regex"]),
-    Param::new("search_string", Kind::Str),
-    Param::new("line", Kind::Str).aliases(&["value"]),
-    Param::new("encoding", Kind::Str),
-    Param::new("insertafter", Kind::Str),
-    Param::new("insertbefore", Kind::Str),
-    Param::new("backrefs", Kind::Bool),
-    Param::new("create", Kind::Bool),
-    Param::new("backup", Kind::Bool),
-    Param::new("firstmatch", Kind::Bool),
-    Param::new("validate", Kind::Str),
-];
 
 /// `lineinfile`: manages single lines in text files.
 pub struct LineInFile;
 
-#[async_trait]
-impl Module for LineInFile {
-    fn name(&self) -> &'static str {
-        "lineinfile"
-    }
-    fn params(&self) -> &'static [Param] {
-        PARAMS
-    }
-    fn takes_file_attributes(&self) -> bool {
-        true
-    }
-    async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
-        run(ctx, args).await
+arg_enum! {
+    /// Whether the line should be in the file.
+    pub enum State {
+        Absent = "absent",
+        Present = "present",
     }
 }
 
-/// Checks the arguments, reads the file, edits its lines and saves them.
-async fn run(ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
-    args.mutually_exclusive(&[
-        &["insertbefore", "insertafter"],
-        &["regexp", "search_string"],
-        &["backrefs", "search_string"],
-    ])
-    .map_err(textfile::fail)?;
-    let regexp = args.str("regexp");
-    let search_string = args.str("search_string");
-    let line = args.str("line");
-    let present = args.str("state") != Some("absent");
-    if present && args.bool_or("backrefs", false) && regexp.is_none() {
-        return Err(textfile::fail("regexp is required with backrefs=true"));
+module_args! {
+    /// `lineinfile`'s own arguments.
+    pub struct LineInFileArgs {
+        /// The file to edit.
+        path: String => .required().aliases(&["dest", "destfile", "name"]),
+        state: State => .default_str("present"),
+        /// The regular expression finding the line to replace or remove.
+        regexp: Option<String> => .aliases(&["regex"]),
+        /// A literal string finding the line to replace or remove.
+        search_string: Option<String>,
+        /// The line to put in.
+        line: Option<String> => .aliases(&["value"]),
+        /// How the file is stored (utf-8 or latin-1).
+        encoding: String => .default_str("utf-8"),
+        /// Where a new line goes: after the last match of this pattern, or `EOF`/`BOF`.
+        insertafter: Option<String>,
+        /// Where a new line goes: before the last match of this pattern, or `BOF`.
+        insertbefore: Option<String>,
+        /// Whether `line` takes back-references to `regexp`'s groups.
+        backrefs: bool => .default_bool(false),
+        /// Whether a missing file is created.
+        create: bool => .default_bool(false),
+        /// Whether the old file is kept beside the new one.
+        backup: bool => .default_bool(false),
+        /// Whether the first match of `insertafter`/`insertbefore` counts, not the last.
+        firstmatch: bool => .default_bool(false),
+        /// A command (with `%s`) that must accept the new file before it is put in place.
+        validate: Option<String>,
     }
-    if present && line.is_none() {
-        return Err(textfile::fail("line is required with state=present"));
-    }
-    if !present && (regexp, search_string, line) == (None, None, None) {
-        return Err(textfile::fail(
-            "one of line, search_string, or regexp is required with state=absent",
-        ));
-    }
-    let matcher = Matcher::new(regexp, search_string, line.unwrap_or(""))?;
-    let codec = Codec::named(args.str("encoding")).map_err(textfile::fail)?;
-    let path = args.str("path").unwrap_or_default();
-    let file = textfile::read(ctx, path, codec).await?;
-    let mut outcome = if present {
-        let spec = Present::new(args, matcher)?;
-        ensure_present(ctx, args, &file, &spec).await?
-    } else {
-        ensure_absent(ctx, args, &file, &matcher).await?
+    rules: Rules {
+        mutually_exclusive: &[
+            &["insertbefore", "insertafter"],
+            &["regexp", "search_string"],
+            &["backrefs", "search_string"],
+        ],
+        ..Rules::NONE
     };
-    textfile::warn(&mut outcome, empty_pattern_warning(regexp, search_string));
-    Ok(outcome)
+}
+
+/// The arguments with the file attributes.
+type Args = WithAttributes<LineInFileArgs>;
+
+#[async_trait]
+impl StateModule for LineInFile {
+    const NAME: &'static str = "lineinfile";
+    type Args = Args;
+    type State = TextFile;
+    type Plan = SavePlan;
+
+    /// Reads the file; a missing one fails here unless it may be created or lines
+    /// are being removed.
+    async fn query(&self, on: &Target<'_>, args: &Args) -> Result<TextFile, ModuleError> {
+        let own = &args.args;
+        let codec = Codec::named(Some(&own.encoding)).map_err(textfile::fail)?;
+        let file = textfile::read_for(on, &own.path, codec, &args.attributes).await?;
+        if file.text.is_none() && own.state == State::Present && !own.create {
+            return Err(textfile::fail_rc(
+                format!("Destination {} does not exist !", file.path),
+                257,
+            ));
+        }
+        Ok(file)
+    }
+
+    fn decide(&self, args: &Args, file: TextFile) -> Result<Decision<SavePlan>, String> {
+        let own = &args.args;
+        let regexp = own.regexp.as_deref();
+        let search_string = own.search_string.as_deref();
+        let line = own.line.as_deref();
+        let present = own.state == State::Present;
+        if present && own.backrefs && regexp.is_none() {
+            return Err("regexp is required with backrefs=true".into());
+        }
+        if present && line.is_none() {
+            return Err("line is required with state=present".into());
+        }
+        if !present && (regexp, search_string, line) == (None, None, None) {
+            return Err(
+                "one of line, search_string, or regexp is required with state=absent".into(),
+            );
+        }
+        let matcher = Matcher::new(regexp, search_string, line.unwrap_or(""))?;
+        let decision = if present {
+            let spec = Present::new(own, matcher)?;
+            ensure_present(args, &file, &spec)?
+        } else {
+            ensure_absent(args, &file, &matcher)?
+        };
+        let warnings = empty_pattern_warning(regexp, search_string);
+        Ok(match warnings.is_empty() {
+            true => decision,
+            false => decision.with("warnings", warnings),
+        })
+    }
+
+    async fn apply(
+        &self,
+        on: &Target<'_>,
+        args: &Args,
+        save: SavePlan,
+    ) -> Result<Outcome, ModuleError> {
+        let own = &args.args;
+        let backup = textfile::apply_save(on, &save, own.validate.as_deref(), own.backup).await?;
+        let mut outcome = Outcome::new();
+        outcome.insert("backup".into(), json!(backup.unwrap_or_default()));
+        Ok(outcome)
+    }
 }
 
 /// Ansible's warning when `regexp` or `search_string` is empty.
@@ -98,67 +146,52 @@ fn empty_pattern_warning(regexp: Option<&str>, search_string: Option<&str>) -> V
 }
 
 /// `state: present`: adds or replaces the line.
-async fn ensure_present(
-    ctx: &ModuleContext<'_>,
+fn ensure_present(
     args: &Args,
     file: &TextFile,
     spec: &Present<'_>,
-) -> Result<Outcome, ModuleError> {
-    if file.text.is_none() && !args.bool_or("create", false) {
-        return Err(textfile::fail_rc(
-            format!("Destination {} does not exist !", file.path),
-            257,
-        ));
-    }
+) -> Result<Decision<SavePlan>, String> {
     let mut lines = split_lines(file.text.as_deref().unwrap_or(""));
-    let msg = present(&mut lines, spec).map_err(textfile::fail)?;
+    let msg = present(&mut lines, spec)?;
     let after = lines.concat();
-    let content_diff = textfile::content_diff(file, &after);
-    let saved = textfile::save(ctx, args, file, &after, !msg.is_empty(), msg).await?;
-    let mut outcome = textfile::outcome(saved.changed, &saved.msg);
-    outcome.insert(
-        "backup".into(),
-        json!(saved.backup_file.unwrap_or_default()),
-    );
-    if ctx.diff_mode {
-        let diff = if ctx.check_mode && file.text.is_none() {
-            content_diff
-        } else {
-            json!([content_diff, saved.attr_diff])
-        };
-        outcome.insert("diff".into(), diff);
-    }
-    Ok(outcome)
+    Ok(save(args, file, &after, msg)?.with("backup", ""))
 }
 
 /// `state: absent`: removes every matching line.
-async fn ensure_absent(
-    ctx: &ModuleContext<'_>,
+fn ensure_absent(
     args: &Args,
     file: &TextFile,
     matcher: &Matcher<'_>,
-) -> Result<Outcome, ModuleError> {
+) -> Result<Decision<SavePlan>, String> {
     let Some(text) = &file.text else {
-        return Ok(textfile::outcome(false, "file not present"));
+        return Ok(Decision::unchanged().with("msg", "file not present"));
     };
-    let (after, found) = absent(text, matcher).map_err(textfile::fail)?;
+    let (after, found) = absent(text, matcher)?;
     let msg = if found > 0 {
         format!("{found} line(s) removed")
     } else {
         String::new()
     };
-    let saved = textfile::save(ctx, args, file, &after, found > 0, &msg).await?;
-    let mut outcome = textfile::outcome(saved.changed, &saved.msg);
-    outcome.insert("found".into(), json!(found));
-    outcome.insert(
-        "backup".into(),
-        json!(saved.backup_file.unwrap_or_default()),
-    );
-    if ctx.diff_mode {
-        let content_diff = textfile::content_diff(file, &after);
-        outcome.insert("diff".into(), json!([content_diff, saved.attr_diff]));
-    }
-    Ok(outcome)
+    Ok(save(args, file, &after, &msg)?
+        .with("found", found)
+        .with("backup", ""))
+}
+
+/// Plans saving `after` (a change when `msg` says what the edit did) and the
+/// attributes, with the diff of both.
+fn save(
+    args: &Args,
+    file: &TextFile,
+    after: &str,
+    msg: &str,
+) -> Result<Decision<SavePlan>, String> {
+    let content_diff = textfile::content_diff(file, after);
+    let plan = textfile::plan_save(file, &args.attributes, after, !msg.is_empty(), msg)?;
+    let diff = json!([content_diff, plan.attr_diff]);
+    let msg = plan.msg.clone();
+    Ok(Decision::maybe(plan.changed.then_some(plan))
+        .with_diff(diff)
+        .with("msg", msg))
 }
 
 /// How lines are found: by regular expression, by literal string, or (for removal
@@ -180,7 +213,7 @@ impl<'a> Matcher<'a> {
         regexp: Option<&str>,
         search_string: Option<&'a str>,
         line: &'a str,
-    ) -> Result<Matcher<'a>, ModuleError> {
+    ) -> Result<Matcher<'a>, String> {
         let find = match (regexp, search_string) {
             (Some(pattern), _) => Find::Regexp(compile(pattern)?),
             (None, Some(literal)) => Find::Literal(literal),
@@ -191,8 +224,8 @@ impl<'a> Matcher<'a> {
 }
 
 /// Compiles a pattern that is searched in one line at a time.
-fn compile(pattern: &str) -> Result<Pattern, ModuleError> {
-    pyre::compile(pattern, Flags::default(), Anchor::Search).map_err(textfile::fail)
+fn compile(pattern: &str) -> Result<Pattern, String> {
+    pyre::compile(pattern, Flags::default(), Anchor::Search)
 }
 
 /// Everything `state: present` needs, with Ansible's defaults applied.
@@ -208,9 +241,9 @@ struct Present<'a> {
 }
 
 impl<'a> Present<'a> {
-    fn new(args: &'a Args, matcher: Matcher<'a>) -> Result<Present<'a>, ModuleError> {
-        let insertbefore = args.str("insertbefore");
-        let insertafter = match (args.str("insertafter"), insertbefore) {
+    fn new(args: &'a LineInFileArgs, matcher: Matcher<'a>) -> Result<Present<'a>, String> {
+        let insertbefore = args.insertbefore.as_deref();
+        let insertafter = match (args.insertafter.as_deref(), insertbefore) {
             (None, None) => Some("EOF"),
             (after, _) => after,
         };
@@ -224,8 +257,8 @@ impl<'a> Present<'a> {
             insertafter,
             insertbefore,
             insert_re,
-            backrefs: args.bool_or("backrefs", false),
-            firstmatch: args.bool_or("firstmatch", false),
+            backrefs: args.backrefs,
+            firstmatch: args.firstmatch,
         })
     }
 }
@@ -353,7 +386,68 @@ fn absent(text: &str, matcher: &Matcher<'_>) -> Result<(String, usize), String> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::modules::typed::from_json;
     use serde_json::Value as Json;
+
+    /// Decides one task on `/f` holding `text` (`None`: missing).
+    fn decide(params: Json, text: Option<&str>) -> Result<Decision<SavePlan>, String> {
+        let mut params = params;
+        params["path"] = json!("/f");
+        let args: Args = from_json(params).expect("valid arguments");
+        LineInFile.decide(&args, TextFile::found("/f", text))
+    }
+
+    #[test]
+    fn decide_plans_a_save_only_when_the_line_changes() {
+        let decision = decide(json!({"line": "b"}), Some("a\n")).expect("decides");
+        assert_eq!(decision.result["msg"], json!("line added"));
+        assert_eq!(decision.result["backup"], json!(""));
+        assert!(decision.plan.expect("a save").changed);
+        let diff = decision.diff.expect("a diff").to_string();
+        assert!(diff.contains("/f (content)"), "{diff}");
+        let same = decide(json!({"line": "a"}), Some("a\n")).expect("decides");
+        assert!(same.plan.is_none());
+        assert_eq!(same.result["msg"], json!(""));
+    }
+
+    #[test]
+    fn decide_reports_removals_and_mode_changes() {
+        let removed =
+            decide(json!({"line": "a", "state": "absent"}), Some("a\nb\na\n")).expect("decides");
+        assert_eq!(removed.result["found"], json!(2));
+        assert_eq!(removed.result["msg"], json!("2 line(s) removed"));
+        let missing = decide(json!({"line": "a", "state": "absent"}), None).expect("decides");
+        assert!(missing.plan.is_none());
+        assert_eq!(missing.result["msg"], json!("file not present"));
+        let mode = decide(json!({"line": "a", "mode": "0600"}), Some("a\n")).expect("decides");
+        assert_eq!(
+            mode.result["msg"],
+            json!("ownership, perms or SE linux context changed")
+        );
+        assert!(mode.plan.is_some());
+    }
+
+    #[test]
+    fn decide_refuses_what_ansible_refuses() {
+        for (params, msg) in [
+            (
+                json!({"backrefs": true, "line": "x"}),
+                "regexp is required with backrefs=true",
+            ),
+            (
+                json!({"regexp": "x"}),
+                "line is required with state=present",
+            ),
+            (
+                json!({"state": "absent"}),
+                "one of line, search_string, or regexp is required with state=absent",
+            ),
+        ] {
+            assert_eq!(decide(params, Some("")).err().as_deref(), Some(msg));
+        }
+        let warned = decide(json!({"regexp": "", "line": "x"}), Some("a\n")).expect("decides");
+        assert!(warned.result.contains_key("warnings"));
+    }
 
     /// `test.txt` from Ansible's lineinfile integration target.
     const TEST_TXT: &str = "This is line 1\nThis is line 2\nREF this is a line for backrefs REF\nThis is line 4\nThis is line 5\n";
@@ -377,17 +471,16 @@ mod tests {
 
     /// Applies one task's parameters to `text`: the new text and the message.
     fn edit(text: &str, params: Json) -> (String, String) {
-        let mut raw: indexmap::IndexMap<String, Json> =
-            serde_json::from_value(params).expect("a mapping");
-        raw.insert("path".into(), Json::from("/f"));
-        let args = Args::parse(PARAMS, &raw).expect("valid arguments");
+        let mut params = params;
+        params["path"] = json!("/f");
+        let args: LineInFileArgs = from_json(params).expect("valid arguments");
         let matcher = Matcher::new(
-            args.str("regexp"),
-            args.str("search_string"),
-            args.str("line").unwrap_or(""),
+            args.regexp.as_deref(),
+            args.search_string.as_deref(),
+            args.line.as_deref().unwrap_or(""),
         )
         .expect("valid pattern");
-        if args.str("state") == Some("absent") {
+        if args.state == State::Absent {
             let (after, found) = absent(text, &matcher).expect("matches");
             let msg = if found > 0 {
                 format!("{found} line(s) removed")

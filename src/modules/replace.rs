@@ -4,88 +4,114 @@
 use async_trait::async_trait;
 use serde_json::json;
 
-use super::textfile::{self, Codec};
-use super::{Args, Kind, Module, ModuleContext, ModuleError, Outcome, Param};
+use super::contract::{Decision, StateModule};
+use super::textfile::{self, Codec, SavePlan, TextFile};
+use super::typed::{WithAttributes, module_args};
+use super::{ModuleError, Outcome, Target, fileops};
 use crate::pyre::{self, Anchor, Flags, Replacement};
-
-const PARAMS: &[Param] = &[
-    Param::new("path", Kind::Str)
-        .required()
-        .aliases(&["dest", "destfile", "name"]),
-    Param::new("regexp", Kind::Str).required(),
-    Param::new("replace", Kind::Str),
-    Param::new("after", Kind::Str),
-    Param::new("before", Kind::Str),
-    Param::new("backup", Kind::Bool),
-    Param::new("validate", Kind::Str),
-    Param::new("encoding", Kind::Str),
-];
 
 /// `replace`: regular-expression replacement across a whole file.
 pub struct Replace;
 
-#[async_trait]
-impl Module for Replace {
-    fn name(&self) -> &'static str {
-        "replace"
-    }
-    fn params(&self) -> &'static [Param] {
-        PARAMS
-    }
-    fn takes_file_attributes(&self) -> bool {
-        true
-    }
-    async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
-        run(ctx, args).await
+module_args! {
+    /// `replace`'s own arguments.
+    pub struct ReplaceArgs {
+        /// The file to edit.
+        path: String => .required().aliases(&["dest", "destfile", "name"]),
+        /// The regular expression to replace (Python `re`, MULTILINE).
+        regexp: String => .required(),
+        /// What replaces each match; may refer to groups.
+        replace: String => .default_str(""),
+        /// Only replace after the first match of this pattern.
+        after: Option<String>,
+        /// Only replace before the last match of this pattern.
+        before: Option<String>,
+        /// Whether the old file is kept beside the new one.
+        backup: bool => .default_bool(false),
+        /// A command (with `%s`) that must accept the new file before it is put in place.
+        validate: Option<String>,
+        /// How the file is stored (utf-8 or latin-1).
+        encoding: String => .default_str("utf-8"),
     }
 }
 
-/// Reads the file, replaces, and saves when the text changed.
-async fn run(ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
-    let codec = Codec::named(args.str("encoding")).map_err(textfile::fail)?;
-    let file = textfile::read(ctx, args.str("path").unwrap_or_default(), codec).await?;
-    let Some(contents) = &file.text else {
-        return Err(textfile::fail_rc(
-            format!("Path {} does not exist !", file.path),
-            257,
-        ));
-    };
-    let spec = Spec {
-        regexp: args.str("regexp").unwrap_or_default(),
-        replace: args.str("replace").unwrap_or_default(),
-        after: args.str("after").filter(|a| !a.is_empty()),
-        before: args.str("before").filter(|b| !b.is_empty()),
-    };
-    let (after, count) = match replace(contents, &spec).map_err(textfile::fail)? {
-        Replaced::NoSection(pattern) => {
-            let mut outcome = textfile::outcome(
-                false,
-                &format!("Pattern for before/after params did not match the given file: {pattern}"),
-            );
-            outcome.insert("rc".into(), json!(0));
-            return Ok(outcome);
+/// The arguments with the file attributes.
+type Args = WithAttributes<ReplaceArgs>;
+
+#[async_trait]
+impl StateModule for Replace {
+    const NAME: &'static str = "replace";
+    type Args = Args;
+    type State = TextFile;
+    type Plan = SavePlan;
+
+    /// Reads the file; a missing one fails here.
+    async fn query(&self, on: &Target<'_>, args: &Args) -> Result<TextFile, ModuleError> {
+        let own = &args.args;
+        let codec = Codec::named(Some(&own.encoding)).map_err(textfile::fail)?;
+        let file = textfile::read_for(on, &own.path, codec, &args.attributes).await?;
+        if file.text.is_none() {
+            return Err(textfile::fail_rc(
+                format!("Path {} does not exist !", file.path),
+                257,
+            ));
         }
-        Replaced::Text(after, count) => (after, count),
-    };
-    let changed = after != *contents;
-    let msg = if changed {
-        format!("{count} replacements made")
-    } else {
-        String::new()
-    };
-    let saved = textfile::save(ctx, args, &file, &after, changed, &msg).await?;
-    let mut outcome = textfile::outcome(saved.changed, &saved.msg);
-    outcome.insert("rc".into(), json!(0));
-    if let Some(backup) = saved.backup_file {
-        outcome.insert("backup_file".into(), json!(backup));
+        Ok(file)
     }
-    if changed && ctx.diff_mode {
-        outcome.insert(
-            "diff".into(),
-            super::fileops::content_diff(&file.path, contents, &after),
-        );
+
+    fn decide(&self, args: &Args, file: TextFile) -> Result<Decision<SavePlan>, String> {
+        let own = &args.args;
+        let contents = file.text.as_deref().unwrap_or("");
+        let spec = Spec {
+            regexp: &own.regexp,
+            replace: &own.replace,
+            after: own.after.as_deref().filter(|a| !a.is_empty()),
+            before: own.before.as_deref().filter(|b| !b.is_empty()),
+        };
+        let (after, count) = match replace(contents, &spec)? {
+            Replaced::NoSection(pattern) => {
+                return Ok(Decision::unchanged()
+                    .with(
+                        "msg",
+                        format!(
+                            "Pattern for before/after params did not match the given file: {pattern}"
+                        ),
+                    )
+                    .with("rc", 0));
+            }
+            Replaced::Text(after, count) => (after, count),
+        };
+        let changed = after != contents;
+        let msg = if changed {
+            format!("{count} replacements made")
+        } else {
+            String::new()
+        };
+        let plan = textfile::plan_save(&file, &args.attributes, &after, changed, &msg)?;
+        let msg = plan.msg.clone();
+        let decision = Decision::maybe(plan.changed.then_some(plan))
+            .with("msg", msg)
+            .with("rc", 0);
+        Ok(match changed {
+            true => decision.with_diff(fileops::content_diff(&file.path, contents, &after)),
+            false => decision,
+        })
     }
-    Ok(outcome)
+
+    async fn apply(
+        &self,
+        on: &Target<'_>,
+        args: &Args,
+        save: SavePlan,
+    ) -> Result<Outcome, ModuleError> {
+        let own = &args.args;
+        let backup = textfile::apply_save(on, &save, own.validate.as_deref(), own.backup).await?;
+        let mut outcome = Outcome::new();
+        if let Some(backup) = backup {
+            outcome.insert("backup_file".into(), json!(backup));
+        }
+        Ok(outcome)
+    }
 }
 
 /// The replacement to make.
@@ -156,6 +182,39 @@ fn replace(contents: &str, spec: &Spec<'_>) -> Result<Replaced, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::modules::typed::from_json;
+    use serde_json::Value as Json;
+
+    /// Decides one replacement on `/f` holding `text`.
+    fn decide(params: Json, text: &str) -> Decision<SavePlan> {
+        let mut params = params;
+        params["path"] = json!("/f");
+        let args: Args = from_json(params).expect("valid arguments");
+        Replace
+            .decide(&args, TextFile::found("/f", Some(text)))
+            .expect("decides")
+    }
+
+    #[test]
+    fn decide_counts_replacements_and_diffs_only_changes() {
+        let decision = decide(json!({"regexp": "a", "replace": "b"}), "a a\n");
+        assert_eq!(decision.result["msg"], json!("2 replacements made"));
+        assert_eq!(decision.result["rc"], json!(0));
+        assert!(decision.plan.is_some());
+        assert!(decision.diff.is_some());
+        let same = decide(json!({"regexp": "z"}), "a\n");
+        assert!(same.plan.is_none() && same.diff.is_none());
+        let mode = decide(json!({"regexp": "z", "mode": "0600"}), "a\n");
+        assert!(mode.plan.is_some() && mode.diff.is_none());
+        let nowhere = decide(json!({"regexp": "a", "after": "q"}), "a\n");
+        assert!(nowhere.plan.is_none());
+        assert_eq!(
+            nowhere.result["msg"],
+            json!(
+                "Pattern for before/after params did not match the given file: q(?P<subsection>.*)"
+            )
+        );
+    }
 
     /// The file every case of Ansible's replace integration target starts from.
     const PANGRAMS: &str = "The quick brown fox jumps over the lazy dog.\n\

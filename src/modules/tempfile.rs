@@ -3,11 +3,36 @@
 use async_trait::async_trait;
 use serde_json::Value as Json;
 
-use super::{Args, Kind, Module, ModuleContext, ModuleError, Outcome, Param, fileops};
+use super::typed::{TypedArgs, arg_enum, module_args};
+use super::{Args, Module, ModuleContext, ModuleError, Outcome, Param, fileops};
 use crate::connection::{Command, quote};
 
 /// `tempfile`: creates a temporary file or directory, readable by its creator only.
+/// It stays a plain [`Module`]: it has no state to query or decide on, it only runs
+/// `mktemp`, and like Ansible's it cannot tell what it would create, so check mode
+/// skips it.
 pub struct Tempfile;
+
+arg_enum! {
+    /// What to create.
+    pub enum State {
+        Directory = "directory",
+        File = "file",
+    }
+}
+
+module_args! {
+    /// `tempfile`'s arguments.
+    pub struct TempfileArgs {
+        state: State => .default_str("file"),
+        /// The directory to create it in; the system's temporary directory if not given.
+        path: Option<String>,
+        /// What the name starts with.
+        prefix: String => .default_str("ansible."),
+        /// What the name ends with.
+        suffix: String => .default_str(""),
+    }
+}
 
 #[async_trait]
 impl Module for Tempfile {
@@ -16,30 +41,24 @@ impl Module for Tempfile {
     }
 
     fn params(&self) -> &'static [Param] {
-        const PARAMS: &[Param] = &[
-            Param::new("state", Kind::Str).choices(&["directory", "file"]),
-            Param::new("path", Kind::Str),
-            Param::new("prefix", Kind::Str),
-            Param::new("suffix", Kind::Str),
-        ];
-        PARAMS
+        TempfileArgs::PARAMS
     }
 
-    /// Like Ansible's, it cannot tell what it would create, so check mode skips it.
     fn supports_check_mode(&self) -> bool {
         false
     }
 
     async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
-        let dir = match args.str("path") {
+        let args = TempfileArgs::from_args(args).map_err(ModuleError::Failed)?;
+        let dir = match &args.path {
             Some(path) => Some(fileops::expand_user(ctx, path).await?),
             None => None,
         };
         let script = mktemp_script(
-            args.str("state") == Some("directory"),
+            args.state == State::Directory,
             dir.as_deref(),
-            args.str("prefix").unwrap_or("ansible."),
-            args.str("suffix").unwrap_or(""),
+            &args.prefix,
+            &args.suffix,
         );
         let mut command = Command::new(script);
         command.env = ctx.env.clone();
@@ -80,6 +99,18 @@ fn mktemp_script(directory: bool, dir: Option<&str>, prefix: &str, suffix: &str)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arguments_take_ansibles_defaults() {
+        let args: TempfileArgs =
+            crate::modules::typed::from_json(serde_json::json!({})).expect("valid");
+        assert_eq!(args.state, State::File);
+        assert_eq!(
+            (args.prefix.as_str(), args.suffix.as_str()),
+            ("ansible.", "")
+        );
+        assert_eq!(args.path, None);
+    }
 
     #[test]
     fn mktemp_calls() {

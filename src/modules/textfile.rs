@@ -3,10 +3,10 @@
 //! up) only when it changed, and bring mode/owner/group in line, reporting it in
 //! Ansible's words.
 
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Value as Json, json};
 
 use super::fileops::{self, Attributes, FileKind, FileStat, WriteError};
-use super::{Args, ModuleContext, ModuleError, Outcome, Target};
+use super::{ModuleError, Outcome, Target};
 use crate::connection::{Command, ConnectionError, quote};
 
 /// Separates the state lines of the query from the file's bytes.
@@ -119,6 +119,11 @@ pub struct TextFile {
 }
 
 impl TextFile {
+    /// Where writes go: the path with symbolic links resolved.
+    pub fn real_path(&self) -> &str {
+        &self.real_path
+    }
+
     /// A file as a query would find it: `text` when it exists, a fresh file's
     /// defaults (root, umask 022) when it does not. For unit tests of `decide`.
     #[cfg(test)]
@@ -151,7 +156,20 @@ impl TextFile {
 /// Reads `path` on the target: state, resolved path and text in one round trip (two
 /// when the path starts with `~`). Fails as Ansible does on a directory.
 pub async fn read(ctx: &Target<'_>, path: &str, codec: Codec) -> Result<TextFile, ModuleError> {
-    Ok(read_with(ctx, path, codec, None).await?.0)
+    Ok(read_probing(ctx, path, codec, None, None).await?.0)
+}
+
+/// [`read`], also reading what `attributes` need to decide (`chattr` flags, whether
+/// SELinux is enabled): for edits that take the file attributes.
+pub async fn read_for(
+    ctx: &Target<'_>,
+    path: &str,
+    codec: Codec,
+    attributes: &Attributes,
+) -> Result<TextFile, ModuleError> {
+    Ok(read_probing(ctx, path, codec, None, Some(attributes))
+        .await?
+        .0)
 }
 
 /// [`read`], running `probe` (a shell script) first in the same round trip: returns
@@ -162,8 +180,20 @@ pub async fn read_with(
     codec: Codec,
     probe: Option<&str>,
 ) -> Result<(TextFile, String), ModuleError> {
+    read_probing(ctx, path, codec, probe, None).await
+}
+
+/// [`read_with`], with the lines `attributes` need after the file's state.
+async fn read_probing(
+    ctx: &Target<'_>,
+    path: &str,
+    codec: Codec,
+    probe: Option<&str>,
+    attributes: Option<&Attributes>,
+) -> Result<(TextFile, String), ModuleError> {
     let path = expand_home(ctx, path).await?;
-    let mut script = query_script(&path);
+    let extra = attributes.map(|a| a.probe(&path)).unwrap_or_default();
+    let mut script = query_script(&path, &extra);
     if let Some(probe) = probe {
         script = format!("{{ {probe}\n}}; printf '\\002\\n'; {script}");
     }
@@ -200,10 +230,16 @@ pub async fn read_with(
         .filter(|r| !r.is_empty())
         .unwrap_or(&path)
         .to_string();
+    // A new file starts without `chattr` flags, where the probe found `chattr`.
+    let chattr = head.lines().any(|l| l.starts_with("A:"));
     let fresh = head
         .lines()
         .find_map(|l| l.strip_prefix("N:"))
-        .and_then(parse_fresh);
+        .and_then(parse_fresh)
+        .map(|mut fresh| {
+            fresh.details.attr_flags = chattr.then(String::new);
+            fresh
+        });
     let file = TextFile {
         stat: stat.filter(|_| text.is_some()),
         path,
@@ -228,12 +264,13 @@ async fn expand_home(ctx: &Target<'_>, path: &str) -> Result<String, ConnectionE
     Ok(format!("{}{rest}", out.stdout_text()))
 }
 
-/// The query: the state of the path (following links), its resolved path, then
-/// either its bytes after [`CONTENT_MARKER`] or what a new file would look like.
-fn query_script(path: &str) -> String {
+/// The query: the state of the path (following links) and the `extra` lines about
+/// it, its resolved path, then either its bytes after [`CONTENT_MARKER`] or what a
+/// new file would look like.
+fn query_script(path: &str, extra: &str) -> String {
     let p = quote(path);
     format!(
-        "{}; printf 'R:%s\\n' \"$(readlink -f -- {p} 2>/dev/null)\"; \
+        "{}; {extra}printf 'R:%s\\n' \"$(readlink -f -- {p} 2>/dev/null)\"; \
          if [ -e {p} ]; then if [ ! -d {p} ]; then printf '\\001\\n'; cat -- {p} || exit {UNREADABLE}; fi; \
          else printf 'N:%s|%s|%s|%s|%s\\n' \"$(umask)\" \"$(id -u)\" \"$(id -g)\" \"$(id -un)\" \"$(id -gn)\"; fi",
         fileops::stat_script(path, true, false)
@@ -266,19 +303,6 @@ fn parse_fresh(line: &str) -> Option<FileStat> {
 /// Where `needle` first occurs in `haystack`.
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-/// What saving an edit did.
-#[derive(Debug)]
-pub struct Saved {
-    /// Whether content or attributes changed (or would).
-    pub changed: bool,
-    /// The edit's message, with Ansible's note about attributes appended.
-    pub msg: String,
-    /// The backup copy, when one was made.
-    pub backup_file: Option<String>,
-    /// The attribute part of the diff, in Ansible's shape.
-    pub attr_diff: Json,
 }
 
 /// What saving an edit will do, decided from the file as read, without the target.
@@ -331,9 +355,9 @@ pub fn plan_save(
     let changes = attributes.changes(&file.real_path, current)?;
     if content_changed {
         plan.content = Some(file.codec.encode(after)?);
-        if let (None, Some(mode)) = (&file.stat, &attributes.mode) {
+        if let (None, Some(mode)) = (&file.stat, attributes.mode()) {
             let resolved = fileops::parse_mode(mode, Some(current.mode), false)?;
-            plan.attributes.mode = Some(json!(resolved));
+            plan.attributes = attributes.replacing_mode(json!(resolved));
         }
     } else {
         plan.commands.clone_from(&changes.commands);
@@ -394,34 +418,6 @@ pub async fn apply_save(
     Ok(None)
 }
 
-/// Saves `after` over `file` when `content_changed` (never in check mode), then
-/// brings mode/owner/group in line: [`plan_save`] then [`apply_save`], for the
-/// modules not yet on the [`super::contract`].
-pub async fn save(
-    ctx: &ModuleContext<'_>,
-    args: &Args,
-    file: &TextFile,
-    after: &str,
-    content_changed: bool,
-    msg: &str,
-) -> Result<Saved, ModuleError> {
-    let attributes = Attributes::from_args(args);
-    let plan = plan_save(file, &attributes, after, content_changed, msg).map_err(fail)?;
-    let backup_file = match ctx.check_mode {
-        true => None,
-        false => {
-            let backup = args.bool_or("backup", false);
-            apply_save(ctx, &plan, args.str("validate"), backup).await?
-        }
-    };
-    Ok(Saved {
-        changed: plan.changed,
-        msg: plan.msg,
-        backup_file,
-        attr_diff: plan.attr_diff,
-    })
-}
-
 /// Creates the parent directories of `path` when they are missing.
 async fn make_parent(on: &Target<'_>, path: &str) -> Result<(), ModuleError> {
     let Some((dir, _)) = path.rsplit_once('/').filter(|(dir, _)| !dir.is_empty()) else {
@@ -448,20 +444,6 @@ pub fn content_diff(file: &TextFile, after: &str) -> Json {
         file.text.as_deref().unwrap_or(""),
         after,
     )
-}
-
-/// A successful outcome with `changed` and `msg`.
-pub fn outcome(changed: bool, msg: &str) -> Outcome {
-    let mut outcome = super::ok(changed);
-    outcome.insert("msg".into(), json!(msg));
-    outcome
-}
-
-/// Adds Ansible's `warnings` list when there are any.
-pub fn warn(outcome: &mut Map<String, Json>, warnings: Vec<String>) {
-    if !warnings.is_empty() {
-        outcome.insert("warnings".into(), json!(warnings));
-    }
 }
 
 #[cfg(test)]

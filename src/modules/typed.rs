@@ -217,7 +217,7 @@ pub fn fill<T: DeserializeOwned>(
 pub struct WithAttributes<A> {
     /// The module's own arguments.
     pub args: A,
-    /// mode, owner, group.
+    /// mode, owner, group, chattr flags, SELinux context, unsafe_writes.
     pub attributes: Attributes,
 }
 
@@ -229,7 +229,7 @@ impl<A: TypedArgs> TypedArgs for WithAttributes<A> {
     fn from_args(args: &Args) -> Result<Self, String> {
         Ok(WithAttributes {
             args: A::from_args(args)?,
-            attributes: Attributes::from_args(args),
+            attributes: Attributes::from_args(args)?,
         })
     }
 }
@@ -351,13 +351,17 @@ macro_rules! arg_enum {
 }
 pub(crate) use arg_enum;
 
-/// Typed arguments from a JSON mapping, checked as a task's would be: for modules'
-/// unit tests of `decide`.
+/// Typed arguments from a JSON mapping, checked as a task's would be (the file
+/// attributes too, when the module takes them): for modules' unit tests of `decide`.
 #[cfg(test)]
 pub fn from_json<A: TypedArgs>(value: Json) -> Result<A, String> {
     let raw: indexmap::IndexMap<String, Json> =
         serde_json::from_value(value).map_err(|err| err.to_string())?;
-    A::from_args(&Args::parse(A::PARAMS, &raw)?)
+    let mut params = A::PARAMS.to_vec();
+    if A::FILE_ATTRIBUTES {
+        params.extend_from_slice(super::fileops::ATTRIBUTE_PARAMS);
+    }
+    A::from_args(&Args::parse(&params, &raw)?)
 }
 
 #[cfg(test)]

@@ -285,9 +285,9 @@ async fn unpack(
             let diff = tagged("T:").join("\n");
             let mut to_be_set = Vec::new();
             for (field, given) in [
-                ("Mode", attributes.mode.is_some()),
-                ("Uid", attributes.owner.is_some()),
-                ("Gid", attributes.group.is_some()),
+                ("Mode", attributes.mode().is_some()),
+                ("Uid", attributes.owner().is_some()),
+                ("Gid", attributes.group().is_some()),
             ] {
                 if given {
                     to_be_set.push(field);
@@ -344,7 +344,7 @@ async fn unpack(
         }
         outcome.insert("extract_results".into(), results);
     }
-    if attributes.mode.is_some() || attributes.owner.is_some() || attributes.group.is_some() {
+    if attributes.mode().is_some() || attributes.owner().is_some() || attributes.group().is_some() {
         match set_attributes(ctx, dest, &files, attributes).await? {
             Ok(changed) => {
                 if changed {
