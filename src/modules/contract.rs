@@ -22,7 +22,6 @@ pub struct Decision<P> {
     pub result: Outcome,
 }
 
-#[expect(dead_code, reason = "for the modules moving onto the contract")]
 impl<P> Decision<P> {
     /// Nothing to change.
     pub fn unchanged() -> Decision<P> {

@@ -190,7 +190,7 @@ pub enum FreeForm {
 }
 
 static MODULES: &[&dyn Module] = &[
-    &apt::Apt,
+    &contract::Driven(apt::Apt),
     &apt_key::AptKey,
     &apt_repository::AptRepository,
     &assert::Assert,
