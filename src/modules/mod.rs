@@ -191,7 +191,7 @@ pub enum FreeForm {
 
 static MODULES: &[&dyn Module] = &[
     &contract::Driven(apt::Apt),
-    &apt_key::AptKey,
+    &contract::Driven(apt_key::AptKey),
     &apt_repository::AptRepository,
     &assert::Assert,
     &authorized_key::AuthorizedKey,
