@@ -192,7 +192,7 @@ pub enum FreeForm {
 static MODULES: &[&dyn Module] = &[
     &contract::Driven(apt::Apt),
     &contract::Driven(apt_key::AptKey),
-    &apt_repository::AptRepository,
+    &contract::Driven(apt_repository::AptRepository),
     &assert::Assert,
     &authorized_key::AuthorizedKey,
     &blockinfile::BlockInFile,
