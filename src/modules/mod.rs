@@ -201,7 +201,7 @@ static MODULES: &[&dyn Module] = &[
     &cron::Cron,
     &command::Shell,
     &command::Raw,
-    &deb822_repository::Deb822Repository,
+    &contract::Driven(deb822_repository::Deb822Repository),
     &debug::Debug,
     &docker::DockerContainer,
     &docker::DockerImage,
