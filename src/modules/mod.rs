@@ -218,7 +218,7 @@ static MODULES: &[&dyn Module] = &[
     &package::Package,
     &pause::Pause,
     &ping::Ping,
-    &pip::Pip,
+    &contract::Driven(pip::Pip),
     &replace::Replace,
     &service::Service,
     &setup::Setup,
