@@ -210,7 +210,7 @@ static MODULES: &[&dyn Module] = &[
     &fetch::Fetch,
     &file::File,
     &find::Find,
-    &git::Git,
+    &contract::Driven(git::Git),
     &get_url::GetUrl,
     &getent::Getent,
     &hostname::Hostname,
