@@ -159,10 +159,12 @@ impl StateModule for Git {
         let d = quote(&args.dest);
         let remote = quote(&args.remote);
         let marker = if args.bare { "HEAD" } else { ".git" };
+        // An annotated tag's commit shows only when its peeled name is asked for.
         let pattern = if args.version == "HEAD" {
             "HEAD".to_string()
         } else {
-            format!("HEAD {}", quote(&args.version))
+            let peeled = format!("{}^{{}}", args.version);
+            format!("HEAD {} {}", quote(&args.version), quote(&peeled))
         };
         let script = format!(
             "command -v {git} >/dev/null 2>&1 || {{ echo G:; exit 0; }}; \
