@@ -7,10 +7,12 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde_json::{Value as Json, json};
+use serde_json::Value as Json;
 
+use super::contract::{Decision, StateModule};
 use super::fileops;
-use super::{Args, Kind, Module, ModuleContext, ModuleError, Outcome, Param};
+use super::typed::{arg_enum, module_args};
+use super::{ModuleError, Outcome, Target};
 use crate::connection::{Command, quote};
 
 /// The directory of separate source lists.
@@ -24,6 +26,41 @@ const END_MARK: &str = "\n@@bosun-end\n";
 
 /// Adds and removes one-line apt sources.
 pub struct AptRepository;
+
+arg_enum! {
+    /// Whether the source should be listed.
+    pub enum State {
+        Absent = "absent",
+        Present = "present",
+    }
+}
+
+module_args! {
+    /// `apt_repository`'s arguments. Ansible's `codename` and `validate_certs` serve
+    /// only PPAs, which bosun does not add, and `install_python_apt` only its Python
+    /// module: they are not accepted.
+    pub struct AptRepositoryArgs {
+        /// The source line (`deb [options] URL suite components`).
+        repo: String => .required(),
+        state: State => .default_str("present"),
+        /// The permissions of a new sources file.
+        mode: Json,
+        /// Whether to run `apt-get update` after a change.
+        update_cache: bool => .default_bool(true).aliases(&["update-cache"]),
+        update_cache_retries: i64 => .default_int(5),
+        update_cache_retry_max_delay: i64 => .default_int(12),
+        /// The new file's name in `sources.list.d`, without `.list`.
+        filename: Option<String>,
+    }
+}
+
+/// One sources file to save: as it was (to restore it when the update fails) and as
+/// it must be.
+#[derive(Debug)]
+pub struct Change {
+    before: Option<SourcesFile>,
+    after: SourcesFile,
+}
 
 /// One line of a sources file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,7 +77,7 @@ enum Line {
 
 /// A sources file as read from the target.
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct SourcesFile {
+pub struct SourcesFile {
     path: String,
     /// Its permissions (`None` for a file this run creates).
     mode: Option<String>,
@@ -203,115 +240,120 @@ fn remove(files: &mut [SourcesFile], source: &str) {
 }
 
 #[async_trait]
-impl Module for AptRepository {
-    fn name(&self) -> &'static str {
-        "apt_repository"
-    }
+impl StateModule for AptRepository {
+    const NAME: &'static str = "apt_repository";
+    type Args = AptRepositoryArgs;
+    type State = Vec<SourcesFile>;
+    type Plan = Vec<Change>;
 
-    fn params(&self) -> &'static [Param] {
-        const PARAMS: &[Param] = &[
-            Param::new("repo", Kind::Str).required(),
-            Param::new("state", Kind::Str).choices(&["absent", "present"]),
-            Param::new("mode", Kind::Raw),
-            Param::new("update_cache", Kind::Bool).aliases(&["update-cache"]),
-            Param::new("update_cache_retries", Kind::Int),
-            Param::new("update_cache_retry_max_delay", Kind::Int),
-            Param::new("validate_certs", Kind::Bool),
-            Param::new("filename", Kind::Str),
-            Param::new("codename", Kind::Str),
-            Param::new("install_python_apt", Kind::Bool),
-        ];
-        PARAMS
-    }
-
-    async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
-        let repo = args.str("repo").unwrap_or_default();
-        let state = args.str("state").unwrap_or("present");
-        let Some((source, comment)) = parse_repo(repo) else {
-            return Ok(super::failed(format!("Invalid repository string: {repo}")));
-        };
+    async fn query(
+        &self,
+        on: &Target<'_>,
+        args: &AptRepositoryArgs,
+    ) -> Result<Vec<SourcesFile>, ModuleError> {
+        if parse_repo(&args.repo).is_none() {
+            return Err(ModuleError::Failed(format!(
+                "Invalid repository string: {}",
+                args.repo
+            )));
+        }
         let script = format!(
             "for f in /etc/apt/sources.list {SOURCES_DIR}/*.list; do [ -f \"$f\" ] || continue; \
              printf '{FILE_MARK} %s %s\\n' \"$(stat -c %a \"$f\")\" \"$f\"; cat \"$f\"; printf '{}'; done",
             END_MARK.replace('\n', "\\n")
         );
-        let out = ctx.conn.exec(&Command::new(script)).await?;
-        let before = parse_files(&out.stdout_text());
-        let mut after = before.clone();
-        let file = suggest_filename(&source, args.str("filename"));
-        if state == "present" {
-            add(&mut after, &source, &comment, &file);
-        } else {
-            remove(&mut after, &source);
-        }
-        let changes: Vec<(Option<&SourcesFile>, &SourcesFile)> = after
-            .iter()
-            .map(|a| (before.iter().find(|b| b.path == a.path), a))
-            .filter(|(b, a)| b.map(SourcesFile::dump) != Some(a.dump()))
-            .collect();
+        let out = on.conn.exec(&Command::new(script)).await?;
+        Ok(parse_files(&out.stdout_text()))
+    }
 
-        let mut outcome = super::ok(!changes.is_empty());
-        outcome.insert("repo".into(), json!(repo));
-        outcome.insert("state".into(), json!(state));
-        let added: Vec<&str> = changes
-            .iter()
-            .filter(|(b, _)| b.is_none())
-            .map(|(_, a)| a.path.as_str())
+    fn decide(
+        &self,
+        args: &AptRepositoryArgs,
+        before: Vec<SourcesFile>,
+    ) -> Result<Decision<Vec<Change>>, String> {
+        let Some((source, comment)) = parse_repo(&args.repo) else {
+            return Err(format!("Invalid repository string: {}", args.repo));
+        };
+        let mut after = before.clone();
+        let file = suggest_filename(&source, args.filename.as_deref());
+        match args.state {
+            State::Present => add(&mut after, &source, &comment, &file),
+            State::Absent => remove(&mut after, &source),
+        }
+        let changes: Vec<Change> = after
+            .into_iter()
+            .map(|a| Change {
+                before: before.iter().find(|b| b.path == a.path).cloned(),
+                after: a,
+            })
+            .filter(|c| c.before.as_ref().map(SourcesFile::dump) != Some(c.after.dump()))
             .collect();
-        let removed: Vec<&str> = changes
-            .iter()
-            .filter(|(b, a)| b.is_some() && a.lines.is_empty())
-            .map(|(_, a)| a.path.as_str())
-            .collect();
-        outcome.insert("sources_added".into(), json!(added));
-        outcome.insert("sources_removed".into(), json!(removed));
-        if ctx.diff_mode {
-            let diffs: Vec<Json> = changes
+        let paths = |keep: fn(&Change) -> bool| -> Vec<String> {
+            changes
                 .iter()
-                .map(|(b, a)| {
-                    let after_text = if a.lines.is_empty() {
-                        String::new()
-                    } else {
-                        a.dump()
-                    };
-                    fileops::content_diff(
-                        &a.path,
-                        &b.map(SourcesFile::dump).unwrap_or_default(),
-                        &after_text,
-                    )
-                })
-                .collect();
-            outcome.insert("diff".into(), Json::Array(diffs));
+                .filter(|c| keep(c))
+                .map(|c| c.after.path.clone())
+                .collect()
+        };
+        let added = paths(|c| c.before.is_none());
+        let removed = paths(|c| c.before.is_some() && c.after.lines.is_empty());
+        let diffs: Vec<Json> = changes
+            .iter()
+            .map(|c| {
+                let after_text = match c.after.lines.is_empty() {
+                    true => String::new(),
+                    false => c.after.dump(),
+                };
+                let before_text = c.before.as_ref().map(SourcesFile::dump);
+                fileops::content_diff(&c.after.path, &before_text.unwrap_or_default(), &after_text)
+            })
+            .collect();
+        Ok(Decision::maybe(Some(changes).filter(|c| !c.is_empty()))
+            .with("repo", args.repo.clone())
+            .with("state", args.state.as_str())
+            .with("sources_added", added)
+            .with("sources_removed", removed)
+            .with_diff(Json::Array(diffs)))
+    }
+
+    async fn apply(
+        &self,
+        on: &Target<'_>,
+        args: &AptRepositoryArgs,
+        changes: Vec<Change>,
+    ) -> Result<Outcome, ModuleError> {
+        let mode = Some(&args.mode).filter(|m| !m.is_null());
+        for change in &changes {
+            save(on, change.before.is_some(), &change.after, mode)
+                .await?
+                .map_err(ModuleError::Failed)?;
         }
-        if changes.is_empty() || ctx.check_mode {
-            return Ok(outcome);
+        if !args.update_cache {
+            return Ok(Outcome::new());
         }
-        let mode = args.get("mode").cloned();
-        for (b, a) in &changes {
-            if let Err(msg) = save(ctx, b.is_some(), a, mode.as_ref()).await? {
-                return Ok(super::failed(msg));
+        let updated = update_cache(
+            on,
+            args.update_cache_retries,
+            args.update_cache_retry_max_delay,
+        );
+        let Err(err) = updated.await? else {
+            return Ok(Outcome::new());
+        };
+        for change in &changes {
+            let restored = match &change.before {
+                Some(old) => save(on, true, old, None).await?,
+                None => save(on, false, &empty(&change.after.path), None).await?,
+            };
+            if let Err(msg) = restored {
+                return Err(ModuleError::Failed(format!(
+                    "Failed to update apt cache: {err}; restoring {} failed too: {msg}",
+                    change.after.path
+                )));
             }
         }
-        if args.bool_or("update_cache", true) {
-            let retries = args.int("update_cache_retries").unwrap_or(5);
-            let max_delay = args.int("update_cache_retry_max_delay").unwrap_or(12);
-            if let Err(err) = update_cache(ctx, retries, max_delay).await? {
-                for (b, a) in &changes {
-                    let restored = match b {
-                        Some(old) => save(ctx, true, old, None).await?,
-                        None => save(ctx, false, &empty(&a.path), None).await?,
-                    };
-                    if let Err(msg) = restored {
-                        return Ok(super::failed(format!(
-                            "Failed to update apt cache: {err}; restoring {} failed too: {msg}",
-                            a.path
-                        )));
-                    }
-                }
-                return Ok(super::failed(format!("Failed to update apt cache: {err}")));
-            }
-        }
-        Ok(outcome)
+        Err(ModuleError::Failed(format!(
+            "Failed to update apt cache: {err}"
+        )))
     }
 }
 
@@ -327,7 +369,7 @@ fn empty(path: &str) -> SourcesFile {
 /// Writes a sources file atomically (mode as it was; `mode` or 0644 for a new one), or
 /// deletes it when no line is left.
 async fn save(
-    ctx: &ModuleContext<'_>,
+    ctx: &Target<'_>,
     existed: bool,
     file: &SourcesFile,
     mode: Option<&Json>,
@@ -351,7 +393,7 @@ async fn save(
 /// Runs `apt-get update`, retrying with Ansible's backoff; the last error if it never
 /// succeeds.
 pub async fn update_cache(
-    ctx: &ModuleContext<'_>,
+    ctx: &Target<'_>,
     retries: i64,
     max_delay: i64,
 ) -> Result<Result<(), String>, ModuleError> {
@@ -463,5 +505,36 @@ mod tests {
         assert!(added[1].lines.is_empty(), "an emptied file is deleted");
         remove(&mut added, "deb http://x/r ./");
         assert_eq!(added[0], files[0], "disabled lines are not removed");
+    }
+
+    fn decide(args: serde_json::Value, files: Vec<SourcesFile>) -> Decision<Vec<Change>> {
+        let args = crate::modules::typed::from_json(args).expect("valid arguments");
+        AptRepository.decide(&args, files).expect("a decision")
+    }
+
+    #[test]
+    fn a_new_source_gets_its_own_file_and_a_listed_one_changes_nothing() {
+        let output = format!(
+            "{FILE_MARK} 644 /etc/apt/sources.list\ndeb http://deb.debian.org/debian bookworm main\n@@bosun-end\n"
+        );
+        let files = parse_files(&output);
+        let listed = serde_json::json!({"repo": "deb http://deb.debian.org/debian bookworm main"});
+        assert!(decide(listed, files.clone()).plan.is_none());
+        let new = serde_json::json!({"repo": "deb http://y/r ./", "filename": "mine"});
+        let decision = decide(new, files.clone());
+        let changes = decision.plan.expect("a change");
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].after.path, "/etc/apt/sources.list.d/mine.list");
+        assert!(changes[0].before.is_none());
+        assert_eq!(
+            decision.result["sources_added"],
+            serde_json::json!(["/etc/apt/sources.list.d/mine.list"])
+        );
+        let gone = serde_json::json!({
+            "repo": "deb http://deb.debian.org/debian bookworm main",
+            "state": "absent",
+        });
+        let decision = decide(gone, files);
+        assert_eq!(decision.plan.expect("a removal")[0].after.lines, Vec::new());
     }
 }

@@ -8,57 +8,131 @@ use async_trait::async_trait;
 use serde_json::{Value as Json, json};
 use sha2::{Digest as _, Sha256};
 
-use super::{
-    Args, Kind, Module, ModuleContext, ModuleError, Outcome, Param, download, fileops, openpgp,
-};
+use super::contract::{Decision, StateModule};
+use super::typed::{arg_enum, module_args};
+use super::{ModuleError, Outcome, Target, download, fileops, openpgp};
 use crate::connection::{Command, quote};
 
 /// Where downloaded keys go.
 const KEYRINGS_DIR: &str = "/etc/apt/keyrings";
 
-/// The parameters that become deb822 fields, in the order they are written.
-const FIELDS: &[&str] = &[
-    "allow_downgrade_to_insecure",
-    "allow_insecure",
-    "allow_weak",
-    "architectures",
-    "by_hash",
-    "check_date",
-    "check_valid_until",
-    "components",
-    "date_max_future",
-    "enabled",
-    "inrelease_path",
-    "languages",
-    "name",
-    "pdiffs",
-    "signed_by",
-    "suites",
-    "targets",
-    "trusted",
-    "types",
-    "uris",
-];
+arg_enum! {
+    /// Whether the source should exist.
+    pub enum State {
+        Present = "present",
+        Absent = "absent",
+    }
+}
+
+module_args! {
+    /// `deb822_repository`'s arguments: the deb822 fields, `mode` and `state`.
+    /// Ansible's `install_python_debian` only serves its Python module: not accepted.
+    pub struct Deb822Args {
+        allow_downgrade_to_insecure: Option<bool>,
+        allow_insecure: Option<bool>,
+        allow_weak: Option<bool>,
+        architectures: Option<Vec<String>>,
+        by_hash: Option<bool>,
+        check_date: Option<bool>,
+        check_valid_until: Option<bool>,
+        components: Option<Vec<String>>,
+        date_max_future: Option<i64>,
+        enabled: Option<bool>,
+        inrelease_path: Option<String>,
+        languages: Option<Vec<String>>,
+        /// The source's name: its file's and key's names come from it.
+        name: String => .required(),
+        pdiffs: Option<bool>,
+        /// A key: a path on the target, a URL to download, or the key itself.
+        signed_by: Option<String>,
+        suites: Option<Vec<String>>,
+        targets: Option<Vec<String>>,
+        trusted: Option<bool>,
+        /// `deb`, `deb-src`; `deb` when not given.
+        types: Option<Vec<String>>,
+        uris: Option<Vec<String>>,
+        /// The permissions of the `.sources` file.
+        mode: Json,
+        state: State => .default_str("present"),
+    }
+}
+
+impl Deb822Args {
+    /// The parameters that become deb822 fields with their values, in the order they
+    /// are written (sorted by parameter name, as Ansible's module writes them).
+    fn fields(&self) -> Vec<(&'static str, Option<Json>)> {
+        vec![
+            (
+                "allow_downgrade_to_insecure",
+                given(&self.allow_downgrade_to_insecure),
+            ),
+            ("allow_insecure", given(&self.allow_insecure)),
+            ("allow_weak", given(&self.allow_weak)),
+            ("architectures", given(&self.architectures)),
+            ("by_hash", given(&self.by_hash)),
+            ("check_date", given(&self.check_date)),
+            ("check_valid_until", given(&self.check_valid_until)),
+            ("components", given(&self.components)),
+            ("date_max_future", given(&self.date_max_future)),
+            ("enabled", given(&self.enabled)),
+            ("inrelease_path", given(&self.inrelease_path)),
+            ("languages", given(&self.languages)),
+            ("name", Some(json!(self.name))),
+            ("pdiffs", given(&self.pdiffs)),
+            ("signed_by", given(&self.signed_by)),
+            ("suites", given(&self.suites)),
+            ("targets", given(&self.targets)),
+            ("trusted", given(&self.trusted)),
+            (
+                "types",
+                Some(given(&self.types).unwrap_or_else(|| json!(["deb"]))),
+            ),
+            ("uris", given(&self.uris)),
+        ]
+    }
+
+    /// The key URL `signed_by` gives, if it is one.
+    fn key_url(&self) -> Option<&str> {
+        self.signed_by.as_deref().filter(|s| download::is_url(s))
+    }
+}
+
+/// An optional argument as the JSON value of its field; `None` when not given.
+fn given<T: serde::Serialize>(value: &Option<T>) -> Option<Json> {
+    value.as_ref().and_then(|v| serde_json::to_value(v).ok())
+}
 
 /// Manages a deb822 `.sources` file.
 pub struct Deb822Repository;
 
 /// A file's state on the target: mode and SHA-256.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-struct Present {
+pub struct Present {
     mode: u32,
     sha256: String,
 }
 
 /// What the query found.
 #[derive(Debug, Default)]
-struct Snapshot {
+pub struct Snapshot {
     /// Existing files, by path.
     files: Vec<(String, Present)>,
     /// Whether `signed_by` names a file on the target.
     signed_by_is_file: bool,
     /// Whether the keyrings directory exists.
     keyrings_dir: bool,
+    /// The key `signed_by` downloaded, when it is a URL.
+    key: Option<Result<Vec<u8>, String>>,
+}
+
+/// The changes: files to delete, the keyrings directory to make, files to write,
+/// permissions to fix.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Changes {
+    remove: Vec<String>,
+    make_keyrings_dir: bool,
+    writes: Vec<(String, Vec<u8>, u32)>,
+    chmods: Vec<(String, u32)>,
 }
 
 impl Snapshot {
@@ -180,66 +254,25 @@ fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
 }
 
+/// The `.sources` file's slug: the legacy one when its file exists.
+fn slug(name: &str, snapshot: &Snapshot) -> String {
+    let legacy = legacy_slug(name);
+    match snapshot.file(&sources_path(&legacy)) {
+        Some(_) => legacy,
+        None => name.replace(' ', "-"),
+    }
+}
+
 #[async_trait]
-impl Module for Deb822Repository {
-    fn name(&self) -> &'static str {
-        "deb822_repository"
-    }
+impl StateModule for Deb822Repository {
+    const NAME: &'static str = "deb822_repository";
+    type Args = Deb822Args;
+    type State = Snapshot;
+    type Plan = Changes;
 
-    fn params(&self) -> &'static [Param] {
-        const PARAMS: &[Param] = &[
-            Param::new("allow_downgrade_to_insecure", Kind::Bool),
-            Param::new("allow_insecure", Kind::Bool),
-            Param::new("allow_weak", Kind::Bool),
-            Param::new("architectures", Kind::List),
-            Param::new("by_hash", Kind::Bool),
-            Param::new("check_date", Kind::Bool),
-            Param::new("check_valid_until", Kind::Bool),
-            Param::new("components", Kind::List),
-            Param::new("date_max_future", Kind::Int),
-            Param::new("enabled", Kind::Bool),
-            Param::new("inrelease_path", Kind::Str),
-            Param::new("install_python_debian", Kind::Bool),
-            Param::new("languages", Kind::List),
-            Param::new("name", Kind::Str).required(),
-            Param::new("pdiffs", Kind::Bool),
-            Param::new("signed_by", Kind::Str),
-            Param::new("suites", Kind::List),
-            Param::new("targets", Kind::List),
-            Param::new("trusted", Kind::Bool),
-            Param::new("types", Kind::List),
-            Param::new("uris", Kind::List),
-            Param::new("mode", Kind::Raw),
-            Param::new("state", Kind::Str).choices(&["present", "absent"]),
-        ];
-        PARAMS
-    }
-
-    async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
-        let name = args.str("name").unwrap_or_default();
-        let state = args.str("state").unwrap_or("present");
-        let types = args.strings("types");
-        if let Some(bad) = types
-            .iter()
-            .find(|t| !["deb", "deb-src"].contains(&t.as_str()))
-        {
-            return Ok(super::failed(format!(
-                "value of types must be one or more of: deb, deb-src. Got no match for: {bad}"
-            )));
-        }
-        let mode = match args.get("mode") {
-            Some(mode) => super::fileops::parse_mode(mode, None, false),
-            None => Ok(0o644),
-        };
-        let mode = match mode {
-            Ok(mode) => mode,
-            Err(msg) => return Ok(super::failed(msg)),
-        };
-        let legacy = legacy_slug(name);
-        let modern = name.replace(' ', "-");
-        let signed_by = args.str("signed_by");
-        let url = signed_by.filter(|s| download::is_url(s));
-
+    async fn query(&self, on: &Target<'_>, args: &Deb822Args) -> Result<Snapshot, ModuleError> {
+        let legacy = legacy_slug(&args.name);
+        let modern = args.name.replace(' ', "-");
         let mut script = String::new();
         let mut paths = vec![sources_path(&legacy), sources_path(&modern)];
         for slug in [&legacy, &modern] {
@@ -254,80 +287,80 @@ impl Module for Deb822Repository {
             ));
         }
         script.push_str(&format!("[ -d {KEYRINGS_DIR} ] && echo D:yes; "));
-        match (url, signed_by) {
-            (Some(url), _) if state == "present" => {
-                script.push_str(&download::script(url, true));
-            }
+        let url = args.key_url().filter(|_| args.state == State::Present);
+        match (url, args.signed_by.as_deref()) {
+            (Some(url), _) => script.push_str(&download::script(url, true)),
             (None, Some(path)) if !path.contains('\n') => {
                 script.push_str(&format!("[ -f {} ] && echo P:yes; ", quote(path)));
             }
             _ => {}
         }
         script.push_str("true");
-        let out = ctx.conn.exec(&Command::new(script)).await?;
+        let out = on.conn.exec(&Command::new(script)).await?;
         let output = out.stdout_text();
-        let snapshot = parse_snapshot(&output);
-        let slug = if snapshot.file(&sources_path(&legacy)).is_some() {
-            legacy
-        } else {
-            modern
-        };
-        let dest = sources_path(&slug);
+        let mut snapshot = parse_snapshot(&output);
+        snapshot.key = url.map(|url| download::parse(&output, url));
+        Ok(snapshot)
+    }
 
-        if state == "absent" {
-            let doomed: Vec<String> = std::iter::once(dest.clone())
+    fn decide(&self, args: &Deb822Args, snapshot: Snapshot) -> Result<Decision<Changes>, String> {
+        if let Some(bad) = args
+            .types
+            .iter()
+            .flatten()
+            .find(|t| !["deb", "deb-src"].contains(&t.as_str()))
+        {
+            return Err(format!(
+                "value of types must be one or more of: deb, deb-src. Got no match for: {bad}"
+            ));
+        }
+        let mode = match &args.mode {
+            Json::Null => 0o644,
+            mode => fileops::parse_mode(mode, None, false)?,
+        };
+        let slug = slug(&args.name, &snapshot);
+        let dest = sources_path(&slug);
+        if args.state == State::Absent {
+            let remove: Vec<String> = std::iter::once(dest.clone())
                 .chain(["asc", "gpg"].map(|ext| key_path(&slug, ext)))
                 .filter(|p| snapshot.file(p).is_some())
                 .collect();
-            let mut outcome = super::ok(!doomed.is_empty());
-            outcome.insert("repo".into(), Json::Null);
-            outcome.insert("dest".into(), json!(dest));
-            outcome.insert("key_filename".into(), json!(key_path(&slug, "gpg")));
-            if !doomed.is_empty() && !ctx.check_mode {
-                let quoted: Vec<String> = doomed.iter().map(|p| quote(p)).collect();
-                let removed = fileops::run_checked(ctx, format!("rm -f -- {}", quoted.join(" ")));
-                if let Err(msg) = removed.await? {
-                    return Ok(super::failed(msg));
-                }
-            }
-            return Ok(outcome);
+            let changes = Some(Changes {
+                remove,
+                ..Changes::default()
+            });
+            return Ok(Decision::maybe(changes.filter(|c| !c.remove.is_empty()))
+                .with("repo", Json::Null)
+                .with("dest", dest)
+                .with("key_filename", key_path(&slug, "gpg")));
         }
-
         let mut key_filename = None;
-        let mut writes: Vec<(String, Vec<u8>, u32)> = Vec::new();
-        let mut chmods: Vec<(String, u32)> = Vec::new();
+        let mut changes = Changes::default();
         let mut fields = Vec::new();
-        for param in FIELDS {
-            let value = match (*param, args.get(param)) {
-                ("types", None) => json!(["deb"]),
-                (_, None) => continue,
-                (_, Some(value)) => value.clone(),
+        for (param, value) in args.fields() {
+            let Some(value) = value else {
+                continue;
             };
             let mut text = field_value(&value);
-            if *param == "signed_by" {
-                if let Some(url) = url {
-                    let data = match download::parse(&output, url) {
-                        Ok(data) => data,
-                        Err(msg) => {
-                            return Ok(super::failed(format!(
-                                "Could not fetch signed_by key: {msg}"
-                            )));
-                        }
-                    };
+            if param == "signed_by" {
+                if let Some(key) = &snapshot.key {
+                    let data = key
+                        .as_ref()
+                        .map_err(|msg| format!("Could not fetch signed_by key: {msg}"))?;
                     if !data.is_empty() {
-                        let ext = if openpgp::is_armored(&data) {
+                        let ext = if openpgp::is_armored(data) {
                             "asc"
                         } else {
                             "gpg"
                         };
                         let path = key_path(&slug, ext);
                         match snapshot.file(&path) {
-                            Some(f) if f.sha256 == sha256_hex(&data) => {
+                            Some(f) if f.sha256 == sha256_hex(data) => {
                                 if f.mode & 0o7777 != 0o644 {
-                                    chmods.push((path.clone(), 0o644));
+                                    changes.chmods.push((path.clone(), 0o644));
                                 }
                             }
-                            _ => writes.push((path.clone(), data, 0o644)),
+                            _ => changes.writes.push((path.clone(), data.clone(), 0o644)),
                         }
                         text = path.clone();
                         key_filename = Some(path);
@@ -342,38 +375,51 @@ impl Module for Deb822Repository {
         match snapshot.file(&dest) {
             Some(f) if f.sha256 == sha256_hex(repo.as_bytes()) => {
                 if f.mode & 0o7777 != mode {
-                    chmods.push((dest.clone(), mode));
+                    changes.chmods.push((dest.clone(), mode));
                 }
             }
-            _ => writes.push((dest.clone(), repo.clone().into_bytes(), mode)),
+            _ => changes
+                .writes
+                .push((dest.clone(), repo.clone().into_bytes(), mode)),
         }
-        let needs_dir = writes.iter().any(|(p, _, _)| p.starts_with(KEYRINGS_DIR));
-        let changed = !writes.is_empty() || !chmods.is_empty();
-        let mut outcome = super::ok(changed);
-        outcome.insert("repo".into(), json!(repo));
-        outcome.insert("dest".into(), json!(dest));
-        outcome.insert("key_filename".into(), json!(key_filename));
-        if ctx.check_mode {
-            return Ok(outcome);
+        changes.make_keyrings_dir = !snapshot.keyrings_dir
+            && changes
+                .writes
+                .iter()
+                .any(|(p, _, _)| p.starts_with(KEYRINGS_DIR));
+        let changed = !changes.writes.is_empty() || !changes.chmods.is_empty();
+        Ok(Decision::maybe(changed.then_some(changes))
+            .with("repo", repo)
+            .with("dest", dest)
+            .with("key_filename", key_filename))
+    }
+
+    async fn apply(
+        &self,
+        on: &Target<'_>,
+        _args: &Deb822Args,
+        changes: Changes,
+    ) -> Result<Outcome, ModuleError> {
+        let failed = ModuleError::Failed;
+        if !changes.remove.is_empty() {
+            let quoted: Vec<String> = changes.remove.iter().map(|p| quote(p)).collect();
+            let removed = fileops::run_checked(on, format!("rm -f -- {}", quoted.join(" ")));
+            removed.await?.map_err(failed)?;
         }
-        if needs_dir && !snapshot.keyrings_dir {
-            let made = fileops::run_checked(ctx, format!("mkdir -p -m 0755 {KEYRINGS_DIR}"));
-            if let Err(msg) = made.await? {
-                return Ok(super::failed(msg));
-            }
+        if changes.make_keyrings_dir {
+            let made = fileops::run_checked(on, format!("mkdir -p -m 0755 {KEYRINGS_DIR}"));
+            made.await?.map_err(failed)?;
         }
-        for (path, data, mode) in &writes {
-            if let Err(msg) = fileops::write_with_mode(ctx, path, data, *mode).await? {
-                return Ok(super::failed(msg));
-            }
+        for (path, data, mode) in &changes.writes {
+            fileops::write_with_mode(on, path, data, *mode)
+                .await?
+                .map_err(failed)?;
         }
-        for (path, mode) in &chmods {
+        for (path, mode) in &changes.chmods {
             let script = format!("chmod {mode:04o} -- {}", quote(path));
-            if let Err(msg) = fileops::run_checked(ctx, script).await? {
-                return Ok(super::failed(msg));
-            }
+            fileops::run_checked(on, script).await?.map_err(failed)?;
         }
-        Ok(outcome)
+        Ok(Outcome::new())
     }
 }
 
@@ -403,9 +449,12 @@ mod tests {
         assert_eq!(field_name("by_hash"), "By-Hash");
         assert_eq!(field_value(&json!(false)), "no");
         assert_eq!(field_value(&json!(["amd64", "arm64"])), "amd64 arm64");
-        let mut sorted = FIELDS.to_vec();
+        let args: Deb822Args =
+            crate::modules::typed::from_json(json!({"name": "x"})).expect("valid arguments");
+        let names: Vec<&str> = args.fields().iter().map(|(p, _)| *p).collect();
+        let mut sorted = names.clone();
         sorted.sort_unstable();
-        assert_eq!(sorted, FIELDS, "Ansible writes fields sorted by parameter");
+        assert_eq!(sorted, names, "Ansible writes fields sorted by parameter");
     }
 
     #[test]
@@ -434,5 +483,46 @@ mod tests {
             })
         );
         assert!(snapshot.keyrings_dir && snapshot.signed_by_is_file);
+    }
+
+    fn decide(args: Json, snapshot: Snapshot) -> Result<Decision<Changes>, String> {
+        let args = crate::modules::typed::from_json(args).expect("valid arguments");
+        Deb822Repository.decide(&args, snapshot)
+    }
+
+    #[test]
+    fn a_new_source_is_written_and_a_written_one_kept() {
+        let args = json!({"name": "bosun", "uris": "http://x/", "suites": "./"});
+        let decision = decide(args.clone(), Snapshot::default()).expect("a decision");
+        let changes = decision.plan.expect("a write");
+        let (path, text, mode) = &changes.writes[0];
+        assert_eq!(path, "/etc/apt/sources.list.d/bosun.sources");
+        let text = String::from_utf8_lossy(text).into_owned();
+        assert_eq!(
+            text,
+            "X-Repolib-Name: bosun\nSuites: ./\nTypes: deb\nURIs: http://x/\n"
+        );
+        assert_eq!(*mode, 0o644);
+        let sum = sha256_hex(text.as_bytes());
+        let snapshot = parse_snapshot(&format!("F:644|{sum}|{path}\n"));
+        assert!(decide(args, snapshot).expect("a decision").plan.is_none());
+        let bad = json!({"name": "b", "types": ["rpm"]});
+        assert!(decide(bad, Snapshot::default()).is_err());
+    }
+
+    #[test]
+    fn absent_removes_the_source_and_its_key() {
+        let snapshot = parse_snapshot(
+            "F:644|a|/etc/apt/sources.list.d/b.sources\nF:644|b|/etc/apt/keyrings/b.asc\n",
+        );
+        let decision = decide(json!({"name": "b", "state": "absent"}), snapshot).expect("ok");
+        let changes = decision.plan.expect("a removal");
+        assert_eq!(
+            changes.remove,
+            [
+                "/etc/apt/sources.list.d/b.sources",
+                "/etc/apt/keyrings/b.asc"
+            ]
+        );
     }
 }

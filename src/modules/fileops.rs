@@ -7,7 +7,6 @@ use serde_json::{Map, Value as Json, json};
 
 use crate::connection::{Command, ConnectionError, check_received, quote};
 
-use super::ModuleContext;
 use super::typed::{TypedArgs, module_args};
 
 /// The parameters every module that writes a path accepts, as Ansible's
@@ -786,7 +785,7 @@ pub async fn write_atomic(
 /// Writes `data` to `path` atomically with `mode`, owned by the connecting user; a
 /// failed write is the inner error.
 pub async fn write_with_mode(
-    ctx: &ModuleContext<'_>,
+    ctx: &super::Target<'_>,
     path: &str,
     data: &[u8],
     mode: u32,
@@ -802,7 +801,7 @@ pub async fn write_with_mode(
 /// Runs `script` on the target; its trimmed standard error is the inner error when it
 /// fails.
 pub async fn run_checked(
-    ctx: &ModuleContext<'_>,
+    ctx: &super::Target<'_>,
     script: String,
 ) -> Result<Result<(), String>, ConnectionError> {
     let out = ctx.conn.exec(&Command::new(script)).await?;

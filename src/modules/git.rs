@@ -6,15 +6,67 @@
 use async_trait::async_trait;
 use serde_json::json;
 
-use super::{Args, Kind, Module, ModuleContext, ModuleError, Outcome, Param};
+use super::contract::{Decision, StateModule};
+use super::typed::module_args;
+use super::{ModuleError, Outcome, Target};
 use crate::connection::{Command, CommandOutput, quote};
 
 /// Checks out git repositories.
 pub struct Git;
 
+module_args! {
+    /// `git`'s arguments.
+    pub struct GitArgs {
+        /// The repository's URL.
+        repo: String => .required().aliases(&["name"]),
+        /// The checkout's directory.
+        dest: String => .required(),
+        /// A branch, tag or commit.
+        version: String => .default_str("HEAD"),
+        remote: String => .default_str("origin"),
+        /// One more refspec to fetch.
+        refspec: Option<String>,
+        /// Discard local modifications.
+        force: bool => .default_bool(false),
+        depth: Option<i64>,
+        clone: bool => .default_bool(true),
+        update: bool => .default_bool(true),
+        bare: bool => .default_bool(false),
+        umask: Option<String>,
+        recursive: bool => .default_bool(true),
+        single_branch: bool => .default_bool(false),
+        track_submodules: bool => .default_bool(false),
+        reference: Option<String>,
+        accept_hostkey: bool => .default_bool(false),
+        accept_newhostkey: bool => .default_bool(false),
+        ssh_opts: Option<String>,
+        key_file: Option<String>,
+        /// The git program.
+        executable: Option<String>,
+    }
+}
+
+/// What must change.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Changes {
+    /// Point the remote at `repo`.
+    set_url: bool,
+    /// Clone, or fetch and check out.
+    move_to: Option<Move>,
+}
+
+/// How the checkout reaches the wanted version.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Move {
+    /// A new clone.
+    Clone(Wanted),
+    /// A fetch and checkout; the branch checked out (for `HEAD`) comes along.
+    Update(Wanted, Option<String>),
+}
+
 /// What the query found.
 #[derive(Debug, Default, PartialEq, Eq)]
-struct Snapshot {
+pub struct Snapshot {
     git_missing: bool,
     /// The checkout exists.
     exists: bool,
@@ -57,7 +109,7 @@ fn parse_snapshot(output: &str) -> Snapshot {
 
 /// What `version` is on the remote.
 #[derive(Debug, PartialEq, Eq)]
-enum Target {
+pub enum Wanted {
     /// The remote's default branch (`HEAD`), at this commit.
     Head(String),
     /// A branch, at this commit.
@@ -68,140 +120,51 @@ enum Target {
     Commit,
 }
 
-impl Target {
+impl Wanted {
     /// The commit the remote has for it, when known.
     fn sha(&self) -> Option<&str> {
         match self {
-            Target::Head(sha) | Target::Branch(sha) | Target::Tag(sha) => Some(sha),
-            Target::Commit => None,
+            Wanted::Head(sha) | Wanted::Branch(sha) | Wanted::Tag(sha) => Some(sha),
+            Wanted::Commit => None,
         }
     }
 }
 
 /// Resolves `version` against the remote's refs.
-fn resolve(version: &str, refs: &[(String, String)]) -> Option<Target> {
+fn resolve(version: &str, refs: &[(String, String)]) -> Option<Wanted> {
     let find = |name: &str| refs.iter().find(|(_, n)| n == name).map(|(s, _)| s.clone());
     if version == "HEAD" {
-        return find("HEAD").map(Target::Head);
+        return find("HEAD").map(Wanted::Head);
     }
     if let Some(sha) = find(&format!("refs/heads/{version}")) {
-        return Some(Target::Branch(sha));
+        return Some(Wanted::Branch(sha));
     }
     let tag = format!("refs/tags/{version}");
     if let Some(sha) = find(&format!("{tag}^{{}}")).or_else(|| find(&tag)) {
-        return Some(Target::Tag(sha));
+        return Some(Wanted::Tag(sha));
     }
-    (version.len() >= 4 && version.chars().all(|c| c.is_ascii_hexdigit())).then_some(Target::Commit)
+    (version.len() >= 4 && version.chars().all(|c| c.is_ascii_hexdigit())).then_some(Wanted::Commit)
 }
 
 #[async_trait]
-impl Module for Git {
-    fn name(&self) -> &'static str {
-        "git"
-    }
+impl StateModule for Git {
+    const NAME: &'static str = "git";
+    type Args = GitArgs;
+    type State = Snapshot;
+    type Plan = Changes;
 
-    fn params(&self) -> &'static [Param] {
-        const PARAMS: &[Param] = &[
-            Param::new("repo", Kind::Str).required().aliases(&["name"]),
-            Param::new("dest", Kind::Str).required(),
-            Param::new("version", Kind::Str),
-            Param::new("remote", Kind::Str),
-            Param::new("refspec", Kind::Str),
-            Param::new("force", Kind::Bool),
-            Param::new("depth", Kind::Int),
-            Param::new("clone", Kind::Bool),
-            Param::new("update", Kind::Bool),
-            Param::new("bare", Kind::Bool),
-            Param::new("umask", Kind::Str),
-            Param::new("recursive", Kind::Bool),
-            Param::new("single_branch", Kind::Bool),
-            Param::new("track_submodules", Kind::Bool),
-            Param::new("reference", Kind::Str),
-            Param::new("accept_hostkey", Kind::Bool),
-            Param::new("accept_newhostkey", Kind::Bool),
-            Param::new("ssh_opts", Kind::Str),
-            Param::new("key_file", Kind::Str),
-            Param::new("executable", Kind::Str),
-        ];
-        PARAMS
-    }
-
-    async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
-        let run = Run { ctx, args };
-        run.run().await
-    }
-}
-
-/// One run of the module on one host.
-struct Run<'a> {
-    ctx: &'a ModuleContext<'a>,
-    args: &'a Args,
-}
-
-impl Run<'_> {
-    fn git(&self) -> String {
-        quote(self.args.str("executable").unwrap_or("git"))
-    }
-
-    fn remote(&self) -> &str {
-        self.args.str("remote").unwrap_or("origin")
-    }
-
-    /// Runs `script` with git's environment (no prompts; the SSH options asked for).
-    async fn exec(&self, script: String) -> Result<CommandOutput, ModuleError> {
-        let mut command = Command::new(match self.args.str("umask") {
-            Some(umask) => format!("umask {} && {script}", quote(umask)),
-            None => script,
-        });
-        command.env = self.ctx.env.clone();
-        command.env.push(("GIT_TERMINAL_PROMPT".into(), "0".into()));
-        command.env.push(("LC_ALL".into(), "C".into()));
-        let mut ssh = vec!["ssh".to_string()];
-        if self.args.bool_or("accept_hostkey", false) {
-            ssh.push("-o StrictHostKeyChecking=no".into());
-        } else if self.args.bool_or("accept_newhostkey", false) {
-            ssh.push("-o StrictHostKeyChecking=accept-new".into());
-        }
-        if let Some(key) = self.args.str("key_file") {
-            ssh.push(format!("-i {} -o IdentitiesOnly=yes", quote(key)));
-        }
-        if let Some(opts) = self.args.str("ssh_opts") {
-            ssh.push(opts.to_string());
-        }
-        if ssh.len() > 1 {
-            command.env.push(("GIT_SSH_COMMAND".into(), ssh.join(" ")));
-        }
-        Ok(self.ctx.conn.exec(&command).await?)
-    }
-
-    /// Runs `script`; its failure becomes a failed result naming `what`.
-    async fn step(&self, what: &str, script: String) -> Result<Result<(), Outcome>, ModuleError> {
-        let out = self.exec(script).await?;
-        if out.rc == 0 {
-            return Ok(Ok(()));
-        }
-        let mut failed = super::failed(format!("Failed to {what}: {}", out.stderr_text().trim()));
-        failed.insert("rc".into(), json!(out.rc));
-        failed.insert("stdout".into(), json!(out.stdout_text()));
-        failed.insert("stderr".into(), json!(out.stderr_text()));
-        Ok(Err(failed))
-    }
-
-    async fn run(&self) -> Result<Outcome, ModuleError> {
-        let args = self.args;
-        let repo = args.str("repo").unwrap_or_default();
-        let dest = args.str("dest").unwrap_or_default();
-        let version = args.str("version").unwrap_or("HEAD");
-        let bare = args.bool_or("bare", false);
-        let force = args.bool_or("force", false);
-        let git = self.git();
-        let d = quote(dest);
-        let remote = quote(self.remote());
-        let marker = if bare { "HEAD" } else { ".git" };
-        let pattern = if version == "HEAD" {
+    async fn query(&self, on: &Target<'_>, args: &GitArgs) -> Result<Snapshot, ModuleError> {
+        let run = Run { on, args };
+        let git = run.git();
+        let d = quote(&args.dest);
+        let remote = quote(&args.remote);
+        let marker = if args.bare { "HEAD" } else { ".git" };
+        // An annotated tag's commit shows only when its peeled name is asked for.
+        let pattern = if args.version == "HEAD" {
             "HEAD".to_string()
         } else {
-            format!("HEAD {}", quote(version))
+            let peeled = format!("{}^{{}}", args.version);
+            format!("HEAD {} {}", quote(&args.version), quote(&peeled))
         };
         let script = format!(
             "command -v {git} >/dev/null 2>&1 || {{ echo G:; exit 0; }}; \
@@ -212,130 +175,184 @@ impl Run<'_> {
                {status} ); fi; \
              bosun_refs=$({git} ls-remote {r} {pattern} 2>&1) && printf '%s\\n' \"$bosun_refs\" | sed 's/^/R:/' \
              || printf 'X:%s\\n' \"$(printf '%s' \"$bosun_refs\" | tail -n 1)\"",
-            r = quote(repo),
-            status = if bare {
+            r = quote(&args.repo),
+            status = if args.bare {
                 "true".to_string()
             } else {
                 format!("{git} status --porcelain --untracked-files=no | sed 's/^/M:/'")
             },
         );
-        let snapshot = parse_snapshot(&self.exec(script).await?.stdout_text());
+        let snapshot = parse_snapshot(&run.exec(script).await?.stdout_text());
         if snapshot.git_missing {
-            return Ok(super::failed(format!(
+            return Err(ModuleError::Failed(format!(
                 "Failed to find required executable \"{}\" in paths",
-                args.str("executable").unwrap_or("git")
+                args.executable.as_deref().unwrap_or("git")
             )));
         }
-        let mut outcome = super::ok(false);
-        outcome.insert("before".into(), json!(snapshot.head));
-        outcome.insert("remote_url_changed".into(), json!(false));
-        if let Some(error) = &snapshot.remote_error {
-            let mut failed = super::failed(format!("Failed to read the remote {repo}: {error}"));
+        let failed_before = |msg: String| {
+            let mut failed = super::failed(msg);
             failed.insert("before".into(), json!(snapshot.head));
-            return Ok(failed);
+            ModuleError::FailedWith(failed)
+        };
+        if let Some(error) = &snapshot.remote_error {
+            let msg = format!("Failed to read the remote {}: {error}", args.repo);
+            return Err(failed_before(msg));
         }
-        let Some(target) = resolve(version, &snapshot.refs) else {
-            return Ok(super::failed(format!(
-                "Cannot find version {version} in {repo}"
+        if snapshot.exists && !snapshot.modified.is_empty() && args.update && !args.force {
+            return Err(failed_before(format!(
+                "Local modifications exist in the destination: {} (force=no).",
+                args.dest
             )));
+        }
+        Ok(snapshot)
+    }
+
+    fn decide(&self, args: &GitArgs, snapshot: Snapshot) -> Result<Decision<Changes>, String> {
+        let version = args.version.as_str();
+        let Some(target) = resolve(version, &snapshot.refs) else {
+            return Err(format!("Cannot find version {version} in {}", args.repo));
         };
         let wanted = target.sha().map(str::to_string);
-        let at_target = |head: &Option<String>| match (&target, head) {
-            (Target::Commit, Some(h)) => h.starts_with(&version.to_ascii_lowercase()),
+        let at_target = match (&target, &snapshot.head) {
+            (Wanted::Commit, Some(h)) => h.starts_with(&version.to_ascii_lowercase()),
             (_, Some(h)) => Some(h) == wanted.as_ref(),
             _ => false,
         };
-
+        let decision = Decision::unchanged().with("before", snapshot.head.clone());
+        let planned_after = json!(wanted.as_deref().unwrap_or(version));
         if !snapshot.exists {
-            if !args.bool_or("clone", true) {
-                outcome.insert("after".into(), json!(wanted));
-                return Ok(outcome);
+            if !args.clone {
+                return Ok(decision
+                    .with("remote_url_changed", false)
+                    .with("after", wanted));
             }
-            outcome.insert("changed".into(), json!(true));
-            if self.ctx.check_mode {
-                outcome.insert("after".into(), json!(wanted.as_deref().unwrap_or(version)));
-                return Ok(outcome);
-            }
-            if let Err(failed) = self.clone(repo, dest, version, &target).await? {
-                return Ok(failed);
-            }
-        } else {
-            if let Some(url) = snapshot.url.as_deref().filter(|u| *u != repo) {
-                outcome.insert("remote_url_changed".into(), json!(true));
-                outcome.insert("changed".into(), json!(true));
-                outcome.insert("remote_url_before".into(), json!(url));
-                if !self.ctx.check_mode
-                    && let Err(failed) = self
-                        .step(
-                            "set the remote URL",
-                            format!("cd {d} && {git} remote set-url {remote} {}", quote(repo)),
-                        )
-                        .await?
-                {
-                    return Ok(failed);
-                }
-            }
-            let update = args.bool_or("update", true);
-            if !snapshot.modified.is_empty() && update {
-                if !force {
-                    let mut failed = super::failed(format!(
-                        "Local modifications exist in the destination: {dest} (force=no)."
-                    ));
-                    failed.insert("before".into(), json!(snapshot.head));
-                    return Ok(failed);
-                }
-                outcome.insert("changed".into(), json!(true));
-            }
-            if !update {
-                outcome.insert("after".into(), json!(snapshot.head));
-                return Ok(outcome);
-            }
-            if at_target(&snapshot.head) && snapshot.modified.is_empty() {
-                outcome.insert("after".into(), json!(snapshot.head));
-                return Ok(outcome);
-            }
-            if self.ctx.check_mode {
-                outcome.insert("changed".into(), json!(true));
-                outcome.insert("after".into(), json!(wanted.as_deref().unwrap_or(version)));
-                return Ok(outcome);
-            }
-            if let Err(failed) = self.update(dest, version, &target, &snapshot).await? {
-                return Ok(failed);
-            }
+            let changes = Changes {
+                set_url: false,
+                move_to: Some(Move::Clone(target)),
+            };
+            return Ok(Decision {
+                plan: Some(changes),
+                ..decision
+                    .with("remote_url_changed", false)
+                    .with("after", planned_after)
+            });
         }
-        let after = self
-            .exec(format!("cd {d} && {git} rev-parse HEAD"))
-            .await?
-            .stdout_text()
-            .trim()
-            .to_string();
-        if Some(&after) != snapshot.head.as_ref() {
-            outcome.insert("changed".into(), json!(true));
+        let old_url = snapshot.url.clone().filter(|u| *u != args.repo);
+        let mut decision = decision.with("remote_url_changed", old_url.is_some());
+        if let Some(url) = &old_url {
+            decision = decision.with("remote_url_before", url.clone());
         }
-        outcome.insert("after".into(), json!(after));
+        let move_to = (args.update && !(at_target && snapshot.modified.is_empty()))
+            .then(|| Move::Update(target, snapshot.branch.clone()));
+        let after = match &move_to {
+            Some(_) => planned_after,
+            None => json!(snapshot.head),
+        };
+        let changes = Changes {
+            set_url: old_url.is_some(),
+            move_to,
+        };
+        let changed = changes.set_url || changes.move_to.is_some();
+        Ok(Decision {
+            plan: changed.then_some(changes),
+            ..decision.with("after", after)
+        })
+    }
+
+    async fn apply(
+        &self,
+        on: &Target<'_>,
+        args: &GitArgs,
+        changes: Changes,
+    ) -> Result<Outcome, ModuleError> {
+        let run = Run { on, args };
+        let git = run.git();
+        let d = quote(&args.dest);
+        if changes.set_url {
+            let remote = quote(&args.remote);
+            let set = format!(
+                "cd {d} && {git} remote set-url {remote} {}",
+                quote(&args.repo)
+            );
+            run.step("set the remote URL", set).await?;
+        }
+        match &changes.move_to {
+            None => return Ok(Outcome::new()),
+            Some(Move::Clone(target)) => run.clone(target).await?,
+            Some(Move::Update(target, branch)) => run.update(target, branch.clone()).await?,
+        }
+        let after = run.exec(format!("cd {d} && {git} rev-parse HEAD")).await?;
+        let mut outcome = Outcome::new();
+        outcome.insert("after".into(), json!(after.stdout_text().trim()));
         Ok(outcome)
+    }
+}
+
+/// The module's commands on one host.
+struct Run<'a, 'b> {
+    on: &'a Target<'b>,
+    args: &'a GitArgs,
+}
+
+impl Run<'_, '_> {
+    fn git(&self) -> String {
+        quote(self.args.executable.as_deref().unwrap_or("git"))
+    }
+
+    /// Runs `script` with git's environment (no prompts; the SSH options asked for).
+    async fn exec(&self, script: String) -> Result<CommandOutput, ModuleError> {
+        let mut command = Command::new(match &self.args.umask {
+            Some(umask) => format!("umask {} && {script}", quote(umask)),
+            None => script,
+        });
+        command.env = self.on.env.clone();
+        command.env.push(("GIT_TERMINAL_PROMPT".into(), "0".into()));
+        command.env.push(("LC_ALL".into(), "C".into()));
+        let mut ssh = vec!["ssh".to_string()];
+        if self.args.accept_hostkey {
+            ssh.push("-o StrictHostKeyChecking=no".into());
+        } else if self.args.accept_newhostkey {
+            ssh.push("-o StrictHostKeyChecking=accept-new".into());
+        }
+        if let Some(key) = &self.args.key_file {
+            ssh.push(format!("-i {} -o IdentitiesOnly=yes", quote(key)));
+        }
+        if let Some(opts) = &self.args.ssh_opts {
+            ssh.push(opts.to_string());
+        }
+        if ssh.len() > 1 {
+            command.env.push(("GIT_SSH_COMMAND".into(), ssh.join(" ")));
+        }
+        Ok(self.on.conn.exec(&command).await?)
+    }
+
+    /// Runs `script`; its failure is a failed result naming `what`.
+    async fn step(&self, what: &str, script: String) -> Result<(), ModuleError> {
+        let out = self.exec(script).await?;
+        if out.rc == 0 {
+            return Ok(());
+        }
+        let mut failed = super::failed(format!("Failed to {what}: {}", out.stderr_text().trim()));
+        failed.insert("rc".into(), json!(out.rc));
+        failed.insert("stdout".into(), json!(out.stdout_text()));
+        failed.insert("stderr".into(), json!(out.stderr_text()));
+        Err(ModuleError::FailedWith(failed))
     }
 
     /// Clones `repo` into `dest` and checks out `version`.
-    async fn clone(
-        &self,
-        repo: &str,
-        dest: &str,
-        version: &str,
-        target: &Target,
-    ) -> Result<Result<(), Outcome>, ModuleError> {
+    async fn clone(&self, target: &Wanted) -> Result<(), ModuleError> {
         let args = self.args;
+        let version = &args.version;
         let git = self.git();
         let mut cmd = format!("{git} clone");
-        if args.bool_or("bare", false) {
+        if args.bare {
             cmd.push_str(" --bare");
         }
-        if self.remote() != "origin" {
-            cmd.push_str(&format!(" --origin {}", quote(self.remote())));
+        if args.remote != "origin" {
+            cmd.push_str(&format!(" --origin {}", quote(&args.remote)));
         }
-        let depth = args.int("depth");
-        let single = args.bool_or("single_branch", false);
-        if let Some(depth) = depth {
+        let single = args.single_branch;
+        if let Some(depth) = args.depth {
             cmd.push_str(&format!(" --depth {depth}"));
             if !single {
                 cmd.push_str(" --no-single-branch");
@@ -344,80 +361,67 @@ impl Run<'_> {
         if single {
             cmd.push_str(" --single-branch");
         }
-        let named = matches!(target, Target::Branch(_) | Target::Tag(_));
-        if named && (depth.is_some() || single) {
+        let named = matches!(target, Wanted::Branch(_) | Wanted::Tag(_));
+        if named && (args.depth.is_some() || single) {
             cmd.push_str(&format!(" --branch {}", quote(version)));
         }
-        if let Some(reference) = args.str("reference") {
+        if let Some(reference) = &args.reference {
             cmd.push_str(&format!(" --reference {}", quote(reference)));
         }
-        cmd.push_str(&format!(" -- {} {}", quote(repo), quote(dest)));
-        if let Err(failed) = self.step("clone", cmd).await? {
-            return Ok(Err(failed));
+        cmd.push_str(&format!(" -- {} {}", quote(&args.repo), quote(&args.dest)));
+        self.step("clone", cmd).await?;
+        if args.bare || matches!(target, Wanted::Head(_)) {
+            return self.submodules().await;
         }
-        if args.bool_or("bare", false) || matches!(target, Target::Head(_)) {
-            return self.submodules(dest).await;
-        }
-        let d = quote(dest);
+        let d = quote(&args.dest);
         let v = quote(version);
-        if *target == Target::Commit
-            && let Some(depth) = depth
+        if *target == Wanted::Commit
+            && let Some(depth) = args.depth
         {
             let fetch = format!(
                 "cd {d} && {git} fetch --depth {depth} {} {v}",
-                quote(self.remote())
+                quote(&args.remote)
             );
-            if let Err(failed) = self.step("fetch", fetch).await? {
-                return Ok(Err(failed));
-            }
+            self.step("fetch", fetch).await?;
         }
         let checkout = format!("cd {d} && {git} checkout --force {v}");
-        if let Err(failed) = self.step(&format!("checkout {version}"), checkout).await? {
-            return Ok(Err(failed));
-        }
-        self.submodules(dest).await
+        self.step(&format!("checkout {version}"), checkout).await?;
+        self.submodules().await
     }
 
-    /// Fetches and moves an existing checkout to `version`.
-    async fn update(
-        &self,
-        dest: &str,
-        version: &str,
-        target: &Target,
-        snapshot: &Snapshot,
-    ) -> Result<Result<(), Outcome>, ModuleError> {
+    /// Fetches and moves an existing checkout to `version`; `current` is the branch
+    /// checked out.
+    async fn update(&self, target: &Wanted, current: Option<String>) -> Result<(), ModuleError> {
+        let args = self.args;
+        let version = &args.version;
         let git = self.git();
-        let d = quote(dest);
-        let remote_name = self.remote();
+        let d = quote(&args.dest);
+        let remote_name = &args.remote;
         let remote = quote(remote_name);
-        let depth = self
-            .args
-            .int("depth")
+        let depth = args
+            .depth
             .map(|n| format!(" --depth {n}"))
             .unwrap_or_default();
-        let bare = self.args.bool_or("bare", false);
-        let heads = if bare {
+        let heads = if args.bare {
             "'+refs/heads/*:refs/heads/*'".to_string()
         } else {
             quote(&format!("+refs/heads/*:refs/remotes/{remote_name}/*"))
         };
         let mut fetch = format!("cd {d} && {git} fetch --tags --force{depth} {remote} {heads}");
-        if let Some(refspec) = self.args.str("refspec") {
+        if let Some(refspec) = &args.refspec {
             fetch.push(' ');
             fetch.push_str(&quote(refspec));
         }
-        if *target == Target::Commit && !depth.is_empty() {
+        if *target == Wanted::Commit && !depth.is_empty() {
             fetch.push_str(&format!(" {}", quote(version)));
         }
-        if let Err(failed) = self.step("fetch", fetch).await? {
-            return Ok(Err(failed));
-        }
-        if bare {
-            return Ok(Ok(()));
+        self.step("fetch", fetch).await?;
+        if args.bare {
+            return Ok(());
         }
         let branch = match target {
-            Target::Branch(_) => Some(version.to_string()),
-            Target::Head(_) => snapshot.branch.clone(),
+            Wanted::Branch(_) => Some(version.to_string()),
+            Wanted::Head(_) => current,
             _ => None,
         };
         let switch = match (branch, target) {
@@ -430,23 +434,21 @@ impl Run<'_> {
                      else {git} checkout --force --track -b {b} {tracking}; fi"
                 )
             }
-            (None, Target::Head(sha)) => format!("cd {d} && {git} checkout --force {}", quote(sha)),
+            (None, Wanted::Head(sha)) => format!("cd {d} && {git} checkout --force {}", quote(sha)),
             (None, _) => format!("cd {d} && {git} checkout --force {}", quote(version)),
         };
-        if let Err(failed) = self.step(&format!("checkout {version}"), switch).await? {
-            return Ok(Err(failed));
-        }
-        self.submodules(dest).await
+        self.step(&format!("checkout {version}"), switch).await?;
+        self.submodules().await
     }
 
     /// Updates submodules when the checkout has some and `recursive` (default) holds.
-    async fn submodules(&self, dest: &str) -> Result<Result<(), Outcome>, ModuleError> {
-        if !self.args.bool_or("recursive", true) || self.args.bool_or("bare", false) {
-            return Ok(Ok(()));
+    async fn submodules(&self) -> Result<(), ModuleError> {
+        if !self.args.recursive || self.args.bare {
+            return Ok(());
         }
-        let d = quote(dest);
+        let d = quote(&self.args.dest);
         let git = self.git();
-        let remote = if self.args.bool_or("track_submodules", false) {
+        let remote = if self.args.track_submodules {
             " --remote"
         } else {
             ""
@@ -490,14 +492,62 @@ mod tests {
     #[test]
     fn versions_resolve_to_refs() {
         let refs = parse_snapshot(REFS).refs;
-        assert_eq!(resolve("HEAD", &refs), Some(Target::Head("aaa".into())));
-        assert_eq!(resolve("dev", &refs), Some(Target::Branch("bbb".into())));
+        assert_eq!(resolve("HEAD", &refs), Some(Wanted::Head("aaa".into())));
+        assert_eq!(resolve("dev", &refs), Some(Wanted::Branch("bbb".into())));
         assert_eq!(
             resolve("v1", &refs),
-            Some(Target::Tag("ddd".into())),
+            Some(Wanted::Tag("ddd".into())),
             "annotated tags peel to their commit"
         );
-        assert_eq!(resolve("deadbeef", &refs), Some(Target::Commit));
+        assert_eq!(resolve("deadbeef", &refs), Some(Wanted::Commit));
         assert_eq!(resolve("nope", &refs), None);
+    }
+
+    fn decide(args: serde_json::Value, found: &str) -> Result<Decision<Changes>, String> {
+        let args = crate::modules::typed::from_json(args).expect("valid arguments");
+        Git.decide(&args, parse_snapshot(found))
+    }
+
+    #[test]
+    fn a_checkout_at_the_wanted_commit_changes_nothing() {
+        let args = serde_json::json!({"repo": "file:///srv/r", "dest": "/w", "version": "main"});
+        let found = format!("E:\nH:aaa\nU:file:///srv/r\nB:main\n{REFS}");
+        let decision = decide(args.clone(), &found).expect("a decision");
+        assert!(decision.plan.is_none());
+        assert_eq!(decision.result["after"], "aaa");
+        let moved = format!("E:\nH:aaa\nU:file:///old\nB:main\n{REFS}");
+        let args = serde_json::json!({"repo": "file:///srv/r", "dest": "/w", "version": "dev"});
+        let decision = decide(args, &moved).expect("a decision");
+        assert_eq!(decision.result["remote_url_before"], "file:///old");
+        assert_eq!(decision.result["after"], "bbb");
+        let changes = decision.plan.expect("changes");
+        assert!(changes.set_url);
+        assert_eq!(
+            changes.move_to,
+            Some(Move::Update(
+                Wanted::Branch("bbb".into()),
+                Some("main".into())
+            ))
+        );
+    }
+
+    #[test]
+    fn a_missing_checkout_is_cloned_unless_clone_is_off() {
+        let args = serde_json::json!({"repo": "file:///srv/r", "dest": "/w"});
+        let changes = decide(args, REFS)
+            .expect("a decision")
+            .plan
+            .expect("a clone");
+        assert_eq!(
+            changes.move_to,
+            Some(Move::Clone(Wanted::Head("aaa".into())))
+        );
+        let args = serde_json::json!({"repo": "file:///srv/r", "dest": "/w", "clone": false});
+        assert!(decide(args, REFS).expect("a decision").plan.is_none());
+        let args = serde_json::json!({"repo": "file:///srv/r", "dest": "/w", "version": "nope"});
+        assert_eq!(
+            decide(args, REFS).err().as_deref(),
+            Some("Cannot find version nope in file:///srv/r")
+        );
     }
 }

@@ -489,10 +489,7 @@ mod tests {
 
     #[test]
     fn attributes_alone_are_fixed_in_place() {
-        let wanted = Attributes {
-            mode: Some(json!("0600")),
-            ..Attributes::default()
-        };
+        let wanted = Attributes::with_mode(json!("0600"));
         let decision =
             decide(found(Some(file(b"new\n")), None), &settings(&wanted), None).expect("decides");
         let Some(Plan::Attributes { commands, .. }) = decision.plan else {

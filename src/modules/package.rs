@@ -6,8 +6,10 @@ use std::sync::LazyLock;
 
 use async_trait::async_trait;
 
-use super::apt::{APT_PARAMS, run_apt};
-use super::{Args, Kind, Module, ModuleContext, ModuleError, Outcome, Param};
+use super::apt::{Apt, AptArgs};
+use super::contract::Driven;
+use super::typed::{TypedArgs, module_args};
+use super::{Args, Module, ModuleContext, ModuleError, Outcome, Param};
 use crate::connection::Command;
 
 /// The managers looked for, in this order, with the module that drives each.
@@ -20,14 +22,25 @@ const MANAGERS: &[(&str, &str)] = &[
     ("pacman", "pacman"),
 ];
 
-/// `name`, `state` and `use`, plus the backend's own options, which Ansible passes on.
+module_args! {
+    /// `package`'s own argument; the others are the backend's, which Ansible passes on.
+    pub struct PackageArgs {
+        /// The backend module, or `auto` to detect it.
+        r#use: String => .default_str("auto"),
+    }
+}
+
+/// `use`, plus the backend's own parameters.
 static PARAMS: LazyLock<Vec<Param>> = LazyLock::new(|| {
-    let mut params = vec![Param::new("use", Kind::Str)];
-    params.extend_from_slice(APT_PARAMS);
+    let mut params = PackageArgs::PARAMS.to_vec();
+    params.extend_from_slice(AptArgs::PARAMS);
     params
 });
 
-/// `package`: installs, upgrades and removes packages with the target's manager.
+/// `package`: installs, upgrades and removes packages with the target's manager. It
+/// only dispatches, so it stays a [`Module`]: detecting the manager is a round trip
+/// of its own before the backend's query, and the backend (a driven
+/// [`super::contract::StateModule`]) owns check and diff mode.
 pub struct Package;
 
 #[async_trait]
@@ -41,12 +54,13 @@ impl Module for Package {
     }
 
     async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
-        let manager = match args.str("use").filter(|u| *u != "auto") {
-            Some(chosen) => chosen.to_string(),
-            None => detect(ctx).await?,
+        let own = PackageArgs::from_args(args).map_err(ModuleError::Failed)?;
+        let manager = match own.r#use.as_str() {
+            "auto" => detect(ctx).await?,
+            chosen => chosen.to_string(),
         };
         match manager.as_str() {
-            "apt" => run_apt(ctx, &args.without("use")).await,
+            "apt" => Driven(Apt).run(ctx, &args.without("use")).await,
             "unknown" => Err(ModuleError::Failed(format!(
                 "Could not detect which package manager to use. Try gathering facts or \
                  setting the \"use\" option. (looked for {})",

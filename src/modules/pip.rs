@@ -9,11 +9,90 @@ use std::cmp::Ordering;
 use async_trait::async_trait;
 use serde_json::json;
 
-use super::{Args, Kind, Module, ModuleContext, ModuleError, Outcome, Param};
-use crate::connection::{Command, quote};
+use super::contract::{Decision, StateModule};
+use super::typed::{Rules, arg_enum, module_args};
+use super::{ModuleError, Outcome, Target};
+use crate::connection::{Command, CommandOutput, quote};
 
 /// Manages Python packages with pip.
 pub struct Pip;
+
+arg_enum! {
+    /// What to do with the packages.
+    pub enum State {
+        Present = "present",
+        Absent = "absent",
+        Latest = "latest",
+        ForceReinstall = "forcereinstall",
+    }
+}
+
+module_args! {
+    /// `pip`'s arguments.
+    pub struct PipArgs {
+        /// Requirement specs (`requests>=2`).
+        name: Vec<String>,
+        /// The version of the one package named.
+        version: Option<String>,
+        /// A requirements file on the target.
+        requirements: Option<String>,
+        /// The virtualenv to install into (made when missing).
+        virtualenv: Option<String>,
+        virtualenv_site_packages: bool => .default_bool(false),
+        /// The command making the virtualenv (`python3 -m venv` when not given).
+        virtualenv_command: Option<String>,
+        virtualenv_python: Option<String>,
+        state: State => .default_str("present"),
+        /// More pip arguments, split as a shell does.
+        extra_args: Option<String>,
+        editable: bool => .default_bool(false),
+        /// The directory pip runs in.
+        chdir: Option<String>,
+        /// The pip to run.
+        executable: Option<String>,
+        umask: Option<String>,
+        break_system_packages: bool => .default_bool(false),
+    }
+    rules: Rules {
+        mutually_exclusive: &[&["name", "requirements"], &["executable", "virtualenv"]],
+        required_one_of: &[&["name", "requirements"]],
+        ..Rules::NONE
+    };
+}
+
+impl PipArgs {
+    /// The `umask` prefix of the commands.
+    fn umask(&self) -> String {
+        self.umask
+            .as_deref()
+            .map(|u| format!("umask {} && ", quote(u)))
+            .unwrap_or_default()
+    }
+
+    /// Runs `script` on the target in `chdir` with the task's environment.
+    async fn exec(&self, on: &Target<'_>, script: String) -> Result<CommandOutput, ModuleError> {
+        let mut command = Command::new(script);
+        command.env = on.env.clone();
+        command.cwd = self.chdir.clone();
+        Ok(on.conn.exec(&command).await?)
+    }
+}
+
+/// What must change: the virtualenv to make, then the pip command to run.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Changes {
+    venv: Option<String>,
+    pip: Option<PipRun>,
+}
+
+/// A pip command and how its output says whether it changed anything.
+#[derive(Debug, PartialEq, Eq)]
+pub struct PipRun {
+    cmd: String,
+    /// Whether the run counts as a change whatever pip says (`forcereinstall`, or it
+    /// installs what is known missing).
+    changes: bool,
+}
 
 /// One requested package: its normalized name and version specifiers.
 #[derive(Debug, PartialEq, Eq)]
@@ -161,7 +240,7 @@ fn is_satisfied(requirement: &Requirement, installed: &[(String, String)]) -> Op
 
 /// What the query found: the virtualenv is missing, the pip to use, installed packages.
 #[derive(Debug, Default, PartialEq, Eq)]
-struct Snapshot {
+pub struct Snapshot {
     venv_missing: bool,
     pip: Option<String>,
     installed: Vec<(String, String)>,
@@ -186,78 +265,20 @@ fn parse_snapshot(output: &str) -> Snapshot {
 }
 
 #[async_trait]
-impl Module for Pip {
-    fn name(&self) -> &'static str {
-        "pip"
-    }
+impl StateModule for Pip {
+    const NAME: &'static str = "pip";
+    type Args = PipArgs;
+    type State = Snapshot;
+    type Plan = Changes;
 
-    fn params(&self) -> &'static [Param] {
-        const PARAMS: &[Param] = &[
-            Param::new("name", Kind::List),
-            Param::new("version", Kind::Str),
-            Param::new("requirements", Kind::Str),
-            Param::new("virtualenv", Kind::Str),
-            Param::new("virtualenv_site_packages", Kind::Bool),
-            Param::new("virtualenv_command", Kind::Str),
-            Param::new("virtualenv_python", Kind::Str),
-            Param::new("state", Kind::Str).choices(&[
-                "present",
-                "absent",
-                "latest",
-                "forcereinstall",
-            ]),
-            Param::new("extra_args", Kind::Str),
-            Param::new("editable", Kind::Bool),
-            Param::new("chdir", Kind::Str),
-            Param::new("executable", Kind::Str),
-            Param::new("umask", Kind::Str),
-            Param::new("break_system_packages", Kind::Bool),
-        ];
-        PARAMS
-    }
-
-    async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
-        args.mutually_exclusive(&[&["name", "requirements"], &["executable", "virtualenv"]])
-            .map_err(ModuleError::Failed)?;
-        let state = args.str("state").unwrap_or("present");
-        let names = args.strings("name");
-        let requirements = args.str("requirements");
-        if names.is_empty() && requirements.is_none() {
-            return Ok(super::failed(
-                "one of the following is required: name, requirements",
-            ));
-        }
-        let version = args.str("version");
-        if version.is_some() && state == "latest" {
-            return Ok(super::failed("version is incompatible with state=latest"));
-        }
-        if version.is_some() && names.len() > 1 {
-            return Ok(super::failed(
-                "'version' argument is ambiguous when installing multiple package distributions. Please specify version restrictions next to each package in 'name' argument.",
-            ));
-        }
-        let wanted: Vec<Requirement> = names
-            .iter()
-            .map(|n| match version {
-                Some(v) if !n.contains(['<', '>', '=', '!', '~']) => {
-                    parse_requirement(&format!("{n}=={v}"))
-                }
-                _ => parse_requirement(n),
-            })
-            .collect();
-        let venv = args.str("virtualenv");
-        let umask = args
-            .str("umask")
-            .map(|u| format!("umask {} && ", quote(u)))
-            .unwrap_or_default();
-
-        let pip_choice = match (args.str("executable"), venv) {
+    async fn query(&self, on: &Target<'_>, args: &PipArgs) -> Result<Snapshot, ModuleError> {
+        let pip_choice = match (&args.executable, &args.virtualenv) {
             (Some(exe), _) => quote(exe),
             (None, Some(v)) => quote(&format!("{}/bin/pip", v.trim_end_matches('/'))),
             (None, None) => "$(command -v pip3 || command -v pip)".to_string(),
         };
         let mut query = String::new();
-        if let Some(v) = venv {
+        if let Some(v) = &args.virtualenv {
             query.push_str(&format!(
                 "[ -x {}/bin/python ] || echo V:missing; ",
                 quote(v.trim_end_matches('/'))
@@ -268,57 +289,59 @@ impl Module for Pip {
              [ -n \"$bosun_pip\" ] && [ -x \"$(command -v \"$bosun_pip\")\" ] && \
              \"$bosun_pip\" list --format=freeze --disable-pip-version-check 2>/dev/null | sed 's/^/L:/'; true"
         ));
-        let out = self.exec(ctx, args, query).await?;
-        let snapshot = parse_snapshot(&out.stdout_text());
+        let out = args.exec(on, query).await?;
+        Ok(parse_snapshot(&out.stdout_text()))
+    }
 
-        let mut outcome = super::ok(false);
-        outcome.insert("name".into(), json!(names));
-        outcome.insert("version".into(), json!(version));
-        outcome.insert("requirements".into(), json!(requirements));
-        outcome.insert("virtualenv".into(), json!(venv));
-        outcome.insert("state".into(), json!(state));
-        let mut log = String::new();
-        if let (Some(v), true) = (venv, snapshot.venv_missing) {
-            if ctx.check_mode {
-                outcome.insert("changed".into(), json!(true));
-                return Ok(outcome);
-            }
-            let made = self.make_venv(ctx, args, v, &umask).await?;
-            if made.rc != 0 {
-                let mut failed = super::failed(format!(
-                    "Failed to create the virtualenv {v}: {}",
-                    made.stderr_text().trim()
-                ));
-                failed.insert("stdout".into(), json!(made.stdout_text()));
-                return Ok(failed);
-            }
-            log.push_str(&made.stdout_text());
-            outcome.insert("changed".into(), json!(true));
+    fn decide(&self, args: &PipArgs, snapshot: Snapshot) -> Result<Decision<Changes>, String> {
+        let state = args.state;
+        let version = args.version.as_deref();
+        if version.is_some() && state == State::Latest {
+            return Err("version is incompatible with state=latest".into());
         }
-        let pip = match (venv, &snapshot.pip) {
+        if version.is_some() && args.name.len() > 1 {
+            return Err("'version' argument is ambiguous when installing multiple package distributions. Please specify version restrictions next to each package in 'name' argument.".into());
+        }
+        let wanted: Vec<Requirement> = args
+            .name
+            .iter()
+            .map(|n| match version {
+                Some(v) if !n.contains(['<', '>', '=', '!', '~']) => {
+                    parse_requirement(&format!("{n}=={v}"))
+                }
+                _ => parse_requirement(n),
+            })
+            .collect();
+        let decision = Decision::unchanged()
+            .with("name", args.name.clone())
+            .with("version", version)
+            .with("requirements", args.requirements.clone())
+            .with("virtualenv", args.virtualenv.clone())
+            .with("state", state.as_str());
+        let venv = args.virtualenv.clone().filter(|_| snapshot.venv_missing);
+        let pip = match (&args.virtualenv, &snapshot.pip) {
             (Some(v), _) => quote(&format!("{}/bin/pip", v.trim_end_matches('/'))),
             (None, Some(p)) => quote(p),
             (None, None) => {
-                return Ok(super::failed(
-                    "Unable to find any of pip3, pip to use.  pip needs to be installed.",
-                ));
+                return Err(
+                    "Unable to find any of pip3, pip to use.  pip needs to be installed.".into(),
+                );
             }
         };
-
         let (subcommand, targets): (&[&str], Vec<&Requirement>) = match state {
-            "absent" => (
+            State::Absent => (
                 &["uninstall", "-y"],
                 wanted
                     .iter()
                     .filter(|r| snapshot.installed.iter().any(|(n, _)| *n == r.name))
                     .collect(),
             ),
-            "latest" => (&["install", "-U"], wanted.iter().collect()),
-            "forcereinstall" => (
+            State::Latest => (&["install", "-U"], wanted.iter().collect()),
+            State::ForceReinstall => (
                 &["install", "-U", "--force-reinstall"],
                 wanted.iter().collect(),
             ),
-            _ => (
+            State::Present => (
                 &["install"],
                 wanted
                     .iter()
@@ -326,105 +349,131 @@ impl Module for Pip {
                     .collect(),
             ),
         };
-        let always = requirements.is_some() || matches!(state, "latest" | "forcereinstall");
+        let always =
+            args.requirements.is_some() || matches!(state, State::Latest | State::ForceReinstall);
         if targets.is_empty() && !always {
-            outcome.insert("stdout".into(), json!(log));
-            return Ok(outcome);
+            let changes = venv.map(|venv| Changes {
+                venv: Some(venv),
+                pip: None,
+            });
+            return Ok(Decision {
+                plan: changes,
+                ..decision.with("stdout", "")
+            });
         }
         let mut cmd = format!("{pip} {}", subcommand.join(" "));
-        if args.bool_or("break_system_packages", false) {
+        if args.break_system_packages {
             cmd.push_str(" --break-system-packages");
         }
-        if let Some(extra) = args.str("extra_args") {
-            let words = shell_words::split(extra)
-                .map_err(|err| ModuleError::Failed(format!("extra_args: {err}")))?;
+        if let Some(extra) = &args.extra_args {
+            let words = shell_words::split(extra).map_err(|err| format!("extra_args: {err}"))?;
             for word in words {
                 cmd.push(' ');
                 cmd.push_str(&quote(&word));
             }
         }
-        if let Some(file) = requirements {
+        if let Some(file) = &args.requirements {
             cmd.push_str(&format!(" -r {}", quote(file)));
         }
-        let editable = args.bool_or("editable", false) && state != "absent";
+        let editable = args.editable && state != State::Absent;
         for target in &targets {
             cmd.push_str(if editable { " -e " } else { " " });
             cmd.push_str(&quote(&target.text));
         }
-        outcome.insert("cmd".into(), json!(cmd));
-        if ctx.check_mode {
-            outcome.insert("changed".into(), json!(true));
-            return Ok(outcome);
+        let run = PipRun {
+            cmd: cmd.clone(),
+            changes: state == State::ForceReinstall || venv.is_some(),
+        };
+        Ok(Decision {
+            plan: Some(Changes {
+                venv,
+                pip: Some(run),
+            }),
+            ..decision.with("cmd", cmd)
+        })
+    }
+
+    async fn apply(
+        &self,
+        on: &Target<'_>,
+        args: &PipArgs,
+        changes: Changes,
+    ) -> Result<Outcome, ModuleError> {
+        let umask = args.umask();
+        let mut log = String::new();
+        if let Some(venv) = &changes.venv {
+            let made = make_venv(on, args, venv, &umask).await?;
+            if made.rc != 0 {
+                let mut failed = super::failed(format!(
+                    "Failed to create the virtualenv {venv}: {}",
+                    made.stderr_text().trim()
+                ));
+                failed.insert("stdout".into(), json!(made.stdout_text()));
+                return Err(ModuleError::FailedWith(failed));
+            }
+            log.push_str(&made.stdout_text());
         }
-        let done = self.exec(ctx, args, format!("{umask}{cmd}")).await?;
+        let mut outcome = Outcome::new();
+        let Some(run) = changes.pip else {
+            outcome.insert("stdout".into(), json!(log));
+            return Ok(outcome);
+        };
+        let done = args.exec(on, format!("{umask}{}", run.cmd)).await?;
         let stdout = log + &done.stdout_text();
         let stderr = done.stderr_text();
         if done.rc != 0 {
             let mut failed = super::failed(format!("stdout: {stdout}\n\n:stderr: {stderr}"));
-            failed.insert("cmd".into(), json!(cmd));
-            return Ok(failed);
+            failed.insert("cmd".into(), json!(run.cmd));
+            return Err(ModuleError::FailedWith(failed));
         }
-        let changed = match state {
-            "absent" => stdout.contains("Successfully uninstalled"),
-            "forcereinstall" => true,
-            _ => stdout.contains("Successfully installed"),
-        };
-        if changed {
-            outcome.insert("changed".into(), json!(true));
-        }
+        // pip alone can tell whether `latest` or a requirements file changed anything:
+        // its word overrides the planned change, as Ansible's module reports it.
+        let changed = run.changes
+            || match args.state {
+                State::Absent => stdout.contains("Successfully uninstalled"),
+                _ => stdout.contains("Successfully installed"),
+            };
+        outcome.insert("changed".into(), json!(changed));
         outcome.insert("stdout".into(), json!(stdout));
         outcome.insert("stderr".into(), json!(stderr));
         Ok(outcome)
     }
 }
 
-impl Pip {
-    /// Runs `script` on the target in `chdir` with the task's environment.
-    async fn exec(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Args,
-        script: String,
-    ) -> Result<crate::connection::CommandOutput, ModuleError> {
-        let mut command = Command::new(script);
-        command.env = ctx.env.clone();
-        command.cwd = args.str("chdir").map(str::to_string);
-        Ok(ctx.conn.exec(&command).await?)
+/// Creates the virtualenv `venv` with `virtualenv_command` (default
+/// `python3 -m venv`).
+async fn make_venv(
+    on: &Target<'_>,
+    args: &PipArgs,
+    venv: &str,
+    umask: &str,
+) -> Result<CommandOutput, ModuleError> {
+    let command = args
+        .virtualenv_command
+        .as_deref()
+        .unwrap_or("python3 -m venv");
+    let words = shell_words::split(command)
+        .map_err(|err| ModuleError::Failed(format!("virtualenv_command: {err}")))?;
+    let mut cmd: Vec<String> = words.iter().map(|w| quote(w)).collect();
+    if args.virtualenv_site_packages {
+        cmd.push("--system-site-packages".into());
     }
-
-    /// Creates the virtualenv `venv` with `virtualenv_command` (default
-    /// `python3 -m venv`).
-    async fn make_venv(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Args,
-        venv: &str,
-        umask: &str,
-    ) -> Result<crate::connection::CommandOutput, ModuleError> {
-        let command = args.str("virtualenv_command").unwrap_or("python3 -m venv");
-        let words = shell_words::split(command)
-            .map_err(|err| ModuleError::Failed(format!("virtualenv_command: {err}")))?;
-        let mut cmd: Vec<String> = words.iter().map(|w| quote(w)).collect();
-        if args.bool_or("virtualenv_site_packages", false) {
-            cmd.push("--system-site-packages".into());
+    if let Some(python) = &args.virtualenv_python {
+        if command.contains("-m venv") || command.contains("pyvenv") {
+            return Err(ModuleError::Failed(
+                "virtualenv_python should not be used when using the venv module or pyvenv as virtualenv_command".into(),
+            ));
         }
-        if let Some(python) = args.str("virtualenv_python") {
-            if command.contains("-m venv") || command.contains("pyvenv") {
-                return Err(ModuleError::Failed(
-                    "virtualenv_python should not be used when using the venv module or pyvenv as virtualenv_command".into(),
-                ));
-            }
-            cmd.push(quote(&format!("-p{python}")));
-        }
-        cmd.push(quote(venv));
-        self.exec(ctx, args, format!("{umask}{}", cmd.join(" ")))
-            .await
+        cmd.push(quote(&format!("-p{python}")));
     }
+    cmd.push(quote(venv));
+    args.exec(on, format!("{umask}{}", cmd.join(" "))).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn requirements_parse() {
@@ -472,5 +521,43 @@ mod tests {
             Some(false)
         );
         assert!(parse_snapshot("V:missing\nP:\n").venv_missing);
+    }
+
+    fn decide(args: serde_json::Value, snapshot: &str) -> Result<Decision<Changes>, String> {
+        let args = crate::modules::typed::from_json(args).expect("valid arguments");
+        Pip.decide(&args, parse_snapshot(snapshot))
+    }
+
+    #[test]
+    fn satisfied_packages_change_nothing_and_missing_ones_install() {
+        let found = "P:/usr/bin/pip3\nL:bosun_hello==1.0\n";
+        let decision = decide(json!({"name": "bosun-hello"}), found).expect("a decision");
+        assert!(decision.plan.is_none());
+        let decision = decide(json!({"name": ["bosun-hello==2.0", "six"]}), found).expect("ok");
+        let run = decision.plan.and_then(|c| c.pip).expect("a pip run");
+        assert_eq!(run.cmd, "/usr/bin/pip3 install bosun-hello==2.0 six");
+        let err = decide(
+            json!({"name": "x", "version": "1", "state": "latest"}),
+            found,
+        );
+        assert_eq!(
+            err.err().as_deref(),
+            Some("version is incompatible with state=latest")
+        );
+    }
+
+    #[test]
+    fn a_missing_virtualenv_is_made_first() {
+        let found = "V:missing\nP:/opt/v/bin/pip\n";
+        let args = json!({"name": "six", "virtualenv": "/opt/v"});
+        let changes = decide(args, found)
+            .expect("a decision")
+            .plan
+            .expect("changes");
+        assert_eq!(changes.venv.as_deref(), Some("/opt/v"));
+        let run = changes.pip.expect("a pip run");
+        assert!(run.changes && run.cmd.starts_with("/opt/v/bin/pip install"));
+        let none = decide(json!({"name": "six"}), "P:\n").err();
+        assert!(none.is_some_and(|e| e.starts_with("Unable to find any of pip3")));
     }
 }

@@ -1,6 +1,7 @@
 //! The `apt-get` command lines `apt` runs to apply a decision, in Ansible's words, and
 //! the script around them (policy-rc.d, `apt-mark manual`).
 
+use super::args::Upgrade;
 use crate::connection::quote;
 
 /// Printed when `apt-mark manual` fails after an install.
@@ -110,7 +111,7 @@ impl AptOptions {
 
     /// `apt-get upgrade --with-new-pkgs` (`yes`, `safe`) or `dist-upgrade` (`full`,
     /// `dist`): bosun always uses apt-get, as Ansible does without aptitude.
-    pub fn upgrade(&self, mode: &str) -> Vec<String> {
+    pub fn upgrade(&self, mode: Upgrade) -> Vec<String> {
         let mut words = self.base();
         if self.fail_on_autoremove {
             words.push("--no-remove".into());
@@ -124,13 +125,44 @@ impl AptOptions {
         if let Some(release) = &self.default_release {
             words.extend(["-t".to_string(), release.clone()]);
         }
-        if matches!(mode, "full" | "dist") {
+        if matches!(mode, Upgrade::Full | Upgrade::Dist) {
             words.push("dist-upgrade".into());
         } else {
             words.extend(["upgrade".to_string(), "--with-new-pkgs".to_string()]);
         }
         if self.autoremove {
             words.push("--auto-remove".into());
+        }
+        words
+    }
+
+    /// `aptitude safe-upgrade` (`yes`, `safe`) or `full-upgrade` (`full`), as Ansible
+    /// runs them where aptitude is installed and `force_apt_get` is off: aptitude has
+    /// no `--no-remove`, `--allow-downgrades` nor `--auto-remove`.
+    pub fn aptitude_upgrade(&self, mode: Upgrade) -> Vec<String> {
+        let mut words = vec!["aptitude".to_string(), "-y".to_string()];
+        for option in &self.dpkg_options {
+            words.push("-o".into());
+            words.push(format!("Dpkg::Options::=--{option}"));
+        }
+        if self.force {
+            words.extend(["--assume-yes".to_string(), "--allow-untrusted".to_string()]);
+        }
+        if self.allow_unauthenticated {
+            words.push("--allow-unauthenticated".into());
+        }
+        if self.simulate {
+            words.push("--simulate".into());
+        }
+        words.push(
+            match mode {
+                Upgrade::Full => "full-upgrade",
+                _ => "safe-upgrade",
+            }
+            .into(),
+        );
+        if let Some(release) = &self.default_release {
+            words.extend(["-t".to_string(), release.clone()]);
         }
         words
     }
@@ -230,6 +262,12 @@ pub fn nothing_done(output: &str) -> bool {
     output.contains("\n0 upgraded, 0 newly installed") || output.starts_with("0 upgraded, 0 newly")
 }
 
+/// Whether aptitude's output says nothing was upgraded or installed.
+pub fn aptitude_nothing_done(output: &str) -> bool {
+    output.contains("\n0 packages upgraded, 0 newly installed")
+        || output.starts_with("0 packages upgraded, 0 newly")
+}
+
 /// Whether apt's output says another apt or dpkg held a lock it needed.
 pub fn is_locked(output: &str) -> bool {
     output.contains("Could not get lock")
@@ -300,10 +338,15 @@ mod tests {
     #[test]
     fn upgrade_modes_map_to_apt_get() {
         let opts = options();
-        assert!(shell_line(&opts.upgrade("yes")).ends_with(" upgrade --with-new-pkgs"));
-        assert!(shell_line(&opts.upgrade("safe")).ends_with(" upgrade --with-new-pkgs"));
-        assert!(shell_line(&opts.upgrade("dist")).ends_with(" dist-upgrade"));
-        assert!(shell_line(&opts.upgrade("full")).ends_with(" dist-upgrade"));
+        assert!(shell_line(&opts.upgrade(Upgrade::Yes)).ends_with(" upgrade --with-new-pkgs"));
+        assert!(shell_line(&opts.upgrade(Upgrade::Safe)).ends_with(" upgrade --with-new-pkgs"));
+        assert!(shell_line(&opts.upgrade(Upgrade::Dist)).ends_with(" dist-upgrade"));
+        assert!(shell_line(&opts.upgrade(Upgrade::Full)).ends_with(" dist-upgrade"));
+        assert!(shell_line(&opts.aptitude_upgrade(Upgrade::Yes)).ends_with(" safe-upgrade"));
+        assert!(shell_line(&opts.aptitude_upgrade(Upgrade::Full)).ends_with(" full-upgrade"));
+        assert!(aptitude_nothing_done(
+            "x\n0 packages upgraded, 0 newly installed, 0 to remove and 0 not upgraded."
+        ));
         assert!(shell_line(&opts.cleanup("autoremove")).ends_with(" autoremove"));
     }
 
