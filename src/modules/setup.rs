@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 use serde_json::{Map, Value as Json, json};
 
-use super::{Args, Kind, Module, ModuleContext, ModuleError, Outcome, Param};
+use super::typed::{TypedArgs, module_args};
+use super::{Args, Module, ModuleContext, ModuleError, Outcome, Param};
 use crate::connection::Command;
 
 /// Prints everything the facts are made of, section by section, in one shell run.
@@ -24,7 +25,34 @@ echo '@@date'; date '+%Y-%m-%d %H:%M:%S %s %Z %z %A %B %j %u'
 echo '@@env'; env
 "#;
 
+/// Lists the local facts of `$1` (`*.fact` files): each file's name, then its
+/// output when executable or its text, between markers.
+const LOCAL_FACTS: &str = r#"
+for f in "$1"/*.fact; do [ -f "$f" ] || continue
+  printf '@@local %s\n' "$(basename "$f" .fact)"
+  if [ -x "$f" ]; then "$f" 2>/dev/null; else cat "$f"; fi
+  printf '\n'
+done
+"#;
+
+module_args! {
+    /// `setup`'s arguments.
+    pub struct SetupArgs {
+        /// Which groups of facts: `all`, `min`, `hardware`, `network`, `virtual`, each
+        /// negated with `!`.
+        gather_subset: Vec<String> => .default_str("all"),
+        /// Seconds the gathering may take.
+        gather_timeout: u64 => .default_int(10),
+        /// Glob patterns of the fact names to keep.
+        filter: Vec<String>,
+        /// Where local facts (`*.fact`) are read from, as `ansible_local`.
+        fact_path: String => .default_str("/etc/ansible/facts.d"),
+    }
+}
+
 /// Collects `ansible_*` facts: OS, distribution, kernel, CPU, memory, user, network.
+/// It only reads, so it has nothing to decide or apply: it implements [`Module`]
+/// directly.
 pub struct Setup;
 
 #[async_trait]
@@ -34,30 +62,133 @@ impl Module for Setup {
     }
 
     fn params(&self) -> &'static [Param] {
-        const PARAMS: &[Param] = &[
-            Param::new("gather_subset", Kind::List),
-            Param::new("gather_timeout", Kind::Int),
-            Param::new("filter", Kind::List),
-            Param::new("fact_path", Kind::Str),
-        ];
-        PARAMS
+        SetupArgs::PARAMS
     }
 
     async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
-        let out = ctx.conn.exec(&Command::new(PROBE)).await?;
-        let mut facts = parse_probe(&out.stdout_text());
-        let filters: Vec<String> = args
-            .list("filter")
-            .iter()
-            .filter_map(|f| f.as_str().map(str::to_string))
-            .collect();
-        if !filters.is_empty() {
-            facts.retain(|name, _| filters.iter().any(|f| crate::glob::matches(f, name)));
+        let args = SetupArgs::from_args(args).map_err(ModuleError::Failed)?;
+        let subsets = Subsets::parse(&args.gather_subset)?;
+        let script = format!(
+            "{PROBE}\nset -- {}\n{LOCAL_FACTS}",
+            crate::connection::quote(&args.fact_path)
+        );
+        let command = Command::new(script);
+        let probe = ctx.conn.exec(&command);
+        let limit = std::time::Duration::from_secs(args.gather_timeout.max(1));
+        let out = tokio::time::timeout(limit, probe).await.map_err(|_| {
+            ModuleError::Failed(format!(
+                "Timer expired after {} seconds (gather_timeout)",
+                args.gather_timeout
+            ))
+        })??;
+        let stdout = out.stdout_text();
+        let mut facts = parse_probe(&stdout);
+        facts.retain(|name, _| subsets.keeps(name));
+        facts.insert("ansible_local".into(), Json::Object(local_facts(&stdout)));
+        facts.insert("ansible_gather_subset".into(), json!(args.gather_subset));
+        if !args.filter.is_empty() {
+            facts.retain(|name, _| args.filter.iter().any(|f| crate::glob::matches(f, name)));
         }
         let mut outcome = super::ok(false);
         outcome.insert("ansible_facts".into(), Json::Object(facts));
         Ok(outcome)
     }
+}
+
+/// The groups of facts `gather_subset` asks for; the minimal facts always come.
+struct Subsets {
+    hardware: bool,
+    network: bool,
+    virtual_: bool,
+}
+
+impl Subsets {
+    /// Reads `gather_subset` as Ansible does: `all` first, then each name added or,
+    /// with `!`, taken away; `min` adds nothing (the minimal facts always come).
+    fn parse(names: &[String]) -> Result<Subsets, ModuleError> {
+        let mut subsets = Subsets {
+            hardware: false,
+            network: false,
+            virtual_: false,
+        };
+        for name in names {
+            let (wanted, bare) = match name.strip_prefix('!') {
+                Some(bare) => (false, bare),
+                None => (true, name.as_str()),
+            };
+            match bare {
+                "all" => {
+                    subsets.hardware = wanted;
+                    subsets.network = wanted;
+                    subsets.virtual_ = wanted;
+                }
+                "hardware" | "devices" | "mounts" => subsets.hardware = wanted,
+                "network" | "interfaces" => subsets.network = wanted,
+                "virtual" => subsets.virtual_ = wanted,
+                "min" | "facter" | "ohai" => {}
+                other => {
+                    return Err(ModuleError::Failed(format!(
+                        "Bad subset '{other}' given to Ansible. gather_subset options allowed: all, hardware, min, network, virtual"
+                    )));
+                }
+            }
+        }
+        Ok(subsets)
+    }
+
+    /// Whether the fact called `name` is in the asked-for groups.
+    fn keeps(&self, name: &str) -> bool {
+        let short = name.trim_start_matches("ansible_");
+        let hardware =
+            short.starts_with("processor") || short.starts_with("mem") || short.starts_with("swap");
+        let network = matches!(
+            short,
+            "default_ipv4" | "default_ipv6" | "all_ipv4_addresses" | "all_ipv6_addresses"
+        );
+        let virtual_ = short.starts_with("virtualization");
+        (!hardware || self.hardware) && (!network || self.network) && (!virtual_ || self.virtual_)
+    }
+}
+
+/// The local facts the probe printed: each file's JSON, or its INI sections as
+/// mappings; a file that is neither gives the error Ansible gives.
+fn local_facts(stdout: &str) -> Map<String, Json> {
+    let mut facts = Map::new();
+    let mut sections = stdout.split("\n@@local ").skip(1);
+    for section in sections.by_ref() {
+        let (name, body) = section.split_once('\n').unwrap_or((section, ""));
+        let body = body.split("\n@@").next().unwrap_or_default().trim();
+        let value = serde_json::from_str::<Json>(body)
+            .ok()
+            .or_else(|| ini_fact(body))
+            .unwrap_or_else(|| {
+                json!(format!(
+                    "error loading facts as JSON or ini - please check content: {name}"
+                ))
+            });
+        facts.insert(name.to_string(), value);
+    }
+    facts
+}
+
+/// An INI fact file as Ansible reads it: sections of `key=value` (or `key: value`).
+fn ini_fact(text: &str) -> Option<Json> {
+    let mut sections = Map::new();
+    let mut current: Option<String> = None;
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with(['#', ';']) {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            sections.insert(name.to_string(), Json::Object(Map::new()));
+            current = Some(name.to_string());
+            continue;
+        }
+        let (key, value) = line.split_once(['=', ':'])?;
+        let section = sections.get_mut(current.as_deref()?)?.as_object_mut()?;
+        section.insert(key.trim().to_lowercase(), json!(value.trim()));
+    }
+    Some(Json::Object(sections))
 }
 
 /// Turns the probe's output into facts named as Ansible names them.
@@ -326,6 +457,36 @@ fn number(text: &str) -> Json {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn local_facts_are_json_or_ini() {
+        let stdout = "@@env\nA=1\n@@local app\n{\"port\": 80}\n\n@@local site\n[main]\nName = web\n\n@@local bad\nnot a fact\n";
+        let facts = local_facts(&format!("\n{stdout}"));
+        assert_eq!(facts["app"], json!({"port": 80}));
+        assert_eq!(facts["site"], json!({"main": {"name": "web"}}));
+        assert_eq!(
+            facts["bad"],
+            json!("error loading facts as JSON or ini - please check content: bad")
+        );
+    }
+
+    #[test]
+    fn subsets_keep_their_groups_and_min_always() {
+        let subsets = |names: &[&str]| {
+            let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+            Subsets::parse(&names).expect("valid subsets")
+        };
+        let min = subsets(&["!all", "min"]);
+        assert!(min.keeps("ansible_distribution"));
+        assert!(!min.keeps("ansible_memtotal_mb"));
+        assert!(!min.keeps("ansible_default_ipv4"));
+        let network = subsets(&["!all", "network"]);
+        assert!(network.keeps("ansible_default_ipv4"));
+        assert!(!network.keeps("ansible_processor_vcpus"));
+        assert!(subsets(&["all"]).keeps("ansible_processor_vcpus"));
+        let names = vec!["everything".to_string()];
+        assert!(Subsets::parse(&names).is_err());
+    }
 
     const SAMPLE: &str = "@@uname\nLinux\n6.1.0-18-amd64\nx86_64\nweb1.example.com\n#1 SMP\n\
 @@fqdn\nweb1.example.com\n@@user\nroot\n0\n0\n/root\n/bin/bash\n@@nproc\n2\n\
