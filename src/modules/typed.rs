@@ -202,7 +202,10 @@ pub fn fill<T: DeserializeOwned>(
             .ok_or_else(|| format!("argument '{name}' has no declared parameter"))?;
         let value = match args.get(name) {
             Some(value) => Some(normalize(value.clone())),
-            None => param.default.map(|d| d.to_json()).or(absent.map(|f| f())),
+            None => param
+                .default
+                .map(|d| normalize(default_of_kind(param.kind, d.to_json())))
+                .or(absent.map(|f| f())),
         };
         if let Some(value) = value {
             map.insert(param.name.to_string(), value);
@@ -210,6 +213,19 @@ pub fn fill<T: DeserializeOwned>(
     }
     serde_json::from_value(Json::Object(map))
         .map_err(|err| format!("invalid module arguments: {err}"))
+}
+
+/// A declared default in the shape its kind reads: a list's default given as a
+/// string (`gather_subset: all`) is a list of its comma-separated words.
+fn default_of_kind(kind: Kind, value: Json) -> Json {
+    match (kind, value) {
+        (Kind::List, Json::String(text)) => Json::Array(
+            text.split(',')
+                .map(|word| Json::String(word.trim().to_string()))
+                .collect(),
+        ),
+        (_, value) => value,
+    }
 }
 
 /// A module's own typed arguments plus the file attribute parameters.
@@ -387,6 +403,7 @@ mod tests {
             force: bool => .default_bool(false),
             retries: Option<i64>,
             names: Vec<String>,
+            subsets: Vec<String> => .default_str("all"),
             r#type: Option<String>,
             raw as "_raw_params": Option<String>,
         }
@@ -408,6 +425,7 @@ mod tests {
                 "force",
                 "retries",
                 "names",
+                "subsets",
                 "type",
                 "_raw_params"
             ]
@@ -427,6 +445,7 @@ mod tests {
         assert!(args.force);
         assert_eq!(args.retries, None);
         assert_eq!(args.names, ["a", "2"]);
+        assert_eq!(args.subsets, ["all"], "a list's default is a list");
         assert_eq!(args.r#type, None);
         assert_eq!(args.raw, None);
         let args = typed(json!({"path": "/x", "_raw_params": "free form"})).expect("valid");

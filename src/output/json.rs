@@ -56,6 +56,10 @@ impl Reporter for JsonReport {
         }
         let mut data = clean(result.result);
         if let Json::Object(map) = &mut data {
+            // The event's flag, as ansible.posix.json adds it back to the clean copy.
+            if result.status == Status::Failed {
+                map.insert("failed".into(), Json::Bool(true));
+            }
             if result.status == Status::Skipped {
                 map.insert("skipped".into(), Json::Bool(true));
             }

@@ -1311,3 +1311,6 @@ fn expect_identifier(node: &Node) -> Result<String, SourceError> {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,118 @@
+//! The loader's checks, read as a user meets them: what a task becomes, and what is
+//! refused when the playbook loads.
+
+use std::sync::{Arc, Mutex};
+
+use super::*;
+
+/// The tasks of `yaml` (a task list) loaded from a scratch directory.
+fn tasks(yaml: &str) -> Result<Vec<Task>, SourceError> {
+    let dir = std::env::temp_dir();
+    let ctx = LoadContext {
+        dir: dir.clone(),
+        playbook_dir: dir,
+        role: None,
+        inherited: Inherited::default(),
+        handlers: Arc::new(Mutex::new(Vec::new())),
+        depth: 0,
+    };
+    let node = crate::yaml::parse_str("tasks.yml", yaml)?;
+    Loader::new(Vec::new(), Vec::new()).parse_tasks(&node, &ctx)
+}
+
+fn one(yaml: &str) -> Task {
+    let mut loaded = tasks(yaml).expect("the task loads");
+    assert_eq!(loaded.len(), 1);
+    loaded.remove(0)
+}
+
+#[test]
+fn a_module_is_resolved_once_whatever_its_collection_prefix() {
+    for yaml in [
+        "- copy: {content: x, dest: /tmp/x}",
+        "- ansible.builtin.copy: {content: x, dest: /tmp/x}",
+        "- action: copy content=x dest=/tmp/x",
+    ] {
+        let Action::Module { module, args } = one(yaml).action else {
+            panic!("{yaml} is a module call");
+        };
+        assert_eq!(module.name(), "copy", "{yaml}");
+        assert_eq!(args["dest"], "/tmp/x", "{yaml}");
+    }
+}
+
+#[test]
+fn free_form_commands_keep_their_line_and_options() {
+    let Action::Module { module, args } = one("- shell: echo hi > out chdir=/tmp").action else {
+        panic!("a module call");
+    };
+    assert_eq!(module.name(), "shell");
+    assert_eq!(args["_raw_params"], "echo hi > out");
+    assert_eq!(args["chdir"], "/tmp");
+}
+
+#[test]
+fn meta_actions_are_read_into_their_enum() {
+    assert!(matches!(
+        one("- meta: end_host").action,
+        Action::Meta(Meta::EndHost)
+    ));
+    let err = tasks("- meta: end_everything").expect_err("no such meta action");
+    assert!(
+        err.message
+            .starts_with("invalid meta action requested: end_everything"),
+        "{}",
+        err.message
+    );
+}
+
+#[test]
+fn an_unknown_module_is_refused_with_a_suggestion() {
+    let err = tasks("- coppy: {dest: /tmp/x}").expect_err("a typo");
+    assert!(err.message.contains("'coppy'"), "{}", err.message);
+    let help = err.help.unwrap_or_default();
+    assert!(help.contains("copy"), "{help}");
+}
+
+#[test]
+fn keywords_and_loops_land_in_the_task() {
+    let task = one(
+        "- name: Loop\n  debug: msg={{ item }}\n  loop: [1, 2]\n  when: x is defined\n  tags: [a, b]\n  notify: h\n  register: r\n",
+    );
+    assert_eq!(task.name.as_deref(), Some("Loop"));
+    let spec = task.loop_.expect("a loop");
+    assert_eq!(spec.items, serde_json::json!([1, 2]));
+    assert_eq!(spec.kind, LoopKind::List);
+    assert_eq!(task.when.len(), 1);
+    assert_eq!(task.when[0].text, "x is defined");
+    assert_eq!(task.tags, ["a", "b"]);
+    assert_eq!(task.notify, ["h"]);
+    assert_eq!(task.register.as_deref(), Some("r"));
+}
+
+#[test]
+fn two_actions_in_one_task_are_refused() {
+    let err = tasks("- copy: {dest: /x}\n  file: {path: /x}").expect_err("two actions");
+    assert!(
+        err.message.contains("copy") && err.message.contains("file"),
+        "{}",
+        err.message
+    );
+}
+
+#[test]
+fn set_fact_and_include_vars_become_their_actions() {
+    let Action::SetFact { facts } = one("- set_fact: {a: 1, cacheable: true}").action else {
+        panic!("set_fact");
+    };
+    assert_eq!(facts.keys().collect::<Vec<_>>(), ["a"]);
+    let Action::IncludeVars { path, dir, name } =
+        one("- include_vars: {dir: vars, name: loaded}").action
+    else {
+        panic!("include_vars");
+    };
+    assert_eq!(
+        (path.as_str(), dir, name.as_deref()),
+        ("vars", true, Some("loaded"))
+    );
+}
