@@ -204,3 +204,40 @@ fn handlers_are_notified_by_name_rendered_per_loop_item() {
         assert!(scratch.path().join(file).is_file(), "{file} did not run");
     }
 }
+
+#[test]
+fn argument_values_are_checked_when_the_task_runs_not_when_the_playbook_loads() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "arguments.yml",
+        r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - copy: {content: "x", dest: "{{ playbook_dir }}/first"}
+    - file: {state: touch}
+      ignore_errors: true
+    - copy: {dest: "{{ playbook_dir }}/never", content: a, force: maybe}
+      ignore_errors: true
+    - file: {state: touch}
+      when: false
+"#,
+    );
+    let output = scratch.bosun(&["run", "arguments.yml"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
+    assert!(scratch.path().join("first").is_file(), "the first task ran");
+    assert!(!scratch.path().join("never").exists());
+    assert!(
+        out.contains(r#"{"changed": false, "msg": "missing required arguments: path"}"#),
+        "{out}"
+    );
+    assert!(
+        out.contains("argument 'force' is of type str and we were unable to convert to bool"),
+        "{out}"
+    );
+    assert_eq!(
+        recap_line(&out, "localhost"),
+        "localhost                  : ok=3    changed=1    unreachable=0    failed=0    skipped=1    rescued=0    ignored=2   "
+    );
+}

@@ -168,6 +168,26 @@ pub fn check_literal(param: &Param, value: &Json) -> Result<(), String> {
     convert(param, value).map(|_| ())
 }
 
+/// Checks the names inside a literal value against the parameter's sub-options (a
+/// typo of a sub-option is refused when the playbook loads); kinds, choices and
+/// required ones are checked when the task runs, as Ansible checks them.
+pub fn check_names(param: &Param, value: &Json) -> Result<(), String> {
+    if param.options.is_empty() {
+        return Ok(());
+    }
+    let maps: Vec<&Map<String, Json>> = match value {
+        Json::Object(map) => vec![map],
+        Json::Array(items) => items.iter().filter_map(Json::as_object).collect(),
+        _ => Vec::new(),
+    };
+    for (name, sub_value) in maps.into_iter().flatten() {
+        let sub = find_param(param.options, name)
+            .ok_or_else(|| format!("{}: {}", param.name, unsupported(param.options, name)))?;
+        check_names(sub, sub_value).map_err(|e| format!("{}: {e}", param.name))?;
+    }
+    Ok(())
+}
+
 /// Converts a rendered value to the parameter's kind, or says why it cannot.
 fn convert(param: &Param, value: &Json) -> Result<Json, String> {
     let wrong = |what: &str| {

@@ -252,9 +252,10 @@ pub fn names() -> impl Iterator<Item = &'static str> {
     MODULES.iter().map(|m| m.name())
 }
 
-/// A failed outcome with `msg`.
+/// A failed outcome with `msg`; like every failure Ansible reports, it changed nothing.
 pub fn failed(msg: impl Into<String>) -> Outcome {
     let mut outcome = Outcome::new();
+    outcome.insert("changed".into(), Json::Bool(false));
     outcome.insert("failed".into(), Json::Bool(true));
     outcome.insert("msg".into(), Json::String(msg.into()));
     outcome

@@ -11,7 +11,7 @@ use serde_json::Value as Json;
 
 use super::args::parse_kv;
 use super::ast::*;
-use crate::modules::{self, FreeForm, args::check_literal, args::find_param, args::unsupported};
+use crate::modules::{self, FreeForm, args::check_names, args::find_param, args::unsupported};
 use crate::source::{SourceError, Span};
 use crate::yaml::{self, Node, Value};
 
@@ -752,23 +752,9 @@ impl Loader {
                             format!("{}: {}", module.name(), unsupported(&params, key)),
                         )
                     })?;
-                    check_literal(param, value).map_err(|msg| {
+                    check_names(param, value).map_err(|msg| {
                         SourceError::new(&arg_span(key), format!("{}: {msg}", module.name()))
                     })?;
-                }
-                if let Some(missing) = module.all_params().iter().find(|p| {
-                    p.required
-                        && !args.contains_key(p.name)
-                        && !p.aliases.iter().any(|a| args.contains_key(*a))
-                }) {
-                    return Err(SourceError::new(
-                        &value.span,
-                        format!(
-                            "{}: missing required arguments: {}",
-                            module.name(),
-                            missing.name
-                        ),
-                    ));
                 }
                 Ok(Action::Module {
                     module: ModuleRef(module),
