@@ -10,6 +10,97 @@ const COLLECTIONS: &[&str] = &[
     "community.docker.",
 ];
 
+/// Every module and action of ansible.builtin (ansible-core 2.19), by short name: a
+/// task naming one that bosun lacks loads, and fails only if it runs.
+const ANSIBLE_BUILTIN: &[&str] = &[
+    "add_host",
+    "apt",
+    "apt_key",
+    "apt_repository",
+    "assemble",
+    "assert",
+    "async_status",
+    "blockinfile",
+    "command",
+    "copy",
+    "cron",
+    "deb822_repository",
+    "debconf",
+    "debug",
+    "dnf",
+    "dnf5",
+    "dpkg_selections",
+    "expect",
+    "fail",
+    "fetch",
+    "file",
+    "find",
+    "gather_facts",
+    "get_url",
+    "getent",
+    "git",
+    "group",
+    "group_by",
+    "hostname",
+    "import_playbook",
+    "import_role",
+    "import_tasks",
+    "include_role",
+    "include_tasks",
+    "include_vars",
+    "iptables",
+    "known_hosts",
+    "lineinfile",
+    "meta",
+    "mount_facts",
+    "package",
+    "package_facts",
+    "pause",
+    "ping",
+    "pip",
+    "raw",
+    "reboot",
+    "replace",
+    "rpm_key",
+    "script",
+    "service",
+    "service_facts",
+    "set_fact",
+    "set_stats",
+    "setup",
+    "shell",
+    "slurp",
+    "stat",
+    "subversion",
+    "systemd",
+    "systemd_service",
+    "sysvinit",
+    "tempfile",
+    "template",
+    "unarchive",
+    "uri",
+    "user",
+    "validate_argument_spec",
+    "wait_for",
+    "wait_for_connection",
+    "yum_repository",
+];
+
+/// Whether `name` (short or `ansible.builtin.`/`ansible.legacy.`) is a module or
+/// action of ansible.builtin.
+pub fn is_ansible_builtin(name: &str) -> bool {
+    let short = name
+        .strip_prefix("ansible.builtin.")
+        .or_else(|| name.strip_prefix("ansible.legacy."))
+        .unwrap_or(name);
+    ANSIBLE_BUILTIN.contains(&short)
+}
+
+/// Every ansible.builtin module and action name, for suggestions.
+pub fn ansible_builtin_names() -> impl Iterator<Item = &'static str> {
+    ANSIBLE_BUILTIN.iter().copied()
+}
+
 /// The short name of a module or action: a known collection's prefix removed.
 pub fn short_name(name: &str) -> &str {
     COLLECTIONS
@@ -31,5 +122,14 @@ mod tests {
         );
         assert_eq!(short_name("copy"), "copy");
         assert_eq!(short_name("acme.tools.thing"), "acme.tools.thing");
+    }
+
+    #[test]
+    fn ansible_builtin_names_are_known_with_or_without_their_prefix() {
+        use super::is_ansible_builtin;
+        assert!(is_ansible_builtin("add_host"));
+        assert!(is_ansible_builtin("ansible.builtin.dnf"));
+        assert!(!is_ansible_builtin("coppy"));
+        assert!(!is_ansible_builtin("community.general.dnf"));
     }
 }

@@ -241,3 +241,41 @@ fn argument_values_are_checked_when_the_task_runs_not_when_the_playbook_loads() 
         "localhost                  : ok=3    changed=1    unreachable=0    failed=0    skipped=1    rescued=0    ignored=2   "
     );
 }
+
+#[test]
+fn an_ansible_module_bosun_lacks_loads_and_fails_only_when_it_runs() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "unsupported.yml",
+        r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - ansible.builtin.dnf: {name: httpd}
+      when: "'Debian' == 'RedHat'"
+    - add_host: {name: extra}
+      ignore_errors: true
+    - copy: {content: "x", dest: "{{ playbook_dir }}/after"}
+"#,
+    );
+    let output = scratch.bosun(&["run", "unsupported.yml"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
+    assert!(
+        out.contains("module add_host is not supported by bosun"),
+        "{out}"
+    );
+    assert!(scratch.path().join("after").is_file(), "the play went on");
+    let typo = scratch.write(
+        "typo.yml",
+        "- hosts: localhost\n  tasks:\n    - add_hots: {name: x}\n",
+    );
+    let output = scratch.bosun(&["run", typo.to_str().unwrap_or_default()]);
+    assert_eq!(
+        output.status.code(),
+        Some(4),
+        "a name Ansible does not know is refused"
+    );
+    let err = stderr(&output);
+    assert!(err.contains("did you mean 'add_host'?"), "{err}");
+}

@@ -152,6 +152,9 @@ impl Runner {
             Action::Module { args, .. } | Action::DropIn { args, .. } => {
                 self.run_module(task, args, host, vars, delegated).await
             }
+            Action::Unsupported { name } => Err(format!(
+                "module {name} is not supported by bosun (it is an ansible.builtin module bosun does not implement yet)"
+            )),
             Action::SetFact { facts } => self.set_fact(task, facts, host, vars),
             Action::IncludeVars { path, dir, name } => {
                 self.include_vars(task, path, *dir, name.as_deref(), host, vars)

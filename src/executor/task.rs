@@ -166,7 +166,7 @@ pub(super) fn located(err: &TemplateError, span: &crate::source::Span, what: &st
 pub(super) fn action_name(task: &Task) -> String {
     match &task.action {
         Action::Module { module, .. } => module.name().to_string(),
-        Action::DropIn { name, .. } => name.clone(),
+        Action::DropIn { name, .. } | Action::Unsupported { name } => name.clone(),
         Action::SetFact { .. } => "set_fact".into(),
         Action::IncludeVars { .. } => "include_vars".into(),
         _ => "block".into(),

@@ -186,6 +186,11 @@ pub enum Action {
         /// Arguments as written.
         args: IndexMap<String, Json>,
     },
+    /// A module of ansible.builtin that bosun lacks: the task fails if it runs.
+    Unsupported {
+        /// The module's short name.
+        name: String,
+    },
     /// Runs a drop-in module (an executable from `modules/` or `library/`).
     DropIn {
         /// The module name as written.
@@ -402,6 +407,7 @@ impl Task {
             (Some(name), _) => name.clone(),
             (None, Action::Module { module, .. }) => module.name().to_string(),
             (None, Action::DropIn { name, .. }) => name.clone(),
+            (None, Action::Unsupported { name }) => name.clone(),
             (None, Action::Block { .. }) => "block".into(),
             (None, Action::IncludeTasks { .. }) => "include_tasks".into(),
             (None, Action::IncludeRole { .. }) => "include_role".into(),

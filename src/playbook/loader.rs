@@ -429,6 +429,7 @@ impl Loader {
                 .iter()
                 .copied()
                 .chain(modules::names())
+                .chain(crate::fqcn::ansible_builtin_names())
                 .chain(EXECUTOR_ACTIONS.iter().copied());
             let mut err = SourceError::new(
                 &key.span,
@@ -737,6 +738,11 @@ impl Loader {
                     args,
                 })
             }
+            _ if modules::lookup(name).is_none() && crate::fqcn::is_ansible_builtin(name) => {
+                Ok(Action::Unsupported {
+                    name: name.to_string(),
+                })
+            }
             _ => {
                 let module = modules::lookup(name).ok_or_else(|| {
                     SourceError::new(
@@ -1001,7 +1007,9 @@ fn absolute_dir(dir: &Path) -> PathBuf {
 /// Whether `name` is a module or one of the executor's actions.
 fn lookup_action(name: &str) -> bool {
     let short = crate::fqcn::short_name(name);
-    modules::lookup(short).is_some() || EXECUTOR_ACTIONS.contains(&short)
+    modules::lookup(short).is_some()
+        || EXECUTOR_ACTIONS.contains(&short)
+        || crate::fqcn::is_ansible_builtin(name)
 }
 
 /// Where a relative task file is: beside the including file, then beside the playbook.
