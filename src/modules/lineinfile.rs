@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use super::contract::{Decision, StateModule};
-use super::textfile::{self, Codec, SavePlan, TextFile};
+use super::textfile::{self, SavePlan, TextFile};
 use super::typed::{Rules, WithAttributes, arg_enum, module_args};
 use super::{ModuleError, Outcome, Target};
 use crate::pyre::{self, Anchor, Flags, Pattern, Replacement};
@@ -74,15 +74,8 @@ impl StateModule for LineInFile {
     /// are being removed.
     async fn query(&self, on: &Target<'_>, args: &Args) -> Result<TextFile, ModuleError> {
         let own = &args.args;
-        let codec = Codec::named(Some(&own.encoding)).map_err(textfile::fail)?;
-        let file = textfile::read_for(on, &own.path, codec, &args.attributes).await?;
-        if file.text.is_none() && own.state == State::Present && !own.create {
-            return Err(textfile::fail_rc(
-                format!("Destination {} does not exist !", file.path),
-                257,
-            ));
-        }
-        Ok(file)
+        let missing = (own.state == State::Present && !own.create).then_some("Destination");
+        textfile::read_edited(on, &own.path, &own.encoding, &args.attributes, missing).await
     }
 
     fn decide(&self, args: &Args, file: TextFile) -> Result<Decision<SavePlan>, String> {

@@ -159,6 +159,28 @@ pub async fn read(ctx: &Target<'_>, path: &str, codec: Codec) -> Result<TextFile
     Ok(read_probing(ctx, path, codec, None, None).await?.0)
 }
 
+/// The file an edit module works on, read with `encoding` and what `attributes` need;
+/// a missing file fails with Ansible's "`missing` ... does not exist !" (rc 257) when
+/// `missing` names the word Ansible uses (`Path`, `Destination`), and is `None`
+/// otherwise (the module may create it).
+pub async fn read_edited(
+    on: &Target<'_>,
+    path: &str,
+    encoding: &str,
+    attributes: &Attributes,
+    missing: Option<&str>,
+) -> Result<TextFile, ModuleError> {
+    let codec = Codec::named(Some(encoding)).map_err(fail)?;
+    let file = read_for(on, path, codec, attributes).await?;
+    match (&file.text, missing) {
+        (None, Some(word)) => Err(fail_rc(
+            format!("{word} {} does not exist !", file.path),
+            257,
+        )),
+        _ => Ok(file),
+    }
+}
+
 /// [`read`], also reading what `attributes` need to decide (`chattr` flags, whether
 /// SELinux is enabled): for edits that take the file attributes.
 pub async fn read_for(
