@@ -279,3 +279,36 @@ fn an_ansible_module_bosun_lacks_loads_and_fails_only_when_it_runs() {
     let err = stderr(&output);
     assert!(err.contains("did you mean 'add_host'?"), "{err}");
 }
+
+#[test]
+fn environment_layers_may_be_a_list_and_a_bad_one_is_skipped_with_a_warning() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "environment.yml",
+        r#"
+- hosts: localhost
+  gather_facts: false
+  environment:
+    - {A: one, B: b}
+    - {A: two}
+  tasks:
+    - shell: echo "$A $B" > "{{ playbook_dir }}/merged"
+    - shell: echo "${A-unset}" > "{{ playbook_dir }}/skipped"
+      environment: 5
+"#,
+    );
+    let output = scratch.bosun(&["run", "environment.yml"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    let read = |name: &str| std::fs::read_to_string(scratch.path().join(name)).unwrap_or_default();
+    assert_eq!(read("merged"), "two b\n", "later layers win");
+    assert_eq!(
+        read("skipped"),
+        "unset\n",
+        "a bad layer drops the whole environment"
+    );
+    assert!(
+        stderr(&output).contains("could not parse environment value, skipping"),
+        "{}",
+        stderr(&output)
+    );
+}

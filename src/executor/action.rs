@@ -20,8 +20,9 @@ use serde_json::{Map, Value as Json};
 use std::time::Duration;
 
 impl Runner {
-    /// Runs the action once (with `until` retries), then applies `changed_when` and
-    /// `failed_when`.
+    /// Runs the action (with `until` retries, `changed_when` and `failed_when`), its
+    /// `notify` rendered first with the same variables: a name that cannot be rendered
+    /// fails the task before it runs, as in Ansible.
     pub(super) async fn execute(
         &self,
         task: &Task,
@@ -415,8 +416,18 @@ impl Runner {
                 .templar
                 .render_value(layer, vars)
                 .map_err(|err| located(&err, &task.span, "environment"))?;
-            let Json::Object(map) = rendered else {
-                return Err("environment must be a mapping".into());
+            let map = match rendered {
+                Json::Object(map) => map,
+                Json::Null => continue,
+                _ => {
+                    // As Ansible's task validation: the whole environment is dropped.
+                    let layers = Json::Array(task.options.environment.clone());
+                    self.reporter.warning(&format!(
+                        "could not parse environment value, skipping: {}",
+                        crate::pyjson::dumps(&layers, None)
+                    ));
+                    return Ok(Vec::new());
+                }
             };
             for (key, value) in map {
                 let text = match value {

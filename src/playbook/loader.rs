@@ -1098,9 +1098,9 @@ fn parse_options(node: &Node) -> Result<TaskOptions, SourceError> {
     let string = |key: &str| node.get(key).map(Node::key_string);
     let environment = match node.get("environment") {
         Some(env) => match env.value {
-            Value::Map(_) | Value::Str(_) => vec![env.to_json()],
+            Value::Seq(ref items) => items.iter().map(Node::to_json).collect(),
             Value::Null => Vec::new(),
-            _ => return Err(SourceError::new(&env.span, "environment must be a mapping")),
+            _ => vec![env.to_json()],
         },
         None => Vec::new(),
     };
