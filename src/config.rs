@@ -50,7 +50,12 @@ impl Config {
                 return Config::read(path);
             }
         }
-        Ok(Config::default())
+        let mut config = Config::default();
+        config.apply_environment().map_err(|message| ConfigError {
+            path: PathBuf::from("(environment)"),
+            message,
+        })?;
+        Ok(config)
     }
 
     /// Reads one config file (TOML for `.toml`, INI otherwise).
@@ -88,46 +93,78 @@ impl Config {
         };
         let mut config = Config::default();
         for (key, value) in pairs {
-            match key.as_str() {
-                "inventory" | "hostfile" => {
-                    config.inventory = value
-                        .split(',')
-                        .map(|s| s.trim().to_string())
-                        .filter(|s| !s.is_empty())
-                        .collect()
-                }
-                "forks" => {
-                    config.forks = Some(
-                        value
-                            .parse()
-                            .map_err(|_| error(format!("forks must be a number, not '{value}'")))?,
-                    )
-                }
-                "remote_user" => config.remote_user = Some(value),
-                "private_key_file" => config.private_key_file = Some(value),
-                "host_key_checking" => {
-                    config.host_key_checking =
-                        crate::modules::args::parse_bool(&serde_json::Value::String(value.clone()))
-                }
-                "roles_path" => config.roles_path = value.split(':').map(PathBuf::from).collect(),
-                "library" | "module_path" => {
-                    config.module_path = value.split(':').map(PathBuf::from).collect()
-                }
-                "timeout" => config.timeout = value.parse().ok(),
-                "vault_password_file" => config.vault_password_file = Some(value),
-                "vault_identity_list" => {
-                    config.vault_identity_list = value
-                        .split(',')
-                        .map(|s| s.trim().to_string())
-                        .filter(|s| !s.is_empty())
-                        .collect()
-                }
-                _ => {}
-            }
+            config.set(&key, value).map_err(error)?;
         }
+        config.apply_environment().map_err(error)?;
         Ok(config)
     }
+
+    /// Applies the settings given by `ANSIBLE_*` variables, which win over the file
+    /// as in Ansible.
+    fn apply_environment(&mut self) -> Result<(), String> {
+        for (variable, key) in ENVIRONMENT {
+            if let Ok(value) = std::env::var(variable) {
+                self.set(key, value)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets one `[defaults]` setting; unknown ones are left to the caller.
+    fn set(&mut self, key: &str, value: String) -> Result<(), String> {
+        match key {
+            "inventory" | "hostfile" => {
+                self.inventory = value
+                    .split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            }
+            "forks" => {
+                self.forks = Some(
+                    value
+                        .parse()
+                        .map_err(|_| format!("forks must be a number, not '{value}'"))?,
+                )
+            }
+            "remote_user" => self.remote_user = Some(value),
+            "private_key_file" => self.private_key_file = Some(value),
+            "host_key_checking" => {
+                self.host_key_checking =
+                    crate::modules::args::parse_bool(&serde_json::Value::String(value.clone()))
+            }
+            "roles_path" => self.roles_path = value.split(':').map(PathBuf::from).collect(),
+            "library" | "module_path" => {
+                self.module_path = value.split(':').map(PathBuf::from).collect()
+            }
+            "timeout" => self.timeout = value.parse().ok(),
+            "vault_password_file" => self.vault_password_file = Some(value),
+            "vault_identity_list" => {
+                self.vault_identity_list = value
+                    .split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            }
+            _ => {}
+        }
+        Ok(())
+    }
 }
+
+/// The `ANSIBLE_*` variables bosun reads, and the `[defaults]` setting each one sets.
+const ENVIRONMENT: &[(&str, &str)] = &[
+    ("ANSIBLE_INVENTORY", "inventory"),
+    ("ANSIBLE_ROLES_PATH", "roles_path"),
+    ("ANSIBLE_LIBRARY", "library"),
+    ("ANSIBLE_FORKS", "forks"),
+    ("ANSIBLE_REMOTE_USER", "remote_user"),
+    ("ANSIBLE_PRIVATE_KEY_FILE", "private_key_file"),
+    ("ANSIBLE_HOST_KEY_CHECKING", "host_key_checking"),
+    ("ANSIBLE_TIMEOUT", "timeout"),
+    ("ANSIBLE_VAULT_PASSWORD_FILE", "vault_password_file"),
+    ("ANSIBLE_VAULT_IDENTITY_LIST", "vault_identity_list"),
+];
 
 /// The `key = value` pairs of the `[defaults]` section of an ansible.cfg.
 fn ini_defaults(text: &str) -> Vec<(String, String)> {

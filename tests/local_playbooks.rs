@@ -472,3 +472,22 @@ fn local_tasks_keep_the_open_file_limit_bosun_started_with() {
         "bosun's own lifted limit does not leak into tasks"
     );
 }
+
+#[test]
+fn ansible_roles_path_from_the_environment_finds_roles() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "elsewhere/greet/tasks/main.yml",
+        "- copy: {content: hi, dest: \"{{ lookup('env', 'TARGET') }}/greeted\"}\n",
+    );
+    scratch.write(
+        "site.yml",
+        "- hosts: localhost\n  gather_facts: false\n  roles: [greet]\n",
+    );
+    let (code, _, err) = run(&scratch, &["run", "site.yml"]);
+    assert_eq!(code, 4, "without the variable the role is not found: {err}");
+    let elsewhere = scratch.path().join("elsewhere");
+    let output = scratch.bosun_with(&["run", "site.yml"], &[("ANSIBLE_ROLES_PATH", &elsewhere)]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(scratch.path().join("greeted").is_file());
+}

@@ -153,24 +153,13 @@ pub fn run(command: VaultCommand, config: &Config) -> Result<(), String> {
     }
 }
 
-/// The password sources of `args` plus the config's defaults.
+/// The password sources of `args` plus the config's defaults (the config has its
+/// `ANSIBLE_VAULT_*` variables applied).
 pub fn sources(args: &VaultArgs, config: &Config) -> PasswordSources {
-    let mut vault_ids = match std::env::var("ANSIBLE_VAULT_IDENTITY_LIST") {
-        Ok(list) => list
-            .split(',')
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .collect(),
-        Err(_) => config.vault_identity_list.clone(),
-    };
+    let mut vault_ids = config.vault_identity_list.clone();
     vault_ids.extend(args.vault_ids.iter().cloned());
     let mut password_files = args.password_files.clone();
-    if let Some(file) = std::env::var("ANSIBLE_VAULT_PASSWORD_FILE")
-        .ok()
-        .or_else(|| config.vault_password_file.clone())
-    {
-        password_files.push(file);
-    }
+    password_files.extend(config.vault_password_file.clone());
     PasswordSources {
         vault_ids,
         password_files,
