@@ -97,12 +97,7 @@ impl StateModule for BlockInFile {
         save: SavePlan,
     ) -> Result<Outcome, ModuleError> {
         let own = &args.args;
-        let backup = textfile::apply_save(on, &save, own.validate.as_deref(), own.backup).await?;
-        let mut outcome = Outcome::new();
-        if let Some(backup) = backup {
-            outcome.insert("backup_file".into(), json!(backup));
-        }
-        Ok(outcome)
+        textfile::apply_save_with_backup_file(on, &save, own.validate.as_deref(), own.backup).await
     }
 }
 

@@ -2,7 +2,6 @@
 //! semantics, MULTILINE), optionally only between `after` and `before`.
 
 use async_trait::async_trait;
-use serde_json::json;
 
 use super::contract::{Decision, StateModule};
 use super::textfile::{self, SavePlan, TextFile};
@@ -98,12 +97,7 @@ impl StateModule for Replace {
         save: SavePlan,
     ) -> Result<Outcome, ModuleError> {
         let own = &args.args;
-        let backup = textfile::apply_save(on, &save, own.validate.as_deref(), own.backup).await?;
-        let mut outcome = Outcome::new();
-        if let Some(backup) = backup {
-            outcome.insert("backup_file".into(), json!(backup));
-        }
-        Ok(outcome)
+        textfile::apply_save_with_backup_file(on, &save, own.validate.as_deref(), own.backup).await
     }
 }
 
@@ -176,7 +170,7 @@ fn replace(contents: &str, spec: &Spec<'_>) -> Result<Replaced, String> {
 mod tests {
     use super::*;
     use crate::modules::typed::from_json;
-    use serde_json::Value as Json;
+    use serde_json::{Value as Json, json};
 
     /// Decides one replacement on `/f` holding `text`.
     fn decide(params: Json, text: &str) -> Decision<SavePlan> {

@@ -440,6 +440,21 @@ pub async fn apply_save(
     Ok(None)
 }
 
+/// [`apply_save`] reporting its backup as `backup_file`, as `blockinfile` and
+/// `replace` do.
+pub async fn apply_save_with_backup_file(
+    on: &Target<'_>,
+    plan: &SavePlan,
+    validate: Option<&str>,
+    backup: bool,
+) -> Result<Outcome, ModuleError> {
+    let mut outcome = Outcome::new();
+    if let Some(path) = apply_save(on, plan, validate, backup).await? {
+        outcome.insert("backup_file".into(), json!(path));
+    }
+    Ok(outcome)
+}
+
 /// Creates the parent directories of `path` when they are missing.
 async fn make_parent(on: &Target<'_>, path: &str) -> Result<(), ModuleError> {
     let Some((dir, _)) = path.rsplit_once('/').filter(|(dir, _)| !dir.is_empty()) else {
