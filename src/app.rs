@@ -300,8 +300,12 @@ pub fn parse_extra_vars(values: &[String]) -> Result<Map<String, Json>, AppError
             let root = crate::yaml::parse_str("<extra vars>", trimmed)?;
             merge_mapping(&mut vars, root.to_json(), value)?;
         } else {
-            let pairs = crate::playbook::args::parse_kv(trimmed, None)
-                .map_err(|msg| AppError::Message(format!("-e {value}: {msg}")))?;
+            let mut pairs = crate::playbook::args::parse_kv(trimmed, None);
+            if let Some(token) = pairs.shift_remove("_raw_params") {
+                return Err(AppError::Message(format!(
+                    "-e {value}: {token} is not of the form key=value; give variables as key=value, JSON/YAML, or @file"
+                )));
+            }
             for (key, value) in pairs {
                 vars.insert(key, value);
             }

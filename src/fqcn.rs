@@ -101,6 +101,17 @@ pub fn ansible_builtin_names() -> impl Iterator<Item = &'static str> {
     ANSIBLE_BUILTIN.iter().copied()
 }
 
+/// The name Ansible reports for an action: `ansible.builtin.` before a builtin's short
+/// name, any other name as written.
+pub fn qualified(name: &str) -> String {
+    let short = short_name(name);
+    if ANSIBLE_BUILTIN.contains(&short) {
+        format!("ansible.builtin.{short}")
+    } else {
+        name.to_string()
+    }
+}
+
 /// The short name of a module or action: a known collection's prefix removed.
 pub fn short_name(name: &str) -> &str {
     COLLECTIONS

@@ -3,6 +3,19 @@
 
 use serde_json::Value as Json;
 
+/// The Python type name of a JSON value, as Ansible's messages name it.
+pub fn type_name(value: &Json) -> &'static str {
+    match value {
+        Json::Null => "NoneType",
+        Json::Bool(_) => "bool",
+        Json::Number(n) if n.is_f64() => "float",
+        Json::Number(_) => "int",
+        Json::String(_) => "str",
+        Json::Array(_) => "list",
+        Json::Object(_) => "dict",
+    }
+}
+
 /// `json.dumps(value, sort_keys=True, indent=indent)`.
 pub fn dumps(value: &Json, indent: Option<usize>) -> String {
     let mut out = String::new();

@@ -11,7 +11,10 @@ use super::task::{
 use super::vars::OMIT;
 use super::{HostState, Runner, censor};
 use crate::connection::{Become, BecomeSpec, Connection, ConnectionError, LocalConnection};
-use crate::modules::{self, Args, ModuleContext, ModuleError, Outcome, Target, VarLookup};
+use crate::modules::{
+    self, Args, FreeForm, ModuleContext, ModuleError, Outcome, Target, VarLookup,
+};
+use crate::playbook::args::VARIABLE_PARAMS;
 use crate::playbook::keyword::Kind;
 use crate::playbook::{Action, Task};
 use crate::template::Vars;
@@ -178,11 +181,12 @@ impl Runner {
         delegated: Option<&str>,
     ) -> Result<Outcome, String> {
         let name = action_name(task);
-        let rendered = self.render_args(task, args, vars)?;
         let module = match &task.action {
             Action::Module { module, .. } => Some(module.0),
             _ => None,
         };
+        let takes_raw = module.is_some_and(|m| m.free_form() == FreeForm::Raw);
+        let rendered = self.render_args(task, args, takes_raw, vars)?;
         let args = match module {
             Some(module) => Args::parse(&module.all_params(), &rendered)?,
             None => Args::default(),
@@ -266,24 +270,61 @@ impl Runner {
         Ok(self.module_result(outcome, host, delegated, diff_mode))
     }
 
-    /// The task's arguments rendered; those that render to `omit` are left out.
+    /// The task's arguments rendered, layered as Ansible's `TaskArgsFinalizer` does: a
+    /// template given for the whole arguments (`args: "{{ d }}"`, or `debug: "{{ d }}"`
+    /// for a module without a command line) renders to a mapping under the arguments
+    /// written out. Arguments that render to `omit` are left out.
     fn render_args(
         &self,
         task: &Task,
         args: &IndexMap<String, Json>,
+        takes_raw: bool,
         vars: &Arc<Vars>,
     ) -> Result<IndexMap<String, Json>, String> {
+        let is_layer = |key: &str| key == VARIABLE_PARAMS || (key == "_raw_params" && !takes_raw);
         let mut rendered = IndexMap::new();
-        for (key, value) in args {
+        for key in [VARIABLE_PARAMS, "_raw_params"] {
+            if let Some(layer) = args.get(key).filter(|_| is_layer(key)) {
+                rendered.extend(self.args_layer(task, layer, vars)?);
+            }
+        }
+        for (key, value) in args.iter().filter(|(key, _)| !is_layer(key)) {
             let value = self
                 .templar
                 .render_value(value, vars)
                 .map_err(|err| located(&err, &task.span, &format!("argument '{key}'")))?;
-            if value.as_str() != Some(OMIT) {
-                rendered.insert(key.clone(), value);
-            }
+            rendered.insert(key.clone(), value);
         }
+        rendered.retain(|_, value| value.as_str() != Some(OMIT));
         Ok(rendered)
+    }
+
+    /// One template standing for a task's whole arguments, rendered to its mapping.
+    fn args_layer(
+        &self,
+        task: &Task,
+        layer: &Json,
+        vars: &Arc<Vars>,
+    ) -> Result<Map<String, Json>, String> {
+        let action = crate::fqcn::qualified(&action_name(task));
+        if !layer.as_str().is_some_and(crate::template::is_template) {
+            return Err(format!("Action '{action}' does not support raw params."));
+        }
+        self.reporter.warning(&format!(
+            "Using a template for task args is unsafe in some situations (see https://docs.ansible.com/ansible/devel/reference_appendices/faq.html#argsplat-unsafe).\nOrigin: {}",
+            task.span
+        ));
+        let value = self
+            .templar
+            .render_value(layer, vars)
+            .map_err(|err| located(&err, &task.span, "args"))?;
+        match value {
+            Json::Object(map) => Ok(map),
+            other => Err(format!(
+                "Finalization of task args for '{action}' failed: Task args must resolve to a 'dict' not '{}'.",
+                crate::pyjson::type_name(&other)
+            )),
+        }
     }
 
     /// The connection a task runs over (delegated, with become); the inner `Err` is the
@@ -352,13 +393,20 @@ impl Runner {
         host: &mut HostState,
         vars: &Arc<Vars>,
     ) -> Result<Outcome, String> {
+        let args = self.render_args(task, facts, true, vars)?;
+        if args.is_empty() {
+            return Err(
+                "No key/value pairs provided, at least one is required for this action to succeed"
+                    .into(),
+            );
+        }
         let mut set = Map::new();
-        for (key, value) in facts {
-            let value = self
+        for (key, value) in args {
+            let name = self
                 .templar
-                .render_value(value, vars)
+                .render_value(&Json::String(key.clone()), vars)
                 .map_err(|err| located(&err, &task.span, &format!("set_fact '{key}'")))?;
-            set.insert(key.clone(), value);
+            set.insert(valid_variable_name(name)?, value);
         }
         for (key, value) in &set {
             host.host_vars.insert(key.clone(), value.clone());
@@ -563,4 +611,30 @@ pub(super) fn with_become(
         Some(spec) => Arc::new(Become::new(conn, spec)?),
         None => conn,
     })
+}
+
+/// A variable name as Ansible's `validate_variable_name` accepts it: an ASCII
+/// identifier that Jinja does not reserve.
+fn valid_variable_name(name: Json) -> Result<String, String> {
+    if let Json::String(text) = &name
+        && crate::template::is_variable_name(text)
+    {
+        return Ok(text.clone());
+    }
+    let shown = match &name {
+        Json::String(text) => text.clone(),
+        Json::Array(_) | Json::Object(_) => String::new(),
+        other => crate::template::pyfmt::py_str(&minijinja::Value::from_serialize(other)),
+    };
+    let mut description = if shown.is_empty() && !name.is_string() {
+        "name".to_string()
+    } else {
+        format!("name '{shown}'")
+    };
+    if !name.is_string() {
+        description.push_str(&format!(" of type '{}'", crate::pyjson::type_name(&name)));
+    }
+    Err(format!(
+        "Invalid variable {description}. Variable names must be strings starting with a letter or underscore character, and contain only letters, numbers and underscores."
+    ))
 }

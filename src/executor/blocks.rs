@@ -2,6 +2,7 @@
 //! next (at most `forks` at a time), blocks routing failed hosts to `rescue:` and
 //! everyone to `always:`, and the failures the play loop reports itself.
 
+use super::includes::IncludeKind;
 use super::play::{ListKind, PlayRun};
 use super::task::TaskEnd;
 use super::vars::task_vars;
@@ -47,9 +48,13 @@ impl Runner {
                 self.run_block(run, block, rescue, always, hosts, kind)
                     .await;
             }
-            Action::IncludeTasks { file } => self.run_include(run, task, file, hosts, kind).await,
+            Action::IncludeTasks { file } => {
+                self.run_include(run, task, file, IncludeKind::Tasks, hosts, kind)
+                    .await;
+            }
             Action::IncludeRole { name, tasks_from } => {
-                self.run_include_role(run, task, name, tasks_from.as_deref(), hosts, kind)
+                let include = IncludeKind::Role(tasks_from.as_deref());
+                self.run_include(run, task, name, include, hosts, kind)
                     .await;
             }
             Action::Meta(meta) => self.run_meta(run, task, *meta, hosts).await,

@@ -1,123 +1,221 @@
 //! `include_tasks` and `include_role`: the file or role chosen per host at run time,
 //! loaded and run on the hosts that chose it; `include_vars` files read.
 
+use super::looping::insert_loop_vars;
 use super::play::{ListKind, PlayRun};
+use super::task::skipped_result;
 use super::vars::task_vars;
 use super::{HostState, Runner};
+use crate::modules::Outcome;
+use crate::output::{HostResult, Status};
 use crate::playbook::{LoadContext, Task, loader};
+use crate::template::Vars;
 use serde_json::{Map, Value as Json};
 use std::path::Path;
 use std::sync::Arc;
 
+/// What an include brings in for some hosts: the file (or role) its name rendered to,
+/// with the loop variables of the item that chose it. Hosts and items choosing the same
+/// with the same loop variables share one, as Ansible's `IncludedFile` groups them.
+struct Inclusion {
+    target: String,
+    loop_vars: Map<String, Json>,
+    label: Option<String>,
+    hosts: Vec<String>,
+}
+
+/// Which of the two includes runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum IncludeKind<'a> {
+    /// `include_tasks`: a task file.
+    Tasks,
+    /// `include_role`, with its `tasks_from`.
+    Role(Option<&'a str>),
+}
+
+impl Inclusion {
+    /// What `host` chose.
+    fn of(
+        host: &HostState,
+        target: String,
+        loop_vars: Map<String, Json>,
+        label: Option<String>,
+    ) -> Inclusion {
+        Inclusion {
+            target,
+            loop_vars,
+            label,
+            hosts: vec![host.name.clone()],
+        }
+    }
+
+    /// Whether `other` includes the same thing with the same loop variables.
+    fn includes_as(&self, other: &Inclusion) -> bool {
+        self.target == other.target && self.loop_vars == other.loop_vars
+    }
+}
+
 impl Runner {
+    /// `include_tasks` and `include_role`: per host (and loop item) `when:` checked and
+    /// the name rendered, then each inclusion loaded and run on the hosts that chose it.
     pub(super) async fn run_include(
         &self,
         run: &PlayRun<'_>,
         task: &Task,
-        file: &str,
+        name: &str,
+        include: IncludeKind<'_>,
         hosts: &mut [HostState],
         kind: ListKind,
     ) {
         if !self.options.tags.allows(&task.tags) {
             return;
         }
-        let hostvars = self.hostvars(hosts);
-        let scope = self.scope(run, hostvars);
-        let mut by_file: Vec<(String, Vec<String>)> = Vec::new();
-        for host in hosts.iter_mut().filter(|h| h.active()) {
-            let vars = task_vars(self, &scope, host, Some(task), &[]);
-            let rendered = self.conditions_hold(task, &vars).and_then(|holds| {
-                holds
-                    .then(|| self.templar.render_str(file, &vars))
-                    .transpose()
-                    .map_err(|err| format!("{}: {}", task.span, err.message))
-            });
-            match rendered {
-                Ok(Some(path)) => match by_file.iter_mut().find(|(p, _)| *p == path) {
-                    Some((_, names)) => names.push(host.name.clone()),
-                    None => by_file.push((path, vec![host.name.clone()])),
-                },
-                Ok(None) => {}
-                Err(message) => {
-                    let ignored = self.ignores_errors(task, &vars);
-                    self.report_task_failure(host, &message, ignored);
+        self.announce(run, task, kind == ListKind::Handlers);
+        let resolve = |target: String| match include {
+            IncludeKind::Tasks => {
+                let path = loader::resolve_tasks_path(&task.span.dir(), &run.play.dir, &target);
+                let path = std::fs::canonicalize(&path).unwrap_or(path);
+                path.display().to_string()
+            }
+            IncludeKind::Role(_) => target,
+        };
+        let inclusions = self.inclusions(run, task, name, &resolve, hosts);
+        for inclusion in &inclusions {
+            let label = inclusion.label.as_deref();
+            self.reporter
+                .included(&inclusion.target, &inclusion.hosts, label);
+            for host in &inclusion.hosts {
+                self.count(host, |s| s.ok += 1);
+            }
+        }
+        for inclusion in inclusions {
+            let mut ctx = self.include_context(run, task);
+            ctx.inherited.vars.extend(inclusion.loop_vars.clone());
+            let loaded = match include {
+                IncludeKind::Tasks => self
+                    .loader
+                    .load_tasks_file(Path::new(&inclusion.target), &ctx),
+                IncludeKind::Role(tasks_from) => {
+                    let mut params = task.vars.clone();
+                    params.extend(inclusion.loop_vars.clone());
+                    self.loader.load_role(
+                        &inclusion.target,
+                        params,
+                        tasks_from,
+                        &task.span,
+                        &ctx,
+                        true,
+                    )
+                }
+            };
+            match loaded {
+                Ok(tasks) => {
+                    self.run_subset(run, &tasks, hosts, &inclusion.hosts, kind)
+                        .await;
+                }
+                Err(err) => {
+                    for host in hosts
+                        .iter_mut()
+                        .filter(|h| inclusion.hosts.contains(&h.name))
+                    {
+                        self.report_failure(host, &err.to_string());
+                    }
                 }
             }
         }
-        let base = task.span.dir();
-        if !by_file.is_empty() {
-            self.announce(run, task, kind == ListKind::Handlers);
-        }
-        for (file, names) in by_file {
-            let path = loader::resolve_tasks_path(&base, &run.play.dir, &file);
-            let path = std::fs::canonicalize(&path).unwrap_or(path);
-            self.reporter.included(&path.display().to_string(), &names);
-            let ctx = self.include_context(run, task);
-            let tasks = match self.loader.load_tasks_file(&path, &ctx) {
-                Ok(tasks) => tasks,
-                Err(err) => {
-                    for host in hosts.iter_mut().filter(|h| names.contains(&h.name)) {
-                        self.report_failure(host, &err.to_string());
-                    }
-                    continue;
-                }
-            };
-            self.run_subset(run, &tasks, hosts, &names, kind).await;
-        }
     }
 
-    pub(super) async fn run_include_role(
+    /// The inclusions an include task makes on the active hosts; skips and failures
+    /// (a broken `when:`, loop or name) are reported here, per host.
+    fn inclusions(
         &self,
         run: &PlayRun<'_>,
         task: &Task,
         name: &str,
-        tasks_from: Option<&str>,
+        resolve: &dyn Fn(String) -> String,
         hosts: &mut [HostState],
-        kind: ListKind,
-    ) {
+    ) -> Vec<Inclusion> {
         let hostvars = self.hostvars(hosts);
         let scope = self.scope(run, hostvars);
-        let mut names = Vec::new();
-        let mut role_name = name.to_string();
+        let mut inclusions: Vec<Inclusion> = Vec::new();
         for host in hosts.iter_mut().filter(|h| h.active()) {
             let vars = task_vars(self, &scope, host, Some(task), &[]);
-            let rendered = self.conditions_hold(task, &vars).and_then(|holds| {
-                holds
-                    .then(|| self.templar.render_str(name, &vars))
-                    .transpose()
-                    .map_err(|err| format!("include_role: {}", err.message))
-            });
-            match rendered {
-                Ok(Some(rendered)) => {
-                    role_name = rendered;
-                    names.push(host.name.clone());
+            match self.chosen(task, name, host, &vars) {
+                Ok(chosen) if chosen.is_empty() => {
+                    let result = skipped_result("Conditional result was False");
+                    self.report_include_skip(host, &result, None);
+                    self.count(&host.name, |s| s.skipped += 1);
                 }
-                Ok(None) => {}
+                Ok(chosen) => {
+                    for mut choice in chosen {
+                        choice.target = resolve(choice.target);
+                        match inclusions.iter_mut().find(|i| i.includes_as(&choice)) {
+                            Some(inclusion) => inclusion.hosts.append(&mut choice.hosts),
+                            None => inclusions.push(choice),
+                        }
+                    }
+                }
                 Err(message) => {
                     let ignored = self.ignores_errors(task, &vars);
-                    self.report_task_failure(host, &message, ignored);
+                    self.report_task_failure(host, &format!("{}: {message}", task.span), ignored);
                 }
             }
         }
-        if names.is_empty() {
-            return;
-        }
-        let ctx = self.include_context(run, task);
-        match self.loader.load_role(
-            &role_name,
-            task.vars.clone(),
-            tasks_from,
-            &task.span,
-            &ctx,
-            true,
-        ) {
-            Ok(blocks) => self.run_subset(run, &blocks, hosts, &names, kind).await,
-            Err(err) => {
-                for host in hosts.iter_mut().filter(|h| names.contains(&h.name)) {
-                    self.report_failure(host, &err.to_string());
-                }
+        inclusions
+    }
+
+    /// What one host includes: the rendered name with the loop variables and label of
+    /// each item whose `when:` holds (one entry without a loop); items skipped are
+    /// reported as they go.
+    fn chosen(
+        &self,
+        task: &Task,
+        name: &str,
+        host: &HostState,
+        vars: &Arc<Vars>,
+    ) -> Result<Vec<Inclusion>, String> {
+        let render = |scope: &Arc<Vars>| {
+            self.templar
+                .render_str(name, scope)
+                .map_err(|err| err.message)
+        };
+        let Some(spec) = &task.loop_ else {
+            if !self.conditions_hold(task, vars)? {
+                return Ok(Vec::new());
+            }
+            return Ok(vec![Inclusion::of(host, render(vars)?, Map::new(), None)]);
+        };
+        let items = self.loop_items(&spec.items, spec.kind, vars, task)?;
+        let control = self.loop_control(task, vars)?;
+        let mut chosen = Vec::new();
+        for index in 0..items.len() {
+            let scope = self.item_scope(&control, vars, &items, index);
+            let mut loop_vars = Map::new();
+            insert_loop_vars(&mut loop_vars, &control, &items, index);
+            let label = self.item_label(task, &control, &items[index], &scope, &Outcome::new())?;
+            if self.conditions_hold(task, &scope)? {
+                chosen.push(Inclusion::of(host, render(&scope)?, loop_vars, Some(label)));
+            } else {
+                let mut result = skipped_result("Conditional result was False");
+                result.extend(loop_vars);
+                self.report_include_skip(host, &result, Some(label));
             }
         }
+        Ok(chosen)
+    }
+
+    /// Prints that an include was skipped on a host (or for one of its items).
+    fn report_include_skip(&self, host: &HostState, result: &Outcome, item: Option<String>) {
+        self.reporter.result(&HostResult {
+            host: &host.name,
+            action: "",
+            delegated_to: None,
+            status: Status::Skipped,
+            ignored: false,
+            item,
+            result,
+            is_loop_summary: false,
+        });
     }
 
     pub(super) fn include_context(&self, run: &PlayRun<'_>, task: &Task) -> LoadContext {

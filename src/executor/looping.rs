@@ -36,7 +36,7 @@ impl Runner {
             return Ok((status_of(&result), result));
         };
         let items = self.loop_items(&spec.items, spec.kind, vars, task)?;
-        let control = &task.loop_control;
+        let control = &self.loop_control(task, vars)?;
         let mut results = Vec::new();
         let action = action_name(task);
         // A host that cannot be reached for the loop's question is reported so by the
@@ -48,20 +48,11 @@ impl Runner {
             }
             Err(message) => Some(message),
         };
-        for (index, item) in items.into_iter().enumerate() {
+        for index in 0..items.len() {
             if index > 0 && control.pause > 0.0 {
                 tokio::time::sleep(Duration::from_secs_f64(control.pause)).await;
             }
-            let item_scope = self.item_scope(task, vars, &item, index);
-            let label = match &control.label {
-                Some(label) => self
-                    .templar
-                    .render_str(label, &item_scope)
-                    .map_err(|e| e.message)?,
-                None => crate::pyjson::dumps(&item, None)
-                    .trim_matches('"')
-                    .to_string(),
-            };
+            let item_scope = self.item_scope(control, vars, &items, index);
             let mut result = if self.conditions_hold(task, &item_scope)? {
                 match unreachable.take() {
                     Some(message) => unreachable_result(message),
@@ -70,7 +61,10 @@ impl Runner {
             } else {
                 skipped_result("Conditional result was False")
             };
-            insert_loop_vars(&mut result, control, &item, index);
+            insert_loop_vars(&mut result, control, &items, index);
+            let label = self.item_label(task, control, &items[index], &item_scope, &result)?;
+            let stop = !control.break_when.is_empty()
+                && self.check_with_result(&control.break_when, task, &result, &item_scope)?;
             let no_log = self.no_log(task, &item_scope);
             result.insert(censor::NO_LOG_KEY.into(), Json::Bool(no_log));
             let status = status_of(&result);
@@ -90,7 +84,7 @@ impl Runner {
             });
             let unreachable = status == Status::Unreachable;
             results.push(Json::Object(result));
-            if unreachable {
+            if unreachable || stop {
                 break;
             }
         }
@@ -133,14 +127,66 @@ impl Runner {
     /// The variables of one loop item: the task's, plus the loop variables.
     pub(super) fn item_scope(
         &self,
-        task: &Task,
+        control: &LoopControl,
         vars: &Arc<Vars>,
-        item: &Json,
+        items: &[Json],
         index: usize,
     ) -> Arc<Vars> {
         let mut item_vars = vars.raw().clone();
-        insert_loop_vars(&mut item_vars, &task.loop_control, item, index);
+        insert_loop_vars(&mut item_vars, control, items, index);
         Vars::with_objects(self.templar.clone(), item_vars, hostvars_object(vars))
+    }
+
+    /// The task's `loop_control` with templated names (`loop_var: "{{ name }}"`)
+    /// rendered, as Ansible renders it before the loop.
+    pub(super) fn loop_control(
+        &self,
+        task: &Task,
+        vars: &Arc<Vars>,
+    ) -> Result<LoopControl, String> {
+        let render = |name: &str| -> Result<String, String> {
+            if !crate::template::is_template(name) {
+                return Ok(name.to_string());
+            }
+            let rendered = self
+                .templar
+                .render_str(name, vars)
+                .map_err(|err| located(&err, &task.span, "loop_control"))?;
+            if crate::template::is_variable_name(&rendered) {
+                Ok(rendered)
+            } else {
+                Err(format!("'{rendered}' is not a valid variable name"))
+            }
+        };
+        let mut control = task.loop_control.clone();
+        control.loop_var = render(&control.loop_var)?;
+        control.index_var = control.index_var.as_deref().map(render).transpose()?;
+        Ok(control)
+    }
+
+    /// How an item shows in the output: its `label:` rendered with the item's result
+    /// registered, else the item itself.
+    pub(super) fn item_label(
+        &self,
+        task: &Task,
+        control: &LoopControl,
+        item: &Json,
+        scope: &Arc<Vars>,
+        result: &Outcome,
+    ) -> Result<String, String> {
+        let Some(label) = &control.label else {
+            return Ok(crate::pyjson::dumps(item, None)
+                .trim_matches('"')
+                .to_string());
+        };
+        let mut map = scope.raw().clone();
+        if let Some(name) = &task.register {
+            map.insert(name.clone(), Json::Object(result.clone()));
+        }
+        let scope = Vars::with_objects(self.templar.clone(), map, hostvars_object(scope));
+        self.templar
+            .render_str(label, &scope)
+            .map_err(|e| format!("Failed to template loop_control.label: {}", e.message))
     }
 
     /// For a loop of a module that installs files at `dest` (copy, template): every
@@ -168,8 +214,11 @@ impl Runner {
         // question is asked as the items would ask it, or not at all.
         let mut paths = Vec::new();
         let mut become_ = None;
-        for (index, item) in items.iter().enumerate() {
-            let scope = self.item_scope(task, vars, item, index);
+        let Ok(control) = self.loop_control(task, vars) else {
+            return Ok(None);
+        };
+        for index in 0..items.len() {
+            let scope = self.item_scope(&control, vars, items, index);
             if let Ok(Json::String(path)) = self.templar.render_value(dest, &scope) {
                 paths.push(path);
             }
@@ -243,22 +292,54 @@ impl Runner {
     }
 }
 
-/// The loop variable, `ansible_loop_var` and the index variable (when `loop_control`
-/// names one) of item `index`, added to `map`: an item's variables or its result.
+/// The loop variable, `ansible_loop_var`, the index variable (when `loop_control`
+/// names one) and `ansible_loop` (when `extended`) of item `index`, added to `map`: an
+/// item's variables or its result.
 pub(super) fn insert_loop_vars(
     map: &mut Map<String, Json>,
     control: &LoopControl,
-    item: &Json,
+    items: &[Json],
     index: usize,
 ) {
-    map.insert(control.loop_var.clone(), item.clone());
+    map.insert(control.loop_var.clone(), items[index].clone());
     map.insert(
         "ansible_loop_var".into(),
         Json::String(control.loop_var.clone()),
     );
     if let Some(index_var) = &control.index_var {
         map.insert(index_var.clone(), Json::from(index));
+        map.insert("ansible_index_var".into(), Json::String(index_var.clone()));
     }
+    if control.extended {
+        map.insert(
+            "ansible_loop".into(),
+            extended_loop_vars(control, items, index),
+        );
+    }
+}
+
+/// `ansible_loop` for item `index`, as Ansible's `loop_control.extended` makes it.
+fn extended_loop_vars(control: &LoopControl, items: &[Json], index: usize) -> Json {
+    let length = items.len();
+    let mut vars = serde_json::json!({
+        "index": index + 1,
+        "index0": index,
+        "first": index == 0,
+        "last": index + 1 == length,
+        "length": length,
+        "revindex": length - index,
+        "revindex0": length - index - 1,
+    });
+    if control.extended_allitems {
+        vars["allitems"] = Json::Array(items.to_vec());
+    }
+    if let Some(next) = items.get(index + 1) {
+        vars["nextitem"] = next.clone();
+    }
+    if let Some(previous) = index.checked_sub(1).and_then(|i| items.get(i)) {
+        vars["previtem"] = previous.clone();
+    }
+    vars
 }
 
 /// After a loop item ran with [`Prefetched`] answers: drops those its change made

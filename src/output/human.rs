@@ -235,8 +235,12 @@ impl Reporter for Human {
         }
     }
 
-    fn included(&self, file: &str, hosts: &[String]) {
-        self.print(&self.paint(&format!("included: {file} for {}", hosts.join(", ")), CYAN));
+    fn included(&self, file: &str, hosts: &[String], item: Option<&str>) {
+        let item = item
+            .map(|label| format!(" => (item={label})"))
+            .unwrap_or_default();
+        let line = format!("included: {file} for {}{item}", hosts.join(", "));
+        self.print(&self.paint(&line, CYAN));
     }
 
     fn warning(&self, message: &str) {

@@ -77,7 +77,7 @@ impl Reporter for JsonReport {
         });
     }
 
-    fn included(&self, _file: &str, _hosts: &[String]) {}
+    fn included(&self, _file: &str, _hosts: &[String], _item: Option<&str>) {}
 
     fn warning(&self, message: &str) {
         eprintln!("[WARNING]: {message}");

@@ -95,7 +95,7 @@ impl Reporter for Minimal {
         let _ = write!(out, "{line}{newline}");
     }
 
-    fn included(&self, _file: &str, _hosts: &[String]) {}
+    fn included(&self, _file: &str, _hosts: &[String], _item: Option<&str>) {}
 
     fn warning(&self, message: &str) {
         eprintln!("[WARNING]: {message}");

@@ -81,8 +81,9 @@ pub trait Reporter: Send + Sync {
     fn task_hosts(&self, _name: &str, _hosts: usize) {}
     /// A host finished the current task (or one loop item of it).
     fn result(&self, result: &HostResult<'_>);
-    /// `include_tasks` loaded `file` for `hosts`.
-    fn included(&self, file: &str, hosts: &[String]);
+    /// `include_tasks` loaded `file` (or `include_role` a role) for `hosts`, for one
+    /// loop item when `item` is its label.
+    fn included(&self, file: &str, hosts: &[String], item: Option<&str>);
     /// A warning for the user.
     fn warning(&self, message: &str);
     /// A pattern matched no host, or a play had nothing to do.

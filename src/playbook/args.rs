@@ -4,6 +4,33 @@
 use indexmap::IndexMap;
 use serde_json::Value as Json;
 
+/// The actions Ansible parses in free form (`MODULE_REQUIRE_ARGS`): their `k=v` pairs
+/// other than [`COMMAND_OPTIONS`] belong to the command line.
+pub const FREE_FORM_ACTIONS: &[&str] = &[
+    "command",
+    "raw",
+    "script",
+    "shell",
+    "win_command",
+    "win_shell",
+];
+
+/// The options a free-form action takes as `k=v` beside its command line.
+pub const COMMAND_OPTIONS: &[&str] = &[
+    "creates",
+    "removes",
+    "chdir",
+    "executable",
+    "warn",
+    "stdin",
+    "stdin_add_newline",
+    "strip_empty_ends",
+];
+
+/// The argument holding a template given for a task's whole arguments (`args: "{{ d
+/// }}"`), rendered to a mapping when the task runs, as Ansible's `_variable_params`.
+pub const VARIABLE_PARAMS: &str = "_variable_params";
+
 /// Splits on whitespace outside quotes and Jinja blocks (`{{ ... }}`, `{% ... %}`),
 /// keeping each token's quotes as written, as Ansible's `split_args` does: a line
 /// break outside them stays at the end of the line's last token, so a multi-line
@@ -129,36 +156,36 @@ pub fn unquote(text: &str) -> String {
     }
 }
 
-/// Parses `k=v` pairs. With `raw_keys`, tokens that are not `k=v` with a key in
-/// `raw_keys` are joined back (quotes kept) into `_raw_params`; without it, every token
-/// must be `k=v`.
-pub fn parse_kv(text: &str, raw_keys: Option<&[&str]>) -> Result<IndexMap<String, Json>, String> {
+/// Parses `k=v` pairs as Ansible's `parse_kv` does: the key is everything before the
+/// first unescaped `=` (a template such as `{{ item }}=x` included). With `raw_keys`
+/// (free-form modules), a pair whose key is not in `raw_keys` is part of the command
+/// line. Tokens that are not pairs are joined back (quotes kept) into `_raw_params`,
+/// which the module then takes or refuses when it runs.
+pub fn parse_kv(text: &str, raw_keys: Option<&[&str]>) -> IndexMap<String, Json> {
     let mut args = IndexMap::new();
     let mut raw = Vec::new();
     for token in split_args(text) {
         let decoded = decode_escapes(&token);
-        let pair = decoded.split_once('=').filter(|(key, _)| {
-            !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        });
-        match (pair, raw_keys) {
-            (Some((key, value)), Some(keys)) if keys.contains(&key) => {
-                args.insert(key.to_string(), Json::String(unquote(value.trim())));
+        match split_pair(&decoded) {
+            Some((key, value)) if raw_keys.is_none_or(|keys| keys.contains(&key.trim())) => {
+                args.insert(key.trim().to_string(), Json::String(unquote(value.trim())));
             }
-            (Some((key, value)), None) => {
-                args.insert(key.to_string(), Json::String(unquote(value.trim())));
-            }
-            (_, Some(_)) => raw.push(token),
-            (None, None) => {
-                return Err(format!(
-                    "'{token}' is not of the form key=value; give the arguments as a mapping"
-                ));
-            }
+            None if decoded.contains('=') => raw.push(decoded.replace("\\=", "=")),
+            _ => raw.push(token),
         }
     }
     if !raw.is_empty() {
         args.insert("_raw_params".into(), Json::String(join_args(&raw)));
     }
-    Ok(args)
+    args
+}
+
+/// A token split at its first `=` that is neither its first character nor escaped.
+fn split_pair(token: &str) -> Option<(&str, &str)> {
+    let bytes = token.as_bytes();
+    (1..bytes.len())
+        .find(|&i| bytes[i] == b'=' && bytes[i - 1] != b'\\')
+        .map(|i| (&token[..i], &token[i + 1..]))
 }
 
 /// Joins tokens from [`split_args`] back into a command line: a space between tokens,
@@ -184,20 +211,19 @@ mod tests {
         let args = parse_kv(
             "echo a\n  echo 'b\n c' > /tmp/x\n\nexit 0\n",
             Some(&["chdir"]),
-        )
-        .expect("ok");
+        );
         assert_eq!(
             args["_raw_params"],
             json!("echo a\necho 'b\n c' > /tmp/x\n\nexit 0")
         );
-        let args = parse_kv("src=a.conf\ndest=/etc/b.conf\n", None).expect("ok");
+        let args = parse_kv("src=a.conf\ndest=/etc/b.conf\n", None);
         assert_eq!(args["src"], json!("a.conf"));
         assert_eq!(args["dest"], json!("/etc/b.conf"));
     }
 
     #[test]
     fn key_value_form() {
-        let args = parse_kv("src=a.conf dest='/etc/my app.conf' mode=0644", None).expect("ok");
+        let args = parse_kv("src=a.conf dest='/etc/my app.conf' mode=0644", None);
         assert_eq!(args["src"], json!("a.conf"));
         assert_eq!(args["dest"], json!("/etc/my app.conf"));
         assert_eq!(args["mode"], json!("0644"));
@@ -208,8 +234,7 @@ mod tests {
         let args = parse_kv(
             r#"echo "a  b" 'c' > /tmp/x chdir=/tmp creates=/tmp/x"#,
             Some(&["chdir", "creates"]),
-        )
-        .expect("ok");
+        );
         assert_eq!(args["_raw_params"], json!(r#"echo "a  b" 'c' > /tmp/x"#));
         assert_eq!(args["chdir"], json!("/tmp"));
         assert_eq!(args["creates"], json!("/tmp/x"));
@@ -220,16 +245,19 @@ mod tests {
         let args = parse_kv(
             r#"dest={{ base }}/x content="a\nb" msg={{ a | default('x y') }}"#,
             None,
-        )
-        .expect("ok");
+        );
         assert_eq!(args["dest"], json!("{{ base }}/x"));
         assert_eq!(args["content"], json!("a\nb"));
         assert_eq!(args["msg"], json!("{{ a | default('x y') }}"));
     }
 
     #[test]
-    fn non_pairs_are_refused_outside_free_form() {
-        let err = parse_kv("src=a oops", None).expect_err("bad");
-        assert!(err.contains("'oops'"), "{err}");
+    fn non_pairs_become_raw_params_and_template_keys_stay_keys() {
+        let args = parse_kv("src=a {{ extra }}", None);
+        assert_eq!(args["src"], json!("a"));
+        assert_eq!(args["_raw_params"], json!("{{ extra }}"));
+        let args = parse_kv("{{ item }}=moo =x a\\=b", None);
+        assert_eq!(args["{{ item }}"], json!("moo"));
+        assert_eq!(args["_raw_params"], json!("=x a=b"));
     }
 }

@@ -345,6 +345,10 @@ pub struct LoopControl {
     pub pause: f64,
     /// `extended:` adds `ansible_loop`.
     pub extended: bool,
+    /// `extended_allitems:` (default true): `ansible_loop.allitems` holds every item.
+    pub extended_allitems: bool,
+    /// `break_when:` conditions checked after each item; the loop ends when they hold.
+    pub break_when: Vec<Expr>,
 }
 
 impl Default for LoopControl {
@@ -355,6 +359,8 @@ impl Default for LoopControl {
             label: None,
             pause: 0.0,
             extended: false,
+            extended_allitems: true,
+            break_when: Vec::new(),
         }
     }
 }
@@ -401,8 +407,16 @@ impl Task {
         }
     }
 
-    /// The name shown in banners: `name:`, or the role-prefixed module name.
+    /// The name shown in banners: `name:`, or the role-prefixed module name; an
+    /// `include_role` shows its own name or `include_role : <role>`, as Ansible's
+    /// `IncludeRole.get_name` does.
     pub fn display_name(&self) -> String {
+        if let Action::IncludeRole { name: role, .. } = &self.action {
+            return self
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("include_role : {role}"));
+        }
         let base = match (&self.name, &self.action) {
             (Some(name), _) => name.clone(),
             (None, Action::Module { module, .. }) => module.name().to_string(),

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use indexmap::IndexMap;
 use serde_json::Value as Json;
 
-use super::args::parse_kv;
+use super::args::{COMMAND_OPTIONS, FREE_FORM_ACTIONS, VARIABLE_PARAMS, parse_kv};
 use super::ast::*;
 use crate::modules::{self, FreeForm, args::check_names, args::find_param, args::unsupported};
 use crate::source::{SourceError, Span};
@@ -111,6 +111,38 @@ const PLAY_KEYWORDS: &[&str] = &[
     "timeout",
     "module_defaults",
     "debugger",
+];
+
+/// The keywords of a play's role entry (Ansible's `RoleDefinition` attributes); every
+/// other key of the entry is a role parameter.
+const ROLE_ENTRY_KEYWORDS: &[&str] = &[
+    "role",
+    "name",
+    "when",
+    "tags",
+    "become",
+    "become_user",
+    "become_method",
+    "become_flags",
+    "become_exe",
+    "connection",
+    "port",
+    "remote_user",
+    "environment",
+    "no_log",
+    "run_once",
+    "ignore_errors",
+    "ignore_unreachable",
+    "check_mode",
+    "diff",
+    "any_errors_fatal",
+    "throttle",
+    "timeout",
+    "debugger",
+    "module_defaults",
+    "collections",
+    "delegate_to",
+    "delegate_facts",
 ];
 
 /// Actions bosun runs itself rather than through a module.
@@ -570,21 +602,18 @@ impl Loader {
             }
             Value::Null => IndexMap::new(),
             Value::Str(text) => {
-                let raw_keys: Option<Vec<&str>> = match name {
-                    "include_tasks" | "import_tasks" | "include_vars" | "meta" | "include_role"
-                    | "import_role" => Some(vec!["file", "name", "apply", "tasks_from"]),
-                    other => modules::lookup(other).and_then(|m| {
-                        (m.free_form() == FreeForm::Raw).then(|| {
-                            m.all_params()
-                                .iter()
-                                .map(|p| p.name)
-                                .filter(|n| *n != "_raw_params")
-                                .collect()
-                        })
-                    }),
+                let raw_keys: Option<Vec<&str>> = match modules::lookup(name) {
+                    Some(m) if m.free_form() == FreeForm::Raw => Some(
+                        m.all_params()
+                            .iter()
+                            .map(|p| p.name)
+                            .filter(|n| *n != "_raw_params")
+                            .collect(),
+                    ),
+                    None if FREE_FORM_ACTIONS.contains(&name) => Some(COMMAND_OPTIONS.to_vec()),
+                    _ => None,
                 };
                 parse_kv(text, raw_keys.as_deref())
-                    .map_err(|msg| SourceError::new(&value.span, msg))?
             }
             _ => {
                 return Err(SourceError::new(
@@ -597,12 +626,7 @@ impl Loader {
             }
         };
         if let Some(extra) = extra_args {
-            let entries = extra
-                .as_map()
-                .ok_or_else(|| SourceError::new(&extra.span, "args: must be a mapping"))?;
-            for (k, v) in entries {
-                args.entry(k.key_string()).or_insert_with(|| v.to_json());
-            }
+            merge_args_keyword(&mut args, extra)?;
         }
         let arg_span = |key: &str| -> Span {
             [Some(value), extra_args]
@@ -689,12 +713,6 @@ impl Loader {
             }
             "set_fact" => {
                 args.shift_remove("cacheable");
-                if args.is_empty() {
-                    return Err(SourceError::new(
-                        &value.span,
-                        "set_fact needs at least one variable",
-                    ));
-                }
                 Ok(Action::SetFact { facts: args })
             }
             "include_vars" => {
@@ -750,7 +768,11 @@ impl Loader {
                         format!("couldn't resolve module/action '{name}'"),
                     )
                 })?;
+                let takes_raw = module.free_form() == FreeForm::Raw;
                 for (key, value) in &args {
+                    if key == VARIABLE_PARAMS || (key == "_raw_params" && !takes_raw) {
+                        continue;
+                    }
                     let params = module.all_params();
                     let param = find_param(&params, key).ok_or_else(|| {
                         SourceError::new(
@@ -830,8 +852,8 @@ impl Loader {
                 let mut params = VarMap::new();
                 for (key, value) in entries {
                     match key.key_string().as_str() {
-                        "role" | "name" | "when" | "tags" | "become" | "become_user" => {}
                         "vars" => params.extend(parse_vars(value)?),
+                        keyword if ROLE_ENTRY_KEYWORDS.contains(&keyword) => {}
                         other => {
                             params.insert(other.to_string(), value.to_json());
                         }
@@ -1124,6 +1146,31 @@ fn parse_options(node: &Node) -> Result<TaskOptions, SourceError> {
     })
 }
 
+/// Adds a task's `args:` keyword under the arguments written with the module: a
+/// mapping's entries, or a template for a whole mapping, rendered when the task runs.
+fn merge_args_keyword(args: &mut IndexMap<String, Json>, extra: &Node) -> Result<(), SourceError> {
+    match &extra.value {
+        Value::Map(entries) => {
+            for (key, value) in entries {
+                args.entry(key.key_string())
+                    .or_insert_with(|| value.to_json());
+            }
+        }
+        Value::Str(text) if crate::template::is_template(text) => {
+            args.insert(VARIABLE_PARAMS.into(), Json::String(text.clone()));
+        }
+        Value::Null => {}
+        _ => {
+            return Err(SourceError::new(
+                &extra.span,
+                "The value of the task `args` keyword is invalid.",
+            )
+            .with_help("A mapping or template which resolves to a mapping is required."));
+        }
+    }
+    Ok(())
+}
+
 fn parse_loop(node: &Node) -> Result<Option<Loop>, SourceError> {
     let kinds = [
         ("loop", LoopKind::List),
@@ -1166,13 +1213,17 @@ fn parse_loop_control(node: &Node) -> Result<LoopControl, SourceError> {
             "index_var" => control.index_var = Some(expect_identifier(value)?),
             "label" => control.label = Some(value.key_string()),
             "pause" => control.pause = value.to_json().as_f64().unwrap_or(0.0),
-            "extended" | "extended_allitems" => control.extended = expect_bool(value)?,
+            "extended" => control.extended = expect_bool(value)?,
+            "extended_allitems" => control.extended_allitems = expect_bool(value)?,
+            "break_when" => control.break_when = parse_conditions(Some(value))?,
             other => {
                 return Err(SourceError::new(
                     &key.span,
                     format!("'{other}' is not a valid loop_control option"),
                 )
-                .with_help("loop_control takes loop_var, index_var, label, pause, extended"));
+                .with_help(
+                    "loop_control takes loop_var, index_var, label, pause, extended, extended_allitems, break_when",
+                ));
             }
         }
     }
@@ -1291,12 +1342,7 @@ fn expect_bool(node: &Node) -> Result<bool, SourceError> {
 
 fn expect_identifier(node: &Node) -> Result<String, SourceError> {
     let name = node.key_string();
-    let valid = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if valid {
+    if crate::template::is_variable_name(&name) || crate::template::is_template(&name) {
         Ok(name)
     } else {
         Err(SourceError::new(

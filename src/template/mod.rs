@@ -20,7 +20,7 @@ pub use engine::{
     Delimiters, RenderOptions, Templar, TemplateError, is_template, shielded, to_json, truthy,
 };
 pub use nesting::{check_expression, check_template};
-pub use vars::{Vars, contains_template};
+pub use vars::{Vars, contains_template, is_variable_name};
 
 /// Adds Ansible's filters and tests to `env`, together with minijinja-contrib's
 /// extras and Python-style methods on strings, lists and dicts

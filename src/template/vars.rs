@@ -161,6 +161,18 @@ impl Object for Vars {
     }
 }
 
+/// Whether `name` can name a variable, as Ansible's `validate_variable_name` decides:
+/// an ASCII identifier that Jinja does not reserve (`true`, `None`, `not`, ...).
+pub fn is_variable_name(name: &str) -> bool {
+    const RESERVED: &[&str] = &["true", "false", "none", "True", "False", "None", "not"];
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !RESERVED.contains(&name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,191 @@
+//! Includes in loops and task arguments given as templates, as real roles write them.
+//! Each expectation was read off ansible-playbook 2.19 running the same playbook.
+
+mod common;
+
+use common::{Scratch, recap_line, stderr, stdout};
+
+const TWO_LOCAL_HOSTS: &str = "h1 ansible_connection=local\nh2 ansible_connection=local\n";
+
+/// The lines of `out` that start with `prefix`, in order.
+fn lines_starting<'a>(out: &'a str, prefix: &str) -> Vec<&'a str> {
+    out.lines().filter(|l| l.starts_with(prefix)).collect()
+}
+
+#[test]
+fn include_tasks_and_include_role_run_once_per_loop_item_with_the_loop_variables() {
+    let scratch = Scratch::new();
+    scratch.write("inventory", TWO_LOCAL_HOSTS);
+    scratch.write(
+        "item.yml",
+        "- copy:\n    content: \"{{ item }} {{ ansible_loop.index }}/{{ ansible_loop.length }} {{ idx }}\"\n    dest: \"{{ playbook_dir }}/out-{{ inventory_hostname }}-{{ item }}\"\n",
+    );
+    scratch.write(
+        "roles/r/tasks/main.yml",
+        "- copy:\n    content: \"{{ flavour }}\"\n    dest: \"{{ playbook_dir }}/role-{{ inventory_hostname }}-{{ flavour }}\"\n",
+    );
+    scratch.write(
+        "site.yml",
+        r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - include_tasks: item.yml
+      loop: [a, b]
+      loop_control:
+        extended: true
+        index_var: idx
+    - include_tasks: item.yml
+      when: false
+    - include_role: name=r
+      loop: [x, y]
+      loop_control:
+        loop_var: flavour
+      when: flavour == 'y' or inventory_hostname == 'h1'
+"#,
+    );
+    let output = scratch.bosun(&["run", "-i", "inventory", "site.yml"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
+    let item_file = scratch.path().join("item.yml");
+    let item_file = std::fs::canonicalize(item_file).expect("item.yml");
+    assert_eq!(
+        lines_starting(&out, "included:"),
+        [
+            format!("included: {} for h1, h2 => (item=a)", item_file.display()),
+            format!("included: {} for h1, h2 => (item=b)", item_file.display()),
+            "included: r for h1 => (item=x)".to_string(),
+            "included: r for h1, h2 => (item=y)".to_string(),
+        ],
+        "{out}"
+    );
+    assert!(out.contains("TASK [include_role : r]"), "{out}");
+    assert!(out.contains("skipping: [h2] => (item=x)"), "{out}");
+    let read = |name: &str| std::fs::read_to_string(scratch.path().join(name)).ok();
+    assert_eq!(read("out-h1-a").as_deref(), Some("a 1/2 0"));
+    assert_eq!(read("out-h2-b").as_deref(), Some("b 2/2 1"));
+    assert_eq!(read("role-h1-x").as_deref(), Some("x"));
+    assert_eq!(read("role-h2-x"), None);
+    assert_eq!(read("role-h2-y").as_deref(), Some("y"));
+    // Each file included counts once as ok per host; a skipped include counts as skipped.
+    assert!(
+        recap_line(&out, "h1")
+            .contains("ok=8    changed=4    unreachable=0    failed=0    skipped=1"),
+        "{out}"
+    );
+    assert!(
+        recap_line(&out, "h2")
+            .contains("ok=6    changed=3    unreachable=0    failed=0    skipped=1"),
+        "{out}"
+    );
+}
+
+#[test]
+fn loop_control_renders_its_loop_var_and_stops_at_break_when() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "site.yml",
+        r#"
+- hosts: localhost
+  gather_facts: false
+  vars:
+    name_of_var: fruit
+  tasks:
+    - shell: echo {{ fruit }} >> {{ playbook_dir }}/eaten
+      loop: [apple, pear, plum]
+      loop_control:
+        loop_var: "{{ name_of_var }}"
+        break_when: fruit == 'pear'
+"#,
+    );
+    let output = scratch.bosun(&["run", "-c", "local", "-i", "localhost,", "site.yml"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
+    let eaten = std::fs::read_to_string(scratch.path().join("eaten")).expect("eaten");
+    assert_eq!(eaten, "apple\npear\n", "{out}");
+}
+
+#[test]
+fn module_arguments_given_as_templates_render_when_the_task_runs() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "site.yml",
+        r#"
+- hosts: localhost
+  gather_facts: false
+  vars:
+    copy_args: {content: "from a template\n", dest: "{{ playbook_dir }}/templated"}
+    a_key: my_key
+    not_a_mapping: "msg=hello"
+  tasks:
+    - copy: this is not how copy is called
+      when: false
+    - set_fact: "{{ item }}=moo"
+      loop: [cow, calf]
+    - set_fact:
+        "{{ a_key }}": my_value
+    - copy:
+      args: "{{ copy_args }}"
+    - copy: "{{ copy_args }}"
+      register: again
+    - assert:
+        that:
+          - cow == 'moo' and calf == 'moo'
+          - my_key == 'my_value'
+          - again is not changed
+    - debug: "{{ not_a_mapping }}"
+      register: not_mapping
+      ignore_errors: true
+    - set_fact:
+        "{{ 'true' }}": value
+      register: reserved
+      ignore_errors: true
+    - assert:
+        that:
+          - not_mapping.msg is contains "Task args must resolve to a 'dict' not 'str'"
+          - reserved.msg is contains "Invalid variable name 'true'"
+    - copy: still not how copy is called
+"#,
+    );
+    let output = scratch.bosun(&["run", "-c", "local", "-i", "localhost,", "site.yml"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(2), "{out}{}", stderr(&output));
+    let written = std::fs::read_to_string(scratch.path().join("templated")).expect("copied");
+    assert_eq!(written, "from a template\n");
+    assert!(
+        out.contains("Action 'ansible.builtin.copy' does not support raw params."),
+        "raw params fail when the task runs, not at load time:\n{out}"
+    );
+    assert!(
+        stderr(&output).contains("[WARNING]: Using a template for task args is unsafe"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        recap_line(&out, "localhost").contains(
+            "ok=8    changed=1    unreachable=0    failed=1    skipped=1    rescued=0    ignored=2"
+        ),
+        "{out}"
+    );
+}
+
+#[test]
+fn role_entry_keywords_are_not_role_parameters() {
+    let scratch = Scratch::new();
+    scratch.write("roles/web/defaults/main.yml", "port: 80\nweb_port: 80\n");
+    scratch.write(
+        "roles/web/tasks/main.yml",
+        "- copy: {content: \"{{ port }} {{ web_port }}\", dest: \"{{ playbook_dir }}/ports\"}\n",
+    );
+    scratch.write(
+        "site.yml",
+        "- hosts: localhost\n  gather_facts: false\n  roles:\n    - {role: web, port: 8080, web_port: 8080}\n",
+    );
+    let output = scratch.bosun(&["run", "-c", "local", "-i", "localhost,", "site.yml"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    let ports = std::fs::read_to_string(scratch.path().join("ports")).expect("ports");
+    assert_eq!(
+        ports, "80 8080",
+        "`port` is the connection keyword of the entry"
+    );
+}
