@@ -113,11 +113,17 @@ fn module_facts(tasks: &[&Task]) -> Option<Vec<String>> {
 /// Names defined for the whole play; `None` when vars_files cannot be read statically.
 fn play_names(play: &Play) -> Option<HashSet<String>> {
     let mut known: HashSet<String> = play.vars.keys().cloned().collect();
-    for (file, _) in &play.vars_files {
-        if crate::template::is_template(file) {
+    for (candidates, _) in &play.vars_files {
+        if candidates
+            .iter()
+            .any(|file| crate::template::is_template(file))
+        {
             return None;
         }
-        let vars = loader::load_vars_file(&play.dir.join(file)).ok()?;
+        let found = candidates
+            .iter()
+            .find_map(|file| loader::find_vars_file(&play.dir, file))?;
+        let vars = loader::load_vars_file(&found).ok()?;
         known.extend(vars.keys().cloned());
     }
     Some(known)

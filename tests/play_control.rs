@@ -312,3 +312,72 @@ fn environment_layers_may_be_a_list_and_a_bad_one_is_skipped_with_a_warning() {
         stderr(&output)
     );
 }
+
+#[test]
+fn strategy_may_be_a_template_or_host_pinned_and_an_unknown_one_stops_the_run() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "site.yml",
+        r#"
+- hosts: localhost
+  gather_facts: false
+  strategy: "{{ test_strategy | default('linear') }}"
+  tasks:
+    - copy: {content: "x", dest: "{{ playbook_dir }}/templated"}
+- hosts: localhost
+  gather_facts: false
+  strategy: host_pinned
+  tasks:
+    - copy: {content: "x", dest: "{{ playbook_dir }}/pinned"}
+- hosts: localhost
+  gather_facts: false
+  strategy: nope
+  tasks:
+    - copy: {content: "x", dest: "{{ playbook_dir }}/never"}
+"#,
+    );
+    let output = scratch.bosun(&["run", "-c", "local", "-i", "localhost,", "site.yml"]);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{}{err}", stdout(&output));
+    assert!(
+        err.contains("Invalid play strategy specified: nope"),
+        "{err}"
+    );
+    let made = |name: &str| scratch.path().join(name).is_file();
+    assert_eq!(
+        [made("templated"), made("pinned"), made("never")],
+        [true, true, false]
+    );
+}
+
+#[test]
+fn vars_files_take_the_first_file_of_a_list_and_skip_what_is_missing_or_undefined() {
+    let scratch = Scratch::new();
+    scratch.write("vars/found.yml", "from_list: vars dir\n");
+    scratch.write("plain.yml", "plain: beside the play\n");
+    scratch.write(
+        "site.yml",
+        r#"
+- hosts: localhost
+  gather_facts: false
+  vars_files:
+    - missing.yml
+    - [nope.yml, "{{ 'found' }}.yml", plain.yml]
+    - "{{ undefined_thing }}.yml"
+    - plain.yml
+  tasks:
+    - copy:
+        content: "{{ from_list }} / {{ plain }}"
+        dest: "{{ playbook_dir }}/out"
+"#,
+    );
+    let output = scratch.bosun(&["run", "-c", "local", "-i", "localhost,", "site.yml"]);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{}{err}", stdout(&output));
+    assert!(
+        err.contains("[WARNING]: skipping vars_files item due to an undefined variable"),
+        "{err}"
+    );
+    let out = std::fs::read_to_string(scratch.path().join("out")).expect("out");
+    assert_eq!(out, "vars dir / beside the play");
+}

@@ -98,6 +98,9 @@ pub enum RunError {
     /// A `meta:` task's condition cannot be evaluated.
     #[error("{0}")]
     MetaCondition(String),
+    /// A play's `strategy` names no strategy, or cannot be rendered.
+    #[error("Invalid play strategy specified: {0}")]
+    Strategy(String),
 }
 
 /// What every task of a run shares.

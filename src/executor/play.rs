@@ -20,9 +20,31 @@ pub(super) enum ListKind {
     Handlers,
 }
 
+/// How a play moves its hosts through the tasks.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Strategy {
+    /// Every host finishes a task before any starts the next (`linear`, `debug`).
+    Linear,
+    /// Each host runs ahead on its own (`free`, and `host_pinned`, which differs from
+    /// `free` only in how Ansible assigns worker processes).
+    Free,
+}
+
+impl Strategy {
+    /// The strategy Ansible calls `name`.
+    fn named(name: &str) -> Option<Strategy> {
+        match crate::fqcn::short_name(name) {
+            "linear" | "debug" => Some(Strategy::Linear),
+            "free" | "host_pinned" => Some(Strategy::Free),
+            _ => None,
+        }
+    }
+}
+
 /// Per-play state shared by the task lists of one play.
 pub(super) struct PlayRun<'a> {
     pub(super) play: &'a Play,
+    pub(super) strategy: Strategy,
     pub(super) play_hosts: Vec<String>,
     pub(super) groups: Json,
     pub(super) vars_files: HashMap<String, Map<String, Json>>,
@@ -56,12 +78,13 @@ impl Runner {
             return Ok(());
         }
         self.reporter.play_start(&name);
+        let strategy = self.strategy(play)?;
         let batches = serial_batches(play.serial.as_ref(), selected.len());
         let mut start = 0;
         for size in batches {
             let batch = &selected[start..(start + size).min(selected.len())];
             start += size;
-            let (failed, ended) = self.run_batch(play, &selected, batch).await;
+            let (failed, ended) = self.run_batch(play, strategy, &selected, batch).await;
             if let Some(err) = self.take_stop() {
                 return Err(err);
             }
@@ -86,7 +109,13 @@ impl Runner {
 
     /// Runs one batch of a play; returns how many of its hosts failed, and whether
     /// `meta: end_play` ended the play.
-    async fn run_batch(&self, play: &Play, selected: &[String], batch: &[String]) -> (usize, bool) {
+    async fn run_batch(
+        &self,
+        play: &Play,
+        strategy: Strategy,
+        selected: &[String],
+        batch: &[String],
+    ) -> (usize, bool) {
         let mut hosts: Vec<HostState> = batch
             .iter()
             .map(|name| HostState::new(name, self.inventory.host_vars(name)))
@@ -94,6 +123,7 @@ impl Runner {
         let groups = serde_json::to_value(self.inventory.groups()).unwrap_or(Json::Null);
         let mut run = PlayRun {
             play,
+            strategy,
             play_hosts: selected.to_vec(),
             groups,
             vars_files: HashMap::new(),
@@ -110,7 +140,7 @@ impl Runner {
         if play.gather_facts {
             self.gather_facts(&run, &mut hosts).await;
         }
-        if play.strategy == "free" {
+        if strategy == Strategy::Free {
             let forks = self.options.forks.max(1);
             let run_ref = &run;
             let jobs: Vec<BoxFuture<'_, ()>> = hosts
@@ -146,7 +176,7 @@ impl Runner {
 
     /// Prints a task's banner, once per task under `strategy: free`.
     pub(super) fn announce(&self, run: &PlayRun<'_>, task: &Task, handler: bool) {
-        if run.play.strategy == "free" {
+        if run.strategy == Strategy::Free {
             let first = run
                 .announced
                 .lock()
@@ -165,24 +195,51 @@ impl Runner {
         self.templar.render_str(text, &vars).map_err(|e| e.message)
     }
 
-    /// Reads the play's `vars_files` for each host (paths may use host variables).
+    /// The play's `strategy`, rendered with the play's and the extra variables as
+    /// Ansible renders it; a name Ansible has no strategy for stops the run.
+    fn strategy(&self, play: &Play) -> Result<Strategy, RunError> {
+        let mut known = play.vars.clone();
+        known.extend(self.options.extra_vars.clone());
+        let vars = crate::template::Vars::new(self.templar.clone(), known);
+        let name = self
+            .templar
+            .render_str(&play.strategy, &vars)
+            .map_err(|err| RunError::Strategy(format!("{} ({})", play.strategy, err.message)))?;
+        Strategy::named(&name).ok_or(RunError::Strategy(name))
+    }
+
+    /// Reads the play's `vars_files` for each host (paths may use host variables), as
+    /// Ansible does: of a list entry the first file that exists, a missing file
+    /// skipped, an entry naming an undefined variable skipped with a warning.
     fn load_vars_files(&self, run: &mut PlayRun<'_>, hosts: &[HostState]) -> Result<(), String> {
         if run.play.vars_files.is_empty() {
             return Ok(());
         }
         let hostvars = Arc::new(HostVars { hosts: Map::new() });
+        let mut warned = false;
         for host in hosts {
             let scope = self.scope(run, hostvars.clone());
             let vars = task_vars(self, &scope, host, None, &[]);
             let mut loaded = Map::new();
-            for (file, span) in &run.play.vars_files {
-                let path = self
-                    .templar
-                    .render_str(file, &vars)
-                    .map_err(|e| format!("{span}: {}", e.message))?;
-                let full = run.play.dir.join(&path);
-                let vars = loader::load_vars_file(&full).map_err(|e| e.to_string())?;
-                loaded.extend(vars);
+            'entries: for (candidates, span) in &run.play.vars_files {
+                for file in candidates {
+                    let path = match self.templar.render_str(file, &vars) {
+                        Ok(path) => path,
+                        Err(err) if err.undefined => {
+                            if !std::mem::replace(&mut warned, true) {
+                                self.reporter.warning(&format!(
+                                    "skipping vars_files item due to an undefined variable\nOrigin: {span}"
+                                ));
+                            }
+                            continue 'entries;
+                        }
+                        Err(err) => return Err(format!("{span}: {}", err.message)),
+                    };
+                    if let Some(found) = loader::find_vars_file(&run.play.dir, &path) {
+                        loaded.extend(loader::load_vars_file(&found).map_err(|e| e.to_string())?);
+                        continue 'entries;
+                    }
+                }
             }
             run.vars_files.insert(host.name.clone(), loaded);
         }

@@ -34,8 +34,9 @@ pub struct Play {
     pub dir: PathBuf,
     /// `vars:`.
     pub vars: VarMap,
-    /// `vars_files:` paths (templates allowed).
-    pub vars_files: Vec<(String, Span)>,
+    /// `vars_files:` entries, each a list of candidate paths (templates allowed) of
+    /// which the first that exists is read, as Ansible reads a list entry.
+    pub vars_files: Vec<(Vec<String>, Span)>,
     /// `gather_facts:` (default true).
     pub gather_facts: bool,
     /// `pre_tasks:`.
@@ -52,7 +53,7 @@ pub struct Play {
     pub options: TaskOptions,
     /// `serial:` (number, percentage or list).
     pub serial: Option<Json>,
-    /// `strategy:` (`linear` or `free`).
+    /// `strategy:` as written (a name or a template), chosen when the play runs.
     pub strategy: String,
     /// `max_fail_percentage:`.
     pub max_fail_percentage: Option<f64>,

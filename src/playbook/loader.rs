@@ -352,9 +352,9 @@ impl Loader {
             Some(list) => match &list.value {
                 Value::Seq(items) => items
                     .iter()
-                    .map(|i| Ok((expect_str(i)?.to_string(), i.span.clone())))
+                    .map(|item| Ok((vars_file_candidates(item)?, item.span.clone())))
                     .collect::<Result<_, SourceError>>()?,
-                Value::Str(s) => vec![(s.clone(), list.span.clone())],
+                Value::Str(s) => vec![(vec![s.clone()], list.span.clone())],
                 _ => {
                     return Err(SourceError::new(
                         &list.span,
@@ -372,14 +372,6 @@ impl Loader {
             .get("strategy")
             .map(Node::key_string)
             .unwrap_or_else(|| "linear".into());
-        if strategy != "linear" && strategy != "free" {
-            return Err(SourceError::new(
-                &node
-                    .get("strategy")
-                    .map_or(node.span.clone(), |n| n.span.clone()),
-                format!("unknown strategy '{strategy}' (bosun supports linear and free)"),
-            ));
-        }
         Ok(Play {
             name: node.get("name").map(Node::key_string),
             hosts,
@@ -1067,6 +1059,14 @@ fn load_vars_in(dir: &Path) -> Result<VarMap, SourceError> {
     }
 }
 
+/// Where a play's vars file `name` is, searched as Ansible's `path_dwim_relative_stack`
+/// does from the play's directory: `vars/<name>`, then `<name>`.
+pub fn find_vars_file(play_dir: &Path, name: &str) -> Option<PathBuf> {
+    [play_dir.join("vars").join(name), play_dir.join(name)]
+        .into_iter()
+        .find(|path| path.is_file())
+}
+
 /// Reads a vars file: a mapping of variables (empty file allowed).
 pub fn load_vars_file(path: &Path) -> Result<VarMap, SourceError> {
     let root = yaml::load_file(path)?;
@@ -1144,6 +1144,17 @@ fn parse_options(node: &Node) -> Result<TaskOptions, SourceError> {
         delegate_to: string("delegate_to"),
         timeout: json("timeout"),
     })
+}
+
+/// The files of one `vars_files` entry: a path, or a list of paths tried in order.
+fn vars_file_candidates(item: &Node) -> Result<Vec<String>, SourceError> {
+    match &item.value {
+        Value::Seq(paths) => paths
+            .iter()
+            .map(|path| expect_str(path).map(str::to_string))
+            .collect(),
+        _ => Ok(vec![expect_str(item)?.to_string()]),
+    }
 }
 
 /// Adds a task's `args:` keyword under the arguments written with the module: a

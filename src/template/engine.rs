@@ -17,6 +17,9 @@ use super::vars::Vars;
 pub struct TemplateError {
     /// What went wrong, in Ansible's words where possible.
     pub message: String,
+    /// Whether a variable was undefined (Ansible's `AnsibleUndefinedVariable`, which
+    /// some callers warn about instead of failing).
+    pub undefined: bool,
 }
 
 impl TemplateError {
@@ -24,6 +27,15 @@ impl TemplateError {
     pub fn new(message: impl Into<String>) -> TemplateError {
         TemplateError {
             message: message.into(),
+            undefined: false,
+        }
+    }
+
+    /// An undefined variable, described by `message`.
+    pub fn undefined(message: impl Into<String>) -> TemplateError {
+        TemplateError {
+            message: message.into(),
+            undefined: true,
         }
     }
 }
@@ -352,21 +364,23 @@ fn undefined_error(source: &str, vars: &Arc<Vars>) -> TemplateError {
         let mut parts = name.split('.');
         let root = parts.next().unwrap_or_default();
         let Some(mut value) = vars.lookup(root) else {
-            return TemplateError::new(format!("'{root}' is undefined"));
+            return TemplateError::undefined(format!("'{root}' is undefined"));
         };
         let mut path = root.to_string();
         for attribute in parts {
             match value.get_attr(attribute) {
                 Ok(next) if !next.is_undefined() => value = next,
                 _ => {
-                    return TemplateError::new(format!("'{path}' has no attribute '{attribute}'"));
+                    return TemplateError::undefined(format!(
+                        "'{path}' has no attribute '{attribute}'"
+                    ));
                 }
             }
             path.push('.');
             path.push_str(attribute);
         }
     }
-    TemplateError::new(format!("an undefined variable is used in '{source}'"))
+    TemplateError::undefined(format!("an undefined variable is used in '{source}'"))
 }
 
 #[cfg(test)]
