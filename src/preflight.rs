@@ -7,7 +7,8 @@
 //! define it (vars, vars_files, roles, inventory, extra vars, facts, `register`,
 //! `set_fact`, loop variables, magic variables), and a use guarded by `is defined` or
 //! `default(...)` is never reported. A play that includes files or variables at run
-//! time (`include_*`) is not checked, since those can define anything.
+//! time (`include_*`, `add_host`, `group_by`) is not checked, nor are the plays after
+//! it, since those can define anything.
 
 use std::collections::HashSet;
 use std::sync::LazyLock;
@@ -56,29 +57,33 @@ const ALWAYS_KNOWN: &[&str] = &[
     "inventory_file",
 ];
 
-/// Reports every unguarded use of a variable nothing in its play can define.
+/// Reports every unguarded use of a variable nothing in its play (or an earlier one,
+/// whose `register` and `set_fact` names last for the run) can define. Once a play
+/// includes or changes things at run time, it and the plays after it are not checked.
 pub fn undefined_variables(playbook: &Playbook, outer_known: &HashSet<String>) -> Vec<SourceError> {
     let mut errors = Vec::new();
+    let mut carried: HashSet<String> = HashSet::new();
     for play in &playbook.plays {
         let tasks = all_tasks(play);
         if tasks.iter().any(|t| is_dynamic(t)) {
-            continue;
+            break;
+        }
+        for task in &tasks {
+            carried.extend(task.register.clone());
+            if let Action::SetFact { facts } = &task.action {
+                carried.extend(facts.keys().cloned());
+            }
         }
         let Some(mut known) = play_names(play) else {
             continue;
         };
         known.extend(outer_known.iter().cloned());
+        known.extend(carried.iter().cloned());
         let Some(facts) = module_facts(&tasks) else {
             continue;
         };
         known.extend(facts);
         for task in &tasks {
-            if let Some(name) = &task.register {
-                known.insert(name.clone());
-            }
-            if let Action::SetFact { facts } = &task.action {
-                known.extend(facts.keys().cloned());
-            }
             if let Some(role) = &task.role {
                 known.extend(role.defaults.keys().cloned());
                 known.extend(role.vars.keys().cloned());
@@ -252,7 +257,10 @@ fn guarded(text: &str, name: &str) -> bool {
 fn is_dynamic(task: &Task) -> bool {
     matches!(
         task.action,
-        Action::IncludeTasks { .. } | Action::IncludeRole { .. } | Action::IncludeVars { .. }
+        Action::IncludeTasks { .. }
+            | Action::IncludeRole { .. }
+            | Action::IncludeVars { .. }
+            | Action::Control { .. }
     )
 }
 

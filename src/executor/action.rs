@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use super::looping::forget_what_changed;
 use super::task::{
-    NOTIFY_KEY, action_name, hostvars_object, located, skipped_result, unreachable_result,
+    NOTIFY_KEY, action_name, hostvars_object, located, skipped_result, task_failed,
+    unreachable_result,
 };
 use super::vars::OMIT;
 use super::{HostState, Runner, censor};
@@ -35,7 +36,7 @@ impl Runner {
     ) -> Outcome {
         let notify = match self.notified(task, vars) {
             Ok(notify) => notify,
-            Err(message) => return modules::failed(message),
+            Err(message) => return task_failed(message),
         };
         let mut result = self.execute_until(task, host, vars, delegated).await;
         if !notify.is_empty() {
@@ -55,7 +56,7 @@ impl Runner {
     ) -> Outcome {
         let keywords = match self.typed_keywords(task, vars) {
             Ok(keywords) => keywords,
-            Err(message) => return modules::failed(message),
+            Err(message) => return task_failed(message),
         };
         let retries = keywords.retries.unwrap_or(3).max(0);
         let delay = keywords.delay.unwrap_or(5.0);
@@ -64,13 +65,13 @@ impl Runner {
             attempt += 1;
             let mut result = match self.execute_once(task, host, vars, delegated).await {
                 Ok(result) => result,
-                Err(message) => modules::failed(message),
+                Err(message) => task_failed(message),
             };
             if result.get("unreachable").and_then(Json::as_bool) == Some(true) {
                 return result;
             }
             if let Err(message) = self.apply_result_conditions(task, &mut result, vars) {
-                return modules::failed(message);
+                return task_failed(message);
             }
             let Some(until) = &task.until else {
                 return result;
@@ -78,7 +79,7 @@ impl Runner {
             result.insert("attempts".into(), Json::from(attempt));
             let done = match self.check_with_result(until, task, &result, vars) {
                 Ok(done) => done,
-                Err(message) => return modules::failed(message),
+                Err(message) => return task_failed(message),
             };
             if done {
                 result.remove("failed");
@@ -133,11 +134,7 @@ impl Runner {
         }
         let scope = Vars::with_objects(self.templar.clone(), map, hostvars_object(vars));
         for condition in conditions {
-            if !self
-                .templar
-                .condition(&condition.text, &scope)
-                .map_err(|err| located(&err, &condition.span, "conditional"))?
-            {
+            if !self.holds(condition, &scope)? {
                 return Ok(false);
             }
         }
@@ -160,6 +157,10 @@ impl Runner {
                 "module {name} is not supported by bosun (it is an ansible.builtin module bosun does not implement yet)"
             )),
             Action::SetFact { facts } => self.set_fact(task, facts, host, vars),
+            Action::Control { action, args } => {
+                self.run_control(task, *action, args, host, vars, delegated)
+                    .await
+            }
             Action::IncludeVars { path, dir, name } => {
                 self.include_vars(task, path, *dir, name.as_deref(), host, vars)
             }
@@ -188,18 +189,17 @@ impl Runner {
         let takes_raw = module.is_some_and(|m| m.free_form() == FreeForm::Raw);
         let rendered = self.render_args(task, args, takes_raw, vars)?;
         let args = match module {
-            Some(module) => Args::parse(&module.all_params(), &rendered)?,
+            Some(module) => match Args::parse(&module.all_params(), &rendered) {
+                Ok(args) => args,
+                Err(message) => return Ok(modules::failed(message)),
+            },
             None => Args::default(),
         };
         let mode = |name: &str, value: Option<&Json>, default: bool| {
             self.keyword(task, name, Kind::Bool, value, vars)
                 .map(|flag| flag.and_then(|f| f.as_bool()).unwrap_or(default))
         };
-        let check_mode = mode(
-            "check_mode",
-            task.options.check_mode.as_ref(),
-            self.options.check,
-        )?;
+        let check_mode = self.check_mode(task, vars)?;
         let diff_mode = mode("diff", task.options.diff.as_ref(), self.options.diff)?;
         if check_mode && module.is_some_and(|m| !m.supports_check_mode()) {
             let mut result = skipped_result(&format!(
@@ -270,11 +270,23 @@ impl Runner {
         Ok(self.module_result(outcome, host, delegated, diff_mode))
     }
 
+    /// Whether the task runs in check mode: its `check_mode` keyword, else `--check`.
+    pub(super) fn check_mode(&self, task: &Task, vars: &Arc<Vars>) -> Result<bool, String> {
+        let flag = self.keyword(
+            task,
+            "check_mode",
+            Kind::Bool,
+            task.options.check_mode.as_ref(),
+            vars,
+        )?;
+        Ok(flag.and_then(|f| f.as_bool()).unwrap_or(self.options.check))
+    }
+
     /// The task's arguments rendered, layered as Ansible's `TaskArgsFinalizer` does: a
     /// template given for the whole arguments (`args: "{{ d }}"`, or `debug: "{{ d }}"`
     /// for a module without a command line) renders to a mapping under the arguments
     /// written out. Arguments that render to `omit` are left out.
-    fn render_args(
+    pub(super) fn render_args(
         &self,
         task: &Task,
         args: &IndexMap<String, Json>,
@@ -346,7 +358,7 @@ impl Runner {
     }
 
     /// Stops what a timed-out task started on the host and forgets its connection.
-    async fn abandon_connection(&self, host: &mut HostState) {
+    pub(super) async fn abandon_connection(&self, host: &mut HostState) {
         if let Some(conn) = host.connection.take() {
             conn.interrupt().await;
             conn.close().await;
@@ -498,7 +510,7 @@ impl Runner {
         delegated: Option<&str>,
     ) -> Result<Arc<dyn Connection>, String> {
         if let Some(target) = delegated {
-            let in_inventory = self.inventory.host_names().iter().any(|h| h == target);
+            let in_inventory = self.inventory().host_names().iter().any(|h| h == target);
             if !in_inventory && (target == "localhost" || target == "127.0.0.1") {
                 return Ok(Arc::new(LocalConnection));
             }
@@ -506,7 +518,7 @@ impl Runner {
             if let Some(conn) = cache.get(target) {
                 return Ok(conn.clone());
             }
-            let mut map = self.inventory.host_vars(target);
+            let mut map = self.inventory().host_vars(target);
             if !in_inventory {
                 map.insert("ansible_host".into(), Json::String(target.to_string()));
             }

@@ -7,7 +7,7 @@ use super::play::{ListKind, PlayRun};
 use super::task::TaskEnd;
 use super::vars::task_vars;
 use super::{HostState, Runner};
-use crate::playbook::{Action, Task};
+use crate::playbook::{Action, ControlAction, Task};
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use serde_json::Value as Json;
@@ -39,6 +39,7 @@ impl Runner {
         hosts: &mut [HostState],
         kind: ListKind,
     ) {
+        self.reread_inventory_vars(hosts);
         match &task.action {
             Action::Block {
                 block,
@@ -77,6 +78,19 @@ impl Runner {
         }
     }
 
+    /// Gives hosts the inventory variables of the inventory as it stands, once
+    /// `add_host` or `group_by` changed it (a new group's `group_vars/` included).
+    fn reread_inventory_vars(&self, hosts: &mut [HostState]) {
+        let now = self.inventory();
+        for host in hosts
+            .iter_mut()
+            .filter(|h| h.inventory_changes != now.changes)
+        {
+            host.inventory_vars = now.host_vars(&host.name);
+            host.inventory_changes = now.changes;
+        }
+    }
+
     /// Runs a leaf task on every active host at once, at most `forks` at a time.
     pub(super) async fn run_on_hosts(
         &self,
@@ -84,14 +98,21 @@ impl Runner {
         task: &Task,
         hosts: &mut [HostState],
     ) {
-        let hostvars = self.hostvars(hosts);
-        let scope = self.scope(run, hostvars);
-        let run_once = task.options.run_once.as_ref().is_some_and(|flag| {
-            hosts
-                .iter()
-                .find(|h| h.active())
-                .is_some_and(|h| self.flag(flag, &task_vars(self, &scope, h, Some(task), &[])))
-        });
+        let scope = self.scope(run, hosts);
+        let bypasses_host_loop = matches!(
+            task.action,
+            Action::Control {
+                action: ControlAction::AddHost,
+                ..
+            }
+        );
+        let run_once = bypasses_host_loop
+            || task.options.run_once.as_ref().is_some_and(|flag| {
+                hosts
+                    .iter()
+                    .find(|h| h.active())
+                    .is_some_and(|h| self.flag(flag, &task_vars(self, &scope, h, Some(task), &[])))
+            });
         let forks = self.options.forks.max(1);
         let mut active: Vec<&mut HostState> = hosts.iter_mut().filter(|h| h.active()).collect();
         if run_once {

@@ -1,7 +1,8 @@
 //! What the executor keeps for each host during a play: its variables from each
 //! source, its connection, and whether it failed.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value as Json};
 
@@ -14,6 +15,8 @@ pub struct HostState {
     pub name: String,
     /// Inventory variables (group and host vars, group_vars/, host_vars/).
     pub inventory_vars: Map<String, Json>,
+    /// Which version of the inventory `inventory_vars` were read from.
+    pub inventory_changes: u64,
     /// Gathered facts, as `ansible_*` names.
     pub facts: Map<String, Json>,
     /// `include_vars` results.
@@ -34,12 +37,71 @@ pub struct HostState {
     pub prefetched: Option<Arc<Prefetched>>,
 }
 
+/// What a host keeps from play to play, as in Ansible: its facts, `include_vars`,
+/// `set_fact` and `register` results, and whether it failed or was unreachable (such
+/// a host takes no part in later plays).
+#[derive(Clone, Debug, Default)]
+pub struct Remembered {
+    facts: Map<String, Json>,
+    included_vars: Map<String, Json>,
+    host_vars: Map<String, Json>,
+    /// Failed in an earlier play.
+    pub failed: bool,
+    /// Unreachable in an earlier play.
+    pub unreachable: bool,
+}
+
+/// Every host's [`Remembered`] state, shared by the run's plays and `hostvars`.
+pub type Memory = Arc<Mutex<HashMap<String, Remembered>>>;
+
+/// What a host shows other hosts through `hostvars[host]`: its inventory variables,
+/// then facts, included and set variables.
+pub fn visible_vars(
+    name: &str,
+    inventory_vars: &Map<String, Json>,
+    remembered: &Remembered,
+) -> Map<String, Json> {
+    let mut vars = inventory_vars.clone();
+    vars.extend(remembered.facts.clone());
+    vars.extend(remembered.included_vars.clone());
+    vars.extend(remembered.host_vars.clone());
+    vars.insert("inventory_hostname".into(), Json::String(name.to_string()));
+    vars
+}
+
 impl HostState {
+    /// The state a later play starts from.
+    pub fn remember(&self) -> Remembered {
+        Remembered {
+            facts: self.facts.clone(),
+            included_vars: self.included_vars.clone(),
+            host_vars: self.host_vars.clone(),
+            failed: self.failed,
+            unreachable: self.unreachable,
+        }
+    }
+
+    /// Takes up what earlier plays left; a host that failed or was unreachable there
+    /// starts inactive.
+    pub fn restore(&mut self, remembered: Remembered) {
+        self.facts = remembered.facts;
+        self.included_vars = remembered.included_vars;
+        self.host_vars = remembered.host_vars;
+        self.failed = remembered.failed;
+        self.unreachable = remembered.unreachable;
+    }
+
+    /// Whether the host failed or was unreachable.
+    pub fn fallen(&self) -> bool {
+        self.failed || self.unreachable
+    }
+
     /// A fresh state for `name` with its inventory variables.
     pub fn new(name: &str, inventory_vars: Map<String, Json>) -> HostState {
         HostState {
             name: name.to_string(),
             inventory_vars,
+            inventory_changes: 0,
             facts: Map::new(),
             included_vars: Map::new(),
             host_vars: Map::new(),
@@ -74,11 +136,6 @@ impl HostState {
 
     /// The variables other hosts see through `hostvars[this]`.
     pub fn visible_vars(&self) -> Map<String, Json> {
-        let mut vars = self.inventory_vars.clone();
-        vars.extend(self.facts.clone());
-        vars.extend(self.included_vars.clone());
-        vars.extend(self.host_vars.clone());
-        vars.insert("inventory_hostname".into(), Json::String(self.name.clone()));
-        vars
+        visible_vars(&self.name, &self.inventory_vars, &self.remember())
     }
 }

@@ -135,8 +135,7 @@ impl Runner {
         resolve: &dyn Fn(String) -> String,
         hosts: &mut [HostState],
     ) -> Vec<Inclusion> {
-        let hostvars = self.hostvars(hosts);
-        let scope = self.scope(run, hostvars);
+        let scope = self.scope(run, hosts);
         let mut inclusions: Vec<Inclusion> = Vec::new();
         for host in hosts.iter_mut().filter(|h| h.active()) {
             let vars = task_vars(self, &scope, host, Some(task), &[]);

@@ -6,8 +6,8 @@ use super::Runner;
 use super::task::located;
 use crate::connection::BecomeSpec;
 use crate::modules::{self};
-use crate::playbook::Task;
 use crate::playbook::keyword::{self, Kind};
+use crate::playbook::{Expr, Task};
 use crate::template::{Vars, truthy};
 use serde_json::Value as Json;
 use std::sync::Arc;
@@ -169,15 +169,22 @@ impl Runner {
     /// Whether every `when:` condition holds.
     pub(super) fn conditions_hold(&self, task: &Task, vars: &Arc<Vars>) -> Result<bool, String> {
         for condition in &task.when {
-            let holds = self
-                .templar
-                .condition(&condition.text, vars)
-                .map_err(|err| located(&err, &condition.span, "conditional"))?;
-            if !holds {
+            if !self.holds(condition, vars)? {
                 return Ok(false);
             }
         }
         Ok(true)
+    }
+
+    /// Whether one condition holds with `vars`; one that is not a string or a
+    /// boolean fails, as Ansible 2.19 fails it.
+    pub(super) fn holds(&self, condition: &Expr, vars: &Arc<Vars>) -> Result<bool, String> {
+        if !condition.valid {
+            return Err("Conditional expressions must be strings.".into());
+        }
+        self.templar
+            .condition(&condition.text, vars)
+            .map_err(|err| located(&err, &condition.span, "conditional"))
     }
 }
 

@@ -86,8 +86,7 @@ impl Runner {
         task: &Task,
         hosts: &[HostState],
     ) -> Result<Vec<String>, String> {
-        let hostvars = self.hostvars(hosts);
-        let scope = self.scope(run, hostvars);
+        let scope = self.scope(run, hosts);
         let mut holds = Vec::new();
         for host in hosts.iter().filter(|h| h.active()) {
             let vars = task_vars(self, &scope, host, Some(task), &[]);

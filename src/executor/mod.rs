@@ -5,6 +5,7 @@ mod action;
 mod blocks;
 mod censor;
 mod connect;
+mod control;
 mod handlers;
 mod host;
 mod includes;
@@ -103,14 +104,45 @@ pub enum RunError {
     Strategy(String),
 }
 
+/// The inventory at one moment of the run, with what tasks read of it often.
+pub(crate) struct InventoryNow {
+    inventory: Arc<Inventory>,
+    /// The `groups` magic variable.
+    groups: Arc<Json>,
+    /// How many changes made it: hosts reread their variables when it moves.
+    changes: u64,
+}
+
+impl InventoryNow {
+    fn new(inventory: Arc<Inventory>, changes: u64) -> InventoryNow {
+        let groups = serde_json::to_value(inventory.groups()).unwrap_or(Json::Null);
+        InventoryNow {
+            inventory,
+            groups: Arc::new(groups),
+            changes,
+        }
+    }
+}
+
+impl std::ops::Deref for InventoryNow {
+    type Target = Inventory;
+
+    fn deref(&self) -> &Inventory {
+        &self.inventory
+    }
+}
+
 /// What every task of a run shares.
 pub struct Runner {
-    inventory: Arc<Inventory>,
+    /// The inventory as it stands: `add_host` and `group_by` replace it.
+    inventory: std::sync::RwLock<Arc<InventoryNow>>,
     templar: Arc<Templar>,
     loader: Arc<Loader>,
     options: RunOptions,
     reporter: Arc<dyn Reporter>,
     stats: Mutex<Stats>,
+    /// What each host keeps from play to play.
+    memory: host::Memory,
     /// The error that stops the run, once one happened: every task loop ends.
     stopped: Mutex<Option<RunError>>,
     connections: tokio::sync::Mutex<
@@ -127,12 +159,13 @@ impl Runner {
         reporter: Arc<dyn Reporter>,
     ) -> Runner {
         Runner {
-            inventory,
+            inventory: std::sync::RwLock::new(Arc::new(InventoryNow::new(inventory, 0))),
             templar: Templar::new(),
             loader,
             options,
             reporter,
             stats: Mutex::new(Stats::new()),
+            memory: host::Memory::default(),
             stopped: Mutex::new(None),
             connections: tokio::sync::Mutex::new(std::collections::HashMap::new()),
         }
@@ -143,9 +176,13 @@ impl Runner {
     pub async fn run_playbook(&self, playbook: &Playbook) -> Result<Summary, RunError> {
         self.warn_inventory();
         for play in &playbook.plays {
-            if let Err(err) = self.run_play(play).await {
-                self.close_connections().await;
-                return Err(err);
+            match self.run_play(play).await {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(err) => {
+                    self.close_connections().await;
+                    return Err(err);
+                }
             }
         }
         Ok(self.finish().await)
@@ -186,9 +223,35 @@ impl Runner {
     }
 
     fn warn_inventory(&self) {
-        for warning in self.inventory.warnings() {
+        for warning in self.inventory().warnings() {
             self.reporter.warning(warning);
         }
+    }
+
+    /// The inventory as it stands now.
+    fn inventory(&self) -> Arc<InventoryNow> {
+        match self.inventory.read() {
+            Ok(now) => now.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Applies a change (`add_host`, `group_by`) to a copy of the inventory, which
+    /// replaces it when the change changed something.
+    fn change_inventory(
+        &self,
+        change: impl FnOnce(&mut Inventory) -> Result<bool, crate::inventory::InventoryError>,
+    ) -> Result<bool, String> {
+        let mut guard = match self.inventory.write() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let mut copy = Inventory::clone(&guard.inventory);
+        let changed = change(&mut copy).map_err(|err| err.to_string())?;
+        if changed {
+            *guard = Arc::new(InventoryNow::new(Arc::new(copy), guard.changes + 1));
+        }
+        Ok(changed)
     }
 
     /// Stops the run with `err`: no further task starts.

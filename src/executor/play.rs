@@ -46,7 +46,6 @@ pub(super) struct PlayRun<'a> {
     pub(super) play: &'a Play,
     pub(super) strategy: Strategy,
     pub(super) play_hosts: Vec<String>,
-    pub(super) groups: Json,
     pub(super) vars_files: HashMap<String, Map<String, Json>>,
     pub(super) started: std::sync::atomic::AtomicBool,
     /// Set by `meta: end_play`: no later batch of the play runs.
@@ -56,9 +55,11 @@ pub(super) struct PlayRun<'a> {
 }
 
 impl Runner {
-    /// Runs one play on the hosts its pattern (and `--limit`) selects. A pattern that
-    /// is not one (a bad regex, a subscript past the end) stops the run, as in Ansible.
-    pub(super) async fn run_play(&self, play: &Play) -> Result<(), RunError> {
+    /// Runs one play on the hosts its pattern (and `--limit`) selects; `Ok(false)` when
+    /// every host of a batch failed (or too many, past `max_fail_percentage`), which
+    /// ends the playbook as in Ansible. A pattern that is not one (a bad regex, a
+    /// subscript past the end) stops the run.
+    pub(super) async fn run_play(&self, play: &Play) -> Result<bool, RunError> {
         let pattern = match self.render_plain(&play.hosts) {
             Ok(pattern) => pattern,
             Err(message) => return Err(RunError::Pattern(message)),
@@ -75,7 +76,7 @@ impl Runner {
             ));
             self.reporter.play_start(&name);
             self.reporter.no_hosts("skipping: no hosts matched");
-            return Ok(());
+            return Ok(true);
         }
         self.reporter.play_start(&name);
         let strategy = self.strategy(play)?;
@@ -91,24 +92,24 @@ impl Runner {
             let limit = play.max_fail_percentage.unwrap_or(100.0);
             let percent = 100.0 * failed as f64 / batch.len().max(1) as f64;
             if failed == batch.len() || (play.max_fail_percentage.is_some() && percent > limit) {
-                break;
+                return Ok(false);
             }
             if ended || start >= selected.len() {
                 break;
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     /// The hosts `pattern` selects, or the error that stops the run.
     fn select(&self, pattern: &str) -> Result<Vec<String>, RunError> {
-        self.inventory
+        self.inventory()
             .select(pattern)
             .map_err(|err| RunError::Pattern(err.to_string()))
     }
 
-    /// Runs one batch of a play; returns how many of its hosts failed, and whether
-    /// `meta: end_play` ended the play.
+    /// Runs one batch of a play; returns how many of its hosts failed in it (hosts
+    /// that failed before take no part), and whether `meta: end_play` ended the play.
     async fn run_batch(
         &self,
         play: &Play,
@@ -116,16 +117,12 @@ impl Runner {
         selected: &[String],
         batch: &[String],
     ) -> (usize, bool) {
-        let mut hosts: Vec<HostState> = batch
-            .iter()
-            .map(|name| HostState::new(name, self.inventory.host_vars(name)))
-            .collect();
-        let groups = serde_json::to_value(self.inventory.groups()).unwrap_or(Json::Null);
+        let mut hosts: Vec<HostState> = batch.iter().map(|name| self.host_state(name)).collect();
+        let fallen_before = hosts.iter().filter(|h| h.fallen()).count();
         let mut run = PlayRun {
             play,
             strategy,
             play_hosts: selected.to_vec(),
-            groups,
             vars_files: HashMap::new(),
             started: std::sync::atomic::AtomicBool::new(self.options.start_at_task.is_none()),
             ended: std::sync::atomic::AtomicBool::new(false),
@@ -136,6 +133,9 @@ impl Runner {
                 self.report_failure(host, &message);
             }
             return (hosts.len(), false);
+        }
+        if !hosts.iter().any(HostState::active) {
+            return (0, false);
         }
         if play.gather_facts {
             self.gather_facts(&run, &mut hosts).await;
@@ -154,8 +154,33 @@ impl Runner {
         } else {
             self.run_sections(&run, &mut hosts).await;
         }
-        let failed = hosts.iter().filter(|h| h.failed || h.unreachable).count();
+        let failed = hosts.iter().filter(|h| h.fallen()).count() - fallen_before;
+        self.remember(&hosts);
         (failed, run.ended.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// A host's state as earlier plays left it.
+    fn host_state(&self, name: &str) -> HostState {
+        let mut host = HostState::new(name, self.inventory().host_vars(name));
+        let remembered = match self.memory.lock() {
+            Ok(memory) => memory.get(name).cloned(),
+            Err(poisoned) => poisoned.into_inner().get(name).cloned(),
+        };
+        if let Some(remembered) = remembered {
+            host.restore(remembered);
+        }
+        host
+    }
+
+    /// Keeps what the batch's hosts became for the plays after this one.
+    fn remember(&self, hosts: &[HostState]) {
+        let mut memory = match self.memory.lock() {
+            Ok(memory) => memory,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        for host in hosts {
+            memory.insert(host.name.clone(), host.remember());
+        }
     }
 
     /// pre_tasks, roles, tasks and post_tasks, with handlers flushed after each part.
@@ -215,10 +240,9 @@ impl Runner {
         if run.play.vars_files.is_empty() {
             return Ok(());
         }
-        let hostvars = Arc::new(HostVars { hosts: Map::new() });
         let mut warned = false;
         for host in hosts {
-            let scope = self.scope(run, hostvars.clone());
+            let scope = self.scope(run, &[]);
             let vars = task_vars(self, &scope, host, None, &[]);
             let mut loaded = Map::new();
             'entries: for (candidates, span) in &run.play.vars_files {
@@ -246,22 +270,60 @@ impl Runner {
         Ok(())
     }
 
-    pub(super) fn scope<'a>(&self, run: &'a PlayRun<'a>, hostvars: Arc<HostVars>) -> TaskScope<'a> {
+    /// What every host of `hosts` (the batch) shares for one task.
+    pub(super) fn scope<'a>(&self, run: &'a PlayRun<'a>, hosts: &[HostState]) -> TaskScope<'a> {
+        let standing = |host: &HostState| !host.failed && !host.unreachable;
+        let batch: Vec<String> = hosts
+            .iter()
+            .filter(|h| standing(h))
+            .map(|h| h.name.clone())
+            .collect();
+        let fallen = self.fallen_hosts();
+        let play_hosts = run
+            .play_hosts
+            .iter()
+            .filter(|name| match hosts.iter().find(|h| &h.name == *name) {
+                Some(host) => standing(host),
+                None => !fallen.contains(*name),
+            })
+            .cloned()
+            .collect();
         TaskScope {
             play: run.play,
-            play_hosts: &run.play_hosts,
-            groups: &run.groups,
-            hostvars,
+            play_hosts_all: &run.play_hosts,
+            play_hosts,
+            batch,
+            groups: self.inventory().groups.clone(),
+            hostvars: self.hostvars(hosts),
             vars_files: &run.vars_files,
         }
     }
 
+    /// The hosts that failed or were unreachable in an earlier play or batch.
+    fn fallen_hosts(&self) -> std::collections::HashSet<String> {
+        let memory = match self.memory.lock() {
+            Ok(memory) => memory,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        memory
+            .iter()
+            .filter(|(_, r)| r.failed || r.unreachable)
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    /// `hostvars`: the batch's `hosts` as they stand, every other inventory host as
+    /// earlier plays left it.
     pub(super) fn hostvars(&self, hosts: &[HostState]) -> Arc<HostVars> {
-        let mut all = Map::new();
+        let mut batch = Map::new();
         for host in hosts {
-            all.insert(host.name.clone(), Json::Object(host.visible_vars()));
+            batch.insert(host.name.clone(), Json::Object(host.visible_vars()));
         }
-        Arc::new(HostVars { hosts: all })
+        Arc::new(HostVars {
+            hosts: batch,
+            inventory: self.inventory(),
+            memory: self.memory.clone(),
+        })
     }
 
     pub(super) async fn gather_facts(&self, run: &PlayRun<'_>, hosts: &mut [HostState]) {

@@ -31,7 +31,7 @@ impl Runner {
         host.prefetched = None;
         let (status, mut result) = match evaluated {
             Ok(pair) => pair,
-            Err(message) => (Status::Failed, modules::failed(message)),
+            Err(message) => (Status::Failed, task_failed(message)),
         };
         let notified = take_notifications(&mut result);
         let hidden =
@@ -157,6 +157,12 @@ pub(super) fn hostvars_object(
     objects
 }
 
+/// The result of a task that could not run (a condition, keyword or argument that
+/// cannot be evaluated), worded as Ansible 2.19 words such errors.
+pub(super) fn task_failed(message: String) -> Outcome {
+    modules::failed(format!("Task failed: {message}"))
+}
+
 /// A templating error located at the task.
 pub(super) fn located(err: &TemplateError, span: &crate::source::Span, what: &str) -> String {
     format!("{}: error while evaluating {what}: {}", span, err.message)
@@ -169,6 +175,7 @@ pub(super) fn action_name(task: &Task) -> String {
         Action::DropIn { name, .. } | Action::Unsupported { name } => name.clone(),
         Action::SetFact { .. } => "set_fact".into(),
         Action::IncludeVars { .. } => "include_vars".into(),
+        Action::Control { action, .. } => action.name().into(),
         _ => "block".into(),
     }
 }

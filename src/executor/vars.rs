@@ -7,7 +7,8 @@ use std::sync::Arc;
 use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
 use serde_json::{Map, Value as Json};
 
-use super::HostState;
+use super::host::{Memory, visible_vars};
+use super::{HostState, InventoryNow};
 use crate::playbook::{Play, RoleScope, Task};
 use crate::template::Vars;
 
@@ -18,21 +19,35 @@ pub const OMIT: &str = "__omit_place_holder__bosun";
 pub struct TaskScope<'a> {
     /// The play.
     pub play: &'a Play,
-    /// The hosts of the play (`ansible_play_hosts`).
-    pub play_hosts: &'a [String],
+    /// Every host of the play (`ansible_play_hosts_all`).
+    pub play_hosts_all: &'a [String],
+    /// The play's hosts that have not failed (`ansible_play_hosts`).
+    pub play_hosts: Vec<String>,
+    /// The batch's hosts that have not failed (`ansible_play_batch`, `play_hosts`).
+    pub batch: Vec<String>,
     /// `groups`.
-    pub groups: &'a Json,
+    pub groups: Arc<Json>,
     /// Every host's visible variables, for `hostvars`.
     pub hostvars: Arc<HostVars>,
     /// `vars_files` of the play, loaded per host.
     pub vars_files: &'a HashMap<String, Map<String, Json>>,
 }
 
-/// `hostvars`: every host's variables by name.
-#[derive(Debug)]
+/// `hostvars`: every inventory host's variables by name; the batch's hosts as they
+/// stand, the others as earlier plays left them, read when a template asks.
 pub struct HostVars {
-    /// Variables per host.
+    /// Variables of the batch's hosts.
     pub hosts: Map<String, Json>,
+    /// The inventory, for the other hosts.
+    pub inventory: Arc<InventoryNow>,
+    /// What earlier plays left of every host.
+    pub memory: Memory,
+}
+
+impl std::fmt::Debug for HostVars {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.hosts.iter()).finish()
+    }
 }
 
 impl Object for HostVars {
@@ -41,11 +56,33 @@ impl Object for HostVars {
     }
 
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
-        self.hosts.get(key.as_str()?).map(Value::from_serialize)
+        let name = key.as_str()?;
+        if let Some(vars) = self.hosts.get(name) {
+            return Some(Value::from_serialize(vars));
+        }
+        if !self.inventory.has_host(name) {
+            return None;
+        }
+        let remembered = match self.memory.lock() {
+            Ok(memory) => memory.get(name).cloned().unwrap_or_default(),
+            Err(poisoned) => poisoned.into_inner().get(name).cloned().unwrap_or_default(),
+        };
+        let inventory_vars = self.inventory.host_vars(name);
+        Some(Value::from_serialize(visible_vars(
+            name,
+            &inventory_vars,
+            &remembered,
+        )))
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
-        Enumerator::Values(self.hosts.keys().map(|k| Value::from(k.as_str())).collect())
+        let mut names: Vec<Value> = self.hosts.keys().map(|k| Value::from(k.as_str())).collect();
+        for name in self.inventory.host_names() {
+            if !self.hosts.contains_key(&name) {
+                names.push(Value::from(name));
+            }
+        }
+        Enumerator::Values(names)
     }
 }
 
@@ -96,25 +133,20 @@ pub fn task_vars(
 
     let name = host.name.clone();
     let short = name.split('.').next().unwrap_or_default().to_string();
-    let play_hosts = Json::Array(
-        scope
-            .play_hosts
-            .iter()
-            .map(|h| Json::String(h.clone()))
-            .collect(),
-    );
+    let names = |hosts: &[String]| Json::from(hosts.to_vec());
+    let batch = names(&scope.batch);
     let magic: [(&str, Json); 16] = [
         ("inventory_hostname", Json::String(name.clone())),
         ("inventory_hostname_short", Json::String(short)),
         (
             "group_names",
-            serde_json::json!(runner.inventory.group_names(&name)),
+            serde_json::json!(runner.inventory().group_names(&name)),
         ),
-        ("groups", scope.groups.clone()),
-        ("play_hosts", play_hosts.clone()),
-        ("ansible_play_hosts", play_hosts.clone()),
-        ("ansible_play_hosts_all", play_hosts.clone()),
-        ("ansible_play_batch", play_hosts),
+        ("groups", Json::clone(&scope.groups)),
+        ("play_hosts", batch.clone()),
+        ("ansible_play_hosts", names(&scope.play_hosts)),
+        ("ansible_play_hosts_all", names(scope.play_hosts_all)),
+        ("ansible_play_batch", batch),
         (
             "ansible_play_name",
             Json::String(

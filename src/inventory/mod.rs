@@ -10,6 +10,7 @@ mod list;
 mod literal;
 mod pattern;
 mod range;
+mod runtime;
 mod sources;
 mod vars_dir;
 mod yaml;
@@ -84,7 +85,7 @@ impl InventoryError {
 
 /// One host: its own variables, the groups it was put in directly, and the file
 /// that first defined it.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct Host {
     vars: Vars,
     groups: Vec<String>,
@@ -92,7 +93,7 @@ struct Host {
 }
 
 /// One group: direct member hosts, child and parent groups, its own variables.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Group {
     hosts: Vec<String>,
     children: Vec<String>,
@@ -116,7 +117,7 @@ impl Group {
 }
 
 /// A loaded inventory; see the module documentation.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Inventory {
     hosts: IndexMap<String, Host>,
     groups: IndexMap<String, Group>,
@@ -257,6 +258,11 @@ impl Inventory {
             .keys()
             .map(|name| (name.clone(), self.group_hosts(name)))
             .collect()
+    }
+
+    /// Whether `name` is a host of the inventory (not the implicit localhost).
+    pub fn has_host(&self, name: &str) -> bool {
+        self.hosts.contains_key(name)
     }
 
     /// All hosts in the order they were first listed (not the implicit localhost).

@@ -15,8 +15,9 @@ use crate::yaml;
 const EXTENSIONS: [&str; 3] = [".yml", ".yaml", ".json"];
 
 /// The variables found under one directory's `group_vars/` and `host_vars/`.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct VarsDir {
+    dir: PathBuf,
     groups: HashMap<String, Vars>,
     hosts: HashMap<String, Vars>,
 }
@@ -29,9 +30,30 @@ impl VarsDir {
         hosts: impl Iterator<Item = &'a str>,
     ) -> Result<VarsDir, InventoryError> {
         Ok(VarsDir {
+            dir: dir.to_path_buf(),
             groups: load_entities(&dir.join("group_vars"), groups)?,
             hosts: load_entities(&dir.join("host_vars"), hosts)?,
         })
+    }
+
+    /// Loads the variables of a group or host made while the playbook runs
+    /// (`add_host`, `group_by`), as Ansible's vars plugin finds them for any name.
+    pub fn load_new(
+        &mut self,
+        group: Option<&str>,
+        host: Option<&str>,
+    ) -> Result<(), InventoryError> {
+        if let Some(group) = group.filter(|g| !self.groups.contains_key(*g)) {
+            let dir = self.dir.join("group_vars");
+            self.groups
+                .extend(load_entities(&dir, std::iter::once(group))?);
+        }
+        if let Some(host) = host.filter(|h| !self.hosts.contains_key(*h)) {
+            let dir = self.dir.join("host_vars");
+            self.hosts
+                .extend(load_entities(&dir, std::iter::once(host))?);
+        }
+        Ok(())
     }
 
     /// The `group_vars/<name>` variables, if there were any.

@@ -44,7 +44,11 @@ impl Module for Assert {
             let text = match &condition {
                 Json::String(s) => s.clone(),
                 Json::Bool(b) => b.to_string(),
-                other => other.to_string(),
+                _ => {
+                    return Ok(super::failed(
+                        "Task failed: Conditional expressions must be strings.",
+                    ));
+                }
             };
             let holds = match ctx.vars.eval(&text) {
                 Ok(value) => value.as_ref().is_some_and(crate::template::truthy),

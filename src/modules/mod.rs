@@ -38,6 +38,7 @@ mod pip;
 pub mod prefetch;
 mod replace;
 mod service;
+mod set_stats;
 mod setup;
 mod slurp;
 mod stat;
@@ -221,6 +222,7 @@ static MODULES: &[&dyn Module] = &[
     &contract::Driven(pip::Pip),
     &contract::Driven(replace::Replace),
     &service::Service,
+    &set_stats::SetStats,
     &setup::Setup,
     &contract::Driven(slurp::Slurp),
     &contract::Driven(stat::Stat),

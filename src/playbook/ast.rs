@@ -134,6 +134,9 @@ pub struct Expr {
     pub text: String,
     /// Its position.
     pub span: Span,
+    /// False when the YAML held neither a string nor a boolean (a mapping, a list, a
+    /// number): Ansible fails the task when it evaluates such a condition.
+    pub valid: bool,
 }
 
 /// A task, a block, or an include.
@@ -238,6 +241,46 @@ pub enum Action {
     },
     /// `meta:` one of the executor's own actions.
     Meta(Meta),
+    /// An action that works on the run itself rather than on a target: the
+    /// inventory (`add_host`, `group_by`) or the host's connection.
+    Control {
+        /// Which one.
+        action: ControlAction,
+        /// Its arguments (values may hold templates).
+        args: IndexMap<String, Json>,
+    },
+}
+
+/// The actions the executor runs on the run itself; see [`Action::Control`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ControlAction {
+    /// `add_host`: a host (and its groups) added to the inventory; runs once.
+    AddHost,
+    /// `group_by`: the host put in a group named by a key.
+    GroupBy,
+    /// `wait_for_connection`: retries the connection until the host answers.
+    WaitForConnection,
+}
+
+impl ControlAction {
+    /// The action called `name` (short name), if it is one of these.
+    pub fn named(name: &str) -> Option<ControlAction> {
+        match name {
+            "add_host" => Some(ControlAction::AddHost),
+            "group_by" => Some(ControlAction::GroupBy),
+            "wait_for_connection" => Some(ControlAction::WaitForConnection),
+            _ => None,
+        }
+    }
+
+    /// Its short name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ControlAction::AddHost => "add_host",
+            ControlAction::GroupBy => "group_by",
+            ControlAction::WaitForConnection => "wait_for_connection",
+        }
+    }
 }
 
 /// A built-in module, resolved once when the playbook loads, so the executor never
@@ -429,6 +472,7 @@ impl Task {
             (None, Action::SetFact { .. }) => "set_fact".into(),
             (None, Action::IncludeVars { .. }) => "include_vars".into(),
             (None, Action::Meta(_)) => "meta".into(),
+            (None, Action::Control { action, .. }) => action.name().into(),
         };
         match &self.role {
             Some(role) => format!("{} : {base}", role.name),

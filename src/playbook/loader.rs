@@ -637,6 +637,9 @@ impl Loader {
                     other => other.to_string(),
                 })
         };
+        if let Some(action) = ControlAction::named(name) {
+            return Ok(Action::Control { action, args });
+        }
         match name {
             "import_tasks" | "include_tasks" => {
                 let file = raw_or("file").ok_or_else(|| {
@@ -1246,21 +1249,16 @@ fn parse_conditions(node: Option<&Node>) -> Result<Vec<Expr>, SourceError> {
         return Ok(Vec::new());
     };
     let one = |n: &Node| -> Result<Expr, SourceError> {
-        let text = match &n.value {
-            Value::Str(s) => s.clone(),
-            Value::Bool(b) => if *b { "True" } else { "False" }.into(),
-            Value::Int(_) | Value::Float(_) => n.key_string(),
-            Value::Null => "False".into(),
-            _ => {
-                return Err(SourceError::new(
-                    &n.span,
-                    "a condition must be a string expression",
-                ));
-            }
+        let (text, valid) = match &n.value {
+            Value::Str(s) => (s.clone(), true),
+            Value::Bool(b) => (if *b { "True" } else { "False" }.into(), true),
+            Value::Null => ("False".into(), true),
+            _ => (n.to_json().to_string(), false),
         };
         Ok(Expr {
             text,
             span: n.span.clone(),
+            valid,
         })
     };
     match &node.value {

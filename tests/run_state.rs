@@ -1,0 +1,135 @@
+//! What lasts from task to task and play to play: inventory changes (`add_host`,
+//! `group_by`), facts and variables carried into later plays and `hostvars`, and hosts
+//! that failed staying out of later plays. Each expectation was read off
+//! ansible-playbook 2.19 running the same playbook.
+
+mod common;
+
+use common::{Scratch, recap_line, stderr, stdout};
+
+const THREE_LOCAL_HOSTS: &str =
+    "h1 ansible_connection=local\nh2 ansible_connection=local\nh3 ansible_connection=local\n";
+
+#[test]
+fn add_host_and_group_by_change_the_inventory_for_later_tasks_and_plays() {
+    let scratch = Scratch::new();
+    scratch.write("inventory", THREE_LOCAL_HOSTS);
+    scratch.write("group_vars/kind_a.yml", "flavour: from group_vars\n");
+    scratch.write(
+        "site.yml",
+        r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - group_by:
+        key: "kind_{{ 'a' if inventory_hostname == 'h1' else 'b' }}"
+        parents: [kinds]
+    - copy:
+        content: "{{ flavour | default('none') }} {{ group_names | join(',') }}"
+        dest: "{{ playbook_dir }}/groups-{{ inventory_hostname }}"
+    - add_host:
+        name: "new{{ item }}"
+        groups: added
+        ansible_connection: local
+        colour: blue
+      loop: [1, 2]
+    - set_stats:
+        data: {my_int: 1}
+      register: stats
+    - wait_for_connection:
+        timeout: 5
+    - wait_for_connection:
+        foo: bar
+      register: invalid
+      ignore_errors: true
+    - assert:
+        that:
+          - "stats.ansible_stats == {'data': {'my_int': 1}, 'per_host': false, 'aggregate': true}"
+          - "invalid.msg == 'Invalid options for wait_for_connection: foo'"
+- hosts: added
+  gather_facts: false
+  tasks:
+    - copy:
+        content: "{{ colour }} {{ groups['added'] | join(',') }} {{ groups['kinds'] | join(',') }}"
+        dest: "{{ playbook_dir }}/added-{{ inventory_hostname }}"
+"#,
+    );
+    let output = scratch.bosun(&["run", "-i", "inventory", "site.yml"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
+    let read = |name: &str| std::fs::read_to_string(scratch.path().join(name)).ok();
+    assert_eq!(
+        read("groups-h1").as_deref(),
+        Some("from group_vars kind_a,kinds")
+    );
+    assert_eq!(read("groups-h2").as_deref(), Some("none kind_b,kinds"));
+    let added = "blue new1,new2 h1,h2,h3";
+    assert_eq!(read("added-new1").as_deref(), Some(added));
+    assert_eq!(read("added-new2").as_deref(), Some(added));
+    // add_host runs once, on the first host; group_by reports a change per host.
+    assert!(out.contains("changed: [h1] => (item=1)"), "{out}");
+    assert!(!out.contains("[h2] => (item=1)"), "{out}");
+    assert_eq!(
+        recap_line(&out, "h1"),
+        "h1                         : ok=7    changed=3    unreachable=0    failed=0    skipped=0    rescued=0    ignored=1   "
+    );
+    assert_eq!(
+        recap_line(&out, "h2"),
+        "h2                         : ok=6    changed=2    unreachable=0    failed=0    skipped=0    rescued=0    ignored=1   "
+    );
+}
+
+#[test]
+fn facts_and_variables_last_into_later_plays_and_failed_hosts_stay_out() {
+    let scratch = Scratch::new();
+    scratch.write("inventory", THREE_LOCAL_HOSTS);
+    scratch.write(
+        "site.yml",
+        r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - set_fact: marker="{{ inventory_hostname }}-set"
+    - command: /bin/false
+      when: inventory_hostname == 'h2'
+    - debug: msg=x
+      register: reg
+- hosts: all
+  gather_facts: false
+  tasks:
+    - copy:
+        content: "{{ marker }} {{ reg.msg }} {{ ansible_play_hosts_all }} {{ ansible_play_batch }} {{ hostvars['h3']['marker'] }} {{ hostvars | length }}"
+        dest: "{{ playbook_dir }}/second-{{ inventory_hostname }}"
+- hosts: h2
+  gather_facts: false
+  tasks:
+    - copy: {content: "x", dest: "{{ playbook_dir }}/h2-ran"}
+- hosts: h1
+  gather_facts: false
+  tasks:
+    - command: /bin/false
+- hosts: all
+  gather_facts: false
+  tasks:
+    - copy: {content: "x", dest: "{{ playbook_dir }}/after-all-failed"}
+"#,
+    );
+    let output = scratch.bosun(&["run", "-i", "inventory", "site.yml"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(2), "{out}{}", stderr(&output));
+    let read = |name: &str| std::fs::read_to_string(scratch.path().join(name)).ok();
+    let expected = "h1-set x ['h1', 'h2', 'h3'] ['h1', 'h3'] h3-set 3";
+    assert_eq!(read("second-h1").as_deref(), Some(expected), "{out}");
+    assert_eq!(
+        read("second-h2"),
+        None,
+        "a failed host takes no part in later plays"
+    );
+    assert_eq!(read("h2-ran"), None, "{out}");
+    assert_eq!(
+        read("after-all-failed"),
+        None,
+        "a batch where every host failed ends the playbook\n{out}"
+    );
+    assert!(out.contains("PLAY [h2]"), "{out}");
+}
