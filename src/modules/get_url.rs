@@ -3,7 +3,7 @@
 //! is downloaded when the destination is already there (or matches `checksum`).
 
 use async_trait::async_trait;
-use serde_json::{Map, Value as Json, json};
+use serde_json::json;
 
 use super::contract::{Decision, StateModule};
 use super::fileops::{self, Attributes, CHECKSUM_ALGORITHMS, FileStat};
@@ -18,17 +18,7 @@ pub struct GetUrl;
 module_args! {
     /// `get_url`'s arguments.
     pub struct GetUrlArgs {
-        url: String => .required(),
-        headers: Option<Map<String, Json>>,
-        /// Seconds before the request is abandoned.
-        timeout: i64 => .default_int(30),
-        url_username: Option<String> => .aliases(&["user", "username"]),
-        url_password: Option<String> => .aliases(&["password"]),
-        force_basic_auth: bool => .default_bool(false),
-        validate_certs: bool => .default_bool(true),
-        use_proxy: bool => .default_bool(true),
-        http_agent: String => .default_str("ansible-httpget"),
-        decompress: bool => .default_bool(true),
+        ..request: http::UrlArgs,
         /// The file, or a directory to put the URL's file name in.
         dest: String => .required(),
         /// `<algorithm>:<digest>` the download must have; a file that has it is kept.
@@ -52,18 +42,7 @@ impl GetUrlArgs {
 
     /// The request the arguments describe.
     fn request(&self) -> Request {
-        Request::new(http::Shared {
-            url: &self.url,
-            headers: self.headers.as_ref(),
-            timeout: self.timeout,
-            url_username: self.url_username.as_deref(),
-            url_password: self.url_password.as_deref(),
-            force_basic_auth: self.force_basic_auth,
-            validate_certs: self.validate_certs,
-            use_proxy: self.use_proxy,
-            http_agent: &self.http_agent,
-            decompress: self.decompress,
-        })
+        Request::new(&self.request)
     }
 }
 
@@ -164,7 +143,7 @@ impl StateModule for GetUrl {
         let dest = format!(
             "{}/{}",
             given.trim_end_matches('/'),
-            url_file_name(&args.url)
+            url_file_name(args.request.url())
         );
         let out = on.conn.exec(&Command::new(look(&dest))).await?;
         Ok(Found {
@@ -200,7 +179,7 @@ impl StateModule for GetUrl {
             .with("msg", "file would be downloaded (check mode)"),
         };
         Ok(decision
-            .with("url", json!(args.url))
+            .with("url", json!(args.request.url()))
             .with("dest", json!(found.dest)))
     }
 
@@ -386,6 +365,7 @@ fn install_script(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value as Json;
 
     #[test]
     fn checksums_parse() {
