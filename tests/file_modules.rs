@@ -476,3 +476,133 @@ fn copy_follows_links_and_decrypts_as_asked() {
         "{text}"
     );
 }
+
+/// The `lsattr` flags a file in `dir` has with `d` (no dump) added, in lsattr's order
+/// (`de` on ext4, whose files carry `e`); `None` where the file system has no flags.
+fn flags_with_nodump(dir: &Path) -> Option<String> {
+    let probe = dir.join("flags-probe");
+    std::fs::write(&probe, "x").ok()?;
+    let set = std::process::Command::new("chattr")
+        .args(["+d", "--"])
+        .arg(&probe)
+        .status()
+        .ok()?;
+    let flags = lsattr(&probe);
+    std::fs::remove_file(&probe).ok()?;
+    flags.filter(|f| set.success() && f.contains('d'))
+}
+
+/// `lsattr`'s flags of `path`, dashes dropped.
+fn lsattr(path: &Path) -> Option<String> {
+    let out = std::process::Command::new("lsattr")
+        .arg("-d")
+        .arg(path)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let flags = text.split_whitespace().next()?;
+    out.status.success().then(|| flags.replace('-', ""))
+}
+
+/// Serves `body` to every request on a port of 127.0.0.1, for `get_url`.
+fn serve(body: &'static [u8]) -> u16 {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let port = listener.local_addr().expect("its address").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(body);
+        }
+    });
+    port
+}
+
+#[test]
+fn attribute_only_changes_set_chattr_flags_then_change_nothing() {
+    let scratch = Scratch::new();
+    let Some(flags) = flags_with_nodump(scratch.path()) else {
+        eprintln!("skipped: no chattr flags on this file system");
+        return;
+    };
+    let port = serve(b"downloaded\n");
+    scratch.write("t.j2", "templated {{ 1 + 1 }}\n");
+    scratch.write("arc/a.txt", "unpacked\n");
+    let tar = std::process::Command::new("tar")
+        .arg("-cf")
+        .arg(scratch.path().join("a.tar"))
+        .arg("-C")
+        .arg(scratch.path().join("arc"))
+        .arg("a.txt")
+        .status()
+        .expect("tar runs");
+    assert!(tar.success());
+    std::fs::create_dir_all(scratch.path().join("out/u")).expect("out/u");
+    // sha1 of "downloaded\n"
+    let playbook = format!(
+        r#"- hosts: localhost
+  gather_facts: false
+  vars:
+    o: "{{{{ lookup('env', 'TARGET') }}}}/out"
+  tasks:
+    - copy: content="copied\n" dest={{{{ o }}}}/c.txt attributes={{{{ flags | default(omit) }}}}
+    - template: src=t.j2 dest={{{{ o }}}}/t.txt attributes={{{{ flags | default(omit) }}}}
+    - get_url:
+        url: http://127.0.0.1:{port}/g.txt
+        dest: "{{{{ o }}}}/g.txt"
+        checksum: sha1:515cd1236417007a03c59d97407a977045eb6cd0
+        attributes: "{{{{ flags | default(omit) }}}}"
+    - unarchive:
+        src: a.tar
+        dest: "{{{{ o }}}}/u"
+        attributes: "{{{{ flags | default(omit) }}}}"
+"#
+    );
+    scratch.write("attrs.yml", &playbook);
+    let files = ["out/c.txt", "out/t.txt", "out/g.txt", "out/u/a.txt"];
+    let changed = |extra: &[&str]| {
+        let mut args = vec!["run", "attrs.yml"];
+        args.extend_from_slice(extra);
+        let run = scratch.bosun(&args);
+        let out = stdout(&run);
+        assert_eq!(run.status.code(), Some(0), "{out}");
+        let recap = recap_line(&out, "localhost");
+        recap
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("changed="))
+            .and_then(|n| n.parse::<u32>().ok())
+            .unwrap_or_else(|| panic!("no changed= in {out}"))
+    };
+    assert_eq!(changed(&[]), 4, "the files are written without flags");
+    for file in files {
+        let now = lsattr(&scratch.path().join(file)).expect("lsattr");
+        assert!(!now.contains('d'), "{file}: {now}");
+    }
+    let with_flags = format!("flags={flags}");
+    // Ansible's unarchive does not look at attributes in check mode.
+    assert_eq!(changed(&["--check", "-e", &with_flags]), 3);
+    assert_eq!(changed(&["-e", &with_flags]), 4, "only the flags change");
+    for file in files {
+        let now = lsattr(&scratch.path().join(file)).expect("lsattr");
+        assert_eq!(now, flags, "{file}");
+    }
+    assert_eq!(changed(&["-e", &with_flags]), 0, "the flags are there");
+    std::fs::remove_file(scratch.path().join("out/g.txt")).expect("remove g.txt");
+    assert_eq!(changed(&["-e", &with_flags]), 1, "a new download");
+    let now = lsattr(&scratch.path().join("out/g.txt")).expect("lsattr");
+    assert_eq!(now, flags, "a download gets the flags too");
+    for file in files {
+        std::process::Command::new("chattr")
+            .args(["-d", "--"])
+            .arg(scratch.path().join(file))
+            .status()
+            .expect("chattr runs");
+    }
+}

@@ -185,3 +185,43 @@ fn systemd_reports_status_and_missing_units_like_ansible() {
         "{out}"
     );
 }
+
+#[test]
+fn daemon_reload_runs_outside_check_mode_only_and_changes_nothing() {
+    let Some(fleet) = or_skip(SystemdFleet::shared()) else {
+        return;
+    };
+    let unit = "/etc/systemd/system/bosun-reload.service";
+    fleet.on_host(
+        0,
+        &format!(
+            "printf '[Service]\\nExecStart=/bin/sleep infinity\\n' > {unit} && \
+             systemctl daemon-reload && systemctl start bosun-reload && \
+             echo '# edited behind systemd' >> {unit}"
+        ),
+    );
+    let needs = "systemctl show -p NeedDaemonReload --value bosun-reload";
+    assert_eq!(fleet.on_host(0, needs), "yes");
+    let playbook = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - systemd_service: daemon_reload=yes name=bosun-reload
+      register: reloaded
+    - systemd: daemon_reload=yes
+      register: alone
+    - assert:
+        that:
+          - reloaded is not changed
+          - reloaded.name == 'bosun-reload'
+          - reloaded.status.NeedDaemonReload == needs
+          - alone is not changed
+          - alone.name is none
+          - alone.status == {}
+";
+    fleet.play_expecting("reload.yml", playbook, &["--check", "-e", "needs=yes"], 0);
+    assert_eq!(fleet.on_host(0, needs), "yes", "check mode did not reload");
+    fleet.play_expecting("reload.yml", playbook, &["-e", "needs=no"], 0);
+    assert_eq!(fleet.on_host(0, needs), "no");
+    fleet.on_host(0, &format!("systemctl stop bosun-reload; rm -f {unit}"));
+}

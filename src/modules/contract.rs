@@ -56,6 +56,16 @@ impl<P> Decision<P> {
         self
     }
 
+    /// The same decision with its plan made into another (a module with two paths
+    /// wraps each path's plan).
+    pub fn map<Q>(self, wrap: impl FnOnce(P) -> Q) -> Decision<Q> {
+        Decision {
+            plan: self.plan.map(wrap),
+            diff: self.diff,
+            result: self.result,
+        }
+    }
+
     /// The same decision with `key` reported in the result.
     pub fn with(mut self, key: &str, value: impl Into<Json>) -> Decision<P> {
         self.result.insert(key.to_string(), value.into());
@@ -81,6 +91,19 @@ pub trait StateModule: Send + Sync {
 
     /// Reads the target's current state.
     async fn query(&self, on: &Target<'_>, args: &Self::Args) -> Result<Self::State, ModuleError>;
+
+    /// Does first what Ansible does before it looks, never reports as a change and
+    /// skips in check mode (systemd's `daemon-reload`, so that a unit file an earlier
+    /// task wrote is found), then reads the state as [`StateModule::query`] does, in
+    /// the same round trip. The driver calls it outside check mode and `query` in
+    /// check mode; a module with nothing to do first keeps this default.
+    async fn prepare_and_query(
+        &self,
+        on: &Target<'_>,
+        args: &Self::Args,
+    ) -> Result<Self::State, ModuleError> {
+        self.query(on, args).await
+    }
 
     /// Chooses the changes that bring `state` to what `args` want.
     fn decide(&self, args: &Self::Args, state: Self::State)
@@ -122,7 +145,10 @@ impl<M: StateModule> Module for Driven<M> {
 
     async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
         let typed = M::Args::from_args(args).map_err(ModuleError::Failed)?;
-        let state = self.0.query(ctx, &typed).await?;
+        let state = match ctx.check_mode {
+            true => self.0.query(ctx, &typed).await?,
+            false => self.0.prepare_and_query(ctx, &typed).await?,
+        };
         let decision = self.0.decide(&typed, state).map_err(ModuleError::Failed)?;
         let mut result = decision.result;
         result.insert("changed".into(), Json::Bool(decision.plan.is_some()));
@@ -134,5 +160,137 @@ impl<M: StateModule> Module for Driven<M> {
         };
         result.extend(self.0.apply(ctx, &typed, plan).await?);
         Ok(result)
+    }
+}
+
+/// A module known under a second name as well (Ansible's `systemd` is
+/// `systemd_service`): everything but the name is the module's.
+pub struct Alias<M>(pub &'static str, pub M);
+
+#[async_trait]
+impl<M: Module> Module for Alias<M> {
+    fn name(&self) -> &'static str {
+        self.0
+    }
+
+    fn params(&self) -> &'static [Param] {
+        self.1.params()
+    }
+
+    fn takes_file_attributes(&self) -> bool {
+        self.1.takes_file_attributes()
+    }
+
+    fn free_form(&self) -> FreeForm {
+        self.1.free_form()
+    }
+
+    fn supports_check_mode(&self) -> bool {
+        self.1.supports_check_mode()
+    }
+
+    fn installs_at_dest(&self) -> bool {
+        self.1.installs_at_dest()
+    }
+
+    async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
+        self.1.run(ctx, args).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connection::LocalConnection;
+    use crate::modules::typed::module_args;
+    use indexmap::IndexMap;
+
+    module_args! {
+        /// Arguments of a module that only says how it looked.
+        struct NoArgs {}
+    }
+
+    /// Reports, as its plan, whether it looked after preparing or only looked.
+    struct Looks;
+
+    #[async_trait]
+    impl StateModule for Looks {
+        const NAME: &'static str = "looks";
+        type Args = NoArgs;
+        type State = &'static str;
+        type Plan = &'static str;
+
+        async fn query(&self, _: &Target<'_>, _: &NoArgs) -> Result<&'static str, ModuleError> {
+            Ok("looked")
+        }
+
+        async fn prepare_and_query(
+            &self,
+            _: &Target<'_>,
+            _: &NoArgs,
+        ) -> Result<&'static str, ModuleError> {
+            Ok("prepared")
+        }
+
+        fn decide(
+            &self,
+            _: &NoArgs,
+            state: &'static str,
+        ) -> Result<Decision<&'static str>, String> {
+            Ok(Decision::unchanged().with("how", state))
+        }
+
+        async fn apply(
+            &self,
+            _: &Target<'_>,
+            _: &NoArgs,
+            _: &'static str,
+        ) -> Result<Outcome, ModuleError> {
+            Ok(Outcome::new())
+        }
+    }
+
+    struct NoVars;
+
+    impl super::super::VarLookup for NoVars {
+        fn eval(&self, _: &str) -> Result<Option<Json>, String> {
+            Ok(None)
+        }
+
+        fn find_file(&self, _: &str, _: &str) -> Option<std::path::PathBuf> {
+            None
+        }
+
+        fn render(
+            &self,
+            text: &str,
+            _: serde_json::Map<String, Json>,
+            _: &crate::template::RenderOptions,
+        ) -> Result<String, String> {
+            Ok(text.to_string())
+        }
+    }
+
+    #[tokio::test]
+    async fn the_driver_prepares_only_outside_check_mode() {
+        let conn = LocalConnection;
+        for (check_mode, how) in [(false, "prepared"), (true, "looked")] {
+            let ctx = ModuleContext {
+                target: Target {
+                    conn: &conn,
+                    host: "localhost",
+                    env: Vec::new(),
+                    verbosity: 0,
+                    vars: &NoVars,
+                    prefetched: None,
+                },
+                check_mode,
+                diff_mode: false,
+            };
+            let args = Args::parse(&[], &IndexMap::new()).expect("no arguments");
+            let result = Driven(Looks).run(&ctx, &args).await.expect("a result");
+            assert_eq!(result["how"], how, "check mode {check_mode}");
+            assert_eq!(result["changed"], false);
+        }
     }
 }

@@ -90,7 +90,7 @@ impl StateModule for Copy {
         let args = &typed.args;
         let dest = args.dest.clone();
         let one = |source: Source, dest: String| async move {
-            install::query(on, &dest, source, args.follow)
+            install::query(on, &dest, source, args.follow, &typed.attributes)
                 .await
                 .map(|found| Found::One(Box::new(found)))
         };
@@ -141,6 +141,7 @@ impl StateModule for Copy {
                 local_follow: args.local_follow,
                 decrypt: args.decrypt,
                 follow: args.follow,
+                attributes: &typed.attributes,
             };
             return tree::query(on, source, &dest).await.map(Found::Tree);
         }

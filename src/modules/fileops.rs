@@ -490,6 +490,16 @@ impl Attributes {
         self.group.as_deref()
     }
 
+    /// Whether any attribute is asked for: mode, owner, group, `chattr` flags or a
+    /// SELinux context.
+    pub fn asks_anything(&self) -> bool {
+        self.mode.is_some()
+            || self.owner.is_some()
+            || self.group.is_some()
+            || self.chattr().is_some()
+            || self.wants_context()
+    }
+
     /// Whether a SELinux context is asked for.
     fn wants_context(&self) -> bool {
         [&self.seuser, &self.serole, &self.setype, &self.selevel]
@@ -595,8 +605,8 @@ impl Attributes {
     }
 
     /// The script lines a write runs after its rename: the `chattr` flags set on the
-    /// new file where `chattr` is there.
-    fn after_write(&self, dest: &str) -> String {
+    /// new file where `chattr` is there (exit status 93 when that fails).
+    pub fn after_write(&self, dest: &str) -> String {
         match self.chattr() {
             Some((op, flags)) => format!(
                 "if command -v chattr >/dev/null 2>&1; then chattr {} -- {} || exit 93; fi; ",

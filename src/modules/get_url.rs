@@ -3,7 +3,7 @@
 //! is downloaded when the destination is already there (or matches `checksum`).
 
 use async_trait::async_trait;
-use serde_json::{Map, Value as Json, json};
+use serde_json::json;
 
 use super::contract::{Decision, StateModule};
 use super::fileops::{self, Attributes, CHECKSUM_ALGORITHMS, FileStat};
@@ -18,17 +18,7 @@ pub struct GetUrl;
 module_args! {
     /// `get_url`'s arguments.
     pub struct GetUrlArgs {
-        url: String => .required(),
-        headers: Option<Map<String, Json>>,
-        /// Seconds before the request is abandoned.
-        timeout: i64 => .default_int(30),
-        url_username: Option<String> => .aliases(&["user", "username"]),
-        url_password: Option<String> => .aliases(&["password"]),
-        force_basic_auth: bool => .default_bool(false),
-        validate_certs: bool => .default_bool(true),
-        use_proxy: bool => .default_bool(true),
-        http_agent: String => .default_str("ansible-httpget"),
-        decompress: bool => .default_bool(true),
+        ..request: http::UrlArgs,
         /// The file, or a directory to put the URL's file name in.
         dest: String => .required(),
         /// `<algorithm>:<digest>` the download must have; a file that has it is kept.
@@ -52,18 +42,7 @@ impl GetUrlArgs {
 
     /// The request the arguments describe.
     fn request(&self) -> Request {
-        Request::new(http::Shared {
-            url: &self.url,
-            headers: self.headers.as_ref(),
-            timeout: self.timeout,
-            url_username: self.url_username.as_deref(),
-            url_password: self.url_password.as_deref(),
-            force_basic_auth: self.force_basic_auth,
-            validate_certs: self.validate_certs,
-            use_proxy: self.use_proxy,
-            http_agent: &self.http_agent,
-            decompress: self.decompress,
-        })
+        Request::new(&self.request)
     }
 }
 
@@ -143,11 +122,14 @@ impl StateModule for GetUrl {
         let checksum = args.checksum().map_err(ModuleError::Failed)?;
         let algorithm = checksum.as_ref().map_or("sha1", |(a, _)| a.as_str());
         let given = fileops::expand_user(on, &args.dest).await?;
-        let query = format!(
-            "[ -d {} ] && echo D:dir; {}",
-            quote(&given),
-            fileops::stat_script_with(&given, true, Some(algorithm))
-        );
+        let look = |path: &str| {
+            format!(
+                "{}; {}:",
+                fileops::stat_script_with(path, true, Some(algorithm)),
+                typed.attributes.probe(path)
+            )
+        };
+        let query = format!("[ -d {} ] && echo D:dir; {}", quote(&given), look(&given));
         let out = on.conn.exec(&Command::new(query)).await?;
         let text = out.stdout_text();
         let into_dir = text.lines().any(|l| l == "D:dir");
@@ -161,10 +143,9 @@ impl StateModule for GetUrl {
         let dest = format!(
             "{}/{}",
             given.trim_end_matches('/'),
-            url_file_name(&args.url)
+            url_file_name(args.request.url())
         );
-        let script = fileops::stat_script_with(&dest, true, Some(algorithm));
-        let out = on.conn.exec(&Command::new(script)).await?;
+        let out = on.conn.exec(&Command::new(look(&dest))).await?;
         Ok(Found {
             dest,
             into_dir,
@@ -198,7 +179,7 @@ impl StateModule for GetUrl {
             .with("msg", "file would be downloaded (check mode)"),
         };
         Ok(decision
-            .with("url", json!(args.url))
+            .with("url", json!(args.request.url()))
             .with("dest", json!(found.dest)))
     }
 
@@ -330,7 +311,8 @@ async fn download(
 /// prints the digest with the task's algorithm (`A:`) and SHA-1 (`S:`); unless the
 /// status is 200 and the digest is `want`, removes the download; else renames it over
 /// `dest` when its content differs (`R:installed`), mode and owners set first, and
-/// the file it replaces copied to `backup` first (`B:path`).
+/// the file it replaces copied to `backup` first (`B:path`); the `chattr` flags are
+/// set on the file kept or installed.
 fn install_script(
     dest: &str,
     algorithm: &str,
@@ -362,20 +344,28 @@ fn install_script(
         ));
     }
     Ok(format!(
-        "a=$({algorithm}sum < \"$b\" | cut -d' ' -f1); \
+        "k=; a=$({algorithm}sum < \"$b\" | cut -d' ' -f1); \
          printf 'A:%s\\nS:%s\\n' \"$a\" \"$(sha1sum < \"$b\" | cut -d' ' -f1)\"; \
          if [ \"$code\" != 200 ] || {{ [ -n {want} ] && [ \"$a\" != {want} ]; }}; then rm -f \"$b\"; \
-         elif [ -f {d} ] && [ \"$(sha1sum < \"$b\")\" = \"$(sha1sum < {d})\" ]; then rm -f \"$b\"; echo R:same; \
+         elif [ -f {d} ] && [ \"$(sha1sum < \"$b\")\" = \"$(sha1sum < {d})\" ]; then rm -f \"$b\"; echo R:same; k=1; \
          else f=\"$b\"; case \"$b\" in {dir}/*) ;; *) f=$(mktemp -p {dir} .bosun-http.XXXXXX) && cp \"$b\" \"$f\"; rm -f \"$b\";; esac; \
-           if chmod {mode:04o} \"$f\" && {before_rename}mv -f \"$f\" {d}; then echo R:installed; \
-           else rm -f \"$f\"; echo 'E:cannot install the download as {dest_text}'; fi; fi",
-        dest_text = dest.replace('\'', "")
+           if chmod {mode:04o} \"$f\" && {before_rename}mv -f \"$f\" {d}; then echo R:installed; k=1; \
+           else rm -f \"$f\"; echo 'E:cannot install the download as {dest_text}'; fi; fi{chattr}",
+        dest_text = dest.replace('\'', ""),
+        chattr = match attributes.after_write(dest) {
+            flags if flags.is_empty() => flags,
+            flags => format!(
+                "; [ -z \"$k\" ] || ( {flags}) || echo 'E:cannot set the attributes of {}'",
+                dest.replace('\'', "")
+            ),
+        }
     ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value as Json;
 
     #[test]
     fn checksums_parse() {
@@ -441,5 +431,23 @@ mod tests {
         assert_eq!(url_file_name("http://h/a/b.tar.gz?x=1"), "b.tar.gz");
         assert_eq!(url_file_name("http://h/"), "index.html");
         assert_eq!(url_file_name("http://h"), "index.html");
+    }
+
+    #[test]
+    fn a_kept_or_installed_download_gets_its_chattr_flags() {
+        let with_flags = typed(json!({"url": "http://h/f", "dest": "/d/f", "attributes": "de"}));
+        let script = install_script("/d/f", "sha1", None, &with_flags.attributes, None, None)
+            .expect("a script");
+        assert!(
+            script.ends_with(
+                "; [ -z \"$k\" ] || ( if command -v chattr >/dev/null 2>&1; then chattr =de -- /d/f || exit 93; fi; ) || echo 'E:cannot set the attributes of /d/f'"
+            ),
+            "{script}"
+        );
+        assert_eq!(script.matches("k=1").count(), 2, "{script}");
+        let plain = typed(json!({"url": "http://h/f", "dest": "/d/f"}));
+        let script =
+            install_script("/d/f", "sha1", None, &plain.attributes, None, None).expect("a script");
+        assert!(!script.contains("chattr"), "{script}");
     }
 }

@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value as Json, json};
 
+use super::typed::module_args;
 use crate::connection::{Command, quote};
 
 /// Exit status of the request script when `curl` is missing.
@@ -12,29 +13,30 @@ const NO_CURL: i32 = 127;
 /// Separates the response headers from the body in the script's output.
 const BODY_MARKER: &[u8] = b"\x01\n";
 
-/// The request arguments `uri` and `get_url` both declare, as each module's typed
-/// arguments hold them.
-pub struct Shared<'a> {
+module_args! {
+    /// What `uri` and `get_url` both ask a request with: the URL, headers,
+    /// credentials and how to connect. Each module takes it as a group of its
+    /// arguments (`..request: http::UrlArgs`).
+    pub struct UrlArgs {
+        url: String => .required(),
+        headers: Option<Map<String, Json>>,
+        /// Seconds before the request is abandoned.
+        timeout: i64 => .default_int(30),
+        url_username: Option<String> => .aliases(&["user", "username"]),
+        url_password: Option<String> => .aliases(&["password"]),
+        force_basic_auth: bool => .default_bool(false),
+        validate_certs: bool => .default_bool(true),
+        use_proxy: bool => .default_bool(true),
+        http_agent: String => .default_str("ansible-httpget"),
+        decompress: bool => .default_bool(true),
+    }
+}
+
+impl UrlArgs {
     /// The URL.
-    pub url: &'a str,
-    /// Request headers, in order.
-    pub headers: Option<&'a Map<String, Json>>,
-    /// Seconds before the request is abandoned.
-    pub timeout: i64,
-    /// User name for basic authentication.
-    pub url_username: Option<&'a str>,
-    /// Its password.
-    pub url_password: Option<&'a str>,
-    /// Send the credentials with the first request.
-    pub force_basic_auth: bool,
-    /// Check TLS certificates.
-    pub validate_certs: bool,
-    /// Let the environment's proxy settings apply.
-    pub use_proxy: bool,
-    /// The `User-Agent`.
-    pub http_agent: &'a str,
-    /// Ask for a compressed body and decompress it.
-    pub decompress: bool,
+    pub fn url(&self) -> &str {
+        &self.url
+    }
 }
 
 /// One HTTP request.
@@ -69,10 +71,10 @@ pub struct Request {
 
 impl Request {
     /// A `GET` request built from the shared arguments.
-    pub fn new(shared: Shared<'_>) -> Request {
-        let headers = shared
+    pub fn new(args: &UrlArgs) -> Request {
+        let headers = args
             .headers
-            .into_iter()
+            .iter()
             .flatten()
             .map(|(name, value)| {
                 let value = match value {
@@ -82,25 +84,23 @@ impl Request {
                 (name.clone(), value)
             })
             .collect();
-        let credentials = shared.url_username.map(|user| {
-            (
-                user.to_string(),
-                shared.url_password.unwrap_or_default().to_string(),
-            )
-        });
+        let credentials = args
+            .url_username
+            .as_ref()
+            .map(|user| (user.clone(), args.url_password.clone().unwrap_or_default()));
         Request {
-            url: shared.url.to_string(),
+            url: args.url.clone(),
             method: String::new(),
             headers,
             body: None,
             credentials,
-            timeout: shared.timeout,
-            validate_certs: shared.validate_certs,
+            timeout: args.timeout,
+            validate_certs: args.validate_certs,
             follow: true,
-            use_proxy: shared.use_proxy,
-            agent: shared.http_agent.to_string(),
-            decompress: shared.decompress,
-            force_basic_auth: shared.force_basic_auth,
+            use_proxy: args.use_proxy,
+            agent: args.http_agent.clone(),
+            decompress: args.decompress,
+            force_basic_auth: args.force_basic_auth,
         }
     }
 

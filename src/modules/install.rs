@@ -104,17 +104,19 @@ pub enum Plan {
 }
 
 /// Asks the target about `dest` for `source` (from the loop's prefetched answers
-/// when there are some): one round trip, two when `dest` is a directory and the file
-/// goes in it under the source's name.
+/// when there are some), with the `chattr` flags and SELinux state when `attributes`
+/// want them: one round trip, two when `dest` is a directory and the file goes in it
+/// under the source's name.
 pub async fn query(
     on: &Target<'_>,
     dest: &str,
     source: Source,
     follow: bool,
+    attributes: &Attributes,
 ) -> Result<Found, ModuleError> {
     let wanted = sha1_hex(&source.data);
     let mut dest = dest.to_string();
-    let mut probe = ask(on, &dest, &wanted, follow).await?;
+    let mut probe = ask(on, &dest, &wanted, follow, attributes).await?;
     if probe
         .current
         .as_ref()
@@ -130,7 +132,7 @@ pub async fn query(
             )));
         };
         dest = format!("{}/{name}", dest.trim_end_matches('/'));
-        probe = ask(on, &dest, &wanted, follow).await?;
+        probe = ask(on, &dest, &wanted, follow, attributes).await?;
     }
     let link = probe
         .current
@@ -167,16 +169,21 @@ fn needs_before(current: Option<&FileStat>, wanted: &str, follow: bool) -> bool 
     })
 }
 
-/// The state of `dest` (with checksum), whether its parent directory exists, and its
-/// bytes when they are about to be replaced.
+/// The state of `dest` (with checksum, and what [`Attributes::probe`] asks),
+/// whether its parent directory exists, and its bytes when they are about to be
+/// replaced. A loop's prefetched answer serves when it is enough: no old bytes and no
+/// attribute probe wanted.
 async fn ask(
     on: &Target<'_>,
     dest: &str,
     wanted: &str,
     follow: bool,
+    attributes: &Attributes,
 ) -> Result<Probe, ModuleError> {
+    let attribute_probe = attributes.probe(dest);
     if let Some((current, parent_exists)) = on.prefetched.and_then(|p| p.get(dest))
         && !needs_before(current.as_ref(), wanted, follow)
+        && attribute_probe.is_empty()
     {
         return Ok(Probe {
             current,
@@ -191,7 +198,7 @@ async fn ask(
         format!("[ -L {p} ] || ")
     };
     let script = format!(
-        "{}; [ -d {} ] && echo 'D:yes'; \
+        "{}; {attribute_probe}[ -d {} ] && echo 'D:yes'; \
          if [ -f {p} ] && [ -r {p} ] && [ \"$(stat -L -c %s -- {p})\" -le {DIFF_LIMIT} ] \
          && {{ {link_test}[ \"$(sha1sum < {p})\" != '{wanted}  -' ]; }}; \
          then printf 'B:'; base64 -w0 < {p}; echo; fi; :",

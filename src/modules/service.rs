@@ -1,22 +1,20 @@
-//! `service`: starts, stops and enables services whatever the init. Like Ansible's
-//! action, it hands the task to `systemd_service` where systemd runs as PID 1 (found
-//! by the same query round trip, without facts), and otherwise drives the init script
-//! (`/etc/init.d/NAME` or the `service` command) itself.
-//!
-//! It implements [`Module`] and not the contract's `StateModule` for the reason
-//! `systemd_service` does: the systemd query runs `daemon-reload` first, except in
-//! check mode, which the contract's query cannot know. Both paths keep the contract's
-//! shape: typed arguments, one query, a pure decision, an apply skipped in check mode.
+//! `service`: starts, stops and enables services whatever the init, on the contract.
+//! Like Ansible's action, it hands the task to `systemd_service` where systemd runs as
+//! PID 1 (found by the same query round trip, without facts), and otherwise drives
+//! the init script (`/etc/init.d/NAME` or the `service` command) itself, with a second
+//! query. As for `systemd_service`, `daemon_reload` and `daemon_reexec` run in
+//! [`StateModule::prepare_and_query`], outside check mode only.
 
 mod sysv;
 
 use async_trait::async_trait;
 
-use super::systemd_service::{Scope, UnitFacts, UnitRequest, Wanted};
-use super::typed::{Rules, TypedArgs, arg_enum, module_args};
-use super::{Args, Module, ModuleContext, ModuleError, Outcome, Param};
+use super::contract::{Decision, StateModule};
+use super::systemd_service::{Scope, Step, UnitFacts, UnitRequest, Wanted};
+use super::typed::{Rules, arg_enum, module_args};
+use super::{ModuleError, Outcome, Target};
 use crate::connection::Command;
-use sysv::{SysvFacts, SysvRequest};
+use sysv::{SysvDecision, SysvFacts, SysvRequest};
 
 arg_enum! {
     /// What the service should be doing.
@@ -123,28 +121,42 @@ impl ServiceArgs {
 /// `service`: manages services with systemd or init scripts.
 pub struct Service;
 
-#[async_trait]
-impl Module for Service {
-    fn name(&self) -> &'static str {
-        "service"
-    }
+/// What the query found: the systemd unit, or the init script's service.
+#[derive(Debug)]
+pub enum Found {
+    /// systemd runs (or `use: systemd`): `systemd_service`'s answer.
+    Systemd(UnitFacts),
+    /// No systemd: the init script's answer.
+    Sysv(SysvFacts),
+}
 
-    fn params(&self) -> &'static [Param] {
-        ServiceArgs::PARAMS
-    }
+/// What must change, on the path the query took.
+#[derive(Debug)]
+pub enum Plan {
+    /// `systemctl` verbs.
+    Systemd(Vec<Step>),
+    /// Init script and `update-rc.d` commands.
+    Sysv(SysvDecision),
+}
 
-    async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
-        let args = ServiceArgs::from_args(args).map_err(ModuleError::Failed)?;
+impl Service {
+    /// The systemd query (daemon-reload first when `prepare`), then the init script's
+    /// when systemd does not run and `use` allows it.
+    async fn look(
+        &self,
+        on: &Target<'_>,
+        args: &ServiceArgs,
+        prepare: bool,
+    ) -> Result<Found, ModuleError> {
         match args.r#use.as_str() {
             "auto" | "systemd" => {
-                let request = args.unit_request();
-                let facts: UnitFacts = request.query(ctx, !ctx.check_mode).await?;
+                let facts = args.unit_request().query(on, prepare).await?;
                 if facts.booted || args.r#use == "systemd" {
-                    return converge_systemd(ctx, &request, &facts, &args).await;
+                    return Ok(Found::Systemd(facts));
                 }
-                run_sysv(ctx, &args).await
+                look_sysv(on, args).await
             }
-            "sysvinit" | "service" => run_sysv(ctx, &args).await,
+            "sysvinit" | "service" => look_sysv(on, args).await,
             other => Err(ModuleError::Failed(format!(
                 "service: use={other} is not supported yet (auto, systemd and sysvinit are)"
             ))),
@@ -152,46 +164,79 @@ impl Module for Service {
     }
 }
 
-/// The systemd path, from the query's answer: decide, apply outside check mode.
-async fn converge_systemd(
-    ctx: &ModuleContext<'_>,
-    request: &UnitRequest,
-    facts: &UnitFacts,
-    args: &ServiceArgs,
-) -> Result<Outcome, ModuleError> {
-    let converged = request
-        .decide(facts, args.ignored_by_systemd())
-        .map_err(ModuleError::Failed)?;
-    let changed = converged.changes();
-    if changed && !ctx.check_mode {
-        request.apply(ctx, converged.steps()).await?;
-    }
-    let mut outcome = super::ok(changed);
-    outcome.extend(converged.into_result());
-    Ok(outcome)
-}
+#[async_trait]
+impl StateModule for Service {
+    const NAME: &'static str = "service";
+    type Args = ServiceArgs;
+    type State = Found;
+    type Plan = Plan;
 
-/// The init script path: one query, the decision, one apply.
-async fn run_sysv(ctx: &ModuleContext<'_>, args: &ServiceArgs) -> Result<Outcome, ModuleError> {
-    args.check_sysv().map_err(ModuleError::Failed)?;
-    let request = args.sysv_request();
-    let exec = |script: String| {
-        let mut command = Command::new(script);
-        command.env = ctx.env.clone();
-        command
-    };
-    let out = ctx.conn.exec(&exec(request.query_script())).await?;
-    let facts = SysvFacts::parse(&out.stdout_text());
-    let decision = request.decide(&facts).map_err(ModuleError::Failed)?;
-    if !decision.steps.is_empty() && !ctx.check_mode {
-        let out = ctx.conn.exec(&exec(sysv::apply_script(&decision))).await?;
-        if let Some(msg) = sysv::apply_failure(&request.name, &out.stdout_text()) {
-            return Err(ModuleError::Failed(msg));
+    async fn query(&self, on: &Target<'_>, args: &ServiceArgs) -> Result<Found, ModuleError> {
+        self.look(on, args, false).await
+    }
+
+    async fn prepare_and_query(
+        &self,
+        on: &Target<'_>,
+        args: &ServiceArgs,
+    ) -> Result<Found, ModuleError> {
+        self.look(on, args, true).await
+    }
+
+    fn decide(&self, args: &ServiceArgs, found: Found) -> Result<Decision<Plan>, String> {
+        match found {
+            Found::Systemd(facts) => {
+                let decision = args
+                    .unit_request()
+                    .decide(&facts, args.ignored_by_systemd())?;
+                Ok(decision.map(Plan::Systemd))
+            }
+            Found::Sysv(facts) => {
+                let request = args.sysv_request();
+                let steps = request.decide(&facts)?;
+                let mut decision =
+                    Decision::maybe(Some(steps).filter(|d| !d.steps.is_empty()).map(Plan::Sysv));
+                decision.result = request.result();
+                Ok(decision)
+            }
         }
     }
-    let mut outcome = super::ok(!decision.steps.is_empty());
-    outcome.extend(request.result());
-    Ok(outcome)
+
+    async fn apply(
+        &self,
+        on: &Target<'_>,
+        args: &ServiceArgs,
+        plan: Plan,
+    ) -> Result<Outcome, ModuleError> {
+        match plan {
+            Plan::Systemd(steps) => args.unit_request().apply(on, &steps).await?,
+            Plan::Sysv(decision) => {
+                let out = on
+                    .conn
+                    .exec(&command(on, sysv::apply_script(&decision)))
+                    .await?;
+                if let Some(msg) = sysv::apply_failure(&args.name, &out.stdout_text()) {
+                    return Err(ModuleError::Failed(msg));
+                }
+            }
+        }
+        Ok(Outcome::new())
+    }
+}
+
+/// `script` run with the task's environment.
+fn command(on: &Target<'_>, script: String) -> Command {
+    let mut command = Command::new(script);
+    command.env = on.env.clone();
+    command
+}
+
+/// The init script's query, after refusing the systemd-only options.
+async fn look_sysv(on: &Target<'_>, args: &ServiceArgs) -> Result<Found, ModuleError> {
+    args.check_sysv().map_err(ModuleError::Failed)?;
+    let script = args.sysv_request().query_script();
+    let out = on.conn.exec(&command(on, script)).await?;
+    Ok(Found::Sysv(SysvFacts::parse(&out.stdout_text())))
 }
 
 #[cfg(test)]
@@ -236,5 +281,120 @@ mod tests {
         let sysv = typed.sysv_request();
         assert_eq!(sysv.enabled, Some(true));
         assert_eq!(sysv.state, None);
+    }
+
+    /// systemd's answer for a unit `show` describes.
+    fn unit(show: &str, enabled: &str, rc: i32) -> Found {
+        Found::Systemd(UnitFacts {
+            booted: true,
+            show: Some(crate::modules::systemd_service::Ran {
+                rc: 0,
+                output: show.into(),
+            }),
+            is_enabled: Some(crate::modules::systemd_service::Ran {
+                rc,
+                output: enabled.into(),
+            }),
+            ..UnitFacts::default()
+        })
+    }
+
+    /// The init script's answer.
+    fn script(running: bool, enabled: bool) -> Found {
+        Found::Sysv(SysvFacts {
+            control: "/etc/init.d/cron".into(),
+            running,
+            enabled,
+            update_rc_d: true,
+        })
+    }
+
+    fn decide(task: serde_json::Value, found: Found) -> Decision<Plan> {
+        let mut task = task;
+        task["name"] = json!("cron");
+        Service
+            .decide(&args(task).expect("valid"), found)
+            .expect("a decision")
+    }
+
+    /// The verbs planned, on either path.
+    fn verbs(decision: &Decision<Plan>) -> Vec<String> {
+        match &decision.plan {
+            None => Vec::new(),
+            Some(Plan::Systemd(steps)) => steps.iter().map(|s| s.verb.to_string()).collect(),
+            Some(Plan::Sysv(d)) => d.steps.iter().map(|(verb, _)| verb.clone()).collect(),
+        }
+    }
+
+    const STOPPED: &str = "Id=cron.service\nLoadState=loaded\nActiveState=inactive";
+    const RUNNING: &str = "Id=cron.service\nLoadState=loaded\nActiveState=active";
+
+    #[test]
+    fn each_state_moves_the_service_on_both_paths() {
+        // (state, running, systemd's verbs, the init script's verbs): an init script
+        // restarts what does not run, as Ansible's service module does.
+        let cases: &[(&str, bool, &[&str], &[&str])] = &[
+            ("started", false, &["start"], &["start"]),
+            ("started", true, &[], &[]),
+            ("stopped", true, &["stop"], &["stop"]),
+            ("stopped", false, &[], &[]),
+            ("restarted", true, &["restart"], &["restart"]),
+            ("restarted", false, &["start"], &["restart"]),
+            ("reloaded", true, &["reload"], &["reload"]),
+            ("reloaded", false, &["start"], &["start"]),
+        ];
+        for (state, running, on_systemd, on_sysv) in cases {
+            let show = if *running { RUNNING } else { STOPPED };
+            for (found, steps) in [
+                (unit(show, "enabled", 0), on_systemd),
+                (script(*running, true), on_sysv),
+            ] {
+                let path = format!("{found:?}");
+                let d = decide(json!({"state": state}), found);
+                assert_eq!(verbs(&d), *steps, "{state}, running {running}: {path}");
+                assert_eq!(d.result["name"], json!("cron"));
+                assert!(d.result.get("state").is_some());
+                assert!(d.result.get("enabled").is_none());
+            }
+        }
+        let d = decide(json!({"state": "started"}), unit(STOPPED, "enabled", 0));
+        assert_eq!(d.result["status"]["ActiveState"], json!("inactive"));
+        let d = decide(json!({"state": "started"}), script(false, true));
+        assert!(
+            d.result.get("status").is_none(),
+            "init scripts have no status"
+        );
+    }
+
+    #[test]
+    fn enabled_and_masked_on_both_paths() {
+        let d = decide(json!({"enabled": true}), unit(RUNNING, "disabled", 1));
+        assert_eq!(verbs(&d), ["enable"]);
+        assert_eq!(d.result["enabled"], json!(true));
+        let d = decide(json!({"enabled": true}), unit(RUNNING, "enabled", 0));
+        assert!(d.plan.is_none());
+        let d = decide(json!({"enabled": false}), script(true, true));
+        assert_eq!(verbs(&d), ["disable"]);
+        let d = decide(json!({"enabled": true}), script(true, true));
+        assert!(d.plan.is_none());
+        assert_eq!(d.result["enabled"], json!(true));
+        let d = decide(
+            json!({"enabled": false, "masked": true}),
+            unit(RUNNING, "enabled", 0),
+        );
+        assert_eq!(verbs(&d), ["mask"], "a masked unit is not enabled");
+    }
+
+    #[test]
+    fn init_script_options_are_warned_about_on_systemd() {
+        let d = decide(
+            json!({"state": "started", "pattern": "cron -f"}),
+            unit(RUNNING, "enabled", 0),
+        );
+        assert!(d.plan.is_none());
+        assert_eq!(
+            d.result["warnings"],
+            json!(["Ignoring \"pattern\" as it is not used in \"systemd\""])
+        );
     }
 }

@@ -1,15 +1,13 @@
-//! `systemd_service` (alias `systemd`): systemd units as Ansible's module manages them.
-//! One query round trip (daemon-reexec/daemon-reload when asked, then `systemctl show`
-//! and `systemctl is-enabled`), a pure decision ([`UnitRequest::decide`]), and one
-//! script that masks, enables and starts (or the opposites) in that order.
+//! `systemd_service` (alias `systemd`): systemd units as Ansible's module manages them,
+//! on the contract. One query round trip (daemon-reexec/daemon-reload first, outside
+//! check mode, then `systemctl show` and `systemctl is-enabled`), a pure decision
+//! ([`UnitRequest::decide`]), and one script that masks, enables and starts (or the
+//! opposites) in that order.
 //!
-//! Why it implements [`Module`] and not the contract's `StateModule`: its query acts
-//! before it reads. `daemon_reload` and `daemon_reexec` must run before `systemctl
-//! show`, or a unit file installed by the task before is not found yet, and Ansible
-//! skips them in check mode. The contract's query cannot know the mode, and moving the
-//! reload into the plan would report every `daemon_reload` task changed. So `run`
-//! passes the query whether it may act, and otherwise keeps the contract's shape:
-//! typed arguments, one query, a pure decision, an apply skipped in check mode.
+//! `daemon_reload` and `daemon_reexec` must run before `systemctl show`, or a unit file
+//! installed by the task before is not found yet; Ansible skips them in check mode and
+//! never counts them as a change. So they are the module's
+//! [`StateModule::prepare_and_query`], which the driver calls only outside check mode.
 
 mod plan;
 mod unit;
@@ -17,10 +15,13 @@ mod unit;
 use async_trait::async_trait;
 use serde_json::{Value as Json, json};
 
-use super::typed::{Rules, TypedArgs, arg_enum, module_args};
-use super::{Args, Module, ModuleContext, ModuleError, Outcome, Param, Target};
+use super::contract::{Decision, StateModule};
+use super::typed::{Rules, arg_enum, module_args};
+use super::{ModuleError, Outcome, Target};
 use crate::connection::Command;
-pub use plan::Wanted;
+pub use plan::{Step, Wanted};
+#[cfg(test)]
+pub use unit::Ran;
 pub use unit::UnitFacts;
 use unit::UnitQuery;
 
@@ -70,50 +71,48 @@ module_args! {
     };
 }
 
-/// `systemd_service`: starts, stops, restarts, reloads, enables and masks systemd units.
+/// `systemd_service`: starts, stops, restarts, reloads, enables and masks systemd
+/// units. Registered under `systemd` too ([`super::contract::Alias`]).
 pub struct SystemdService;
 
-/// `systemd`: the older name of `systemd_service`.
-pub struct Systemd;
-
 #[async_trait]
-impl Module for SystemdService {
-    fn name(&self) -> &'static str {
-        "systemd_service"
+impl StateModule for SystemdService {
+    const NAME: &'static str = "systemd_service";
+    type Args = SystemdArgs;
+    type State = UnitFacts;
+    type Plan = Vec<Step>;
+
+    async fn query(&self, on: &Target<'_>, args: &SystemdArgs) -> Result<UnitFacts, ModuleError> {
+        let request = UnitRequest::from_typed(args).map_err(ModuleError::Failed)?;
+        request.query(on, false).await
     }
 
-    fn params(&self) -> &'static [Param] {
-        SystemdArgs::PARAMS
+    async fn prepare_and_query(
+        &self,
+        on: &Target<'_>,
+        args: &SystemdArgs,
+    ) -> Result<UnitFacts, ModuleError> {
+        let request = UnitRequest::from_typed(args).map_err(ModuleError::Failed)?;
+        request.query(on, true).await
     }
 
-    async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
-        run_systemd(ctx, args).await
+    fn decide(&self, args: &SystemdArgs, facts: UnitFacts) -> Result<Decision<Vec<Step>>, String> {
+        UnitRequest::from_typed(args)?.decide(&facts, Vec::new())
+    }
+
+    async fn apply(
+        &self,
+        on: &Target<'_>,
+        args: &SystemdArgs,
+        steps: Vec<Step>,
+    ) -> Result<Outcome, ModuleError> {
+        let request = UnitRequest::from_typed(args).map_err(ModuleError::Failed)?;
+        request.apply(on, &steps).await?;
+        Ok(Outcome::new())
     }
 }
 
-#[async_trait]
-impl Module for Systemd {
-    fn name(&self) -> &'static str {
-        "systemd"
-    }
-
-    fn params(&self) -> &'static [Param] {
-        SystemdArgs::PARAMS
-    }
-
-    async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
-        run_systemd(ctx, args).await
-    }
-}
-
-/// Types the arguments, then queries, decides and applies.
-async fn run_systemd(ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
-    let typed = SystemdArgs::from_args(args).map_err(ModuleError::Failed)?;
-    let request = UnitRequest::from_typed(&typed).map_err(ModuleError::Failed)?;
-    request.converge(ctx, Vec::new()).await
-}
-
-/// A checked `systemd_service` task.
+/// A checked `systemd_service` task: what `service` hands over on systemd hosts too.
 #[derive(Clone, Debug, Default)]
 pub struct UnitRequest {
     /// The unit (`nginx`, `nginx.service`, `backup.timer`).
@@ -130,33 +129,6 @@ pub struct UnitRequest {
     pub no_block: bool,
     /// `force`.
     pub force: bool,
-}
-
-/// What [`UnitRequest::decide`] chose: the steps to run (empty: nothing changes) and
-/// the result, as Ansible reports it.
-#[derive(Debug)]
-pub struct Converged {
-    /// The steps, in order.
-    steps: Vec<plan::Step>,
-    /// `name`, `status` (before the change), `enabled`, `state`, `warnings`.
-    result: Outcome,
-}
-
-impl Converged {
-    /// Whether anything changes.
-    pub fn changes(&self) -> bool {
-        !self.steps.is_empty()
-    }
-
-    /// The steps to run.
-    pub fn steps(&self) -> &[plan::Step] {
-        &self.steps
-    }
-
-    /// The result's keys.
-    pub fn into_result(self) -> Outcome {
-        self.result
-    }
 }
 
 impl UnitRequest {
@@ -213,59 +185,60 @@ impl UnitRequest {
         command
     }
 
-    /// Runs the query; daemon-reexec and daemon-reload first when asked and `may_act`
-    /// (Ansible skips them in check mode).
-    pub async fn query(&self, on: &Target<'_>, may_act: bool) -> Result<UnitFacts, ModuleError> {
-        let systemctl = self.systemctl();
-        let query = UnitQuery {
-            systemctl: &systemctl,
-            user_scope: self.scope != "system",
-            reexec: self.reexec && may_act,
-            reload: self.reload && may_act,
-            unit: self.unit.as_deref(),
-        };
-        let mut command = Command::new(query.script());
+    /// Runs the query; daemon-reexec and daemon-reload first when asked and
+    /// `prepare` (outside check mode).
+    pub async fn query(&self, on: &Target<'_>, prepare: bool) -> Result<UnitFacts, ModuleError> {
+        let mut command = Command::new(self.query_script(prepare));
         command.env = on.env.clone();
         let out = on.conn.exec(&command).await?;
         Ok(UnitFacts::parse(&out.stdout_text()))
     }
 
-    /// Decides from `facts` what must change and what the result reports, as
-    /// Ansible does: `name`, `status` (before the change), `enabled`, `state`.
+    /// The query's script: daemon-reexec and daemon-reload first when asked and
+    /// `prepare`.
+    fn query_script(&self, prepare: bool) -> String {
+        let systemctl = self.systemctl();
+        UnitQuery {
+            systemctl: &systemctl,
+            user_scope: self.scope != "system",
+            reexec: self.reexec && prepare,
+            reload: self.reload && prepare,
+            unit: self.unit.as_deref(),
+        }
+        .script()
+    }
+
+    /// Decides from `facts` the steps to run (none: nothing changes) and what the
+    /// result reports, as Ansible does: `name`, `status` (before the change),
+    /// `enabled`, `state`, and `warnings` (after the ones given).
     pub fn decide(
         &self,
         facts: &UnitFacts,
         mut warnings: Vec<String>,
-    ) -> Result<Converged, String> {
+    ) -> Result<Decision<Vec<Step>>, String> {
         plan::check_manager(facts, &mut warnings)?;
-        let mut result = Outcome::new();
-        result.insert("name".into(), json!(self.unit));
         let Some(unit) = &self.unit else {
-            result.insert("status".into(), json!({}));
-            add_warnings(&mut result, warnings);
-            return Ok(Converged {
-                steps: Vec::new(),
-                result,
-            });
+            let decision = Decision::unchanged()
+                .with("name", Json::Null)
+                .with("status", json!({}));
+            return Ok(with_warnings(decision, warnings));
         };
-        let decision = plan::decide(unit, facts, &self.wanted)?;
-        warnings.extend(decision.warnings.iter().cloned());
-        if let Some(enabled) = decision.enabled {
-            result.insert("enabled".into(), json!(enabled));
+        let planned = plan::decide(unit, facts, &self.wanted)?;
+        warnings.extend(planned.warnings.iter().cloned());
+        let steps = Some(planned.steps).filter(|steps| !steps.is_empty());
+        let mut decision = Decision::maybe(steps).with("name", json!(unit));
+        if let Some(enabled) = planned.enabled {
+            decision = decision.with("enabled", enabled);
         }
-        if let Some(state) = &decision.state {
-            result.insert("state".into(), json!(state));
+        if let Some(state) = planned.state {
+            decision = decision.with("state", state);
         }
-        result.insert("status".into(), Json::Object(decision.status));
-        add_warnings(&mut result, warnings);
-        Ok(Converged {
-            steps: decision.steps,
-            result,
-        })
+        let decision = decision.with("status", Json::Object(planned.status));
+        Ok(with_warnings(decision, warnings))
     }
 
     /// Runs the decided steps in one script.
-    pub async fn apply(&self, on: &Target<'_>, steps: &[plan::Step]) -> Result<(), ModuleError> {
+    pub async fn apply(&self, on: &Target<'_>, steps: &[Step]) -> Result<(), ModuleError> {
         let Some(unit) = &self.unit else {
             return Ok(());
         };
@@ -278,30 +251,13 @@ impl UnitRequest {
             None => Ok(()),
         }
     }
-
-    /// The whole task: query, decide, apply outside check mode; `warnings` are added
-    /// to the result.
-    pub async fn converge(
-        &self,
-        ctx: &ModuleContext<'_>,
-        warnings: Vec<String>,
-    ) -> Result<Outcome, ModuleError> {
-        let facts = self.query(ctx, !ctx.check_mode).await?;
-        let converged = self.decide(&facts, warnings).map_err(ModuleError::Failed)?;
-        let changed = converged.changes();
-        if changed && !ctx.check_mode {
-            self.apply(ctx, converged.steps()).await?;
-        }
-        let mut outcome = super::ok(changed);
-        outcome.extend(converged.into_result());
-        Ok(outcome)
-    }
 }
 
-/// Adds `warnings` to the result, when there are any.
-fn add_warnings(outcome: &mut Outcome, warnings: Vec<String>) {
-    if !warnings.is_empty() {
-        outcome.insert("warnings".into(), json!(warnings));
+/// The decision with `warnings` in its result, when there are any.
+fn with_warnings<P>(decision: Decision<P>, warnings: Vec<String>) -> Decision<P> {
+    match warnings.is_empty() {
+        true => decision,
+        false => decision.with("warnings", json!(warnings)),
     }
 }
 
@@ -355,35 +311,139 @@ mod tests {
         ))
     }
 
+    /// The contract's decision for a task, from `systemctl show` and `is-enabled`.
+    fn decide(task: Json, facts: &UnitFacts) -> Decision<Vec<Step>> {
+        let args: SystemdArgs = from_json(task).expect("valid");
+        SystemdService
+            .decide(&args, facts.clone())
+            .expect("a decision")
+    }
+
+    fn verbs(decision: &Decision<Vec<Step>>) -> Vec<&'static str> {
+        decision.plan.iter().flatten().map(|s| s.verb).collect()
+    }
+
+    const STOPPED: &str = "Id=x.service\nLoadState=loaded\nActiveState=inactive";
+    const RUNNING: &str = "Id=x.service\nLoadState=loaded\nActiveState=active";
+
     #[test]
     fn the_decision_reports_status_and_what_was_asked() {
-        let r = request(json!({"name": "x", "state": "started", "enabled": true})).expect("valid");
-        let stopped = facts(
-            "Id=x.service\nLoadState=loaded\nActiveState=inactive",
-            "disabled",
-            1,
-        );
-        let converged = r.decide(&stopped, Vec::new()).expect("a decision");
-        let verbs: Vec<&str> = converged.steps.iter().map(|s| s.verb).collect();
-        assert_eq!(verbs, ["enable", "start"]);
-        assert_eq!(converged.result["status"]["ActiveState"], json!("inactive"));
-        assert_eq!(converged.result["enabled"], json!(true));
-        assert_eq!(converged.result["state"], json!("started"));
-        let running = facts(
-            "Id=x.service\nLoadState=loaded\nActiveState=active",
-            "enabled",
-            0,
-        );
-        let converged = r
-            .decide(&running, vec!["a warning".into()])
+        let task = json!({"name": "x", "state": "started", "enabled": true});
+        let d = decide(task.clone(), &facts(STOPPED, "disabled", 1));
+        assert_eq!(verbs(&d), ["enable", "start"]);
+        assert_eq!(d.result["name"], json!("x"));
+        assert_eq!(d.result["status"]["ActiveState"], json!("inactive"));
+        assert_eq!(d.result["enabled"], json!(true));
+        assert_eq!(d.result["state"], json!("started"));
+        assert!(d.diff.is_none());
+        let d = decide(task, &facts(RUNNING, "enabled", 0));
+        assert!(d.plan.is_none(), "converged: {d:?}");
+        assert_eq!(d.result["status"]["ActiveState"], json!("active"));
+        let r = request(json!({"name": "x", "state": "started"})).expect("valid");
+        let d = r
+            .decide(&facts(RUNNING, "enabled", 0), vec!["a warning".into()])
             .expect("a decision");
-        assert!(converged.steps.is_empty());
-        assert_eq!(converged.result["warnings"], json!(["a warning"]));
-        let reload_only = request(json!({"daemon_reload": true})).expect("valid");
-        let converged = reload_only
-            .decide(&UnitFacts::default(), Vec::new())
-            .expect("a decision");
-        assert!(converged.steps.is_empty());
-        assert_eq!(converged.result["status"], json!({}));
+        assert_eq!(d.result["warnings"], json!(["a warning"]));
+    }
+
+    #[test]
+    fn each_state_moves_the_unit_as_ansible_does() {
+        let cases: &[(&str, &str, &[&str], &str)] = &[
+            ("started", STOPPED, &["start"], "started"),
+            ("started", RUNNING, &[], "started"),
+            ("stopped", RUNNING, &["stop"], "stopped"),
+            ("stopped", STOPPED, &[], "stopped"),
+            ("restarted", RUNNING, &["restart"], "started"),
+            ("restarted", STOPPED, &["start"], "started"),
+            ("reloaded", RUNNING, &["reload"], "started"),
+            ("reloaded", STOPPED, &["start"], "started"),
+            ("tried-restart", RUNNING, &["restart"], "started"),
+            ("tried-restart", STOPPED, &[], "stopped"),
+        ];
+        for (state, show, steps, reported) in cases {
+            let d = decide(
+                json!({"name": "x", "state": state}),
+                &facts(show, "enabled", 0),
+            );
+            assert_eq!(verbs(&d), *steps, "{state} from {show}");
+            assert_eq!(d.plan.is_some(), !steps.is_empty());
+            assert_eq!(d.result["state"], json!(reported), "{state} from {show}");
+            assert!(d.result.get("enabled").is_none());
+        }
+    }
+
+    #[test]
+    fn enabled_and_masked_follow_is_enabled() {
+        let cases: &[(Json, &str, i32, &[&str])] = &[
+            (json!({"enabled": true}), "disabled", 1, &["enable"]),
+            (json!({"enabled": true}), "enabled", 0, &[]),
+            (json!({"enabled": true}), "static", 0, &[]),
+            (json!({"enabled": false}), "enabled", 0, &["disable"]),
+            (json!({"enabled": false}), "disabled", 1, &[]),
+            (json!({"masked": true}), "enabled", 0, &["mask"]),
+            (json!({"masked": true}), "masked", 1, &[]),
+            (json!({"masked": false}), "masked", 1, &["unmask"]),
+            (json!({"masked": false}), "disabled", 1, &[]),
+            (
+                json!({"masked": false, "enabled": true}),
+                "masked",
+                1,
+                &["unmask", "enable"],
+            ),
+            (
+                json!({"masked": true, "enabled": false, "state": "stopped"}),
+                "enabled",
+                0,
+                &["mask", "stop"],
+            ),
+        ];
+        for (wanted, word, rc, steps) in cases {
+            let mut task = wanted.clone();
+            task["name"] = json!("x");
+            let d = decide(task, &facts(RUNNING, word, *rc));
+            assert_eq!(verbs(&d), *steps, "{wanted} when {word}");
+            if let Some(enabled) = wanted.get("enabled") {
+                assert_eq!(&d.result["enabled"], enabled);
+            }
+        }
+    }
+
+    #[test]
+    fn the_manager_commands_run_only_when_preparing() {
+        let r = request(
+            json!({"name": "x", "state": "started", "daemon_reload": true, "daemon_reexec": true}),
+        )
+        .expect("valid");
+        let prepared = r.query_script(true);
+        assert!(prepared.contains("systemctl daemon-reload"), "{prepared}");
+        assert!(prepared.contains("systemctl daemon-reexec"), "{prepared}");
+        let looked = r.query_script(false);
+        assert!(!looked.contains("daemon-re"), "check mode: {looked}");
+        assert!(looked.contains("systemctl show -- x"), "{looked}");
+    }
+
+    #[test]
+    fn daemon_reload_alone_changes_nothing_and_needs_no_name() {
+        let reloaded = UnitFacts::parse(&format!(
+            "{m} booted yes\n{m} open daemon-reload\n{m} close daemon-reload 0\n",
+            m = unit::MARK
+        ));
+        for facts in [reloaded.clone(), UnitFacts::default()] {
+            let d = decide(json!({"daemon_reload": true}), &facts);
+            assert!(d.plan.is_none());
+            assert_eq!(d.result["name"], Json::Null);
+            assert_eq!(d.result["status"], json!({}));
+            assert!(d.result.get("warnings").is_none());
+        }
+        let mut failed = reloaded;
+        failed.reload = Some(unit::Ran {
+            rc: 1,
+            output: "Access denied".into(),
+        });
+        let args: SystemdArgs = from_json(json!({"daemon_reload": true})).expect("valid");
+        assert_eq!(
+            SystemdService.decide(&args, failed).err().as_deref(),
+            Some("failure 1 during daemon-reload: Access denied")
+        );
     }
 }

@@ -134,7 +134,7 @@ impl StateModule for TemplateModule {
             src: Some(src.clone()),
             vaulted: source.vaulted,
         };
-        install::query(on, &args.dest, source, args.follow).await
+        install::query(on, &args.dest, source, args.follow, &typed.attributes).await
     }
 
     fn decide(

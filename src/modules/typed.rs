@@ -228,6 +228,25 @@ fn default_of_kind(kind: Kind, value: Json) -> Json {
     }
 }
 
+/// `parts` one after the other, in a constant: the spec of a struct whose fields
+/// include shared groups ([`module_args!`]'s `..name: Group`).
+pub const fn concat_params<const N: usize>(parts: &[&[Param]]) -> [Param; N] {
+    let mut all = [Param::new("", Kind::Raw); N];
+    let mut at = 0;
+    let mut part = 0;
+    while part < parts.len() {
+        let mut i = 0;
+        while i < parts[part].len() {
+            all[at] = parts[part][i];
+            at += 1;
+            i += 1;
+        }
+        part += 1;
+    }
+    assert!(at == N, "the parts fill the spec exactly");
+    all
+}
+
 /// A module's own typed arguments plus the file attribute parameters.
 #[derive(Debug)]
 pub struct WithAttributes<A> {
@@ -277,12 +296,16 @@ pub(crate) use param_name_of;
 /// its [`TypedArgs`] impl with the parameter spec. Each field is `name: Type` (or
 /// `name as "_raw_params": Type` when the parameter's name is not an identifier), then
 /// optionally `=>` and [`Param`] builder calls (`.required()`, `.aliases(&[..])`,
-/// `.choices(&[..])`, `.default_str(..)`). A trailing `rules: Rules { .. }` adds the
-/// rules between arguments.
+/// `.choices(&[..])`, `.default_str(..)`). Fields written first as `..name: Group`
+/// take a group of arguments several modules share, itself declared with
+/// `module_args!` (`..request: http::UrlArgs`): its parameters come first in the spec,
+/// its rules are checked too, and the module reads it as one field. A trailing
+/// `rules: Rules { .. }` adds the rules between arguments.
 macro_rules! module_args {
     (
         $(#[$meta:meta])*
         $vis:vis struct $name:ident {
+            $( .. $group:ident : $gty:ty , )*
             $(
                 $(#[doc = $doc:literal])*
                 $field:ident $(as $pname:literal)? : $ty:ty
@@ -292,26 +315,42 @@ macro_rules! module_args {
         $( rules: $rules:expr ; )?
     ) => {
         $(#[$meta])*
-        #[derive(Debug, serde::Deserialize)]
-        #[serde(deny_unknown_fields)]
+        #[derive(Debug)]
         $vis struct $name {
-            $( $(#[doc = $doc])* $(#[serde(rename = $pname)])? $field: $ty, )*
+            $( $group: $gty, )*
+            $( $(#[doc = $doc])* $field: $ty, )*
         }
 
         impl $crate::modules::typed::TypedArgs for $name {
-            const PARAMS: &'static [$crate::modules::args::Param] = &[
-                $(
-                    $crate::modules::args::Param::new(
-                        $crate::modules::typed::param_name_of!($field $($pname)?),
-                        <$ty as $crate::modules::typed::ArgType>::KIND,
-                    )
-                    .choices(<$ty as $crate::modules::typed::ArgType>::CHOICES)
-                    $( $( . $method ( $($arg),* ) )+ )?
-                ),*
-            ];
+            const PARAMS: &'static [$crate::modules::args::Param] = {
+                const OWN: &[$crate::modules::args::Param] = &[
+                    $(
+                        $crate::modules::args::Param::new(
+                            $crate::modules::typed::param_name_of!($field $($pname)?),
+                            <$ty as $crate::modules::typed::ArgType>::KIND,
+                        )
+                        .choices(<$ty as $crate::modules::typed::ArgType>::CHOICES)
+                        $( $( . $method ( $($arg),* ) )+ )?
+                    ),*
+                ];
+                const ALL: [
+                    $crate::modules::args::Param;
+                    OWN.len() $( + <$gty as $crate::modules::typed::TypedArgs>::PARAMS.len() )*
+                ] = $crate::modules::typed::concat_params(&[
+                    $( <$gty as $crate::modules::typed::TypedArgs>::PARAMS, )*
+                    OWN,
+                ]);
+                &ALL
+            };
             $( const RULES: $crate::modules::typed::Rules = $rules; )?
 
             fn from_args(args: &$crate::modules::args::Args) -> Result<Self, String> {
+                /// The struct's own fields, as the arguments fill them.
+                #[derive(serde::Deserialize)]
+                #[serde(deny_unknown_fields)]
+                struct Own {
+                    $( $(#[serde(rename = $pname)])? $field: $ty, )*
+                }
                 let fields: &[$crate::modules::typed::FieldShape] = &[$(
                     (
                         $crate::modules::typed::param_name_of!($field $($pname)?),
@@ -319,7 +358,13 @@ macro_rules! module_args {
                         <$ty as $crate::modules::typed::ArgType>::ABSENT,
                     )
                 ),*];
-                $crate::modules::typed::fill(Self::PARAMS, &Self::RULES, fields, args)
+                #[allow(unused_variables)]
+                let own: Own =
+                    $crate::modules::typed::fill(Self::PARAMS, &Self::RULES, fields, args)?;
+                Ok($name {
+                    $( $group: <$gty as $crate::modules::typed::TypedArgs>::from_args(args)?, )*
+                    $( $field: own.$field, )*
+                })
             }
         }
     };
@@ -408,6 +453,38 @@ mod tests {
             raw as "_raw_params": Option<String>,
         }
         rules: Rules { mutually_exclusive: &[&["retries", "type"]], ..Rules::NONE };
+    }
+
+    module_args! {
+        /// A group of arguments two modules share.
+        struct Shared {
+            url: String => .required(),
+            timeout: i64 => .default_int(30),
+            proxy: Option<String>,
+        }
+        rules: Rules { mutually_exclusive: &[&["url", "proxy"]], ..Rules::NONE };
+    }
+
+    module_args! {
+        /// Arguments with a shared group.
+        struct Grouped {
+            ..shared: Shared,
+            dest: Option<String>,
+        }
+    }
+
+    #[test]
+    fn a_shared_group_comes_first_in_the_spec_and_fills_its_field() {
+        let names: Vec<&str> = Grouped::PARAMS.iter().map(|p| p.name).collect();
+        assert_eq!(names, ["url", "timeout", "proxy", "dest"]);
+        assert!(Grouped::PARAMS[0].required);
+        let args: Grouped = from_json(json!({"url": "http://x", "dest": "/d"})).expect("valid");
+        assert_eq!(args.shared.url, "http://x");
+        assert_eq!(args.shared.timeout, 30, "the group's default");
+        assert_eq!(args.dest.as_deref(), Some("/d"));
+        assert_eq!(args.shared.proxy, None);
+        let err = from_json::<Grouped>(json!({"url": "u", "proxy": "p"})).expect_err("its rules");
+        assert_eq!(err, "parameters are mutually exclusive: url|proxy");
     }
 
     fn typed(value: Json) -> Result<Example, String> {

@@ -344,7 +344,7 @@ async fn unpack(
         }
         outcome.insert("extract_results".into(), results);
     }
-    if attributes.mode().is_some() || attributes.owner().is_some() || attributes.group().is_some() {
+    if attributes.asks_anything() {
         match set_attributes(ctx, dest, &files, attributes).await? {
             Ok(changed) => {
                 if changed {
@@ -412,7 +412,8 @@ async fn zip_unchanged(
     }))
 }
 
-/// Brings every unpacked entry to the wanted mode/owner/group; whether any changed.
+/// Brings every unpacked entry to the wanted mode, owner, group and `chattr` flags;
+/// whether any changed.
 async fn set_attributes(
     ctx: &ModuleContext<'_>,
     dest: &str,
@@ -422,9 +423,11 @@ async fn set_attributes(
     let script: String = files
         .iter()
         .map(|f| {
+            let path = entry_path(dest, f);
             format!(
-                "echo '@@bosun-entry'; {}; ",
-                fileops::stat_script(&entry_path(dest, f), false, false)
+                "echo '@@bosun-entry'; {}; {}",
+                fileops::stat_script(&path, false, false),
+                attributes.probe(&path)
             )
         })
         .collect();

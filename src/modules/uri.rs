@@ -2,7 +2,7 @@
 //! status, headers and content as Ansible's module does.
 
 use async_trait::async_trait;
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Value as Json, json};
 
 use super::http::{self, Request, Response};
 use super::typed::{TypedArgs, arg_enum, module_args};
@@ -17,17 +17,7 @@ pub struct Uri;
 module_args! {
     /// `uri`'s arguments.
     pub struct UriArgs {
-        url: String => .required(),
-        headers: Option<Map<String, Json>>,
-        /// Seconds before the request is abandoned.
-        timeout: i64 => .default_int(30),
-        url_username: Option<String> => .aliases(&["user", "username"]),
-        url_password: Option<String> => .aliases(&["password"]),
-        force_basic_auth: bool => .default_bool(false),
-        validate_certs: bool => .default_bool(true),
-        use_proxy: bool => .default_bool(true),
-        http_agent: String => .default_str("ansible-httpget"),
-        decompress: bool => .default_bool(true),
+        ..request: http::UrlArgs,
         method: String => .default_str("GET"),
         body: Json,
         body_format: BodyFormat => .default_str("raw"),
@@ -147,18 +137,7 @@ impl Module for Uri {
             return Ok(skip);
         }
         let codes = status_codes(&args.status_code).map_err(ModuleError::Failed)?;
-        let mut request = Request::new(http::Shared {
-            url: &args.url,
-            headers: args.headers.as_ref(),
-            timeout: args.timeout,
-            url_username: args.url_username.as_deref(),
-            url_password: args.url_password.as_deref(),
-            force_basic_auth: args.force_basic_auth,
-            validate_certs: args.validate_certs,
-            use_proxy: args.use_proxy,
-            http_agent: &args.http_agent,
-            decompress: args.decompress,
-        });
+        let mut request = Request::new(&args.request);
         request.method = args.method.to_ascii_uppercase();
         request.follow = match args.follow_redirects.as_str() {
             "all" | "yes" | "urllib2" => true,

@@ -26,6 +26,8 @@ pub struct Source<'a> {
     pub decrypt: bool,
     /// Write through destination files that are symbolic links.
     pub follow: bool,
+    /// The attributes its files must have (their `chattr` flags are probed).
+    pub attributes: &'a fileops::Attributes,
 }
 
 /// What the target holds for the tree.
@@ -147,7 +149,7 @@ pub async fn query(on: &Target<'_>, source: Source<'_>, dest: &str) -> Result<Fo
         files.push(if in_new_dir {
             install::Found::missing(target, source_file)
         } else {
-            install::query(on, &target, source_file, source.follow).await?
+            install::query(on, &target, source_file, source.follow, source.attributes).await?
         });
     }
     Ok(Found {
