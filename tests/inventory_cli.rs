@@ -110,3 +110,32 @@ fn unreachable_host_is_reported_and_others_go_on() {
         "{out}"
     );
 }
+
+#[test]
+fn a_missing_inventory_source_is_a_warning_and_the_run_goes_on_with_localhost() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "site.yml",
+        "- hosts: localhost\n  gather_facts: false\n  connection: local\n  tasks:\n    - copy: {content: x, dest: \"{{ playbook_dir }}/ran\"}\n- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: msg=never\n",
+    );
+    let output = scratch.bosun(&["run", "-i", "nowhere", "site.yml"]);
+    let err = common::stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{}{err}", stdout(&output));
+    let nowhere = scratch.path().join("nowhere");
+    for warning in [
+        format!(
+            "[WARNING]: Unable to parse {} as an inventory source",
+            nowhere.display()
+        ),
+        "[WARNING]: No inventory was parsed, only implicit localhost is available".to_string(),
+        "[WARNING]: provided hosts list is empty, only localhost is available".to_string(),
+    ] {
+        assert!(err.contains(&warning), "{warning}\n{err}");
+    }
+    assert!(
+        !err.contains("Could not match supplied host pattern, ignoring: all"),
+        "{err}"
+    );
+    assert!(scratch.path().join("ran").is_file());
+    assert!(stdout(&output).contains("skipping: no hosts matched"));
+}

@@ -174,7 +174,8 @@ impl Runner {
     /// Runs every play of `playbook` and prints the recap; an error that stops the
     /// run closes the connections and is returned instead.
     pub async fn run_playbook(&self, playbook: &Playbook) -> Result<Summary, RunError> {
-        self.warn_inventory();
+        let limit = self.options.limit.clone();
+        self.warn_inventory(limit.as_deref().unwrap_or("all"));
         for play in &playbook.plays {
             match self.run_play(play).await {
                 Ok(true) => {}
@@ -195,7 +196,7 @@ impl Runner {
         task: Task,
         dir: PathBuf,
     ) -> Result<Summary, RunError> {
-        self.warn_inventory();
+        self.warn_inventory(pattern);
         let play = crate::playbook::Play {
             name: Some("Ansible Ad-Hoc".into()),
             hosts: pattern.to_string(),
@@ -222,9 +223,18 @@ impl Runner {
         Ok(self.finish().await)
     }
 
-    fn warn_inventory(&self) {
-        for warning in self.inventory().warnings() {
+    /// The inventory's own warnings, and Ansible's note when it has no host and the
+    /// run's `pattern` is not localhost.
+    fn warn_inventory(&self, pattern: &str) {
+        let inventory = self.inventory();
+        for warning in inventory.warnings() {
             self.reporter.warning(warning);
+        }
+        let local = ["localhost", "127.0.0.1", "::1"].contains(&pattern);
+        if inventory.host_names().is_empty() && !local {
+            self.reporter.warning(
+                "provided hosts list is empty, only localhost is available. Note that the implicit localhost does not match 'all'",
+            );
         }
     }
 

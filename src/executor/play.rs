@@ -71,9 +71,11 @@ impl Runner {
         }
         let name = play.name.clone().unwrap_or_else(|| play.hosts.clone());
         if selected.is_empty() {
-            self.reporter.warning(&format!(
-                "Could not match supplied host pattern, ignoring: {pattern}"
-            ));
+            if pattern != "all" && !self.inventory().groups().contains_key(&pattern) {
+                self.reporter.warning(&format!(
+                    "Could not match supplied host pattern, ignoring: {pattern}"
+                ));
+            }
             self.reporter.play_start(&name);
             self.reporter.no_hosts("skipping: no hosts matched");
             return Ok(true);

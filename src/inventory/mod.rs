@@ -35,11 +35,6 @@ pub enum InventoryError {
     /// A problem at a known place in an inventory or vars file.
     #[error(transparent)]
     Source(#[from] SourceError),
-    /// An inventory source that is neither a file, a directory nor a host list.
-    #[error(
-        "inventory source '{0}' does not exist: pass an inventory file, a directory of them, or a comma-separated host list such as 'web1,web2,'"
-    )]
-    Missing(String),
     /// A file or directory that exists but cannot be read.
     #[error("cannot read {path}: {error}; check that it exists and is readable")]
     Io {
@@ -162,12 +157,22 @@ impl Inventory {
     pub fn load(sources: &[String]) -> Result<Inventory, InventoryError> {
         let mut inventory = Inventory::empty();
         let mut vars_dirs: Vec<PathBuf> = Vec::new();
+        let mut parsed = 0;
         for source in sources.iter().filter(|s| !s.is_empty()) {
-            if let Some(dir) = sources::load_source(&mut inventory, source)?
-                && !vars_dirs.contains(&dir)
-            {
-                vars_dirs.push(dir);
+            match sources::load_source(&mut inventory, source)? {
+                sources::Loaded::Parsed(dir) => {
+                    parsed += 1;
+                    if let Some(dir) = dir.filter(|d| !vars_dirs.contains(d)) {
+                        vars_dirs.push(dir);
+                    }
+                }
+                sources::Loaded::Unparsable => {}
             }
+        }
+        if parsed == 0 && sources.iter().any(|s| !s.is_empty()) {
+            inventory
+                .warnings
+                .push("No inventory was parsed, only implicit localhost is available".into());
         }
         inventory.reconcile();
         for dir in vars_dirs {

@@ -17,31 +17,42 @@ const IGNORED_ENDINGS: [&str; 12] = [
 /// Entries of an inventory directory that are never inventories themselves.
 const IGNORED_NAMES: [&str; 3] = ["group_vars", "host_vars", "vars_plugins"];
 
-/// Loads one source into `inventory`; returns the directory whose `group_vars/` and
-/// `host_vars/` belong to it (none for a host list).
-pub fn load_source(
-    inventory: &mut Inventory,
-    source: &str,
-) -> Result<Option<PathBuf>, InventoryError> {
+/// What reading one source gave.
+pub enum Loaded {
+    /// Hosts and groups, with the directory whose `group_vars/` and `host_vars/`
+    /// belong to them (none for a host list).
+    Parsed(Option<PathBuf>),
+    /// Nothing: the source is neither a file, a directory nor a host list (a warning,
+    /// as in Ansible).
+    Unparsable,
+}
+
+/// Loads one source into `inventory`.
+pub fn load_source(inventory: &mut Inventory, source: &str) -> Result<Loaded, InventoryError> {
     let path = Path::new(source);
     if source.contains(',') && !path.exists() {
         load_host_list(inventory, source);
-        return Ok(None);
+        return Ok(Loaded::Parsed(None));
     }
     if path.is_dir() {
         load_dir(inventory, path)?;
-        return Ok(Some(path.to_path_buf()));
+        return Ok(Loaded::Parsed(Some(path.to_path_buf())));
     }
     if path.is_file() {
         load_file(inventory, path)?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        return Ok(Some(if dir.as_os_str().is_empty() {
+        return Ok(Loaded::Parsed(Some(if dir.as_os_str().is_empty() {
             PathBuf::from(".")
         } else {
             dir
-        }));
+        })));
     }
-    Err(InventoryError::Missing(source.to_string()))
+    let shown = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    inventory.warnings.push(format!(
+        "Unable to parse {} as an inventory source",
+        shown.display()
+    ));
+    Ok(Loaded::Unparsable)
 }
 
 /// `"web1,web2:2222,"`: every non-empty item is an ungrouped host (no ranges).
