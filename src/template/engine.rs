@@ -238,8 +238,18 @@ impl Templar {
             }
             Ok(None)
         });
+        // As Jinja without keep_trailing_newline, included files lose their last
+        // newline; the file's own trailing newlines are kept, as Ansible adds them back.
+        env.set_keep_trailing_newline(false);
         let context = Value::from_dyn_object(scope.clone());
-        shielded(|| env.render_str(text, &context)).map_err(|err| describe(err, text, &scope))
+        let mut rendered = shielded(|| env.render_str(text, &context))
+            .map_err(|err| describe(err, text, &scope))?;
+        let wanted = text.len() - text.trim_end_matches('\n').len();
+        let have = rendered.len() - rendered.trim_end_matches('\n').len();
+        if wanted > have {
+            rendered.push_str(&"\n".repeat(wanted - have));
+        }
+        Ok(rendered)
     }
 
     /// Renders a value: every string in it is templated; a string that is exactly one

@@ -261,7 +261,7 @@ mod tests {
             "Hello {% include 'world.txt' %}!",
         )
         .expect("write");
-        std::fs::write(p.join("templates/world.txt"), "{{ who }}").expect("write");
+        std::fs::write(p.join("templates/world.txt"), "{{ who }}\n").expect("write");
         std::fs::write(p.join("templates/alt.txt"), "[% who %] {{ x }} [% extra %]")
             .expect("write");
         let search = json!({"ansible_search_path": [p.display().to_string()]});

@@ -132,18 +132,21 @@ pub(super) fn ini(ctx: &Ctx, terms: &[Value], options: &Options) -> Outcome {
             return fail(format!("No section '{section}' in '{file}'."));
         };
         let interpolate = flag(&params, "interpolation");
-        let value = |raw: &Option<String>| -> Result<Value, Failure> {
-            match raw {
-                None => Ok(Value::from(())),
-                Some(raw) if interpolate => Ok(Value::from(interpolated(raw, options, 0)?)),
-                Some(raw) => Ok(Value::from(raw.as_str())),
+        // A key without a value (allow_no_value) gives nothing, as in Ansible.
+        let value = |raw: &str| -> Result<Value, Failure> {
+            if interpolate {
+                Ok(Value::from(interpolated(raw, options, 0)?))
+            } else {
+                Ok(Value::from(raw))
             }
         };
         if flag(&params, "re") {
             let re = crate::pyre::compile(&key, Default::default(), crate::pyre::Anchor::Start)
                 .map_err(Failure::from)?;
             for (name, raw) in options {
-                if re.is_match(name).unwrap_or(false) {
+                if let Some(raw) = raw
+                    && re.is_match(name).unwrap_or(false)
+                {
                     out.push(value(raw)?);
                 }
             }
@@ -154,7 +157,8 @@ pub(super) fn ini(ctx: &Ctx, terms: &[Value], options: &Options) -> Outcome {
                 key.to_lowercase()
             };
             match options.get(&lookup_key) {
-                Some(raw) => out.push(value(raw)?),
+                Some(Some(raw)) => out.push(value(raw)?),
+                Some(None) => {}
                 None => out.push(Value::from(params["default"].as_str())),
             }
         }
@@ -345,7 +349,10 @@ pub(super) fn csvfile(ctx: &Ctx, terms: &[Value], options: &Options) -> Outcome 
             .map_err(|_| Failure::from(format!("Invalid value for 'keycol': {}", get("keycol"))))?;
         let file = get("file");
         let Some(path) = find_file(ctx, Some("files"), &file) else {
-            return fail(format!("csvfile: could not find the file '{file}'"));
+            // Ansible opens the path it did not find (None), and Python says so.
+            return fail(format!(
+                "csvfile: {file}: expected str, bytes or os.PathLike object, not NoneType"
+            ));
         };
         let text = read_encoded(&path, &get("encoding"))?;
         let mut found = None;
@@ -474,6 +481,15 @@ mod tests {
             eval("lookup('ini', 'K', section='a', file='dup.ini', case_sensitive=True)"),
             Ok(json!("2"))
         );
+        std::fs::write(p.join("my.ini"), "[mysqld]\nuser=mysql\nskip-innodb\n").expect("write");
+        assert_eq!(
+            eval("lookup('ini', 'skip-innodb', file='my.ini', section='mysqld', allow_none=True)"),
+            Ok(json!([]))
+        );
+        assert_eq!(
+            eval("lookup('ini', 'user', file='my.ini', section='mysqld', allow_no_value=True)"),
+            Ok(json!("mysql"))
+        );
     }
 
     #[test]
@@ -497,6 +513,11 @@ mod tests {
         assert_eq!(
             eval("lookup('csvfile', 'carol file=people.csv delimiter=, default=none')"),
             Ok(json!("none"))
+        );
+        let err = eval("lookup('csvfile', 'carol file=missing.csv')").expect_err("no file");
+        assert!(
+            err.contains("expected str, bytes or os.PathLike object"),
+            "{err}"
         );
         assert_eq!(
             eval("q('csvfile', 'carol file=people.csv delimiter=,')"),
