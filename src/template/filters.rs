@@ -5,6 +5,7 @@
 //! are replaced by versions that follow Ansible's behaviour.
 
 mod collections;
+mod crypt;
 mod encoding;
 mod math;
 mod paths;
@@ -30,5 +31,6 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     math::register(env);
     vault::register(env);
     random::register(env);
+    crypt::register(env);
     urls::register(env);
 }

@@ -316,6 +316,7 @@ pub(super) fn csvfile(ctx: &Ctx, terms: &[Value], options: &Options) -> Outcome 
             params.insert(key.to_string(), options.get(key).map(py_str));
         }
         let mut raw = Vec::new();
+        let mut inline_default = false;
         for word in crate::playbook::args::split_args(&term) {
             match word.split_once('=').filter(|(k, _)| {
                 !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
@@ -324,6 +325,7 @@ pub(super) fn csvfile(ctx: &Ctx, terms: &[Value], options: &Options) -> Outcome 
                     if !known.contains(&name) {
                         return fail(format!("'{name}' is not a valid option"));
                     }
+                    inline_default |= name == "default";
                     params.insert(
                         name.to_string(),
                         Some(crate::playbook::args::unquote(value)),
@@ -366,8 +368,18 @@ pub(super) fn csvfile(ctx: &Ctx, terms: &[Value], options: &Options) -> Outcome 
                 break;
             }
         }
-        if let Some(value) = found.or_else(|| params.get("default").cloned().flatten()) {
-            out.push(Value::from(value));
+        // A list given as default=... adds its items, as Ansible extends with it.
+        let list_default = options
+            .get("default")
+            .filter(|d| d.kind() == minijinja::value::ValueKind::Seq && !inline_default);
+        match (found, list_default) {
+            (Some(value), _) => out.push(Value::from(value)),
+            (None, Some(list)) => out.extend(list.try_iter().into_iter().flatten()),
+            (None, None) => {
+                if let Some(value) = params.get("default").cloned().flatten() {
+                    out.push(Value::from(value));
+                }
+            }
         }
     }
     Ok(out)
@@ -530,5 +542,11 @@ mod tests {
         );
         let err = eval("lookup('csvfile', 'alice bogus=1')").expect_err("bad option");
         assert!(err.contains("'bogus' is not a valid option"), "{err}");
+        assert_eq!(
+            eval(
+                "lookup('csvfile', 'carol', file='people.csv', delimiter=',', default=['a', 'b'])"
+            ),
+            Ok(json!("a,b"))
+        );
     }
 }
