@@ -97,7 +97,12 @@ pub(super) fn template(ctx: &Ctx, terms: &[Value], options: &Options) -> Outcome
             .templar()
             .render_file(&text, vars, extra, &render_options, &searchpath)
             .map_err(|err| Failure::from(err.message))?;
-        out.push(Value::from(rendered));
+        // A template that renders nothing at all is None, as in Ansible 2.19.
+        out.push(if rendered.is_empty() {
+            Value::from(())
+        } else {
+            Value::from(rendered)
+        });
     }
     Ok(out)
 }
@@ -276,6 +281,11 @@ mod tests {
                 search
             ),
             Ok("bosun {{ x }} 1".into())
+        );
+        std::fs::write(p.join("templates/none.j2"), "{# nothing #}").expect("write");
+        assert_eq!(
+            eval_in("lookup('template', 'none.j2') is none", p, json!({})),
+            Ok(json!(true))
         );
     }
 }
