@@ -343,12 +343,17 @@ pub(super) fn csvfile(ctx: &Ctx, terms: &[Value], options: &Options) -> Outcome 
             "TAB" | "\\t" => '\t',
             other => other.chars().next().unwrap_or(','),
         };
-        let col: usize = get("col")
-            .parse()
-            .map_err(|_| Failure::from(format!("Invalid value for 'col': {}", get("col"))))?;
-        let keycol: usize = get("keycol")
-            .parse()
-            .map_err(|_| Failure::from(format!("Invalid value for 'keycol': {}", get("keycol"))))?;
+        // Integer options as Ansible's config converts them, in its words.
+        let integer = |key: &str| -> Result<usize, Failure> {
+            let text = get(key);
+            text.trim().parse().map_err(|_| {
+                Failure::from(format!(
+                    "Config '{key}' for 'csvfile' lookup plugin from 'Direct' has an invalid value: Invalid value provided for 'integer': '{text}'"
+                ))
+            })
+        };
+        let col = integer("col")?;
+        let keycol = integer("keycol")?;
         let file = get("file");
         let Some(path) = find_file(ctx, Some("files"), &file) else {
             // Ansible opens the path it did not find (None), and Python says so.
@@ -540,6 +545,8 @@ mod tests {
             err.contains("Search key is required but was not found"),
             "{err}"
         );
+        let err = eval("lookup('csvfile', 'x file=people.csv col=2, default=w')").expect_err("col");
+        assert!(err.contains("has an invalid value"), "{err}");
         let err = eval("lookup('csvfile', 'alice bogus=1')").expect_err("bad option");
         assert!(err.contains("'bogus' is not a valid option"), "{err}");
         assert_eq!(
