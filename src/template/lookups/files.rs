@@ -97,8 +97,9 @@ pub(super) fn template(ctx: &Ctx, terms: &[Value], options: &Options) -> Outcome
             .templar()
             .render_file(&text, vars, extra, &render_options, &searchpath)
             .map_err(|err| Failure::from(err.message))?;
-        // A template that renders nothing at all is None, as in Ansible 2.19.
-        out.push(if rendered.is_empty() {
+        // A template that renders nothing (its trailing newlines aside, which Ansible
+        // adds back only to output) is None, as in Ansible 2.19.
+        out.push(if rendered.trim_end_matches('\n').is_empty() {
             Value::from(())
         } else {
             Value::from(rendered)
@@ -282,7 +283,7 @@ mod tests {
             ),
             Ok("bosun {{ x }} 1".into())
         );
-        std::fs::write(p.join("templates/none.j2"), "{# nothing #}").expect("write");
+        std::fs::write(p.join("templates/none.j2"), "{# nothing #}\n").expect("write");
         assert_eq!(
             eval_in("lookup('template', 'none.j2') is none", p, json!({})),
             Ok(json!(true))
