@@ -273,10 +273,9 @@ impl Runner {
                 .enumerate()
                 .map(|(i, item)| serde_json::json!([i, item]))
                 .collect(),
-            (LoopKind::Lookup(name), _) => {
-                return Err(format!(
-                    "with_{name} is not supported by bosun yet; use loop: with a filter"
-                ));
+            (LoopKind::Lookup(name), terms) => {
+                return crate::template::lookup_loop_items(name, &terms, vars, &action_name(task))
+                    .map_err(|err| located(&err, &task.span, "loop"));
             }
             (_, Json::Array(items)) => items,
             (LoopKind::Items, Json::Null) => Vec::new(),

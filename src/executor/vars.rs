@@ -192,6 +192,16 @@ pub fn task_vars(
         vars.insert("role_name".into(), Json::String(role.name.clone()));
         vars.insert("ansible_role_name".into(), Json::String(role.name.clone()));
     }
+    let chain = role.map(role_chain).unwrap_or_default();
+    let role_dirs: Vec<&std::path::Path> = chain.iter().map(|r| r.path.as_path()).collect();
+    vars.insert(
+        "ansible_search_path".into(),
+        crate::template::search_path(
+            &role_dirs,
+            task.map(|t| t.span.file.path.as_path()),
+            &scope.play.dir,
+        ),
+    );
     for (key, value) in extra {
         vars.insert(key.clone(), value.clone());
     }

@@ -9,6 +9,20 @@ use serde_json::Value as Json;
 use super::{Group, Host, Inventory, LOCALHOST_NAMES};
 
 impl Inventory {
+    /// An inventory of only these groups and hosts (what the `groups` variable holds),
+    /// for matching host patterns as the `inventory_hostnames` lookup does.
+    pub fn from_groups(groups: &indexmap::IndexMap<String, Vec<String>>) -> Inventory {
+        let mut inventory = Inventory::empty();
+        for (group, hosts) in groups {
+            inventory.add_group(group);
+            for host in hosts {
+                inventory.add_host(host, group, None, None);
+            }
+        }
+        inventory.reconcile();
+        inventory
+    }
+
     /// Creates a group unless it exists.
     pub(super) fn add_group(&mut self, name: &str) {
         if !self.groups.contains_key(name) {

@@ -442,7 +442,7 @@ impl Loader {
         let mut action_keys: Vec<&Node> = Vec::new();
         for (key, _) in entries {
             let name = key.key_string();
-            if TASK_KEYWORDS.contains(&name.as_str()) {
+            if TASK_KEYWORDS.contains(&name.as_str()) || with_lookup(&name).is_some() {
                 continue;
             }
             if lookup_action(&name) || self.find_dropin(&name, ctx).is_some() {
@@ -1186,34 +1186,36 @@ fn merge_args_keyword(args: &mut IndexMap<String, Json>, extra: &Node) -> Result
 }
 
 fn parse_loop(node: &Node) -> Result<Option<Loop>, SourceError> {
-    let kinds = [
-        ("loop", LoopKind::List),
-        ("with_list", LoopKind::List),
-        ("with_items", LoopKind::Items),
-        ("with_dict", LoopKind::Dict),
-        ("with_indexed_items", LoopKind::Indexed),
-        ("with_sequence", LoopKind::Lookup("sequence")),
-        ("with_fileglob", LoopKind::Lookup("fileglob")),
-        ("with_together", LoopKind::Lookup("together")),
-        ("with_nested", LoopKind::Lookup("nested")),
-        ("with_subelements", LoopKind::Lookup("subelements")),
-    ];
     let mut found = None;
-    for (key, kind) in kinds {
-        if let Some(items) = node.get(key) {
-            if found.is_some() {
-                return Err(SourceError::new(
-                    &items.span,
-                    "a task can only have one loop",
-                ));
-            }
-            found = Some(Loop {
-                items: items.to_json(),
-                kind,
-            });
+    for (key, items) in node.as_map().into_iter().flatten() {
+        let kind = match key.key_string().as_str() {
+            "loop" | "with_list" => LoopKind::List,
+            "with_items" => LoopKind::Items,
+            "with_dict" => LoopKind::Dict,
+            "with_indexed_items" => LoopKind::Indexed,
+            other => match with_lookup(other) {
+                Some(lookup) => LoopKind::Lookup(lookup),
+                None => continue,
+            },
+        };
+        if found.is_some() {
+            return Err(SourceError::new(
+                &items.span,
+                "a task can only have one loop",
+            ));
         }
+        found = Some(Loop {
+            items: items.to_json(),
+            kind,
+        });
     }
     Ok(found)
+}
+
+/// The lookup a `with_<lookup>` key loops with, when Ansible has that lookup.
+fn with_lookup(key: &str) -> Option<&'static str> {
+    key.strip_prefix("with_")
+        .and_then(crate::template::lookup_name)
 }
 
 fn parse_loop_control(node: &Node) -> Result<LoopControl, SourceError> {

@@ -11,6 +11,22 @@ use serde_json::Value as Json;
 
 use super::vars::Vars;
 
+thread_local! {
+    /// Why the last undefined value made by a lookup or `undef()` is undefined, told
+    /// when that value is used and no undefined variable explains the failure.
+    static UNDEFINED_HINT: std::cell::RefCell<Option<String>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Records why an undefined value about to be returned is undefined.
+pub(crate) fn set_undefined_hint(hint: String) {
+    UNDEFINED_HINT.with(|slot| *slot.borrow_mut() = Some(hint));
+}
+
+fn take_undefined_hint() -> Option<String> {
+    UNDEFINED_HINT.with(|slot| slot.borrow_mut().take())
+}
+
 /// A templating failure, with the undefined variable named when that is the cause.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
@@ -163,6 +179,7 @@ impl Templar {
             return Ok(text.to_string());
         }
         super::nesting::check_template(text)?;
+        take_undefined_hint();
         let context = Value::from_dyn_object(vars.clone());
         let attempt = self.render_cached(&self.strict, text, &context);
         match attempt {
@@ -196,6 +213,55 @@ impl Templar {
         env.set_syntax(syntax);
         let context = Value::from_dyn_object(vars.clone());
         shielded(|| env.render_str(text, &context)).map_err(|err| describe(err, text, vars))
+    }
+
+    /// Renders a template file for the `template` lookup: `extra` variables over `vars`,
+    /// and `{% include %}`/`{% import %}` names looked up in `searchpath`, in order.
+    pub fn render_file(
+        &self,
+        text: &str,
+        vars: &Arc<Vars>,
+        extra: serde_json::Map<String, Json>,
+        options: &RenderOptions,
+        searchpath: &[std::path::PathBuf],
+    ) -> Result<String, TemplateError> {
+        super::nesting::check_template_with(text, &options.delimiters)?;
+        let scope = vars.with_extra(extra);
+        let mut env = environment(UndefinedBehavior::Strict);
+        env.set_trim_blocks(options.trim_blocks);
+        env.set_lstrip_blocks(options.lstrip_blocks);
+        let syntax = options
+            .delimiters
+            .syntax()
+            .map_err(|err| TemplateError::new(err.to_string()))?;
+        env.set_syntax(syntax);
+        let dirs = searchpath.to_vec();
+        env.set_loader(move |name| {
+            for dir in &dirs {
+                let path = dir.join(name);
+                if path.is_file() {
+                    return std::fs::read_to_string(&path).map(Some).map_err(|err| {
+                        Error::new(
+                            ErrorKind::InvalidOperation,
+                            format!("could not read {}: {err}", path.display()),
+                        )
+                    });
+                }
+            }
+            Ok(None)
+        });
+        // As Jinja without keep_trailing_newline, included files lose their last
+        // newline; the file's own trailing newlines are kept, as Ansible adds them back.
+        env.set_keep_trailing_newline(false);
+        let context = Value::from_dyn_object(scope.clone());
+        let mut rendered = shielded(|| env.render_str(text, &context))
+            .map_err(|err| describe(err, text, &scope))?;
+        let wanted = text.len() - text.trim_end_matches('\n').len();
+        let have = rendered.len() - rendered.trim_end_matches('\n').len();
+        if wanted > have {
+            rendered.push_str(&"\n".repeat(wanted - have));
+        }
+        Ok(rendered)
     }
 
     /// Renders a value: every string in it is templated; a string that is exactly one
@@ -242,6 +308,7 @@ impl Templar {
     pub fn eval_value(&self, expression: &str, vars: &Arc<Vars>) -> Result<Value, TemplateError> {
         let expression = strip_braces(expression);
         super::nesting::check_expression(expression)?;
+        take_undefined_hint();
         let context = Value::from_dyn_object(vars.clone());
         let run = |env: &Environment<'static>| {
             shielded(|| {
@@ -343,6 +410,22 @@ fn describe(err: Error, source: &str, vars: &Arc<Vars>) -> TemplateError {
     ))
 }
 
+/// Functions every template can call: names in an expression that are no variables.
+const GLOBAL_FUNCTIONS: &[&str] = &[
+    "lookup",
+    "query",
+    "q",
+    "undef",
+    "range",
+    "dict",
+    "lipsum",
+    "cycler",
+    "joiner",
+    "namespace",
+    "now",
+    "zip",
+];
+
 /// Names the first variable of `source` that does not resolve.
 fn undefined_error(source: &str, vars: &Arc<Vars>) -> TemplateError {
     if let Some(nested) = Vars::take_nested_error() {
@@ -363,6 +446,9 @@ fn undefined_error(source: &str, vars: &Arc<Vars>) -> TemplateError {
     for name in names {
         let mut parts = name.split('.');
         let root = parts.next().unwrap_or_default();
+        if GLOBAL_FUNCTIONS.contains(&root) && vars.lookup(root).is_none() {
+            continue;
+        }
         let Some(mut value) = vars.lookup(root) else {
             return TemplateError::undefined(format!("'{root}' is undefined"));
         };
@@ -379,6 +465,9 @@ fn undefined_error(source: &str, vars: &Arc<Vars>) -> TemplateError {
             path.push('.');
             path.push_str(attribute);
         }
+    }
+    if let Some(hint) = take_undefined_hint() {
+        return TemplateError::undefined(hint);
     }
     TemplateError::undefined(format!("an undefined variable is used in '{source}'"))
 }

@@ -5,15 +5,20 @@
 //! are replaced by versions that follow Ansible's behaviour.
 
 mod collections;
+mod crypt;
 mod encoding;
 mod math;
 mod paths;
 mod pattern;
+mod random;
 mod sets;
 mod types;
+mod urls;
 mod vault;
 
 use minijinja::Environment;
+
+pub(crate) use urls::split as split_url;
 
 /// Adds every Ansible filter to `env`, replacing minijinja's variants.
 pub(crate) fn register(env: &mut Environment<'static>) {
@@ -25,4 +30,7 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     paths::register(env);
     math::register(env);
     vault::register(env);
+    random::register(env);
+    crypt::register(env);
+    urls::register(env);
 }

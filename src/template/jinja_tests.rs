@@ -5,7 +5,7 @@ mod files;
 mod version;
 
 use minijinja::value::{Kwargs, Rest, ValueKind};
-use minijinja::{Environment, Error, State, Value};
+use minijinja::{Environment, Error, ErrorKind, State, Value};
 
 use super::args::{Params, ensure_defined, fail};
 use super::pyfmt::{is_sequence, iter_items, py_str};
@@ -33,6 +33,24 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     for name in ["changed", "change"] {
         env.add_test(name, changed);
     }
+    env.add_test("timedout", timedout);
+    for name in ["nan", "isnan"] {
+        env.add_test(name, |v: &Value| {
+            v.kind() == ValueKind::Number && f64::try_from(v.clone()).is_ok_and(f64::is_nan)
+        });
+    }
+    env.add_test("uri", |v: &Value, schemes: Option<Value>| {
+        is_uri(v, schemes.as_ref())
+    });
+    env.add_test("url", |v: &Value, schemes: Option<Value>| {
+        is_uri(v, schemes.as_ref()) && {
+            let parts = super::filters_urls_split(&py_str_of(v));
+            parts["netloc"] != "" || parts["scheme"] == "file"
+        }
+    });
+    env.add_test("urn", |v: &Value| {
+        is_uri(v, Some(&Value::from(vec![Value::from("urn")])))
+    });
     env.add_test("finished", |v: &Value| async_flag(v, "finished"));
     env.add_test("started", |v: &Value| async_flag(v, "started"));
     env.add_test(
@@ -310,5 +328,61 @@ mod tests {
         assert_eq!(eval("'' is falsy", json!({})), "True");
         assert_eq!(eval("'off' is falsy(convert_bool=true)", json!({})), "True");
         assert!(eval_err("missing is truthy", json!({})).contains("undefined"));
+    }
+}
+
+/// `timedout`: the result says the task timed out after a period.
+fn timedout(value: &Value) -> Result<bool, Error> {
+    if value.kind() != ValueKind::Map {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            "The 'timedout' test expects a dictionary",
+        ));
+    }
+    let timedout = value.get_attr("timedout").unwrap_or_default();
+    Ok(timedout.is_true()
+        && timedout
+            .get_attr("period")
+            .is_ok_and(|period| period.is_true()))
+}
+
+fn py_str_of(value: &Value) -> String {
+    py_str(value)
+}
+
+/// Ansible's `uri` test: Python's urlparse accepts nearly anything; with `schemes`,
+/// the scheme must be one of them.
+fn is_uri(value: &Value, schemes: Option<&Value>) -> bool {
+    if value.as_str().is_none() {
+        return false;
+    }
+    let parts = super::filters_urls_split(&py_str_of(value));
+    match schemes.filter(|s| s.is_true()) {
+        None => true,
+        Some(schemes) => schemes
+            .try_iter()
+            .map(|mut items| items.any(|s| s.as_str() == parts["scheme"].as_str()))
+            .unwrap_or(false),
+    }
+}
+
+#[cfg(test)]
+mod url_tests {
+    use crate::template::test_support::eval;
+    use serde_json::json;
+
+    #[test]
+    fn timedout_nan_and_uri_tests() {
+        let ctx = json!({"r": {"timedout": {"period": 5}}, "s": {"failed": true}, "n": f64::NAN});
+        assert_eq!(eval("r is timedout", ctx.clone()), "True");
+        assert_eq!(eval("s is timedout", ctx.clone()), "False");
+        assert_eq!(eval("(0.0/1) is nan", ctx.clone()), "False");
+        assert_eq!(eval("'https://x/y' is url", ctx.clone()), "True");
+        assert_eq!(eval("'file:///etc' is url", ctx.clone()), "True");
+        assert_eq!(eval("'/just/a/path' is url", ctx.clone()), "False");
+        assert_eq!(eval("'/just/a/path' is uri", ctx.clone()), "True");
+        assert_eq!(eval("'urn:isbn:0451450523' is urn", ctx.clone()), "True");
+        assert_eq!(eval("'https://x' is urn", ctx.clone()), "False");
+        assert_eq!(eval("'ftp://x' is uri(['http', 'https'])", ctx), "False");
     }
 }

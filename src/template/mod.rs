@@ -11,6 +11,7 @@ mod lookups;
 mod nesting;
 pub mod pyfmt;
 mod pypath;
+mod pyrandom;
 mod vars;
 pub mod yaml_dump;
 
@@ -19,8 +20,14 @@ use minijinja::Environment;
 pub use engine::{
     Delimiters, RenderOptions, Templar, TemplateError, is_template, shielded, to_json, truthy,
 };
+pub use lookups::{ANSIBLE_LOOKUPS, lookup_name, loop_items as lookup_loop_items, search_path};
 pub use nesting::{check_expression, check_template};
 pub use vars::{Vars, contains_template, is_variable_name};
+
+/// The parts of a URL as Python's `urlsplit` names them (for the URL tests).
+fn filters_urls_split(url: &str) -> serde_json::Map<String, serde_json::Value> {
+    filters::split_url(url)
+}
 
 /// Adds Ansible's filters and tests to `env`, together with minijinja-contrib's
 /// extras and Python-style methods on strings, lists and dicts

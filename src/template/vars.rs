@@ -54,6 +54,13 @@ impl Vars {
         })
     }
 
+    /// These variables with `extra` ones set on top (computed objects kept).
+    pub fn with_extra(self: &Arc<Self>, extra: Map<String, Json>) -> Arc<Vars> {
+        let mut map = self.map.clone();
+        map.extend(extra);
+        Vars::with_objects(self.templar.clone(), map, self.objects.clone())
+    }
+
     /// The engine these variables render with.
     pub fn templar(&self) -> &Arc<Templar> {
         &self.templar
