@@ -189,3 +189,39 @@ fn role_entry_keywords_are_not_role_parameters() {
         "`port` is the connection keyword of the entry"
     );
 }
+
+#[test]
+fn a_handler_may_include_tasks_and_set_fact_in_a_loop_accumulates() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "cleanup.yml",
+        "- copy: {content: \"{{ words | join(' ') }}\", dest: \"{{ playbook_dir }}/cleaned\"}\n",
+    );
+    scratch.write(
+        "site.yml",
+        r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - set_fact:
+        words: "{{ words | default([]) + [item] }}"
+      loop: [one, two, three]
+    - command: "true"
+      notify: clean up
+  handlers:
+    - name: clean up
+      include_tasks: cleanup.yml
+"#,
+    );
+    let output = scratch.bosun(&["run", "-c", "local", "-i", "localhost,", "site.yml"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
+    assert!(out.contains("RUNNING HANDLER [clean up]"), "{out}");
+    assert!(out.contains("RUNNING HANDLER [copy]"), "{out}");
+    let cleaned = std::fs::read_to_string(scratch.path().join("cleaned")).expect("cleaned");
+    assert_eq!(cleaned, "one two three");
+    assert_eq!(
+        recap_line(&out, "localhost"),
+        "localhost                  : ok=4    changed=2    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0   "
+    );
+}

@@ -1,13 +1,24 @@
 //! Handlers: run when flushed, in the order they are defined, on the hosts that
-//! notified them.
+//! notified them; a handler may include tasks or a role, or be a block.
 
-use super::play::PlayRun;
+use super::play::{ListKind, PlayRun};
 use super::{HostState, Runner};
+use crate::playbook::Action;
+use futures::future::BoxFuture;
 
 impl Runner {
     /// Runs notified handlers in the order they are defined, on the hosts that
     /// notified them.
-    pub(super) async fn flush_handlers(&self, run: &PlayRun<'_>, hosts: &mut [HostState]) {
+    /// Boxed because a handler may include tasks, whose handlers flush in turn.
+    pub(super) fn flush_handlers<'a>(
+        &'a self,
+        run: &'a PlayRun<'a>,
+        hosts: &'a mut [HostState],
+    ) -> BoxFuture<'a, ()> {
+        Box::pin(self.flush_handlers_now(run, hosts))
+    }
+
+    async fn flush_handlers_now(&self, run: &PlayRun<'_>, hosts: &mut [HostState]) {
         for handler in &run.play.handlers {
             let mut names = vec![handler.display_name()];
             if let Some(name) = &handler.name {
@@ -35,8 +46,18 @@ impl Runner {
                     paused.push(host.name.clone());
                 }
             }
-            self.announce(run, handler, true);
-            self.run_on_hosts(run, handler, hosts).await;
+            match handler.action {
+                Action::IncludeTasks { .. }
+                | Action::IncludeRole { .. }
+                | Action::Block { .. }
+                | Action::Meta(_) => {
+                    self.run_one(run, handler, hosts, ListKind::Handlers).await;
+                }
+                _ => {
+                    self.announce(run, handler, true);
+                    self.run_on_hosts(run, handler, hosts).await;
+                }
+            }
             for host in hosts.iter_mut() {
                 if paused.contains(&host.name) {
                     host.ended = false;

@@ -48,11 +48,12 @@ impl Runner {
             }
             Err(message) => Some(message),
         };
+        let mut vars = vars.clone();
         for index in 0..items.len() {
             if index > 0 && control.pause > 0.0 {
                 tokio::time::sleep(Duration::from_secs_f64(control.pause)).await;
             }
-            let item_scope = self.item_scope(control, vars, &items, index);
+            let item_scope = self.item_scope(control, &vars, &items, index);
             let mut result = if self.conditions_hold(task, &item_scope)? {
                 match unreachable.take() {
                     Some(message) => unreachable_result(message),
@@ -61,6 +62,7 @@ impl Runner {
             } else {
                 skipped_result("Conditional result was False")
             };
+            vars = self.with_facts_of(&vars, &result);
             insert_loop_vars(&mut result, control, &items, index);
             let label = self.item_label(task, control, &items[index], &item_scope, &result)?;
             let stop = !control.break_when.is_empty()
@@ -122,6 +124,17 @@ impl Runner {
         }
         summary.insert("results".into(), Json::Array(results));
         Ok((status_of(&summary), summary))
+    }
+
+    /// The loop's variables with the facts an item set (`set_fact`, `include_vars`):
+    /// the next items see them, as Ansible's loop shares its variables.
+    fn with_facts_of(&self, vars: &Arc<Vars>, result: &Outcome) -> Arc<Vars> {
+        let Some(Json::Object(facts)) = result.get("ansible_facts") else {
+            return vars.clone();
+        };
+        let mut map = vars.raw().clone();
+        map.extend(facts.clone());
+        Vars::with_objects(self.templar.clone(), map, hostvars_object(vars))
     }
 
     /// The variables of one loop item: the task's, plus the loop variables.

@@ -442,7 +442,11 @@ fn undefined_error(source: &str, vars: &Arc<Vars>) -> TemplateError {
             .unwrap_or_default()
     };
     let mut names: Vec<String> = names.into_iter().collect();
-    names.sort();
+    // The first name written is the first Jinja evaluates: name that one.
+    names.sort_by_key(|name| {
+        let root = name.split('.').next().unwrap_or_default();
+        (source.find(root).unwrap_or(usize::MAX), name.clone())
+    });
     for name in names {
         let mut parts = name.split('.');
         let root = parts.next().unwrap_or_default();
