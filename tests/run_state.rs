@@ -133,3 +133,56 @@ fn facts_and_variables_last_into_later_plays_and_failed_hosts_stay_out() {
     );
     assert!(out.contains("PLAY [h2]"), "{out}");
 }
+
+#[test]
+fn async_tasks_run_in_the_background_and_async_status_follows_them() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "site.yml",
+        r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - shell: sleep 2 && echo done > {{ playbook_dir }}/async-out
+      async: 20
+      poll: 0
+      register: job
+    - async_status: jid={{ job.ansible_job_id }}
+      register: status
+      until: status.finished
+      retries: 10
+      delay: 1
+    - shell: echo sync
+      async: 10
+      poll: 1
+      register: sync
+    - shell: sleep 5
+      async: 1
+      poll: 1
+      register: slow
+      ignore_errors: true
+    - copy: content=x dest={{ playbook_dir }}/x
+      async: 5
+      ignore_errors: true
+      register: nocopy
+    - copy:
+        content: "{{ job.finished }} {{ status.finished }} {{ sync.stdout }} {{ slow is failed }} {{ nocopy.msg }}"
+        dest: "{{ playbook_dir }}/summary"
+"#,
+    );
+    let output = scratch.bosun(&["run", "-c", "local", "-i", "localhost,", "site.yml"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
+    let read = |name: &str| std::fs::read_to_string(scratch.path().join(name)).ok();
+    assert_eq!(read("async-out").as_deref(), Some("done\n"));
+    assert_eq!(
+        read("summary").as_deref(),
+        Some("False True sync True This action (copy) does not support async."),
+        "a task past its async time fails (Ansible words it 'Timeout exceeded' or 'async task did \
+         not complete within the requested time', depending on which of its timers fires first)"
+    );
+    assert_eq!(
+        recap_line(&out, "localhost"),
+        "localhost                  : ok=6    changed=4    unreachable=0    failed=0    skipped=0    rescued=0    ignored=2   "
+    );
+}

@@ -218,47 +218,54 @@ impl Runner {
             )?
             .and_then(|t| t.as_f64())
             .filter(|seconds| *seconds > 0.0);
+        let asynchronous = self.async_keywords(task, vars)?;
+        if asynchronous.is_some() && NO_ASYNC.contains(&name.as_str()) {
+            return Ok(modules::failed(format!(
+                "This action ({name}) does not support async."
+            )));
+        }
         let env = self.environment(task, vars)?;
         let conn = match self.task_connection(task, host, vars, delegated).await? {
             Ok(conn) => conn,
             Err(failed) => return Ok(failed),
         };
-        let lookup = LookupVars(vars.clone());
         let prefetched = host.prefetched.clone();
-        let outcome = {
-            let ctx = ModuleContext {
-                target: Target {
-                    conn: conn.as_ref(),
-                    host: &host.name,
-                    env,
-                    verbosity: self.options.verbosity,
-                    vars: &lookup,
-                    prefetched: prefetched.as_deref(),
-                },
-                check_mode,
-                diff_mode,
-            };
-            let run = async {
-                match (&task.action, module) {
-                    (_, Some(module)) => module.run(&ctx, &args).await,
-                    (Action::DropIn { path, .. }, None) => {
-                        let plain: Map<String, Json> = rendered.into_iter().collect();
-                        modules::dropin::run(&ctx, &name, path, &plain).await
-                    }
-                    (_, None) => Err(ModuleError::Failed(format!(
-                        "couldn't resolve module/action '{name}'"
-                    ))),
-                }
-            };
-            match limit {
-                Some(seconds) => tokio::time::timeout(Duration::from_secs_f64(seconds), run)
-                    .await
-                    .ok(),
-                None => Some(run.await),
-            }
+        let call = ModuleCall {
+            module,
+            dropin: match &task.action {
+                Action::DropIn { path, .. } => Some(path.clone()),
+                _ => None,
+            },
+            name: name.clone(),
+            args,
+            plain: rendered.into_iter().collect(),
+            conn,
+            host: host.name.clone(),
+            env,
+            verbosity: self.options.verbosity,
+            vars: LookupVars(vars.clone()),
+            prefetched: prefetched.clone(),
+            check_mode,
+            diff_mode,
+        };
+        let (limit, poll) = match asynchronous {
+            Some((seconds, 0)) => return Ok(self.jobs.start(seconds, call.run())),
+            Some((seconds, poll)) => (Some(seconds as f64), Some(poll)),
+            None => (limit, None),
+        };
+        let outcome = match limit {
+            Some(seconds) => tokio::time::timeout(Duration::from_secs_f64(seconds), call.run())
+                .await
+                .ok(),
+            None => Some(call.run().await),
         };
         let Some(outcome) = outcome else {
             self.abandon_connection(host).await;
+            if poll.is_some() {
+                let mut timed_out = modules::failed("Timeout exceeded");
+                timed_out.extend(super::jobs::job_keys(&super::jobs::new_jid(), true));
+                return Ok(timed_out);
+            }
             return Ok(modules::failed(format!(
                 "The {name} action failed to execute in the expected time frame ({}) and was terminated",
                 limit.unwrap_or_default()
@@ -267,7 +274,25 @@ impl Runner {
         if let Some(prefetched) = &prefetched {
             forget_what_changed(prefetched, &outcome);
         }
-        Ok(self.module_result(outcome, host, delegated, diff_mode))
+        let mut result = self.module_result(outcome, host, delegated, diff_mode);
+        if poll.is_some() {
+            result.extend(super::jobs::job_keys(&super::jobs::new_jid(), true));
+        }
+        Ok(result)
+    }
+
+    /// `async` and `poll` (default 15) rendered: `None` for a task that is not
+    /// asynchronous (`async` absent or 0).
+    fn async_keywords(&self, task: &Task, vars: &Arc<Vars>) -> Result<Option<(u64, u64)>, String> {
+        let seconds = self
+            .keyword(task, "async", Kind::Int, task.async_.as_ref(), vars)?
+            .and_then(|value| value.as_u64())
+            .filter(|seconds| *seconds > 0);
+        let poll = self
+            .keyword(task, "poll", Kind::Int, task.poll.as_ref(), vars)?
+            .and_then(|value| value.as_u64())
+            .unwrap_or(15);
+        Ok(seconds.map(|seconds| (seconds, poll)))
     }
 
     /// Whether the task runs in check mode: its `check_mode` keyword, else `--check`.
@@ -375,26 +400,22 @@ impl Runner {
         delegated: Option<&str>,
         diff_mode: bool,
     ) -> Outcome {
-        match outcome {
-            Ok(mut result) => {
-                settle_flags(&mut result);
-                if let Some(Json::Object(facts)) = result.get("ansible_facts").cloned()
-                    && delegated.is_none()
-                {
-                    host.add_facts(&facts);
-                }
-                if !diff_mode {
-                    result.remove("diff");
-                }
-                result
-            }
-            Err(ModuleError::Connection(ConnectionError::Failed(message))) => {
-                modules::failed(message)
-            }
-            Err(ModuleError::Connection(err)) => unreachable_result(err.to_string()),
-            Err(ModuleError::Failed(message)) => modules::failed(message),
-            Err(ModuleError::FailedWith(result)) => result,
+        if let Ok(result) = &outcome
+            && let Some(Json::Object(facts)) = result.get("ansible_facts")
+            && delegated.is_none()
+        {
+            host.add_facts(facts);
         }
+        let mut result = match outcome {
+            Err(ModuleError::Connection(err)) if !matches!(err, ConnectionError::Failed(_)) => {
+                unreachable_result(err.to_string())
+            }
+            outcome => super::jobs::outcome_of(outcome),
+        };
+        if !diff_mode {
+            result.remove("diff");
+        }
+        result
     }
 
     /// `set_fact`: the variables rendered and set for the host.
@@ -599,6 +620,66 @@ impl VarLookup for LookupVars {
             .templar()
             .render_with(text, &scope, options)
             .map_err(|e| e.message)
+    }
+}
+
+/// The actions that refuse `async`, as Ansible's action plugins without async support.
+const NO_ASYNC: &[&str] = &[
+    "assemble",
+    "assert",
+    "copy",
+    "debug",
+    "fail",
+    "fetch",
+    "pause",
+    "raw",
+    "script",
+    "set_stats",
+    "template",
+    "unarchive",
+];
+
+/// One module call with everything it needs owned, so it can run inline or as a
+/// background job.
+struct ModuleCall {
+    module: Option<&'static dyn modules::Module>,
+    dropin: Option<std::path::PathBuf>,
+    name: String,
+    args: Args,
+    plain: Map<String, Json>,
+    conn: Arc<dyn Connection>,
+    host: String,
+    env: Vec<(String, String)>,
+    verbosity: u8,
+    vars: LookupVars,
+    prefetched: Option<Arc<modules::prefetch::Prefetched>>,
+    check_mode: bool,
+    diff_mode: bool,
+}
+
+impl ModuleCall {
+    /// Runs the built-in module, or the drop-in one.
+    async fn run(self) -> Result<Outcome, ModuleError> {
+        let ctx = ModuleContext {
+            target: Target {
+                conn: self.conn.as_ref(),
+                host: &self.host,
+                env: self.env.clone(),
+                verbosity: self.verbosity,
+                vars: &self.vars,
+                prefetched: self.prefetched.as_deref(),
+            },
+            check_mode: self.check_mode,
+            diff_mode: self.diff_mode,
+        };
+        match (self.module, &self.dropin) {
+            (Some(module), _) => module.run(&ctx, &self.args).await,
+            (None, Some(path)) => modules::dropin::run(&ctx, &self.name, path, &self.plain).await,
+            (None, None) => Err(ModuleError::Failed(format!(
+                "couldn't resolve module/action '{}'",
+                self.name
+            ))),
+        }
     }
 }
 

@@ -31,6 +31,7 @@ impl Runner {
             ControlAction::GroupBy => Ok(self
                 .group_by(&host.name, args)
                 .unwrap_or_else(modules::failed)),
+            ControlAction::AsyncStatus => Ok(self.async_status(&args)),
             ControlAction::WaitForConnection => {
                 self.wait_for_connection(task, args, host, vars, delegated)
                     .await
@@ -96,6 +97,36 @@ impl Runner {
         result.insert("add_group".into(), Json::String(group));
         result.insert("parent_groups".into(), serde_json::json!(parents));
         Ok(result)
+    }
+
+    /// `async_status`: the state of job `jid`, or (`mode: cleanup`) the job forgotten.
+    fn async_status(&self, args: &IndexMap<String, Json>) -> Outcome {
+        if let Err(message) = check_valid_args("async_status", args, &["jid", "mode"]) {
+            return modules::failed(message);
+        }
+        let Some(jid) = args.get("jid").map(text) else {
+            return modules::failed("missing required arguments: jid");
+        };
+        match args.get("mode").map(text).as_deref() {
+            None | Some("status") => self.jobs.status(&jid).unwrap_or_else(|| {
+                let mut unknown = modules::failed("could not find job");
+                unknown.extend(super::jobs::job_keys(&jid, true));
+                unknown
+            }),
+            Some("cleanup") => {
+                self.jobs.forget(&jid);
+                let mut erased = modules::ok(false);
+                erased.insert("ansible_job_id".into(), Json::String(jid.clone()));
+                erased.insert(
+                    "erased".into(),
+                    Json::String(format!("~/.ansible_async/{jid}")),
+                );
+                erased
+            }
+            Some(other) => modules::failed(format!(
+                "value of mode must be one of: status, cleanup, got: {other}"
+            )),
+        }
     }
 
     /// `wait_for_connection`: after `delay`, connects and runs a command every

@@ -9,6 +9,7 @@ mod control;
 mod handlers;
 mod host;
 mod includes;
+mod jobs;
 mod keywords;
 mod looping;
 mod meta;
@@ -143,6 +144,8 @@ pub struct Runner {
     stats: Mutex<Stats>,
     /// What each host keeps from play to play.
     memory: host::Memory,
+    /// Tasks running in the background (`async` with `poll: 0`).
+    jobs: jobs::Jobs,
     /// The error that stops the run, once one happened: every task loop ends.
     stopped: Mutex<Option<RunError>>,
     connections: tokio::sync::Mutex<
@@ -166,6 +169,7 @@ impl Runner {
             reporter,
             stats: Mutex::new(Stats::new()),
             memory: host::Memory::default(),
+            jobs: jobs::Jobs::default(),
             stopped: Mutex::new(None),
             connections: tokio::sync::Mutex::new(std::collections::HashMap::new()),
         }
@@ -295,6 +299,7 @@ impl Runner {
 
     /// Closes every connection and prints the recap.
     async fn finish(&self) -> Summary {
+        self.jobs.wait_all().await;
         self.close_connections().await;
         let stats = self.stats.lock().map(|s| s.clone()).unwrap_or_default();
         self.reporter.recap(&stats);

@@ -170,6 +170,10 @@ pub struct Task {
     pub retries: Option<Json>,
     /// `delay:` seconds between retries (default 5).
     pub delay: Option<Json>,
+    /// `async:` seconds the action may run in the background.
+    pub async_: Option<Json>,
+    /// `poll:` seconds between checks of an `async` action; 0 leaves it running.
+    pub poll: Option<Json>,
     /// Tags, including those inherited from the play, roles, blocks and imports.
     pub tags: Vec<String>,
     /// `vars:` of the task (for blocks: of the block).
@@ -260,6 +264,8 @@ pub enum ControlAction {
     GroupBy,
     /// `wait_for_connection`: retries the connection until the host answers.
     WaitForConnection,
+    /// `async_status`: how a background (`async`) task is doing.
+    AsyncStatus,
 }
 
 impl ControlAction {
@@ -269,6 +275,7 @@ impl ControlAction {
             "add_host" => Some(ControlAction::AddHost),
             "group_by" => Some(ControlAction::GroupBy),
             "wait_for_connection" => Some(ControlAction::WaitForConnection),
+            "async_status" => Some(ControlAction::AsyncStatus),
             _ => None,
         }
     }
@@ -279,6 +286,7 @@ impl ControlAction {
             ControlAction::AddHost => "add_host",
             ControlAction::GroupBy => "group_by",
             ControlAction::WaitForConnection => "wait_for_connection",
+            ControlAction::AsyncStatus => "async_status",
         }
     }
 }
@@ -444,6 +452,8 @@ impl Task {
             until: None,
             retries: None,
             delay: None,
+            async_: None,
+            poll: None,
             tags: Vec::new(),
             vars: VarMap::new(),
             options: TaskOptions::default(),

@@ -40,6 +40,8 @@ const TASK_KEYWORDS: &[&str] = &[
     "until",
     "retries",
     "delay",
+    "async",
+    "poll",
     "tags",
     "vars",
     "environment",
@@ -527,6 +529,8 @@ impl Loader {
             .transpose()?;
         task.retries = node.get("retries").map(Node::to_json);
         task.delay = node.get("delay").map(Node::to_json);
+        task.async_ = node.get("async").map(Node::to_json);
+        task.poll = node.get("poll").map(Node::to_json);
         task.loop_ = parse_loop(node)?;
         if let Some(control) = node.get("loop_control") {
             task.loop_control = parse_loop_control(control)?;
