@@ -12,6 +12,17 @@ use super::{HostState, InventoryNow};
 use crate::playbook::{Play, RoleScope, Task};
 use crate::template::Vars;
 
+/// `ansible_playbook_python`: the control node's `python3` (bosun itself needs none;
+/// playbooks point localhost's interpreter at it).
+static PLAYBOOK_PYTHON: std::sync::LazyLock<std::path::PathBuf> = std::sync::LazyLock::new(|| {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join("python3"))
+        .find(|path| path.is_file())
+        .unwrap_or_else(|| "/usr/bin/python3".into())
+});
+
 /// The placeholder `omit` renders to; arguments equal to it are dropped.
 pub const OMIT: &str = "__omit_place_holder__bosun";
 
@@ -135,7 +146,7 @@ pub fn task_vars(
     let short = name.split('.').next().unwrap_or_default().to_string();
     let names = |hosts: &[String]| Json::from(hosts.to_vec());
     let batch = names(&scope.batch);
-    let magic: [(&str, Json); 16] = [
+    let magic: [(&str, Json); 19] = [
         ("inventory_hostname", Json::String(name.clone())),
         ("inventory_hostname_short", Json::String(short)),
         (
@@ -163,8 +174,8 @@ pub fn task_vars(
         (
             "ansible_version",
             serde_json::json!({
-                "full": "2.17.0", "major": 2, "minor": 17, "revision": 0,
-                "string": "2.17.0", "bosun": env!("CARGO_PKG_VERSION"),
+                "full": "2.19.14", "major": 2, "minor": 19, "revision": 14,
+                "string": "2.19.14", "bosun": env!("CARGO_PKG_VERSION"),
             }),
         ),
         (
@@ -180,9 +191,21 @@ pub fn task_vars(
                 runner.options.tags.only.clone()
             }),
         ),
+        (
+            "ansible_skip_tags",
+            serde_json::json!(runner.options.tags.skip),
+        ),
+        ("ansible_forks", Json::from(runner.options.forks)),
+        (
+            "ansible_playbook_python",
+            Json::String(PLAYBOOK_PYTHON.display().to_string()),
+        ),
     ];
     for (key, value) in magic {
         vars.insert(key.into(), value);
+    }
+    if !vars.contains_key("ansible_host") {
+        vars.insert("ansible_host".into(), Json::String(name.clone()));
     }
     if let Some(role) = role {
         vars.insert(

@@ -118,6 +118,12 @@ impl StateModule for TemplateModule {
         extra.insert("template_host".into(), json!(control_host()));
         extra.insert("template_uid".into(), json!(user_name()));
         extra.insert("template_run_date".into(), json!(crate::clock::now_local()));
+        if let Ok(modified) = std::fs::metadata(&full).and_then(|m| m.modified()) {
+            extra.insert(
+                "template_mtime".into(),
+                json!(crate::clock::python_datetime(modified)),
+            );
+        }
         extra.insert(
             "ansible_managed".into(),
             Json::String("Ansible managed".into()),
