@@ -225,3 +225,39 @@ fn a_handler_may_include_tasks_and_set_fact_in_a_loop_accumulates() {
         "localhost                  : ok=4    changed=2    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0   "
     );
 }
+
+#[test]
+fn a_module_named_by_a_template_is_resolved_per_host_when_the_task_runs() {
+    let scratch = Scratch::new();
+    scratch.write("inventory", TWO_LOCAL_HOSTS);
+    scratch.write(
+        "site.yml",
+        r#"
+- hosts: all
+  gather_facts: false
+  vars:
+    variable_module_name: debug
+  tasks:
+    - set_fact:
+        module_to_run: "{{ 'debug' if inventory_hostname == 'h1' else 'ping' }}"
+    - action:
+        module: '{{ module_to_run }}'
+      register: out
+    - action: "{{ variable_module_name }} msg='this should be debugged'"
+      register: result
+    - copy:
+        content: "{{ result.msg }}|{{ 'msg' in out }}|{{ 'ping' in out }}"
+        dest: "{{ playbook_dir }}/out-{{ inventory_hostname }}"
+"#,
+    );
+    let output = scratch.bosun(&["run", "-i", "inventory", "site.yml"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
+    let read = |name: &str| std::fs::read_to_string(scratch.path().join(name)).expect(name);
+    assert_eq!(read("out-h1"), "this should be debugged|True|False");
+    assert_eq!(read("out-h2"), "this should be debugged|False|True");
+    assert!(
+        !out.contains("\"changed\": false,\n    \"msg\": \"this should"),
+        "shown as debug shows its message:\n{out}"
+    );
+}

@@ -153,6 +153,21 @@ impl Runner {
             Action::Module { args, .. } | Action::DropIn { args, .. } => {
                 self.run_module(task, args, host, vars, delegated).await
             }
+            Action::Templated { name, args } => {
+                let rendered = self
+                    .templar
+                    .render_str(name, vars)
+                    .map_err(|err| located(&err, &task.span, "action"))?;
+                let mut resolved = task.clone();
+                resolved.action = self.loader.resolve_templated(&rendered, args.clone())?;
+                let mut result =
+                    Box::pin(self.execute_once(&resolved, host, vars, delegated)).await?;
+                result.insert(
+                    RESOLVED_ACTION_KEY.into(),
+                    Json::String(action_name(&resolved)),
+                );
+                Ok(result)
+            }
             Action::Unsupported { name } => Err(format!(
                 "module {name} is not supported by bosun (it is an ansible.builtin module bosun does not implement yet)"
             )),
@@ -620,6 +635,19 @@ impl VarLookup for LookupVars {
             .templar()
             .render_with(text, &scope, options)
             .map_err(|e| e.message)
+    }
+}
+
+/// Where a task whose module name is a template keeps the module it ran, so its
+/// result is shown as that module's (an internal key, never displayed).
+pub(super) const RESOLVED_ACTION_KEY: &str = "_ansible_resolved_action";
+
+/// The action a result came from: the module a templated name resolved to, else the
+/// task's own.
+pub(super) fn result_action(task: &Task, result: &Outcome) -> String {
+    match result.get(RESOLVED_ACTION_KEY).and_then(Json::as_str) {
+        Some(name) => name.to_string(),
+        None => action_name(task),
     }
 }
 

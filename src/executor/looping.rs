@@ -38,7 +38,6 @@ impl Runner {
         let items = self.loop_items(&spec.items, spec.kind, vars, task)?;
         let control = &self.loop_control(task, vars)?;
         let mut results = Vec::new();
-        let action = action_name(task);
         // A host that cannot be reached for the loop's question is reported so by the
         // first item that runs, without a second attempt to connect.
         let mut unreachable = match self.prefetch(task, host, &items, vars, delegated).await {
@@ -70,6 +69,8 @@ impl Runner {
             let no_log = self.no_log(task, &item_scope);
             result.insert(censor::NO_LOG_KEY.into(), Json::Bool(no_log));
             let status = status_of(&result);
+            let action = super::action::result_action(task, &result);
+            result.remove(super::action::RESOLVED_ACTION_KEY);
             self.reporter.result(&HostResult {
                 host: &host.name,
                 action: &action,

@@ -34,6 +34,8 @@ impl Runner {
             Err(message) => (Status::Failed, task_failed(message)),
         };
         let notified = take_notifications(&mut result);
+        let action = super::action::result_action(task, &result);
+        result.remove(super::action::RESOLVED_ACTION_KEY);
         let hidden =
             self.no_log(task, &vars) || result.get(censor::NO_LOG_KEY) == Some(&Json::Bool(true));
         let shown = censor::for_display(&result, hidden);
@@ -49,7 +51,6 @@ impl Runner {
             host.host_vars
                 .insert(name.clone(), Json::Object(result.clone()));
         }
-        let action = action_name(task);
         self.reporter.result(&HostResult {
             host: &host.name,
             action: &action,
@@ -172,7 +173,9 @@ pub(super) fn located(err: &TemplateError, span: &crate::source::Span, what: &st
 pub(super) fn action_name(task: &Task) -> String {
     match &task.action {
         Action::Module { module, .. } => module.name().to_string(),
-        Action::DropIn { name, .. } | Action::Unsupported { name } => name.clone(),
+        Action::DropIn { name, .. }
+        | Action::Unsupported { name }
+        | Action::Templated { name, .. } => name.clone(),
         Action::SetFact { .. } => "set_fact".into(),
         Action::IncludeVars { .. } => "include_vars".into(),
         Action::Control { action, .. } => action.name().into(),

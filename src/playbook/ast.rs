@@ -194,6 +194,14 @@ pub enum Action {
         /// Arguments as written.
         args: IndexMap<String, Json>,
     },
+    /// A module named by a template (`action: "{{ module }} msg=hi"`), resolved each
+    /// time the task runs.
+    Templated {
+        /// The name as written.
+        name: String,
+        /// Arguments as written.
+        args: IndexMap<String, Json>,
+    },
     /// A module of ansible.builtin that bosun lacks: the task fails if it runs.
     Unsupported {
         /// The module's short name.
@@ -476,6 +484,7 @@ impl Task {
             (None, Action::Module { module, .. }) => module.name().to_string(),
             (None, Action::DropIn { name, .. }) => name.clone(),
             (None, Action::Unsupported { name }) => name.clone(),
+            (None, Action::Templated { name, .. }) => name.clone(),
             (None, Action::Block { .. }) => "block".into(),
             (None, Action::IncludeTasks { .. }) => "include_tasks".into(),
             (None, Action::IncludeRole { .. }) => "include_role".into(),

@@ -641,6 +641,12 @@ impl Loader {
                     other => other.to_string(),
                 })
         };
+        if crate::template::is_template(name) {
+            return Ok(Action::Templated {
+                name: name.to_string(),
+                args,
+            });
+        }
         if let Some(action) = ControlAction::named(name) {
             return Ok(Action::Control { action, args });
         }
@@ -789,6 +795,44 @@ impl Loader {
                 })
             }
         }
+    }
+
+    /// The action a templated module name (`action: "{{ module }} msg=hi"`) rendered
+    /// to names, with its arguments checked as the loader checks a written one.
+    pub fn resolve_templated(
+        &self,
+        name: &str,
+        args: IndexMap<String, Json>,
+    ) -> Result<Action, String> {
+        let short = crate::fqcn::short_name(name);
+        if let Some(action) = ControlAction::named(short) {
+            return Ok(Action::Control { action, args });
+        }
+        if short == "set_fact" {
+            return Ok(Action::SetFact { facts: args });
+        }
+        let Some(module) = modules::lookup(short) else {
+            return match crate::fqcn::is_ansible_builtin(short) {
+                true => Ok(Action::Unsupported {
+                    name: short.to_string(),
+                }),
+                false => Err(format!("couldn't resolve module/action '{name}'")),
+            };
+        };
+        let params = module.all_params();
+        let takes_raw = module.free_form() == FreeForm::Raw;
+        for (key, value) in &args {
+            if key == VARIABLE_PARAMS || (key == "_raw_params" && !takes_raw) {
+                continue;
+            }
+            let param = find_param(&params, key)
+                .ok_or_else(|| format!("{}: {}", module.name(), unsupported(&params, key)))?;
+            check_names(param, value).map_err(|msg| format!("{}: {msg}", module.name()))?;
+        }
+        Ok(Action::Module {
+            module: ModuleRef(module),
+            args,
+        })
     }
 
     /// Builds the task of an ad hoc run (`-m module -a 'args'`), checked like a
@@ -1087,15 +1131,13 @@ pub fn load_vars_file(path: &Path) -> Result<VarMap, SourceError> {
 fn split_action(node: &Node) -> Result<(String, Node, Span), SourceError> {
     match &node.value {
         Value::Str(text) => {
-            let (name, rest) = text
-                .trim()
-                .split_once(char::is_whitespace)
-                .unwrap_or((text.trim(), ""));
+            let tokens = super::args::split_args(text);
+            let name = tokens.first().cloned().unwrap_or_default();
             let args = Node {
-                value: Value::Str(rest.trim().to_string()),
+                value: Value::Str(tokens.get(1..).unwrap_or_default().join(" ")),
                 span: node.span.clone(),
             };
-            Ok((name.to_string(), args, node.span.clone()))
+            Ok((name.trim().to_string(), args, node.span.clone()))
         }
         Value::Map(entries) => {
             let module = node
