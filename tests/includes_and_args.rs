@@ -261,3 +261,29 @@ fn a_module_named_by_a_template_is_resolved_per_host_when_the_task_runs() {
         "shown as debug shows its message:\n{out}"
     );
 }
+
+#[test]
+fn loop_items_are_labelled_as_python_prints_them() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "site.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - debug: msg=x\n      loop: [[1, a], {b: 2}, 'str', true, null]\n",
+    );
+    let output = scratch.bosun(&["run", "-c", "local", "-i", "localhost,", "site.yml"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}");
+    let labels: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("ok: [localhost] => (item="))
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            "[1, 'a']) => {",
+            "{'b': 2}) => {",
+            "str) => {",
+            "True) => {",
+            "None) => {"
+        ]
+    );
+}

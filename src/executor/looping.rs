@@ -189,9 +189,9 @@ impl Runner {
         result: &Outcome,
     ) -> Result<String, String> {
         let Some(label) = &control.label else {
-            return Ok(crate::pyjson::dumps(item, None)
-                .trim_matches('"')
-                .to_string());
+            return Ok(crate::template::pyfmt::py_str(
+                &minijinja::Value::from_serialize(item),
+            ));
         };
         let mut map = scope.raw().clone();
         if let Some(name) = &task.register {
