@@ -287,3 +287,36 @@ fn loop_items_are_labelled_as_python_prints_them() {
         ]
     );
 }
+
+#[test]
+fn notify_on_an_import_or_block_is_inherited_by_its_tasks() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "trigger.yml",
+        "- debug: msg=\"I trigger changed!\"\n  changed_when: true\n",
+    );
+    scratch.write(
+        "site.yml",
+        r#"
+- hosts: localhost
+  gather_facts: false
+  pre_tasks:
+    - import_tasks: trigger.yml
+      notify: hello
+  tasks:
+    - block:
+        - command: "true"
+      notify: again
+  handlers:
+    - name: hello
+      copy: {content: "hello", dest: "{{ playbook_dir }}/hello"}
+    - name: again
+      copy: {content: "again", dest: "{{ playbook_dir }}/again"}
+"#,
+    );
+    let output = scratch.bosun(&["run", "-c", "local", "-i", "localhost,", "site.yml"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
+    assert!(scratch.path().join("hello").is_file(), "{out}");
+    assert!(scratch.path().join("again").is_file(), "{out}");
+}

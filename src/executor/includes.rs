@@ -227,6 +227,7 @@ impl Runner {
                 tags: task.tags.clone(),
                 vars: task.vars.clone(),
                 options: task.options.clone(),
+                notify: task.notify.clone(),
             },
             handlers: Arc::new(std::sync::Mutex::new(Vec::new())),
             depth: 0,

@@ -196,6 +196,8 @@ pub struct Inherited {
     pub vars: VarMap,
     /// Options beneath the task's own.
     pub options: TaskOptions,
+    /// Handlers notified besides the task's own (`notify` on a block or import).
+    pub notify: Vec<String>,
 }
 
 impl Loader {
@@ -513,7 +515,12 @@ impl Loader {
         }
         task.options = ctx.inherited.options.overlay(&options);
         task.register = node.get("register").map(expect_identifier).transpose()?;
-        task.notify = string_list(node.get("notify"))?;
+        task.notify = ctx.inherited.notify.clone();
+        for name in string_list(node.get("notify"))? {
+            if !task.notify.contains(&name) {
+                task.notify.push(name);
+            }
+        }
         task.listen = string_list(node.get("listen"))?;
         task.changed_when = node
             .get("changed_when")
@@ -543,6 +550,7 @@ impl Loader {
                     tags: task.tags.clone(),
                     vars: task.vars.clone(),
                     options: task.options.clone(),
+                    notify: task.notify.clone(),
                 },
                 ..ctx.clone()
             };
@@ -874,6 +882,7 @@ impl Loader {
                 tags: task.tags.clone(),
                 vars: task.vars.clone(),
                 options: task.options.clone(),
+                notify: task.notify.clone(),
             },
             depth: ctx.depth + 1,
             ..ctx.clone()
