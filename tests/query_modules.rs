@@ -138,7 +138,7 @@ const STAT_PLAY: &str = r#"- hosts: localhost
           - lf.stat.isreg and not lf.stat.islnk
           - lf.stat.checksum == '5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03'
           - d.stat.isdir and d.stat.mode == '0750' and d.stat.checksum is not defined
-          - m.stat == {'exists': false}
+          - "m.stat == {'exists': false}"
           - f5.stat.checksum == 'b1946ac92492d2347c6235b4d2611184'
           - f5.stat.mimetype is not defined and f5.stat.attributes is not defined
 "#;

@@ -108,17 +108,18 @@ pub fn task_vars(
     extra: &[(String, Json)],
 ) -> Arc<Vars> {
     let role = task.and_then(|t| t.role.as_ref());
-    // A role's own chain; for tasks outside roles, every role of the play, since
-    // Ansible makes role defaults and vars visible play-wide (private_role_vars off).
-    let roles: Vec<Arc<RoleScope>> = match role {
-        Some(role) => role_chain(role).into_iter().rev().collect(),
-        None => scope
-            .play
-            .roles
-            .iter()
-            .filter_map(|block| block.role.clone())
-            .collect(),
-    };
+    // Every role of the play (dependencies before the roles that need them), since
+    // Ansible makes role defaults and vars visible play-wide (private_role_vars off);
+    // then a role task's own chain, which ranks highest.
+    let mut roles: Vec<Arc<RoleScope>> = scope
+        .play
+        .roles
+        .iter()
+        .filter_map(|block| block.role.clone())
+        .collect();
+    if let Some(role) = role {
+        roles.extend(role_chain(role).into_iter().rev());
+    }
     let mut vars = Map::new();
     for role in &roles {
         vars.extend(role.defaults.clone());
@@ -137,8 +138,10 @@ pub fn task_vars(
     }
     vars.extend(host.included_vars.clone());
     vars.extend(host.host_vars.clone());
-    if let Some(role) = role {
-        vars.extend(role.params.clone());
+    // A role's parameters, after those of the roles that pulled it in as a
+    // dependency (outermost first), as Ansible's `get_role_params` walks the chain.
+    for scope in role.map(role_chain).unwrap_or_default().iter().rev() {
+        vars.extend(scope.params.clone());
     }
     vars.extend(runner.options.extra_vars.clone());
 

@@ -12,9 +12,9 @@ module_args! {
         /// The statistics: a mapping of variable names to values.
         data: Json,
         /// Whether the statistics are kept per host instead of for the whole run.
-        per_host: bool => .default_bool(false),
+        per_host: Json,
         /// Whether new values add to those set before instead of replacing them.
-        aggregate: bool => .default_bool(true),
+        aggregate: Json,
     }
 }
 
@@ -38,9 +38,22 @@ impl Module for SetStats {
         let mut outcome = super::ok(false);
         outcome.insert(
             "ansible_stats".into(),
-            serde_json::json!({"data": data, "per_host": args.per_host, "aggregate": args.aggregate}),
+            serde_json::json!({
+                "data": data,
+                "per_host": loose_bool(&args.per_host, false),
+                "aggregate": loose_bool(&args.aggregate, true),
+            }),
         );
         Ok(outcome)
+    }
+}
+
+/// A boolean option as Ansible's `boolean(strict=False)` reads it: what is not a
+/// true word is false; absent, `default`.
+fn loose_bool(value: &Json, default: bool) -> bool {
+    match value {
+        Json::Null => default,
+        other => super::args::parse_bool(other).unwrap_or(false),
     }
 }
 
@@ -61,7 +74,7 @@ fn stats_data(data: Json) -> Result<Map<String, Json>, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::stats_data;
+    use super::{loose_bool, stats_data};
     use serde_json::json;
 
     #[test]
@@ -73,5 +86,12 @@ mod tests {
             Err("The 'data' option needs to be a dictionary/hash".into())
         );
         assert!(stats_data(json!({"1bad": 1})).is_err());
+    }
+
+    #[test]
+    fn options_are_loose_booleans() {
+        assert!(!loose_bool(&json!("x"), true));
+        assert!(loose_bool(&json!("yes"), false));
+        assert!(loose_bool(&json!(null), true));
     }
 }

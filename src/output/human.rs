@@ -258,7 +258,10 @@ impl Reporter for Human {
             progress.finish();
         }
         self.banner("PLAY RECAP");
-        for (host, s) in stats {
+        // Hosts sorted by name, as Ansible's default callback lists them.
+        let mut hosts: Vec<(&String, &crate::output::HostStats)> = stats.iter().collect();
+        hosts.sort_by(|a, b| a.0.cmp(b.0));
+        for (host, s) in hosts {
             let host_color = if s.failures > 0 || s.unreachable > 0 {
                 RED
             } else if s.changed > 0 {

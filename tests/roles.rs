@@ -1,0 +1,70 @@
+//! Role variables and parameters as Ansible layers them: a dependency sees the
+//! parameters of the roles that pulled it in, and a role sees its dependencies' vars.
+//! Expectations read off ansible-playbook 2.19 running the same playbook.
+
+mod common;
+
+use common::{Scratch, stderr, stdout};
+
+#[test]
+fn dependencies_see_parent_params_and_parents_see_dependency_vars() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "roles/top/meta/main.yml",
+        "dependencies:\n  - {role: middle, param_var: from_top_meta}\n  - {role: other, param_var: other_param}\n",
+    );
+    scratch.write(
+        "roles/top/tasks/main.yml",
+        "- copy: {content: \"{{ shared }}\", dest: \"{{ playbook_dir }}/top\"}\n",
+    );
+    scratch.write("roles/middle/meta/main.yml", "dependencies:\n  - leaf\n");
+    scratch.write("roles/middle/vars/main.yml", "shared: from_middle\n");
+    scratch.write("roles/middle/tasks/main.yml", "- debug: msg=middle\n");
+    scratch.write("roles/other/vars/main.yml", "shared: from_other\n");
+    scratch.write("roles/other/tasks/main.yml", "- debug: msg=other\n");
+    scratch.write(
+        "roles/leaf/tasks/main.yml",
+        "- copy: {content: \"{{ param_var }}\", dest: \"{{ playbook_dir }}/leaf\"}\n",
+    );
+    scratch.write(
+        "site.yml",
+        "- hosts: localhost\n  gather_facts: false\n  roles:\n    - {role: top, param_var: from_play}\n",
+    );
+    let output = scratch.bosun(&["run", "-c", "local", "-i", "localhost,", "site.yml"]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    let read = |name: &str| std::fs::read_to_string(scratch.path().join(name)).expect(name);
+    assert_eq!(
+        read("leaf"),
+        "from_top_meta",
+        "the parent's params reach the leaf"
+    );
+    assert_eq!(read("top"), "from_other", "the last dependency's vars win");
+}
+
+#[test]
+fn the_recap_lists_hosts_by_name() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "inventory",
+        "zeta ansible_connection=local\nalpha ansible_connection=local\n",
+    );
+    scratch.write(
+        "site.yml",
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - ping:\n",
+    );
+    let output = scratch.bosun(&["run", "-i", "inventory", "site.yml"]);
+    let out = stdout(&output);
+    let recap: Vec<&str> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("PLAY RECAP"))
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(recap, ["alpha", "zeta"], "{out}");
+}
