@@ -606,3 +606,41 @@ fn attribute_only_changes_set_chattr_flags_then_change_nothing() {
             .expect("chattr runs");
     }
 }
+
+#[test]
+fn a_become_user_without_rights_on_the_pipe_still_writes_the_file() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let scratch = Scratch::new();
+    let shared = scratch.path().join("shared");
+    std::fs::create_dir(&shared).expect("mkdir");
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    scratch.write(
+        "site.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - copy: {content: hi, dest: \"{{ playbook_dir }}/shared/by-nobody\", mode: \"0640\"}\n      become: true\n      become_user: nobody\n",
+    );
+    let args = ["run", "-c", "local", "-i", "localhost,", "site.yml"];
+    let first = scratch.bosun(&args);
+    let out = common::stdout(&first);
+    assert_eq!(first.status.code(), Some(0), "{out}");
+    let meta = std::fs::metadata(shared.join("by-nobody")).expect("written");
+    assert_eq!(meta.mode() & 0o7777, 0o640);
+    assert_eq!(
+        std::fs::read_to_string(shared.join("by-nobody")).expect("read"),
+        "hi"
+    );
+    let nobody = std::process::Command::new("id")
+        .args(["-u", "nobody"])
+        .output()
+        .expect("id");
+    let uid: u32 = String::from_utf8_lossy(&nobody.stdout)
+        .trim()
+        .parse()
+        .expect("uid");
+    assert_eq!(meta.uid(), uid, "written as the become user");
+    let second = scratch.bosun(&args);
+    assert!(
+        common::stdout(&second).contains("changed=0"),
+        "{}",
+        common::stdout(&second)
+    );
+}

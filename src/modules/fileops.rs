@@ -700,10 +700,12 @@ pub async fn write_atomic(
     };
     let failed_to_write = format!("|| {{ rm -f -- {t}; exit 94; }}; ");
     match (inline, mode) {
-        // One process writes the bytes with their mode from the first byte on.
+        // The bytes are written private (0600) from the first byte on, then given their
+        // mode. `cat` reads the inherited stdin: reopening /dev/stdin (as `install`
+        // would) fails for a become user that does not own the pipe.
         (true, Some(mode)) => {
             script.push_str(&format!(
-                "install -m {mode:04o} /dev/stdin {t} {failed_to_write}"
+                "( umask 077; cat > {t} ) {failed_to_write}chmod {mode:04o} -- {t} {failed_to_write}"
             ));
         }
         (true, None) => script.push_str(&format!("cat > {t} {failed_to_write}")),
