@@ -381,3 +381,34 @@ fn vars_files_take_the_first_file_of_a_list_and_skip_what_is_missing_or_undefine
     let out = std::fs::read_to_string(scratch.path().join("out")).expect("out");
     assert_eq!(out, "vars dir / beside the play");
 }
+
+#[test]
+fn failed_when_sets_failed_either_way_and_until_keeps_a_module_failure() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "site.yml",
+        r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - command: /bin/false
+      register: r
+      until: true
+      retries: 1
+      delay: 0
+      ignore_errors: true
+    - command: /bin/false
+      failed_when: false
+      register: f
+    - copy:
+        content: "{{ r.failed }} {{ r.attempts }} {{ 'failed' in f }} {{ f.failed }}"
+        dest: "{{ playbook_dir }}/out"
+"#,
+    );
+    let output = scratch.bosun(&["run", "-c", "local", "-i", "localhost,", "site.yml"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
+    let written = std::fs::read_to_string(scratch.path().join("out")).expect("out");
+    assert_eq!(written, "True 1 True False");
+    assert!(recap_line(&out, "localhost").contains("ignored=1"), "{out}");
+}

@@ -82,7 +82,6 @@ impl Runner {
                 Err(message) => return task_failed(message),
             };
             if done {
-                result.remove("failed");
                 return result;
             }
             if attempt > retries {
@@ -110,11 +109,7 @@ impl Runner {
         if let Some(conditions) = &task.failed_when {
             let failed = self.check_with_result(conditions, task, result, vars)?;
             result.insert("failed_when_result".into(), Json::Bool(failed));
-            if failed {
-                result.insert("failed".into(), Json::Bool(true));
-            } else {
-                result.remove("failed");
-            }
+            result.insert("failed".into(), Json::Bool(failed));
         }
         Ok(())
     }
