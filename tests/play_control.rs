@@ -412,3 +412,28 @@ fn failed_when_sets_failed_either_way_and_until_keeps_a_module_failure() {
     assert_eq!(written, "True 1 True False");
     assert!(recap_line(&out, "localhost").contains("ignored=1"), "{out}");
 }
+
+#[test]
+fn a_changed_when_that_cannot_be_evaluated_fails_the_task_and_keeps_its_result() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "site.yml",
+        r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - command: echo foo
+      changed_when: boomboomboom
+      register: invalid_conditional
+      ignore_errors: true
+    - copy:
+        content: "{{ invalid_conditional is failed }} {{ invalid_conditional.stdout }} {{ invalid_conditional.changed_when_result is contains('boomboomboom') }}"
+        dest: "{{ playbook_dir }}/out"
+"#,
+    );
+    let output = scratch.bosun(&["run", "-c", "local", "-i", "localhost,", "site.yml"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
+    let written = std::fs::read_to_string(scratch.path().join("out")).expect("out");
+    assert_eq!(written, "True foo True");
+}

@@ -70,9 +70,7 @@ impl Runner {
             if result.get("unreachable").and_then(Json::as_bool) == Some(true) {
                 return result;
             }
-            if let Err(message) = self.apply_result_conditions(task, &mut result, vars) {
-                return task_failed(message);
-            }
+            self.apply_result_conditions(task, &mut result, vars);
             let Some(until) = &task.until else {
                 return result;
             };
@@ -92,26 +90,35 @@ impl Runner {
         }
     }
 
-    /// `changed_when` and `failed_when`, evaluated with the result registered.
+    /// `changed_when` and `failed_when`, evaluated with the result registered. One
+    /// that cannot be evaluated fails the task and keeps the module's result, its
+    /// error under `changed_when_result`/`failed_when_result`, as in Ansible.
     pub(super) fn apply_result_conditions(
         &self,
         task: &Task,
         result: &mut Outcome,
         vars: &Arc<Vars>,
-    ) -> Result<(), String> {
+    ) {
         if result.get("skipped").and_then(Json::as_bool) == Some(true) {
-            return Ok(());
+            return;
         }
         if let Some(conditions) = &task.changed_when {
-            let changed = self.check_with_result(conditions, task, result, vars)?;
-            result.insert("changed".into(), Json::Bool(changed));
+            match self.check_with_result(conditions, task, result, vars) {
+                Ok(changed) => {
+                    result.insert("changed".into(), Json::Bool(changed));
+                }
+                Err(message) => return condition_failed(result, "changed_when_result", message),
+            }
         }
         if let Some(conditions) = &task.failed_when {
-            let failed = self.check_with_result(conditions, task, result, vars)?;
-            result.insert("failed_when_result".into(), Json::Bool(failed));
-            result.insert("failed".into(), Json::Bool(failed));
+            match self.check_with_result(conditions, task, result, vars) {
+                Ok(failed) => {
+                    result.insert("failed_when_result".into(), Json::Bool(failed));
+                    result.insert("failed".into(), Json::Bool(failed));
+                }
+                Err(message) => condition_failed(result, "failed_when_result", message),
+            }
         }
-        Ok(())
     }
 
     /// Evaluates conditions that may refer to this task's result by its `register`
@@ -631,6 +638,13 @@ impl VarLookup for LookupVars {
             .render_with(text, &scope, options)
             .map_err(|e| e.message)
     }
+}
+
+/// Marks a result failed by a `changed_when`/`failed_when` that could not be
+/// evaluated, keeping why under `key`.
+fn condition_failed(result: &mut Outcome, key: &str, message: String) {
+    result.insert("failed".into(), Json::Bool(true));
+    result.insert(key.into(), Json::String(message));
 }
 
 /// Where a task whose module name is a template keeps the module it ran, so its
