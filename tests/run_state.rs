@@ -186,3 +186,38 @@ fn async_tasks_run_in_the_background_and_async_status_follows_them() {
         "localhost                  : ok=6    changed=4    unreachable=0    failed=0    skipped=0    rescued=0    ignored=2   "
     );
 }
+
+#[test]
+fn refresh_inventory_reads_the_sources_again_and_keeps_added_hosts() {
+    let scratch = Scratch::new();
+    scratch.write("inventory", "one ansible_connection=local\n");
+    scratch.write(
+        "site.yml",
+        r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - add_host: {name: added, ansible_connection: local}
+    - copy:
+        content: "one ansible_connection=local\ntwo ansible_connection=local\n"
+        dest: "{{ playbook_dir }}/inventory"
+    - meta: refresh_inventory
+- hosts: all
+  gather_facts: false
+  tasks:
+    - copy:
+        content: "{{ ansible_play_hosts | sort | join(',') }}"
+        dest: "{{ playbook_dir }}/seen-{{ inventory_hostname }}"
+"#,
+    );
+    let output = scratch.bosun(&["run", "-i", "inventory", "site.yml"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
+    let read = |name: &str| std::fs::read_to_string(scratch.path().join(name)).ok();
+    assert_eq!(read("seen-two").as_deref(), Some("added,one,two"), "{out}");
+    assert_eq!(
+        read("seen-added").as_deref(),
+        Some("added,one,two"),
+        "{out}"
+    );
+}

@@ -39,7 +39,14 @@ impl Runner {
             .find(|h| h.active())
             .is_some_and(|h| holds.contains(&h.name));
         match meta {
-            Meta::Noop | Meta::RefreshInventory => {}
+            Meta::Noop => {}
+            Meta::RefreshInventory => {
+                if let Err(message) = self.refresh_inventory() {
+                    for host in hosts.iter_mut().filter(|h| h.active()) {
+                        self.report_failure(host, &message);
+                    }
+                }
+            }
             Meta::FlushHandlers if !holds.is_empty() => self.flush_handlers(run, hosts).await,
             Meta::FlushHandlers => {}
             Meta::EndPlay | Meta::EndBatch if first_holds => {

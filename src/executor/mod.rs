@@ -268,6 +268,18 @@ impl Runner {
         Ok(changed)
     }
 
+    /// `meta: refresh_inventory`: the inventory read again from its sources, with the
+    /// run's own changes kept.
+    fn refresh_inventory(&self) -> Result<(), String> {
+        let mut guard = match self.inventory.write() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let fresh = guard.inventory.refreshed().map_err(|err| err.to_string())?;
+        *guard = Arc::new(InventoryNow::new(Arc::new(fresh), guard.changes + 1));
+        Ok(())
+    }
+
     /// Stops the run with `err`: no further task starts.
     fn stop(&self, err: RunError) {
         if let Ok(mut stopped) = self.stopped.lock() {

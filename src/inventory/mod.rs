@@ -123,6 +123,11 @@ pub struct Inventory {
     /// `group_vars/`/`host_vars/` beside the playbook.
     playbook_vars: Option<VarsDir>,
     warnings: Vec<String>,
+    /// The sources it was loaded from and the playbook directory whose vars it read,
+    /// for `meta: refresh_inventory`.
+    origin: (Vec<String>, Option<PathBuf>),
+    /// The changes the run made (`add_host`, `group_by`), which a refresh keeps.
+    changes: Vec<runtime::Change>,
 }
 
 /// How a host name resolves: a host of the inventory, or the implicit localhost.
@@ -141,6 +146,8 @@ impl Inventory {
             inventory_vars: Vec::new(),
             playbook_vars: None,
             warnings: Vec::new(),
+            origin: (Vec::new(), None),
+            changes: Vec::new(),
         };
         inventory.add_group("all");
         inventory.add_group("ungrouped");
@@ -179,6 +186,7 @@ impl Inventory {
             let loaded = inventory.load_vars_dir(&dir)?;
             inventory.inventory_vars.push(loaded);
         }
+        inventory.origin.0 = sources.to_vec();
         Ok(inventory)
     }
 
@@ -187,6 +195,7 @@ impl Inventory {
     /// `group_vars/`/`host_vars/` at each level.
     pub fn load_playbook_vars(&mut self, dir: &Path) -> Result<(), InventoryError> {
         self.playbook_vars = Some(self.load_vars_dir(dir)?);
+        self.origin.1 = Some(dir.to_path_buf());
         Ok(())
     }
 

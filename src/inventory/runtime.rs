@@ -7,7 +7,49 @@ use serde_json::{Map, Value as Json};
 use super::address::parse_address;
 use super::{Inventory, InventoryError};
 
+/// One change made at run time, kept so `meta: refresh_inventory` can make it again.
+#[derive(Clone, Debug)]
+pub enum Change {
+    /// `add_host`.
+    Host {
+        name: String,
+        groups: Vec<String>,
+        vars: Map<String, Json>,
+    },
+    /// `group_by`.
+    Group {
+        host: String,
+        group: String,
+        parents: Vec<String>,
+    },
+}
+
 impl Inventory {
+    /// `meta: refresh_inventory`: the sources read again, with the changes the run
+    /// made kept, as Ansible keeps hosts and groups added while it ran.
+    pub fn refreshed(&self) -> Result<Inventory, InventoryError> {
+        let (sources, playbook_dir) = &self.origin;
+        let mut fresh = Inventory::load(sources)?;
+        if let Some(dir) = playbook_dir {
+            fresh.load_playbook_vars(dir)?;
+        }
+        for change in &self.changes {
+            match change {
+                Change::Host { name, groups, vars } => {
+                    fresh.add_runtime_host(name, groups, vars.clone())?;
+                }
+                Change::Group {
+                    host,
+                    group,
+                    parents,
+                } => {
+                    fresh.add_runtime_group(host, group, parents)?;
+                }
+            }
+        }
+        Ok(fresh)
+    }
+
     /// `add_host`: the host created unless it exists, `vars` merged over its own,
     /// and made a member of `groups` (created as needed). `name` may carry a port
     /// (`web1:2222`), which becomes `ansible_ssh_port`.
@@ -17,6 +59,11 @@ impl Inventory {
         groups: &[String],
         mut vars: Map<String, Json>,
     ) -> Result<bool, InventoryError> {
+        self.changes.push(Change::Host {
+            name: name.to_string(),
+            groups: groups.to_vec(),
+            vars: vars.clone(),
+        });
         let (name, port) = parse_address(name, false).unwrap_or((name.to_string(), None));
         if let Some(port) = port {
             vars.insert("ansible_ssh_port".into(), Json::from(port));
@@ -49,6 +96,11 @@ impl Inventory {
         group: &str,
         parents: &[String],
     ) -> Result<bool, InventoryError> {
+        self.changes.push(Change::Group {
+            host: host.to_string(),
+            group: group.to_string(),
+            parents: parents.to_vec(),
+        });
         let mut changed = false;
         self.add_group(group);
         for parent in parents {
