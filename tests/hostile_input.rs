@@ -146,8 +146,9 @@ fn keywords_of_the_wrong_type_fail_the_task_when_it_runs() {
         assert_eq!(code, Some(0), "{out}");
         let (_, out) = run(&scratch, &["run", "kw.yml"]);
         assert!(
-            out.lines().any(|l| l.contains("\"msg\": \"Task failed: kw.yml:")
-                && l.contains(&format!(":7: Error processing keyword {message}"))),
+            out.lines()
+                .any(|l| l.contains("\"msg\": \"Task failed: kw.yml:")
+                    && l.contains(&format!(":7: Error processing keyword {message}"))),
             "{out}"
         );
         assert!(out.contains("skipped=1"), "{out}");

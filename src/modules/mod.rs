@@ -37,6 +37,7 @@ mod ping;
 mod pip;
 pub mod prefetch;
 mod replace;
+mod script;
 mod service;
 mod set_stats;
 mod setup;
@@ -221,6 +222,7 @@ static MODULES: &[&dyn Module] = &[
     &ping::Ping,
     &contract::Driven(pip::Pip),
     &contract::Driven(replace::Replace),
+    &script::Script,
     &contract::Driven(service::Service),
     &set_stats::SetStats,
     &setup::Setup,
