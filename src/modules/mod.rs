@@ -6,6 +6,7 @@ mod apt;
 mod apt_key;
 mod apt_repository;
 pub mod args;
+mod assemble;
 mod assert;
 mod authorized_key;
 mod blockinfile;
@@ -195,6 +196,7 @@ static MODULES: &[&dyn Module] = &[
     &contract::Driven(apt::Apt),
     &contract::Driven(apt_key::AptKey),
     &contract::Driven(apt_repository::AptRepository),
+    &contract::Driven(assemble::Assemble),
     &assert::Assert,
     &contract::Driven(authorized_key::AuthorizedKey),
     &contract::Driven(blockinfile::BlockInFile),
