@@ -4,6 +4,7 @@
 //! [`hardware`] and [`network`] turn what it read into facts.
 
 mod hardware;
+mod local;
 mod network;
 mod probe;
 mod system;
@@ -14,16 +15,6 @@ use serde_json::{Map, Value as Json, json};
 use super::typed::{TypedArgs, module_args};
 use super::{Args, Module, ModuleContext, ModuleError, Outcome, Param};
 use crate::connection::Command;
-
-/// Lists the local facts of `$1` (`*.fact` files): each file's name, then its
-/// output when executable or its text, between markers.
-const LOCAL_FACTS: &str = r#"
-for f in "$1"/*.fact; do [ -f "$f" ] || continue
-  printf '@@local %s\n' "$(basename "$f" .fact)"
-  if [ -x "$f" ]; then "$f" 2>/dev/null; else cat "$f"; fi
-  printf '\n'
-done
-"#;
 
 module_args! {
     /// `setup`'s arguments.
@@ -67,10 +58,11 @@ impl Module for Setup {
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
         let script = format!(
-            "BOSUN_PYTHON={}\n{}\nset -- {}\n{LOCAL_FACTS}",
+            "BOSUN_PYTHON={}\n{}\nset -- {}\n{}",
             crate::connection::quote(&python),
             probe::PROBE,
-            crate::connection::quote(&args.fact_path)
+            crate::connection::quote(&args.fact_path),
+            local::SCRIPT
         );
         let command = Command::new(script);
         let probe = ctx.conn.exec(&command);
@@ -83,7 +75,7 @@ impl Module for Setup {
         })??;
         let stdout = out.stdout_text();
         let mut facts = collect(&probe::Sections::parse(&stdout), &subsets);
-        facts.insert("ansible_local".into(), Json::Object(local_facts(&stdout)));
+        facts.insert("ansible_local".into(), Json::Object(local::facts(&stdout)));
         facts.insert("ansible_gather_subset".into(), json!(args.gather_subset));
         facts.insert("module_setup".into(), json!(true));
         if !args.filter.is_empty() {
@@ -152,47 +144,6 @@ fn collect(sections: &probe::Sections, subsets: &Subsets) -> Map<String, Json> {
     facts
 }
 
-/// The local facts the probe printed: each file's JSON, or its INI sections as
-/// mappings; a file that is neither gives the error Ansible gives.
-fn local_facts(stdout: &str) -> Map<String, Json> {
-    let mut facts = Map::new();
-    let mut sections = stdout.split("\n@@local ").skip(1);
-    for section in sections.by_ref() {
-        let (name, body) = section.split_once('\n').unwrap_or((section, ""));
-        let body = body.split("\n@@").next().unwrap_or_default().trim();
-        let value = serde_json::from_str::<Json>(body)
-            .ok()
-            .or_else(|| ini_fact(body))
-            .unwrap_or_else(|| {
-                json!(format!(
-                    "error loading facts as JSON or ini - please check content: {name}"
-                ))
-            });
-        facts.insert(name.to_string(), value);
-    }
-    facts
-}
-
-/// An INI fact file as Ansible reads it: sections of `key=value` (or `key: value`).
-fn ini_fact(text: &str) -> Option<Json> {
-    let mut sections = Map::new();
-    let mut current: Option<String> = None;
-    for line in text.lines().map(str::trim) {
-        if line.is_empty() || line.starts_with(['#', ';']) {
-            continue;
-        }
-        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            sections.insert(name.to_string(), Json::Object(Map::new()));
-            current = Some(name.to_string());
-            continue;
-        }
-        let (key, value) = line.split_once(['=', ':'])?;
-        let section = sections.get_mut(current.as_deref()?)?.as_object_mut()?;
-        section.insert(key.trim().to_lowercase(), json!(value.trim()));
-    }
-    Some(Json::Object(sections))
-}
-
 /// `text` as an integer, `null` when it is not one.
 pub(super) fn number(text: &str) -> Json {
     text.trim().parse::<i64>().map_or(Json::Null, Json::from)
@@ -201,18 +152,6 @@ pub(super) fn number(text: &str) -> Json {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn local_facts_are_json_or_ini() {
-        let stdout = "@@env\nA=1\n@@local app\n{\"port\": 80}\n\n@@local site\n[main]\nName = web\n\n@@local bad\nnot a fact\n";
-        let facts = local_facts(&format!("\n{stdout}"));
-        assert_eq!(facts["app"], json!({"port": 80}));
-        assert_eq!(facts["site"], json!({"main": {"name": "web"}}));
-        assert_eq!(
-            facts["bad"],
-            json!("error loading facts as JSON or ini - please check content: bad")
-        );
-    }
 
     #[test]
     fn subsets_choose_the_collectors_and_min_always_comes() {
