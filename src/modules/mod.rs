@@ -18,6 +18,7 @@ mod deb822_repository;
 mod debug;
 mod docker;
 mod download;
+mod dpkg_selections;
 pub mod dropin;
 mod fail;
 mod fetch;
@@ -40,6 +41,7 @@ pub mod prefetch;
 mod replace;
 mod script;
 mod service;
+mod service_facts;
 mod set_stats;
 mod setup;
 mod slurp;
@@ -207,6 +209,7 @@ static MODULES: &[&dyn Module] = &[
     &command::Raw,
     &contract::Driven(deb822_repository::Deb822Repository),
     &debug::Debug,
+    &contract::Driven(dpkg_selections::DpkgSelections),
     &contract::Driven(docker::DockerContainer),
     &contract::Driven(docker::DockerImage),
     &contract::Driven(docker::DockerNetwork),
@@ -226,6 +229,7 @@ static MODULES: &[&dyn Module] = &[
     &contract::Driven(replace::Replace),
     &script::Script,
     &contract::Driven(service::Service),
+    &service_facts::ServiceFacts,
     &set_stats::SetStats,
     &setup::Setup,
     &contract::Driven(slurp::Slurp),
