@@ -31,6 +31,7 @@ mod git;
 mod hostname;
 mod http;
 mod install;
+mod known_hosts;
 mod lineinfile;
 mod openpgp;
 mod package;
@@ -221,6 +222,7 @@ static MODULES: &[&dyn Module] = &[
     &contract::Driven(get_url::GetUrl),
     &contract::Driven(getent::Getent),
     &contract::Driven(hostname::Hostname),
+    &contract::Driven(known_hosts::KnownHosts),
     &contract::Driven(lineinfile::LineInFile),
     &package::Package,
     &pause::Pause,
