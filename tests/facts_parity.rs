@@ -328,3 +328,59 @@ fn service_facts_match_ansibles_on_debian_12() {
         differ.join("\n")
     );
 }
+
+#[test]
+fn package_facts_match_ansibles_on_debian_12() {
+    let venv = PathBuf::from(
+        std::env::var("BOSUN_ANSIBLE_VENV").unwrap_or_else(|_| "/work/ansible-venv".into()),
+    );
+    let ansible = venv.join("bin/ansible");
+    if !ansible.exists() {
+        eprintln!("skipped: no Ansible at {}", ansible.display());
+        return;
+    }
+    let Some(fleet) = or_skip(SystemdFleet::shared()) else {
+        return;
+    };
+    // Ansible's apt manager needs python3-apt; bosun does not.
+    fleet.apt_install(&["python3", "python3-apt"]);
+    let scratch = Scratch::new();
+    scratch.write("hosts.ini", &fleet.inventory());
+    let host = fleet.hosts()[0].name.clone();
+    let theirs = std::process::Command::new(&ansible)
+        .current_dir(scratch.path())
+        .env("HOME", fleet.home())
+        .env("ANSIBLE_PYTHON_INTERPRETER", "/usr/bin/python3")
+        .args([&host, "-i", "hosts.ini", "-m", "package_facts"])
+        .output()
+        .expect("ansible runs");
+    assert!(theirs.status.success(), "{}", stdout(&theirs));
+    let ours = scratch.bosun_with(
+        &[&host, "-i", "hosts.ini", "-m", "package_facts"],
+        &[("HOME", fleet.home())],
+    );
+    assert!(ours.status.success(), "{}", stdout(&ours));
+    let (theirs, ours) = (facts_in(&stdout(&theirs)), facts_in(&stdout(&ours)));
+    let packages =
+        |facts: &Map<String, Json>| facts["packages"].as_object().cloned().unwrap_or_default();
+    let (theirs, ours) = (packages(&theirs), packages(&ours));
+    let differ: Vec<String> = theirs
+        .keys()
+        .chain(ours.keys())
+        .filter(|name| theirs.get(*name) != ours.get(*name))
+        .take(20)
+        .map(|name| {
+            format!(
+                "{name}: Ansible {:?} bosun {:?}",
+                theirs.get(name),
+                ours.get(name)
+            )
+        })
+        .collect();
+    eprintln!("packages: Ansible {}, bosun {}", theirs.len(), ours.len());
+    assert!(
+        differ.is_empty(),
+        "packages that differ:\n{}",
+        differ.join("\n")
+    );
+}

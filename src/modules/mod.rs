@@ -35,6 +35,7 @@ mod known_hosts;
 mod lineinfile;
 mod openpgp;
 mod package;
+mod package_facts;
 mod pause;
 mod ping;
 mod pip;
@@ -225,6 +226,7 @@ static MODULES: &[&dyn Module] = &[
     &contract::Driven(known_hosts::KnownHosts),
     &contract::Driven(lineinfile::LineInFile),
     &package::Package,
+    &package_facts::PackageFacts,
     &pause::Pause,
     &ping::Ping,
     &contract::Driven(pip::Pip),
