@@ -6,6 +6,7 @@ mod apt;
 mod apt_key;
 mod apt_repository;
 pub mod args;
+mod assemble;
 mod assert;
 mod authorized_key;
 mod blockinfile;
@@ -17,6 +18,7 @@ mod deb822_repository;
 mod debug;
 mod docker;
 mod download;
+mod dpkg_selections;
 pub mod dropin;
 mod fail;
 mod fetch;
@@ -29,15 +31,19 @@ mod git;
 mod hostname;
 mod http;
 mod install;
+mod known_hosts;
 mod lineinfile;
 mod openpgp;
 mod package;
+mod package_facts;
 mod pause;
 mod ping;
 mod pip;
 pub mod prefetch;
 mod replace;
+mod script;
 mod service;
+mod service_facts;
 mod set_stats;
 mod setup;
 mod slurp;
@@ -194,6 +200,7 @@ static MODULES: &[&dyn Module] = &[
     &contract::Driven(apt::Apt),
     &contract::Driven(apt_key::AptKey),
     &contract::Driven(apt_repository::AptRepository),
+    &contract::Driven(assemble::Assemble),
     &assert::Assert,
     &contract::Driven(authorized_key::AuthorizedKey),
     &contract::Driven(blockinfile::BlockInFile),
@@ -204,6 +211,7 @@ static MODULES: &[&dyn Module] = &[
     &command::Raw,
     &contract::Driven(deb822_repository::Deb822Repository),
     &debug::Debug,
+    &contract::Driven(dpkg_selections::DpkgSelections),
     &contract::Driven(docker::DockerContainer),
     &contract::Driven(docker::DockerImage),
     &contract::Driven(docker::DockerNetwork),
@@ -215,13 +223,17 @@ static MODULES: &[&dyn Module] = &[
     &contract::Driven(get_url::GetUrl),
     &contract::Driven(getent::Getent),
     &contract::Driven(hostname::Hostname),
+    &contract::Driven(known_hosts::KnownHosts),
     &contract::Driven(lineinfile::LineInFile),
     &package::Package,
+    &package_facts::PackageFacts,
     &pause::Pause,
     &ping::Ping,
     &contract::Driven(pip::Pip),
     &contract::Driven(replace::Replace),
+    &script::Script,
     &contract::Driven(service::Service),
+    &service_facts::ServiceFacts,
     &set_stats::SetStats,
     &setup::Setup,
     &contract::Driven(slurp::Slurp),

@@ -1,0 +1,277 @@
+//! `ansible_local`: the `*.fact` files of `fact_path`, as Ansible's local collector
+//! reads them: an executable one (user execute bit) is run and its output parsed, the
+//! others are read; JSON first, then INI as Python's `configparser` reads it; a file
+//! that cannot be stat'ed, run or parsed gives Ansible's message instead.
+
+use serde_json::{Map, Value as Json, json};
+
+/// Shell lines listing the facts of `$1`: per file, `@@local <how> <path>` and then
+/// its text, the script's output, or (for a failed script, `exec <rc>`) its stderr.
+pub const SCRIPT: &str = r#"
+[ -e "$1" ] && for f in "$1"/*.fact; do { [ -e "$f" ] || [ -L "$f" ]; } || continue
+  if [ ! -e "$f" ]; then printf '@@local nostat %s\n' "$f"; continue; fi
+  case $(stat -L -c %A "$f" 2>/dev/null) in
+    ???[xs]*) t=$(mktemp); out=$("$f" 2>"$t"); rc=$?; printf '@@local exec %s %s\n' "$rc" "$f"
+      if [ "$rc" = 0 ]; then printf '%s\n' "$out"; else cat "$t"; fi; rm -f "$t";;
+    *) printf '@@local file 0 %s\n' "$f"; cat "$f" 2>/dev/null; printf '\n';;
+  esac
+done
+"#;
+
+/// The local facts in the probe's output.
+pub fn facts(stdout: &str) -> Map<String, Json> {
+    let mut facts = Map::new();
+    let mut current: Option<(String, String, i64, Vec<&str>)> = None;
+    let mut finish = |entry: Option<(String, String, i64, Vec<&str>)>| {
+        if let Some((how, path, rc, body)) = entry {
+            let name = path
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .replace(".fact", "");
+            facts.insert(name, fact(&how, &path, rc, &body.join("\n")));
+        }
+    };
+    for line in stdout.lines() {
+        if let Some(rest) = line.strip_prefix("@@local ") {
+            finish(current.take());
+            let mut words = rest.splitn(3, ' ');
+            let how = words.next().unwrap_or_default().to_string();
+            let (rc, path) = match how.as_str() {
+                "nostat" => (0, rest.trim_start_matches("nostat ").to_string()),
+                _ => (
+                    words.next().and_then(|r| r.parse().ok()).unwrap_or(0),
+                    words.next().unwrap_or_default().to_string(),
+                ),
+            };
+            current = Some((how, path, rc, Vec::new()));
+        } else if let Some((_, _, _, body)) = &mut current {
+            body.push(line);
+        }
+    }
+    finish(current.take());
+    facts
+}
+
+/// One fact file's value.
+fn fact(how: &str, path: &str, rc: i64, text: &str) -> Json {
+    match how {
+        "nostat" => {
+            return json!(format!(
+                "Could not stat fact ({path}): [Errno 2] No such file or directory: '{path}'"
+            ));
+        }
+        "exec" if rc != 0 => {
+            return json!(format!(
+                "Failure executing fact script ({path}), rc: {rc}, err: {}",
+                text.trim_end_matches('\n')
+            ));
+        }
+        _ => {}
+    }
+    if let Ok(value) = serde_json::from_str::<Json>(text) {
+        return value;
+    }
+    match ini(text) {
+        Ok(Ok(sections)) => Json::Object(sections),
+        Ok(Err(error)) => {
+            json!(format!(
+                "error loading facts as ini - please check content: {path} ({error})"
+            ))
+        }
+        Err(()) => json!(format!(
+            "error loading facts as JSON or ini - please check content: {path}"
+        )),
+    }
+}
+
+/// Reads INI text as Python's `configparser` does (sections, `DEFAULT`, `=` or `:`,
+/// lowercased keys, indented continuation lines, `%` interpolation): `Err(())` when it
+/// cannot be parsed, `Ok(Err(message))` when a value cannot be interpolated.
+fn ini(text: &str) -> Result<Result<Map<String, Json>, String>, ()> {
+    let mut sections: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    let mut defaults: Vec<(String, String)> = Vec::new();
+    let mut in_default = false;
+    let mut last_key: Option<String> = None;
+    for raw in text.lines() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with(['#', ';']) {
+            if line.is_empty() {
+                last_key = None;
+            }
+            continue;
+        }
+        let options = match (in_default, sections.last_mut()) {
+            (true, _) => Some(&mut defaults),
+            (false, Some((_, options))) => Some(options),
+            (false, None) => None,
+        };
+        if raw.starts_with([' ', '\t'])
+            && let (Some(key), Some(options)) = (&last_key, options)
+        {
+            if let Some((_, value)) = options.iter_mut().find(|(k, _)| k == key) {
+                value.push('\n');
+                value.push_str(line);
+            }
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            if name == "DEFAULT" {
+                in_default = true;
+            } else if sections.iter().any(|(n, _)| n == name) {
+                return Err(());
+            } else {
+                in_default = false;
+                sections.push((name.to_string(), Vec::new()));
+            }
+            last_key = None;
+            continue;
+        }
+        let options = match (in_default, sections.last_mut()) {
+            (true, _) => &mut defaults,
+            (false, Some((_, options))) => options,
+            (false, None) => return Err(()),
+        };
+        let at = line.find(['=', ':']).ok_or(())?;
+        let key = line[..at].trim().to_lowercase();
+        let value = line[at + 1..].trim().to_string();
+        if options.iter().any(|(k, _)| *k == key) {
+            return Err(());
+        }
+        options.push((key.clone(), value));
+        last_key = Some(key);
+    }
+    let mut out = Map::new();
+    for (name, options) in &sections {
+        let mut values = Map::new();
+        let mut all = options.clone();
+        for (key, value) in &defaults {
+            if !all.iter().any(|(k, _)| k == key) {
+                all.push((key.clone(), value.clone()));
+            }
+        }
+        for (key, value) in &all {
+            match interpolate(value, &all, 1) {
+                Ok(value) => values.insert(key.clone(), json!(value)),
+                Err(error) => return Ok(Err(error)),
+            };
+        }
+        out.insert(name.clone(), Json::Object(values));
+    }
+    Ok(Ok(out))
+}
+
+/// `configparser`'s basic interpolation: `%%` and `%(name)s`.
+fn interpolate(value: &str, options: &[(String, String)], depth: usize) -> Result<String, String> {
+    if depth > 10 {
+        return Err(format!(
+            "Recursion limit exceeded in value substitution: '{value}'"
+        ));
+    }
+    let mut out = String::new();
+    let mut rest = value;
+    while let Some(at) = rest.find('%') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        if let Some(after) = rest.strip_prefix("%%") {
+            out.push('%');
+            rest = after;
+        } else if let Some(inner) = rest.strip_prefix("%(")
+            && let Some(end) = inner.find(")s")
+        {
+            let name = inner[..end].to_lowercase();
+            let Some((_, referenced)) = options.iter().find(|(k, _)| *k == name) else {
+                return Err(format!(
+                    "Bad value substitution: option '{name}' references a missing option"
+                ));
+            };
+            out.push_str(&interpolate(referenced, options, depth + 1)?);
+            rest = &inner[end + 2..];
+        } else {
+            return Err(format!(
+                "'%' must be followed by '%' or '(', found: '{rest}'"
+            ));
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fact_files_read_as_ansible_reads_them() {
+        let out = "@@local file 0 /f/app.fact\n{\"port\": 80}\n\n\
+@@local exec 0 /f/good.fact\n{\"script_ran\": true}\n\
+@@local exec 1 /f/bads.fact\noops\n\
+@@local file 0 /f/site.fact\n[DEFAULT]\nzone = eu\n[main]\nName = web\npath = %(zone)s/x\nlong = a\n  b\n\n\
+@@local file 0 /f/bad.fact\n[bad fact]\nvalue = this is a % bad % fact\n\n\
+@@local file 0 /f/none.fact\nwontbeseen=ever\n\n\
+@@local nostat /f/dead.fact\n";
+        let facts = facts(out);
+        assert_eq!(facts["app"], json!({"port": 80}));
+        assert_eq!(facts["good"], json!({"script_ran": true}));
+        assert_eq!(
+            facts["bads"],
+            json!("Failure executing fact script (/f/bads.fact), rc: 1, err: oops")
+        );
+        assert_eq!(
+            facts["site"],
+            json!({"main": {"name": "web", "path": "eu/x", "long": "a\nb", "zone": "eu"}})
+        );
+        assert_eq!(
+            facts["bad"],
+            json!(
+                "error loading facts as ini - please check content: /f/bad.fact ('%' must be followed by '%' or '(', found: '% bad % fact')"
+            )
+        );
+        assert_eq!(
+            facts["none"],
+            json!("error loading facts as JSON or ini - please check content: /f/none.fact")
+        );
+        assert_eq!(
+            facts["dead"],
+            json!(
+                "Could not stat fact (/f/dead.fact): [Errno 2] No such file or directory: '/f/dead.fact'"
+            )
+        );
+    }
+
+    #[test]
+    fn the_script_lists_what_each_file_is() {
+        let dir = tempfile::tempdir().expect("dir");
+        let p = dir.path();
+        std::fs::write(p.join("a.fact"), "{\"x\": 1}\n").expect("write");
+        std::fs::write(p.join("run.fact"), "#!/bin/sh\necho '{\"ran\": true}'\n").expect("write");
+        std::fs::write(p.join("fail.fact"), "#!/bin/sh\necho no >&2; exit 3\n").expect("write");
+        use std::os::unix::fs::PermissionsExt;
+        for name in ["run.fact", "fail.fact"] {
+            std::fs::set_permissions(p.join(name), std::fs::Permissions::from_mode(0o755))
+                .expect("chmod");
+        }
+        std::os::unix::fs::symlink("/nonexistent-bosun", p.join("dead.fact")).expect("link");
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(SCRIPT)
+            .arg("sh")
+            .arg(p)
+            .output()
+            .expect("sh");
+        let facts = facts(&String::from_utf8_lossy(&out.stdout));
+        assert_eq!(facts["a"], json!({"x": 1}));
+        assert_eq!(facts["run"], json!({"ran": true}));
+        assert!(
+            facts["fail"]
+                .as_str()
+                .is_some_and(|f| f.ends_with("rc: 3, err: no")),
+            "{facts:?}"
+        );
+        assert!(
+            facts["dead"]
+                .as_str()
+                .is_some_and(|f| f.starts_with("Could not stat fact"))
+        );
+    }
+}
