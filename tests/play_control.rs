@@ -253,7 +253,7 @@ fn an_ansible_module_bosun_lacks_loads_and_fails_only_when_it_runs() {
   tasks:
     - ansible.builtin.dnf: {name: httpd}
       when: "'Debian' == 'RedHat'"
-    - ansible.builtin.script: {cmd: "./setup.sh"}
+    - ansible.builtin.rpm_key: {key: "https://example.invalid/key.asc"}
       ignore_errors: true
     - copy: {content: "x", dest: "{{ playbook_dir }}/after"}
 "#,
@@ -262,7 +262,7 @@ fn an_ansible_module_bosun_lacks_loads_and_fails_only_when_it_runs() {
     let out = stdout(&output);
     assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
     assert!(
-        out.contains("module script is not supported by bosun"),
+        out.contains("module rpm_key is not supported by bosun"),
         "{out}"
     );
     assert!(scratch.path().join("after").is_file(), "the play went on");
