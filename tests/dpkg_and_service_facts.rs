@@ -1,4 +1,4 @@
-//! `dpkg_selections`, `service_facts` and `known_hosts` run by the real binary over SSH against a
+//! `dpkg_selections`, `service_facts`, `known_hosts` and `debconf` run by the real binary over SSH against a
 //! Debian container with systemd as PID 1, checked there with `dpkg` and `systemctl`.
 
 mod common;
@@ -131,5 +131,40 @@ fn known_hosts_adds_replaces_and_removes_a_host_key() {
         "- hosts: all\n  gather_facts: false\n  tasks:\n    - known_hosts: name=git.example.org\n",
         &[],
         "No key specified when adding a host",
+    );
+}
+
+fn priority(value: &str) -> String {
+    format!(
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - debconf:\n        name: debconf\n        question: debconf/priority\n        vtype: select\n        value: {value}\n      register: answer\n    - assert:\n        that: answer.current['debconf/priority'] == '{value}'\n"
+    )
+}
+
+#[test]
+fn debconf_sets_an_answer_once() {
+    let Some(fleet) = or_skip(SystemdFleet::shared()) else {
+        return;
+    };
+    let shown = "debconf-show debconf | sed -n 's/^[* ]*debconf\\/priority: //p'";
+    fleet.play_expecting(
+        "high.yml",
+        &priority("high"),
+        &[],
+        usize::from(fleet.on_host(0, shown) != "high"),
+    );
+    fleet.play_expecting("critical.yml", &priority("critical"), &["--check"], 1);
+    assert_eq!(fleet.on_host(0, shown), "high", "check mode answered");
+    let out = fleet.play_expecting("critical.yml", &priority("critical"), &["--diff"], 1);
+    assert!(out.contains("critical"), "{out}");
+    assert_eq!(fleet.on_host(0, shown), "critical");
+    fleet.play_expecting("critical.yml", &priority("critical"), &[], 0);
+    fleet.play_expecting("high.yml", &priority("high"), &[], 1);
+    let read = "- hosts: all\n  gather_facts: false\n  tasks:\n    - debconf: name=debconf\n      register: all\n    - assert:\n        that: all.current['debconf/priority'] == 'high'\n";
+    fleet.play_expecting("read.yml", read, &[], 0);
+    fleet.play_fails(
+        "bad.yml",
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - debconf: name=debconf question=debconf/priority\n",
+        &[],
+        "parameters are required together",
     );
 }

@@ -123,6 +123,7 @@ fn bosun_gathers_the_facts_ansible_gathers_on_debian_12() {
     scratch.write("hosts.ini", &fleet.inventory());
     let host = fleet.hosts()[0].name.clone();
 
+    let started = std::time::Instant::now();
     let theirs = std::process::Command::new(&ansible)
         .current_dir(scratch.path())
         .env("HOME", fleet.home())
@@ -133,10 +134,17 @@ fn bosun_gathers_the_facts_ansible_gathers_on_debian_12() {
         .expect("ansible runs");
     assert!(theirs.status.success(), "{}", stdout(&theirs));
     let theirs = facts_in(&stdout(&theirs));
+    let ansible_took = started.elapsed();
 
+    let started = std::time::Instant::now();
     let ours = scratch.bosun_with(
         &[&host, "-i", "hosts.ini", "-m", "setup"],
         &[("HOME", fleet.home())],
+    );
+    eprintln!(
+        "setup over SSH: Ansible {:.2}s, bosun {:.2}s",
+        ansible_took.as_secs_f64(),
+        started.elapsed().as_secs_f64()
     );
     assert!(ours.status.success(), "{}", stdout(&ours));
     let ours = facts_in(&stdout(&ours));
@@ -261,6 +269,25 @@ fn bosun_gathers_the_facts_ansible_gathers_on_debian_12() {
         keys.sort();
         keys
     };
+    // What the transport sets differs: OpenSSH sends LANG (Debian's SendEnv) and
+    // Ansible asks for a terminal (TERM, SSH_TTY), and its Python is exec'd by a shell
+    // that sets `_`; bosun's SSH session has none of them.
+    let env = |facts: &Map<String, Json>| -> Vec<String> {
+        let mut keys: Vec<String> = facts["ansible_env"]
+            .as_object()
+            .map(|d| d.keys().cloned().collect())
+            .unwrap_or_default();
+        keys.retain(|k| !["LANG", "TERM", "SSH_TTY", "_"].contains(&k.as_str()));
+        keys.sort();
+        keys
+    };
+    if env(&theirs) != env(&ours) {
+        differ.push(format!(
+            "env names: Ansible {:?} bosun {:?}",
+            env(&theirs),
+            env(&ours)
+        ));
+    }
     if date(&theirs) != date(&ours) {
         differ.push(format!(
             "date_time keys: {:?} {:?}",

@@ -15,6 +15,7 @@ mod contract;
 mod copy;
 mod cron;
 mod deb822_repository;
+mod debconf;
 mod debug;
 mod docker;
 mod download;
@@ -207,6 +208,7 @@ static MODULES: &[&dyn Module] = &[
     &command::CommandModule,
     &contract::Driven(copy::Copy),
     &contract::Driven(cron::Cron),
+    &contract::Driven(debconf::Debconf),
     &command::Shell,
     &command::Raw,
     &contract::Driven(deb822_repository::Deb822Repository),

@@ -23,13 +23,13 @@ echo '@@python'; for p in "$BOSUN_PYTHON" /usr/bin/python3 python3 python; do [ 
 echo '@@route4'; ip -4 route get 8.8.8.8 2>/dev/null | head -n1
 echo '@@local_routes'; ip -4 route show table local 2>/dev/null; ip -6 route show table local 2>/dev/null
 echo '@@route6'; ip -6 route get 2404:6800:400a:800::1012 2>/dev/null | head -n1
-echo '@@net'; for p in /sys/class/net/*; do [ -d "$p" ] || continue; d=${p##*/}; echo "dev $d"
+echo '@@net'; for d in $(ls -U /sys/class/net 2>/dev/null); do p=/sys/class/net/$d; [ -d "$p" ] || continue; echo "dev $d"
   [ -e "$p/address" ] && echo "address $(cat "$p/address" 2>/dev/null)"
   [ -e "$p/mtu" ] && echo "mtu $(cat "$p/mtu" 2>/dev/null)"
   [ -e "$p/operstate" ] && echo "operstate $(cat "$p/operstate" 2>/dev/null)"
   [ -e "$p/device/driver/module" ] && echo "module $(basename "$(readlink -f "$p/device/driver/module")")"
   [ -e "$p/type" ] && echo "type $(cat "$p/type" 2>/dev/null)"
-  [ -e "$p/bridge" ] && echo "bridge $(ls "$p/brif" 2>/dev/null | tr '\n' ' ')" && echo "bridge_id $(cat "$p/bridge/bridge_id" 2>/dev/null)" && echo "stp $(cat "$p/bridge/stp_state" 2>/dev/null)"
+  [ -e "$p/bridge" ] && echo "bridge $(ls -U "$p/brif" 2>/dev/null | tr '\n' ' ')" && echo "bridge_id $(cat "$p/bridge/bridge_id" 2>/dev/null)" && echo "stp $(cat "$p/bridge/stp_state" 2>/dev/null)"
   [ -e "$p/device" ] && echo "pciid $(basename "$(readlink "$p/device")")"
   [ -e "$p/speed" ] && s=$(cat "$p/speed" 2>/dev/null) && [ -n "$s" ] && echo "speed $s"
   [ -e "$p/flags" ] && echo "flags $(cat "$p/flags" 2>/dev/null)"
