@@ -320,3 +320,28 @@ fn notify_on_an_import_or_block_is_inherited_by_its_tasks() {
     assert!(scratch.path().join("hello").is_file(), "{out}");
     assert!(scratch.path().join("again").is_file(), "{out}");
 }
+
+#[test]
+fn a_role_handler_includes_a_file_from_the_roles_tasks() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "roles/r/tasks/main.yml",
+        "- command: \"true\"\n  notify: clean up\n",
+    );
+    scratch.write(
+        "roles/r/tasks/cleanup.yml",
+        "- copy: {content: cleaned, dest: \"{{ playbook_dir }}/cleaned\"}\n",
+    );
+    scratch.write(
+        "roles/r/handlers/main.yml",
+        "- name: clean up\n  include_tasks: cleanup.yml\n",
+    );
+    scratch.write(
+        "site.yml",
+        "- hosts: localhost\n  gather_facts: false\n  roles: [r]\n",
+    );
+    let output = scratch.bosun(&["run", "-c", "local", "-i", "localhost,", "site.yml"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
+    assert!(scratch.path().join("cleaned").is_file(), "{out}");
+}

@@ -73,7 +73,16 @@ impl Runner {
         self.announce(run, task, kind == ListKind::Handlers);
         let resolve = |target: String| match include {
             IncludeKind::Tasks => {
-                let path = loader::resolve_tasks_path(&task.span.dir(), &run.play.dir, &target);
+                // In a role, a name is the role's tasks/ file first (a handler's
+                // include too), as Ansible's IncludedFile resolves it.
+                let in_role = task
+                    .role
+                    .as_ref()
+                    .map(|r| r.path.join("tasks").join(&target));
+                let path = match in_role.filter(|p| p.exists()) {
+                    Some(path) => path,
+                    None => loader::resolve_tasks_path(&task.span.dir(), &run.play.dir, &target),
+                };
                 let path = std::fs::canonicalize(&path).unwrap_or(path);
                 path.display().to_string()
             }
