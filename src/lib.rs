@@ -16,6 +16,7 @@ pub mod modules;
 pub mod output;
 pub mod playbook;
 pub mod preflight;
+pub mod pyconfig;
 pub mod pyjson;
 pub mod pyre;
 pub mod source;

@@ -151,7 +151,11 @@ fn ini(text: &str) -> Result<Result<Map<String, Json>, String>, ()> {
             }
         }
         for (key, value) in &all {
-            match interpolate(value, &all, 1) {
+            let option = |name: &str| all.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+            let missing = |name: &str| {
+                format!("Bad value substitution: option '{name}' references a missing option")
+            };
+            match crate::pyconfig::interpolate(value, &option, &missing) {
                 Ok(value) => values.insert(key.clone(), json!(value)),
                 Err(error) => return Ok(Err(error)),
             };
@@ -159,42 +163,6 @@ fn ini(text: &str) -> Result<Result<Map<String, Json>, String>, ()> {
         out.insert(name.clone(), Json::Object(values));
     }
     Ok(Ok(out))
-}
-
-/// `configparser`'s basic interpolation: `%%` and `%(name)s`.
-fn interpolate(value: &str, options: &[(String, String)], depth: usize) -> Result<String, String> {
-    if depth > 10 {
-        return Err(format!(
-            "Recursion limit exceeded in value substitution: '{value}'"
-        ));
-    }
-    let mut out = String::new();
-    let mut rest = value;
-    while let Some(at) = rest.find('%') {
-        out.push_str(&rest[..at]);
-        rest = &rest[at..];
-        if let Some(after) = rest.strip_prefix("%%") {
-            out.push('%');
-            rest = after;
-        } else if let Some(inner) = rest.strip_prefix("%(")
-            && let Some(end) = inner.find(")s")
-        {
-            let name = inner[..end].to_lowercase();
-            let Some((_, referenced)) = options.iter().find(|(k, _)| *k == name) else {
-                return Err(format!(
-                    "Bad value substitution: option '{name}' references a missing option"
-                ));
-            };
-            out.push_str(&interpolate(referenced, options, depth + 1)?);
-            rest = &inner[end + 2..];
-        } else {
-            return Err(format!(
-                "'%' must be followed by '%' or '(', found: '{rest}'"
-            ));
-        }
-    }
-    out.push_str(rest);
-    Ok(out)
 }
 
 #[cfg(test)]

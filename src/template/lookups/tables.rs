@@ -135,7 +135,13 @@ pub(super) fn ini(ctx: &Ctx, terms: &[Value], options: &Options) -> Outcome {
         // A key without a value (allow_no_value) gives nothing, as in Ansible.
         let value = |raw: &str| -> Result<Value, Failure> {
             if interpolate {
-                Ok(Value::from(interpolated(raw, options, 0)?))
+                let option = |name: &str| options.get(name).cloned().flatten();
+                let missing = |name: &str| {
+                    format!("Bad value substitution: option '{name}' has no value for '{raw}'")
+                };
+                let value =
+                    crate::pyconfig::interpolate(raw, &option, &missing).map_err(Failure::from)?;
+                Ok(Value::from(value))
             } else {
                 Ok(Value::from(raw))
             }
@@ -254,46 +260,6 @@ impl ConfigParser {
         }
         Ok(sections)
     }
-}
-
-/// configparser's BasicInterpolation: `%(name)s` from the section, `%%` a percent.
-fn interpolated(
-    raw: &str,
-    options: &IndexMap<String, Option<String>>,
-    depth: usize,
-) -> Result<String, Failure> {
-    if depth > 10 {
-        return fail(format!(
-            "Recursion limit exceeded in value substitution: '{raw}'"
-        ));
-    }
-    let mut out = String::new();
-    let mut rest = raw;
-    while let Some(at) = rest.find('%') {
-        out.push_str(&rest[..at]);
-        rest = &rest[at..];
-        if let Some(after) = rest.strip_prefix("%%") {
-            out.push('%');
-            rest = after;
-        } else if let Some(after) = rest.strip_prefix("%(")
-            && let Some(end) = after.find(")s")
-        {
-            let name = after[..end].to_lowercase();
-            let Some(Some(value)) = options.get(&name) else {
-                return fail(format!(
-                    "Bad value substitution: option '{name}' has no value for '{raw}'"
-                ));
-            };
-            out.push_str(&interpolated(value, options, depth + 1)?);
-            rest = &after[end + 2..];
-        } else {
-            return fail(format!(
-                "'%' must be followed by '%' or '(', found: '{rest}'"
-            ));
-        }
-    }
-    out.push_str(rest);
-    Ok(out)
 }
 
 /// `csvfile`: the column `col` of the row whose column `keycol` is the key.
