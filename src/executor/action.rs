@@ -212,12 +212,9 @@ impl Runner {
             },
             None => Args::default(),
         };
-        let mode = |name: &str, value: Option<&Json>, default: bool| {
-            self.keyword(task, name, Kind::Bool, value, vars)
-                .map(|flag| flag.and_then(|f| f.as_bool()).unwrap_or(default))
-        };
         let check_mode = self.check_mode(task, vars)?;
-        let diff_mode = mode("diff", task.options.diff.as_ref(), self.options.diff)?;
+        let diff = task.options.diff.as_ref();
+        let diff_mode = self.mode_flag(task, "diff", diff, self.options.diff, vars)?;
         if check_mode && module.is_some_and(|m| !m.supports_check_mode()) {
             let mut result = skipped_result(&format!(
                 "remote module ({name}) does not support check mode"
@@ -314,14 +311,21 @@ impl Runner {
 
     /// Whether the task runs in check mode: its `check_mode` keyword, else `--check`.
     pub(super) fn check_mode(&self, task: &Task, vars: &Arc<Vars>) -> Result<bool, String> {
-        let flag = self.keyword(
-            task,
-            "check_mode",
-            Kind::Bool,
-            task.options.check_mode.as_ref(),
-            vars,
-        )?;
-        Ok(flag.and_then(|f| f.as_bool()).unwrap_or(self.options.check))
+        let value = task.options.check_mode.as_ref();
+        self.mode_flag(task, "check_mode", value, self.options.check, vars)
+    }
+
+    /// A mode keyword (`check_mode`, `diff`) rendered, else the command line's `default`.
+    fn mode_flag(
+        &self,
+        task: &Task,
+        name: &str,
+        value: Option<&Json>,
+        default: bool,
+        vars: &Arc<Vars>,
+    ) -> Result<bool, String> {
+        let flag = self.keyword(task, name, Kind::Bool, value, vars)?;
+        Ok(flag.and_then(|f| f.as_bool()).unwrap_or(default))
     }
 
     /// The task's arguments rendered, layered as Ansible's `TaskArgsFinalizer` does: a

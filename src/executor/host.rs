@@ -54,6 +54,16 @@ pub struct Remembered {
 /// Every host's [`Remembered`] state, shared by the run's plays and `hostvars`.
 pub type Memory = Arc<Mutex<HashMap<String, Remembered>>>;
 
+/// What earlier plays left of host `name`, if it took part in one. A lock poisoned by
+/// a panicking task still holds good bookkeeping, so it is read as it is.
+pub fn recalled(memory: &Memory, name: &str) -> Option<Remembered> {
+    memory
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(name)
+        .cloned()
+}
+
 /// What a host shows other hosts through `hostvars[host]`: its inventory variables,
 /// then facts, included and set variables.
 pub fn visible_vars(

@@ -244,10 +244,10 @@ impl Runner {
 
     /// The inventory as it stands now.
     fn inventory(&self) -> Arc<InventoryNow> {
-        match self.inventory.read() {
-            Ok(now) => now.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        self.inventory
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Applies a change (`add_host`, `group_by`) to a copy of the inventory, which
@@ -256,10 +256,10 @@ impl Runner {
         &self,
         change: impl FnOnce(&mut Inventory) -> Result<bool, crate::inventory::InventoryError>,
     ) -> Result<bool, String> {
-        let mut guard = match self.inventory.write() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut guard = self
+            .inventory
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut copy = Inventory::clone(&guard.inventory);
         let changed = change(&mut copy).map_err(|err| err.to_string())?;
         if changed {
@@ -271,10 +271,10 @@ impl Runner {
     /// `meta: refresh_inventory`: the inventory read again from its sources, with the
     /// run's own changes kept.
     fn refresh_inventory(&self) -> Result<(), String> {
-        let mut guard = match self.inventory.write() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut guard = self
+            .inventory
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let fresh = guard.inventory.refreshed().map_err(|err| err.to_string())?;
         *guard = Arc::new(InventoryNow::new(Arc::new(fresh), guard.changes + 1));
         Ok(())

@@ -164,11 +164,7 @@ impl Runner {
     /// A host's state as earlier plays left it.
     fn host_state(&self, name: &str) -> HostState {
         let mut host = HostState::new(name, self.inventory().host_vars(name));
-        let remembered = match self.memory.lock() {
-            Ok(memory) => memory.get(name).cloned(),
-            Err(poisoned) => poisoned.into_inner().get(name).cloned(),
-        };
-        if let Some(remembered) = remembered {
+        if let Some(remembered) = super::host::recalled(&self.memory, name) {
             host.restore(remembered);
         }
         host
@@ -176,10 +172,10 @@ impl Runner {
 
     /// Keeps what the batch's hosts became for the plays after this one.
     fn remember(&self, hosts: &[HostState]) {
-        let mut memory = match self.memory.lock() {
-            Ok(memory) => memory,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut memory = self
+            .memory
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         for host in hosts {
             memory.insert(host.name.clone(), host.remember());
         }
@@ -303,10 +299,10 @@ impl Runner {
 
     /// The hosts that failed or were unreachable in an earlier play or batch.
     fn fallen_hosts(&self) -> std::collections::HashSet<String> {
-        let memory = match self.memory.lock() {
-            Ok(memory) => memory,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let memory = self
+            .memory
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         memory
             .iter()
             .filter(|(_, r)| r.failed || r.unreachable)

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
 use serde_json::{Map, Value as Json};
 
-use super::host::{Memory, visible_vars};
+use super::host::{Memory, recalled, visible_vars};
 use super::{HostState, InventoryNow};
 use crate::playbook::{Play, RoleScope, Task};
 use crate::template::Vars;
@@ -74,10 +74,7 @@ impl Object for HostVars {
         if !self.inventory.has_host(name) {
             return None;
         }
-        let remembered = match self.memory.lock() {
-            Ok(memory) => memory.get(name).cloned().unwrap_or_default(),
-            Err(poisoned) => poisoned.into_inner().get(name).cloned().unwrap_or_default(),
-        };
+        let remembered = recalled(&self.memory, name).unwrap_or_default();
         let inventory_vars = self.inventory.host_vars(name);
         Some(Value::from_serialize(visible_vars(
             name,
