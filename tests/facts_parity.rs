@@ -105,20 +105,30 @@ fn sorted(value: &Json) -> Json {
     Json::from(items)
 }
 
-#[test]
-fn bosun_gathers_the_facts_ansible_gathers_on_debian_12() {
+/// Ansible from the venv and the shared fleet with the packages every test here
+/// needs, or `None` (skipped) when either is missing. All tests install the same
+/// set so that one test's install cannot change what another compares: Ansible's
+/// apt manager needs `python3-apt`, which recommends `lsb-release`, and that
+/// changes `ansible_lsb`.
+fn ansible_and_fleet() -> Option<(PathBuf, &'static SystemdFleet)> {
     let venv = PathBuf::from(
         std::env::var("BOSUN_ANSIBLE_VENV").unwrap_or_else(|_| "/work/ansible-venv".into()),
     );
     let ansible = venv.join("bin/ansible");
     if !ansible.exists() {
         eprintln!("skipped: no Ansible at {}", ansible.display());
-        return;
+        return None;
     }
-    let Some(fleet) = or_skip(SystemdFleet::shared()) else {
+    let fleet = or_skip(SystemdFleet::shared())?;
+    fleet.apt_install(&["python3", "python3-apt", "lsb-release"]);
+    Some((ansible, fleet))
+}
+
+#[test]
+fn bosun_gathers_the_facts_ansible_gathers_on_debian_12() {
+    let Some((ansible, fleet)) = ansible_and_fleet() else {
         return;
     };
-    fleet.apt_install(&["python3"]);
     let scratch = Scratch::new();
     scratch.write("hosts.ini", &fleet.inventory());
     let host = fleet.hosts()[0].name.clone();
@@ -304,18 +314,9 @@ fn bosun_gathers_the_facts_ansible_gathers_on_debian_12() {
 
 #[test]
 fn service_facts_match_ansibles_on_debian_12() {
-    let venv = PathBuf::from(
-        std::env::var("BOSUN_ANSIBLE_VENV").unwrap_or_else(|_| "/work/ansible-venv".into()),
-    );
-    let ansible = venv.join("bin/ansible");
-    if !ansible.exists() {
-        eprintln!("skipped: no Ansible at {}", ansible.display());
-        return;
-    }
-    let Some(fleet) = or_skip(SystemdFleet::shared()) else {
+    let Some((ansible, fleet)) = ansible_and_fleet() else {
         return;
     };
-    fleet.apt_install(&["python3"]);
     let scratch = Scratch::new();
     scratch.write("hosts.ini", &fleet.inventory());
     let host = fleet.hosts()[0].name.clone();
@@ -358,19 +359,9 @@ fn service_facts_match_ansibles_on_debian_12() {
 
 #[test]
 fn package_facts_match_ansibles_on_debian_12() {
-    let venv = PathBuf::from(
-        std::env::var("BOSUN_ANSIBLE_VENV").unwrap_or_else(|_| "/work/ansible-venv".into()),
-    );
-    let ansible = venv.join("bin/ansible");
-    if !ansible.exists() {
-        eprintln!("skipped: no Ansible at {}", ansible.display());
-        return;
-    }
-    let Some(fleet) = or_skip(SystemdFleet::shared()) else {
+    let Some((ansible, fleet)) = ansible_and_fleet() else {
         return;
     };
-    // Ansible's apt manager needs python3-apt; bosun does not.
-    fleet.apt_install(&["python3", "python3-apt"]);
     let scratch = Scratch::new();
     scratch.write("hosts.ini", &fleet.inventory());
     let host = fleet.hosts()[0].name.clone();
