@@ -343,8 +343,8 @@ const SLURP_PLAY: &str = r#"- hosts: localhost
   gather_facts: false
   vars:
     t: "{{ lookup('env', 'TARGET') }}"
-    gone: "file not found: '{{ t }}/missing'"
-    is_dir: "source is a directory and must be a file: '{{ t }}'"
+    gone: "File not found: {{ t }}/missing"
+    is_dir: "Source is a directory and must be a file: {{ t }}"
   tasks:
     - name: slurp text
       slurp:

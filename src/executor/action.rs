@@ -70,6 +70,11 @@ impl Runner {
             if result.get("unreachable").and_then(Json::as_bool) == Some(true) {
                 return result;
             }
+            if result.get("failed").and_then(Json::as_bool) == Some(true) {
+                result
+                    .entry("exception")
+                    .or_insert_with(|| Json::from(crate::output::TRACEBACK_UNAVAILABLE));
+            }
             self.apply_result_conditions(task, &mut result, vars);
             let Some(until) = &task.until else {
                 return result;
@@ -115,6 +120,9 @@ impl Runner {
                 Ok(failed) => {
                     result.insert("failed_when_result".into(), Json::Bool(failed));
                     result.insert("failed".into(), Json::Bool(failed));
+                    if !failed && let Some(exception) = result.remove("exception") {
+                        result.insert("failed_when_suppressed_exception".into(), exception);
+                    }
                 }
                 Err(message) => condition_failed(result, "failed_when_result", message),
             }

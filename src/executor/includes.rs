@@ -193,7 +193,9 @@ impl Runner {
             }
             return Ok(vec![Inclusion::of(host, render(vars)?, Map::new(), None)]);
         };
-        let items = self.loop_items(&spec.items, spec.kind, vars, task)?;
+        let Some(items) = self.loop_items(&spec.items, spec.kind, vars, task)? else {
+            return Ok(Vec::new());
+        };
         let control = self.loop_control(task, vars)?;
         let mut chosen = Vec::new();
         for index in 0..items.len() {

@@ -35,7 +35,12 @@ impl Runner {
             let result = self.execute(task, host, vars, delegated).await;
             return Ok((status_of(&result), result));
         };
-        let items = self.loop_items(&spec.items, spec.kind, vars, task)?;
+        let Some(items) = self.loop_items(&spec.items, spec.kind, vars, task)? else {
+            return Ok((
+                Status::Skipped,
+                skipped_result("Conditional result was False"),
+            ));
+        };
         let control = &self.loop_control(task, vars)?;
         let mut results = Vec::new();
         // A host that cannot be reached for the loop's question is reported so by the
@@ -258,18 +263,21 @@ impl Runner {
         }
     }
 
-    /// The items of a loop, prepared as the loop keyword says.
+    /// The items of a loop, prepared as the loop keyword says; `None` when they use
+    /// an undefined variable and the task's condition is false: Ansible keeps such
+    /// an error until the condition (without `item`) says the task runs.
     pub(super) fn loop_items(
         &self,
         raw: &Json,
         kind: LoopKind,
         vars: &Arc<Vars>,
         task: &Task,
-    ) -> Result<Vec<Json>, String> {
-        let rendered = self
-            .templar
-            .render_value(raw, vars)
-            .map_err(|err| located(&err, &task.span, "loop"))?;
+    ) -> Result<Option<Vec<Json>>, String> {
+        let rendered = match self.templar.render_value(raw, vars) {
+            Ok(rendered) => rendered,
+            Err(err) if err.undefined && !self.conditions_hold(task, vars)? => return Ok(None),
+            Err(err) => return Err(located(&err, &task.span, "loop")),
+        };
         let items = match (kind, rendered) {
             (LoopKind::Dict, Json::Object(map)) => map
                 .into_iter()
@@ -289,6 +297,7 @@ impl Runner {
                 .collect(),
             (LoopKind::Lookup(name), terms) => {
                 return crate::template::lookup_loop_items(name, &terms, vars, &action_name(task))
+                    .map(Some)
                     .map_err(|err| located(&err, &task.span, "loop"));
             }
             (_, Json::Array(items)) => items,
@@ -301,7 +310,7 @@ impl Runner {
                 ));
             }
         };
-        Ok(items)
+        Ok(Some(items))
     }
 }
 

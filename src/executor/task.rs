@@ -97,7 +97,12 @@ impl Runner {
                     .insert("ansible_failed_result".into(), Json::Object(result));
                 host.host_vars.insert(
                     "ansible_failed_task".into(),
-                    serde_json::json!({"name": task.display_name(), "action": action_name(task)}),
+                    // The task as written, as Ansible's `Task.serialize()`: no role
+                    // prefix, `""` when unnamed.
+                    serde_json::json!({
+                        "name": task.name.clone().unwrap_or_default(),
+                        "action": action_name(task),
+                    }),
                 );
                 TaskEnd::Failed
             }

@@ -32,7 +32,7 @@ impl Module for Ping {
     async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
         let args = PingArgs::from_args(args).map_err(ModuleError::Failed)?;
         if args.data == "crash" {
-            return Ok(super::failed("boom"));
+            return Ok(super::failed("Task failed: Module failed: boom"));
         }
         let out = ctx.conn.exec(&Command::new("echo pong")).await?;
         if out.rc != 0 || out.stdout_text().trim() != "pong" {

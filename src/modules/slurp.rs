@@ -8,7 +8,6 @@ use super::contract::{Decision, StateModule};
 use super::typed::module_args;
 use super::{ModuleError, Outcome, Target, fileops};
 use crate::connection::{Command, quote};
-use crate::template::pyfmt::py_repr;
 
 /// Exit codes of the read script that name a reason, as Python's errno would.
 const NOT_FOUND: i32 = 2;
@@ -75,23 +74,28 @@ impl StateModule for Slurp {
     }
 }
 
-/// Prints the file at `path`, or exits with the code naming why it cannot.
+/// Prints the file at `path`, or exits with the code naming why it cannot. For a
+/// path that cannot be seen, its deepest visible ancestor tells why, as `open`'s
+/// errno would: not a directory (`ENOTDIR`, 20), a directory that may not be
+/// searched (`EACCES`), else missing.
 fn read_script(path: &str) -> String {
     let p = quote(path);
     format!(
-        "if [ ! -e {p} ]; then exit {NOT_FOUND}; elif [ -d {p} ]; then exit {IS_DIRECTORY}; \
+        "if [ ! -e {p} ]; then d=$(dirname -- {p}); while [ ! -e \"$d\" ]; do d=$(dirname -- \"$d\"); done; \
+         [ -d \"$d\" ] || exit 20; [ -x \"$d\" ] || exit {NOT_READABLE}; exit {NOT_FOUND}; \
+         elif [ -d {p} ]; then exit {IS_DIRECTORY}; \
          elif [ ! -r {p} ]; then exit {NOT_READABLE}; fi; cat -- {p}"
     )
 }
 
-/// Ansible's message for a file that could not be read.
+/// Ansible's message for a file that could not be read. Ansible's last case
+/// prints a literal `{source}` (its f-string lacks the `f`); bosun names the file.
 fn failure_message(rc: i32, source: &str) -> String {
-    let quoted = py_repr(&source.into());
     match rc {
-        NOT_FOUND => format!("file not found: {quoted}"),
-        NOT_READABLE => format!("file is not readable: {quoted}"),
-        IS_DIRECTORY => format!("source is a directory and must be a file: {quoted}"),
-        _ => "unable to slurp file".into(),
+        NOT_FOUND => format!("File not found: {source}"),
+        NOT_READABLE => format!("File is not readable: {source}"),
+        IS_DIRECTORY => format!("Source is a directory and must be a file: {source}"),
+        _ => format!("Unable to slurp file: {source}"),
     }
 }
 
@@ -120,27 +124,22 @@ mod tests {
         };
         assert_eq!(
             Slurp.decide(&args, missing).expect_err("fails"),
-            "file not found: '/x'"
+            "File not found: /x"
         );
     }
 
     #[test]
     fn failures_are_named_as_ansible_names_them() {
         for (rc, expected) in [
-            (NOT_FOUND, "file not found: '/x/it'"),
-            (NOT_READABLE, "file is not readable: '/x/it'"),
+            (NOT_FOUND, "File not found: /x/it"),
+            (NOT_READABLE, "File is not readable: /x/it"),
             (
                 IS_DIRECTORY,
-                "source is a directory and must be a file: '/x/it'",
+                "Source is a directory and must be a file: /x/it",
             ),
-            (1, "unable to slurp file"),
+            (20, "Unable to slurp file: /x/it"),
         ] {
             assert_eq!(failure_message(rc, "/x/it"), expected, "rc {rc}");
         }
-        assert_eq!(
-            failure_message(NOT_FOUND, "it's"),
-            "file not found: \"it's\"",
-            "quoted as Python's repr"
-        );
     }
 }

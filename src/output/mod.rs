@@ -92,6 +92,11 @@ pub trait Reporter: Send + Sync {
     fn recap(&self, stats: &Stats);
 }
 
+/// The `exception` a failed result carries when there is no traceback to show, as
+/// Ansible 2.19 renders its error summary without `DISPLAY_TRACEBACK`; callbacks
+/// leave it out.
+pub const TRACEBACK_UNAVAILABLE: &str = "(traceback unavailable)";
+
 /// The result as callbacks get it: without Ansible's internal keys (`_ansible_*`,
 /// `invocation`, `diff`) and without `failed`/`skipped`, which the event already says.
 pub fn clean(result: &Map<String, Json>) -> Json {
@@ -107,6 +112,7 @@ pub fn clean_for(action: &str, result: &Map<String, Json>) -> Json {
     for (key, value) in result {
         if key.starts_with("_ansible")
             || matches!(key.as_str(), "invocation" | "diff" | "failed" | "skipped")
+            || (key == "exception" && value == TRACEBACK_UNAVAILABLE)
         {
             continue;
         }

@@ -1,5 +1,5 @@
-//! URL filters: `urldecode` (Python's `unquote_plus`) and `urlsplit` (Python's
-//! `urllib.parse.urlsplit` as a mapping, or one of its parts).
+//! URL filters: `urlencode` (Jinja's), `urldecode` (Python's `unquote_plus`) and
+//! `urlsplit` (Python's `urllib.parse.urlsplit` as a mapping, or one of its parts).
 
 use minijinja::{Environment, Error, State, Value};
 
@@ -16,6 +16,66 @@ pub(super) fn register(env: &mut Environment<'static>) {
         },
     );
     env.add_filter("urlsplit", urlsplit);
+    env.add_filter("urlencode", urlencode);
+}
+
+/// Jinja's `urlencode`: a string (or any non-iterable) quoted with `/` kept; a
+/// mapping, or a sequence of pairs, as a query string (`k=v&...`, spaces as `+`).
+fn urlencode(value: &Value) -> Result<String, Error> {
+    if value.as_str().is_some() || value.try_iter().is_err() {
+        return Ok(quote(&py_str(value), false));
+    }
+    let pairs: Vec<(Value, Value)> = if value.kind() == minijinja::value::ValueKind::Map {
+        value
+            .try_iter()?
+            .map(|key| {
+                let item = value.get_item(&key).unwrap_or_default();
+                (key, item)
+            })
+            .collect()
+    } else {
+        value
+            .try_iter()?
+            .map(|pair| {
+                let mut parts = pair.try_iter().map_err(|_| not_a_pair(&pair))?;
+                match (parts.next(), parts.next(), parts.next()) {
+                    (Some(key), Some(item), None) => Ok((key, item)),
+                    _ => Err(not_a_pair(&pair)),
+                }
+            })
+            .collect::<Result<_, Error>>()?
+    };
+    Ok(pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", quote(&py_str(k), true), quote(&py_str(v), true)))
+        .collect::<Vec<_>>()
+        .join("&"))
+}
+
+/// The error for a sequence item `urlencode` cannot unpack into a key and value.
+fn not_a_pair(item: &Value) -> Error {
+    fail(
+        "urlencode",
+        format!("cannot unpack {} into a key and a value", py_str(item)),
+    )
+}
+
+/// Jinja's `url_quote`: Python's `quote` of the UTF-8 bytes, keeping letters,
+/// digits, `_.-~` and (outside a query string) `/`; in a query string spaces become
+/// `+`.
+fn quote(text: &str, for_query: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'~' => {
+                out.push(byte as char)
+            }
+            b'/' if !for_query => out.push('/'),
+            b' ' if for_query => out.push('+'),
+            other => out.push_str(&format!("%{other:02X}")),
+        }
+    }
+    out
 }
 
 /// `+` as a space and `%XX` escapes decoded; bad UTF-8 replaced.
@@ -134,6 +194,16 @@ mod tests {
         assert_eq!(eval("'a%20b+c%2Fd%'|urldecode", json!({})), "a b c/d%");
         assert_eq!(eval("'%C3%A9t%C3%A9'|urldecode", json!({})), "été");
         assert_eq!(eval("('x y/z'|urlencode)|urldecode", json!({})), "x y/z");
+        assert_eq!(eval("'x y/z&'|urlencode", json!({})), "x%20y/z%26");
+        assert_eq!(eval("()|urlencode", json!({})), "");
+        assert_eq!(
+            eval("{'a b': 'c&d/', 'n': 1}|urlencode", json!({})),
+            "a+b=c%26d%2F&n=1"
+        );
+        assert_eq!(
+            eval("[['k', 'v'], ('x', 2)]|urlencode", json!({})),
+            "k=v&x=2"
+        );
     }
 
     #[test]
