@@ -67,15 +67,14 @@ impl Connection for LocalConnection {
                 let _ = stdin.write_all(&data).await;
             });
         }
-        let output = child
-            .wait_with_output()
+        let (status, stdout, stderr) = super::drain::output_of(&mut child)
             .await
             .map_err(io_error("waiting for /bin/sh"))?;
         group.0 = None;
         Ok(CommandOutput {
-            rc: output.status.code().unwrap_or(-1),
-            stdout: output.stdout,
-            stderr: output.stderr,
+            rc: status.code().unwrap_or(-1),
+            stdout,
+            stderr,
         })
     }
 
@@ -139,6 +138,25 @@ mod tests {
         assert_eq!(out.rc, 3);
         assert_eq!(out.stdout_text(), "out\n");
         assert_eq!(out.stderr_text(), "err\n");
+    }
+
+    #[tokio::test]
+    async fn a_background_child_does_not_hold_the_command() {
+        let started = std::time::Instant::now();
+        let out = LocalConnection
+            .exec(&Command::new("echo started; sleep 30 & echo $!"))
+            .await
+            .expect("runs");
+        let text = out.stdout_text();
+        let pid: i32 = text
+            .strip_prefix("started\n")
+            .and_then(|pid| pid.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no pid in {text:?}"));
+        // SAFETY: kill(2) on the sleep this test started.
+        unsafe {
+            libc::kill(pid, libc::SIGTERM);
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
     }
 
     #[tokio::test]

@@ -1,6 +1,7 @@
 //! How bosun reaches a target: the `Connection` trait every module goes through,
 //! and its implementations (local now; SSH slots in beside it).
 
+mod drain;
 mod escalate;
 pub mod fd_limit;
 mod local;

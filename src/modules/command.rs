@@ -60,6 +60,17 @@ module_args! {
     }
 }
 
+/// Finds the program `"$1"` names as `execvp` would (a path, else the first file
+/// in `$PATH`, preferring an executable one) and, when it cannot run, prints the
+/// skip marker with `exec` and the errno Python's `subprocess` would fail with
+/// (`ENOENT` 2, `EACCES` 13).
+const EXEC_CHECK: &str = "bosun_p=; case $1 in */*) bosun_p=$1 ;; \
+    *) bosun_ifs=$IFS; IFS=:; for bosun_d in $PATH; do \
+    if [ -f \"${bosun_d:-.}/$1\" ]; then bosun_p=${bosun_d:-.}/$1; [ -x \"$bosun_p\" ] && break; fi; \
+    done; IFS=$bosun_ifs ;; esac; \
+    if [ -z \"$bosun_p\" ] || [ ! -e \"$bosun_p\" ]; then printf '\\001bosun-skip\\001exec2'; exit 0; \
+    elif [ -d \"$bosun_p\" ] || [ ! -x \"$bosun_p\" ]; then printf '\\001bosun-skip\\001exec13'; exit 0; fi";
+
 /// `command`: runs a program with arguments, without shell expansion.
 pub struct CommandModule;
 
@@ -101,7 +112,8 @@ impl Module for CommandModule {
             true => expanding_word(w),
             false => quote(w),
         };
-        let script = argv.iter().map(word).collect::<Vec<_>>().join(" ");
+        let words = argv.iter().map(word).collect::<Vec<_>>().join(" ");
+        let script = format!("set -- {words}; {EXEC_CHECK}; \"$@\"");
         let cmd = Json::Array(argv.into_iter().map(Json::String).collect());
         let mut outcome = run_guarded(ctx, &args, script, cmd).await?;
         if let Some(executable) = &args.executable {
@@ -128,6 +140,12 @@ impl Module for Shell {
         FreeForm::Raw
     }
     async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
+        // Ansible's shell action refuses it even where it is the default.
+        if args.get("expand_argument_vars").is_some() {
+            return Ok(super::failed(
+                "Unsupported parameters for (shell) module: expand_argument_vars",
+            ));
+        }
         let args = CommandArgs::from_args(args).map_err(ModuleError::Failed)?;
         if args.argv.is_some() {
             return Ok(super::failed("argv is not supported by the shell module"));
@@ -309,7 +327,17 @@ async fn run_guarded(
         );
         return Ok(with_lines(outcome));
     }
+    // As Ansible, the module changes directory first (in check mode too), and
+    // `creates`/`removes` are relative to it; `$PWD` is the physical path, as a
+    // shell started in a directory Python's `os.chdir` entered sees it.
     let mut guard = String::new();
+    if let Some(dir) = &args.chdir {
+        guard.push_str(&format!(
+            "cd -P -- {} 2>/dev/null || {{ printf %s {}; exit 0; }}; ",
+            quote(dir),
+            quote(&format!("{SKIP_MARKER}chdir"))
+        ));
+    }
     if let Some(pattern) = creates {
         guard.push_str(&format!(
             "for f in {}; do if [ -e \"$f\" ] || [ -L \"$f\" ]; then printf %s {}; exit 0; fi; done; ",
@@ -332,7 +360,6 @@ async fn run_guarded(
     };
     let mut command = Command::new(format!("{guard}{body}"));
     command.env = ctx.env.clone();
-    command.cwd = args.chdir.clone();
     if let (false, Some(stdin)) = (ctx.check_mode, &args.stdin) {
         let mut data = stdin.as_bytes().to_vec();
         if args.stdin_add_newline {
@@ -347,6 +374,35 @@ async fn run_guarded(
     let end_wall = crate::clock::now_local();
     let stdout_raw = out.stdout_text();
     let shoulda = if ctx.check_mode { "Would" } else { "Did" };
+    if stdout_raw.strip_prefix(SKIP_MARKER) == Some("chdir") {
+        outcome.insert("failed".into(), Json::Bool(true));
+        outcome.insert(
+            "msg".into(),
+            Json::from("Unable to change directory before execution."),
+        );
+        return Ok(with_lines(outcome));
+    }
+    if let Some(errno) = stdout_raw
+        .strip_prefix(SKIP_MARKER)
+        .and_then(|which| which.strip_prefix("exec"))
+    {
+        // The program could not be started: Python's `OSError`, as Ansible reports
+        // it, the command line joined back as `shlex.join` does.
+        for key in ["start", "end", "delta"] {
+            outcome.remove(key);
+        }
+        if let Some(Json::Array(words)) = outcome.get("cmd") {
+            let line: Vec<String> = words
+                .iter()
+                .map(|w| quote(w.as_str().unwrap_or_default()))
+                .collect();
+            outcome.insert("cmd".into(), Json::from(line.join(" ")));
+        }
+        outcome.insert("failed".into(), Json::Bool(true));
+        outcome.insert("rc".into(), Json::from(errno.parse::<i32>().unwrap_or(2)));
+        outcome.insert("msg".into(), Json::from("Error executing command."));
+        return Ok(with_lines(outcome));
+    }
     if let Some(which) = stdout_raw.strip_prefix(SKIP_MARKER) {
         let (path, exists) = match which {
             "creates" => (creates.unwrap_or_default(), "exists"),

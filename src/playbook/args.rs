@@ -31,116 +31,138 @@ pub const COMMAND_OPTIONS: &[&str] = &[
 /// }}"`), rendered to a mapping when the task runs, as Ansible's `_variable_params`.
 pub const VARIABLE_PARAMS: &str = "_variable_params";
 
-/// Splits on whitespace outside quotes and Jinja blocks (`{{ ... }}`, `{% ... %}`),
-/// keeping each token's quotes as written, as Ansible's `split_args` does: a line
-/// break outside them stays at the end of the line's last token, so a multi-line
-/// `shell: |` keeps its lines.
+/// Splits on spaces outside quotes and Jinja blocks (`{{ }}`, `{% %}`, `{# #}`),
+/// keeping each token's quotes, as Ansible's `split_args` does, quirks included:
+/// runs of spaces and line breaks stay at the end of the token before them (so a
+/// multi-line `shell: |` keeps its lines and indentation), and a lone `\` at the
+/// end of a line joins it to the next. Unbalanced quotes or blocks (an error in
+/// Ansible) keep what was read.
 pub fn split_args(text: &str) -> Vec<String> {
-    let mut tokens: Vec<String> = Vec::new();
-    let mut current = String::new();
+    let mut params: Vec<String> = Vec::new();
+    let lines: Vec<&str> = text.split('\n').collect();
     let mut quote: Option<char> = None;
-    let mut escaped = false;
-    let mut jinja_depth = 0usize;
-    let chars: Vec<char> = text.trim().chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        let next = chars.get(i + 1).copied();
-        i += 1;
-        if escaped {
-            current.push(c);
-            escaped = false;
-            continue;
-        }
-        match (c, next) {
-            ('{', Some('{' | '%' | '#')) => {
-                jinja_depth += 1;
-                current.push(c);
-                current.push(chars[i]);
-                i += 1;
+    let mut depths = [0usize; 3];
+    for (line_index, line) in lines.iter().enumerate() {
+        let mut continued = false;
+        for (index, token) in line.split(' ').enumerate() {
+            if token.is_empty() && index != 0 {
+                last_param(&mut params).push(' ');
                 continue;
             }
-            ('}' | '%' | '#', Some('}')) if jinja_depth > 0 => {
-                jinja_depth -= 1;
-                current.push(c);
-                current.push('}');
-                i += 1;
+            if token == "\\" && quote.is_none() {
+                continued = true;
                 continue;
             }
-            _ => {}
+            let was_quoted = quote.is_some();
+            quote = quote_state(token, quote);
+            let in_jinja = depths.iter().any(|&d| d > 0);
+            let mut appended = true;
+            if quote.is_some() && !was_quoted && !in_jinja {
+                params.push(token.to_string());
+            } else if in_jinja || quote.is_some() || was_quoted {
+                let last = last_param(&mut params);
+                if index > 0 {
+                    last.push(' ');
+                }
+                last.push_str(token);
+            } else {
+                appended = false;
+            }
+            for (depth, (open, close)) in depths.iter_mut().zip(JINJA_DELIMITERS) {
+                let before = *depth;
+                let (opened, closed) = (token.matches(open).count(), token.matches(close).count());
+                *depth = (*depth + opened).saturating_sub(closed);
+                if *depth != before && !appended {
+                    params.push(token.to_string());
+                    appended = true;
+                }
+            }
+            if depths.iter().all(|&d| d == 0) && quote.is_none() && !appended && !token.is_empty() {
+                params.push(token.to_string());
+            }
         }
-        match (c, quote) {
-            ('\\', _) => {
-                current.push(c);
-                escaped = true;
-            }
-            ('"' | '\'', None) if jinja_depth == 0 => {
-                quote = Some(c);
-                current.push(c);
-            }
-            (c, Some(q)) if c == q => {
-                quote = None;
-                current.push(c);
-            }
-            (c, None) if c.is_whitespace() && jinja_depth == 0 => {
-                if !current.is_empty() {
-                    tokens.push(std::mem::take(&mut current));
-                }
-                if c == '\n'
-                    && let Some(last) = tokens.last_mut()
-                {
-                    last.push('\n');
-                }
-            }
-            (c, _) => current.push(c),
+        if lines.len() > 1 && line_index != lines.len() - 1 && !continued {
+            last_param(&mut params).push('\n');
         }
     }
-    if !current.is_empty() {
-        tokens.push(current);
-    }
-    tokens
+    params
 }
 
-/// Decodes backslash escapes (`\n`, `\t`, `\\`, `\"`, `\xNN`, `\uNNNN`) in a `k=v`
-/// token, as Ansible's `parse_kv` does.
+/// The Jinja block delimiters `split_args` keeps whole.
+const JINJA_DELIMITERS: [(&str, &str); 3] = [("{{", "}}"), ("{%", "%}"), ("{#", "#}")];
+
+/// The last token, made if there is none yet.
+fn last_param(params: &mut Vec<String>) -> &mut String {
+    if params.is_empty() {
+        params.push(String::new());
+    }
+    let last = params.len() - 1;
+    &mut params[last]
+}
+
+/// The quote still open after `token`, given the one open before it: an unescaped
+/// quote character opens one, the same character closes it.
+fn quote_state(token: &str, mut quote: Option<char>) -> Option<char> {
+    let mut previous = None;
+    for c in token.chars() {
+        if matches!(c, '"' | '\'') && previous != Some('\\') {
+            match quote {
+                Some(open) if open == c => quote = None,
+                Some(_) => {}
+                None => quote = Some(c),
+            }
+        }
+        previous = Some(c);
+    }
+    quote
+}
+
+/// Decodes backslash escapes in a `k=v` token as Ansible's `parse_kv` does: the
+/// single-character ones (`\\ \' \" \a \b \f \n \r \t \v`) and `\xNN`,
+/// `\uNNNN`, `\UNNNNNNNN`; anything else (`\N{name}` included) stays as written.
 fn decode_escapes(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('n') => out.push('\n'),
-            Some('t') => out.push('\t'),
-            Some('r') => out.push('\r'),
-            Some('\\') => out.push('\\'),
-            Some('\'') => out.push('\''),
-            Some('"') => out.push('"'),
-            Some(kind @ ('x' | 'u')) => {
-                let width = if kind == 'x' { 2 } else { 4 };
-                let digits: String = (0..width).filter_map(|_| chars.next()).collect();
-                match u32::from_str_radix(&digits, 16)
-                    .ok()
-                    .and_then(char::from_u32)
-                {
-                    Some(decoded) => out.push(decoded),
-                    None => {
-                        out.push('\\');
-                        out.push(kind);
-                        out.push_str(&digits);
-                    }
-                }
+    let mut rest = text;
+    while let Some(at) = rest.find('\\') {
+        out.push_str(&rest[..at]);
+        let escape = &rest[at + 1..];
+        let (decoded, used) = match escape.chars().next() {
+            Some('a') => (Some('\u{7}'), 1),
+            Some('b') => (Some('\u{8}'), 1),
+            Some('f') => (Some('\u{c}'), 1),
+            Some('n') => (Some('\n'), 1),
+            Some('r') => (Some('\r'), 1),
+            Some('t') => (Some('\t'), 1),
+            Some('v') => (Some('\u{b}'), 1),
+            Some(c @ ('\\' | '\'' | '"')) => (Some(c), 1),
+            Some('x') => (hex_char(&escape[1..], 2), 3),
+            Some('u') => (hex_char(&escape[1..], 4), 5),
+            Some('U') => (hex_char(&escape[1..], 8), 9),
+            _ => (None, 0),
+        };
+        match decoded {
+            Some(c) => {
+                out.push(c);
+                rest = &escape[used..];
             }
-            Some(other) => {
+            None => {
                 out.push('\\');
-                out.push(other);
+                rest = escape;
             }
-            None => out.push('\\'),
         }
     }
+    out.push_str(rest);
     out
+}
+
+/// The character named by the first `width` hex digits of `text`, if they are all
+/// hex digits and name one.
+fn hex_char(text: &str, width: usize) -> Option<char> {
+    let digits = text.get(..width)?;
+    if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    char::from_u32(u32::from_str_radix(digits, 16).ok()?)
 }
 
 /// Removes one level of matching quotes around a value.
@@ -206,16 +228,58 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    #[test]
-    fn free_form_keeps_line_breaks() {
-        let args = parse_kv(
+    /// Inputs and what Ansible 2.19's `split_args` returns for them.
+    const SPLIT_BY_ANSIBLE: &[(&str, &[&str])] = &[
+        (
             "echo a\n  echo 'b\n c' > /tmp/x\n\nexit 0\n",
-            Some(&["chdir"]),
-        );
-        assert_eq!(
-            args["_raw_params"],
-            json!("echo a\necho 'b\n c' > /tmp/x\n\nexit 0")
-        );
+            &[
+                "echo",
+                "a\n ",
+                "echo",
+                "'b\n c'",
+                ">",
+                "/tmp/x\n\n",
+                "exit",
+                "0\n",
+            ],
+        ),
+        (
+            "echo a \\\n\"m e\" \\\n| py -c 'x'\necho \"2nd\"\n",
+            &[
+                "echo",
+                "a",
+                "\"m e\"",
+                "|",
+                "py",
+                "-c",
+                "'x'\n",
+                "echo",
+                "\"2nd\"\n",
+            ],
+        ),
+        ("src=a.conf\ndest=/b\n", &["src=a.conf\n", "dest=/b\n"]),
+        ("a  b   c", &["a ", "b  ", "c"]),
+        (
+            "msg={{ a | default('x y') }} b='c d'",
+            &["msg={{ a | default('x y') }}", "b='c d'"],
+        ),
+        ("{% if x %}y{% endif %} z", &["{% if x %}y{% endif %}", "z"]),
+        ("  leading", &[" ", "leading"]),
+        ("x=\"it's\" y", &["x=\"it's\"", "y"]),
+    ];
+
+    #[test]
+    fn splits_as_ansible_splits() {
+        for (input, expected) in SPLIT_BY_ANSIBLE {
+            assert_eq!(split_args(input), *expected, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn free_form_keeps_line_breaks_and_spaces() {
+        let text = "echo a\n  echo 'b\n c' > /tmp/x\n\nexit 0\n";
+        let args = parse_kv(text, Some(&["chdir"]));
+        assert_eq!(args["_raw_params"], json!(text));
         let args = parse_kv("src=a.conf\ndest=/etc/b.conf\n", None);
         assert_eq!(args["src"], json!("a.conf"));
         assert_eq!(args["dest"], json!("/etc/b.conf"));
@@ -249,6 +313,17 @@ mod tests {
         assert_eq!(args["dest"], json!("{{ base }}/x"));
         assert_eq!(args["content"], json!("a\nb"));
         assert_eq!(args["msg"], json!("{{ a | default('x y') }}"));
+    }
+
+    #[test]
+    fn escapes_decode_as_pythons_unicode_escape() {
+        assert_eq!(decode_escapes(r"\b(.+)\b"), "\u{8}(.+)\u{8}");
+        assert_eq!(
+            decode_escapes(r"\\b \x41\u00e9\U0001F600"),
+            "\\b A\u{e9}\u{1F600}"
+        );
+        assert_eq!(decode_escapes(r"\d \xZZ \N{DASH} \"), r"\d \xZZ \N{DASH} \");
+        assert_eq!(decode_escapes("\\a\\f\\v"), "\u{7}\u{c}\u{b}");
     }
 
     #[test]
