@@ -68,7 +68,16 @@ impl Runner {
             };
             vars = self.with_facts_of(&vars, &result);
             insert_loop_vars(&mut result, control, &items, index);
-            let label = self.item_label(task, control, &items[index], &item_scope, &result)?;
+            // A label that cannot be rendered fails its item, not the loop, as in
+            // Ansible.
+            let label = match self.item_label(task, control, &items[index], &item_scope, &result) {
+                Ok(label) => label,
+                Err(message) => {
+                    result.insert("failed".into(), Json::Bool(true));
+                    result.insert("msg".into(), Json::String(message));
+                    crate::template::pyfmt::py_str(&minijinja::Value::from_serialize(&items[index]))
+                }
+            };
             let stop = !control.break_when.is_empty()
                 && self.check_with_result(&control.break_when, task, &result, &item_scope)?;
             let no_log = self.no_log(task, &item_scope);
@@ -278,40 +287,68 @@ impl Runner {
             Err(err) if err.undefined && !self.conditions_hold(task, vars)? => return Ok(None),
             Err(err) => return Err(located(&err, &task.span, "loop")),
         };
-        let items = match (kind, rendered) {
-            (LoopKind::Dict, Json::Object(map)) => map
-                .into_iter()
-                .map(|(key, value)| serde_json::json!({"key": key, "value": value}))
-                .collect(),
-            (LoopKind::Items, Json::Array(items)) => items
-                .into_iter()
-                .flat_map(|item| match item {
-                    Json::Array(inner) => inner,
-                    other => vec![other],
-                })
-                .collect(),
-            (LoopKind::Indexed, Json::Array(items)) => items
-                .into_iter()
+        if let LoopKind::Lookup(name) = kind {
+            return crate::template::lookup_loop_items(name, &rendered, vars, &action_name(task))
+                .map(Some)
+                .map_err(|err| located(&err, &task.span, "loop"));
+        }
+        // `with_*` terms are a list; anything else is one term, as Ansible's
+        // `_get_loop_items` makes it.
+        let terms = match (kind, rendered) {
+            (_, Json::Array(terms)) => terms,
+            (LoopKind::List, other) => {
+                return Err(format!(
+                    "The `loop` value must resolve to a 'list', not '{}'.",
+                    crate::pyjson::type_name(&other)
+                ));
+            }
+            (_, other) => vec![other],
+        };
+        let flattened = || {
+            terms.iter().cloned().flat_map(|term| match term {
+                Json::Array(inner) => inner,
+                other => vec![other],
+            })
+        };
+        let items = match kind {
+            LoopKind::Dict => {
+                let mut items = Vec::new();
+                for term in terms {
+                    match term {
+                        Json::Object(map) => items.extend(dict_items(map)),
+                        other => return Err(not_a_dict(&other)),
+                    }
+                }
+                items
+            }
+            LoopKind::Items => flattened().collect(),
+            LoopKind::Indexed => flattened()
                 .enumerate()
                 .map(|(i, item)| serde_json::json!([i, item]))
                 .collect(),
-            (LoopKind::Lookup(name), terms) => {
-                return crate::template::lookup_loop_items(name, &terms, vars, &action_name(task))
-                    .map(Some)
-                    .map_err(|err| located(&err, &task.span, "loop"));
-            }
-            (_, Json::Array(items)) => items,
-            (LoopKind::Items, Json::Null) => Vec::new(),
-            (_, Json::String(s)) if kind == LoopKind::Items => vec![Json::String(s)],
-            (_, other) => {
-                return Err(format!(
-                    "Invalid data passed to 'loop', it requires a list, got this instead: {}. Hint: If you passed a list/dict of just one element, try adding wantlist=True to your lookup invocation or use q/query instead of lookup.",
-                    crate::pyjson::dumps(&other, None)
-                ));
-            }
+            LoopKind::List | LoopKind::WithList | LoopKind::Lookup(_) => terms,
         };
         Ok(Some(items))
     }
+}
+
+/// `with_dict`'s items of one mapping: `{key, value}` each.
+fn dict_items(map: Map<String, Json>) -> Vec<Json> {
+    map.into_iter()
+        .map(|(key, value)| serde_json::json!({"key": key, "value": value}))
+        .collect()
+}
+
+/// The `dict` lookup's error for a term that is not a mapping.
+fn not_a_dict(term: &Json) -> String {
+    let shown = match term {
+        Json::String(text) => text.clone(),
+        other => crate::pyjson::dumps(other, None),
+    };
+    format!(
+        "the 'dict' lookup plugin expects a dictionary, got '{shown}' of type <class '{}'>)",
+        crate::pyjson::type_name(term)
+    )
 }
 
 /// The loop variable, `ansible_loop_var`, the index variable (when `loop_control`

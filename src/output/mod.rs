@@ -129,7 +129,13 @@ pub fn clean_for(action: &str, result: &Map<String, Json>) -> Json {
             && !has_msg
             && matches!(
                 key.as_str(),
-                "changed" | "failed" | "skipped" | "skip_reason" | "ansible_loop_var" | "item"
+                "changed"
+                    | "failed"
+                    | "skipped"
+                    | "skip_reason"
+                    | "ansible_loop_var"
+                    | "ansible_index_var"
+                    | "ansible_loop"
             )
         {
             continue;

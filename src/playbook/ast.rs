@@ -380,8 +380,10 @@ pub struct Loop {
 /// The loop keyword used, which decides how the items are prepared.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LoopKind {
-    /// `loop:` and `with_list:`: the list as is.
+    /// `loop:`: the list as is; anything else is an error.
     List,
+    /// `with_list:`: the list as is; anything else is one item.
+    WithList,
     /// `with_items:`: flattened one level.
     Items,
     /// `with_dict:`: a mapping turned into `{key, value}` items.

@@ -1244,7 +1244,8 @@ fn parse_loop(node: &Node) -> Result<Option<Loop>, SourceError> {
     let mut found = None;
     for (key, items) in node.as_map().into_iter().flatten() {
         let kind = match key.key_string().as_str() {
-            "loop" | "with_list" => LoopKind::List,
+            "loop" => LoopKind::List,
+            "with_list" => LoopKind::WithList,
             "with_items" => LoopKind::Items,
             "with_dict" => LoopKind::Dict,
             "with_indexed_items" => LoopKind::Indexed,

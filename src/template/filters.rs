@@ -6,6 +6,7 @@
 
 mod collections;
 mod crypt;
+mod datetime;
 mod encoding;
 mod math;
 mod paths;
@@ -33,4 +34,5 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     random::register(env);
     crypt::register(env);
     urls::register(env);
+    datetime::register(env);
 }

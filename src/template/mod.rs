@@ -10,6 +10,7 @@ pub mod json_dump;
 mod lookups;
 mod nesting;
 pub mod pyfmt;
+mod pymethods;
 mod pypath;
 mod pyrandom;
 mod vars;
@@ -34,7 +35,7 @@ fn filters_urls_split(url: &str) -> serde_json::Map<String, serde_json::Value> {
 /// (`.split()`, `.items()`, `.startswith()`, ...).
 pub fn register(env: &mut Environment<'static>) {
     minijinja_contrib::add_to_environment(env);
-    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+    env.set_unknown_method_callback(pymethods::unknown_method);
     filters::register(env);
     jinja_tests::register(env);
 }
