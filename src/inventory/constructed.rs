@@ -4,7 +4,9 @@
 //! `lib/ansible/plugins/inventory/constructed.py` and the `Constructable` mixin do.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
+
+use regex::Regex;
 
 use serde_json::{Map, Value as Json};
 
@@ -154,6 +156,9 @@ impl Constructor<'_> {
         let vars = self.host_vars(inventory, host);
         for (name, expression) in &self.options.compose {
             match self.evaluate(expression, &vars) {
+                Ok(value) if self.keeps_trust(inventory, host, expression) => {
+                    inventory.set_host_var(host, name, value);
+                }
                 Ok(value) => inventory.set_untrusted_host_var(host, name, value),
                 Err(why) if strict => {
                     return Err(format!("Could not set {name} for host {host}: {why}"));
@@ -228,12 +233,47 @@ impl Constructor<'_> {
         Vars::new(self.templar.clone(), vars)
     }
 
-    /// An expression's value (`compose` entries, `keyed_groups` keys).
+    /// An expression's value (`compose` entries, `keyed_groups` keys); an undefined
+    /// variable anywhere in it (`{'k': missing}`) is an error, as in Ansible.
     fn evaluate(&self, expression: &Json, vars: &Arc<Vars>) -> Result<Json, String> {
-        match expression {
-            Json::String(text) => self.templar.eval(text, vars).map_err(|e| e.to_string()),
-            other => Ok(other.clone()),
+        let Json::String(text) = expression else {
+            return Ok(expression.clone());
+        };
+        let value = self
+            .templar
+            .eval_value(text, vars)
+            .map_err(|e| e.to_string())?;
+        if value.is_undefined() {
+            return Err(self
+                .templar
+                .eval(text, vars)
+                .err()
+                .map_or_else(|| format!("'{text}' is undefined"), |e| e.to_string()));
         }
+        if holds_undefined(&value) {
+            return Err(format!("an undefined variable is part of '{text}'"));
+        }
+        Ok(crate::template::to_json(&value))
+    }
+
+    /// Whether a `compose` expression's value keeps the trust of the variables it
+    /// came from, so `--list` shows it unmarked: Ansible marks the strings a
+    /// template makes, not those it passes on. bosun tells them apart for the
+    /// common case only: a bare reference (`public_ip`, `tags.Name`) to a variable
+    /// the inventory set keeps its trust; anything computed does not.
+    fn keeps_trust(&self, inventory: &Inventory, host: &str, expression: &Json) -> bool {
+        let Json::String(text) = expression else {
+            return false;
+        };
+        let Some(root) = REFERENCE.captures(text).and_then(|c| c.get(1)) else {
+            return false;
+        };
+        let root = root.as_str();
+        !MAGIC.contains(&root)
+            && !inventory
+                .hosts
+                .get(host)
+                .is_some_and(|h| h.untrusted.contains(root))
     }
 
     /// A `groups` condition, which must give a boolean, as Ansible 2.19's
@@ -377,6 +417,38 @@ impl Constructor<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// A bare variable reference, its root variable captured: `ip`, `tags.Name`,
+/// `disks[0]`, `tags['Name']`.
+static REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*([A-Za-z_]\w*)(?:\.\w+|\[(?:\d+|'[^']*'|\x22[^\x22]*\x22)\])*\s*$")
+        .expect("valid regex")
+});
+
+/// The variables the plugin adds itself, whose strings Ansible does not trust.
+const MAGIC: [&str; 5] = [
+    "inventory_file",
+    "inventory_dir",
+    "inventory_hostname",
+    "inventory_hostname_short",
+    "group_names",
+];
+
+/// Whether an undefined value is anywhere in `value`.
+fn holds_undefined(value: &minijinja::Value) -> bool {
+    use minijinja::value::ValueKind;
+    match value.kind() {
+        ValueKind::Undefined => true,
+        ValueKind::Seq | ValueKind::Map => value.try_iter().into_iter().flatten().any(|key| {
+            holds_undefined(&key)
+                || (value.kind() == ValueKind::Map
+                    && value
+                        .get_item(&key)
+                        .is_ok_and(|item| holds_undefined(&item)))
+        }),
+        _ => false,
     }
 }
 

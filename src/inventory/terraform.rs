@@ -273,8 +273,8 @@ fn add_instance(inventory: &mut Inventory, server: &Server, instance: &Instance,
     let tags = attributes
         .get("tags_all")
         .filter(|t| t.as_object().is_some_and(|m| !m.is_empty()))
-        .or_else(|| attributes.get("tags"))
-        .or_else(|| attributes.get("labels"));
+        .or_else(|| attributes.get("tags"));
+    let labels = attributes.get("labels");
     let fallback = match instance.index {
         Some(Json::Number(n)) => format!("{}_{}_{n}", instance.kind, instance.name),
         Some(Json::String(key)) => format!("{}_{}_{key}", instance.kind, instance.name),
@@ -282,6 +282,7 @@ fn add_instance(inventory: &mut Inventory, server: &Server, instance: &Instance,
     };
     let named = tags
         .and_then(|t| t.get("Name"))
+        .or_else(|| labels.and_then(|l| l.get("Name")))
         .or_else(|| attributes.get("name"))
         .and_then(Json::as_str)
         .filter(|n| !n.is_empty());
@@ -301,21 +302,23 @@ fn add_instance(inventory: &mut Inventory, server: &Server, instance: &Instance,
         safe_group_name(instance.name),
         safe_group_name(&format!("type_{}", instance.kind)),
     ];
-    match tags {
-        Some(Json::Object(map)) => groups.extend(map.iter().map(|(key, value)| {
-            let value = text(value);
-            if value.is_empty() {
-                safe_group_name(&format!("tag_{key}"))
-            } else {
-                safe_group_name(&format!("tag_{key}_{value}"))
-            }
-        })),
-        Some(Json::Array(items)) => groups.extend(
-            items
-                .iter()
-                .map(|item| safe_group_name(&format!("tag_{}", text(item)))),
-        ),
-        _ => {}
+    for tagged in [tags, labels].into_iter().flatten() {
+        match tagged {
+            Json::Object(map) => groups.extend(map.iter().map(|(key, value)| {
+                let value = text(value);
+                if value.is_empty() {
+                    safe_group_name(&format!("tag_{key}"))
+                } else {
+                    safe_group_name(&format!("tag_{key}_{value}"))
+                }
+            })),
+            Json::Array(items) => groups.extend(
+                items
+                    .iter()
+                    .map(|item| safe_group_name(&format!("tag_{}", text(item)))),
+            ),
+            _ => {}
+        }
     }
     for group in &groups {
         inventory.add_group(group);
