@@ -464,3 +464,111 @@ fn short_name(host: &str) -> &str {
 fn python_str(value: &Json) -> String {
     crate::template::pyfmt::py_str(&minijinja::Value::from_serialize(value))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// An inventory of the YAML `hosts` file, then the `constructed` configuration.
+    fn construct(hosts: &str, config: &str) -> Result<Inventory, InventoryError> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("hosts.yml"), hosts).expect("write");
+        std::fs::write(dir.path().join("c.yml"), config).expect("write");
+        let source = |name: &str| dir.path().join(name).display().to_string();
+        Inventory::load(&[source("hosts.yml"), source("c.yml")])
+    }
+
+    const HOSTS: &str =
+        "all:\n  hosts:\n    a: {k: x, m: {p: '', q: 1}, l: [one, '']}\n    b: {k: '', n: 2}\n";
+
+    #[test]
+    fn keyed_groups_name_groups_as_ansible() {
+        let cases: &[(&str, &[&str])] = &[
+            ("- key: k\n", &["_x"]),
+            ("- key: k\n  prefix: p\n  separator: '-'\n", &["p_x"]),
+            ("- key: k\n  default_value: empty\n", &["_x", "_empty"]),
+            ("- key: m\n", &["_p_", "_q_1"]),
+            ("- key: m\n  trailing_separator: false\n", &["_p", "_q_1"]),
+            ("- key: m\n  default_value: d\n", &["_p_d", "_q_1"]),
+            (
+                "- key: l\n  default_value: d\n  prefix: l\n",
+                &["l_one", "l_d"],
+            ),
+        ];
+        for (keyed, groups) in cases {
+            let config = format!(
+                "plugin: constructed\nleading_separator: true\nkeyed_groups:\n{}",
+                indent(keyed)
+            );
+            let inventory = construct(HOSTS, &config).unwrap_or_else(|e| panic!("{keyed}: {e}"));
+            let made: Vec<&String> = inventory.groups.keys().skip(2).collect();
+            assert_eq!(made, *groups, "{keyed}");
+        }
+    }
+
+    #[test]
+    fn no_leading_separator_without_a_prefix() {
+        let inventory = construct(
+            HOSTS,
+            "plugin: constructed\nleading_separator: false\nkeyed_groups:\n  - key: k\n  - key: k\n    prefix: p\n",
+        )
+        .expect("loads");
+        assert_eq!(inventory.select("x").expect("ok"), ["a"]);
+        assert_eq!(inventory.select("p_x").expect("ok"), ["a"]);
+    }
+
+    #[test]
+    fn compose_sees_the_variables_from_before_it() {
+        let inventory = construct(
+            HOSTS,
+            "plugin: constructed\ncompose:\n  first: k ~ '!'\n  second: first | default('unset')\n  groups_seen: group_names\n  short: inventory_hostname_short\n",
+        )
+        .expect("loads");
+        let vars = inventory.host_vars("a");
+        assert_eq!(vars["first"], "x!");
+        assert_eq!(
+            vars["second"], "unset",
+            "composed together, not in sequence"
+        );
+        assert_eq!(vars["groups_seen"], json!([]));
+        assert_eq!(vars["short"], "a");
+    }
+
+    #[test]
+    fn options_of_the_wrong_type_and_bad_entries_are_errors() {
+        let cases = [
+            ("groups: [a]\n", "Invalid value provided for 'dict'"),
+            (
+                "keyed_groups: {a: 1}\n",
+                "Invalid value provided for 'list'",
+            ),
+            (
+                "keyed_groups: [x]\n",
+                "Invalid keyed group entry, it must be a dictionary",
+            ),
+            (
+                "keyed_groups:\n  - key: n\n",
+                "expected a string or a list of them or dictionary, got: <class 'int'>",
+            ),
+            (
+                "strict: yes\ncompose:\n  v: nope\n",
+                "Could not set v for host a",
+            ),
+            (
+                "strict: yes\nkeyed_groups:\n  - key: k\n",
+                "No key or key resulted empty for k in host b",
+            ),
+        ];
+        for (options, needle) in cases {
+            let message = construct(HOSTS, &format!("plugin: constructed\n{options}"))
+                .expect_err(options)
+                .to_string();
+            assert!(message.contains(needle), "{options}: {message}");
+        }
+    }
+
+    fn indent(text: &str) -> String {
+        text.lines().map(|l| format!("  {l}\n")).collect()
+    }
+}

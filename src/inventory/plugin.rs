@@ -63,3 +63,44 @@ pub fn load(
     };
     Err(error(why))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::parse_str;
+
+    #[test]
+    fn only_constructed_reads_a_configuration() {
+        let cases = [
+            (
+                "plugin: nosuch\n",
+                "specifies unknown plugin 'nosuch'; bosun's inventory plugins are ansible.builtin.constructed, constructed",
+            ),
+            (
+                "plugin: ansible.builtin.auto\n",
+                "cannot name 'auto' itself",
+            ),
+            (
+                "plugin: host_list\n",
+                "could not be verified by inventory plugin 'host_list'",
+            ),
+            ("plugin: script\n", "executable inventory script"),
+            ("plugin: [constructed]\n", "must name an inventory plugin"),
+        ];
+        for (text, needle) in cases {
+            let root = parse_str("p.yml", text).expect("parses");
+            let name = root.get("plugin").expect("a plugin key");
+            let message = load(
+                &mut Inventory::empty(),
+                &root,
+                name,
+                Path::new("p.yml"),
+                &[],
+            )
+            .expect_err(text)
+            .to_string();
+            assert!(message.starts_with("p.yml: "), "{message}");
+            assert!(message.contains(needle), "{text}: {message}");
+        }
+    }
+}

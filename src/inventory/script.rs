@@ -318,3 +318,95 @@ pub(super) fn python_type(value: &Json) -> String {
         crate::template::pyfmt::type_name(&minijinja::Value::from_serialize(value))
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// Loads an inventory from a shell script with `body`.
+    fn run(body: &str) -> Result<Inventory, InventoryError> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("inventory.sh");
+        std::fs::write(&path, format!("#!/bin/sh\n{body}")).expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        assert!(is_executable(&path));
+        let mut inventory = Inventory::empty();
+        load(&mut inventory, &path)?;
+        inventory.reconcile();
+        Ok(inventory)
+    }
+
+    #[test]
+    fn groups_children_vars_and_meta() {
+        let inventory = run(r#"echo '{"web": {"hosts": ["w1"], "vars": {"p": 80}, "children": ["edge"]}, "edge": ["e1"], "_meta": {"hostvars": {"w1": {"x": 1}}}}'"#)
+            .expect("loads");
+        assert_eq!(inventory.select("web").expect("ok"), ["w1", "e1"]);
+        assert_eq!(
+            Json::Object(inventory.host_vars("w1")),
+            serde_json::json!({"p": 80, "x": 1})
+        );
+        assert_eq!(
+            Json::Object(inventory.host_vars("e1")),
+            serde_json::json!({"p": 80})
+        );
+        assert!(
+            inventory
+                .warnings()
+                .iter()
+                .any(|w| w.contains("Group 'edge' was converted to 'dict' from 'list'"))
+        );
+    }
+
+    #[test]
+    fn without_meta_each_host_is_asked() {
+        let inventory = run(
+            r#"if [ "$1" = --list ]; then echo '{"g": {"hosts": ["a", "b"]}}'; elif [ "$2" = a ]; then echo '{"v": "A"}'; fi"#,
+        )
+        .expect("loads");
+        assert_eq!(
+            Json::Object(inventory.host_vars("a")),
+            serde_json::json!({"v": "A"})
+        );
+        assert!(
+            inventory.host_vars("b").is_empty(),
+            "empty output means no variables"
+        );
+    }
+
+    #[test]
+    fn errors_are_ansibles() {
+        let cases = [
+            (
+                "echo oops >&2; exit 2",
+                "non-zero exit code 2.\nStandard error from inventory script:\noops",
+            ),
+            ("echo '[1]'", "Value is 'list' instead of 'dict'."),
+            ("echo '{'", "could not be parsed as JSON"),
+            (
+                r#"echo '{"g": {"vars": []}}'"#,
+                "Value contains 'g.vars' which is 'list' instead of 'dict'.",
+            ),
+            (
+                r#"echo '{"g": {"hosts": [1]}}'"#,
+                "expected a string but got 'int'",
+            ),
+            (
+                r#"echo '{"_meta": {"hostvars": {}, "profile": "legacy"}}'"#,
+                "Non-inventory profile 'legacy' is not allowed.",
+            ),
+            (
+                r#"echo '{"a": {"children": ["b"]}, "b": {"children": ["a"]}}'"#,
+                "creates a cycle",
+            ),
+            (
+                r#"if [ "$1" = --list ]; then echo '{"g": ["h"]}'; else echo '[1]'; fi"#,
+                "Invalid data from file, expected dictionary",
+            ),
+        ];
+        for (body, needle) in cases {
+            let message = run(body).expect_err(body).to_string();
+            assert!(message.contains(needle), "{body}: {message}");
+        }
+    }
+}

@@ -366,3 +366,80 @@ fn lookup<'a>(attributes: &'a Map<String, Json>, path: &str) -> Option<&'a str> 
     }
     value.as_str().filter(|s| !s.is_empty())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn load_state(state: &Json) -> Inventory {
+        let text = state.to_string();
+        let document = recognise(&text).expect("recognised as Terraform");
+        let mut inventory = Inventory::empty();
+        load(&mut inventory, &document, Path::new("terraform.tfstate")).expect("loads");
+        inventory.reconcile();
+        inventory
+    }
+
+    #[test]
+    fn recognised_by_content_only() {
+        assert!(
+            recognise(r#"{"version": 4, "terraform_version": "1.9.0", "resources": []}"#).is_some()
+        );
+        assert!(recognise(r#"{"format_version": "1.0", "terraform_version": "1.9.0"}"#).is_some());
+        assert!(recognise(r#"{"all": {"hosts": {"terraform_version": null}}}"#).is_none());
+        assert!(recognise("[web]\nw1\n").is_none());
+    }
+
+    #[test]
+    fn names_addresses_and_groups() {
+        let inventory = load_state(&json!({
+            "version": 4, "terraform_version": "1.9.0",
+            "resources": [
+                {"mode": "managed", "type": "aws_instance", "name": "app", "instances": [
+                    {"index_key": 0, "attributes": {"private_ip": "10.0.0.1", "tags": {"Name": "same"}}},
+                    {"index_key": 1, "attributes": {"private_ip": "10.0.0.2", "tags": {"Name": "same", "Role": "app server"}}}
+                ]},
+                {"mode": "managed", "type": "openstack_compute_instance_v2", "name": "os", "instances": [
+                    {"attributes": {"name": "os1", "access_ip_v4": "", "network": [{"fixed_ip_v4": "10.9.0.1"}], "tags": ["blue"]}}
+                ]}
+            ]
+        }));
+        assert_eq!(
+            inventory.host_names(),
+            ["same", "aws_instance_app_1", "os1"]
+        );
+        assert!(
+            inventory
+                .warnings()
+                .iter()
+                .any(|w| w.contains("aws_instance.app[1] is named 'same'"))
+        );
+        assert_eq!(inventory.host_vars("os1")["ansible_host"], "10.9.0.1");
+        assert_eq!(
+            inventory.select("tag_Role_app_server").expect("ok"),
+            ["aws_instance_app_1"]
+        );
+        assert_eq!(inventory.select("tag_blue").expect("ok"), ["os1"]);
+        assert_eq!(
+            inventory.select("app").expect("ok"),
+            ["same", "aws_instance_app_1"]
+        );
+    }
+
+    #[test]
+    fn old_state_formats_are_refused() {
+        let document = recognise(
+            r#"{"version": 3, "terraform_version": "0.11.14", "modules": [], "resources": []}"#,
+        )
+        .expect("recognised");
+        let error =
+            load(&mut Inventory::empty(), &document, Path::new("old.tfstate")).expect_err("v3");
+        assert!(
+            error
+                .to_string()
+                .contains("format version 3 is not supported"),
+            "{error}"
+        );
+    }
+}
