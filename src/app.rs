@@ -226,14 +226,23 @@ async fn run_adhoc(
 
 fn show_inventory(args: InventoryArgs, config: &Config) -> Result<i32, AppError> {
     let inventory = load_inventory(&args.inventory, config)?;
+    for warning in inventory.warnings() {
+        eprintln!("[WARNING]: {warning}");
+    }
     if let Some(host) = &args.host {
-        let vars = Json::Object(inventory.host_vars(host));
-        println!("{}", crate::pyjson::dumps(&vars, Some(4)));
+        if args.yaml {
+            print!("{}", inventory.host_vars_yaml(host));
+        } else {
+            let vars = Json::Object(inventory.host_vars(host));
+            println!("{}", crate::pyjson::dumps(&vars, Some(4)));
+        }
     } else if let Some(group) = &args.graph {
         let text = inventory
             .graph(Some(group))
             .map_err(|e| AppError::Message(e.to_string()))?;
         println!("{}", text.trim_end_matches('\n'));
+    } else if args.yaml {
+        print!("{}", inventory.to_list_yaml());
     } else {
         println!(
             "{}",

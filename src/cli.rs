@@ -88,6 +88,9 @@ pub struct InventoryArgs {
     /// Print one host's variables as JSON.
     #[arg(long)]
     pub host: Option<String>,
+    /// Print --list and --host as YAML instead of JSON (ignored by --graph).
+    #[arg(short = 'y', long)]
+    pub yaml: bool,
     /// Inventory sources.
     #[arg(short = 'i', long = "inventory")]
     pub inventory: Vec<String>,

@@ -73,6 +73,15 @@ impl Inventory {
     /// Sets one variable on a host.
     pub(super) fn set_host_var(&mut self, host: &str, key: &str, value: Json) {
         if let Some(host) = self.hosts.get_mut(host) {
+            host.untrusted.remove(key);
+            host.vars.insert(key.to_string(), value);
+        }
+    }
+
+    /// Sets one variable a template computed on a host (see `Host::untrusted`).
+    pub(super) fn set_untrusted_host_var(&mut self, host: &str, key: &str, value: Json) {
+        if let Some(host) = self.hosts.get_mut(host) {
+            host.untrusted.insert(key.to_string());
             host.vars.insert(key.to_string(), value);
         }
     }
@@ -172,18 +181,23 @@ impl Inventory {
             }
         }
         self.remove_from_ungrouped(&grouped);
+        self.compute_depths();
+        for name in self.groups.keys() {
+            if self.hosts.contains_key(name) {
+                self.warnings
+                    .push(format!("found both a group and a host named '{name}'"));
+            }
+        }
+    }
+
+    /// Sets every group's depth, its longest distance from `all`.
+    pub(super) fn compute_depths(&mut self) {
         let mut depths = HashMap::new();
         let group_names: Vec<String> = self.groups.keys().cloned().collect();
         for name in &group_names {
             let depth = self.depth_of(name, &mut depths);
             if let Some(group) = self.groups.get_mut(name) {
                 group.depth = depth;
-            }
-        }
-        for name in self.groups.keys() {
-            if self.hosts.contains_key(name) {
-                self.warnings
-                    .push(format!("found both a group and a host named '{name}'"));
             }
         }
     }

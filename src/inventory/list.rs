@@ -1,5 +1,6 @@
 //! `ansible-inventory --list` JSON: every non-empty group with its direct hosts and
-//! child groups, and `_meta.hostvars` with each host's merged variables.
+//! child groups, and `_meta` with each host's merged variables (`hostvars`) and the
+//! JSON `profile` Ansible 2.19 names.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -16,14 +17,56 @@ pub fn to_list_json(inventory: &Inventory) -> Json {
     format_group(inventory, "all", &available, &mut seen, &mut groups);
     let hostvars: Map<String, Json> = hosts
         .iter()
-        .map(|host| (host.clone(), Json::Object(inventory.host_vars(host))))
+        .map(|host| (host.clone(), Json::Object(listed_vars(inventory, host))))
         .filter(|(_, vars)| vars.as_object().is_some_and(|v| !v.is_empty()))
         .collect();
     let mut document: Map<String, Json> = groups.into_iter().collect();
     let mut meta = Map::new();
     meta.insert("hostvars".into(), Json::Object(hostvars));
+    meta.insert("profile".into(), Json::from("inventory_legacy"));
     document.insert("_meta".into(), Json::Object(meta));
     sorted(Json::Object(document))
+}
+
+/// A host's variables as `--list` shows them: those a template computed (and that no
+/// `host_vars/` file replaces) with every string marked `__ansible_unsafe`, as
+/// Ansible's `inventory_legacy` encoder marks strings it does not trust.
+fn listed_vars(inventory: &Inventory, host: &str) -> Map<String, Json> {
+    let mut vars = inventory.host_vars(host);
+    let Some(entry) = inventory.hosts.get(host) else {
+        return vars;
+    };
+    let dirs = || {
+        inventory
+            .inventory_vars
+            .iter()
+            .chain(&inventory.playbook_vars)
+    };
+    for key in &entry.untrusted {
+        let replaced = dirs().any(|dir| dir.host(host).is_some_and(|v| v.contains_key(key)));
+        if let Some(value) = vars.get_mut(key).filter(|_| !replaced) {
+            *value = unsafe_strings(value.take());
+        }
+    }
+    vars
+}
+
+/// Every string in `value` as `{"__ansible_unsafe": string}`.
+fn unsafe_strings(value: Json) -> Json {
+    match value {
+        Json::String(text) => {
+            let mut marked = Map::new();
+            marked.insert("__ansible_unsafe".into(), Json::String(text));
+            Json::Object(marked)
+        }
+        Json::Array(items) => Json::Array(items.into_iter().map(unsafe_strings).collect()),
+        Json::Object(map) => Json::Object(
+            map.into_iter()
+                .map(|(key, item)| (key, unsafe_strings(item)))
+                .collect(),
+        ),
+        other => other,
+    }
 }
 
 /// Adds `name` (and, once each, the groups below it) to `out`, omitting empty entries.
@@ -94,12 +137,12 @@ mod tests {
         let cases: &[(&str, Json)] = &[
             (
                 "",
-                json!({"_meta": {"hostvars": {}}, "all": {"children": ["ungrouped"]}}),
+                json!({"_meta": {"hostvars": {}, "profile": "inventory_legacy"}, "all": {"children": ["ungrouped"]}}),
             ),
             (
                 "solo z=1 a=2\n[web]\nw1\n[prod:children]\nweb\n[web:vars]\nport=80\n[empty]\n",
                 json!({
-                    "_meta": {"hostvars": {"solo": {"a": 2, "z": 1}, "w1": {"port": "80"}}},
+                    "_meta": {"hostvars": {"solo": {"a": 2, "z": 1}, "w1": {"port": "80"}}, "profile": "inventory_legacy"},
                     "all": {"children": ["ungrouped", "prod", "empty"]},
                     "prod": {"children": ["web"]},
                     "ungrouped": {"hosts": ["solo"]},
@@ -118,7 +161,7 @@ mod tests {
         let text = serde_json::to_string(&to_list_json(&inventory)).expect("serializes");
         assert_eq!(
             text,
-            r#"{"_meta":{"hostvars":{"h":{"a":1,"b":{"a":{"b":3,"y":2},"z":1}}}},"all":{"children":["ungrouped"]},"ungrouped":{"hosts":["h"]}}"#
+            r#"{"_meta":{"hostvars":{"h":{"a":1,"b":{"a":{"b":3,"y":2},"z":1}}},"profile":"inventory_legacy"},"all":{"children":["ungrouped"]},"ungrouped":{"hosts":["h"]}}"#
         );
     }
 }

@@ -4,16 +4,22 @@
 
 mod address;
 mod build;
+mod constructed;
 mod graph;
 mod ini;
 mod list;
 mod literal;
 mod pattern;
+mod plugin;
 mod range;
 mod runtime;
+mod safe_name;
+mod script;
 mod sources;
+mod terraform;
 mod vars_dir;
 mod yaml;
+mod yaml_list;
 
 use std::path::{Path, PathBuf};
 
@@ -54,9 +60,38 @@ pub enum InventoryError {
     /// A host pattern that cannot be evaluated.
     #[error("{0}")]
     Pattern(String),
+    /// An inventory script that could not be run, failed, or printed something that
+    /// is not Ansible's inventory JSON.
+    #[error("failed to parse inventory script {path}: {message}{}", stderr_note(.stderr))]
+    Script {
+        /// The script.
+        path: PathBuf,
+        /// What went wrong, in Ansible's words.
+        message: String,
+        /// What the script wrote to standard error (may be empty).
+        stderr: String,
+    },
+    /// An inventory plugin configuration file that names a plugin bosun lacks, or whose
+    /// options or expressions are wrong.
+    #[error("{path}: {message}")]
+    Plugin {
+        /// The configuration file.
+        path: PathBuf,
+        /// What went wrong and what to do.
+        message: String,
+    },
     /// `graph` was asked for a group the inventory does not have.
     #[error("there is no group named '{0}' in the inventory; pass a group name to graph it")]
     UnknownGroup(String),
+}
+
+/// The part of a script error showing the script's standard error, if it wrote any.
+fn stderr_note(stderr: &str) -> String {
+    if stderr.trim().is_empty() {
+        String::new()
+    } else {
+        format!("\nStandard error from inventory script:\n{stderr}")
+    }
 }
 
 impl InventoryError {
@@ -85,6 +120,9 @@ struct Host {
     vars: Vars,
     groups: Vec<String>,
     source: Option<PathBuf>,
+    /// Variables whose values a template computed (`compose`), which Ansible does
+    /// not trust as templates and `--list` shows as `{"__ansible_unsafe": ...}`.
+    untrusted: std::collections::BTreeSet<String>,
 }
 
 /// One group: direct member hosts, child and parent groups, its own variables.
@@ -166,7 +204,7 @@ impl Inventory {
         let mut vars_dirs: Vec<PathBuf> = Vec::new();
         let mut parsed = 0;
         for source in sources.iter().filter(|s| !s.is_empty()) {
-            match sources::load_source(&mut inventory, source)? {
+            match sources::load_source(&mut inventory, source, &vars_dirs)? {
                 sources::Loaded::Parsed(dir) => {
                     parsed += 1;
                     if let Some(dir) = dir.filter(|d| !vars_dirs.contains(d)) {
@@ -298,6 +336,16 @@ impl Inventory {
     /// JSON like `ansible-inventory --list` (with `_meta.hostvars`), keys sorted.
     pub fn to_list_json(&self) -> Json {
         list::to_list_json(self)
+    }
+
+    /// YAML like `ansible-inventory --list --yaml`.
+    pub fn to_list_yaml(&self) -> String {
+        yaml_list::dump(&yaml_list::to_list_document(self))
+    }
+
+    /// One host's variables as YAML, like `ansible-inventory --host HOST --yaml`.
+    pub fn host_vars_yaml(&self, host: &str) -> String {
+        yaml_list::dump(&Json::Object(self.host_vars(host)))
     }
 
     /// Text like `ansible-inventory --graph [group]`, starting at `all` by default.

@@ -1,11 +1,12 @@
-//! Reading inventory sources: files (INI or YAML), directories of them, and comma
+//! Reading inventory sources: files (INI, YAML, inventory plugin configurations,
+//! Terraform state), executable inventory scripts, directories of them, and comma
 //! separated host lists.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::address::parse_address;
-use super::{Inventory, InventoryError, ini, yaml};
+use super::{Inventory, InventoryError, ini, plugin, script, terraform, yaml};
 use crate::source::SourceFile;
 use crate::yaml as yaml_file;
 
@@ -27,19 +28,24 @@ pub enum Loaded {
     Unparsable,
 }
 
-/// Loads one source into `inventory`.
-pub fn load_source(inventory: &mut Inventory, source: &str) -> Result<Loaded, InventoryError> {
+/// Loads one source into `inventory`; `vars_dirs` are the directories of the sources
+/// loaded before it (for plugins that read their `group_vars/` and `host_vars/`).
+pub fn load_source(
+    inventory: &mut Inventory,
+    source: &str,
+    vars_dirs: &[PathBuf],
+) -> Result<Loaded, InventoryError> {
     let path = Path::new(source);
     if source.contains(',') && !path.exists() {
         load_host_list(inventory, source);
         return Ok(Loaded::Parsed(None));
     }
     if path.is_dir() {
-        load_dir(inventory, path)?;
+        load_dir(inventory, path, vars_dirs)?;
         return Ok(Loaded::Parsed(Some(path.to_path_buf())));
     }
     if path.is_file() {
-        load_file(inventory, path)?;
+        load_file(inventory, path, vars_dirs)?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         return Ok(Loaded::Parsed(Some(if dir.as_os_str().is_empty() {
             PathBuf::from(".")
@@ -66,7 +72,11 @@ fn load_host_list(inventory: &mut Inventory, list: &str) {
 }
 
 /// Every inventory file in `dir` and its subdirectories, in name order.
-fn load_dir(inventory: &mut Inventory, dir: &Path) -> Result<(), InventoryError> {
+fn load_dir(
+    inventory: &mut Inventory,
+    dir: &Path,
+    vars_dirs: &[PathBuf],
+) -> Result<(), InventoryError> {
     let io_error = |error| InventoryError::Io {
         path: dir.to_path_buf(),
         error,
@@ -86,24 +96,71 @@ fn load_dir(inventory: &mut Inventory, dir: &Path) -> Result<(), InventoryError>
             continue;
         }
         if entry.is_dir() {
-            load_dir(inventory, &entry)?;
+            load_dir(inventory, &entry, vars_dirs)?;
         } else {
-            load_file(inventory, &entry)?;
+            load_file(inventory, &entry, vars_dirs)?;
         }
     }
     Ok(())
 }
 
-/// Whether a directory entry is skipped when loading an inventory directory.
+/// Whether a directory entry is skipped when loading an inventory directory
+/// (Terraform's `*.tfstate.backup`, an older state, too: bosun's own addition).
 fn is_ignored(name: &str) -> bool {
     name.starts_with('.')
         || IGNORED_NAMES.contains(&name)
         || IGNORED_ENDINGS.iter().any(|end| name.ends_with(end))
+        || name.ends_with(".tfstate.backup")
 }
 
-/// One inventory file: `.yml`/`.yaml`/`.json` are YAML, a file without an extension
-/// is YAML when it reads as a YAML mapping, anything else is INI.
-fn load_file(inventory: &mut Inventory, path: &Path) -> Result<(), InventoryError> {
+/// One inventory file. An executable is run as an inventory script first, as
+/// Ansible's `script` plugin comes first; when that fails, the file is read as the
+/// other plugins would read it, and if that fails too, the error shown is the
+/// script's for a file starting with `#!`, the reader's otherwise.
+fn load_file(
+    inventory: &mut Inventory,
+    path: &Path,
+    vars_dirs: &[PathBuf],
+) -> Result<(), InventoryError> {
+    if !script::is_executable(path) {
+        return load_data_file(inventory, path, vars_dirs);
+    }
+    let mut attempt = inventory.clone();
+    let script_error = match script::load(&mut attempt, path) {
+        Ok(()) => {
+            *inventory = attempt;
+            return Ok(());
+        }
+        Err(error) => error,
+    };
+    let mut attempt = inventory.clone();
+    match load_data_file(&mut attempt, path, vars_dirs) {
+        Ok(()) => {
+            *inventory = attempt;
+            Ok(())
+        }
+        Err(_) if starts_with_shebang(path) => Err(script_error),
+        Err(error) => Err(error),
+    }
+}
+
+/// Whether the file starts with `#!`, the mark of a script.
+fn starts_with_shebang(path: &Path) -> bool {
+    let mut start = [0u8; 2];
+    std::fs::File::open(path)
+        .and_then(|mut file| std::io::Read::read_exact(&mut file, &mut start))
+        .is_ok_and(|()| &start == b"#!")
+}
+
+/// One inventory data file: Terraform state (recognised by its content), a YAML
+/// inventory plugin configuration (`.yml`/`.yaml` with a `plugin:` key), a YAML
+/// inventory (`.yml`/`.yaml`/`.json`, or a file without an extension that reads as
+/// a YAML mapping), and INI otherwise.
+fn load_data_file(
+    inventory: &mut Inventory,
+    path: &Path,
+    vars_dirs: &[PathBuf],
+) -> Result<(), InventoryError> {
     let bytes = std::fs::read(path).map_err(|error| InventoryError::Io {
         path: path.to_path_buf(),
         error,
@@ -114,9 +171,19 @@ fn load_file(inventory: &mut Inventory, path: &Path) -> Result<(), InventoryErro
         let text = String::from_utf8_lossy(&bytes);
         SourceFile::new(path, text.strip_prefix('\u{feff}').unwrap_or(&text))
     };
+    if let Some(state) = terraform::recognise(&file.text) {
+        return terraform::load(inventory, &state, path);
+    }
     let extension = path.extension().map(|e| e.to_string_lossy().to_lowercase());
     match extension.as_deref() {
-        Some("yml" | "yaml" | "json") => {
+        Some("yml" | "yaml") => {
+            let root = yaml_file::parse(&file)?;
+            if let Some(name) = root.get("plugin") {
+                return plugin::load(inventory, &root, name, path, vars_dirs);
+            }
+            Ok(yaml::parse(inventory, &root, path)?)
+        }
+        Some("json") => {
             let root = yaml_file::parse(&file)?;
             Ok(yaml::parse(inventory, &root, path)?)
         }

@@ -339,7 +339,7 @@ fn list_and_graph_from_files() {
     assert_eq!(
         inventory.to_list_json(),
         json!({
-            "_meta": {"hostvars": {"w1": {"port": 80}}},
+            "_meta": {"hostvars": {"w1": {"port": 80}}, "profile": "inventory_legacy"},
             "all": {"children": ["ungrouped", "web"]},
             "web": {"hosts": ["w1"]},
         })

@@ -33,7 +33,7 @@ pub fn parse(inventory: &mut Inventory, root: &Node, path: &Path) -> Result<(), 
             &plugin.span,
             format!("this is a configuration for the inventory plugin '{}'", plugin.key_string()),
         )
-        .with_help("bosun reads static INI and YAML inventories only; export the hosts with `ansible-inventory --list -y` and use that file"));
+        .with_help("name the file with a .yml or .yaml ending: only those are read as inventory plugin configurations, as in Ansible"));
     }
     let mut parser = Parser { inventory, path };
     for (key, value) in entries {
