@@ -242,6 +242,7 @@ impl Runner {
             },
             handlers: Arc::new(std::sync::Mutex::new(Vec::new())),
             depth: 0,
+            loading_dependency: false,
         }
     }
 

@@ -14,6 +14,7 @@ mod keywords;
 mod looping;
 mod meta;
 mod play;
+mod role_names;
 pub mod tags;
 mod task;
 mod vars;

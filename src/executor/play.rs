@@ -52,6 +52,8 @@ pub(super) struct PlayRun<'a> {
     pub(super) ended: std::sync::atomic::AtomicBool,
     /// Banners already printed (by task address), so `strategy: free` prints each once.
     pub(super) announced: std::sync::Mutex<std::collections::HashSet<usize>>,
+    /// The play's role names, for the magic variables.
+    pub(super) role_names: super::role_names::RoleNames,
 }
 
 impl Runner {
@@ -129,6 +131,7 @@ impl Runner {
             started: std::sync::atomic::AtomicBool::new(self.options.start_at_task.is_none()),
             ended: std::sync::atomic::AtomicBool::new(false),
             announced: std::sync::Mutex::new(std::collections::HashSet::new()),
+            role_names: super::role_names::RoleNames::of(play),
         };
         if let Err(message) = self.load_vars_files(&mut run, &hosts) {
             for host in &mut hosts {
@@ -294,6 +297,7 @@ impl Runner {
             groups: self.inventory().groups.clone(),
             hostvars: self.hostvars(hosts),
             vars_files: &run.vars_files,
+            role_names: &run.role_names,
         }
     }
 

@@ -42,6 +42,8 @@ pub struct TaskScope<'a> {
     pub hostvars: Arc<HostVars>,
     /// `vars_files` of the play, loaded per host.
     pub vars_files: &'a HashMap<String, Map<String, Json>>,
+    /// The play's role names.
+    pub role_names: &'a super::role_names::RoleNames,
 }
 
 /// `hostvars`: every inventory host's variables by name; the batch's hosts as they
@@ -204,6 +206,7 @@ pub fn task_vars(
     for (key, value) in magic {
         vars.insert(key.into(), value);
     }
+    scope.role_names.insert_into(&mut vars);
     if !vars.contains_key("ansible_host") {
         vars.insert("ansible_host".into(), Json::String(name.clone()));
     }

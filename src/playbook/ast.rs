@@ -442,6 +442,8 @@ pub struct RoleScope {
     pub params: VarMap,
     /// The role that pulled this one in as a dependency, for nested lookups.
     pub parent: Option<Arc<RoleScope>>,
+    /// Whether a role's `meta/main.yml` dependencies pulled it in.
+    pub dependency: bool,
 }
 
 impl Task {

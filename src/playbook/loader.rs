@@ -183,6 +183,23 @@ pub struct LoadContext {
     pub handlers: Arc<Mutex<Vec<Task>>>,
     /// How deep imports are nested (to stop import loops).
     pub depth: usize,
+    /// Whether the role being loaded is another role's `meta` dependency.
+    pub loading_dependency: bool,
+}
+
+impl LoadContext {
+    /// The context at the top of a playbook (or an ad hoc task) in `dir`.
+    pub fn top(dir: &Path) -> LoadContext {
+        LoadContext {
+            dir: dir.to_path_buf(),
+            playbook_dir: dir.to_path_buf(),
+            role: None,
+            inherited: Inherited::default(),
+            handlers: Arc::new(Mutex::new(Vec::new())),
+            depth: 0,
+            loading_dependency: false,
+        }
+    }
 }
 
 /// What enclosing blocks, imports and roles pass down to every task in them.
@@ -310,16 +327,12 @@ impl Loader {
         let options = parse_options(node)?;
         let tags = parse_tags(node.get("tags"))?;
         let ctx = LoadContext {
-            dir: dir.to_path_buf(),
-            playbook_dir: dir.to_path_buf(),
-            role: None,
             inherited: Inherited {
                 tags,
                 options: options.clone(),
                 ..Inherited::default()
             },
-            handlers: Arc::new(Mutex::new(Vec::new())),
-            depth: 0,
+            ..LoadContext::top(dir)
         };
         let task_list = |key: &str| match node.get(key) {
             Some(list) => self.parse_tasks(list, &ctx),
@@ -852,14 +865,7 @@ impl Loader {
             value: Value::Str(args.to_string()),
             span: span.clone(),
         };
-        let ctx = LoadContext {
-            dir: dir.to_path_buf(),
-            playbook_dir: dir.to_path_buf(),
-            role: None,
-            inherited: Inherited::default(),
-            handlers: Arc::new(Mutex::new(Vec::new())),
-            depth: 0,
-        };
+        let ctx = LoadContext::top(dir);
         let short = crate::fqcn::short_name(module).to_string();
         let mut task = Task::new(Action::Meta(Meta::Noop), span.clone());
         task.name = Some(short.clone());
@@ -976,6 +982,10 @@ impl Loader {
         }
         let defaults = load_vars_in(&path.join("defaults"))?;
         let vars = load_vars_in(&path.join("vars"))?;
+        let mut params = params;
+        if let (Some(parent), false) = (&ctx.role, ctx.loading_dependency) {
+            add_parent_role(&mut params, parent);
+        }
         let scope = Arc::new(RoleScope {
             name: path
                 .file_name()
@@ -986,6 +996,7 @@ impl Loader {
             vars,
             params,
             parent: ctx.role.clone(),
+            dependency: ctx.loading_dependency,
         });
         let mut blocks = Vec::new();
         if let Some(meta) = find_main(&path.join("meta"), "main") {
@@ -994,6 +1005,7 @@ impl Loader {
                 for dep in seq_or_err(deps, "dependencies")? {
                     let dep_ctx = LoadContext {
                         role: Some(scope.clone()),
+                        loading_dependency: true,
                         ..ctx.clone()
                     };
                     blocks.extend(self.role_entry(dep, &dep_ctx)?);
@@ -1004,6 +1016,7 @@ impl Loader {
             dir: path.join("tasks"),
             role: Some(scope.clone()),
             depth: ctx.depth + 1,
+            loading_dependency: false,
             ..ctx.clone()
         };
         let tasks_name = tasks_from.unwrap_or("main");
@@ -1125,6 +1138,25 @@ pub fn find_vars_file(play_dir: &Path, name: &str) -> Option<PathBuf> {
     [play_dir.join("vars").join(name), play_dir.join(name)]
         .into_iter()
         .find(|path| path.is_file())
+}
+
+/// `ansible_parent_role_names`/`_paths` of a role a role includes or imports: the
+/// including role first, then its own parents, as Ansible's `IncludeRole` adds them
+/// to the included role's parameters.
+fn add_parent_role(params: &mut VarMap, parent: &RoleScope) {
+    for (key, value) in [
+        ("ansible_parent_role_names", parent.name.clone()),
+        (
+            "ansible_parent_role_paths",
+            parent.path.display().to_string(),
+        ),
+    ] {
+        let mut list = vec![Json::String(value)];
+        if let Some(Json::Array(earlier)) = parent.params.get(key) {
+            list.extend(earlier.iter().cloned());
+        }
+        params.insert(key.into(), Json::Array(list));
+    }
 }
 
 /// Reads a vars file: a mapping of variables (empty file allowed).

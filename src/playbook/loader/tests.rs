@@ -1,21 +1,12 @@
 //! The loader's checks, read as a user meets them: what a task becomes, and what is
 //! refused when the playbook loads.
 
-use std::sync::{Arc, Mutex};
-
 use super::*;
 
 /// The tasks of `yaml` (a task list) loaded from a scratch directory.
 fn tasks(yaml: &str) -> Result<Vec<Task>, SourceError> {
     let dir = std::env::temp_dir();
-    let ctx = LoadContext {
-        dir: dir.clone(),
-        playbook_dir: dir,
-        role: None,
-        inherited: Inherited::default(),
-        handlers: Arc::new(Mutex::new(Vec::new())),
-        depth: 0,
-    };
+    let ctx = LoadContext::top(&dir);
     let node = crate::yaml::parse_str("tasks.yml", yaml)?;
     Loader::new(Vec::new(), Vec::new()).parse_tasks(&node, &ctx)
 }

@@ -29,12 +29,13 @@ fn strftime_filter(format: String, second: Option<Value>, kwargs: Kwargs) -> Res
         Some(value) => seconds_of(&value)?,
     };
     kwargs.assert_all_used()?;
-    let tm = broken_down(second.floor() as libc::time_t, utc.unwrap_or(false)).ok_or_else(|| {
-        fail(
-            "strftime",
-            format!("Invalid value for epoch value ({second})"),
-        )
-    })?;
+    let tm =
+        broken_down(second.floor() as libc::time_t, utc.unwrap_or(false)).ok_or_else(|| {
+            fail(
+                "strftime",
+                format!("Invalid value for epoch value ({second})"),
+            )
+        })?;
     Ok(c_strftime(&format, &tm))
 }
 
