@@ -65,7 +65,17 @@ impl Runner {
         for special in ["name", "hostname", "groupname", "groups"] {
             args.shift_remove(special);
         }
-        let host_vars: Map<String, Json> = args.into_iter().collect();
+        let mut host_vars: Map<String, Json> = args.into_iter().collect();
+        // `host:port` names the host and its port, as Ansible's `parse_address`.
+        let name = match crate::inventory::parse_address(&name, false) {
+            Some((host, port)) => {
+                if let Some(port) = port {
+                    host_vars.insert("ansible_ssh_port".into(), Json::from(port));
+                }
+                host
+            }
+            None => name,
+        };
         let changed = self.change_inventory(|inventory| {
             inventory.add_runtime_host(&name, &groups_unique, host_vars.clone())
         })?;

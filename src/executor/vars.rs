@@ -70,19 +70,25 @@ impl Object for HostVars {
 
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         let name = key.as_str()?;
-        if let Some(vars) = self.hosts.get(name) {
-            return Some(Value::from_serialize(vars));
-        }
-        if !self.inventory.has_host(name) {
-            return None;
-        }
-        let remembered = recalled(&self.memory, name).unwrap_or_default();
-        let inventory_vars = self.inventory.host_vars(name);
-        Some(Value::from_serialize(visible_vars(
-            name,
-            &inventory_vars,
-            &remembered,
-        )))
+        let mut vars = match self.hosts.get(name) {
+            Some(Json::Object(vars)) => vars.clone(),
+            Some(other) => return Some(Value::from_serialize(other)),
+            None if !self.inventory.has_host(name) => return None,
+            None => {
+                let remembered = recalled(&self.memory, name).unwrap_or_default();
+                visible_vars(name, &self.inventory.host_vars(name), &remembered)
+            }
+        };
+        // The magic variables that are the host's own, as Ansible's hostvars has them.
+        vars.insert(
+            "group_names".into(),
+            serde_json::json!(self.inventory.group_names(name)),
+        );
+        vars.insert(
+            "inventory_hostname_short".into(),
+            Json::from(name.split('.').next().unwrap_or_default()),
+        );
+        Some(Value::from_serialize(vars))
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {

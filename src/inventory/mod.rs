@@ -21,6 +21,8 @@ mod vars_dir;
 mod yaml;
 mod yaml_list;
 
+pub use address::parse_address;
+
 use std::path::{Path, PathBuf};
 
 use indexmap::{IndexMap, IndexSet};
