@@ -676,7 +676,14 @@ impl Loader {
                 let file = raw_or("file").ok_or_else(|| {
                     SourceError::new(&value.span, format!("{name} needs a file name"))
                 })?;
-                if name == "include_tasks" || crate::template::is_template(&file) {
+                let file = match crate::template::is_template(&file) {
+                    true if name == "import_tasks" => match load_time_render(&file, ctx) {
+                        Some(rendered) => rendered,
+                        None => return Ok(Action::IncludeTasks { file }),
+                    },
+                    _ => file,
+                };
+                if name == "include_tasks" {
                     return Ok(Action::IncludeTasks { file });
                 }
                 let path = resolve_tasks_path(&ctx.dir, &ctx.playbook_dir, &file);
@@ -1138,6 +1145,31 @@ pub fn find_vars_file(play_dir: &Path, name: &str) -> Option<PathBuf> {
     [play_dir.join("vars").join(name), play_dir.join(name)]
         .into_iter()
         .find(|path| path.is_file())
+}
+
+/// A static import's templated path rendered with what is known while loading (the
+/// playbook's directory, the role's path, name, defaults, vars and parameters), as
+/// Ansible renders it at parse time; `None` when it needs more, and bosun then
+/// includes the file when the task runs.
+fn load_time_render(text: &str, ctx: &LoadContext) -> Option<String> {
+    let mut vars = VarMap::new();
+    vars.insert(
+        "playbook_dir".into(),
+        Json::String(ctx.playbook_dir.display().to_string()),
+    );
+    if let Some(role) = &ctx.role {
+        vars.extend(role.defaults.clone());
+        vars.extend(role.vars.clone());
+        vars.extend(role.params.clone());
+        vars.insert(
+            "role_path".into(),
+            Json::String(role.path.display().to_string()),
+        );
+        vars.insert("role_name".into(), Json::String(role.name.clone()));
+    }
+    let templar = crate::template::Templar::new();
+    let vars = crate::template::Vars::new(templar.clone(), vars);
+    templar.render_str(text, &vars).ok()
 }
 
 /// `ansible_parent_role_names`/`_paths` of a role a role includes or imports: the
