@@ -269,8 +269,11 @@ impl Templar {
     pub fn render_value(&self, value: &Json, vars: &Arc<Vars>) -> Result<Json, TemplateError> {
         match value {
             Json::String(text) => {
-                if let Some(expression) = single_expression(text) {
-                    return self.eval(expression, vars);
+                if let Some(expression) = native_expression(text) {
+                    return Ok(match self.eval(expression, vars)? {
+                        Json::String(result) => Json::String(with_trailing_newlines(text, result)),
+                        other => other,
+                    });
                 }
                 self.render_str(text, vars).map(Json::String)
             }
@@ -376,6 +379,24 @@ fn guards_undefined(text: &str) -> bool {
 fn single_expression(text: &str) -> Option<&str> {
     let inner = text.trim().strip_prefix("{{")?.strip_suffix("}}")?;
     (!inner.contains("{{") && !inner.contains("}}")).then(|| inner.trim())
+}
+
+/// The expression of a template that is one `{{ }}` and nothing else (one trailing
+/// newline aside, which Jinja's lexer drops): its value keeps its type, as with
+/// Ansible's native rendering. Text around it (`" {{ x }}"`) makes it a string.
+fn native_expression(text: &str) -> Option<&str> {
+    let body = text.strip_suffix('\n').unwrap_or(text);
+    let inner = body.strip_prefix("{{")?.strip_suffix("}}")?;
+    (!inner.contains("{{") && !inner.contains("}}")).then(|| inner.trim())
+}
+
+/// `result` with the trailing newlines of `template` it lacks, as Ansible's
+/// `preserve_trailing_newlines` adds them back to a string result.
+fn with_trailing_newlines(template: &str, mut result: String) -> String {
+    let count = |text: &str| text.len() - text.trim_end_matches('\n').len();
+    let missing = count(template).saturating_sub(count(&result));
+    result.push_str(&"\n".repeat(missing));
+    result
 }
 
 /// Accepts `when: "{{ x }}"` as Ansible does, by unwrapping the braces.
@@ -547,6 +568,20 @@ mod tests {
         assert_eq!(
             t.render_value(&json!("p{{ port }}"), &v).expect("ok"),
             json!("p8000")
+        );
+        assert_eq!(
+            t.render_value(&json!("{{ names }}\n"), &v).expect("ok"),
+            json!(["a", "b"]),
+            "Jinja drops one trailing newline"
+        );
+        assert_eq!(
+            t.render_value(&json!(" {{ port }}"), &v).expect("ok"),
+            json!(" 8000")
+        );
+        assert_eq!(
+            t.render_value(&json!("{{ 'x' }}\n"), &v).expect("ok"),
+            json!("x\n"),
+            "a string keeps the template's trailing newlines"
         );
     }
 
