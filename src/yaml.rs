@@ -581,6 +581,15 @@ mod tests {
     }
 
     #[test]
+    fn flow_collections_ignore_indentation_as_pyyaml_does() {
+        let pasted_json = "a: 1\nexample: {\n    \"x\": [\n        {\n            \"k\": \"v\"\n        }\n    ]\n}\n";
+        assert_eq!(
+            json_of(pasted_json),
+            json!({"a": 1, "example": {"x": [{"k": "v"}]}})
+        );
+    }
+
+    #[test]
     fn leading_zero_is_octal_like_pyyaml() {
         assert_eq!(
             json_of("mode: 0644\nport: 2222\nhex: 0x1F\nzero: 0\nq: '0644'\n"),
