@@ -296,7 +296,9 @@ impl Runner {
         if let Some(prefetched) = &prefetched {
             forget_what_changed(prefetched, &outcome);
         }
-        let mut result = self.module_result(outcome, host, delegated, diff_mode);
+        // `debug var=ansible_facts` shows facts; it never sets them, as in Ansible.
+        let sets_facts = delegated.is_none() && name != "debug";
+        let mut result = self.module_result(outcome, host, sets_facts, diff_mode);
         if poll.is_some() {
             result.extend(super::jobs::job_keys(&super::jobs::new_jid(), true));
         }
@@ -420,18 +422,19 @@ impl Runner {
         self.connections.lock().await.remove(&host.name);
     }
 
-    /// A module's outcome as the task's result: facts kept for the host, the diff
+    /// A module's outcome as the task's result: facts kept for the host (when
+    /// `sets_facts`), the diff
     /// dropped unless asked for, errors turned into failed or unreachable results.
     fn module_result(
         &self,
         outcome: Result<Outcome, ModuleError>,
         host: &mut HostState,
-        delegated: Option<&str>,
+        sets_facts: bool,
         diff_mode: bool,
     ) -> Outcome {
         if let Ok(result) = &outcome
             && let Some(Json::Object(facts)) = result.get("ansible_facts")
-            && delegated.is_none()
+            && sets_facts
         {
             host.add_facts(facts);
         }
