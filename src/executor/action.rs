@@ -423,8 +423,8 @@ impl Runner {
     }
 
     /// A module's outcome as the task's result: facts kept for the host (when
-    /// `sets_facts`), the diff
-    /// dropped unless asked for, errors turned into failed or unreachable results.
+    /// `sets_facts`), the diff dropped unless asked for, errors turned into failed or
+    /// unreachable results.
     fn module_result(
         &self,
         outcome: Result<Outcome, ModuleError>,
