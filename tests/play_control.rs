@@ -314,6 +314,38 @@ fn environment_layers_may_be_a_list_and_a_bad_one_is_skipped_with_a_warning() {
 }
 
 #[test]
+fn every_module_runs_with_the_environment_and_omitted_entries_are_left_out() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "environment.yml",
+        r#"
+- hosts: localhost
+  gather_facts: true
+  environment:
+    PATH: "{{ ansible_env.PATH }}:/nowhere"
+    GREETING: hello
+  tasks:
+    - copy:
+        content: "{{ ansible_env.GREETING }} {{ ansible_env.PATH is search('nowhere') }}"
+        dest: "{{ playbook_dir }}/facts"
+    - shell: echo "$KEPT-${DROPPED-unset}-${GONE-unset}" > "{{ playbook_dir }}/omitted"
+      environment:
+        - {KEPT: yes, DROPPED: "{{ omit }}"}
+        - "{{ omit }}"
+"#,
+    );
+    let output = scratch.bosun(&["run", "environment.yml"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    let read = |name: &str| std::fs::read_to_string(scratch.path().join(name)).unwrap_or_default();
+    assert_eq!(
+        read("facts"),
+        "hello False",
+        "fact gathering saw the play's environment, without the value that needs its facts"
+    );
+    assert_eq!(read("omitted"), "True-unset-unset\n");
+}
+
+#[test]
 fn strategy_may_be_a_template_or_host_pinned_and_an_unknown_one_stops_the_run() {
     let scratch = Scratch::new();
     scratch.write(

@@ -2,6 +2,7 @@
 //! and its implementations (local now; SSH slots in beside it).
 
 mod drain;
+mod environment;
 mod escalate;
 pub mod fd_limit;
 mod local;
@@ -12,6 +13,7 @@ pub mod round_trips;
 mod ssh;
 pub mod ssh_config;
 
+pub use environment::WithEnvironment;
 pub use escalate::{Become, BecomeSpec};
 pub use local::LocalConnection;
 pub use received::{INCOMPLETE, check_received, put_in_place, receive};

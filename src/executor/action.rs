@@ -261,9 +261,8 @@ impl Runner {
             name: name.clone(),
             args,
             plain: rendered.into_iter().collect(),
-            conn,
+            conn: crate::connection::WithEnvironment::wrap(conn, env),
             host: host.name.clone(),
-            env,
             verbosity: self.options.verbosity,
             vars: LookupVars(vars.clone()),
             prefetched: prefetched.clone(),
@@ -517,39 +516,63 @@ impl Runner {
         Ok(result)
     }
 
-    /// `environment:` of the task and its parents, rendered.
+    /// `environment:` of the task and its parents, rendered as Ansible's
+    /// `_post_validate_environment` does: a list holds mappings or templates of
+    /// them, each value is rendered on its own, an omitted item or value is left
+    /// out, and a value needing the not yet gathered `ansible_env` is skipped.
     pub(super) fn environment(
         &self,
         task: &Task,
         vars: &Arc<Vars>,
     ) -> Result<Vec<(String, String)>, String> {
-        let mut env = Vec::new();
-        for layer in &task.options.environment {
-            let rendered = self
-                .templar
-                .render_value(layer, vars)
-                .map_err(|err| located(&err, &task.span, "environment"))?;
-            let map = match rendered {
-                Json::Object(map) => map,
-                Json::Null => continue,
-                _ => {
-                    // As Ansible's task validation: the whole environment is dropped.
-                    let layers = Json::Array(task.options.environment.clone());
-                    self.reporter.warning(&format!(
-                        "could not parse environment value, skipping: {}",
-                        crate::pyjson::dumps(&layers, None)
-                    ));
-                    return Ok(Vec::new());
-                }
+        let mut env: Vec<(String, String)> = Vec::new();
+        let mut set = |key: String, value: Json| {
+            let text = match value {
+                Json::String(s) if s == super::vars::OMIT => return,
+                Json::String(s) => s,
+                Json::Bool(b) => if b { "True" } else { "False" }.into(),
+                other => other.to_string(),
             };
-            for (key, value) in map {
-                let text = match value {
-                    Json::String(s) => s,
-                    Json::Bool(b) => if b { "True" } else { "False" }.into(),
-                    other => other.to_string(),
-                };
-                env.retain(|(k, _): &(String, String)| *k != key);
-                env.push((key, text));
+            env.retain(|(k, _)| *k != key);
+            env.push((key, text));
+        };
+        let render = |value: &Json| {
+            self.templar
+                .render_value(value, vars)
+                .map_err(|err| (err.message.contains("ansible_env"), err))
+        };
+        for layer in &task.options.environment {
+            let items = match layer {
+                Json::Array(items) => items.as_slice(),
+                other => std::slice::from_ref(other),
+            };
+            for item in items {
+                if let Json::Object(map) = item {
+                    for (key, value) in map {
+                        match render(value) {
+                            Ok(rendered) => set(key.clone(), rendered),
+                            Err((true, _)) => {}
+                            Err((false, err)) => {
+                                return Err(located(&err, &task.span, "environment"));
+                            }
+                        }
+                    }
+                    continue;
+                }
+                match render(item).map_err(|(_, err)| located(&err, &task.span, "environment"))? {
+                    Json::Object(map) => map.into_iter().for_each(|(k, v)| set(k, v)),
+                    Json::Null => {}
+                    Json::String(text) if text == super::vars::OMIT => {}
+                    _ => {
+                        // As Ansible's task validation: the whole environment is dropped.
+                        let layers = Json::Array(task.options.environment.clone());
+                        self.reporter.warning(&format!(
+                            "could not parse environment value, skipping: {}",
+                            crate::pyjson::dumps(&layers, None)
+                        ));
+                        return Ok(Vec::new());
+                    }
+                }
             }
         }
         Ok(env)
@@ -701,7 +724,6 @@ struct ModuleCall {
     plain: Map<String, Json>,
     conn: Arc<dyn Connection>,
     host: String,
-    env: Vec<(String, String)>,
     verbosity: u8,
     vars: LookupVars,
     prefetched: Option<Arc<modules::prefetch::Prefetched>>,
@@ -716,7 +738,6 @@ impl ModuleCall {
             target: Target {
                 conn: self.conn.as_ref(),
                 host: &self.host,
-                env: self.env.clone(),
                 verbosity: self.verbosity,
                 vars: &self.vars,
                 prefetched: self.prefetched.as_deref(),

@@ -180,8 +180,7 @@ impl Module for Raw {
     }
     async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
         let args = RawArgs::from_args(args).map_err(ModuleError::Failed)?;
-        let mut command = Command::new(through_shell(args.executable.as_deref(), &args.raw));
-        command.env = ctx.env.clone();
+        let command = Command::new(through_shell(args.executable.as_deref(), &args.raw));
         let out = ctx.conn.exec(&command).await?;
         let stdout = out.stdout_text();
         let stderr = out.stderr_text();
@@ -359,7 +358,6 @@ async fn run_guarded(
         script
     };
     let mut command = Command::new(format!("{guard}{body}"));
-    command.env = ctx.env.clone();
     if let (false, Some(stdin)) = (ctx.check_mode, &args.stdin) {
         let mut data = stdin.as_bytes().to_vec();
         if args.stdin_add_newline {

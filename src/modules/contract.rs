@@ -279,7 +279,6 @@ mod tests {
                 target: Target {
                     conn: &conn,
                     host: "localhost",
-                    env: Vec::new(),
                     verbosity: 0,
                     vars: &NoVars,
                     prefetched: None,

@@ -43,7 +43,6 @@ pub async fn run(
     );
     let mut command = Command::new(script.clone());
     command.stdin = Some(payload);
-    command.env = ctx.env.clone();
     let mut out = ctx.conn.exec(&command).await?;
     if out.rc == MISSING {
         let prepare =

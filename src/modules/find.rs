@@ -78,8 +78,7 @@ impl StateModule for Find {
         for path in &args.paths {
             paths.push(fileops::expand_user(ctx, path).await?);
         }
-        let mut command = Command::new(listing_script(&paths, &criteria));
-        command.env = ctx.env.clone();
+        let command = Command::new(listing_script(&paths, &criteria));
         let out = ctx.conn.exec(&command).await?;
         let listing = parse_listing(&out.stdout, paths.len());
         let mut report = Report::default();

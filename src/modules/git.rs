@@ -305,7 +305,6 @@ impl Run<'_, '_> {
             Some(umask) => format!("umask {} && {script}", quote(umask)),
             None => script,
         });
-        command.env = self.on.env.clone();
         command.env.push(("GIT_TERMINAL_PROMPT".into(), "0".into()));
         command.env.push(("LC_ALL".into(), "C".into()));
         let mut ssh = vec!["ssh".to_string()];

@@ -76,8 +76,6 @@ pub struct Target<'a> {
     pub conn: &'a dyn Connection,
     /// The inventory name of the host the task runs for (`inventory_hostname`).
     pub host: &'a str,
-    /// Environment variables from `environment:`.
-    pub env: Vec<(String, String)>,
     /// How many `-v` were given.
     pub verbosity: u8,
     /// The task's variables, for modules that need them (`debug: var=`).

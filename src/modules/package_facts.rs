@@ -95,8 +95,7 @@ impl Module for PackageFacts {
         let (Strategy::First | Strategy::All) = args.strategy;
         let mut packages = Map::new();
         if managers.iter().any(|m| m == "apt") {
-            let mut command = Command::new(SCRIPT);
-            command.env = ctx.env.clone();
+            let command = Command::new(SCRIPT);
             let out = ctx.conn.exec(&command).await?;
             if out.rc == 0 {
                 packages = parse(&out.stdout_text());

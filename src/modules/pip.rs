@@ -72,7 +72,6 @@ impl PipArgs {
     /// Runs `script` on the target in `chdir` with the task's environment.
     async fn exec(&self, on: &Target<'_>, script: String) -> Result<CommandOutput, ModuleError> {
         let mut command = Command::new(script);
-        command.env = on.env.clone();
         command.cwd = self.chdir.clone();
         Ok(on.conn.exec(&command).await?)
     }

@@ -72,7 +72,7 @@ impl Module for Script {
         };
         // Ansible looks at the guard first, then at chdir and the script itself.
         if guard.any() && (ctx.check_mode || !ctx.conn.takes_stdin()) {
-            let out = ctx.conn.exec(&guard_only(&guard, &ctx.env)).await?;
+            let out = ctx.conn.exec(&Command::new(guard.script())).await?;
             if let Some(skip) = guard.skip_result(&out.stdout_text()) {
                 return Ok(skip);
             }
@@ -130,7 +130,6 @@ impl Module for Script {
                 guard.script(),
                 run.script(Upload::Stdin(&data))
             ));
-            command.env = ctx.env.clone();
             command.stdin = Some(data);
             ctx.conn.exec(&command).await?
         } else {
@@ -150,8 +149,7 @@ impl Module for Script {
                     .await;
                 return Err(err.into());
             }
-            let mut command = Command::new(run.script(Upload::Done(&dir)));
-            command.env = ctx.env.clone();
+            let command = Command::new(run.script(Upload::Done(&dir)));
             ctx.conn.exec(&command).await?
         };
         let stdout = out.stdout_text();
@@ -221,13 +219,6 @@ impl Guard<'_> {
         skipped.insert("msg".into(), Json::String(msg));
         Some(skipped)
     }
-}
-
-/// The guard alone, for check mode and for uploads that go first.
-fn guard_only(guard: &Guard<'_>, env: &[(String, String)]) -> Command {
-    let mut command = Command::new(guard.script());
-    command.env = env.to_vec();
-    command
 }
 
 /// Makes a private temporary directory `$d` where Ansible makes its own

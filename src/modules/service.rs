@@ -213,7 +213,7 @@ impl StateModule for Service {
             Plan::Sysv(decision) => {
                 let out = on
                     .conn
-                    .exec(&command(on, sysv::apply_script(&decision)))
+                    .exec(&Command::new(sysv::apply_script(&decision)))
                     .await?;
                 if let Some(msg) = sysv::apply_failure(&args.name, &out.stdout_text()) {
                     return Err(ModuleError::Failed(msg));
@@ -224,18 +224,11 @@ impl StateModule for Service {
     }
 }
 
-/// `script` run with the task's environment.
-fn command(on: &Target<'_>, script: String) -> Command {
-    let mut command = Command::new(script);
-    command.env = on.env.clone();
-    command
-}
-
 /// The init script's query, after refusing the systemd-only options.
 async fn look_sysv(on: &Target<'_>, args: &ServiceArgs) -> Result<Found, ModuleError> {
     args.check_sysv().map_err(ModuleError::Failed)?;
     let script = args.sysv_request().query_script();
-    let out = on.conn.exec(&command(on, script)).await?;
+    let out = on.conn.exec(&Command::new(script)).await?;
     Ok(Found::Sysv(SysvFacts::parse(&out.stdout_text())))
 }
 

@@ -52,8 +52,7 @@ impl Module for ServiceFacts {
 
     async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
         ServiceFactsArgs::from_args(args).map_err(ModuleError::Failed)?;
-        let mut command = Command::new(SCRIPT);
-        command.env = ctx.env.clone();
+        let command = Command::new(SCRIPT);
         let out = ctx.conn.exec(&command).await?;
         let services = parse(&out.stdout_text());
         let mut outcome = super::ok(false);

@@ -188,9 +188,10 @@ impl UnitRequest {
     /// Runs the query; daemon-reexec and daemon-reload first when asked and
     /// `prepare` (outside check mode).
     pub async fn query(&self, on: &Target<'_>, prepare: bool) -> Result<UnitFacts, ModuleError> {
-        let mut command = Command::new(self.query_script(prepare));
-        command.env = on.env.clone();
-        let out = on.conn.exec(&command).await?;
+        let out = on
+            .conn
+            .exec(&Command::new(self.query_script(prepare)))
+            .await?;
         Ok(UnitFacts::parse(&out.stdout_text()))
     }
 
@@ -243,9 +244,7 @@ impl UnitRequest {
             return Ok(());
         };
         let script = plan::apply_script(&self.systemctl(), unit, steps, self.scope != "system");
-        let mut command = Command::new(script);
-        command.env = on.env.clone();
-        let out = on.conn.exec(&command).await?;
+        let out = on.conn.exec(&Command::new(script)).await?;
         match plan::apply_failure(unit, steps, &out.stdout_text()) {
             Some(msg) => Err(ModuleError::Failed(msg)),
             None => Ok(()),

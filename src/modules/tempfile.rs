@@ -60,8 +60,7 @@ impl Module for Tempfile {
             &args.prefix,
             &args.suffix,
         );
-        let mut command = Command::new(script);
-        command.env = ctx.env.clone();
+        let command = Command::new(script);
         let out = ctx.conn.exec(&command).await?;
         let path = out.stdout_text().trim_end_matches('\n').to_string();
         if out.rc != 0 || path.is_empty() {

@@ -209,7 +209,6 @@ impl Module for Unarchive {
 /// Runs `script` on the target, C locale.
 async fn exec(ctx: &ModuleContext<'_>, script: String) -> Result<CommandOutput, ModuleError> {
     let mut command = Command::new(script);
-    command.env = ctx.env.clone();
     command.env.push(("LC_ALL".into(), "C".into()));
     Ok(ctx.conn.exec(&command).await?)
 }

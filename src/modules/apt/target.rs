@@ -22,7 +22,6 @@ impl AptOn<'_, '_> {
     /// Runs `script` with apt's environment.
     async fn exec(&self, script: String) -> Result<CommandOutput, ModuleError> {
         let mut command = Command::new(script);
-        command.env = self.on.env.clone();
         command
             .env
             .extend(APT_ENV.iter().map(|(k, v)| (k.to_string(), v.to_string())));
