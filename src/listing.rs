@@ -11,7 +11,7 @@ pub fn describe(playbook: &Playbook, inventory: &Inventory, args: &RunArgs) -> S
     let mut out = String::new();
     let _ = writeln!(out, "\nplaybook: {}", playbook.path.display());
     for (index, play) in playbook.plays.iter().enumerate() {
-        let name = play.name.clone().unwrap_or_default();
+        let name = play.name.clone().unwrap_or_else(|| play.hosts.clone());
         let play_tags = play_tags(play);
         let _ = writeln!(
             out,

@@ -28,7 +28,12 @@ impl Runner {
             let notified: Vec<String> = hosts
                 .iter()
                 .filter(|h| {
-                    (h.active() || (run.play.force_handlers && !h.unreachable))
+                    (h.active()
+                        || (run
+                            .play
+                            .force_handlers
+                            .unwrap_or(self.options.force_handlers)
+                            && !h.unreachable))
                         && h.notified.iter().any(|n| names.contains(n))
                 })
                 .map(|h| h.name.clone())
@@ -54,6 +59,9 @@ impl Runner {
                     self.run_one(run, handler, hosts, ListKind::Handlers).await;
                 }
                 _ => {
+                    if !self.step_allows(handler, true) {
+                        continue;
+                    }
                     self.announce(run, handler, true);
                     self.run_on_hosts(run, handler, hosts).await;
                 }

@@ -16,6 +16,11 @@ pub struct Human {
     columns: usize,
     out: Mutex<()>,
     progress: Option<super::progress::Progress>,
+    show_ok: bool,
+    show_skipped: bool,
+    /// A task banner held back until a result of the task is shown (when ok or
+    /// skipped results are hidden, as the default callback does).
+    pending: Mutex<Option<String>>,
 }
 
 const GREEN: &str = "32";
@@ -35,6 +40,26 @@ impl Human {
             columns: columns.max(80) - 1,
             out: Mutex::new(()),
             progress: progress.then(super::progress::Progress::new),
+            show_ok: true,
+            show_skipped: true,
+            pending: Mutex::new(None),
+        }
+    }
+
+    /// Hides ok results unless `ok`, skipped ones unless `skipped`
+    /// (`display_ok_hosts`, `display_skipped_hosts`); a task's banner then waits for
+    /// a result that is shown.
+    pub fn showing(mut self, ok: bool, skipped: bool) -> Human {
+        self.show_ok = ok;
+        self.show_skipped = skipped;
+        self
+    }
+
+    /// Prints the banner held back for the current task, if any.
+    fn flush_banner(&self) {
+        let pending = self.pending.lock().ok().and_then(|mut p| p.take());
+        if let Some(banner) = pending {
+            self.banner(&banner);
         }
     }
 
@@ -151,6 +176,9 @@ pub fn render_diff(diff: &Json) -> String {
 
 impl Reporter for Human {
     fn play_start(&self, name: &str) {
+        if let Ok(mut pending) = self.pending.lock() {
+            *pending = None;
+        }
         self.banner(&format!("PLAY [{name}]"));
     }
 
@@ -159,7 +187,12 @@ impl Reporter for Human {
             progress.finish();
         }
         let kind = if handler { "RUNNING HANDLER" } else { "TASK" };
-        self.banner(&format!("{kind} [{name}]"));
+        let banner = format!("{kind} [{name}]");
+        if self.show_ok && self.show_skipped {
+            self.banner(&banner);
+        } else if let Ok(mut pending) = self.pending.lock() {
+            *pending = Some(banner);
+        }
     }
 
     fn task_hosts(&self, name: &str, hosts: usize) {
@@ -173,6 +206,17 @@ impl Reporter for Human {
             progress.host_done(
                 matches!(result.status, Status::Failed | Status::Unreachable) && !result.ignored,
             );
+        }
+        let hidden = match result.status {
+            Status::Ok => !self.show_ok,
+            Status::Skipped => !self.show_skipped,
+            _ => false,
+        };
+        if hidden {
+            return;
+        }
+        if !result.is_loop_summary || result.ignored || result.status == Status::Unreachable {
+            self.flush_banner();
         }
         if result.is_loop_summary && result.status != Status::Unreachable {
             if result.ignored {
