@@ -93,7 +93,7 @@ impl Reporter for Retry {
                 .map_or(Ok(()), std::fs::create_dir_all)
                 .and_then(|()| std::fs::write(&file, text));
             match written {
-                Ok(()) => println!("\tto retry, use: --limit @{}\n", file.display()),
+                Ok(()) => println!("\tto retry, use: --limit @{}", file.display()),
                 Err(e) => self.inner.warning(&format!(
                     "Could not create retry file '{}'.\n\t{e}",
                     file.display()
