@@ -585,3 +585,29 @@ fn connection_flags_are_accepted_and_the_last_one_wins() {
     );
     assert!(recap_line(&stdout(&output), "localhost").contains("changed=1"));
 }
+
+#[test]
+fn become_settings_come_from_privilege_escalation_and_the_flags_win() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "p/ansible.cfg",
+        "[privilege_escalation]\nbecome = yes\nbecome_method = from-file\n",
+    );
+    scratch.write(
+        "p/site.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: id\n",
+    );
+    let run = |env: &[(&str, &str)], args: &[&str]| {
+        let mut all = vec!["run", "site.yml", "-c", "local"];
+        all.extend_from_slice(args);
+        stdout(&bosun_in(&scratch, "p", &all, env, ""))
+    };
+    assert!(run(&[], &[]).contains("become_method 'from-file' is not supported"));
+    let env = [("ANSIBLE_BECOME_METHOD", "from-env")];
+    assert!(run(&env, &[]).contains("become_method 'from-env' is not supported"));
+    assert!(
+        run(&env, &["--become-method", "from-flag"])
+            .contains("become_method 'from-flag' is not supported")
+    );
+    assert!(run(&[("ANSIBLE_BECOME", "no")], &[]).contains("changed: [localhost]"));
+}

@@ -163,7 +163,7 @@ pub fn sources(args: &VaultArgs, config: &Config) -> PasswordSources {
     PasswordSources {
         vault_ids,
         password_files,
-        ask: args.ask,
+        ask: args.ask || config.ask_vault_pass(),
         auto_prompt: false,
         new_password: false,
     }
