@@ -149,7 +149,7 @@ fn config_dump_shows_which_file_and_where_each_value_came_from() {
     let cfg = cfg.display();
     let project = scratch.path().join("project");
     assert!(
-        text.starts_with(&format!("CONFIG_FILE() = {cfg}\n")),
+        text.contains(&format!("\nCONFIG_FILE() = {cfg}\n")),
         "{text}"
     );
     assert!(
@@ -198,7 +198,7 @@ fn ansible_config_names_the_file_and_a_world_writable_directory_is_not_trusted()
         "",
     );
     assert!(
-        stdout(&output).starts_with("CONFIG_FILE() = None\n"),
+        stdout(&output).contains("\nCONFIG_FILE() = None\n"),
         "{}",
         stdout(&output)
     );

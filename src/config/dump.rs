@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use super::{Config, Origin, Setting, Use};
 
-/// `ansible-config dump`: `CONFIG_FILE()`, then every setting as `NAME(origin) = value`
+/// `ansible-config dump`: `CONFIG_FILE()` and every setting as `NAME(origin) = value`,
 /// sorted by name, then the plugins' options by plugin type. Settings bosun does not
 /// act on are marked; `only_changed` leaves out those at their default.
 pub fn dump(config: &Config, only_changed: bool) -> String {
@@ -15,21 +15,26 @@ pub fn dump(config: &Config, only_changed: bool) -> String {
         .ansible_cfg
         .as_ref()
         .map_or_else(|| "None".to_string(), |p| p.display().to_string());
-    let _ = writeln!(out, "CONFIG_FILE() = {file}");
+    let mut lines = vec![("CONFIG_FILE", format!("CONFIG_FILE() = {file}\n"))];
     if let Some(toml) = &config.sources.bosun_toml {
-        let _ = writeln!(out, "BOSUN_CONFIG_FILE() = {}", toml.display());
+        lines.push((
+            "BOSUN_CONFIG_FILE",
+            format!("BOSUN_CONFIG_FILE() = {}\n", toml.display()),
+        ));
     }
     let shown = |(_, resolved): &(&'static Setting, &super::Resolved)| {
         !only_changed || resolved.origin != Origin::Default
     };
-    let mut base: Vec<_> = config
+    for (setting, resolved) in config
         .settings()
         .filter(|(s, _)| !s.name.contains('.'))
         .filter(shown)
-        .collect();
-    base.sort_by_key(|(s, _)| s.name);
-    for (setting, resolved) in base {
-        line(&mut out, setting.name, setting, resolved);
+    {
+        lines.push((setting.name, line(setting.name, setting, resolved)));
+    }
+    lines.sort_by_key(|(name, _)| *name);
+    for (_, text) in lines {
+        out.push_str(&text);
     }
     for (kind, plugins) in [
         ("CALLBACK", &["default", "profile_tasks"][..]),
@@ -49,25 +54,25 @@ pub fn dump(config: &Config, only_changed: bool) -> String {
             options.sort_by_key(|(s, _)| s.name);
             let _ = write!(out, "\n{plugin}:\n{}\n", "_".repeat(plugin.len()));
             for (setting, resolved) in options {
-                line(&mut out, &setting.name[prefix.len()..], setting, resolved);
+                out.push_str(&line(&setting.name[prefix.len()..], setting, resolved));
             }
         }
     }
     out
 }
 
-fn line(out: &mut String, name: &str, setting: &Setting, resolved: &super::Resolved) {
+/// `NAME(origin) = value`, marked when bosun does not act on the setting.
+fn line(name: &str, setting: &Setting, resolved: &super::Resolved) -> String {
     let note = match setting.bosun {
         Use::Used(_) => String::new(),
         Use::Noted(why) => format!("  # bosun: {why}"),
         Use::Ignored => "  # ignored by bosun".to_string(),
     };
-    let _ = writeln!(
-        out,
-        "{name}({}) = {}{note}",
+    format!(
+        "{name}({}) = {}{note}\n",
         resolved.origin,
         resolved.value.python_repr()
-    );
+    )
 }
 
 /// `ansible-config view`: the text of the config files in use (the ansible.cfg, then
