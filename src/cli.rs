@@ -76,7 +76,7 @@ pub struct DocArgs {
     /// The module to describe (`copy`, `ansible.builtin.copy`).
     #[arg(required_unless_present = "list")]
     pub module: Option<String>,
-    /// List the modules with a one-line description.
+    /// List the modules with how many parameters each takes and which are required.
     #[arg(short = 'l', long)]
     pub list: bool,
 }
@@ -234,10 +234,10 @@ pub struct Common {
     /// Ask for the become (sudo/su) password.
     #[arg(short = 'K', long = "ask-become-pass")]
     pub ask_become_pass: bool,
-    /// A file holding the SSH password, or a script printing it.
+    /// A file holding the SSH password, a script printing it, or `-` (standard input).
     #[arg(long = "connection-password-file", visible_alias = "conn-pass-file")]
     pub connection_password_file: Option<PathBuf>,
-    /// A file holding the become password, or a script printing it.
+    /// A file holding the become password, a script printing it, or `-` (standard input).
     #[arg(long = "become-password-file", visible_alias = "become-pass-file")]
     pub become_password_file: Option<PathBuf>,
     /// SSH options for every connection (`-o ProxyJump=bastion`).

@@ -176,32 +176,52 @@ pub fn expand_limit(limit: &str) -> Result<String, AppError> {
     Ok(parts.join(","))
 }
 
-/// A password from `file`, or from its output when it is executable, as Ansible's
-/// `--connection-password-file` and `--become-password-file` read it.
+/// A password from `file` (`-`: standard input), or from its output when it is
+/// executable, as Ansible's `--connection-password-file` and `--become-password-file`
+/// read it, with Ansible's errors.
 fn password_from_file(file: &Path) -> Result<String, AppError> {
+    use std::io::Read;
     use std::os::unix::fs::PermissionsExt;
-    let error = |e: String| AppError::Message(format!("{}: {e}", file.display()));
-    let executable = std::fs::metadata(file)
-        .map_err(|e| error(e.to_string()))?
-        .permissions()
-        .mode()
-        & 0o111
-        != 0;
-    let text = if executable {
-        let output = std::process::Command::new(file)
-            .output()
-            .map_err(|e| error(e.to_string()))?;
-        if !output.status.success() {
-            return Err(error(format!(
-                "the password script failed: {}",
-                String::from_utf8_lossy(&output.stderr).trim()
-            )));
-        }
-        String::from_utf8_lossy(&output.stdout).into_owned()
+    let shown = file.display();
+    let secret = if file == Path::new("-") {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).map_err(|e| {
+            AppError::Message(format!(
+                "Could not read the password from standard input: {e}"
+            ))
+        })?;
+        text
     } else {
-        std::fs::read_to_string(file).map_err(|e| error(e.to_string()))?
+        let metadata = std::fs::metadata(file)
+            .map_err(|_| AppError::Message(format!("The password file {shown} was not found")))?;
+        if metadata.permissions().mode() & 0o111 != 0 {
+            let output = std::process::Command::new(file).output().map_err(|e| {
+                AppError::Message(format!(
+                    "Problem occurred when trying to run the password script {shown} ({e}). If this is not a script, remove the executable bit from the file."
+                ))
+            })?;
+            if !output.status.success() {
+                return Err(AppError::Message(format!(
+                    "The password script {shown} returned an error (rc={}): {}",
+                    output.status.code().unwrap_or(-1),
+                    String::from_utf8_lossy(&output.stderr)
+                )));
+            }
+            String::from_utf8_lossy(&output.stdout).into_owned()
+        } else {
+            std::fs::read_to_string(file)
+                .map_err(|_| AppError::Message(format!("Could not read password file '{shown}'.")))?
+                .trim()
+                .to_string()
+        }
     };
-    Ok(text.trim().to_string())
+    let secret = secret.trim_matches(['\r', '\n']).to_string();
+    if secret.is_empty() {
+        return Err(AppError::Message(format!(
+            "Empty password was provided from file ({shown})"
+        )));
+    }
+    Ok(secret)
 }
 
 /// Asks for a secret when `wanted`; an error when there is no terminal to ask on.

@@ -611,3 +611,32 @@ fn become_settings_come_from_privilege_escalation_and_the_flags_win() {
     );
     assert!(run(&[("ANSIBLE_BECOME", "no")], &[]).contains("changed: [localhost]"));
 }
+
+#[test]
+fn password_files_are_read_as_ansible_reads_them() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "p/site.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks: []\n",
+    );
+    scratch.write("p/empty", "\n");
+    let run = |args: &[&str]| {
+        let mut all = vec!["run", "site.yml", "-c", "local"];
+        all.extend_from_slice(args);
+        bosun_in(&scratch, "p", &all, &[], "")
+    };
+    let missing = run(&["--become-password-file", "nope"]);
+    assert!(
+        stderr(&missing).contains("The password file nope was not found"),
+        "{}",
+        stderr(&missing)
+    );
+    let empty = run(&["--connection-password-file", "empty"]);
+    assert!(
+        stderr(&empty).contains("Empty password was provided from file (empty)"),
+        "{}",
+        stderr(&empty)
+    );
+    scratch.write("p/pw", "s3cret\n");
+    assert_eq!(run(&["--become-pass-file", "pw"]).status.code(), Some(0));
+}
