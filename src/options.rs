@@ -9,7 +9,9 @@ use crate::app::AppError;
 use crate::cli::{Common, OutputFormat, RunArgs};
 use crate::config::{Config, StdoutCallback};
 use crate::executor::RunOptions;
-use crate::output::{Human, JsonReport, Minimal, Oneline, ProfileOptions, Reporter, Timed};
+use crate::output::{
+    Human, JsonReport, Minimal, Oneline, Palette, ProfileOptions, Reporter, Timed,
+};
 
 /// The options of a run or an ad hoc call; `run` has `bosun run`'s own flags.
 pub fn run_options(
@@ -107,7 +109,8 @@ pub fn reporter(common: &Common, config: &Config) -> Result<Arc<dyn Reporter>, A
                     columns(),
                     tty && std::io::stderr().is_terminal(),
                 )
-                .showing(config.display_ok_hosts(), config.display_skipped_hosts()),
+                .showing(config.display_ok_hosts(), config.display_skipped_hosts())
+                .painting(Palette::named(&|key| config.color(key))),
             )
         }
     };

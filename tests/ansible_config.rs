@@ -640,3 +640,38 @@ fn password_files_are_read_as_ansible_reads_them() {
     scratch.write("p/pw", "s3cret\n");
     assert_eq!(run(&["--become-pass-file", "pw"]).status.code(), Some(0));
 }
+
+#[test]
+fn colors_come_from_the_colors_section_when_colour_is_forced() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "p/ansible.cfg",
+        "[defaults]\nforce_color = yes\n[colors]\nchanged = color33\n",
+    );
+    scratch.write(
+        "p/site.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: echo hi\n",
+    );
+    let text = stdout(&bosun_in(
+        &scratch,
+        "p",
+        &["run", "site.yml", "-c", "local"],
+        &[],
+        "",
+    ));
+    assert!(
+        text.contains("\x1b[38;5;33mchanged: [localhost]\x1b[0m"),
+        "{text:?}"
+    );
+    let plain = stdout(&bosun_in(
+        &scratch,
+        "p",
+        &["run", "site.yml", "-c", "local"],
+        &[("ANSIBLE_FORCE_COLOR", "no")],
+        "",
+    ));
+    assert!(
+        plain.contains("\nchanged: [localhost]\n"),
+        "no colour without a terminal: {plain:?}"
+    );
+}

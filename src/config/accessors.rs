@@ -197,6 +197,11 @@ impl Config {
         self.bool("ANSIBLE_FORCE_COLOR")
     }
 
+    /// `[colors] KEY`: the colour name for `key` (`ok`, `changed`, `error` ...).
+    pub fn color(&self, key: &str) -> Option<String> {
+        self.text(&format!("COLOR_{}", key.to_ascii_uppercase()))
+    }
+
     /// `retry_files_enabled`.
     pub fn retry_files_enabled(&self) -> bool {
         self.bool("RETRY_FILES_ENABLED")

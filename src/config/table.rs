@@ -193,7 +193,7 @@ pub static SETTINGS: &[Setting] = &[
         env: &["ANSIBLE_COLOR_CHANGED"],
         kind: Kind::Str,
         default: Some("yellow"),
-        bosun: Use::Ignored,
+        bosun: Use::Used("the colour of changed results"),
     },
     Setting {
         name: "COLOR_CONSOLE_PROMPT",
@@ -249,7 +249,7 @@ pub static SETTINGS: &[Setting] = &[
         env: &["ANSIBLE_COLOR_ERROR"],
         kind: Kind::Str,
         default: Some("red"),
-        bosun: Use::Ignored,
+        bosun: Use::Used("the colour of failures"),
     },
     Setting {
         name: "COLOR_HIGHLIGHT",
@@ -265,7 +265,7 @@ pub static SETTINGS: &[Setting] = &[
         env: &["ANSIBLE_COLOR_INCLUDED"],
         kind: Kind::Str,
         default: Some("cyan"),
-        bosun: Use::Ignored,
+        bosun: Use::Used("the colour of included: lines"),
     },
     Setting {
         name: "COLOR_OK",
@@ -273,7 +273,7 @@ pub static SETTINGS: &[Setting] = &[
         env: &["ANSIBLE_COLOR_OK"],
         kind: Kind::Str,
         default: Some("green"),
-        bosun: Use::Ignored,
+        bosun: Use::Used("the colour of ok results"),
     },
     Setting {
         name: "COLOR_SKIP",
@@ -281,7 +281,7 @@ pub static SETTINGS: &[Setting] = &[
         env: &["ANSIBLE_COLOR_SKIP"],
         kind: Kind::Str,
         default: Some("cyan"),
-        bosun: Use::Ignored,
+        bosun: Use::Used("the colour of skipped results"),
     },
     Setting {
         name: "COLOR_UNREACHABLE",
@@ -289,7 +289,7 @@ pub static SETTINGS: &[Setting] = &[
         env: &["ANSIBLE_COLOR_UNREACHABLE"],
         kind: Kind::Str,
         default: Some("bright red"),
-        bosun: Use::Ignored,
+        bosun: Use::Used("the colour of unreachable hosts"),
     },
     Setting {
         name: "COLOR_VERBOSE",
@@ -305,7 +305,7 @@ pub static SETTINGS: &[Setting] = &[
         env: &["ANSIBLE_COLOR_WARN"],
         kind: Kind::Str,
         default: Some("bright purple"),
-        bosun: Use::Ignored,
+        bosun: Use::Used("the colour of warnings"),
     },
     Setting {
         name: "COLOR_DOC_MODULE",

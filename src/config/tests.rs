@@ -146,6 +146,13 @@ fn every_setting_bosun_reads_is_in_the_table() {
         "DEFAULT_BECOME_METHOD",
         "DEFAULT_BECOME_USER",
         "DEFAULT_BECOME_ASK_PASS",
+        "COLOR_OK",
+        "COLOR_CHANGED",
+        "COLOR_ERROR",
+        "COLOR_SKIP",
+        "COLOR_WARN",
+        "COLOR_UNREACHABLE",
+        "COLOR_INCLUDED",
     ] {
         let setting = Setting::named(name).expect(name);
         assert!(

@@ -21,13 +21,8 @@ pub struct Human {
     /// A task banner held back until a result of the task is shown (when ok or
     /// skipped results are hidden, as the default callback does).
     pending: Mutex<Option<String>>,
+    palette: super::Palette,
 }
-
-const GREEN: &str = "32";
-const YELLOW: &str = "33";
-const RED: &str = "31";
-const CYAN: &str = "36";
-const PURPLE: &str = "35";
 
 impl Human {
     /// A reporter for `verbosity` (`-v` count), with colour only when asked, and a
@@ -43,7 +38,14 @@ impl Human {
             show_ok: true,
             show_skipped: true,
             pending: Mutex::new(None),
+            palette: super::Palette::default(),
         }
+    }
+
+    /// Paints with `palette` (`[colors]`) instead of Ansible's default colours.
+    pub fn painting(mut self, palette: super::Palette) -> Human {
+        self.palette = palette;
+        self
     }
 
     /// Hides ok results unless `ok`, skipped ones unless `skipped`
@@ -63,9 +65,14 @@ impl Human {
         }
     }
 
+    /// `text` in the colour `code` (SGR parameters), line by line as Ansible's
+    /// `stringc` paints it.
     fn paint(&self, text: &str, code: &str) -> String {
         if self.color {
-            format!("\x1b[0;{code}m{text}\x1b[0m")
+            text.split('\n')
+                .map(|line| format!("\x1b[{code}m{line}\x1b[0m"))
+                .collect::<Vec<_>>()
+                .join("\n")
         } else {
             text.to_string()
         }
@@ -220,7 +227,7 @@ impl Reporter for Human {
         }
         if result.is_loop_summary && result.status != Status::Unreachable {
             if result.ignored {
-                self.print(&self.paint("...ignoring", CYAN));
+                self.print(&self.paint("...ignoring", &self.palette.skip));
             }
             return;
         }
@@ -237,9 +244,9 @@ impl Reporter for Human {
             Status::Ok | Status::Changed => {
                 self.show_diff(result);
                 let (word, color) = if result.status == Status::Changed {
-                    ("changed", YELLOW)
+                    ("changed", &self.palette.changed)
                 } else {
-                    ("ok", GREEN)
+                    ("ok", &self.palette.ok)
                 };
                 let mut line = format!("{word}: [{host}]{}", item.unwrap_or_default());
                 if self.verbose(result) {
@@ -256,7 +263,7 @@ impl Reporter for Human {
                 if self.verbosity > 0 {
                     line.push_str(&format!(" => {}", self.dump(result)));
                 }
-                self.paint(&line, CYAN)
+                self.paint(&line, &self.palette.skip)
             }
             Status::Failed => {
                 self.show_diff(result);
@@ -266,16 +273,16 @@ impl Reporter for Human {
                     }
                     None => format!("fatal: [{host}]: FAILED! => {}", self.dump(result)),
                 };
-                self.paint(&line, RED)
+                self.paint(&line, &self.palette.error)
             }
             Status::Unreachable => self.paint(
                 &format!("fatal: [{host}]: UNREACHABLE! => {}", self.dump(result)),
-                RED,
+                &self.palette.unreachable,
             ),
         };
         self.print(&line);
         if result.ignored && result.item.is_none() {
-            self.print(&self.paint("...ignoring", CYAN));
+            self.print(&self.paint("...ignoring", &self.palette.skip));
         }
     }
 
@@ -284,17 +291,17 @@ impl Reporter for Human {
             .map(|label| format!(" => (item={label})"))
             .unwrap_or_default();
         let line = format!("included: {file} for {}{item}", hosts.join(", "));
-        self.print(&self.paint(&line, CYAN));
+        self.print(&self.paint(&line, &self.palette.included));
     }
 
     fn warning(&self, message: &str) {
         let _guard = self.out.lock();
-        let text = self.paint(&format!("[WARNING]: {message}"), PURPLE);
+        let text = self.paint(&format!("[WARNING]: {message}"), &self.palette.warn);
         let _ = writeln!(std::io::stderr(), "{text}");
     }
 
     fn no_hosts(&self, message: &str) {
-        self.print(&self.paint(message, CYAN));
+        self.print(&self.paint(message, &self.palette.skip));
     }
 
     fn recap(&self, stats: &Stats) {
@@ -307,11 +314,11 @@ impl Reporter for Human {
         hosts.sort_by(|a, b| a.0.cmp(b.0));
         for (host, s) in hosts {
             let host_color = if s.failures > 0 || s.unreachable > 0 {
-                RED
+                &self.palette.error
             } else if s.changed > 0 {
-                YELLOW
+                &self.palette.changed
             } else {
-                GREEN
+                &self.palette.ok
             };
             let counter = |name: &str, value: u32, color: &str| {
                 let text = format!("{name}={value:<4}");
@@ -328,13 +335,13 @@ impl Reporter for Human {
             };
             self.print(&format!(
                 "{host_text} : {} {} {} {} {} {} {}",
-                counter("ok", s.ok, GREEN),
-                counter("changed", s.changed, YELLOW),
-                counter("unreachable", s.unreachable, RED),
-                counter("failed", s.failures, RED),
-                counter("skipped", s.skipped, CYAN),
-                counter("rescued", s.rescued, GREEN),
-                counter("ignored", s.ignored, PURPLE),
+                counter("ok", s.ok, &self.palette.ok),
+                counter("changed", s.changed, &self.palette.changed),
+                counter("unreachable", s.unreachable, &self.palette.unreachable),
+                counter("failed", s.failures, &self.palette.error),
+                counter("skipped", s.skipped, &self.palette.skip),
+                counter("rescued", s.rescued, &self.palette.ok),
+                counter("ignored", s.ignored, &self.palette.warn),
             ));
         }
         self.print("");
