@@ -478,17 +478,21 @@ fn output_settings_choose_the_callback_and_timings() {
 }
 
 #[test]
-fn list_tasks_names_unnamed_plays_by_their_hosts() {
+fn list_tasks_names_unnamed_plays_by_their_hosts_and_renders_names() {
     let scratch = Scratch::new();
     scratch.write(
         "p/site.yml",
-        "- hosts: localhost\n  tasks:\n    - debug: msg=hi\n",
+        "- hosts: localhost\n  tasks:\n    - debug: msg=hi\n- name: \"{{ stage }} {{ what }}\"\n  hosts: localhost\n  vars:\n    what: web\n  tasks: []\n",
     );
-    let output = bosun_in(&scratch, "p", &["run", "site.yml", "--list-tasks"], &[], "");
+    let args = ["run", "site.yml", "--list-tasks", "-e", "stage=prod"];
+    let text = stdout(&bosun_in(&scratch, "p", &args, &[], ""));
     assert!(
-        stdout(&output).contains("  play #1 (localhost): localhost\tTAGS: []"),
-        "{}",
-        stdout(&output)
+        text.contains("  play #1 (localhost): localhost\tTAGS: []"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  play #2 (localhost): prod web\tTAGS: []"),
+        "{text}"
     );
 }
 
