@@ -103,6 +103,7 @@ pub async fn run(cli: Cli) -> Result<i32, AppError> {
                 module: &cli.module,
                 args: &cli.args,
                 one_line: cli.one_line,
+                playbook_dir: cli.playbook_dir.as_deref(),
             };
             run_adhoc(adhoc, cli.common, &config).await
         }
@@ -211,10 +212,12 @@ struct Adhoc<'a> {
     module: &'a str,
     args: &'a str,
     one_line: bool,
+    playbook_dir: Option<&'a Path>,
 }
 
 async fn run_adhoc(adhoc: Adhoc<'_>, common: Common, config: &Config) -> Result<i32, AppError> {
-    let dir = std::env::current_dir().unwrap_or_default();
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let dir = adhoc.playbook_dir.map_or(cwd.clone(), |dir| cwd.join(dir));
     let loader = Arc::new(Loader::new(
         config.roles_path(),
         options::module_path(&common, config),
@@ -226,7 +229,12 @@ async fn run_adhoc(adhoc: Adhoc<'_>, common: Common, config: &Config) -> Result<
             adhoc.module
         )));
     }
-    let inventory = load_inventory(&common.inventory, config)?;
+    let mut inventory = load_inventory(&common.inventory, config)?;
+    if adhoc.playbook_dir.is_some() {
+        inventory
+            .load_playbook_vars(&dir)
+            .map_err(|e| AppError::Message(e.to_string()))?;
+    }
     let options = options::run_options(&common, None, config)?;
     announce_config(options.verbosity, config);
     let reporter: Arc<dyn Reporter> = match (common.output, adhoc.one_line) {

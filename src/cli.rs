@@ -33,6 +33,10 @@ pub struct Cli {
     /// Condense the output to one line per host (the `oneline` callback).
     #[arg(short = 'o', long = "one-line")]
     pub one_line: bool,
+    /// The directory ad hoc mode stands in as the playbook's: relative paths and its
+    /// `group_vars/`, `host_vars/` (default: the working directory).
+    #[arg(long = "playbook-dir")]
+    pub playbook_dir: Option<PathBuf>,
     /// Options shared with `run`.
     #[command(flatten)]
     pub common: Common,

@@ -679,3 +679,29 @@ fn colors_come_from_the_colors_section_when_colour_is_forced() {
         "no colour without a terminal: {plain:?}"
     );
 }
+
+#[test]
+fn ad_hoc_playbook_dir_brings_its_group_vars() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "site/group_vars/all.yml",
+        "greeting: from the playbook dir\n",
+    );
+    std::fs::create_dir_all(scratch.path().join("p")).expect("p");
+    let args = [
+        "localhost",
+        "-c",
+        "local",
+        "-m",
+        "debug",
+        "-a",
+        "var=greeting",
+        "--playbook-dir",
+        "../site",
+    ];
+    let output = bosun_in(&scratch, "p", &args, &[], "");
+    assert_eq!(
+        stdout(&output),
+        "localhost | SUCCESS => {\n    \"greeting\": \"from the playbook dir\"\n}\n"
+    );
+}
