@@ -1,17 +1,19 @@
 //! What the binary does with a parsed command line: load everything, check it, run
 //! it, and return the exit code.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde_json::{Map, Value as Json};
 
-use crate::cli::{Cli, Command, Common, InventoryArgs, OutputFormat, RunArgs, VaultArgs};
+use crate::cli::{
+    Cli, Command, Common, ConfigCommand, InventoryArgs, OutputFormat, RunArgs, VaultArgs,
+};
 use crate::config::Config;
-use crate::executor::{RunOptions, Runner, TagFilter};
+use crate::executor::{Runner, TagFilter};
 use crate::inventory::Inventory;
-use crate::output::{Human, JsonReport, Minimal, Reporter};
+use crate::options;
+use crate::output::{JsonReport, Minimal, Oneline, Reporter, Retry};
 use crate::playbook::{Action, Loader, Task};
 use crate::source::SourceError;
 
@@ -33,6 +35,9 @@ pub enum AppError {
     /// Anything else, with a message saying what to do.
     #[error("{0}")]
     Message(String),
+    /// A command line bosun reads differently from what was meant (exit 5).
+    #[error("{0}")]
+    Usage(String),
     /// The run stopped on an error after it started (Ansible's `ERROR!`, exit 1).
     #[error(transparent)]
     Run(#[from] crate::executor::RunError),
@@ -43,6 +48,7 @@ impl AppError {
     pub fn exit_code(&self) -> i32 {
         match self {
             AppError::Run(_) => EXIT_RUN,
+            AppError::Usage(_) => EXIT_OPTIONS,
             _ => EXIT_LOAD,
         }
     }
@@ -51,6 +57,9 @@ impl AppError {
 /// Runs the command line; returns the exit code.
 pub async fn run(cli: Cli) -> Result<i32, AppError> {
     let config = Config::discover().map_err(|e| AppError::Message(e.to_string()))?;
+    for warning in &config.sources.warnings {
+        eprintln!("[WARNING]: {warning}");
+    }
     match cli.command {
         Some(Command::Run(args)) => {
             unlock_vault(&args.common.vault, &config)?;
@@ -67,10 +76,36 @@ pub async fn run(cli: Cli) -> Result<i32, AppError> {
                 Ok(1)
             }
         },
+        Some(Command::Config(command)) => show_config(command, &config),
+        Some(Command::Doc(args)) => {
+            if args.list {
+                print!("{}", crate::doc::list());
+                return Ok(0);
+            }
+            let name = args.module.unwrap_or_default();
+            print!("{}", crate::doc::page(&name).map_err(AppError::Message)?);
+            Ok(0)
+        }
+        Some(Command::Completions(args)) => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(args.shell, &mut command, "bosun", &mut std::io::stdout());
+            Ok(0)
+        }
         None => {
-            unlock_vault(&cli.common.vault, &config)?;
             let pattern = cli.pattern.unwrap_or_else(|| "all".into());
-            run_adhoc(&pattern, &cli.module, &cli.args, cli.common, &config).await
+            let argv: Vec<String> = std::env::args().collect();
+            if let Some(hint) = crate::suggest::playbook_as_pattern(&argv, &pattern) {
+                return Err(AppError::Usage(hint));
+            }
+            unlock_vault(&cli.common.vault, &config)?;
+            let adhoc = Adhoc {
+                pattern: &pattern,
+                module: &cli.module,
+                args: &cli.args,
+                one_line: cli.one_line,
+                playbook_dir: cli.playbook_dir.as_deref(),
+            };
+            run_adhoc(adhoc, cli.common, &config).await
         }
     }
 }
@@ -87,59 +122,18 @@ fn unlock_vault(args: &VaultArgs, config: &Config) -> Result<(), AppError> {
 
 fn load_inventory(sources: &[String], config: &Config) -> Result<Inventory, AppError> {
     let sources = if sources.is_empty() {
-        config.inventory.clone()
+        config.inventory()
     } else {
         sources.to_vec()
     };
     Inventory::load(&sources).map_err(|e| AppError::Message(e.to_string()))
 }
 
-fn options(common: &Common, config: &Config) -> Result<RunOptions, AppError> {
-    Ok(RunOptions {
-        check: common.check,
-        diff: common.diff,
-        forks: common.forks.or(config.forks).unwrap_or(50),
-        verbosity: common.verbose,
-        extra_vars: parse_extra_vars(&common.extra_vars)?,
-        limit: common.limit.clone(),
-        tags: TagFilter::default(),
-        start_at_task: None,
-        connection: common.connection.clone(),
-        remote_user: common.user.clone().or_else(|| config.remote_user.clone()),
-        become_: common.become_,
-        become_user: common.become_user.clone(),
-        private_key_file: common
-            .private_key
-            .clone()
-            .or_else(|| config.private_key_file.clone()),
-        timeout: common.timeout.or(config.timeout),
-        host_key_checking: config.host_key_checking,
-        accept_new_host_keys: common.accept_new_host_keys,
-        ssh_password: ask(common.ask_pass, "SSH password: ")?,
-        become_password: ask(common.ask_become_pass, "BECOME password: ")?,
-    })
-}
-
-fn reporter(common: &Common) -> Arc<dyn Reporter> {
-    match common.output {
-        OutputFormat::Json => Arc::new(JsonReport::new()),
-        OutputFormat::Human => {
-            let tty = std::io::stdout().is_terminal();
-            let color = tty && std::env::var_os("NO_COLOR").is_none();
-            let columns = terminal_columns().filter(|_| tty).unwrap_or(80);
-            Arc::new(Human::new(
-                common.verbose,
-                color,
-                common.diff,
-                columns,
-                tty && std::io::stderr().is_terminal(),
-            ))
-        }
-    }
-}
-
 async fn run_playbooks(args: RunArgs, config: &Config) -> Result<i32, AppError> {
-    let loader = Arc::new(Loader::new(config.roles_path.clone(), module_path(config)));
+    let loader = Arc::new(Loader::new(
+        config.roles_path(),
+        options::module_path(&args.common, config),
+    ));
     let mut playbooks = Vec::new();
     for path in &args.playbooks {
         if !path.is_file() {
@@ -156,7 +150,8 @@ async fn run_playbooks(args: RunArgs, config: &Config) -> Result<i32, AppError> 
             .load_playbook_vars(&playbook_dir(&playbook.path))
             .map_err(|e| AppError::Message(e.to_string()))?;
     }
-    let mut options = options(&args.common, config)?;
+    let mut options = options::run_options(&args.common, Some(&args), config)?;
+    announce_config(options.verbosity, config);
     let mut known: std::collections::HashSet<String> = options.extra_vars.keys().cloned().collect();
     for host in inventory
         .host_names()
@@ -179,8 +174,13 @@ async fn run_playbooks(args: RunArgs, config: &Config) -> Result<i32, AppError> 
         return Ok(0);
     }
     if args.list_hosts || args.list_tasks || args.list_tags {
+        let mut listing = args;
+        listing.common.limit = options.limit.clone();
         for playbook in &playbooks {
-            print!("{}", crate::listing::describe(playbook, &inventory, &args));
+            print!(
+                "{}",
+                crate::listing::describe(playbook, &inventory, &listing)
+            );
         }
         return Ok(0);
     }
@@ -189,7 +189,15 @@ async fn run_playbooks(args: RunArgs, config: &Config) -> Result<i32, AppError> 
         skip: args.skip_tags.clone(),
     };
     options.start_at_task = args.start_at_task.clone();
-    let runner = Runner::new(Arc::new(inventory), loader, options, reporter(&args.common));
+    let mut reporter = options::reporter(&args.common, config)?;
+    if config.retry_files_enabled() {
+        reporter = Arc::new(Retry::new(
+            reporter,
+            &args.playbooks,
+            config.retry_files_save_path(),
+        ));
+    }
+    let runner = Runner::new(Arc::new(inventory), loader, options, reporter);
     let mut code = 0;
     for playbook in &playbooks {
         let summary = runner.run_playbook(playbook).await?;
@@ -198,29 +206,44 @@ async fn run_playbooks(args: RunArgs, config: &Config) -> Result<i32, AppError> 
     Ok(code)
 }
 
-async fn run_adhoc(
-    pattern: &str,
-    module: &str,
-    args: &str,
-    common: Common,
-    config: &Config,
-) -> Result<i32, AppError> {
-    let dir = std::env::current_dir().unwrap_or_default();
-    let loader = Arc::new(Loader::new(config.roles_path.clone(), module_path(config)));
-    let task: Task = loader.adhoc_task(module, args, &dir)?;
+/// What an ad hoc call runs.
+struct Adhoc<'a> {
+    pattern: &'a str,
+    module: &'a str,
+    args: &'a str,
+    one_line: bool,
+    playbook_dir: Option<&'a Path>,
+}
+
+async fn run_adhoc(adhoc: Adhoc<'_>, common: Common, config: &Config) -> Result<i32, AppError> {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let dir = adhoc.playbook_dir.map_or(cwd.clone(), |dir| cwd.join(dir));
+    let loader = Arc::new(Loader::new(
+        config.roles_path(),
+        options::module_path(&common, config),
+    ));
+    let task: Task = loader.adhoc_task(adhoc.module, adhoc.args, &dir)?;
     if !matches!(task.action, Action::Module { .. } | Action::DropIn { .. }) {
         return Err(AppError::Message(format!(
-            "'{module}' cannot be run ad hoc; use it in a playbook"
+            "'{}' cannot be run ad hoc; use it in a playbook",
+            adhoc.module
         )));
     }
-    let inventory = load_inventory(&common.inventory, config)?;
-    let options = options(&common, config)?;
-    let reporter: Arc<dyn Reporter> = match common.output {
-        OutputFormat::Json => Arc::new(JsonReport::new()),
-        OutputFormat::Human => Arc::new(Minimal::new(module)),
+    let mut inventory = load_inventory(&common.inventory, config)?;
+    if adhoc.playbook_dir.is_some() {
+        inventory
+            .load_playbook_vars(&dir)
+            .map_err(|e| AppError::Message(e.to_string()))?;
+    }
+    let options = options::run_options(&common, None, config)?;
+    announce_config(options.verbosity, config);
+    let reporter: Arc<dyn Reporter> = match (common.output, adhoc.one_line) {
+        (Some(OutputFormat::Json), _) => Arc::new(JsonReport::new()),
+        (_, true) => Arc::new(Oneline::new(options.verbosity)),
+        _ => Arc::new(Minimal),
     };
     let runner = Runner::new(Arc::new(inventory), loader, options, reporter);
-    let summary = runner.run_adhoc(pattern, task, dir).await?;
+    let summary = runner.run_adhoc(adhoc.pattern, task, dir).await?;
     Ok(summary.exit_code())
 }
 
@@ -252,49 +275,43 @@ fn show_inventory(args: InventoryArgs, config: &Config) -> Result<i32, AppError>
     Ok(0)
 }
 
-/// The terminal's width, from `COLUMNS` or the terminal itself.
-fn terminal_columns() -> Option<usize> {
-    if let Some(columns) = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()) {
-        return Some(columns);
+/// `bosun config dump` and `bosun config view`.
+fn show_config(command: ConfigCommand, config: &Config) -> Result<i32, AppError> {
+    match command {
+        ConfigCommand::Dump { only_changed } => {
+            print!("{}", crate::config::dump::dump(config, only_changed));
+            Ok(0)
+        }
+        ConfigCommand::View => match crate::config::dump::view(config) {
+            Some(Ok(text)) => {
+                print!("{text}");
+                Ok(0)
+            }
+            Some(Err(message)) => Err(AppError::Message(message)),
+            None => {
+                eprintln!("[ERROR]: Invalid or no config file was supplied");
+                Ok(1)
+            }
+        },
     }
-    let mut size = libc::winsize {
-        ws_row: 0,
-        ws_col: 0,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: TIOCGWINSZ writes a winsize into the struct we own; fd 1 is stdout.
-    let ok = unsafe { libc::ioctl(1, libc::TIOCGWINSZ, &mut size) } == 0;
-    (ok && size.ws_col > 0).then_some(size.ws_col as usize)
 }
 
-/// Where drop-in modules are looked for besides the playbook and roles: the config's
-/// `library`/`module_path`, then `BOSUN_MODULE_PATH` / `ANSIBLE_LIBRARY`.
-fn module_path(config: &Config) -> Vec<PathBuf> {
-    let mut paths = config.module_path.clone();
-    for var in ["BOSUN_MODULE_PATH", "ANSIBLE_LIBRARY"] {
-        if let Some(value) = std::env::var_os(var) {
-            paths.extend(std::env::split_paths(&value));
-        }
+/// At `-v` and above, which config file is in use, as Ansible says it.
+fn announce_config(verbosity: u8, config: &Config) {
+    if verbosity == 0 {
+        return;
     }
-    paths
+    match &config.sources.ansible_cfg {
+        Some(path) => println!("Using {} as config file", path.display()),
+        None => println!("No config file found; using defaults"),
+    }
+    if let Some(path) = &config.sources.bosun_toml {
+        println!("Using {} as bosun's config file", path.display());
+    }
 }
 
 fn playbook_dir(path: &Path) -> PathBuf {
     path.parent().map(Path::to_path_buf).unwrap_or_default()
-}
-
-/// Asks for a secret when `wanted`; an error when there is no terminal to ask on.
-fn ask(wanted: bool, prompt: &str) -> Result<Option<String>, AppError> {
-    if !wanted {
-        return Ok(None);
-    }
-    crate::connection::prompt::secret(prompt).map(Some).ok_or_else(|| {
-        AppError::Message(format!(
-            "{} needs a terminal to ask on; set ansible_password / ansible_become_password in the inventory instead",
-            prompt.trim_end_matches([':', ' '])
-        ))
-    })
 }
 
 /// Parses `-e` values: `k=v` pairs, inline JSON/YAML, or `@file`.

@@ -1,5 +1,7 @@
-//! Command-line definitions: `bosun run`, ad hoc `bosun PATTERN -m MODULE`, and
-//! `bosun inventory`, `bosun vault`.
+//! Command-line definitions: `bosun run`, ad hoc `bosun PATTERN -m MODULE`,
+//! `bosun inventory`, `bosun vault`, `bosun config`, `bosun doc` and
+//! `bosun completions`. As with Ansible's argparse, a flag given twice keeps its last
+//! value, and the list flags (`-i`, `-e`, `-t`, `--vault-id` ...) add up.
 
 use std::path::PathBuf;
 
@@ -12,7 +14,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     version,
     about = "Agentless configuration management in the Ansible style: fast, one static binary.",
     args_conflicts_with_subcommands = true,
-    subcommand_negates_reqs = true
+    subcommand_negates_reqs = true,
+    args_override_self = true
 )]
 pub struct Cli {
     /// What to do; without a subcommand, run one module ad hoc on PATTERN.
@@ -27,6 +30,13 @@ pub struct Cli {
     /// Module arguments (`k=v ...` or a free-form command line).
     #[arg(short = 'a', long = "args", default_value = "")]
     pub args: String,
+    /// Condense the output to one line per host (the `oneline` callback).
+    #[arg(short = 'o', long = "one-line")]
+    pub one_line: bool,
+    /// The directory ad hoc mode stands in as the playbook's: relative paths and its
+    /// `group_vars/`, `host_vars/` (default: the working directory).
+    #[arg(long = "playbook-dir")]
+    pub playbook_dir: Option<PathBuf>,
     /// Options shared with `run`.
     #[command(flatten)]
     pub common: Common,
@@ -42,6 +52,44 @@ pub enum Command {
     /// Encrypt, decrypt, view and edit files and strings with Ansible Vault.
     #[command(subcommand)]
     Vault(crate::vault::cli::VaultCommand),
+    /// Show the configuration (like ansible-config).
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Show a module's parameters (like ansible-doc).
+    Doc(DocArgs),
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+}
+
+/// `bosun config` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Every setting with its value and where it came from.
+    Dump {
+        /// Only the settings not at their default.
+        #[arg(long)]
+        only_changed: bool,
+    },
+    /// The config files in use.
+    View,
+}
+
+/// Options of `bosun doc`.
+#[derive(Debug, Args)]
+pub struct DocArgs {
+    /// The module to describe (`copy`, `ansible.builtin.copy`).
+    #[arg(required_unless_present = "list")]
+    pub module: Option<String>,
+    /// List the modules with how many parameters each takes and which are required.
+    #[arg(short = 'l', long)]
+    pub list: bool,
+}
+
+/// Options of `bosun completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    pub shell: clap_complete::Shell,
 }
 
 /// Options of `bosun run`.
@@ -71,6 +119,15 @@ pub struct RunArgs {
     /// Start at the task with this name.
     #[arg(long)]
     pub start_at_task: Option<String>,
+    /// Ask before each task: (N)o, (y)es or (c)ontinue without asking.
+    #[arg(long)]
+    pub step: bool,
+    /// Run notified handlers even on hosts where a task failed.
+    #[arg(long)]
+    pub force_handlers: bool,
+    /// Clear the fact cache (bosun keeps no facts between runs: nothing to clear).
+    #[arg(long)]
+    pub flush_cache: bool,
     /// Options shared with ad hoc mode.
     #[command(flatten)]
     pub common: Common,
@@ -118,11 +175,10 @@ pub struct VaultArgs {
     pub ask: bool,
 }
 
-/// How results are printed.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+/// How results are printed (over `stdout_callback`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
     /// Ansible's default output.
-    #[default]
     Human,
     /// One JSON document at the end.
     Json,
@@ -132,9 +188,15 @@ pub enum OutputFormat {
 #[derive(Debug, Args, Default)]
 pub struct Common {
     /// Inventory file, directory or comma list (`web1,web2,`); repeatable.
-    #[arg(short = 'i', long = "inventory", global = false)]
+    #[arg(
+        short = 'i',
+        long = "inventory",
+        visible_alias = "inventory-file",
+        global = false
+    )]
     pub inventory: Vec<String>,
-    /// Further limit the selected hosts to this pattern.
+    /// Further limit the selected hosts to this pattern (`@file` reads one host per
+    /// line, as a retry file).
     #[arg(short = 'l', long = "limit")]
     pub limit: Option<String>,
     /// Extra variables: `k=v`, JSON/YAML (`'{"k": 1}'`) or `@file.yml`; repeatable.
@@ -161,6 +223,9 @@ pub struct Common {
     /// User to become.
     #[arg(long = "become-user")]
     pub become_user: Option<String>,
+    /// Become method (`sudo`, `su`).
+    #[arg(long = "become-method")]
+    pub become_method: Option<String>,
     /// Private key file for SSH.
     #[arg(long = "private-key", visible_alias = "key-file")]
     pub private_key: Option<String>,
@@ -176,12 +241,33 @@ pub struct Common {
     /// Ask for the become (sudo/su) password.
     #[arg(short = 'K', long = "ask-become-pass")]
     pub ask_become_pass: bool,
+    /// A file holding the SSH password, a script printing it, or `-` (standard input).
+    #[arg(long = "connection-password-file", visible_alias = "conn-pass-file")]
+    pub connection_password_file: Option<PathBuf>,
+    /// A file holding the become password, a script printing it, or `-` (standard input).
+    #[arg(long = "become-password-file", visible_alias = "become-pass-file")]
+    pub become_password_file: Option<PathBuf>,
+    /// SSH options for every connection (`-o ProxyJump=bastion`).
+    #[arg(long = "ssh-common-args", allow_hyphen_values = true)]
+    pub ssh_common_args: Option<String>,
+    /// More SSH options for every connection.
+    #[arg(long = "ssh-extra-args", allow_hyphen_values = true)]
+    pub ssh_extra_args: Option<String>,
+    /// Accepted for Ansible's sake: bosun copies files through its SSH session, not scp.
+    #[arg(long = "scp-extra-args", allow_hyphen_values = true)]
+    pub scp_extra_args: Option<String>,
+    /// Accepted for Ansible's sake: bosun copies files through its SSH session, not sftp.
+    #[arg(long = "sftp-extra-args", allow_hyphen_values = true)]
+    pub sftp_extra_args: Option<String>,
+    /// Directories of drop-in modules, `:`-separated; repeatable, searched first.
+    #[arg(short = 'M', long = "module-path")]
+    pub module_path: Vec<String>,
     /// More output (-v to -vvvv).
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
     pub verbose: u8,
-    /// Output format.
-    #[arg(long = "output", value_enum, default_value_t = OutputFormat::Human)]
-    pub output: OutputFormat,
+    /// Output format (default: `stdout_callback` from the config, else human).
+    #[arg(long = "output", value_enum)]
+    pub output: Option<OutputFormat>,
     /// Vault passwords.
     #[command(flatten)]
     pub vault: VaultArgs,

@@ -5,6 +5,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod connection;
+pub mod doc;
 pub mod executor;
 pub mod fqcn;
 #[cfg(test)]
@@ -13,6 +14,7 @@ pub mod glob;
 pub mod inventory;
 pub mod listing;
 pub mod modules;
+pub mod options;
 pub mod output;
 pub mod playbook;
 pub mod preflight;

@@ -10,8 +10,9 @@ use crate::playbook::{Action, Playbook, Task};
 pub fn describe(playbook: &Playbook, inventory: &Inventory, args: &RunArgs) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "\nplaybook: {}", playbook.path.display());
+    let extra_vars = crate::app::parse_extra_vars(&args.common.extra_vars).unwrap_or_default();
     for (index, play) in playbook.plays.iter().enumerate() {
-        let name = play.name.clone().unwrap_or_default();
+        let name = play_name(play, &extra_vars);
         let play_tags = play_tags(play);
         let _ = writeln!(
             out,
@@ -60,6 +61,24 @@ pub fn describe(playbook: &Playbook, inventory: &Inventory, args: &RunArgs) -> S
         }
     }
     out
+}
+
+/// The play's name as Ansible lists it: rendered with the play's and the extra
+/// variables (as written when it cannot be), its hosts pattern when it has none.
+fn play_name(
+    play: &crate::playbook::Play,
+    extra_vars: &serde_json::Map<String, serde_json::Value>,
+) -> String {
+    let Some(name) = &play.name else {
+        return play.hosts.clone();
+    };
+    let mut known = play.vars.clone();
+    known.extend(extra_vars.clone());
+    let templar = crate::template::Templar::new();
+    let vars = crate::template::Vars::new(templar.clone(), known);
+    templar
+        .render_str(name, &vars)
+        .unwrap_or_else(|_| name.clone())
 }
 
 fn play_tags(play: &crate::playbook::Play) -> Vec<String> {

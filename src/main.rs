@@ -14,6 +14,13 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
+            let argv: Vec<String> = std::env::args().collect();
+            if err.use_stderr()
+                && let Some(hint) = bosun::suggest::mistyped_command(&argv, &subcommands())
+            {
+                eprintln!("ERROR! {hint}");
+                return ExitCode::from(app::EXIT_OPTIONS as u8);
+            }
             let code = if err.use_stderr() {
                 app::EXIT_OPTIONS
             } else {
@@ -73,6 +80,14 @@ fn main() -> ExitCode {
     ExitCode::from(code as u8)
 }
 
+/// The names of bosun's subcommands.
+fn subcommands() -> Vec<String> {
+    <Cli as clap::CommandFactory>::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect()
+}
+
 /// How long bosun waits, once interrupted, for the hosts to stop their commands.
 const INTERRUPT_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -90,7 +105,7 @@ async fn terminated() {
 fn report(err: AppError) {
     match err {
         AppError::Source(source) => eprintln!("{:?}", miette::Report::new(source)),
-        AppError::Message(message) => eprintln!("ERROR! {message}"),
+        AppError::Message(message) | AppError::Usage(message) => eprintln!("ERROR! {message}"),
         AppError::Run(err) => eprintln!("ERROR! {err}"),
     }
 }

@@ -72,6 +72,9 @@ impl Runner {
                     run.started
                         .store(true, std::sync::atomic::Ordering::Relaxed);
                 }
+                if !self.step_allows(task, kind == ListKind::Handlers) {
+                    return;
+                }
                 self.announce(run, task, kind == ListKind::Handlers);
                 self.run_on_hosts(run, task, hosts).await;
             }
@@ -144,7 +147,10 @@ impl Runner {
                 host.host_vars.insert(name.clone(), value.clone());
             }
         }
-        let fatal = task.options.any_errors_fatal.unwrap_or(false)
+        let fatal = task
+            .options
+            .any_errors_fatal
+            .unwrap_or(self.options.any_errors_fatal)
             && ends.iter().any(|(_, end, _)| *end == TaskEnd::Failed);
         if fatal {
             for host in hosts.iter_mut() {

@@ -56,7 +56,7 @@ pub fn open(
             };
             let port = match text(&["ansible_port", "ansible_ssh_port"]) {
                 Some(port) => parse_port(&port)?,
-                None => config.port.unwrap_or(22),
+                None => options.remote_port.or(config.port).unwrap_or(22),
             };
             let user = text(&["ansible_user", "ansible_ssh_user"])
                 .or_else(|| options.remote_user.clone())
@@ -97,9 +97,11 @@ pub fn open(
                 home.join(".ssh/known_hosts"),
                 PathBuf::from("/etc/ssh/ssh_known_hosts"),
             ];
+            let [ssh_args, common_args, extra_args] = options.ssh_args.clone();
             let extra = [
-                text(&["ansible_ssh_common_args"]),
-                text(&["ansible_ssh_extra_args"]),
+                text(&["ansible_ssh_args"]).or(ssh_args),
+                text(&["ansible_ssh_common_args"]).or(common_args),
+                text(&["ansible_ssh_extra_args"]).or(extra_args),
             ];
             for (key, value) in ssh_options(extra.iter().flatten().map(String::as_str)) {
                 match key.as_str() {

@@ -25,10 +25,14 @@ impl Runner {
                 names.push(name.clone());
             }
             names.extend(handler.listen.iter().cloned());
+            let force = run
+                .play
+                .force_handlers
+                .unwrap_or(self.options.force_handlers);
             let notified: Vec<String> = hosts
                 .iter()
                 .filter(|h| {
-                    (h.active() || (run.play.force_handlers && !h.unreachable))
+                    (h.active() || (force && !h.unreachable))
                         && h.notified.iter().any(|n| names.contains(n))
                 })
                 .map(|h| h.name.clone())
@@ -46,6 +50,15 @@ impl Runner {
                     paused.push(host.name.clone());
                 }
             }
+            // Under force_handlers a failed host runs the handlers it notified, and
+            // stays failed.
+            let mut forced = Vec::new();
+            for host in hosts.iter_mut() {
+                if host.failed && notified.contains(&host.name) {
+                    host.failed = false;
+                    forced.push(host.name.clone());
+                }
+            }
             match handler.action {
                 Action::IncludeTasks { .. }
                 | Action::IncludeRole { .. }
@@ -54,13 +67,18 @@ impl Runner {
                     self.run_one(run, handler, hosts, ListKind::Handlers).await;
                 }
                 _ => {
-                    self.announce(run, handler, true);
-                    self.run_on_hosts(run, handler, hosts).await;
+                    if self.step_allows(handler, true) {
+                        self.announce(run, handler, true);
+                        self.run_on_hosts(run, handler, hosts).await;
+                    }
                 }
             }
             for host in hosts.iter_mut() {
                 if paused.contains(&host.name) {
                     host.ended = false;
+                }
+                if forced.contains(&host.name) {
+                    host.failed = true;
                 }
             }
         }

@@ -67,7 +67,9 @@ impl Runner {
         hosts: &mut [HostState],
         kind: ListKind,
     ) {
-        if !self.options.tags.allows(&task.tags) {
+        if !self.options.tags.allows(&task.tags)
+            || !self.step_allows(task, kind == ListKind::Handlers)
+        {
             return;
         }
         self.announce(run, task, kind == ListKind::Handlers);

@@ -57,6 +57,7 @@ impl Runner {
             .map(|method| render("become_method", method))
             .transpose()?
             .or_else(|| var(&["ansible_become_method"]).map(text))
+            .or_else(|| self.options.become_method.clone())
             .unwrap_or_else(|| "sudo".into());
         let password = var(&[
             "ansible_become_password",

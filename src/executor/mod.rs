@@ -70,6 +70,20 @@ pub struct RunOptions {
     pub ssh_password: Option<String>,
     /// `-K`: the become password asked at start.
     pub become_password: Option<String>,
+    /// `--become-method` (or `become_method` in the config).
+    pub become_method: Option<String>,
+    /// `remote_port` from the config: the SSH port of hosts that name none.
+    pub remote_port: Option<u16>,
+    /// `ssh_args`, `--ssh-common-args`, `--ssh-extra-args` (or the config's).
+    pub ssh_args: [Option<String>; 3],
+    /// `gathering` from the config.
+    pub gathering: crate::config::Gathering,
+    /// `--force-handlers`: the default of the play keyword.
+    pub force_handlers: bool,
+    /// `any_errors_fatal` from the config: the default of the keyword.
+    pub any_errors_fatal: bool,
+    /// `--step`: the prompt asked before each task.
+    pub step: Option<Arc<crate::output::Step>>,
 }
 
 /// How a run ended, for the exit code.
@@ -209,7 +223,7 @@ impl Runner {
             dir,
             vars: Map::new(),
             vars_files: Vec::new(),
-            gather_facts: false,
+            gather_facts: Some(false),
             pre_tasks: Vec::new(),
             roles: Vec::new(),
             tasks: vec![task],
@@ -219,7 +233,7 @@ impl Runner {
             serial: None,
             strategy: "linear".into(),
             max_fail_percentage: None,
-            force_handlers: false,
+            force_handlers: None,
         };
         if let Err(err) = self.run_play(&play).await {
             self.close_connections().await;

@@ -142,7 +142,23 @@ impl Runner {
         if !hosts.iter().any(HostState::active) {
             return (0, false);
         }
-        if play.gather_facts {
+        let gathering = self.options.gathering;
+        let gather = match (gathering, play.gather_facts) {
+            (crate::config::Gathering::Explicit, wanted) => wanted == Some(true),
+            (_, wanted) => wanted != Some(false),
+        };
+        if gather && gathering == crate::config::Gathering::Smart {
+            // Only the hosts no earlier play gathered facts for, in their order.
+            let order: Vec<String> = hosts.iter().map(|h| h.name.clone()).collect();
+            let (known, mut unknown): (Vec<HostState>, Vec<HostState>) = std::mem::take(&mut hosts)
+                .into_iter()
+                .partition(|h| h.facts.contains_key("module_setup"));
+            if !unknown.is_empty() {
+                self.gather_facts(&run, &mut unknown).await;
+            }
+            hosts = known.into_iter().chain(unknown).collect();
+            hosts.sort_by_key(|h| order.iter().position(|name| *name == h.name));
+        } else if gather {
             self.gather_facts(&run, &mut hosts).await;
         }
         if strategy == Strategy::Free {
@@ -213,6 +229,15 @@ impl Runner {
             }
         }
         self.reporter.task_start(&task.display_name(), handler);
+    }
+
+    /// Whether `--step` lets `task` run (always, without `--step`).
+    pub(super) fn step_allows(&self, task: &Task, handler: bool) -> bool {
+        let kind = if handler { "HANDLER" } else { "TASK" };
+        self.options
+            .step
+            .as_ref()
+            .is_none_or(|step| step.take(&format!("{kind}: {}", task.display_name())))
     }
 
     pub(super) fn render_plain(&self, text: &str) -> Result<String, String> {
@@ -339,6 +364,9 @@ impl Runner {
         );
         task.name = Some("Gathering Facts".into());
         task.options = run.play.options.clone();
+        if !self.step_allows(&task, false) {
+            return;
+        }
         self.reporter.task_start("Gathering Facts", false);
         self.run_on_hosts(run, &task, hosts).await;
     }

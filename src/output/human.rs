@@ -16,13 +16,13 @@ pub struct Human {
     columns: usize,
     out: Mutex<()>,
     progress: Option<super::progress::Progress>,
+    show_ok: bool,
+    show_skipped: bool,
+    /// A task banner held back until a result of the task is shown (when ok or
+    /// skipped results are hidden, as the default callback does).
+    pending: Mutex<Option<String>>,
+    palette: super::Palette,
 }
-
-const GREEN: &str = "32";
-const YELLOW: &str = "33";
-const RED: &str = "31";
-const CYAN: &str = "36";
-const PURPLE: &str = "35";
 
 impl Human {
     /// A reporter for `verbosity` (`-v` count), with colour only when asked, and a
@@ -35,12 +35,44 @@ impl Human {
             columns: columns.max(80) - 1,
             out: Mutex::new(()),
             progress: progress.then(super::progress::Progress::new),
+            show_ok: true,
+            show_skipped: true,
+            pending: Mutex::new(None),
+            palette: super::Palette::default(),
         }
     }
 
+    /// Paints with `palette` (`[colors]`) instead of Ansible's default colours.
+    pub fn painting(mut self, palette: super::Palette) -> Human {
+        self.palette = palette;
+        self
+    }
+
+    /// Hides ok results unless `ok`, skipped ones unless `skipped`
+    /// (`display_ok_hosts`, `display_skipped_hosts`); a task's banner then waits for
+    /// a result that is shown.
+    pub fn showing(mut self, ok: bool, skipped: bool) -> Human {
+        self.show_ok = ok;
+        self.show_skipped = skipped;
+        self
+    }
+
+    /// Prints the banner held back for the current task, if any.
+    fn flush_banner(&self) {
+        let pending = self.pending.lock().ok().and_then(|mut p| p.take());
+        if let Some(banner) = pending {
+            self.banner(&banner);
+        }
+    }
+
+    /// `text` in the colour `code` (SGR parameters), line by line as Ansible's
+    /// `stringc` paints it.
     fn paint(&self, text: &str, code: &str) -> String {
         if self.color {
-            format!("\x1b[0;{code}m{text}\x1b[0m")
+            text.split('\n')
+                .map(|line| format!("\x1b[{code}m{line}\x1b[0m"))
+                .collect::<Vec<_>>()
+                .join("\n")
         } else {
             text.to_string()
         }
@@ -151,6 +183,9 @@ pub fn render_diff(diff: &Json) -> String {
 
 impl Reporter for Human {
     fn play_start(&self, name: &str) {
+        if let Ok(mut pending) = self.pending.lock() {
+            *pending = None;
+        }
         self.banner(&format!("PLAY [{name}]"));
     }
 
@@ -159,7 +194,12 @@ impl Reporter for Human {
             progress.finish();
         }
         let kind = if handler { "RUNNING HANDLER" } else { "TASK" };
-        self.banner(&format!("{kind} [{name}]"));
+        let banner = format!("{kind} [{name}]");
+        if self.show_ok && self.show_skipped {
+            self.banner(&banner);
+        } else if let Ok(mut pending) = self.pending.lock() {
+            *pending = Some(banner);
+        }
     }
 
     fn task_hosts(&self, name: &str, hosts: usize) {
@@ -174,9 +214,20 @@ impl Reporter for Human {
                 matches!(result.status, Status::Failed | Status::Unreachable) && !result.ignored,
             );
         }
+        let hidden = match result.status {
+            Status::Ok => !self.show_ok,
+            Status::Skipped => !self.show_skipped,
+            _ => false,
+        };
+        if hidden {
+            return;
+        }
+        if !result.is_loop_summary || result.ignored || result.status == Status::Unreachable {
+            self.flush_banner();
+        }
         if result.is_loop_summary && result.status != Status::Unreachable {
             if result.ignored {
-                self.print(&self.paint("...ignoring", CYAN));
+                self.print(&self.paint("...ignoring", &self.palette.skip));
             }
             return;
         }
@@ -193,9 +244,9 @@ impl Reporter for Human {
             Status::Ok | Status::Changed => {
                 self.show_diff(result);
                 let (word, color) = if result.status == Status::Changed {
-                    ("changed", YELLOW)
+                    ("changed", &self.palette.changed)
                 } else {
-                    ("ok", GREEN)
+                    ("ok", &self.palette.ok)
                 };
                 let mut line = format!("{word}: [{host}]{}", item.unwrap_or_default());
                 if self.verbose(result) {
@@ -212,7 +263,7 @@ impl Reporter for Human {
                 if self.verbosity > 0 {
                     line.push_str(&format!(" => {}", self.dump(result)));
                 }
-                self.paint(&line, CYAN)
+                self.paint(&line, &self.palette.skip)
             }
             Status::Failed => {
                 self.show_diff(result);
@@ -222,16 +273,16 @@ impl Reporter for Human {
                     }
                     None => format!("fatal: [{host}]: FAILED! => {}", self.dump(result)),
                 };
-                self.paint(&line, RED)
+                self.paint(&line, &self.palette.error)
             }
             Status::Unreachable => self.paint(
                 &format!("fatal: [{host}]: UNREACHABLE! => {}", self.dump(result)),
-                RED,
+                &self.palette.unreachable,
             ),
         };
         self.print(&line);
         if result.ignored && result.item.is_none() {
-            self.print(&self.paint("...ignoring", CYAN));
+            self.print(&self.paint("...ignoring", &self.palette.skip));
         }
     }
 
@@ -240,17 +291,17 @@ impl Reporter for Human {
             .map(|label| format!(" => (item={label})"))
             .unwrap_or_default();
         let line = format!("included: {file} for {}{item}", hosts.join(", "));
-        self.print(&self.paint(&line, CYAN));
+        self.print(&self.paint(&line, &self.palette.included));
     }
 
     fn warning(&self, message: &str) {
         let _guard = self.out.lock();
-        let text = self.paint(&format!("[WARNING]: {message}"), PURPLE);
+        let text = self.paint(&format!("[WARNING]: {message}"), &self.palette.warn);
         let _ = writeln!(std::io::stderr(), "{text}");
     }
 
     fn no_hosts(&self, message: &str) {
-        self.print(&self.paint(message, CYAN));
+        self.print(&self.paint(message, &self.palette.skip));
     }
 
     fn recap(&self, stats: &Stats) {
@@ -263,11 +314,11 @@ impl Reporter for Human {
         hosts.sort_by(|a, b| a.0.cmp(b.0));
         for (host, s) in hosts {
             let host_color = if s.failures > 0 || s.unreachable > 0 {
-                RED
+                &self.palette.error
             } else if s.changed > 0 {
-                YELLOW
+                &self.palette.changed
             } else {
-                GREEN
+                &self.palette.ok
             };
             let counter = |name: &str, value: u32, color: &str| {
                 let text = format!("{name}={value:<4}");
@@ -284,13 +335,13 @@ impl Reporter for Human {
             };
             self.print(&format!(
                 "{host_text} : {} {} {} {} {} {} {}",
-                counter("ok", s.ok, GREEN),
-                counter("changed", s.changed, YELLOW),
-                counter("unreachable", s.unreachable, RED),
-                counter("failed", s.failures, RED),
-                counter("skipped", s.skipped, CYAN),
-                counter("rescued", s.rescued, GREEN),
-                counter("ignored", s.ignored, PURPLE),
+                counter("ok", s.ok, &self.palette.ok),
+                counter("changed", s.changed, &self.palette.changed),
+                counter("unreachable", s.unreachable, &self.palette.unreachable),
+                counter("failed", s.failures, &self.palette.error),
+                counter("skipped", s.skipped, &self.palette.skip),
+                counter("rescued", s.rescued, &self.palette.ok),
+                counter("ignored", s.ignored, &self.palette.warn),
             ));
         }
         self.print("");

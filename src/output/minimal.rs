@@ -1,29 +1,18 @@
-//! Ad hoc output, as Ansible's `minimal` callback prints it:
+//! Ad hoc output (and `stdout_callback = minimal`), as Ansible's `minimal` callback prints it:
 //! `host | SUCCESS => {...}` and `host | CHANGED | rc=0 >>` followed by the output.
 
 use std::io::Write;
 
 use serde_json::Value as Json;
 
-use super::{HostResult, Reporter, Stats, Status, clean};
+use super::{HostResult, Reporter, Stats, Status, clean_for};
 use crate::pyjson;
 
 /// Modules whose output is shown as command output rather than JSON.
 const COMMAND_MODULES: &[&str] = &["command", "shell", "raw", "script"];
 
-/// The ad hoc reporter.
-pub struct Minimal {
-    module: String,
-}
-
-impl Minimal {
-    /// A reporter for ad hoc runs of `module`.
-    pub fn new(module: &str) -> Minimal {
-        Minimal {
-            module: crate::fqcn::short_name(module).to_string(),
-        }
-    }
-}
+/// The ad hoc reporter, also `stdout_callback = minimal` for playbooks.
+pub struct Minimal;
 
 impl Reporter for Minimal {
     fn play_start(&self, _name: &str) {}
@@ -41,12 +30,12 @@ impl Reporter for Minimal {
                 .unwrap_or_default()
                 .to_string()
         };
-        let is_command = COMMAND_MODULES.contains(&self.module.as_str());
+        let is_command = COMMAND_MODULES.contains(&crate::fqcn::short_name(result.action));
         let line = match result.status {
             Status::Unreachable => format!(
                 "{} | UNREACHABLE! => {}",
                 result.host,
-                pyjson::dumps(&clean(data), Some(4))
+                pyjson::dumps(&clean_for(result.action, data), Some(4))
             ),
             Status::Failed if is_command && data.contains_key("rc") => format!(
                 "{} | FAILED | rc={} >>\n{}{}{}\n",
@@ -59,7 +48,7 @@ impl Reporter for Minimal {
             Status::Failed => format!(
                 "{} | FAILED! => {}",
                 result.host,
-                pyjson::dumps(&clean(data), Some(4))
+                pyjson::dumps(&clean_for(result.action, data), Some(4))
             ),
             Status::Ok | Status::Changed | Status::Skipped
                 if is_command && data.contains_key("rc") =>
@@ -87,7 +76,7 @@ impl Reporter for Minimal {
                 } else {
                     "SUCCESS"
                 },
-                pyjson::dumps(&clean(data), Some(4))
+                pyjson::dumps(&clean_for(result.action, data), Some(4))
             ),
         };
         let mut out = std::io::stdout().lock();

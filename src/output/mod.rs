@@ -1,14 +1,25 @@
 //! What a run reports: events from the executor, rendered for people (Ansible's
-//! default format) or as one JSON document.
+//! default, minimal and oneline callbacks) or as one JSON document, with the timing
+//! callbacks and `--step`'s prompt.
 
 mod human;
 mod json;
 mod minimal;
+mod oneline;
+mod palette;
 mod progress;
+mod retry;
+mod step;
+mod timing;
 
 pub use human::Human;
 pub use json::JsonReport;
 pub use minimal::Minimal;
+pub use oneline::Oneline;
+pub use palette::Palette;
+pub use retry::Retry;
+pub use step::Step;
+pub use timing::{ProfileOptions, Timed};
 
 use indexmap::IndexMap;
 use serde_json::{Map, Value as Json};

@@ -37,8 +37,8 @@ pub struct Play {
     /// `vars_files:` entries, each a list of candidate paths (templates allowed) of
     /// which the first that exists is read, as Ansible reads a list entry.
     pub vars_files: Vec<(Vec<String>, Span)>,
-    /// `gather_facts:` (default true).
-    pub gather_facts: bool,
+    /// `gather_facts:`, when the play says (the `gathering` setting decides otherwise).
+    pub gather_facts: Option<bool>,
     /// `pre_tasks:`.
     pub pre_tasks: Vec<Task>,
     /// `roles:` as blocks running the roles' tasks.
@@ -57,8 +57,8 @@ pub struct Play {
     pub strategy: String,
     /// `max_fail_percentage:`.
     pub max_fail_percentage: Option<f64>,
-    /// `force_handlers:`.
-    pub force_handlers: bool,
+    /// `force_handlers:`, when the play says (`--force-handlers` decides otherwise).
+    pub force_handlers: Option<bool>,
 }
 
 /// Keywords a task shares with its play, block or role and inherits from them.

@@ -381,10 +381,7 @@ impl Loader {
             },
             None => Vec::new(),
         };
-        let gather_facts = match node.get("gather_facts") {
-            Some(v) => expect_bool(v)?,
-            None => true,
-        };
+        let gather_facts = node.get("gather_facts").map(expect_bool).transpose()?;
         let strategy = node
             .get("strategy")
             .map(Node::key_string)
@@ -408,11 +405,7 @@ impl Loader {
             max_fail_percentage: node
                 .get("max_fail_percentage")
                 .and_then(|n| n.to_json().as_f64()),
-            force_handlers: node
-                .get("force_handlers")
-                .map(expect_bool)
-                .transpose()?
-                .unwrap_or(false),
+            force_handlers: node.get("force_handlers").map(expect_bool).transpose()?,
         })
     }
 

@@ -156,14 +156,14 @@ pub fn run(command: VaultCommand, config: &Config) -> Result<(), String> {
 /// The password sources of `args` plus the config's defaults (the config has its
 /// `ANSIBLE_VAULT_*` variables applied).
 pub fn sources(args: &VaultArgs, config: &Config) -> PasswordSources {
-    let mut vault_ids = config.vault_identity_list.clone();
+    let mut vault_ids = config.vault_identity_list();
     vault_ids.extend(args.vault_ids.iter().cloned());
     let mut password_files = args.password_files.clone();
-    password_files.extend(config.vault_password_file.clone());
+    password_files.extend(config.vault_password_file());
     PasswordSources {
         vault_ids,
         password_files,
-        ask: args.ask,
+        ask: args.ask || config.ask_vault_pass(),
         auto_prompt: false,
         new_password: false,
     }
@@ -214,8 +214,7 @@ fn rekey(args: RekeyArgs, config: &Config) -> Result<(), String> {
         new_password: true,
     };
     if args.encrypt_vault_id.is_some() {
-        new.vault_ids
-            .splice(0..0, config.vault_identity_list.iter().cloned());
+        new.vault_ids.splice(0..0, config.vault_identity_list());
     }
     let new = new.load().map_err(|e| e.to_string())?;
     let secret = new

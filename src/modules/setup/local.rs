@@ -85,82 +85,19 @@ fn fact(how: &str, path: &str, rc: i64, text: &str) -> Json {
     }
 }
 
-/// Reads INI text as Python's `configparser` does (sections, `DEFAULT`, `=` or `:`,
-/// lowercased keys, indented continuation lines, `%` interpolation): `Err(())` when it
+/// Reads INI text as Python's `configparser` does (`pyconfig::Ini`): `Err(())` when it
 /// cannot be parsed, `Ok(Err(message))` when a value cannot be interpolated.
 fn ini(text: &str) -> Result<Result<Map<String, Json>, String>, ()> {
-    let mut sections: Vec<(String, Vec<(String, String)>)> = Vec::new();
-    let mut defaults: Vec<(String, String)> = Vec::new();
-    let mut in_default = false;
-    let mut last_key: Option<String> = None;
-    for raw in text.lines() {
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with(['#', ';']) {
-            if line.is_empty() {
-                last_key = None;
-            }
-            continue;
-        }
-        let options = match (in_default, sections.last_mut()) {
-            (true, _) => Some(&mut defaults),
-            (false, Some((_, options))) => Some(options),
-            (false, None) => None,
-        };
-        if raw.starts_with([' ', '\t'])
-            && let (Some(key), Some(options)) = (&last_key, options)
-        {
-            if let Some((_, value)) = options.iter_mut().find(|(k, _)| k == key) {
-                value.push('\n');
-                value.push_str(line);
-            }
-            continue;
-        }
-        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            if name == "DEFAULT" {
-                in_default = true;
-            } else if sections.iter().any(|(n, _)| n == name) {
-                return Err(());
-            } else {
-                in_default = false;
-                sections.push((name.to_string(), Vec::new()));
-            }
-            last_key = None;
-            continue;
-        }
-        let options = match (in_default, sections.last_mut()) {
-            (true, _) => &mut defaults,
-            (false, Some((_, options))) => options,
-            (false, None) => return Err(()),
-        };
-        let at = line.find(['=', ':']).ok_or(())?;
-        let key = line[..at].trim().to_lowercase();
-        let value = line[at + 1..].trim().to_string();
-        if options.iter().any(|(k, _)| *k == key) {
-            return Err(());
-        }
-        options.push((key.clone(), value));
-        last_key = Some(key);
-    }
+    let ini = crate::pyconfig::Ini::parse(text, false).map_err(|_| ())?;
     let mut out = Map::new();
-    for (name, options) in &sections {
-        let mut values = Map::new();
-        let mut all = options.clone();
-        for (key, value) in &defaults {
-            if !all.iter().any(|(k, _)| k == key) {
-                all.push((key.clone(), value.clone()));
+    for name in ini.section_names() {
+        match ini.items(name) {
+            Ok(items) => {
+                let values = items.into_iter().map(|(k, v)| (k, json!(v))).collect();
+                out.insert(name.to_string(), Json::Object(values));
             }
+            Err(error) => return Ok(Err(error)),
         }
-        for (key, value) in &all {
-            let option = |name: &str| all.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-            let missing = |name: &str| {
-                format!("Bad value substitution: option '{name}' references a missing option")
-            };
-            match crate::pyconfig::interpolate(value, &option, &missing) {
-                Ok(value) => values.insert(key.clone(), json!(value)),
-                Err(error) => return Ok(Err(error)),
-            };
-        }
-        out.insert(name.clone(), Json::Object(values));
     }
     Ok(Ok(out))
 }

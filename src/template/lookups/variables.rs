@@ -101,18 +101,25 @@ fn python_regex_error(err: &str) -> String {
     err.to_string()
 }
 
-/// `config`: the value of an Ansible setting bosun knows.
+/// `config`: the value of an Ansible setting (a plugin's with `plugin_type` and
+/// `plugin_name`), as the configuration resolved it.
 pub(super) fn config(ctx: &Ctx, terms: &[Value], options: &Options) -> Outcome {
     let _ = ctx;
-    if options.get("plugin_type").is_some() || options.get("plugin_name").is_some() {
-        return fail("bosun does not read plugin settings (plugin_type/plugin_name)");
-    }
+    let plugin = match (options.string("plugin_type"), options.string("plugin_name")) {
+        (None, None) => None,
+        (Some(_), Some(name)) => Some(name),
+        _ => {
+            return fail(
+                "Both plugin_type and plugin_name are required, cannot use one without the other.",
+            );
+        }
+    };
     let on_missing = options
         .string("on_missing")
         .unwrap_or_else(|| "error".into());
     let show_origin = options.flag("show_origin", false)?;
-    let config = crate::config::Config::discover().unwrap_or_default();
-    let settings = settings(&config);
+    let config =
+        crate::config::Config::discover().unwrap_or_else(|_| crate::config::Config::defaults());
     let mut out = Vec::new();
     for term in terms {
         let Some(name) = term.as_str() else {
@@ -122,11 +129,15 @@ pub(super) fn config(ctx: &Ctx, terms: &[Value], options: &Options) -> Outcome {
                 type_name(term)
             ));
         };
-        match settings.get(name) {
-            Some(value) => {
-                let value = Value::from_serialize(value);
+        let key = match &plugin {
+            Some(plugin) => format!("{plugin}.{name}"),
+            None => name.to_string(),
+        };
+        match config.resolved(&key) {
+            Some(resolved) => {
+                let value = Value::from_serialize(resolved.value.to_json());
                 out.push(if show_origin {
-                    Value::from(vec![value, Value::from("default")])
+                    Value::from(vec![value, Value::from(resolved.origin.to_string())])
                 } else {
                     value
                 });
@@ -147,77 +158,6 @@ pub(super) fn config(ctx: &Ctx, terms: &[Value], options: &Options) -> Outcome {
         }
     }
     Ok(out)
-}
-
-/// The Ansible settings bosun has, by Ansible's names.
-fn settings(config: &crate::config::Config) -> IndexMap<&'static str, Json> {
-    let paths = |list: &[std::path::PathBuf]| {
-        Json::from(
-            list.iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>(),
-        )
-    };
-    let home = std::env::var("HOME").unwrap_or_default();
-    let roles_path = if config.roles_path.is_empty() {
-        Json::from(vec![
-            format!("{home}/.ansible/roles"),
-            "/usr/share/ansible/roles".to_string(),
-            "/etc/ansible/roles".to_string(),
-        ])
-    } else {
-        paths(&config.roles_path)
-    };
-    IndexMap::from([
-        ("DEFAULT_FORKS", Json::from(config.forks.unwrap_or(5))),
-        (
-            "DEFAULT_REMOTE_USER",
-            Json::from(config.remote_user.clone()),
-        ),
-        (
-            "DEFAULT_PRIVATE_KEY_FILE",
-            Json::from(config.private_key_file.clone()),
-        ),
-        (
-            "HOST_KEY_CHECKING",
-            Json::from(config.host_key_checking.unwrap_or(true)),
-        ),
-        ("DEFAULT_ROLES_PATH", roles_path),
-        ("DEFAULT_TIMEOUT", Json::from(config.timeout.unwrap_or(10))),
-        ("DEFAULT_MODULE_PATH", paths(&config.module_path)),
-        (
-            "DEFAULT_VAULT_PASSWORD_FILE",
-            Json::from(config.vault_password_file.clone()),
-        ),
-        (
-            "DEFAULT_VAULT_IDENTITY_LIST",
-            Json::from(config.vault_identity_list.clone()),
-        ),
-        (
-            "DEFAULT_HOST_LIST",
-            Json::from(if config.inventory.is_empty() {
-                vec!["/etc/ansible/hosts".to_string()]
-            } else {
-                config.inventory.clone()
-            }),
-        ),
-        ("DEFAULT_BECOME_METHOD", Json::from("sudo")),
-        ("DEFAULT_BECOME_USER", Json::from("root")),
-        ("DEFAULT_BECOME", Json::from(false)),
-        ("DEFAULT_GATHERING", Json::from("implicit")),
-        ("DEFAULT_HASH_BEHAVIOUR", Json::from("replace")),
-        ("DEFAULT_JINJA2_NATIVE", Json::from(false)),
-        ("DEFAULT_KEEP_REMOTE_FILES", Json::from(false)),
-        (
-            "DEFAULT_LOCAL_TMP",
-            Json::from(format!("{home}/.ansible/tmp")),
-        ),
-        ("DEFAULT_REMOTE_TMP", Json::from("~/.ansible/tmp")),
-        ("DEFAULT_TRANSPORT", Json::from("ssh")),
-        ("DEFAULT_UNDEFINED_VAR_BEHAVIOR", Json::from(true)),
-        ("ANY_ERRORS_FATAL", Json::from(false)),
-        ("RETRY_FILES_ENABLED", Json::from(false)),
-    ])
 }
 
 /// `inventory_hostnames`: the hosts matching a pattern, over the `groups` variable.
