@@ -4,7 +4,9 @@
 //! The ansible.cfg is the first of `ANSIBLE_CONFIG` (a directory means its
 //! `ansible.cfg`), `./ansible.cfg` (skipped, with a warning, when the working directory
 //! is world-writable), `~/.ansible.cfg`, `/etc/ansible/ansible.cfg` that exists and can
-//! be read. `bosun.toml` is `BOSUN_CONFIG` or `./bosun.toml`; it is read on top of the
+//! be read. `bosun.toml` is `BOSUN_CONFIG` or `./bosun.toml`; a `BOSUN_CONFIG` that
+//! does not end in `.toml` names an ansible.cfg instead, tried first (the older
+//! meaning of the variable). `bosun.toml` is read on top of the
 //! ansible.cfg, so a setting it gives wins over the same setting there, and bosun
 //! warns when both files are in use so neither hides the other.
 
@@ -46,6 +48,11 @@ impl Sources {
     ) -> Sources {
         let mut sources = Sources::default();
         let mut candidates = Vec::new();
+        let (bosun_config, bosun_ini) = match bosun_config {
+            Some(path) if path.extension().is_some_and(|e| e == "toml") => (Some(path), None),
+            other => (None, other),
+        };
+        candidates.extend(bosun_ini);
         let from_env = ansible_config.map(|path| {
             let path = expand_home(&path, home);
             let path = match cwd {
@@ -112,6 +119,25 @@ mod tests {
 
     fn write(path: &Path) {
         std::fs::write(path, "[defaults]\n").expect("write");
+    }
+
+    #[test]
+    fn bosun_config_names_an_ansible_cfg_unless_it_is_toml() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (cfg, toml, env) = (
+            dir.path().join("project.cfg"),
+            dir.path().join("bosun.toml"),
+            dir.path().join("env.cfg"),
+        );
+        for file in [&cfg, &toml, &env] {
+            write(file);
+        }
+        let found = Sources::find_in(Some(env.clone()), Some(cfg.clone()), None, None, &env);
+        assert_eq!(found.ansible_cfg, Some(cfg));
+        assert_eq!(found.bosun_toml, None);
+        let found = Sources::find_in(Some(env.clone()), Some(toml.clone()), None, None, &env);
+        assert_eq!(found.ansible_cfg, Some(env));
+        assert_eq!(found.bosun_toml, Some(toml));
     }
 
     #[test]
