@@ -187,7 +187,8 @@ fn host_line(inventory: &mut Inventory, line: &Line<'_>, group: &str) -> Result<
     Ok(())
 }
 
-/// `key=value` in a `[group:vars]` section; the value is kept as a string.
+/// `key=value` in a `[group:vars]` section; the value is a Python literal when it
+/// is one, as for host variables (Ansible 2.19's `_parse_value` reads both).
 fn vars_line(inventory: &mut Inventory, line: &Line<'_>, group: &str) -> Result<(), SourceError> {
     let Some((key, value)) = line.text.split_once('=') else {
         return Err(line
@@ -196,16 +197,8 @@ fn vars_line(inventory: &mut Inventory, line: &Line<'_>, group: &str) -> Result<
                 "lines in [{group}:vars] set one variable each: name=value"
             )));
     };
-    let value = value.trim();
-    let quoted = value.len() >= 2
-        && (value.starts_with('\'') || value.starts_with('"'))
-        && value.ends_with(&value[..1]);
-    let value = match super::literal::parse(value) {
-        Some(Json::String(unquoted)) if quoted => unquoted,
-        _ => value.to_string(),
-    };
     inventory
-        .set_group_var(group, key.trim(), Json::String(value))
+        .set_group_var(group, key.trim(), literal::value_of(value.trim()))
         .map_err(|why| line.error("", why))
 }
 
@@ -340,14 +333,14 @@ mod tests {
     }
 
     #[test]
-    fn group_vars_sections_stay_strings() {
+    fn group_vars_are_python_literals_as_ansible_2_19_reads_them() {
         let inventory = load(
             "[web]\nw1\n[web:vars]\nport=8080\nflag = True\nlist=[1, 2]\nspaced =  a b  \nempty=\n",
         )
         .expect("parses");
         assert_eq!(
             Json::Object(inventory.groups["web"].vars.clone()),
-            json!({"port": "8080", "flag": "True", "list": "[1, 2]", "spaced": "a b", "empty": ""})
+            json!({"port": 8080, "flag": true, "list": [1, 2], "spaced": "a b", "empty": ""})
         );
     }
 
@@ -364,7 +357,7 @@ mod tests {
     #[test]
     fn vars_before_the_group_section_are_fine() {
         let inventory = load("[web:vars]\nx=1\n[web]\nw1\n").expect("parses");
-        assert_eq!(inventory.groups["web"].vars["x"], json!("1"));
+        assert_eq!(inventory.groups["web"].vars["x"], json!(1));
     }
 
     #[test]

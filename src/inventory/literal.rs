@@ -194,6 +194,8 @@ impl Parser {
                 "True" => Some(Json::Bool(true)),
                 "False" => Some(Json::Bool(false)),
                 "None" => Some(Json::Null),
+                // The empty set, kept as a list as Ansible keeps sets.
+                "set" if self.eat('(') && self.eat(')') => Some(Json::Array(Vec::new())),
                 _ => None,
             };
         }
@@ -306,6 +308,16 @@ fn number_value(text: &str) -> Option<Json> {
     if text.starts_with('_') || text.ends_with('_') || text.contains("__") {
         return None;
     }
+    // An imaginary number is no JSON value: Ansible keeps Python's `str()` of it.
+    if let Some(imaginary) = text.strip_suffix(['j', 'J']) {
+        let value = number_value(imaginary)?.as_f64()?;
+        return Some(Json::String(
+            match value.fract() == 0.0 && value.abs() < 1e16 {
+                true => format!("{}j", value as i64),
+                false => format!("{value}j"),
+            },
+        ));
+    }
     let lower = text.to_ascii_lowercase();
     for (prefix, radix) in [("0x", 16), ("0o", 8), ("0b", 2)] {
         if let Some(digits) = lower.strip_prefix(prefix) {
@@ -354,6 +366,10 @@ mod tests {
     fn python_literals() {
         let cases: &[(&str, Json)] = &[
             ("2222", json!(2222)),
+            (
+                "[..., 1j, set(), {1, 2}, b'x', 2.5J]",
+                json!(["...", "1j", [], [1, 2], "x", "2.5j"]),
+            ),
             ("-5", json!(-5)),
             ("+5", json!(5)),
             ("0", json!(0)),
