@@ -6,7 +6,6 @@ use std::sync::{Arc, LazyLock};
 
 use indexmap::IndexMap;
 use regex::Regex;
-use serde_json::Value as Json;
 
 use super::{Inventory, literal, range};
 use crate::source::{SourceError, SourceFile, Span};
@@ -247,7 +246,7 @@ fn strip_comment(text: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value as Json, json};
 
     fn load(text: &str) -> Result<Inventory, SourceError> {
         let mut inventory = Inventory::empty();
