@@ -6,6 +6,7 @@ mod apt;
 mod apt_key;
 mod apt_repository;
 pub mod args;
+mod argspec;
 mod assemble;
 mod assert;
 mod authorized_key;
@@ -58,6 +59,7 @@ pub mod typed;
 mod unarchive;
 mod uri;
 mod user;
+mod validate_argument_spec;
 mod wait_for;
 
 use async_trait::async_trait;
@@ -249,6 +251,7 @@ static MODULES: &[&dyn Module] = &[
     &uri::Uri,
     &contract::Driven(user::User),
     &contract::Driven(user::Group),
+    &validate_argument_spec::ValidateArgumentSpec,
     &wait_for::WaitFor,
 ];
 
