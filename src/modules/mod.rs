@@ -35,6 +35,7 @@ mod http;
 mod install;
 mod known_hosts;
 mod lineinfile;
+mod mount_facts;
 mod openpgp;
 mod package;
 mod package_facts;
@@ -229,6 +230,7 @@ static MODULES: &[&dyn Module] = &[
     &contract::Driven(hostname::Hostname),
     &contract::Driven(known_hosts::KnownHosts),
     &contract::Driven(lineinfile::LineInFile),
+    &mount_facts::MountFacts,
     &package::Package,
     &package_facts::PackageFacts,
     &pause::Pause,
