@@ -14,6 +14,7 @@ mod keywords;
 mod looping;
 mod meta;
 mod play;
+mod reboot;
 pub mod tags;
 mod task;
 mod vars;

@@ -43,6 +43,7 @@ mod pause;
 mod ping;
 mod pip;
 pub mod prefetch;
+pub mod reboot;
 mod replace;
 mod script;
 mod service;
