@@ -327,14 +327,26 @@ boot() {
   groups=$(cgroups "$c")
   docker=$(docker_flags "$d")
   for cg in $groups; do mkdir -p "$cg"; done
+  rm -f "$d/nspawn.pid"
   # shellcheck disable=SC2086
   (
     for cg in $groups; do echo "$BASHPID" >"$cg/cgroup.procs"; done
     [ -z "$docker" ] || export SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1
-    exec setsid systemd-nspawn -b -D "$d/merged" -M "$c" --register=no --keep-unit \
-      --network-namespace-path="/run/netns/$c" --console=read-only $docker ${NSPAWN_EXTRA:-}
+    # A reboot inside ends nspawn with status 133: boot again, as the
+    # systemd-nspawn@.service unit does (RestartForceExitStatus=133).
+    while :; do
+      setsid systemd-nspawn -b -D "$d/merged" -M "$c" --register=no --keep-unit \
+        --network-namespace-path="/run/netns/$c" --console=read-only $docker ${NSPAWN_EXTRA:-} &
+      echo $! >"$d/nspawn.pid"
+      rc=0
+      wait $! || rc=$?
+      [ "$rc" = 133 ] || break
+    done
   ) </dev/null >"$d/console.log" 2>&1 9>&- 8>&- &
-  echo $! >"$d/nspawn.pid"
+  for _ in $(seq 100); do
+    [ -s "$d/nspawn.pid" ] && break
+    sleep 0.05
+  done
 }
 
 # The PIDs of every process left in the cgroups of container $1.
@@ -463,7 +475,7 @@ up() {
         ready=1
         break
       fi
-      # (Not nspawn_pid: for a moment the PID is still the shell that execs nspawn.)
+      # (Not nspawn_pid: for a moment the PID is still the shell that runs nspawn.)
       kill -0 "$pid" 2>/dev/null || break
       sleep 0.1
     done

@@ -36,6 +36,7 @@ impl Runner {
                 self.wait_for_connection(task, args, host, vars, delegated)
                     .await
             }
+            ControlAction::Reboot => self.reboot(task, args, host, vars, delegated).await,
         }
     }
 

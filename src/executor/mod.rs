@@ -14,6 +14,7 @@ mod keywords;
 mod looping;
 mod meta;
 mod play;
+mod reboot;
 mod role_names;
 pub mod tags;
 mod task;

@@ -6,6 +6,7 @@ mod apt;
 mod apt_key;
 mod apt_repository;
 pub mod args;
+mod argspec;
 mod assemble;
 mod assert;
 mod authorized_key;
@@ -34,6 +35,7 @@ mod http;
 mod install;
 mod known_hosts;
 mod lineinfile;
+mod mount_facts;
 mod openpgp;
 mod package;
 mod package_facts;
@@ -41,6 +43,7 @@ mod pause;
 mod ping;
 mod pip;
 pub mod prefetch;
+pub mod reboot;
 mod replace;
 mod script;
 mod service;
@@ -58,6 +61,7 @@ pub mod typed;
 mod unarchive;
 mod uri;
 mod user;
+mod validate_argument_spec;
 mod wait_for;
 
 use async_trait::async_trait;
@@ -225,6 +229,7 @@ static MODULES: &[&dyn Module] = &[
     &contract::Driven(hostname::Hostname),
     &contract::Driven(known_hosts::KnownHosts),
     &contract::Driven(lineinfile::LineInFile),
+    &mount_facts::MountFacts,
     &package::Package,
     &package_facts::PackageFacts,
     &pause::Pause,
@@ -247,6 +252,7 @@ static MODULES: &[&dyn Module] = &[
     &uri::Uri,
     &contract::Driven(user::User),
     &contract::Driven(user::Group),
+    &validate_argument_spec::ValidateArgumentSpec,
     &wait_for::WaitFor,
 ];
 

@@ -274,6 +274,8 @@ pub enum ControlAction {
     WaitForConnection,
     /// `async_status`: how a background (`async`) task is doing.
     AsyncStatus,
+    /// `reboot`: reboots the host and reconnects until it is back.
+    Reboot,
 }
 
 impl ControlAction {
@@ -284,6 +286,7 @@ impl ControlAction {
             "group_by" => Some(ControlAction::GroupBy),
             "wait_for_connection" => Some(ControlAction::WaitForConnection),
             "async_status" => Some(ControlAction::AsyncStatus),
+            "reboot" => Some(ControlAction::Reboot),
             _ => None,
         }
     }
@@ -295,6 +298,7 @@ impl ControlAction {
             ControlAction::GroupBy => "group_by",
             ControlAction::WaitForConnection => "wait_for_connection",
             ControlAction::AsyncStatus => "async_status",
+            ControlAction::Reboot => "reboot",
         }
     }
 }

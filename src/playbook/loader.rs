@@ -722,14 +722,18 @@ impl Loader {
                     Some(Json::Object(map)) => map.clone(),
                     _ => VarMap::new(),
                 };
+                let validate = args
+                    .get("rolespec_validate")
+                    .is_none_or(|v| crate::modules::args::parse_bool(v) != Some(false));
                 let inner = self.child_context(task, ctx);
-                let block = self.load_role(
+                let block = self.load_role_validated(
                     &role,
                     params,
                     tasks_from.as_deref(),
                     &value.span,
                     &inner,
                     true,
+                    validate,
                 )?;
                 Ok(Action::Block {
                     block,
@@ -947,7 +951,8 @@ impl Loader {
     }
 
     /// Loads a role (and its dependencies first) as a list of blocks; its handlers go
-    /// to the play's handler list.
+    /// to the play's handler list. The role's argument spec for the entry point, if
+    /// it has one, is checked by a task before its own ([`super::role_argspec`]).
     pub fn load_role(
         &self,
         name: &str,
@@ -956,6 +961,22 @@ impl Loader {
         span: &Span,
         ctx: &LoadContext,
         allow_repeat: bool,
+    ) -> Result<Vec<Task>, SourceError> {
+        self.load_role_validated(name, params, tasks_from, span, ctx, allow_repeat, true)
+    }
+
+    /// [`Loader::load_role`], with its argument spec checked only when `validate`
+    /// (`rolespec_validate`).
+    #[allow(clippy::too_many_arguments)]
+    fn load_role_validated(
+        &self,
+        name: &str,
+        params: VarMap,
+        tasks_from: Option<&str>,
+        span: &Span,
+        ctx: &LoadContext,
+        allow_repeat: bool,
+        validate: bool,
     ) -> Result<Vec<Task>, SourceError> {
         let path = self.find_role(name, ctx).ok_or_else(|| {
             let searched: Vec<String> = self
@@ -1019,8 +1040,19 @@ impl Loader {
             loading_dependency: false,
             ..ctx.clone()
         };
+        // Role parameters are what a `roles:` entry (or a dependency) gives beside the
+        // role's name; an import or include (`allow_repeat`) gives none, its `vars`
+        // are variables, which the validation reads as variables.
+        let provided = match allow_repeat {
+            true => VarMap::new(),
+            false => scope.params.clone(),
+        };
+        let validation = match validate {
+            true => super::role_argspec::validation(&path, &scope.name, tasks_from, &provided)?,
+            false => None,
+        };
         let tasks_name = tasks_from.unwrap_or("main");
-        let tasks = match find_main(&path.join("tasks"), tasks_name) {
+        let mut tasks = match find_main(&path.join("tasks"), tasks_name) {
             Some(file) => self.load_tasks_file(&file, &inner)?,
             None if tasks_from.is_some() => {
                 return Err(SourceError::new(
@@ -1030,6 +1062,13 @@ impl Loader {
             }
             None => Vec::new(),
         };
+        if let Some(mut task) = validation.and_then(|v| v.task(span, &inner.inherited.tags)) {
+            task.role = inner.role.clone();
+            task.when = inner.inherited.when.clone();
+            task.vars = inner.inherited.vars.clone();
+            task.options = inner.inherited.options.clone();
+            tasks.insert(0, task);
+        }
         if let Some(file) = find_main(&path.join("handlers"), "main") {
             let handler_ctx = LoadContext {
                 inherited: Inherited {

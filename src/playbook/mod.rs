@@ -5,6 +5,7 @@ pub mod args;
 pub mod ast;
 pub mod keyword;
 pub mod loader;
+pub mod role_argspec;
 
 pub use ast::*;
 pub use loader::{LoadContext, Loader};
