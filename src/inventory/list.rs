@@ -142,7 +142,7 @@ mod tests {
             (
                 "solo z=1 a=2\n[web]\nw1\n[prod:children]\nweb\n[web:vars]\nport=80\n[empty]\n",
                 json!({
-                    "_meta": {"hostvars": {"solo": {"a": 2, "z": 1}, "w1": {"port": "80"}}, "profile": "inventory_legacy"},
+                    "_meta": {"hostvars": {"solo": {"a": 2, "z": 1}, "w1": {"port": 80}}, "profile": "inventory_legacy"},
                     "all": {"children": ["ungrouped", "prod", "empty"]},
                     "prod": {"children": ["web"]},
                     "ungrouped": {"hosts": ["solo"]},

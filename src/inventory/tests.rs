@@ -267,7 +267,7 @@ fn implicit_localhost() {
     assert!(inventory.group_names("localhost").is_empty());
     assert_eq!(
         Json::Object(inventory.host_vars("localhost")),
-        json!({"z": "3", "x": 1, "ansible_connection": "local", "y": 2})
+        json!({"z": 3, "x": 1, "ansible_connection": "local", "y": 2})
     );
 }
 
