@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 use indexmap::IndexMap;
 use serde_json::Value as Json;
 
+use super::action::with_become;
 use super::{HostState, Runner};
-use crate::connection::Command;
+use crate::connection::{BecomeSpec, Command};
 use crate::modules::reboot::{RebootArgs, backoff, boot_changed};
 use crate::modules::{self, Outcome};
 use crate::playbook::Task;
@@ -52,7 +53,13 @@ impl Runner {
             result.insert("rebooted".into(), Json::Bool(true));
             return Ok(result);
         }
-        let conn = self.connection_for(host, vars, delegated).await?;
+        // As Ansible, the probes and the reboot itself run with the task's become.
+        let become_ = self.become_spec(task, vars)?;
+        let conn = with_become(
+            self.connection_for(host, vars, delegated).await?,
+            become_.clone(),
+        )
+        .map_err(|err| err.to_string())?;
         let boot = conn
             .exec(&Command::new(args.boot_time_command()))
             .await
@@ -102,7 +109,14 @@ impl Runner {
             let mut fails = 0;
             loop {
                 let attempt = self
-                    .reboot_attempt(host, vars, delegated, command, args.connect_timeout())
+                    .reboot_attempt(
+                        host,
+                        vars,
+                        delegated,
+                        become_.clone(),
+                        command,
+                        args.connect_timeout(),
+                    )
                     .await;
                 let passed = match (desc, attempt) {
                     ("last boot time check", Ok((_, stdout, _))) => {
@@ -141,6 +155,7 @@ impl Runner {
         host: &mut HostState,
         vars: &Arc<Vars>,
         delegated: Option<&str>,
+        become_: Option<BecomeSpec>,
         command: &str,
         connect_timeout: Option<Duration>,
     ) -> Result<(i32, String, String), ()> {
@@ -150,6 +165,7 @@ impl Runner {
                 .connection_for(host, vars, delegated)
                 .await
                 .map_err(|_| ())?;
+            let conn = with_become(conn, become_).map_err(|_| ())?;
             let out = conn.exec(&Command::new(command)).await.map_err(|_| ())?;
             Ok((out.rc, out.stdout_text(), out.stderr_text()))
         })
