@@ -75,11 +75,14 @@ impl Runner {
                     .entry("exception")
                     .or_insert_with(|| Json::from(crate::output::TRACEBACK_UNAVAILABLE));
             }
+            // `attempts` is there for changed_when/failed_when too, as in Ansible.
+            if task.until.is_some() {
+                result.insert("attempts".into(), Json::from(attempt));
+            }
             self.apply_result_conditions(task, &mut result, vars);
             let Some(until) = &task.until else {
                 return result;
             };
-            result.insert("attempts".into(), Json::from(attempt));
             let done = match self.check_with_result(until, task, &result, vars) {
                 Ok(done) => done,
                 Err(message) => return task_failed(message),
@@ -88,7 +91,11 @@ impl Runner {
                 return result;
             }
             if attempt > retries {
-                result.insert("failed".into(), Json::Bool(true));
+                // Out of attempts: failed, unless failed_when decided otherwise.
+                result.insert("attempts".into(), Json::from(retries));
+                if task.failed_when.is_none() {
+                    result.insert("failed".into(), Json::Bool(true));
+                }
                 return result;
             }
             tokio::time::sleep(Duration::from_secs_f64(delay.max(0.0))).await;
