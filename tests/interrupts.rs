@@ -62,7 +62,7 @@ fn a_task_timeout_stops_the_local_command_and_its_children() {
     let out = stdout(&output);
     assert_eq!(output.status.code(), Some(2), "{out}");
     assert!(
-        out.contains("failed to execute in the expected time frame (1)"),
+        out.contains("Task failed: Timed out after 1 second(s)."),
         "{out}"
     );
     assert_all_gone(marker);
@@ -90,7 +90,7 @@ fn a_task_timeout_stops_the_remote_command_with_and_without_become() {
         );
         let out = stdout(&output);
         assert_eq!(output.status.code(), Some(2), "{out}");
-        assert!(out.contains("expected time frame (1)"), "{out}");
+        assert!(out.contains("Timed out after 1 second(s)."), "{out}");
         assert!(started.elapsed() < Duration::from_secs(20), "{out}");
         let seen = fleet.ssh(
             0,

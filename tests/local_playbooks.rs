@@ -423,7 +423,7 @@ fn task_timeout_stops_a_hung_command() {
         "the timeout cut the task short"
     );
     assert!(
-        out.contains("failed to execute in the expected time frame (1)"),
+        out.contains("Task failed: Timed out after 1 second(s)."),
         "{out}"
     );
 }

@@ -294,10 +294,17 @@ impl Runner {
                 timed_out.extend(super::jobs::job_keys(&super::jobs::new_jid(), true));
                 return Ok(timed_out);
             }
-            return Ok(modules::failed(format!(
-                "The {name} action failed to execute in the expected time frame ({}) and was terminated",
-                limit.unwrap_or_default()
-            )));
+            // Ansible 2.19's task timeout: its message and `timedout` key.
+            let period = limit.unwrap_or_default();
+            let mut timed_out = task_failed(format!("Timed out after {period} second(s)."));
+            timed_out.insert(
+                "timedout".into(),
+                serde_json::json!({
+                    "frame": "Configure `DISPLAY_TRACEBACK` to see a traceback on timeout errors.",
+                    "period": if period.fract() == 0.0 { Json::from(period as i64) } else { Json::from(period) },
+                }),
+            );
+            return Ok(timed_out);
         };
         if let Some(prefetched) = &prefetched {
             forget_what_changed(prefetched, &outcome);
