@@ -62,7 +62,7 @@ impl Runner {
     /// ends the playbook as in Ansible. A pattern that is not one (a bad regex, a
     /// subscript past the end) stops the run.
     pub(super) async fn run_play(&self, play: &Play) -> Result<bool, RunError> {
-        let pattern = match self.render_plain(&play.hosts) {
+        let pattern = match self.host_pattern(play) {
             Ok(pattern) => pattern,
             Err(message) => return Err(RunError::Pattern(message)),
         };
@@ -240,10 +240,24 @@ impl Runner {
             .is_none_or(|step| step.take(&format!("{kind}: {}", task.display_name())))
     }
 
-    pub(super) fn render_plain(&self, text: &str) -> Result<String, String> {
-        let vars =
-            crate::template::Vars::new(self.templar.clone(), self.options.extra_vars.clone());
-        self.templar.render_str(text, &vars).map_err(|e| e.message)
+    /// The play's `hosts`, rendered with the play's and the extra variables as Ansible
+    /// renders it; a template giving a list names each of its patterns.
+    fn host_pattern(&self, play: &Play) -> Result<String, String> {
+        let mut known = play.vars.clone();
+        known.extend(self.options.extra_vars.clone());
+        let vars = crate::template::Vars::new(self.templar.clone(), known);
+        let rendered = self
+            .templar
+            .render_value(&Json::String(play.hosts.clone()), &vars)
+            .map_err(|e| e.message)?;
+        let text = |value: &Json| match value {
+            Json::String(text) => text.clone(),
+            other => crate::template::pyfmt::py_str(&minijinja::Value::from_serialize(other)),
+        };
+        Ok(match &rendered {
+            Json::Array(items) => items.iter().map(text).collect::<Vec<_>>().join(","),
+            other => text(other),
+        })
     }
 
     /// The play's `strategy`, rendered with the play's and the extra variables as
