@@ -205,12 +205,13 @@ impl Runner {
             let mut loop_vars = Map::new();
             insert_loop_vars(&mut loop_vars, &control, &items, index);
             let label = self.item_label(task, &control, &items[index], &scope, &Outcome::new())?;
-            if self.conditions_hold(task, &scope)? {
-                chosen.push(Inclusion::of(host, render(&scope)?, loop_vars, Some(label)));
-            } else {
-                let mut result = skipped_result("Conditional result was False");
-                result.extend(loop_vars);
-                self.report_include_skip(host, &result, Some(label));
+            match self.false_condition(task, &scope)? {
+                None => chosen.push(Inclusion::of(host, render(&scope)?, loop_vars, Some(label))),
+                Some(condition) => {
+                    let mut result = super::task::condition_skipped(condition);
+                    result.extend(loop_vars);
+                    self.report_include_skip(host, &result, Some(label));
+                }
             }
         }
         Ok(chosen)

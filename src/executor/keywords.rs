@@ -169,12 +169,22 @@ impl Runner {
 
     /// Whether every `when:` condition holds.
     pub(super) fn conditions_hold(&self, task: &Task, vars: &Arc<Vars>) -> Result<bool, String> {
+        Ok(self.false_condition(task, vars)?.is_none())
+    }
+
+    /// The first of the task's `when:` conditions that does not hold, as written
+    /// (Ansible's `false_condition`), if any.
+    pub(super) fn false_condition(
+        &self,
+        task: &Task,
+        vars: &Arc<Vars>,
+    ) -> Result<Option<String>, String> {
         for condition in &task.when {
             if !self.holds(condition, vars)? {
-                return Ok(false);
+                return Ok(Some(condition.text.clone()));
             }
         }
-        Ok(true)
+        Ok(None)
     }
 
     /// Whether one condition holds with `vars`; one that is not a string or a

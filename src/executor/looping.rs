@@ -3,7 +3,8 @@
 
 use super::action::with_become;
 use super::task::{
-    action_name, hostvars_object, located, skipped_result, status_of, unreachable_result,
+    action_name, condition_skipped, hostvars_object, located, skipped_result, status_of,
+    unreachable_result,
 };
 use super::{HostState, Runner, censor};
 use crate::connection::ConnectionError;
@@ -26,11 +27,8 @@ impl Runner {
         delegated: Option<&str>,
     ) -> Result<(Status, Outcome), String> {
         let Some(spec) = &task.loop_ else {
-            if !self.conditions_hold(task, vars)? {
-                return Ok((
-                    Status::Skipped,
-                    skipped_result("Conditional result was False"),
-                ));
+            if let Some(condition) = self.false_condition(task, vars)? {
+                return Ok((Status::Skipped, condition_skipped(condition)));
             }
             let result = self.execute(task, host, vars, delegated).await;
             return Ok((status_of(&result), result));
@@ -58,13 +56,12 @@ impl Runner {
                 tokio::time::sleep(Duration::from_secs_f64(control.pause)).await;
             }
             let item_scope = self.item_scope(control, &vars, &items, index);
-            let mut result = if self.conditions_hold(task, &item_scope)? {
-                match unreachable.take() {
+            let mut result = match self.false_condition(task, &item_scope)? {
+                None => match unreachable.take() {
                     Some(message) => unreachable_result(message),
                     None => self.execute(task, host, &item_scope, delegated).await,
-                }
-            } else {
-                skipped_result("Conditional result was False")
+                },
+                Some(condition) => condition_skipped(condition),
             };
             vars = self.with_facts_of(&vars, &result);
             insert_loop_vars(&mut result, control, &items, index);

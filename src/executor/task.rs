@@ -204,6 +204,13 @@ pub fn status_of(result: &Outcome) -> Status {
     }
 }
 
+/// The result of a task (or item) a `when:` condition skipped, naming it.
+pub(super) fn condition_skipped(condition: String) -> Outcome {
+    let mut result = skipped_result("Conditional result was False");
+    result.insert("false_condition".into(), Json::String(condition));
+    result
+}
+
 pub(super) fn skipped_result(reason: &str) -> Outcome {
     let mut result = modules::ok(false);
     result.insert("skipped".into(), Json::Bool(true));
