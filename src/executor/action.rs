@@ -23,6 +23,9 @@ use indexmap::IndexMap;
 use serde_json::{Map, Value as Json};
 use std::time::Duration;
 
+/// The longest task `timeout` Ansible accepts, in seconds.
+const MAX_TIMEOUT: f64 = 100_000_000.0;
+
 impl Runner {
     /// Runs the action (with `until` retries, `changed_when` and `failed_when`), its
     /// `notify` rendered first with the same variables: a name that cannot be rendered
@@ -245,8 +248,14 @@ impl Runner {
                 task.options.timeout.as_ref(),
                 vars,
             )?
-            .and_then(|t| t.as_f64())
-            .filter(|seconds| *seconds > 0.0);
+            .and_then(|t| t.as_f64());
+        // Ansible's alarm takes 0 (none) to 100000000 seconds.
+        if let Some(seconds) = limit.filter(|s| !(0.0..=MAX_TIMEOUT).contains(s)) {
+            return Ok(task_failed(format!(
+                "Timeout {seconds} is invalid, it must be between 0 and {MAX_TIMEOUT}."
+            )));
+        }
+        let limit = limit.filter(|seconds| *seconds > 0.0);
         let asynchronous = self.async_keywords(task, vars)?;
         if asynchronous.is_some() && NO_ASYNC.contains(&name.as_str()) {
             return Ok(modules::failed(format!(
