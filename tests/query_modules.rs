@@ -528,6 +528,19 @@ const TEMPFILE_PLAY: &str = r#"- hosts: localhost
           - dir.path is match(t ~ '/ansible\..{8}$')
           - made.results[0].stat.isreg and made.results[0].stat.mode == '0600'
           - made.results[1].stat.isdir and made.results[1].stat.mode == '0700'
+          - file.state == 'file' and file.mode == '0600' and file.size == 0
+          - dir.state == 'directory' and dir.mode == '0700'
+    - name: a prefix with a directory in it
+      tempfile:
+        path: "{{ t }}"
+        prefix: "../escape."
+      register: escaped
+      ignore_errors: true
+    - name: refused
+      assert:
+        that:
+          - escaped is failed
+          - escaped.msg == "prefix must be a valid file name component, got '../escape.'"
 "#;
 
 #[test]

@@ -50,6 +50,14 @@ impl Module for Tempfile {
 
     async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
         let args = TempfileArgs::from_args(args).map_err(ModuleError::Failed)?;
+        for (name, value) in [("prefix", &args.prefix), ("suffix", &args.suffix)] {
+            if value.contains('/') {
+                return Ok(super::failed(format!(
+                    "{name} must be a valid file name component, got {}",
+                    crate::template::pyfmt::py_repr(&minijinja::Value::from(value.as_str()))
+                )));
+            }
+        }
         let dir = match &args.path {
             Some(path) => Some(fileops::expand_user(ctx, path).await?),
             None => None,
@@ -67,8 +75,15 @@ impl Module for Tempfile {
             let stderr = out.stderr_text();
             return Ok(super::failed(stderr.trim().to_string()));
         }
+        // As Ansible's `exit_json` adds it to a result with a `path`: what the
+        // path is now (state, mode, owner, size ...).
         let mut outcome = super::ok(true);
-        outcome.insert("path".into(), Json::String(path));
+        match fileops::stat(ctx, &path, false, false).await? {
+            Some(stat) => outcome.extend(fileops::describe(&path, &stat)),
+            None => {
+                outcome.insert("path".into(), Json::String(path));
+            }
+        }
         Ok(outcome)
     }
 }
