@@ -345,3 +345,43 @@ fn a_role_handler_includes_a_file_from_the_roles_tasks() {
     assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
     assert!(scratch.path().join("cleaned").is_file(), "{out}");
 }
+
+#[test]
+fn import_playbook_vars_reach_every_imported_play_over_its_own() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "imported.yml",
+        r#"
+- hosts: localhost
+  gather_facts: false
+  vars:
+    colour: red
+    shape: square
+  tasks:
+    - copy:
+        content: "{{ colour }} {{ shape }}"
+        dest: "{{ playbook_dir }}/{{ name }}"
+"#,
+    );
+    scratch.write(
+        "site.yml",
+        r#"
+- import_playbook: imported.yml
+  vars:
+    colour: blue
+    name: first
+- import_playbook: imported.yml
+  vars:
+    name: second
+"#,
+    );
+    let output = scratch.bosun(&["run", "site.yml"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    let read = |name: &str| std::fs::read_to_string(scratch.path().join(name)).unwrap_or_default();
+    assert_eq!(
+        read("first"),
+        "blue square",
+        "the import's vars win over the play's"
+    );
+    assert_eq!(read("second"), "red square");
+}

@@ -213,7 +213,8 @@ impl Module for WaitFor {
         let wants_up = matches!(state, State::Started | State::Present);
         let mut outcome = super::ok(false);
         if let Target::Nothing = target {
-            tokio::time::sleep(end.saturating_duration_since(Instant::now())).await;
+            // Nothing to wait for: Ansible sleeps the whole timeout after the delay.
+            tokio::time::sleep(timeout).await;
             outcome.insert("elapsed".into(), json!(start.elapsed().as_secs()));
             return Ok(outcome);
         }

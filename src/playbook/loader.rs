@@ -275,7 +275,17 @@ impl Loader {
                         format!("the playbook {} does not exist", file.display()),
                     ));
                 }
+                // The import's `vars` become every imported play's, winning over the
+                // play's own, as Ansible's PlaybookInclude sets them.
+                let import_vars = match item.get("vars") {
+                    Some(vars) => parse_vars(vars)?,
+                    None => VarMap::new(),
+                };
+                let first = plays.len();
                 self.load_plays(&file, plays, depth + 1)?;
+                for play in &mut plays[first..] {
+                    play.vars.extend(import_vars.clone());
+                }
                 continue;
             }
             if let Ok(mut seen) = self.seen_roles.lock() {
