@@ -131,6 +131,9 @@ pub fn task_vars(
     }
     vars.extend(host.inventory_vars.clone());
     vars.extend(host.facts.clone());
+    // A host without gathered facts still has `ansible_facts`, empty, as in Ansible.
+    vars.entry("ansible_facts")
+        .or_insert_with(|| Json::Object(Map::new()));
     vars.extend(scope.play.vars.clone());
     if let Some(files) = scope.vars_files.get(&host.name) {
         vars.extend(files.clone());

@@ -95,7 +95,8 @@ struct Subsets {
 }
 
 impl Subsets {
-    /// Reads `gather_subset` as Ansible does: `all` first, then each name added or,
+    /// Reads `gather_subset` as Ansible does (a single collector of the minimal
+    /// set, `distribution` say, names facts bosun always gathers): `all` first, then each name added or,
     /// with `!`, taken away; `min` adds nothing (the minimal facts always come).
     fn parse(names: &[String]) -> Result<Subsets, ModuleError> {
         let mut subsets = Subsets {
@@ -118,6 +119,8 @@ impl Subsets {
                 "network" | "interfaces" => subsets.network = wanted,
                 "virtual" => subsets.virtual_ = wanted,
                 "min" | "facter" | "ohai" => {}
+                // Single collectors of the minimal set: always gathered here.
+                name if MIN_COLLECTORS.contains(&name) => {}
                 other => {
                     return Err(ModuleError::Failed(format!(
                         "Bad subset '{other}' given to Ansible. gather_subset options allowed: all, hardware, min, network, virtual"
@@ -128,6 +131,30 @@ impl Subsets {
         Ok(subsets)
     }
 }
+
+/// Ansible's collectors that make up its `min` subset, each also a valid
+/// `gather_subset` name.
+const MIN_COLLECTORS: &[&str] = &[
+    "apparmor",
+    "caps",
+    "chroot",
+    "cmdline",
+    "date_time",
+    "distribution",
+    "dns",
+    "env",
+    "fips",
+    "loadavg",
+    "local",
+    "lsb",
+    "pkg_mgr",
+    "platform",
+    "python",
+    "selinux",
+    "service_mgr",
+    "ssh_pub_keys",
+    "user",
+];
 
 /// The facts of the asked-for groups; the minimal facts always come.
 fn collect(sections: &probe::Sections, subsets: &Subsets) -> Map<String, Json> {
