@@ -20,6 +20,7 @@ pub mod playbook;
 pub mod preflight;
 pub mod pyconfig;
 pub mod pyjson;
+pub mod pypath;
 pub mod pyre;
 pub mod source;
 pub mod suggest;

@@ -1,8 +1,9 @@
 //! A setting's text turned into a typed value as Ansible's `ensure_type` does.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::Path;
 
 use super::setting::Kind;
+use crate::pypath;
 
 /// A typed setting value.
 #[derive(Clone, Debug, PartialEq)]
@@ -111,74 +112,14 @@ fn unquote(text: &str) -> String {
 pub fn resolve_path(text: &str, base: &Path) -> String {
     let cwd = std::env::current_dir().unwrap_or_default();
     let text = text.replace("{{CWD}}", &cwd.to_string_lossy());
-    let expanded = expand_vars(&expand_user(&text));
+    let expanded = pypath::expandvars(&pypath::expanduser(&text));
     let path = Path::new(&expanded);
     let joined = if path.is_absolute() {
         path.to_path_buf()
     } else {
         base.join(path)
     };
-    normalize(&joined).to_string_lossy().into_owned()
-}
-
-/// `~` and `~/...` to the home directory, as `os.path.expanduser`.
-fn expand_user(text: &str) -> String {
-    let home = std::env::var("HOME").unwrap_or_default();
-    if text == "~" {
-        home
-    } else if let Some(rest) = text.strip_prefix("~/") {
-        format!("{}/{rest}", home.trim_end_matches('/'))
-    } else {
-        text.to_string()
-    }
-}
-
-/// `$NAME` and `${NAME}` replaced by set variables, as `os.path.expandvars`.
-fn expand_vars(text: &str) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(at) = rest.find('$') {
-        out.push_str(&rest[..at]);
-        let after = &rest[at + 1..];
-        let (name, used) = if let Some(inner) = after.strip_prefix('{') {
-            match inner.find('}') {
-                Some(end) => (&inner[..end], end + 2),
-                None => ("", 0),
-            }
-        } else {
-            let end = after
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .unwrap_or(after.len());
-            (&after[..end], end)
-        };
-        match std::env::var(name).ok().filter(|_| !name.is_empty()) {
-            Some(value) => {
-                out.push_str(&value);
-                rest = &after[used..];
-            }
-            None => {
-                out.push('$');
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-/// `os.path.normpath`: `.` and `..` resolved lexically.
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
+    pypath::normpath(&joined.to_string_lossy())
 }
 
 #[cfg(test)]

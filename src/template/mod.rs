@@ -11,7 +11,6 @@ mod lookups;
 mod nesting;
 pub mod pyfmt;
 mod pymethods;
-mod pypath;
 mod pyrandom;
 mod vars;
 pub mod yaml_dump;

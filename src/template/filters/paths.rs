@@ -5,9 +5,9 @@
 use minijinja::value::ValueKind;
 use minijinja::{Environment, Error, State, Value};
 
+use crate::pypath;
 use crate::template::args::{ensure_defined, fail};
 use crate::template::pyfmt::{is_sequence, type_name};
-use crate::template::pypath;
 
 /// Registers the filters of this module.
 pub(super) fn register(env: &mut Environment<'static>) {

@@ -6,9 +6,9 @@ use std::path::Path;
 
 use minijinja::{Environment, Error, State, Value};
 
+use crate::pypath;
 use crate::template::args::{ensure_defined, fail};
 use crate::template::pyfmt::type_name;
-use crate::template::pypath;
 
 /// A predicate on an expanded path.
 type PathCheck = fn(&str) -> bool;

@@ -8,8 +8,8 @@ use serde_json::{Map, Value as Json};
 
 use super::search::find_file;
 use super::{Ctx, Failure, Options, Outcome, fail, strings};
+use crate::pypath;
 use crate::template::engine::{Delimiters, RenderOptions};
-use crate::template::pypath;
 
 /// Reads a control-node file as text, vault files decrypted.
 fn read_text(path: &str) -> Result<String, Failure> {

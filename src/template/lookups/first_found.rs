@@ -98,10 +98,7 @@ fn process(
         } else {
             for path in &paths {
                 for file in &files {
-                    search.push(crate::template::pypath::join([
-                        path.as_str(),
-                        file.as_str(),
-                    ]));
+                    search.push(crate::pypath::join([path.as_str(), file.as_str()]));
                 }
             }
         }

@@ -6,7 +6,7 @@ use std::path::Path;
 use serde_json::Value as Json;
 
 use super::Ctx;
-use crate::template::pypath;
+use crate::pypath;
 
 /// `ansible_search_path` of a task: the directories of its role and of the roles that
 /// pulled that role in (innermost first), the directory of the file the task is written
