@@ -9,7 +9,8 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use common::nspawn::SystemdFleet;
 use common::ssh::or_skip;
@@ -124,40 +125,76 @@ fn ansible_and_fleet() -> Option<(PathBuf, &'static SystemdFleet)> {
     Some((ansible, fleet))
 }
 
+/// One tool's facts and the time it took to gather them.
+type Gathered = (Map<String, Json>, Duration);
+
+/// The facts Ansible's and bosun's ad hoc `-m module` return from the fleet's first
+/// container, each with the time it took.
+fn facts_from_both(
+    ansible: &Path,
+    fleet: &SystemdFleet,
+    module: &str,
+) -> (Gathered, Gathered) {
+    let scratch = Scratch::new();
+    scratch.write("hosts.ini", &fleet.inventory());
+    let host = fleet.hosts()[0].name.clone();
+    let started = Instant::now();
+    let theirs = std::process::Command::new(ansible)
+        .current_dir(scratch.path())
+        .env("HOME", fleet.home())
+        .env("ANSIBLE_PYTHON_INTERPRETER", "/usr/bin/python3")
+        .env("ANSIBLE_NOCOLOR", "1")
+        .args([&host, "-i", "hosts.ini", "-m", module])
+        .output()
+        .expect("ansible runs");
+    assert!(theirs.status.success(), "{}", stdout(&theirs));
+    let theirs = (facts_in(&stdout(&theirs)), started.elapsed());
+    let started = Instant::now();
+    let ours = scratch.bosun_with(
+        &[&host, "-i", "hosts.ini", "-m", module],
+        &[("HOME", fleet.home())],
+    );
+    assert!(ours.status.success(), "{}", stdout(&ours));
+    (theirs, (facts_in(&stdout(&ours)), started.elapsed()))
+}
+
+/// The entries of the mapping fact `key` that differ between Ansible and bosun (at
+/// most `limit`), after printing how many each has.
+fn differing_entries(
+    key: &str,
+    theirs: &Map<String, Json>,
+    ours: &Map<String, Json>,
+    limit: usize,
+) -> Vec<String> {
+    let entries = |facts: &Map<String, Json>| facts[key].as_object().cloned().unwrap_or_default();
+    let (theirs, ours) = (entries(theirs), entries(ours));
+    eprintln!("{key}: Ansible {}, bosun {}", theirs.len(), ours.len());
+    theirs
+        .keys()
+        .chain(ours.keys())
+        .filter(|name| theirs.get(*name) != ours.get(*name))
+        .take(limit)
+        .map(|name| {
+            format!(
+                "{name}: Ansible {:?} bosun {:?}",
+                theirs.get(name),
+                ours.get(name)
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn bosun_gathers_the_facts_ansible_gathers_on_debian_12() {
     let Some((ansible, fleet)) = ansible_and_fleet() else {
         return;
     };
-    let scratch = Scratch::new();
-    scratch.write("hosts.ini", &fleet.inventory());
-    let host = fleet.hosts()[0].name.clone();
-
-    let started = std::time::Instant::now();
-    let theirs = std::process::Command::new(&ansible)
-        .current_dir(scratch.path())
-        .env("HOME", fleet.home())
-        .env("ANSIBLE_PYTHON_INTERPRETER", "/usr/bin/python3")
-        .env("ANSIBLE_NOCOLOR", "1")
-        .args([&host, "-i", "hosts.ini", "-m", "setup"])
-        .output()
-        .expect("ansible runs");
-    assert!(theirs.status.success(), "{}", stdout(&theirs));
-    let theirs = facts_in(&stdout(&theirs));
-    let ansible_took = started.elapsed();
-
-    let started = std::time::Instant::now();
-    let ours = scratch.bosun_with(
-        &[&host, "-i", "hosts.ini", "-m", "setup"],
-        &[("HOME", fleet.home())],
-    );
+    let ((theirs, ansible_took), (ours, bosun_took)) = facts_from_both(&ansible, fleet, "setup");
     eprintln!(
         "setup over SSH: Ansible {:.2}s, bosun {:.2}s",
         ansible_took.as_secs_f64(),
-        started.elapsed().as_secs_f64()
+        bosun_took.as_secs_f64()
     );
-    assert!(ours.status.success(), "{}", stdout(&ours));
-    let ours = facts_in(&stdout(&ours));
 
     let missing: Vec<&String> = theirs
         .keys()
@@ -317,39 +354,8 @@ fn service_facts_match_ansibles_on_debian_12() {
     let Some((ansible, fleet)) = ansible_and_fleet() else {
         return;
     };
-    let scratch = Scratch::new();
-    scratch.write("hosts.ini", &fleet.inventory());
-    let host = fleet.hosts()[0].name.clone();
-    let theirs = std::process::Command::new(&ansible)
-        .current_dir(scratch.path())
-        .env("HOME", fleet.home())
-        .env("ANSIBLE_PYTHON_INTERPRETER", "/usr/bin/python3")
-        .args([&host, "-i", "hosts.ini", "-m", "service_facts"])
-        .output()
-        .expect("ansible runs");
-    assert!(theirs.status.success(), "{}", stdout(&theirs));
-    let ours = scratch.bosun_with(
-        &[&host, "-i", "hosts.ini", "-m", "service_facts"],
-        &[("HOME", fleet.home())],
-    );
-    assert!(ours.status.success(), "{}", stdout(&ours));
-    let (theirs, ours) = (facts_in(&stdout(&theirs)), facts_in(&stdout(&ours)));
-    let services =
-        |facts: &Map<String, Json>| facts["services"].as_object().cloned().unwrap_or_default();
-    let (theirs, ours) = (services(&theirs), services(&ours));
-    let differ: Vec<String> = theirs
-        .keys()
-        .chain(ours.keys())
-        .filter(|name| theirs.get(*name) != ours.get(*name))
-        .map(|name| {
-            format!(
-                "{name}: Ansible {:?} bosun {:?}",
-                theirs.get(name),
-                ours.get(name)
-            )
-        })
-        .collect();
-    eprintln!("services: Ansible {}, bosun {}", theirs.len(), ours.len());
+    let ((theirs, _), (ours, _)) = facts_from_both(&ansible, fleet, "service_facts");
+    let differ = differing_entries("services", &theirs, &ours, usize::MAX);
     assert!(
         differ.is_empty(),
         "services that differ:\n{}",
@@ -362,40 +368,8 @@ fn package_facts_match_ansibles_on_debian_12() {
     let Some((ansible, fleet)) = ansible_and_fleet() else {
         return;
     };
-    let scratch = Scratch::new();
-    scratch.write("hosts.ini", &fleet.inventory());
-    let host = fleet.hosts()[0].name.clone();
-    let theirs = std::process::Command::new(&ansible)
-        .current_dir(scratch.path())
-        .env("HOME", fleet.home())
-        .env("ANSIBLE_PYTHON_INTERPRETER", "/usr/bin/python3")
-        .args([&host, "-i", "hosts.ini", "-m", "package_facts"])
-        .output()
-        .expect("ansible runs");
-    assert!(theirs.status.success(), "{}", stdout(&theirs));
-    let ours = scratch.bosun_with(
-        &[&host, "-i", "hosts.ini", "-m", "package_facts"],
-        &[("HOME", fleet.home())],
-    );
-    assert!(ours.status.success(), "{}", stdout(&ours));
-    let (theirs, ours) = (facts_in(&stdout(&theirs)), facts_in(&stdout(&ours)));
-    let packages =
-        |facts: &Map<String, Json>| facts["packages"].as_object().cloned().unwrap_or_default();
-    let (theirs, ours) = (packages(&theirs), packages(&ours));
-    let differ: Vec<String> = theirs
-        .keys()
-        .chain(ours.keys())
-        .filter(|name| theirs.get(*name) != ours.get(*name))
-        .take(20)
-        .map(|name| {
-            format!(
-                "{name}: Ansible {:?} bosun {:?}",
-                theirs.get(name),
-                ours.get(name)
-            )
-        })
-        .collect();
-    eprintln!("packages: Ansible {}, bosun {}", theirs.len(), ours.len());
+    let ((theirs, _), (ours, _)) = facts_from_both(&ansible, fleet, "package_facts");
+    let differ = differing_entries("packages", &theirs, &ours, 20);
     assert!(
         differ.is_empty(),
         "packages that differ:\n{}",
