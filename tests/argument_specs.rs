@@ -57,10 +57,9 @@ fn a_role_with_valid_arguments_runs_after_its_validation_task() {
         !out.contains("arg spec 'nospec'"),
         "an entry point without a spec gets no task: {out}"
     );
-    let read = |name: &str| std::fs::read_to_string(scratch.path().join(name)).expect(name);
-    assert_eq!(read("main-ran"), "8080");
-    assert_eq!(read("tls-ran"), "/etc/ssl/x.pem");
-    assert_eq!(read("nospec-ran"), "x");
+    assert_eq!(scratch.read("main-ran"), "8080");
+    assert_eq!(scratch.read("tls-ran"), "/etc/ssl/x.pem");
+    assert_eq!(scratch.read("nospec-ran"), "x");
 }
 
 #[test]
@@ -108,9 +107,8 @@ fn rolespec_validate_false_skips_the_check_and_the_spec_defaults_are_not_variabl
     );
     assert_eq!(code, Some(0), "{out}");
     assert!(!out.contains("Validating arguments"), "{out}");
-    let read = |name: &str| std::fs::read_to_string(scratch.path().join(name)).expect(name);
     assert_eq!(
-        read("mode-ran"),
+        scratch.read("mode-ran"),
         "unset",
         "the spec's default is no variable"
     );
@@ -124,8 +122,7 @@ fn validate_argument_spec_checks_variables_and_provided_arguments() {
         "- hosts: localhost\n  gather_facts: false\n  vars:\n    port: \"12\"\n  tasks:\n    - validate_argument_spec:\n        argument_spec:\n          port: {type: int}\n          name: {required: true}\n          opts:\n            type: dict\n            options: {a: {type: bool}}\n        provided_arguments: {opts: {a: maybe}}\n      register: checked\n      ignore_errors: true\n    - copy: {content: \"{{ checked.argument_errors | to_json }}\", dest: \"{{ playbook_dir }}/errors\"}\n    - validate_argument_spec:\n        argument_spec: {port: {type: int}}\n      register: passed\n    - copy: {content: \"{{ passed.msg }}\", dest: \"{{ playbook_dir }}/passed\"}\n",
     );
     assert_eq!(code, Some(0), "{out}");
-    let read = |name: &str| std::fs::read_to_string(scratch.path().join(name)).expect(name);
-    let errors: serde_json::Value = serde_json::from_str(&read("errors")).expect("JSON");
+    let errors: serde_json::Value = serde_json::from_str(&scratch.read("errors")).expect("JSON");
     assert_eq!(
         errors,
         serde_json::json!([
@@ -133,5 +130,5 @@ fn validate_argument_spec_checks_variables_and_provided_arguments() {
             "argument 'a' is of type str found in 'opts'. and we were unable to convert to bool: The value 'maybe' is not a valid boolean. Valid booleans include: 0, 1, 'n', 'f', 't', '0', '1', 'false', 'no', 'true', 'yes', 'y', 'on', 'off'"
         ])
     );
-    assert_eq!(read("passed"), "The arg spec validation passed");
+    assert_eq!(scratch.read("passed"), "The arg spec validation passed");
 }

@@ -130,11 +130,7 @@ type Gathered = (Map<String, Json>, Duration);
 
 /// The facts Ansible's and bosun's ad hoc `-m module` return from the fleet's first
 /// container, each with the time it took.
-fn facts_from_both(
-    ansible: &Path,
-    fleet: &SystemdFleet,
-    module: &str,
-) -> (Gathered, Gathered) {
+fn facts_from_both(ansible: &Path, fleet: &SystemdFleet, module: &str) -> (Gathered, Gathered) {
     let scratch = Scratch::new();
     scratch.write("hosts.ini", &fleet.inventory());
     let host = fleet.hosts()[0].name.clone();

@@ -253,9 +253,8 @@ fn a_module_named_by_a_template_is_resolved_per_host_when_the_task_runs() {
     let output = scratch.bosun(&["run", "-i", "inventory", "site.yml"]);
     let out = stdout(&output);
     assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
-    let read = |name: &str| std::fs::read_to_string(scratch.path().join(name)).expect(name);
-    assert_eq!(read("out-h1"), "this should be debugged|True|False");
-    assert_eq!(read("out-h2"), "this should be debugged|False|True");
+    assert_eq!(scratch.read("out-h1"), "this should be debugged|True|False");
+    assert_eq!(scratch.read("out-h2"), "this should be debugged|False|True");
     assert!(
         !out.contains("\"changed\": false,\n    \"msg\": \"this should"),
         "shown as debug shows its message:\n{out}"
@@ -377,11 +376,10 @@ fn import_playbook_vars_reach_every_imported_play_over_its_own() {
     );
     let output = scratch.bosun(&["run", "site.yml"]);
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
-    let read = |name: &str| std::fs::read_to_string(scratch.path().join(name)).unwrap_or_default();
     assert_eq!(
-        read("first"),
+        scratch.read("first"),
         "blue square",
         "the import's vars win over the play's"
     );
-    assert_eq!(read("second"), "red square");
+    assert_eq!(scratch.read("second"), "red square");
 }

@@ -43,7 +43,9 @@ fn tasks_and_templates_see_ansibles_magic_variables() {
         stdout(&output),
         stderr(&output)
     );
-    let read = |name: &str| std::fs::read_to_string(scratch.path().join(name)).expect(name);
-    assert_eq!(read("magic"), "2.19.14|web1|['never']|['all']|7|True");
-    assert_eq!(read("templated"), "t.j2 True Ansible managed\n");
+    assert_eq!(
+        scratch.read("magic"),
+        "2.19.14|web1|['never']|['all']|7|True"
+    );
+    assert_eq!(scratch.read("templated"), "t.j2 True Ansible managed\n");
 }

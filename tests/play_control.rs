@@ -299,10 +299,9 @@ fn environment_layers_may_be_a_list_and_a_bad_one_is_skipped_with_a_warning() {
     );
     let output = scratch.bosun(&["run", "environment.yml"]);
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
-    let read = |name: &str| std::fs::read_to_string(scratch.path().join(name)).unwrap_or_default();
-    assert_eq!(read("merged"), "two b\n", "later layers win");
+    assert_eq!(scratch.read("merged"), "two b\n", "later layers win");
     assert_eq!(
-        read("skipped"),
+        scratch.read("skipped"),
         "unset\n",
         "a bad layer drops the whole environment"
     );
@@ -336,13 +335,12 @@ fn every_module_runs_with_the_environment_and_omitted_entries_are_left_out() {
     );
     let output = scratch.bosun(&["run", "environment.yml"]);
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
-    let read = |name: &str| std::fs::read_to_string(scratch.path().join(name)).unwrap_or_default();
     assert_eq!(
-        read("facts"),
+        scratch.read("facts"),
         "hello False",
         "fact gathering saw the play's environment, without the value that needs its facts"
     );
-    assert_eq!(read("omitted"), "True-unset-unset\n");
+    assert_eq!(scratch.read("omitted"), "True-unset-unset\n");
 }
 
 #[test]

@@ -38,13 +38,16 @@ fn dependencies_see_parent_params_and_parents_see_dependency_vars() {
         stdout(&output),
         stderr(&output)
     );
-    let read = |name: &str| std::fs::read_to_string(scratch.path().join(name)).expect(name);
     assert_eq!(
-        read("leaf"),
+        scratch.read("leaf"),
         "from_top_meta",
         "the parent's params reach the leaf"
     );
-    assert_eq!(read("top"), "from_other", "the last dependency's vars win");
+    assert_eq!(
+        scratch.read("top"),
+        "from_other",
+        "the last dependency's vars win"
+    );
 }
 
 #[test]

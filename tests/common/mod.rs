@@ -42,6 +42,12 @@ impl Scratch {
         path
     }
 
+    /// The text of `name` in the scratch directory (a file a run wrote), empty
+    /// when there is none.
+    pub fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.path().join(name)).unwrap_or_default()
+    }
+
     /// Copies the repository's `tests/playbooks/<name>` tree into the scratch dir.
     pub fn copy_fixture(&self, name: &str) {
         let source = Path::new(env!("CARGO_MANIFEST_DIR"))
