@@ -64,12 +64,19 @@ module_args! {
 /// in `$PATH`, preferring an executable one) and, when it cannot run, prints the
 /// skip marker with `exec` and the errno Python's `subprocess` would fail with
 /// (`ENOENT` 2, `EACCES` 13).
-const EXEC_CHECK: &str = "bosun_p=; case $1 in */*) bosun_p=$1 ;; \
-    *) bosun_ifs=$IFS; IFS=:; for bosun_d in $PATH; do \
-    if [ -f \"${bosun_d:-.}/$1\" ]; then bosun_p=${bosun_d:-.}/$1; [ -x \"$bosun_p\" ] && break; fi; \
-    done; IFS=$bosun_ifs ;; esac; \
-    if [ -z \"$bosun_p\" ] || [ ! -e \"$bosun_p\" ]; then printf '\\001bosun-skip\\001exec2'; exit 0; \
-    elif [ -d \"$bosun_p\" ] || [ ! -x \"$bosun_p\" ]; then printf '\\001bosun-skip\\001exec13'; exit 0; fi";
+fn exec_check() -> String {
+    let marker = |errno: u8| quote(&format!("{SKIP_MARKER}exec{errno}"));
+    format!(
+        "bosun_p=; case $1 in */*) bosun_p=$1 ;; \
+         *) bosun_ifs=$IFS; IFS=:; for bosun_d in $PATH; do \
+         if [ -f \"${{bosun_d:-.}}/$1\" ]; then bosun_p=${{bosun_d:-.}}/$1; [ -x \"$bosun_p\" ] && break; fi; \
+         done; IFS=$bosun_ifs ;; esac; \
+         if [ -z \"$bosun_p\" ] || [ ! -e \"$bosun_p\" ]; then printf %s {}; exit 0; \
+         elif [ -d \"$bosun_p\" ] || [ ! -x \"$bosun_p\" ]; then printf %s {}; exit 0; fi",
+        marker(2),
+        marker(13)
+    )
+}
 
 /// `command`: runs a program with arguments, without shell expansion.
 pub struct CommandModule;
@@ -113,7 +120,7 @@ impl Module for CommandModule {
             false => quote(w),
         };
         let words = argv.iter().map(word).collect::<Vec<_>>().join(" ");
-        let script = format!("set -- {words}; {EXEC_CHECK}; \"$@\"");
+        let script = format!("set -- {words}; {}; \"$@\"", exec_check());
         let cmd = Json::Array(argv.into_iter().map(Json::String).collect());
         let mut outcome = run_guarded(ctx, &args, script, cmd).await?;
         if let Some(executable) = &args.executable {
