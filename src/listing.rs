@@ -72,10 +72,8 @@ fn play_name(
     let Some(name) = &play.name else {
         return play.hosts.clone();
     };
-    let mut known = play.vars.clone();
-    known.extend(extra_vars.clone());
     let templar = crate::template::Templar::new();
-    let vars = crate::template::Vars::new(templar.clone(), known);
+    let vars = crate::template::Vars::new(templar.clone(), play.keyword_vars(extra_vars));
     templar
         .render_str(name, &vars)
         .unwrap_or_else(|_| name.clone())

@@ -240,12 +240,18 @@ impl Runner {
             .is_none_or(|step| step.take(&format!("{kind}: {}", task.display_name())))
     }
 
+    /// What the play's own keywords are rendered with ([`Play::keyword_vars`]).
+    fn play_keyword_vars(&self, play: &Play) -> Arc<crate::template::Vars> {
+        crate::template::Vars::new(
+            self.templar.clone(),
+            play.keyword_vars(&self.options.extra_vars),
+        )
+    }
+
     /// The play's `hosts`, rendered with the play's and the extra variables as Ansible
     /// renders it; a template giving a list names each of its patterns.
     fn host_pattern(&self, play: &Play) -> Result<String, String> {
-        let mut known = play.vars.clone();
-        known.extend(self.options.extra_vars.clone());
-        let vars = crate::template::Vars::new(self.templar.clone(), known);
+        let vars = self.play_keyword_vars(play);
         let rendered = self
             .templar
             .render_value(&Json::String(play.hosts.clone()), &vars)
@@ -263,9 +269,7 @@ impl Runner {
     /// The play's `strategy`, rendered with the play's and the extra variables as
     /// Ansible renders it; a name Ansible has no strategy for stops the run.
     fn strategy(&self, play: &Play) -> Result<Strategy, RunError> {
-        let mut known = play.vars.clone();
-        known.extend(self.options.extra_vars.clone());
-        let vars = crate::template::Vars::new(self.templar.clone(), known);
+        let vars = self.play_keyword_vars(play);
         let name = self
             .templar
             .render_str(&play.strategy, &vars)

@@ -61,6 +61,16 @@ pub struct Play {
     pub force_handlers: Option<bool>,
 }
 
+impl Play {
+    /// The variables the play's own keywords (`name`, `hosts`, `strategy`) are
+    /// rendered with, before any host is chosen: its `vars`, then `extra_vars`.
+    pub fn keyword_vars(&self, extra_vars: &VarMap) -> VarMap {
+        let mut known = self.vars.clone();
+        known.extend(extra_vars.clone());
+        known
+    }
+}
+
 /// Keywords a task shares with its play, block or role and inherits from them.
 #[derive(Clone, Debug, Default)]
 pub struct TaskOptions {
