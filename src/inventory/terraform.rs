@@ -142,24 +142,25 @@ pub fn load(inventory: &mut Inventory, state: &Json, path: &Path) -> Result<(), 
     Ok(())
 }
 
-/// The managed instances of a version 4 state file.
-fn state_instances(state: &Json) -> Vec<Instance<'_>> {
-    let mut found = Vec::new();
-    for resource in state
-        .get("resources")
+/// The `resources` of a state file or a shown module that Terraform manages (data
+/// sources left out), each with its type and name.
+fn managed_resources(doc: &Json) -> impl Iterator<Item = (&Json, &str, &str)> {
+    doc.get("resources")
         .and_then(Json::as_array)
         .into_iter()
         .flatten()
-    {
-        if resource.get("mode").and_then(Json::as_str) != Some("managed") {
-            continue;
-        }
-        let (Some(kind), Some(name)) = (
-            resource.get("type").and_then(Json::as_str),
-            resource.get("name").and_then(Json::as_str),
-        ) else {
-            continue;
-        };
+        .filter(|resource| resource.get("mode").and_then(Json::as_str) == Some("managed"))
+        .filter_map(|resource| {
+            let kind = resource.get("type").and_then(Json::as_str)?;
+            let name = resource.get("name").and_then(Json::as_str)?;
+            Some((resource, kind, name))
+        })
+}
+
+/// The managed instances of a version 4 state file.
+fn state_instances(state: &Json) -> Vec<Instance<'_>> {
+    let mut found = Vec::new();
+    for (resource, kind, name) in managed_resources(state) {
         let module = resource.get("module").and_then(Json::as_str);
         for instance in resource
             .get("instances")
@@ -208,21 +209,7 @@ fn first_attribute(path: &Json) -> Option<&str> {
 
 /// The managed resources of a `terraform show -json` module and its child modules.
 fn shown_module<'a>(module: &'a Json, found: &mut Vec<Instance<'a>>) {
-    for resource in module
-        .get("resources")
-        .and_then(Json::as_array)
-        .into_iter()
-        .flatten()
-    {
-        if resource.get("mode").and_then(Json::as_str) != Some("managed") {
-            continue;
-        }
-        let (Some(kind), Some(name)) = (
-            resource.get("type").and_then(Json::as_str),
-            resource.get("name").and_then(Json::as_str),
-        ) else {
-            continue;
-        };
+    for (resource, kind, name) in managed_resources(module) {
         let index = resource.get("index");
         let address = resource.get("address").and_then(Json::as_str).map_or_else(
             || format!("{kind}.{name}{}", index_suffix(index)),
