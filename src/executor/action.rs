@@ -427,7 +427,7 @@ impl Runner {
         vars: &Arc<Vars>,
         delegated: Option<&str>,
     ) -> Result<Result<Arc<dyn Connection>, Outcome>, String> {
-        let conn = match self.connection_for(host, vars, delegated).await {
+        let conn = match self.connection_for(task, host, vars, delegated).await {
             Ok(conn) => conn,
             Err(message) => return Ok(Err(modules::failed(format!("{}: {message}", task.span)))),
         };
@@ -437,11 +437,11 @@ impl Runner {
 
     /// Stops what a timed-out task started on the host and forgets its connection.
     pub(super) async fn abandon_connection(&self, host: &mut HostState) {
-        if let Some(conn) = host.connection.take() {
+        if let Some((_, conn)) = host.connection.take() {
             conn.interrupt().await;
             conn.close().await;
         }
-        self.connections.lock().await.remove(&host.name);
+        self.connections.forget(&host.name).await;
     }
 
     /// A module's outcome as the task's result: facts kept for the host (when
@@ -601,46 +601,45 @@ impl Runner {
         Ok(env)
     }
 
-    /// The connection to use for `host`: made on first use and kept for the run.
+    /// The connection `task` runs over on `host` (or on the host `delegated` names),
+    /// with the task's connection keywords: made on first use and kept for the run.
     pub(super) async fn connection_for(
         &self,
+        task: &Task,
         host: &mut HostState,
         vars: &Arc<Vars>,
         delegated: Option<&str>,
     ) -> Result<Arc<dyn Connection>, String> {
+        let keywords = self.connect_keywords(task, vars)?;
         if let Some(target) = delegated {
             let in_inventory = self.inventory().host_names().iter().any(|h| h == target);
             if !in_inventory && (target == "localhost" || target == "127.0.0.1") {
                 return Ok(Arc::new(LocalConnection));
             }
-            let mut cache = self.connections.lock().await;
-            if let Some(conn) = cache.get(target) {
-                return Ok(conn.clone());
-            }
-            let mut map = self.inventory().host_vars(target);
-            if !in_inventory {
-                map.insert("ansible_host".into(), Json::String(target.to_string()));
-            }
-            let target_vars = Vars::new(self.templar.clone(), map);
-            let conn = super::connect::open(target, &target_vars, &self.options)?;
-            cache.insert(target.to_string(), conn.clone());
-            return Ok(conn);
+            return self
+                .connections
+                .get_or_open(target, &keywords, || {
+                    let mut map = self.inventory().host_vars(target);
+                    if !in_inventory {
+                        map.insert("ansible_host".into(), Json::String(target.to_string()));
+                    }
+                    let target_vars = Vars::new(self.templar.clone(), map);
+                    super::connect::open(target, &target_vars, &self.options, &keywords)
+                })
+                .await;
         }
-        if let Some(conn) = &host.connection {
+        if let Some((made_with, conn)) = &host.connection
+            && *made_with == keywords
+        {
             return Ok(conn.clone());
         }
-        let conn = {
-            let mut cache = self.connections.lock().await;
-            match cache.get(&host.name) {
-                Some(conn) => conn.clone(),
-                None => {
-                    let conn = super::connect::open(&host.name, vars, &self.options)?;
-                    cache.insert(host.name.clone(), conn.clone());
-                    conn
-                }
-            }
-        };
-        host.connection = Some(conn.clone());
+        let conn = self
+            .connections
+            .get_or_open(&host.name, &keywords, || {
+                super::connect::open(&host.name, vars, &self.options, &keywords)
+            })
+            .await?;
+        host.connection = Some((keywords, conn.clone()));
         Ok(conn)
     }
 }

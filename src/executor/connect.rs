@@ -12,6 +12,7 @@ use super::RunOptions;
 use crate::connection::{
     Connection, HostKeyPolicy, Keepalive, LocalConnection, SshConnection, SshTarget, ssh_config,
 };
+use crate::playbook::ConnectKeywords;
 use crate::template::Vars;
 
 /// `ansible_port` as a port number; anything else is refused as Ansible refuses it,
@@ -24,25 +25,36 @@ fn parse_port(text: &str) -> Result<u16, String> {
     })
 }
 
-/// The connection `vars` (one host's variables) ask for.
+/// One of a host's variables as text, the first of `keys` that is set and not empty.
+fn var_text(vars: &Arc<Vars>, keys: &[&str]) -> Option<String> {
+    keys.iter()
+        .find_map(|key| match vars.resolved(key).ok().flatten()? {
+            Json::String(s) if !s.is_empty() => Some(s),
+            Json::Number(n) => Some(n.to_string()),
+            Json::Bool(b) => Some(b.to_string()),
+            _ => None,
+        })
+}
+
+/// The connection type for a host: its `ansible_connection`, then the `connection:`
+/// keyword, then `-c`, then `ssh`.
+pub fn kind(vars: &Arc<Vars>, keywords: &ConnectKeywords, options: &RunOptions) -> String {
+    var_text(vars, &["ansible_connection"])
+        .or_else(|| keywords.connection.clone())
+        .or_else(|| options.connection.clone())
+        .unwrap_or_else(|| "ssh".into())
+}
+
+/// The connection `vars` (one host's variables) and the task's connection `keywords`
+/// ask for: variables win over keywords, keywords over the command line and config.
 pub fn open(
     name: &str,
     vars: &Arc<Vars>,
     options: &RunOptions,
+    keywords: &ConnectKeywords,
 ) -> Result<Arc<dyn Connection>, String> {
-    let text = |keys: &[&str]| -> Option<String> {
-        keys.iter()
-            .find_map(|key| match vars.resolved(key).ok().flatten()? {
-                Json::String(s) if !s.is_empty() => Some(s),
-                Json::Number(n) => Some(n.to_string()),
-                Json::Bool(b) => Some(b.to_string()),
-                _ => None,
-            })
-    };
-    let kind = text(&["ansible_connection"])
-        .or_else(|| options.connection.clone())
-        .unwrap_or_else(|| "ssh".into());
-    match kind.as_str() {
+    let text = |keys: &[&str]| var_text(vars, keys);
+    match kind(vars, keywords, options).as_str() {
         "local" => Ok(Arc::new(LocalConnection)),
         "ssh" | "paramiko" | "smart" | "openssh" => {
             let home = home();
@@ -56,9 +68,14 @@ pub fn open(
             };
             let port = match text(&["ansible_port", "ansible_ssh_port"]) {
                 Some(port) => parse_port(&port)?,
-                None => options.remote_port.or(config.port).unwrap_or(22),
+                None => keywords
+                    .port
+                    .or(options.remote_port)
+                    .or(config.port)
+                    .unwrap_or(22),
             };
             let user = text(&["ansible_user", "ansible_ssh_user"])
+                .or_else(|| keywords.remote_user.clone())
                 .or_else(|| options.remote_user.clone())
                 .or(config.user.clone())
                 .or_else(|| std::env::var("USER").ok())

@@ -176,7 +176,7 @@ impl Runner {
         let deadline = Instant::now() + timeout;
         let mut result = loop {
             let attempt = tokio::time::timeout(connect_timeout, async {
-                let conn = self.connection_for(host, vars, delegated).await?;
+                let conn = self.connection_for(task, host, vars, delegated).await?;
                 let answer = conn
                     .exec(&Command::new("echo pong"))
                     .await

@@ -8,6 +8,7 @@ use serde_json::{Map, Value as Json};
 
 use crate::connection::Connection;
 use crate::modules::prefetch::Prefetched;
+use crate::playbook::ConnectKeywords;
 
 /// One host's state during a run.
 pub struct HostState {
@@ -23,8 +24,8 @@ pub struct HostState {
     pub included_vars: Map<String, Json>,
     /// `set_fact` and `register` results.
     pub host_vars: Map<String, Json>,
-    /// The open connection, made on first use.
-    pub connection: Option<Arc<dyn Connection>>,
+    /// The open connection and the keywords it was made with, made on first use.
+    pub connection: Option<(ConnectKeywords, Arc<dyn Connection>)>,
     /// Failed in this play (no further tasks run).
     pub failed: bool,
     /// Could not be reached.

@@ -7,7 +7,7 @@ use super::task::located;
 use crate::connection::BecomeSpec;
 use crate::modules::{self};
 use crate::playbook::keyword::{self, Kind};
-use crate::playbook::{Expr, Task};
+use crate::playbook::{ConnectKeywords, Expr, Task};
 use crate::template::{Vars, truthy};
 use serde_json::Value as Json;
 use std::sync::Arc;
@@ -71,6 +71,39 @@ impl Runner {
             method,
             password,
         }))
+    }
+
+    /// The task's `connection`/`remote_user`/`port` keywords rendered for one host; a
+    /// value that cannot be rendered, or a port that is not a number, fails the task.
+    pub(super) fn connect_keywords(
+        &self,
+        task: &Task,
+        vars: &Arc<Vars>,
+    ) -> Result<ConnectKeywords, String> {
+        let written = &task.options.connect;
+        let render = |keyword: &str, value: &Option<String>| {
+            value
+                .as_ref()
+                .map(|value| {
+                    self.templar
+                        .render_str(value, vars)
+                        .map_err(|err| located(&err, &task.span, &format!("keyword '{keyword}'")))
+                })
+                .transpose()
+        };
+        let port = self.keyword(task, "port", Kind::Int, written.port.as_ref(), vars)?;
+        let port = port
+            .map(|port| {
+                port.as_u64()
+                    .and_then(|port| u16::try_from(port).ok())
+                    .ok_or_else(|| format!("{}: port {port} is not a TCP port", task.span))
+            })
+            .transpose()?;
+        Ok(ConnectKeywords {
+            connection: render("connection", &written.connection)?,
+            remote_user: render("remote_user", &written.remote_user)?,
+            port,
+        })
     }
 
     /// `delegate_to:` rendered, if set; a value that cannot be rendered fails the task.

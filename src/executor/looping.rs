@@ -256,7 +256,7 @@ impl Runner {
                 Some(_) => {}
             }
         }
-        let Ok(conn) = self.connection_for(host, vars, delegated).await else {
+        let Ok(conn) = self.connection_for(task, host, vars, delegated).await else {
             return Ok(None);
         };
         let Ok(conn) = with_become(conn, become_.flatten()) else {

@@ -73,10 +73,9 @@ impl Runner {
                 }
             }
             Meta::ResetConnection => {
-                let mut cache = self.connections.lock().await;
                 for host in hosts.iter_mut() {
                     host.connection = None;
-                    if let Some(conn) = cache.remove(&host.name) {
+                    for conn in self.connections.forget(&host.name).await {
                         conn.close().await;
                     }
                 }

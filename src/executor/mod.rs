@@ -5,6 +5,7 @@ mod action;
 mod blocks;
 mod censor;
 mod connect;
+mod connections;
 mod control;
 mod handlers;
 mod host;
@@ -164,9 +165,8 @@ pub struct Runner {
     jobs: jobs::Jobs,
     /// The error that stops the run, once one happened: every task loop ends.
     stopped: Mutex<Option<RunError>>,
-    connections: tokio::sync::Mutex<
-        std::collections::HashMap<String, Arc<dyn crate::connection::Connection>>,
-    >,
+    /// The connections open to the hosts.
+    connections: connections::Connections,
 }
 
 impl Runner {
@@ -187,7 +187,7 @@ impl Runner {
             memory: host::Memory::default(),
             jobs: jobs::Jobs::default(),
             stopped: Mutex::new(None),
-            connections: tokio::sync::Mutex::new(std::collections::HashMap::new()),
+            connections: connections::Connections::default(),
         }
     }
 
@@ -201,7 +201,7 @@ impl Runner {
                 Ok(true) => {}
                 Ok(false) => break,
                 Err(err) => {
-                    self.close_connections().await;
+                    self.connections.close_all().await;
                     return Err(err);
                 }
             }
@@ -237,7 +237,7 @@ impl Runner {
             force_handlers: None,
         };
         if let Err(err) = self.run_play(&play).await {
-            self.close_connections().await;
+            self.connections.close_all().await;
             return Err(err);
         }
         Ok(self.finish().await)
@@ -313,22 +313,10 @@ impl Runner {
         self.stopped.lock().ok().and_then(|mut s| s.take())
     }
 
-    /// Closes every connection.
-    async fn close_connections(&self) {
-        let connections: Vec<_> = self
-            .connections
-            .lock()
-            .await
-            .drain()
-            .map(|(_, c)| c)
-            .collect();
-        futures::future::join_all(connections.iter().map(|c| c.close())).await;
-    }
-
     /// Closes every connection and prints the recap.
     async fn finish(&self) -> Summary {
         self.jobs.wait_all().await;
-        self.close_connections().await;
+        self.connections.close_all().await;
         let stats = self.stats.lock().map(|s| s.clone()).unwrap_or_default();
         self.reporter.recap(&stats);
         Summary { stats }

@@ -12,7 +12,7 @@ use serde_json::Value as Json;
 
 use super::action::with_become;
 use super::{HostState, Runner};
-use crate::connection::{BecomeSpec, Command};
+use crate::connection::Command;
 use crate::modules::reboot::{RebootArgs, backoff, boot_changed};
 use crate::modules::{self, Outcome};
 use crate::playbook::Task;
@@ -32,13 +32,8 @@ impl Runner {
             Ok(args) => args,
             Err(message) => return Ok(modules::failed(message)),
         };
-        let local = vars
-            .resolved("ansible_connection")
-            .ok()
-            .flatten()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .or_else(|| self.options.connection.clone())
-            .is_some_and(|kind| kind == "local");
+        let keywords = self.connect_keywords(task, vars)?;
+        let local = super::connect::kind(vars, &keywords, &self.options) == "local";
         if local && delegated.is_none() {
             let mut result = modules::failed(
                 "Running reboot with local connection would reboot the control node.",
@@ -56,7 +51,7 @@ impl Runner {
         // As Ansible, the probes and the reboot itself run with the task's become.
         let become_ = self.become_spec(task, vars)?;
         let conn = with_become(
-            self.connection_for(host, vars, delegated).await?,
+            self.connection_for(task, host, vars, delegated).await?,
             become_.clone(),
         )
         .map_err(|err| err.to_string())?;
@@ -109,14 +104,7 @@ impl Runner {
             let mut fails = 0;
             loop {
                 let attempt = self
-                    .reboot_attempt(
-                        host,
-                        vars,
-                        delegated,
-                        become_.clone(),
-                        command,
-                        args.connect_timeout(),
-                    )
+                    .reboot_attempt(task, host, vars, delegated, command, args.connect_timeout())
                     .await;
                 let passed = match (desc, attempt) {
                     ("last boot time check", Ok((_, stdout, _))) => {
@@ -148,23 +136,24 @@ impl Runner {
         Ok(result)
     }
 
-    /// Connects (within `connect_timeout`) and runs `command`: its rc, stdout and
+    /// Connects (within `connect_timeout`) and runs `command` with the task's become: its rc, stdout and
     /// stderr, or `Err` when the host does not answer.
     async fn reboot_attempt(
         &self,
+        task: &Task,
         host: &mut HostState,
         vars: &Arc<Vars>,
         delegated: Option<&str>,
-        become_: Option<BecomeSpec>,
         command: &str,
         connect_timeout: Option<Duration>,
     ) -> Result<(i32, String, String), ()> {
         let limit = connect_timeout.unwrap_or(Duration::from_secs(30));
         tokio::time::timeout(limit, async {
             let conn = self
-                .connection_for(host, vars, delegated)
+                .connection_for(task, host, vars, delegated)
                 .await
                 .map_err(|_| ())?;
+            let become_ = self.become_spec(task, vars).map_err(|_| ())?;
             let conn = with_become(conn, become_).map_err(|_| ())?;
             let out = conn.exec(&Command::new(command)).await.map_err(|_| ())?;
             Ok((out.rc, out.stdout_text(), out.stderr_text()))

@@ -100,6 +100,35 @@ pub struct TaskOptions {
     pub delegate_to: Option<String>,
     /// `timeout:` seconds a task may run before it fails.
     pub timeout: Option<Json>,
+    /// `connection:`, `remote_user:` and `port:` (a play's `user:` is its `remote_user`).
+    pub connect: ConnectKeywords<String, Json>,
+}
+
+/// The keywords that choose how a host is reached, as written (`ConnectKeywords<String,
+/// Json>`) or rendered for one host (`ConnectKeywords`). A host's `ansible_connection`,
+/// `ansible_user` and `ansible_port` variables win over them, as in Ansible.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ConnectKeywords<T = String, P = u16> {
+    /// `connection:` (`local`, `ssh` ...).
+    pub connection: Option<T>,
+    /// `remote_user:`.
+    pub remote_user: Option<T>,
+    /// `port:`.
+    pub port: Option<P>,
+}
+
+impl<T: Clone, P: Clone> ConnectKeywords<T, P> {
+    /// These keywords with `inner`'s set values taking precedence.
+    pub fn overlay(&self, inner: &Self) -> Self {
+        ConnectKeywords {
+            connection: inner.connection.clone().or_else(|| self.connection.clone()),
+            remote_user: inner
+                .remote_user
+                .clone()
+                .or_else(|| self.remote_user.clone()),
+            port: inner.port.clone().or_else(|| self.port.clone()),
+        }
+    }
 }
 
 impl TaskOptions {
@@ -133,6 +162,7 @@ impl TaskOptions {
                 .clone()
                 .or_else(|| self.delegate_to.clone()),
             timeout: inner.timeout.clone().or_else(|| self.timeout.clone()),
+            connect: self.connect.overlay(&inner.connect),
         }
     }
 }

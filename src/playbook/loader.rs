@@ -302,7 +302,7 @@ impl Loader {
             .ok_or_else(|| SourceError::new(&node.span, "a play must be a mapping"))?;
         for (key, _) in entries {
             let name = key.key_string();
-            if !PLAY_KEYWORDS.contains(&name.as_str()) {
+            if !PLAY_KEYWORDS.contains(&name.as_str()) && name != "user" {
                 let mut err = SourceError::new(
                     &key.span,
                     format!("'{name}' is not a valid attribute for a Play"),
@@ -334,7 +334,16 @@ impl Loader {
                 .with_help("add `hosts: all` (or a group or host pattern) to the play"));
             }
         };
-        let options = parse_options(node)?;
+        let mut options = parse_options(node)?;
+        if let Some(user) = node.get("user") {
+            if options.connect.remote_user.is_some() {
+                return Err(SourceError::new(
+                    &node.span,
+                    "both 'user' and 'remote_user' are set for this play. The use of 'user' is deprecated, and should be removed",
+                ));
+            }
+            options.connect.remote_user = Some(user.key_string());
+        }
         let tags = parse_tags(node.get("tags"))?;
         let ctx = LoadContext {
             inherited: Inherited {
@@ -1307,6 +1316,11 @@ fn parse_options(node: &Node) -> Result<TaskOptions, SourceError> {
         run_once: json("run_once"),
         delegate_to: string("delegate_to"),
         timeout: json("timeout"),
+        connect: ConnectKeywords {
+            connection: string("connection"),
+            remote_user: string("remote_user"),
+            port: json("port"),
+        },
     })
 }
 
