@@ -47,6 +47,7 @@ impl AppError {
     /// The exit code for this error.
     pub fn exit_code(&self) -> i32 {
         match self {
+            AppError::Run(crate::executor::RunError::VarsFile(_)) => EXIT_LOAD,
             AppError::Run(_) => EXIT_RUN,
             AppError::Usage(_) => EXIT_OPTIONS,
             _ => EXIT_LOAD,

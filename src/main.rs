@@ -9,6 +9,7 @@ use clap::Parser;
 use bosun::app::{self, AppError};
 use bosun::cli::Cli;
 use bosun::connection::{self, round_trips};
+use bosun::executor::RunError;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -106,6 +107,9 @@ fn report(err: AppError) {
     match err {
         AppError::Source(source) => eprintln!("{:?}", miette::Report::new(source)),
         AppError::Message(message) | AppError::Usage(message) => eprintln!("ERROR! {message}"),
+        AppError::Run(RunError::VarsFile(source)) => {
+            eprintln!("{:?}", miette::Report::new(source))
+        }
         AppError::Run(err) => eprintln!("ERROR! {err}"),
     }
 }

@@ -491,3 +491,25 @@ fn ansible_roles_path_from_the_environment_finds_roles() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert!(scratch.path().join("greeted").is_file());
 }
+
+#[test]
+fn a_vars_file_that_does_not_parse_stops_the_run_before_the_play() {
+    let scratch = Scratch::new();
+    scratch.write("broken.yml", "a: [\n");
+    let marker = scratch.path().join("ran");
+    scratch.write(
+        "play.yml",
+        &format!(
+            "- hosts: localhost\n  gather_facts: false\n  vars_files:\n    - missing.yml\n    - broken.yml\n  tasks:\n    - command: touch {}\n",
+            marker.display()
+        ),
+    );
+    let (code, out, err) = run(&scratch, &["run", "play.yml", "-c", "local"]);
+    assert_eq!(code, 4, "{out}\n{err}");
+    assert!(
+        err.contains("broken.yml:2:1"),
+        "names the file and line: {err}"
+    );
+    assert!(!out.contains("PLAY"), "no play started: {out}");
+    assert!(!marker.exists(), "no task ran");
+}

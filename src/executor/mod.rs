@@ -120,6 +120,10 @@ pub enum RunError {
     /// A play's `strategy` names no strategy, or cannot be rendered.
     #[error("Invalid play strategy specified: {0}")]
     Strategy(String),
+    /// A file of a play's `vars_files` exists but cannot be read (Ansible's parser
+    /// error: exit 4 before the play starts).
+    #[error(transparent)]
+    VarsFile(#[from] crate::source::SourceError),
 }
 
 /// The inventory at one moment of the run, with what tasks read of it often.

@@ -82,6 +82,7 @@ impl Runner {
             self.reporter.no_hosts("skipping: no hosts matched");
             return Ok(true);
         }
+        self.check_vars_files(play)?;
         self.reporter.play_start(&name);
         let strategy = self.strategy(play)?;
         let batches = serial_batches(play.serial.as_ref(), selected.len());
@@ -275,6 +276,26 @@ impl Runner {
             .render_str(&play.strategy, &vars)
             .map_err(|err| RunError::Strategy(format!("{} ({})", play.strategy, err.message)))?;
         Strategy::named(&name).ok_or(RunError::Strategy(name))
+    }
+
+    /// Reads the `vars_files` whose paths need no host variable before the play
+    /// starts, as Ansible does when it names the play: one that exists but does not
+    /// parse stops the run.
+    fn check_vars_files(&self, play: &Play) -> Result<(), RunError> {
+        if play.vars_files.is_empty() {
+            return Ok(());
+        }
+        let vars = self.play_keyword_vars(play);
+        for (candidates, _) in &play.vars_files {
+            let found = candidates
+                .iter()
+                .map_while(|file| self.templar.render_str(file, &vars).ok())
+                .find_map(|path| loader::find_vars_file(&play.dir, &path));
+            if let Some(found) = found {
+                loader::load_vars_file(&found)?;
+            }
+        }
+        Ok(())
     }
 
     /// Reads the play's `vars_files` for each host (paths may use host variables), as
