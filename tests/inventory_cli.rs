@@ -139,3 +139,16 @@ fn a_missing_inventory_source_is_a_warning_and_the_run_goes_on_with_localhost() 
     assert!(scratch.path().join("ran").is_file());
     assert!(stdout(&output).contains("skipping: no hosts matched"));
 }
+
+#[test]
+fn an_inventory_path_with_commas_is_a_file_when_it_exists() {
+    let scratch = Scratch::new();
+    scratch.write("a,b,c/hosts", "web1 ansible_connection=local\n");
+    scratch.write("a,b,c/group_vars/all.yml", "from_group_vars: here\n");
+    let output = scratch.bosun(&["inventory", "-i", "a,b,c/hosts", "--host", "web1"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    let vars: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("JSON");
+    assert_eq!(vars["from_group_vars"], "here", "the directory's group_vars");
+    let list = scratch.bosun(&["inventory", "-i", "a,b,c/hosts", "--list"]);
+    assert!(!stdout(&list).contains("\"a\""), "not a host list: {}", stdout(&list));
+}
