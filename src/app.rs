@@ -58,6 +58,7 @@ impl AppError {
 /// Runs the command line; returns the exit code.
 pub async fn run(cli: Cli) -> Result<i32, AppError> {
     let config = Config::discover().map_err(|e| AppError::Message(e.to_string()))?;
+    crate::hash_behaviour::set_merge(config.hash_merge().map_err(AppError::Message)?);
     for warning in &config.sources.warnings {
         eprintln!("[WARNING]: {warning}");
     }

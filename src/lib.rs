@@ -11,6 +11,7 @@ pub mod fqcn;
 #[cfg(test)]
 mod fuzz;
 pub mod glob;
+pub mod hash_behaviour;
 pub mod inventory;
 pub mod listing;
 pub mod modules;

@@ -705,3 +705,67 @@ fn ad_hoc_playbook_dir_brings_its_group_vars() {
         "localhost | SUCCESS => {\n    \"greeting\": \"from the playbook dir\"\n}\n"
     );
 }
+
+#[test]
+fn hash_behaviour_merge_merges_dictionaries_across_every_variable_layer() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "p/one.yml",
+        "all:\n  hosts:\n    h1:\n      ansible_connection: local\n      d: {from_one: 1, shared: one}\n",
+    );
+    scratch.write(
+        "p/two.yml",
+        "all:\n  hosts:\n    h1:\n      d: {from_two: 2, shared: two}\n",
+    );
+    scratch.write(
+        "p/group_vars/all.yml",
+        "d: {from_group: 0, shared: group}\n",
+    );
+    scratch.write(
+        "p/play.yml",
+        "- hosts: h1\n  gather_facts: false\n  vars:\n    d: {from_play: 3, deep: {a: 1}}\n  tasks:\n    - copy:\n        content: \"{{ d | to_json }}\"\n        dest: \"{{ out }}\"\n",
+    );
+    let out = scratch.path().join("d.json");
+    let out_var = format!("out={}", out.display());
+    let extra = r#"{"d": {"deep": {"b": 2}}}"#;
+    let args = [
+        "run", "play.yml", "-i", "one.yml", "-i", "two.yml", "-e", &out_var, "-e", extra,
+    ];
+    let merged = bosun_in(
+        &scratch,
+        "p",
+        &args,
+        &[("ANSIBLE_HASH_BEHAVIOUR", "merge")],
+        "",
+    );
+    assert_eq!(merged.status.code(), Some(0), "{}", stdout(&merged));
+    let written: serde_json::Value = serde_json::from_str(&read(&out)).expect("JSON");
+    assert_eq!(
+        written,
+        serde_json::json!({"from_group": 0, "from_one": 1, "from_two": 2, "shared": "two",
+            "from_play": 3, "deep": {"a": 1, "b": 2}})
+    );
+
+    let replaced = bosun_in(&scratch, "p", &args, &[], "");
+    assert_eq!(replaced.status.code(), Some(0), "{}", stdout(&replaced));
+    let written: serde_json::Value = serde_json::from_str(&read(&out)).expect("JSON");
+    assert_eq!(
+        written,
+        serde_json::json!({"deep": {"b": 2}}),
+        "replace is the default"
+    );
+
+    let bogus = bosun_in(
+        &scratch,
+        "p",
+        &args,
+        &[("ANSIBLE_HASH_BEHAVIOUR", "bogus")],
+        "",
+    );
+    assert_ne!(bogus.status.code(), Some(0));
+    assert!(
+        stderr(&bogus).contains("Invalid value 'bogus' for config 'DEFAULT_HASH_BEHAVIOUR'. Valid values are: replace, merge"),
+        "{}",
+        stderr(&bogus)
+    );
+}

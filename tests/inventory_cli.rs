@@ -148,7 +148,14 @@ fn an_inventory_path_with_commas_is_a_file_when_it_exists() {
     let output = scratch.bosun(&["inventory", "-i", "a,b,c/hosts", "--host", "web1"]);
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
     let vars: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("JSON");
-    assert_eq!(vars["from_group_vars"], "here", "the directory's group_vars");
+    assert_eq!(
+        vars["from_group_vars"], "here",
+        "the directory's group_vars"
+    );
     let list = scratch.bosun(&["inventory", "-i", "a,b,c/hosts", "--list"]);
-    assert!(!stdout(&list).contains("\"a\""), "not a host list: {}", stdout(&list));
+    assert!(
+        !stdout(&list).contains("\"a\""),
+        "not a host list: {}",
+        stdout(&list)
+    );
 }

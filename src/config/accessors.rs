@@ -212,6 +212,18 @@ impl Config {
         self.text("RETRY_FILES_SAVE_PATH").map(PathBuf::from)
     }
 
+    /// Whether `hash_behaviour` is `merge` (else `replace`); any other value is
+    /// refused with Ansible's message.
+    pub fn hash_merge(&self) -> Result<bool, String> {
+        match self.text("DEFAULT_HASH_BEHAVIOUR").as_deref() {
+            None | Some("replace") => Ok(false),
+            Some("merge") => Ok(true),
+            Some(other) => Err(format!(
+                "Invalid value '{other}' for config 'DEFAULT_HASH_BEHAVIOUR'. Valid values are: replace, merge"
+            )),
+        }
+    }
+
     /// `gathering`; anything but `explicit` or `smart` is `implicit`.
     pub fn gathering(&self) -> Gathering {
         match self.text("DEFAULT_GATHERING").as_deref() {

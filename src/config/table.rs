@@ -603,7 +603,7 @@ pub static SETTINGS: &[Setting] = &[
         env: &["ANSIBLE_HASH_BEHAVIOUR"],
         kind: Kind::Str,
         default: Some("replace"),
-        bosun: Use::Ignored,
+        bosun: Use::Used("merge: dictionaries defined again are merged at every variable layer"),
     },
     Setting {
         name: "DEFAULT_HOST_LIST",

@@ -9,6 +9,7 @@ use serde_json::{Map, Value as Json};
 
 use super::host::{Memory, recalled, visible_vars};
 use super::{HostState, InventoryNow};
+use crate::hash_behaviour::layer;
 use crate::playbook::{Play, RoleScope, Task};
 use crate::template::Vars;
 
@@ -127,31 +128,31 @@ pub fn task_vars(
     }
     let mut vars = Map::new();
     for role in &roles {
-        vars.extend(role.defaults.clone());
+        layer(&mut vars, role.defaults.clone());
     }
-    vars.extend(host.inventory_vars.clone());
-    vars.extend(host.facts.clone());
+    layer(&mut vars, host.inventory_vars.clone());
+    layer(&mut vars, host.facts.clone());
     // A host without gathered facts still has `ansible_facts`, empty, as in Ansible.
     vars.entry("ansible_facts")
         .or_insert_with(|| Json::Object(Map::new()));
-    vars.extend(scope.play.vars.clone());
+    layer(&mut vars, scope.play.vars.clone());
     if let Some(files) = scope.vars_files.get(&host.name) {
-        vars.extend(files.clone());
+        layer(&mut vars, files.clone());
     }
     for role in &roles {
-        vars.extend(role.vars.clone());
+        layer(&mut vars, role.vars.clone());
     }
     if let Some(task) = task {
-        vars.extend(task.vars.clone());
+        layer(&mut vars, task.vars.clone());
     }
-    vars.extend(host.included_vars.clone());
-    vars.extend(host.host_vars.clone());
+    layer(&mut vars, host.included_vars.clone());
+    layer(&mut vars, host.host_vars.clone());
     // A role's parameters, after those of the roles that pulled it in as a
     // dependency (outermost first), as Ansible's `get_role_params` walks the chain.
     for scope in role.map(role_chain).unwrap_or_default().iter().rev() {
-        vars.extend(scope.params.clone());
+        layer(&mut vars, scope.params.clone());
     }
-    vars.extend(runner.options.extra_vars.clone());
+    layer(&mut vars, runner.options.extra_vars.clone());
 
     let name = host.name.clone();
     let short = name.split('.').next().unwrap_or_default().to_string();

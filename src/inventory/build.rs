@@ -74,7 +74,7 @@ impl Inventory {
     pub(super) fn set_host_var(&mut self, host: &str, key: &str, value: Json) {
         if let Some(host) = self.hosts.get_mut(host) {
             host.untrusted.remove(key);
-            host.vars.insert(key.to_string(), value);
+            crate::hash_behaviour::set(&mut host.vars, key.to_string(), value);
         }
     }
 
@@ -82,7 +82,7 @@ impl Inventory {
     pub(super) fn set_untrusted_host_var(&mut self, host: &str, key: &str, value: Json) {
         if let Some(host) = self.hosts.get_mut(host) {
             host.untrusted.insert(key.to_string());
-            host.vars.insert(key.to_string(), value);
+            crate::hash_behaviour::set(&mut host.vars, key.to_string(), value);
         }
     }
 
@@ -104,7 +104,7 @@ impl Inventory {
             }
             .ok_or_else(|| format!("ansible_group_priority must be an integer, not {value}"))?;
         } else {
-            group.vars.insert(key.to_string(), value);
+            crate::hash_behaviour::set(&mut group.vars, key.to_string(), value);
         }
         Ok(())
     }

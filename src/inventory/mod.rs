@@ -441,10 +441,10 @@ impl Inventory {
     }
 }
 
-/// Copies every top-level key of `layer` over `into`.
+/// Lays every top-level key of `layer` over `into` (merged under `hash_behaviour=merge`).
 fn merge(into: &mut Vars, layer: Option<&Vars>) {
     for (key, value) in layer.into_iter().flatten() {
-        into.insert(key.clone(), value.clone());
+        crate::hash_behaviour::set(into, key.clone(), value.clone());
     }
 }
 
