@@ -17,26 +17,39 @@ pub fn set_merge(merge: bool) {
 
 /// Sets `key` to `value` in `vars` as Ansible's `combine_vars` does.
 pub fn set(vars: &mut Map<String, Json>, key: String, value: Json) {
-    if !MERGE.load(Ordering::Relaxed) {
+    if !merging() {
         vars.insert(key, value);
         return;
     }
-    match (vars.get_mut(&key), value) {
-        (Some(Json::Object(earlier)), Json::Object(later)) => merge_into(earlier, later),
-        (_, value) => {
-            vars.insert(key, value);
-        }
-    }
+    combine(vars, Map::from_iter([(key, value)]), true);
 }
 
 /// Lays `layer` over `vars`, every key as [`set`] does.
 pub fn layer(vars: &mut Map<String, Json>, layer: Map<String, Json>) {
-    if !MERGE.load(Ordering::Relaxed) {
+    if !merging() {
         vars.extend(layer);
         return;
     }
+    combine(vars, layer, true);
+}
+
+/// Whether `merge` is in force.
+pub fn merging() -> bool {
+    MERGE.load(Ordering::Relaxed)
+}
+
+/// Lays `layer` over `vars`, merging dictionaries when `merge` (whatever the
+/// configured behaviour), as `combine_vars(a, b, merge=...)` does.
+pub fn combine(vars: &mut Map<String, Json>, layer: Map<String, Json>, merge: bool) {
     for (key, value) in layer {
-        set(vars, key, value);
+        match (vars.get_mut(&key), value) {
+            (Some(Json::Object(earlier)), Json::Object(later)) if merge => {
+                merge_into(earlier, later)
+            }
+            (_, value) => {
+                vars.insert(key, value);
+            }
+        }
     }
 }
 

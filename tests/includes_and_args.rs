@@ -383,3 +383,102 @@ fn import_playbook_vars_reach_every_imported_play_over_its_own() {
     );
     assert_eq!(scratch.read("second"), "red square");
 }
+
+#[test]
+fn include_vars_walks_a_directory_as_ansibles_action_does() {
+    let scratch = Scratch::new();
+    for (file, text) in [
+        ("vars/conf/a.yml", "a: 1\nd: {x: 1}\n"),
+        ("vars/conf/b.json", "{\"b\": 2}\n"),
+        ("vars/conf/skip.bak", "not: read\n"),
+        ("vars/conf/sub/c.yaml", "c: 3\n"),
+        ("vars/conf/sub/deeper/e.yml", "e: 5\n"),
+        ("vars/list.yml", "- not a mapping\n"),
+        ("over.yml", "d: {y: 2}\n"),
+    ] {
+        scratch.write(file, text);
+    }
+    scratch.write(
+        "site.yml",
+        r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - include_vars: {dir: vars/conf, depth: 2, ignore_files: [bak], name: conf}
+      register: walked
+    - include_vars: {dir: vars/conf, files_matching: "^c", extensions: [yaml]}
+      register: matched
+    - include_vars: nothere.yml
+      register: missing
+      ignore_errors: true
+    - include_vars: list.yml
+      register: listed
+      ignore_errors: true
+    - include_vars: {dir: vars/conf, bogus: 1}
+      register: bogus
+      ignore_errors: true
+    - include_vars: {dir: vars/conf, depth: 1, ignore_files: [bak]}
+    - include_vars: {file: over.yml, hash_behaviour: merge}
+    - copy:
+        dest: "{{ playbook_dir }}/report.json"
+        content: "{{ {'walked': walked.ansible_included_var_files, 'conf': conf,
+          'matched': matched.ansible_included_var_files, 'c': c,
+          'missing': missing.message, 'listed': listed.message,
+          'bogus': bogus.msg, 'd': d} | to_json }}"
+"#,
+    );
+    let output = scratch.bosun(&["run", "site.yml", "-i", "localhost,", "-c", "local"]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    let dir = scratch.path().canonicalize().expect("absolute scratch");
+    let path = |rel: &str| format!("{}/{rel}", dir.display());
+    let report: serde_json::Value =
+        serde_json::from_str(&scratch.read("report.json")).expect("JSON");
+    assert_eq!(
+        report["walked"],
+        serde_json::json!([
+            path("vars/conf/a.yml"),
+            path("vars/conf/b.json"),
+            path("vars/conf/sub/c.yaml")
+        ]),
+        "sorted, two levels deep, .bak ignored, absolute paths"
+    );
+    assert_eq!(
+        report["conf"],
+        serde_json::json!({"a": 1, "d": {"x": 1}, "b": 2, "c": 3})
+    );
+    assert_eq!(
+        report["matched"],
+        serde_json::json!([path("vars/conf/sub/c.yaml")])
+    );
+    assert_eq!(report["c"], 3);
+    let missing = report["missing"].as_str().expect("a message");
+    assert!(
+        missing.starts_with(&format!(
+            "Could not find or access 'nothere.yml'\nSearched in:\n\t{}\n",
+            path("vars/nothere.yml")
+        )),
+        "{missing}"
+    );
+    assert_eq!(
+        report["listed"],
+        format!(
+            "{} must be stored as a dictionary/hash",
+            path("vars/list.yml")
+        )
+    );
+    assert_eq!(
+        report["bogus"],
+        "Task failed: bogus is not a valid option in include_vars"
+    );
+    assert_eq!(
+        report["d"],
+        serde_json::json!({"x": 1, "y": 2}),
+        "hash_behaviour: merge"
+    );
+}

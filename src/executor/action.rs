@@ -10,7 +10,7 @@ use super::task::{
     unreachable_result,
 };
 use super::vars::OMIT;
-use super::{HostState, Runner, censor};
+use super::{HostState, Runner};
 use crate::connection::{Become, BecomeSpec, Connection, ConnectionError, LocalConnection};
 use crate::modules::{
     self, Args, FreeForm, ModuleContext, ModuleError, Outcome, Target, VarLookup,
@@ -196,9 +196,7 @@ impl Runner {
                 self.run_control(task, *action, args, host, vars, delegated)
                     .await
             }
-            Action::IncludeVars { path, dir, name } => {
-                self.include_vars(task, path, *dir, name.as_deref(), host, vars)
-            }
+            Action::IncludeVars { args } => self.include_vars(task, args, host, vars),
             Action::Block { .. }
             | Action::IncludeTasks { .. }
             | Action::IncludeRole { .. }
@@ -500,42 +498,6 @@ impl Runner {
         }
         let mut result = modules::ok(false);
         result.insert("ansible_facts".into(), Json::Object(set));
-        Ok(result)
-    }
-
-    /// `include_vars`: a file or directory read and its variables set for the host.
-    fn include_vars(
-        &self,
-        task: &Task,
-        path: &str,
-        dir: bool,
-        name: Option<&str>,
-        host: &mut HostState,
-        vars: &Arc<Vars>,
-    ) -> Result<Outcome, String> {
-        let rendered = self
-            .templar
-            .render_str(path, vars)
-            .map_err(|err| located(&err, &task.span, "include_vars"))?;
-        let (loaded, vaulted) = super::includes::load_include_vars(&rendered, dir, task)?;
-        let mut result = modules::ok(false);
-        if vaulted {
-            result.insert(censor::NO_LOG_KEY.into(), Json::Bool(true));
-        }
-        let facts = match name {
-            Some(name) => {
-                let mut nested = Map::new();
-                nested.insert(name.to_string(), Json::Object(loaded));
-                nested
-            }
-            None => loaded,
-        };
-        host.included_vars.extend(facts.clone());
-        result.insert("ansible_facts".into(), Json::Object(facts));
-        result.insert(
-            "ansible_included_var_files".into(),
-            Json::Array(vec![Json::String(rendered)]),
-        );
         Ok(result)
     }
 

@@ -1,5 +1,5 @@
 //! `include_tasks` and `include_role`: the file or role chosen per host at run time,
-//! loaded and run on the hosts that chose it; `include_vars` files read.
+//! loaded and run on the hosts that chose it.
 
 use super::looping::insert_loop_vars;
 use super::play::{ListKind, PlayRun};
@@ -272,56 +272,4 @@ impl Runner {
             }
         }
     }
-}
-
-/// Reads the variables of `include_vars`: one file, or every YAML file of a directory;
-/// the flag says whether any file was vault-encrypted (its result is then censored,
-/// as Ansible does).
-pub fn load_include_vars(
-    path: &str,
-    dir: bool,
-    task: &Task,
-) -> Result<(Map<String, Json>, bool), String> {
-    let base = task
-        .role
-        .as_ref()
-        .map_or_else(|| task.span.dir(), |r| r.path.join("vars"));
-    let mut full = base.join(path);
-    if !full.exists() {
-        full = task.span.dir().join(path);
-    }
-    let mut vars = Map::new();
-    if dir {
-        let mut files: Vec<_> = std::fs::read_dir(&full)
-            .map_err(|err| format!("cannot read {}: {err}", full.display()))?
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| {
-                matches!(
-                    p.extension().and_then(|e| e.to_str()),
-                    Some("yml" | "yaml" | "json")
-                )
-            })
-            .collect();
-        files.sort();
-        for file in &files {
-            vars.extend(loader::load_vars_file(file).map_err(|e| e.to_string())?);
-        }
-        Ok((vars, files.iter().any(|f| is_vault_file(f))))
-    } else {
-        if !Path::new(&full).exists() {
-            return Err(format!("Could not find or access '{path}'"));
-        }
-        let vars = loader::load_vars_file(&full).map_err(|e| e.to_string())?;
-        Ok((vars, is_vault_file(&full)))
-    }
-}
-
-/// Whether `path` starts with the vault header.
-fn is_vault_file(path: &Path) -> bool {
-    use std::io::Read;
-    let mut head = [0u8; 14];
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut head))
-        .is_ok_and(|()| crate::vault::is_encrypted(&head))
 }

@@ -9,6 +9,7 @@ mod connections;
 mod control;
 mod handlers;
 mod host;
+mod include_vars;
 mod includes;
 mod jobs;
 mod keywords;

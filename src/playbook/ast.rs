@@ -284,12 +284,9 @@ pub enum Action {
     },
     /// `include_vars:` a file or directory.
     IncludeVars {
-        /// File path (`file:`/free form) or directory (`dir:`).
-        path: String,
-        /// Whether `path` is a directory.
-        dir: bool,
-        /// `name:` to nest the variables under.
-        name: Option<String>,
+        /// Its arguments as written (the free form under `_raw_params`), read when
+        /// the task runs, as Ansible's action plugin reads them.
+        args: IndexMap<String, Json>,
     },
     /// `meta:` one of the executor's own actions.
     Meta(Meta),

@@ -764,21 +764,7 @@ impl Loader {
                 args.shift_remove("cacheable");
                 Ok(Action::SetFact { facts: args })
             }
-            "include_vars" => {
-                let dir = args.get("dir").and_then(Json::as_str).map(str::to_string);
-                let path = dir.clone().or_else(|| raw_or("file")).ok_or_else(|| {
-                    SourceError::new(
-                        &value.span,
-                        "include_vars needs a file (`file:` or free form) or `dir:`",
-                    )
-                })?;
-                let nested = args.get("name").and_then(Json::as_str).map(str::to_string);
-                Ok(Action::IncludeVars {
-                    path,
-                    dir: dir.is_some(),
-                    name: nested,
-                })
-            }
+            "include_vars" => Ok(Action::IncludeVars { args }),
             "meta" => {
                 let what = raw_or("_raw_params").unwrap_or_default();
                 let meta = Meta::named(&what).ok_or_else(|| {

@@ -8,6 +8,7 @@ mod filters;
 mod jinja_tests;
 pub mod json_dump;
 mod lookups;
+pub use lookups::find_needle;
 mod nesting;
 pub mod pyfmt;
 mod pymethods;

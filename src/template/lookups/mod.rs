@@ -10,6 +10,8 @@ mod first_found;
 mod lists;
 mod password;
 mod search;
+
+pub use search::find_needle;
 mod sequence;
 mod tables;
 mod variables;

@@ -46,18 +46,37 @@ pub(super) fn unfrack(path: &str) -> String {
 /// Ansible's `find_file_in_search_path`: `needle` in the task's search path, under
 /// `subdir` first where one is given; `None` when it is nowhere.
 pub(super) fn find_file(ctx: &Ctx, subdir: Option<&str>, needle: &str) -> Option<String> {
-    let basedir = ctx.basedir().to_string_lossy().into_owned();
-    let paths = match ctx.var("ansible_search_path") {
+    find_needle(|name| ctx.var(name), subdir, needle).ok()
+}
+
+/// Ansible's `path_dwim_relative_stack` over the search path of a task whose
+/// variables `var` reads (`ansible_search_path`, `role_path`, `playbook_dir`): where
+/// `needle` is, under `subdir` first where one is given, or every place tried.
+pub fn find_needle(
+    var: impl Fn(&str) -> Option<Json>,
+    subdir: Option<&str>,
+    needle: &str,
+) -> Result<String, Vec<String>> {
+    let basedir = match var("playbook_dir") {
+        Some(Json::String(dir)) => dir,
+        _ => std::env::current_dir()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned(),
+    };
+    let paths = match var("ansible_search_path") {
         Some(Json::Array(items)) => items
             .iter()
             .filter_map(|p| p.as_str().map(str::to_string))
             .collect(),
         _ => vec![basedir.clone()],
     };
-    let is_role = ctx.var("role_path").is_some();
-    candidates(&paths, subdir, needle, is_role, &basedir)
-        .into_iter()
-        .find(|candidate| Path::new(candidate).exists())
+    let is_role = var("role_path").is_some();
+    let tried = candidates(&paths, subdir, needle, is_role, &basedir);
+    match tried.iter().find(|candidate| Path::new(candidate).exists()) {
+        Some(found) => Ok(found.clone()),
+        None => Err(tried),
+    }
 }
 
 /// The places `path_dwim_relative_stack` tries, in order. (Without a subdir, Ansible
