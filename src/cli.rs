@@ -125,7 +125,7 @@ pub struct RunArgs {
     /// Run notified handlers even on hosts where a task failed.
     #[arg(long)]
     pub force_handlers: bool,
-    /// Clear the fact cache (bosun keeps no facts between runs: nothing to clear).
+    /// Clear the fact cache of every host in the inventory.
     #[arg(long)]
     pub flush_cache: bool,
     /// Options shared with ad hoc mode.

@@ -7,6 +7,7 @@ pub mod config;
 pub mod connection;
 pub mod doc;
 pub mod executor;
+pub mod fact_cache;
 pub mod fqcn;
 #[cfg(test)]
 mod fuzz;
@@ -14,6 +15,7 @@ pub mod glob;
 pub mod hash_behaviour;
 pub mod inventory;
 pub mod listing;
+pub mod local_write;
 pub mod modules;
 pub mod options;
 pub mod output;

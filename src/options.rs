@@ -68,6 +68,8 @@ pub fn run_options(
         force_handlers: run.is_some_and(|r| r.force_handlers) || config.force_handlers(),
         any_errors_fatal: config.any_errors_fatal(),
         step: step.then(|| Arc::new(crate::output::Step::new(columns()))),
+        fact_cache: config.fact_cache().map_err(AppError::Message)?,
+        flush_cache: run.is_some_and(|r| r.flush_cache),
     })
 }
 

@@ -70,7 +70,7 @@ pub fn undefined_variables(playbook: &Playbook, outer_known: &HashSet<String>) -
         }
         for task in &tasks {
             carried.extend(task.register.clone());
-            if let Action::SetFact { facts } = &task.action {
+            if let Action::SetFact { facts, .. } = &task.action {
                 carried.extend(facts.keys().cloned());
             }
         }
@@ -160,7 +160,7 @@ fn check_task(task: &Task, known: &HashSet<String>, errors: &mut Vec<SourceError
                 collect_strings(value, &mut templates);
             }
         }
-        Action::SetFact { facts } => {
+        Action::SetFact { facts, .. } => {
             for value in facts.values() {
                 collect_strings(value, &mut templates);
             }

@@ -212,6 +212,18 @@ impl Config {
         self.text("RETRY_FILES_SAVE_PATH").map(PathBuf::from)
     }
 
+    /// `fact_caching` with its connection, prefix and timeout.
+    pub fn fact_cache(&self) -> Result<crate::fact_cache::FactCache, String> {
+        crate::fact_cache::FactCache::configured(
+            &self.text("CACHE_PLUGIN").unwrap_or_else(|| "memory".into()),
+            self.text("CACHE_PLUGIN_CONNECTION").as_deref(),
+            &self.text("CACHE_PLUGIN_PREFIX").unwrap_or_default(),
+            self.int("CACHE_PLUGIN_TIMEOUT")
+                .and_then(|t| u64::try_from(t).ok())
+                .unwrap_or(0),
+        )
+    }
+
     /// Whether `hash_behaviour` is `merge` (else `replace`); any other value is
     /// refused with Ansible's message.
     pub fn hash_merge(&self) -> Result<bool, String> {

@@ -135,7 +135,7 @@ pub static SETTINGS: &[Setting] = &[
         env: &["ANSIBLE_CACHE_PLUGIN"],
         kind: Kind::Str,
         default: Some("memory"),
-        bosun: Use::Noted("accepted: facts are kept for the run, not cached between runs"),
+        bosun: Use::Used("memory (facts for the run) or jsonfile (one JSON file per host)"),
     },
     Setting {
         name: "CACHE_PLUGIN_CONNECTION",
@@ -143,7 +143,7 @@ pub static SETTINGS: &[Setting] = &[
         env: &["ANSIBLE_CACHE_PLUGIN_CONNECTION"],
         kind: Kind::Str,
         default: None,
-        bosun: Use::Ignored,
+        bosun: Use::Used("the jsonfile cache's directory"),
     },
     Setting {
         name: "CACHE_PLUGIN_PREFIX",
@@ -151,7 +151,7 @@ pub static SETTINGS: &[Setting] = &[
         env: &["ANSIBLE_CACHE_PLUGIN_PREFIX"],
         kind: Kind::Str,
         default: Some("ansible_facts"),
-        bosun: Use::Ignored,
+        bosun: Use::Used("the jsonfile cache's file name prefix"),
     },
     Setting {
         name: "CACHE_PLUGIN_TIMEOUT",
@@ -159,7 +159,7 @@ pub static SETTINGS: &[Setting] = &[
         env: &["ANSIBLE_CACHE_PLUGIN_TIMEOUT"],
         kind: Kind::Int,
         default: Some("86400"),
-        bosun: Use::Ignored,
+        bosun: Use::Used("seconds cached facts stay valid (0: always)"),
     },
     Setting {
         name: "COLLECTIONS_SCAN_SYS_PATH",

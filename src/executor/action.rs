@@ -191,7 +191,10 @@ impl Runner {
             Action::Unsupported { name } => Err(format!(
                 "module {name} is not supported by bosun (it is an ansible.builtin module bosun does not implement yet)"
             )),
-            Action::SetFact { facts } => self.set_fact(task, facts, host, vars),
+            Action::SetFact { facts, cacheable } => {
+                let cacheable = cacheable.as_ref().is_some_and(|c| self.flag(c, vars));
+                self.set_fact(task, facts, cacheable, host, vars)
+            }
             Action::Control { action, args } => {
                 self.run_control(task, *action, args, host, vars, delegated)
                     .await
@@ -457,6 +460,7 @@ impl Runner {
             && sets_facts
         {
             host.add_facts(facts);
+            self.cache_facts(host);
         }
         let mut result = match outcome {
             Err(ModuleError::Connection(err)) if !matches!(err, ConnectionError::Failed(_)) => {
@@ -470,11 +474,14 @@ impl Runner {
         result
     }
 
-    /// `set_fact`: the variables rendered and set for the host.
+    /// `set_fact`: the variables rendered and set for the host; `cacheable` ones are
+    /// facts too, kept in the fact cache (as Ansible, both: the set variable keeps its
+    /// precedence in this run).
     fn set_fact(
         &self,
         task: &Task,
         facts: &IndexMap<String, Json>,
+        cacheable: bool,
         host: &mut HostState,
         vars: &Arc<Vars>,
     ) -> Result<Outcome, String> {
@@ -495,6 +502,10 @@ impl Runner {
         }
         for (key, value) in &set {
             host.host_vars.insert(key.clone(), value.clone());
+        }
+        if cacheable {
+            host.add_facts(&set);
+            self.cache_facts(host);
         }
         let mut result = modules::ok(false);
         result.insert("ansible_facts".into(), Json::Object(set));

@@ -87,6 +87,10 @@ pub struct RunOptions {
     pub any_errors_fatal: bool,
     /// `--step`: the prompt asked before each task.
     pub step: Option<Arc<crate::output::Step>>,
+    /// `fact_caching`: where facts are kept between runs.
+    pub fact_cache: crate::fact_cache::FactCache,
+    /// `--flush-cache`: the cached facts of every inventory host are forgotten first.
+    pub flush_cache: bool,
 }
 
 /// How a run ended, for the exit code.
@@ -201,6 +205,7 @@ impl Runner {
     pub async fn run_playbook(&self, playbook: &Playbook) -> Result<Summary, RunError> {
         let limit = self.options.limit.clone();
         self.warn_inventory(limit.as_deref().unwrap_or("all"));
+        self.recall_cached_facts();
         for play in &playbook.plays {
             match self.run_play(play).await {
                 Ok(true) => {}
@@ -222,6 +227,7 @@ impl Runner {
         dir: PathBuf,
     ) -> Result<Summary, RunError> {
         self.warn_inventory(pattern);
+        self.recall_cached_facts();
         let play = crate::playbook::Play {
             name: Some("Ansible Ad-Hoc".into()),
             hosts: pattern.to_string(),
@@ -311,6 +317,44 @@ impl Runner {
     /// Whether the run was stopped.
     fn is_stopped(&self) -> bool {
         self.stopped.lock().map_or(true, |s| s.is_some())
+    }
+
+    /// Takes up the facts the cache kept for the inventory's hosts (after forgetting
+    /// them with `--flush-cache`), as their facts from an earlier play.
+    fn recall_cached_facts(&self) {
+        let cache = &self.options.fact_cache;
+        if !cache.persists() {
+            return;
+        }
+        let names = self.inventory().host_names();
+        let mut memory = self
+            .memory
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for name in names {
+            if self.options.flush_cache {
+                cache.flush(&name);
+                continue;
+            }
+            if let Some(facts) = cache.load(&name) {
+                let mut host = HostState::new(&name, Map::new());
+                host.add_facts(&facts);
+                memory.insert(name.clone(), host.remember());
+            }
+        }
+    }
+
+    /// Keeps `host`'s facts in the fact cache; a cache that cannot be written is a
+    /// warning, as in Ansible.
+    pub(super) fn cache_facts(&self, host: &HostState) {
+        if !self.options.fact_cache.persists() {
+            return;
+        }
+        let mut facts = host.facts.clone();
+        facts.remove("ansible_facts");
+        if let Err(message) = self.options.fact_cache.store(&host.name, &facts) {
+            self.reporter.warning(&message);
+        }
     }
 
     /// The error that stopped the run, taken out.

@@ -281,6 +281,9 @@ pub enum Action {
     SetFact {
         /// The variables (values may hold templates).
         facts: IndexMap<String, Json>,
+        /// `cacheable:` (bool or template): the variables are facts kept in the
+        /// fact cache too.
+        cacheable: Option<Json>,
     },
     /// `include_vars:` a file or directory.
     IncludeVars {

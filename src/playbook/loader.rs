@@ -761,8 +761,11 @@ impl Loader {
                 })
             }
             "set_fact" => {
-                args.shift_remove("cacheable");
-                Ok(Action::SetFact { facts: args })
+                let cacheable = args.shift_remove("cacheable");
+                Ok(Action::SetFact {
+                    facts: args,
+                    cacheable,
+                })
             }
             "include_vars" => Ok(Action::IncludeVars { args }),
             "meta" => {
@@ -839,7 +842,9 @@ impl Loader {
             return Ok(Action::Control { action, args });
         }
         if short == "set_fact" {
-            return Ok(Action::SetFact { facts: args });
+            let mut facts = args;
+            let cacheable = facts.shift_remove("cacheable");
+            return Ok(Action::SetFact { facts, cacheable });
         }
         let Some(module) = modules::lookup(short) else {
             return match crate::fqcn::is_ansible_builtin(short) {

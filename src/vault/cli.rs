@@ -343,5 +343,5 @@ pub fn write(file: &str, data: &[u8]) -> Result<(), String> {
             .write_all(data)
             .map_err(|e| format!("cannot write to stdout: {e}"));
     }
-    super::edit::write_atomic(&PathBuf::from(file), data)
+    crate::local_write::write_atomic(&PathBuf::from(file), data)
 }

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod ansible;
 pub mod http;
 pub mod nspawn;
 pub mod ssh;

@@ -93,10 +93,12 @@ fn two_actions_in_one_task_are_refused() {
 
 #[test]
 fn set_fact_and_include_vars_become_their_actions() {
-    let Action::SetFact { facts } = one("- set_fact: {a: 1, cacheable: true}").action else {
+    let Action::SetFact { facts, cacheable } = one("- set_fact: {a: 1, cacheable: true}").action
+    else {
         panic!("set_fact");
     };
     assert_eq!(facts.keys().collect::<Vec<_>>(), ["a"]);
+    assert_eq!(cacheable, Some(Json::Bool(true)));
     let Action::IncludeVars { args } = one("- include_vars: {dir: vars, name: loaded}").action
     else {
         panic!("include_vars");
