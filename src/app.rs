@@ -48,6 +48,7 @@ impl AppError {
     pub fn exit_code(&self) -> i32 {
         match self {
             AppError::Run(crate::executor::RunError::VarsFile(_)) => EXIT_LOAD,
+            AppError::Source(source) if source.general => EXIT_RUN,
             AppError::Run(_) => EXIT_RUN,
             AppError::Usage(_) => EXIT_OPTIONS,
             _ => EXIT_LOAD,

@@ -166,6 +166,8 @@ pub struct SourceError {
     pub span: Span,
     /// What the user can do about it, when we know.
     pub help: Option<String>,
+    /// Ansible raises it as a general error (exit 1), not a parser error (exit 4).
+    pub general: bool,
 }
 
 impl SourceError {
@@ -175,12 +177,19 @@ impl SourceError {
             message: message.into(),
             span: span.clone(),
             help: None,
+            general: false,
         }
     }
 
     /// Adds a hint on how to fix the problem.
     pub fn with_help(mut self, help: impl Into<String>) -> SourceError {
         self.help = Some(help.into());
+        self
+    }
+
+    /// Marks it one Ansible raises as a general error (exit 1).
+    pub fn general(mut self) -> SourceError {
+        self.general = true;
         self
     }
 }

@@ -513,3 +513,19 @@ fn a_vars_file_that_does_not_parse_stops_the_run_before_the_play() {
     assert!(!out.contains("PLAY"), "no play started: {out}");
     assert!(!marker.exists(), "no task ran");
 }
+
+#[test]
+fn an_argument_named_with_the_internal_prefix_is_refused_before_the_run() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "play.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: echo _ansible_ok=1\n    - set_fact:\n        _ansible_foo: bar\n      ignore_errors: true\n",
+    );
+    let (code, out, err) = run(&scratch, &["run", "play.yml", "-c", "local"]);
+    assert_eq!(code, 1, "a general error, as Ansible's: {out}\n{err}");
+    assert!(
+        err.contains("Invalid parameter specified beginning with keyword '_ansible_' for action 'set_fact': '_ansible_foo'. The prefix '_ansible_' is reserved for internal use only."),
+        "{err}"
+    );
+    assert!(!out.contains("TASK"), "nothing ran: {out}");
+}

@@ -657,6 +657,7 @@ impl Loader {
         if let Some(extra) = extra_args {
             merge_args_keyword(&mut args, extra)?;
         }
+        refuse_internal_args(name, &args, &value.span)?;
         let arg_span = |key: &str| -> Span {
             [Some(value), extra_args]
                 .into_iter()
@@ -1313,6 +1314,28 @@ fn parse_options(node: &Node) -> Result<TaskOptions, SourceError> {
             port: json("port"),
         },
     })
+}
+
+/// Refuses arguments named `_ansible_*` (Ansible keeps the prefix for itself), except
+/// in the free-form actions, as Ansible's `ModuleArgsParser` does.
+fn refuse_internal_args(
+    action: &str,
+    args: &IndexMap<String, Json>,
+    span: &Span,
+) -> Result<(), SourceError> {
+    if FREE_FORM_ACTIONS.contains(&crate::fqcn::short_name(action)) {
+        return Ok(());
+    }
+    match args.keys().find(|key| key.starts_with("_ansible_")) {
+        Some(key) => Err(SourceError::new(
+            span,
+            format!(
+                "Invalid parameter specified beginning with keyword '_ansible_' for action '{action}': '{key}'. The prefix '_ansible_' is reserved for internal use only."
+            ),
+        )
+        .general()),
+        None => Ok(()),
+    }
 }
 
 /// The files of one `vars_files` entry: a path, or a list of paths tried in order.
