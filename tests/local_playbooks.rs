@@ -529,3 +529,41 @@ fn an_argument_named_with_the_internal_prefix_is_refused_before_the_run() {
     );
     assert!(!out.contains("TASK"), "nothing ran: {out}");
 }
+
+#[test]
+fn python_percent_formatting_renders_as_in_ansible() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "play.yml",
+        r#"- hosts: localhost
+  gather_facts: false
+  vars:
+    d: {name: web, port: 8080}
+    items: [1, 2]
+  tasks:
+    - copy:
+        dest: "{{ playbook_dir }}/out"
+        content: |
+          {{ "%s:%d" % (d.name, d.port) }}
+          {{ "%(name)s-%(port)05d" % d }}
+          {{ "%.2f%%" % 12.3456 }}
+          {{ "%-5s|%5s|" % ("a", "b") }}
+          {{ "%s" % items }}
+          {{ "%x" % 255 }} {{ 7 % 3 }}
+    - debug: msg="{{ '%d' % 'x' }}"
+      ignore_errors: true
+      register: bad
+    - copy:
+        dest: "{{ playbook_dir }}/err"
+        content: "{{ bad.msg is search('a real number is required, not str') }}"
+"#,
+    );
+    let (code, out, err) = run(&scratch, &["run", "play.yml", "-c", "local"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(
+        scratch.read("out"),
+        "web:8080\nweb-08080\n12.35%\na    |    b|\n[1, 2]\nff 1\n",
+        "the bytes ansible-playbook 2.19 writes"
+    );
+    assert_eq!(scratch.read("err"), "True", "Python's error, and str(True)");
+}

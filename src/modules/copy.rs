@@ -100,10 +100,7 @@ impl StateModule for Copy {
                     "can not use content with a dir as dest: {dest}"
                 )));
             }
-            let text = match &args.content {
-                Json::String(s) => s.clone(),
-                other => crate::pyjson::dumps(other, None),
-            };
+            let text = content_text(&args.content);
             let source = Source {
                 data: text.into_bytes(),
                 src: None,
@@ -215,6 +212,17 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_default()
 }
 
+/// `content` as the bytes written, as Ansible's copy action makes them: lists and
+/// dicts as JSON, other values as Python's `str()` (`True`, not `true`).
+fn content_text(content: &Json) -> String {
+    match content {
+        Json::String(s) => s.clone(),
+        Json::Bool(true) => "True".into(),
+        Json::Bool(false) => "False".into(),
+        other => crate::pyjson::dumps(other, None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,5 +242,13 @@ mod tests {
         )
         .expect_err("both");
         assert_eq!(err, "parameters are mutually exclusive: content|src");
+    }
+
+    #[test]
+    fn content_that_is_not_text_is_written_as_ansible_writes_it() {
+        assert_eq!(content_text(&json!(true)), "True");
+        assert_eq!(content_text(&json!(1.5)), "1.5");
+        assert_eq!(content_text(&json!({"a": [1]})), r#"{"a": [1]}"#);
+        assert_eq!(content_text(&json!("x")), "x");
     }
 }

@@ -355,6 +355,7 @@ pub fn shielded<T>(call: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> 
 /// Builds one environment with everything Ansible templates expect.
 fn environment(behavior: UndefinedBehavior) -> Environment<'static> {
     let mut env = Environment::new();
+    minijinja::set_string_rem_hook(super::percent::rem);
     env.set_undefined_behavior(behavior);
     env.set_keep_trailing_newline(true);
     env.set_trim_blocks(true);

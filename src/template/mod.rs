@@ -10,6 +10,7 @@ pub mod json_dump;
 mod lookups;
 pub use lookups::find_needle;
 mod nesting;
+pub(crate) mod percent;
 pub mod pyfmt;
 mod pymethods;
 mod pyrandom;

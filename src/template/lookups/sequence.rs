@@ -144,81 +144,9 @@ fn generate(fields: &Fields) -> Result<Vec<String>, Failure> {
     Ok(out)
 }
 
-/// Python's `format % number` for a format with one conversion.
+/// Python's `format % number`.
 fn printf(format: &str, n: i64) -> Option<String> {
-    let at = format.find('%')?;
-    let (before, spec) = (&format[..at], &format[at + 1..]);
-    let flags_end = spec
-        .find(|c: char| !"-+ #0".contains(c))
-        .unwrap_or(spec.len());
-    let flags = &spec[..flags_end];
-    let rest = &spec[flags_end..];
-    let width_end = rest
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(rest.len());
-    let width: usize = rest[..width_end].parse().unwrap_or(0);
-    let rest = &rest[width_end..];
-    let (precision, rest) = match rest.strip_prefix('.') {
-        Some(p) => {
-            let end = p.find(|c: char| !c.is_ascii_digit()).unwrap_or(p.len());
-            (Some(p[..end].parse::<usize>().unwrap_or(0)), &p[end..])
-        }
-        None => (None, rest),
-    };
-    let conversion = rest.chars().next()?;
-    let after = &rest[conversion.len_utf8()..];
-    let negative = n < 0;
-    let magnitude = n.unsigned_abs();
-    let alternate = flags.contains('#');
-    let mut digits = match conversion {
-        'd' | 'i' | 'u' => magnitude.to_string(),
-        'o' => format!("{}{magnitude:o}", if alternate { "0o" } else { "" }),
-        'x' => format!("{}{magnitude:x}", if alternate { "0x" } else { "" }),
-        'X' => format!("{}{magnitude:X}", if alternate { "0X" } else { "" }),
-        'f' | 'F' => format!("{:.*}", precision.unwrap_or(6), magnitude as f64),
-        'e' | 'E' => {
-            let formatted = format!("{:.*e}", precision.unwrap_or(6), magnitude as f64);
-            let (mantissa, exponent) = formatted.split_once('e')?;
-            let exp: i32 = exponent.parse().ok()?;
-            let sign = if exp < 0 { '-' } else { '+' };
-            let text = format!("{mantissa}e{sign}{:02}", exp.abs());
-            if conversion == 'E' {
-                text.to_uppercase()
-            } else {
-                text
-            }
-        }
-        's' | 'r' => n.to_string(),
-        _ => return None,
-    };
-    if matches!(conversion, 'd' | 'i' | 'u')
-        && let Some(p) = precision
-        && digits.len() < p
-    {
-        digits = format!("{}{digits}", "0".repeat(p - digits.len()));
-    }
-    let sign = if conversion == 's' || conversion == 'r' {
-        ""
-    } else if negative {
-        "-"
-    } else if flags.contains('+') {
-        "+"
-    } else if flags.contains(' ') {
-        " "
-    } else {
-        ""
-    };
-    let body_len = sign.len() + digits.len();
-    let padded = if body_len >= width {
-        format!("{sign}{digits}")
-    } else if flags.contains('-') {
-        format!("{sign}{digits}{}", " ".repeat(width - body_len))
-    } else if flags.contains('0') && !matches!(conversion, 's' | 'r') {
-        format!("{sign}{}{digits}", "0".repeat(width - body_len))
-    } else {
-        format!("{}{sign}{digits}", " ".repeat(width - body_len))
-    };
-    Some(format!("{before}{padded}{after}"))
+    crate::template::percent::format(format, &minijinja::Value::from(n)).ok()
 }
 
 #[cfg(test)]
