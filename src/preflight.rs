@@ -118,6 +118,11 @@ fn module_facts(tasks: &[&Task]) -> Option<Vec<String>> {
 /// Names defined for the whole play; `None` when vars_files cannot be read statically.
 fn play_names(play: &Play) -> Option<HashSet<String>> {
     let mut known: HashSet<String> = play.vars.keys().cloned().collect();
+    let prompted = play
+        .vars_prompt
+        .iter()
+        .filter_map(|entry| entry.get("name"));
+    known.extend(prompted.filter_map(|name| name.as_str().map(str::to_string)));
     for (candidates, _) in &play.vars_files {
         if candidates
             .iter()

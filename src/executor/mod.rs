@@ -21,6 +21,7 @@ mod role_names;
 pub mod tags;
 mod task;
 mod vars;
+mod vars_prompt;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -125,6 +126,9 @@ pub enum RunError {
     /// A play's `strategy` names no strategy, or cannot be rendered.
     #[error("Invalid play strategy specified: {0}")]
     Strategy(String),
+    /// A play's `vars_prompt` entry cannot be rendered or its answer hashed.
+    #[error("{0}")]
+    Prompt(String),
     /// A file of a play's `vars_files` exists but cannot be read (Ansible's parser
     /// error: exit 4 before the play starts).
     #[error(transparent)]
@@ -235,6 +239,7 @@ impl Runner {
             dir,
             vars: Map::new(),
             vars_files: Vec::new(),
+            vars_prompt: Vec::new(),
             gather_facts: Some(false),
             pre_tasks: Vec::new(),
             roles: Vec::new(),

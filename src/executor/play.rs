@@ -83,6 +83,8 @@ impl Runner {
             return Ok(true);
         }
         self.check_vars_files(play)?;
+        let prompted = self.with_prompted_vars(play).map_err(RunError::Prompt)?;
+        let play = prompted.as_ref().unwrap_or(play);
         self.reporter.play_start(&name);
         let strategy = self.strategy(play)?;
         let batches = serial_batches(play.serial.as_ref(), selected.len());
@@ -242,7 +244,7 @@ impl Runner {
     }
 
     /// What the play's own keywords are rendered with ([`Play::keyword_vars`]).
-    fn play_keyword_vars(&self, play: &Play) -> Arc<crate::template::Vars> {
+    pub(super) fn play_keyword_vars(&self, play: &Play) -> Arc<crate::template::Vars> {
         crate::template::Vars::new(
             self.templar.clone(),
             play.keyword_vars(&self.options.extra_vars),

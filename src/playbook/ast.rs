@@ -22,7 +22,7 @@ pub struct Playbook {
 }
 
 /// One play.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Play {
     /// `name:` (defaults to the host pattern in banners).
     pub name: Option<String>,
@@ -37,6 +37,9 @@ pub struct Play {
     /// `vars_files:` entries, each a list of candidate paths (templates allowed) of
     /// which the first that exists is read, as Ansible reads a list entry.
     pub vars_files: Vec<(Vec<String>, Span)>,
+    /// `vars_prompt:` entries as written (mappings with a `name`), asked before the
+    /// play starts.
+    pub vars_prompt: Vec<Json>,
     /// `gather_facts:`, when the play says (the `gathering` setting decides otherwise).
     pub gather_facts: Option<bool>,
     /// `pre_tasks:`.

@@ -113,6 +113,7 @@ const PLAY_KEYWORDS: &[&str] = &[
     "timeout",
     "module_defaults",
     "debugger",
+    "vars_prompt",
 ];
 
 /// The keywords of a play's role entry (Ansible's `RoleDefinition` attributes); every
@@ -247,7 +248,22 @@ impl Loader {
         let root = yaml::load_file(path)?;
         let dir = absolute_dir(&root.span.dir());
         let items = match &root.value {
+            Value::Seq(items) if items.is_empty() && depth == 0 => {
+                return Err(SourceError::new(
+                    &root.span,
+                    format!(
+                        "A playbook must contain at least one play: {}",
+                        path.display()
+                    ),
+                ));
+            }
             Value::Seq(items) => items,
+            Value::Null if depth == 0 => {
+                return Err(SourceError::new(
+                    &root.span,
+                    format!("Empty playbook, nothing to do: {}", path.display()),
+                ));
+            }
             Value::Null => return Ok(()),
             _ => {
                 return Err(
@@ -318,12 +334,17 @@ impl Loader {
         }
         let hosts = match node.get("hosts") {
             Some(h) => match &h.value {
-                Value::Seq(items) => items
+                Value::Seq(items) if !items.is_empty() => items
                     .iter()
                     .map(Node::key_string)
                     .collect::<Vec<_>>()
                     .join(","),
-                Value::Null => return Err(SourceError::new(&h.span, "hosts: is empty")),
+                Value::Seq(_) | Value::Null => {
+                    return Err(SourceError::new(
+                        &h.span,
+                        "Hosts list cannot be empty. Please check your playbook",
+                    ));
+                }
                 _ => h.key_string(),
             },
             None => {
@@ -391,6 +412,7 @@ impl Loader {
                     .map(|item| Ok((vars_file_candidates(item)?, item.span.clone())))
                     .collect::<Result<_, SourceError>>()?,
                 Value::Str(s) => vec![(vec![s.clone()], list.span.clone())],
+                Value::Null => Vec::new(),
                 _ => {
                     return Err(SourceError::new(
                         &list.span,
@@ -400,6 +422,7 @@ impl Loader {
             },
             None => Vec::new(),
         };
+        let vars_prompt = parse_vars_prompt(node.get("vars_prompt"))?;
         let gather_facts = node.get("gather_facts").map(expect_bool).transpose()?;
         let strategy = node
             .get("strategy")
@@ -412,6 +435,7 @@ impl Loader {
             dir: dir.to_path_buf(),
             vars,
             vars_files,
+            vars_prompt,
             gather_facts,
             pre_tasks,
             roles,
@@ -913,6 +937,13 @@ impl Loader {
     /// One entry of a play's `roles:`.
     fn role_entry(&self, entry: &Node, ctx: &LoadContext) -> Result<Vec<Task>, SourceError> {
         let (name, params, when, tags) = match &entry.value {
+            Value::Str(name) if name.contains(',') => {
+                return Err(SourceError::new(
+                    &entry.span,
+                    format!("Invalid old style role requirement: {name}"),
+                )
+                .general());
+            }
             Value::Str(name) => (name.clone(), VarMap::new(), Vec::new(), Vec::new()),
             Value::Map(entries) => {
                 let name_node =
@@ -1314,6 +1345,29 @@ fn parse_options(node: &Node) -> Result<TaskOptions, SourceError> {
             port: json("port"),
         },
     })
+}
+
+/// A play's `vars_prompt:` entries (null is none); each must be a mapping with a
+/// `name`, as Ansible checks when it loads the play.
+fn parse_vars_prompt(node: Option<&Node>) -> Result<Vec<Json>, SourceError> {
+    let Some(node) = node else {
+        return Ok(Vec::new());
+    };
+    let items = match &node.value {
+        Value::Null => return Ok(Vec::new()),
+        Value::Seq(items) => items.iter().collect(),
+        _ => vec![node],
+    };
+    items
+        .into_iter()
+        .map(|item| match item.get("name") {
+            Some(_) => Ok(item.to_json()),
+            None => Err(SourceError::new(
+                &item.span,
+                "Invalid vars_prompt data structure, missing 'name' key",
+            )),
+        })
+        .collect()
 }
 
 /// Refuses arguments named `_ansible_*` (Ansible keeps the prefix for itself), except

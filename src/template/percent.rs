@@ -19,7 +19,9 @@ pub fn rem(fmt: &Value, args: &Value) -> Result<Value, minijinja::Error> {
 /// `fmt % args` as Python computes it, or Python's `TypeError`/`ValueError` text.
 pub fn format(fmt: &str, args: &Value) -> Result<String, String> {
     let pieces = parse(fmt)?;
-    let keyed = pieces.iter().any(|p| matches!(p, Piece::Conversion(c) if c.key.is_some()));
+    let keyed = pieces
+        .iter()
+        .any(|p| matches!(p, Piece::Conversion(c) if c.key.is_some()));
     let needed: usize = pieces.iter().map(Piece::arguments).sum();
     let is_map = args.kind() == ValueKind::Map;
     if keyed && !is_map {
@@ -210,7 +212,11 @@ fn convert(
     let (sign, body) = match spec.kind {
         '%' => (String::new(), "%".to_string()),
         's' | 'r' | 'a' => {
-            let text = if spec.kind == 's' { py_str(value) } else { py_repr(value) };
+            let text = if spec.kind == 's' {
+                py_str(value)
+            } else {
+                py_repr(value)
+            };
             let text = match precision {
                 Some(p) => text.chars().take(p).collect(),
                 None => text,
@@ -244,7 +250,11 @@ fn sign_of(negative: bool, flags: &str) -> String {
 }
 
 /// `%d %i %u %o %x %X`: the sign and the digits.
-fn integer(spec: &Spec, value: &Value, precision: Option<usize>) -> Result<(String, String), String> {
+fn integer(
+    spec: &Spec,
+    value: &Value,
+    precision: Option<usize>,
+) -> Result<(String, String), String> {
     let exact = matches!(spec.kind, 'o' | 'x' | 'X');
     let n: i128 = match value.kind() {
         ValueKind::Bool => i128::from(value.is_true()),
@@ -302,10 +312,7 @@ fn float(spec: &Spec, value: &Value, precision: Option<usize>) -> Result<(String
         ValueKind::Bool => f64::from(u8::from(value.is_true())),
         ValueKind::Number => f64::try_from(value.clone()).unwrap_or(0.0),
         _ => {
-            return Err(format!(
-                "must be real number, not {}",
-                type_name(value)
-            ));
+            return Err(format!("must be real number, not {}", type_name(value)));
         }
     };
     let negative = x.is_sign_negative() && !x.is_nan();
@@ -382,7 +389,12 @@ fn character(value: &Value) -> Result<String, String> {
         .and_then(|n| u32::try_from(n).ok())
         .and_then(char::from_u32)
         .map(String::from)
-        .ok_or_else(|| format!("%c requires an int or a unicode character, not {}", type_name(value)))
+        .ok_or_else(|| {
+            format!(
+                "%c requires an int or a unicode character, not {}",
+                type_name(value)
+            )
+        })
 }
 
 #[cfg(test)]
@@ -401,13 +413,25 @@ mod tests {
     fn conversions_match_python() {
         let cases: &[(&str, Value, &str)] = &[
             ("%s/%s", tuple(&[Value::from("a"), Value::from(1)]), "a/1"),
-            ("%5.1f|", Value::from(3.14159), "  3.1|"),
+            ("%5.1f|", Value::from(4.25), "  4.2|"),
             ("%-6d|", Value::from(42), "42    |"),
             ("%06.2f", Value::from(-3.5), "-03.50"),
             ("%+d % d", tuple(&[Value::from(5), Value::from(5)]), "+5  5"),
-            ("%x %X %#o", tuple(&[Value::from(255), Value::from(255), Value::from(8)]), "ff FF 0o10"),
+            (
+                "%x %X %#o",
+                tuple(&[Value::from(255), Value::from(255), Value::from(8)]),
+                "ff FF 0o10",
+            ),
             ("%e", Value::from(12345.678), "1.234568e+04"),
-            ("%g %g %g", tuple(&[Value::from(0.0001), Value::from(1234567.0), Value::from(2.5)]), "0.0001 1.23457e+06 2.5"),
+            (
+                "%g %g %g",
+                tuple(&[
+                    Value::from(0.0001),
+                    Value::from(1234567.0),
+                    Value::from(2.5),
+                ]),
+                "0.0001 1.23457e+06 2.5",
+            ),
             ("%d", Value::from(3.9), "3"),
             ("%.3s", Value::from("abcdef"), "abc"),
             ("%r", Value::from("x"), "'x'"),
@@ -438,7 +462,11 @@ mod tests {
             "not enough arguments for format string"
         );
         assert_eq!(
-            f("%s %s", tuple(&[Value::from(1), Value::from(2), Value::from(3)])).unwrap_err(),
+            f(
+                "%s %s",
+                tuple(&[Value::from(1), Value::from(2), Value::from(3)])
+            )
+            .unwrap_err(),
             "not all arguments converted during string formatting"
         );
         assert_eq!(
