@@ -178,10 +178,10 @@ impl Runner {
         &self,
         task: &Task,
         vars: &Arc<Vars>,
-    ) -> Result<Option<String>, String> {
+    ) -> Result<Option<Json>, String> {
         for condition in &task.when {
             if !self.holds(condition, vars)? {
-                return Ok(Some(condition.text.clone()));
+                return Ok(Some(condition.written.clone()));
             }
         }
         Ok(None)
@@ -192,6 +192,9 @@ impl Runner {
     pub(super) fn holds(&self, condition: &Expr, vars: &Arc<Vars>) -> Result<bool, String> {
         if !condition.valid {
             return Err("Conditional expressions must be strings.".into());
+        }
+        if condition.text.trim().is_empty() {
+            return Err("Empty conditional expressions are not allowed.".into());
         }
         self.templar
             .condition(&condition.text, vars)

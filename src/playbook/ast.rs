@@ -142,6 +142,9 @@ impl TaskOptions {
 pub struct Expr {
     /// The expression text.
     pub text: String,
+    /// The value as written (a string, or a boolean for `when: false`): what
+    /// Ansible reports as `false_condition`.
+    pub written: serde_json::Value,
     /// Its position.
     pub span: Span,
     /// False when the YAML held neither a string nor a boolean (a mapping, a list, a

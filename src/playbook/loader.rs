@@ -1409,24 +1409,28 @@ fn parse_loop_control(node: &Node) -> Result<LoopControl, SourceError> {
 }
 
 fn parse_conditions(node: Option<&Node>) -> Result<Vec<Expr>, SourceError> {
-    let Some(node) = node else {
+    let Some(node) = node.filter(|n| !matches!(n.value, Value::Null)) else {
         return Ok(Vec::new());
     };
     let one = |n: &Node| -> Result<Expr, SourceError> {
         let (text, valid) = match &n.value {
             Value::Str(s) => (s.clone(), true),
             Value::Bool(b) => (if *b { "True" } else { "False" }.into(), true),
-            Value::Null => ("False".into(), true),
             _ => (n.to_json().to_string(), false),
         };
         Ok(Expr {
             text,
+            written: n.to_json(),
             span: n.span.clone(),
             valid,
         })
     };
     match &node.value {
-        Value::Seq(items) => items.iter().map(one).collect(),
+        Value::Seq(items) => items
+            .iter()
+            .filter(|item| !matches!(item.value, Value::Null))
+            .map(one)
+            .collect(),
         _ => Ok(vec![one(node)?]),
     }
 }
