@@ -265,7 +265,8 @@ impl Templar {
     }
 
     /// Renders a value: every string in it is templated; a string that is exactly one
-    /// `{{ expression }}` becomes the expression's value with its own type.
+    /// `{{ expression }}` becomes the expression's value with its own type. An unsafe
+    /// string gives its text, untemplated.
     pub fn render_value(&self, value: &Json, vars: &Arc<Vars>) -> Result<Json, TemplateError> {
         match value {
             Json::String(text) => {
@@ -282,6 +283,9 @@ impl Templar {
                 .map(|item| self.render_value(item, vars))
                 .collect::<Result<_, _>>()
                 .map(Json::Array),
+            Json::Object(_) if let Some(text) = super::trust::unsafe_text(value) => {
+                Ok(Json::String(text.to_string()))
+            }
             Json::Object(_) if let Some(text) = crate::vault::files::inline_text(value) => {
                 crate::vault::files::decrypt_inline(text)
                     .map(Json::String)

@@ -12,6 +12,7 @@ mod nesting;
 pub mod pyfmt;
 mod pymethods;
 mod pyrandom;
+pub mod trust;
 mod vars;
 pub mod yaml_dump;
 
