@@ -502,8 +502,9 @@ fn false_condition_keeps_the_written_value_and_a_null_when_runs_the_task() {
     let out = stdout(&output);
     assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
     let written = std::fs::read_to_string(scratch.path().join("out")).expect("out");
-    assert_eq!(
-        written,
-        "True 2 == 3 runs runs Task failed: Empty conditional expressions are not allowed."
+    assert!(
+        written.starts_with("True 2 == 3 runs runs Task failed: ")
+            && written.ends_with("Empty conditional expressions are not allowed."),
+        "{written}"
     );
 }

@@ -190,14 +190,8 @@ impl Runner {
     /// Whether one condition holds with `vars`; one that is not a string or a
     /// boolean fails, as Ansible 2.19 fails it.
     pub(super) fn holds(&self, condition: &Expr, vars: &Arc<Vars>) -> Result<bool, String> {
-        if !condition.valid {
-            return Err("Conditional expressions must be strings.".into());
-        }
-        if condition.text.trim().is_empty() {
-            return Err("Empty conditional expressions are not allowed.".into());
-        }
         self.templar
-            .condition(&condition.text, vars)
+            .evaluate_conditional(&condition.written, vars, &condition.span.to_string())
             .map_err(|err| located(&err, &condition.span, "conditional"))
     }
 }

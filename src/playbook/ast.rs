@@ -147,9 +147,6 @@ pub struct Expr {
     pub written: serde_json::Value,
     /// Its position.
     pub span: Span,
-    /// False when the YAML held neither a string nor a boolean (a mapping, a list, a
-    /// number): Ansible fails the task when it evaluates such a condition.
-    pub valid: bool,
 }
 
 /// A task, a block, or an include.

@@ -1413,16 +1413,15 @@ fn parse_conditions(node: Option<&Node>) -> Result<Vec<Expr>, SourceError> {
         return Ok(Vec::new());
     };
     let one = |n: &Node| -> Result<Expr, SourceError> {
-        let (text, valid) = match &n.value {
-            Value::Str(s) => (s.clone(), true),
-            Value::Bool(b) => (if *b { "True" } else { "False" }.into(), true),
-            _ => (n.to_json().to_string(), false),
+        let text = match &n.value {
+            Value::Str(s) => s.clone(),
+            Value::Bool(b) => if *b { "True" } else { "False" }.into(),
+            _ => n.to_json().to_string(),
         };
         Ok(Expr {
             text,
             written: n.to_json(),
             span: n.span.clone(),
-            valid,
         })
     };
     match &node.value {

@@ -113,6 +113,8 @@ impl Delimiters {
 
 /// Renders strings and evaluates expressions against a host's variables.
 pub struct Templar {
+    /// `ALLOW_BROKEN_CONDITIONALS`: conditionals may give non-boolean results.
+    pub(super) allow_broken_conditionals: std::sync::atomic::AtomicBool,
     strict: Environment<'static>,
     chainable: Environment<'static>,
     /// Template texts seen so far, served to both environments by their loader so
@@ -153,6 +155,7 @@ impl Templar {
             });
         }
         Arc::new(Templar {
+            allow_broken_conditionals: std::sync::atomic::AtomicBool::new(false),
             strict,
             chainable,
             sources,

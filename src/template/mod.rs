@@ -3,6 +3,7 @@
 //! Python-style value formatting, and PyYAML / Python-json compatible serializers.
 
 mod args;
+mod conditional;
 mod engine;
 mod filters;
 mod jinja_tests;
