@@ -1242,7 +1242,8 @@ pub fn load_vars_file(path: &Path) -> Result<VarMap, SourceError> {
     }
 }
 
-/// `action: copy src=a dest=b` or `action: {module: copy, src: a}`.
+/// `action: copy src=a dest=b` or `action: {module: copy, src: a}` (or with the
+/// arguments under `args:`).
 fn split_action(node: &Node) -> Result<(String, Node, Span), SourceError> {
     match &node.value {
         Value::Str(text) => {
@@ -1258,11 +1259,21 @@ fn split_action(node: &Node) -> Result<(String, Node, Span), SourceError> {
             let module = node
                 .get("module")
                 .ok_or_else(|| SourceError::new(&node.span, "action: needs `module:`"))?;
-            let rest: Vec<(Node, Node)> = entries
-                .iter()
-                .filter(|(k, _)| k.key_string() != "module")
-                .cloned()
-                .collect();
+            // As Ansible's old-style arguments, a mapping under `args:` is merged in.
+            let mut rest: Vec<(Node, Node)> = Vec::new();
+            for (key, value) in entries {
+                match (key.key_string().as_str(), &value.value) {
+                    ("module", _) => {}
+                    ("args", Value::Map(inner)) => {
+                        for (inner_key, inner_value) in inner {
+                            let name = inner_key.key_string();
+                            rest.retain(|(k, _)| k.key_string() != name);
+                            rest.push((inner_key.clone(), inner_value.clone()));
+                        }
+                    }
+                    _ => rest.push((key.clone(), value.clone())),
+                }
+            }
             Ok((
                 module.key_string(),
                 Node {

@@ -71,7 +71,8 @@ impl Templar {
     /// A task argument that holds an expression, finalized as the action that reads
     /// it does (`None` for every other argument): `debug`'s `var` is rendered unless
     /// unsafe, which stays marked; `assert`'s `that` is left as written unless it is
-    /// one template giving a list.
+    /// one template giving a list (a variable's list as written, its items evaluated
+    /// one by one as conditionals).
     pub fn finalize_expression_arg(
         &self,
         action: &str,
@@ -83,9 +84,13 @@ impl Templar {
             ("debug", "var") if unsafe_text(value).is_some() => Some(Ok(value.clone())),
             ("assert", "that") => Some(Ok(match value {
                 Json::String(text) if possibly_all_template(text) => {
-                    match self.render_value(value, vars) {
-                        Ok(list @ Json::Array(_)) => list,
-                        _ => value.clone(),
+                    match written_value(text, vars) {
+                        Some(list @ Json::Array(_)) => list.clone(),
+                        Some(_) => value.clone(),
+                        None => match self.render_value(value, vars) {
+                            Ok(list @ Json::Array(_)) => list,
+                            _ => value.clone(),
+                        },
                     }
                 }
                 other => other.clone(),
@@ -131,30 +136,29 @@ fn possibly_all_template(text: &str) -> bool {
 /// the template is one variable (a dotted or subscripted path) whose value, as
 /// written, is a plain string (or another such template), not one tagged unsafe.
 fn trusted_result(template: &str, vars: &Arc<Vars>, depth: usize) -> bool {
-    let Some(path) = template
-        .trim()
-        .strip_prefix("{{")
-        .and_then(|t| t.strip_suffix("}}"))
-        .and_then(variable_path)
-    else {
-        return false;
-    };
-    let mut steps = path.into_iter();
-    let Some(root) = steps.next().and_then(|name| vars.raw().get(&name)) else {
-        return false;
-    };
-    let leaf = steps.try_fold(root, |node, step| match node {
-        Json::Object(map) => map.get(&step),
-        Json::Array(items) => step.parse::<usize>().ok().and_then(|i| items.get(i)),
-        _ => None,
-    });
-    match leaf {
+    match written_value(template, vars) {
         Some(Json::String(text)) if super::is_template(text) => {
             depth < MAX_INDIRECTION && trusted_result(text, vars, depth + 1)
         }
         Some(Json::String(_)) => true,
         _ => false,
     }
+}
+
+/// The value a template that is one variable path names, as written (unrendered).
+fn written_value<'a>(template: &str, vars: &'a Arc<Vars>) -> Option<&'a Json> {
+    let path = template
+        .trim()
+        .strip_prefix("{{")
+        .and_then(|t| t.strip_suffix("}}"))
+        .and_then(variable_path)?;
+    let mut steps = path.into_iter();
+    let root = vars.raw().get(&steps.next()?)?;
+    steps.try_fold(root, |node, step| match node {
+        Json::Object(map) => map.get(&step),
+        Json::Array(items) => step.parse::<usize>().ok().and_then(|i| items.get(i)),
+        _ => None,
+    })
 }
 
 /// The steps of `name.attr['key'][0]`, or `None` for any other expression.
@@ -250,6 +254,30 @@ mod tests {
         assert_eq!(
             evaluate(json!({"__ansible_unsafe": "true"}), &v),
             Err(UNTRUSTED.into())
+        );
+    }
+
+    #[test]
+    fn asserts_that_keeps_a_variables_list_as_written() {
+        let v = vars(json!({"l": [true, {"__ansible_unsafe": "1 == 0"}], "n": 1}));
+        let finalize = |value: Json| {
+            v.templar()
+                .finalize_expression_arg("ansible.builtin.assert", "that", &value, &v)
+                .map(|r| r.map_err(|e| e.message))
+        };
+        assert_eq!(
+            finalize(json!("{{ l }}")),
+            Some(Ok(json!([true, {"__ansible_unsafe": "1 == 0"}])))
+        );
+        assert_eq!(
+            finalize(json!("{{ n == 1 }}")),
+            Some(Ok(json!("{{ n == 1 }}")))
+        );
+        assert_eq!(finalize(json!("{{ [n] }}")), Some(Ok(json!([1]))));
+        assert!(
+            v.templar()
+                .finalize_expression_arg("debug", "msg", &json!("x"), &v)
+                .is_none()
         );
     }
 
