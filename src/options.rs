@@ -67,6 +67,7 @@ pub fn run_options(
         gathering: config.gathering(),
         force_handlers: run.is_some_and(|r| r.force_handlers) || config.force_handlers(),
         any_errors_fatal: config.any_errors_fatal(),
+        allow_broken_conditionals: config.allow_broken_conditionals(),
         step: step.then(|| Arc::new(crate::output::Step::new(columns()))),
         fact_cache: config.fact_cache().map_err(AppError::Message)?,
         flush_cache: run.is_some_and(|r| r.flush_cache),

@@ -231,6 +231,8 @@ struct Open {
     pending_key: Option<Node>,
     /// Where each key of a mapping is in its entries, and whether a merge put it there.
     keys: HashMap<String, (usize, bool)>,
+    /// Tagged `!unsafe`: every string inside is kept from templating.
+    unsafe_tag: bool,
 }
 
 impl Open {
@@ -241,6 +243,7 @@ impl Open {
             anchor,
             pending_key: None,
             keys: HashMap::new(),
+            unsafe_tag: false,
         }
     }
 }
@@ -298,6 +301,7 @@ impl Builder {
                 };
                 let value = match tag.as_deref() {
                     Some("vault") => vault_value(&text, &span),
+                    Some("unsafe") => unsafe_value(&text, &span),
                     _ => resolve_scalar(&text, style, tag.as_deref()),
                 };
                 let node = Node { value, span };
@@ -308,16 +312,25 @@ impl Builder {
                 let node = self.expand_alias(id, &span)?;
                 self.push(Node { span, ..node })?;
             }
-            Event::SequenceStart(anchor, _) => {
-                self.open(Open::new(Value::Seq(Vec::new()), span, anchor))?;
+            Event::SequenceStart(anchor, tag) => {
+                let mut open = Open::new(Value::Seq(Vec::new()), span, anchor);
+                open.unsafe_tag = tag.is_some_and(|t| t.suffix == "unsafe");
+                self.open(open)?;
             }
-            Event::MappingStart(anchor, _) => {
-                self.open(Open::new(Value::Map(Vec::new()), span, anchor))?;
+            Event::MappingStart(anchor, tag) => {
+                let mut open = Open::new(Value::Map(Vec::new()), span, anchor);
+                open.unsafe_tag = tag.is_some_and(|t| t.suffix == "unsafe");
+                self.open(open)?;
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 if let Some(open) = self.stack.pop() {
-                    self.remember(open.anchor, &open.node);
-                    self.push(open.node)?;
+                    let node = if open.unsafe_tag {
+                        unsafe_node(open.node)
+                    } else {
+                        open.node
+                    };
+                    self.remember(open.anchor, &node);
+                    self.push(node)?;
                 }
             }
             Event::DocumentEnd => return Ok(self.root.is_some()),
@@ -490,6 +503,47 @@ fn vault_value(text: &str, span: &Span) -> Value {
     Value::Map(vec![(key, text)])
 }
 
+/// A `!unsafe` scalar: a string in Ansible's JSON form `{"__ansible_unsafe": "<text>"}`,
+/// which is never templated.
+fn unsafe_value(text: &str, span: &Span) -> Value {
+    let key = Node {
+        value: Value::Str(crate::template::trust::UNSAFE_KEY.to_string()),
+        span: span.clone(),
+    };
+    let text = Node {
+        value: Value::Str(text.to_string()),
+        span: span.clone(),
+    };
+    Value::Map(vec![(key, text)])
+}
+
+/// A collection tagged `!unsafe`: its strings (not its keys) in their unsafe form.
+fn unsafe_node(node: Node) -> Node {
+    let value = match node.value {
+        Value::Str(text) => unsafe_value(&text, &node.span),
+        Value::Seq(items) => Value::Seq(items.into_iter().map(unsafe_node).collect()),
+        Value::Map(entries) if is_tagged_scalar(&entries) => Value::Map(entries),
+        Value::Map(entries) => Value::Map(
+            entries
+                .into_iter()
+                .map(|(key, item)| (key, unsafe_node(item)))
+                .collect(),
+        ),
+        other => other,
+    };
+    Node {
+        value,
+        span: node.span,
+    }
+}
+
+/// Whether mapping entries are the form of one `!unsafe` or `!vault` scalar.
+fn is_tagged_scalar(entries: &[(Node, Node)]) -> bool {
+    matches!(entries, [(key, _)] if key.as_str().is_some_and(|k| {
+        k == crate::template::trust::UNSAFE_KEY || k == crate::vault::files::INLINE_KEY
+    }))
+}
+
 /// Resolves a scalar to its YAML 1.1 type, as PyYAML (and so Ansible) does.
 fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Value {
     if let Some(tag) = tag {
@@ -644,6 +698,18 @@ mod tests {
     fn empty_document_is_null() {
         assert_eq!(json_of(""), Json::Null);
         assert_eq!(json_of("# only a comment\n"), Json::Null);
+    }
+
+    #[test]
+    fn unsafe_tags_mark_every_string_inside() {
+        assert_eq!(
+            json_of("a: !unsafe b{{x}}\nl: !unsafe ['c', 1]\nd: !unsafe {k: v}\n"),
+            serde_json::json!({
+                "a": {"__ansible_unsafe": "b{{x}}"},
+                "l": [{"__ansible_unsafe": "c"}, 1],
+                "d": {"k": {"__ansible_unsafe": "v"}},
+            })
+        );
     }
 
     #[test]

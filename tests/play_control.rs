@@ -467,3 +467,44 @@ fn a_changed_when_that_cannot_be_evaluated_fails_the_task_and_keeps_its_result()
     let written = std::fs::read_to_string(scratch.path().join("out")).expect("out");
     assert_eq!(written, "True foo True");
 }
+
+#[test]
+fn false_condition_keeps_the_written_value_and_a_null_when_runs_the_task() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "site.yml",
+        r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - debug: msg=skipped
+      when: false
+      register: by_bool
+    - debug: msg=skipped
+      when: ["1 == 1", "2 == 3"]
+      register: by_text
+    - debug: msg=runs
+      when:
+      register: by_null
+    - debug: msg=runs
+      when: ["1 == 1", ~]
+      register: by_null_item
+    - debug: msg=never
+      when: " "
+      register: by_empty
+      ignore_errors: true
+    - copy:
+        content: "{{ by_bool.false_condition is sameas false }} {{ by_text.false_condition }} {{ by_null.msg }} {{ by_null_item.msg }} {{ by_empty.msg }}"
+        dest: "{{ playbook_dir }}/out"
+"#,
+    );
+    let output = scratch.bosun(&["run", "-c", "local", "-i", "localhost,", "site.yml"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
+    let written = std::fs::read_to_string(scratch.path().join("out")).expect("out");
+    assert!(
+        written.starts_with("True 2 == 3 runs runs Task failed: ")
+            && written.ends_with("Empty conditional expressions are not allowed."),
+        "{written}"
+    );
+}

@@ -270,6 +270,11 @@ impl Config {
         self.bool("ANY_ERRORS_FATAL")
     }
 
+    /// `allow_broken_conditionals`.
+    pub fn allow_broken_conditionals(&self) -> bool {
+        self.bool("ALLOW_BROKEN_CONDITIONALS")
+    }
+
     /// `force_handlers`.
     pub fn force_handlers(&self) -> bool {
         self.bool("DEFAULT_FORCE_HANDLERS")

@@ -13,7 +13,7 @@ pub static SETTINGS: &[Setting] = &[
         env: &["ANSIBLE_ALLOW_BROKEN_CONDITIONALS"],
         kind: Kind::Bool,
         default: Some("False"),
-        bosun: Use::Ignored,
+        bosun: Use::Used("conditionals may give non-boolean results"),
     },
     Setting {
         name: "ALLOW_EMBEDDED_TEMPLATES",

@@ -379,10 +379,12 @@ impl Runner {
                 rendered.extend(self.args_layer(task, layer, vars)?);
             }
         }
+        let action = action_name(task);
         for (key, value) in args.iter().filter(|(key, _)| !is_layer(key)) {
             let value = self
                 .templar
-                .render_value(value, vars)
+                .finalize_expression_arg(&action, key, value, vars)
+                .unwrap_or_else(|| self.templar.render_value(value, vars))
                 .map_err(|err| located(&err, &task.span, &format!("argument '{key}'")))?;
             rendered.insert(key.clone(), value);
         }
@@ -631,6 +633,13 @@ impl VarLookup for LookupVars {
             return Ok(None);
         }
         Ok(Some(crate::template::to_json(&value)))
+    }
+
+    fn condition(&self, conditional: &Json) -> Result<bool, String> {
+        self.0
+            .templar()
+            .evaluate_conditional(conditional, &self.0, "<unknown>")
+            .map_err(|e| e.message)
     }
 
     fn find_file(&self, kind: &str, name: &str) -> Option<std::path::PathBuf> {

@@ -211,10 +211,10 @@ impl Runner {
         &self,
         task: &Task,
         vars: &Arc<Vars>,
-    ) -> Result<Option<String>, String> {
+    ) -> Result<Option<Json>, String> {
         for condition in &task.when {
             if !self.holds(condition, vars)? {
-                return Ok(Some(condition.text.clone()));
+                return Ok(Some(condition.written.clone()));
             }
         }
         Ok(None)
@@ -223,11 +223,8 @@ impl Runner {
     /// Whether one condition holds with `vars`; one that is not a string or a
     /// boolean fails, as Ansible 2.19 fails it.
     pub(super) fn holds(&self, condition: &Expr, vars: &Arc<Vars>) -> Result<bool, String> {
-        if !condition.valid {
-            return Err("Conditional expressions must be strings.".into());
-        }
         self.templar
-            .condition(&condition.text, vars)
+            .evaluate_conditional(&condition.written, vars, &condition.span.to_string())
             .map_err(|err| located(&err, &condition.span, "conditional"))
     }
 }

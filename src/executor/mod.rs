@@ -86,6 +86,8 @@ pub struct RunOptions {
     pub force_handlers: bool,
     /// `any_errors_fatal` from the config: the default of the keyword.
     pub any_errors_fatal: bool,
+    /// `allow_broken_conditionals` from the config.
+    pub allow_broken_conditionals: bool,
     /// `--step`: the prompt asked before each task.
     pub step: Option<Arc<crate::output::Step>>,
     /// `fact_caching`: where facts are kept between runs.
@@ -190,9 +192,11 @@ impl Runner {
         options: RunOptions,
         reporter: Arc<dyn Reporter>,
     ) -> Runner {
+        let templar = Templar::new();
+        templar.set_allow_broken_conditionals(options.allow_broken_conditionals);
         Runner {
             inventory: std::sync::RwLock::new(Arc::new(InventoryNow::new(inventory, 0))),
-            templar: Templar::new(),
+            templar,
             loader,
             options,
             reporter,

@@ -205,9 +205,9 @@ pub fn status_of(result: &Outcome) -> Status {
 }
 
 /// The result of a task (or item) a `when:` condition skipped, naming it.
-pub(super) fn condition_skipped(condition: String) -> Outcome {
+pub(super) fn condition_skipped(condition: Json) -> Outcome {
     let mut result = skipped_result("Conditional result was False");
-    result.insert("false_condition".into(), Json::String(condition));
+    result.insert("false_condition".into(), condition);
     result
 }
 

@@ -13,17 +13,6 @@ use crate::hash_behaviour::layer;
 use crate::playbook::{Play, RoleScope, Task};
 use crate::template::Vars;
 
-/// `ansible_playbook_python`: the control node's `python3` (bosun itself needs none;
-/// playbooks point localhost's interpreter at it).
-static PLAYBOOK_PYTHON: std::sync::LazyLock<std::path::PathBuf> = std::sync::LazyLock::new(|| {
-    std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .map(|dir| dir.join("python3"))
-        .find(|path| path.is_file())
-        .unwrap_or_else(|| "/usr/bin/python3".into())
-});
-
 /// The placeholder `omit` renders to; arguments equal to it are dropped.
 pub const OMIT: &str = "__omit_place_holder__bosun";
 
@@ -210,7 +199,7 @@ pub fn task_vars(
         ("ansible_forks", Json::from(runner.options.forks)),
         (
             "ansible_playbook_python",
-            Json::String(PLAYBOOK_PYTHON.display().to_string()),
+            Json::String(crate::inventory::CONTROLLER_PYTHON.clone()),
         ),
     ];
     for (key, value) in magic {

@@ -45,28 +45,10 @@ fn listed_vars(inventory: &Inventory, host: &str) -> Map<String, Json> {
     for key in &entry.untrusted {
         let replaced = dirs().any(|dir| dir.host(host).is_some_and(|v| v.contains_key(key)));
         if let Some(value) = vars.get_mut(key).filter(|_| !replaced) {
-            *value = unsafe_strings(value.take());
+            *value = crate::template::trust::mark_unsafe(value.take());
         }
     }
     vars
-}
-
-/// Every string in `value` as `{"__ansible_unsafe": string}`.
-fn unsafe_strings(value: Json) -> Json {
-    match value {
-        Json::String(text) => {
-            let mut marked = Map::new();
-            marked.insert("__ansible_unsafe".into(), Json::String(text));
-            Json::Object(marked)
-        }
-        Json::Array(items) => Json::Array(items.into_iter().map(unsafe_strings).collect()),
-        Json::Object(map) => Json::Object(
-            map.into_iter()
-                .map(|(key, item)| (key, unsafe_strings(item)))
-                .collect(),
-        ),
-        other => other,
-    }
 }
 
 /// Adds `name` (and, once each, the groups below it) to `out`, omitting empty entries.

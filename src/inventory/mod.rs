@@ -34,6 +34,22 @@ use vars_dir::VarsDir;
 /// Names that mean the control machine; one of them works even when not in the inventory.
 const LOCALHOST_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
 
+/// The control node's Python: the implicit localhost's interpreter and
+/// `ansible_playbook_python`. Ansible names its own (`sys.executable`); bosun has
+/// none, so it names the `python3` the control node's `PATH` finds, as running
+/// `ansible-playbook` from there would.
+pub static CONTROLLER_PYTHON: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join("python3"))
+        .find(|path| path.is_file())
+        .map_or_else(
+            || "/usr/bin/python3".to_string(),
+            |path| path.display().to_string(),
+        )
+});
+
 /// Variables of one host or group, in the order they were set.
 type Vars = Map<String, Json>;
 
@@ -259,6 +275,10 @@ impl Inventory {
             }
             Some(Resolved::ImplicitLocalhost(name)) => {
                 let mut own = Vars::new();
+                own.insert(
+                    "ansible_python_interpreter".into(),
+                    Json::String(CONTROLLER_PYTHON.clone()),
+                );
                 own.insert("ansible_connection".into(), Json::String("local".into()));
                 (name, own, Vec::new())
             }

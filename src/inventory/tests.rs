@@ -24,10 +24,9 @@ fn no_sources_leave_only_the_implicit_localhost() {
     assert!(inventory.host_names().is_empty());
     assert_eq!(inventory.select("all").expect("ok"), Vec::<String>::new());
     assert_eq!(inventory.select("localhost").expect("ok"), ["localhost"]);
-    assert_eq!(
-        Json::Object(inventory.host_vars("localhost")),
-        json!({"ansible_connection": "local"})
-    );
+    let vars = inventory.host_vars("localhost");
+    assert_eq!(vars["ansible_connection"], json!("local"));
+    assert!(vars.contains_key("ansible_python_interpreter"), "{vars:?}");
     assert!(inventory.host_vars("elsewhere").is_empty());
 }
 
@@ -265,8 +264,17 @@ fn implicit_localhost() {
     assert_eq!(inventory.groups()["all"], ["w1"]);
     assert_eq!(inventory.host_names(), ["w1"]);
     assert!(inventory.group_names("localhost").is_empty());
+    let mut vars = inventory.host_vars("localhost");
+    let python = vars.remove("ansible_python_interpreter");
+    assert!(
+        python
+            .as_ref()
+            .and_then(Json::as_str)
+            .is_some_and(|p| p.ends_with("/python3")),
+        "{python:?}"
+    );
     assert_eq!(
-        Json::Object(inventory.host_vars("localhost")),
+        Json::Object(vars),
         json!({"z": 3, "x": 1, "ansible_connection": "local", "y": 2})
     );
 }

@@ -41,17 +41,8 @@ impl Module for Assert {
             other => vec![other.clone()],
         };
         for condition in conditions {
-            let text = match &condition {
-                Json::String(s) => s.clone(),
-                Json::Bool(b) => b.to_string(),
-                _ => {
-                    return Ok(super::failed(
-                        "Task failed: Conditional expressions must be strings.",
-                    ));
-                }
-            };
-            let holds = match ctx.vars.eval(&text) {
-                Ok(value) => value.as_ref().is_some_and(crate::template::truthy),
+            let holds = match ctx.vars.condition(&condition) {
+                Ok(holds) => holds,
                 Err(err) => return Ok(super::failed(err)),
             };
             if !holds {
@@ -59,7 +50,7 @@ impl Module for Assert {
                 if let Some(msg) = &args.fail_msg {
                     outcome.insert("msg".into(), msg.clone());
                 }
-                outcome.insert("assertion".into(), Json::String(text));
+                outcome.insert("assertion".into(), condition);
                 outcome.insert("evaluated_to".into(), Json::Bool(false));
                 outcome.insert("changed".into(), Json::Bool(false));
                 return Ok(outcome);

@@ -253,6 +253,10 @@ mod tests {
     struct NoVars;
 
     impl super::super::VarLookup for NoVars {
+        fn condition(&self, _: &Json) -> Result<bool, String> {
+            Ok(true)
+        }
+
         fn eval(&self, _: &str) -> Result<Option<Json>, String> {
             Ok(None)
         }

@@ -11,8 +11,9 @@ module_args! {
     pub struct DebugArgs {
         /// The message to show.
         msg: Json => .default_str("Hello world!"),
-        /// A variable (or expression) whose value to show instead.
-        var: Option<String>,
+        /// A variable (or expression) whose value to show instead: a string, never
+        /// converted from another type.
+        var: Option<Json>,
         /// The `-v` count from which the message shows.
         verbosity: i64 => .default_int(0),
     }
@@ -46,6 +47,10 @@ impl Module for Debug {
         }
         let mut outcome = super::ok(false);
         if let Some(var) = &args.var {
+            let var = match expression(var) {
+                Ok(var) => var,
+                Err(message) => return Ok(super::failed(message)),
+            };
             let value = match ctx.vars.eval(var) {
                 Ok(Some(value)) => value,
                 Ok(None) => Json::String("VARIABLE IS NOT DEFINED!".into()),
@@ -58,4 +63,22 @@ impl Module for Debug {
         outcome.insert("_ansible_verbose_always".into(), Json::Bool(true));
         Ok(outcome)
     }
+}
+
+/// `var` as an expression: a string; an unsafe one is refused, and no other type is
+/// converted (Ansible's `_check_type_str_no_conversion`).
+fn expression(var: &Json) -> Result<&str, String> {
+    if crate::template::trust::unsafe_text(var).is_some() {
+        return Err(format!(
+            "Task failed: Error while resolving `var` expression: {}",
+            crate::template::trust::UNTRUSTED
+        ));
+    }
+    var.as_str().ok_or_else(|| {
+        format!(
+            "argument 'var' is of type {} and we were unable to convert to _check_type_str_no_conversion: '{}' is not a string and conversion is not allowed",
+            crate::pyjson::type_name(var),
+            crate::template::pyfmt::py_repr(&minijinja::Value::from_serialize(var))
+        )
+    })
 }

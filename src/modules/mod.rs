@@ -113,6 +113,9 @@ pub trait VarLookup: Send + Sync {
     /// Evaluates a bare Jinja expression (`debug: var=x.y`); `None` when undefined.
     fn eval(&self, expression: &str) -> Result<Option<Json>, String>;
 
+    /// Evaluates a conditional as written (`assert`'s `that`), as `when:` is.
+    fn condition(&self, conditional: &Json) -> Result<bool, String>;
+
     /// Finds a control-node file as Ansible does: the role's `kind/` (`files`,
     /// `templates`) and the role itself, then the playbook's `kind/` and the playbook's
     /// directory. Absolute paths are taken as they are.

@@ -175,11 +175,11 @@ impl TaskOptions {
 pub struct Expr {
     /// The expression text.
     pub text: String,
+    /// The value as written (a string, or a boolean for `when: false`): what
+    /// Ansible reports as `false_condition`.
+    pub written: serde_json::Value,
     /// Its position.
     pub span: Span,
-    /// False when the YAML held neither a string nor a boolean (a mapping, a list, a
-    /// number): Ansible fails the task when it evaluates such a condition.
-    pub valid: bool,
 }
 
 /// A task, a block, or an include.

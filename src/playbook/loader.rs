@@ -1274,7 +1274,8 @@ pub fn load_vars_file(path: &Path) -> Result<VarMap, SourceError> {
     }
 }
 
-/// `action: copy src=a dest=b` or `action: {module: copy, src: a}`.
+/// `action: copy src=a dest=b` or `action: {module: copy, src: a}` (or with the
+/// arguments under `args:`).
 fn split_action(node: &Node) -> Result<(String, Node, Span), SourceError> {
     match &node.value {
         Value::Str(text) => {
@@ -1290,11 +1291,21 @@ fn split_action(node: &Node) -> Result<(String, Node, Span), SourceError> {
             let module = node
                 .get("module")
                 .ok_or_else(|| SourceError::new(&node.span, "action: needs `module:`"))?;
-            let rest: Vec<(Node, Node)> = entries
-                .iter()
-                .filter(|(k, _)| k.key_string() != "module")
-                .cloned()
-                .collect();
+            // As Ansible's old-style arguments, a mapping under `args:` is merged in.
+            let mut rest: Vec<(Node, Node)> = Vec::new();
+            for (key, value) in entries {
+                match (key.key_string().as_str(), &value.value) {
+                    ("module", _) => {}
+                    ("args", Value::Map(inner)) => {
+                        for (inner_key, inner_value) in inner {
+                            let name = inner_key.key_string();
+                            rest.retain(|(k, _)| k.key_string() != name);
+                            rest.push((inner_key.clone(), inner_value.clone()));
+                        }
+                    }
+                    _ => rest.push((key.clone(), value.clone())),
+                }
+            }
             Ok((
                 module.key_string(),
                 Node {
@@ -1491,24 +1502,27 @@ fn parse_loop_control(node: &Node) -> Result<LoopControl, SourceError> {
 }
 
 fn parse_conditions(node: Option<&Node>) -> Result<Vec<Expr>, SourceError> {
-    let Some(node) = node else {
+    let Some(node) = node.filter(|n| !matches!(n.value, Value::Null)) else {
         return Ok(Vec::new());
     };
     let one = |n: &Node| -> Result<Expr, SourceError> {
-        let (text, valid) = match &n.value {
-            Value::Str(s) => (s.clone(), true),
-            Value::Bool(b) => (if *b { "True" } else { "False" }.into(), true),
-            Value::Null => ("False".into(), true),
-            _ => (n.to_json().to_string(), false),
+        let text = match &n.value {
+            Value::Str(s) => s.clone(),
+            Value::Bool(b) => if *b { "True" } else { "False" }.into(),
+            _ => n.to_json().to_string(),
         };
         Ok(Expr {
             text,
+            written: n.to_json(),
             span: n.span.clone(),
-            valid,
         })
     };
     match &node.value {
-        Value::Seq(items) => items.iter().map(one).collect(),
+        Value::Seq(items) => items
+            .iter()
+            .filter(|item| !matches!(item.value, Value::Null))
+            .map(one)
+            .collect(),
         _ => Ok(vec![one(node)?]),
     }
 }

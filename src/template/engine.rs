@@ -113,6 +113,8 @@ impl Delimiters {
 
 /// Renders strings and evaluates expressions against a host's variables.
 pub struct Templar {
+    /// `ALLOW_BROKEN_CONDITIONALS`: conditionals may give non-boolean results.
+    pub(super) allow_broken_conditionals: std::sync::atomic::AtomicBool,
     strict: Environment<'static>,
     chainable: Environment<'static>,
     /// Template texts seen so far, served to both environments by their loader so
@@ -153,6 +155,7 @@ impl Templar {
             });
         }
         Arc::new(Templar {
+            allow_broken_conditionals: std::sync::atomic::AtomicBool::new(false),
             strict,
             chainable,
             sources,
@@ -265,7 +268,8 @@ impl Templar {
     }
 
     /// Renders a value: every string in it is templated; a string that is exactly one
-    /// `{{ expression }}` becomes the expression's value with its own type.
+    /// `{{ expression }}` becomes the expression's value with its own type. An unsafe
+    /// string gives its text, untemplated.
     pub fn render_value(&self, value: &Json, vars: &Arc<Vars>) -> Result<Json, TemplateError> {
         match value {
             Json::String(text) => {
@@ -282,6 +286,9 @@ impl Templar {
                 .map(|item| self.render_value(item, vars))
                 .collect::<Result<_, _>>()
                 .map(Json::Array),
+            Json::Object(_) if let Some(text) = super::trust::unsafe_text(value) => {
+                Ok(Json::String(text.to_string()))
+            }
             Json::Object(_) if let Some(text) = crate::vault::files::inline_text(value) => {
                 crate::vault::files::decrypt_inline(text)
                     .map(Json::String)

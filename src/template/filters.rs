@@ -12,7 +12,9 @@ mod math;
 mod paths;
 mod pattern;
 mod random;
+mod rekey;
 mod sets;
+mod sizes;
 mod types;
 mod urls;
 mod vault;
@@ -26,6 +28,8 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     types::register(env);
     collections::register(env);
     sets::register(env);
+    sizes::register(env);
+    rekey::register(env);
     pattern::register(env);
     encoding::register(env);
     paths::register(env);

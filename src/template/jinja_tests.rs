@@ -3,6 +3,7 @@
 
 mod files;
 mod version;
+mod version_types;
 
 use minijinja::value::{Kwargs, Rest, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, State, Value};

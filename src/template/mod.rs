@@ -3,6 +3,7 @@
 //! Python-style value formatting, and PyYAML / Python-json compatible serializers.
 
 mod args;
+mod conditional;
 mod engine;
 mod filters;
 mod jinja_tests;
@@ -14,6 +15,7 @@ pub(crate) mod percent;
 pub mod pyfmt;
 mod pymethods;
 mod pyrandom;
+pub mod trust;
 mod vars;
 pub mod yaml_dump;
 

@@ -183,10 +183,12 @@ pub(crate) fn list_items(value: &Value, name: &str) -> Result<Vec<Value>, Error>
 /// Returns the items of any iterable value (strings yield characters,
 /// dicts yield keys), or an error naming `name`.
 pub(crate) fn iter_items(value: &Value, name: &str) -> Result<Vec<Value>, Error> {
-    value
-        .try_iter()
-        .map(Iterator::collect)
-        .map_err(|_| fail(name, format!("{} is not iterable", type_name(value))))
+    value.try_iter().map(Iterator::collect).map_err(|_| {
+        fail(
+            name,
+            format!("'{}' object is not iterable", type_name(value)),
+        )
+    })
 }
 
 /// Builds a dict value from ordered pairs.

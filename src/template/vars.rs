@@ -137,9 +137,11 @@ impl Vars {
 }
 
 /// Whether any string inside `value` is a template (or an inline vault value, which
-/// rendering decrypts).
+/// rendering decrypts, or an unsafe string, which rendering gives as plain text).
 pub fn contains_template(value: &Json) -> bool {
-    if crate::vault::files::inline_text(value).is_some() {
+    if crate::vault::files::inline_text(value).is_some()
+        || super::trust::unsafe_text(value).is_some()
+    {
         return true;
     }
     match value {

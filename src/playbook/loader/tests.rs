@@ -23,6 +23,7 @@ fn a_module_is_resolved_once_whatever_its_collection_prefix() {
         "- copy: {content: x, dest: /tmp/x}",
         "- ansible.builtin.copy: {content: x, dest: /tmp/x}",
         "- action: copy content=x dest=/tmp/x",
+        "- action: {module: ansible.legacy.copy, args: {content: x, dest: /tmp/x}}",
     ] {
         let Action::Module { module, args } = one(yaml).action else {
             panic!("{yaml} is a module call");

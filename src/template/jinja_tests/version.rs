@@ -6,6 +6,7 @@ use std::cmp::Ordering;
 use minijinja::value::{Kwargs, Rest};
 use minijinja::{Error, State, Value};
 
+use super::version_types;
 use crate::template::args::{Params, ensure_defined, fail};
 use crate::template::pyfmt::py_str;
 
@@ -158,25 +159,45 @@ pub(super) fn version(
         .ok_or_else(|| fail(NAME, "missing argument 'version'"))?;
     ensure_defined(state, other, NAME)?;
     let operator = p.string("operator", "eq")?;
-    let version_type = p.string("version_type", "")?;
-    if p.flag("strict", false) && !version_type.is_empty() {
+    let version_type = p.get("version_type").filter(|v| !v.is_none());
+    let strict = p.get("strict").filter(|v| !v.is_none());
+    if strict.is_some() && version_type.is_some() {
         return Err(fail(
             NAME,
             "Cannot specify both 'strict' and 'version_type'",
         ));
     }
-    let strict = p.flag("strict", false) || version_type == "strict";
-    if !matches!(version_type.as_str(), "" | "loose" | "strict") {
+    let (a, b) = (py_str(value), py_str(other));
+    if !value.is_true() {
+        return Err(fail(NAME, "Input version value cannot be empty"));
+    }
+    if !other.is_true() {
         return Err(fail(
             NAME,
-            format!("unsupported version_type '{version_type}'"),
+            "Version parameter to compare against cannot be empty",
         ));
     }
-    let (a, b) = (py_str(value), py_str(other));
-    let ord = if strict {
-        compare_strict(&a, &b)?
-    } else {
-        compare_loose(&a, &b)?
+    let kind = match (strict, version_type) {
+        (Some(flag), _) if flag.is_true() => "strict".to_string(),
+        (_, Some(kind)) => py_str(kind),
+        _ => "loose".to_string(),
+    };
+    let typed = |compare: fn(&str, &str) -> Result<Ordering, String>| {
+        compare(&a, &b).map_err(|err| fail(NAME, format!("Version comparison failed: {err}")))
+    };
+    let ord = match kind.as_str() {
+        "loose" => compare_loose(&a, &b)?,
+        "strict" => compare_strict(&a, &b)?,
+        "semver" | "semantic" => typed(version_types::compare_semantic)?,
+        "pep440" => typed(version_types::compare_pep440)?,
+        other => {
+            return Err(fail(
+                NAME,
+                format!(
+                    "Invalid version type ({other}). Must be one of 'loose', 'strict', 'semver', 'semantic', 'pep440'"
+                ),
+            ));
+        }
     };
     Ok(match operator.as_str() {
         "==" | "=" | "eq" => ord == Ordering::Equal,
