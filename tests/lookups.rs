@@ -178,3 +178,41 @@ fn lookup_failures_follow_errors_and_unknown_names_fail_when_run() {
         "{out}"
     );
 }
+
+#[test]
+fn password_lookup_encrypts_with_a_salt_kept_in_the_file_as_ansible_does() {
+    let scratch = Scratch::new();
+    scratch.write("known", "pw salt=abcdefgh\n");
+    scratch.write(
+        "p.yml",
+        r#"- hosts: localhost
+  gather_facts: false
+  tasks:
+    - copy:
+        dest: "{{ playbook_dir }}/hashes"
+        content: "{{ lookup('password', playbook_dir + '/known encrypt=sha512_crypt') }}
+          {{ lookup('password', playbook_dir + '/new encrypt=sha256_crypt length=8') }}
+          {{ lookup('password', playbook_dir + '/new') }}"
+"#,
+    );
+    let (code, text) = run(&scratch, "p.yml");
+    assert_eq!(code, 0, "{text}");
+    let hashes = scratch.read("hashes");
+    let words: Vec<&str> = hashes.split_whitespace().collect();
+    assert_eq!(
+        words[0],
+        "$6$rounds=656000$abcdefgh$pLncf7ljI4rnlGRtlaRLIaBXT8hoDhe5j.p3YfqrEPrlrDTn7qRk9ssGh4MFgYzW30TNcYrpyeSWhww63/Kel0",
+        "passlib's hash of the stored password with the stored salt"
+    );
+    let new = scratch.read("new");
+    let (password, salt) = new
+        .trim_end()
+        .split_once(" salt=")
+        .expect("a salt was kept");
+    assert_eq!((password.len(), salt.len()), (8, 16), "{new}");
+    assert!(
+        words[1].starts_with(&format!("$5$rounds=535000${salt}$")),
+        "{hashes}"
+    );
+    assert_eq!(words[2], password, "the plain password without the salt");
+}

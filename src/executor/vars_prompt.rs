@@ -18,9 +18,9 @@ struct Prompt {
     default: Option<String>,
     private: bool,
     confirm: bool,
-    encrypt: Option<Json>,
-    salt: Option<Json>,
-    salt_size: Option<Json>,
+    encrypt: Option<String>,
+    salt: Option<String>,
+    salt_size: Option<i64>,
 }
 
 impl Prompt {
@@ -38,16 +38,15 @@ impl Prompt {
                 .and_then(crate::modules::args::parse_bool)
                 .unwrap_or(default)
         };
-        let kept = |key: &str| entry.get(key).filter(|v| !v.is_null()).cloned();
         Prompt {
             name: text("name").unwrap_or_default(),
             text: text("prompt").or_else(|| text("name")),
             default: text("default"),
             private: flag("private", true),
             confirm: flag("confirm", false),
-            encrypt: kept("encrypt"),
-            salt: kept("salt"),
-            salt_size: kept("salt_size"),
+            encrypt: text("encrypt"),
+            salt: text("salt"),
+            salt_size: text("salt_size").and_then(|size| size.parse().ok()),
         }
     }
 
@@ -101,29 +100,11 @@ impl Runner {
             Some(typed) => typed,
             None => prompt.default.clone().unwrap_or_else(|| "None".into()),
         };
-        match &prompt.encrypt {
-            Some(scheme) => self.encrypted(&answer, scheme, prompt),
-            None => Ok(answer),
-        }
-    }
-
-    /// `answer` hashed as `password_hash(scheme, salt, salt_size)` makes it.
-    fn encrypted(&self, answer: &str, scheme: &Json, prompt: &Prompt) -> Result<String, String> {
-        let mut scope = Map::new();
-        scope.insert("answer".into(), Json::from(answer));
-        scope.insert("scheme".into(), scheme.clone());
-        scope.insert("salt".into(), prompt.salt.clone().unwrap_or(Json::Null));
-        let size = prompt.salt_size.clone().unwrap_or(Json::Null);
-        scope.insert("salt_size".into(), size);
-        let vars = crate::template::Vars::new(self.templar.clone(), scope);
-        let hashed = self
-            .templar
-            .eval_value(
-                "answer | password_hash(scheme, salt=salt, salt_size=salt_size)",
-                &vars,
-            )
-            .map_err(|err| err.message)?;
-        Ok(crate::template::pyfmt::py_str(&hashed))
+        let Some(scheme) = &prompt.encrypt else {
+            return Ok(answer);
+        };
+        let salt = prompt.salt.clone();
+        crate::template::filters::crypt::encrypt(&answer, scheme, salt, prompt.salt_size, None)
     }
 }
 

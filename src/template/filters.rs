@@ -5,7 +5,7 @@
 //! are replaced by versions that follow Ansible's behaviour.
 
 mod collections;
-mod crypt;
+pub(crate) mod crypt;
 mod datetime;
 mod encoding;
 mod math;

@@ -5,7 +5,7 @@
 mod args;
 mod conditional;
 mod engine;
-mod filters;
+pub(crate) mod filters;
 mod jinja_tests;
 pub mod json_dump;
 mod lookups;

@@ -1,6 +1,7 @@
-//! `password_hash`: SHA-256 and SHA-512 crypt (`$5$`, `$6$`), as Ansible makes them
-//! without passlib (through the system's crypt): 5000 rounds unless told, a random
-//! 16-character salt unless given.
+//! `password_hash`: SHA-256 and SHA-512 crypt (`$5$`, `$6$`), as ansible-core 2.19
+//! makes them through passlib (which it requires): passlib's default rounds (535000
+//! and 656000, written as `rounds=N$`) unless told, a random 16-character salt unless
+//! given. The `password` lookup's and `vars_prompt`'s `encrypt` share [`encrypt`].
 
 use minijinja::value::{Kwargs, Rest};
 use minijinja::{Environment, Error, State, Value};
@@ -30,37 +31,48 @@ fn password_hash(
         kwargs,
     )?;
     let hashtype = params.string("hashtype", "sha512")?;
-    let sha512 = match hashtype.as_str() {
-        "sha512" | "sha512_crypt" => true,
-        "sha256" | "sha256_crypt" => false,
+    let salt = params.get("salt").filter(|s| !s.is_none()).map(py_str);
+    let salt_size = params.int("salt_size")?;
+    let rounds = params.int("rounds")?;
+    encrypt(&py_str(value), &hashtype, salt, salt_size, rounds)
+        .map(Value::from)
+        .map_err(|message| fail("password_hash", message))
+}
+
+/// `secret` hashed with the passlib scheme `scheme` (`sha512_crypt`, or the filter's
+/// short `sha512`), as Ansible's `do_encrypt` hashes it.
+pub(crate) fn encrypt(
+    secret: &str,
+    scheme: &str,
+    salt: Option<String>,
+    salt_size: Option<i64>,
+    rounds: Option<i64>,
+) -> Result<String, String> {
+    let (sha512, default_rounds) = match scheme {
+        "sha512" | "sha512_crypt" => (true, 656_000),
+        "sha256" | "sha256_crypt" => (false, 535_000),
         other => {
-            return Err(fail(
-                "password_hash",
-                format!("bosun cannot make {other} hashes (it makes sha256 and sha512)"),
+            return Err(format!(
+                "bosun cannot make {other} hashes (it makes sha256_crypt and sha512_crypt)"
             ));
         }
     };
-    let salt = match params.get("salt").filter(|s| !s.is_none()) {
-        Some(salt) => py_str(salt),
-        None => {
-            let size = params.int("salt_size")?.unwrap_or(16).clamp(1, 16) as usize;
-            (0..size)
-                .map(|_| {
-                    let i = crate::template::pyrandom::system_below(ALPHABET.len() as u64);
-                    char::from(ALPHABET[i as usize])
-                })
-                .collect()
-        }
+    let salt = match salt {
+        Some(salt) => salt,
+        None => random_salt(salt_size.unwrap_or(16).clamp(1, 16) as usize),
     };
-    let rounds = params
-        .int("rounds")?
-        .map(|r| r.clamp(1000, 999_999_999) as u32);
-    Ok(Value::from(sha_crypt(
-        py_str(value).as_bytes(),
-        &salt,
-        rounds,
-        sha512,
-    )))
+    let rounds = rounds.map_or(default_rounds, |r| r.clamp(1000, 999_999_999) as u32);
+    Ok(sha_crypt(secret.as_bytes(), &salt, Some(rounds), sha512))
+}
+
+/// A random salt of `size` characters from crypt's alphabet.
+pub(crate) fn random_salt(size: usize) -> String {
+    (0..size)
+        .map(|_| {
+            let i = crate::template::pyrandom::system_below(ALPHABET.len() as u64);
+            char::from(ALPHABET[i as usize])
+        })
+        .collect()
 }
 
 /// Ulrich Drepper's SHA-crypt.
@@ -107,21 +119,14 @@ pub(crate) fn sha_crypt(password: &[u8], salt: &str, rounds: Option<u32>, sha512
     let p_seq: Vec<u8> = dp.iter().cycle().take(password.len()).copied().collect();
     let ds = hash(&[&salt_bytes.repeat(16 + usize::from(a[0]))]);
     let s_seq: Vec<u8> = ds.iter().cycle().take(salt_bytes.len()).copied().collect();
-    let mut c = a;
-    for i in 0..rounds.unwrap_or(5000) {
-        let mut parts: Vec<&[u8]> = Vec::with_capacity(4);
-        parts.push(if i % 2 == 1 { &p_seq } else { &c });
-        if i % 3 != 0 {
-            parts.push(&s_seq);
-        }
-        if i % 7 != 0 {
-            parts.push(&p_seq);
-        }
-        parts.push(if i % 2 == 1 { &c } else { &p_seq });
-        c = hash(&parts);
-    }
+    let rounds = rounds.unwrap_or(5000);
+    let c = if sha512 {
+        crypt_rounds::<Sha512>(a, &p_seq, &s_seq, rounds)
+    } else {
+        crypt_rounds::<Sha256>(a, &p_seq, &s_seq, rounds)
+    };
     let mut out = String::from(if sha512 { "$6$" } else { "$5$" });
-    if let Some(rounds) = rounds.filter(|r| *r != 5000) {
+    if rounds != 5000 {
         out.push_str(&format!("rounds={rounds}$"));
     }
     out.push_str(&salt);
@@ -182,6 +187,24 @@ pub(crate) fn sha_crypt(password: &[u8], salt: &str, rounds: Option<u32>, sha512
     out
 }
 
+/// SHA-crypt's rounds: each digest fed from the last, without allocating.
+fn crypt_rounds<D: Digest>(a: Vec<u8>, p: &[u8], s: &[u8], rounds: u32) -> Vec<u8> {
+    let mut c = a;
+    for i in 0..rounds {
+        let mut h = D::new();
+        h.update(if i % 2 == 1 { p } else { &c });
+        if i % 3 != 0 {
+            h.update(s);
+        }
+        if i % 7 != 0 {
+            h.update(p);
+        }
+        h.update(if i % 2 == 1 { &c } else { p });
+        c.copy_from_slice(&h.finalize());
+    }
+    c
+}
+
 #[cfg(test)]
 mod tests {
     use super::sha_crypt;
@@ -204,15 +227,20 @@ mod tests {
     fn password_hash_filter_salts_at_random() {
         let hash = eval("'secret'|password_hash('sha512')", json!({}));
         assert!(
-            hash.starts_with("$6$") && hash.len() == 3 + 16 + 1 + 86,
+            hash.starts_with("$6$rounds=656000$") && hash.len() == 17 + 16 + 1 + 86,
             "{hash}"
         );
         assert_eq!(
+            eval("'pw'|password_hash('sha512', 'abcdefgh')", json!({})),
+            "$6$rounds=656000$abcdefgh$pLncf7ljI4rnlGRtlaRLIaBXT8hoDhe5j.p3YfqrEPrlrDTn7qRk9ssGh4MFgYzW30TNcYrpyeSWhww63/Kel0",
+            "passlib's default rounds, as ansible-core 2.19 hashes"
+        );
+        assert_eq!(
             eval(
-                "'Hello world!'|password_hash('sha512', 'saltstring')",
+                "'pw'|password_hash('sha256_crypt', 'abcdefgh', rounds=5000)",
                 json!({})
             ),
-            "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1"
+            "$5$abcdefgh$ijtOJ//yvc/9bq1g0llFn9dB688BwBDRD90DlKKSKE1"
         );
     }
 }

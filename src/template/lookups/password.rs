@@ -42,11 +42,6 @@ pub(super) fn run(ctx: &Ctx, terms: &[Value], options: &Options) -> Outcome {
                 .map(|v| Value::from(v.as_str()))
                 .or_else(|| options.get(key).cloned())
         };
-        if setting("encrypt").is_some() {
-            return fail(
-                "bosun does not support encrypt= in the password lookup; hash the password with the password_hash filter",
-            );
-        }
         let length = match setting("length") {
             None => 20,
             Some(v) => py_str(&v)
@@ -67,22 +62,72 @@ pub(super) fn run(ctx: &Ctx, terms: &[Value], options: &Options) -> Outcome {
                 .ok()
                 .map(|t| t.trim_end().to_string())
         };
-        let password = match stored {
-            Some(content) => match content.rfind(" salt=") {
-                Some(at) => content[..at].to_string(),
-                None => content,
-            },
+        let (password, salt, ident, mut changed) = match stored {
+            Some(content) => {
+                let (password, salt, ident) = parse_content(&content);
+                (password, salt, ident, false)
+            }
             None => {
                 let password = generate(length, &chars, setting("seed").as_ref())?;
-                if path != "/dev/null" {
-                    write_file(&path, &password)?;
-                }
-                password
+                (password, None, None, true)
             }
         };
-        out.push(Value::from(password));
+        let encrypt = setting("encrypt")
+            .map(|v| py_str(&v))
+            .filter(|e| !e.is_empty());
+        let salt = match (&encrypt, salt) {
+            (Some(_), None) => {
+                changed = true;
+                Some(crate::template::filters::crypt::random_salt(16))
+            }
+            (_, salt) => salt,
+        };
+        if changed && path != "/dev/null" {
+            write_file(
+                &path,
+                &format_content(&password, salt.as_deref(), ident.as_deref()),
+            )?;
+        }
+        let value = match encrypt {
+            Some(scheme) => {
+                crate::template::filters::crypt::encrypt(&password, &scheme, salt, None, None)
+                    .map_err(Failure::from)?
+            }
+            None => password,
+        };
+        out.push(Value::from(value));
     }
     Ok(out)
+}
+
+/// A password file's content split as Ansible's `_parse_content`: the password, then
+/// ` salt=` and ` ident=` if written.
+fn parse_content(content: &str) -> (String, Option<String>, Option<String>) {
+    let Some(at) = content.rfind(" salt=") else {
+        return (content.to_string(), None, None);
+    };
+    let rest = &content[at + " salt=".len()..];
+    let password = content[..at].to_string();
+    if rest.is_empty() {
+        return (password, None, None);
+    }
+    match rest.rfind(" ident=") {
+        Some(i) => (
+            password,
+            Some(rest[..i].to_string()),
+            Some(rest[i + " ident=".len()..].to_string()),
+        ),
+        None => (password, Some(rest.to_string()), None),
+    }
+}
+
+/// What a password file holds, as Ansible's `_format_content` writes it.
+fn format_content(password: &str, salt: Option<&str>, ident: Option<&str>) -> String {
+    match (salt, ident) {
+        (None, _) => password.to_string(),
+        (Some(salt), Some(ident)) => format!("{password} salt={salt} ident={ident}"),
+        (Some(salt), None) => format!("{password} salt={salt}"),
+    }
 }
 
 /// The path and the `k=v` parameters after it.
