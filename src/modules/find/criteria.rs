@@ -313,8 +313,9 @@ fn parse_mode_filter(value: &Json) -> Result<Option<u32>, String> {
     fileops::parse_mode(&Json::String(text.to_string()), Some(0), false).map(Some)
 }
 
-/// File content as text in `encoding` (UTF-8 when not given): `Ok(None)` when it
-/// does not decode, an error for an encoding bosun does not know.
+/// File content as text in `encoding` (UTF-8 when not given; other names as the
+/// WHATWG labels `encoding_rs` knows: gbk, shift_jis, euc-kr, cp1252 ...): `Ok(None)`
+/// when it does not decode, an error for an encoding bosun does not know.
 fn decode(bytes: &[u8], encoding: Option<&str>) -> Result<Option<String>, String> {
     let name = encoding.unwrap_or("utf-8").to_lowercase().replace('_', "-");
     match name.as_str() {
@@ -325,10 +326,15 @@ fn decode(bytes: &[u8], encoding: Option<&str>) -> Result<Option<String>, String
         "ascii" | "us-ascii" => Ok(bytes
             .is_ascii()
             .then(|| String::from_utf8_lossy(bytes).into_owned())),
-        _ => Err(format!(
-            "unknown encoding: {}",
-            encoding.unwrap_or_default()
-        )),
+        other => match encoding_rs::Encoding::for_label(other.as_bytes()) {
+            Some(codec) => Ok(codec
+                .decode_without_bom_handling_and_without_replacement(bytes)
+                .map(|text| text.into_owned())),
+            None => Err(format!(
+                "unknown encoding: {}",
+                encoding.unwrap_or_default()
+            )),
+        },
     }
 }
 
@@ -417,6 +423,12 @@ mod tests {
                 Ok(Some("café".to_string())),
             ),
             (&b"caf\xe9"[..], Some("ascii"), Ok(None)),
+            (
+                &b"\xc4\xe3\xba\xc3"[..],
+                Some("gbk"),
+                Ok(Some("你好".to_string())),
+            ),
+            (&b"\xc4\xe3\xba\xc3"[..], Some("utf-8"), Ok(None)),
             (
                 &b"x"[..],
                 Some("klingon"),
