@@ -357,11 +357,16 @@ fn an_inline_value_that_cannot_be_decrypted_names_its_line_when_used() {
     let scratch = Scratch::new();
     scratch.write(
         "play.yml",
-        "- hosts: localhost\n  gather_facts: false\n  vars:\n    broken: !vault |\n      $ANSIBLE_VAULT;1.1;AES256\n      6162\n  tasks:\n    - debug: msg=fine\n    - debug: msg=\"{{ broken }}\"\n",
+        "- hosts: localhost\n  gather_facts: false\n  vars:\n    broken: !vault |\n      $ANSIBLE_VAULT;1.1;AES256\n      6162\n  tasks:\n    - debug: msg=fine\n    - debug: var=broken\n      ignore_errors: true\n    - debug: msg=\"{{ broken }}\"\n",
     );
     let out = scratch.bosun(&["run", "-i", "localhost,", "-c", "local", "play.yml"]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(2), "{text}{}", stderr(&out));
+    assert!(
+        !text.contains("VARIABLE IS NOT DEFINED"),
+        "debug var= fails on it too, as in Ansible: {text}"
+    );
+    assert!(text.contains("...ignoring"), "{text}");
     assert!(
         text.contains("\"msg\": \"fine\""),
         "the unused value needed no password: {text}"

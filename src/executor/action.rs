@@ -624,13 +624,19 @@ pub(super) struct LookupVars(Arc<Vars>);
 
 impl VarLookup for LookupVars {
     fn eval(&self, expression: &str) -> Result<Option<Json>, String> {
+        Vars::take_nested_error();
         let value = self
             .0
             .templar()
             .eval_value(expression, &self.0)
             .map_err(|e| e.message)?;
         if value.is_undefined() {
-            return Ok(None);
+            // Undefined because the variable's own value failed (a vaulted value
+            // without its secret, a broken template): that failure is the answer.
+            return match Vars::take_nested_error() {
+                Some(err) => Err(err.message),
+                None => Ok(None),
+            };
         }
         Ok(Some(crate::template::to_json(&value)))
     }
