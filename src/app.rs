@@ -133,10 +133,13 @@ fn load_inventory(sources: &[String], config: &Config) -> Result<Inventory, AppE
 }
 
 async fn run_playbooks(args: RunArgs, config: &Config) -> Result<i32, AppError> {
-    let loader = Arc::new(Loader::new(
-        config.roles_path(),
-        options::module_path(&args.common, config),
-    ));
+    let loader = Arc::new(
+        Loader::new(
+            config.roles_path(),
+            options::module_path(&args.common, config),
+        )
+        .with_collections(config.collections_path()),
+    );
     let mut playbooks = Vec::new();
     for path in &args.playbooks {
         if !path.is_file() {
@@ -221,10 +224,10 @@ struct Adhoc<'a> {
 async fn run_adhoc(adhoc: Adhoc<'_>, common: Common, config: &Config) -> Result<i32, AppError> {
     let cwd = std::env::current_dir().unwrap_or_default();
     let dir = adhoc.playbook_dir.map_or(cwd.clone(), |dir| cwd.join(dir));
-    let loader = Arc::new(Loader::new(
-        config.roles_path(),
-        options::module_path(&common, config),
-    ));
+    let loader = Arc::new(
+        Loader::new(config.roles_path(), options::module_path(&common, config))
+            .with_collections(config.collections_path()),
+    );
     let task: Task = loader.adhoc_task(adhoc.module, adhoc.args, &dir)?;
     if !matches!(task.action, Action::Module { .. } | Action::DropIn { .. }) {
         return Err(AppError::Message(format!(

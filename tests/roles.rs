@@ -71,3 +71,46 @@ fn the_recap_lists_hosts_by_name() {
         .collect();
     assert_eq!(recap, ["alpha", "zeta"], "{out}");
 }
+
+#[test]
+fn collection_roles_are_found_beside_the_playbook_and_in_collections_path() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "collections/ansible_collections/acme/web/roles/site/tasks/main.yml",
+        "- copy: {dest: \"{{ playbook_dir }}/from-site\", content: \"{{ greeting }}\"}\n",
+    );
+    scratch.write(
+        "shared/ansible_collections/acme/base/roles/common/tasks/main.yml",
+        "- copy: {dest: \"{{ playbook_dir }}/from-common\", content: common}\n",
+    );
+    scratch.write(
+        "site.yml",
+        "- hosts: localhost\n  gather_facts: false\n  roles:\n    - role: acme.web.site\n      greeting: hello\n  tasks:\n    - import_role: {name: acme.base.common}\n",
+    );
+    let shared = scratch.path().join("shared");
+    let output = scratch.bosun_with(
+        &["run", "site.yml", "-i", "localhost,", "-c", "local"],
+        &[("ANSIBLE_COLLECTIONS_PATH", shared.as_path())],
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    assert_eq!(scratch.read("from-site"), "hello");
+    assert_eq!(scratch.read("from-common"), "common");
+
+    scratch.write(
+        "missing.yml",
+        "- hosts: localhost\n  roles: [acme.none.x]\n",
+    );
+    let output = scratch.bosun(&["run", "missing.yml", "-i", "localhost,"]);
+    assert_eq!(output.status.code(), Some(4));
+    assert!(
+        stderr(&output).contains("the role 'acme.none.x' was not found in"),
+        "{}",
+        stderr(&output)
+    );
+}

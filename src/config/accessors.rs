@@ -103,6 +103,14 @@ impl Config {
             .collect()
     }
 
+    /// `collections_path`: where collections (their roles) are found.
+    pub fn collections_path(&self) -> Vec<PathBuf> {
+        self.list("COLLECTIONS_PATHS")
+            .into_iter()
+            .map(PathBuf::from)
+            .collect()
+    }
+
     /// `library`: where drop-in modules are found.
     pub fn module_path(&self) -> Vec<PathBuf> {
         self.list("DEFAULT_MODULE_PATH")

@@ -175,9 +175,7 @@ pub static SETTINGS: &[Setting] = &[
         env: &["ANSIBLE_COLLECTIONS_PATH"],
         kind: Kind::PathSpec,
         default: Some("~/.ansible/collections:/usr/share/ansible/collections"),
-        bosun: Use::Noted(
-            "accepted: bosun's modules are built in, ansible.builtin.* names need no collection",
-        ),
+        bosun: Use::Used("where namespace.collection.role roles are found (modules are built in)"),
     },
     Setting {
         name: "COLLECTIONS_ON_ANSIBLE_VERSION_MISMATCH",

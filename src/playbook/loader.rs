@@ -164,6 +164,9 @@ const EXECUTOR_ACTIONS: &[&str] = &[
 /// Loads playbooks and the files and roles they refer to.
 pub struct Loader {
     roles_path: Vec<PathBuf>,
+    /// `collections_path`: where `namespace.collection.role` roles are found (after
+    /// `collections/` beside the playbook).
+    collections_path: Vec<PathBuf>,
     module_path: Vec<PathBuf>,
     /// Roles already added to the current play, with their parameters.
     seen_roles: Mutex<HashSet<String>>,
@@ -224,9 +227,16 @@ impl Loader {
     pub fn new(roles_path: Vec<PathBuf>, module_path: Vec<PathBuf>) -> Loader {
         Loader {
             roles_path,
+            collections_path: Vec::new(),
             module_path,
             seen_roles: Mutex::new(HashSet::new()),
         }
+    }
+
+    /// This loader, finding collection roles under `paths` too.
+    pub fn with_collections(mut self, paths: Vec<PathBuf>) -> Loader {
+        self.collections_path = paths;
+        self
     }
 
     /// Loads a playbook file with everything it imports.
@@ -1021,11 +1031,11 @@ impl Loader {
         validate: bool,
     ) -> Result<Vec<Task>, SourceError> {
         let path = self.find_role(name, ctx).ok_or_else(|| {
-            let searched: Vec<String> = self
-                .role_dirs(ctx)
-                .iter()
-                .map(|d| d.display().to_string())
-                .collect();
+            let dirs = match name.matches('.').count() {
+                2 => self.collection_roots(ctx),
+                _ => self.role_dirs(ctx),
+            };
+            let searched: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
             SourceError::new(
                 span,
                 format!("the role '{name}' was not found in {}", searched.join(":")),
@@ -1155,10 +1165,31 @@ impl Loader {
             let path = ctx.playbook_dir.join(name);
             return path.is_dir().then_some(path);
         }
+        if let [namespace, collection, role] = name.split('.').collect::<Vec<_>>()[..] {
+            return self
+                .collection_roots(ctx)
+                .into_iter()
+                .map(|root| {
+                    root.join("ansible_collections")
+                        .join(namespace)
+                        .join(collection)
+                        .join("roles")
+                        .join(role)
+                })
+                .find(|p| p.is_dir());
+        }
         self.role_dirs(ctx)
             .into_iter()
             .map(|d| d.join(name))
             .find(|p| p.is_dir())
+    }
+
+    /// Where collections are: `collections/` beside the playbook, then
+    /// `collections_path`.
+    fn collection_roots(&self, ctx: &LoadContext) -> Vec<PathBuf> {
+        let mut roots = vec![ctx.playbook_dir.join("collections")];
+        roots.extend(self.collections_path.iter().cloned());
+        roots
     }
 }
 
