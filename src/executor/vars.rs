@@ -122,9 +122,8 @@ pub fn task_vars(
         .iter()
         .filter_map(|block| block.role.clone())
         .collect();
-    if let Some(role) = role {
-        roles.extend(role_chain(role).into_iter().rev());
-    }
+    let chain = role.map(role_chain).unwrap_or_default();
+    roles.extend(chain.iter().rev().cloned());
     let mut vars = Map::new();
     for role in &roles {
         vars.extend(role.defaults.clone());
@@ -138,7 +137,11 @@ pub fn task_vars(
     if let Some(files) = scope.vars_files.get(&host.name) {
         vars.extend(files.clone());
     }
-    for role in &roles {
+    for (index, role) in roles.iter().enumerate() {
+        // The task's own role sees its dependencies' vars above those it inherits.
+        if index + 1 == roles.len() && !chain.is_empty() {
+            vars.extend(role.dependency_vars.clone());
+        }
         vars.extend(role.vars.clone());
     }
     if let Some(task) = task {
@@ -148,7 +151,7 @@ pub fn task_vars(
     vars.extend(host.host_vars.clone());
     // A role's parameters, after those of the roles that pulled it in as a
     // dependency (outermost first), as Ansible's `get_role_params` walks the chain.
-    for scope in role.map(role_chain).unwrap_or_default().iter().rev() {
+    for scope in chain.iter().rev() {
         vars.extend(scope.params.clone());
     }
     vars.extend(runner.options.extra_vars.clone());
@@ -227,7 +230,6 @@ pub fn task_vars(
         vars.insert("role_name".into(), Json::String(role.name.clone()));
         vars.insert("ansible_role_name".into(), Json::String(role.name.clone()));
     }
-    let chain = role.map(role_chain).unwrap_or_default();
     let role_dirs: Vec<&std::path::Path> = chain.iter().map(|r| r.path.as_path()).collect();
     vars.insert(
         "ansible_search_path".into(),

@@ -442,7 +442,7 @@ impl Default for LoopControl {
 }
 
 /// The role a task runs in: its variables and paths.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct RoleScope {
     /// Role name.
     pub name: String,
@@ -452,6 +452,10 @@ pub struct RoleScope {
     pub defaults: VarMap,
     /// `vars/main.yml`.
     pub vars: VarMap,
+    /// The `vars/main.yml` of its `meta` dependencies, theirs first, which rank above
+    /// what the role inherits from the roles that pulled it in (Ansible's
+    /// `Role.get_vars` exports).
+    pub dependency_vars: VarMap,
     /// Parameters given where the role is used.
     pub params: VarMap,
     /// The role that pulled this one in as a dependency, for nested lookups.

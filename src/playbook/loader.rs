@@ -2,7 +2,7 @@
 //! checking every keyword, module and module argument on the way. Anything wrong is a
 //! [`SourceError`] naming file, line and column, before any host is touched.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -164,8 +164,9 @@ const EXECUTOR_ACTIONS: &[&str] = &[
 pub struct Loader {
     roles_path: Vec<PathBuf>,
     module_path: Vec<PathBuf>,
-    /// Roles already added to the current play, with their parameters.
-    seen_roles: Mutex<HashSet<String>>,
+    /// Roles already added to the current play, by path and parameters, with the
+    /// variables each exports to the roles that depend on it.
+    seen_roles: Mutex<HashMap<String, VarMap>>,
 }
 
 /// Where a task list is being read: decides relative paths, role scope and tags.
@@ -224,7 +225,7 @@ impl Loader {
         Loader {
             roles_path,
             module_path,
-            seen_roles: Mutex::new(HashSet::new()),
+            seen_roles: Mutex::new(HashMap::new()),
         }
     }
 
@@ -352,7 +353,7 @@ impl Loader {
         let mut roles = Vec::new();
         if let Some(list) = node.get("roles") {
             for entry in seq_or_err(list, "roles")? {
-                roles.extend(self.role_entry(entry, &ctx)?);
+                roles.extend(self.role_entry(entry, &ctx)?.0);
             }
         }
         let tasks = task_list("tasks")?;
@@ -909,8 +910,9 @@ impl Loader {
         }
     }
 
-    /// One entry of a play's `roles:`.
-    fn role_entry(&self, entry: &Node, ctx: &LoadContext) -> Result<Vec<Task>, SourceError> {
+    /// One entry of a play's `roles:` (or of a role's `dependencies`): its blocks and
+    /// the variables it exports.
+    fn role_entry(&self, entry: &Node, ctx: &LoadContext) -> Result<LoadedRole, SourceError> {
         let (name, params, when, tags) = match &entry.value {
             Value::Str(name) => (name.clone(), VarMap::new(), Vec::new(), Vec::new()),
             Value::Map(entries) => {
@@ -957,7 +959,7 @@ impl Loader {
             inherited,
             ..ctx.clone()
         };
-        self.load_role(&name, params, None, &entry.span, &inner, false)
+        self.load_role_exporting(&name, params, None, &entry.span, &inner, false, true)
     }
 
     /// Loads a role (and its dependencies first) as a list of blocks; its handlers go
@@ -988,6 +990,25 @@ impl Loader {
         allow_repeat: bool,
         validate: bool,
     ) -> Result<Vec<Task>, SourceError> {
+        self.load_role_exporting(name, params, tasks_from, span, ctx, allow_repeat, validate)
+            .map(|(blocks, _)| blocks)
+    }
+
+    /// [`Loader::load_role_validated`], also giving the variables the role exports
+    /// (its dependencies' and its own `vars/main.yml`). A role already in the play
+    /// with the same parameters adds no blocks a second time, unless an include asks
+    /// (`allow_repeat`) or its `meta` says `allow_duplicates`.
+    #[allow(clippy::too_many_arguments)]
+    fn load_role_exporting(
+        &self,
+        name: &str,
+        params: VarMap,
+        tasks_from: Option<&str>,
+        span: &Span,
+        ctx: &LoadContext,
+        allow_repeat: bool,
+        validate: bool,
+    ) -> Result<LoadedRole, SourceError> {
         let path = self.find_role(name, ctx).ok_or_else(|| {
             let searched: Vec<String> = self
                 .role_dirs(ctx)
@@ -1000,16 +1021,28 @@ impl Loader {
             )
             .with_help("create roles/<name>/tasks/main.yml beside the playbook, or set roles_path")
         })?;
+        let meta = find_main(&path.join("meta"), "main")
+            .map(|file| yaml::load_file(&file))
+            .transpose()?;
+        let allow_duplicates = match meta.as_ref().and_then(|m| m.get("allow_duplicates")) {
+            Some(flag) => expect_bool(flag)?,
+            None => false,
+        };
         let key = format!(
             "{}|{}",
             path.display(),
             serde_json::to_string(&params).unwrap_or_default()
         );
-        if !allow_repeat
-            && let Ok(mut seen) = self.seen_roles.lock()
-            && !seen.insert(key)
-        {
-            return Ok(Vec::new());
+        if let (false, Ok(mut seen)) = (allow_repeat, self.seen_roles.lock()) {
+            match seen.get(&key) {
+                Some(exports) if !allow_duplicates => {
+                    return Ok((Vec::new(), exports.clone()));
+                }
+                Some(_) => {}
+                None => {
+                    seen.insert(key.clone(), VarMap::new());
+                }
+            }
         }
         let defaults = load_vars_in(&path.join("defaults"))?;
         let vars = load_vars_in(&path.join("vars"))?;
@@ -1017,7 +1050,7 @@ impl Loader {
         if let (Some(parent), false) = (&ctx.role, ctx.loading_dependency) {
             add_parent_role(&mut params, parent);
         }
-        let scope = Arc::new(RoleScope {
+        let provisional = Arc::new(RoleScope {
             name: path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -1025,23 +1058,33 @@ impl Loader {
             path: path.clone(),
             defaults,
             vars,
+            dependency_vars: VarMap::new(),
             params,
             parent: ctx.role.clone(),
             dependency: ctx.loading_dependency,
         });
         let mut blocks = Vec::new();
-        if let Some(meta) = find_main(&path.join("meta"), "main") {
-            let root = yaml::load_file(&meta)?;
-            if let Some(deps) = root.get("dependencies") {
-                for dep in seq_or_err(deps, "dependencies")? {
-                    let dep_ctx = LoadContext {
-                        role: Some(scope.clone()),
-                        loading_dependency: true,
-                        ..ctx.clone()
-                    };
-                    blocks.extend(self.role_entry(dep, &dep_ctx)?);
-                }
+        let mut dependency_vars = VarMap::new();
+        if let Some(deps) = meta.as_ref().and_then(|m| m.get("dependencies")) {
+            for dep in seq_or_err(deps, "dependencies")? {
+                let dep_ctx = LoadContext {
+                    role: Some(provisional.clone()),
+                    loading_dependency: true,
+                    ..ctx.clone()
+                };
+                let (dep_blocks, exports) = self.role_entry(dep, &dep_ctx)?;
+                blocks.extend(dep_blocks);
+                dependency_vars.extend(exports);
             }
+        }
+        let scope = Arc::new(RoleScope {
+            dependency_vars,
+            ..RoleScope::clone(&provisional)
+        });
+        let mut exports = scope.dependency_vars.clone();
+        exports.extend(scope.vars.clone());
+        if let (false, Ok(mut seen)) = (allow_repeat, self.seen_roles.lock()) {
+            seen.insert(key, exports.clone());
         }
         let inner = LoadContext {
             dir: path.join("tasks"),
@@ -1102,7 +1145,7 @@ impl Loader {
         );
         block.role = Some(scope);
         blocks.push(block);
-        Ok(blocks)
+        Ok((blocks, exports))
     }
 
     fn role_dirs(&self, ctx: &LoadContext) -> Vec<PathBuf> {
@@ -1129,6 +1172,9 @@ impl Loader {
             .find(|p| p.is_dir())
     }
 }
+
+/// A role's blocks (its dependencies' first) and the variables it exports.
+type LoadedRole = (Vec<Task>, VarMap);
 
 /// A directory as an absolute path (`playbook_dir` is absolute in Ansible).
 fn absolute_dir(dir: &Path) -> PathBuf {
