@@ -60,7 +60,7 @@ impl Runner {
             }
             Action::Meta(meta) => self.run_meta(run, task, *meta, hosts).await,
             _ => {
-                if !self.options.tags.allows(&task.tags) {
+                if !self.options.tags.allows(&self.task_tags(run, task, hosts)) {
                     return;
                 }
                 if !run.started.load(std::sync::atomic::Ordering::Relaxed) {

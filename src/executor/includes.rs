@@ -67,7 +67,7 @@ impl Runner {
         hosts: &mut [HostState],
         kind: ListKind,
     ) {
-        if !self.options.tags.allows(&task.tags)
+        if !self.options.tags.allows(&self.task_tags(run, task, hosts))
             || !self.step_allows(task, kind == ListKind::Handlers)
         {
             return;
