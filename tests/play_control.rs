@@ -76,6 +76,55 @@ fn end_host_ends_only_the_hosts_where_its_condition_holds() {
 }
 
 #[test]
+fn clear_host_errors_brings_unreachable_hosts_back_at_once_and_failed_ones_next_play() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "inventory",
+        "a ansible_connection=local\nb ansible_connection=local\nu ansible_connection=ssh ansible_host=127.0.0.1 ansible_port=1011\n",
+    );
+    scratch.write(
+        "clear.yml",
+        r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - ping:
+      failed_when: inventory_hostname == 'a'
+    - meta: clear_host_errors
+    - debug: msg=same_play
+- hosts: all
+  gather_facts: false
+  tasks:
+    - assert: {that: "ansible_play_hosts | length == 3"}
+      run_once: true
+    - ping:
+      when: inventory_hostname != 'u'
+"#,
+    );
+    let output = scratch.bosun(&["run", "-i", "inventory", "clear.yml"]);
+    let out = stdout(&output);
+    let recap = |host: &str| {
+        recap_line(&out, host)
+            .split_whitespace()
+            .skip(2)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert!(
+        recap("a").starts_with("ok=2 changed=0 unreachable=0 failed=1 "),
+        "{out}"
+    );
+    assert!(
+        recap("b").starts_with("ok=3 changed=0 unreachable=0 failed=0 "),
+        "{out}"
+    );
+    assert!(
+        recap("u").starts_with("ok=1 changed=0 unreachable=1 failed=0 skipped=1 "),
+        "{out}"
+    );
+}
+
+#[test]
 fn a_meta_condition_that_cannot_be_evaluated_stops_the_run() {
     let scratch = Scratch::new();
     scratch.write(

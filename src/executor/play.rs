@@ -175,7 +175,11 @@ impl Runner {
         } else {
             self.run_sections(&run, &mut hosts).await;
         }
-        let failed = hosts.iter().filter(|h| h.fallen()).count() - fallen_before;
+        let failed = hosts
+            .iter()
+            .filter(|h| h.fallen())
+            .count()
+            .saturating_sub(fallen_before);
         self.remember(&hosts);
         (failed, run.ended.load(std::sync::atomic::Ordering::Relaxed))
     }
