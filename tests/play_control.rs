@@ -124,6 +124,87 @@ fn clear_host_errors_brings_unreachable_hosts_back_at_once_and_failed_ones_next_
     );
 }
 
+/// The PLAY RECAP counters of `host`, from `ok=` on, single-spaced.
+fn recap_of(out: &str, host: &str) -> String {
+    let line = recap_line(out, host);
+    line.split_whitespace()
+        .skip(2)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn any_errors_fatal_sends_every_host_to_its_rescue_and_a_rescued_failure_counts_once() {
+    let scratch = Scratch::new();
+    scratch.write("inventory", TWO_LOCAL_HOSTS);
+    scratch.write(
+        "fatal.yml",
+        r#"
+- hosts: all
+  gather_facts: false
+  any_errors_fatal: true
+  tasks:
+    - block:
+        - fail:
+          when: inventory_hostname == 'a'
+        - debug: msg=never
+      rescue:
+        - debug: msg=rescued
+        - fail:
+          when: inventory_hostname == 'b'
+      always:
+        - debug: msg=always
+    - debug: msg=after
+"#,
+    );
+    let output = scratch.bosun(&["run", "-i", "inventory", "fatal.yml"]);
+    let out = stdout(&output);
+    assert!(!out.contains("never") && !out.contains("after"), "{out}");
+    assert_eq!(
+        recap_of(&out, "a"),
+        "ok=2 changed=0 unreachable=0 failed=0 skipped=1 rescued=1 ignored=0",
+        "{out}"
+    );
+    assert_eq!(
+        recap_of(&out, "b"),
+        "ok=2 changed=0 unreachable=0 failed=1 skipped=1 rescued=0 ignored=0",
+        "{out}"
+    );
+}
+
+#[test]
+fn an_include_that_cannot_be_loaded_fails_its_hosts_without_being_included() {
+    let scratch = Scratch::new();
+    scratch.write("inventory", TWO_LOCAL_HOSTS);
+    scratch.write(
+        "incl.yml",
+        r#"
+- hosts: all
+  gather_facts: false
+  any_errors_fatal: true
+  tasks:
+    - include_tasks: missing.yml
+      when: inventory_hostname == 'b'
+    - debug: msg=never
+"#,
+    );
+    let output = scratch.bosun(&["run", "-i", "inventory", "incl.yml"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(2), "{out}");
+    assert!(
+        !out.contains("included:") && !out.contains("never"),
+        "{out}"
+    );
+    assert!(
+        recap_of(&out, "a").starts_with("ok=0 changed=0 unreachable=0 failed=0 skipped=1 "),
+        "{out}"
+    );
+    assert!(
+        recap_of(&out, "b").starts_with("ok=0 changed=0 unreachable=0 failed=1 "),
+        "{out}"
+    );
+}
+
 #[test]
 fn a_meta_condition_that_cannot_be_evaluated_stops_the_run() {
     let scratch = Scratch::new();

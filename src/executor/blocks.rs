@@ -147,14 +147,21 @@ impl Runner {
                 host.host_vars.insert(name.clone(), value.clone());
             }
         }
+        let any_failed = ends.iter().any(|(_, end, _)| *end == TaskEnd::Failed);
+        self.fail_all_if_fatal(task, hosts, any_failed);
+    }
+
+    /// Under `any_errors_fatal`, once `task` failed a host every other host fails too,
+    /// uncounted, and goes to its rescue or always sections, as Ansible's linear
+    /// strategy marks it failed.
+    pub(super) fn fail_all_if_fatal(&self, task: &Task, hosts: &mut [HostState], any_failed: bool) {
         let fatal = task
             .options
             .any_errors_fatal
-            .unwrap_or(self.options.any_errors_fatal)
-            && ends.iter().any(|(_, end, _)| *end == TaskEnd::Failed);
-        if fatal {
-            for host in hosts.iter_mut() {
-                host.ended = true;
+            .unwrap_or(self.options.any_errors_fatal);
+        if fatal && any_failed {
+            for host in hosts.iter_mut().filter(|h| h.active()) {
+                host.failed = true;
             }
         }
     }
@@ -169,7 +176,14 @@ impl Runner {
         kind: ListKind,
     ) {
         let entered: Vec<bool> = hosts.iter().map(HostState::active).collect();
+        let rescuable = usize::from(!rescue.is_empty());
+        for (host, _) in hosts.iter_mut().zip(&entered).filter(|(_, was)| **was) {
+            host.rescuable += rescuable;
+        }
         self.run_list(run, block, hosts, kind).await;
+        for (host, _) in hosts.iter_mut().zip(&entered).filter(|(_, was)| **was) {
+            host.rescuable -= rescuable;
+        }
         let failed_here: Vec<bool> = hosts
             .iter()
             .zip(&entered)
@@ -186,15 +200,9 @@ impl Runner {
                 }
             }
             self.run_list(run, rescue, hosts, kind).await;
-            for (host, failed) in hosts.iter_mut().zip(&failed_here) {
+            for host in hosts.iter_mut() {
                 if others_paused.contains(&host.name) {
                     host.ended = false;
-                }
-                if *failed && host.active() {
-                    self.count(&host.name, |s| {
-                        s.rescued += 1;
-                        s.failures = s.failures.saturating_sub(1);
-                    });
                 }
             }
         }
@@ -249,7 +257,7 @@ impl Runner {
                 s.ok += 1;
                 s.ignored += 1;
             }
-            false => s.failures += 1,
+            false => host.count_failure(s),
         });
     }
 

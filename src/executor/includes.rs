@@ -91,40 +91,24 @@ impl Runner {
             IncludeKind::Role(_) => target,
         };
         let inclusions = self.inclusions(run, task, name, &resolve, hosts);
-        for inclusion in &inclusions {
-            let label = inclusion.label.as_deref();
-            self.reporter
-                .included(&inclusion.target, &inclusion.hosts, label);
-            for host in &inclusion.hosts {
-                self.count(host, |s| s.ok += 1);
-            }
-        }
+        // Every inclusion is loaded before any runs: one that cannot be loaded fails
+        // its hosts instead of being reported included, as Ansible's linear strategy
+        // loads the included files first.
+        let mut loaded = Vec::new();
+        let mut any_failed = false;
         for inclusion in inclusions {
-            let mut ctx = self.include_context(run, task);
-            ctx.inherited.vars.extend(inclusion.loop_vars.clone());
-            let loaded = match include {
-                IncludeKind::Tasks => self
-                    .loader
-                    .load_tasks_file(Path::new(&inclusion.target), &ctx),
-                IncludeKind::Role(tasks_from) => {
-                    let mut params = task.vars.clone();
-                    params.extend(inclusion.loop_vars.clone());
-                    self.loader.load_role(
-                        &inclusion.target,
-                        params,
-                        tasks_from,
-                        &task.span,
-                        &ctx,
-                        true,
-                    )
-                }
-            };
-            match loaded {
+            match self.load_inclusion(run, task, include, &inclusion) {
                 Ok(tasks) => {
-                    self.run_subset(run, &tasks, hosts, &inclusion.hosts, kind)
-                        .await;
+                    let label = inclusion.label.as_deref();
+                    self.reporter
+                        .included(&inclusion.target, &inclusion.hosts, label);
+                    for host in &inclusion.hosts {
+                        self.count(host, |s| s.ok += 1);
+                    }
+                    loaded.push((inclusion, tasks));
                 }
                 Err(err) => {
+                    any_failed = true;
                     for host in hosts
                         .iter_mut()
                         .filter(|h| inclusion.hosts.contains(&h.name))
@@ -132,6 +116,40 @@ impl Runner {
                         self.report_failure(host, &err.to_string());
                     }
                 }
+            }
+        }
+        self.fail_all_if_fatal(task, hosts, any_failed);
+        for (inclusion, tasks) in loaded {
+            self.run_subset(run, &tasks, hosts, &inclusion.hosts, kind)
+                .await;
+        }
+    }
+
+    /// The tasks one inclusion brings in: its file's, or its role's.
+    fn load_inclusion(
+        &self,
+        run: &PlayRun<'_>,
+        task: &Task,
+        include: IncludeKind<'_>,
+        inclusion: &Inclusion,
+    ) -> Result<Vec<Task>, crate::source::SourceError> {
+        let mut ctx = self.include_context(run, task);
+        ctx.inherited.vars.extend(inclusion.loop_vars.clone());
+        match include {
+            IncludeKind::Tasks => self
+                .loader
+                .load_tasks_file(Path::new(&inclusion.target), &ctx),
+            IncludeKind::Role(tasks_from) => {
+                let mut params = task.vars.clone();
+                params.extend(inclusion.loop_vars.clone());
+                self.loader.load_role(
+                    &inclusion.target,
+                    params,
+                    tasks_from,
+                    &task.span,
+                    &ctx,
+                    true,
+                )
             }
         }
     }
