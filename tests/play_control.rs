@@ -206,6 +206,35 @@ fn an_include_that_cannot_be_loaded_fails_its_hosts_without_being_included() {
 }
 
 #[test]
+fn the_exit_code_follows_how_hosts_stand_at_the_end_not_the_recap() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "rescued.yml",
+        r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - block:
+        - include_tasks: missing.yml
+      rescue:
+        - debug: msg=rescued
+"#,
+    );
+    let output = scratch.bosun(&["run", "-c", "local", "-i", "localhost,", "rescued.yml"]);
+    let out = stdout(&output);
+    assert_eq!(
+        recap_of(&out, "localhost"),
+        "ok=1 changed=0 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0",
+        "an include that cannot be loaded counts as failed even when rescued:\n{out}"
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "the host was rescued:\n{out}"
+    );
+}
+
+#[test]
 fn a_meta_condition_that_cannot_be_evaluated_stops_the_run() {
     let scratch = Scratch::new();
     scratch.write(

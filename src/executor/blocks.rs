@@ -233,13 +233,29 @@ impl Runner {
         }
     }
 
+    /// Reports a failure that is no task's result (an include that cannot be loaded,
+    /// a broken vars file): it counts as failed even in a block with a rescue, as
+    /// Ansible's strategy counts it.
     pub(super) fn report_failure(&self, host: &mut HostState, message: &str) {
-        self.report_task_failure(host, message, false);
+        self.show_failure(host, message, false);
+        self.count(&host.name, |s| s.failures += 1);
     }
 
     /// Reports a failure of a task the play loop runs itself (an include); when the
     /// task's `ignore_errors` holds it counts as ok and ignored, as Ansible counts it.
     pub(super) fn report_task_failure(&self, host: &mut HostState, message: &str, ignored: bool) {
+        self.show_failure(host, message, ignored);
+        self.count(&host.name, |s| match ignored {
+            true => {
+                s.ok += 1;
+                s.ignored += 1;
+            }
+            false => host.count_failure(s),
+        });
+    }
+
+    /// Marks `host` failed (unless `ignored`) and shows the failure.
+    fn show_failure(&self, host: &mut HostState, message: &str, ignored: bool) {
         host.failed |= !ignored;
         let result = crate::modules::failed(message);
         self.reporter.result(&crate::output::HostResult {
@@ -251,13 +267,6 @@ impl Runner {
             item: None,
             result: &result,
             is_loop_summary: false,
-        });
-        self.count(&host.name, |s| match ignored {
-            true => {
-                s.ok += 1;
-                s.ignored += 1;
-            }
-            false => host.count_failure(s),
         });
     }
 
