@@ -235,6 +235,42 @@ fn the_exit_code_follows_how_hosts_stand_at_the_end_not_the_recap() {
 }
 
 #[test]
+fn handlers_imported_or_in_a_block_are_notified_by_their_own_names() {
+    let scratch = Scratch::new();
+    scratch.write("roles/r/handlers/main.yml", "- import_tasks: more.yml\n");
+    scratch.write(
+        "roles/r/handlers/more.yml",
+        "- name: imported\n  debug: msg=ran_imported\n",
+    );
+    scratch.write(
+        "roles/r/tasks/main.yml",
+        "- command: echo\n  notify: [imported, in_block]\n",
+    );
+    scratch.write(
+        "site.yml",
+        r#"
+- hosts: localhost
+  gather_facts: false
+  roles: [r]
+  handlers:
+    - block:
+        - name: in_block
+          debug: msg=ran_in_block
+"#,
+    );
+    let output = scratch.bosun(&["run", "-c", "local", "-i", "localhost,", "site.yml"]);
+    let out = stdout(&output);
+    assert!(
+        out.contains("ran_imported") && out.contains("ran_in_block"),
+        "{out}"
+    );
+    assert!(
+        recap_of(&out, "localhost").starts_with("ok=3 changed=1 "),
+        "{out}"
+    );
+}
+
+#[test]
 fn a_meta_condition_that_cannot_be_evaluated_stops_the_run() {
     let scratch = Scratch::new();
     scratch.write(

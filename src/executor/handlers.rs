@@ -3,7 +3,7 @@
 
 use super::play::{ListKind, PlayRun};
 use super::{HostState, Runner};
-use crate::playbook::Action;
+use crate::playbook::{Action, Task};
 use futures::future::BoxFuture;
 
 impl Runner {
@@ -19,7 +19,7 @@ impl Runner {
     }
 
     async fn flush_handlers_now(&self, run: &PlayRun<'_>, hosts: &mut [HostState]) {
-        for handler in &run.play.handlers {
+        for handler in handler_tasks(&run.play.handlers) {
             let mut names = vec![handler.display_name()];
             if let Some(name) = &handler.name {
                 names.push(name.clone());
@@ -83,4 +83,17 @@ impl Runner {
             }
         }
     }
+}
+
+/// The handlers of a handler list: a block (or an `import_tasks`) is no handler but
+/// holds handlers, as Ansible takes every task of a handler block as one.
+fn handler_tasks(list: &[Task]) -> Vec<&Task> {
+    let mut handlers = Vec::new();
+    for task in list {
+        match &task.action {
+            Action::Block { block, .. } => handlers.extend(handler_tasks(block)),
+            _ => handlers.push(task),
+        }
+    }
+    handlers
 }
