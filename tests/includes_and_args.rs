@@ -383,3 +383,43 @@ fn import_playbook_vars_reach_every_imported_play_over_its_own() {
     );
     assert_eq!(scratch.read("second"), "red square");
 }
+
+#[test]
+fn apply_gives_its_keywords_to_every_included_task() {
+    let scratch = Scratch::new();
+    let changing = "- debug: msg=changing\n  changed_when: true\n";
+    scratch.write("change.yml", changing);
+    scratch.write("roles/r/tasks/main.yml", changing);
+    scratch.write(
+        "site.yml",
+        r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - include_tasks:
+        file: change.yml
+        apply:
+          notify: tasks_handler
+    - include_role:
+        name: r
+        apply:
+          notify: role_handler
+          when: false
+  handlers:
+    - name: tasks_handler
+      debug: msg=handled
+    - name: role_handler
+      debug: msg=never
+"#,
+    );
+    let output = scratch.bosun(&["run", "-c", "local", "-i", "localhost,", "site.yml"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
+    assert!(out.contains("RUNNING HANDLER [tasks_handler]"), "{out}");
+    assert!(!out.contains("never"), "{out}");
+    assert!(
+        recap_line(&out, "localhost").contains("ok=4 ")
+            && recap_line(&out, "localhost").contains("skipped=1 "),
+        "{out}"
+    );
+}

@@ -49,11 +49,13 @@ impl Runner {
                 self.run_block(run, block, rescue, always, hosts, kind)
                     .await;
             }
-            Action::IncludeTasks { file } => {
+            Action::IncludeTasks { file, .. } => {
                 self.run_include(run, task, file, IncludeKind::Tasks, hosts, kind)
                     .await;
             }
-            Action::IncludeRole { name, tasks_from } => {
+            Action::IncludeRole {
+                name, tasks_from, ..
+            } => {
                 let include = IncludeKind::Role(tasks_from.as_deref());
                 self.run_include(run, task, name, include, hosts, kind)
                     .await;

@@ -8,7 +8,7 @@ use super::vars::task_vars;
 use super::{HostState, Runner};
 use crate::modules::Outcome;
 use crate::output::{HostResult, Status};
-use crate::playbook::{LoadContext, Task, loader};
+use crate::playbook::{Action, LoadContext, Task, loader};
 use crate::template::Vars;
 use serde_json::{Map, Value as Json};
 use std::path::Path;
@@ -135,6 +135,20 @@ impl Runner {
     ) -> Result<Vec<Task>, crate::source::SourceError> {
         let mut ctx = self.include_context(run, task);
         ctx.inherited.vars.extend(inclusion.loop_vars.clone());
+        if let Action::IncludeTasks {
+            apply: Some(apply), ..
+        }
+        | Action::IncludeRole {
+            apply: Some(apply), ..
+        } = &task.action
+        {
+            let inherited = &mut ctx.inherited;
+            inherited.when.extend(apply.when.iter().cloned());
+            inherited.tags.extend(apply.tags.iter().cloned());
+            inherited.vars.extend(apply.vars.clone());
+            inherited.options = inherited.options.overlay(&apply.options);
+            inherited.notify.extend(apply.notify.iter().cloned());
+        }
         match include {
             IncludeKind::Tasks => self
                 .loader

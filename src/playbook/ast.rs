@@ -239,6 +239,8 @@ pub enum Action {
     IncludeTasks {
         /// The file (may hold a template).
         file: String,
+        /// `apply:`, the keywords every included task gets.
+        apply: Option<Box<super::loader::Inherited>>,
     },
     /// `include_role:` a role loaded at run time.
     IncludeRole {
@@ -246,6 +248,8 @@ pub enum Action {
         name: String,
         /// `tasks_from:`.
         tasks_from: Option<String>,
+        /// `apply:`, the keywords every task of the role gets.
+        apply: Option<Box<super::loader::Inherited>>,
     },
     /// `set_fact:` variables for the host.
     SetFact {

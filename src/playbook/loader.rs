@@ -683,12 +683,13 @@ impl Loader {
                 let file = match crate::template::is_template(&file) {
                     true if name == "import_tasks" => match load_time_render(&file, ctx) {
                         Some(rendered) => rendered,
-                        None => return Ok(Action::IncludeTasks { file }),
+                        None => return Ok(Action::IncludeTasks { file, apply: None }),
                     },
                     _ => file,
                 };
                 if name == "include_tasks" {
-                    return Ok(Action::IncludeTasks { file });
+                    let apply = parse_apply(value)?;
+                    return Ok(Action::IncludeTasks { file, apply });
                 }
                 let path = resolve_tasks_path(&ctx.dir, &ctx.playbook_dir, &file);
                 if !path.exists() {
@@ -727,6 +728,7 @@ impl Loader {
                     return Ok(Action::IncludeRole {
                         name: role,
                         tasks_from,
+                        apply: parse_apply(value)?,
                     });
                 }
                 let params = match args.get("vars") {
@@ -1503,6 +1505,24 @@ fn string_list(node: Option<&Node>) -> Result<Vec<String>, SourceError> {
         Value::Null => Vec::new(),
         _ => vec![node.key_string()],
     })
+}
+
+/// An include's `apply:`: the keywords its tasks get, as from an enclosing block.
+fn parse_apply(module: &Node) -> Result<Option<Box<Inherited>>, SourceError> {
+    let Some(apply) = module.get("apply") else {
+        return Ok(None);
+    };
+    Ok(Some(Box::new(Inherited {
+        when: parse_conditions(apply.get("when"))?,
+        tags: parse_tags(apply.get("tags"))?,
+        vars: apply
+            .get("vars")
+            .map(parse_vars)
+            .transpose()?
+            .unwrap_or_default(),
+        options: parse_options(apply)?,
+        notify: string_list(apply.get("notify"))?,
+    })))
 }
 
 /// A `vars:` mapping (or a list of mappings, which Ansible also accepts).
