@@ -271,6 +271,37 @@ fn handlers_imported_or_in_a_block_are_notified_by_their_own_names() {
 }
 
 #[test]
+fn refresh_inventory_drops_hosts_the_sources_no_longer_have_even_from_their_groups() {
+    let scratch = Scratch::new();
+    scratch.write("inv", TWO_LOCAL_HOSTS);
+    scratch.write(
+        "site.yml",
+        r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - group_by: {key: g}
+    - copy:
+        dest: "{{ playbook_dir }}/inv"
+        content: "b ansible_connection=local\n"
+      delegate_to: localhost
+      run_once: true
+    - meta: refresh_inventory
+    - debug: msg=after
+- hosts: g
+  gather_facts: false
+  tasks:
+    - debug: msg=second
+"#,
+    );
+    let output = scratch.bosun(&["run", "-i", "inv", "site.yml"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}");
+    assert!(recap_of(&out, "a").starts_with("ok=2 changed=2 "), "{out}");
+    assert!(recap_of(&out, "b").starts_with("ok=3 changed=1 "), "{out}");
+}
+
+#[test]
 fn a_meta_condition_that_cannot_be_evaluated_stops_the_run() {
     let scratch = Scratch::new();
     scratch.write(

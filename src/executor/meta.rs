@@ -46,6 +46,11 @@ impl Runner {
                         self.report_failure(host, &message);
                     }
                 }
+                // A host the inventory no longer has takes no further part in the play.
+                let now = self.inventory();
+                for host in hosts.iter_mut().filter(|h| !now.has_host(&h.name)) {
+                    host.ended = true;
+                }
             }
             Meta::FlushHandlers if !holds.is_empty() => self.flush_handlers(run, hosts).await,
             Meta::FlushHandlers => {}
