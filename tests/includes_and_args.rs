@@ -423,3 +423,29 @@ fn apply_gives_its_keywords_to_every_included_task() {
         "{out}"
     );
 }
+
+#[test]
+fn an_included_roles_handlers_run_once_however_often_it_is_included() {
+    let scratch = Scratch::new();
+    scratch.write("inventory", TWO_LOCAL_HOSTS);
+    scratch.write("roles/r/tasks/main.yml", "- command: echo\n  notify: h\n");
+    scratch.write(
+        "roles/r/handlers/main.yml",
+        "- name: h\n  debug: msg=handled\n",
+    );
+    scratch.write(
+        "site.yml",
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - include_role: {name: r}\n    - include_role: {name: r}\n",
+    );
+    let output = scratch.bosun(&["run", "-i", "inventory", "site.yml"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
+    assert_eq!(
+        lines_starting(&out, "RUNNING HANDLER [r : h]").len(),
+        1,
+        "{out}"
+    );
+    for host in ["h1", "h2"] {
+        assert!(recap_line(&out, host).contains("ok=5 "), "{out}");
+    }
+}

@@ -19,7 +19,8 @@ impl Runner {
     }
 
     async fn flush_handlers_now(&self, run: &PlayRun<'_>, hosts: &mut [HostState]) {
-        for handler in handler_tasks(&run.play.handlers) {
+        let all = run.handlers();
+        for handler in handler_tasks(&all) {
             let mut names = vec![handler.display_name()];
             if let Some(name) = &handler.name {
                 names.push(name.clone());

@@ -156,14 +156,22 @@ impl Runner {
             IncludeKind::Role(tasks_from) => {
                 let mut params = task.vars.clone();
                 params.extend(inclusion.loop_vars.clone());
-                self.loader.load_role(
+                let tasks = self.loader.load_role(
                     &inclusion.target,
                     params,
                     tasks_from,
                     &task.span,
                     &ctx,
                     true,
-                )
+                )?;
+                let handlers = std::mem::take(
+                    &mut *ctx
+                        .handlers
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner),
+                );
+                run.add_handlers(handlers);
+                Ok(tasks)
             }
         }
     }

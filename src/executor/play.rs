@@ -54,6 +54,41 @@ pub(super) struct PlayRun<'a> {
     pub(super) announced: std::sync::Mutex<std::collections::HashSet<usize>>,
     /// The play's role names, for the magic variables.
     pub(super) role_names: super::role_names::RoleNames,
+    /// Handlers of roles `include_role` brought in, after the play's own.
+    pub(super) included_handlers: std::sync::Mutex<Vec<crate::playbook::Task>>,
+}
+
+impl PlayRun<'_> {
+    /// Every handler of the play: its own, then those of included roles.
+    pub(super) fn handlers(&self) -> Vec<crate::playbook::Task> {
+        let mut handlers = self.play.handlers.clone();
+        handlers.extend(
+            self.included_handlers
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .iter()
+                .cloned(),
+        );
+        handlers
+    }
+
+    /// Adds an included role's handlers; one already added (the same role included
+    /// again, for other hosts) is not added twice.
+    pub(super) fn add_handlers(&self, handlers: Vec<crate::playbook::Task>) {
+        let mut known = self
+            .included_handlers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for handler in handlers {
+            let same = |other: &crate::playbook::Task| {
+                other.span.file.path == handler.span.file.path
+                    && other.span.offset == handler.span.offset
+            };
+            if !known.iter().any(same) {
+                known.push(handler);
+            }
+        }
+    }
 }
 
 impl Runner {
@@ -132,6 +167,7 @@ impl Runner {
             ended: std::sync::atomic::AtomicBool::new(false),
             announced: std::sync::Mutex::new(std::collections::HashSet::new()),
             role_names: super::role_names::RoleNames::of(play),
+            included_handlers: std::sync::Mutex::new(Vec::new()),
         };
         if let Err(message) = self.load_vars_files(&mut run, &hosts) {
             for host in &mut hosts {
