@@ -302,6 +302,58 @@ fn refresh_inventory_drops_hosts_the_sources_no_longer_have_even_from_their_grou
 }
 
 #[test]
+fn throttle_limits_hosts_at_once_under_both_strategies_and_must_be_an_integer() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "inventory",
+        "a ansible_connection=local\nb ansible_connection=local\nc ansible_connection=local\n",
+    );
+    for strategy in ["linear", "free"] {
+        scratch.write(
+            &format!("{strategy}.yml"),
+            &format!(
+                r#"
+- hosts: all
+  gather_facts: false
+  strategy: {strategy}
+  tasks:
+    - block:
+        - shell: mkdir "{{{{ playbook_dir }}}}/lock" && sleep 0.3 && rmdir "{{{{ playbook_dir }}}}/lock"
+      throttle: "{{{{ 1 }}}}"
+"#
+            ),
+        );
+        let output = scratch.bosun(&[
+            "run",
+            "-i",
+            "inventory",
+            "--forks",
+            "5",
+            &format!("{strategy}.yml"),
+        ]);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{strategy}: {}",
+            stdout(&output)
+        );
+    }
+    scratch.write(
+        "bad.yml",
+        "- hosts: a\n  gather_facts: false\n  tasks:\n    - debug:\n      throttle: \"{{ 'nope' }}\"\n",
+    );
+    let output = scratch.bosun(&["run", "-i", "inventory", "bad.yml"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    assert!(
+        stderr(&output).contains(
+            "Failed to convert the throttle value to an integer: invalid literal for int() with base 10: 'nope'"
+        ),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
 fn a_meta_condition_that_cannot_be_evaluated_stops_the_run() {
     let scratch = Scratch::new();
     scratch.write(

@@ -6,7 +6,7 @@ use super::includes::IncludeKind;
 use super::play::{ListKind, PlayRun};
 use super::task::TaskEnd;
 use super::vars::task_vars;
-use super::{HostState, Runner};
+use super::{HostState, RunError, Runner};
 use crate::playbook::{Action, ControlAction, Task};
 use futures::StreamExt;
 use futures::future::BoxFuture;
@@ -118,7 +118,20 @@ impl Runner {
                     .find(|h| h.active())
                     .is_some_and(|h| self.flag(flag, &task_vars(self, &scope, h, Some(task), &[])))
             });
-        let forks = self.options.forks.max(1);
+        let throttle = match self.task_throttle(task, &scope, hosts) {
+            Ok(limit) if limit > 0 && !run_once => Some(limit),
+            Ok(_) => None,
+            Err(message) => return self.stop(RunError::Throttle(message)),
+        };
+        let forks = self
+            .options
+            .forks
+            .max(1)
+            .min(throttle.unwrap_or(usize::MAX));
+        let _place = match throttle {
+            Some(limit) => run.throttle_place(task, limit).await,
+            None => None,
+        };
         let mut active: Vec<&mut HostState> = hosts.iter_mut().filter(|h| h.active()).collect();
         if run_once {
             active.truncate(1);
@@ -151,6 +164,23 @@ impl Runner {
         }
         let any_failed = ends.iter().any(|(_, end, _)| *end == TaskEnd::Failed);
         self.fail_all_if_fatal(task, hosts, any_failed);
+    }
+
+    /// How many hosts may run `task` at once by its `throttle` (0: no limit), rendered
+    /// with the first active host's variables as Ansible's strategy renders it.
+    fn task_throttle(
+        &self,
+        task: &Task,
+        scope: &super::vars::TaskScope<'_>,
+        hosts: &[HostState],
+    ) -> Result<usize, String> {
+        let (Some(value), Some(host)) = (&task.options.throttle, hosts.iter().find(|h| h.active()))
+        else {
+            return Ok(0);
+        };
+        let vars = task_vars(self, scope, host, Some(task), &[]);
+        let limit = self.throttle(value, &vars)?;
+        Ok(usize::try_from(limit).unwrap_or(0))
     }
 
     /// Under `any_errors_fatal`, once `task` failed a host every other host fails too,

@@ -121,6 +121,9 @@ pub enum RunError {
     /// A `meta:` task's condition cannot be evaluated.
     #[error("{0}")]
     MetaCondition(String),
+    /// A task's `throttle` does not render to an integer.
+    #[error("Failed to convert the throttle value to an integer: {0}")]
+    Throttle(String),
     /// A play's `strategy` names no strategy, or cannot be rendered.
     #[error("Invalid play strategy specified: {0}")]
     Strategy(String),

@@ -54,6 +54,9 @@ pub(super) struct PlayRun<'a> {
     pub(super) announced: std::sync::Mutex<std::collections::HashSet<usize>>,
     /// The play's role names, for the magic variables.
     pub(super) role_names: super::role_names::RoleNames,
+    /// Under `strategy: free`, how many hosts may still start each throttled task (by
+    /// task address), shared by the hosts that run on their own.
+    pub(super) throttles: std::sync::Mutex<HashMap<usize, Arc<tokio::sync::Semaphore>>>,
     /// Handlers of roles `include_role` brought in, after the play's own.
     pub(super) included_handlers: std::sync::Mutex<Vec<crate::playbook::Task>>,
 }
@@ -70,6 +73,27 @@ impl PlayRun<'_> {
                 .cloned(),
         );
         handlers
+    }
+
+    /// A place among the `limit` hosts running `task` at once under `strategy: free`
+    /// (each host runs the task on its own there); `None` under the other strategies,
+    /// whose task runs on its hosts together.
+    pub(super) async fn throttle_place(
+        &self,
+        task: &crate::playbook::Task,
+        limit: usize,
+    ) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        if self.strategy != Strategy::Free {
+            return None;
+        }
+        let places = self
+            .throttles
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(task as *const crate::playbook::Task as usize)
+            .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(limit)))
+            .clone();
+        places.acquire_owned().await.ok()
     }
 
     /// Adds an included role's handlers; one already added (the same role included
@@ -168,6 +192,7 @@ impl Runner {
             announced: std::sync::Mutex::new(std::collections::HashSet::new()),
             role_names: super::role_names::RoleNames::of(play),
             included_handlers: std::sync::Mutex::new(Vec::new()),
+            throttles: std::sync::Mutex::new(HashMap::new()),
         };
         if let Err(message) = self.load_vars_files(&mut run, &hosts) {
             for host in &mut hosts {

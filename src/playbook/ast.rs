@@ -100,6 +100,8 @@ pub struct TaskOptions {
     pub delegate_to: Option<String>,
     /// `timeout:` seconds a task may run before it fails.
     pub timeout: Option<Json>,
+    /// `throttle:` how many hosts run the task at once (0 or unset: `forks`).
+    pub throttle: Option<Json>,
 }
 
 impl TaskOptions {
@@ -133,6 +135,7 @@ impl TaskOptions {
                 .clone()
                 .or_else(|| self.delegate_to.clone()),
             timeout: inner.timeout.clone().or_else(|| self.timeout.clone()),
+            throttle: inner.throttle.clone().or_else(|| self.throttle.clone()),
         }
     }
 }

@@ -1355,6 +1355,7 @@ fn parse_options(node: &Node) -> Result<TaskOptions, SourceError> {
         run_once: json("run_once"),
         delegate_to: string("delegate_to"),
         timeout: json("timeout"),
+        throttle: json("throttle"),
     })
 }
 
