@@ -354,6 +354,35 @@ fn throttle_limits_hosts_at_once_under_both_strategies_and_must_be_an_integer() 
 }
 
 #[test]
+fn clear_host_errors_in_always_keeps_the_host_going() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "site.yml",
+        r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - block:
+        - fail:
+      rescue:
+        - fail:
+      always:
+        - meta: clear_host_errors
+    - debug: msg=still_running
+"#,
+    );
+    let output = scratch.bosun(&["run", "-c", "local", "-i", "localhost,", "site.yml"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}");
+    assert!(out.contains("still_running"), "{out}");
+    assert_eq!(
+        recap_of(&out, "localhost"),
+        "ok=1 changed=0 unreachable=0 failed=1 skipped=0 rescued=1 ignored=0",
+        "{out}"
+    );
+}
+
+#[test]
 fn a_meta_condition_that_cannot_be_evaluated_stops_the_run() {
     let scratch = Scratch::new();
     scratch.write(

@@ -244,6 +244,7 @@ impl Runner {
                 .zip(&entered)
                 .map(|(h, was)| *was && h.failed)
                 .collect();
+            let cleared: Vec<usize> = hosts.iter().map(|h| h.errors_cleared).collect();
             let mut skipped = Vec::new();
             for ((host, was), failed) in hosts.iter_mut().zip(&entered).zip(&still_failed) {
                 if *failed {
@@ -254,8 +255,8 @@ impl Runner {
                 }
             }
             self.run_list(run, always, hosts, kind).await;
-            for (host, failed) in hosts.iter_mut().zip(&still_failed) {
-                if *failed {
+            for ((host, failed), cleared) in hosts.iter_mut().zip(&still_failed).zip(&cleared) {
+                if *failed && host.errors_cleared == *cleared {
                     host.failed = true;
                 }
                 if skipped.contains(&host.name) {

@@ -31,6 +31,9 @@ pub struct HostState {
     pub unreachable: bool,
     /// Stopped by `meta: end_host` / `end_play`.
     pub ended: bool,
+    /// How many times `meta: clear_host_errors` forgave the host's failures in this
+    /// play: a failure an `always:` section set aside is not restored after one.
+    pub errors_cleared: usize,
     /// How many enclosing blocks with a `rescue:` the host is in the `block:` part
     /// of: a failure there counts as rescued, not failed, as Ansible counts it when
     /// the host turns to the rescue (`is_any_block_rescuing`).
@@ -124,6 +127,7 @@ impl HostState {
             unreachable: false,
             ended: false,
             rescuable: 0,
+            errors_cleared: 0,
             notified: Vec::new(),
             prefetched: None,
         }

@@ -92,6 +92,7 @@ impl Runner {
     fn clear_host_errors(&self, run: &PlayRun<'_>, hosts: &mut [HostState]) {
         for host in hosts.iter_mut() {
             host.ended |= host.failed;
+            host.errors_cleared += 1;
             host.failed = false;
             host.unreachable = false;
         }
