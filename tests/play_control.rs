@@ -383,6 +383,37 @@ fn clear_host_errors_in_always_keeps_the_host_going() {
 }
 
 #[test]
+fn every_handler_listening_to_a_topic_runs_once_per_notification() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "site.yml",
+        r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - command: echo
+      notify: topic
+  handlers:
+    - name: first
+      debug: msg=first_ran
+      listen: topic
+    - debug: msg=second_ran
+      listen: topic
+"#,
+    );
+    let output = scratch.bosun(&["run", "-c", "local", "-i", "localhost,", "site.yml"]);
+    let out = stdout(&output);
+    assert!(
+        out.contains("first_ran") && out.contains("second_ran"),
+        "{out}"
+    );
+    assert!(
+        recap_of(&out, "localhost").starts_with("ok=3 changed=1 "),
+        "{out}"
+    );
+}
+
+#[test]
 fn a_meta_condition_that_cannot_be_evaluated_stops_the_run() {
     let scratch = Scratch::new();
     scratch.write(

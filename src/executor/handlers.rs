@@ -20,12 +20,13 @@ impl Runner {
 
     async fn flush_handlers_now(&self, run: &PlayRun<'_>, hosts: &mut [HostState]) {
         let all = run.handlers();
-        for handler in handler_tasks(&all) {
-            let mut names = vec![handler.display_name()];
-            if let Some(name) = &handler.name {
-                names.push(name.clone());
-            }
-            names.extend(handler.listen.iter().cloned());
+        let handlers = handler_tasks(&all);
+        let names: Vec<Vec<String>> = handlers.iter().map(|h| handler_names(h)).collect();
+        // Notifications (host, name) a handler spent in this pass that later handlers
+        // answer too: every handler listening to the same topic sees it.
+        let mut pending: Vec<(String, String)> = Vec::new();
+        for (index, handler) in handlers.iter().enumerate() {
+            let own = &names[index];
             let force = run
                 .play
                 .force_handlers
@@ -34,15 +35,28 @@ impl Runner {
                 .iter()
                 .filter(|h| {
                     (h.active() || (force && !h.unreachable))
-                        && h.notified.iter().any(|n| names.contains(n))
+                        && (h.notified.iter().any(|n| own.contains(n))
+                            || pending
+                                .iter()
+                                .any(|(host, n)| *host == h.name && own.contains(n)))
                 })
                 .map(|h| h.name.clone())
                 .collect();
             if notified.is_empty() {
                 continue;
             }
+            let later: Vec<&String> = names_after(&names, index);
             for host in hosts.iter_mut() {
-                host.notified.retain(|n| !names.contains(n));
+                if notified.contains(&host.name) {
+                    for name in host
+                        .notified
+                        .iter()
+                        .filter(|n| own.contains(n) && later.contains(n))
+                    {
+                        pending.push((host.name.clone(), name.clone()));
+                    }
+                }
+                host.notified.retain(|n| !own.contains(n));
             }
             let mut paused = Vec::new();
             for host in hosts.iter_mut() {
@@ -84,6 +98,22 @@ impl Runner {
             }
         }
     }
+}
+
+/// The names a handler answers to: its name (with its role's, as shown) and the
+/// topics it listens to.
+fn handler_names(handler: &Task) -> Vec<String> {
+    let mut names = vec![handler.display_name()];
+    if let Some(name) = &handler.name {
+        names.push(name.clone());
+    }
+    names.extend(handler.listen.iter().cloned());
+    names
+}
+
+/// Every name the handlers after `index` answer to.
+fn names_after(names: &[Vec<String>], index: usize) -> Vec<&String> {
+    names.iter().skip(index + 1).flatten().collect()
 }
 
 /// The handlers of a handler list: a block (or an `import_tasks`) is no handler but
