@@ -449,3 +449,31 @@ fn an_included_roles_handlers_run_once_however_often_it_is_included() {
         assert!(recap_line(&out, host).contains("ok=5 "), "{out}");
     }
 }
+
+#[test]
+fn handlers_from_picks_the_roles_handler_file() {
+    let scratch = Scratch::new();
+    scratch.write("roles/r/tasks/main.yml", "- command: echo\n  notify: h\n");
+    scratch.write(
+        "roles/r/handlers/main.yml",
+        "- name: h\n  debug: msg=from_main\n",
+    );
+    scratch.write(
+        "roles/r/handlers/alt.yml",
+        "- name: h\n  debug: msg=from_alt\n",
+    );
+    scratch.write(
+        "site.yml",
+        concat!(
+            "- hosts: localhost\n  gather_facts: false\n  tasks:\n",
+            "    - include_role: {name: r, handlers_from: alt}\n",
+            "- hosts: localhost\n  gather_facts: false\n  tasks:\n",
+            "    - import_role: {name: r, handlers_from: alt.yml}\n",
+        ),
+    );
+    let output = scratch.bosun(&["run", "-c", "local", "-i", "localhost,", "site.yml"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
+    assert_eq!(out.matches("from_alt").count(), 2, "{out}");
+    assert!(!out.contains("from_main"), "{out}");
+}

@@ -7,7 +7,7 @@ use super::play::{ListKind, PlayRun};
 use super::task::TaskEnd;
 use super::vars::task_vars;
 use super::{HostState, RunError, Runner};
-use crate::playbook::{Action, ControlAction, Task};
+use crate::playbook::{Action, ControlAction, RoleFrom, Task};
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use serde_json::Value as Json;
@@ -54,9 +54,15 @@ impl Runner {
                     .await;
             }
             Action::IncludeRole {
-                name, tasks_from, ..
+                name,
+                tasks_from,
+                handlers_from,
+                ..
             } => {
-                let include = IncludeKind::Role(tasks_from.as_deref());
+                let include = IncludeKind::Role(RoleFrom {
+                    tasks: tasks_from.as_deref(),
+                    handlers: handlers_from.as_deref(),
+                });
                 self.run_include(run, task, name, include, hosts, kind)
                     .await;
             }

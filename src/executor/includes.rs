@@ -8,7 +8,7 @@ use super::vars::task_vars;
 use super::{HostState, Runner};
 use crate::modules::Outcome;
 use crate::output::{HostResult, Status};
-use crate::playbook::{Action, LoadContext, Task, loader};
+use crate::playbook::{Action, LoadContext, RoleFrom, Task, loader};
 use crate::template::Vars;
 use serde_json::{Map, Value as Json};
 use std::path::Path;
@@ -29,8 +29,8 @@ struct Inclusion {
 pub(super) enum IncludeKind<'a> {
     /// `include_tasks`: a task file.
     Tasks,
-    /// `include_role`, with its `tasks_from`.
-    Role(Option<&'a str>),
+    /// `include_role`, with its `tasks_from` and `handlers_from`.
+    Role(RoleFrom<'a>),
 }
 
 impl Inclusion {
@@ -153,13 +153,13 @@ impl Runner {
             IncludeKind::Tasks => self
                 .loader
                 .load_tasks_file(Path::new(&inclusion.target), &ctx),
-            IncludeKind::Role(tasks_from) => {
+            IncludeKind::Role(from) => {
                 let mut params = task.vars.clone();
                 params.extend(inclusion.loop_vars.clone());
                 let tasks = self.loader.load_role(
                     &inclusion.target,
                     params,
-                    tasks_from,
+                    from,
                     &task.span,
                     &ctx,
                     true,

@@ -251,6 +251,8 @@ pub enum Action {
         name: String,
         /// `tasks_from:`.
         tasks_from: Option<String>,
+        /// `handlers_from:`.
+        handlers_from: Option<String>,
         /// `apply:`, the keywords every task of the role gets.
         apply: Option<Box<super::loader::Inherited>>,
     },
@@ -446,6 +448,15 @@ impl Default for LoopControl {
             break_when: Vec::new(),
         }
     }
+}
+
+/// Which files of a role an import or include reads instead of `main.yml`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RoleFrom<'a> {
+    /// `tasks_from:`, a file of the role's `tasks/`.
+    pub tasks: Option<&'a str>,
+    /// `handlers_from:`, a file of the role's `handlers/`.
+    pub handlers: Option<&'a str>,
 }
 
 /// The role a task runs in: its variables and paths.

@@ -720,14 +720,14 @@ impl Loader {
                     .ok_or_else(|| {
                         SourceError::new(&value.span, format!("{name} needs `name:` (the role)"))
                     })?;
-                let tasks_from = args
-                    .get("tasks_from")
-                    .and_then(Json::as_str)
-                    .map(str::to_string);
+                let file_arg = |key: &str| args.get(key).and_then(Json::as_str).map(str::to_string);
+                let (tasks_from, handlers_from) =
+                    (file_arg("tasks_from"), file_arg("handlers_from"));
                 if name == "include_role" || crate::template::is_template(&role) {
                     return Ok(Action::IncludeRole {
                         name: role,
                         tasks_from,
+                        handlers_from,
                         apply: parse_apply(value)?,
                     });
                 }
@@ -742,7 +742,10 @@ impl Loader {
                 let block = self.load_role_validated(
                     &role,
                     params,
-                    tasks_from.as_deref(),
+                    RoleFrom {
+                        tasks: tasks_from.as_deref(),
+                        handlers: handlers_from.as_deref(),
+                    },
                     &value.span,
                     &inner,
                     true,
@@ -961,7 +964,15 @@ impl Loader {
             inherited,
             ..ctx.clone()
         };
-        self.load_role_exporting(&name, params, None, &entry.span, &inner, false, true)
+        self.load_role_exporting(
+            &name,
+            params,
+            RoleFrom::default(),
+            &entry.span,
+            &inner,
+            false,
+            true,
+        )
     }
 
     /// Loads a role (and its dependencies first) as a list of blocks; its handlers go
@@ -971,12 +982,12 @@ impl Loader {
         &self,
         name: &str,
         params: VarMap,
-        tasks_from: Option<&str>,
+        from: RoleFrom<'_>,
         span: &Span,
         ctx: &LoadContext,
         allow_repeat: bool,
     ) -> Result<Vec<Task>, SourceError> {
-        self.load_role_validated(name, params, tasks_from, span, ctx, allow_repeat, true)
+        self.load_role_validated(name, params, from, span, ctx, allow_repeat, true)
     }
 
     /// [`Loader::load_role`], with its argument spec checked only when `validate`
@@ -986,13 +997,13 @@ impl Loader {
         &self,
         name: &str,
         params: VarMap,
-        tasks_from: Option<&str>,
+        from: RoleFrom<'_>,
         span: &Span,
         ctx: &LoadContext,
         allow_repeat: bool,
         validate: bool,
     ) -> Result<Vec<Task>, SourceError> {
-        self.load_role_exporting(name, params, tasks_from, span, ctx, allow_repeat, validate)
+        self.load_role_exporting(name, params, from, span, ctx, allow_repeat, validate)
             .map(|(blocks, _)| blocks)
     }
 
@@ -1005,12 +1016,13 @@ impl Loader {
         &self,
         name: &str,
         params: VarMap,
-        tasks_from: Option<&str>,
+        from: RoleFrom<'_>,
         span: &Span,
         ctx: &LoadContext,
         allow_repeat: bool,
         validate: bool,
     ) -> Result<LoadedRole, SourceError> {
+        let tasks_from = from.tasks;
         let path = self.find_role(name, ctx).ok_or_else(|| {
             let searched: Vec<String> = self
                 .role_dirs(ctx)
@@ -1124,7 +1136,15 @@ impl Loader {
             task.options = inner.inherited.options.clone();
             tasks.insert(0, task);
         }
-        if let Some(file) = find_main(&path.join("handlers"), "main") {
+        let handlers_name = from.handlers.unwrap_or("main");
+        let handlers_file = find_main(&path.join("handlers"), handlers_name);
+        if handlers_file.is_none() && from.handlers.is_some() {
+            return Err(SourceError::new(
+                span,
+                format!("the role '{name}' has no handlers/{handlers_name}.yml"),
+            ));
+        }
+        if let Some(file) = handlers_file {
             let handler_ctx = LoadContext {
                 inherited: Inherited {
                     options: ctx.inherited.options.clone(),
