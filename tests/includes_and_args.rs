@@ -482,3 +482,97 @@ fn include_vars_walks_a_directory_as_ansibles_action_does() {
         "hash_behaviour: merge"
     );
 }
+
+#[test]
+fn apply_gives_its_keywords_to_every_included_task() {
+    let scratch = Scratch::new();
+    let changing = "- debug: msg=changing\n  changed_when: true\n";
+    scratch.write("change.yml", changing);
+    scratch.write("roles/r/tasks/main.yml", changing);
+    scratch.write(
+        "site.yml",
+        r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - include_tasks:
+        file: change.yml
+        apply:
+          notify: tasks_handler
+    - include_role:
+        name: r
+        apply:
+          notify: role_handler
+          when: false
+  handlers:
+    - name: tasks_handler
+      debug: msg=handled
+    - name: role_handler
+      debug: msg=never
+"#,
+    );
+    let output = scratch.bosun(&["run", "-c", "local", "-i", "localhost,", "site.yml"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
+    assert!(out.contains("RUNNING HANDLER [tasks_handler]"), "{out}");
+    assert!(!out.contains("never"), "{out}");
+    assert!(
+        recap_line(&out, "localhost").contains("ok=4 ")
+            && recap_line(&out, "localhost").contains("skipped=1 "),
+        "{out}"
+    );
+}
+
+#[test]
+fn an_included_roles_handlers_run_once_however_often_it_is_included() {
+    let scratch = Scratch::new();
+    scratch.write("inventory", TWO_LOCAL_HOSTS);
+    scratch.write("roles/r/tasks/main.yml", "- command: echo\n  notify: h\n");
+    scratch.write(
+        "roles/r/handlers/main.yml",
+        "- name: h\n  debug: msg=handled\n",
+    );
+    scratch.write(
+        "site.yml",
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - include_role: {name: r}\n    - include_role: {name: r}\n",
+    );
+    let output = scratch.bosun(&["run", "-i", "inventory", "site.yml"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
+    assert_eq!(
+        lines_starting(&out, "RUNNING HANDLER [r : h]").len(),
+        1,
+        "{out}"
+    );
+    for host in ["h1", "h2"] {
+        assert!(recap_line(&out, host).contains("ok=5 "), "{out}");
+    }
+}
+
+#[test]
+fn handlers_from_picks_the_roles_handler_file() {
+    let scratch = Scratch::new();
+    scratch.write("roles/r/tasks/main.yml", "- command: echo\n  notify: h\n");
+    scratch.write(
+        "roles/r/handlers/main.yml",
+        "- name: h\n  debug: msg=from_main\n",
+    );
+    scratch.write(
+        "roles/r/handlers/alt.yml",
+        "- name: h\n  debug: msg=from_alt\n",
+    );
+    scratch.write(
+        "site.yml",
+        concat!(
+            "- hosts: localhost\n  gather_facts: false\n  tasks:\n",
+            "    - include_role: {name: r, handlers_from: alt}\n",
+            "- hosts: localhost\n  gather_facts: false\n  tasks:\n",
+            "    - import_role: {name: r, handlers_from: alt.yml}\n",
+        ),
+    );
+    let output = scratch.bosun(&["run", "-c", "local", "-i", "localhost,", "site.yml"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
+    assert_eq!(out.matches("from_alt").count(), 2, "{out}");
+    assert!(!out.contains("from_main"), "{out}");
+}

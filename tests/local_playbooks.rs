@@ -205,6 +205,30 @@ fn tags_select_tasks() {
 }
 
 #[test]
+fn templated_tags_are_rendered_before_choosing() {
+    let scratch = Scratch::new();
+    scratch.write("roles/r/tasks/main.yml", "- debug: msg=in_role\n");
+    scratch.write(
+        "play.yml",
+        concat!(
+            "- hosts: localhost\n  gather_facts: false\n",
+            "  vars: {t: tag1, listed: [tag1]}\n  tags: \"{{ t }}\"\n",
+            "  roles:\n    - {role: r, tags: \"{{ t }}\"}\n",
+            "  tasks:\n    - block:\n        - debug: msg=in_block\n      tags: \"{{ listed }}\"\n",
+        ),
+    );
+    let (code, out, err) = run(&scratch, &["run", "play.yml", "--tags", "tag1"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("in_role") && out.contains("in_block"), "{out}");
+    let (code, out, err) = run(&scratch, &["run", "play.yml", "--skip-tags", "tag1"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        !out.contains("in_role") && !out.contains("in_block"),
+        "{out}"
+    );
+}
+
+#[test]
 fn extra_vars_win_over_play_vars() {
     let scratch = Scratch::new();
     scratch.write(

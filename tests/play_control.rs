@@ -76,6 +76,344 @@ fn end_host_ends_only_the_hosts_where_its_condition_holds() {
 }
 
 #[test]
+fn clear_host_errors_brings_unreachable_hosts_back_at_once_and_failed_ones_next_play() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "inventory",
+        "a ansible_connection=local\nb ansible_connection=local\nu ansible_connection=ssh ansible_host=127.0.0.1 ansible_port=1011\n",
+    );
+    scratch.write(
+        "clear.yml",
+        r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - ping:
+      failed_when: inventory_hostname == 'a'
+    - meta: clear_host_errors
+    - debug: msg=same_play
+- hosts: all
+  gather_facts: false
+  tasks:
+    - assert: {that: "ansible_play_hosts | length == 3"}
+      run_once: true
+    - ping:
+      when: inventory_hostname != 'u'
+"#,
+    );
+    let output = scratch.bosun(&["run", "-i", "inventory", "clear.yml"]);
+    let out = stdout(&output);
+    let recap = |host: &str| {
+        recap_line(&out, host)
+            .split_whitespace()
+            .skip(2)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert!(
+        recap("a").starts_with("ok=2 changed=0 unreachable=0 failed=1 "),
+        "{out}"
+    );
+    assert!(
+        recap("b").starts_with("ok=3 changed=0 unreachable=0 failed=0 "),
+        "{out}"
+    );
+    assert!(
+        recap("u").starts_with("ok=1 changed=0 unreachable=1 failed=0 skipped=1 "),
+        "{out}"
+    );
+}
+
+/// The PLAY RECAP counters of `host`, from `ok=` on, single-spaced.
+fn recap_of(out: &str, host: &str) -> String {
+    let line = recap_line(out, host);
+    line.split_whitespace()
+        .skip(2)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn any_errors_fatal_sends_every_host_to_its_rescue_and_a_rescued_failure_counts_once() {
+    let scratch = Scratch::new();
+    scratch.write("inventory", TWO_LOCAL_HOSTS);
+    scratch.write(
+        "fatal.yml",
+        r#"
+- hosts: all
+  gather_facts: false
+  any_errors_fatal: true
+  tasks:
+    - block:
+        - fail:
+          when: inventory_hostname == 'a'
+        - debug: msg=never
+      rescue:
+        - debug: msg=rescued
+        - fail:
+          when: inventory_hostname == 'b'
+      always:
+        - debug: msg=always
+    - debug: msg=after
+"#,
+    );
+    let output = scratch.bosun(&["run", "-i", "inventory", "fatal.yml"]);
+    let out = stdout(&output);
+    assert!(!out.contains("never") && !out.contains("after"), "{out}");
+    assert_eq!(
+        recap_of(&out, "a"),
+        "ok=2 changed=0 unreachable=0 failed=0 skipped=1 rescued=1 ignored=0",
+        "{out}"
+    );
+    assert_eq!(
+        recap_of(&out, "b"),
+        "ok=2 changed=0 unreachable=0 failed=1 skipped=1 rescued=0 ignored=0",
+        "{out}"
+    );
+}
+
+#[test]
+fn an_include_that_cannot_be_loaded_fails_its_hosts_without_being_included() {
+    let scratch = Scratch::new();
+    scratch.write("inventory", TWO_LOCAL_HOSTS);
+    scratch.write(
+        "incl.yml",
+        r#"
+- hosts: all
+  gather_facts: false
+  any_errors_fatal: true
+  tasks:
+    - include_tasks: missing.yml
+      when: inventory_hostname == 'b'
+    - debug: msg=never
+"#,
+    );
+    let output = scratch.bosun(&["run", "-i", "inventory", "incl.yml"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(2), "{out}");
+    assert!(
+        !out.contains("included:") && !out.contains("never"),
+        "{out}"
+    );
+    assert!(
+        recap_of(&out, "a").starts_with("ok=0 changed=0 unreachable=0 failed=0 skipped=1 "),
+        "{out}"
+    );
+    assert!(
+        recap_of(&out, "b").starts_with("ok=0 changed=0 unreachable=0 failed=1 "),
+        "{out}"
+    );
+}
+
+#[test]
+fn the_exit_code_follows_how_hosts_stand_at_the_end_not_the_recap() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "rescued.yml",
+        r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - block:
+        - include_tasks: missing.yml
+      rescue:
+        - debug: msg=rescued
+"#,
+    );
+    let output = scratch.bosun(&["run", "-c", "local", "-i", "localhost,", "rescued.yml"]);
+    let out = stdout(&output);
+    assert_eq!(
+        recap_of(&out, "localhost"),
+        "ok=1 changed=0 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0",
+        "an include that cannot be loaded counts as failed even when rescued:\n{out}"
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "the host was rescued:\n{out}"
+    );
+}
+
+#[test]
+fn handlers_imported_or_in_a_block_are_notified_by_their_own_names() {
+    let scratch = Scratch::new();
+    scratch.write("roles/r/handlers/main.yml", "- import_tasks: more.yml\n");
+    scratch.write(
+        "roles/r/handlers/more.yml",
+        "- name: imported\n  debug: msg=ran_imported\n",
+    );
+    scratch.write(
+        "roles/r/tasks/main.yml",
+        "- command: echo\n  notify: [imported, in_block]\n",
+    );
+    scratch.write(
+        "site.yml",
+        r#"
+- hosts: localhost
+  gather_facts: false
+  roles: [r]
+  handlers:
+    - block:
+        - name: in_block
+          debug: msg=ran_in_block
+"#,
+    );
+    let output = scratch.bosun(&["run", "-c", "local", "-i", "localhost,", "site.yml"]);
+    let out = stdout(&output);
+    assert!(
+        out.contains("ran_imported") && out.contains("ran_in_block"),
+        "{out}"
+    );
+    assert!(
+        recap_of(&out, "localhost").starts_with("ok=3 changed=1 "),
+        "{out}"
+    );
+}
+
+#[test]
+fn refresh_inventory_drops_hosts_the_sources_no_longer_have_even_from_their_groups() {
+    let scratch = Scratch::new();
+    scratch.write("inv", TWO_LOCAL_HOSTS);
+    scratch.write(
+        "site.yml",
+        r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - group_by: {key: g}
+    - copy:
+        dest: "{{ playbook_dir }}/inv"
+        content: "b ansible_connection=local\n"
+      delegate_to: localhost
+      run_once: true
+    - meta: refresh_inventory
+    - debug: msg=after
+- hosts: g
+  gather_facts: false
+  tasks:
+    - debug: msg=second
+"#,
+    );
+    let output = scratch.bosun(&["run", "-i", "inv", "site.yml"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}");
+    assert!(recap_of(&out, "a").starts_with("ok=2 changed=2 "), "{out}");
+    assert!(recap_of(&out, "b").starts_with("ok=3 changed=1 "), "{out}");
+}
+
+#[test]
+fn throttle_limits_hosts_at_once_under_both_strategies_and_must_be_an_integer() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "inventory",
+        "a ansible_connection=local\nb ansible_connection=local\nc ansible_connection=local\n",
+    );
+    for strategy in ["linear", "free"] {
+        scratch.write(
+            &format!("{strategy}.yml"),
+            &format!(
+                r#"
+- hosts: all
+  gather_facts: false
+  strategy: {strategy}
+  tasks:
+    - block:
+        - shell: mkdir "{{{{ playbook_dir }}}}/lock" && sleep 0.3 && rmdir "{{{{ playbook_dir }}}}/lock"
+      throttle: "{{{{ 1 }}}}"
+"#
+            ),
+        );
+        let output = scratch.bosun(&[
+            "run",
+            "-i",
+            "inventory",
+            "--forks",
+            "5",
+            &format!("{strategy}.yml"),
+        ]);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{strategy}: {}",
+            stdout(&output)
+        );
+    }
+    scratch.write(
+        "bad.yml",
+        "- hosts: a\n  gather_facts: false\n  tasks:\n    - debug:\n      throttle: \"{{ 'nope' }}\"\n",
+    );
+    let output = scratch.bosun(&["run", "-i", "inventory", "bad.yml"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    assert!(
+        stderr(&output).contains(
+            "Failed to convert the throttle value to an integer: invalid literal for int() with base 10: 'nope'"
+        ),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn clear_host_errors_in_always_keeps_the_host_going() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "site.yml",
+        r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - block:
+        - fail:
+      rescue:
+        - fail:
+      always:
+        - meta: clear_host_errors
+    - debug: msg=still_running
+"#,
+    );
+    let output = scratch.bosun(&["run", "-c", "local", "-i", "localhost,", "site.yml"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}");
+    assert!(out.contains("still_running"), "{out}");
+    assert_eq!(
+        recap_of(&out, "localhost"),
+        "ok=1 changed=0 unreachable=0 failed=1 skipped=0 rescued=1 ignored=0",
+        "{out}"
+    );
+}
+
+#[test]
+fn every_handler_listening_to_a_topic_runs_once_per_notification() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "site.yml",
+        r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - command: echo
+      notify: topic
+  handlers:
+    - name: first
+      debug: msg=first_ran
+      listen: topic
+    - debug: msg=second_ran
+      listen: topic
+"#,
+    );
+    let output = scratch.bosun(&["run", "-c", "local", "-i", "localhost,", "site.yml"]);
+    let out = stdout(&output);
+    assert!(
+        out.contains("first_ran") && out.contains("second_ran"),
+        "{out}"
+    );
+    assert!(
+        recap_of(&out, "localhost").starts_with("ok=3 changed=1 "),
+        "{out}"
+    );
+}
+
+#[test]
 fn a_meta_condition_that_cannot_be_evaluated_stops_the_run() {
     let scratch = Scratch::new();
     scratch.write(

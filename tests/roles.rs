@@ -114,3 +114,47 @@ fn collection_roles_are_found_beside_the_playbook_and_in_collections_path() {
         stderr(&output)
     );
 }
+
+/// The play of Ansible's `roles_var_inheritance` target: two roles share a dependency
+/// that pulls in a role marked `allow_duplicates` whose own dependency sets a variable.
+fn shared_dependency_scratch() -> Scratch {
+    let scratch = Scratch::new();
+    for (name, value) in [("a", "A"), ("b", "B")] {
+        scratch.write(
+            &format!("roles/{name}/meta/main.yml"),
+            &format!("dependencies:\n  - role: common\n    vars:\n      test_var: {value}\n"),
+        );
+    }
+    scratch.write("roles/common/vars/main.yml", "precedence: parent\n");
+    scratch.write(
+        "roles/common/meta/main.yml",
+        "dependencies:\n  - role: nested\n    vars:\n      nested_var: \"{{ test_var }}\"\n",
+    );
+    scratch.write(
+        "roles/nested/meta/main.yml",
+        "allow_duplicates: yes\ndependencies:\n  - child\n",
+    );
+    scratch.write(
+        "roles/nested/tasks/main.yml",
+        "- debug: msg=\"{{ nested_var }} {{ precedence }}\"\n",
+    );
+    scratch.write("roles/child/vars/main.yml", "precedence: dependency\n");
+    scratch.write(
+        "site.yml",
+        "- hosts: localhost\n  gather_facts: false\n  roles: [a, b]\n",
+    );
+    scratch
+}
+
+#[test]
+fn allow_duplicates_runs_a_role_again_and_dependency_vars_beat_inherited_ones() {
+    let scratch = shared_dependency_scratch();
+    let output = scratch.bosun(&["run", "-c", "local", "-i", "localhost,", "site.yml"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
+    let messages: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("\"msg\": "))
+        .collect();
+    assert_eq!(messages, ["\"A dependency\"", "\"B dependency\""], "{out}");
+}

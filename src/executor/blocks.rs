@@ -6,8 +6,8 @@ use super::includes::IncludeKind;
 use super::play::{ListKind, PlayRun};
 use super::task::TaskEnd;
 use super::vars::task_vars;
-use super::{HostState, Runner};
-use crate::playbook::{Action, ControlAction, Task};
+use super::{HostState, RunError, Runner};
+use crate::playbook::{Action, ControlAction, RoleFrom, Task};
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use serde_json::Value as Json;
@@ -49,18 +49,26 @@ impl Runner {
                 self.run_block(run, block, rescue, always, hosts, kind)
                     .await;
             }
-            Action::IncludeTasks { file } => {
+            Action::IncludeTasks { file, .. } => {
                 self.run_include(run, task, file, IncludeKind::Tasks, hosts, kind)
                     .await;
             }
-            Action::IncludeRole { name, tasks_from } => {
-                let include = IncludeKind::Role(tasks_from.as_deref());
+            Action::IncludeRole {
+                name,
+                tasks_from,
+                handlers_from,
+                ..
+            } => {
+                let include = IncludeKind::Role(RoleFrom {
+                    tasks: tasks_from.as_deref(),
+                    handlers: handlers_from.as_deref(),
+                });
                 self.run_include(run, task, name, include, hosts, kind)
                     .await;
             }
             Action::Meta(meta) => self.run_meta(run, task, *meta, hosts).await,
             _ => {
-                if !self.options.tags.allows(&task.tags) {
+                if !self.options.tags.allows(&self.task_tags(run, task, hosts)) {
                     return;
                 }
                 if !run.started.load(std::sync::atomic::Ordering::Relaxed) {
@@ -116,7 +124,20 @@ impl Runner {
                     .find(|h| h.active())
                     .is_some_and(|h| self.flag(flag, &task_vars(self, &scope, h, Some(task), &[])))
             });
-        let forks = self.options.forks.max(1);
+        let throttle = match self.task_throttle(task, &scope, hosts) {
+            Ok(limit) if limit > 0 && !run_once => Some(limit),
+            Ok(_) => None,
+            Err(message) => return self.stop(RunError::Throttle(message)),
+        };
+        let forks = self
+            .options
+            .forks
+            .max(1)
+            .min(throttle.unwrap_or(usize::MAX));
+        let _place = match throttle {
+            Some(limit) => run.throttle_place(task, limit).await,
+            None => None,
+        };
         let mut active: Vec<&mut HostState> = hosts.iter_mut().filter(|h| h.active()).collect();
         if run_once {
             active.truncate(1);
@@ -147,14 +168,38 @@ impl Runner {
                 host.host_vars.insert(name.clone(), value.clone());
             }
         }
+        let any_failed = ends.iter().any(|(_, end, _)| *end == TaskEnd::Failed);
+        self.fail_all_if_fatal(task, hosts, any_failed);
+    }
+
+    /// How many hosts may run `task` at once by its `throttle` (0: no limit), rendered
+    /// with the first active host's variables as Ansible's strategy renders it.
+    fn task_throttle(
+        &self,
+        task: &Task,
+        scope: &super::vars::TaskScope<'_>,
+        hosts: &[HostState],
+    ) -> Result<usize, String> {
+        let (Some(value), Some(host)) = (&task.options.throttle, hosts.iter().find(|h| h.active()))
+        else {
+            return Ok(0);
+        };
+        let vars = task_vars(self, scope, host, Some(task), &[]);
+        let limit = self.throttle(value, &vars)?;
+        Ok(usize::try_from(limit).unwrap_or(0))
+    }
+
+    /// Under `any_errors_fatal`, once `task` failed a host every other host fails too,
+    /// uncounted, and goes to its rescue or always sections, as Ansible's linear
+    /// strategy marks it failed.
+    pub(super) fn fail_all_if_fatal(&self, task: &Task, hosts: &mut [HostState], any_failed: bool) {
         let fatal = task
             .options
             .any_errors_fatal
-            .unwrap_or(self.options.any_errors_fatal)
-            && ends.iter().any(|(_, end, _)| *end == TaskEnd::Failed);
-        if fatal {
-            for host in hosts.iter_mut() {
-                host.ended = true;
+            .unwrap_or(self.options.any_errors_fatal);
+        if fatal && any_failed {
+            for host in hosts.iter_mut().filter(|h| h.active()) {
+                host.failed = true;
             }
         }
     }
@@ -169,7 +214,14 @@ impl Runner {
         kind: ListKind,
     ) {
         let entered: Vec<bool> = hosts.iter().map(HostState::active).collect();
+        let rescuable = usize::from(!rescue.is_empty());
+        for (host, _) in hosts.iter_mut().zip(&entered).filter(|(_, was)| **was) {
+            host.rescuable += rescuable;
+        }
         self.run_list(run, block, hosts, kind).await;
+        for (host, _) in hosts.iter_mut().zip(&entered).filter(|(_, was)| **was) {
+            host.rescuable -= rescuable;
+        }
         let failed_here: Vec<bool> = hosts
             .iter()
             .zip(&entered)
@@ -186,15 +238,9 @@ impl Runner {
                 }
             }
             self.run_list(run, rescue, hosts, kind).await;
-            for (host, failed) in hosts.iter_mut().zip(&failed_here) {
+            for host in hosts.iter_mut() {
                 if others_paused.contains(&host.name) {
                     host.ended = false;
-                }
-                if *failed && host.active() {
-                    self.count(&host.name, |s| {
-                        s.rescued += 1;
-                        s.failures = s.failures.saturating_sub(1);
-                    });
                 }
             }
         }
@@ -204,6 +250,7 @@ impl Runner {
                 .zip(&entered)
                 .map(|(h, was)| *was && h.failed)
                 .collect();
+            let cleared: Vec<usize> = hosts.iter().map(|h| h.errors_cleared).collect();
             let mut skipped = Vec::new();
             for ((host, was), failed) in hosts.iter_mut().zip(&entered).zip(&still_failed) {
                 if *failed {
@@ -214,8 +261,8 @@ impl Runner {
                 }
             }
             self.run_list(run, always, hosts, kind).await;
-            for (host, failed) in hosts.iter_mut().zip(&still_failed) {
-                if *failed {
+            for ((host, failed), cleared) in hosts.iter_mut().zip(&still_failed).zip(&cleared) {
+                if *failed && host.errors_cleared == *cleared {
                     host.failed = true;
                 }
                 if skipped.contains(&host.name) {
@@ -225,13 +272,29 @@ impl Runner {
         }
     }
 
+    /// Reports a failure that is no task's result (an include that cannot be loaded,
+    /// a broken vars file): it counts as failed even in a block with a rescue, as
+    /// Ansible's strategy counts it.
     pub(super) fn report_failure(&self, host: &mut HostState, message: &str) {
-        self.report_task_failure(host, message, false);
+        self.show_failure(host, message, false);
+        self.count(&host.name, |s| s.failures += 1);
     }
 
     /// Reports a failure of a task the play loop runs itself (an include); when the
     /// task's `ignore_errors` holds it counts as ok and ignored, as Ansible counts it.
     pub(super) fn report_task_failure(&self, host: &mut HostState, message: &str, ignored: bool) {
+        self.show_failure(host, message, ignored);
+        self.count(&host.name, |s| match ignored {
+            true => {
+                s.ok += 1;
+                s.ignored += 1;
+            }
+            false => host.count_failure(s),
+        });
+    }
+
+    /// Marks `host` failed (unless `ignored`) and shows the failure.
+    fn show_failure(&self, host: &mut HostState, message: &str, ignored: bool) {
         host.failed |= !ignored;
         let result = crate::modules::failed(message);
         self.reporter.result(&crate::output::HostResult {
@@ -243,13 +306,6 @@ impl Runner {
             item: None,
             result: &result,
             is_loop_summary: false,
-        });
-        self.count(&host.name, |s| match ignored {
-            true => {
-                s.ok += 1;
-                s.ignored += 1;
-            }
-            false => s.failures += 1,
         });
     }
 

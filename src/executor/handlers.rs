@@ -3,7 +3,7 @@
 
 use super::play::{ListKind, PlayRun};
 use super::{HostState, Runner};
-use crate::playbook::Action;
+use crate::playbook::{Action, Task};
 use futures::future::BoxFuture;
 
 impl Runner {
@@ -19,12 +19,14 @@ impl Runner {
     }
 
     async fn flush_handlers_now(&self, run: &PlayRun<'_>, hosts: &mut [HostState]) {
-        for handler in &run.play.handlers {
-            let mut names = vec![handler.display_name()];
-            if let Some(name) = &handler.name {
-                names.push(name.clone());
-            }
-            names.extend(handler.listen.iter().cloned());
+        let all = run.handlers();
+        let handlers = handler_tasks(&all);
+        let names: Vec<Vec<String>> = handlers.iter().map(|h| handler_names(h)).collect();
+        // Notifications (host, name) a handler spent in this pass that later handlers
+        // answer too: every handler listening to the same topic sees it.
+        let mut pending: Vec<(String, String)> = Vec::new();
+        for (index, handler) in handlers.iter().enumerate() {
+            let own = &names[index];
             let force = run
                 .play
                 .force_handlers
@@ -33,15 +35,28 @@ impl Runner {
                 .iter()
                 .filter(|h| {
                     (h.active() || (force && !h.unreachable))
-                        && h.notified.iter().any(|n| names.contains(n))
+                        && (h.notified.iter().any(|n| own.contains(n))
+                            || pending
+                                .iter()
+                                .any(|(host, n)| *host == h.name && own.contains(n)))
                 })
                 .map(|h| h.name.clone())
                 .collect();
             if notified.is_empty() {
                 continue;
             }
+            let later: Vec<&String> = names_after(&names, index);
             for host in hosts.iter_mut() {
-                host.notified.retain(|n| !names.contains(n));
+                if notified.contains(&host.name) {
+                    for name in host
+                        .notified
+                        .iter()
+                        .filter(|n| own.contains(n) && later.contains(n))
+                    {
+                        pending.push((host.name.clone(), name.clone()));
+                    }
+                }
+                host.notified.retain(|n| !own.contains(n));
             }
             let mut paused = Vec::new();
             for host in hosts.iter_mut() {
@@ -83,4 +98,33 @@ impl Runner {
             }
         }
     }
+}
+
+/// The names a handler answers to: its name (with its role's, as shown) and the
+/// topics it listens to.
+fn handler_names(handler: &Task) -> Vec<String> {
+    let mut names = vec![handler.display_name()];
+    if let Some(name) = &handler.name {
+        names.push(name.clone());
+    }
+    names.extend(handler.listen.iter().cloned());
+    names
+}
+
+/// Every name the handlers after `index` answer to.
+fn names_after(names: &[Vec<String>], index: usize) -> Vec<&String> {
+    names.iter().skip(index + 1).flatten().collect()
+}
+
+/// The handlers of a handler list: a block (or an `import_tasks`) is no handler but
+/// holds handlers, as Ansible takes every task of a handler block as one.
+fn handler_tasks(list: &[Task]) -> Vec<&Task> {
+    let mut handlers = Vec::new();
+    for task in list {
+        match &task.action {
+            Action::Block { block, .. } => handlers.extend(handler_tasks(block)),
+            _ => handlers.push(task),
+        }
+    }
+    handlers
 }

@@ -32,6 +32,13 @@ pub struct HostState {
     pub unreachable: bool,
     /// Stopped by `meta: end_host` / `end_play`.
     pub ended: bool,
+    /// How many times `meta: clear_host_errors` forgave the host's failures in this
+    /// play: a failure an `always:` section set aside is not restored after one.
+    pub errors_cleared: usize,
+    /// How many enclosing blocks with a `rescue:` the host is in the `block:` part
+    /// of: a failure there counts as rescued, not failed, as Ansible counts it when
+    /// the host turns to the rescue (`is_any_block_rescuing`).
+    pub rescuable: usize,
     /// Handlers notified and not yet run, in notification order.
     pub notified: Vec<String>,
     /// What the running loop asked for ahead of its items (copy, template).
@@ -120,8 +127,18 @@ impl HostState {
             failed: false,
             unreachable: false,
             ended: false,
+            rescuable: 0,
+            errors_cleared: 0,
             notified: Vec::new(),
             prefetched: None,
+        }
+    }
+
+    /// Counts a failure of this host: as rescued inside a block with a rescue.
+    pub fn count_failure(&self, stats: &mut crate::output::HostStats) {
+        match self.rescuable {
+            0 => stats.failures += 1,
+            _ => stats.rescued += 1,
         }
     }
 

@@ -8,7 +8,7 @@ use super::vars::task_vars;
 use super::{HostState, Runner};
 use crate::modules::Outcome;
 use crate::output::{HostResult, Status};
-use crate::playbook::{LoadContext, Task, loader};
+use crate::playbook::{Action, LoadContext, RoleFrom, Task, loader};
 use crate::template::Vars;
 use serde_json::{Map, Value as Json};
 use std::path::Path;
@@ -29,8 +29,8 @@ struct Inclusion {
 pub(super) enum IncludeKind<'a> {
     /// `include_tasks`: a task file.
     Tasks,
-    /// `include_role`, with its `tasks_from`.
-    Role(Option<&'a str>),
+    /// `include_role`, with its `tasks_from` and `handlers_from`.
+    Role(RoleFrom<'a>),
 }
 
 impl Inclusion {
@@ -67,7 +67,7 @@ impl Runner {
         hosts: &mut [HostState],
         kind: ListKind,
     ) {
-        if !self.options.tags.allows(&task.tags)
+        if !self.options.tags.allows(&self.task_tags(run, task, hosts))
             || !self.step_allows(task, kind == ListKind::Handlers)
         {
             return;
@@ -91,40 +91,24 @@ impl Runner {
             IncludeKind::Role(_) => target,
         };
         let inclusions = self.inclusions(run, task, name, &resolve, hosts);
-        for inclusion in &inclusions {
-            let label = inclusion.label.as_deref();
-            self.reporter
-                .included(&inclusion.target, &inclusion.hosts, label);
-            for host in &inclusion.hosts {
-                self.count(host, |s| s.ok += 1);
-            }
-        }
+        // Every inclusion is loaded before any runs: one that cannot be loaded fails
+        // its hosts instead of being reported included, as Ansible's linear strategy
+        // loads the included files first.
+        let mut loaded = Vec::new();
+        let mut any_failed = false;
         for inclusion in inclusions {
-            let mut ctx = self.include_context(run, task);
-            ctx.inherited.vars.extend(inclusion.loop_vars.clone());
-            let loaded = match include {
-                IncludeKind::Tasks => self
-                    .loader
-                    .load_tasks_file(Path::new(&inclusion.target), &ctx),
-                IncludeKind::Role(tasks_from) => {
-                    let mut params = task.vars.clone();
-                    params.extend(inclusion.loop_vars.clone());
-                    self.loader.load_role(
-                        &inclusion.target,
-                        params,
-                        tasks_from,
-                        &task.span,
-                        &ctx,
-                        true,
-                    )
-                }
-            };
-            match loaded {
+            match self.load_inclusion(run, task, include, &inclusion) {
                 Ok(tasks) => {
-                    self.run_subset(run, &tasks, hosts, &inclusion.hosts, kind)
-                        .await;
+                    let label = inclusion.label.as_deref();
+                    self.reporter
+                        .included(&inclusion.target, &inclusion.hosts, label);
+                    for host in &inclusion.hosts {
+                        self.count(host, |s| s.ok += 1);
+                    }
+                    loaded.push((inclusion, tasks));
                 }
                 Err(err) => {
+                    any_failed = true;
                     for host in hosts
                         .iter_mut()
                         .filter(|h| inclusion.hosts.contains(&h.name))
@@ -132,6 +116,62 @@ impl Runner {
                         self.report_failure(host, &err.to_string());
                     }
                 }
+            }
+        }
+        self.fail_all_if_fatal(task, hosts, any_failed);
+        for (inclusion, tasks) in loaded {
+            self.run_subset(run, &tasks, hosts, &inclusion.hosts, kind)
+                .await;
+        }
+    }
+
+    /// The tasks one inclusion brings in: its file's, or its role's.
+    fn load_inclusion(
+        &self,
+        run: &PlayRun<'_>,
+        task: &Task,
+        include: IncludeKind<'_>,
+        inclusion: &Inclusion,
+    ) -> Result<Vec<Task>, crate::source::SourceError> {
+        let mut ctx = self.include_context(run, task);
+        ctx.inherited.vars.extend(inclusion.loop_vars.clone());
+        if let Action::IncludeTasks {
+            apply: Some(apply), ..
+        }
+        | Action::IncludeRole {
+            apply: Some(apply), ..
+        } = &task.action
+        {
+            let inherited = &mut ctx.inherited;
+            inherited.when.extend(apply.when.iter().cloned());
+            inherited.tags.extend(apply.tags.iter().cloned());
+            inherited.vars.extend(apply.vars.clone());
+            inherited.options = inherited.options.overlay(&apply.options);
+            inherited.notify.extend(apply.notify.iter().cloned());
+        }
+        match include {
+            IncludeKind::Tasks => self
+                .loader
+                .load_tasks_file(Path::new(&inclusion.target), &ctx),
+            IncludeKind::Role(from) => {
+                let mut params = task.vars.clone();
+                params.extend(inclusion.loop_vars.clone());
+                let tasks = self.loader.load_role(
+                    &inclusion.target,
+                    params,
+                    from,
+                    &task.span,
+                    &ctx,
+                    true,
+                )?;
+                let handlers = std::mem::take(
+                    &mut *ctx
+                        .handlers
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner),
+                );
+                run.add_handlers(handlers);
+                Ok(tasks)
             }
         }
     }

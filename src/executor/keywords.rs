@@ -194,6 +194,28 @@ impl Runner {
         self.truth(value, vars).unwrap_or(false)
     }
 
+    /// `throttle` rendered as Python's `int()` reads it: a number or a string of one;
+    /// the reason otherwise.
+    pub(super) fn throttle(&self, value: &Json, vars: &Arc<Vars>) -> Result<i64, String> {
+        let rendered = self
+            .templar
+            .render_value(value, vars)
+            .map_err(|err| err.to_string())?;
+        let invalid = |text: &str| format!("invalid literal for int() with base 10: '{text}'");
+        match &rendered {
+            Json::Number(n) => n
+                .as_i64()
+                .or_else(|| n.as_f64().map(|f| f.trunc() as i64))
+                .ok_or_else(|| invalid(&n.to_string())),
+            Json::Bool(b) => Ok(i64::from(*b)),
+            Json::String(text) => text.trim().parse().map_err(|_| invalid(text)),
+            other => Err(format!(
+                "int() argument must be a string, a bytes-like object or a real number, not '{}'",
+                crate::pyjson::type_name(other)
+            )),
+        }
+    }
+
     /// A boolean-ish keyword's value rendered; `None` when it cannot be rendered.
     pub(super) fn truth(&self, value: &Json, vars: &Arc<Vars>) -> Option<bool> {
         let rendered = self.templar.render_value(value, vars).ok()?;

@@ -46,6 +46,11 @@ impl Runner {
                         self.report_failure(host, &message);
                     }
                 }
+                // A host the inventory no longer has takes no further part in the play.
+                let now = self.inventory();
+                for host in hosts.iter_mut().filter(|h| !now.has_host(&h.name)) {
+                    host.ended = true;
+                }
             }
             Meta::FlushHandlers if !holds.is_empty() => self.flush_handlers(run, hosts).await,
             Meta::FlushHandlers => {}
@@ -62,11 +67,7 @@ impl Runner {
                     host.ended = true;
                 }
             }
-            Meta::ClearHostErrors if first_holds => {
-                for host in hosts.iter_mut() {
-                    host.failed = false;
-                }
-            }
+            Meta::ClearHostErrors if first_holds => self.clear_host_errors(run, hosts),
             Meta::ClearFacts if first_holds => {
                 for host in hosts.iter_mut() {
                     host.facts.clear();
@@ -81,6 +82,28 @@ impl Runner {
                 }
             }
             Meta::EndPlay | Meta::EndBatch | Meta::ClearHostErrors | Meta::ClearFacts => {}
+        }
+    }
+
+    /// `meta: clear_host_errors`: every host of the play, in this batch or not, is no
+    /// longer failed or unreachable, so later plays take it again; one that fell here
+    /// still does nothing more in this play, as Ansible's iterator has it done.
+    fn clear_host_errors(&self, run: &PlayRun<'_>, hosts: &mut [HostState]) {
+        for host in hosts.iter_mut() {
+            host.ended |= host.failed;
+            host.errors_cleared += 1;
+            host.failed = false;
+            host.unreachable = false;
+        }
+        let mut memory = self
+            .memory
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for name in &run.play_hosts {
+            if let Some(remembered) = memory.get_mut(name) {
+                remembered.failed = false;
+                remembered.unreachable = false;
+            }
         }
     }
 

@@ -101,14 +101,19 @@ pub struct RunOptions {
 pub struct Summary {
     /// Per-host counters.
     pub stats: Stats,
+    /// Whether a host is unreachable at the end (and no `clear_host_errors` forgave it).
+    pub unreachable: bool,
+    /// Whether a host is failed at the end: a rescued failure leaves none.
+    pub failed: bool,
 }
 
 impl Summary {
-    /// Ansible's exit code: 0 ok, 2 a host failed, 4 a host was unreachable.
+    /// Ansible's exit code, from how the hosts stand at the end rather than from the
+    /// recap's counters: 0 ok, 2 a host failed, 4 a host was unreachable.
     pub fn exit_code(&self) -> i32 {
-        if self.stats.values().any(|s| s.unreachable > 0) {
+        if self.unreachable {
             4
-        } else if self.stats.values().any(|s| s.failures > 0) {
+        } else if self.failed {
             2
         } else {
             0
@@ -125,6 +130,9 @@ pub enum RunError {
     /// A `meta:` task's condition cannot be evaluated.
     #[error("{0}")]
     MetaCondition(String),
+    /// A task's `throttle` does not render to an integer.
+    #[error("Failed to convert the throttle value to an integer: {0}")]
+    Throttle(String),
     /// A play's `strategy` names no strategy, or cannot be rendered.
     #[error("Invalid play strategy specified: {0}")]
     Strategy(String),
@@ -377,7 +385,15 @@ impl Runner {
         self.connections.close_all().await;
         let stats = self.stats.lock().map(|s| s.clone()).unwrap_or_default();
         self.reporter.recap(&stats);
-        Summary { stats }
+        let memory = self
+            .memory
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Summary {
+            stats,
+            unreachable: memory.values().any(|r| r.unreachable),
+            failed: memory.values().any(|r| r.failed),
+        }
     }
 
     fn count(&self, host: &str, update: impl FnOnce(&mut crate::output::HostStats)) {

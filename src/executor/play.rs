@@ -54,6 +54,65 @@ pub(super) struct PlayRun<'a> {
     pub(super) announced: std::sync::Mutex<std::collections::HashSet<usize>>,
     /// The play's role names, for the magic variables.
     pub(super) role_names: super::role_names::RoleNames,
+    /// Under `strategy: free`, how many hosts may still start each throttled task (by
+    /// task address), shared by the hosts that run on their own.
+    pub(super) throttles: std::sync::Mutex<HashMap<usize, Arc<tokio::sync::Semaphore>>>,
+    /// Handlers of roles `include_role` brought in, after the play's own.
+    pub(super) included_handlers: std::sync::Mutex<Vec<crate::playbook::Task>>,
+}
+
+impl PlayRun<'_> {
+    /// Every handler of the play: its own, then those of included roles.
+    pub(super) fn handlers(&self) -> Vec<crate::playbook::Task> {
+        let mut handlers = self.play.handlers.clone();
+        handlers.extend(
+            self.included_handlers
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .iter()
+                .cloned(),
+        );
+        handlers
+    }
+
+    /// A place among the `limit` hosts running `task` at once under `strategy: free`
+    /// (each host runs the task on its own there); `None` under the other strategies,
+    /// whose task runs on its hosts together.
+    pub(super) async fn throttle_place(
+        &self,
+        task: &crate::playbook::Task,
+        limit: usize,
+    ) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        if self.strategy != Strategy::Free {
+            return None;
+        }
+        let places = self
+            .throttles
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(task as *const crate::playbook::Task as usize)
+            .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(limit)))
+            .clone();
+        places.acquire_owned().await.ok()
+    }
+
+    /// Adds an included role's handlers; one already added (the same role included
+    /// again, for other hosts) is not added twice.
+    pub(super) fn add_handlers(&self, handlers: Vec<crate::playbook::Task>) {
+        let mut known = self
+            .included_handlers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for handler in handlers {
+            let same = |other: &crate::playbook::Task| {
+                other.span.file.path == handler.span.file.path
+                    && other.span.offset == handler.span.offset
+            };
+            if !known.iter().any(same) {
+                known.push(handler);
+            }
+        }
+    }
 }
 
 impl Runner {
@@ -135,6 +194,8 @@ impl Runner {
             ended: std::sync::atomic::AtomicBool::new(false),
             announced: std::sync::Mutex::new(std::collections::HashSet::new()),
             role_names: super::role_names::RoleNames::of(play),
+            included_handlers: std::sync::Mutex::new(Vec::new()),
+            throttles: std::sync::Mutex::new(HashMap::new()),
         };
         if let Err(message) = self.load_vars_files(&mut run, &hosts) {
             for host in &mut hosts {
@@ -178,7 +239,11 @@ impl Runner {
         } else {
             self.run_sections(&run, &mut hosts).await;
         }
-        let failed = hosts.iter().filter(|h| h.fallen()).count() - fallen_before;
+        let failed = hosts
+            .iter()
+            .filter(|h| h.fallen())
+            .count()
+            .saturating_sub(fallen_before);
         self.remember(&hosts);
         (failed, run.ended.load(std::sync::atomic::Ordering::Relaxed))
     }

@@ -1,6 +1,50 @@
 //! Tag selection: which tasks `--tags` and `--skip-tags` let run, with Ansible's
 //! special tags `all`, `always`, `never`, `tagged` and `untagged`.
 
+use std::borrow::Cow;
+
+use serde_json::Value as Json;
+
+use super::play::PlayRun;
+use super::vars::task_vars;
+use super::{HostState, Runner};
+use crate::playbook::Task;
+
+impl Runner {
+    /// `task`'s tags, templated ones (`tags: "{{ t }}"`) rendered with the variables
+    /// of the first of `hosts`, as Ansible's `evaluate_tags` renders them before
+    /// choosing; a tag that does not render stays as written.
+    pub(super) fn task_tags<'t>(
+        &self,
+        run: &PlayRun<'_>,
+        task: &'t Task,
+        hosts: &[HostState],
+    ) -> Cow<'t, [String]> {
+        let templated = |tag: &String| tag.contains("{{") || tag.contains("{%");
+        let Some(host) = hosts.first().filter(|_| task.tags.iter().any(templated)) else {
+            return Cow::Borrowed(&task.tags);
+        };
+        let vars = task_vars(self, &self.scope(run, hosts), host, Some(task), &[]);
+        let mut tags = Vec::new();
+        for tag in &task.tags {
+            match self.templar.render_value(&Json::String(tag.clone()), &vars) {
+                Ok(rendered) if templated(tag) => flatten_into(&mut tags, rendered),
+                _ => tags.push(tag.clone()),
+            }
+        }
+        Cow::Owned(tags)
+    }
+}
+
+/// Adds a rendered tag (a name, a number or a list of them) to `tags`.
+fn flatten_into(tags: &mut Vec<String>, rendered: Json) {
+    match rendered {
+        Json::Array(items) => items.into_iter().for_each(|i| flatten_into(tags, i)),
+        Json::String(name) => tags.push(name),
+        other => tags.push(other.to_string()),
+    }
+}
+
 /// The user's tag choice.
 #[derive(Clone, Debug, Default)]
 pub struct TagFilter {
@@ -48,6 +92,14 @@ mod tests {
 
     fn tags(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn rendered_tags_are_flattened() {
+        let mut out = Vec::new();
+        flatten_into(&mut out, serde_json::json!(["a", ["b"], 3]));
+        flatten_into(&mut out, serde_json::json!("c"));
+        assert_eq!(out, tags(&["a", "b", "3", "c"]));
     }
 
     #[test]

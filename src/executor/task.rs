@@ -61,6 +61,7 @@ impl Runner {
             result: &shown,
             is_loop_summary: result.contains_key("results") && task.loop_.is_some(),
         });
+        let rescuing = host.rescuable > 0;
         self.count(&host.name, |s| match status {
             Status::Ok => s.ok += 1,
             Status::Changed => {
@@ -77,6 +78,7 @@ impl Runner {
                     s.changed += 1;
                 }
             }
+            Status::Failed if rescuing => s.rescued += 1,
             Status::Failed => s.failures += 1,
             Status::Unreachable if unreachable_ignored => {
                 s.ok += 1;

@@ -112,9 +112,8 @@ pub fn task_vars(
         .iter()
         .filter_map(|block| block.role.clone())
         .collect();
-    if let Some(role) = role {
-        roles.extend(role_chain(role).into_iter().rev());
-    }
+    let chain = role.map(role_chain).unwrap_or_default();
+    roles.extend(chain.iter().rev().cloned());
     let mut vars = Map::new();
     for role in &roles {
         layer(&mut vars, role.defaults.clone());
@@ -128,7 +127,11 @@ pub fn task_vars(
     if let Some(files) = scope.vars_files.get(&host.name) {
         layer(&mut vars, files.clone());
     }
-    for role in &roles {
+    for (index, role) in roles.iter().enumerate() {
+        // The task's own role sees its dependencies' vars above those it inherits.
+        if index + 1 == roles.len() && !chain.is_empty() {
+            layer(&mut vars, role.dependency_vars.clone());
+        }
         layer(&mut vars, role.vars.clone());
     }
     if let Some(task) = task {
@@ -138,7 +141,7 @@ pub fn task_vars(
     layer(&mut vars, host.host_vars.clone());
     // A role's parameters, after those of the roles that pulled it in as a
     // dependency (outermost first), as Ansible's `get_role_params` walks the chain.
-    for scope in role.map(role_chain).unwrap_or_default().iter().rev() {
+    for scope in chain.iter().rev() {
         layer(&mut vars, scope.params.clone());
     }
     layer(&mut vars, runner.options.extra_vars.clone());
@@ -217,7 +220,6 @@ pub fn task_vars(
         vars.insert("role_name".into(), Json::String(role.name.clone()));
         vars.insert("ansible_role_name".into(), Json::String(role.name.clone()));
     }
-    let chain = role.map(role_chain).unwrap_or_default();
     let role_dirs: Vec<&std::path::Path> = chain.iter().map(|r| r.path.as_path()).collect();
     vars.insert(
         "ansible_search_path".into(),

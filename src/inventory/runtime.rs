@@ -38,6 +38,9 @@ impl Inventory {
                 Change::Host { name, groups, vars } => {
                     fresh.add_runtime_host(name, groups, vars.clone())?;
                 }
+                // A host the sources no longer have stays out of its groups, as
+                // Ansible's add_dynamic_group skips it on refresh.
+                Change::Group { host, .. } if fresh.resolve(host).is_none() => {}
                 Change::Group {
                     host,
                     group,

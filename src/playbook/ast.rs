@@ -105,6 +105,8 @@ pub struct TaskOptions {
     pub timeout: Option<Json>,
     /// `connection:`, `remote_user:` and `port:` (a play's `user:` is its `remote_user`).
     pub connect: ConnectKeywords<String, Json>,
+    /// `throttle:` how many hosts run the task at once (0 or unset: `forks`).
+    pub throttle: Option<Json>,
 }
 
 /// The keywords that choose how a host is reached, as written (`ConnectKeywords<String,
@@ -166,6 +168,7 @@ impl TaskOptions {
                 .or_else(|| self.delegate_to.clone()),
             timeout: inner.timeout.clone().or_else(|| self.timeout.clone()),
             connect: self.connect.overlay(&inner.connect),
+            throttle: inner.throttle.clone().or_else(|| self.throttle.clone()),
         }
     }
 }
@@ -272,6 +275,8 @@ pub enum Action {
     IncludeTasks {
         /// The file (may hold a template).
         file: String,
+        /// `apply:`, the keywords every included task gets.
+        apply: Option<Box<super::loader::Inherited>>,
     },
     /// `include_role:` a role loaded at run time.
     IncludeRole {
@@ -279,6 +284,10 @@ pub enum Action {
         name: String,
         /// `tasks_from:`.
         tasks_from: Option<String>,
+        /// `handlers_from:`.
+        handlers_from: Option<String>,
+        /// `apply:`, the keywords every task of the role gets.
+        apply: Option<Box<super::loader::Inherited>>,
     },
     /// `set_fact:` variables for the host.
     SetFact {
@@ -474,8 +483,17 @@ impl Default for LoopControl {
     }
 }
 
+/// Which files of a role an import or include reads instead of `main.yml`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RoleFrom<'a> {
+    /// `tasks_from:`, a file of the role's `tasks/`.
+    pub tasks: Option<&'a str>,
+    /// `handlers_from:`, a file of the role's `handlers/`.
+    pub handlers: Option<&'a str>,
+}
+
 /// The role a task runs in: its variables and paths.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct RoleScope {
     /// Role name.
     pub name: String,
@@ -485,6 +503,10 @@ pub struct RoleScope {
     pub defaults: VarMap,
     /// `vars/main.yml`.
     pub vars: VarMap,
+    /// The `vars/main.yml` of its `meta` dependencies, theirs first, which rank above
+    /// what the role inherits from the roles that pulled it in (Ansible's
+    /// `Role.get_vars` exports).
+    pub dependency_vars: VarMap,
     /// Parameters given where the role is used.
     pub params: VarMap,
     /// The role that pulled this one in as a dependency, for nested lookups.

@@ -2,7 +2,7 @@
 //! checking every keyword, module and module argument on the way. Anything wrong is a
 //! [`SourceError`] naming file, line and column, before any host is touched.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -168,8 +168,9 @@ pub struct Loader {
     /// `collections/` beside the playbook).
     collections_path: Vec<PathBuf>,
     module_path: Vec<PathBuf>,
-    /// Roles already added to the current play, with their parameters.
-    seen_roles: Mutex<HashSet<String>>,
+    /// Roles already added to the current play, by path and parameters, with the
+    /// variables each exports to the roles that depend on it.
+    seen_roles: Mutex<HashMap<String, VarMap>>,
 }
 
 /// Where a task list is being read: decides relative paths, role scope and tags.
@@ -229,7 +230,7 @@ impl Loader {
             roles_path,
             collections_path: Vec::new(),
             module_path,
-            seen_roles: Mutex::new(HashSet::new()),
+            seen_roles: Mutex::new(HashMap::new()),
         }
     }
 
@@ -392,7 +393,7 @@ impl Loader {
         let mut roles = Vec::new();
         if let Some(list) = node.get("roles") {
             for entry in seq_or_err(list, "roles")? {
-                roles.extend(self.role_entry(entry, &ctx)?);
+                roles.extend(self.role_entry(entry, &ctx)?.0);
             }
         }
         let tasks = task_list("tasks")?;
@@ -726,12 +727,13 @@ impl Loader {
                 let file = match crate::template::is_template(&file) {
                     true if name == "import_tasks" => match load_time_render(&file, ctx) {
                         Some(rendered) => rendered,
-                        None => return Ok(Action::IncludeTasks { file }),
+                        None => return Ok(Action::IncludeTasks { file, apply: None }),
                     },
                     _ => file,
                 };
                 if name == "include_tasks" {
-                    return Ok(Action::IncludeTasks { file });
+                    let apply = parse_apply(value)?;
+                    return Ok(Action::IncludeTasks { file, apply });
                 }
                 let path = resolve_tasks_path(&ctx.dir, &ctx.playbook_dir, &file);
                 if !path.exists() {
@@ -762,14 +764,15 @@ impl Loader {
                     .ok_or_else(|| {
                         SourceError::new(&value.span, format!("{name} needs `name:` (the role)"))
                     })?;
-                let tasks_from = args
-                    .get("tasks_from")
-                    .and_then(Json::as_str)
-                    .map(str::to_string);
+                let file_arg = |key: &str| args.get(key).and_then(Json::as_str).map(str::to_string);
+                let (tasks_from, handlers_from) =
+                    (file_arg("tasks_from"), file_arg("handlers_from"));
                 if name == "include_role" || crate::template::is_template(&role) {
                     return Ok(Action::IncludeRole {
                         name: role,
                         tasks_from,
+                        handlers_from,
+                        apply: parse_apply(value)?,
                     });
                 }
                 let params = match args.get("vars") {
@@ -783,7 +786,10 @@ impl Loader {
                 let block = self.load_role_validated(
                     &role,
                     params,
-                    tasks_from.as_deref(),
+                    RoleFrom {
+                        tasks: tasks_from.as_deref(),
+                        handlers: handlers_from.as_deref(),
+                    },
                     &value.span,
                     &inner,
                     true,
@@ -944,8 +950,9 @@ impl Loader {
         }
     }
 
-    /// One entry of a play's `roles:`.
-    fn role_entry(&self, entry: &Node, ctx: &LoadContext) -> Result<Vec<Task>, SourceError> {
+    /// One entry of a play's `roles:` (or of a role's `dependencies`): its blocks and
+    /// the variables it exports.
+    fn role_entry(&self, entry: &Node, ctx: &LoadContext) -> Result<LoadedRole, SourceError> {
         let (name, params, when, tags) = match &entry.value {
             Value::Str(name) if name.contains(',') => {
                 return Err(SourceError::new(
@@ -999,7 +1006,15 @@ impl Loader {
             inherited,
             ..ctx.clone()
         };
-        self.load_role(&name, params, None, &entry.span, &inner, false)
+        self.load_role_exporting(
+            &name,
+            params,
+            RoleFrom::default(),
+            &entry.span,
+            &inner,
+            false,
+            true,
+        )
     }
 
     /// Loads a role (and its dependencies first) as a list of blocks; its handlers go
@@ -1009,12 +1024,12 @@ impl Loader {
         &self,
         name: &str,
         params: VarMap,
-        tasks_from: Option<&str>,
+        from: RoleFrom<'_>,
         span: &Span,
         ctx: &LoadContext,
         allow_repeat: bool,
     ) -> Result<Vec<Task>, SourceError> {
-        self.load_role_validated(name, params, tasks_from, span, ctx, allow_repeat, true)
+        self.load_role_validated(name, params, from, span, ctx, allow_repeat, true)
     }
 
     /// [`Loader::load_role`], with its argument spec checked only when `validate`
@@ -1024,12 +1039,32 @@ impl Loader {
         &self,
         name: &str,
         params: VarMap,
-        tasks_from: Option<&str>,
+        from: RoleFrom<'_>,
         span: &Span,
         ctx: &LoadContext,
         allow_repeat: bool,
         validate: bool,
     ) -> Result<Vec<Task>, SourceError> {
+        self.load_role_exporting(name, params, from, span, ctx, allow_repeat, validate)
+            .map(|(blocks, _)| blocks)
+    }
+
+    /// [`Loader::load_role_validated`], also giving the variables the role exports
+    /// (its dependencies' and its own `vars/main.yml`). A role already in the play
+    /// with the same parameters adds no blocks a second time, unless an include asks
+    /// (`allow_repeat`) or its `meta` says `allow_duplicates`.
+    #[allow(clippy::too_many_arguments)]
+    fn load_role_exporting(
+        &self,
+        name: &str,
+        params: VarMap,
+        from: RoleFrom<'_>,
+        span: &Span,
+        ctx: &LoadContext,
+        allow_repeat: bool,
+        validate: bool,
+    ) -> Result<LoadedRole, SourceError> {
+        let tasks_from = from.tasks;
         let path = self.find_role(name, ctx).ok_or_else(|| {
             let dirs = match name.matches('.').count() {
                 2 => self.collection_roots(ctx),
@@ -1042,16 +1077,28 @@ impl Loader {
             )
             .with_help("create roles/<name>/tasks/main.yml beside the playbook, or set roles_path")
         })?;
+        let meta = find_main(&path.join("meta"), "main")
+            .map(|file| yaml::load_file(&file))
+            .transpose()?;
+        let allow_duplicates = match meta.as_ref().and_then(|m| m.get("allow_duplicates")) {
+            Some(flag) => expect_bool(flag)?,
+            None => false,
+        };
         let key = format!(
             "{}|{}",
             path.display(),
             serde_json::to_string(&params).unwrap_or_default()
         );
-        if !allow_repeat
-            && let Ok(mut seen) = self.seen_roles.lock()
-            && !seen.insert(key)
-        {
-            return Ok(Vec::new());
+        if let (false, Ok(mut seen)) = (allow_repeat, self.seen_roles.lock()) {
+            match seen.get(&key) {
+                Some(exports) if !allow_duplicates => {
+                    return Ok((Vec::new(), exports.clone()));
+                }
+                Some(_) => {}
+                None => {
+                    seen.insert(key.clone(), VarMap::new());
+                }
+            }
         }
         let defaults = load_vars_in(&path.join("defaults"))?;
         let vars = load_vars_in(&path.join("vars"))?;
@@ -1059,7 +1106,7 @@ impl Loader {
         if let (Some(parent), false) = (&ctx.role, ctx.loading_dependency) {
             add_parent_role(&mut params, parent);
         }
-        let scope = Arc::new(RoleScope {
+        let provisional = Arc::new(RoleScope {
             name: path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -1067,23 +1114,33 @@ impl Loader {
             path: path.clone(),
             defaults,
             vars,
+            dependency_vars: VarMap::new(),
             params,
             parent: ctx.role.clone(),
             dependency: ctx.loading_dependency,
         });
         let mut blocks = Vec::new();
-        if let Some(meta) = find_main(&path.join("meta"), "main") {
-            let root = yaml::load_file(&meta)?;
-            if let Some(deps) = root.get("dependencies") {
-                for dep in seq_or_err(deps, "dependencies")? {
-                    let dep_ctx = LoadContext {
-                        role: Some(scope.clone()),
-                        loading_dependency: true,
-                        ..ctx.clone()
-                    };
-                    blocks.extend(self.role_entry(dep, &dep_ctx)?);
-                }
+        let mut dependency_vars = VarMap::new();
+        if let Some(deps) = meta.as_ref().and_then(|m| m.get("dependencies")) {
+            for dep in seq_or_err(deps, "dependencies")? {
+                let dep_ctx = LoadContext {
+                    role: Some(provisional.clone()),
+                    loading_dependency: true,
+                    ..ctx.clone()
+                };
+                let (dep_blocks, exports) = self.role_entry(dep, &dep_ctx)?;
+                blocks.extend(dep_blocks);
+                dependency_vars.extend(exports);
             }
+        }
+        let scope = Arc::new(RoleScope {
+            dependency_vars,
+            ..RoleScope::clone(&provisional)
+        });
+        let mut exports = scope.dependency_vars.clone();
+        exports.extend(scope.vars.clone());
+        if let (false, Ok(mut seen)) = (allow_repeat, self.seen_roles.lock()) {
+            seen.insert(key, exports.clone());
         }
         let inner = LoadContext {
             dir: path.join("tasks"),
@@ -1121,7 +1178,15 @@ impl Loader {
             task.options = inner.inherited.options.clone();
             tasks.insert(0, task);
         }
-        if let Some(file) = find_main(&path.join("handlers"), "main") {
+        let handlers_name = from.handlers.unwrap_or("main");
+        let handlers_file = find_main(&path.join("handlers"), handlers_name);
+        if handlers_file.is_none() && from.handlers.is_some() {
+            return Err(SourceError::new(
+                span,
+                format!("the role '{name}' has no handlers/{handlers_name}.yml"),
+            ));
+        }
+        if let Some(file) = handlers_file {
             let handler_ctx = LoadContext {
                 inherited: Inherited {
                     options: ctx.inherited.options.clone(),
@@ -1144,7 +1209,7 @@ impl Loader {
         );
         block.role = Some(scope);
         blocks.push(block);
-        Ok(blocks)
+        Ok((blocks, exports))
     }
 
     fn role_dirs(&self, ctx: &LoadContext) -> Vec<PathBuf> {
@@ -1192,6 +1257,9 @@ impl Loader {
         roots
     }
 }
+
+/// A role's blocks (its dependencies' first) and the variables it exports.
+type LoadedRole = (Vec<Task>, VarMap);
 
 /// A directory as an absolute path (`playbook_dir` is absolute in Ansible).
 fn absolute_dir(dir: &Path) -> PathBuf {
@@ -1386,6 +1454,7 @@ fn parse_options(node: &Node) -> Result<TaskOptions, SourceError> {
             remote_user: string("remote_user"),
             port: json("port"),
         },
+        throttle: json("throttle"),
     })
 }
 
@@ -1584,6 +1653,24 @@ fn string_list(node: Option<&Node>) -> Result<Vec<String>, SourceError> {
         Value::Null => Vec::new(),
         _ => vec![node.key_string()],
     })
+}
+
+/// An include's `apply:`: the keywords its tasks get, as from an enclosing block.
+fn parse_apply(module: &Node) -> Result<Option<Box<Inherited>>, SourceError> {
+    let Some(apply) = module.get("apply") else {
+        return Ok(None);
+    };
+    Ok(Some(Box::new(Inherited {
+        when: parse_conditions(apply.get("when"))?,
+        tags: parse_tags(apply.get("tags"))?,
+        vars: apply
+            .get("vars")
+            .map(parse_vars)
+            .transpose()?
+            .unwrap_or_default(),
+        options: parse_options(apply)?,
+        notify: string_list(apply.get("notify"))?,
+    })))
 }
 
 /// A `vars:` mapping (or a list of mappings, which Ansible also accepts).
