@@ -71,6 +71,7 @@ pub fn run_options(
         step: step.then(|| Arc::new(crate::output::Step::new(columns()))),
         fact_cache: config.fact_cache().map_err(AppError::Message)?,
         flush_cache: run.is_some_and(|r| r.flush_cache),
+        error_on_missing_handler: config.error_on_missing_handler(),
     })
 }
 

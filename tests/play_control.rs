@@ -846,3 +846,29 @@ fn false_condition_keeps_the_written_value_and_a_null_when_runs_the_task() {
         "{written}"
     );
 }
+
+#[test]
+fn notifying_a_handler_the_play_lacks_stops_the_run_unless_configured_to_warn() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "p.yml",
+        "- hosts: localhost\n  gather_facts: false\n  handlers:\n    - name: known\n      debug: msg=known\n      listen: topic\n  tasks:\n    - command: \"true\"\n      notify: [known, topic]\n    - command: \"true\"\n      notify: nothere\n    - command: touch after\n",
+    );
+    let output = scratch.bosun(&["run", "-i", "localhost,", "-c", "local", "p.yml"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    assert!(
+        stderr(&output).contains("The requested handler 'nothere' was not found in either the main handlers list nor in the listening handlers list"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!scratch.path().join("after").exists(), "no later task ran");
+
+    let mut command =
+        scratch.bosun_command(&["run", "-i", "localhost,", "-c", "local", "p.yml"], &[]);
+    let output = command
+        .env("ANSIBLE_ERROR_ON_MISSING_HANDLER", "false")
+        .output()
+        .expect("bosun runs");
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    assert!(scratch.path().join("after").exists(), "the run went on");
+}

@@ -220,6 +220,11 @@ impl Config {
         self.text("RETRY_FILES_SAVE_PATH").map(PathBuf::from)
     }
 
+    /// `error_on_missing_handler`.
+    pub fn error_on_missing_handler(&self) -> bool {
+        self.bool("ERROR_ON_MISSING_HANDLER")
+    }
+
     /// `fact_caching` with its connection, prefix and timeout.
     pub fn fact_cache(&self) -> Result<crate::fact_cache::FactCache, String> {
         crate::fact_cache::FactCache::configured(

@@ -1091,7 +1091,7 @@ pub static SETTINGS: &[Setting] = &[
         env: &["ANSIBLE_ERROR_ON_MISSING_HANDLER"],
         kind: Kind::Bool,
         default: Some("True"),
-        bosun: Use::Ignored,
+        bosun: Use::Used("notifying a handler the play lacks stops the run (else warns)"),
     },
     Setting {
         name: "FACTS_MODULES",

@@ -100,6 +100,15 @@ impl Runner {
     }
 }
 
+/// Whether some handler of the play (its own, or one an included role registered)
+/// answers to `name`.
+pub(super) fn is_handled(play: &[Task], included: &[Task], name: &str) -> bool {
+    handler_tasks(play)
+        .into_iter()
+        .chain(handler_tasks(included))
+        .any(|handler| handler_names(handler).iter().any(|n| n == name))
+}
+
 /// The names a handler answers to: its name (with its role's, as shown) and the
 /// topics it listens to.
 fn handler_names(handler: &Task) -> Vec<String> {

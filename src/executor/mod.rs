@@ -94,6 +94,8 @@ pub struct RunOptions {
     pub fact_cache: crate::fact_cache::FactCache,
     /// `--flush-cache`: the cached facts of every inventory host are forgotten first.
     pub flush_cache: bool,
+    /// `error_on_missing_handler`: notifying a handler the play lacks stops the run.
+    pub error_on_missing_handler: bool,
 }
 
 /// How a run ended, for the exit code.
@@ -136,6 +138,11 @@ pub enum RunError {
     /// A play's `strategy` names no strategy, or cannot be rendered.
     #[error("Invalid play strategy specified: {0}")]
     Strategy(String),
+    /// A task notified a handler the play does not have (`error_on_missing_handler`).
+    #[error(
+        "The requested handler '{0}' was not found in either the main handlers list nor in the listening handlers list"
+    )]
+    MissingHandler(String),
     /// A play's `vars_prompt` entry cannot be rendered or its answer hashed.
     #[error("{0}")]
     Prompt(String),

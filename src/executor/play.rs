@@ -429,6 +429,7 @@ impl Runner {
             hostvars: self.hostvars(hosts),
             vars_files: &run.vars_files,
             role_names: &run.role_names,
+            included_handlers: &run.included_handlers,
         }
     }
 

@@ -34,6 +34,12 @@ impl Runner {
             Err(message) => (Status::Failed, task_failed(message)),
         };
         let notified = take_notifications(&mut result);
+        if status == Status::Changed
+            && let Some(missing) = self.missing_handler(scope, &notified)
+        {
+            self.stop(super::RunError::MissingHandler(missing));
+            return TaskEnd::Failed;
+        }
         let action = super::action::result_action(task, &result);
         result.remove(super::action::RESOLVED_ACTION_KEY);
         let hidden =
@@ -126,6 +132,27 @@ pub enum TaskEnd {
     Failed,
     /// The host could not be reached.
     Unreachable,
+}
+
+impl Runner {
+    /// The first of `notified` no handler of the play answers to, when
+    /// `error_on_missing_handler` makes that an error (else a warning, and `None`).
+    fn missing_handler(&self, scope: &TaskScope<'_>, notified: &[String]) -> Option<String> {
+        let included = scope
+            .included_handlers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let missing = notified
+            .iter()
+            .find(|name| !super::handlers::is_handled(&scope.play.handlers, &included, name))?;
+        if self.options.error_on_missing_handler {
+            return Some(missing.clone());
+        }
+        self.reporter.warning(&format!(
+            "The requested handler '{missing}' was not found in either the main handlers list nor in the listening handlers list"
+        ));
+        None
+    }
 }
 
 /// Where an executed result carries the handler names its task notifies, rendered

@@ -34,6 +34,8 @@ pub struct TaskScope<'a> {
     pub vars_files: &'a HashMap<String, Map<String, Json>>,
     /// The play's role names.
     pub role_names: &'a super::role_names::RoleNames,
+    /// The handlers roles brought in by `include_role` registered so far.
+    pub included_handlers: &'a std::sync::Mutex<Vec<Task>>,
 }
 
 /// `hostvars`: every inventory host's variables by name; the batch's hosts as they
