@@ -5,6 +5,13 @@ mod common;
 
 use common::{Scratch, recap_line, stderr, stdout};
 
+/// `bosun run site.yml` on localhost with the local connection, and its stdout.
+fn run_site(scratch: &Scratch) -> (std::process::Output, String) {
+    let output = scratch.bosun(&["run", "-c", "local", "-i", "localhost,", "site.yml"]);
+    let out = stdout(&output);
+    (output, out)
+}
+
 const TWO_LOCAL_HOSTS: &str = "h1 ansible_connection=local\nh2 ansible_connection=local\n";
 
 /// The lines of `out` that start with `prefix`, in order.
@@ -98,8 +105,7 @@ fn loop_control_renders_its_loop_var_and_stops_at_break_when() {
         break_when: fruit == 'pear'
 "#,
     );
-    let output = scratch.bosun(&["run", "-c", "local", "-i", "localhost,", "site.yml"]);
-    let out = stdout(&output);
+    let (output, out) = run_site(&scratch);
     assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
     let eaten = std::fs::read_to_string(scratch.path().join("eaten")).expect("eaten");
     assert_eq!(eaten, "apple\npear\n", "{out}");
@@ -147,8 +153,7 @@ fn module_arguments_given_as_templates_render_when_the_task_runs() {
     - copy: still not how copy is called
 "#,
     );
-    let output = scratch.bosun(&["run", "-c", "local", "-i", "localhost,", "site.yml"]);
-    let out = stdout(&output);
+    let (output, out) = run_site(&scratch);
     assert_eq!(output.status.code(), Some(2), "{out}{}", stderr(&output));
     let written = std::fs::read_to_string(scratch.path().join("templated")).expect("copied");
     assert_eq!(written, "from a template\n");
@@ -213,8 +218,7 @@ fn a_handler_may_include_tasks_and_set_fact_in_a_loop_accumulates() {
       include_tasks: cleanup.yml
 "#,
     );
-    let output = scratch.bosun(&["run", "-c", "local", "-i", "localhost,", "site.yml"]);
-    let out = stdout(&output);
+    let (output, out) = run_site(&scratch);
     assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
     assert!(out.contains("RUNNING HANDLER [clean up]"), "{out}");
     assert!(out.contains("RUNNING HANDLER [copy]"), "{out}");
@@ -268,8 +272,7 @@ fn loop_items_are_labelled_as_python_prints_them() {
         "site.yml",
         "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - debug: msg=x\n      loop: [[1, a], {b: 2}, 'str', true, null]\n",
     );
-    let output = scratch.bosun(&["run", "-c", "local", "-i", "localhost,", "site.yml"]);
-    let out = stdout(&output);
+    let (output, out) = run_site(&scratch);
     assert_eq!(output.status.code(), Some(0), "{out}");
     let labels: Vec<&str> = out
         .lines()
@@ -313,8 +316,7 @@ fn notify_on_an_import_or_block_is_inherited_by_its_tasks() {
       copy: {content: "again", dest: "{{ playbook_dir }}/again"}
 "#,
     );
-    let output = scratch.bosun(&["run", "-c", "local", "-i", "localhost,", "site.yml"]);
-    let out = stdout(&output);
+    let (output, out) = run_site(&scratch);
     assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
     assert!(scratch.path().join("hello").is_file(), "{out}");
     assert!(scratch.path().join("again").is_file(), "{out}");
@@ -339,8 +341,7 @@ fn a_role_handler_includes_a_file_from_the_roles_tasks() {
         "site.yml",
         "- hosts: localhost\n  gather_facts: false\n  roles: [r]\n",
     );
-    let output = scratch.bosun(&["run", "-c", "local", "-i", "localhost,", "site.yml"]);
-    let out = stdout(&output);
+    let (output, out) = run_site(&scratch);
     assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
     assert!(scratch.path().join("cleaned").is_file(), "{out}");
 }
@@ -511,8 +512,7 @@ fn apply_gives_its_keywords_to_every_included_task() {
       debug: msg=never
 "#,
     );
-    let output = scratch.bosun(&["run", "-c", "local", "-i", "localhost,", "site.yml"]);
-    let out = stdout(&output);
+    let (output, out) = run_site(&scratch);
     assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
     assert!(out.contains("RUNNING HANDLER [tasks_handler]"), "{out}");
     assert!(!out.contains("never"), "{out}");
@@ -570,8 +570,7 @@ fn handlers_from_picks_the_roles_handler_file() {
             "    - import_role: {name: r, handlers_from: alt.yml}\n",
         ),
     );
-    let output = scratch.bosun(&["run", "-c", "local", "-i", "localhost,", "site.yml"]);
-    let out = stdout(&output);
+    let (output, out) = run_site(&scratch);
     assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
     assert_eq!(out.matches("from_alt").count(), 2, "{out}");
     assert!(!out.contains("from_main"), "{out}");

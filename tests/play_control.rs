@@ -7,6 +7,13 @@ mod common;
 
 use common::{Scratch, recap_line, stderr, stdout};
 
+/// `bosun run site.yml` on localhost with the local connection, and its stdout.
+fn run_site(scratch: &Scratch) -> (std::process::Output, String) {
+    let output = scratch.bosun(&["run", "-c", "local", "-i", "localhost,", "site.yml"]);
+    let out = stdout(&output);
+    (output, out)
+}
+
 const TWO_LOCAL_HOSTS: &str = "a ansible_connection=local\nb ansible_connection=local\n";
 
 #[test]
@@ -258,8 +265,7 @@ fn handlers_imported_or_in_a_block_are_notified_by_their_own_names() {
           debug: msg=ran_in_block
 "#,
     );
-    let output = scratch.bosun(&["run", "-c", "local", "-i", "localhost,", "site.yml"]);
-    let out = stdout(&output);
+    let (_, out) = run_site(&scratch);
     assert!(
         out.contains("ran_imported") && out.contains("ran_in_block"),
         "{out}"
@@ -371,8 +377,7 @@ fn clear_host_errors_in_always_keeps_the_host_going() {
     - debug: msg=still_running
 "#,
     );
-    let output = scratch.bosun(&["run", "-c", "local", "-i", "localhost,", "site.yml"]);
-    let out = stdout(&output);
+    let (output, out) = run_site(&scratch);
     assert_eq!(output.status.code(), Some(0), "{out}");
     assert!(out.contains("still_running"), "{out}");
     assert_eq!(
@@ -401,8 +406,7 @@ fn every_handler_listening_to_a_topic_runs_once_per_notification() {
       listen: topic
 "#,
     );
-    let output = scratch.bosun(&["run", "-c", "local", "-i", "localhost,", "site.yml"]);
-    let out = stdout(&output);
+    let (_, out) = run_site(&scratch);
     assert!(
         out.contains("first_ran") && out.contains("second_ran"),
         "{out}"
@@ -773,8 +777,7 @@ fn failed_when_sets_failed_either_way_and_until_keeps_a_module_failure() {
         dest: "{{ playbook_dir }}/out"
 "#,
     );
-    let output = scratch.bosun(&["run", "-c", "local", "-i", "localhost,", "site.yml"]);
-    let out = stdout(&output);
+    let (output, out) = run_site(&scratch);
     assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
     let written = std::fs::read_to_string(scratch.path().join("out")).expect("out");
     assert_eq!(written, "True 1 True False");
@@ -799,8 +802,7 @@ fn a_changed_when_that_cannot_be_evaluated_fails_the_task_and_keeps_its_result()
         dest: "{{ playbook_dir }}/out"
 "#,
     );
-    let output = scratch.bosun(&["run", "-c", "local", "-i", "localhost,", "site.yml"]);
-    let out = stdout(&output);
+    let (output, out) = run_site(&scratch);
     assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
     let written = std::fs::read_to_string(scratch.path().join("out")).expect("out");
     assert_eq!(written, "True foo True");
@@ -836,8 +838,7 @@ fn false_condition_keeps_the_written_value_and_a_null_when_runs_the_task() {
         dest: "{{ playbook_dir }}/out"
 "#,
     );
-    let output = scratch.bosun(&["run", "-c", "local", "-i", "localhost,", "site.yml"]);
-    let out = stdout(&output);
+    let (output, out) = run_site(&scratch);
     assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
     let written = std::fs::read_to_string(scratch.path().join("out")).expect("out");
     assert!(
