@@ -873,3 +873,54 @@ fn notifying_a_handler_the_play_lacks_stops_the_run_unless_configured_to_warn() 
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
     assert!(scratch.path().join("after").exists(), "the run went on");
 }
+
+#[test]
+fn a_notification_runs_one_handler_by_name_and_every_listener_once_per_name() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "roles/web/handlers/main.yml",
+        "- name: reload\n  command: touch role-listener\n  listen: changed\n",
+    );
+    scratch.write(
+        "roles/web/tasks/main.yml",
+        "- command: \"true\"\n  notify: \"web : changed\"\n",
+    );
+    scratch.write(
+        "site.yml",
+        r#"
+- hosts: localhost
+  gather_facts: false
+  roles: [web]
+  handlers:
+    - name: same
+      command: touch first
+    - name: same
+      command: touch second
+    - name: one
+      command: touch listener-one
+      listen: same
+    - name: one
+      command: touch listener-duplicate
+      listen: same
+  tasks:
+    - command: "true"
+      notify: same
+"#,
+    );
+    let (output, out) = run_site(&scratch);
+    assert_eq!(output.status.code(), Some(0), "{out}");
+    for (file, ran) in [
+        ("first", true),
+        ("second", false),
+        ("listener-one", true),
+        ("listener-duplicate", false),
+        ("role-listener", true),
+    ] {
+        assert_eq!(scratch.path().join(file).exists(), ran, "{file}: {out}");
+    }
+    let role_first = out.find("RUNNING HANDLER [web : reload]");
+    assert!(
+        role_first < out.find("RUNNING HANDLER [same]"),
+        "roles' handlers run first: {out}"
+    );
+}

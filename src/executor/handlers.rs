@@ -21,12 +21,13 @@ impl Runner {
     async fn flush_handlers_now(&self, run: &PlayRun<'_>, hosts: &mut [HostState]) {
         let all = run.handlers();
         let handlers = handler_tasks(&all);
-        let names: Vec<Vec<String>> = handlers.iter().map(|h| handler_names(h)).collect();
+        let answers = |index: usize, notification: &String| {
+            answering(&handlers, notification).contains(&index)
+        };
         // Notifications (host, name) a handler spent in this pass that later handlers
         // answer too: every handler listening to the same topic sees it.
         let mut pending: Vec<(String, String)> = Vec::new();
         for (index, handler) in handlers.iter().enumerate() {
-            let own = &names[index];
             let force = run
                 .play
                 .force_handlers
@@ -35,28 +36,29 @@ impl Runner {
                 .iter()
                 .filter(|h| {
                     (h.active() || (force && !h.unreachable))
-                        && (h.notified.iter().any(|n| own.contains(n))
+                        && (h.notified.iter().any(|n| answers(index, n))
                             || pending
                                 .iter()
-                                .any(|(host, n)| *host == h.name && own.contains(n)))
+                                .any(|(host, n)| *host == h.name && answers(index, n)))
                 })
                 .map(|h| h.name.clone())
                 .collect();
             if notified.is_empty() {
                 continue;
             }
-            let later: Vec<&String> = names_after(&names, index);
+            let answered_later =
+                |n: &String| (index + 1..handlers.len()).any(|later| answers(later, n));
             for host in hosts.iter_mut() {
                 if notified.contains(&host.name) {
                     for name in host
                         .notified
                         .iter()
-                        .filter(|n| own.contains(n) && later.contains(n))
+                        .filter(|n| answers(index, n) && answered_later(n))
                     {
                         pending.push((host.name.clone(), name.clone()));
                     }
                 }
-                host.notified.retain(|n| !own.contains(n));
+                host.notified.retain(|n| !answers(index, n));
             }
             let mut paused = Vec::new();
             for host in hosts.iter_mut() {
@@ -106,7 +108,44 @@ pub(super) fn is_handled(play: &[Task], included: &[Task], name: &str) -> bool {
     handler_tasks(play)
         .into_iter()
         .chain(handler_tasks(included))
-        .any(|handler| handler_names(handler).iter().any(|n| n == name))
+        .any(|handler| {
+            handler_names(handler).iter().any(|n| n == name) || listens_to(handler, name)
+        })
+}
+
+/// Whether `handler` listens to `notification`: one of its topics, or, for a role's
+/// handler, `role : topic` (Ansible's `_validate_listen` adds those).
+fn listens_to(handler: &Task, notification: &str) -> bool {
+    let role_names: Vec<String> = match &handler.role {
+        Some(role) => std::iter::once(role.name.clone())
+            .chain(collection_role_name(&role.path))
+            .collect(),
+        None => Vec::new(),
+    };
+    handler.listen.iter().any(|topic| {
+        topic == notification
+            || role_names
+                .iter()
+                .any(|role| format!("{role} : {topic}") == notification)
+    })
+}
+
+/// `namespace.collection.role` for a role kept in a collection
+/// (`.../ansible_collections/<namespace>/<collection>/roles/<role>`).
+fn collection_role_name(path: &std::path::Path) -> Option<String> {
+    let parts: Vec<String> = path
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    match parts.iter().rposition(|p| p == "ansible_collections")? {
+        at if parts.len() == at + 5 && parts[at + 3] == "roles" => Some(format!(
+            "{}.{}.{}",
+            parts[at + 1],
+            parts[at + 2],
+            parts[at + 4]
+        )),
+        _ => None,
+    }
 }
 
 /// The names a handler answers to: its name (with its role's, as shown) and the
@@ -120,9 +159,43 @@ fn handler_names(handler: &Task) -> Vec<String> {
     names
 }
 
-/// Every name the handlers after `index` answer to.
-fn names_after(names: &[Vec<String>], index: usize) -> Vec<&String> {
-    names.iter().skip(index + 1).flatten().collect()
+/// The handlers (by index) one notification runs, as Ansible's
+/// `search_handlers_by_notification` picks them: one handler by name (the first of the
+/// play's own that has it, else the first of the last role that has one), then every
+/// handler that listens to it, one per name.
+fn answering(handlers: &[&Task], notification: &str) -> Vec<usize> {
+    let by_name: Vec<usize> = (0..handlers.len())
+        .filter(|&i| {
+            let handler = handlers[i];
+            handler.name.as_deref() == Some(notification) || handler.display_name() == notification
+        })
+        .collect();
+    let role_of = |i: usize| handlers[i].role.as_ref().map(|role| role.path.clone());
+    let own = by_name.iter().copied().find(|&i| role_of(i).is_none());
+    let chosen = own.or_else(|| {
+        let last_role = by_name.iter().rev().find_map(|&i| role_of(i))?;
+        by_name
+            .iter()
+            .copied()
+            .find(|&i| role_of(i).as_ref() == Some(&last_role))
+    });
+    let mut picked: Vec<usize> = chosen.into_iter().collect();
+    let mut seen: Vec<&str> = Vec::new();
+    for (i, handler) in handlers.iter().enumerate() {
+        if !listens_to(handler, notification) {
+            continue;
+        }
+        if let Some(name) = handler.name.as_deref() {
+            if seen.contains(&name) {
+                continue;
+            }
+            seen.push(name);
+        }
+        if !picked.contains(&i) {
+            picked.push(i);
+        }
+    }
+    picked
 }
 
 /// The handlers of a handler list: a block (or an `import_tasks`) is no handler but

@@ -405,13 +405,16 @@ impl Loader {
             },
             ..ctx.clone()
         };
-        let mut handlers = match node.get("handlers") {
+        let own_handlers = match node.get("handlers") {
             Some(list) => self.parse_tasks(list, &handler_ctx)?,
             None => Vec::new(),
         };
-        if let Ok(mut role_handlers) = ctx.handlers.lock() {
-            handlers.append(&mut role_handlers);
-        }
+        // The roles' handlers come first, as in Ansible's play (so they run first).
+        let mut handlers = match ctx.handlers.lock() {
+            Ok(mut role_handlers) => std::mem::take(&mut *role_handlers),
+            Err(_) => Vec::new(),
+        };
+        handlers.extend(own_handlers);
         let mut vars = VarMap::new();
         if let Some(v) = node.get("vars") {
             vars = parse_vars(v)?;
