@@ -392,7 +392,8 @@ impl Runner {
         Ok(rendered)
     }
 
-    /// One template standing for a task's whole arguments, rendered to its mapping.
+    /// One template standing for a task's whole arguments, rendered to its mapping
+    /// (none when it is omitted).
     fn args_layer(
         &self,
         task: &Task,
@@ -413,6 +414,7 @@ impl Runner {
             .map_err(|err| located(&err, &task.span, "args"))?;
         match value {
             Json::Object(map) => Ok(map),
+            Json::String(text) if text == OMIT => Ok(Map::new()),
             other => Err(format!(
                 "Finalization of task args for '{action}' failed: Task args must resolve to a 'dict' not '{}'.",
                 crate::pyjson::type_name(&other)
@@ -633,6 +635,14 @@ impl VarLookup for LookupVars {
             return Ok(None);
         }
         Ok(Some(crate::template::to_json(&value)))
+    }
+
+    fn eval_replacing_undefined(&self, expression: &str) -> Result<(Json, Vec<String>), String> {
+        self.0
+            .templar()
+            .eval_replacing_undefined(expression, &self.0)
+            .map(|replaced| (replaced.value, replaced.warnings))
+            .map_err(|e| e.message)
     }
 
     fn condition(&self, conditional: &Json) -> Result<bool, String> {

@@ -113,6 +113,12 @@ pub trait VarLookup: Send + Sync {
     /// Evaluates a bare Jinja expression (`debug: var=x.y`); `None` when undefined.
     fn eval(&self, expression: &str) -> Result<Option<Json>, String>;
 
+    /// Evaluates `debug`'s `var` as Ansible does: undefined values replaced by
+    /// `<< error N - message >>` placeholders, given back with their warnings.
+    fn eval_replacing_undefined(&self, expression: &str) -> Result<(Json, Vec<String>), String> {
+        Ok((self.eval(expression)?.unwrap_or(Json::Null), Vec::new()))
+    }
+
     /// Evaluates a conditional as written (`assert`'s `that`), as `when:` is.
     fn condition(&self, conditional: &Json) -> Result<bool, String>;
 

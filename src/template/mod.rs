@@ -9,7 +9,9 @@ mod filters;
 mod jinja_tests;
 pub mod json_dump;
 mod lookups;
+mod markers;
 pub use lookups::find_needle;
+pub use markers::Replaced;
 mod nesting;
 pub(crate) mod percent;
 pub mod pyfmt;
@@ -20,6 +22,9 @@ mod vars;
 pub mod yaml_dump;
 
 use minijinja::Environment;
+
+/// The placeholder `omit` renders to; arguments equal to it are dropped.
+pub const OMIT: &str = "__omit_place_holder__bosun";
 
 pub use engine::{
     Delimiters, RenderOptions, Templar, TemplateError, is_template, shielded, to_json, truthy,
