@@ -489,7 +489,13 @@ impl Runner {
         host: &mut HostState,
         vars: &Arc<Vars>,
     ) -> Result<Outcome, String> {
-        let args = self.render_args(task, facts, true, vars)?;
+        let mut args = self.render_args(task, facts, true, vars)?;
+        // A `!vault` value is set as it is, decrypted when used, as Ansible keeps it.
+        for (key, value) in facts {
+            if crate::vault::files::inline_text(value).is_some() {
+                args.insert(key.clone(), value.clone());
+            }
+        }
         if args.is_empty() {
             return Err(
                 "No key/value pairs provided, at least one is required for this action to succeed"
@@ -637,11 +643,13 @@ impl VarLookup for LookupVars {
         Ok(Some(crate::template::to_json(&value)))
     }
 
-    fn eval_replacing_undefined(&self, expression: &str) -> Result<(Json, Vec<String>), String> {
+    fn eval_all_replacing_undefined(
+        &self,
+        expressions: &[&str],
+    ) -> Result<(Vec<Json>, Vec<String>), String> {
         self.0
             .templar()
-            .eval_replacing_undefined(expression, &self.0)
-            .map(|replaced| (replaced.value, replaced.warnings))
+            .eval_all_replacing_undefined(expressions, &self.0)
             .map_err(|e| e.message)
     }
 

@@ -82,7 +82,7 @@ impl Object for HostVars {
         );
         let mut objects = HashMap::new();
         objects.insert("hostvars".to_string(), Value::from_dyn_object(self.clone()));
-        Some(Value::from_dyn_object(Vars::with_objects(
+        Some(Value::from_dyn_object(Vars::with_unlisted_objects(
             self.templar.clone(),
             vars,
             objects,

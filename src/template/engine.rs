@@ -23,6 +23,14 @@ pub(crate) fn set_undefined_hint(hint: String) {
     UNDEFINED_HINT.with(|slot| *slot.borrow_mut() = Some(hint));
 }
 
+/// Records why an undefined value about to be returned is undefined, unless the
+/// value came with its own reason (`undef('hint')`).
+pub(crate) fn set_undefined_hint_unless_given(hint: String) {
+    UNDEFINED_HINT.with(|slot| {
+        slot.borrow_mut().get_or_insert(hint);
+    });
+}
+
 fn take_undefined_hint() -> Option<String> {
     UNDEFINED_HINT.with(|slot| slot.borrow_mut().take())
 }

@@ -18,43 +18,38 @@ thread_local! {
     static REPLACED: RefCell<Option<Vec<(String, String)>>> = const { RefCell::new(None) };
 }
 
-/// A value whose undefined parts were replaced, with the warnings Ansible gives.
-#[derive(Debug, PartialEq)]
-pub struct Replaced {
-    /// The value, placeholders in it.
-    pub value: Json,
-    /// One warning per template that had undefined values replaced.
-    pub warnings: Vec<String>,
-}
-
 impl Templar {
-    /// Evaluates `expression` replacing undefined values by placeholders; errors of
-    /// any other kind fail it.
-    pub fn eval_replacing_undefined(
+    /// Evaluates each of `expressions` replacing undefined values by placeholders,
+    /// numbered across them all; gives the values and the warnings.
+    pub fn eval_all_replacing_undefined(
         &self,
-        expression: &str,
+        expressions: &[&str],
         vars: &Arc<Vars>,
-    ) -> Result<Replaced, TemplateError> {
-        let err = match self.eval(expression, vars) {
-            Ok(value) => {
-                return Ok(Replaced {
-                    value,
-                    warnings: Vec::new(),
-                });
-            }
-            Err(err) if !err.undefined => return Err(err),
-            Err(err) => err,
-        };
+    ) -> Result<(Vec<Json>, Vec<String>), TemplateError> {
         let outer = REPLACED.with(|slot| slot.borrow_mut().replace(Vec::new()));
-        let value = match super::conditional::written_value(expression, vars) {
+        let values = expressions
+            .iter()
+            .map(|expression| self.eval_replacing(expression, vars))
+            .collect::<Result<Vec<_>, _>>();
+        let replaced = REPLACED.with(|slot| std::mem::replace(&mut *slot.borrow_mut(), outer));
+        Ok((values?, warnings(replaced.unwrap_or_default())))
+    }
+
+    /// One expression's value, while replacing: evaluated as usual; on an undefined
+    /// value, the variable it names rendered again string by string, or else the
+    /// whole expression's placeholder.
+    fn eval_replacing(&self, expression: &str, vars: &Arc<Vars>) -> Result<Json, TemplateError> {
+        let held = REPLACED.with(|slot| slot.borrow_mut().take());
+        let first = self.eval(expression, vars);
+        REPLACED.with(|slot| *slot.borrow_mut() = held);
+        let err = match first {
+            Err(err) if err.undefined => err,
+            other => return other,
+        };
+        match super::conditional::written_value(expression, vars) {
             Some(written) => self.render_value(written, vars),
             None => replacement(expression, err),
-        };
-        let replaced = REPLACED.with(|slot| std::mem::replace(&mut *slot.borrow_mut(), outer));
-        Ok(Replaced {
-            value: value?,
-            warnings: warnings(replaced.unwrap_or_default()),
-        })
+        }
     }
 }
 
@@ -119,31 +114,35 @@ mod tests {
             "d": {"a": "{{ nope }}", "b": "{{ nope2 }}", "c": 1},
         }));
         let eval = |expression: &str| {
-            v.templar()
-                .eval_replacing_undefined(expression, &v)
-                .expect("evaluates")
+            let (mut values, warnings) = v
+                .templar()
+                .eval_all_replacing_undefined(&[expression], &v)
+                .expect("evaluates");
+            (values.pop().expect("one value"), warnings)
         };
         assert_eq!(
             eval("missing"),
-            Replaced {
-                value: json!("<< error 1 - 'missing' is undefined >>"),
-                warnings: vec![
-                    "Encountered 1 template error.\nerror 1 - 'missing' is undefined".into()
-                ],
-            }
+            (
+                json!("<< error 1 - 'missing' is undefined >>"),
+                vec!["Encountered 1 template error.\nerror 1 - 'missing' is undefined".to_string()]
+            )
         );
         assert_eq!(
-            eval("t").value,
+            eval("t").0,
             json!("<< error 1 - 'not_defined' is undefined >>")
         );
         let d = eval("d");
         assert_eq!(
-            d.value,
+            d.0,
             json!({"a": "<< error 1 - 'nope' is undefined >>",
                    "b": "<< error 2 - 'nope2' is undefined >>", "c": 1})
         );
-        assert_eq!(d.warnings.len(), 2);
-        assert!(v.templar().eval_replacing_undefined("1 / 0", &v).is_err());
+        assert_eq!(d.1.len(), 2);
+        assert!(
+            v.templar()
+                .eval_all_replacing_undefined(&["1 / 0"], &v)
+                .is_err()
+        );
         assert!(
             v.templar().eval("missing", &v).is_err(),
             "only while replacing"

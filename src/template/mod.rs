@@ -11,12 +11,13 @@ pub mod json_dump;
 mod lookups;
 mod markers;
 pub use lookups::find_needle;
-pub use markers::Replaced;
 mod nesting;
 pub(crate) mod percent;
+mod protomatter;
 pub mod pyfmt;
 mod pymethods;
 mod pyrandom;
+pub mod tags;
 pub mod trust;
 mod vars;
 pub mod yaml_dump;
@@ -46,6 +47,7 @@ pub fn register(env: &mut Environment<'static>) {
     env.set_unknown_method_callback(pymethods::unknown_method);
     filters::register(env);
     jinja_tests::register(env);
+    protomatter::register(env);
 }
 
 #[cfg(test)]
