@@ -320,15 +320,21 @@ fn playbook_dir(path: &Path) -> PathBuf {
     path.parent().map(Path::to_path_buf).unwrap_or_default()
 }
 
-/// Parses `-e` values: `k=v` pairs, inline JSON/YAML, or `@file`.
+/// Parses `-e` values: `k=v` pairs, inline JSON/YAML, or `@file`; as Ansible, a path
+/// without `@` and data that is no mapping are bad options.
 pub fn parse_extra_vars(values: &[String]) -> Result<Map<String, Json>, AppError> {
     let mut vars = Map::new();
-    for value in values {
+    for value in values.iter().filter(|value| !value.is_empty()) {
         let trimmed = value.trim();
-        if let Some(file) = trimmed.strip_prefix('@') {
+        if let Some(file) = value.strip_prefix('@') {
             let root = crate::yaml::load_file(Path::new(file))?;
-            merge_mapping(&mut vars, root.to_json(), value)?;
-        } else if trimmed.starts_with('{') || trimmed.starts_with('[') {
+            let shown = std::path::absolute(file).map_or(file.into(), |p| p.display().to_string());
+            merge_mapping(&mut vars, root.to_json(), &format!("@{shown}"))?;
+        } else if value.starts_with(['/', '.']) {
+            return Err(AppError::Usage(format!(
+                "Please prepend extra_vars filename '{value}' with '@'"
+            )));
+        } else if value.starts_with(['{', '[']) {
             let root = crate::yaml::parse_str("<extra vars>", trimmed)?;
             merge_mapping(&mut vars, root.to_json(), value)?;
         } else {
@@ -352,9 +358,45 @@ fn merge_mapping(vars: &mut Map<String, Json>, value: Json, given: &str) -> Resu
             vars.extend(map);
             Ok(())
         }
-        Json::Null => Ok(()),
-        _ => Err(AppError::Message(format!(
-            "-e {given}: extra vars must be a mapping"
+        _ => Err(AppError::Usage(format!(
+            "Invalid extra vars data supplied. '{given}' could not be made into a dictionary"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usage_error(values: &[&str]) -> String {
+        let values: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+        match parse_extra_vars(&values) {
+            Err(err @ AppError::Usage(_)) => err.to_string(),
+            other => panic!("expected a usage error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn extra_vars_that_are_no_mapping_are_bad_options() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("text.yml");
+        std::fs::write(&file, "just text\n").expect("write");
+        assert_eq!(
+            usage_error(&[&format!("@{}", file.display())]),
+            format!(
+                "Invalid extra vars data supplied. '@{}' could not be made into a dictionary",
+                file.display()
+            )
+        );
+        assert_eq!(
+            usage_error(&["[1]"]),
+            "Invalid extra vars data supplied. '[1]' could not be made into a dictionary"
+        );
+        assert_eq!(
+            usage_error(&["./vars.yml"]),
+            "Please prepend extra_vars filename './vars.yml' with '@'"
+        );
+        let parsed = parse_extra_vars(&["".into(), "a=1".into()]).expect("parses");
+        assert_eq!(parsed.get("a"), Some(&Json::from("1")));
     }
 }

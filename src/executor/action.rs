@@ -392,7 +392,8 @@ impl Runner {
         Ok(rendered)
     }
 
-    /// One template standing for a task's whole arguments, rendered to its mapping.
+    /// One template standing for a task's whole arguments, rendered to its mapping
+    /// (none when it is omitted).
     fn args_layer(
         &self,
         task: &Task,
@@ -413,6 +414,7 @@ impl Runner {
             .map_err(|err| located(&err, &task.span, "args"))?;
         match value {
             Json::Object(map) => Ok(map),
+            Json::String(text) if text == OMIT => Ok(Map::new()),
             other => Err(format!(
                 "Finalization of task args for '{action}' failed: Task args must resolve to a 'dict' not '{}'.",
                 crate::pyjson::type_name(&other)
@@ -487,7 +489,13 @@ impl Runner {
         host: &mut HostState,
         vars: &Arc<Vars>,
     ) -> Result<Outcome, String> {
-        let args = self.render_args(task, facts, true, vars)?;
+        let mut args = self.render_args(task, facts, true, vars)?;
+        // A `!vault` value is set as it is, decrypted when used, as Ansible keeps it.
+        for (key, value) in facts {
+            if crate::vault::files::inline_text(value).is_some() {
+                args.insert(key.clone(), value.clone());
+            }
+        }
         if args.is_empty() {
             return Err(
                 "No key/value pairs provided, at least one is required for this action to succeed"
@@ -639,6 +647,16 @@ impl VarLookup for LookupVars {
             };
         }
         Ok(Some(crate::template::to_json(&value)))
+    }
+
+    fn eval_all_replacing_undefined(
+        &self,
+        expressions: &[&str],
+    ) -> Result<(Vec<Json>, Vec<String>), String> {
+        self.0
+            .templar()
+            .eval_all_replacing_undefined(expressions, &self.0)
+            .map_err(|e| e.message)
     }
 
     fn condition(&self, conditional: &Json) -> Result<bool, String> {

@@ -457,6 +457,7 @@ impl Runner {
             hosts: batch,
             inventory: self.inventory(),
             memory: self.memory.clone(),
+            templar: self.templar.clone(),
         })
     }
 

@@ -13,8 +13,7 @@ use crate::hash_behaviour::layer;
 use crate::playbook::{Play, RoleScope, Task};
 use crate::template::Vars;
 
-/// The placeholder `omit` renders to; arguments equal to it are dropped.
-pub const OMIT: &str = "__omit_place_holder__bosun";
+pub use crate::template::OMIT;
 
 /// What is the same for every host during one task.
 pub struct TaskScope<'a> {
@@ -39,7 +38,8 @@ pub struct TaskScope<'a> {
 }
 
 /// `hostvars`: every inventory host's variables by name; the batch's hosts as they
-/// stand, the others as earlier plays left them, read when a template asks.
+/// stand, the others as earlier plays left them, read when a template asks and
+/// templated in their host's own context.
 pub struct HostVars {
     /// Variables of the batch's hosts.
     pub hosts: Map<String, Json>,
@@ -47,6 +47,8 @@ pub struct HostVars {
     pub inventory: Arc<InventoryNow>,
     /// What earlier plays left of every host.
     pub memory: Memory,
+    /// The engine each host's variables render with, in that host's own context.
+    pub templar: Arc<crate::template::Templar>,
 }
 
 impl std::fmt::Debug for HostVars {
@@ -80,7 +82,13 @@ impl Object for HostVars {
             "inventory_hostname_short".into(),
             Json::from(name.split('.').next().unwrap_or_default()),
         );
-        Some(Value::from_serialize(vars))
+        let mut objects = HashMap::new();
+        objects.insert("hostvars".to_string(), Value::from_dyn_object(self.clone()));
+        Some(Value::from_dyn_object(Vars::with_unlisted_objects(
+            self.templar.clone(),
+            vars,
+            objects,
+        )))
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {

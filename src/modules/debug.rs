@@ -51,18 +51,34 @@ impl Module for Debug {
                 Ok(var) => var,
                 Err(message) => return Ok(super::failed(message)),
             };
-            let value = match ctx.vars.eval(var) {
-                Ok(Some(value)) => value,
-                Ok(None) => Json::String("VARIABLE IS NOT DEFINED!".into()),
+            let (value, mut warnings) = match ctx.vars.eval_replacing_undefined(var) {
+                Ok(replaced) => replaced,
                 Err(err) => return Ok(super::failed(err)),
             };
+            let value = placeholder_for_omit(value, &mut warnings);
             outcome.insert(var.to_string(), value);
+            if !warnings.is_empty() {
+                outcome.insert("warnings".into(), Json::from(warnings));
+            }
         } else {
             outcome.insert("msg".into(), args.msg);
         }
         outcome.insert("_ansible_verbose_always".into(), Json::Bool(true));
         Ok(outcome)
     }
+}
+
+/// `var`'s value, with `omit` (which cannot leave out a value here) shown as
+/// Ansible's placeholder and warned about.
+fn placeholder_for_omit(value: Json, warnings: &mut Vec<String>) -> Json {
+    if value.as_str() != Some(crate::template::OMIT) {
+        return value;
+    }
+    warnings.push(
+        "The result of the `var` expression could not be omitted; a placeholder was used instead."
+            .into(),
+    );
+    Json::String("<<Omit>>".into())
 }
 
 /// `var` as an expression: a string; an unsafe one is refused, and no other type is

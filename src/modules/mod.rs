@@ -43,6 +43,7 @@ mod pause;
 mod ping;
 mod pip;
 pub mod prefetch;
+mod protomatter_debug;
 pub mod reboot;
 mod replace;
 mod script;
@@ -112,6 +113,26 @@ impl<'a> std::ops::Deref for ModuleContext<'a> {
 pub trait VarLookup: Send + Sync {
     /// Evaluates a bare Jinja expression (`debug: var=x.y`); `None` when undefined.
     fn eval(&self, expression: &str) -> Result<Option<Json>, String>;
+
+    /// Evaluates `debug`'s `var` as Ansible does: undefined values replaced by
+    /// `<< error N - message >>` placeholders, given back with their warnings.
+    fn eval_replacing_undefined(&self, expression: &str) -> Result<(Json, Vec<String>), String> {
+        let (mut values, warnings) = self.eval_all_replacing_undefined(&[expression])?;
+        Ok((values.pop().unwrap_or(Json::Null), warnings))
+    }
+
+    /// Evaluates each of `expressions` as [`VarLookup::eval_replacing_undefined`]
+    /// does, the placeholders numbered across them all.
+    fn eval_all_replacing_undefined(
+        &self,
+        expressions: &[&str],
+    ) -> Result<(Vec<Json>, Vec<String>), String> {
+        let values = expressions
+            .iter()
+            .map(|expression| Ok(self.eval(expression)?.unwrap_or(Json::Null)))
+            .collect::<Result<_, String>>()?;
+        Ok((values, Vec::new()))
+    }
 
     /// Evaluates a conditional as written (`assert`'s `that`), as `when:` is.
     fn condition(&self, conditional: &Json) -> Result<bool, String>;
@@ -218,6 +239,7 @@ static MODULES: &[&dyn Module] = &[
     &command::Raw,
     &contract::Driven(deb822_repository::Deb822Repository),
     &debug::Debug,
+    &protomatter_debug::ProtomatterDebug,
     &contract::Driven(dpkg_selections::DpkgSelections),
     &contract::Driven(docker::DockerContainer),
     &contract::Driven(docker::DockerImage),

@@ -70,7 +70,7 @@ impl Templar {
 
     /// A task argument that holds an expression, finalized as the action that reads
     /// it does (`None` for every other argument): `debug`'s `var` is rendered unless
-    /// unsafe, which stays marked; `assert`'s `that` is left as written unless it is
+    /// unsafe, which stays marked, as is an untrusted string it renders to; `assert`'s `that` is left as written unless it is
     /// one template giving a list (a variable's list as written, its items evaluated
     /// one by one as conditionals).
     pub fn finalize_expression_arg(
@@ -81,10 +81,10 @@ impl Templar {
         vars: &Arc<Vars>,
     ) -> Option<Result<Json, TemplateError>> {
         match (crate::fqcn::short_name(action), key) {
-            ("debug", "var") if unsafe_text(value).is_some() => Some(Ok(value.clone())),
+            ("debug", "var") => Some(self.finalize_debug_var(value, vars)),
             ("assert", "that") => Some(Ok(match value {
                 Json::String(text) if possibly_all_template(text) => {
-                    match written_value(text, vars) {
+                    match written_template_value(text, vars) {
                         Some(list @ Json::Array(_)) => list.clone(),
                         Some(_) => value.clone(),
                         None => match self.render_value(value, vars) {
@@ -96,6 +96,28 @@ impl Templar {
                 other => other.clone(),
             })),
             _ => None,
+        }
+    }
+}
+
+impl Templar {
+    /// `debug`'s `var` rendered; a string it renders to stays an expression only when
+    /// trusted (see [`trusted_result`]), else it is marked unsafe for `debug` to refuse.
+    fn finalize_debug_var(&self, value: &Json, vars: &Arc<Vars>) -> Result<Json, TemplateError> {
+        let Json::String(text) = value else {
+            return match unsafe_text(value) {
+                Some(_) => Ok(value.clone()),
+                None => self.render_value(value, vars),
+            };
+        };
+        match self.render_value(value, vars)? {
+            Json::String(rendered)
+                if super::is_template(text)
+                    && !(possibly_all_template(text) && trusted_result(text, vars, 0)) =>
+            {
+                Ok(super::trust::mark_unsafe(Json::String(rendered)))
+            }
+            other => Ok(other),
         }
     }
 }
@@ -136,7 +158,7 @@ fn possibly_all_template(text: &str) -> bool {
 /// the template is one variable (a dotted or subscripted path) whose value, as
 /// written, is a plain string (or another such template), not one tagged unsafe.
 fn trusted_result(template: &str, vars: &Arc<Vars>, depth: usize) -> bool {
-    match written_value(template, vars) {
+    match written_template_value(template, vars) {
         Some(Json::String(text)) if super::is_template(text) => {
             depth < MAX_INDIRECTION && trusted_result(text, vars, depth + 1)
         }
@@ -146,12 +168,17 @@ fn trusted_result(template: &str, vars: &Arc<Vars>, depth: usize) -> bool {
 }
 
 /// The value a template that is one variable path names, as written (unrendered).
-fn written_value<'a>(template: &str, vars: &'a Arc<Vars>) -> Option<&'a Json> {
-    let path = template
+fn written_template_value<'a>(template: &str, vars: &'a Arc<Vars>) -> Option<&'a Json> {
+    template
         .trim()
         .strip_prefix("{{")
         .and_then(|t| t.strip_suffix("}}"))
-        .and_then(variable_path)?;
+        .and_then(|expression| written_value(expression, vars))
+}
+
+/// The value an expression that is one variable path names, as written (unrendered).
+pub(super) fn written_value<'a>(expression: &str, vars: &'a Arc<Vars>) -> Option<&'a Json> {
+    let path = variable_path(expression)?;
     let mut steps = path.into_iter();
     let root = vars.raw().get(&steps.next()?)?;
     steps.try_fold(root, |node, step| match node {
@@ -279,6 +306,21 @@ mod tests {
                 .finalize_expression_arg("debug", "msg", &json!("x"), &v)
                 .is_none()
         );
+    }
+
+    #[test]
+    fn debug_var_templates_must_give_trusted_names() {
+        let v = vars(json!({"item": "k1", "k1": "v1"}));
+        let finalize = |value: Json| {
+            v.templar()
+                .finalize_expression_arg("debug", "var", &value, &v)
+                .map(|r| r.map_err(|e| e.message))
+        };
+        assert_eq!(finalize(json!("k1")), Some(Ok(json!("k1"))));
+        assert_eq!(finalize(json!("{{ item }}")), Some(Ok(json!("k1"))));
+        let untrusted = Some(Ok(json!({"__ansible_unsafe": "k1"})));
+        assert_eq!(finalize(json!("{{ 'k1' }}")), untrusted);
+        assert_eq!(finalize(json!("k{{ 1 }}")), untrusted);
     }
 
     #[test]

@@ -23,6 +23,14 @@ pub(crate) fn set_undefined_hint(hint: String) {
     UNDEFINED_HINT.with(|slot| *slot.borrow_mut() = Some(hint));
 }
 
+/// Records why an undefined value about to be returned is undefined, unless the
+/// value came with its own reason (`undef('hint')`).
+pub(crate) fn set_undefined_hint_unless_given(hint: String) {
+    UNDEFINED_HINT.with(|slot| {
+        slot.borrow_mut().get_or_insert(hint);
+    });
+}
+
 fn take_undefined_hint() -> Option<String> {
     UNDEFINED_HINT.with(|slot| slot.borrow_mut().take())
 }
@@ -272,15 +280,9 @@ impl Templar {
     /// string gives its text, untemplated.
     pub fn render_value(&self, value: &Json, vars: &Arc<Vars>) -> Result<Json, TemplateError> {
         match value {
-            Json::String(text) => {
-                if let Some(expression) = native_expression(text) {
-                    return Ok(match self.eval(expression, vars)? {
-                        Json::String(result) => Json::String(with_trailing_newlines(text, result)),
-                        other => other,
-                    });
-                }
-                self.render_str(text, vars).map(Json::String)
-            }
+            Json::String(text) => self
+                .render_string(text, vars)
+                .or_else(|err| super::markers::replacement(text, err)),
             Json::Array(items) => items
                 .iter()
                 .map(|item| self.render_value(item, vars))
@@ -303,6 +305,17 @@ impl Templar {
             }
             other => Ok(other.clone()),
         }
+    }
+
+    /// Renders one string; one `{{ expression }}` keeps the expression's type.
+    fn render_string(&self, text: &str, vars: &Arc<Vars>) -> Result<Json, TemplateError> {
+        if let Some(expression) = native_expression(text) {
+            return Ok(match self.eval(expression, vars)? {
+                Json::String(result) => Json::String(with_trailing_newlines(text, result)),
+                other => other,
+            });
+        }
+        self.render_str(text, vars).map(Json::String)
     }
 
     /// Evaluates a bare expression (`when:`, `var=`); undefined is an error.
@@ -591,6 +604,18 @@ mod tests {
             json!("x\n"),
             "a string keeps the template's trailing newlines"
         );
+    }
+
+    #[test]
+    fn division_by_zero_fails_as_in_python() {
+        let v = vars(json!({"zero": 0}));
+        let message =
+            |expression: &str| v.templar().eval(expression, &v).expect_err("fails").message;
+        assert!(message("5 / zero").ends_with(": division by zero"));
+        assert!(message("5.0 / 0").ends_with(": float division by zero"));
+        assert!(message("5 // 0").ends_with(": integer division or modulo by zero"));
+        assert!(message("5 % 0").ends_with(": integer modulo by zero"));
+        assert_eq!(v.templar().eval("5 / 2", &v).expect("divides"), json!(2.5));
     }
 
     #[test]

@@ -9,17 +9,23 @@ pub(crate) mod filters;
 mod jinja_tests;
 pub mod json_dump;
 mod lookups;
+mod markers;
 pub use lookups::find_needle;
 mod nesting;
 pub(crate) mod percent;
+mod protomatter;
 pub mod pyfmt;
 mod pymethods;
 mod pyrandom;
+pub mod tags;
 pub mod trust;
 mod vars;
 pub mod yaml_dump;
 
 use minijinja::Environment;
+
+/// The placeholder `omit` renders to; arguments equal to it are dropped.
+pub const OMIT: &str = "__omit_place_holder__bosun";
 
 pub use engine::{
     Delimiters, RenderOptions, Templar, TemplateError, is_template, shielded, to_json, truthy,
@@ -41,6 +47,7 @@ pub fn register(env: &mut Environment<'static>) {
     env.set_unknown_method_callback(pymethods::unknown_method);
     filters::register(env);
     jinja_tests::register(env);
+    protomatter::register(env);
 }
 
 #[cfg(test)]

@@ -52,14 +52,19 @@ fn write_repr(out: &mut String, value: &Value) {
             out.push_str(&str_repr(&value.to_str().unwrap_or_default()));
         }
         ValueKind::Seq | ValueKind::Iterable => {
-            out.push('[');
+            let (open, close) = if is_group_tuple(value) {
+                ('(', ')')
+            } else {
+                ('[', ']')
+            };
+            out.push(open);
             for (i, item) in value.try_iter().into_iter().flatten().enumerate() {
                 if i > 0 {
                     out.push_str(", ");
                 }
                 write_repr(out, &item);
             }
-            out.push(']');
+            out.push(close);
         }
         ValueKind::Map => {
             out.push('{');
@@ -75,6 +80,15 @@ fn write_repr(out: &mut String, value: &Value) {
         }
         _ => out.push_str(&value.to_string()),
     }
+}
+
+/// Whether `value` is one of `groupby`'s groups, a sequence with a `grouper`
+/// attribute, which Python shows as the tuple it is.
+fn is_group_tuple(value: &Value) -> bool {
+    value.as_object().is_some()
+        && value
+            .get_attr("grouper")
+            .is_ok_and(|grouper| !grouper.is_undefined())
 }
 
 /// Formats a number the way Python prints ints and floats.
@@ -217,6 +231,17 @@ mod tests {
         assert_eq!(py_repr(&v), "{'a': [1, 2.0, \"x'y\", None, True]}");
         assert_eq!(py_str(&Value::from("plain")), "plain");
         assert_eq!(str_repr("a\nb"), "'a\\nb'");
+    }
+
+    #[test]
+    fn groupby_groups_are_tuples() {
+        assert_eq!(
+            crate::template::test_support::eval(
+                "([{'a': 1}] | groupby('a'))[0] | string",
+                serde_json::json!({})
+            ),
+            "(1, [{'a': 1}])"
+        );
     }
 
     #[test]

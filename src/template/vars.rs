@@ -23,6 +23,8 @@ pub struct Vars {
     templar: Arc<Templar>,
     map: Map<String, Json>,
     objects: HashMap<String, Value>,
+    /// Whether the computed objects are left out of the listed names.
+    objects_unlisted: bool,
     cache: Mutex<HashMap<String, Value>>,
 }
 
@@ -50,6 +52,24 @@ impl Vars {
             templar,
             map,
             objects,
+            objects_unlisted: false,
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Variables from a map plus computed objects that templates can use but that
+    /// are not listed among the variables (another host's, under `hostvars`, which
+    /// may name `hostvars` but do not hold it).
+    pub fn with_unlisted_objects(
+        templar: Arc<Templar>,
+        map: Map<String, Json>,
+        objects: HashMap<String, Value>,
+    ) -> Arc<Vars> {
+        Arc::new(Vars {
+            templar,
+            map,
+            objects,
+            objects_unlisted: true,
             cache: Mutex::new(HashMap::new()),
         })
     }
@@ -88,7 +108,7 @@ impl Vars {
         let raw = self.map.get(name)?;
         match self.resolve(name, raw) {
             Ok(json) => {
-                let value = Value::from_serialize(&json);
+                let value = super::tags::variable_value(raw, &json);
                 if let Ok(mut cache) = self.cache.lock() {
                     cache.insert(name.to_string(), value.clone());
                 }
@@ -165,7 +185,9 @@ impl Object for Vars {
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
         let mut keys: Vec<Value> = self.map.keys().map(|k| Value::from(k.as_str())).collect();
-        keys.extend(self.objects.keys().map(|k| Value::from(k.as_str())));
+        if !self.objects_unlisted {
+            keys.extend(self.objects.keys().map(|k| Value::from(k.as_str())));
+        }
         Enumerator::Values(keys)
     }
 }

@@ -6,7 +6,7 @@ use minijinja::value::{Value, ValueKind};
 use serde_json::Value as Json;
 
 use super::{Ctx, Failure, Options, Outcome, fail};
-use crate::template::engine::set_undefined_hint;
+use crate::template::engine::{set_undefined_hint, set_undefined_hint_unless_given};
 use crate::template::pyfmt::{py_str, type_name};
 
 /// `env`: environment variables, `default` (empty) for those unset.
@@ -17,10 +17,18 @@ pub(super) fn env(terms: &[Value], options: &Options) -> Outcome {
         let text = py_str(term);
         let name = text.split_whitespace().next().unwrap_or_default();
         match std::env::var(name) {
-            Ok(value) => out.push(Value::from(value)),
+            Ok(value) => out.push(crate::template::tags::tagged(
+                &value,
+                crate::template::tags::Tags {
+                    origin: Some(format!("<environment variable '{name}'>")),
+                    ..Default::default()
+                },
+            )),
             Err(_) => match &default {
                 Some(value) if value.is_undefined() => {
-                    set_undefined_hint(format!("The environment variable '{name}' is not set."));
+                    set_undefined_hint_unless_given(format!(
+                        "The environment variable '{name}' is not set."
+                    ));
                     out.push(Value::UNDEFINED);
                 }
                 Some(value) => out.push(value.clone()),
@@ -252,6 +260,22 @@ mod tests {
         assert!(
             err.contains("The environment variable 'BOSUN_SURELY_UNSET' is not set."),
             "{err}"
+        );
+        let err = eval("lookup('env', 'BOSUN_SURELY_UNSET', default=undef('custom'))")
+            .expect_err("undefined");
+        assert!(err.contains("custom"), "{err}");
+    }
+
+    #[test]
+    fn env_values_tell_their_origin() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        assert_eq!(
+            eval_in(
+                "lookup('env', 'PATH') | ansible._protomatter.origin",
+                dir.path(),
+                json!({})
+            ),
+            Ok(json!("<environment variable 'PATH'>"))
         );
     }
 

@@ -336,7 +336,27 @@ pub fn rem(lhs: &Value, rhs: &Value) -> Result<Value, Error> {
             return hook(lhs, rhs);
         }
     }
+    if let Some(err) = division_by_zero("%", lhs, rhs) {
+        return Err(err);
+    }
     rem_numbers(lhs, rhs)
+}
+
+/// bosun: Python's `ZeroDivisionError` for `lhs op rhs` when `rhs` is zero (`None`
+/// otherwise), where upstream gives infinity, NaN or its own message.
+fn division_by_zero(op: &str, lhs: &Value, rhs: &Value) -> Option<Error> {
+    let message = match (op, coerce(lhs, rhs, true)?) {
+        (_, CoerceResult::Str(..)) => return None,
+        (_, CoerceResult::I128(_, b)) if b != 0 => return None,
+        (_, CoerceResult::F64(_, b)) if b != 0.0 => return None,
+        ("/", CoerceResult::I128(..)) => "division by zero",
+        ("/", _) => "float division by zero",
+        ("//", CoerceResult::I128(..)) => "integer division or modulo by zero",
+        ("//", _) => "float floor division by zero",
+        (_, CoerceResult::I128(..)) => "integer modulo by zero",
+        _ => "float modulo",
+    };
+    Some(Error::new(ErrorKind::InvalidOperation, message))
 }
 
 pub fn mul(lhs: &Value, rhs: &Value) -> Result<Value, Error> {
@@ -416,6 +436,9 @@ fn repeat_iterable(n: &Value, seq: &DynObject) -> Result<Value, Error> {
 }
 
 pub fn div(lhs: &Value, rhs: &Value) -> Result<Value, Error> {
+    if let Some(err) = division_by_zero("/", lhs, rhs) {
+        return Err(err);
+    }
     fn do_it(lhs: &Value, rhs: &Value) -> Option<Value> {
         let a = some!(as_f64(lhs, true));
         let b = some!(as_f64(rhs, true));
@@ -425,6 +448,9 @@ pub fn div(lhs: &Value, rhs: &Value) -> Result<Value, Error> {
 }
 
 pub fn int_div(lhs: &Value, rhs: &Value) -> Result<Value, Error> {
+    if let Some(err) = division_by_zero("//", lhs, rhs) {
+        return Err(err);
+    }
     match coerce(lhs, rhs, true) {
         Some(CoerceResult::I128(a, b)) => {
             if b != 0 {
