@@ -16,7 +16,9 @@ pub(super) fn register(env: &mut Environment<'static>) {
     env.add_filter("unvault", unvault);
 }
 
-/// `data | vault(secret, salt=None, vault_id='filter_default')`.
+/// `data | vault(secret, salt=None, vault_id='filter_default', wrap_object=False)`;
+/// with `wrap_object` the value is Ansible's `EncryptedString`: the plaintext as its
+/// decryption gives it, tagged `VaultedValue` with the vault text.
 fn vault(data: Value, secret: Value, kwargs: Kwargs) -> Result<Value, Error> {
     let (Some(data), Some(secret)) = (data.as_str(), secret.as_str()) else {
         return Err(fail(
@@ -26,6 +28,7 @@ fn vault(data: Value, secret: Value, kwargs: Kwargs) -> Result<Value, Error> {
     };
     let salt: Option<String> = kwargs.get("salt")?;
     let id: Option<String> = kwargs.get("vault_id")?;
+    let wrap_object: Option<bool> = kwargs.get("wrap_object")?;
     kwargs.assert_all_used()?;
     let secret = Secret::new(id.unwrap_or_else(|| FILTER_DEFAULT.into()), secret);
     let text = match salt {
@@ -34,8 +37,15 @@ fn vault(data: Value, secret: Value, kwargs: Kwargs) -> Result<Value, Error> {
         }
         None => crate::vault::encrypt(data.as_bytes(), &secret),
     };
-    text.map(Value::from)
-        .map_err(|_| fail("vault", "Unable to encrypt."))
+    let text = text.map_err(|_| fail("vault", "Unable to encrypt."))?;
+    if wrap_object == Some(true) {
+        let tags = crate::template::tags::Tags {
+            vaulted: Some(text),
+            ..Default::default()
+        };
+        return Ok(crate::template::tags::tagged(data, tags));
+    }
+    Ok(Value::from(text))
 }
 
 /// `vault_text | unvault(secret, vault_id='filter_default')`; text that is not vault
@@ -80,6 +90,20 @@ mod tests {
             text.starts_with("$ANSIBLE_VAULT;1.2;AES256;filter_default\n"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_wrapped_object_is_the_plaintext_tagged_with_its_vault_text() {
+        let mut env = Environment::new();
+        register(&mut env);
+        let value = env
+            .compile_expression("'hush' | vault('pw', wrap_object=True)")
+            .and_then(|expr| expr.eval(minijinja::context! {}))
+            .expect("evaluates");
+        assert_eq!(value.as_str(), Some("hush"));
+        let tags = crate::template::tags::tags_of(&value);
+        let vaulted = tags.vaulted.expect("tagged VaultedValue");
+        assert!(vaulted.starts_with("$ANSIBLE_VAULT;1.2;AES256;filter_default\n"));
     }
 
     #[test]
