@@ -924,3 +924,41 @@ fn a_notification_runs_one_handler_by_name_and_every_listener_once_per_name() {
         "roles' handlers run first: {out}"
     );
 }
+
+#[test]
+fn handler_names_are_templated_and_a_notify_template_may_list_several() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "site.yml",
+        r#"
+- hosts: localhost
+  gather_facts: false
+  vars:
+    second: two
+    both: [one, two]
+  handlers:
+    - name: one
+      command: touch ran-one
+    - name: "{{ second }}"
+      command: touch ran-two
+    - name: listener
+      command: touch ran-listener
+      listen: "{{ second }}"
+  tasks:
+    - command: "true"
+      notify: "{{ both }}"
+"#,
+    );
+    let (output, out) = run_site(&scratch);
+    assert_eq!(output.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("RUNNING HANDLER [two]"),
+        "the rendered name is shown: {out}"
+    );
+    assert!(scratch.path().join("ran-one").exists(), "{out}");
+    assert!(scratch.path().join("ran-two").exists(), "{out}");
+    assert!(
+        !scratch.path().join("ran-listener").exists(),
+        "listen is not templated"
+    );
+}

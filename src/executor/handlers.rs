@@ -3,7 +3,7 @@
 
 use super::play::{ListKind, PlayRun};
 use super::{HostState, Runner};
-use crate::playbook::{Action, Task};
+use crate::playbook::{Action, Play, Task};
 use futures::future::BoxFuture;
 
 impl Runner {
@@ -20,7 +20,8 @@ impl Runner {
 
     async fn flush_handlers_now(&self, run: &PlayRun<'_>, hosts: &mut [HostState]) {
         let all = run.handlers();
-        let handlers = handler_tasks(&all);
+        let named = self.named_handlers(run.play, &all);
+        let handlers: Vec<&Task> = named.iter().collect();
         let answers = |index: usize, notification: &String| {
             answering(&handlers, notification).contains(&index)
         };
@@ -102,15 +103,34 @@ impl Runner {
     }
 }
 
-/// Whether some handler of the play (its own, or one an included role registered)
-/// answers to `name`.
-pub(super) fn is_handled(play: &[Task], included: &[Task], name: &str) -> bool {
-    handler_tasks(play)
-        .into_iter()
-        .chain(handler_tasks(included))
-        .any(|handler| {
-            handler_names(handler).iter().any(|n| n == name) || listens_to(handler, name)
-        })
+impl Runner {
+    /// The handlers of `list` (blocks opened), their templated names rendered with the
+    /// play's variables, as Ansible renders them when it looks a notification up (a
+    /// name that cannot be rendered stays as written; `listen` is never templated).
+    pub(super) fn named_handlers(&self, play: &Play, list: &[Task]) -> Vec<Task> {
+        let vars = self.play_keyword_vars(play);
+        let render = |text: &String| {
+            self.templar
+                .render_str(text, &vars)
+                .unwrap_or_else(|_| text.clone())
+        };
+        handler_tasks(list)
+            .into_iter()
+            .map(|handler| {
+                let mut named = handler.clone();
+                named.name = handler.name.as_ref().map(render);
+                named
+            })
+            .collect()
+    }
+}
+
+/// Whether some handler of `handlers` (named by [`Runner::named_handlers`]) answers to
+/// `name`.
+pub(super) fn is_handled(handlers: &[Task], name: &str) -> bool {
+    handlers.iter().any(|handler| {
+        handler_names(handler).iter().any(|n| n == name) || listens_to(handler, name)
+    })
 }
 
 /// Whether `handler` listens to `notification`: one of its topics, or, for a role's
@@ -161,8 +181,8 @@ fn handler_names(handler: &Task) -> Vec<String> {
 
 /// The handlers (by index) one notification runs, as Ansible's
 /// `search_handlers_by_notification` picks them: one handler by name (the first of the
-/// play's own that has it, else the first of the last role that has one), then every
-/// handler that listens to it, one per name.
+/// last role or play section that has one), then every handler that listens to it, one
+/// per name.
 fn answering(handlers: &[&Task], notification: &str) -> Vec<usize> {
     let by_name: Vec<usize> = (0..handlers.len())
         .filter(|&i| {
@@ -170,18 +190,19 @@ fn answering(handlers: &[&Task], notification: &str) -> Vec<usize> {
             handler.name.as_deref() == Some(notification) || handler.display_name() == notification
         })
         .collect();
-    let role_of = |i: usize| handlers[i].role.as_ref().map(|role| role.path.clone());
-    let own = by_name.iter().copied().find(|&i| role_of(i).is_none());
-    let chosen = own.or_else(|| {
-        let last_role = by_name.iter().rev().find_map(|&i| role_of(i))?;
+    // Ansible searches its handler blocks last first (a role's handlers, the play's
+    // own, an included role's, in that order here) and each block first to last.
+    let block_of = |i: usize| handlers[i].role.as_ref().map(|role| role.path.clone());
+    let chosen = by_name.last().and_then(|&last| {
         by_name
             .iter()
             .copied()
-            .find(|&i| role_of(i).as_ref() == Some(&last_role))
+            .find(|&i| block_of(i) == block_of(last))
     });
     let mut picked: Vec<usize> = chosen.into_iter().collect();
     let mut seen: Vec<&str> = Vec::new();
-    for (i, handler) in handlers.iter().enumerate() {
+    for i in search_order(handlers.len(), block_of) {
+        let handler = handlers[i];
         if !listens_to(handler, notification) {
             continue;
         }
@@ -196,6 +217,19 @@ fn answering(handlers: &[&Task], notification: &str) -> Vec<usize> {
         }
     }
     picked
+}
+
+/// Handler indices in the order Ansible searches them: runs of handlers of the same
+/// block (role, or the play's own section) last run first, each run first to last.
+fn search_order<B: PartialEq>(len: usize, block_of: impl Fn(usize) -> B) -> Vec<usize> {
+    let mut runs: Vec<Vec<usize>> = Vec::new();
+    for i in 0..len {
+        match runs.last_mut() {
+            Some(run) if block_of(run[0]) == block_of(i) => run.push(i),
+            _ => runs.push(vec![i]),
+        }
+    }
+    runs.into_iter().rev().flatten().collect()
 }
 
 /// The handlers of a handler list: a block (or an `import_tasks`) is no handler but

@@ -121,17 +121,26 @@ impl Runner {
             .map_err(|err| located(&err, &task.span, "keyword 'delegate_to'"))
     }
 
-    /// The handler names `task` notifies, rendered; a name that cannot be rendered
+    /// The handler names `task` notifies, rendered (a template giving a list names
+    /// each of its items, as Ansible flattens it); a name that cannot be rendered
     /// fails the task.
     pub(super) fn notified(&self, task: &Task, vars: &Arc<Vars>) -> Result<Vec<String>, String> {
-        task.notify
-            .iter()
-            .map(|name| {
-                self.templar
-                    .render_str(name, vars)
-                    .map_err(|err| located(&err, &task.span, "keyword 'notify'"))
-            })
-            .collect()
+        let mut names = Vec::new();
+        for name in &task.notify {
+            let rendered = self
+                .templar
+                .render_value(&Json::String(name.clone()), vars)
+                .map_err(|err| located(&err, &task.span, "keyword 'notify'"))?;
+            let text = |value: &Json| match value {
+                Json::String(text) => text.clone(),
+                other => crate::pyjson::dumps(other, None),
+            };
+            match rendered {
+                Json::Array(items) => names.extend(items.iter().map(text)),
+                other => names.push(text(&other)),
+            }
+        }
+        Ok(names)
     }
 
     /// Whether `no_log` holds for `task` with `vars` (a loop item's, for its result). A

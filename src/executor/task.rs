@@ -138,13 +138,22 @@ impl Runner {
     /// The first of `notified` no handler of the play answers to, when
     /// `error_on_missing_handler` makes that an error (else a warning, and `None`).
     fn missing_handler(&self, scope: &TaskScope<'_>, notified: &[String]) -> Option<String> {
-        let included = scope
-            .included_handlers
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if notified.is_empty() {
+            return None;
+        }
+        let mut all = scope.play.handlers.clone();
+        all.extend(
+            scope
+                .included_handlers
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .iter()
+                .cloned(),
+        );
+        let handlers = self.named_handlers(scope.play, &all);
         let missing = notified
             .iter()
-            .find(|name| !super::handlers::is_handled(&scope.play.handlers, &included, name))?;
+            .find(|name| !super::handlers::is_handled(&handlers, name))?;
         if self.options.error_on_missing_handler {
             return Some(missing.clone());
         }
