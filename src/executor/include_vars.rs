@@ -52,7 +52,7 @@ impl Runner {
             Source::File(Some(file)) => {
                 let var = |name: &str| vars.resolved(name).ok().flatten();
                 match crate::template::find_needle(var, Some("vars"), file) {
-                    Ok(found) => read.file(Path::new(&found), false, None),
+                    Ok(found) => read.file(Path::new(&found), None),
                     Err(tried) => read.refuse(not_found(Some(file), &tried)),
                 }
             }
@@ -64,7 +64,7 @@ impl Runner {
                     read.refuse(format!("{} is not a directory", root.display()));
                 } else {
                     for file in walk.files(&root, role_path)? {
-                        read.file(&file, true, Some(walk));
+                        read.file(&file, Some(walk));
                         if read.message.is_some() {
                             break;
                         }
@@ -113,10 +113,10 @@ struct Included {
 }
 
 impl Included {
-    /// Reads `path` (checking its extension against `walk`'s when `check_extension`);
+    /// Reads `path` (a file of a directory walk checked against `walk`'s extensions);
     /// a file that cannot be included ends the include with its message.
-    fn file(&mut self, path: &Path, check_extension: bool, walk: Option<&DirWalk>) {
-        if let Some(walk) = walk.filter(|_| check_extension)
+    fn file(&mut self, path: &Path, walk: Option<&DirWalk>) {
+        if let Some(walk) = walk
             && !walk.valid_extension(&path.to_string_lossy())
         {
             let allowed = walk.extensions.join(", ");

@@ -32,9 +32,7 @@ pub fn format(fmt: &str, args: &Value) -> Result<String, String> {
         _ => vec![args.clone()],
     };
     let mut next = positional.into_iter();
-    let mut used = 0;
     let mut take = || -> Result<Value, String> {
-        used += 1;
         next.next()
             .ok_or_else(|| "not enough arguments for format string".to_string())
     };
@@ -195,9 +193,9 @@ fn parse(fmt: &str) -> Result<Vec<Piece>, String> {
 /// A `*` width or precision from its argument (an int; negative widths left-align
 /// in Python, kept simple here as their size).
 fn star(value: &Value) -> Result<usize, String> {
-    i64::try_from(value.clone())
-        .ok()
-        .filter(|_| value.kind() == ValueKind::Number && value.as_i64().is_some())
+    value
+        .as_i64()
+        .filter(|_| value.kind() == ValueKind::Number)
         .map(|n| n.unsigned_abs() as usize)
         .ok_or_else(|| "* wants int".into())
 }
