@@ -57,6 +57,14 @@ fn apt_installs_keeps_and_removes_a_package() {
     assert_eq!(fleet.on_host(0, status), "installed");
 
     fleet.play_expecting("again.yml", INSTALL_AGAIN, &[], 0);
+    fleet.on_host(0, "apt-mark auto tree");
+    assert_eq!(fleet.on_host(0, "apt-mark showauto tree"), "tree");
+    fleet.play_expecting("again.yml", INSTALL_AGAIN, &[], 0);
+    assert_eq!(
+        fleet.on_host(0, "apt-mark showmanual tree"),
+        "tree",
+        "present marks an automatically installed package manual without counting a change, as Ansible does"
+    );
     let (code, out) = fleet.play("install.yml", INSTALL, &[]);
     assert_eq!(code, 0, "{out}");
     assert_eq!(

@@ -194,6 +194,14 @@ impl Request {
     pub fn installing(&self) -> bool {
         matches!(self.state, State::Present | State::Latest | State::Fixed)
     }
+
+    /// How the install decision treats versions: `state: latest` upgrades.
+    pub fn install_mode(&self) -> super::plan::InstallMode {
+        super::plan::InstallMode {
+            upgrade: self.state == State::Latest,
+            only_upgrade: self.options.only_upgrade,
+        }
+    }
 }
 
 #[cfg(test)]

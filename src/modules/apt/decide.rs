@@ -6,7 +6,7 @@ use serde_json::json;
 use super::args::{Request, State};
 use super::cmd;
 use super::found::{CacheState, Found, Operation, Tool, words};
-use super::plan::{self, InstallMode};
+use super::plan;
 use super::target::{add_output, failed_apt};
 use crate::connection::CommandOutput;
 use crate::modules::ModuleError;
@@ -128,11 +128,7 @@ pub fn decide(r: &Request, found: Found) -> Result<Decision<Plan>, String> {
             }
             State::BuildDep => with_cache(Decision::unchanged(), cache),
             State::Present | State::Latest | State::Fixed => {
-                let mode = InstallMode {
-                    upgrade: r.state == State::Latest,
-                    only_upgrade: r.options.only_upgrade,
-                };
-                let plan = plan::plan_install(&specs, &snapshot, &providers, mode)?;
+                let plan = plan::plan_install(&specs, &snapshot, &providers, r.install_mode())?;
                 let decision = match (plan.args.is_empty(), plan.mark_manual.is_empty()) {
                     (true, true) => Decision::unchanged(),
                     (true, false) => Decision::change(Plan::MarkManual(plan.mark_manual)),

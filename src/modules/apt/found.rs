@@ -106,18 +106,12 @@ pub async fn query(apt: &AptOn<'_, '_>, r: &Request) -> Result<Found, ModuleErro
         true => Vec::new(),
         false => r.specs.iter().map(|s| s.name.clone()).collect(),
     };
-    let ask = |names| Query {
-        lock_timeout: r.options.lock_timeout,
-        installed: names,
-        available: if r.installing() { names } else { &[] },
-        default_release: r.options.default_release.as_deref(),
-        ..Query::default()
-    };
+    let defer = r.state == State::Present && plan::may_skip_candidates(&r.specs, r.install_mode());
     let first = Query {
         update_older_than: r.update,
         all_names: patterns,
         debs: &r.debs,
-        ..ask(&names)
+        ..ask(r, &names, defer)
     };
     let mut snapshot = apt.query(&first, r.retries, r.retry_max_delay).await?;
     let cache = CacheState::of(&snapshot);
@@ -146,7 +140,7 @@ pub async fn query(apt: &AptOn<'_, '_>, r: &Request) -> Result<Found, ModuleErro
         };
         let all = std::mem::take(&mut snapshot.names);
         snapshot = apt
-            .query(&ask(&expanded), r.retries, r.retry_max_delay)
+            .query(&ask(r, &expanded, defer), r.retries, r.retry_max_delay)
             .await?;
         snapshot.names = all;
     }
@@ -160,6 +154,13 @@ pub async fn query(apt: &AptOn<'_, '_>, r: &Request) -> Result<Found, ModuleErro
     if r.state == State::BuildDep && !specs.is_empty() {
         return simulate(apt, r, Operation::BuildDep(specs), cache).await;
     }
+    if defer && plan::needs_candidates(&specs, &snapshot) {
+        let names: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
+        let cache = apt
+            .query(&candidates(r, &names), r.retries, r.retry_max_delay)
+            .await?;
+        snapshot.policy = cache.policy;
+    }
     let providers = match r.installing() {
         true => apt.providers(&plan::unresolved(&specs, &snapshot)).await?,
         false => Providers::new(),
@@ -170,6 +171,26 @@ pub async fn query(apt: &AptOn<'_, '_>, r: &Request) -> Result<Found, ModuleErro
         providers,
         cache,
     })
+}
+
+/// The query of dpkg's records and automatic marks of `names`, and of their
+/// candidates unless the install may be decided without them (`defer`).
+fn ask<'a>(r: &'a Request, names: &'a [String], defer: bool) -> Query<'a> {
+    Query {
+        installed: names,
+        marks: if r.installing() { names } else { &[] },
+        ..candidates(r, if defer { &[] } else { names })
+    }
+}
+
+/// The query of the cache's candidates for `names` (none unless the task installs).
+fn candidates<'a>(r: &'a Request, names: &'a [String]) -> Query<'a> {
+    Query {
+        lock_timeout: r.options.lock_timeout,
+        available: if r.installing() { names } else { &[] },
+        default_release: r.options.default_release.as_deref(),
+        ..Query::default()
+    }
 }
 
 /// The command line `operation` runs, simulated or for real; for an upgrade with

@@ -63,6 +63,27 @@ pub fn unresolved(specs: &[PackageSpec], snapshot: &Snapshot) -> Vec<String> {
         .collect()
 }
 
+/// Whether an install of `specs` under `mode` can be decided from dpkg's records
+/// alone, before the cache is asked: `state: present` of names without a `=pattern`
+/// version (a pattern may match a newer candidate).
+pub fn may_skip_candidates(specs: &[PackageSpec], mode: InstallMode) -> bool {
+    !mode.upgrade
+        && specs
+            .iter()
+            .all(|s| !matches!(s.req, VersionReq::Matches(_)))
+}
+
+/// Whether deciding the install needs the cache's candidates after all: not when
+/// every name is installed at a version its spec accepts (nothing is installed then;
+/// at most an automatic mark becomes manual).
+pub fn needs_candidates(specs: &[PackageSpec], snapshot: &Snapshot) -> bool {
+    specs.iter().any(|spec| {
+        !snapshot
+            .installed(&spec.name)
+            .is_some_and(|i| i.is_installed() && spec.accepts(&i.version))
+    })
+}
+
 /// Decides what `apt-get install` gets, or fails as Ansible does for a name nothing
 /// provides.
 pub fn plan_install(
@@ -248,6 +269,33 @@ mod tests {
     fn install(specs: &[&str], mode: InstallMode) -> Result<InstallPlan, String> {
         let specs: Vec<PackageSpec> = specs.iter().map(|s| spec(s)).collect();
         plan_install(&specs, &snapshot(), &Providers::new(), mode)
+    }
+
+    #[test]
+    fn present_of_installed_names_is_decided_without_the_cache() {
+        let specs = |texts: &[&str]| texts.iter().map(|t| spec(t)).collect::<Vec<_>>();
+        let present = InstallMode::default();
+        let latest = InstallMode {
+            upgrade: true,
+            only_upgrade: false,
+        };
+        assert!(may_skip_candidates(
+            &specs(&["hello", "tree>=2.0"]),
+            present
+        ));
+        assert!(!may_skip_candidates(&specs(&["hello=2.10*"]), present));
+        assert!(!may_skip_candidates(&specs(&["hello"]), latest));
+        let mut dpkg_only = snapshot();
+        dpkg_only.policy.clear();
+        assert!(!needs_candidates(&specs(&["hello"]), &dpkg_only));
+        assert!(!needs_candidates(&specs(&["hello>=2.10-3"]), &dpkg_only));
+        assert!(needs_candidates(&specs(&["hello>=2.10-4"]), &dpkg_only));
+        assert!(needs_candidates(&specs(&["hello", "tree"]), &dpkg_only));
+        assert!(needs_candidates(&specs(&["curl"]), &dpkg_only));
+        let plan = plan_install(&specs(&["hello"]), &dpkg_only, &Providers::new(), present)
+            .expect("a plan");
+        assert!(plan.args.is_empty());
+        assert_eq!(plan.mark_manual, vec!["hello"]);
     }
 
     #[test]
