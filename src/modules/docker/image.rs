@@ -1,5 +1,6 @@
 //! `docker_image`: an image present (built from a context on the target, loaded from an
-//! image archive, imported from a root filesystem tarball, or found locally) or absent.
+//! image archive, or found locally) or absent. As in community.docker, there is no
+//! `import` source: a root filesystem becomes an image by a build `FROM scratch`.
 //! Nothing is built or loaded again while the image exists, unless `force_source`.
 
 use async_trait::async_trait;
@@ -21,8 +22,6 @@ arg_enum! {
         Build = "build",
         /// `docker load` of an image archive.
         Load = "load",
-        /// `docker import` of a root filesystem tarball.
-        Import = "import",
         /// Nowhere: the image must already exist.
         Local = "local",
     }
@@ -144,13 +143,6 @@ fn make_command(args: &ImageArgs, image: &str) -> Result<(String, String), Strin
             Ok((
                 format!("docker load -q -i {}", quote(path)),
                 format!("Loaded image {image} from {path}"),
-            ))
-        }
-        Source::Import => {
-            let path = load_path()?;
-            Ok((
-                format!("docker import {} {}", quote(path), quote(image)),
-                format!("Imported image {image} from {path}"),
             ))
         }
         Source::Local => Err(format!("Cannot find the image {image} locally.")),
@@ -308,10 +300,12 @@ mod tests {
             "docker build -q -t x:latest -f D --build-arg V=1 --no-cache '/src dir'"
         );
         assert_eq!(action, "Built image x:latest from /src dir");
-        let import = args(json!({"name": "x", "source": "import", "load_path": "/t.tar"}));
-        assert_eq!(
-            make_command(&import, "x:1").expect("import").0,
-            "docker import /t.tar x:1"
+        let import = from_json::<ImageArgs>(json!({"name": "x", "source": "import"}));
+        assert!(
+            import
+                .expect_err("community.docker has no import")
+                .contains("import"),
+            "refused as community.docker refuses it"
         );
         let err =
             from_json::<ImageArgs>(json!({"name": "x", "source": "load"})).expect_err("no path");

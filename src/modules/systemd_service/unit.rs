@@ -25,6 +25,19 @@ const ENABLED_STATES: &[&str] = &[
     "transient",
 ];
 
+/// `is_enabled UNIT SYSTEMCTL...`: what `systemctl is-enabled` prints and its exit
+/// status. When `show` (`$rc`, `$out`) found the unit under its own name (not an
+/// alias, whose `UnitFileState` is its target's) with a unit file enabled, static,
+/// disabled or masked, that answer without a second `systemctl` (a third of a
+/// converged service task's time); anything else (aliases, generated units, init
+/// scripts, indirect, linked...) asks `is-enabled` itself.
+const IS_ENABLED: &str = "prop() { v=${o#*\n$1=}; [ \"$v\" != \"$o\" ] || v=; printf '%s' \"${v%%\n*}\"; }\n\
+is_enabled() { u=$1; shift; o=\"\n$out\"; id=$(prop Id); st=$(prop UnitFileState)\n\
+  case \"$rc:$id\" in \"0:$u\" | \"0:$u.service\")\n\
+    case $st in enabled | static) echo \"$st\"; return 0 ;; disabled | masked) echo \"$st\"; return 1 ;; esac ;;\n\
+  esac\n\
+  \"$@\" is-enabled -- \"$u\" 2>/dev/null; }";
+
 /// The query: which manager commands to run first and which unit to look at.
 #[derive(Clone, Debug, Default)]
 pub struct UnitQuery<'a> {
@@ -63,14 +76,15 @@ impl UnitQuery<'_> {
         }
         if let Some(unit) = self.unit {
             let q = quote(unit);
-            script.push_str(&run("show", format!("{sc} show -- {q} 2>&1")));
-            script.push_str(&run(
-                "is-enabled",
-                format!("{sc} is-enabled -- {q} 2>/dev/null"),
-            ));
             script.push_str(&format!(
-                "[ ! -e {} ] || echo '{MARK} sysv'\n\
-                 ! ls /etc/rc?.d/S??{q} >/dev/null 2>&1 || echo '{MARK} sysv-enabled'\n",
+                "echo '{MARK} open show'; out=$({sc} show -- {q} 2>&1); rc=$?\n\
+                 printf '%s\\n' \"$out\"; echo \"{MARK} close show $rc\"\n\
+                 {IS_ENABLED}\n\
+                 w=$(is_enabled {q} {sc}); e=$?\n\
+                 echo '{MARK} open is-enabled'; [ -z \"$w\" ] || printf '%s\\n' \"$w\"\n\
+                 echo \"{MARK} close is-enabled $e\"\n\
+                 [ ! -e {} ] || echo '{MARK} sysv'\n\
+                 for f in /etc/rc?.d/S??{q}; do [ ! -e \"$f\" ] || {{ echo '{MARK} sysv-enabled'; break; }}; done\n",
                 quote(&format!("/etc/init.d/{unit}"))
             ));
         }
@@ -209,6 +223,79 @@ pub fn parse_show(output: &str) -> Map<String, Json> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Runs the query for `unit` against a `systemctl` shell function that answers
+    /// `show` with `show` and `is-enabled` with `is_enabled`, and says whether the
+    /// script asked `is-enabled` itself.
+    fn query_with(unit: &str, show: &str, is_enabled: &str) -> (UnitFacts, bool) {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let asked = dir.path().join("asked");
+        let fake = format!(
+            "systemctl() {{ case $1 in show) printf '%s\\n' {show}; return 0 ;; \
+             is-enabled) : > {asked}; printf '%s\\n' {word}; return {rc} ;; esac; }}\n",
+            show = quote(show),
+            asked = quote(&asked.display().to_string()),
+            word = is_enabled.split(' ').next().unwrap_or_default(),
+            rc = is_enabled.split(' ').nth(1).unwrap_or("0"),
+        );
+        let query = UnitQuery {
+            systemctl: "systemctl",
+            unit: Some(unit),
+            ..UnitQuery::default()
+        };
+        let out = std::process::Command::new("sh")
+            .args(["-c", &(fake + &query.script())])
+            .output()
+            .expect("sh runs");
+        (
+            UnitFacts::parse(&String::from_utf8_lossy(&out.stdout)),
+            asked.exists(),
+        )
+    }
+
+    #[test]
+    fn is_enabled_is_read_from_show_only_for_the_units_own_plain_states() {
+        let (facts, asked) = query_with(
+            "nginx",
+            "Id=nginx.service\nUnitFileState=enabled\nActiveState=active",
+            "enabled 0",
+        );
+        assert!(!asked, "enabled under its own name: show said it");
+        assert_eq!(facts.enabled_word(), "enabled");
+        assert_eq!(facts.is_enabled.as_ref().map(|r| r.rc), Some(0));
+        assert_eq!(
+            facts.status().expect("show parsed")["ActiveState"],
+            "active"
+        );
+
+        let (facts, asked) = query_with(
+            "e2scrub_reap.service",
+            "Id=e2scrub_reap.service\nUnitFileState=disabled",
+            "disabled 1",
+        );
+        assert!(!asked);
+        assert_eq!(facts.enabled_word(), "disabled");
+        assert_eq!(facts.is_enabled.map(|r| r.rc), Some(1));
+
+        let (facts, asked) = query_with(
+            "procps",
+            "Id=systemd-sysctl.service\nUnitFileState=static",
+            "alias 0",
+        );
+        assert!(
+            asked,
+            "an alias reports its target's state: is-enabled is asked"
+        );
+        assert_eq!(facts.enabled_word(), "alias");
+
+        let (facts, asked) = query_with(
+            "legacy",
+            "Id=legacy.service\nUnitFileState=generated",
+            "generated 0",
+        );
+        assert!(asked, "any other state is asked");
+        assert_eq!(facts.enabled_word(), "generated");
+    }
 
     #[test]
     fn show_parses_as_ansible_parses_it() {
