@@ -1,13 +1,14 @@
 //! `setup`: gathers facts about the target in one round trip, with the names and
 //! shapes of Ansible's `setup` on Linux, from shell commands and `/proc`, `/sys` and
 //! `/etc` files only (no Python on the target): [`probe`] reads, [`system`],
-//! [`hardware`] and [`network`] turn what it read into facts.
+//! [`hardware`], [`network`] and [`virt`] turn what it read into facts.
 
 mod hardware;
 mod local;
 mod network;
 mod probe;
 mod system;
+mod virt;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value as Json, json};
@@ -166,7 +167,7 @@ fn collect(sections: &probe::Sections, subsets: &Subsets) -> Map<String, Json> {
         facts.extend(network::facts(sections));
     }
     if subsets.virtual_ {
-        facts.extend(system::virtualization(sections));
+        facts.extend(virt::virtualization(sections));
     }
     facts
 }

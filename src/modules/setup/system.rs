@@ -1,6 +1,6 @@
 //! The facts of Ansible's `min` subset (platform, distribution, lsb, user, python,
-//! date and time, environment, DNS, service manager, SELinux, AppArmor ...) and of
-//! its `virtual` subset, from the probe's sections.
+//! date and time, environment, DNS, service manager, SELinux, AppArmor ...), from the
+//! probe's sections.
 
 use std::collections::HashMap;
 
@@ -505,107 +505,6 @@ fn kernel_cmdline(line: &str, lists: bool) -> Facts {
         }
     }
     out
-}
-
-/// The `virtual` facts: `virtualization_type`, `_role`, `_tech_guest`, `_tech_host`,
-/// decided in the order of Ansible's Linux collector.
-pub fn virtualization(s: &Sections) -> Facts {
-    let lines = s.lines("virt");
-    let has = |w: &str| lines.iter().any(|l| l == w);
-    let mut guest: Vec<String> = Vec::new();
-    let mut host: Vec<String> = Vec::new();
-    let mut found: Option<(String, &str)> = None;
-    fn add<'a>(
-        list: &mut Vec<String>,
-        found: &mut Option<(String, &'a str)>,
-        tech: &str,
-        role: &'a str,
-    ) {
-        if !list.iter().any(|g| g == tech) {
-            list.push(tech.to_string());
-        }
-        found.get_or_insert((tech.to_string(), role));
-    }
-    for line in lines {
-        if let Some(cgroup) = line.strip_prefix("cgroup ") {
-            if cgroup.contains("/docker") {
-                add(&mut guest, &mut found, "docker", "guest");
-            }
-            if cgroup.contains("/lxc/") || cgroup.contains("machine-lxc") {
-                add(&mut guest, &mut found, "lxc", "guest");
-            }
-            if cgroup.contains("containerd.service") {
-                add(&mut guest, &mut found, "containerd", "guest");
-            }
-        }
-        if let Some(value) = line.strip_prefix("environ container=") {
-            if value.contains("lxc") {
-                add(&mut guest, &mut found, "lxc", "guest");
-            }
-            if value.contains("podman") {
-                add(&mut guest, &mut found, "podman", "guest");
-            }
-            if !value.is_empty() {
-                add(&mut guest, &mut found, "container", "guest");
-            }
-        }
-    }
-    let systemd_container = lines
-        .iter()
-        .find_map(|l| l.strip_prefix("systemd_container "))
-        .map(str::trim)
-        .filter(|c| !c.is_empty());
-    if let Some(tech) = systemd_container {
-        add(&mut guest, &mut found, tech, "guest");
-    }
-    if has("dockerenv") {
-        add(&mut guest, &mut found, "docker", "guest");
-    }
-    let containers = ["docker", "lxc", "podman", "openvz", "containerd"];
-    if systemd_container.is_some() || guest.iter().any(|g| containers.contains(&g.as_str())) {
-        add(&mut guest, &mut found, "container", "guest");
-    }
-    let dmi = |key: &str| {
-        s.lines("dmi")
-            .iter()
-            .find_map(|l| l.strip_prefix(&format!("{key} ")))
-            .unwrap_or_default()
-            .to_string()
-    };
-    let product = dmi("product_name");
-    let vendor = dmi("sys_vendor");
-    let dmi_tech = match (product.as_str(), vendor.as_str()) {
-        ("KVM" | "KVM Server" | "Bochs" | "AHV" | "CloudStack KVM Hypervisor", _) => Some("kvm"),
-        (_, "QEMU") => Some("kvm"),
-        ("VMware Virtual Platform", _) | (_, "VMware, Inc.") => Some("VMware"),
-        ("VirtualBox", _) | (_, "innotek GmbH") => Some("virtualbox"),
-        ("HVM domU", _) | (_, "Xen") => Some("xen"),
-        (_, "Microsoft Corporation") => Some("VirtualPC"),
-        (_, "Amazon EC2") => Some("kvm"),
-        (_, "Google") => Some("kvm"),
-        _ => None,
-    };
-    if let Some(tech) = dmi_tech {
-        add(&mut guest, &mut found, tech, "guest");
-    }
-    if has("qemu") {
-        add(&mut guest, &mut found, "kvm", "guest");
-    }
-    if has("module kvm") || has("module virtio") || has("devkvm") {
-        add(&mut host, &mut found, "kvm", "host");
-    }
-    if has("module vboxdrv") {
-        add(&mut host, &mut found, "virtualbox", "host");
-    }
-    let (kind, role) = found.unwrap_or_else(|| ("NA".into(), "NA"));
-    let mut facts = Facts::new();
-    put(&mut facts, "virtualization_type", kind.as_str());
-    put(&mut facts, "virtualization_role", role);
-    guest.sort();
-    host.sort();
-    put(&mut facts, "virtualization_tech_guest", guest);
-    put(&mut facts, "virtualization_tech_host", host);
-    facts
 }
 
 #[cfg(test)]
