@@ -5,6 +5,8 @@
 use std::collections::HashMap;
 
 use serde_json::{Map, Value as Json, json};
+use time::OffsetDateTime;
+use time::macros::format_description;
 
 use super::probe::Sections;
 
@@ -344,10 +346,12 @@ fn python_release(version: &str) -> (&str, &'static str, i64) {
 /// `date_time` as Ansible's collector builds it.
 fn date_time(s: &Sections, facts: &mut Facts) {
     let parts: Vec<&str> = s.line("date", 0).split_whitespace().collect();
-    let utc: Vec<&str> = s.line("date", 1).split_whitespace().collect();
-    if parts.len() < 11 || utc.len() < 2 {
+    if parts.len() < 11 {
         return;
     }
+    let Some((utc_day, utc_time)) = utc(parts[2]) else {
+        return;
+    };
     let (day, time) = (parts[0], parts[1]);
     let ymd: Vec<&str> = day.split('-').collect();
     let hms: Vec<&str> = time.split(':').collect();
@@ -361,8 +365,8 @@ fn date_time(s: &Sections, facts: &mut Facts) {
             "hour": hms[0], "minute": hms.get(1), "second": hms.get(2),
             "epoch": parts[2], "epoch_int": parts[2],
             "date": day, "time": time,
-            "iso8601_micro": format!("{}T{}.{micro}Z", utc[0], utc[1]),
-            "iso8601": format!("{}T{}Z", utc[0], utc[1]),
+            "iso8601_micro": format!("{utc_day}T{utc_time}.{micro}Z"),
+            "iso8601": format!("{utc_day}T{utc_time}Z"),
             "iso8601_basic": format!("{ymd_compact}T{hms_compact}{micro}"),
             "iso8601_basic_short": format!("{ymd_compact}T{hms_compact}"),
             "tz": parts[3], "tz_dst": parts[3], "tz_offset": parts[4],
@@ -370,6 +374,15 @@ fn date_time(s: &Sections, facts: &mut Facts) {
             "weeknumber": parts[9],
         }),
     );
+}
+
+/// The UTC day and time of `epoch` (seconds), `2026-11-24` and `10:00:00`: the same
+/// moment as the local fields, as Ansible takes both from one timestamp.
+fn utc(epoch: &str) -> Option<(String, String)> {
+    let moment = OffsetDateTime::from_unix_timestamp(epoch.parse().ok()?).ok()?;
+    let day = moment.format(format_description!("[year]-[month]-[day]"));
+    let time = moment.format(format_description!("[hour]:[minute]:[second]"));
+    Some((day.ok()?, time.ok()?))
 }
 
 /// Parses `env` output, joining continuation lines of multi-line values; bosun's own

@@ -2,9 +2,21 @@
 //! as Ansible's Linux collector decides them: from PID 1's cgroups and environment,
 //! systemd's container file, DMI, the CPU model and the loaded modules.
 
+use std::sync::LazyLock;
+
+use regex::Regex;
 use serde_json::{Map, Value as Json, json};
 
 use super::probe::Sections;
+
+/// The lines of `/proc/1/cgroup` that name a container runtime.
+static CONTAINER_CGROUP: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"/docker(/|-[0-9a-f]+\.scope)|/lxc/",
+        r"|/machine.slice/machine-lxc|/system.slice/containerd.service"
+    ))
+    .ok()
+});
 
 /// The technologies found so far, and the first one with its role.
 #[derive(Default)]
@@ -51,7 +63,7 @@ pub fn virtualization(s: &Sections) -> Map<String, Json> {
     if let Some(tech) = dmi_guest(s) {
         found.add(tech, "guest");
     }
-    if has("qemu") {
+    if qemu_cpu(s.lines("cpuinfo")) {
         found.add("kvm", "guest");
     }
     if has("module kvm") || has("module virtio") || has("devkvm") {
@@ -65,28 +77,29 @@ pub fn virtualization(s: &Sections) -> Map<String, Json> {
 
 /// Container runtimes named by PID 1's cgroups, then by its `container=` variable.
 fn containers(s: &Sections, found: &mut Found) {
-    for line in s.lines("virt") {
-        if let Some(cgroup) = line.strip_prefix("cgroup ") {
-            if cgroup.contains("/docker") {
-                found.add("docker", "guest");
-            }
-            if cgroup.contains("/lxc/") || cgroup.contains("machine-lxc") {
-                found.add("lxc", "guest");
-            }
-            if cgroup.contains("containerd.service") {
-                found.add("containerd", "guest");
-            }
+    let matches = |l: &&String| CONTAINER_CGROUP.as_ref().is_some_and(|re| re.is_match(l));
+    for cgroup in s.lines("cgroup").iter().filter(matches) {
+        if cgroup.contains("/docker") {
+            found.add("docker", "guest");
         }
-        if let Some(value) = line.strip_prefix("environ container=") {
-            if value.contains("lxc") {
-                found.add("lxc", "guest");
-            }
-            if value.contains("podman") {
-                found.add("podman", "guest");
-            }
-            if !value.is_empty() {
-                found.add("container", "guest");
-            }
+        if cgroup.contains("/lxc/") || cgroup.contains("machine-lxc") {
+            found.add("lxc", "guest");
+        }
+        if cgroup.contains("containerd.service") {
+            found.add("containerd", "guest");
+        }
+    }
+    // `grep -z` prints the matching variables of PID 1 each ended by a NUL.
+    let environ = s.lines("environ").iter().flat_map(|l| l.split('\0'));
+    for value in environ.filter_map(|v| v.strip_prefix("container=")) {
+        if value.contains("lxc") {
+            found.add("lxc", "guest");
+        }
+        if value.contains("podman") {
+            found.add("podman", "guest");
+        }
+        if !value.is_empty() {
+            found.add("container", "guest");
         }
     }
 }
@@ -112,6 +125,14 @@ fn dmi_guest(s: &Sections) -> Option<&'static str> {
     }
 }
 
+/// Whether `/proc/cpuinfo` names QEMU's emulated CPU (`^model name.*QEMU Virtual CPU`).
+fn qemu_cpu(cpuinfo: &[String]) -> bool {
+    cpuinfo.iter().any(|l| {
+        l.strip_prefix("model name")
+            .is_some_and(|rest| rest.contains("QEMU Virtual CPU"))
+    })
+}
+
 fn facts(found: Found) -> Map<String, Json> {
     let Found {
         mut guest,
@@ -133,12 +154,15 @@ fn facts(found: Found) -> Map<String, Json> {
 mod tests {
     use super::*;
 
-    /// The sections on a Debian 12 nspawn container (systemd PID 1) on a KVM guest.
-    const NSPAWN: &str = "@@dmi\nproduct_name NA\nsys_vendor NA\n\
-@@virt\nenviron container=systemd-nspawn\nsystemd_container systemd-nspawn\nmodule virtio\n";
+    /// The probe's sections on a Debian 12 nspawn container (systemd PID 1).
+    const NSPAWN: &str = "@@cpuinfo\nprocessor\t: 0\nmodel name\t: AMD EPYC\n\
+@@dmi\nproduct_name NA\nsys_vendor NA\n\
+@@cgroup\n9:name=systemd:/init.scope\n8:pids:/\n7:blkio:/\n6:freezer:/\n5:devices:/\n\
+4:memory:/\n3:cpuset:/\n2:cpuacct:/\n1:cpu:/\n0::/init.scope\n\
+@@environ\ncontainer=systemd-nspawn\0\n@@virt\nsystemd_container systemd-nspawn\n";
 
     #[test]
-    fn an_nspawn_container_is_a_container_guest_on_a_kvm_host() {
+    fn an_nspawn_container_is_a_container_guest() {
         let facts = virtualization(&Sections::parse(NSPAWN));
         assert_eq!(facts["ansible_virtualization_type"], json!("container"));
         assert_eq!(facts["ansible_virtualization_role"], json!("guest"));
@@ -146,13 +170,17 @@ mod tests {
             facts["ansible_virtualization_tech_guest"],
             json!(["container", "systemd-nspawn"])
         );
+        assert_eq!(facts["ansible_virtualization_tech_host"], json!([]));
+        let kvm_host = format!("{NSPAWN}module virtio\n");
+        let facts = virtualization(&Sections::parse(&kvm_host));
         assert_eq!(facts["ansible_virtualization_tech_host"], json!(["kvm"]));
     }
 
     #[test]
     fn docker_cgroups_and_a_qemu_cpu_are_found() {
         let sections = Sections::parse(
-            "@@virt\ncgroup 0::/system.slice/docker-0123abcd.scope\nqemu\n@@dmi\nproduct_name NA\n",
+            "@@cgroup\n0::/system.slice/docker-0123abcd.scope\n1:cpu:/dockerless\n\
+@@cpuinfo\nmodel name\t: QEMU Virtual CPU version 2.5+\n@@dmi\nproduct_name NA\n",
         );
         let facts = virtualization(&sections);
         assert_eq!(facts["ansible_virtualization_type"], json!("docker"));
@@ -160,7 +188,7 @@ mod tests {
             facts["ansible_virtualization_tech_guest"],
             json!(["container", "docker", "kvm"])
         );
-        let bare = virtualization(&Sections::parse("@@virt\nsystemd_container \n"));
+        let bare = virtualization(&Sections::parse("@@cgroup\n1:cpu:/dockerless\n"));
         assert_eq!(bare["ansible_virtualization_type"], json!("NA"));
     }
 }
