@@ -1,13 +1,15 @@
 //! `setup`: gathers facts about the target in one round trip, with the names and
 //! shapes of Ansible's `setup` on Linux, from shell commands and `/proc`, `/sys` and
 //! `/etc` files only (no Python on the target): [`probe`] reads, [`system`],
-//! [`hardware`] and [`network`] turn what it read into facts.
+//! [`hardware`], [`network`] and [`virt`] turn what it read into facts.
 
+mod addresses;
 mod hardware;
 mod local;
 mod network;
 mod probe;
 mod system;
+mod virt;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value as Json, json};
@@ -166,7 +168,7 @@ fn collect(sections: &probe::Sections, subsets: &Subsets) -> Map<String, Json> {
         facts.extend(network::facts(sections));
     }
     if subsets.virtual_ {
-        facts.extend(system::virtualization(sections));
+        facts.extend(virt::virtualization(sections));
     }
     facts
 }
@@ -204,8 +206,9 @@ mod tests {
 @@os-release\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\nID=debian\n\
 @@debian_version\n12.5\n@@meminfo\nMemTotal:       24576000 kB\nMemFree:  1024000 kB\n\
 @@init\nsystemd\n@@pkg\napt-get\n@@python\n/usr/bin/python3\nPython 3.11.2\n\
-@@route4\n8.8.8.8 via 10.0.0.1 dev eth0 src 10.0.0.5 uid 0\n@@net\ndev eth0\nmtu 1500\nprimary inet 10.0.0.5/24 brd 10.0.0.255 scope global eth0\n\
-@@date\n2026-11-24 10:00:00 1795514400 UTC +0000 Tuesday November 328 2 47 123456789\n2026-11-24 10:00:00\n\
+@@route4\n8.8.8.8 via 10.0.0.1 dev eth0 src 10.0.0.5 uid 0\n@@net\ndev eth0\nmtu 1500\n\
+@@ipaddr\n2: eth0    inet 10.0.0.5/24 brd 10.0.0.255 scope global eth0\\       valid_lft forever preferred_lft forever\n\
+@@date\n2026-11-24 11:00:00 1795514400 CET +0100 Tuesday November 328 2 47 123456789\n\
 @@env\nHOME=/root\nMULTI=a\nb\nPATH=/usr/bin\n";
 
     #[test]
@@ -241,6 +244,11 @@ mod tests {
             json!("/usr/bin/python3")
         );
         assert_eq!(fact("ansible_date_time")["epoch"], json!("1795514400"));
+        assert_eq!(fact("ansible_date_time")["hour"], json!("11"));
+        assert_eq!(
+            fact("ansible_date_time")["iso8601_micro"],
+            json!("2026-11-24T10:00:00.123456Z")
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The `network` facts as Ansible's Linux collector builds them from `/sys/class/net`
-//! and `ip addr show`: `interfaces`, one `ansible_<iface>` each, `default_ipv4`/`_ipv6`,
-//! `all_ipv4_addresses`/`_ipv6_addresses` and `locally_reachable_ips`.
+//! and `ip addr` ([`super::addresses`]): `interfaces`, one `ansible_<iface>` each,
+//! `default_ipv4`/`_ipv6`, `all_ipv4_addresses`/`_ipv6_addresses` and
+//! `locally_reachable_ips`.
 
 use std::net::Ipv4Addr;
 
@@ -62,7 +63,7 @@ pub fn facts(s: &Sections) -> Facts {
     let mut reachable_v4: Vec<Json> = Vec::new();
     let mut reachable_v6: Vec<Json> = Vec::new();
     let mut current: Option<usize> = None;
-    for line in s.lines("net") {
+    for line in &super::addresses::spliced(s.lines("net"), s.lines("ipaddr")) {
         let Some((key, value)) = line.split_once(' ').or(Some((line.as_str(), ""))) else {
             continue;
         };
@@ -229,10 +230,12 @@ mod tests {
     const SAMPLE: &str = "@@route4\n8.8.8.8 via 192.0.2.1 dev eth0 src 192.0.2.2 uid 0\n\
 @@route6\n2404:6800:400a:800::1012 from :: via fd00::1 dev eth0 src fd00::2 metric 1024 pref medium\n\
 @@net\ndev eth0\naddress 02:fc:00:00:00:01\nmtu 1400\noperstate up\ntype 1\npciid virtio2\nspeed -1\nflags 0x1003\n\
-primary inet 192.0.2.2/24 brd 192.0.2.255 scope global eth0\n\
-primary inet6 fd00::2/64 scope global nodad \nprimary inet6 fe80::fc:ff:fe00:1/64 scope link \n\
 dev lo\naddress 00:00:00:00:00:00\nmtu 65536\noperstate unknown\ntype 772\nflags 0x9\n\
-primary inet 127.0.0.1/8 scope host lo\nprimary inet6 ::1/128 scope host \n\
+@@ipaddr\n1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever\n\
+1: lo    inet6 ::1/128 scope host \\       valid_lft forever preferred_lft forever\n\
+4: eth0    inet 192.0.2.2/24 brd 192.0.2.255 scope global eth0\\       valid_lft forever preferred_lft forever\n\
+4: eth0    inet6 fd00::2/64 scope global nodad \\       valid_lft forever preferred_lft forever\n\
+4: eth0    inet6 fe80::fc:ff:fe00:1/64 scope link \\       valid_lft forever preferred_lft forever\n\
 @@local_routes\nlocal 127.0.0.0/8 dev lo proto kernel scope host src 127.0.0.1 \nlocal 127.0.0.1 dev lo proto kernel scope host src 127.0.0.1 \n\
 broadcast 192.0.2.255 dev eth0 proto kernel scope link src 192.0.2.2 \nlocal 192.0.2.2 dev eth0 proto kernel scope host src 192.0.2.2 \n\
 local ::1 dev lo table local proto kernel metric 0 pref medium\nlocal fd00::2 dev eth0 table local proto kernel metric 0 pref medium\n\

@@ -1,10 +1,12 @@
 //! The facts of Ansible's `min` subset (platform, distribution, lsb, user, python,
-//! date and time, environment, DNS, service manager, SELinux, AppArmor ...) and of
-//! its `virtual` subset, from the probe's sections.
+//! date and time, environment, DNS, service manager, SELinux, AppArmor ...), from the
+//! probe's sections.
 
 use std::collections::HashMap;
 
 use serde_json::{Map, Value as Json, json};
+use time::OffsetDateTime;
+use time::macros::format_description;
 
 use super::probe::Sections;
 
@@ -344,10 +346,12 @@ fn python_release(version: &str) -> (&str, &'static str, i64) {
 /// `date_time` as Ansible's collector builds it.
 fn date_time(s: &Sections, facts: &mut Facts) {
     let parts: Vec<&str> = s.line("date", 0).split_whitespace().collect();
-    let utc: Vec<&str> = s.line("date", 1).split_whitespace().collect();
-    if parts.len() < 11 || utc.len() < 2 {
+    if parts.len() < 11 {
         return;
     }
+    let Some((utc_day, utc_time)) = utc(parts[2]) else {
+        return;
+    };
     let (day, time) = (parts[0], parts[1]);
     let ymd: Vec<&str> = day.split('-').collect();
     let hms: Vec<&str> = time.split(':').collect();
@@ -361,8 +365,8 @@ fn date_time(s: &Sections, facts: &mut Facts) {
             "hour": hms[0], "minute": hms.get(1), "second": hms.get(2),
             "epoch": parts[2], "epoch_int": parts[2],
             "date": day, "time": time,
-            "iso8601_micro": format!("{}T{}.{micro}Z", utc[0], utc[1]),
-            "iso8601": format!("{}T{}Z", utc[0], utc[1]),
+            "iso8601_micro": format!("{utc_day}T{utc_time}.{micro}Z"),
+            "iso8601": format!("{utc_day}T{utc_time}Z"),
             "iso8601_basic": format!("{ymd_compact}T{hms_compact}{micro}"),
             "iso8601_basic_short": format!("{ymd_compact}T{hms_compact}"),
             "tz": parts[3], "tz_dst": parts[3], "tz_offset": parts[4],
@@ -370,6 +374,15 @@ fn date_time(s: &Sections, facts: &mut Facts) {
             "weeknumber": parts[9],
         }),
     );
+}
+
+/// The UTC day and time of `epoch` (seconds), `2026-11-24` and `10:00:00`: the same
+/// moment as the local fields, as Ansible takes both from one timestamp.
+fn utc(epoch: &str) -> Option<(String, String)> {
+    let moment = OffsetDateTime::from_unix_timestamp(epoch.parse().ok()?).ok()?;
+    let day = moment.format(format_description!("[year]-[month]-[day]"));
+    let time = moment.format(format_description!("[hour]:[minute]:[second]"));
+    Some((day.ok()?, time.ok()?))
 }
 
 /// Parses `env` output, joining continuation lines of multi-line values; bosun's own
@@ -505,107 +518,6 @@ fn kernel_cmdline(line: &str, lists: bool) -> Facts {
         }
     }
     out
-}
-
-/// The `virtual` facts: `virtualization_type`, `_role`, `_tech_guest`, `_tech_host`,
-/// decided in the order of Ansible's Linux collector.
-pub fn virtualization(s: &Sections) -> Facts {
-    let lines = s.lines("virt");
-    let has = |w: &str| lines.iter().any(|l| l == w);
-    let mut guest: Vec<String> = Vec::new();
-    let mut host: Vec<String> = Vec::new();
-    let mut found: Option<(String, &str)> = None;
-    fn add<'a>(
-        list: &mut Vec<String>,
-        found: &mut Option<(String, &'a str)>,
-        tech: &str,
-        role: &'a str,
-    ) {
-        if !list.iter().any(|g| g == tech) {
-            list.push(tech.to_string());
-        }
-        found.get_or_insert((tech.to_string(), role));
-    }
-    for line in lines {
-        if let Some(cgroup) = line.strip_prefix("cgroup ") {
-            if cgroup.contains("/docker") {
-                add(&mut guest, &mut found, "docker", "guest");
-            }
-            if cgroup.contains("/lxc/") || cgroup.contains("machine-lxc") {
-                add(&mut guest, &mut found, "lxc", "guest");
-            }
-            if cgroup.contains("containerd.service") {
-                add(&mut guest, &mut found, "containerd", "guest");
-            }
-        }
-        if let Some(value) = line.strip_prefix("environ container=") {
-            if value.contains("lxc") {
-                add(&mut guest, &mut found, "lxc", "guest");
-            }
-            if value.contains("podman") {
-                add(&mut guest, &mut found, "podman", "guest");
-            }
-            if !value.is_empty() {
-                add(&mut guest, &mut found, "container", "guest");
-            }
-        }
-    }
-    let systemd_container = lines
-        .iter()
-        .find_map(|l| l.strip_prefix("systemd_container "))
-        .map(str::trim)
-        .filter(|c| !c.is_empty());
-    if let Some(tech) = systemd_container {
-        add(&mut guest, &mut found, tech, "guest");
-    }
-    if has("dockerenv") {
-        add(&mut guest, &mut found, "docker", "guest");
-    }
-    let containers = ["docker", "lxc", "podman", "openvz", "containerd"];
-    if systemd_container.is_some() || guest.iter().any(|g| containers.contains(&g.as_str())) {
-        add(&mut guest, &mut found, "container", "guest");
-    }
-    let dmi = |key: &str| {
-        s.lines("dmi")
-            .iter()
-            .find_map(|l| l.strip_prefix(&format!("{key} ")))
-            .unwrap_or_default()
-            .to_string()
-    };
-    let product = dmi("product_name");
-    let vendor = dmi("sys_vendor");
-    let dmi_tech = match (product.as_str(), vendor.as_str()) {
-        ("KVM" | "KVM Server" | "Bochs" | "AHV" | "CloudStack KVM Hypervisor", _) => Some("kvm"),
-        (_, "QEMU") => Some("kvm"),
-        ("VMware Virtual Platform", _) | (_, "VMware, Inc.") => Some("VMware"),
-        ("VirtualBox", _) | (_, "innotek GmbH") => Some("virtualbox"),
-        ("HVM domU", _) | (_, "Xen") => Some("xen"),
-        (_, "Microsoft Corporation") => Some("VirtualPC"),
-        (_, "Amazon EC2") => Some("kvm"),
-        (_, "Google") => Some("kvm"),
-        _ => None,
-    };
-    if let Some(tech) = dmi_tech {
-        add(&mut guest, &mut found, tech, "guest");
-    }
-    if has("qemu") {
-        add(&mut guest, &mut found, "kvm", "guest");
-    }
-    if has("module kvm") || has("module virtio") || has("devkvm") {
-        add(&mut host, &mut found, "kvm", "host");
-    }
-    if has("module vboxdrv") {
-        add(&mut host, &mut found, "virtualbox", "host");
-    }
-    let (kind, role) = found.unwrap_or_else(|| ("NA".into(), "NA"));
-    let mut facts = Facts::new();
-    put(&mut facts, "virtualization_type", kind.as_str());
-    put(&mut facts, "virtualization_role", role);
-    guest.sort();
-    host.sort();
-    put(&mut facts, "virtualization_tech_guest", guest);
-    put(&mut facts, "virtualization_tech_host", host);
-    facts
 }
 
 #[cfg(test)]
