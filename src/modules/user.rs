@@ -152,7 +152,9 @@ fn account_script(n: &str, shadow: bool) -> String {
         "if getent passwd {n}; then printf 'G:%s\\n' \"$(id -gn {n})\"; printf 'L:%s\\n' \"$(id -Gn {n})\""
     );
     if shadow {
-        script.push_str(&format!("; getent shadow {n} 2>/dev/null | sed 's/^/S:/'"));
+        script.push_str(&format!(
+            "; printf 'S:%s\\n' \"$(getent shadow {n} 2>/dev/null)\""
+        ));
     }
     script.push_str("; fi");
     script

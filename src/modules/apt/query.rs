@@ -14,15 +14,18 @@ const MARK: &str = "@@bosun-apt";
 
 /// Prints the time of the last cache update as Ansible reads it: the stamp of apt's
 /// periodic job, else the lists directory.
-const STAMP: &str = "stamp() { stat -c %Y /var/lib/apt/periodic/update-success-stamp 2>/dev/null || \
-    stat -c %Y /var/lib/apt/lists 2>/dev/null || echo 0; }";
+/// (One `stat` for both: the first that exists answers.)
+const STAMP: &str = "stamp() { set -- $(stat -c %Y /var/lib/apt/periodic/update-success-stamp \
+    /var/lib/apt/lists 2>/dev/null) 0; echo \"$1\"; }";
 
 /// Prints, of the names on its standard input, those `extended_states` marks as
 /// installed automatically, as `apt-mark showauto` names them (`:arch` only for a
 /// foreign architecture).
-const AUTO: &str = "awk -v native=\"$(dpkg --print-architecture 2>/dev/null)\" \
+/// dpkg knows foreign architectures only once one was added (`/var/lib/dpkg/arch`);
+/// without, every mark is the native one and `dpkg --print-architecture` is not run.
+const AUTO: &str = "awk -v native=\"$([ ! -e /var/lib/dpkg/arch ] || dpkg --print-architecture 2>/dev/null)\" \
     'NR == FNR { want[$0] = 1; next } /^Package:/ { p = $2; a = \"\" } /^Architecture:/ { a = $2 } \
-    /^Auto-Installed: *1/ { n = (a == native || a == \"all\" || a == \"\") ? p : p \":\" a; \
+    /^Auto-Installed: *1/ { n = (native == \"\" || a == native || a == \"all\" || a == \"\") ? p : p \":\" a; \
     if (n in want || (p \":\" a) in want) print n }' - /var/lib/apt/extended_states 2>/dev/null";
 
 /// The `dpkg-query` format: both names (with and without `:arch`), status, version.
@@ -52,10 +55,11 @@ pub struct Query<'a> {
 impl Query<'_> {
     /// The shell script that answers the query.
     pub fn script(&self) -> String {
-        let mut script = format!("{STAMP}\necho \"{MARK} cache $(stamp) $(date +%s)\"\n");
+        let mut script =
+            format!("{STAMP}\nstamp=$(stamp) now=$(date +%s)\necho \"{MARK} cache $stamp $now\"\n");
         if let Some(valid) = self.update_older_than {
             script.push_str(&format!(
-                "if [ {valid} -le 0 ] || [ $(( $(stamp) + {valid} )) -lt $(date +%s) ]; then\n  \
+                "if [ {valid} -le 0 ] || [ $(( stamp + {valid} )) -lt $now ]; then\n  \
                  out=$(apt-get update -q -o DPkg::Lock::Timeout={lock} 2>&1); rc=$?\n  \
                  echo \"{MARK} updated $rc $(stamp)\"; printf '%s\\n' \"$out\"\nfi\n",
                 lock = self.lock_timeout
@@ -553,7 +557,10 @@ awk:
             "/var/lib/apt/extended_states",
             &states.display().to_string(),
         );
-        let script = script.replace("$(dpkg --print-architecture 2>/dev/null)", "amd64");
+        let script = script.replace(
+            "$([ ! -e /var/lib/dpkg/arch ] || dpkg --print-architecture 2>/dev/null)",
+            "amd64",
+        );
         let out = std::process::Command::new("sh")
             .args(["-c", &script])
             .output()

@@ -7,6 +7,7 @@
 //! recreating. `apply` runs the commands and inspects the result.
 
 mod compare;
+mod lookup;
 mod steps;
 mod wanted;
 
@@ -14,6 +15,7 @@ use async_trait::async_trait;
 use serde_json::{Map, Value as Json, json};
 
 use super::{Inspect, diff_of, docker, inspect};
+use crate::connection::Command;
 use crate::modules::contract::{Decision, StateModule};
 use crate::modules::typed::{arg_enum, module_args};
 use crate::modules::{ModuleError, Outcome, Target};
@@ -95,6 +97,20 @@ impl StateModule for DockerContainer {
     type Plan = Steps;
 
     async fn query(&self, on: &Target<'_>, args: &ContainerArgs) -> Result<Found, ModuleError> {
+        if let Some(image) = &args.image {
+            let out = on
+                .conn
+                .exec(&Command::new(lookup::script(&args.name, image)))
+                .await?;
+            if out.rc != 0 {
+                return Err(ModuleError::Failed(out.stderr_text().trim().to_string()));
+            }
+            let untyped = lookup::Untyped::parse(&out.stdout_text(), &out.stderr_text())
+                .map_err(ModuleError::Failed)?;
+            if let Some(found) = untyped.resolve(&args.name, image) {
+                return Ok(found);
+            }
+        }
         let mut objects = vec![Inspect("container", args.name.as_str())];
         if let Some(image) = &args.image {
             objects.push(Inspect("image", image));

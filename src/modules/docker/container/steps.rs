@@ -46,7 +46,7 @@ pub fn plan(
         };
         if found.image.is_none() {
             return Err(format!(
-                "Cannot find image {image_name} on the target (no registry is consulted: build, load or import it with docker_image first)"
+                "Cannot find image {image_name} on the target (no registry is consulted: build or load it with docker_image first)"
             ));
         }
         if recreate {
