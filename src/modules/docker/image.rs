@@ -63,7 +63,7 @@ module_args! {
         /// The archive `load` and `import` read.
         load_path: Option<String>,
         build: Option<Map<String, Json>> => .options(BuildArgs::PARAMS),
-        /// Whether to build, load or import again although the image exists.
+        /// Whether to build or load again although the image exists.
         force_source: bool => .default_bool(false),
         /// Whether `state: absent` removes an image other tags or containers use.
         force_absent: bool => .default_bool(false),
