@@ -131,10 +131,9 @@ fn parse_account(output: &str) -> Option<Account> {
         ..Account::default()
     };
     for line in lines {
-        if let Some(group) = line.strip_prefix("G:") {
-            account.primary_group = group.to_string();
-        } else if let Some(groups) = line.strip_prefix("L:") {
+        if let Some(groups) = line.strip_prefix("L:") {
             account.groups = groups.split_whitespace().map(str::to_string).collect();
+            account.primary_group = account.groups.first().cloned().unwrap_or_default();
         } else if let Some(shadow) = line.strip_prefix("S:") {
             account.password = shadow.split(':').nth(1).map(str::to_string);
         }
@@ -145,12 +144,10 @@ fn parse_account(output: &str) -> Option<Account> {
 /// The line the query prints when the SSH key file exists.
 const KEY_EXISTS: &str = "K:exists";
 
-/// The script printing the account (passwd line, then `G:`, `L:` and `S:` lines);
-/// nothing when there is no such account.
+/// The script printing the account (passwd line, then the `L:` and `S:` lines);
+/// nothing when there is no such account. `id -Gn` names the primary group first.
 fn account_script(n: &str, shadow: bool) -> String {
-    let mut script = format!(
-        "if getent passwd {n}; then printf 'G:%s\\n' \"$(id -gn {n})\"; printf 'L:%s\\n' \"$(id -Gn {n})\""
-    );
+    let mut script = format!("if getent passwd {n}; then printf 'L:%s\\n' \"$(id -Gn {n})\"");
     if shadow {
         script.push_str(&format!(
             "; printf 'S:%s\\n' \"$(getent shadow {n} 2>/dev/null)\""
@@ -326,7 +323,8 @@ impl StateModule for User {
     type Plan = UserChanges;
 
     async fn query(&self, on: &Target<'_>, args: &UserArgs) -> Result<FoundUser, ModuleError> {
-        let mut script = account_script(&args.quoted(), true);
+        let shadow = args.password.is_some() && args.update_password == UpdatePassword::Always;
+        let mut script = account_script(&args.quoted(), shadow);
         if args.wants_key() {
             script.push_str(&format!(
                 "; [ -e {} ] && echo {KEY_EXISTS}",
@@ -512,7 +510,7 @@ mod tests {
     }
 
     fn account() -> Account {
-        parse_account("app:x:1001:1001:App user:/home/app:/bin/sh\nG:app\nL:app www-data\nS:app:$6$hash:19000:0:99999:7:::\n")
+        parse_account("app:x:1001:1001:App user:/home/app:/bin/sh\nL:app www-data\nS:app:$6$hash:19000:0:99999:7:::\n")
             .expect("parses")
     }
 
@@ -531,6 +529,10 @@ mod tests {
             (1001, 1001, "/home/app", "/bin/sh")
         );
         assert_eq!(a.groups, vec!["app", "www-data"]);
+        assert_eq!(
+            a.primary_group, "app",
+            "id -Gn names the primary group first"
+        );
         assert_eq!(a.password.as_deref(), Some("$6$hash"));
         assert_eq!(parse_account(""), None, "no such user");
         assert_eq!(parse_account("K:exists\n"), None, "no such user, a key");

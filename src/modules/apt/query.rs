@@ -55,11 +55,10 @@ pub struct Query<'a> {
 impl Query<'_> {
     /// The shell script that answers the query.
     pub fn script(&self) -> String {
-        let mut script =
-            format!("{STAMP}\nstamp=$(stamp) now=$(date +%s)\necho \"{MARK} cache $stamp $now\"\n");
+        let mut script = format!("{STAMP}\nstamp=$(stamp)\necho \"{MARK} cache $stamp\"\n");
         if let Some(valid) = self.update_older_than {
             script.push_str(&format!(
-                "if [ {valid} -le 0 ] || [ $(( stamp + {valid} )) -lt $now ]; then\n  \
+                "if [ {valid} -le 0 ] || [ $(( stamp + {valid} )) -lt $(date +%s) ]; then\n  \
                  out=$(apt-get update -q -o DPkg::Lock::Timeout={lock} 2>&1); rc=$?\n  \
                  echo \"{MARK} updated $rc $(stamp)\"; printf '%s\\n' \"$out\"\nfi\n",
                 lock = self.lock_timeout
@@ -229,8 +228,6 @@ pub struct Deb {
 pub struct Snapshot {
     /// The lists' time stamp before any update (0 when there are none).
     pub stamp: i64,
-    /// The target's clock.
-    pub now: i64,
     /// The update, when one ran.
     pub update: Option<Update>,
     /// dpkg's records, by package name (with and without `:arch`).
@@ -254,7 +251,6 @@ impl Snapshot {
             match words.next().unwrap_or_default() {
                 "cache" => {
                     snapshot.stamp = number(words.next());
-                    snapshot.now = number(words.next());
                 }
                 "updated" => {
                     snapshot.update = Some(Update {
@@ -446,7 +442,7 @@ awk:
     #[test]
     fn the_whole_answer_parses_into_a_snapshot() {
         let output = format!(
-            "{MARK} cache 1700000000 1700000100\n\
+            "{MARK} cache 1700000000\n\
              {MARK} updated 0 1700000090\n\
              Hit:1 http://deb.debian.org/debian bookworm InRelease\n\
              Reading package lists...\n\
@@ -466,7 +462,7 @@ awk:
              /tmp/missing.deb\n"
         );
         let snapshot = Snapshot::parse(&output);
-        assert_eq!((snapshot.stamp, snapshot.now), (1700000000, 1700000100));
+        assert_eq!(snapshot.stamp, 1700000000);
         let update = snapshot.update.as_ref().expect("an update ran");
         assert_eq!(update.error(), None);
         assert_eq!(snapshot.stamp_after(), 1700000090);
