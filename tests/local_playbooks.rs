@@ -591,3 +591,24 @@ fn python_percent_formatting_renders_as_in_ansible() {
     );
     assert_eq!(scratch.read("err"), "True", "Python's error, and str(True)");
 }
+
+#[test]
+fn local_tasks_see_the_open_files_limit_bosun_was_started_with() {
+    let scratch = Scratch::new();
+    let bosun = assert_cmd::cargo::cargo_bin("bosun");
+    // bosun lifts its own soft limit to the hard one; its local commands get the
+    // soft limit back.
+    let output = std::process::Command::new("sh")
+        .current_dir(scratch.path())
+        .env("NO_COLOR", "1")
+        .args([
+            "-c",
+            "ulimit -S -n 512 && exec \"$0\" -m shell -a 'ulimit -Sn' localhost -c local -i localhost,",
+        ])
+        .arg(&bosun)
+        .output()
+        .expect("sh runs bosun");
+    let out = stdout(&output);
+    assert!(output.status.success(), "{out}{}", stderr(&output));
+    assert!(out.contains("CHANGED | rc=0 >>\n512"), "{out}");
+}

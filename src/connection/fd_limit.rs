@@ -34,13 +34,14 @@ pub fn lift() {
     }
 }
 
-/// Sets the soft limit back to what bosun started with, in a child between fork and
-/// exec (only async-signal-safe calls).
-pub fn restore_in_child() -> std::io::Result<()> {
-    if let (Some(soft), Some(limit)) = (STARTED_WITH.get().copied(), open_files()) {
-        set_soft(limit, soft);
-    }
-    Ok(())
+/// The shell command that sets the soft limit back to what bosun started with, for
+/// the local shell to run first: a local task sees the limit it would see without
+/// bosun. (In the shell rather than between fork and exec: a `pre_exec` hook would
+/// make every local command a full `fork` instead of a `posix_spawn`, ~1 ms a task.)
+pub fn restore_command() -> Option<String> {
+    STARTED_WITH
+        .get()
+        .map(|soft| format!("ulimit -S -n {soft} 2>/dev/null; "))
 }
 
 #[cfg(test)]

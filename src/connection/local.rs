@@ -44,7 +44,10 @@ impl Connection for LocalConnection {
         let mut shell = tokio::process::Command::new("/bin/sh");
         shell
             .arg("-c")
-            .arg("eval \"$BOSUN_SCRIPT\"")
+            .arg(format!(
+                "{}eval \"$BOSUN_SCRIPT\"",
+                super::fd_limit::restore_command().unwrap_or_default()
+            ))
             .env("BOSUN_SCRIPT", command.full_script())
             .stdin(if command.stdin.is_some() {
                 Stdio::piped()
@@ -55,10 +58,6 @@ impl Connection for LocalConnection {
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .process_group(0);
-        // SAFETY: the hook only calls getrlimit/setrlimit, async-signal-safe.
-        unsafe {
-            shell.pre_exec(super::fd_limit::restore_in_child);
-        }
         let mut child = shell.spawn().map_err(io_error("cannot start /bin/sh"))?;
         let mut group = ProcessGroup(child.id());
         if let (Some(data), Some(mut stdin)) = (&command.stdin, child.stdin.take()) {
