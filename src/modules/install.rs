@@ -195,12 +195,15 @@ async fn ask(
     let link_test = if follow {
         String::new()
     } else {
-        format!("[ -L {p} ] || ")
+        format!(" || [ -L {p} ]")
     };
+    // The old bytes only when the checksum the stat printed is not the wanted one (or
+    // the link must go): a converged file costs no second `stat` and `sha1sum`.
     let script = format!(
-        "{}; {attribute_probe}[ -d {} ] && echo 'D:yes'; \
-         if [ -f {p} ] && [ -r {p} ] && [ \"$(stat -L -c %s -- {p})\" -le {DIFF_LIMIT} ] \
-         && {{ {link_test}[ \"$(sha1sum < {p})\" != '{wanted}  -' ]; }}; \
+        "s=$({}); printf '%s\\n' \"$s\"; {attribute_probe}[ -d {} ] && echo 'D:yes'; \
+         case $s in *\"\nC:{wanted}  -\"*) same=1 ;; *) same= ;; esac; \
+         if [ -f {p} ] && [ -r {p} ] && {{ [ -z \"$same\" ]{link_test}; }} \
+         && [ \"$(stat -L -c %s -- {p})\" -le {DIFF_LIMIT} ]; \
          then printf 'B:'; base64 -w0 < {p}; echo; fi; :",
         fileops::stat_script(dest, true, true),
         quote(fileops::parent_dir(dest))
