@@ -139,7 +139,7 @@ impl StateModule for File {
     type State = Found;
     type Plan = Plan;
 
-    /// One round trip: the path with and without following a link, `src` for a hard
+    /// One round trip: the path, and what it points to when it is a link, `src` for a hard
     /// link, the wanted times as the target's clock reads them, and what `recurse`
     /// would change below a directory.
     async fn query(&self, on: &Target<'_>, args: &Args) -> Result<Found, ModuleError> {
@@ -152,7 +152,10 @@ impl StateModule for File {
         let probe = args.attributes.probe(&path);
         let mut sections = vec![
             format!("{}; {probe}:", fileops::stat_script(&path, false, false)),
-            format!("{}; {probe}:", fileops::stat_script(&path, true, false)),
+            format!(
+                "if [ -L {p} ]; then {}; {probe}:; fi",
+                fileops::stat_script(&path, true, false)
+            ),
         ];
         sections.push(match (own.state, &own.src) {
             (Some(FileState::Hard), Some(src)) => {

@@ -25,13 +25,24 @@ pub fn check_template(text: &str) -> Result<(), TemplateError> {
 /// (a template's `variable_start_string` ...).
 pub fn check_template_with(text: &str, delimiters: &Delimiters) -> Result<(), TemplateError> {
     let (block, variable, comment) = (&delimiters.block, &delimiters.variable, &delimiters.comment);
+    let opens = [&comment.0, &variable.0, &block.0];
+    // Where each opening delimiter next occurs (absolute), searched again only once
+    // passed: a delimiter the text lacks is searched for once, not once per tag.
+    let mut found: [Option<Option<usize>>; 3] = [None; 3];
     let mut rest = text;
     loop {
-        let next = [&comment.0, &variable.0, &block.0]
+        let pos = text.len() - rest.len();
+        for (kind, open) in opens.iter().enumerate() {
+            if open.is_empty() {
+                found[kind] = Some(None);
+            } else if found[kind].is_none_or(|at| at.is_some_and(|at| at < pos)) {
+                found[kind] = Some(rest.find(open.as_str()).map(|at| pos + at));
+            }
+        }
+        let next = opens
             .into_iter()
             .enumerate()
-            .filter(|(_, open)| !open.is_empty())
-            .filter_map(|(kind, open)| rest.find(open.as_str()).map(|at| (at, kind, open)))
+            .filter_map(|(kind, open)| found[kind].flatten().map(|at| (at - pos, kind, open)))
             .min_by_key(|(at, kind, open)| (*at, usize::MAX - open.len(), *kind));
         let Some((at, kind, open)) = next else {
             return Ok(());
