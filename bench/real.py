@@ -579,7 +579,7 @@ control_path_dir = {path}/cp
                 return "?"
         return {
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "bosun": out(self.args.bosun, "--version"),
+            "bosun": f"{out(self.args.bosun, '--version')}, git {out('git', '-C', str(REPO), 'rev-parse', '--short', 'HEAD')}",
             "ansible": out(str(self.venv / "bin/ansible"), "--version").splitlines()[0:1],
             "runs": self.args.runs,
         }
