@@ -28,21 +28,23 @@ pub fn check_template_with(text: &str, delimiters: &Delimiters) -> Result<(), Te
     let opens = [&comment.0, &variable.0, &block.0];
     // Where each opening delimiter next occurs (absolute), searched again only once
     // passed: a delimiter the text lacks is searched for once, not once per tag.
-    let mut found: [Option<Option<usize>>; 3] = [None; 3];
+    let search = |from: usize, open: &str| match open.is_empty() {
+        true => None,
+        false => text[from..].find(open).map(|at| from + at),
+    };
+    let mut found = opens.map(|open| search(0, open));
     let mut rest = text;
     loop {
         let pos = text.len() - rest.len();
         for (kind, open) in opens.iter().enumerate() {
-            if open.is_empty() {
-                found[kind] = Some(None);
-            } else if found[kind].is_none_or(|at| at.is_some_and(|at| at < pos)) {
-                found[kind] = Some(rest.find(open.as_str()).map(|at| pos + at));
+            if found[kind].is_some_and(|at| at < pos) {
+                found[kind] = search(pos, open);
             }
         }
         let next = opens
             .into_iter()
             .enumerate()
-            .filter_map(|(kind, open)| found[kind].flatten().map(|at| (at - pos, kind, open)))
+            .filter_map(|(kind, open)| found[kind].map(|at| (at - pos, kind, open)))
             .min_by_key(|(at, kind, open)| (*at, usize::MAX - open.len(), *kind));
         let Some((at, kind, open)) = next else {
             return Ok(());
