@@ -21,6 +21,10 @@ use crate::connection::{Command, quote};
 /// The line printed between the outputs of the inspections of one query.
 const SEPARATOR: &str = "--bosun-docker-inspect--";
 
+/// Fails a query script with exit 127 and a clear message where docker is missing.
+const REQUIRE_DOCKER: &str = "command -v docker >/dev/null 2>&1 || \
+    { echo 'docker: command not found on the target' >&2; exit 127; }";
+
 /// One object to inspect: its kind (`container`, `image`, `network`) and its name.
 #[derive(Clone, Copy, Debug)]
 struct Inspect<'a>(&'static str, &'a str);
@@ -32,9 +36,7 @@ async fn inspect(
     on: &Target<'_>,
     objects: &[Inspect<'_>],
 ) -> Result<Vec<Option<Json>>, ModuleError> {
-    let mut script = String::from(
-        "command -v docker >/dev/null 2>&1 || { echo 'docker: command not found on the target' >&2; exit 127; }; ",
-    );
+    let mut script = format!("{REQUIRE_DOCKER}; ");
     for Inspect(kind, name) in objects {
         script.push_str(&format!(
             "if out=$(docker {kind} inspect -- {} 2>&1); then printf '%s\\n' \"$out\"; \

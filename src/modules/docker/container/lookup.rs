@@ -7,6 +7,7 @@
 
 use serde_json::Value as Json;
 
+use super::super::REQUIRE_DOCKER;
 use super::Found;
 use crate::connection::quote;
 
@@ -25,7 +26,7 @@ pub struct Untyped {
 /// down, ...).
 pub fn script(name: &str, image: &str) -> String {
     format!(
-        "command -v docker >/dev/null 2>&1 || {{ echo 'docker: command not found on the target' >&2; exit 127; }}\n\
+        "{REQUIRE_DOCKER}\n\
          {{ err=$(docker inspect -- {} {} 2>&1 >&3); }} 3>&1\n\
          [ -n \"$err\" ] || exit 0\n\
          printf '%s\\n' \"$err\" >&2\n\
