@@ -47,7 +47,9 @@ impl AppError {
     /// The exit code for this error.
     pub fn exit_code(&self) -> i32 {
         match self {
-            AppError::Run(crate::executor::RunError::VarsFile(_)) => EXIT_LOAD,
+            AppError::Run(
+                crate::executor::RunError::VarsFile(_) | crate::executor::RunError::PlayName(_),
+            ) => EXIT_LOAD,
             AppError::Source(source) if source.general => EXIT_RUN,
             AppError::Run(_) => EXIT_RUN,
             AppError::Usage(_) => EXIT_OPTIONS,
@@ -182,12 +184,13 @@ async fn run_playbooks(args: RunArgs, config: &Config) -> Result<i32, AppError> 
     if args.list_hosts || args.list_tasks || args.list_tags {
         let mut listing = args;
         listing.common.limit = options.limit.clone();
-        for playbook in &playbooks {
-            print!(
-                "{}",
-                crate::listing::describe(playbook, &inventory, &listing)
-            );
-        }
+        let listings = playbooks
+            .iter()
+            .map(|playbook| {
+                crate::listing::describe(playbook, &inventory, &listing, &options.extra_vars)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        print!("{}", listings.concat());
         return Ok(0);
     }
     options.tags = TagFilter {

@@ -3,16 +3,26 @@
 use std::fmt::Write;
 
 use crate::cli::RunArgs;
+use crate::executor::RunError;
 use crate::inventory::Inventory;
-use crate::playbook::{Action, Playbook, Task};
+use crate::playbook::{Action, Playbook, Task, VarMap};
 
-/// The listing `args` asks for, for one playbook.
-pub fn describe(playbook: &Playbook, inventory: &Inventory, args: &RunArgs) -> String {
+/// The listing `args` asks for, for one playbook, or the error that stops
+/// ansible-playbook before it lists anything (a play name that cannot be rendered,
+/// a host pattern that is none).
+pub fn describe(
+    playbook: &Playbook,
+    inventory: &Inventory,
+    args: &RunArgs,
+    extra_vars: &VarMap,
+) -> Result<String, RunError> {
     let mut out = String::new();
     let _ = writeln!(out, "\nplaybook: {}", playbook.path.display());
-    let extra_vars = crate::app::parse_extra_vars(&args.common.extra_vars).unwrap_or_default();
+    let templar = crate::template::Templar::new();
     for (index, play) in playbook.plays.iter().enumerate() {
-        let name = play_name(play, &extra_vars);
+        let name = play
+            .title(&templar, extra_vars)
+            .map_err(|err| RunError::PlayName(err.message))?;
         let play_tags = play_tags(play);
         let _ = writeln!(
             out,
@@ -23,9 +33,14 @@ pub fn describe(playbook: &Playbook, inventory: &Inventory, args: &RunArgs) -> S
             play_tags.join(",")
         );
         if args.list_hosts {
-            let mut hosts = inventory.select(&play.hosts).unwrap_or_default();
+            let select = |pattern: &str| {
+                inventory
+                    .select(pattern)
+                    .map_err(|err| RunError::Pattern(err.to_string()))
+            };
+            let mut hosts = select(&play.hosts)?;
             if let Some(limit) = &args.common.limit {
-                let allowed = inventory.select(limit).unwrap_or_default();
+                let allowed = select(limit)?;
                 hosts.retain(|h| allowed.contains(h));
             }
             let _ = writeln!(out, "    pattern: ['{}']", play.hosts);
@@ -60,23 +75,7 @@ pub fn describe(playbook: &Playbook, inventory: &Inventory, args: &RunArgs) -> S
             let _ = writeln!(out, "      TASK TAGS: [{}]", all.join(", "));
         }
     }
-    out
-}
-
-/// The play's name as Ansible lists it: rendered with the play's and the extra
-/// variables (as written when it cannot be), its hosts pattern when it has none.
-fn play_name(
-    play: &crate::playbook::Play,
-    extra_vars: &serde_json::Map<String, serde_json::Value>,
-) -> String {
-    let Some(name) = &play.name else {
-        return play.hosts.clone();
-    };
-    let templar = crate::template::Templar::new();
-    let vars = crate::template::Vars::new(templar.clone(), play.keyword_vars(extra_vars));
-    templar
-        .render_str(name, &vars)
-        .unwrap_or_else(|_| name.clone())
+    Ok(out)
 }
 
 fn play_tags(play: &crate::playbook::Play) -> Vec<String> {

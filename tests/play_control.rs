@@ -522,6 +522,134 @@ fn an_invalid_host_pattern_stops_the_run_before_any_later_play() {
 }
 
 #[test]
+fn boolean_keywords_that_cannot_be_rendered_are_reported_as_ansible_reports_them() {
+    let scratch = Scratch::new();
+    scratch.write("inventory", TWO_LOCAL_HOSTS);
+    scratch.write(
+        "flags.yml",
+        r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - set_fact: {a: 1, cacheable: "{{ nothing_here }}"}
+      ignore_errors: true
+    - fail: msg=boom
+      ignore_errors: "{{ nothing_here }}"
+    - copy: {content: "x", dest: "{{ playbook_dir }}/after-{{ inventory_hostname }}"}
+"#,
+    );
+    let output = scratch.bosun(&["run", "-i", "inventory", "flags.yml"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
+    assert!(
+        out.contains("argument 'cacheable': 'nothing_here' is undefined"),
+        "{out}"
+    );
+    assert!(
+        out.contains("keyword 'ignore_errors': 'nothing_here' is undefined"),
+        "{out}"
+    );
+    // ansible-playbook 2.19 ignores the failure of a task whose ignore_errors cannot
+    // be rendered: its strategy reads the keyword as written, a non-empty string.
+    for host in ["a", "b"] {
+        assert_eq!(
+            recap_line(&out, host),
+            format!(
+                "{host:<27}: ok=3    changed=1    unreachable=0    failed=0    skipped=0    rescued=0    ignored=2   "
+            )
+        );
+        assert!(scratch.path().join(format!("after-{host}")).is_file());
+    }
+}
+
+#[test]
+fn a_run_once_that_cannot_be_rendered_stops_the_run() {
+    let scratch = Scratch::new();
+    scratch.write("inventory", TWO_LOCAL_HOSTS);
+    scratch.write(
+        "once.yml",
+        r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - copy: {content: "x", dest: "{{ playbook_dir }}/once-{{ inventory_hostname }}"}
+      run_once: "{{ nothing_here }}"
+    - copy: {content: "x", dest: "{{ playbook_dir }}/after-{{ inventory_hostname }}"}
+"#,
+    );
+    let output = scratch.bosun(&["run", "-i", "inventory", "once.yml"]);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{}{err}", stdout(&output));
+    assert!(
+        err.contains("keyword 'run_once': 'nothing_here' is undefined"),
+        "{err}"
+    );
+    for file in ["once-a", "once-b", "after-a", "after-b"] {
+        assert!(!scratch.path().join(file).exists(), "{file} was written");
+    }
+}
+
+#[test]
+fn a_play_name_that_cannot_be_rendered_stops_the_run_and_the_listing() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "named.yml",
+        r#"
+- hosts: localhost
+  name: "deploy {{ release }}"
+  gather_facts: false
+  tasks:
+    - copy: {content: "x", dest: "{{ playbook_dir }}/ran"}
+"#,
+    );
+    for listing in [None, Some("--list-hosts")] {
+        let mut args = vec!["run", "named.yml"];
+        args.extend(listing);
+        let output = scratch.bosun(&args);
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(4), "{}{err}", stdout(&output));
+        assert!(
+            err.contains("Error processing keyword 'name': 'release' is undefined"),
+            "{err}"
+        );
+        assert!(stdout(&output).trim().is_empty(), "{}", stdout(&output));
+    }
+    assert!(!scratch.path().join("ran").exists());
+    let output = scratch.bosun(&["run", "named.yml", "-e", "release=7"]);
+    assert!(
+        stdout(&output).contains("PLAY [deploy 7]"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn list_hosts_refuses_a_pattern_that_selects_past_the_end() {
+    let scratch = Scratch::new();
+    scratch.write("inventory", TWO_LOCAL_HOSTS);
+    scratch.write(
+        "list.yml",
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: msg=x\n",
+    );
+    let output = scratch.bosun(&[
+        "run",
+        "-i",
+        "inventory",
+        "list.yml",
+        "--list-hosts",
+        "-l",
+        "all[7]",
+    ]);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{}{err}", stdout(&output));
+    assert!(
+        err.contains("no hosts matched the subscripted pattern 'all[7]'"),
+        "{err}"
+    );
+    assert!(stdout(&output).trim().is_empty(), "{}", stdout(&output));
+}
+
+#[test]
 fn handlers_are_notified_by_name_rendered_per_loop_item() {
     let scratch = Scratch::new();
     scratch.write(

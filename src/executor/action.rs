@@ -192,7 +192,12 @@ impl Runner {
                 "module {name} is not supported by bosun (it is an ansible.builtin module bosun does not implement yet)"
             )),
             Action::SetFact { facts, cacheable } => {
-                let cacheable = cacheable.as_ref().is_some_and(|c| self.flag(c, vars));
+                let cacheable = match cacheable {
+                    Some(value) => self
+                        .truth(value, vars)
+                        .map_err(|err| located(&err, &task.span, "argument 'cacheable'"))?,
+                    None => false,
+                };
                 self.set_fact(task, facts, cacheable, host, vars)
             }
             Action::Control { action, args } => {

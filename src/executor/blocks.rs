@@ -11,7 +11,6 @@ use crate::playbook::{Action, ControlAction, RoleFrom, Task};
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use serde_json::Value as Json;
-use std::sync::Arc;
 
 impl Runner {
     /// Runs a task list on the hosts; boxed because blocks and includes recurse.
@@ -117,13 +116,17 @@ impl Runner {
                 ..
             }
         );
-        let run_once = bypasses_host_loop
-            || task.options.run_once.as_ref().is_some_and(|flag| {
-                hosts
-                    .iter()
-                    .find(|h| h.active())
-                    .is_some_and(|h| self.flag(flag, &task_vars(self, &scope, h, Some(task), &[])))
-            });
+        let first_active = hosts.iter().find(|h| h.active());
+        let run_once = match first_active {
+            _ if bypasses_host_loop => true,
+            Some(host) => {
+                match self.runs_once(task, &task_vars(self, &scope, host, Some(task), &[])) {
+                    Ok(once) => once,
+                    Err(message) => return self.stop(RunError::Keyword(message)),
+                }
+            }
+            None => false,
+        };
         let throttle = match self.task_throttle(task, &scope, hosts) {
             Ok(limit) if limit > 0 && !run_once => Some(limit),
             Ok(_) => None,
@@ -307,13 +310,5 @@ impl Runner {
             result: &result,
             is_loop_summary: false,
         });
-    }
-
-    /// Whether `task`'s `ignore_errors` holds with `vars`.
-    pub(super) fn ignores_errors(&self, task: &Task, vars: &Arc<crate::template::Vars>) -> bool {
-        task.options
-            .ignore_errors
-            .as_ref()
-            .is_some_and(|flag| self.flag(flag, vars))
     }
 }

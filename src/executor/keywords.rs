@@ -8,7 +8,7 @@ use crate::connection::BecomeSpec;
 use crate::modules::{self};
 use crate::playbook::keyword::{self, Kind};
 use crate::playbook::{ConnectKeywords, Expr, Task};
-use crate::template::{Vars, truthy};
+use crate::template::{TemplateError, Vars, truthy};
 use serde_json::Value as Json;
 use std::sync::Arc;
 
@@ -198,9 +198,25 @@ impl Runner {
             .map_err(|message| format!("{}: {message}", task.span))
     }
 
-    /// Evaluates a boolean-ish keyword (`ignore_errors`, `no_log`, `run_once`).
-    pub(super) fn flag(&self, value: &Json, vars: &Arc<Vars>) -> bool {
-        self.truth(value, vars).unwrap_or(false)
+    /// Whether `task`'s `ignore_errors` holds with `vars`. A value that cannot be
+    /// rendered holds if its text does: Ansible's strategy reads the keyword as
+    /// written when rendering it failed, and a template is a non-empty string, so
+    /// the failure (which names the keyword) counts as ignored.
+    pub(super) fn ignores_errors(&self, task: &Task, vars: &Arc<Vars>) -> bool {
+        task.options
+            .ignore_errors
+            .as_ref()
+            .is_some_and(|value| self.truth(value, vars).unwrap_or_else(|_| truthy(value)))
+    }
+
+    /// Whether `task` runs once for all hosts, `run_once` rendered with `vars`; a
+    /// value that cannot be rendered stops the run, as Ansible's strategy does.
+    pub(super) fn runs_once(&self, task: &Task, vars: &Arc<Vars>) -> Result<bool, String> {
+        let Some(value) = &task.options.run_once else {
+            return Ok(false);
+        };
+        self.truth(value, vars)
+            .map_err(|err| located(&err, &task.span, "keyword 'run_once'"))
     }
 
     /// `throttle` rendered as Python's `int()` reads it: a number or a string of one;
@@ -225,10 +241,11 @@ impl Runner {
         }
     }
 
-    /// A boolean-ish keyword's value rendered; `None` when it cannot be rendered.
-    pub(super) fn truth(&self, value: &Json, vars: &Arc<Vars>) -> Option<bool> {
-        let rendered = self.templar.render_value(value, vars).ok()?;
-        Some(modules::args::parse_bool(&rendered).unwrap_or_else(|| truthy(&rendered)))
+    /// A boolean-ish keyword's value rendered and read as Ansible's `boolean()` reads
+    /// it, or why it cannot be rendered.
+    pub(super) fn truth(&self, value: &Json, vars: &Arc<Vars>) -> Result<bool, TemplateError> {
+        let rendered = self.templar.render_value(value, vars)?;
+        Ok(modules::args::parse_bool(&rendered).unwrap_or_else(|| truthy(&rendered)))
     }
 
     /// Whether every `when:` condition holds.

@@ -132,6 +132,13 @@ pub enum RunError {
     /// A `meta:` task's condition cannot be evaluated.
     #[error("{0}")]
     MetaCondition(String),
+    /// A play's `name` cannot be rendered (Ansible's post-validation of the play:
+    /// exit 4).
+    #[error("Error processing keyword 'name': {0}")]
+    PlayName(String),
+    /// A task's `run_once` cannot be rendered.
+    #[error("{0}")]
+    Keyword(String),
     /// A task's `throttle` does not render to an integer.
     #[error("Failed to convert the throttle value to an integer: {0}")]
     Throttle(String),

@@ -130,7 +130,9 @@ impl Runner {
             let allowed = self.select(limit)?;
             selected.retain(|h| allowed.contains(h));
         }
-        let name = play.name.clone().unwrap_or_else(|| play.hosts.clone());
+        let name = play
+            .title(&self.templar, &self.options.extra_vars)
+            .map_err(|err| RunError::PlayName(err.message))?;
         if selected.is_empty() {
             if pattern != "all" && !self.inventory().groups().contains_key(&pattern) {
                 self.reporter.warning(&format!(

@@ -45,12 +45,7 @@ impl Runner {
         let hidden =
             self.no_log(task, &vars) || result.get(censor::NO_LOG_KEY) == Some(&Json::Bool(true));
         let shown = censor::for_display(&result, hidden);
-        let ignored = status == Status::Failed
-            && task
-                .options
-                .ignore_errors
-                .as_ref()
-                .is_some_and(|v| self.flag(v, &vars));
+        let ignored = status == Status::Failed && self.ignores_errors(task, &vars);
         let unreachable_ignored =
             status == Status::Unreachable && task.options.ignore_unreachable.unwrap_or(false);
         if let Some(name) = &task.register {

@@ -72,6 +72,20 @@ impl Play {
         known.extend(extra_vars.clone());
         known
     }
+
+    /// The play's name as Ansible shows it: `name` rendered with
+    /// [`Play::keyword_vars`], or the hosts pattern as written when it has none.
+    pub fn title(
+        &self,
+        templar: &Arc<crate::template::Templar>,
+        extra_vars: &VarMap,
+    ) -> Result<String, crate::template::TemplateError> {
+        let Some(name) = &self.name else {
+            return Ok(self.hosts.clone());
+        };
+        let vars = crate::template::Vars::new(templar.clone(), self.keyword_vars(extra_vars));
+        templar.render_str(name, &vars)
+    }
 }
 
 /// Keywords a task shares with its play, block or role and inherits from them.
