@@ -612,3 +612,42 @@ fn local_tasks_see_the_open_files_limit_bosun_was_started_with() {
     assert!(output.status.success(), "{out}{}", stderr(&output));
     assert!(out.contains("CHANGED | rc=0 >>\n512"), "{out}");
 }
+
+#[test]
+fn an_unnamed_task_is_shown_by_its_action_as_written() {
+    let scratch = Scratch::new();
+    scratch.write("roles/r/tasks/main.yml", "- debug: msg=r\n");
+    scratch.write(
+        "unnamed.yml",
+        r#"
+- hosts: localhost
+  gather_facts: false
+  vars: {m: debug}
+  tasks:
+    - ansible.builtin.include_role: {name: r}
+    - action: "{{ m }} msg=hi"
+    - local_action: command echo
+    - ansible.builtin.set_fact: {x: 1}
+    - ansible.legacy.debug: msg=x
+    - block:
+        - ansible.builtin.debug: msg=y
+"#,
+    );
+    let (code, out, err) = run(&scratch, &["run", "unnamed.yml"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let banners: Vec<&str> = out.lines().filter(|l| l.starts_with("TASK [")).collect();
+    // Read off ansible-playbook 2.19 running the same playbook.
+    let expected = [
+        "ansible.builtin.include_role : r",
+        "r : debug",
+        "{{ m }}",
+        "command",
+        "ansible.builtin.set_fact",
+        "ansible.legacy.debug",
+        "ansible.builtin.debug",
+    ];
+    assert_eq!(banners.len(), expected.len(), "{out}");
+    for (banner, name) in banners.iter().zip(expected) {
+        assert!(banner.starts_with(&format!("TASK [{name}] ")), "{banner}");
+    }
+}

@@ -206,6 +206,9 @@ pub struct Task {
     pub name: Option<String>,
     /// What the task does.
     pub action: Action,
+    /// The action's name as the task wrote it (`ansible.builtin.command`), which
+    /// Ansible shows for a task without a name; `None` for tasks bosun makes.
+    pub action_written: Option<String>,
     /// Where the task starts.
     pub span: Span,
     /// `when:` conditions, all of which must hold.
@@ -535,6 +538,7 @@ impl Task {
         Task {
             name: None,
             action,
+            action_written: None,
             span,
             when: Vec::new(),
             loop_: None,
@@ -561,24 +565,26 @@ impl Task {
     /// `IncludeRole.get_name` does.
     pub fn display_name(&self) -> String {
         if let Action::IncludeRole { name: role, .. } = &self.action {
+            let action = self.action_written.as_deref().unwrap_or("include_role");
             return self
                 .name
                 .clone()
-                .unwrap_or_else(|| format!("include_role : {role}"));
+                .unwrap_or_else(|| format!("{action} : {role}"));
         }
-        let base = match (&self.name, &self.action) {
-            (Some(name), _) => name.clone(),
-            (None, Action::Module { module, .. }) => module.name().to_string(),
-            (None, Action::DropIn { name, .. }) => name.clone(),
-            (None, Action::Unsupported { name }) => name.clone(),
-            (None, Action::Templated { name, .. }) => name.clone(),
-            (None, Action::Block { .. }) => "block".into(),
-            (None, Action::IncludeTasks { .. }) => "include_tasks".into(),
-            (None, Action::IncludeRole { .. }) => "include_role".into(),
-            (None, Action::SetFact { .. }) => "set_fact".into(),
-            (None, Action::IncludeVars { .. }) => "include_vars".into(),
-            (None, Action::Meta(_)) => "meta".into(),
-            (None, Action::Control { action, .. }) => action.name().into(),
+        let base = match (&self.name, &self.action, &self.action_written) {
+            (Some(name), _, _) => name.clone(),
+            (None, Action::Block { .. }, _) => "block".into(),
+            (None, _, Some(written)) => written.clone(),
+            (None, Action::Module { module, .. }, None) => module.name().to_string(),
+            (None, Action::DropIn { name, .. }, None) => name.clone(),
+            (None, Action::Unsupported { name }, None) => name.clone(),
+            (None, Action::Templated { name, .. }, None) => name.clone(),
+            (None, Action::IncludeTasks { .. }, None) => "include_tasks".into(),
+            (None, Action::IncludeRole { .. }, None) => "include_role".into(),
+            (None, Action::SetFact { .. }, None) => "set_fact".into(),
+            (None, Action::IncludeVars { .. }, None) => "include_vars".into(),
+            (None, Action::Meta(_), None) => "meta".into(),
+            (None, Action::Control { action, .. }, None) => action.name().into(),
         };
         match &self.role {
             Some(role) => format!("{} : {base}", role.name),

@@ -643,6 +643,7 @@ impl Loader {
             }
         };
         let short = crate::fqcn::short_name(&module_name).to_string();
+        task.action_written = Some(module_name.clone());
         let extra_args = node.get("args");
         task.action =
             self.parse_action(&short, &module_node, extra_args, &name_span, &mut task, ctx)?;
