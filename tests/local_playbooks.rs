@@ -263,10 +263,44 @@ fn json_output_is_one_document() {
         doc["stats"]["localhost"]["changed"], 2,
         "the ignored failure changed too"
     );
-    assert_eq!(
-        doc["plays"][0]["tasks"][0]["hosts"]["localhost"]["msg"],
-        "Hello world"
+    // The shape ansible.posix.json gives the same playbook (ansible-core 2.19,
+    // ansible 12): sorted keys indented by four, ids, paths and durations.
+    assert!(out.starts_with("{\n    \"custom_stats\": {},\n    \"global_custom_stats\""));
+    let play = &doc["plays"][0];
+    let playbook = std::path::absolute(scratch.path().join("output/output.yml")).expect("a path");
+    assert_eq!(play["play"]["path"], format!("{}:2", playbook.display()));
+    let lines: Vec<u64> = [8, 12, 16, 22, 27, 31, 36].into();
+    let tasks = play["tasks"].as_array().expect("tasks");
+    assert_eq!(tasks.len(), lines.len());
+    let mut ids = std::collections::HashSet::new();
+    for (task, line) in tasks.iter().zip(lines) {
+        let entry = &task["task"];
+        assert_eq!(entry["path"], format!("{}:{line}", playbook.display()));
+        assert!(
+            ids.insert(entry["id"].to_string()),
+            "ids are unique: {entry}"
+        );
+        let duration = &entry["duration"];
+        assert!(
+            duration["start"].as_str() <= duration["end"].as_str(),
+            "{duration}"
+        );
+    }
+    let result = |index: usize| &tasks[index]["hosts"]["localhost"];
+    assert_eq!(result(0)["msg"], "Hello world");
+    assert_eq!(result(0)["action"], "debug");
+    assert_eq!(result(0)["_ansible_no_log"], false);
+    assert_eq!(result(2)["action"], "command");
+    assert!(result(2).get("failed").is_none(), "{}", result(2));
+    assert_eq!(result(3)["results"][1]["_ansible_item_label"], "two");
+    assert_eq!(result(3)["results"][0]["_ansible_item_label"], 1);
+    assert!(
+        result(3).get("_ansible_no_log").is_none(),
+        "a loop's summary has none"
     );
+    assert_eq!(result(4)["skipped"], true);
+    assert_eq!(result(5)["failed"], true);
+    assert!(result(5).get("ignored").is_none(), "{}", result(5));
 }
 
 #[test]

@@ -7,8 +7,7 @@ use serde_json::{Map, Value as Json};
 /// The label shown for a loop item under `no_log`.
 pub const CENSORED_ITEM: &str = "(censored due to no_log)";
 
-/// The key that marks a loop item's result as run under `no_log` (as in Ansible).
-pub const NO_LOG_KEY: &str = "_ansible_no_log";
+pub use crate::output::NO_LOG_KEY;
 
 /// The keys a censored result keeps (Ansible's `_PRESERVE`).
 const PRESERVED: [&str; 6] = [

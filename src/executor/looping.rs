@@ -79,6 +79,11 @@ impl Runner {
                 && self.check_with_result(&control.break_when, task, &result, &item_scope)?;
             let no_log = self.no_log(task, &item_scope);
             result.insert(censor::NO_LOG_KEY.into(), Json::Bool(no_log));
+            let shown_label = match &control.label {
+                Some(_) => Json::String(label.clone()),
+                None => items[index].clone(),
+            };
+            result.insert("_ansible_item_label".into(), shown_label);
             let status = status_of(&result);
             let action = super::action::result_action(task, &result);
             result.remove(super::action::RESOLVED_ACTION_KEY);

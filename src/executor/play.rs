@@ -11,6 +11,7 @@ use serde_json::{Map, Value as Json};
 
 use super::vars::{HostVars, TaskScope, task_vars};
 use super::{HostState, RunError, Runner};
+use crate::output::{PlayStart, TaskStart};
 use crate::playbook::{Action, ModuleRef, Play, Task, loader};
 
 /// Where in the play the task list runs: decides the banner wording.
@@ -139,14 +140,20 @@ impl Runner {
                     "Could not match supplied host pattern, ignoring: {pattern}"
                 ));
             }
-            self.reporter.play_start(&name);
+            self.reporter.play_start(&PlayStart {
+                name: &name,
+                span: &play.span,
+            });
             self.reporter.no_hosts("skipping: no hosts matched");
             return Ok(true);
         }
         self.check_vars_files(play)?;
         let prompted = self.with_prompted_vars(play).map_err(RunError::Prompt)?;
         let play = prompted.as_ref().unwrap_or(play);
-        self.reporter.play_start(&name);
+        self.reporter.play_start(&PlayStart {
+            name: &name,
+            span: &play.span,
+        });
         let strategy = self.strategy(play)?;
         let batches = serial_batches(play.serial.as_ref(), selected.len());
         let mut start = 0;
@@ -298,7 +305,16 @@ impl Runner {
                 return;
             }
         }
-        self.reporter.task_start(&task.display_name(), handler);
+        let action = task
+            .action_written
+            .clone()
+            .unwrap_or_else(|| super::task::action_name(task));
+        self.reporter.task_start(&TaskStart {
+            name: &task.display_name(),
+            handler,
+            span: &task.span,
+            action: &action,
+        });
     }
 
     /// Whether `--step` lets `task` run (always, without `--step`).
@@ -477,7 +493,12 @@ impl Runner {
         if !self.step_allows(&task, false) {
             return;
         }
-        self.reporter.task_start("Gathering Facts", false);
+        self.reporter.task_start(&TaskStart {
+            name: "Gathering Facts",
+            handler: false,
+            span: &task.span,
+            action: "gather_facts",
+        });
         self.run_on_hosts(run, &task, hosts).await;
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Mutex;
 
 use serde_json::Value as Json;
 
-use super::{HostResult, Reporter, Stats, Status, clean_for};
+use super::{HostResult, PlayStart, Reporter, Stats, Status, TaskStart, clean_for};
 use crate::pyjson;
 
 /// Prints results the way `ansible-playbook` does.
@@ -182,19 +182,23 @@ pub fn render_diff(diff: &Json) -> String {
 }
 
 impl Reporter for Human {
-    fn play_start(&self, name: &str) {
+    fn play_start(&self, play: &PlayStart<'_>) {
         if let Ok(mut pending) = self.pending.lock() {
             *pending = None;
         }
-        self.banner(&format!("PLAY [{name}]"));
+        self.banner(&format!("PLAY [{}]", play.name));
     }
 
-    fn task_start(&self, name: &str, handler: bool) {
+    fn task_start(&self, task: &TaskStart<'_>) {
         if let Some(progress) = &self.progress {
             progress.finish();
         }
-        let kind = if handler { "RUNNING HANDLER" } else { "TASK" };
-        let banner = format!("{kind} [{name}]");
+        let kind = if task.handler {
+            "RUNNING HANDLER"
+        } else {
+            "TASK"
+        };
+        let banner = format!("{kind} [{}]", task.name);
         if self.show_ok && self.show_skipped {
             self.banner(&banner);
         } else if let Ok(mut pending) = self.pending.lock() {

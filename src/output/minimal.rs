@@ -5,7 +5,7 @@ use std::io::Write;
 
 use serde_json::Value as Json;
 
-use super::{HostResult, Reporter, Stats, Status, clean_for};
+use super::{HostResult, PlayStart, Reporter, Stats, Status, TaskStart, clean_for};
 use crate::pyjson;
 
 /// Modules whose output is shown as command output rather than JSON.
@@ -15,9 +15,9 @@ const COMMAND_MODULES: &[&str] = &["command", "shell", "raw", "script"];
 pub struct Minimal;
 
 impl Reporter for Minimal {
-    fn play_start(&self, _name: &str) {}
+    fn play_start(&self, _play: &PlayStart<'_>) {}
 
-    fn task_start(&self, _name: &str, _handler: bool) {}
+    fn task_start(&self, _task: &TaskStart<'_>) {}
 
     fn result(&self, result: &HostResult<'_>) {
         if result.item.is_some() {

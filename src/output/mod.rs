@@ -22,6 +22,8 @@ pub use step::Step;
 pub use timing::{ProfileOptions, Timed};
 
 use indexmap::IndexMap;
+
+use crate::source::Span;
 use serde_json::{Map, Value as Json};
 
 /// How one task ended on one host (or for one loop item).
@@ -82,12 +84,32 @@ pub struct HostStats {
 /// Counters for every host, in the order hosts were first seen.
 pub type Stats = IndexMap<String, HostStats>;
 
+/// A play as reporters hear of it when it begins.
+pub struct PlayStart<'a> {
+    /// The name its banner shows.
+    pub name: &'a str,
+    /// Where it was written.
+    pub span: &'a Span,
+}
+
+/// A task or handler as reporters hear of it when it begins.
+pub struct TaskStart<'a> {
+    /// The name its banner shows.
+    pub name: &'a str,
+    /// Whether it is a handler.
+    pub handler: bool,
+    /// Where it was written.
+    pub span: &'a Span,
+    /// Its action as the task wrote it (Ansible's `task.action`).
+    pub action: &'a str,
+}
+
 /// Receives what happens during a run.
 pub trait Reporter: Send + Sync {
     /// A play begins.
-    fn play_start(&self, name: &str);
-    /// A task (or handler, when `handler` is true) begins.
-    fn task_start(&self, name: &str, handler: bool);
+    fn play_start(&self, play: &PlayStart<'_>);
+    /// A task (or handler) begins.
+    fn task_start(&self, task: &TaskStart<'_>);
     /// The current task starts on `hosts` hosts (drives the progress line).
     fn task_hosts(&self, _name: &str, _hosts: usize) {}
     /// A host finished the current task (or one loop item of it).
@@ -102,6 +124,9 @@ pub trait Reporter: Send + Sync {
     /// The run ended.
     fn recap(&self, stats: &Stats);
 }
+
+/// The key that marks a result as run under `no_log` (as in Ansible).
+pub const NO_LOG_KEY: &str = "_ansible_no_log";
 
 /// The `exception` a failed result carries when there is no traceback to show, as
 /// Ansible 2.19 renders its error summary without `DISPLAY_TRACEBACK`; callbacks

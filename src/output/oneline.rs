@@ -5,7 +5,7 @@ use std::io::Write;
 
 use serde_json::{Map, Value as Json};
 
-use super::{HostResult, Reporter, Stats, Status};
+use super::{HostResult, PlayStart, Reporter, Stats, Status, TaskStart};
 use crate::pyjson;
 
 /// Modules whose results are shown as command output (Ansible's `MODULE_NO_JSON`).
@@ -91,9 +91,9 @@ fn command_line(host: &str, result: &Map<String, Json>, caption: &str) -> String
 }
 
 impl Reporter for Oneline {
-    fn play_start(&self, _name: &str) {}
+    fn play_start(&self, _play: &PlayStart<'_>) {}
 
-    fn task_start(&self, _name: &str, _handler: bool) {}
+    fn task_start(&self, _task: &TaskStart<'_>) {}
 
     fn result(&self, result: &HostResult<'_>) {
         if result.item.is_some() {

@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use super::{HostResult, Reporter, Stats};
+use super::{HostResult, PlayStart, Reporter, Stats, TaskStart};
 
 /// A reporter that writes retry files before passing the recap on.
 pub struct Retry {
@@ -49,12 +49,12 @@ impl Retry {
 }
 
 impl Reporter for Retry {
-    fn play_start(&self, name: &str) {
-        self.inner.play_start(name);
+    fn play_start(&self, play: &PlayStart<'_>) {
+        self.inner.play_start(play);
     }
 
-    fn task_start(&self, name: &str, handler: bool) {
-        self.inner.task_start(name, handler);
+    fn task_start(&self, task: &TaskStart<'_>) {
+        self.inner.task_start(task);
     }
 
     fn task_hosts(&self, name: &str, hosts: usize) {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use super::{HostResult, Reporter, Stats};
+use super::{HostResult, PlayStart, Reporter, Stats, TaskStart};
 
 /// How `profile_tasks` lists the tasks at the end.
 #[derive(Clone, Copy, Debug)]
@@ -162,18 +162,18 @@ fn took(elapsed: Duration) -> String {
 }
 
 impl Reporter for Timed {
-    fn play_start(&self, name: &str) {
-        self.inner.play_start(name);
+    fn play_start(&self, play: &PlayStart<'_>) {
+        self.inner.play_start(play);
     }
 
-    fn task_start(&self, name: &str, handler: bool) {
-        self.inner.task_start(name, handler);
+    fn task_start(&self, task: &TaskStart<'_>) {
+        self.inner.task_start(task);
         if self.profile.is_some()
             && let Ok(mut clock) = self.state.lock()
         {
             let line = self.stamp(&mut clock);
             Timed::close_task(&mut clock);
-            clock.current = Some((name.to_string(), Instant::now()));
+            clock.current = Some((task.name.to_string(), Instant::now()));
             self.print(&line);
         }
     }
