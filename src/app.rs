@@ -41,6 +41,9 @@ pub enum AppError {
     /// The run stopped on an error after it started (Ansible's `ERROR!`, exit 1).
     #[error(transparent)]
     Run(#[from] crate::executor::RunError),
+    /// The inventory could not be read as its settings ask (Ansible's `ERROR!`, exit 1).
+    #[error(transparent)]
+    Inventory(#[from] crate::inventory::InventoryError),
 }
 
 impl AppError {
@@ -51,7 +54,7 @@ impl AppError {
                 crate::executor::RunError::VarsFile(_) | crate::executor::RunError::PlayName(_),
             ) => EXIT_LOAD,
             AppError::Source(source) if source.general => EXIT_RUN,
-            AppError::Run(_) => EXIT_RUN,
+            AppError::Run(_) | AppError::Inventory(_) => EXIT_RUN,
             AppError::Usage(_) => EXIT_OPTIONS,
             _ => EXIT_LOAD,
         }
@@ -131,7 +134,7 @@ fn load_inventory(sources: &[String], config: &Config) -> Result<Inventory, AppE
     } else {
         sources.to_vec()
     };
-    Inventory::load(&sources).map_err(|e| AppError::Message(e.to_string()))
+    Ok(Inventory::load_with(&sources, config.unparsed_inventory())?)
 }
 
 async fn run_playbooks(args: RunArgs, config: &Config) -> Result<i32, AppError> {

@@ -111,5 +111,6 @@ fn report(err: AppError) {
             eprintln!("{:?}", miette::Report::new(source))
         }
         AppError::Run(err) => eprintln!("ERROR! {err}"),
+        AppError::Inventory(err) => eprintln!("ERROR! {err}"),
     }
 }

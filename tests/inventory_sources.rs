@@ -154,17 +154,32 @@ fn script_failures_are_errors_in_ansibles_words() {
     for (index, (script, needle)) in cases.into_iter().enumerate() {
         let name = format!("broken{index}.sh");
         let path = write_script(&scratch, &name, script);
+        // As ansible-inventory: a warning, and the run goes on without the source.
         let output = scratch.bosun(&["inventory", "-i", &name, "--list"]);
         let err = stderr(&output);
-        assert_ne!(output.status.code(), Some(0), "{script}");
+        assert_eq!(output.status.code(), Some(0), "{script}");
         assert!(
             err.contains(&format!(
-                "failed to parse inventory script {}: ",
+                "[WARNING]: Failed to parse inventory: failed to parse inventory script {}: ",
                 path.display()
             )),
             "{err}"
         );
         assert!(err.contains(needle), "{needle}\n{err}");
+        assert!(err.contains("as an inventory source"), "{err}");
+        let strict = scratch.bosun_with(
+            &["inventory", "-i", &name, "--list"],
+            &[(
+                "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED",
+                Path::new("true"),
+            )],
+        );
+        assert_eq!(strict.status.code(), Some(1), "{}", stderr(&strict));
+        assert!(
+            stderr(&strict).contains("ERROR! Completely failed to parse inventory source"),
+            "{}",
+            stderr(&strict)
+        );
     }
 }
 
@@ -266,10 +281,19 @@ fn strict_constructed_stops_on_the_first_expression_that_fails() {
     );
     let output = scratch.bosun(&["inventory", "-i", "hosts.ini", "-i", "c.yml", "--list"]);
     let err = stderr(&output);
-    assert_ne!(output.status.code(), Some(0));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "a warning, as in Ansible: {err}"
+    );
     assert!(
         err.contains("Could not add host h1 to group g: Error while evaluating conditional"),
         "{err}"
+    );
+    let list: Json = serde_json::from_str(&stdout(&output)).expect("JSON");
+    assert!(
+        list.get("g").is_none(),
+        "the failed source added nothing: {list}"
     );
 }
 
@@ -308,8 +332,12 @@ fn plugin_files_name_the_plugin_and_what_bosun_has() {
         scratch.write(&name, text);
         let output = scratch.bosun(&["inventory", "-i", "hosts.ini", "-i", &name, "--list"]);
         let err = stderr(&output);
-        assert_ne!(output.status.code(), Some(0), "{text}");
+        assert_eq!(output.status.code(), Some(0), "{text}");
         assert!(err.contains(needle), "{needle}\n{err}");
+        assert!(
+            stdout(&output).contains("\"h1\""),
+            "the other source is read"
+        );
     }
 }
 
@@ -469,4 +497,56 @@ fn terraform_show_json_with_child_modules_and_a_playbook_over_it() {
     let written = std::fs::read_to_string(scratch.path().join("app-0")).expect("written");
     assert_eq!(written, "34.1.2.3");
     assert!(!Path::new(&scratch.path().join("vm1")).exists());
+}
+
+#[test]
+fn a_source_that_cannot_be_parsed_is_a_warning_unless_the_settings_say_otherwise() {
+    let scratch = Scratch::new();
+    scratch.write("inv/10-good.ini", "[web]\nw1\n");
+    scratch.write("inv/20-broken.ini", "[db\nd1\n");
+    scratch.write("broken.ini", "[db\nd1\n");
+    let output = scratch.bosun(&["inventory", "-i", "inv", "--list"]);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    let list: Json = serde_json::from_str(&stdout(&output)).expect("JSON");
+    assert_eq!(
+        list["web"]["hosts"],
+        json!(["w1"]),
+        "the good file of the directory"
+    );
+    assert!(
+        list.get("db").is_none(),
+        "nothing of the broken one: {list}"
+    );
+    assert!(
+        err.contains("20-broken.ini as an inventory source"),
+        "{err}"
+    );
+
+    let only_broken = ["inventory", "-i", "broken.ini", "--list"];
+    let output = scratch.bosun(&only_broken);
+    assert_eq!(output.status.code(), Some(0));
+    assert!(
+        stderr(&output).contains("No inventory was parsed, only implicit localhost is available"),
+        "{}",
+        stderr(&output)
+    );
+    let failed = Path::new("1");
+    let output = scratch.bosun_with(
+        &only_broken,
+        &[("ANSIBLE_INVENTORY_UNPARSED_FAILED", failed)],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains(
+            "ERROR! No inventory was parsed, please check your configuration and options."
+        ),
+        "{}",
+        stderr(&output)
+    );
+    let output = scratch.bosun_with(
+        &["inventory", "-i", "inv", "--list"],
+        &[("ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED", failed)],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
 }

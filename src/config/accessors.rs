@@ -59,6 +59,16 @@ impl Config {
         matches!(self.value(name), Value::Bool(true))
     }
 
+    /// What an inventory source that cannot be parsed does (`[inventory]`
+    /// `any_unparsed_is_failed`, `unparsed_is_failed`, `inventory_unparsed_warning`).
+    pub fn unparsed_inventory(&self) -> crate::inventory::Unparsed {
+        crate::inventory::Unparsed {
+            any_is_failed: self.bool("INVENTORY_ANY_UNPARSED_IS_FAILED"),
+            none_is_failed: self.bool("INVENTORY_UNPARSED_IS_FAILED"),
+            warn_when_none: self.bool("INVENTORY_UNPARSED_WARNING"),
+        }
+    }
+
     fn int(&self, name: &str) -> Option<i64> {
         match self.value(name) {
             Value::Int(i) => Some(*i),

@@ -407,7 +407,7 @@ pub static SETTINGS: &[Setting] = &[
         env: &["ANSIBLE_INVENTORY_UNPARSED_WARNING"],
         kind: Kind::Bool,
         default: Some("True"),
-        bosun: Use::Ignored,
+        bosun: Use::Used("warns when no inventory source could be parsed"),
     },
     Setting {
         name: "DOC_FRAGMENT_PLUGIN_PATH",
@@ -1291,7 +1291,7 @@ pub static SETTINGS: &[Setting] = &[
         env: &["ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED"],
         kind: Kind::Bool,
         default: Some("False"),
-        bosun: Use::Ignored,
+        bosun: Use::Used("a source that cannot be parsed stops the run instead of a warning"),
     },
     Setting {
         name: "INVENTORY_ENABLED",
@@ -1337,7 +1337,7 @@ pub static SETTINGS: &[Setting] = &[
         env: &["ANSIBLE_INVENTORY_UNPARSED_FAILED"],
         kind: Kind::Bool,
         default: Some("False"),
-        bosun: Use::Ignored,
+        bosun: Use::Used("stops the run when no inventory source could be parsed"),
     },
     Setting {
         name: "MAX_FILE_SIZE_FOR_DIFF",

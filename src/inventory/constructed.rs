@@ -476,7 +476,11 @@ mod tests {
         std::fs::write(dir.path().join("hosts.yml"), hosts).expect("write");
         std::fs::write(dir.path().join("c.yml"), config).expect("write");
         let source = |name: &str| dir.path().join(name).display().to_string();
-        Inventory::load(&[source("hosts.yml"), source("c.yml")])
+        let strict = crate::inventory::Unparsed {
+            any_is_failed: true,
+            ..Default::default()
+        };
+        Inventory::load_with(&[source("hosts.yml"), source("c.yml")], strict)
     }
 
     const HOSTS: &str =

@@ -98,6 +98,17 @@ pub enum InventoryError {
         /// What went wrong and what to do.
         message: String,
     },
+    /// A source that cannot be parsed, under `any_unparsed_is_failed`.
+    #[error("Completely failed to parse inventory source {}: {error}", path.display())]
+    Unparsed {
+        /// The source.
+        path: PathBuf,
+        /// Why it cannot be parsed.
+        error: Box<InventoryError>,
+    },
+    /// No source could be parsed, under `unparsed_is_failed`.
+    #[error("No inventory was parsed, please check your configuration and options.")]
+    NoneParsed,
     /// `graph` was asked for a group the inventory does not have.
     #[error("there is no group named '{0}' in the inventory; pass a group name to graph it")]
     UnknownGroup(String),
@@ -182,8 +193,31 @@ pub struct Inventory {
     /// The sources it was loaded from and the playbook directory whose vars it read,
     /// for `meta: refresh_inventory`.
     origin: (Vec<String>, Option<PathBuf>),
+    /// What a source that cannot be parsed does, for a refresh too.
+    unparsed: Unparsed,
     /// The changes the run made (`add_host`, `group_by`), which a refresh keeps.
     changes: Vec<runtime::Change>,
+}
+
+/// What a source that cannot be parsed does: Ansible's `[inventory]` settings.
+#[derive(Clone, Copy, Debug)]
+pub struct Unparsed {
+    /// `any_unparsed_is_failed`: such a source stops bosun.
+    pub any_is_failed: bool,
+    /// `unparsed_is_failed`: bosun stops when no source could be parsed.
+    pub none_is_failed: bool,
+    /// `inventory_unparsed_warning`: warn when no source could be parsed.
+    pub warn_when_none: bool,
+}
+
+impl Default for Unparsed {
+    fn default() -> Unparsed {
+        Unparsed {
+            any_is_failed: false,
+            none_is_failed: false,
+            warn_when_none: true,
+        }
+    }
 }
 
 /// How a host name resolves: a host of the inventory, or the implicit localhost.
@@ -203,6 +237,7 @@ impl Inventory {
             playbook_vars: None,
             warnings: Vec::new(),
             origin: (Vec::new(), None),
+            unparsed: Unparsed::default(),
             changes: Vec::new(),
         };
         inventory.add_group("all");
@@ -218,11 +253,18 @@ impl Inventory {
     /// `host_vars/` beside each inventory file / inside each inventory directory are
     /// loaded too. No sources give an empty inventory (only the implicit localhost).
     pub fn load(sources: &[String]) -> Result<Inventory, InventoryError> {
+        Inventory::load_with(sources, Unparsed::default())
+    }
+
+    /// [`Inventory::load`], with a source that cannot be parsed treated as
+    /// `unparsed` says: a warning and nothing from it (Ansible's default), or an error.
+    pub fn load_with(sources: &[String], unparsed: Unparsed) -> Result<Inventory, InventoryError> {
         let mut inventory = Inventory::empty();
+        inventory.unparsed = unparsed;
         let mut vars_dirs: Vec<PathBuf> = Vec::new();
         let mut parsed = 0;
         for source in sources.iter().filter(|s| !s.is_empty()) {
-            match sources::load_source(&mut inventory, source, &vars_dirs)? {
+            match sources::load_source(&mut inventory, source, &vars_dirs, unparsed)? {
                 sources::Loaded::Parsed(dir) => {
                     parsed += 1;
                     if let Some(dir) = dir.filter(|d| !vars_dirs.contains(d)) {
@@ -233,9 +275,14 @@ impl Inventory {
             }
         }
         if parsed == 0 && sources.iter().any(|s| !s.is_empty()) {
-            inventory
-                .warnings
-                .push("No inventory was parsed, only implicit localhost is available".into());
+            if unparsed.none_is_failed {
+                return Err(InventoryError::NoneParsed);
+            }
+            if unparsed.warn_when_none {
+                inventory
+                    .warnings
+                    .push("No inventory was parsed, only implicit localhost is available".into());
+            }
         }
         inventory.reconcile();
         for dir in vars_dirs {

@@ -29,7 +29,7 @@ impl Inventory {
     /// made kept, as Ansible keeps hosts and groups added while it ran.
     pub fn refreshed(&self) -> Result<Inventory, InventoryError> {
         let (sources, playbook_dir) = &self.origin;
-        let mut fresh = Inventory::load(sources)?;
+        let mut fresh = Inventory::load_with(sources, self.unparsed)?;
         if let Some(dir) = playbook_dir {
             fresh.load_playbook_vars(dir)?;
         }

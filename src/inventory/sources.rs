@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::address::parse_address;
-use super::{Inventory, InventoryError, ini, plugin, script, terraform, yaml};
+use super::{Inventory, InventoryError, Unparsed, ini, plugin, script, terraform, yaml};
 use crate::source::SourceFile;
 use crate::yaml as yaml_file;
 
@@ -34,6 +34,7 @@ pub fn load_source(
     inventory: &mut Inventory,
     source: &str,
     vars_dirs: &[PathBuf],
+    unparsed: Unparsed,
 ) -> Result<Loaded, InventoryError> {
     let path = Path::new(source);
     if source.contains(',') && !path.exists() {
@@ -41,11 +42,15 @@ pub fn load_source(
         return Ok(Loaded::Parsed(None));
     }
     if path.is_dir() {
-        load_dir(inventory, path, vars_dirs)?;
-        return Ok(Loaded::Parsed(Some(path.to_path_buf())));
+        return Ok(match load_dir(inventory, path, vars_dirs, unparsed)? {
+            true => Loaded::Parsed(Some(path.to_path_buf())),
+            false => Loaded::Unparsable,
+        });
     }
     if path.is_file() {
-        load_file(inventory, path, vars_dirs)?;
+        if !load_file_or_warn(inventory, path, vars_dirs, unparsed)? {
+            return Ok(Loaded::Unparsable);
+        }
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         return Ok(Loaded::Parsed(Some(if dir.as_os_str().is_empty() {
             PathBuf::from(".")
@@ -53,12 +58,43 @@ pub fn load_source(
             dir
         })));
     }
-    let shown = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    inventory.warnings.push(format!(
-        "Unable to parse {} as an inventory source",
-        shown.display()
-    ));
+    inventory.warnings.push(unable_to_parse(path));
     Ok(Loaded::Unparsable)
+}
+
+/// Ansible's warning for a source nothing could read.
+fn unable_to_parse(path: &Path) -> String {
+    let shown = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    format!("Unable to parse {} as an inventory source", shown.display())
+}
+
+/// One inventory file, loaded whole or not at all. One that cannot be parsed adds
+/// nothing and is a warning, as in Ansible, unless `unparsed.any_is_failed`; returns
+/// whether it was parsed.
+fn load_file_or_warn(
+    inventory: &mut Inventory,
+    path: &Path,
+    vars_dirs: &[PathBuf],
+    unparsed: Unparsed,
+) -> Result<bool, InventoryError> {
+    let mut attempt = inventory.clone();
+    match load_file(&mut attempt, path, vars_dirs) {
+        Ok(()) => {
+            *inventory = attempt;
+            Ok(true)
+        }
+        Err(error) if unparsed.any_is_failed => Err(InventoryError::Unparsed {
+            path: path.to_path_buf(),
+            error: Box::new(error),
+        }),
+        Err(error) => {
+            inventory
+                .warnings
+                .push(format!("Failed to parse inventory: {error}"));
+            inventory.warnings.push(unable_to_parse(path));
+            Ok(false)
+        }
+    }
 }
 
 /// `"web1,web2:2222,"`: every non-empty item is an ungrouped host (no ranges).
@@ -71,12 +107,14 @@ fn load_host_list(inventory: &mut Inventory, list: &str) {
     }
 }
 
-/// Every inventory file in `dir` and its subdirectories, in name order.
+/// Every inventory file in `dir` and its subdirectories, in name order; whether any
+/// of them was parsed.
 fn load_dir(
     inventory: &mut Inventory,
     dir: &Path,
     vars_dirs: &[PathBuf],
-) -> Result<(), InventoryError> {
+    unparsed: Unparsed,
+) -> Result<bool, InventoryError> {
     let io_error = |error| InventoryError::Io {
         path: dir.to_path_buf(),
         error,
@@ -87,6 +125,7 @@ fn load_dir(
         .collect::<Result<_, _>>()
         .map_err(io_error)?;
     entries.sort();
+    let mut parsed = false;
     for entry in entries {
         let name = entry
             .file_name()
@@ -95,13 +134,14 @@ fn load_dir(
         if is_ignored(&name) {
             continue;
         }
-        if entry.is_dir() {
-            load_dir(inventory, &entry, vars_dirs)?;
+        let parsed_this_one = if entry.is_dir() {
+            load_dir(inventory, &entry, vars_dirs, unparsed)?
         } else {
-            load_file(inventory, &entry, vars_dirs)?;
-        }
+            load_file_or_warn(inventory, &entry, vars_dirs, unparsed)?
+        };
+        parsed |= parsed_this_one;
     }
-    Ok(())
+    Ok(parsed)
 }
 
 /// Whether a directory entry is skipped when loading an inventory directory
