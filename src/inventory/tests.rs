@@ -101,7 +101,7 @@ fn yaml_errors_win_for_yaml_looking_files() {
     let tmp = TempDir::new().expect("tempdir");
     write(tmp.path(), "hosts", "---\nall:\n  hosts: [\n");
     let path = tmp.path().join("hosts").to_string_lossy().into_owned();
-    let inventory = Inventory::load(&[path.clone()]).expect("a warning, as in Ansible");
+    let inventory = Inventory::load(std::slice::from_ref(&path)).expect("a warning, as in Ansible");
     assert!(
         inventory.warnings()[0].contains("YAML syntax error"),
         "{:?}",
