@@ -19,6 +19,7 @@ pub mod local_write;
 pub mod modules;
 pub mod options;
 pub mod output;
+pub mod passwd;
 pub mod playbook;
 pub mod preflight;
 pub mod pyconfig;

@@ -685,3 +685,30 @@ fn an_unnamed_task_is_shown_by_its_action_as_written() {
         assert!(banner.starts_with(&format!("TASK [{name}] ")), "{banner}");
     }
 }
+
+#[test]
+fn double_verbose_names_the_playbook_and_where_each_task_was_written() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "paths.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - debug: msg=one\n",
+    );
+    let (code, out, err) = run(&scratch, &["run", "paths.yml", "-vv"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let playbook = std::path::absolute(scratch.path().join("paths.yml")).expect("a path");
+    let lines: Vec<&str> = out.lines().collect();
+    let at = |text: &str| lines.iter().position(|l| l.starts_with(text));
+    // ansible-playbook 2.19 -vv, line for line.
+    let banner = at("PLAYBOOK: paths.yml ****").expect("the PLAYBOOK banner");
+    assert_eq!(lines[banner + 1], "1 plays in paths.yml");
+    let task = at("TASK [debug] ****").expect("the task banner");
+    assert_eq!(
+        lines[task + 1],
+        format!("task path: {}:4", playbook.display())
+    );
+    let (_, plain, _) = run(&scratch, &["run", "paths.yml", "-v"]);
+    assert!(
+        !plain.contains("task path:") && !plain.contains("PLAYBOOK:"),
+        "{plain}"
+    );
+}

@@ -559,3 +559,46 @@ fn a_host_whose_link_silently_drops_is_given_up_in_seconds() {
         "{out}"
     );
 }
+
+#[test]
+fn triple_verbose_shows_the_login_and_each_command_but_nothing_of_a_no_log_task() {
+    let Some(fleet) = or_skip(NetnsFleet::up(1)) else {
+        return;
+    };
+    let scratch = Scratch::new();
+    scratch.write("hosts.ini", &fleet.inventory());
+    scratch.write(
+        "traced.yml",
+        r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - command: echo traced-command
+    - shell: echo s3cret-in-no-log > /tmp/bosun-no-log
+      no_log: true
+"#,
+    );
+    let home = [("HOME", fleet.home())];
+    let output = scratch.bosun_with(&["run", "traced.yml", "-i", "hosts.ini", "-vvv"], &home);
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}");
+    let host = &fleet.hosts()[0];
+    let label = format!("<{}>", host.addr);
+    assert!(
+        out.contains(&format!("{label} ESTABLISH SSH CONNECTION FOR USER: root")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("{label} SSH: port {}, keys ", host.port)),
+        "{out}"
+    );
+    assert!(out.contains(&format!("{label} EXEC /bin/sh -c ")), "{out}");
+    assert!(out.contains("traced-command"), "{out}");
+    assert!(!out.contains("s3cret-in-no-log"), "{out}");
+    let written = fleet.ssh(0, "cat /tmp/bosun-no-log");
+    assert_eq!(
+        String::from_utf8_lossy(&written.stdout),
+        "s3cret-in-no-log\n"
+    );
+    assert!(fleet.log(0).contains("Accepted publickey for root"));
+}

@@ -50,6 +50,10 @@ impl Connection for WithEnvironment {
         self.inner.takes_stdin()
     }
 
+    fn endpoint(&self) -> super::Endpoint {
+        self.inner.endpoint()
+    }
+
     async fn interrupt(&self) {
         self.inner.interrupt().await;
     }

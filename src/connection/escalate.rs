@@ -98,6 +98,15 @@ impl Connection for Become {
         self.spec.password.is_none()
     }
 
+    fn endpoint(&self) -> super::Endpoint {
+        let mut endpoint = self.inner.endpoint();
+        endpoint.details.push(format!(
+            "become {} with {}",
+            self.spec.user, self.spec.method
+        ));
+        endpoint
+    }
+
     async fn interrupt(&self) {
         self.inner.interrupt().await;
     }

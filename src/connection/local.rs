@@ -122,6 +122,15 @@ impl Connection for LocalConnection {
             .await
             .map_err(io_error(format!("cannot read {path}")))
     }
+
+    fn endpoint(&self) -> super::Endpoint {
+        super::Endpoint {
+            address: None,
+            kind: "LOCAL",
+            user: crate::passwd::login_name(),
+            details: Vec::new(),
+        }
+    }
 }
 
 #[cfg(test)]

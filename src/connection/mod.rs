@@ -12,12 +12,14 @@ mod received;
 pub mod round_trips;
 mod ssh;
 pub mod ssh_config;
+mod traced;
 
 pub use environment::WithEnvironment;
 pub use escalate::{Become, BecomeSpec};
 pub use local::LocalConnection;
 pub use received::{INCOMPLETE, check_received, put_in_place, receive};
 pub use ssh::{HostKeyPolicy, Keepalive, SshConnection, SshTarget};
+pub use traced::{TraceLog, Traced};
 
 use async_trait::async_trait;
 
@@ -101,6 +103,19 @@ pub enum ConnectionError {
     },
 }
 
+/// Where a connection goes and as whom, as `-vvv` shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Endpoint {
+    /// The address Ansible shows in `<...>` (`ansible_host`); `None` for this machine.
+    pub address: Option<String>,
+    /// `LOCAL` or `SSH`.
+    pub kind: &'static str,
+    /// The user commands run as on login.
+    pub user: String,
+    /// How it logs in (port, keys, become ...), each a few words.
+    pub details: Vec<String>,
+}
+
 /// A way to run commands and move files on one target host.
 #[async_trait]
 pub trait Connection: Send + Sync {
@@ -119,6 +134,9 @@ pub trait Connection: Send + Sync {
     fn takes_stdin(&self) -> bool {
         true
     }
+
+    /// Where this connection goes and as whom.
+    fn endpoint(&self) -> Endpoint;
 
     /// Stops the command running on the target, with what it started (a task's
     /// `timeout`, Ctrl-C, SIGTERM); close the connection afterwards.

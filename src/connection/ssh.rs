@@ -259,6 +259,33 @@ impl Connection for SshConnection {
         Ok(())
     }
 
+    fn endpoint(&self) -> super::Endpoint {
+        let target = &self.target;
+        let mut details = vec![format!("port {}", target.port)];
+        let keys: Vec<String> = target
+            .key_files
+            .iter()
+            .filter(|key| target.explicit_key || key.exists())
+            .map(|key| key.display().to_string())
+            .collect();
+        if !keys.is_empty() {
+            details.push(format!("keys {}", keys.join(" ")));
+        }
+        if target.password.is_some() {
+            details.push("a password".into());
+        }
+        details.push(format!("timeout {}s", target.timeout.as_secs()));
+        if let Some(jump) = &target.jump {
+            details.push(format!("via {}@{}:{}", jump.user, jump.host, jump.port));
+        }
+        super::Endpoint {
+            address: Some(target.host.clone()),
+            kind: "SSH",
+            user: target.user.clone(),
+            details,
+        }
+    }
+
     async fn get(&self, path: &str) -> Result<Vec<u8>, ConnectionError> {
         let out = self
             .run_in_shell(&format!("cat -- {}", quote(path)), None)

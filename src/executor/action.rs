@@ -283,7 +283,12 @@ impl Runner {
             name: name.clone(),
             args,
             plain: rendered.into_iter().collect(),
-            conn: crate::connection::WithEnvironment::wrap(conn, env),
+            conn: self.traced(
+                task,
+                &host.name,
+                vars,
+                crate::connection::WithEnvironment::wrap(conn, env),
+            ),
             host: host.name.clone(),
             verbosity: self.options.verbosity,
             vars: LookupVars(vars.clone()),
@@ -587,6 +592,22 @@ impl Runner {
             }
         }
         Ok(env)
+    }
+
+    /// `conn` showing what it does under `-vvv`, unless the task is `no_log`.
+    fn traced(
+        &self,
+        task: &Task,
+        host: &str,
+        vars: &Arc<Vars>,
+        conn: Arc<dyn Connection>,
+    ) -> Arc<dyn Connection> {
+        if self.options.verbosity < 3 || self.no_log(task, vars) {
+            return conn;
+        }
+        let reporter = self.reporter.clone();
+        let log: crate::connection::TraceLog = Arc::new(move |line| reporter.verbose_line(line));
+        crate::connection::Traced::wrap(conn, host, log)
     }
 
     /// The connection `task` runs over on `host` (or on the host `delegated` names),

@@ -235,6 +235,8 @@ impl Runner {
     pub async fn run_playbook(&self, playbook: &Playbook) -> Result<Summary, RunError> {
         let limit = self.options.limit.clone();
         self.warn_inventory(limit.as_deref().unwrap_or("all"));
+        self.reporter
+            .playbook_start(&playbook.path, playbook.plays.len());
         self.recall_cached_facts();
         for play in &playbook.plays {
             match self.run_play(play).await {

@@ -116,13 +116,18 @@ impl StateModule for TemplateModule {
         );
         extra.insert("template_destpath".into(), json!(args.dest));
         extra.insert("template_host".into(), json!(control_host()));
-        extra.insert("template_uid".into(), json!(user_name()));
         extra.insert("template_run_date".into(), json!(crate::clock::now_local()));
-        if let Ok(modified) = std::fs::metadata(&full).and_then(|m| m.modified()) {
-            extra.insert(
-                "template_mtime".into(),
-                json!(crate::clock::python_datetime(modified)),
-            );
+        if let Ok(metadata) = std::fs::metadata(&full) {
+            use std::os::unix::fs::MetadataExt;
+            let uid = metadata.uid();
+            let owner = crate::passwd::name_of(uid).map_or_else(|| json!(uid), |name| json!(name));
+            extra.insert("template_uid".into(), owner);
+            if let Ok(modified) = metadata.modified() {
+                extra.insert(
+                    "template_mtime".into(),
+                    json!(crate::clock::python_datetime(modified)),
+                );
+            }
         }
         extra.insert(
             "ansible_managed".into(),
@@ -187,16 +192,10 @@ fn control_host() -> String {
         .unwrap_or_default()
 }
 
-/// The user running bosun, for `template_uid`.
-fn user_name() -> String {
-    std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
     use crate::modules::typed::from_json;
 
     #[test]

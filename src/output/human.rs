@@ -18,9 +18,10 @@ pub struct Human {
     progress: Option<super::progress::Progress>,
     show_ok: bool,
     show_skipped: bool,
-    /// A task banner held back until a result of the task is shown (when ok or
-    /// skipped results are hidden, as the default callback does).
-    pending: Mutex<Option<String>>,
+    /// A task banner (and its `task path:` line under `-vv`) held back until a
+    /// result of the task is shown (when ok or skipped results are hidden, as the
+    /// default callback does).
+    pending: Mutex<Option<(String, Option<String>)>>,
     palette: super::Palette,
 }
 
@@ -60,8 +61,16 @@ impl Human {
     /// Prints the banner held back for the current task, if any.
     fn flush_banner(&self) {
         let pending = self.pending.lock().ok().and_then(|mut p| p.take());
-        if let Some(banner) = pending {
-            self.banner(&banner);
+        if let Some((banner, path)) = pending {
+            self.announce(&banner, path.as_deref());
+        }
+    }
+
+    /// A task's banner, and the line saying where it was written when there is one.
+    fn announce(&self, banner: &str, path: Option<&str>) {
+        self.banner(banner);
+        if let Some(path) = path {
+            self.print(&self.paint(&format!("task path: {path}"), &self.palette.debug));
         }
     }
 
@@ -182,6 +191,16 @@ pub fn render_diff(diff: &Json) -> String {
 }
 
 impl Reporter for Human {
+    fn playbook_start(&self, path: &std::path::Path, plays: usize) {
+        if self.verbosity < 2 {
+            return;
+        }
+        let name = path.file_name().unwrap_or(path.as_os_str());
+        self.banner(&format!("PLAYBOOK: {}", name.to_string_lossy()));
+        let line = format!("{plays} plays in {}", path.display());
+        self.print(&self.paint(&line, &self.palette.verbose));
+    }
+
     fn play_start(&self, play: &PlayStart<'_>) {
         if let Ok(mut pending) = self.pending.lock() {
             *pending = None;
@@ -199,11 +218,16 @@ impl Reporter for Human {
             "TASK"
         };
         let banner = format!("{kind} [{}]", task.name);
+        let path = (self.verbosity >= 2).then(|| super::task_path(task.span));
         if self.show_ok && self.show_skipped {
-            self.banner(&banner);
+            self.announce(&banner, path.as_deref());
         } else if let Ok(mut pending) = self.pending.lock() {
-            *pending = Some(banner);
+            *pending = Some((banner, path));
         }
+    }
+
+    fn verbose_line(&self, line: &str) {
+        self.print(&self.paint(line, &self.palette.verbose));
     }
 
     fn task_hosts(&self, name: &str, hosts: usize) {

@@ -3,14 +3,13 @@
 //! their `id`, `path` and `duration`, each host's whole result with the task's
 //! `action`, keys sorted and indented by four.
 
-use std::path::Path;
 use std::sync::Mutex;
 
 use serde_json::{Map, Value as Json, json};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use super::{HostResult, NO_LOG_KEY, PlayStart, Reporter, Stats, Status, TaskStart};
+use super::{HostResult, NO_LOG_KEY, PlayStart, Reporter, Stats, Status, TaskStart, task_path};
 use crate::source::Span;
 
 /// Collects everything and prints one document when the run ends.
@@ -67,7 +66,7 @@ impl Document {
         json!({
             "name": name,
             "id": self.next_id(),
-            "path": path_of(span),
+            "path": task_path(span),
             "duration": {"start": now()},
         })
     }
@@ -177,12 +176,6 @@ fn now() -> String {
             "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
         ))
         .unwrap_or_default()
-}
-
-/// Where a play or task was written, as Ansible's `get_path`: `/abs/file.yml:LINE`.
-fn path_of(span: &Span) -> String {
-    let file = std::path::absolute(&span.file.path).unwrap_or_else(|_| span.file.path.clone());
-    format!("{}:{}", Path::new(&file).display(), span.line)
 }
 
 #[cfg(test)]

@@ -84,6 +84,11 @@ impl Reporter for Minimal {
         let _ = write!(out, "{line}{newline}");
     }
 
+    fn verbose_line(&self, line: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}");
+    }
+
     fn included(&self, _file: &str, _hosts: &[String], _item: Option<&str>) {}
 
     fn warning(&self, message: &str) {

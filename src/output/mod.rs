@@ -23,6 +23,8 @@ pub use timing::{ProfileOptions, Timed};
 
 use indexmap::IndexMap;
 
+use std::path::Path;
+
 use crate::source::Span;
 use serde_json::{Map, Value as Json};
 
@@ -106,6 +108,8 @@ pub struct TaskStart<'a> {
 
 /// Receives what happens during a run.
 pub trait Reporter: Send + Sync {
+    /// A playbook of `plays` plays begins.
+    fn playbook_start(&self, _path: &Path, _plays: usize) {}
     /// A play begins.
     fn play_start(&self, play: &PlayStart<'_>);
     /// A task (or handler) begins.
@@ -119,10 +123,19 @@ pub trait Reporter: Send + Sync {
     fn included(&self, file: &str, hosts: &[String], item: Option<&str>);
     /// A warning for the user.
     fn warning(&self, message: &str);
+    /// A line of `-vvv` detail (a connection made, a command run).
+    fn verbose_line(&self, _line: &str) {}
     /// A pattern matched no host, or a play had nothing to do.
     fn no_hosts(&self, message: &str);
     /// The run ended.
     fn recap(&self, stats: &Stats);
+}
+
+/// Where a play or task was written, as Ansible's `get_path` gives it:
+/// `/abs/file.yml:LINE`.
+pub fn task_path(span: &Span) -> String {
+    let file = std::path::absolute(&span.file.path).unwrap_or_else(|_| span.file.path.clone());
+    format!("{}:{}", file.display(), span.line)
 }
 
 /// The key that marks a result as run under `no_log` (as in Ansible).

@@ -95,6 +95,10 @@ impl Reporter for Oneline {
 
     fn task_start(&self, _task: &TaskStart<'_>) {}
 
+    fn verbose_line(&self, line: &str) {
+        self.print(line);
+    }
+
     fn result(&self, result: &HostResult<'_>) {
         if result.item.is_some() {
             return;

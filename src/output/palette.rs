@@ -18,6 +18,10 @@ pub struct Palette {
     pub unreachable: String,
     /// `included:` lines.
     pub included: String,
+    /// Debugging lines such as `task path:`.
+    pub debug: String,
+    /// Verbose lines such as `N plays in FILE`.
+    pub verbose: String,
 }
 
 impl Default for Palette {
@@ -45,6 +49,8 @@ impl Palette {
             warn: pick("warn", "bright purple"),
             unreachable: pick("unreachable", "bright red"),
             included: pick("included", "cyan"),
+            debug: pick("debug", "dark gray"),
+            verbose: pick("verbose", "blue"),
         }
     }
 }

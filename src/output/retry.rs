@@ -49,6 +49,10 @@ impl Retry {
 }
 
 impl Reporter for Retry {
+    fn playbook_start(&self, path: &Path, plays: usize) {
+        self.inner.playbook_start(path, plays);
+    }
+
     fn play_start(&self, play: &PlayStart<'_>) {
         self.inner.play_start(play);
     }
@@ -67,6 +71,10 @@ impl Reporter for Retry {
 
     fn included(&self, file: &str, hosts: &[String], item: Option<&str>) {
         self.inner.included(file, hosts, item);
+    }
+
+    fn verbose_line(&self, line: &str) {
+        self.inner.verbose_line(line);
     }
 
     fn warning(&self, message: &str) {

@@ -162,6 +162,10 @@ fn took(elapsed: Duration) -> String {
 }
 
 impl Reporter for Timed {
+    fn playbook_start(&self, path: &std::path::Path, plays: usize) {
+        self.inner.playbook_start(path, plays);
+    }
+
     fn play_start(&self, play: &PlayStart<'_>) {
         self.inner.play_start(play);
     }
@@ -188,6 +192,10 @@ impl Reporter for Timed {
 
     fn included(&self, file: &str, hosts: &[String], item: Option<&str>) {
         self.inner.included(file, hosts, item);
+    }
+
+    fn verbose_line(&self, line: &str) {
+        self.inner.verbose_line(line);
     }
 
     fn warning(&self, message: &str) {
