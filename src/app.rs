@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::executor::{Runner, TagFilter};
 use crate::inventory::Inventory;
 use crate::options;
-use crate::output::{JsonReport, Minimal, Oneline, Reporter, Retry};
+use crate::output::{HtmlReport, JsonReport, Minimal, Oneline, Reporter, Retry, Tee};
 use crate::playbook::{Action, Loader, Task};
 use crate::source::SourceError;
 
@@ -208,6 +208,9 @@ async fn run_playbooks(args: RunArgs, config: &Config) -> Result<i32, AppError> 
             &args.playbooks,
             config.retry_files_save_path(),
         ));
+    }
+    if let Some(path) = &args.report {
+        reporter = Arc::new(Tee::new(reporter, Arc::new(HtmlReport::new(path.clone()))));
     }
     let runner = Runner::new(Arc::new(inventory), loader, options, reporter);
     let mut code = 0;

@@ -128,6 +128,9 @@ pub struct RunArgs {
     /// Clear the fact cache of every host in the inventory.
     #[arg(long)]
     pub flush_cache: bool,
+    /// Also write the run as one self-contained HTML page to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
     /// Options shared with ad hoc mode.
     #[command(flatten)]
     pub common: Common,

@@ -2,16 +2,20 @@
 //! default, minimal and oneline callbacks) or as one JSON document, with the timing
 //! callbacks and `--step`'s prompt.
 
+mod html;
 mod human;
 mod json;
 mod minimal;
 mod oneline;
 mod palette;
 mod progress;
+mod record;
 mod retry;
 mod step;
+mod tee;
 mod timing;
 
+pub use html::HtmlReport;
 pub use human::Human;
 pub use json::JsonReport;
 pub use minimal::Minimal;
@@ -19,6 +23,7 @@ pub use oneline::Oneline;
 pub use palette::Palette;
 pub use retry::Retry;
 pub use step::Step;
+pub use tee::Tee;
 pub use timing::{ProfileOptions, Timed};
 
 use indexmap::IndexMap;
