@@ -11,7 +11,7 @@ use crate::cli::{
 };
 use crate::config::Config;
 use crate::executor::{Runner, TagFilter};
-use crate::inventory::Inventory;
+use crate::inventory::{Inventory, InventoryError};
 use crate::options;
 use crate::output::{HtmlReport, JsonReport, Minimal, Oneline, Reporter, Retry, Tee};
 use crate::playbook::{Action, Loader, Task};
@@ -41,9 +41,10 @@ pub enum AppError {
     /// The run stopped on an error after it started (Ansible's `ERROR!`, exit 1).
     #[error(transparent)]
     Run(#[from] crate::executor::RunError),
-    /// The inventory could not be read as its settings ask (Ansible's `ERROR!`, exit 1).
+    /// The inventory could not be read as its `[inventory]` settings ask (Ansible's
+    /// `ERROR!`, exit 1).
     #[error(transparent)]
-    Inventory(#[from] crate::inventory::InventoryError),
+    Inventory(crate::inventory::InventoryError),
 }
 
 impl AppError {
@@ -134,7 +135,12 @@ fn load_inventory(sources: &[String], config: &Config) -> Result<Inventory, AppE
     } else {
         sources.to_vec()
     };
-    Ok(Inventory::load_with(&sources, config.unparsed_inventory())?)
+    Inventory::load_with(&sources, config.unparsed_inventory()).map_err(|err| match err {
+        // The [inventory] settings' own errors stop Ansible with exit 1; a vars file that
+        // cannot be read or decrypted is its exit 4.
+        InventoryError::Unparsed { .. } | InventoryError::NoneParsed => AppError::Inventory(err),
+        other => AppError::Message(other.to_string()),
+    })
 }
 
 async fn run_playbooks(args: RunArgs, config: &Config) -> Result<i32, AppError> {
@@ -255,7 +261,7 @@ async fn run_adhoc(adhoc: Adhoc<'_>, common: Common, config: &Config) -> Result<
     let reporter: Arc<dyn Reporter> = match (common.output, adhoc.one_line) {
         (Some(OutputFormat::Json), _) => Arc::new(JsonReport::new()),
         (_, true) => Arc::new(Oneline::new(options.verbosity)),
-        _ => Arc::new(Minimal),
+        _ => Arc::new(Minimal::new(options.verbosity)),
     };
     let runner = Runner::new(Arc::new(inventory), loader, options, reporter);
     let summary = runner.run_adhoc(adhoc.pattern, task, dir).await?;

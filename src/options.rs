@@ -101,7 +101,7 @@ pub fn reporter(common: &Common, config: &Config) -> Result<Arc<dyn Reporter>, A
     let verbosity = config.verbosity().saturating_add(common.verbose);
     let inner: Arc<dyn Reporter> = match callback {
         StdoutCallback::Json => Arc::new(JsonReport::new()),
-        StdoutCallback::Minimal => Arc::new(Minimal),
+        StdoutCallback::Minimal => Arc::new(Minimal::new(verbosity)),
         StdoutCallback::Oneline => Arc::new(Oneline::new(verbosity)),
         StdoutCallback::Default => {
             let tty = std::io::stdout().is_terminal();

@@ -291,6 +291,20 @@ fn json_output_is_one_document() {
     assert_eq!(result(0)["action"], "debug");
     assert_eq!(result(0)["_ansible_no_log"], false);
     assert_eq!(result(2)["action"], "command");
+    let module_args = &result(2)["invocation"]["module_args"];
+    assert_eq!(
+        module_args["creates"],
+        format!("{}/made", scratch.path().display())
+    );
+    assert_eq!(module_args["chdir"], serde_json::Value::Null);
+    assert_eq!(
+        module_args["strip_empty_ends"], true,
+        "defaults are filled in"
+    );
+    assert!(
+        result(0).get("invocation").is_none(),
+        "debug is a control-node action"
+    );
     assert!(result(2).get("failed").is_none(), "{}", result(2));
     assert_eq!(result(3)["results"][1]["_ansible_item_label"], "two");
     assert_eq!(result(3)["results"][0]["_ansible_item_label"], 1);
@@ -711,4 +725,34 @@ fn double_verbose_names_the_playbook_and_where_each_task_was_written() {
         !plain.contains("task path:") && !plain.contains("PLAYBOOK:"),
         "{plain}"
     );
+}
+
+#[test]
+fn invocation_shows_every_argument_but_never_a_secret_one() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "secret.yml",
+        r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - user: {name: bosun-argtest, password: "$6$salt$SECRET-HASH"}
+      check_mode: true
+"#,
+    );
+    for args in [
+        &["run", "secret.yml", "--output", "json"][..],
+        &["run", "secret.yml", "-vvv"],
+    ] {
+        let (code, out, err) = run(&scratch, args);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(
+            !out.contains("SECRET-HASH") && !err.contains("SECRET-HASH"),
+            "{out}"
+        );
+        assert!(out.contains("VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"), "{out}");
+        assert!(out.contains("\"update_password\": \"always\""), "{out}");
+    }
+    let (_, out, _) = run(&scratch, &["run", "secret.yml", "-vv"]);
+    assert!(!out.contains("\"invocation\""), "only -vvv shows it: {out}");
 }

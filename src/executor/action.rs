@@ -800,13 +800,44 @@ impl ModuleCall {
             diff_mode: self.diff_mode,
         };
         match (self.module, &self.dropin) {
-            (Some(module), _) => module.run(&ctx, &self.args).await,
+            (Some(module), _) => {
+                let outcome = module.run(&ctx, &self.args).await;
+                match module.reports_invocation() {
+                    true => with_invocation(
+                        outcome,
+                        &modules::invocation(&module.all_params(), &self.args),
+                    ),
+                    false => outcome,
+                }
+            }
             (None, Some(path)) => modules::dropin::run(&ctx, &self.name, path, &self.plain).await,
             (None, None) => Err(ModuleError::Failed(format!(
                 "couldn't resolve module/action '{}'",
                 self.name
             ))),
         }
+    }
+}
+
+/// A module's outcome with its `invocation`, failures included (a failure given as a
+/// message becomes Ansible's failed result with it).
+fn with_invocation(
+    outcome: Result<Outcome, ModuleError>,
+    invocation: &Json,
+) -> Result<Outcome, ModuleError> {
+    let add = |mut result: Outcome| {
+        result
+            .entry("invocation")
+            .or_insert_with(|| invocation.clone());
+        result
+    };
+    match outcome {
+        Ok(result) => Ok(add(result)),
+        Err(ModuleError::FailedWith(result)) => Err(ModuleError::FailedWith(add(result))),
+        Err(ModuleError::Failed(message)) => {
+            Err(ModuleError::FailedWith(add(modules::failed(message))))
+        }
+        Err(other) => Err(other),
     }
 }
 

@@ -41,6 +41,8 @@ pub struct Param {
     pub options: &'static [Param],
     /// The value taken when the argument is not given, if the module has one.
     pub default: Option<DefaultValue>,
+    /// Whether the value is secret (never shown in results).
+    pub no_log: bool,
 }
 
 /// A parameter's default value, as the spec declares it.
@@ -81,6 +83,7 @@ impl Param {
             choices: &[],
             options: &[],
             default: None,
+            no_log: false,
         }
     }
 
@@ -131,6 +134,37 @@ impl Param {
         self.options = options;
         self
     }
+
+    /// Marks the value secret: results never show it (Ansible's `no_log=True`).
+    pub const fn no_log(mut self) -> Param {
+        self.no_log = true;
+        self
+    }
+}
+
+/// What Ansible shows for a secret argument's value in `invocation`.
+pub const NO_LOG_PLACEHOLDER: &str = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER";
+
+/// A result's `invocation` as Ansible's modules report it: every parameter of the
+/// spec under its own name with the value given, its default, or null; secret ones
+/// given a value show [`NO_LOG_PLACEHOLDER`].
+pub fn invocation(params: &[Param], args: &Args) -> Json {
+    let module_args: Map<String, Json> = params
+        .iter()
+        .map(|param| {
+            let value = match (args.values.get(param.name), param.default) {
+                (Some(value), _) if !value.is_null() => value.clone(),
+                (_, Some(default)) => default.to_json(),
+                _ => Json::Null,
+            };
+            let shown = match param.no_log && !value.is_null() {
+                true => Json::String(NO_LOG_PLACEHOLDER.into()),
+                false => value,
+            };
+            (param.name.to_string(), shown)
+        })
+        .collect();
+    serde_json::json!({ "module_args": module_args })
 }
 
 /// Finds the declared parameter called `name` (or aliased so).

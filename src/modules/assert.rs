@@ -30,6 +30,10 @@ impl Module for Assert {
         "assert"
     }
 
+    fn reports_invocation(&self) -> bool {
+        false
+    }
+
     fn params(&self) -> &'static [Param] {
         AssertArgs::PARAMS
     }

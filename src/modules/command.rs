@@ -176,6 +176,10 @@ impl Module for Raw {
     fn name(&self) -> &'static str {
         "raw"
     }
+
+    fn reports_invocation(&self) -> bool {
+        false
+    }
     fn params(&self) -> &'static [Param] {
         RawArgs::PARAMS
     }

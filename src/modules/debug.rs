@@ -30,6 +30,10 @@ impl Module for Debug {
         "debug"
     }
 
+    fn reports_invocation(&self) -> bool {
+        false
+    }
+
     fn params(&self) -> &'static [Param] {
         DebugArgs::PARAMS
     }

@@ -25,6 +25,10 @@ impl Module for Fail {
         "fail"
     }
 
+    fn reports_invocation(&self) -> bool {
+        false
+    }
+
     fn params(&self) -> &'static [Param] {
         FailArgs::PARAMS
     }

@@ -40,6 +40,10 @@ impl Module for Fetch {
         "fetch"
     }
 
+    fn reports_invocation(&self) -> bool {
+        false
+    }
+
     fn params(&self) -> &'static [Param] {
         FetchArgs::PARAMS
     }

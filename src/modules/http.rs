@@ -23,7 +23,7 @@ module_args! {
         /// Seconds before the request is abandoned.
         timeout: i64 => .default_int(30),
         url_username: Option<String> => .aliases(&["user", "username"]),
-        url_password: Option<String> => .aliases(&["password"]),
+        url_password: Option<String> => .aliases(&["password"]).no_log(),
         force_basic_auth: bool => .default_bool(false),
         validate_certs: bool => .default_bool(true),
         use_proxy: bool => .default_bool(true),

@@ -69,7 +69,7 @@ use async_trait::async_trait;
 use serde_json::{Map, Value as Json};
 
 use crate::connection::{Connection, ConnectionError};
-pub use args::{Args, Kind, Param};
+pub use args::{Args, Kind, Param, invocation};
 
 /// A module's result, as Ansible returns it: `changed`, `failed`, `msg` and the rest.
 pub type Outcome = Map<String, Json>;
@@ -200,6 +200,13 @@ pub trait Module: Send + Sync {
     /// Whether the module can report what it would do in check mode; those that cannot
     /// are skipped there.
     fn supports_check_mode(&self) -> bool {
+        true
+    }
+
+    /// Whether its results carry `invocation` (the arguments it ran with), as those
+    /// of Ansible's modules do; Ansible's control-node actions (`debug`, `fail`,
+    /// `raw` ...) report none.
+    fn reports_invocation(&self) -> bool {
         true
     }
 

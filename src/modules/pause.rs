@@ -36,6 +36,10 @@ impl Module for Pause {
         "pause"
     }
 
+    fn reports_invocation(&self) -> bool {
+        false
+    }
+
     fn params(&self) -> &'static [Param] {
         PauseArgs::PARAMS
     }

@@ -25,6 +25,10 @@ impl Module for ProtomatterDebug {
         "ansible._protomatter.debug"
     }
 
+    fn reports_invocation(&self) -> bool {
+        false
+    }
+
     fn params(&self) -> &'static [Param] {
         ProtomatterDebugArgs::PARAMS
     }

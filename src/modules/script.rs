@@ -56,6 +56,10 @@ impl Module for Script {
         "script"
     }
 
+    fn reports_invocation(&self) -> bool {
+        false
+    }
+
     fn params(&self) -> &'static [Param] {
         ScriptArgs::PARAMS
     }

@@ -28,6 +28,10 @@ impl Module for SetStats {
         "set_stats"
     }
 
+    fn reports_invocation(&self) -> bool {
+        false
+    }
+
     fn params(&self) -> &'static [Param] {
         SetStatsArgs::PARAMS
     }

@@ -57,7 +57,7 @@ module_args! {
         /// Whether a new `home` moves the old one's content (`usermod -m`).
         move_home: bool => .default_bool(false),
         /// The password hash.
-        password: Option<String>,
+        password: Option<String> => .no_log(),
         update_password: UpdatePassword => .default_str("always"),
         /// Whether `state: absent` removes the home and mail spool (`userdel -r`).
         remove: bool => .default_bool(false),

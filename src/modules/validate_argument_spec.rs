@@ -32,6 +32,10 @@ impl Module for ValidateArgumentSpec {
         "validate_argument_spec"
     }
 
+    fn reports_invocation(&self) -> bool {
+        false
+    }
+
     fn params(&self) -> &'static [Param] {
         ValidateArgumentSpecArgs::PARAMS
     }

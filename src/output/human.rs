@@ -125,7 +125,7 @@ impl Human {
     fn dump(&self, result: &HostResult<'_>) -> String {
         let indent = (result.result.contains_key("_ansible_verbose_always") || self.verbosity > 2)
             .then_some(4);
-        let mut cleaned = clean_for(result.action, result.result);
+        let mut cleaned = clean_for(result.action, result.result, self.verbosity);
         if let Json::Object(map) = &mut cleaned {
             for shown_apart in ["warnings", "deprecations"] {
                 map.remove(shown_apart);

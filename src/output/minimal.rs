@@ -12,7 +12,16 @@ use crate::pyjson;
 const COMMAND_MODULES: &[&str] = &["command", "shell", "raw", "script"];
 
 /// The ad hoc reporter, also `stdout_callback = minimal` for playbooks.
-pub struct Minimal;
+pub struct Minimal {
+    verbosity: u8,
+}
+
+impl Minimal {
+    /// A reporter for `verbosity` (`-v` count).
+    pub fn new(verbosity: u8) -> Minimal {
+        Minimal { verbosity }
+    }
+}
 
 impl Reporter for Minimal {
     fn play_start(&self, _play: &PlayStart<'_>) {}
@@ -35,7 +44,7 @@ impl Reporter for Minimal {
             Status::Unreachable => format!(
                 "{} | UNREACHABLE! => {}",
                 result.host,
-                pyjson::dumps(&clean_for(result.action, data), Some(4))
+                pyjson::dumps(&clean_for(result.action, data, self.verbosity), Some(4))
             ),
             Status::Failed if is_command && data.contains_key("rc") => format!(
                 "{} | FAILED | rc={} >>\n{}{}{}\n",
@@ -48,7 +57,7 @@ impl Reporter for Minimal {
             Status::Failed => format!(
                 "{} | FAILED! => {}",
                 result.host,
-                pyjson::dumps(&clean_for(result.action, data), Some(4))
+                pyjson::dumps(&clean_for(result.action, data, self.verbosity), Some(4))
             ),
             Status::Ok | Status::Changed | Status::Skipped
                 if is_command && data.contains_key("rc") =>
@@ -76,7 +85,7 @@ impl Reporter for Minimal {
                 } else {
                     "SUCCESS"
                 },
-                pyjson::dumps(&clean_for(result.action, data), Some(4))
+                pyjson::dumps(&clean_for(result.action, data, self.verbosity), Some(4))
             ),
         };
         let mut out = std::io::stdout().lock();

@@ -151,21 +151,19 @@ pub const NO_LOG_KEY: &str = "_ansible_no_log";
 /// leave it out.
 pub const TRACEBACK_UNAVAILABLE: &str = "(traceback unavailable)";
 
-/// The result as callbacks get it: without Ansible's internal keys (`_ansible_*`,
-/// `invocation`, `diff`) and without `failed`/`skipped`, which the event already says.
-pub fn clean(result: &Map<String, Json>) -> Json {
-    clean_for("", result)
-}
-
-/// The result as the default callback shows it for `action`: `debug` keeps only its
-/// message (or variable), as Ansible's `_clean_results` does.
-pub fn clean_for(action: &str, result: &Map<String, Json>) -> Json {
+/// The result as the default callback shows it for `action` at `verbosity`: without
+/// Ansible's internal keys (`_ansible_*`), `invocation` and `diff` below `-vvv`, and
+/// `failed`/`skipped`, which the event already says; `debug` keeps only its message
+/// (or variable), as Ansible's `_clean_results` does.
+pub fn clean_for(action: &str, result: &Map<String, Json>, verbosity: u8) -> Json {
     let debug = action == "debug";
+    let hidden_below_vvv = |key: &str| verbosity < 3 && matches!(key, "invocation" | "diff");
     let has_msg = result.contains_key("msg");
     let mut cleaned = Map::new();
     for (key, value) in result {
         if key.starts_with("_ansible")
-            || matches!(key.as_str(), "invocation" | "diff" | "failed" | "skipped")
+            || hidden_below_vvv(key)
+            || matches!(key.as_str(), "failed" | "skipped")
             || (key == "exception" && value == TRACEBACK_UNAVAILABLE)
         {
             continue;
