@@ -100,7 +100,9 @@ pub fn reporter(common: &Common, config: &Config) -> Result<Arc<dyn Reporter>, A
     };
     let verbosity = config.verbosity().saturating_add(common.verbose);
     let inner: Arc<dyn Reporter> = match callback {
-        StdoutCallback::Json => Arc::new(JsonReport::new()),
+        StdoutCallback::Json => {
+            Arc::new(JsonReport::new().showing_custom_stats(config.show_custom_stats()))
+        }
         StdoutCallback::Minimal => Arc::new(Minimal::new(verbosity)),
         StdoutCallback::Oneline => Arc::new(Oneline::new(verbosity)),
         StdoutCallback::Default => {
@@ -114,7 +116,8 @@ pub fn reporter(common: &Common, config: &Config) -> Result<Arc<dyn Reporter>, A
                     tty && std::io::stderr().is_terminal(),
                 )
                 .showing(config.display_ok_hosts(), config.display_skipped_hosts())
-                .painting(Palette::named(&|key| config.color(key))),
+                .painting(Palette::named(&|key| config.color(key)))
+                .showing_custom_stats(config.show_custom_stats()),
             )
         }
     };

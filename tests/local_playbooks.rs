@@ -756,3 +756,52 @@ fn invocation_shows_every_argument_but_never_a_secret_one() {
     let (_, out, _) = run(&scratch, &["run", "secret.yml", "-vv"]);
     assert!(!out.contains("\"invocation\""), "only -vvv shows it: {out}");
 }
+
+#[test]
+fn set_stats_are_added_up_and_shown_after_the_recap_when_asked() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "stats.yml",
+        r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - set_stats: {data: {a: 1, l: [1]}}
+    - set_stats: {data: {a: 2, l: [2]}}
+    - set_stats: {data: {mine: x}, per_host: true}
+    - set_stats: {data: {never: 1}}
+      when: false
+"#,
+    );
+    let (_, plain, _) = run(&scratch, &["run", "stats.yml"]);
+    assert!(!plain.contains("CUSTOM STATS"), "{plain}");
+    let show = [("ANSIBLE_SHOW_CUSTOM_STATS", std::path::Path::new("true"))];
+    let output = scratch.bosun_with(&["run", "stats.yml"], &show);
+    let out = stdout(&output);
+    // ansible-playbook 2.19 with ANSIBLE_SHOW_CUSTOM_STATS=1, line for line.
+    let tail: Vec<&str> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("CUSTOM STATS: "))
+        .collect();
+    assert_eq!(
+        tail,
+        [
+            "CUSTOM STATS: ******************************************************************",
+            "\tlocalhost: { \"mine\": \"x\"}",
+            "",
+            "\tRUN: { \"a\": 3, \"l\": [  1,  2 ]}",
+            "",
+        ],
+        "{out}"
+    );
+    let output = scratch.bosun_with(&["run", "stats.yml", "--output", "json"], &show);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("JSON");
+    assert_eq!(
+        doc["custom_stats"],
+        serde_json::json!({"localhost": {"mine": "x"}})
+    );
+    assert_eq!(
+        doc["global_custom_stats"],
+        serde_json::json!({"a": 3, "l": [1, 2]})
+    );
+}

@@ -315,6 +315,11 @@ impl Config {
         self.bool("default.display_skipped_hosts")
     }
 
+    /// `show_custom_stats`: `set_stats`' statistics after the recap.
+    pub fn show_custom_stats(&self) -> bool {
+        self.bool("SHOW_CUSTOM_STATS")
+    }
+
     /// `display_ok_hosts`.
     pub fn display_ok_hosts(&self) -> bool {
         self.bool("default.display_ok_hosts")

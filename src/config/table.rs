@@ -1507,7 +1507,7 @@ pub static SETTINGS: &[Setting] = &[
         env: &["ANSIBLE_SHOW_CUSTOM_STATS"],
         kind: Kind::Bool,
         default: Some("False"),
-        bosun: Use::Ignored,
+        bosun: Use::Used("set_stats' statistics after the recap and in the JSON document"),
     },
     Setting {
         name: "SSH_AGENT",
@@ -1934,7 +1934,7 @@ pub static SETTINGS: &[Setting] = &[
         env: &["ANSIBLE_SHOW_CUSTOM_STATS"],
         kind: Kind::Bool,
         default: Some("False"),
-        bosun: Use::Ignored,
+        bosun: Use::Used("set_stats' statistics after the recap"),
     },
     Setting {
         name: "default.show_per_host_start",

@@ -7,6 +7,7 @@ mod censor;
 mod connect;
 mod connections;
 mod control;
+mod custom_stats;
 mod handlers;
 mod host;
 mod include_vars;
@@ -196,6 +197,8 @@ pub struct Runner {
     options: RunOptions,
     reporter: Arc<dyn Reporter>,
     stats: Mutex<Stats>,
+    /// What `set_stats` gathered.
+    custom_stats: custom_stats::CustomStats,
     /// What each host keeps from play to play.
     memory: host::Memory,
     /// Tasks running in the background (`async` with `poll: 0`).
@@ -223,6 +226,7 @@ impl Runner {
             options,
             reporter,
             stats: Mutex::new(Stats::new()),
+            custom_stats: custom_stats::CustomStats::default(),
             memory: host::Memory::default(),
             jobs: jobs::Jobs::default(),
             stopped: Mutex::new(None),
@@ -400,6 +404,7 @@ impl Runner {
         self.jobs.wait_all().await;
         self.connections.close_all().await;
         let stats = self.stats.lock().map(|s| s.clone()).unwrap_or_default();
+        self.reporter.custom_stats(&self.custom_stats.snapshot());
         self.reporter.recap(&stats);
         let memory = self
             .memory

@@ -34,6 +34,9 @@ impl Runner {
             Err(message) => (Status::Failed, task_failed(message)),
         };
         let notified = take_notifications(&mut result);
+        if matches!(status, Status::Ok | Status::Changed) {
+            self.custom_stats.record(&host.name, &result);
+        }
         if status == Status::Changed
             && let Some(missing) = self.missing_handler(scope, &notified)
         {

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::sync::Mutex;
 
-use serde_json::Value as Json;
+use serde_json::{Map, Value as Json};
 
 use super::{HostResult, PlayStart, Reporter, Stats, Status, TaskStart, clean_for};
 use crate::pyjson;
@@ -23,6 +23,9 @@ pub struct Human {
     /// default callback does).
     pending: Mutex<Option<(String, Option<String>)>>,
     palette: super::Palette,
+    /// `show_custom_stats`: `set_stats`' statistics after the recap.
+    show_custom_stats: bool,
+    custom: Mutex<Map<String, Json>>,
 }
 
 impl Human {
@@ -40,7 +43,37 @@ impl Human {
             show_skipped: true,
             pending: Mutex::new(None),
             palette: super::Palette::default(),
+            show_custom_stats: false,
+            custom: Mutex::new(Map::new()),
         }
+    }
+
+    /// Shows `set_stats`' statistics after the recap (`show_custom_stats`).
+    pub fn showing_custom_stats(mut self, show: bool) -> Human {
+        self.show_custom_stats = show;
+        self
+    }
+
+    /// `CUSTOM STATS:` as Ansible's default callback prints it: each host's, then
+    /// the run's, as JSON on one line.
+    fn print_custom_stats(&self) {
+        let custom = self.custom.lock().map(|c| c.clone()).unwrap_or_default();
+        if !self.show_custom_stats || custom.is_empty() {
+            return;
+        }
+        self.banner("CUSTOM STATS: ");
+        let one_line = |value: &Json| pyjson::dumps(value, Some(1)).replace('\n', "");
+        let mut hosts: Vec<(&String, &Json)> =
+            custom.iter().filter(|(k, _)| *k != "_run").collect();
+        hosts.sort_by(|a, b| a.0.cmp(b.0));
+        for (host, stats) in hosts {
+            self.print(&format!("\t{host}: {}", one_line(stats)));
+        }
+        if let Some(run) = custom.get("_run") {
+            self.print("");
+            self.print(&format!("\tRUN: {}", one_line(run)));
+        }
+        self.print("");
     }
 
     /// Paints with `palette` (`[colors]`) instead of Ansible's default colours.
@@ -373,6 +406,13 @@ impl Reporter for Human {
             ));
         }
         self.print("");
+        self.print_custom_stats();
+    }
+
+    fn custom_stats(&self, custom: &Map<String, Json>) {
+        if let Ok(mut kept) = self.custom.lock() {
+            *kept = custom.clone();
+        }
     }
 }
 

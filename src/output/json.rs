@@ -14,12 +14,21 @@ use super::{HostResult, NO_LOG_KEY, PlayStart, Reporter, Stats, Status, TaskStar
 #[derive(Default)]
 pub struct JsonReport {
     record: Mutex<Record>,
+    /// `show_custom_stats`: `set_stats`' statistics in the document.
+    show_custom_stats: bool,
+    custom: Mutex<Map<String, Json>>,
 }
 
 impl JsonReport {
     /// An empty report.
     pub fn new() -> JsonReport {
         JsonReport::default()
+    }
+
+    /// Puts `set_stats`' statistics in the document (`show_custom_stats`).
+    pub fn showing_custom_stats(mut self, show: bool) -> JsonReport {
+        self.show_custom_stats = show;
+        self
     }
 }
 
@@ -50,17 +59,28 @@ impl Reporter for JsonReport {
 
     fn no_hosts(&self, _message: &str) {}
 
+    fn custom_stats(&self, custom: &Map<String, Json>) {
+        if let Ok(mut kept) = self.custom.lock() {
+            *kept = custom.clone();
+        }
+    }
+
     fn recap(&self, stats: &Stats) {
         let plays: Vec<Json> = self
             .record
             .lock()
             .map(|record| record.plays.iter().map(play_json).collect())
             .unwrap_or_default();
+        let mut custom = match self.show_custom_stats {
+            true => self.custom.lock().map(|c| c.clone()).unwrap_or_default(),
+            false => Map::new(),
+        };
+        let global = custom.remove("_run").unwrap_or_else(|| json!({}));
         let document = json!({
             "plays": plays,
             "stats": serde_json::to_value(stats).unwrap_or(Json::Null),
-            "custom_stats": {},
-            "global_custom_stats": {},
+            "custom_stats": custom,
+            "global_custom_stats": global,
         });
         println!("{}", crate::pyjson::dumps(&document, Some(4)));
     }

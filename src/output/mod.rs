@@ -132,6 +132,9 @@ pub trait Reporter: Send + Sync {
     fn verbose_line(&self, _line: &str) {}
     /// A pattern matched no host, or a play had nothing to do.
     fn no_hosts(&self, message: &str);
+    /// What `set_stats` gathered (by host, `_run` for the whole run), just before
+    /// the recap.
+    fn custom_stats(&self, _custom: &Map<String, Json>) {}
     /// The run ended.
     fn recap(&self, stats: &Stats);
 }

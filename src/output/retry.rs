@@ -85,6 +85,10 @@ impl Reporter for Retry {
         self.inner.no_hosts(message);
     }
 
+    fn custom_stats(&self, custom: &serde_json::Map<String, serde_json::Value>) {
+        self.inner.custom_stats(custom);
+    }
+
     fn recap(&self, stats: &Stats) {
         let playbook = self.playbooks.lock().ok().and_then(|mut p| p.pop_front());
         let mut hosts: Vec<&String> = stats

@@ -63,6 +63,11 @@ impl Reporter for Tee {
         self.second.no_hosts(message);
     }
 
+    fn custom_stats(&self, custom: &serde_json::Map<String, serde_json::Value>) {
+        self.first.custom_stats(custom);
+        self.second.custom_stats(custom);
+    }
+
     fn recap(&self, stats: &Stats) {
         self.first.recap(stats);
         self.second.recap(stats);

@@ -206,6 +206,10 @@ impl Reporter for Timed {
         self.inner.no_hosts(message);
     }
 
+    fn custom_stats(&self, custom: &serde_json::Map<String, serde_json::Value>) {
+        self.inner.custom_stats(custom);
+    }
+
     fn recap(&self, stats: &Stats) {
         self.inner.recap(stats);
         let Ok(mut clock) = self.state.lock() else {
