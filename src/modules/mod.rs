@@ -35,6 +35,7 @@ mod http;
 mod install;
 mod known_hosts;
 mod lineinfile;
+mod mount;
 mod mount_facts;
 mod openpgp;
 mod package;
@@ -254,6 +255,7 @@ static MODULES: &[&dyn Module] = &[
     &contract::Driven(hostname::Hostname),
     &contract::Driven(known_hosts::KnownHosts),
     &contract::Driven(lineinfile::LineInFile),
+    &contract::Driven(mount::Mount),
     &mount_facts::MountFacts,
     &package::Package,
     &package_facts::PackageFacts,

@@ -1,0 +1,157 @@
+//! `mount`, `acl`, `patch` and the other modules of ansible.posix and community.general
+//! that drive the target's own tools, run by the real binary over SSH against a Debian
+//! container with systemd as PID 1 (one container, shared by the tests of this file),
+//! checked there with the tools themselves (`findmnt`, `getfacl`, `cat`).
+
+mod common;
+
+use common::nspawn::SystemdFleet;
+use common::ssh::or_skip;
+
+const MOUNTS: &str = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: a tmpfs
+      mount:
+        path: /mnt/bosun/t
+        src: tmpfs
+        fstype: tmpfs
+        opts: '{{ size }}'
+        state: mounted
+        backup: true
+      register: tmpfs
+    - name: a bind mount
+      ansible.posix.mount: path=/mnt/bosun-b src=/srv/bosun-data fstype=none opts=bind state=mounted
+    - debug: var=tmpfs
+";
+
+/// What the container says about a mount point: its source and options, or `none`.
+fn mounted(fleet: &SystemdFleet, path: &str) -> String {
+    fleet.on_host(
+        0,
+        &format!("findmnt -n -o FSTYPE,OPTIONS --mountpoint {path} || echo none"),
+    )
+}
+
+/// fstab's lines that name `/mnt/bosun`.
+fn fstab(fleet: &SystemdFleet) -> String {
+    fleet.on_host(0, "grep /mnt/bosun /etc/fstab || true")
+}
+
+#[test]
+fn mount_writes_fstab_mounts_remounts_and_unmounts() {
+    let Some(fleet) = or_skip(SystemdFleet::shared()) else {
+        return;
+    };
+    fleet.on_host(0, "mkdir -p /srv/bosun-data && echo hi > /srv/bosun-data/f");
+
+    let out = fleet.play_expecting("mounts.yml", MOUNTS, &["-e", "size=size=1m", "--check"], 2);
+    assert!(out.contains("\"backup_file\": \"\""), "{out}");
+    assert_eq!(
+        mounted(&fleet, "/mnt/bosun/t"),
+        "none",
+        "check mode mounts nothing"
+    );
+    assert_eq!(fstab(&fleet), "", "check mode leaves fstab");
+    assert_eq!(
+        fleet.on_host(0, "ls -d /mnt/bosun 2>&1 || true"),
+        "ls: cannot access '/mnt/bosun': No such file or directory"
+    );
+
+    let out = fleet.play_expecting("mounts.yml", MOUNTS, &["-e", "size=size=1m"], 2);
+    assert!(out.contains("\"opts\": \"size=1m\""), "{out}");
+    assert!(out.contains("\"boot\": \"yes\""), "{out}");
+    assert!(
+        mounted(&fleet, "/mnt/bosun/t").starts_with("tmpfs "),
+        "{out}"
+    );
+    assert!(mounted(&fleet, "/mnt/bosun/t").contains("size=1024k"));
+    assert_eq!(fleet.on_host(0, "cat /mnt/bosun-b/f"), "hi", "bound");
+    assert_eq!(
+        fstab(&fleet),
+        "tmpfs /mnt/bosun/t tmpfs size=1m 0 0\n/srv/bosun-data /mnt/bosun-b none bind 0 0"
+    );
+    fleet.play_expecting("mounts.yml", MOUNTS, &["-e", "size=size=1m"], 0);
+
+    let out = fleet.play_expecting("mounts.yml", MOUNTS, &["-e", "size=size=2m"], 1);
+    assert!(
+        mounted(&fleet, "/mnt/bosun/t").contains("size=2048k"),
+        "remounted: {out}"
+    );
+    let backup = fleet.on_host(0, "grep -l 'size=1m' /etc/fstab.*~");
+    assert!(
+        out.contains(&format!("\"backup_file\": \"{backup}\"")),
+        "{backup}: {out}"
+    );
+    fleet.on_host(0, "rm -f /etc/fstab.*~");
+
+    let unmount = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - mount: path=/mnt/bosun-b state=unmounted
+    - mount: path=/mnt/bosun-e src=tmpfs fstype=tmpfs opts=size=64k state=ephemeral
+";
+    fleet.play_expecting("unmount.yml", unmount, &[], 2);
+    assert_eq!(mounted(&fleet, "/mnt/bosun-b"), "none");
+    assert!(mounted(&fleet, "/mnt/bosun-e").contains("size=64k"));
+    assert!(
+        !fstab(&fleet).contains("bosun-e"),
+        "ephemeral: not in fstab"
+    );
+    assert!(
+        fstab(&fleet).contains("bosun-b"),
+        "unmounted: still in fstab"
+    );
+    fleet.play_expecting("unmount.yml", unmount, &["-e", "x=1"], 1);
+    fleet.on_host(0, "umount /mnt/bosun-e");
+
+    let bad = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - mount: path=/mnt/bosun/bad/deep src=tmpfs fstype=nosuchfs state=mounted
+";
+    fleet.play_fails(
+        "bad.yml",
+        bad,
+        &[],
+        "Error mounting /mnt/bosun/bad/deep: mount: /mnt/bosun/bad/deep: unknown filesystem type 'nosuchfs'",
+    );
+    assert!(!fstab(&fleet).contains("nosuchfs"), "fstab put back");
+    assert_eq!(
+        fleet.on_host(0, "ls /mnt/bosun"),
+        "t",
+        "the directories made are removed"
+    );
+    let missing = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - mount: path=/mnt/bosun/x state=present
+";
+    fleet.play_fails(
+        "missing.yml",
+        missing,
+        &[],
+        "state is present but all of the following are missing: src, fstype",
+    );
+
+    let absent = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - mount: path=/mnt/bosun/t state=absent
+    - mount: path=/mnt/bosun-b state=absent_from_fstab
+";
+    fleet.play_expecting("absent.yml", absent, &[], 2);
+    assert_eq!(fstab(&fleet), "");
+    assert_eq!(mounted(&fleet, "/mnt/bosun/t"), "none");
+    assert_eq!(
+        fleet.on_host(0, "ls -A /mnt/bosun"),
+        "",
+        "the mount point is removed"
+    );
+    fleet.play_expecting("absent.yml", absent, &[], 0);
+}
