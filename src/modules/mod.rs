@@ -2,6 +2,7 @@
 //! [`Connection`]. Each one queries the current state, decides what must change, stops
 //! there in check mode, and otherwise applies only what must change.
 
+mod acl;
 mod apt;
 mod apt_key;
 mod apt_repository;
@@ -47,6 +48,7 @@ pub mod prefetch;
 mod protomatter_debug;
 pub mod reboot;
 mod replace;
+mod run_command;
 mod script;
 mod service;
 mod service_facts;
@@ -228,6 +230,7 @@ static MODULES: &[&dyn Module] = &[
     &contract::Driven(apt::Apt),
     &contract::Driven(apt_key::AptKey),
     &contract::Driven(apt_repository::AptRepository),
+    &contract::Driven(acl::Acl),
     &contract::Driven(assemble::Assemble),
     &assert::Assert,
     &contract::Driven(authorized_key::AuthorizedKey),
