@@ -195,7 +195,10 @@ fn acl_sets_keeps_and_removes_entries() {
     assert!(fleet.on_host(0, file_acl).contains("user:nobody:r--"));
     assert!(
         fleet
-            .on_host(0, "getfacl -d --omit-header /srv/bosun-acl/tree/sub 2>/dev/null")
+            .on_host(
+                0,
+                "getfacl -d --omit-header /srv/bosun-acl/tree/sub 2>/dev/null"
+            )
             .contains("group:daemon:r-x"),
         "recursive default entry"
     );
@@ -250,5 +253,83 @@ fn acl_sets_keeps_and_removes_entries() {
         missing,
         &[],
         "Path not found or not accessible.",
+    );
+}
+
+/// A unified diff that turns `a b c` into `a B c`.
+const FIX: &str = "--- app.conf\n+++ app.conf\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n";
+
+#[test]
+fn patch_applies_once_and_reverts() {
+    let Some(fleet) = or_skip(SystemdFleet::shared()) else {
+        return;
+    };
+    fleet.apt_install(&["patch"]);
+    let control = common::Scratch::new();
+    let fix = control.write("fix.patch", FIX);
+    fleet.on_host(
+        0,
+        &format!(
+            "mkdir -p /srv/bosun-patch && printf 'a\\nb\\nc\\n' > /srv/bosun-patch/app.conf && printf %s '{FIX}' > /srv/bosun-patch/remote.patch"
+        ),
+    );
+    let conf = "cat /srv/bosun-patch/app.conf";
+    let apply = format!(
+        "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - patch: src={} dest=/srv/bosun-patch/app.conf backup=true
+",
+        fix.display()
+    );
+    fleet.play_expecting("apply.yml", &apply, &["--check"], 1);
+    assert_eq!(
+        fleet.on_host(0, conf),
+        "a\nb\nc",
+        "check mode patches nothing"
+    );
+    fleet.play_expecting("apply.yml", &apply, &[], 1);
+    assert_eq!(fleet.on_host(0, conf), "a\nB\nc");
+    assert_eq!(
+        fleet.on_host(0, "cat /srv/bosun-patch/app.conf.~1~"),
+        "a\nb\nc",
+        "patch's numbered backup"
+    );
+    fleet.play_expecting("apply.yml", &apply, &[], 0);
+    assert_eq!(
+        fleet.on_host(0, "ls /srv/bosun-patch"),
+        "app.conf\napp.conf.~1~\nremote.patch",
+        "the uploaded patch is removed"
+    );
+
+    let revert = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - ansible.posix.patch:
+        src: /srv/bosun-patch/remote.patch
+        remote_src: true
+        basedir: /srv/bosun-patch
+        state: absent
+";
+    fleet.play_expecting("revert.yml", revert, &[], 1);
+    assert_eq!(fleet.on_host(0, conf), "a\nb\nc");
+    fleet.play_expecting("revert.yml", revert, &[], 0);
+
+    fleet.on_host(0, "printf 'x\\ny\\n' > /srv/bosun-patch/app.conf");
+    fleet.play_fails("apply.yml", &apply, &["--check"], "1 out of 1 hunk FAILED");
+    assert_eq!(fleet.on_host(0, conf), "x\ny");
+    let missing = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - patch: src=fix.patch
+";
+    fleet.play_fails(
+        "missing.yml",
+        missing,
+        &[],
+        "one of the following is required: dest, basedir",
     );
 }

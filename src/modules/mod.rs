@@ -41,6 +41,7 @@ mod mount_facts;
 mod openpgp;
 mod package;
 mod package_facts;
+mod patch;
 mod pause;
 mod ping;
 mod pip;
@@ -262,6 +263,7 @@ static MODULES: &[&dyn Module] = &[
     &mount_facts::MountFacts,
     &package::Package,
     &package_facts::PackageFacts,
+    &contract::Driven(patch::Patch),
     &pause::Pause,
     &ping::Ping,
     &contract::Driven(pip::Pip),
