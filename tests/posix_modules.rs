@@ -333,3 +333,104 @@ fn patch_applies_once_and_reverts() {
         "one of the following is required: dest, basedir",
     );
 }
+
+const UFW: &str = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: ssh stays open
+      ufw: rule=allow port=22 proto=tcp
+    - name: on, refusing the rest
+      community.general.ufw: state=enabled policy=deny
+    - name: the app, from the inside
+      ufw:
+        rule: allow
+        port: '8080'
+        proto: tcp
+        from_ip: 10.0.0.0/8
+        comment: web app
+";
+
+#[test]
+fn ufw_adds_rules_enables_and_deletes() {
+    // The Docker-capable container has CAP_NET_ADMIN in its own network namespace.
+    let Some(fleet) = or_skip(SystemdFleet::shared_docker()) else {
+        return;
+    };
+    fleet.apt_install(&["ufw"]);
+    let status = "ufw status | head -1";
+    let out = fleet.play_expecting("ufw.yml", UFW, &["--check", "-v"], 3);
+    assert!(
+        out.contains(
+            "--dry-run allow from 10.0.0.0/8 to any port 8080 proto tcp comment 'web app'"
+        ),
+        "{out}"
+    );
+    assert_eq!(fleet.on_host(0, status), "Status: inactive", "check mode");
+    assert_eq!(
+        fleet.on_host(0, "grep -c '^### tuple' /etc/ufw/user.rules || true"),
+        "0"
+    );
+
+    fleet.play_expecting("ufw.yml", UFW, &[], 3);
+    assert_eq!(fleet.on_host(0, status), "Status: active");
+    let rules = fleet.on_host(0, "iptables -S ufw-user-input");
+    assert!(
+        rules.contains("-A ufw-user-input -p tcp -m tcp --dport 22 -j ACCEPT"),
+        "{rules}"
+    );
+    assert!(
+        rules.contains("-A ufw-user-input -s 10.0.0.0/8 -p tcp -m tcp --dport 8080 -j ACCEPT"),
+        "{rules}"
+    );
+    assert!(
+        fleet
+            .on_host(0, "iptables -S INPUT")
+            .contains("-P INPUT DROP")
+    );
+    fleet.play_expecting("ufw.yml", UFW, &[], 0);
+    fleet.play_expecting("ufw.yml", UFW, &["--check"], 0);
+
+    let delete = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - ufw: rule=allow port=8080 proto=tcp from_ip=10.0.0.0/8 delete=true
+";
+    fleet.play_expecting("delete.yml", delete, &[], 1);
+    assert!(
+        !fleet
+            .on_host(0, "iptables -S ufw-user-input")
+            .contains("8080")
+    );
+    fleet.play_expecting("delete.yml", delete, &[], 0);
+
+    let bad = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - ufw: rule=allow port=bogus
+";
+    fleet.play_fails("bad.yml", bad, &[], "ERROR: Bad port 'bogus'");
+    let no_direction = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - ufw: rule=allow interface=eth0
+";
+    fleet.play_fails(
+        "nodir.yml",
+        no_direction,
+        &[],
+        "missing parameter(s) required by 'interface': direction",
+    );
+
+    let reset = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - ufw: state=reset
+";
+    fleet.play_expecting("reset.yml", reset, &[], 1);
+    assert_eq!(fleet.on_host(0, status), "Status: inactive");
+}

@@ -63,6 +63,7 @@ mod tempfile;
 mod template;
 mod textfile;
 pub mod typed;
+mod ufw;
 mod unarchive;
 mod uri;
 mod user;
@@ -280,6 +281,7 @@ static MODULES: &[&dyn Module] = &[
     &contract::Driven(systemd_service::SystemdService),
     &tempfile::Tempfile,
     &contract::Driven(template::TemplateModule),
+    &ufw::Ufw,
     &unarchive::Unarchive,
     &uri::Uri,
     &contract::Driven(user::User),
