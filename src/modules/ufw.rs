@@ -11,9 +11,10 @@ use async_trait::async_trait;
 use regex::Regex;
 use serde_json::json;
 
+use super::run_command::{Ran, run_tools};
 use super::typed::{Rules, TypedArgs, arg_enum, module_args};
 use super::{Args, Module, ModuleContext, ModuleError, Outcome, Param};
-use crate::connection::{Command, quote};
+use crate::connection::quote;
 
 /// Manages ufw.
 pub struct Ufw;
@@ -179,7 +180,7 @@ struct Step {
 }
 
 /// Where `ufw` and `grep` are on the target (as Ansible shows them in `commands`;
-/// scripts run them as `$U` and `$G`, which [`PRELUDE`] sets).
+/// scripts run them as `$U` and `$G`).
 struct Tools {
     ufw: String,
     grep: String,
@@ -238,62 +239,23 @@ const RULE_FILES: [&str; 6] = [
     "/var/lib/ufw/user6.rules",
 ];
 
-/// Exit status of a script that did not find a tool.
-const NO_TOOL: i32 = 101;
-
-/// Finds the tools (`$U`, `$G`) as `get_bin_path(..., required=True)` does and
-/// prints where they are; defines `run`, which prints a command's exit status, output
-/// and error apart (in the C locale, as the module's commands run).
-const PRELUDE: &str = "for t in ufw grep; do command -v $t >/dev/null || { printf 'Failed to find required executable \"%s\" in paths: %s' $t \"$PATH\" >&2; exit 101; }; done; \
-     U=$(command -v ufw); G=$(command -v grep); printf '%s\\n%s\\n' \"$U\" \"$G\"; \
-     o=$(mktemp) && e=$(mktemp) || exit 1; trap 'rm -f \"$o\" \"$e\"' EXIT; \
-     run() { LANG=C \"$@\" >\"$o\" 2>\"$e\"; rc=$?; printf '\\003%s\\n' $rc; cat \"$o\"; printf '\\004'; cat \"$e\"; return $rc; }; ";
-
-/// What one command did.
-#[derive(Debug, Default, Clone)]
-struct Ran {
-    rc: i32,
-    stdout: String,
-    stderr: String,
-}
-
 /// Runs `steps` (the tools found first) until one fails that must not: where the
 /// tools are and what each step that ran did.
 async fn run_steps(
     ctx: &ModuleContext<'_>,
     steps: &[&Step],
 ) -> Result<(Tools, Vec<Ran>), ModuleError> {
-    let mut script = PRELUDE.to_string();
-    for step in steps {
-        let stop = if step.ignore_error { "" } else { " || exit 0" };
-        script.push_str(&format!("run {}{stop}; ", step.script));
-    }
-    let out = ctx.conn.exec(&Command::new(script)).await?;
-    if out.rc == NO_TOOL {
-        return Err(ModuleError::Failed(out.stderr_text()));
-    }
-    let stdout = out.stdout_text();
-    let mut lines = stdout.splitn(3, '\n');
-    let tools = Tools {
-        ufw: lines.next().unwrap_or("ufw").to_string(),
-        grep: lines.next().unwrap_or("grep").to_string(),
-    };
-    let ran = lines
-        .next()
-        .unwrap_or("")
-        .split('\u{3}')
-        .skip(1)
-        .map(|record| {
-            let (rc, rest) = record.split_once('\n').unwrap_or((record, ""));
-            let (stdout, stderr) = rest.split_once('\u{4}').unwrap_or((rest, ""));
-            Ran {
-                rc: rc.trim().parse().unwrap_or(-1),
-                stdout: stdout.to_string(),
-                stderr: stderr.to_string(),
-            }
+    let body: String = steps
+        .iter()
+        .map(|step| {
+            let stop = if step.ignore_error { "" } else { " || exit 0" };
+            format!("run {}{stop}; ", step.script)
         })
         .collect();
-    Ok((tools, ran))
+    let (paths, ran) = run_tools(ctx, &[("U", "ufw"), ("G", "grep")], &body).await?;
+    let [ufw, grep] = <[String; 2]>::try_from(paths)
+        .map_err(|_| ModuleError::Failed("ufw and grep not found".into()))?;
+    Ok((Tools { ufw, grep }, ran))
 }
 
 /// The module's failure: the command's error (or output), with the commands so far.
