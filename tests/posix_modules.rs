@@ -434,3 +434,83 @@ fn ufw_adds_rules_enables_and_deletes() {
     fleet.play_expecting("reset.yml", reset, &[], 1);
     assert_eq!(fleet.on_host(0, status), "Status: inactive");
 }
+
+const IPTABLES: &str = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: the web port, new connections
+      iptables:
+        chain: INPUT
+        protocol: tcp
+        destination_port: '8081'
+        ctstate: [NEW]
+        jump: ACCEPT
+        comment: bosun web
+    - name: a chain of our own
+      ansible.builtin.iptables: chain=BOSUN-TEST chain_management=true
+    - name: nothing forwarded
+      iptables: chain=FORWARD policy=DROP
+";
+
+#[test]
+fn iptables_appends_creates_and_sets_policy() {
+    let Some(fleet) = or_skip(SystemdFleet::shared_docker()) else {
+        return;
+    };
+    fleet.apt_install(&["iptables"]);
+    let rule = "-A INPUT -p tcp -m tcp --dport 8081 -m conntrack --ctstate NEW -m comment --comment \"bosun web\" -j ACCEPT";
+    let rules = "iptables -S";
+    let before = fleet.on_host(0, rules);
+    fleet.play_expecting("iptables.yml", IPTABLES, &["--check"], 3);
+    assert_eq!(fleet.on_host(0, rules), before, "check mode");
+
+    fleet.play_expecting("iptables.yml", IPTABLES, &[], 3);
+    let after = fleet.on_host(0, rules);
+    assert!(after.contains(rule), "{after}");
+    assert!(after.contains("-N BOSUN-TEST"), "{after}");
+    assert!(after.contains("-P FORWARD DROP"), "{after}");
+    fleet.play_expecting("iptables.yml", IPTABLES, &[], 0);
+    assert_eq!(
+        fleet.on_host(0, &format!("{rules} | grep -c 8081")),
+        "1",
+        "appended once"
+    );
+
+    let undo = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - iptables: chain=INPUT protocol=tcp destination_port=8081 ctstate=NEW jump=ACCEPT comment='bosun web' state=absent
+    - iptables: chain=BOSUN-TEST chain_management=true state=absent
+    - iptables: chain=FORWARD policy=ACCEPT
+";
+    fleet.play_expecting("undo.yml", undo, &[], 3);
+    assert_eq!(fleet.on_host(0, rules), before);
+    fleet.play_expecting("undo.yml", undo, &[], 0);
+
+    let bad = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - iptables: chain=INPUT jump=NOSUCHTARGET
+";
+    fleet.play_fails(
+        "bad.yml",
+        bad,
+        &[],
+        "\"cmd\": \"/usr/sbin/iptables -t filter -A INPUT -j NOSUCHTARGET\"",
+    );
+    let no_chain = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - iptables: protocol=tcp
+";
+    fleet.play_fails(
+        "nochain.yml",
+        no_chain,
+        &[],
+        "flush is False but all of the following are missing: chain",
+    );
+}

@@ -34,6 +34,7 @@ mod git;
 mod hostname;
 mod http;
 mod install;
+mod iptables;
 mod known_hosts;
 mod lineinfile;
 mod mount;
@@ -258,6 +259,7 @@ static MODULES: &[&dyn Module] = &[
     &contract::Driven(get_url::GetUrl),
     &contract::Driven(getent::Getent),
     &contract::Driven(hostname::Hostname),
+    &contract::Driven(iptables::Iptables),
     &contract::Driven(known_hosts::KnownHosts),
     &contract::Driven(lineinfile::LineInFile),
     &contract::Driven(mount::Mount),
