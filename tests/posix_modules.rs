@@ -514,3 +514,49 @@ fn iptables_appends_creates_and_sets_policy() {
         "flush is False but all of the following are missing: chain",
     );
 }
+
+#[test]
+fn firewalld_without_firewalld_fails_only_when_it_runs() {
+    let Some(fleet) = or_skip(SystemdFleet::shared()) else {
+        return;
+    };
+    let play = |when: &str| {
+        format!(
+            "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - ansible.posix.firewalld:
+        service: https
+        zone: public
+        permanent: true
+        state: enabled
+      when: {when}
+    - debug: msg=after
+"
+        )
+    };
+    fleet.play_expecting("skipped.yml", &play("false"), &[], 0);
+    let out = fleet.play_fails(
+        "firewalld.yml",
+        &play("true"),
+        &[],
+        "firewalld is not installed on this host: firewall-cmd was not found, so service https enabled in zone public, permanent cannot be set",
+    );
+    assert!(
+        !out.contains("after"),
+        "the play stops at the failure: {out}"
+    );
+    let bad = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - firewalld: service=https port=443/tcp state=enabled
+";
+    fleet.play_fails(
+        "bad.yml",
+        bad,
+        &[],
+        "parameters are mutually exclusive: icmp_block|",
+    );
+}

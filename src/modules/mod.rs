@@ -28,6 +28,7 @@ mod fetch;
 mod file;
 pub mod fileops;
 mod find;
+mod firewalld;
 mod get_url;
 mod getent;
 mod git;
@@ -255,6 +256,7 @@ static MODULES: &[&dyn Module] = &[
     &fetch::Fetch,
     &contract::Driven(file::File),
     &contract::Driven(find::Find),
+    &firewalld::Firewalld,
     &contract::Driven(git::Git),
     &contract::Driven(get_url::GetUrl),
     &contract::Driven(getent::Getent),
