@@ -560,3 +560,82 @@ fn firewalld_without_firewalld_fails_only_when_it_runs() {
         "parameters are mutually exclusive: icmp_block|",
     );
 }
+
+#[test]
+fn synchronize_pushes_and_pulls_with_rsync_over_ssh() {
+    let Some(fleet) = or_skip(SystemdFleet::shared()) else {
+        return;
+    };
+    if std::process::Command::new("rsync")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: rsync is not installed on the control node");
+        return;
+    }
+    fleet.apt_install(&["rsync"]);
+    let control = common::Scratch::new();
+    control.write("site/index.html", "<h1>hi</h1>\n");
+    control.write("site/css/main.css", "body {}\n");
+    let push = format!(
+        "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - ansible.posix.synchronize:
+        src: {}/site/
+        dest: /srv/bosun-sync
+        delete: true
+",
+        control.path().display()
+    );
+    let tree = "cd /srv/bosun-sync 2>/dev/null && find . -type f | sort | xargs cat";
+    fleet.play_expecting("push.yml", &push, &["--check"], 1);
+    assert_eq!(
+        fleet.on_host(0, &format!("{tree} || echo none")),
+        "none",
+        "check mode"
+    );
+    fleet.play_expecting("push.yml", &push, &[], 1);
+    assert_eq!(fleet.on_host(0, tree), "body {}\n<h1>hi</h1>");
+    fleet.play_expecting("push.yml", &push, &[], 0);
+
+    fleet.on_host(
+        0,
+        "echo stale > /srv/bosun-sync/old.txt && echo changed > /srv/bosun-sync/index.html",
+    );
+    let out = fleet.play_expecting("push.yml", &push, &["--diff"], 1);
+    assert!(
+        out.contains("index.html"),
+        "rsync's itemized lines as the diff: {out}"
+    );
+    assert_eq!(
+        fleet.on_host(0, tree),
+        "body {}\n<h1>hi</h1>",
+        "old.txt deleted, index.html restored"
+    );
+
+    let pull = format!(
+        "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - synchronize: mode=pull src=/srv/bosun-sync/css/ dest={}/pulled/
+",
+        control.path().display()
+    );
+    fleet.play_expecting("pull.yml", &pull, &[], 1);
+    assert_eq!(control.read("pulled/main.css"), "body {}\n");
+
+    let missing = format!(
+        "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - synchronize: src={}/nothing/ dest=/srv/bosun-sync-x
+",
+        control.path().display()
+    );
+    fleet.play_fails("missing.yml", &missing, &[], "change_dir");
+}

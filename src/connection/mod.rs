@@ -120,6 +120,18 @@ pub trait Connection: Send + Sync {
         true
     }
 
+    /// How an SSH connection reaches the target, for actions that open their own
+    /// transport from the control node (`synchronize`'s rsync over `ssh`); `None`
+    /// for a local connection.
+    fn ssh_target(&self) -> Option<&SshTarget> {
+        None
+    }
+
+    /// The escalation commands run under (`become`), when they do.
+    fn become_spec(&self) -> Option<&BecomeSpec> {
+        None
+    }
+
     /// Stops the command running on the target, with what it started (a task's
     /// `timeout`, Ctrl-C, SIGTERM); close the connection afterwards.
     async fn interrupt(&self) {}

@@ -59,6 +59,7 @@ mod set_stats;
 mod setup;
 mod slurp;
 mod stat;
+mod synchronize;
 mod sysctl;
 mod systemd_service;
 mod tempfile;
@@ -280,6 +281,7 @@ static MODULES: &[&dyn Module] = &[
     &setup::Setup,
     &contract::Driven(slurp::Slurp),
     &contract::Driven(stat::Stat),
+    &synchronize::Synchronize,
     &contract::Driven(sysctl::Sysctl),
     &contract::Alias("systemd", contract::Driven(systemd_service::SystemdService)),
     &contract::Driven(systemd_service::SystemdService),
