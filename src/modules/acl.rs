@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use super::contract::{Decision, StateModule};
+use super::run_command::{failed, run_tools};
 use super::typed::{arg_enum, module_args};
 use super::{ModuleError, Outcome, Target};
 use crate::connection::{Command, quote};
@@ -248,50 +249,6 @@ fn acl_lines(output: &str) -> Vec<String> {
     lines
 }
 
-/// Exit status of the query when the path does not exist.
-const NO_PATH: i32 = 100;
-/// Exit status of the query when `setfacl` or `getfacl` is missing.
-const NO_TOOL: i32 = 101;
-
-/// Finds `setfacl` and `getfacl` as `get_bin_path(..., required=True)` does, into
-/// `$S` and `$G`, and prints where they are.
-const FIND_TOOLS: &str = "S=$(command -v setfacl) || { printf 'Failed to find required executable \"setfacl\" in paths: %s' \"$PATH\" >&2; exit 101; }; \
-     G=$(command -v getfacl) || { printf 'Failed to find required executable \"getfacl\" in paths: %s' \"$PATH\" >&2; exit 101; }; \
-     printf '%s\\n%s\\n' \"$S\" \"$G\"; ";
-
-/// Separates what `setfacl` printed from the ACL.
-const ACL_MARKER: &str = "\u{3}acl\n";
-
-/// [`ACL_MARKER`] as `printf` writes it.
-const PRINT_MARKER: &str = "printf '\\003acl\\n'; ";
-
-/// What a script run after [`FIND_TOOLS`] printed: where `setfacl` and `getfacl`
-/// are, what `setfacl` printed, and the ACL when `getfacl` ran.
-struct Printed<'a> {
-    setfacl: &'a str,
-    getfacl: &'a str,
-    set: &'a str,
-    acl: Option<&'a str>,
-}
-
-impl<'a> Printed<'a> {
-    fn read(stdout: &'a str) -> Printed<'a> {
-        let mut parts = stdout.splitn(3, '\n');
-        let (setfacl, getfacl) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-        let rest = parts.next().unwrap_or("");
-        let (set, acl) = match rest.split_once(ACL_MARKER) {
-            Some((set, acl)) => (set, Some(acl)),
-            None => (rest, None),
-        };
-        Printed {
-            setfacl,
-            getfacl,
-            set,
-            acl,
-        }
-    }
-}
-
 /// What the query found.
 #[derive(Debug)]
 pub struct Found {
@@ -308,38 +265,43 @@ fn shows_default(args: &AclArgs, wanted: Option<&Wanted>) -> bool {
     wanted.map_or(args.default, |w| w.default)
 }
 
-/// Runs `prelude`, finds the tools, runs `setfacl` with `set` (failing on its failure
-/// when asked), then `getfacl` with `get`: what `setfacl` printed and the ACL; `None`
-/// when the prelude found no path.
+/// Runs `prelude`, then `setfacl` with `set` (failing on its failure when asked),
+/// then `getfacl` with `get`, with the tools found first: what `setfacl` printed and
+/// the ACL; `None` when the prelude stopped (no path).
 async fn run_then_get(
     on: &Target<'_>,
     prelude: &str,
     set: Option<(&[String], bool)>,
     get: &[String],
 ) -> Result<Option<(String, Vec<String>)>, ModuleError> {
-    let mut script = format!("{prelude}{FIND_TOOLS}");
+    let mut body = prelude.to_string();
     if let Some((words, checked)) = set {
-        script.push_str(&shell("\"$S\"", words));
-        script.push_str(if checked { " || exit $?; " } else { "; " });
+        body.push_str(&format!("run {}", shell("\"$S\"", words)));
+        body.push_str(if checked { " || exit 0; " } else { "; " });
     }
-    script.push_str(&format!("{PRINT_MARKER}{}", shell("\"$G\"", get)));
-    let out = on.conn.exec(&Command::new(script)).await?;
-    let stdout = out.stdout_text();
-    let printed = Printed::read(&stdout);
-    match (out.rc, printed.acl, set) {
-        (NO_PATH, _, _) => Ok(None),
-        (NO_TOOL, _, _) => Err(ModuleError::Failed(out.stderr_text())),
-        (0, Some(acl), _) => Ok(Some((printed.set.to_string(), acl_lines(acl)))),
-        (_, None, Some((words, _))) => Err(super::run_command::failed(
-            &shell(printed.setfacl, words),
-            &out,
-            printed.set,
-        )),
-        (_, acl, _) => Err(super::run_command::failed(
-            &shell(printed.getfacl, get),
-            &out,
-            acl.unwrap_or(""),
-        )),
+    body.push_str(&format!("run {}", shell("\"$G\"", get)));
+    let tools = [("S", "setfacl"), ("G", "getfacl")];
+    let (paths, ran) = run_tools(on, &tools, &body).await?;
+    let program = |i: usize| paths.get(i).map_or(tools[i].1, String::as_str);
+    let (set_ran, get_ran) = match set {
+        Some(_) => (ran.first(), ran.get(1)),
+        None => (None, ran.first()),
+    };
+    if ran.is_empty() {
+        return Ok(None);
+    }
+    if let (Some((words, true)), Some(done)) = (set, set_ran)
+        && done.rc != 0
+    {
+        return Err(failed(&shell(program(0), words), done));
+    }
+    match get_ran {
+        Some(acl) if acl.rc == 0 => Ok(Some((
+            set_ran.map(|r| r.stdout.clone()).unwrap_or_default(),
+            acl_lines(&acl.stdout),
+        ))),
+        Some(acl) => Err(failed(&shell(program(1), get), acl)),
+        None => Err(ModuleError::Failed("getfacl did not run".into())),
     }
 }
 
@@ -352,7 +314,7 @@ impl StateModule for Acl {
     type Plan = Vec<String>;
 
     async fn query(&self, on: &Target<'_>, args: &AclArgs) -> Result<Found, ModuleError> {
-        let exists = format!("[ -e {} ] || exit {NO_PATH}; ", quote(&args.path));
+        let exists = format!("[ -e {} ] || exit 0; ", quote(&args.path));
         let missing = Found {
             exists: false,
             test: Vec::new(),
@@ -360,9 +322,10 @@ impl StateModule for Acl {
         };
         // Invalid arguments fail in `decide`, after the path is known to exist.
         let Ok(wanted) = wanted(args) else {
-            let out = on.conn.exec(&Command::new(exists)).await?;
+            let probe = format!("[ -e {} ]", quote(&args.path));
+            let out = on.conn.exec(&Command::new(probe)).await?;
             return Ok(Found {
-                exists: out.rc != NO_PATH,
+                exists: out.rc == 0,
                 ..missing
             });
         };

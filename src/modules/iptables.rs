@@ -484,11 +484,7 @@ impl StateModule for Iptables {
             let version = ran.get(i * per).cloned().unwrap_or_default();
             if version.rc != 0 {
                 let cmd = shown(&program, &["--version".to_string()]);
-                return Err(super::run_command::failed(
-                    &cmd,
-                    &to_output(&version),
-                    &version.stdout,
-                ));
+                return Err(super::run_command::failed(&cmd, &version));
             }
             let words = version
                 .stdout
@@ -505,11 +501,7 @@ impl StateModule for Iptables {
                 && listed.rc != 0
             {
                 let cmd = shown(&program, words);
-                return Err(super::run_command::failed(
-                    &cmd,
-                    &to_output(listed),
-                    &listed.stdout,
-                ));
+                return Err(super::run_command::failed(&cmd, listed));
             }
             looks.push(Look {
                 program,
@@ -604,23 +596,10 @@ impl StateModule for Iptables {
         for (change, result) in changes.iter().zip(&ran) {
             if result.rc != 0 {
                 let cmd = shown(&change.program, &change.words);
-                return Err(super::run_command::failed(
-                    &cmd,
-                    &to_output(result),
-                    &result.stdout,
-                ));
+                return Err(super::run_command::failed(&cmd, result));
             }
         }
         Ok(Outcome::new())
-    }
-}
-
-/// A recorded command's output in the shape [`super::run_command::failed`] reads.
-fn to_output(ran: &Ran) -> crate::connection::CommandOutput {
-    crate::connection::CommandOutput {
-        rc: ran.rc,
-        stdout: ran.stdout.clone().into_bytes(),
-        stderr: ran.stderr.clone().into_bytes(),
     }
 }
 
