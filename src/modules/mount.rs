@@ -364,10 +364,9 @@ async fn read_state(
     if prepare {
         let f = quote(args.fstab());
         let dir = quote(super::fileops::parent_dir(args.fstab()));
+        // When fstab cannot be made, the probe stops before its first section.
         probe.push_str(&format!(
-            "[ -e {f} ] || {{ mkdir -p -- {dir} && : >> {f}; }} || \
-             {{ echo 'Failed to open {} due to permission issue' >&2; exit 3; }}; ",
-            args.fstab().replace('\'', "")
+            "[ -e {f} ] || {{ mkdir -p -- {dir} && : >> {f}; }} || exit 3; "
         ));
     }
     probe.push_str(&format!(
@@ -380,7 +379,7 @@ async fn read_state(
     }
     let (fstab, probed) =
         textfile::read_with(on, args.fstab(), textfile::Codec::Utf8, Some(&probe)).await?;
-    if probe.starts_with("[ -e") && !probed.contains(SECTION) {
+    if prepare && !probed.contains(SECTION) {
         return Err(ModuleError::Failed(format!(
             "Failed to open {} due to permission issue",
             args.fstab()
