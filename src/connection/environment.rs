@@ -46,6 +46,14 @@ impl Connection for WithEnvironment {
         self.inner.get(path).await
     }
 
+    fn ssh_target(&self) -> Option<&super::SshTarget> {
+        self.inner.ssh_target()
+    }
+
+    fn become_spec(&self) -> Option<&super::BecomeSpec> {
+        self.inner.become_spec()
+    }
+
     fn takes_stdin(&self) -> bool {
         self.inner.takes_stdin()
     }

@@ -107,6 +107,14 @@ impl Connection for Become {
         endpoint
     }
 
+    fn ssh_target(&self) -> Option<&super::SshTarget> {
+        self.inner.ssh_target()
+    }
+
+    fn become_spec(&self) -> Option<&BecomeSpec> {
+        Some(&self.spec)
+    }
+
     async fn interrupt(&self) {
         self.inner.interrupt().await;
     }

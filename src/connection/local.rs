@@ -123,6 +123,14 @@ impl Connection for LocalConnection {
             .map_err(io_error(format!("cannot read {path}")))
     }
 
+    fn ssh_target(&self) -> Option<&super::SshTarget> {
+        None
+    }
+
+    fn become_spec(&self) -> Option<&super::BecomeSpec> {
+        None
+    }
+
     fn endpoint(&self) -> super::Endpoint {
         super::Endpoint {
             address: None,

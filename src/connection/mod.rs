@@ -138,6 +138,14 @@ pub trait Connection: Send + Sync {
     /// Where this connection goes and as whom.
     fn endpoint(&self) -> Endpoint;
 
+    /// How an SSH connection reaches the target, for actions that open their own
+    /// transport from the control node (`synchronize`'s rsync over `ssh`); `None`
+    /// for a local connection. Wrappers pass it on (no default, so none forgets).
+    fn ssh_target(&self) -> Option<&SshTarget>;
+
+    /// The escalation commands run under (`become`), when they do.
+    fn become_spec(&self) -> Option<&BecomeSpec>;
+
     /// Stops the command running on the target, with what it started (a task's
     /// `timeout`, Ctrl-C, SIGTERM); close the connection afterwards.
     async fn interrupt(&self) {}

@@ -229,6 +229,14 @@ fn unreachable(message: &str) -> ConnectionError {
 
 #[async_trait]
 impl Connection for SshConnection {
+    fn ssh_target(&self) -> Option<&SshTarget> {
+        Some(&self.target)
+    }
+
+    fn become_spec(&self) -> Option<&super::BecomeSpec> {
+        None
+    }
+
     async fn exec(&self, command: &Command) -> Result<CommandOutput, ConnectionError> {
         let script = command.full_script();
         self.run_with_stdin(&script, command.stdin.as_deref()).await

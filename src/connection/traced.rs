@@ -88,6 +88,14 @@ impl Connection for Traced {
         self.inner.endpoint()
     }
 
+    fn ssh_target(&self) -> Option<&super::SshTarget> {
+        self.inner.ssh_target()
+    }
+
+    fn become_spec(&self) -> Option<&super::BecomeSpec> {
+        self.inner.become_spec()
+    }
+
     async fn interrupt(&self) {
         self.inner.interrupt().await;
     }

@@ -2,6 +2,7 @@
 //! [`Connection`]. Each one queries the current state, decides what must change, stops
 //! there in check mode, and otherwise applies only what must change.
 
+mod acl;
 mod apt;
 mod apt_key;
 mod apt_repository;
@@ -27,18 +28,22 @@ mod fetch;
 mod file;
 pub mod fileops;
 mod find;
+mod firewalld;
 mod get_url;
 mod getent;
 mod git;
 mod hostname;
 mod http;
 mod install;
+mod iptables;
 mod known_hosts;
 mod lineinfile;
+mod mount;
 mod mount_facts;
 mod openpgp;
 mod package;
 mod package_facts;
+mod patch;
 mod pause;
 mod ping;
 mod pip;
@@ -46,6 +51,7 @@ pub mod prefetch;
 mod protomatter_debug;
 pub mod reboot;
 mod replace;
+mod run_command;
 mod script;
 mod service;
 mod service_facts;
@@ -53,12 +59,14 @@ mod set_stats;
 mod setup;
 mod slurp;
 mod stat;
+mod synchronize;
 mod sysctl;
 mod systemd_service;
 mod tempfile;
 mod template;
 mod textfile;
 pub mod typed;
+mod ufw;
 mod unarchive;
 mod uri;
 mod user;
@@ -234,6 +242,7 @@ static MODULES: &[&dyn Module] = &[
     &contract::Driven(apt::Apt),
     &contract::Driven(apt_key::AptKey),
     &contract::Driven(apt_repository::AptRepository),
+    &contract::Driven(acl::Acl),
     &contract::Driven(assemble::Assemble),
     &assert::Assert,
     &contract::Driven(authorized_key::AuthorizedKey),
@@ -255,15 +264,19 @@ static MODULES: &[&dyn Module] = &[
     &fetch::Fetch,
     &contract::Driven(file::File),
     &contract::Driven(find::Find),
+    &firewalld::Firewalld,
     &contract::Driven(git::Git),
     &contract::Driven(get_url::GetUrl),
     &contract::Driven(getent::Getent),
     &contract::Driven(hostname::Hostname),
+    &contract::Driven(iptables::Iptables),
     &contract::Driven(known_hosts::KnownHosts),
     &contract::Driven(lineinfile::LineInFile),
+    &contract::Driven(mount::Mount),
     &mount_facts::MountFacts,
     &package::Package,
     &package_facts::PackageFacts,
+    &contract::Driven(patch::Patch),
     &pause::Pause,
     &ping::Ping,
     &contract::Driven(pip::Pip),
@@ -275,11 +288,13 @@ static MODULES: &[&dyn Module] = &[
     &setup::Setup,
     &contract::Driven(slurp::Slurp),
     &contract::Driven(stat::Stat),
+    &synchronize::Synchronize,
     &contract::Driven(sysctl::Sysctl),
     &contract::Alias("systemd", contract::Driven(systemd_service::SystemdService)),
     &contract::Driven(systemd_service::SystemdService),
     &tempfile::Tempfile,
     &contract::Driven(template::TemplateModule),
+    &ufw::Ufw,
     &unarchive::Unarchive,
     &uri::Uri,
     &contract::Driven(user::User),
