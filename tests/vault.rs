@@ -374,3 +374,75 @@ fn an_inline_value_that_cannot_be_decrypted_names_its_line_when_used() {
     assert!(text.contains("!vault value at play.yml:5:7"), "{text}");
     assert!(text.contains("no vault secrets found"), "{text}");
 }
+
+#[test]
+fn a_vaulted_inventory_role_and_connection_variable_reach_a_real_ssh_host() {
+    let Some(fleet) = common::ssh::or_skip(common::ssh::NetnsFleet::up(1)) else {
+        return;
+    };
+    let scratch = Scratch::new();
+    write_password(&scratch);
+    let encrypt = |file: &str| {
+        let out = scratch.bosun(&["vault", "encrypt", "--vault-password-file", "pw", file]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    };
+    // The whole INI inventory is encrypted, and the login user comes from an inline
+    // !vault value in host_vars beside it.
+    let host = fleet.hosts()[0].name.clone();
+    let inventory = fleet.inventory().replace(" ansible_user=root", "");
+    scratch.write(
+        "inv/hosts",
+        &format!("{inventory}\n[all:vars]\ninv_secret=inv-{SECRET}\n"),
+    );
+    encrypt("inv/hosts");
+    let user = scratch.bosun(&[
+        "vault",
+        "encrypt_string",
+        "--vault-password-file",
+        "pw",
+        "root",
+    ]);
+    assert!(user.status.success(), "{}", stderr(&user));
+    scratch.write(
+        &format!("inv/host_vars/{host}.yml"),
+        &format!("ansible_user: {}", stdout(&user).replace('\n', "\n  ")),
+    );
+    scratch.write(
+        "roles/r/vars/main.yml",
+        &format!("role_secret: role-{SECRET}\n"),
+    );
+    encrypt("roles/r/vars/main.yml");
+    scratch.write(
+        "roles/r/tasks/main.yml",
+        "- copy: {content: \"{{ role_secret }} {{ inv_secret }}\\n\", dest: /tmp/bosun-vault-ssh, mode: \"0600\"}\n",
+    );
+    scratch.write(
+        "site.yml",
+        "- hosts: all\n  gather_facts: false\n  roles: [r]\n",
+    );
+    let home = [("HOME", fleet.home())];
+    let args = [
+        "run",
+        "-i",
+        "inv",
+        "--vault-password-file",
+        "pw",
+        "site.yml",
+        "-v",
+    ];
+    let out = scratch.bosun_with(&args, &home);
+    let shown = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(out.status.success(), "{shown}");
+    assert!(!shown.contains(SECRET), "{shown}");
+    let on_target = fleet.ssh(
+        0,
+        "stat -c %a /tmp/bosun-vault-ssh; cat /tmp/bosun-vault-ssh",
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&on_target.stdout),
+        format!("600\nrole-{SECRET} inv-{SECRET}\n")
+    );
+    assert!(fleet.log(0).contains("Accepted publickey for root"));
+    let again = scratch.bosun_with(&args, &home);
+    assert!(stdout(&again).contains("changed=0"), "{}", stdout(&again));
+}
