@@ -446,3 +446,55 @@ fn a_vaulted_inventory_role_and_connection_variable_reach_a_real_ssh_host() {
     let again = scratch.bosun_with(&args, &home);
     assert!(stdout(&again).contains("changed=0"), "{}", stdout(&again));
 }
+
+#[test]
+fn encrypt_string_asks_at_the_terminal_for_the_password_name_and_string() {
+    use std::io::Write;
+    let scratch = Scratch::new();
+    let bosun = assert_cmd::cargo::cargo_bin("bosun");
+    let command = format!(
+        "{} vault encrypt_string -J --prompt --output out.yml",
+        bosun.display()
+    );
+    let mut child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(scratch.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("script runs");
+    let mut input = child.stdin.take().expect("stdin");
+    for line in [PASSWORD, PASSWORD, "db_password", SECRET] {
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        writeln!(input, "{line}").expect("typed");
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    drop(input);
+    let output = child.wait_with_output().expect("finished");
+    let shown = String::from_utf8_lossy(&output.stdout).replace('\r', "");
+    for prompt in [
+        "New Vault password: ",
+        "Confirm New Vault password: ",
+        "Variable name (enter for no name): ",
+        "String to encrypt (hidden): ",
+    ] {
+        assert!(shown.contains(prompt), "{prompt}: {shown}");
+    }
+    assert!(
+        !shown.contains(SECRET) && !shown.contains(PASSWORD),
+        "{shown}"
+    );
+    let written = scratch.read("out.yml");
+    assert!(written.starts_with("db_password: !vault |\n"), "{written}");
+    write_password(&scratch);
+    scratch.write(
+        "show.yml",
+        &format!(
+            "- hosts: localhost\n  gather_facts: false\n  vars:\n    {}\n  tasks:\n    - copy: {{content: \"{{{{ db_password }}}}\", dest: \"{{{{ playbook_dir }}}}/shown\"}}\n",
+            written.trim_end().replace('\n', "\n    ")
+        ),
+    );
+    let run = scratch.bosun(&["run", "show.yml", "--vault-password-file", "pw"]);
+    assert!(run.status.success(), "{}{}", stdout(&run), stderr(&run));
+    assert_eq!(scratch.read("shown"), SECRET);
+}

@@ -278,6 +278,15 @@ impl Config {
         self.list("DEFAULT_VAULT_IDENTITY_LIST")
     }
 
+    /// `vault_id_match`, read as a boolean. base.yml gives it no type, so Ansible keeps
+    /// the text and any non-empty value (`False` too) turns it on: bosun reads the
+    /// words as booleans, as the setting's description means.
+    pub fn vault_id_match(&self) -> bool {
+        self.text("DEFAULT_VAULT_ID_MATCH").is_some_and(|text| {
+            crate::modules::args::parse_bool(&serde_json::Value::String(text)) == Some(true)
+        })
+    }
+
     /// `ask_vault_pass`.
     pub fn ask_vault_pass(&self) -> bool {
         self.bool("DEFAULT_ASK_VAULT_PASS")

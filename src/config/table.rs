@@ -963,7 +963,9 @@ pub static SETTINGS: &[Setting] = &[
         env: &["ANSIBLE_VAULT_ID_MATCH"],
         kind: Kind::Str,
         default: Some("False"),
-        bosun: Use::Ignored,
+        bosun: Use::Used(
+            "only the password of the id a vault names is tried (read as a boolean; Ansible takes any text as true)",
+        ),
     },
     Setting {
         name: "DEFAULT_VAULT_IDENTITY",

@@ -67,6 +67,12 @@ pub struct EncryptStringArgs {
     /// The variable name for the string read from stdin.
     #[arg(long = "stdin-name")]
     pub stdin_name: Option<String>,
+    /// Ask on the terminal for the string to encrypt (and its variable name).
+    #[arg(short = 'p', long = "prompt")]
+    pub prompt: bool,
+    /// Show the string as it is typed when asked for it.
+    #[arg(long = "show-input")]
+    pub show_input: bool,
     /// Write the result here instead of stdout.
     #[arg(long = "output")]
     pub output: Option<String>,
@@ -166,6 +172,7 @@ pub fn sources(args: &VaultArgs, config: &Config) -> PasswordSources {
         ask: args.ask || config.ask_vault_pass(),
         auto_prompt: false,
         new_password: false,
+        ids_must_match: config.vault_id_match(),
     }
 }
 
@@ -212,6 +219,7 @@ fn rekey(args: RekeyArgs, config: &Config) -> Result<(), String> {
         ask: args.files.vault.ask,
         auto_prompt: true,
         new_password: true,
+        ids_must_match: false,
     };
     if args.encrypt_vault_id.is_some() {
         new.vault_ids.splice(0..0, config.vault_identity_list());
@@ -229,11 +237,40 @@ fn rekey(args: RekeyArgs, config: &Config) -> Result<(), String> {
     Ok(())
 }
 
+/// `encrypt_string --prompt`: a variable name and the string, asked on the terminal
+/// with ansible-vault's prompts.
+fn prompted_plaintext(show_input: bool) -> Result<(Vec<u8>, Option<String>, &'static str), String> {
+    let no_terminal = || "--prompt needs a terminal to ask on".to_string();
+    let name = crate::connection::prompt::answer("Variable name (enter for no name): ", true)
+        .ok_or_else(no_terminal)?;
+    let question = match show_input {
+        true => "String to encrypt:",
+        false => "String to encrypt (hidden): ",
+    };
+    let text = crate::connection::prompt::answer(question, show_input).ok_or_else(no_terminal)?;
+    if text.is_empty() {
+        return Err("The plaintext provided from the prompt was empty, not encrypting".into());
+    }
+    let name = Some(name).filter(|n| !n.is_empty());
+    Ok((text.into_bytes(), name, "the interactive prompt"))
+}
+
 fn encrypt_string(args: EncryptStringArgs, config: &Config) -> Result<(), String> {
     let secret = encrypting(&args.vault, args.encrypt_vault_id.as_deref(), config)?;
     let given: Vec<&String> = args.strings.iter().filter(|s| *s != "-").collect();
     let mut plaintexts: Vec<(Vec<u8>, Option<String>, &str)> = Vec::new();
-    if given.is_empty() || args.strings.iter().any(|s| s == "-") {
+    let read_stdin = args.strings.iter().any(|s| s == "-")
+        || args.stdin_name.is_some()
+        || (args.strings.is_empty() && !args.prompt);
+    if args.prompt {
+        if read_stdin {
+            return Err(
+                "The --prompt option is not supported if also reading input from stdin".into(),
+            );
+        }
+        plaintexts.push(prompted_plaintext(args.show_input)?);
+    }
+    if read_stdin {
         if std::io::stdout().is_terminal() {
             eprintln!(
                 "Reading plaintext input from stdin. (ctrl-d to end input, twice if your content does not already have a newline)"

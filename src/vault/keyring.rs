@@ -44,6 +44,9 @@ pub struct Keyring {
     /// Plaintexts already decrypted, by payload, so a value used on every host costs
     /// one key derivation.
     decrypted: Mutex<HashMap<String, Vec<u8>>>,
+    /// `vault_id_match`: only the password whose id the vault names is tried (a 1.1
+    /// vault names none, so none is).
+    ids_must_match: bool,
 }
 
 impl Keyring {
@@ -52,7 +55,15 @@ impl Keyring {
         Keyring {
             secrets,
             decrypted: Mutex::new(HashMap::new()),
+            ids_must_match: false,
         }
+    }
+
+    /// This keyring, trying only the password whose id a vault names when `must`
+    /// (Ansible's `vault_id_match`).
+    pub fn matching_ids(mut self, must: bool) -> Keyring {
+        self.ids_must_match = must;
+        self
     }
 
     /// Whether no password was given.
@@ -78,9 +89,19 @@ impl Keyring {
         if self.secrets.is_empty() {
             return Err(VaultError::NoPassword);
         }
-        let wanted = envelope.vault_id.as_deref().unwrap_or(DEFAULT_ID);
-        let matching = self.secrets.iter().filter(|s| s.id == wanted);
-        let others = self.secrets.iter().filter(|s| s.id != wanted);
+        let wanted = match (&envelope.vault_id, self.ids_must_match) {
+            (Some(id), _) => Some(id.as_str()),
+            (None, true) => None,
+            (None, false) => Some(DEFAULT_ID),
+        };
+        let matching = self
+            .secrets
+            .iter()
+            .filter(|s| Some(s.id.as_str()) == wanted);
+        let others = self
+            .secrets
+            .iter()
+            .filter(|s| !self.ids_must_match && Some(s.id.as_str()) != wanted);
         for secret in matching.chain(others) {
             let key = format!("{}\0{}", secret.id, envelope.payload);
             if let Some(plain) = self

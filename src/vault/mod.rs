@@ -81,6 +81,27 @@ mod tests {
     }
 
     #[test]
+    fn vault_id_match_tries_only_the_named_id() {
+        let ring = Keyring::new(vec![
+            Secret::new("default", "bosun-test"),
+            Secret::new("prod", "wrong"),
+        ])
+        .matching_ids(true);
+        assert_eq!(
+            ring.decrypt(ANSIBLE_1_2_SALTED),
+            Err(VaultError::WrongPassword),
+            "the right password under another id is not tried"
+        );
+        let ring = Keyring::new(vec![Secret::new("default", "bosun-test")]).matching_ids(true);
+        assert!(
+            ring.decrypt(ANSIBLE_1_1).is_err(),
+            "a 1.1 vault names no id"
+        );
+        let ring = Keyring::new(vec![Secret::new("prod", "bosun-test")]).matching_ids(true);
+        assert_eq!(ring.decrypt(ANSIBLE_1_2_SALTED).expect("prod").1, "prod");
+    }
+
+    #[test]
     fn says_which_way_decryption_failed() {
         assert_eq!(
             Keyring::default().decrypt(ANSIBLE_1_1),

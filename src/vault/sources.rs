@@ -26,6 +26,8 @@ pub struct PasswordSources {
     pub auto_prompt: bool,
     /// Prompts ask for a new password, twice (`create`, `encrypt`, `rekey`).
     pub new_password: bool,
+    /// `vault_id_match`: a vault is opened only with the password of its own id.
+    pub ids_must_match: bool,
 }
 
 impl PasswordSources {
@@ -73,7 +75,7 @@ impl PasswordSources {
         }
         match last_error {
             Some(err) if secrets.is_empty() => Err(err),
-            _ => Ok(Keyring::new(secrets)),
+            _ => Ok(Keyring::new(secrets).matching_ids(self.ids_must_match)),
         }
     }
 
