@@ -15,6 +15,7 @@ mod command;
 mod contract;
 mod copy;
 mod cron;
+mod crypto;
 mod deb822_repository;
 mod debconf;
 mod debug;
@@ -245,6 +246,7 @@ static MODULES: &[&dyn Module] = &[
     &contract::Driven(docker::DockerImage),
     &contract::Driven(docker::DockerNetwork),
     &fail::Fail,
+    &contract::Driven(crypto::privatekey::OpensslPrivatekey),
     &fetch::Fetch,
     &contract::Driven(file::File),
     &contract::Driven(find::Find),
