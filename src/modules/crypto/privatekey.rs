@@ -255,14 +255,23 @@ impl Found {
 /// What must change.
 #[derive(Debug)]
 pub enum Plan {
-    /// Write a new key over the file found, if any.
-    Generate(Option<FileStat>),
-    /// Write the existing key (found so) again in the wanted format.
-    Convert(FileStat),
+    /// Write a new key, or the existing one in the wanted format.
+    Write(Rewrite),
     /// Only mode, owners or flags.
     Attributes(Vec<String>),
     /// Remove the file.
     Remove,
+}
+
+/// A key file to write.
+#[derive(Debug)]
+pub struct Rewrite {
+    /// The existing key converted rather than a new one generated.
+    convert: bool,
+    /// The file found, if any.
+    current: Option<FileStat>,
+    /// What the diff says of the key found.
+    before: Json,
 }
 
 #[async_trait]
@@ -325,9 +334,17 @@ impl StateModule for OpensslPrivatekey {
                 );
             }
             State::Present => match found.stat.as_ref() {
-                None => Some(Plan::Generate(None)),
-                Some(stat) => match regeneration(args, &found, stat)? {
-                    Some(plan) => Some(plan),
+                None => Some(Plan::Write(Rewrite {
+                    convert: false,
+                    current: None,
+                    before: json!({}),
+                })),
+                Some(stat) => match regeneration(args, &found)? {
+                    Some(convert) => Some(Plan::Write(Rewrite {
+                        convert,
+                        current: Some(stat.clone()),
+                        before: info.clone(),
+                    })),
                     None => {
                         let mode = typed.attributes.mode().cloned().unwrap_or(json!("0600"));
                         let commands = typed
@@ -353,7 +370,7 @@ impl StateModule for OpensslPrivatekey {
     ) -> Result<Outcome, ModuleError> {
         let args = &typed.args;
         let mut result = Outcome::new();
-        let (produce, current) = match plan {
+        let rewrite = match plan {
             Plan::Remove => {
                 if let Some(backup) = openssl::remove(on, &args.path, args.backup).await? {
                     result.insert("backup_file".into(), json!(backup));
@@ -366,15 +383,14 @@ impl StateModule for OpensslPrivatekey {
                     .map_err(ModuleError::Failed)?;
                 return Ok(result);
             }
-            Plan::Generate(current) => (
-                format!("{} | {}", args.genpkey(), args.write_key()),
-                current,
-            ),
-            Plan::Convert(current) => {
-                let (env, passin) = openssl::pass_option("-passin", args.passphrase());
-                let read = format!("{env}openssl pkey -in {} {passin}", quote(&args.path));
-                (format!("{read} | {}", args.write_key()), Some(current))
-            }
+            Plan::Write(rewrite) => rewrite,
+        };
+        let produce = if rewrite.convert {
+            let (env, passin) = openssl::pass_option("-passin", args.passphrase());
+            let read = format!("{env}openssl pkey -in {} {passin}", quote(&args.path));
+            format!("{read} | {}", args.write_key())
+        } else {
+            format!("{} | {}", args.genpkey(), args.write_key())
         };
         let mode = typed.attributes.mode().cloned().unwrap_or(json!("0600"));
         let attributes = typed.attributes.replacing_mode(mode);
@@ -382,7 +398,7 @@ impl StateModule for OpensslPrivatekey {
             dest: &args.path,
             produce,
             attributes: &attributes,
-            current: current.as_ref(),
+            current: rewrite.current.as_ref(),
             backup: args.backup,
         };
         let p = quote(&args.path);
@@ -396,6 +412,11 @@ impl StateModule for OpensslPrivatekey {
         }
         let (out, backup) = install.run(on, &after).await?;
         let key = openssl::base64_line(&out, "pub").and_then(|der| PublicKey::parse(&der).ok());
+        let after = key.as_ref().map_or(json!({}), key_info);
+        result.insert(
+            "diff".into(),
+            json!({"before": rewrite.before, "after": after}),
+        );
         result.insert(
             "fingerprint".into(),
             key.map_or(Json::Null, |k| Json::Object(fingerprint::all(&k.der))),
@@ -413,14 +434,11 @@ impl StateModule for OpensslPrivatekey {
     }
 }
 
-/// Whether the existing key must be generated again or converted, as the collection's
-/// `needs_regeneration` and `needs_conversion` say; their failures in their words.
-fn regeneration(
-    args: &PrivatekeyArgs,
-    found: &Found,
-    stat: &FileStat,
-) -> Result<Option<Plan>, String> {
-    let generate = Ok(Some(Plan::Generate(Some(stat.clone()))));
+/// Whether the existing key must be generated again (`Some(false)`) or converted
+/// (`Some(true)`), as the collection's `needs_regeneration` and `needs_conversion` say;
+/// their failures in their words.
+fn regeneration(args: &PrivatekeyArgs, found: &Found) -> Result<Option<bool>, String> {
+    let generate = Ok(Some(false));
     let policy = args.regenerate();
     if policy == Regenerate::Always {
         return generate;
@@ -453,7 +471,7 @@ fn regeneration(
         return Err("Key has wrong format. Will not proceed. To force regeneration, call the module with `generate` set to `partial_idempotence`, `full_idempotence` or `always`, or with `force=true`. To convert the key, set `format_mismatch` to `convert`.".to_string());
     }
     let convert = args.format_mismatch == FormatMismatch::Convert && !format_ok;
-    Ok(convert.then(|| Plan::Convert(stat.clone())))
+    Ok(convert.then_some(true))
 }
 
 /// The keys the module returns whatever happens: `filename`, `type`, `size`,
@@ -483,9 +501,14 @@ fn info(found: &Found, passphrase: Option<&str>) -> Json {
     if found.stat.is_none() {
         return json!({});
     }
-    let Some(key) = found.loaded(passphrase) else {
-        return json!({"can_parse_key": false, "key_is_consistent": null});
-    };
+    match found.loaded(passphrase) {
+        Some(key) => key_info(key),
+        None => json!({"can_parse_key": false, "key_is_consistent": null}),
+    }
+}
+
+/// `privatekey_info` of a key that could be read.
+fn key_info(key: &PublicKey) -> Json {
     let mut public = Map::new();
     match &key.kind {
         KeyKind::Rsa(bits) | KeyKind::Dsa(bits) => {
@@ -549,7 +572,10 @@ mod tests {
     #[test]
     fn a_missing_key_is_generated() {
         let decision = decide(json!({"path": "/k.pem"}), Found::default()).expect("decides");
-        assert!(matches!(decision.plan, Some(Plan::Generate(_))));
+        assert!(matches!(
+            decision.plan,
+            Some(Plan::Write(Rewrite { convert: false, .. }))
+        ));
         assert_eq!(decision.result["type"], "RSA");
         assert_eq!(decision.result["size"], 4096);
         assert_eq!(decision.result["fingerprint"], Json::Null);
@@ -574,7 +600,10 @@ mod tests {
     fn type_size_and_format_follow_the_policy() {
         let wrong_type = json!({"path": "/k.pem", "type": "RSA", "size": 2048});
         let decision = decide(wrong_type.clone(), ed25519_file("PRIVATE KEY")).expect("decides");
-        assert!(matches!(decision.plan, Some(Plan::Generate(_))));
+        assert!(matches!(
+            decision.plan,
+            Some(Plan::Write(Rewrite { convert: false, .. }))
+        ));
         let mut failing = wrong_type.clone();
         failing["regenerate"] = json!("fail");
         let err = decide(failing, ed25519_file("PRIVATE KEY")).expect_err("fails");
@@ -590,7 +619,10 @@ mod tests {
 
         let pkcs1 = json!({"path": "/k.pem", "type": "Ed25519", "format": "pkcs1", "format_mismatch": "convert"});
         let decision = decide(pkcs1, ed25519_file("PRIVATE KEY")).expect("decides");
-        assert!(matches!(decision.plan, Some(Plan::Convert(_))));
+        assert!(matches!(
+            decision.plan,
+            Some(Plan::Write(Rewrite { convert: true, .. }))
+        ));
     }
 
     #[test]

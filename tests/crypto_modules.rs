@@ -1,0 +1,172 @@
+//! community.crypto's `openssl_privatekey`, `openssl_csr` and `x509_certificate` run by
+//! the real binary over SSH against a Debian container with systemd as PID 1 (one
+//! container, shared by the tests of this file), checked there with its `openssl`.
+
+mod common;
+
+use common::nspawn::SystemdFleet;
+use common::ssh::or_skip;
+
+const PRIVATE_KEY: &str = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - community.crypto.openssl_privatekey:
+        path: /etc/ssl/private/bosun-test.pem
+        size: 2048
+      register: rsa
+    - openssl_privatekey:
+        path: /etc/ssl/private/bosun-test-ec.pem
+        type: ECC
+        curve: secp384r1
+        passphrase: 'it''s secret'
+        owner: root
+        group: ssl-cert
+        mode: '0640'
+      register: ecc
+    - when: not ansible_check_mode
+      copy:
+        dest: /tmp/bosun-test-key-results
+        content: |
+          {{ rsa.filename }} {{ rsa.type }} {{ rsa.size }} {{ rsa.fingerprint.sha256 }}
+          {{ ecc.type }} {{ ecc.curve }} {{ ecc.fingerprint | length }}
+";
+
+#[test]
+fn openssl_privatekey_generates_keeps_and_replaces_a_key() {
+    let Some(fleet) = or_skip(SystemdFleet::shared()) else {
+        return;
+    };
+    let rsa = "/etc/ssl/private/bosun-test.pem";
+    let ecc = "/etc/ssl/private/bosun-test-ec.pem";
+    fleet.on_host(
+        0,
+        &format!("getent group ssl-cert || groupadd ssl-cert; rm -f {rsa} {ecc}"),
+    );
+
+    let out = fleet.play_expecting("key.yml", PRIVATE_KEY, &["--check"], 2);
+    assert_eq!(
+        fleet.on_host(0, &format!("ls {rsa} {ecc} 2>&1 | grep -c 'No such file'")),
+        "2",
+        "check mode wrote nothing: {out}"
+    );
+
+    let out = fleet.play_expecting("key.yml", PRIVATE_KEY, &[], 3);
+    assert!(!out.contains("PRIVATE KEY"), "no key in the output: {out}");
+    assert_eq!(
+        fleet.on_host(
+            0,
+            &format!(
+                "head -1 {rsa}; stat -c '%a %U %G' {rsa}; openssl rsa -in {rsa} -check -noout"
+            )
+        ),
+        "-----BEGIN RSA PRIVATE KEY-----\n600 root root\nRSA key ok",
+        "PKCS#1 as cryptography writes it, mode 0600 by default"
+    );
+    assert_eq!(
+        fleet.on_host(0, &format!("sed -n 1,2p {ecc}; stat -c '%a %U %G' {ecc}")),
+        "-----BEGIN EC PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n640 root ssl-cert"
+    );
+    assert!(
+        fleet
+            .on_host(
+                0,
+                &format!("openssl ec -in {ecc} -passin pass:\"it's secret\" -noout -text 2>&1")
+            )
+            .contains("NIST CURVE: P-384"),
+        "the passphrase opens it"
+    );
+    let fingerprint = fleet.on_host(
+        0,
+        &format!("openssl pkey -in {rsa} -pubout -outform DER | sha256sum | cut -c1-64 | sed 's/../&:/g; s/:$//'"),
+    );
+    let results = fleet.on_host(0, "cat /tmp/bosun-test-key-results");
+    assert_eq!(
+        results,
+        format!("{rsa} RSA 2048 {fingerprint}\nECC secp384r1 14"),
+        "the fingerprints are of the public key's DER, all 14 of hashlib's"
+    );
+    let before = fleet.on_host(0, &format!("sha1sum {rsa} {ecc}"));
+
+    fleet.play_expecting("key.yml", PRIVATE_KEY, &[], 0);
+    assert_eq!(
+        fleet.on_host(0, &format!("sha1sum {rsa} {ecc}")),
+        before,
+        "the keys kept"
+    );
+
+    fleet.on_host(0, &format!("chmod 0644 {rsa}"));
+    let out = fleet.play_expecting("key.yml", PRIVATE_KEY, &[], 1);
+    assert_eq!(
+        fleet.on_host(0, &format!("stat -c %a {rsa}; sha1sum {rsa} {ecc}")),
+        format!("600\n{before}"),
+        "{out}"
+    );
+
+    let bigger = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - community.crypto.openssl_privatekey: path=/etc/ssl/private/bosun-test.pem size=3072 backup=true
+";
+    let unchanged = fleet.on_host(0, &format!("sha1sum {rsa}"));
+    fleet.play_expecting("bigger.yml", bigger, &["--check"], 1);
+    assert_eq!(fleet.on_host(0, &format!("sha1sum {rsa}")), unchanged);
+    let out = fleet.play_expecting("bigger.yml", bigger, &["--diff"], 1);
+    assert!(
+        out.contains("-        \"size\": 2048") && out.contains("+        \"size\": 3072"),
+        "the old and the new key in the diff: {out}"
+    );
+    assert!(
+        fleet
+            .on_host(0, &format!("openssl rsa -in {rsa} -noout -text | head -1"))
+            .contains("3072 bit"),
+        "a key of the wrong size is replaced"
+    );
+    assert_eq!(
+        fleet.on_host(0, &format!("ls {rsa}.*~ | wc -l")),
+        "1",
+        "backed up"
+    );
+    fleet.play_expecting("bigger.yml", bigger, &[], 0);
+
+    let failing = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - community.crypto.openssl_privatekey: path=/etc/ssl/private/bosun-test.pem type=Ed25519 regenerate=fail
+";
+    fleet.play_fails("fail.yml", failing, &[], "Key has wrong type and/or size.");
+    let no_dir = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - community.crypto.openssl_privatekey: path=/nonexistent/k.pem
+";
+    fleet.play_fails(
+        "nodir.yml",
+        no_dir,
+        &[],
+        "The directory /nonexistent does not exist or the file is not a directory",
+    );
+    let bad_curve = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - community.crypto.openssl_privatekey: path=/tmp/k.pem type=ECC curve=P-256
+";
+    fleet.play_fails("curve.yml", bad_curve, &[], "value of curve must be one of");
+
+    let absent = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - community.crypto.openssl_privatekey: path=/etc/ssl/private/bosun-test-ec.pem state=absent
+";
+    fleet.play_expecting("absent.yml", absent, &[], 1);
+    assert_eq!(
+        fleet.on_host(0, &format!("test -e {ecc} && echo there || echo gone")),
+        "gone"
+    );
+    fleet.play_expecting("absent.yml", absent, &[], 0);
+}
