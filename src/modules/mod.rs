@@ -246,6 +246,7 @@ static MODULES: &[&dyn Module] = &[
     &contract::Driven(docker::DockerImage),
     &contract::Driven(docker::DockerNetwork),
     &fail::Fail,
+    &contract::Driven(crypto::csr::OpensslCsr),
     &contract::Driven(crypto::privatekey::OpensslPrivatekey),
     &fetch::Fetch,
     &contract::Driven(file::File),

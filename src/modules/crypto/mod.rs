@@ -3,9 +3,12 @@
 //! `openssl` turns PEM into DER for the query, and the control node reads the DER
 //! ([`der`], [`x509`]) to decide as the collection's cryptography backend does.
 
+pub mod csr;
 mod der;
 mod fingerprint;
+mod info;
 mod oids;
 mod openssl;
 pub mod privatekey;
+mod request;
 mod x509;

@@ -69,6 +69,8 @@ pub struct Install<'a> {
     pub dest: &'a str,
     /// Commands that write the new file to `"$t"` (the temporary file).
     pub produce: String,
+    /// Bytes for their standard input (a key given as content).
+    pub stdin: Option<Vec<u8>>,
     /// The wanted mode, owners and flags.
     pub attributes: &'a Attributes,
     /// The destination as the query found it.
@@ -86,7 +88,9 @@ impl Install<'_> {
         after: &str,
     ) -> Result<(String, Option<String>), ModuleError> {
         let (script, backup_file) = self.script()?;
-        let out = on.conn.exec(&Command::new(script + after)).await?;
+        let mut command = Command::new(script + after);
+        command.stdin = self.stdin.clone();
+        let out = on.conn.exec(&command).await?;
         if out.rc != 0 {
             let stderr = out.stderr_text();
             return Err(ModuleError::Failed(if stderr.trim().is_empty() {
@@ -225,6 +229,7 @@ mod tests {
         let install = Install {
             dest: "/etc/ssl/k.pem",
             produce: "openssl genpkey -out \"$t\"".into(),
+            stdin: None,
             attributes: &attributes,
             current: None,
             backup: true,

@@ -5,7 +5,7 @@
 //! which the control node learns type, size, curve and fingerprints.
 
 use async_trait::async_trait;
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Value as Json, json};
 
 use super::fingerprint;
 use super::openssl::{self, Install};
@@ -397,6 +397,7 @@ impl StateModule for OpensslPrivatekey {
         let install = Install {
             dest: &args.path,
             produce,
+            stdin: None,
             attributes: &attributes,
             current: rewrite.current.as_ref(),
             backup: args.backup,
@@ -412,7 +413,7 @@ impl StateModule for OpensslPrivatekey {
         }
         let (out, backup) = install.run(on, &after).await?;
         let key = openssl::base64_line(&out, "pub").and_then(|der| PublicKey::parse(&der).ok());
-        let after = key.as_ref().map_or(json!({}), key_info);
+        let after = key.as_ref().map_or(json!({}), super::info::private_key);
         result.insert(
             "diff".into(),
             json!({"before": rewrite.before, "after": after}),
@@ -502,37 +503,9 @@ fn info(found: &Found, passphrase: Option<&str>) -> Json {
         return json!({});
     }
     match found.loaded(passphrase) {
-        Some(key) => key_info(key),
+        Some(key) => super::info::private_key(key),
         None => json!({"can_parse_key": false, "key_is_consistent": null}),
     }
-}
-
-/// `privatekey_info` of a key that could be read.
-fn key_info(key: &PublicKey) -> Json {
-    let mut public = Map::new();
-    match &key.kind {
-        KeyKind::Rsa(bits) | KeyKind::Dsa(bits) => {
-            public.insert("size".into(), json!(bits));
-            if let Some(exponent) = key.exponent {
-                public.insert("exponent".into(), json!(exponent));
-            }
-        }
-        KeyKind::Ecc(curve) => {
-            public.insert("curve".into(), json!(curve));
-            if let Some((.., bits)) = CURVES.iter().find(|(name, ..)| name == curve) {
-                public.insert("exponent_size".into(), json!(bits));
-            }
-        }
-        _ => {}
-    }
-    json!({
-        "can_parse_key": true,
-        "key_is_consistent": null,
-        "public_data": public,
-        "public_key": key.pem(),
-        "public_key_fingerprints": fingerprint::preferred(&key.der),
-        "type": key.kind.type_name(),
-    })
 }
 
 #[cfg(test)]

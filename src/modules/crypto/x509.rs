@@ -521,6 +521,16 @@ pub fn decimal(bytes: &[u8]) -> String {
     digits.iter().rev().map(|d| char::from(b'0' + d)).collect()
 }
 
+/// DER the crypto modules' unit tests share.
+#[cfg(test)]
+pub mod tests_support {
+    /// `openssl req -new -key ec.pem -subj /CN=www.example.com/O=Example -addext
+    /// subjectAltName=DNS:www.example.com,IP:10.0.0.1 -addext keyUsage=critical,digitalSignature
+    /// -addext extendedKeyUsage=serverAuth -addext basicConstraints=CA:FALSE -outform DER`,
+    /// made on a Debian 12 container (OpenSSL 3.0)
+    pub const CSR: &str = "MIIBSTCB8QIBADAsMRgwFgYDVQQDDA93d3cuZXhhbXBsZS5jb20xEDAOBgNVBAoMB0V4YW1wbGUwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAAQNiU/r6Uoi6MLVM2KvIA6cAzOhJ30sekuEe40QImXM3U6XDUx37s6mxD5KdG1TMCAb9sX9RhEYi/qImmvf74cBoGMwYQYJKoZIhvcNAQkOMVQwUjAgBgNVHREEGTAXgg93d3cuZXhhbXBsZS5jb22HBAoAAAEwDgYDVR0PAQH/BAQDAgeAMBMGA1UdJQQMMAoGCCsGAQUFBwMBMAkGA1UdEwQCMAAwCgYIKoZIzj0EAwIDRwAwRAIgD+KKejvVcIMIeU/sG7hT2yCt91btNSFJ2pkmGYSygN0CIB/GrSenhM6W0O93tT5oZeiDy6MurIaeOPaeVqs58Dt9";
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -532,15 +542,9 @@ mod tests {
             .expect("base64")
     }
 
-    /// `openssl req -new -key ec.pem -subj /CN=www.example.com/O=Example -addext
-    /// subjectAltName=DNS:www.example.com,IP:10.0.0.1 -addext keyUsage=critical,digitalSignature
-    /// -addext extendedKeyUsage=serverAuth -addext basicConstraints=CA:FALSE -outform DER`,
-    /// made on a Debian 12 container (OpenSSL 3.0)
-    const CSR: &str = "MIIBSTCB8QIBADAsMRgwFgYDVQQDDA93d3cuZXhhbXBsZS5jb20xEDAOBgNVBAoMB0V4YW1wbGUwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAAQNiU/r6Uoi6MLVM2KvIA6cAzOhJ30sekuEe40QImXM3U6XDUx37s6mxD5KdG1TMCAb9sX9RhEYi/qImmvf74cBoGMwYQYJKoZIhvcNAQkOMVQwUjAgBgNVHREEGTAXgg93d3cuZXhhbXBsZS5jb22HBAoAAAEwDgYDVR0PAQH/BAQDAgeAMBMGA1UdJQQMMAoGCCsGAQUFBwMBMAkGA1UdEwQCMAAwCgYIKoZIzj0EAwIDRwAwRAIgD+KKejvVcIMIeU/sG7hT2yCt91btNSFJ2pkmGYSygN0CIB/GrSenhM6W0O93tT5oZeiDy6MurIaeOPaeVqs58Dt9";
-
     #[test]
     fn a_request_reads_with_its_subject_key_and_extensions() {
-        let csr = Csr::parse(&b64(CSR)).expect("a CSR");
+        let csr = Csr::parse(&b64(tests_support::CSR)).expect("a CSR");
         assert_eq!(
             csr.subject,
             [
