@@ -170,3 +170,129 @@ fn openssl_privatekey_generates_keeps_and_replaces_a_key() {
     );
     fleet.play_expecting("absent.yml", absent, &[], 0);
 }
+
+const REQUEST: &str = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - community.crypto.openssl_privatekey:
+        path: /etc/ssl/private/bosun-csr.pem
+        type: ECC
+        curve: secp256r1
+    - community.crypto.openssl_csr:
+        path: /etc/ssl/bosun-test.csr
+        privatekey_path: /etc/ssl/private/bosun-csr.pem
+        common_name: '{{ cn }}'
+        organization_name: Example
+        subject:
+          L: Town
+        subject_alt_name: ['DNS:{{ cn }}', 'DNS:example.com', 'IP:10.0.0.1']
+        key_usage: [digitalSignature, keyEncipherment]
+        key_usage_critical: true
+        extended_key_usage: [serverAuth]
+        basic_constraints: ['CA:FALSE']
+      register: csr
+    - when: not ansible_check_mode
+      copy:
+        dest: /tmp/bosun-test-csr-results
+        content: '{{ csr.subject | to_json }} {{ csr.subjectAltName | to_json }} {{ csr.privatekey }}'
+";
+
+#[test]
+fn openssl_csr_makes_a_request_and_keeps_it_while_it_says_the_same() {
+    let Some(fleet) = or_skip(SystemdFleet::shared()) else {
+        return;
+    };
+    let csr = "/etc/ssl/bosun-test.csr";
+    fleet.on_host(0, &format!("rm -f {csr} /etc/ssl/private/bosun-csr.pem"));
+    let www = ["-e", "cn=www.example.com"];
+
+    fleet.play_expecting("csr.yml", REQUEST, &[&www[..], &["--check"]].concat(), 2);
+    assert_eq!(
+        fleet.on_host(0, &format!("test -e {csr} && echo there || echo none")),
+        "none"
+    );
+
+    fleet.play_expecting("csr.yml", REQUEST, &www, 3);
+    let text = fleet.on_host(
+        0,
+        &format!("openssl req -in {csr} -noout -text; openssl req -in {csr} -noout -verify 2>&1"),
+    );
+    for expected in [
+        "Subject: O = Example, CN = www.example.com, L = Town",
+        "DNS:www.example.com, DNS:example.com, IP Address:10.0.0.1",
+        "X509v3 Key Usage: critical",
+        "Digital Signature, Key Encipherment",
+        "TLS Web Server Authentication",
+        "CA:FALSE",
+        "verify OK",
+    ] {
+        assert!(text.contains(expected), "{expected:?} in:\n{text}");
+    }
+    let key_pub = fleet.on_host(0, "openssl pkey -in /etc/ssl/private/bosun-csr.pem -pubout");
+    assert_eq!(
+        fleet.on_host(0, &format!("openssl req -in {csr} -noout -pubkey")),
+        key_pub,
+        "signed with the key"
+    );
+    assert_eq!(
+        fleet.on_host(0, "cat /tmp/bosun-test-csr-results"),
+        "[[\"O\", \"Example\"], [\"CN\", \"www.example.com\"], [\"L\", \"Town\"]] \
+         [\"DNS:www.example.com\", \"DNS:example.com\", \"IP:10.0.0.1\"] /etc/ssl/private/bosun-csr.pem"
+    );
+    let before = fleet.on_host(0, &format!("sha1sum {csr}"));
+    fleet.play_expecting("csr.yml", REQUEST, &www, 0);
+    assert_eq!(fleet.on_host(0, &format!("sha1sum {csr}")), before, "kept");
+
+    let other = ["-e", "cn=mail.example.com"];
+    let out = fleet.play_expecting(
+        "csr.yml",
+        REQUEST,
+        &[&other[..], &["--check", "--diff"]].concat(),
+        1,
+    );
+    assert_eq!(
+        fleet.on_host(0, &format!("sha1sum {csr}")),
+        before,
+        "check mode kept it: {out}"
+    );
+    let out = fleet.play_expecting("csr.yml", REQUEST, &[&other[..], &["--diff"]].concat(), 2);
+    assert!(
+        out.contains("-        \"commonName\": \"www.example.com\",")
+            && out.contains("+        \"commonName\": \"mail.example.com\","),
+        "the old and the new subject in the diff: {out}"
+    );
+    assert!(
+        fleet
+            .on_host(0, &format!("openssl req -in {csr} -noout -subject"))
+            .contains("CN = mail.example.com")
+    );
+
+    let no_prefix = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - community.crypto.openssl_csr:
+        path: /etc/ssl/bosun-test.csr
+        privatekey_path: /etc/ssl/private/bosun-csr.pem
+        subject_alt_name: [www.example.com]
+";
+    fleet.play_fails(
+        "noprefix.yml",
+        no_prefix,
+        &[],
+        "Cannot parse Subject Alternative Name \\\"www.example.com\\\" (forgot \\\"DNS:\\\" prefix?)",
+    );
+    let no_key = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - community.crypto.openssl_csr: path=/etc/ssl/bosun-test.csr privatekey_path=/nonexistent.pem CN=x
+";
+    fleet.play_fails(
+        "nokey.yml",
+        no_key,
+        &[],
+        "No such file or directory: '/nonexistent.pem'",
+    );
+}

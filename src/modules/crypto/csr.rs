@@ -237,7 +237,7 @@ impl StateModule for OpensslCsr {
         if let Some(key) = &args.privatekey_path {
             let k = quote(key);
             script.push_str(&format!(
-                "[ -r {k} ] || echo key:missing; grep -q ENCRYPTED -- {k} 2>/dev/null && echo keyenc:1; "
+                "[ -r {k} ] || echo nokey:1; grep -q ENCRYPTED -- {k} 2>/dev/null && echo keyenc:1; "
             ));
         }
         let source = args.key_source();
@@ -264,14 +264,9 @@ impl StateModule for OpensslCsr {
         };
         let key = openssl::base64_line(&out, "key").and_then(|der| PublicKey::parse(&der).ok());
         let key = match (&args.privatekey_path, &args.privatekey_content) {
-            (Some(path), _)
-                if openssl::line(&out, "key").is_none()
-                    || openssl::line(&out, "key:missing").is_some() =>
-            {
-                Some(Err(format!(
-                    "[Errno 2] No such file or directory: '{path}'"
-                )))
-            }
+            (Some(path), _) if openssl::line(&out, "nokey").is_some() => Some(Err(format!(
+                "[Errno 2] No such file or directory: '{path}'"
+            ))),
             (None, None) => None,
             _ => Some(key_result(
                 key,
