@@ -280,6 +280,7 @@ static MODULES: &[&dyn Module] = &[
     &uri::Uri,
     &contract::Driven(user::User),
     &contract::Driven(user::Group),
+    &contract::Driven(crypto::certificate::X509Certificate),
     &validate_argument_spec::ValidateArgumentSpec,
     &wait_for::WaitFor,
 ];

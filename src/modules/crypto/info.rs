@@ -204,8 +204,17 @@ pub fn certificate(cert: &x509::Certificate) -> Json {
     name_fields(&mut fields, "issuer", &cert.issuer);
     fields.insert("not_before".into(), json!(cert.not_before));
     fields.insert("not_after".into(), json!(cert.not_after));
-    fields.insert("serial_number".into(), json!(cert.serial_decimal()));
+    fields.insert("serial_number".into(), serial(cert));
     fields.insert("version".into(), json!(3));
     extension_fields(&mut fields, &cert.public_key, &cert.extensions);
     Json::Object(fields)
+}
+
+/// A serial number as the collection returns it: an integer when it fits in 64 bits,
+/// else its decimal digits as a string (JSON numbers here stop at 64 bits).
+pub fn serial(cert: &x509::Certificate) -> Json {
+    let decimal = cert.serial_decimal();
+    decimal
+        .parse::<u64>()
+        .map_or(Json::String(decimal), Json::from)
 }

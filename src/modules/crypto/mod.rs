@@ -3,6 +3,7 @@
 //! `openssl` turns PEM into DER for the query, and the control node reads the DER
 //! ([`der`], [`x509`]) to decide as the collection's cryptography backend does.
 
+pub mod certificate;
 pub mod csr;
 mod der;
 mod fingerprint;
@@ -11,4 +12,5 @@ mod oids;
 mod openssl;
 pub mod privatekey;
 mod request;
+mod timespec;
 mod x509;
