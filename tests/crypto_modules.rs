@@ -296,3 +296,227 @@ fn openssl_csr_makes_a_request_and_keeps_it_while_it_says_the_same() {
         "No such file or directory: '/nonexistent.pem'",
     );
 }
+
+/// What a role does to give nginx a TLS certificate: a key, a request, a self-signed
+/// certificate.
+const NGINX_TLS: &str = "
+- hosts: all
+  gather_facts: false
+  vars:
+    site: shop.example.com
+  tasks:
+    - community.crypto.openssl_privatekey:
+        path: /etc/ssl/private/{{ site }}.key
+        size: 2048
+    - community.crypto.openssl_csr:
+        path: /etc/ssl/{{ site }}.csr
+        privatekey_path: /etc/ssl/private/{{ site }}.key
+        common_name: '{{ site }}'
+        subject_alt_name: ['DNS:{{ site }}', 'DNS:www.{{ site }}']
+    - community.crypto.x509_certificate:
+        path: /etc/ssl/certs/{{ site }}.crt
+        privatekey_path: /etc/ssl/private/{{ site }}.key
+        csr_path: /etc/ssl/{{ site }}.csr
+        provider: selfsigned
+        selfsigned_not_after: +365d
+      register: cert
+    - when: not ansible_check_mode
+      copy:
+        dest: /tmp/bosun-test-cert-results
+        content: '{{ cert.notAfter }} {{ cert.serial_number }} {{ cert.filename }}'
+";
+
+#[test]
+fn x509_certificate_gives_nginx_a_self_signed_certificate() {
+    let Some(fleet) = or_skip(SystemdFleet::shared()) else {
+        return;
+    };
+    let crt = "/etc/ssl/certs/shop.example.com.crt";
+    let key = "/etc/ssl/private/shop.example.com.key";
+    fleet.on_host(
+        0,
+        &format!("rm -f {crt} {key} /etc/ssl/shop.example.com.csr"),
+    );
+
+    // As in Ansible, the provider reads the request and key even in check mode, so a
+    // first run in check mode stops there.
+    fleet.play_fails(
+        "tls.yml",
+        NGINX_TLS,
+        &["--check"],
+        "The certificate signing request file /etc/ssl/shop.example.com.csr does not exist",
+    );
+    assert_eq!(
+        fleet.on_host(0, &format!("test -e {key} && echo there || echo none")),
+        "none"
+    );
+
+    fleet.play_expecting("tls.yml", NGINX_TLS, &[], 4);
+    let text = fleet.on_host(0, &format!("openssl x509 -in {crt} -noout -text"));
+    for expected in [
+        "Subject: CN = shop.example.com",
+        "Issuer: CN = shop.example.com",
+        "DNS:shop.example.com, DNS:www.shop.example.com",
+        "X509v3 Subject Key Identifier",
+        "Version: 3 (0x2)",
+    ] {
+        assert!(text.contains(expected), "{expected:?} in:\n{text}");
+    }
+    assert!(
+        !text.contains("Authority Key Identifier"),
+        "self-signed: none, as cryptography makes it"
+    );
+    assert_eq!(
+        fleet.on_host(0, &format!("openssl x509 -in {crt} -noout -pubkey")),
+        fleet.on_host(0, &format!("openssl pkey -in {key} -pubout")),
+        "the certificate is for the key"
+    );
+    assert!(
+        fleet
+            .on_host(
+                0,
+                &format!("openssl verify -check_ss_sig -CAfile {crt} {crt}")
+            )
+            .ends_with("OK")
+    );
+    let days = fleet.on_host(
+        0,
+        &format!("echo $(( ($(date -d \"$(openssl x509 -in {crt} -noout -enddate | cut -d= -f2)\" +%s) - $(date +%s)) / 86400 ))"),
+    );
+    assert!(
+        days == "364" || days == "365",
+        "valid for a year: {days} days"
+    );
+    let results = fleet.on_host(0, "cat /tmp/bosun-test-cert-results");
+    let serial = fleet.on_host(
+        0,
+        &format!("openssl x509 -in {crt} -noout -serial | cut -d= -f2"),
+    );
+    let serial_decimal = u64::from_str_radix(&serial, 16).expect("a 63-bit serial");
+    let end = fleet.on_host(
+        0,
+        &format!(
+            "date -u -d \"$(openssl x509 -in {crt} -noout -enddate | cut -d= -f2)\" +%Y%m%d%H%M%SZ"
+        ),
+    );
+    assert_eq!(results, format!("{end} {serial_decimal} {crt}"));
+
+    let before = fleet.on_host(0, &format!("sha1sum {crt}"));
+    fleet.play_expecting("tls.yml", NGINX_TLS, &[], 0);
+    assert_eq!(fleet.on_host(0, &format!("sha1sum {crt}")), before, "kept");
+
+    fleet.on_host(0, &format!("mv {crt} {crt}.saved"));
+    fleet.play_expecting("tls.yml", NGINX_TLS, &["--check"], 1);
+    assert_eq!(
+        fleet.on_host(0, &format!("test -e {crt} && echo there || echo none")),
+        "none"
+    );
+    fleet.on_host(0, &format!("mv {crt}.saved {crt}"));
+
+    // A new key makes a new request and a new certificate.
+    fleet.on_host(0, &format!("rm -f {key}"));
+    let out = fleet.play_expecting("tls.yml", NGINX_TLS, &["--diff"], 4);
+    assert!(
+        out.contains("-    \"serial_number\":"),
+        "the old certificate in the diff: {out}"
+    );
+    assert_ne!(fleet.on_host(0, &format!("sha1sum {crt}")), before);
+    fleet.play_expecting("tls.yml", NGINX_TLS, &[], 0);
+
+    let no_csr = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - community.crypto.x509_certificate:
+        path: /etc/ssl/certs/x.crt
+        privatekey_path: /etc/ssl/private/shop.example.com.key
+        csr_path: /nonexistent.csr
+        provider: selfsigned
+";
+    fleet.play_fails(
+        "nocsr.yml",
+        no_csr,
+        &[],
+        "The certificate signing request file /nonexistent.csr does not exist",
+    );
+    let acme = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - community.crypto.x509_certificate: path=/etc/ssl/certs/x.crt provider=acme
+";
+    fleet.play_fails(
+        "acme.yml",
+        acme,
+        &[],
+        "value of provider must be one of: ownca, selfsigned",
+    );
+}
+
+const OWN_CA: &str = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - community.crypto.openssl_privatekey: {path: /root/bosun-ca.key, type: ECC, curve: secp384r1}
+    - community.crypto.openssl_csr:
+        path: /root/bosun-ca.csr
+        privatekey_path: /root/bosun-ca.key
+        common_name: Bosun Test CA
+        use_common_name_for_san: false
+        basic_constraints: ['CA:TRUE']
+        basic_constraints_critical: true
+        key_usage: [keyCertSign, cRLSign]
+        key_usage_critical: true
+    - community.crypto.x509_certificate:
+        path: /root/bosun-ca.crt
+        privatekey_path: /root/bosun-ca.key
+        csr_path: /root/bosun-ca.csr
+        provider: selfsigned
+    - community.crypto.openssl_privatekey: {path: /root/bosun-leaf.key, type: Ed25519}
+    - community.crypto.openssl_csr:
+        path: /root/bosun-leaf.csr
+        privatekey_path: /root/bosun-leaf.key
+        CN: leaf.example.com
+    - community.crypto.x509_certificate:
+        path: /root/bosun-leaf.crt
+        csr_path: /root/bosun-leaf.csr
+        provider: ownca
+        ownca_path: /root/bosun-ca.crt
+        ownca_privatekey_path: /root/bosun-ca.key
+        ownca_not_after: +30d
+";
+
+#[test]
+fn x509_certificate_signs_with_its_own_ca() {
+    let Some(fleet) = or_skip(SystemdFleet::shared()) else {
+        return;
+    };
+    fleet.on_host(0, "rm -f /root/bosun-ca.* /root/bosun-leaf.*");
+    fleet.play_expecting("ca.yml", OWN_CA, &[], 6);
+    assert_eq!(
+        fleet.on_host(
+            0,
+            "openssl verify -CAfile /root/bosun-ca.crt /root/bosun-leaf.crt"
+        ),
+        "/root/bosun-leaf.crt: OK"
+    );
+    let leaf = fleet.on_host(0, "openssl x509 -in /root/bosun-leaf.crt -noout -text");
+    assert!(
+        leaf.contains("Issuer: CN = Bosun Test CA") && leaf.contains("DNS:leaf.example.com"),
+        "{leaf}"
+    );
+    let ca_ski = fleet.on_host(
+        0,
+        "openssl x509 -in /root/bosun-ca.crt -noout -ext subjectKeyIdentifier | tail -1",
+    );
+    let leaf_aki = fleet.on_host(
+        0,
+        "openssl x509 -in /root/bosun-leaf.crt -noout -ext authorityKeyIdentifier | tail -1",
+    );
+    assert_eq!(
+        leaf_aki.trim(),
+        ca_ski.trim(),
+        "the authority key identifier names the CA's key"
+    );
+    fleet.play_expecting("ca.yml", OWN_CA, &[], 0);
+}

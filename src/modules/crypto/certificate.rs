@@ -88,7 +88,6 @@ module_args! {
             &["ownca_path", "ownca_content"],
             &["ownca_privatekey_path", "ownca_privatekey_content"],
         ],
-        required_if: &[("state", "present", &["provider"])],
         ..Rules::NONE
     };
 }
@@ -572,6 +571,16 @@ impl StateModule for X509Certificate {
                 false => decision,
             });
         }
+        if args.provider.is_none() {
+            return Err(
+                "state is present but all of the following are missing: provider".to_string(),
+            );
+        }
+        if args.provider.is_none() {
+            return Err(
+                "state is present but all of the following are missing: provider".to_string(),
+            );
+        }
         if found.no_directory {
             return Err(openssl::missing_directory(&args.path));
         }
@@ -768,5 +777,135 @@ impl StateModule for X509Certificate {
             result.insert("backup_file".into(), json!(backup));
         }
         Ok(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::modules::crypto::x509::tests_support::{CERT, SIGNED_CSR};
+    use crate::modules::typed::from_json;
+    use base64::Engine;
+
+    fn der(text: &str) -> Vec<u8> {
+        base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .expect("base64")
+    }
+
+    /// The certificate, its request and key, all as the query reads them.
+    fn found() -> Found {
+        let cert = Certificate::parse(&der(CERT)).expect("cert");
+        let key = cert.public_key.clone();
+        Found {
+            stat: fileops::parse_stat("S:regular file|644|0|0|root|root|700|1|1\n"),
+            cert: Some(cert),
+            cert_signature_valid: true,
+            csr: Some(Csr::parse(&der(SIGNED_CSR)).expect("csr")),
+            csr_signature_valid: true,
+            key: Some(KeyFound {
+                key: Some(key),
+                ..KeyFound::default()
+            }),
+            ..Found::default()
+        }
+    }
+
+    fn decide(args: Json, found: Found) -> Result<Decision<Plan>, String> {
+        let typed: WithAttributes<CertificateArgs> = from_json(args).expect("valid arguments");
+        X509Certificate.decide(&typed, found)
+    }
+
+    fn args() -> Json {
+        json!({"path": "/c.pem", "provider": "selfsigned", "privatekey_path": "/k.pem", "csr_path": "/r.csr"})
+    }
+
+    #[test]
+    fn a_certificate_matching_key_and_request_is_kept_with_its_own_times() {
+        let decision = decide(args(), found()).expect("decides");
+        assert!(decision.plan.is_none(), "{:?}", decision.plan);
+        assert_eq!(decision.result["notAfter"], "20361130172037Z");
+        assert_eq!(decision.result["serial_number"], 5353210777750496351u64);
+        assert_eq!(decision.result["csr"], "/r.csr");
+    }
+
+    #[test]
+    fn anything_that_differs_signs_again() {
+        let mut bad_signature = found();
+        bad_signature.cert_signature_valid = false;
+        assert!(
+            decide(args(), bad_signature)
+                .expect("decides")
+                .plan
+                .is_some()
+        );
+
+        let mut other_key = found();
+        let ed25519 = der("MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDhl4mjeoYM0=");
+        other_key.key = Some(KeyFound {
+            key: Some(PublicKey::parse(&ed25519).expect("key")),
+            ..KeyFound::default()
+        });
+        assert!(decide(args(), other_key).expect("decides").plan.is_some());
+
+        let mut other_request = found();
+        let request =
+            Csr::parse(&der(crate::modules::crypto::x509::tests_support::CSR)).expect("csr");
+        other_request.csr = Some(request);
+        assert!(
+            decide(args(), other_request)
+                .expect("decides")
+                .plan
+                .is_some()
+        );
+
+        let mut times = args();
+        times["ignore_timestamps"] = json!(false);
+        assert!(
+            decide(times, found()).expect("decides").plan.is_some(),
+            "relative times move"
+        );
+
+        let mut forced = args();
+        forced["force"] = json!(true);
+        let decision = decide(forced, found()).expect("decides");
+        assert!(matches!(decision.plan, Some(Plan::Write(_))));
+        assert_eq!(
+            decision.result["serial_number"],
+            Json::Null,
+            "apply reports the new one"
+        );
+    }
+
+    #[test]
+    fn missing_inputs_fail_in_the_collections_words() {
+        let mut no_csr = found();
+        no_csr.csr_missing = true;
+        assert_eq!(
+            decide(args(), no_csr).expect_err("fails"),
+            "The certificate signing request file /r.csr does not exist"
+        );
+        let mut no_key = found();
+        no_key.key = Some(KeyFound {
+            missing: true,
+            ..KeyFound::default()
+        });
+        assert_eq!(
+            decide(args(), no_key).expect_err("fails"),
+            "The private key file /k.pem does not exist"
+        );
+        let ownca = json!({"path": "/c.pem", "provider": "ownca", "csr_path": "/r.csr"});
+        assert_eq!(
+            decide(ownca, found()).expect_err("fails"),
+            "One of ownca_path and ownca_content must be specified for the ownca provider."
+        );
+        let err = decide(json!({"path": "/c.pem"}), found()).expect_err("no provider");
+        assert_eq!(
+            err,
+            "state is present but all of the following are missing: provider"
+        );
+        let absent =
+            decide(json!({"path": "/c.pem", "state": "absent"}), found()).expect("decides");
+        assert!(matches!(absent.plan, Some(Plan::Remove)));
     }
 }

@@ -524,6 +524,14 @@ pub fn decimal(bytes: &[u8]) -> String {
 /// DER the crypto modules' unit tests share.
 #[cfg(test)]
 pub mod tests_support {
+    /// A self-signed certificate made by `x509_certificate` from [`SIGNED_CSR`] and its
+    /// P-256 key (SKI copied from the request), on a Debian 12 container.
+    pub const CERT: &str = "MIICDDCCAbGgAwIBAgIISkps1v+cZF8wCgYIKoZIzj0EAwIwOzEQMA4GA1UECgwHRXhhbXBsZTEYMBYGA1UEAwwPd3d3LmV4YW1wbGUuY29tMQ0wCwYDVQQHDARUb3duMB4XDTI2MTIwMzE3MjAzN1oXDTM2MTEzMDE3MjAzN1owOzEQMA4GA1UECgwHRXhhbXBsZTEYMBYGA1UEAwwPd3d3LmV4YW1wbGUuY29tMQ0wCwYDVQQHDARUb3duMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEMn9g6okPdpmhog/vL4NbVhwan9ceZ5gHZ3Nra/9CgF/akN5TPegaG5iQ0XhtBlwGc0oYyS3zJSo3rClqnUYX/aOBnjCBmzAtBgNVHREEJjAkgg93d3cuZXhhbXBsZS5jb22CC2V4YW1wbGUuY29thwQKAAABMA4GA1UdDwEB/wQEAwIFoDAdBgNVHSUEFjAUBggrBgEFBQcDAQYIKwYBBQUHAwIwCQYDVR0TBAIwADARBggrBgEFBQcBGAQFMAMCAQUwHQYDVR0OBBYEFI5uKoeC9A6uIWDpeRQJZZsWgGRtMAoGCCqGSM49BAMCA0kAMEYCIQCp7fho3GSbrTnvelowh3xd7STh410S3x9Bkn5jmjgEVAIhANX90w6UuAebdL05G4BuSYSU37YVr4KL+87FLv4V06qI";
+
+    /// The request [`CERT`] was made from: O=Example, CN=www.example.com, L=Town,
+    /// three alternative names, key usage, EKU, CA:FALSE, OCSP must staple, an SKI.
+    pub const SIGNED_CSR: &str = "MIIBqDCCAU0CAQAwOzEQMA4GA1UECgwHRXhhbXBsZTEYMBYGA1UEAwwPd3d3LmV4YW1wbGUuY29tMQ0wCwYDVQQHDARUb3duMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEMn9g6okPdpmhog/vL4NbVhwan9ceZ5gHZ3Nra/9CgF/akN5TPegaG5iQ0XhtBlwGc0oYyS3zJSo3rClqnUYX/aCBrzCBrAYJKoZIhvcNAQkOMYGeMIGbMC0GA1UdEQQmMCSCD3d3dy5leGFtcGxlLmNvbYILZXhhbXBsZS5jb22HBAoAAAEwDgYDVR0PAQH/BAQDAgWgMB0GA1UdJQQWMBQGCCsGAQUFBwMBBggrBgEFBQcDAjAJBgNVHRMEAjAAMBEGCCsGAQUFBwEYBAUwAwIBBTAdBgNVHQ4EFgQUjm4qh4L0Dq4hYOl5FAllmxaAZG0wCgYIKoZIzj0EAwIDSQAwRgIhAJB8Zpff7MWUEKF2tDrwqL4GwbGtTnQQzmx+gduCFn/1AiEAnK2dyQhjmVh/Ddg8gHbzYa0ZPENsIFUWUoRCNch5M+g=";
+
     /// `openssl req -new -key ec.pem -subj /CN=www.example.com/O=Example -addext
     /// subjectAltName=DNS:www.example.com,IP:10.0.0.1 -addext keyUsage=critical,digitalSignature
     /// -addext extendedKeyUsage=serverAuth -addext basicConstraints=CA:FALSE -outform DER`,
@@ -571,6 +579,17 @@ mod tests {
         );
         let bc = find(&csr.extensions, BASIC_CONSTRAINTS).expect("BC");
         assert_eq!(basic_constraints(&bc.value), Ok((false, None)));
+    }
+
+    #[test]
+    fn a_certificate_reads_with_its_validity_and_serial() {
+        let cert = Certificate::parse(&b64(tests_support::CERT)).expect("a certificate");
+        assert_eq!(cert.not_before, "20261203172037Z");
+        assert_eq!(cert.not_after, "20361130172037Z");
+        assert_eq!(cert.serial_decimal(), "5353210777750496351");
+        assert_eq!(cert.subject, cert.issuer);
+        assert_eq!(cert.extensions.len(), 6);
+        assert_eq!(cert.public_key.kind, KeyKind::Ecc("secp256r1".into()));
     }
 
     #[test]
