@@ -112,13 +112,13 @@ impl CsrArgs {
             })
             .collect::<Result<Vec<_>, String>>()?;
         let mut alt_names = self.subject_alt_name.clone();
-        if alt_names.as_ref().is_none_or(Vec::is_empty) && self.use_common_name_for_san {
-            if let Some((_, cn)) = subject
-                .iter()
-                .find(|(name, _)| name == "CN" || name == "commonName")
-            {
-                alt_names = Some(vec![format!("DNS:{cn}")]);
-            }
+        let common_name = subject
+            .iter()
+            .find(|(name, _)| name == "CN" || name == "commonName");
+        if let Some((_, cn)) = common_name.filter(|_| {
+            alt_names.as_ref().is_none_or(Vec::is_empty) && self.use_common_name_for_san
+        }) {
+            alt_names = Some(vec![format!("DNS:{cn}")]);
         }
         let alt_names_normal = alt_names
             .iter()
@@ -197,7 +197,7 @@ pub struct Found {
 #[derive(Debug)]
 pub enum Plan {
     /// Make a new request.
-    Write(Rewrite),
+    Write(Box<Rewrite>),
     /// Only mode, owners or flags.
     Attributes(Vec<String>),
     /// Remove the file.
@@ -314,10 +314,10 @@ impl StateModule for OpensslCsr {
                             let commands = typed.attributes.changes(&args.path, stat)?.commands;
                             (!commands.is_empty()).then_some(Plan::Attributes(commands))
                         } else {
-                            Some(Plan::Write(rewrite(Ok(key))))
+                            Some(Plan::Write(Box::new(rewrite(Ok(key)))))
                         }
                     }
-                    _ => Some(Plan::Write(rewrite(key))),
+                    _ => Some(Plan::Write(Box::new(rewrite(key)))),
                 }
             }
         };

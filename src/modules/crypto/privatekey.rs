@@ -256,7 +256,7 @@ impl Found {
 #[derive(Debug)]
 pub enum Plan {
     /// Write a new key, or the existing one in the wanted format.
-    Write(Rewrite),
+    Write(Box<Rewrite>),
     /// Only mode, owners or flags.
     Attributes(Vec<String>),
     /// Remove the file.
@@ -334,17 +334,17 @@ impl StateModule for OpensslPrivatekey {
                 );
             }
             State::Present => match found.stat.as_ref() {
-                None => Some(Plan::Write(Rewrite {
+                None => Some(Plan::Write(Box::new(Rewrite {
                     convert: false,
                     current: None,
                     before: json!({}),
-                })),
+                }))),
                 Some(stat) => match regeneration(args, &found)? {
-                    Some(convert) => Some(Plan::Write(Rewrite {
+                    Some(convert) => Some(Plan::Write(Box::new(Rewrite {
                         convert,
                         current: Some(stat.clone()),
                         before: info.clone(),
-                    })),
+                    }))),
                     None => {
                         let mode = typed.attributes.mode().cloned().unwrap_or(json!("0600"));
                         let commands = typed
@@ -547,7 +547,7 @@ mod tests {
         let decision = decide(json!({"path": "/k.pem"}), Found::default()).expect("decides");
         assert!(matches!(
             decision.plan,
-            Some(Plan::Write(Rewrite { convert: false, .. }))
+            Some(Plan::Write(r)) if !r.convert
         ));
         assert_eq!(decision.result["type"], "RSA");
         assert_eq!(decision.result["size"], 4096);
@@ -575,7 +575,7 @@ mod tests {
         let decision = decide(wrong_type.clone(), ed25519_file("PRIVATE KEY")).expect("decides");
         assert!(matches!(
             decision.plan,
-            Some(Plan::Write(Rewrite { convert: false, .. }))
+            Some(Plan::Write(r)) if !r.convert
         ));
         let mut failing = wrong_type.clone();
         failing["regenerate"] = json!("fail");
@@ -594,7 +594,7 @@ mod tests {
         let decision = decide(pkcs1, ed25519_file("PRIVATE KEY")).expect("decides");
         assert!(matches!(
             decision.plan,
-            Some(Plan::Write(Rewrite { convert: true, .. }))
+            Some(Plan::Write(r)) if r.convert
         ));
     }
 

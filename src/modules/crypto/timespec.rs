@@ -47,7 +47,7 @@ fn relative(spec: &str, now: OffsetDateTime) -> Option<OffsetDateTime> {
         }
         let after = &rest[digits..];
         let unit_given = after.starts_with([unit, unit.to_ascii_uppercase()]);
-        if !unit_given && !(unit == 's' && after.is_empty()) {
+        if !(unit_given || unit == 's' && after.is_empty()) {
             continue;
         }
         let count: i64 = rest[..digits].parse().ok()?;
