@@ -291,3 +291,80 @@ fn docker_network_is_created_compared_recreated_and_removed() {
     assert_eq!(fleet.on_host(0, "docker network ls -q -f name=bt-net"), "");
     converge(fleet, "net.yml", NETWORK, &absent, 0);
 }
+
+const VOLUME: &str = r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - community.docker.docker_volume:
+        name: bt-vol
+        state: "{{ state | default('present') }}"
+        driver_options:
+          type: tmpfs
+          device: tmpfs
+          o: "size={{ size | default('10m') }}"
+        labels:
+          app: bosun-test
+        recreate: options-changed
+      register: vol
+    - when: not ansible_check_mode and (state | default('present')) == 'present'
+      copy:
+        dest: /tmp/bt-vol-result
+        content: "{{ vol.volume.Name }} {{ vol.volume.Driver }} {{ vol.volume.Labels.app }}"
+"#;
+
+#[test]
+fn docker_volume_is_created_compared_recreated_and_removed() {
+    let Some(fleet) = fleet() else { return };
+    let options = "docker volume inspect -f '{{.Options.o}} {{.Labels.app}}' bt-vol";
+    fleet.on_host(0, "docker volume rm -f bt-vol; rm -f /tmp/bt-vol-result");
+
+    converge(fleet, "vol.yml", VOLUME, &["--check"], 1);
+    let exists = "docker volume ls -q -f name=^bt-vol$";
+    assert_eq!(fleet.on_host(0, exists), "", "check mode made nothing");
+
+    converge(fleet, "vol.yml", VOLUME, &[], 2);
+    assert_eq!(fleet.on_host(0, options), "size=10m bosun-test");
+    assert_eq!(
+        fleet.on_host(0, "cat /tmp/bt-vol-result"),
+        "bt-vol local bosun-test"
+    );
+    converge(fleet, "vol.yml", VOLUME, &[], 0);
+
+    let bigger = ["-e", "size=20m"];
+    let out = converge(
+        fleet,
+        "vol.yml",
+        VOLUME,
+        &[&bigger[..], &["--check", "--diff"]].concat(),
+        1,
+    );
+    assert!(
+        out.contains("driver_options.o"),
+        "the difference named: {out}"
+    );
+    assert_eq!(fleet.on_host(0, options), "size=10m bosun-test");
+    converge(fleet, "vol.yml", VOLUME, &bigger, 1);
+    assert_eq!(
+        fleet.on_host(0, options),
+        "size=20m bosun-test",
+        "recreated"
+    );
+    converge(fleet, "vol.yml", VOLUME, &bigger, 0);
+
+    let absent = ["-e", "state=absent"];
+    converge(fleet, "vol.yml", VOLUME, &absent, 1);
+    assert_eq!(fleet.on_host(0, exists), "");
+    converge(fleet, "vol.yml", VOLUME, &absent, 0);
+
+    let (code, out) = fleet.play(
+        "bad.yml",
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - docker_volume: {name: bt-vol, recreate: sometimes}\n",
+        &[],
+    );
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("value of recreate must be one of: always, never, options-changed"),
+        "{out}"
+    );
+}

@@ -245,6 +245,7 @@ static MODULES: &[&dyn Module] = &[
     &contract::Driven(docker::DockerContainer),
     &contract::Driven(docker::DockerImage),
     &contract::Driven(docker::DockerNetwork),
+    &contract::Driven(docker::DockerVolume),
     &fail::Fail,
     &contract::Driven(crypto::csr::OpensslCsr),
     &contract::Driven(crypto::privatekey::OpensslPrivatekey),
