@@ -368,3 +368,78 @@ fn docker_volume_is_created_compared_recreated_and_removed() {
         "{out}"
     );
 }
+
+const EXEC: &str = r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - community.docker.docker_container_exec:
+        container: bt-exec
+        command: /bin/busybox sh -c 'echo "out $A $(pwd)"; echo err >&2; /bin/busybox cat > /received'
+        env: {A: "b c"}
+        chdir: /bin
+        stdin: hello
+      register: shown
+    - docker_container_exec:
+        container: bt-exec
+        argv: [/bin/busybox, sh, -c, "/bin/busybox sleep 1; echo later > /detached"]
+        detach: true
+      register: detached
+    - docker_container_exec:
+        container: bt-exec
+        argv: [/bin/busybox, sh, -c, "exit 3"]
+      register: three
+      ignore_errors: true
+    - copy:
+        dest: /tmp/bt-exec-result
+        content: "{{ shown.stdout }}|{{ shown.stderr }}|{{ shown.rc }}|{{ detached.exec_id | length }}|{{ three.rc }} {{ three.failed }}"
+"#;
+
+#[test]
+fn docker_container_exec_runs_a_command_in_a_container() {
+    let Some(fleet) = fleet() else { return };
+    fleet.on_host(
+        0,
+        "docker rm -f bt-exec >/dev/null 2>&1; docker run -d --name bt-exec fixture/busybox:1 /bin/busybox sleep 100000",
+    );
+    let (code, out) = fleet.play("exec.yml", EXEC, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("ignored=1"),
+        "rc 3 fails the task, as in Ansible: {out}"
+    );
+    assert_eq!(
+        fleet.on_host(0, "cat /tmp/bt-exec-result"),
+        "out b c /bin|err|0|64|3 True"
+    );
+    assert_eq!(
+        fleet.on_host(0, "docker exec bt-exec /bin/busybox cat /received"),
+        "hello"
+    );
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(
+        fleet.on_host(0, "docker exec bt-exec /bin/busybox cat /detached"),
+        "later"
+    );
+
+    let (code, out) = fleet.play("exec.yml", EXEC, &["--check"]);
+    assert!(
+        out.contains("skipping: [c"),
+        "no check mode, as in community.docker: {out}"
+    );
+    assert_ne!(code, 0, "the copy then lacks the results: {out}");
+
+    let missing = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - docker_container_exec: {container: bt-none, argv: [/bin/true]}
+";
+    let (code, out) = fleet.play("missing.yml", missing, &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("Could not find container \\\"bt-none\\\""),
+        "{out}"
+    );
+    fleet.on_host(0, "docker rm -f bt-exec");
+}

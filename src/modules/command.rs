@@ -451,7 +451,7 @@ async fn run_guarded(
 }
 
 /// The result with `stdout_lines` and `stderr_lines`, as Ansible adds them.
-fn with_lines(mut outcome: Outcome) -> Outcome {
+pub(super) fn with_lines(mut outcome: Outcome) -> Outcome {
     for (key, lines_key) in [("stdout", "stdout_lines"), ("stderr", "stderr_lines")] {
         let text = outcome.get(key).and_then(Json::as_str).map(lines);
         if let Some(list) = text {
@@ -462,7 +462,7 @@ fn with_lines(mut outcome: Outcome) -> Outcome {
 }
 
 /// Removes trailing newlines, as Ansible's `strip_empty_ends` does.
-fn trim_ends(text: &str) -> String {
+pub(super) fn trim_ends(text: &str) -> String {
     text.trim_end_matches(['\r', '\n']).to_string()
 }
 

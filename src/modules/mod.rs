@@ -243,6 +243,7 @@ static MODULES: &[&dyn Module] = &[
     &protomatter_debug::ProtomatterDebug,
     &contract::Driven(dpkg_selections::DpkgSelections),
     &contract::Driven(docker::DockerContainer),
+    &docker::DockerContainerExec,
     &contract::Driven(docker::DockerImage),
     &contract::Driven(docker::DockerNetwork),
     &contract::Driven(docker::DockerVolume),

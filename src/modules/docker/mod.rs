@@ -1,14 +1,18 @@
-//! community.docker's `docker_image`, `docker_container`, `docker_network` and
-//! `docker_volume`, driven through the docker CLI on the target. Each is a [`StateModule`](super::contract):
+//! community.docker's `docker_image`, `docker_container`, `docker_network`,
+//! `docker_volume` and `docker_container_exec`, driven through the docker CLI on the
+//! target. Each but `docker_container_exec` (a plain module: running is its action) is
+//! a [`StateModule`](super::contract):
 //! its query reads the current state with `docker inspect` in one round trip, `decide`
 //! compares it with the task, and `apply` runs only the docker commands that must run.
 
 mod container;
+mod exec;
 mod image;
 mod network;
 mod volume;
 
 pub use container::DockerContainer;
+pub use exec::DockerContainerExec;
 pub use image::DockerImage;
 pub use network::DockerNetwork;
 pub use volume::DockerVolume;
