@@ -443,3 +443,69 @@ fn docker_container_exec_runs_a_command_in_a_container() {
     );
     fleet.on_host(0, "docker rm -f bt-exec");
 }
+
+const PRUNE: &str = r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - community.docker.docker_prune:
+        containers: true
+        containers_filters:
+          label: bt-prune=yes
+        networks: true
+        networks_filters:
+          label: bt-prune
+        volumes: true
+        volumes_filters:
+          label: bt-prune
+      register: pruned
+    - copy:
+        dest: /tmp/bt-prune-result
+        content: "{{ pruned.containers | length }} {{ pruned.containers_space_reclaimed }} {{ pruned.networks }} {{ pruned.volumes }}"
+"#;
+
+#[test]
+fn docker_prune_removes_what_is_unused_and_says_what() {
+    let Some(fleet) = fleet() else { return };
+    fleet.on_host(
+        0,
+        "docker rm -f bt-p1 bt-p2 bt-keep >/dev/null 2>&1; \
+         docker run --name bt-p1 --label bt-prune=yes fixture/busybox:1 /bin/busybox sh -c 'echo 123456789 > /f'; \
+         docker create --name bt-p2 --label bt-prune=yes fixture/busybox:1 /bin/busybox true; \
+         docker create --name bt-keep fixture/busybox:1 /bin/busybox true; \
+         docker network create --label bt-prune bt-pnet; docker volume create --label bt-prune bt-pvol",
+    );
+    let (code, out) = fleet.play("prune.yml", PRUNE, &["--check"]);
+    assert_eq!(
+        code, 2,
+        "the copy lacks the results when the prune is skipped: {out}"
+    );
+    assert!(
+        out.contains("skipping: [c"),
+        "no check mode, as in community.docker: {out}"
+    );
+    assert_eq!(fleet.on_host(0, "docker ps -aq -f name=bt-p | wc -l"), "2");
+
+    converge(fleet, "prune.yml", PRUNE, &[], 2);
+    assert_eq!(
+        fleet.on_host(0, "cat /tmp/bt-prune-result"),
+        "2 10 ['bt-pnet'] ['bt-pvol']",
+        "the deleted objects and the bytes the stopped container had written"
+    );
+    assert_eq!(fleet.on_host(0, "docker ps -aq -f name=bt-p | wc -l"), "0");
+    assert_eq!(
+        fleet.on_host(0, "docker ps -aq -f name=bt-keep | wc -l"),
+        "1",
+        "the filter kept it"
+    );
+    assert_eq!(fleet.on_host(0, "docker network ls -q -f name=bt-pnet"), "");
+    assert_eq!(fleet.on_host(0, "docker volume ls -q -f name=bt-pvol"), "");
+
+    converge(fleet, "prune.yml", PRUNE, &[], 1);
+    assert_eq!(
+        fleet.on_host(0, "cat /tmp/bt-prune-result"),
+        "0 0 [] []",
+        "nothing left to prune"
+    );
+    fleet.on_host(0, "docker rm -f bt-keep");
+}

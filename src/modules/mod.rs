@@ -246,6 +246,7 @@ static MODULES: &[&dyn Module] = &[
     &docker::DockerContainerExec,
     &contract::Driven(docker::DockerImage),
     &contract::Driven(docker::DockerNetwork),
+    &docker::DockerPrune,
     &contract::Driven(docker::DockerVolume),
     &fail::Fail,
     &contract::Driven(crypto::csr::OpensslCsr),

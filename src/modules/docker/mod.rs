@@ -1,7 +1,7 @@
 //! community.docker's `docker_image`, `docker_container`, `docker_network`,
-//! `docker_volume` and `docker_container_exec`, driven through the docker CLI on the
-//! target. Each but `docker_container_exec` (a plain module: running is its action) is
-//! a [`StateModule`](super::contract):
+//! `docker_volume`, `docker_container_exec` and `docker_prune`, driven through the
+//! docker CLI on the target. Each but the last two (plain modules: running is their
+//! action) is a [`StateModule`](super::contract):
 //! its query reads the current state with `docker inspect` in one round trip, `decide`
 //! compares it with the task, and `apply` runs only the docker commands that must run.
 
@@ -9,12 +9,14 @@ mod container;
 mod exec;
 mod image;
 mod network;
+mod prune;
 mod volume;
 
 pub use container::DockerContainer;
 pub use exec::DockerContainerExec;
 pub use image::DockerImage;
 pub use network::DockerNetwork;
+pub use prune::DockerPrune;
 pub use volume::DockerVolume;
 
 use indexmap::IndexMap;
