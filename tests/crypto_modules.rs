@@ -405,6 +405,32 @@ fn x509_certificate_gives_nginx_a_self_signed_certificate() {
     fleet.play_expecting("tls.yml", NGINX_TLS, &[], 0);
     assert_eq!(fleet.on_host(0, &format!("sha1sum {crt}")), before, "kept");
 
+    let content = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - community.crypto.x509_certificate:
+        path: /etc/ssl/certs/shop.example.com.crt
+        privatekey_path: /etc/ssl/private/shop.example.com.key
+        csr_path: /etc/ssl/shop.example.com.csr
+        provider: selfsigned
+        return_content: true
+      register: cert
+    - community.crypto.openssl_privatekey:
+        path: /etc/ssl/private/shop.example.com.key
+        size: 2048
+        return_content: true
+      register: key
+    - copy:
+        dest: /tmp/bosun-test-contents
+        content: '{{ cert.certificate }}{{ key.privatekey }}'
+";
+    fleet.play_expecting("content.yml", content, &[], 1);
+    assert_eq!(
+        fleet.on_host(0, "cat /tmp/bosun-test-contents"),
+        fleet.on_host(0, &format!("cat {crt} {key}")),
+        "return_content gives the files kept"
+    );
     fleet.on_host(0, &format!("mv {crt} {crt}.saved"));
     fleet.play_expecting("tls.yml", NGINX_TLS, &["--check"], 1);
     assert_eq!(

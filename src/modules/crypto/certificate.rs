@@ -248,18 +248,12 @@ pub struct Found {
     ca_missing: bool,
     ca: Option<Certificate>,
     ca_key: Option<KeyFound>,
+    /// The file's content, when `return_content` asks for it.
+    content: Option<String>,
 }
 
 /// What must change.
-#[derive(Debug)]
-pub enum Plan {
-    /// Sign a new certificate.
-    Write(Box<Signing>),
-    /// Only mode, owners or flags.
-    Attributes(Vec<String>),
-    /// Remove the file.
-    Remove,
-}
+pub type Plan = openssl::FilePlan<Signing>;
 
 /// A certificate to sign.
 #[derive(Debug)]
@@ -474,7 +468,8 @@ impl StateModule for X509Certificate {
             + &fileops::stat_script(&args.path, true, false)
             + "; "
             + &typed.attributes.probe(&args.path)
-            + &openssl::print_base64("cert", &format!("openssl x509 -in {p} -outform DER"));
+            + &openssl::print_base64("cert", &format!("openssl x509 -in {p} -outform DER"))
+            + &openssl::content_probe(&args.path, args.return_content);
         let key_probe = |label: &str, material: &Material, passphrase: Option<&str>| {
             let (env, passin) = openssl::pass_option("-passin", passphrase);
             let f = &material.file;
@@ -543,6 +538,7 @@ impl StateModule for X509Certificate {
             no_directory: has("dir"),
             stat: fileops::parse_stat(&out),
             cert: openssl::base64_line(&out, "cert").and_then(|der| Certificate::parse(&der).ok()),
+            content: openssl::content_of(&out),
             cert_signature_valid: has("certsig"),
             csr_missing: has("csrmissing"),
             csr: openssl::base64_line(&out, "csr").and_then(|der| Csr::parse(&der).ok()),
@@ -643,6 +639,9 @@ impl StateModule for X509Certificate {
                 .with("ca_cert", args.ownca_path.clone())
                 .with("ca_privatekey", args.ownca_privatekey_path.clone());
         }
+        if args.return_content {
+            decision = decision.with("certificate", found.content.clone());
+        }
         Ok(decision)
     }
 
@@ -654,20 +653,11 @@ impl StateModule for X509Certificate {
     ) -> Result<Outcome, ModuleError> {
         let args = &typed.args;
         let mut result = Outcome::new();
-        let signing = match plan {
-            Plan::Remove => {
-                if let Some(backup) = openssl::remove(on, &args.path, args.backup).await? {
-                    result.insert("backup_file".into(), json!(backup));
-                }
-                return Ok(result);
-            }
-            Plan::Attributes(commands) => {
-                fileops::run_checked(on, commands.join(" && "))
-                    .await?
-                    .map_err(ModuleError::Failed)?;
-                return Ok(result);
-            }
-            Plan::Write(signing) => signing,
+        let Some(signing) = plan
+            .settle(on, &args.path, args.backup, &mut result)
+            .await?
+        else {
+            return Ok(result);
         };
         let materials = args.materials();
         let mut serial = [0u8; 8];
@@ -748,14 +738,11 @@ impl StateModule for X509Certificate {
             attributes: &typed.attributes,
             current: signing.current.as_ref(),
             backup: args.backup,
+            content_key: args.return_content.then_some("certificate"),
         };
         let p = quote(&args.path);
-        let mut after =
-            openssl::print_base64("cert", &format!("openssl x509 -in {p} -outform DER"));
-        if args.return_content {
-            after.push_str(&openssl::print_base64("content", &format!("cat -- {p}")));
-        }
-        let (out, backup) = install.run(on, &after).await?;
+        let after = openssl::print_base64("cert", &format!("openssl x509 -in {p} -outform DER"));
+        let out = install.run(on, &after, &mut result).await?;
         if let Some(cert) =
             openssl::base64_line(&out, "cert").and_then(|der| Certificate::parse(&der).ok())
         {
@@ -766,15 +753,6 @@ impl StateModule for X509Certificate {
                 "diff".into(),
                 json!({"before": signing.before, "after": info::certificate(&cert)}),
             );
-        }
-        if let Some(content) = openssl::base64_line(&out, "content") {
-            result.insert(
-                "certificate".into(),
-                json!(String::from_utf8_lossy(&content)),
-            );
-        }
-        if let Some(backup) = backup {
-            result.insert("backup_file".into(), json!(backup));
         }
         Ok(result)
     }

@@ -191,18 +191,12 @@ pub struct Found {
     signature_valid: bool,
     /// The key's public key, or why it could not be read (the collection's words).
     key: Option<Result<PublicKey, String>>,
+    /// The file's content, when `return_content` asks for it.
+    content: Option<String>,
 }
 
 /// What must change.
-#[derive(Debug)]
-pub enum Plan {
-    /// Make a new request.
-    Write(Box<Rewrite>),
-    /// Only mode, owners or flags.
-    Attributes(Vec<String>),
-    /// Remove the file.
-    Remove,
-}
+pub type Plan = openssl::FilePlan<Rewrite>;
 
 /// A request to make.
 #[derive(Debug)]
@@ -246,8 +240,9 @@ impl StateModule for OpensslCsr {
             &format!("{env}openssl pkey -in {source} {passin} -pubout -outform DER"),
         ));
         script.push_str(&format!(
-            "if [ -f {p} ]; then {}openssl req -in {p} -verify -noout >/dev/null 2>&1 && echo sig:ok; fi",
-            openssl::print_base64("csr", &format!("openssl req -in {p} -outform DER"))
+            "if [ -f {p} ]; then {}{}openssl req -in {p} -verify -noout >/dev/null 2>&1 && echo sig:ok; fi",
+            openssl::print_base64("csr", &format!("openssl req -in {p} -outform DER")),
+            openssl::content_probe(&args.path, args.return_content),
         ));
         let mut command = Command::new(script);
         command.stdin = args.key_stdin();
@@ -278,6 +273,7 @@ impl StateModule for OpensslCsr {
             no_directory: openssl::line(&out, "dir").is_some(),
             stat: fileops::parse_stat(&out),
             csr: openssl::base64_line(&out, "csr").and_then(|der| Csr::parse(&der).ok()),
+            content: openssl::content_of(&out),
             signature_valid: openssl::line(&out, "sig").is_some(),
             key,
         })
@@ -326,7 +322,12 @@ impl StateModule for OpensslCsr {
             _ => before.clone(),
         };
         let decision = Decision::maybe(plan).with_diff(json!({"before": before, "after": after}));
-        Ok(with_result(decision, args, &wanted))
+        let decision = with_result(decision, args, &wanted);
+        Ok(match (args.return_content, args.state) {
+            (true, State::Present) => decision.with("csr", found.content.clone()),
+            (true, State::Absent) => decision.with("csr", Json::Null),
+            (false, _) => decision,
+        })
     }
 
     async fn apply(
@@ -337,20 +338,11 @@ impl StateModule for OpensslCsr {
     ) -> Result<Outcome, ModuleError> {
         let args = &typed.args;
         let mut result = Outcome::new();
-        let rewrite = match plan {
-            Plan::Remove => {
-                if let Some(backup) = openssl::remove(on, &args.path, args.backup).await? {
-                    result.insert("backup_file".into(), json!(backup));
-                }
-                return Ok(result);
-            }
-            Plan::Attributes(commands) => {
-                fileops::run_checked(on, commands.join(" && "))
-                    .await?
-                    .map_err(ModuleError::Failed)?;
-                return Ok(result);
-            }
-            Plan::Write(rewrite) => rewrite,
+        let Some(rewrite) = plan
+            .settle(on, &args.path, args.backup, &mut result)
+            .await?
+        else {
+            return Ok(result);
         };
         let key = rewrite.key.map_err(ModuleError::Failed)?;
         let digest = match key.kind {
@@ -388,13 +380,11 @@ impl StateModule for OpensslCsr {
             attributes: &typed.attributes,
             current: rewrite.current.as_ref(),
             backup: args.backup,
+            content_key: args.return_content.then_some("csr"),
         };
         let p = quote(&args.path);
-        let mut after = openssl::print_base64("csr", &format!("openssl req -in {p} -outform DER"));
-        if args.return_content {
-            after.push_str(&openssl::print_base64("content", &format!("cat -- {p}")));
-        }
-        let (out, backup) = install.run(on, &after).await?;
+        let after = openssl::print_base64("csr", &format!("openssl req -in {p} -outform DER"));
+        let out = install.run(on, &after, &mut result).await?;
         let made = openssl::base64_line(&out, "csr").and_then(|der| Csr::parse(&der).ok());
         let after = made
             .as_ref()
@@ -403,12 +393,6 @@ impl StateModule for OpensslCsr {
             "diff".into(),
             json!({"before": rewrite.before, "after": after}),
         );
-        if let Some(content) = openssl::base64_line(&out, "content") {
-            result.insert("csr".into(), json!(String::from_utf8_lossy(&content)));
-        }
-        if let Some(backup) = backup {
-            result.insert("backup_file".into(), json!(backup));
-        }
         Ok(result)
     }
 }

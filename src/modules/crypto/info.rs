@@ -53,19 +53,6 @@ fn long_name(oid: &str) -> String {
         .map_or(oid.to_string(), |name| name.to_string())
 }
 
-/// Cryptography's words for the key usage bits, in bit order.
-const KEY_USAGE_WORDS: &[&str] = &[
-    "Digital Signature",
-    "Non Repudiation",
-    "Key Encipherment",
-    "Data Encipherment",
-    "Key Agreement",
-    "Certificate Sign",
-    "CRL Sign",
-    "Encipher Only",
-    "Decipher Only",
-];
-
 /// `subject` (a mapping of long names) and `subject_ordered` of a name, under
 /// `prefix` (`subject`, `issuer`).
 fn name_fields(fields: &mut Map<String, Json>, prefix: &str, name: &Name) {
@@ -131,7 +118,7 @@ fn extension_fields(fields: &mut Map<String, Json>, key: &PublicKey, extensions:
         "key_usage".into(),
         decoded(x509::KEY_USAGE, &|v| {
             let bits = x509::key_usage_bits(v).ok()?;
-            let words = KEY_USAGE_WORDS
+            let words = x509::KEY_USAGE_WORDS
                 .iter()
                 .zip(bits)
                 .filter(|(_, set)| *set)

@@ -32,6 +32,19 @@ pub fn print_base64(label: &str, command: &str) -> String {
     format!("printf '{label}:%s\\n' \"$({command} 2>/dev/null | base64 -w0)\"; ")
 }
 
+/// Prints the file's content (for `return_content`) when `wanted`.
+pub fn content_probe(path: &str, wanted: bool) -> String {
+    match wanted {
+        true => print_base64("content", &format!("cat -- {}", quote(path))),
+        false => String::new(),
+    }
+}
+
+/// The content [`content_probe`] printed, as text.
+pub fn content_of(output: &str) -> Option<String> {
+    base64_line(output, "content").map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+}
+
 /// Prints `dir:missing` when the destination's directory is not a directory.
 pub fn directory_probe(path: &str) -> String {
     format!(
@@ -77,18 +90,29 @@ pub struct Install<'a> {
     pub current: Option<&'a FileStat>,
     /// Whether to keep the old file as a backup first.
     pub backup: bool,
+    /// The result key the new file's content is returned under (`return_content`).
+    pub content_key: Option<&'static str>,
 }
 
 impl Install<'_> {
     /// Runs the install, then `after` (which may print lines for the caller) in the
-    /// same round trip: the script's output and the backup made, if any.
+    /// same round trip: the script's output. The backup made and the content asked for
+    /// go into `result`.
     pub async fn run(
         &self,
         on: &Target<'_>,
         after: &str,
-    ) -> Result<(String, Option<String>), ModuleError> {
+        result: &mut crate::modules::Outcome,
+    ) -> Result<String, ModuleError> {
         let (script, backup_file) = self.script()?;
-        let mut command = Command::new(script + after);
+        let mut after = after.to_string();
+        if self.content_key.is_some() {
+            after.push_str(&print_base64(
+                "content",
+                &format!("cat -- {}", quote(self.dest)),
+            ));
+        }
+        let mut command = Command::new(script + &after);
         command.stdin = self.stdin.clone();
         let out = on.conn.exec(&command).await?;
         if out.rc != 0 {
@@ -99,25 +123,19 @@ impl Install<'_> {
                 stderr.trim().to_string()
             }));
         }
-        Ok((out.stdout_text(), backup_file))
+        let stdout = out.stdout_text();
+        if let (Some(key), Some(content)) = (self.content_key, content_of(&stdout)) {
+            result.insert(key.into(), serde_json::Value::String(content));
+        }
+        if let Some(backup) = backup_file {
+            result.insert("backup_file".into(), serde_json::Value::String(backup));
+        }
+        Ok(stdout)
     }
 
     /// The install's script and the backup's path.
     fn script(&self) -> Result<(String, Option<String>), ModuleError> {
-        let dir = match fileops::parent_dir(self.dest) {
-            "" => ".",
-            dir => dir,
-        };
-        let name = self.dest.rsplit('/').next().unwrap_or(self.dest);
-        let nonce = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let temp = format!(
-            "{}/.{name}.bosun.{}.{nonce}.tmp",
-            dir.trim_end_matches('/'),
-            std::process::id()
-        );
+        let temp = fileops::temp_beside(self.dest);
         let d = quote(self.dest);
         let mut script = format!(
             "t={}; ( umask 077; {} ) || {{ rm -f -- \"$t\"; exit 93; }}; ",
@@ -175,12 +193,47 @@ impl Install<'_> {
     }
 }
 
+/// What a crypto module must change on its file.
+#[derive(Debug)]
+pub enum FilePlan<W> {
+    /// Write the file anew, as `W` says.
+    Write(Box<W>),
+    /// Only mode, owners or flags: these commands.
+    Attributes(Vec<String>),
+    /// Remove the file.
+    Remove,
+}
+
+impl<W> FilePlan<W> {
+    /// Carries out a removal (reporting its backup in `result`) or an attribute
+    /// change; what to write is given back for the module to do.
+    pub async fn settle(
+        self,
+        on: &Target<'_>,
+        path: &str,
+        backup: bool,
+        result: &mut crate::modules::Outcome,
+    ) -> Result<Option<Box<W>>, ModuleError> {
+        match self {
+            FilePlan::Remove => {
+                if let Some(backup) = remove(on, path, backup).await? {
+                    result.insert("backup_file".into(), serde_json::json!(backup));
+                }
+                Ok(None)
+            }
+            FilePlan::Attributes(commands) => {
+                fileops::run_checked(on, commands.join(" && "))
+                    .await?
+                    .map_err(ModuleError::Failed)?;
+                Ok(None)
+            }
+            FilePlan::Write(write) => Ok(Some(write)),
+        }
+    }
+}
+
 /// Removes `path`, keeping a backup first when asked: the backup's path.
-pub async fn remove(
-    on: &Target<'_>,
-    path: &str,
-    backup: bool,
-) -> Result<Option<String>, ModuleError> {
+async fn remove(on: &Target<'_>, path: &str, backup: bool) -> Result<Option<String>, ModuleError> {
     let p = quote(path);
     let mut script = String::new();
     let backup_file = backup.then(|| {
@@ -233,6 +286,7 @@ mod tests {
             attributes: &attributes,
             current: None,
             backup: true,
+            content_key: None,
         };
         let (script, backup) = install.script().expect("a script");
         assert!(backup.is_none(), "nothing to back up");

@@ -221,6 +221,8 @@ pub struct Found {
     encrypted_header: bool,
     /// The public key, when the key could be read with the passphrase given.
     public_key: Option<PublicKey>,
+    /// The file's content, when `return_content` asks for it.
+    content: Option<String>,
 }
 
 impl Found {
@@ -253,15 +255,7 @@ impl Found {
 }
 
 /// What must change.
-#[derive(Debug)]
-pub enum Plan {
-    /// Write a new key, or the existing one in the wanted format.
-    Write(Box<Rewrite>),
-    /// Only mode, owners or flags.
-    Attributes(Vec<String>),
-    /// Remove the file.
-    Remove,
-}
+pub type Plan = openssl::FilePlan<Rewrite>;
 
 /// A key file to write.
 #[derive(Debug)]
@@ -287,7 +281,7 @@ impl StateModule for OpensslPrivatekey {
         let (env, passin) = openssl::pass_option("-passin", args.passphrase());
         let script = format!(
             "{}{}{}if [ -f {p} ] && [ -r {p} ]; then printf 'pem:%s\\n' \"$(grep -m1 -e '^-----BEGIN ' -- {p})\"; \
-             grep -q '^Proc-Type: 4,ENCRYPTED' -- {p} && echo enc:1; {}fi",
+             grep -q '^Proc-Type: 4,ENCRYPTED' -- {p} && echo enc:1; {}{}fi",
             openssl::directory_probe(&args.path),
             fileops::stat_script(&args.path, true, false) + "; ",
             typed.attributes.probe(&args.path),
@@ -295,6 +289,7 @@ impl StateModule for OpensslPrivatekey {
                 "pub",
                 &format!("{env}openssl pkey -in {p} {passin} -pubout -outform DER")
             ),
+            openssl::content_probe(&args.path, args.return_content),
         );
         let out = on.conn.exec(&Command::new(script)).await?.stdout_text();
         let label = openssl::line(&out, "pem")
@@ -306,6 +301,7 @@ impl StateModule for OpensslPrivatekey {
             stat: fileops::parse_stat(&out),
             label,
             encrypted_header: openssl::line(&out, "enc").is_some(),
+            content: openssl::content_of(&out),
             public_key: openssl::base64_line(&out, "pub")
                 .and_then(|der| PublicKey::parse(&der).ok()),
         })
@@ -329,9 +325,8 @@ impl StateModule for OpensslPrivatekey {
         let plan = match args.state {
             State::Absent => {
                 let decision = Decision::maybe(found.stat.is_some().then_some(Plan::Remove));
-                return Ok(
-                    with_result(decision, args, None).with_diff(json!({"before": {}, "after": {}}))
-                );
+                return Ok(with_result(decision, args, None, None)
+                    .with_diff(json!({"before": {}, "after": {}})));
             }
             State::Present => match found.stat.as_ref() {
                 None => Some(Plan::Write(Box::new(Rewrite {
@@ -358,8 +353,10 @@ impl StateModule for OpensslPrivatekey {
             },
         };
         let decision = Decision::maybe(plan);
-        Ok(with_result(decision, args, loaded.as_ref())
-            .with_diff(json!({"before": info.clone(), "after": info})))
+        Ok(
+            with_result(decision, args, loaded.as_ref(), found.content.clone())
+                .with_diff(json!({"before": info.clone(), "after": info})),
+        )
     }
 
     async fn apply(
@@ -370,20 +367,11 @@ impl StateModule for OpensslPrivatekey {
     ) -> Result<Outcome, ModuleError> {
         let args = &typed.args;
         let mut result = Outcome::new();
-        let rewrite = match plan {
-            Plan::Remove => {
-                if let Some(backup) = openssl::remove(on, &args.path, args.backup).await? {
-                    result.insert("backup_file".into(), json!(backup));
-                }
-                return Ok(result);
-            }
-            Plan::Attributes(commands) => {
-                fileops::run_checked(on, commands.join(" && "))
-                    .await?
-                    .map_err(ModuleError::Failed)?;
-                return Ok(result);
-            }
-            Plan::Write(rewrite) => rewrite,
+        let Some(rewrite) = plan
+            .settle(on, &args.path, args.backup, &mut result)
+            .await?
+        else {
+            return Ok(result);
         };
         let produce = if rewrite.convert {
             let (env, passin) = openssl::pass_option("-passin", args.passphrase());
@@ -401,17 +389,15 @@ impl StateModule for OpensslPrivatekey {
             attributes: &attributes,
             current: rewrite.current.as_ref(),
             backup: args.backup,
+            content_key: args.return_content.then_some("privatekey"),
         };
         let p = quote(&args.path);
         let (env, passin) = openssl::pass_option("-passin", args.passphrase());
-        let mut after = openssl::print_base64(
+        let after = openssl::print_base64(
             "pub",
             &format!("{env}openssl pkey -in {p} {passin} -pubout -outform DER"),
         );
-        if args.return_content {
-            after.push_str(&openssl::print_base64("content", &format!("cat -- {p}")));
-        }
-        let (out, backup) = install.run(on, &after).await?;
+        let out = install.run(on, &after, &mut result).await?;
         let key = openssl::base64_line(&out, "pub").and_then(|der| PublicKey::parse(&der).ok());
         let after = key.as_ref().map_or(json!({}), super::info::private_key);
         result.insert(
@@ -422,15 +408,6 @@ impl StateModule for OpensslPrivatekey {
             "fingerprint".into(),
             key.map_or(Json::Null, |k| Json::Object(fingerprint::all(&k.der))),
         );
-        if let Some(content) = openssl::base64_line(&out, "content") {
-            result.insert(
-                "privatekey".into(),
-                json!(String::from_utf8_lossy(&content)),
-            );
-        }
-        if let Some(backup) = backup {
-            result.insert("backup_file".into(), json!(backup));
-        }
         Ok(result)
     }
 }
@@ -482,6 +459,7 @@ fn with_result(
     decision: Decision<Plan>,
     args: &PrivatekeyArgs,
     key: Option<&PublicKey>,
+    content: Option<String>,
 ) -> Decision<Plan> {
     let fingerprint = key.map_or(Json::Null, |k| Json::Object(fingerprint::all(&k.der)));
     let decision = decision
@@ -492,7 +470,11 @@ fn with_result(
         KeyType::Ecc => decision.with("curve", args.curve.clone()),
         _ => decision,
     };
-    decision.with("filename", args.path.clone())
+    let decision = decision.with("filename", args.path.clone());
+    match args.return_content {
+        true => decision.with("privatekey", content),
+        false => decision,
+    }
 }
 
 /// What the collection's `privatekey_info` says of the key, for the diff: whether it

@@ -113,21 +113,10 @@ pub fn normal_alt_name(name: &str) -> Result<String, String> {
 
 /// The index of a key usage name (`digitalSignature` or `Digital Signature`).
 pub fn key_usage_index(usage: &str) -> Result<usize, String> {
-    const LONG: &[&str] = &[
-        "Digital Signature",
-        "Non Repudiation",
-        "Key Encipherment",
-        "Data Encipherment",
-        "Key Agreement",
-        "Certificate Sign",
-        "CRL Sign",
-        "Encipher Only",
-        "Decipher Only",
-    ];
     x509::KEY_USAGE_BITS
         .iter()
         .position(|name| *name == usage)
-        .or_else(|| LONG.iter().position(|name| *name == usage))
+        .or_else(|| x509::KEY_USAGE_WORDS.iter().position(|name| *name == usage))
         .ok_or_else(|| format!("Unknown key usage \"{usage}\""))
 }
 

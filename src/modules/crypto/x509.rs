@@ -323,6 +323,20 @@ pub const KEY_USAGE_BITS: &[&str] = &[
     "decipherOnly",
 ];
 
+/// Cryptography's words for the key usage bits, in bit order (what `*_info` reports,
+/// and accepted as usage names too).
+pub const KEY_USAGE_WORDS: &[&str] = &[
+    "Digital Signature",
+    "Non Repudiation",
+    "Key Encipherment",
+    "Data Encipherment",
+    "Key Agreement",
+    "Certificate Sign",
+    "CRL Sign",
+    "Encipher Only",
+    "Decipher Only",
+];
+
 /// The usage bits set in a key usage value (indexes into [`KEY_USAGE_BITS`]); as
 /// cryptography reads them, encipher/decipher only count only with key agreement.
 pub fn key_usage_bits(value: &[u8]) -> Result<Vec<bool>, String> {

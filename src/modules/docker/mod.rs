@@ -101,6 +101,15 @@ async fn docker(on: &Target<'_>, script: &str) -> Result<String, ModuleError> {
     Ok(out.stdout_text())
 }
 
+/// The docker commands to run, in order, each with the action it reports.
+type Steps = Vec<(String, String)>;
+
+/// Runs `steps` one after the other, stopping at the first that fails.
+async fn run_steps(on: &Target<'_>, steps: &Steps) -> Result<String, ModuleError> {
+    let script: Vec<&str> = steps.iter().map(|(cmd, _)| cmd.as_str()).collect();
+    docker(on, &script.join(" >/dev/null && ")).await
+}
+
 /// A mapping argument (`env`, `labels`, `driver_options`) as strings, in its order.
 /// Booleans are refused, as community.docker does: YAML turns `yes` into `true`, and
 /// the value meant is ambiguous.

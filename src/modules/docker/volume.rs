@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use indexmap::IndexMap;
 use serde_json::{Map, Value as Json, json};
 
-use super::{Inspect, docker, field, inspect, object_map, pair_flags};
+use super::{Inspect, Steps, field, inspect, object_map, pair_flags, run_steps};
 use crate::connection::quote;
 use crate::modules::contract::{Decision, StateModule};
 use crate::modules::typed::{arg_enum, module_args};
@@ -110,9 +110,6 @@ fn differences(
     found
 }
 
-/// The docker commands to run, in order, each with the action it reports.
-type Steps = Vec<(String, String)>;
-
 #[async_trait]
 impl StateModule for DockerVolume {
     const NAME: &'static str = "docker_volume";
@@ -214,8 +211,7 @@ impl StateModule for DockerVolume {
         args: &VolumeArgs,
         steps: Steps,
     ) -> Result<Outcome, ModuleError> {
-        let script: Vec<&str> = steps.iter().map(|(cmd, _)| cmd.as_str()).collect();
-        docker(on, &script.join(" >/dev/null && ")).await?;
+        run_steps(on, &steps).await?;
         let mut result = Outcome::new();
         if args.state == State::Present {
             let volume = inspect(on, &[Inspect("volume", &args.volume_name)])
