@@ -53,6 +53,12 @@ fn long_name(oid: &str) -> String {
         .map_or(oid.to_string(), |name| name.to_string())
 }
 
+/// A list sorted as the collection's `*_info` sorts usages and constraints.
+fn sorted(mut list: Vec<String>) -> Json {
+    list.sort();
+    json!(list)
+}
+
 /// `subject` (a mapping of long names) and `subject_ordered` of a name, under
 /// `prefix` (`subject`, `issuer`).
 fn name_fields(fields: &mut Map<String, Json>, prefix: &str, name: &Name) {
@@ -81,9 +87,9 @@ fn extension_fields(fields: &mut Map<String, Json>, key: &PublicKey, extensions:
         "basic_constraints".into(),
         decoded(x509::BASIC_CONSTRAINTS, &|v| {
             let (ca, path) = x509::basic_constraints(v).ok()?;
-            let mut list = vec![json!(if ca { "CA:TRUE" } else { "CA:FALSE" })];
-            list.extend(path.map(|p| json!(format!("pathlen:{p}"))));
-            Some(Json::Array(list))
+            let mut list = vec![if ca { "CA:TRUE" } else { "CA:FALSE" }.to_string()];
+            list.extend(path.map(|p| format!("pathlen:{p}")));
+            Some(sorted(list))
         }),
     );
     fields.insert(
@@ -94,9 +100,7 @@ fn extension_fields(fields: &mut Map<String, Json>, key: &PublicKey, extensions:
         "extended_key_usage".into(),
         decoded(x509::EXTENDED_KEY_USAGE, &|v| {
             let usages = x509::extended_key_usages(v).ok()?;
-            Some(json!(
-                usages.iter().map(|u| long_name(u)).collect::<Vec<_>>()
-            ))
+            Some(sorted(usages.iter().map(|u| long_name(u)).collect()))
         }),
     );
     fields.insert(
@@ -122,8 +126,8 @@ fn extension_fields(fields: &mut Map<String, Json>, key: &PublicKey, extensions:
                 .iter()
                 .zip(bits)
                 .filter(|(_, set)| *set)
-                .map(|(word, _)| json!(word));
-            Some(Json::Array(words.collect()))
+                .map(|(word, _)| word.to_string());
+            Some(sorted(words.collect()))
         }),
     );
     fields.insert(
