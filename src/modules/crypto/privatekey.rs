@@ -315,11 +315,6 @@ impl StateModule for OpensslPrivatekey {
         if args.format == Format::Raw {
             return Err("bosun does not write keys in the raw format".to_string());
         }
-        if args.passphrase.is_some() && args.cipher != "auto" {
-            return Err(
-                "Cryptography backend can only use \"auto\" for cipher option.".to_string(),
-            );
-        }
         let loaded = found.loaded(args.passphrase()).cloned();
         let info = info(&found, args.passphrase());
         let plan = match args.state {
@@ -352,6 +347,15 @@ impl StateModule for OpensslPrivatekey {
                 },
             },
         };
+        // As the collection, a cipher other than `auto` fails only when a key is written.
+        if matches!(plan, Some(Plan::Write(_)))
+            && args.passphrase.is_some()
+            && args.cipher != "auto"
+        {
+            return Err(
+                "Cryptography backend can only use \"auto\" for cipher option.".to_string(),
+            );
+        }
         let decision = Decision::maybe(plan);
         Ok(
             with_result(decision, args, loaded.as_ref(), found.content.clone())
@@ -587,6 +591,23 @@ mod tests {
         assert!(err.starts_with("Unable to read the key."), "{err}");
         let decision = decide(args, ed25519_file("ENCRYPTED PRIVATE KEY")).expect("decides");
         assert!(decision.plan.is_none());
+    }
+
+    #[test]
+    fn a_cipher_other_than_auto_fails_only_when_writing() {
+        let args =
+            json!({"path": "/k.pem", "type": "Ed25519", "passphrase": "s", "cipher": "aes128"});
+        let err = decide(args.clone(), Found::default()).expect_err("a new key");
+        assert_eq!(
+            err,
+            "Cryptography backend can only use \"auto\" for cipher option."
+        );
+        assert!(
+            decide(args, ed25519_file("ENCRYPTED PRIVATE KEY"))
+                .expect("kept")
+                .plan
+                .is_none()
+        );
     }
 
     #[test]
