@@ -8,6 +8,7 @@ const COLLECTIONS: &[&str] = &[
     "ansible.posix.",
     "community.general.",
     "community.docker.",
+    "community.crypto.",
 ];
 
 /// Every module and action of ansible.builtin (ansible-core 2.19), by short name: a

@@ -291,3 +291,221 @@ fn docker_network_is_created_compared_recreated_and_removed() {
     assert_eq!(fleet.on_host(0, "docker network ls -q -f name=bt-net"), "");
     converge(fleet, "net.yml", NETWORK, &absent, 0);
 }
+
+const VOLUME: &str = r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - community.docker.docker_volume:
+        name: bt-vol
+        state: "{{ state | default('present') }}"
+        driver_options:
+          type: tmpfs
+          device: tmpfs
+          o: "size={{ size | default('10m') }}"
+        labels:
+          app: bosun-test
+        recreate: options-changed
+      register: vol
+    - when: not ansible_check_mode and (state | default('present')) == 'present'
+      copy:
+        dest: /tmp/bt-vol-result
+        content: "{{ vol.volume.Name }} {{ vol.volume.Driver }} {{ vol.volume.Labels.app }}"
+"#;
+
+#[test]
+fn docker_volume_is_created_compared_recreated_and_removed() {
+    let Some(fleet) = fleet() else { return };
+    let options = "docker volume inspect -f '{{.Options.o}} {{.Labels.app}}' bt-vol";
+    fleet.on_host(0, "docker volume rm -f bt-vol; rm -f /tmp/bt-vol-result");
+
+    converge(fleet, "vol.yml", VOLUME, &["--check"], 1);
+    let exists = "docker volume ls -q -f name=^bt-vol$";
+    assert_eq!(fleet.on_host(0, exists), "", "check mode made nothing");
+
+    converge(fleet, "vol.yml", VOLUME, &[], 2);
+    assert_eq!(fleet.on_host(0, options), "size=10m bosun-test");
+    assert_eq!(
+        fleet.on_host(0, "cat /tmp/bt-vol-result"),
+        "bt-vol local bosun-test"
+    );
+    converge(fleet, "vol.yml", VOLUME, &[], 0);
+
+    let bigger = ["-e", "size=20m"];
+    let out = converge(
+        fleet,
+        "vol.yml",
+        VOLUME,
+        &[&bigger[..], &["--check", "--diff"]].concat(),
+        1,
+    );
+    assert!(
+        out.contains("driver_options.o"),
+        "the difference named: {out}"
+    );
+    assert_eq!(fleet.on_host(0, options), "size=10m bosun-test");
+    converge(fleet, "vol.yml", VOLUME, &bigger, 1);
+    assert_eq!(
+        fleet.on_host(0, options),
+        "size=20m bosun-test",
+        "recreated"
+    );
+    converge(fleet, "vol.yml", VOLUME, &bigger, 0);
+
+    let absent = ["-e", "state=absent"];
+    converge(fleet, "vol.yml", VOLUME, &absent, 1);
+    assert_eq!(fleet.on_host(0, exists), "");
+    converge(fleet, "vol.yml", VOLUME, &absent, 0);
+
+    let (code, out) = fleet.play(
+        "bad.yml",
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - docker_volume: {name: bt-vol, recreate: sometimes}\n",
+        &[],
+    );
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("value of recreate must be one of: always, never, options-changed"),
+        "{out}"
+    );
+}
+
+const EXEC: &str = r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - community.docker.docker_container_exec:
+        container: bt-exec
+        command: /bin/busybox sh -c 'echo "out $A $(pwd)"; echo err >&2; /bin/busybox cat > /received'
+        env: {A: "b c"}
+        chdir: /bin
+        stdin: hello
+      register: shown
+    - docker_container_exec:
+        container: bt-exec
+        argv: [/bin/busybox, sh, -c, "/bin/busybox sleep 1; echo later > /detached"]
+        detach: true
+      register: detached
+    - docker_container_exec:
+        container: bt-exec
+        argv: [/bin/busybox, sh, -c, "exit 3"]
+      register: three
+      ignore_errors: true
+    - copy:
+        dest: /tmp/bt-exec-result
+        content: "{{ shown.stdout }}|{{ shown.stderr }}|{{ shown.rc }}|{{ detached.exec_id | length }}|{{ three.rc }} {{ three.failed }}"
+"#;
+
+#[test]
+fn docker_container_exec_runs_a_command_in_a_container() {
+    let Some(fleet) = fleet() else { return };
+    fleet.on_host(
+        0,
+        "docker rm -f bt-exec >/dev/null 2>&1; docker run -d --name bt-exec fixture/busybox:1 /bin/busybox sleep 100000",
+    );
+    let (code, out) = fleet.play("exec.yml", EXEC, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("ignored=1"),
+        "rc 3 fails the task, as in Ansible: {out}"
+    );
+    assert_eq!(
+        fleet.on_host(0, "cat /tmp/bt-exec-result"),
+        "out b c /bin|err|0|64|3 True"
+    );
+    assert_eq!(
+        fleet.on_host(0, "docker exec bt-exec /bin/busybox cat /received"),
+        "hello"
+    );
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(
+        fleet.on_host(0, "docker exec bt-exec /bin/busybox cat /detached"),
+        "later"
+    );
+
+    let (code, out) = fleet.play("exec.yml", EXEC, &["--check"]);
+    assert!(
+        out.contains("skipping: [c"),
+        "no check mode, as in community.docker: {out}"
+    );
+    assert_ne!(code, 0, "the copy then lacks the results: {out}");
+
+    let missing = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - docker_container_exec: {container: bt-none, argv: [/bin/true]}
+";
+    let (code, out) = fleet.play("missing.yml", missing, &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("Could not find container \\\"bt-none\\\""),
+        "{out}"
+    );
+    fleet.on_host(0, "docker rm -f bt-exec");
+}
+
+const PRUNE: &str = r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - community.docker.docker_prune:
+        containers: true
+        containers_filters:
+          label: bt-prune=yes
+        networks: true
+        networks_filters:
+          label: bt-prune
+        volumes: true
+        volumes_filters:
+          label: bt-prune
+      register: pruned
+    - copy:
+        dest: /tmp/bt-prune-result
+        content: "{{ pruned.containers | length }} {{ pruned.containers_space_reclaimed }} {{ pruned.networks }} {{ pruned.volumes }}"
+"#;
+
+#[test]
+fn docker_prune_removes_what_is_unused_and_says_what() {
+    let Some(fleet) = fleet() else { return };
+    fleet.on_host(
+        0,
+        "docker rm -f bt-p1 bt-p2 bt-keep >/dev/null 2>&1; \
+         docker run --name bt-p1 --label bt-prune=yes fixture/busybox:1 /bin/busybox sh -c 'echo 123456789 > /f'; \
+         docker create --name bt-p2 --label bt-prune=yes fixture/busybox:1 /bin/busybox true; \
+         docker create --name bt-keep fixture/busybox:1 /bin/busybox true; \
+         docker network create --label bt-prune bt-pnet; docker volume create --label bt-prune bt-pvol",
+    );
+    let (code, out) = fleet.play("prune.yml", PRUNE, &["--check"]);
+    assert_eq!(
+        code, 2,
+        "the copy lacks the results when the prune is skipped: {out}"
+    );
+    assert!(
+        out.contains("skipping: [c"),
+        "no check mode, as in community.docker: {out}"
+    );
+    assert_eq!(fleet.on_host(0, "docker ps -aq -f name=bt-p | wc -l"), "2");
+
+    converge(fleet, "prune.yml", PRUNE, &[], 2);
+    assert_eq!(
+        fleet.on_host(0, "cat /tmp/bt-prune-result"),
+        "2 10 ['bt-pnet'] ['bt-pvol']",
+        "the deleted objects and the bytes the stopped container had written"
+    );
+    assert_eq!(fleet.on_host(0, "docker ps -aq -f name=bt-p | wc -l"), "0");
+    assert_eq!(
+        fleet.on_host(0, "docker ps -aq -f name=bt-keep | wc -l"),
+        "1",
+        "the filter kept it"
+    );
+    assert_eq!(fleet.on_host(0, "docker network ls -q -f name=bt-pnet"), "");
+    assert_eq!(fleet.on_host(0, "docker volume ls -q -f name=bt-pvol"), "");
+
+    converge(fleet, "prune.yml", PRUNE, &[], 1);
+    assert_eq!(
+        fleet.on_host(0, "cat /tmp/bt-prune-result"),
+        "0 0 [] []",
+        "nothing left to prune"
+    );
+    fleet.on_host(0, "docker rm -f bt-keep");
+}

@@ -466,7 +466,7 @@ pub(super) fn with_lines(mut outcome: Outcome) -> Outcome {
 }
 
 /// Removes trailing newlines, as Ansible's `strip_empty_ends` does.
-fn trim_ends(text: &str) -> String {
+pub(super) fn trim_ends(text: &str) -> String {
     text.trim_end_matches(['\r', '\n']).to_string()
 }
 

@@ -649,6 +649,25 @@ pub enum WriteError {
     Failed(String),
 }
 
+/// A fresh temporary name in `dest`'s directory (`.name.bosun.<pid>.<nonce>.tmp`):
+/// written there, the file is renamed over `dest` on the same file system.
+pub fn temp_beside(dest: &str) -> String {
+    let (dir, name) = match dest.rsplit_once('/') {
+        Some(("", name)) => ("/", name),
+        Some((dir, name)) => (dir, name),
+        None => (".", dest),
+    };
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "{}/.{name}.bosun.{}.{nonce}.tmp",
+        dir.trim_end_matches('/'),
+        std::process::id()
+    )
+}
+
 /// Writes `data` to `dest` atomically. `current` is dest's state before (to keep its
 /// owner and mode when no new ones are given); `validate` (a command with `%s`) runs
 /// on the new content before it replaces anything; `backup` keeps the old file as
@@ -662,20 +681,7 @@ pub async fn write_atomic(
     validate: Option<&str>,
     backup: bool,
 ) -> Result<Written, WriteError> {
-    let (dir, name) = match dest.rsplit_once('/') {
-        Some(("", name)) => ("/".to_string(), name.to_string()),
-        Some((dir, name)) => (dir.to_string(), name.to_string()),
-        None => (".".to_string(), dest.to_string()),
-    };
-    let nonce = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let temp = format!(
-        "{}/.{name}.bosun.{}.{nonce}.tmp",
-        dir.trim_end_matches('/'),
-        std::process::id()
-    );
+    let temp = temp_beside(dest);
     if let Some(command) = validate
         && !command.contains("%s")
     {

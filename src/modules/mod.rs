@@ -16,6 +16,7 @@ mod command;
 mod contract;
 mod copy;
 mod cron;
+mod crypto;
 mod deb822_repository;
 mod debconf;
 mod debug;
@@ -258,9 +259,14 @@ static MODULES: &[&dyn Module] = &[
     &protomatter_debug::ProtomatterDebug,
     &contract::Driven(dpkg_selections::DpkgSelections),
     &contract::Driven(docker::DockerContainer),
+    &docker::DockerContainerExec,
     &contract::Driven(docker::DockerImage),
     &contract::Driven(docker::DockerNetwork),
+    &docker::DockerPrune,
+    &contract::Driven(docker::DockerVolume),
     &fail::Fail,
+    &contract::Driven(crypto::csr::OpensslCsr),
+    &contract::Driven(crypto::privatekey::OpensslPrivatekey),
     &fetch::Fetch,
     &contract::Driven(file::File),
     &contract::Driven(find::Find),
@@ -299,6 +305,7 @@ static MODULES: &[&dyn Module] = &[
     &uri::Uri,
     &contract::Driven(user::User),
     &contract::Driven(user::Group),
+    &contract::Driven(crypto::certificate::X509Certificate),
     &validate_argument_spec::ValidateArgumentSpec,
     &wait_for::WaitFor,
 ];

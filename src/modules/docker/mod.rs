@@ -1,15 +1,23 @@
-//! community.docker's `docker_image`, `docker_container` and `docker_network`, driven
-//! through the docker CLI on the target. Each is a [`StateModule`](super::contract):
+//! community.docker's `docker_image`, `docker_container`, `docker_network`,
+//! `docker_volume`, `docker_container_exec` and `docker_prune`, driven through the
+//! docker CLI on the target. Each but the last two (plain modules: running is their
+//! action) is a [`StateModule`](super::contract):
 //! its query reads the current state with `docker inspect` in one round trip, `decide`
 //! compares it with the task, and `apply` runs only the docker commands that must run.
 
 mod container;
+mod exec;
 mod image;
 mod network;
+mod prune;
+mod volume;
 
 pub use container::DockerContainer;
+pub use exec::DockerContainerExec;
 pub use image::DockerImage;
 pub use network::DockerNetwork;
+pub use prune::DockerPrune;
+pub use volume::DockerVolume;
 
 use indexmap::IndexMap;
 use serde_json::{Map, Value as Json};
@@ -91,6 +99,15 @@ async fn docker(on: &Target<'_>, script: &str) -> Result<String, ModuleError> {
         )));
     }
     Ok(out.stdout_text())
+}
+
+/// The docker commands to run, in order, each with the action it reports.
+type Steps = Vec<(String, String)>;
+
+/// Runs `steps` one after the other, stopping at the first that fails.
+async fn run_steps(on: &Target<'_>, steps: &Steps) -> Result<String, ModuleError> {
+    let script: Vec<&str> = steps.iter().map(|(cmd, _)| cmd.as_str()).collect();
+    docker(on, &script.join(" >/dev/null && ")).await
 }
 
 /// A mapping argument (`env`, `labels`, `driver_options`) as strings, in its order.

@@ -6,7 +6,8 @@ use async_trait::async_trait;
 use serde_json::{Map, Value as Json, json};
 
 use super::{
-    Inspect, diff_of, docker, field, inspect, object_map, pair_flags, string_map, sub_options,
+    Inspect, Steps, diff_of, field, inspect, object_map, pair_flags, run_steps, string_map,
+    sub_options,
 };
 use crate::connection::quote;
 use crate::modules::contract::{Decision, StateModule};
@@ -196,9 +197,6 @@ fn attached(network: &Json) -> Vec<String> {
         .collect()
 }
 
-/// The docker commands to run, in order, each with the action it reports.
-type Steps = Vec<(String, String)>;
-
 /// The steps that disconnect `network`'s containers and remove it.
 fn removal(args: &NetworkArgs, network: &Json, steps: &mut Steps) {
     let n = quote(&args.name);
@@ -296,8 +294,7 @@ impl StateModule for DockerNetwork {
         args: &NetworkArgs,
         steps: Steps,
     ) -> Result<Outcome, ModuleError> {
-        let script: Vec<&str> = steps.iter().map(|(cmd, _)| cmd.as_str()).collect();
-        docker(on, &script.join(" >/dev/null && ")).await?;
+        run_steps(on, &steps).await?;
         let network = inspect(on, &[Inspect("network", &args.name)])
             .await?
             .remove(0);
