@@ -41,8 +41,8 @@ module_args! {
         return_content: bool => .default_bool(false),
         digest: String => .default_str("sha256"),
         privatekey_path: Option<String>,
-        privatekey_content: Option<String>,
-        privatekey_passphrase: Option<String>,
+        privatekey_content: Option<String> => .no_log(),
+        privatekey_passphrase: Option<String> => .no_log(),
         /// Only 1 (the only version of PKCS#10).
         version: i64 => .default_int(1),
         subject: Option<Map<String, Json>>,

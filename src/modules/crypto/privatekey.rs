@@ -104,7 +104,7 @@ module_args! {
         size: i64 => .default_int(4096),
         r#type: KeyType => .default_str("RSA"),
         curve: Option<String> => .choices(CURVE_NAMES),
-        passphrase: Option<String>,
+        passphrase: Option<String> => .no_log(),
         /// Only `auto` (AES-256-CBC, as cryptography's best available encryption).
         cipher: String => .default_str("auto"),
         format: Format => .default_str("auto_ignore"),
