@@ -769,3 +769,65 @@ fn hash_behaviour_merge_merges_dictionaries_across_every_variable_layer() {
         stderr(&bogus)
     );
 }
+
+#[test]
+fn a_project_with_an_inventory_script_a_constructed_group_and_a_vault_password_file() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "project/ansible.cfg",
+        "[defaults]\ninventory = inventory/\nvault_password_file = vault-pass.txt\nroles_path = roles\n",
+    );
+    scratch.write(
+        "project/inventory/01-hosts.ini",
+        "[app]\nlocalhost ansible_connection=local\n",
+    );
+    let script = scratch.write(
+        "project/inventory/02-cloud.sh",
+        "#!/bin/sh\n[ \"$1\" = --list ] && echo '{\"cloud\": {\"hosts\": [\"localhost\"], \"vars\": {\"region\": \"eu\"}}, \"_meta\": {\"hostvars\": {}}}'\n",
+    );
+    let mut permissions = std::fs::metadata(&script).expect("script").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&script, permissions).expect("executable");
+    scratch.write(
+        "project/inventory/03-constructed.yml",
+        "plugin: ansible.builtin.constructed\ngroups:\n  in_eu: region == 'eu'\ncompose:\n  site_name: \"'site-' ~ region\"\n",
+    );
+    scratch.write("project/vault-pass.txt", "team-password\n");
+    scratch.write(
+        "project/group_vars/all/vault.yml",
+        "secret_word: swordfish\n",
+    );
+    let encrypted = bosun_in(
+        &scratch,
+        "project",
+        &["vault", "encrypt", "group_vars/all/vault.yml"],
+        &[],
+        "",
+    );
+    assert!(encrypted.status.success(), "{}", stderr(&encrypted));
+    assert!(
+        read(&scratch.path().join("project/group_vars/all/vault.yml"))
+            .starts_with("$ANSIBLE_VAULT;1.1;AES256")
+    );
+    scratch.write(
+        "project/roles/report/tasks/main.yml",
+        "- copy:\n    dest: \"{{ playbook_dir }}/report\"\n    content: \"{{ site_name }} {{ secret_word }} {{ group_names | join(',') }}\\n\"\n",
+    );
+    scratch.write(
+        "project/site.yml",
+        "- hosts: in_eu\n  gather_facts: false\n  roles: [report]\n",
+    );
+    let output = bosun_in(&scratch, "project", &["run", "site.yml"], &[], "");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    assert_eq!(
+        read(&scratch.path().join("project/report")),
+        "site-eu swordfish app,cloud,in_eu\n",
+        "the script's group and variable, the constructed group and compose, the vaulted group_vars"
+    );
+}
