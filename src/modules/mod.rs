@@ -32,6 +32,7 @@ mod getent;
 mod git;
 mod hostname;
 mod http;
+mod ini_file;
 mod install;
 mod known_hosts;
 mod lineinfile;
@@ -252,6 +253,7 @@ static MODULES: &[&dyn Module] = &[
     &contract::Driven(get_url::GetUrl),
     &contract::Driven(getent::Getent),
     &contract::Driven(hostname::Hostname),
+    &contract::Driven(ini_file::IniFile),
     &contract::Driven(known_hosts::KnownHosts),
     &contract::Driven(lineinfile::LineInFile),
     &mount_facts::MountFacts,

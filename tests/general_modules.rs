@@ -1,0 +1,153 @@
+//! community.general modules (`ini_file`, ...) run by the real binary over SSH against
+//! a Debian container with systemd as PID 1 (one container, shared by the tests of
+//! this file), checked there with the system's own tools.
+
+mod common;
+
+use common::nspawn::SystemdFleet;
+use common::ssh::or_skip;
+
+const INI: &str = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: a setting in a new file
+      community.general.ini_file:
+        path: /etc/bosun-ini/app.ini
+        section: drinks
+        option: fav
+        value: lemonade
+        mode: '0600'
+    - name: several values outside any section
+      ini_file:
+        path: /etc/bosun-ini/app.ini
+        option: top
+        values: [a, b]
+        no_extra_spaces: true
+    - name: a commented-out option is taken over
+      ini_file:
+        path: /etc/bosun-ini/app.ini
+        section: drinks
+        option: cold
+        value: 'yes'
+";
+
+#[test]
+fn ini_file_edits_settings_as_ansible_does() {
+    let Some(fleet) = or_skip(SystemdFleet::shared()) else {
+        return;
+    };
+    fleet.on_host(
+        0,
+        "rm -rf /etc/bosun-ini; mkdir /etc/bosun-ini; printf '[drinks]\\n# cold = no\\n' > /etc/bosun-ini/app.ini",
+    );
+    let file = "cat /etc/bosun-ini/app.ini; stat -c %a /etc/bosun-ini/app.ini";
+    let before = fleet.on_host(0, file);
+
+    let out = fleet.play_expecting("ini.yml", INI, &["--check", "--diff"], 3);
+    assert!(out.contains("+fav = lemonade"), "{out}");
+    assert!(out.contains("(content)"), "{out}");
+    assert_eq!(fleet.on_host(0, file), before, "check mode touched nothing");
+
+    fleet.play_expecting("ini.yml", INI, &[], 3);
+    assert_eq!(
+        fleet.on_host(0, file),
+        "top=a\ntop=b\n[drinks]\nfav = lemonade\ncold = yes\n600"
+    );
+    fleet.play_expecting("ini.yml", INI, &[], 0);
+
+    let remove = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - ini_file: path=/etc/bosun-ini/app.ini section=drinks state=absent backup=true
+      register: removed
+    - copy: dest=/tmp/bosun-ini-result content={{ removed.msg }}|{{ removed.backup_file is defined }}|{{ removed.mode }}
+";
+    fleet.play_expecting("remove.yml", remove, &[], 2);
+    assert_eq!(
+        fleet.on_host(0, "cat /etc/bosun-ini/app.ini"),
+        "top=a\ntop=b"
+    );
+    assert_eq!(
+        fleet.on_host(0, "cat /tmp/bosun-ini-result"),
+        "section removed|True|0600"
+    );
+    assert_eq!(
+        fleet.on_host(0, "ls /etc/bosun-ini | grep -c '^app.ini\\..*~$'"),
+        "1",
+        "one backup"
+    );
+}
+
+#[test]
+fn ini_file_replaces_a_link_unless_told_to_follow_it() {
+    let Some(fleet) = or_skip(SystemdFleet::shared()) else {
+        return;
+    };
+    fleet.on_host(
+        0,
+        "rm -rf /tmp/bosun-ini-link; mkdir /tmp/bosun-ini-link; cd /tmp/bosun-ini-link; \
+         printf '[a]\\nx = 1\\n' > real.ini; ln -s real.ini link.ini; ln -s real.ini follow.ini",
+    );
+    let playbook = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - ini_file: path=/tmp/bosun-ini-link/link.ini section=a option=y value=2
+    - ini_file: path=/tmp/bosun-ini-link/follow.ini section=a option=z value=3 follow=true
+";
+    fleet.play_expecting("link.yml", playbook, &[], 2);
+    let dir = "/tmp/bosun-ini-link";
+    assert_eq!(
+        fleet.on_host(0, &format!("stat -c %F {dir}/link.ini {dir}/follow.ini")),
+        "regular file\nsymbolic link"
+    );
+    assert_eq!(
+        fleet.on_host(0, &format!("cat {dir}/link.ini; echo; cat {dir}/real.ini")),
+        "[a]\nx = 1\ny = 2\n\n[a]\nx = 1\nz = 3"
+    );
+}
+
+#[test]
+fn ini_file_refuses_what_ansible_refuses() {
+    let Some(fleet) = or_skip(SystemdFleet::shared()) else {
+        return;
+    };
+    let missing = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - ini_file: path=/tmp/bosun-no-such.ini option=a value=1 create=false
+";
+    fleet.play_fails(
+        "missing.yml",
+        missing,
+        &[],
+        "Destination /tmp/bosun-no-such.ini does not exist!",
+    );
+    let no_value = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - ini_file: path=/tmp/bosun-ini.ini section=a option=b
+";
+    fleet.play_fails(
+        "novalue.yml",
+        no_value,
+        &[],
+        "Parameter 'value(s)' must be defined if state=present and allow_no_value=False.",
+    );
+    let both = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - ini_file: path=/tmp/bosun-ini.ini option=b value=1 values=2
+";
+    fleet.play_fails(
+        "both.yml",
+        both,
+        &[],
+        "parameters are mutually exclusive: value|values",
+    );
+}
