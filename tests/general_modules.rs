@@ -151,3 +151,97 @@ fn ini_file_refuses_what_ansible_refuses() {
         "parameters are mutually exclusive: value|values",
     );
 }
+
+const TIMEZONE: &str = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - community.general.timezone:
+        name: Asia/Tokyo
+        hwclock: local
+";
+
+#[test]
+fn timezone_sets_the_zone_with_timedatectl_or_the_debian_files() {
+    let Some(fleet) = or_skip(SystemdFleet::shared()) else {
+        return;
+    };
+    let zone = "timedatectl show -p Timezone -p LocalRTC --value | tr '\\n' ' '";
+    let before = fleet.on_host(0, zone);
+    assert_eq!(before, "Etc/UTC no");
+
+    let out = fleet.play_expecting("tz.yml", TIMEZONE, &["--check", "--diff"], 1);
+    assert!(out.contains("+    \"name\": \"Asia/Tokyo\""), "{out}");
+    assert_eq!(fleet.on_host(0, zone), before, "check mode changed nothing");
+
+    let out = fleet.play_expecting("tz.yml", TIMEZONE, &["-v"], 1);
+    assert!(
+        out.contains("executed `/usr/bin/timedatectl set-local-rtc yes`\\nexecuted `/usr/bin/timedatectl set-timezone Asia/Tokyo`"),
+        "{out}"
+    );
+    assert_eq!(fleet.on_host(0, zone), "Asia/Tokyo yes");
+    fleet.play_expecting("tz.yml", TIMEZONE, &[], 0);
+
+    let back = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - timezone: name=Etc/UTC rtc=UTC
+";
+    fleet.play_expecting("back.yml", back, &[], 1);
+    assert_eq!(fleet.on_host(0, zone), "Etc/UTC no");
+    let unknown = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - timezone: name=Mars/Olympus
+";
+    fleet.play_fails(
+        "unknown.yml",
+        unknown,
+        &[],
+        "given timezone \\\"Mars/Olympus\\\" is not available",
+    );
+    let nothing = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - timezone: {}
+";
+    fleet.play_fails(
+        "nothing.yml",
+        nothing,
+        &[],
+        "one of the following is required: hwclock, name",
+    );
+
+    // Without a working timedatectl, the module edits the Debian files (in the same
+    // test: both change the container's zone).
+    let playbook = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - timezone: name=Europe/Paris
+      environment:
+        PATH: /tmp/bosun-no-timedatectl:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+";
+    fleet.on_host(
+        0,
+        "mkdir -p /tmp/bosun-no-timedatectl; printf '#!/bin/sh\\nexit 1\\n' > /tmp/bosun-no-timedatectl/timedatectl; \
+         chmod +x /tmp/bosun-no-timedatectl/timedatectl; printf 'Etc/UTC\\n' > /etc/timezone",
+    );
+    let out = fleet.play_expecting("classic.yml", playbook, &["-v"], 1);
+    assert!(
+        out.contains("Added 1 line and deleted 1 line(s) on /etc/timezone"),
+        "{out}"
+    );
+    assert_eq!(
+        fleet.on_host(0, "cat /etc/timezone; readlink /etc/localtime"),
+        "Europe/Paris\n/usr/share/zoneinfo/Europe/Paris"
+    );
+    fleet.play_expecting("classic.yml", playbook, &[], 0);
+    fleet.on_host(
+        0,
+        "timedatectl set-timezone Etc/UTC; echo Etc/UTC > /etc/timezone",
+    );
+}

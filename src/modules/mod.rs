@@ -59,6 +59,7 @@ mod systemd_service;
 mod tempfile;
 mod template;
 mod textfile;
+mod timezone;
 pub mod typed;
 mod unarchive;
 mod uri;
@@ -275,6 +276,7 @@ static MODULES: &[&dyn Module] = &[
     &contract::Driven(systemd_service::SystemdService),
     &tempfile::Tempfile,
     &contract::Driven(template::TemplateModule),
+    &contract::Driven(timezone::Timezone),
     &unarchive::Unarchive,
     &uri::Uri,
     &contract::Driven(user::User),
