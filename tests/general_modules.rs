@@ -245,3 +245,102 @@ fn timezone_sets_the_zone_with_timedatectl_or_the_debian_files() {
         "timedatectl set-timezone Etc/UTC; echo Etc/UTC > /etc/timezone",
     );
 }
+
+const ALTERNATIVES: &str = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: one, installed and selected
+      community.general.alternatives:
+        name: bosun-alt
+        path: /usr/local/bin/bosun-alt-one
+        link: /usr/bin/bosun-alt
+        priority: 20
+    - name: two, installed with a follower, not selected
+      alternatives:
+        name: bosun-alt
+        path: /usr/local/bin/bosun-alt-two
+        link: /usr/bin/bosun-alt
+        state: present
+        subcommands:
+          - name: bosun-alt.1
+            path: /usr/local/share/bosun-alt-two.1
+            link: /usr/share/man/man1/bosun-alt.1
+";
+
+#[test]
+fn alternatives_installs_selects_and_removes() {
+    let Some(fleet) = or_skip(SystemdFleet::shared()) else {
+        return;
+    };
+    fleet.on_host(
+        0,
+        "update-alternatives --remove-all bosun-alt 2>/dev/null; mkdir -p /usr/local/share; \
+         for n in one two; do printf '#!/bin/sh\\necho %s\\n' $n > /usr/local/bin/bosun-alt-$n; \
+         chmod +x /usr/local/bin/bosun-alt-$n; done; touch /usr/local/share/bosun-alt-two.1",
+    );
+    let display = "LC_ALL=C update-alternatives --query bosun-alt 2>&1 | grep -E '^(Status|Value|Alternative|Priority):' | tr '\\n' ' '";
+
+    let out = fleet.play_expecting("alt.yml", ALTERNATIVES, &["--check", "--diff"], 2);
+    assert!(out.contains("+    \"priority\": 20,"), "{out}");
+    assert_eq!(
+        fleet.on_host(
+            0,
+            "update-alternatives --query bosun-alt >/dev/null 2>&1 || echo none"
+        ),
+        "none",
+        "check mode installed nothing"
+    );
+
+    fleet.play_expecting("alt.yml", ALTERNATIVES, &[], 2);
+    assert_eq!(
+        fleet.on_host(0, display),
+        "Status: manual Value: /usr/local/bin/bosun-alt-one Alternative: /usr/local/bin/bosun-alt-one Priority: 20 Alternative: /usr/local/bin/bosun-alt-two Priority: 50"
+    );
+    assert_eq!(fleet.on_host(0, "bosun-alt"), "one");
+    assert_eq!(
+        fleet.on_host(0, "readlink /etc/alternatives/bosun-alt.1"),
+        "",
+        "the follower is linked only while two is selected"
+    );
+    fleet.play_expecting("alt.yml", ALTERNATIVES, &[], 0);
+
+    let select = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - alternatives: name=bosun-alt path=/usr/local/bin/bosun-alt-two
+      register: selected
+    - alternatives: name=bosun-alt path=/usr/local/bin/bosun-alt-one state=auto
+    - alternatives: name=bosun-alt path=/usr/local/bin/bosun-alt-two state=absent
+    - copy: dest=/tmp/bosun-alt-msg content={{ selected.msg }}
+";
+    fleet.play_expecting("select.yml", select, &[], 4);
+    assert_eq!(
+        fleet.on_host(0, "cat /tmp/bosun-alt-msg"),
+        "Set alternative '/usr/local/bin/bosun-alt-two' for 'bosun-alt'."
+    );
+    assert_eq!(
+        fleet.on_host(0, display),
+        "Status: auto Value: /usr/local/bin/bosun-alt-one Alternative: /usr/local/bin/bosun-alt-one Priority: 20"
+    );
+
+    let missing = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - alternatives: name=bosun-alt path=/usr/local/bin/bosun-no-such link=/usr/bin/bosun-alt
+";
+    fleet.play_fails(
+        "missing.yml",
+        missing,
+        &[],
+        "Specified path /usr/local/bin/bosun-no-such does not exist",
+    );
+    fleet.play_fails(
+        "nothing.yml",
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - alternatives: name=bosun-alt\n",
+        &[],
+        "one of the following is required: path, family",
+    );
+}

@@ -2,6 +2,7 @@
 //! [`Connection`]. Each one queries the current state, decides what must change, stops
 //! there in check mode, and otherwise applies only what must change.
 
+mod alternatives;
 mod apt;
 mod apt_key;
 mod apt_repository;
@@ -47,6 +48,7 @@ pub mod prefetch;
 mod protomatter_debug;
 pub mod reboot;
 mod replace;
+mod run;
 mod script;
 mod service;
 mod service_facts;
@@ -226,6 +228,7 @@ pub enum FreeForm {
 }
 
 static MODULES: &[&dyn Module] = &[
+    &contract::Driven(alternatives::Alternatives),
     &contract::Driven(apt::Apt),
     &contract::Driven(apt_key::AptKey),
     &contract::Driven(apt_repository::AptRepository),

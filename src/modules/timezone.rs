@@ -207,21 +207,7 @@ impl StateModule for Timezone {
                     notes.push(msg.clone());
                 }
                 Step::Run { argv, log } => {
-                    let line = argv.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" ");
-                    let out = on.conn.exec(&Command::new(line)).await?;
-                    if out.rc != 0 {
-                        let mut failed = super::failed(out.stderr_text().trim_end());
-                        failed.insert("cmd".into(), json!(argv.join(" ")));
-                        failed.insert("rc".into(), json!(out.rc));
-                        for (key, text) in
-                            [("stdout", out.stdout_text()), ("stderr", out.stderr_text())]
-                        {
-                            let lines: Vec<&str> = text.lines().collect();
-                            failed.insert(format!("{key}_lines"), json!(lines));
-                            failed.insert(key.into(), json!(text));
-                        }
-                        return Err(ModuleError::FailedWith(failed));
-                    }
+                    super::run::checked(on, argv, false).await?;
                     if *log {
                         notes.push(format!("executed `{}`", argv.join(" ")));
                     }

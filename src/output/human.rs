@@ -130,8 +130,10 @@ impl Human {
         pyjson::dumps(&cleaned, indent)
     }
 
+    /// Prints the result's diff under `--diff`, only for a result that changed, as
+    /// Ansible's default callback does.
     fn show_diff(&self, result: &HostResult<'_>) {
-        if !self.diff {
+        if !self.diff || result.result.get("changed") != Some(&Json::Bool(true)) {
             return;
         }
         let diffs = match result.result.get("diff") {

@@ -1,0 +1,35 @@
+//! A command line run as Ansible's `module.run_command(args, check_rc=True)` runs it:
+//! the words quoted for the target's shell, and a failure reported with `cmd`, `rc`,
+//! `stdout`, `stderr` (and their `_lines`), the message being the error output.
+
+use serde_json::json;
+
+use super::{ModuleError, Target};
+use crate::connection::{Command, quote};
+
+/// Runs `argv` (under `LC_ALL=C` when `c_locale`), failing as `check_rc` does; the
+/// standard output when it succeeds.
+pub async fn checked(
+    on: &Target<'_>,
+    argv: &[String],
+    c_locale: bool,
+) -> Result<String, ModuleError> {
+    let words: Vec<String> = argv.iter().map(|a| quote(a)).collect();
+    let locale = if c_locale { "LC_ALL=C " } else { "" };
+    let out = on
+        .conn
+        .exec(&Command::new(format!("{locale}{}", words.join(" "))))
+        .await?;
+    if out.rc == 0 {
+        return Ok(out.stdout_text());
+    }
+    let mut failed = super::failed(out.stderr_text().trim_end());
+    failed.insert("cmd".into(), json!(argv.join(" ")));
+    failed.insert("rc".into(), json!(out.rc));
+    for (key, text) in [("stdout", out.stdout_text()), ("stderr", out.stderr_text())] {
+        let lines: Vec<&str> = text.lines().collect();
+        failed.insert(format!("{key}_lines"), json!(lines));
+        failed.insert(key.into(), json!(text));
+    }
+    Err(ModuleError::FailedWith(failed))
+}
