@@ -344,3 +344,71 @@ fn alternatives_installs_selects_and_removes() {
         "one of the following is required: path, family",
     );
 }
+
+const PAM_LIMITS: &str = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - community.general.pam_limits:
+        dest: /etc/security/limits.d/bosun.conf
+        domain: '*'
+        limit_type: soft
+        limit_item: nofile
+        value: '4096'
+    - pam_limits:
+        dest: /etc/security/limits.d/bosun.conf
+        domain: '@dev'
+        limit_type: '-'
+        limit_item: nproc
+        value: '100'
+        use_max: true
+        comment: developers
+";
+
+#[test]
+fn pam_limits_sets_limit_lines() {
+    let Some(fleet) = or_skip(SystemdFleet::shared()) else {
+        return;
+    };
+    let file = "/etc/security/limits.d/bosun.conf";
+    fleet.on_host(
+        0,
+        &format!("printf '# bosun\\n*   soft   nofile   1024\\n@dev - nproc 200\\n' > {file}"),
+    );
+    let before = fleet.on_host(0, &format!("cat {file}"));
+
+    let out = fleet.play_expecting("limits.yml", PAM_LIMITS, &["--check", "--diff"], 1);
+    assert!(out.contains("+*\tsoft\tnofile\t4096"), "{out}");
+    assert_eq!(
+        fleet.on_host(0, &format!("cat {file}")),
+        before,
+        "check mode"
+    );
+
+    fleet.play_expecting("limits.yml", PAM_LIMITS, &[], 1);
+    assert_eq!(
+        fleet.on_host(0, &format!("cat {file}")),
+        "# bosun\n*\tsoft\tnofile\t4096\n@dev - nproc 200",
+        "use_max kept the larger nproc"
+    );
+    fleet.play_expecting("limits.yml", PAM_LIMITS, &[], 0);
+
+    let bad = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - pam_limits: domain=joe limit_type=hard limit_item=nice value=40 dest=/etc/security/limits.d/bosun.conf
+";
+    fleet.play_fails(
+        "bad.yml",
+        bad,
+        &[],
+        "Value of '40' for item 'nice' is invalid. Value must be a number in the range -20 to 19 inclusive.",
+    );
+    fleet.play_fails(
+        "type.yml",
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - pam_limits: domain=joe limit_type=both limit_item=nice value=4\n",
+        &[],
+        "value of limit_type must be one of: soft, hard, -, got: both",
+    );
+}

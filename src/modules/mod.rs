@@ -41,6 +41,7 @@ mod mount_facts;
 mod openpgp;
 mod package;
 mod package_facts;
+mod pam_limits;
 mod pause;
 mod ping;
 mod pip;
@@ -265,6 +266,7 @@ static MODULES: &[&dyn Module] = &[
     &package_facts::PackageFacts,
     &pause::Pause,
     &ping::Ping,
+    &contract::Driven(pam_limits::PamLimits),
     &contract::Driven(pip::Pip),
     &contract::Driven(replace::Replace),
     &script::Script,
