@@ -412,3 +412,57 @@ fn pam_limits_sets_limit_lines() {
         "value of limit_type must be one of: soft, hard, -, got: both",
     );
 }
+
+#[test]
+fn locale_gen_generates_and_removes_locales() {
+    let Some(fleet) = or_skip(SystemdFleet::shared()) else {
+        return;
+    };
+    fleet.apt_install(&["locales"]);
+    let present = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - community.general.locale_gen:
+        name: [de_CH.UTF-8, C.UTF-8]
+";
+    let listed = "locale -a | grep -c '^de_CH.utf8$'; grep -c '^de_CH.UTF-8 UTF-8' /etc/locale.gen";
+    fleet.on_host(
+        0,
+        "sed -i 's/^de_CH.UTF-8 UTF-8/# de_CH.UTF-8 UTF-8/' /etc/locale.gen; locale-gen >/dev/null",
+    );
+    assert_eq!(fleet.on_host(0, listed), "0\n0");
+
+    fleet.play_expecting("present.yml", present, &["--check"], 1);
+    assert_eq!(fleet.on_host(0, listed), "0\n0", "check mode");
+    fleet.play_expecting("present.yml", present, &[], 1);
+    assert_eq!(fleet.on_host(0, listed), "1\n1");
+    fleet.play_expecting("present.yml", present, &[], 0);
+
+    let absent = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - locale_gen: name=de_CH.UTF-8 state=absent
+";
+    fleet.play_expecting("absent.yml", absent, &[], 1);
+    assert_eq!(fleet.on_host(0, listed), "0\n0");
+    assert_eq!(
+        fleet.on_host(0, "grep -c '^# de_CH.UTF-8 UTF-8' /etc/locale.gen"),
+        "1"
+    );
+    fleet.play_expecting("absent.yml", absent, &[], 0);
+
+    let unknown = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - locale_gen: name=xx_YY.UTF-8
+";
+    fleet.play_fails(
+        "unknown.yml",
+        unknown,
+        &[],
+        "The following locales you have entered are not available on your system: xx_YY.UTF-8",
+    );
+}

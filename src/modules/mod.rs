@@ -37,6 +37,7 @@ mod ini_file;
 mod install;
 mod known_hosts;
 mod lineinfile;
+mod locale_gen;
 mod mount_facts;
 mod openpgp;
 mod package;
@@ -261,6 +262,7 @@ static MODULES: &[&dyn Module] = &[
     &contract::Driven(ini_file::IniFile),
     &contract::Driven(known_hosts::KnownHosts),
     &contract::Driven(lineinfile::LineInFile),
+    &contract::Driven(locale_gen::LocaleGen),
     &mount_facts::MountFacts,
     &package::Package,
     &package_facts::PackageFacts,
