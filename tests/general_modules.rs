@@ -466,3 +466,48 @@ fn locale_gen_generates_and_removes_locales() {
         "The following locales you have entered are not available on your system: xx_YY.UTF-8",
     );
 }
+
+#[test]
+fn modprobe_reads_the_kernel_and_keeps_persistence_files() {
+    let Some(fleet) = or_skip(SystemdFleet::shared()) else {
+        return;
+    };
+    fleet.apt_install(&["kmod"]);
+    let playbook = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - community.general.modprobe:
+        name: bosun_nomod
+        state: absent
+        params: numthings=2
+        persistent: present
+";
+    // Whether the module can tell a loaded module at all depends on the kernel the
+    // containers share: without /proc/modules (or modules.builtin), Ansible's module
+    // fails before anything else, and so does bosun.
+    let kernel = fleet.on_host(
+        0,
+        "[ -r /proc/modules ] && [ -r /lib/modules/$(uname -r)/modules.builtin ] && echo yes",
+    );
+    if kernel != "yes" {
+        let message = match fleet
+            .on_host(0, "[ -r /proc/modules ] && echo yes")
+            .as_str()
+        {
+            "yes" => "modules.builtin'",
+            _ => "[Errno 2] No such file or directory: '/proc/modules'",
+        };
+        fleet.play_fails("modprobe.yml", playbook, &[], message);
+        return;
+    }
+    let files = "cat /etc/modules-load.d/bosun_nomod.conf /etc/modprobe.d/bosun_nomod.conf";
+    fleet.play_expecting("modprobe.yml", playbook, &["--check"], 1);
+    assert_eq!(fleet.on_host(0, &format!("{files} 2>/dev/null")), "");
+    fleet.play_expecting("modprobe.yml", playbook, &[], 1);
+    assert_eq!(
+        fleet.on_host(0, files),
+        "bosun_nomod\noptions bosun_nomod numthings=2"
+    );
+    fleet.play_expecting("modprobe.yml", playbook, &[], 0);
+}

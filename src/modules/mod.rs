@@ -38,6 +38,7 @@ mod install;
 mod known_hosts;
 mod lineinfile;
 mod locale_gen;
+mod modprobe;
 mod mount_facts;
 mod openpgp;
 mod package;
@@ -268,6 +269,7 @@ static MODULES: &[&dyn Module] = &[
     &package_facts::PackageFacts,
     &pause::Pause,
     &ping::Ping,
+    &contract::Driven(modprobe::Modprobe),
     &contract::Driven(pam_limits::PamLimits),
     &contract::Driven(pip::Pip),
     &contract::Driven(replace::Replace),
