@@ -511,3 +511,55 @@ fn modprobe_reads_the_kernel_and_keeps_persistence_files() {
     );
     fleet.play_expecting("modprobe.yml", playbook, &[], 0);
 }
+
+#[test]
+fn capabilities_sets_and_removes_file_capabilities() {
+    let Some(fleet) = or_skip(SystemdFleet::shared()) else {
+        return;
+    };
+    fleet.apt_install(&["libcap2-bin"]);
+    fleet.on_host(0, "cp /bin/true /usr/local/bin/bosun-cap");
+    let set = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - community.general.capabilities:
+        path: /usr/local/bin/bosun-cap
+        capability: cap_net_raw=ep
+    - capabilities: path=/usr/local/bin/bosun-cap cap=CAP_NET_BIND_SERVICE=ep
+";
+    let caps = "getcap /usr/local/bin/bosun-cap";
+    fleet.play_expecting("set.yml", set, &["--check"], 2);
+    assert_eq!(fleet.on_host(0, caps), "", "check mode");
+    fleet.play_expecting("set.yml", set, &[], 2);
+    assert_eq!(
+        fleet.on_host(0, caps),
+        "/usr/local/bin/bosun-cap cap_net_bind_service,cap_net_raw=ep"
+    );
+    fleet.play_expecting("set.yml", set, &[], 0);
+
+    let remove = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - capabilities: path=/usr/local/bin/bosun-cap cap=cap_net_raw state=absent
+";
+    fleet.play_expecting("remove.yml", remove, &[], 1);
+    assert_eq!(
+        fleet.on_host(0, caps),
+        "/usr/local/bin/bosun-cap cap_net_bind_service=ep"
+    );
+    fleet.play_expecting("remove.yml", remove, &[], 0);
+    fleet.play_fails(
+        "noop.yml",
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - capabilities: path=/usr/local/bin/bosun-cap cap=cap_net_raw\n",
+        &[],
+        "Couldn't find operator (one of: ('=', '-', '+'))",
+    );
+    fleet.play_fails(
+        "nofile.yml",
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - capabilities: path=/usr/local/bin/bosun-no-cap cap=cap_net_raw=ep\n",
+        &[],
+        "Unable to get capabilities of /usr/local/bin/bosun-no-cap",
+    );
+}

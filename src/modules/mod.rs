@@ -12,6 +12,7 @@ mod assemble;
 mod assert;
 mod authorized_key;
 mod blockinfile;
+mod capabilities;
 mod command;
 mod contract;
 mod copy;
@@ -239,6 +240,7 @@ static MODULES: &[&dyn Module] = &[
     &assert::Assert,
     &contract::Driven(authorized_key::AuthorizedKey),
     &contract::Driven(blockinfile::BlockInFile),
+    &contract::Driven(capabilities::Capabilities),
     &command::CommandModule,
     &contract::Driven(copy::Copy),
     &contract::Driven(cron::Cron),
