@@ -563,3 +563,54 @@ fn capabilities_sets_and_removes_file_capabilities() {
         "Unable to get capabilities of /usr/local/bin/bosun-no-cap",
     );
 }
+
+#[test]
+fn make_runs_only_targets_that_are_not_up_to_date() {
+    let Some(fleet) = or_skip(SystemdFleet::shared()) else {
+        return;
+    };
+    fleet.apt_install(&["make"]);
+    fleet.on_host(
+        0,
+        "rm -rf /tmp/bosun-make; mkdir /tmp/bosun-make; \
+         printf 'all: out.txt\\nout.txt:\\n\\techo \"$(GREETING)\" > out.txt\\nclean:\\n\\trm -f out.txt\\n' > /tmp/bosun-make/Makefile",
+    );
+    let build = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - community.general.make:
+        chdir: /tmp/bosun-make
+        params:
+          GREETING: hello world
+      register: built
+    - copy: dest=/tmp/bosun-make-command content={{ built.command }}
+      when: built is changed
+";
+    let out = "cat /tmp/bosun-make/out.txt 2>/dev/null || echo none";
+    fleet.play_expecting("build.yml", build, &["--check"], 2);
+    assert_eq!(fleet.on_host(0, out), "none", "check mode made nothing");
+    fleet.play_expecting("build.yml", build, &[], 2);
+    assert_eq!(fleet.on_host(0, out), "hello world");
+    assert_eq!(
+        fleet.on_host(0, "cat /tmp/bosun-make-command"),
+        "/usr/bin/gmake 'GREETING=hello world'",
+        "gmake is preferred, as in Ansible"
+    );
+    fleet.play_expecting("build.yml", build, &[], 0);
+
+    let clean = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - make: chdir=/tmp/bosun-make target=clean
+";
+    fleet.play_expecting("clean.yml", clean, &[], 1);
+    assert_eq!(fleet.on_host(0, out), "none");
+    fleet.play_fails(
+        "nosuch.yml",
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - make: chdir=/tmp/bosun-make target=nosuch\n",
+        &[],
+        "No rule to make target 'nosuch'",
+    );
+}

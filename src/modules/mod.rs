@@ -39,6 +39,7 @@ mod install;
 mod known_hosts;
 mod lineinfile;
 mod locale_gen;
+mod make;
 mod modprobe;
 mod mount_facts;
 mod openpgp;
@@ -271,6 +272,7 @@ static MODULES: &[&dyn Module] = &[
     &package_facts::PackageFacts,
     &pause::Pause,
     &ping::Ping,
+    &contract::Driven(make::Make),
     &contract::Driven(modprobe::Modprobe),
     &contract::Driven(pam_limits::PamLimits),
     &contract::Driven(pip::Pip),

@@ -14,11 +14,27 @@ pub async fn checked(
     argv: &[String],
     c_locale: bool,
 ) -> Result<String, ModuleError> {
-    let words: Vec<String> = argv.iter().map(|a| quote(a)).collect();
     let locale = if c_locale { "LC_ALL=C " } else { "" };
+    run(on, argv, locale).await
+}
+
+/// Runs `argv` in the directory `cwd` (`run_command(cwd=...)`, which stays where it
+/// is when `cwd` is no directory), failing as [`checked`] does; the standard output
+/// when it succeeds.
+pub async fn checked_in(
+    on: &Target<'_>,
+    cwd: &str,
+    argv: &[String],
+) -> Result<String, ModuleError> {
+    run(on, argv, &format!("cd {} 2>/dev/null; ", quote(cwd))).await
+}
+
+/// Runs `argv` after the shell text `before`.
+async fn run(on: &Target<'_>, argv: &[String], before: &str) -> Result<String, ModuleError> {
+    let words: Vec<String> = argv.iter().map(|a| quote(a)).collect();
     let out = on
         .conn
-        .exec(&Command::new(format!("{locale}{}", words.join(" "))))
+        .exec(&Command::new(format!("{before}{}", words.join(" "))))
         .await?;
     if out.rc == 0 {
         return Ok(out.stdout_text());
