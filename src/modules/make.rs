@@ -122,7 +122,7 @@ impl StateModule for Make {
         )?;
         let argv = args.command(&program);
         let command: Vec<String> = argv.iter().map(|a| quote(a)).collect();
-        let decision = Decision::maybe((found.rc != 0).then(|| Plan(argv)));
+        let decision = Decision::maybe((found.rc != 0).then_some(Plan(argv)));
         Ok(decision
             .with("failed", false)
             .with("stdout_lines", lines(&found.stdout))
