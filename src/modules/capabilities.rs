@@ -159,7 +159,7 @@ impl StateModule for Capabilities {
             && let Err(msg) = current(&found, args.path.trim())
         {
             let mut failed = super::failed(msg);
-            with_output(&mut failed, found.stdout.trim(), &found.stderr);
+            super::run::with_output(&mut failed, found.stdout.trim(), &found.stderr);
             return Err(ModuleError::FailedWith(failed));
         }
         Ok(found)
@@ -214,24 +214,14 @@ impl StateModule for Capabilities {
         let out = on.conn.exec(&Command::new(line)).await?;
         if out.rc != 0 {
             let mut failed = super::failed(format!("Unable to set capabilities of {path}"));
-            with_output(&mut failed, &out.stdout_text(), &out.stderr_text());
+            super::run::with_output(&mut failed, &out.stdout_text(), &out.stderr_text());
             return Err(ModuleError::FailedWith(failed));
         }
         let mut outcome = Outcome::new();
         outcome.insert("state".into(), json!(args.state.as_str()));
         outcome.insert("stdout".into(), json!(out.stdout_text()));
-        let lines: Vec<String> = out.stdout_text().lines().map(str::to_string).collect();
-        outcome.insert("stdout_lines".into(), json!(lines));
+        outcome.insert("stdout_lines".into(), super::run::lines(&out.stdout_text()));
         Ok(outcome)
-    }
-}
-
-/// `stdout` and `stderr` in a result, with the `_lines` Ansible adds to them.
-fn with_output(outcome: &mut Outcome, stdout: &str, stderr: &str) {
-    for (key, text) in [("stdout", stdout), ("stderr", stderr)] {
-        let lines: Vec<&str> = text.lines().collect();
-        outcome.insert(format!("{key}_lines"), json!(lines));
-        outcome.insert(key.into(), json!(text));
     }
 }
 

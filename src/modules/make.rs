@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use serde_json::{Map, Value as Json, json};
 
 use super::contract::{Decision, StateModule};
+use super::run;
 use super::typed::{Rules, module_args};
 use super::{ModuleError, Outcome, Target};
 use crate::connection::{Command, quote};
@@ -125,8 +126,8 @@ impl StateModule for Make {
         let decision = Decision::maybe((found.rc != 0).then_some(Plan(argv)));
         Ok(decision
             .with("failed", false)
-            .with("stdout_lines", lines(&found.stdout))
-            .with("stderr_lines", lines(&found.stderr))
+            .with("stdout_lines", run::lines(&found.stdout))
+            .with("stderr_lines", run::lines(&found.stderr))
             .with("stdout", found.stdout)
             .with("stderr", found.stderr)
             .with("target", json!(args.target))
@@ -144,17 +145,12 @@ impl StateModule for Make {
         args: &MakeArgs,
         plan: Plan,
     ) -> Result<Outcome, ModuleError> {
-        let stdout = sanitize(&super::run::checked_in(on, &args.chdir, &plan.0).await?);
+        let stdout = sanitize(&run::checked_in(on, &args.chdir, &plan.0).await?);
         let mut outcome = Outcome::new();
-        outcome.insert("stdout_lines".into(), lines(&stdout));
+        outcome.insert("stdout_lines".into(), run::lines(&stdout));
         outcome.insert("stdout".into(), json!(stdout));
         Ok(outcome)
     }
-}
-
-/// The `_lines` list Ansible adds beside an output.
-fn lines(text: &str) -> Json {
-    json!(text.lines().collect::<Vec<_>>())
 }
 
 #[cfg(test)]

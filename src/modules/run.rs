@@ -2,9 +2,9 @@
 //! the words quoted for the target's shell, and a failure reported with `cmd`, `rc`,
 //! `stdout`, `stderr` (and their `_lines`), the message being the error output.
 
-use serde_json::json;
+use serde_json::{Value as Json, json};
 
-use super::{ModuleError, Target};
+use super::{ModuleError, Outcome, Target};
 use crate::connection::{Command, quote};
 
 /// Runs `argv` (under `LC_ALL=C` when `c_locale`), failing as `check_rc` does; the
@@ -42,10 +42,19 @@ async fn run(on: &Target<'_>, argv: &[String], before: &str) -> Result<String, M
     let mut failed = super::failed(out.stderr_text().trim_end());
     failed.insert("cmd".into(), json!(argv.join(" ")));
     failed.insert("rc".into(), json!(out.rc));
-    for (key, text) in [("stdout", out.stdout_text()), ("stderr", out.stderr_text())] {
-        let lines: Vec<&str> = text.lines().collect();
-        failed.insert(format!("{key}_lines"), json!(lines));
-        failed.insert(key.into(), json!(text));
-    }
+    with_output(&mut failed, &out.stdout_text(), &out.stderr_text());
     Err(ModuleError::FailedWith(failed))
+}
+
+/// `stdout` and `stderr` in a result, with the `_lines` Ansible adds beside them.
+pub fn with_output(outcome: &mut Outcome, stdout: &str, stderr: &str) {
+    for (key, text) in [("stdout", stdout), ("stderr", stderr)] {
+        outcome.insert(format!("{key}_lines"), lines(text));
+        outcome.insert(key.into(), json!(text));
+    }
+}
+
+/// An output's `_lines` list.
+pub fn lines(text: &str) -> Json {
+    json!(text.lines().collect::<Vec<_>>())
 }
