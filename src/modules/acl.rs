@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use super::contract::{Decision, StateModule};
-use super::run_command::{failed, run_tools};
+use super::run::{failed, run_tools};
 use super::typed::{arg_enum, module_args};
 use super::{ModuleError, Outcome, Target};
 use crate::connection::{Command, quote};

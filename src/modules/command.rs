@@ -471,7 +471,7 @@ pub(super) fn trim_ends(text: &str) -> String {
 }
 
 /// Splits output into the `*_lines` list.
-fn lines(text: &str) -> Json {
+pub(super) fn lines(text: &str) -> Json {
     Json::Array(text.lines().map(|l| Json::String(l.to_string())).collect())
 }
 

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use serde_json::{Map, Value as Json, json};
 
 use super::contract::{Decision, StateModule};
-use super::run_command::{Ran, run_tools};
+use super::run::{Ran, run_tools};
 use super::typed::{Rules, arg_enum, module_args};
 use super::{ModuleError, Outcome, Target};
 use crate::connection::quote;
@@ -484,7 +484,7 @@ impl StateModule for Iptables {
             let version = ran.get(i * per).cloned().unwrap_or_default();
             if version.rc != 0 {
                 let cmd = shown(&program, &["--version".to_string()]);
-                return Err(super::run_command::failed(&cmd, &version));
+                return Err(super::run::failed(&cmd, &version));
             }
             let words = version
                 .stdout
@@ -501,7 +501,7 @@ impl StateModule for Iptables {
                 && listed.rc != 0
             {
                 let cmd = shown(&program, words);
-                return Err(super::run_command::failed(&cmd, listed));
+                return Err(super::run::failed(&cmd, listed));
             }
             looks.push(Look {
                 program,
@@ -596,7 +596,7 @@ impl StateModule for Iptables {
         for (change, result) in changes.iter().zip(&ran) {
             if result.rc != 0 {
                 let cmd = shown(&change.program, &change.words);
-                return Err(super::run_command::failed(&cmd, result));
+                return Err(super::run::failed(&cmd, result));
             }
         }
         Ok(Outcome::new())

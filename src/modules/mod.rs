@@ -3,6 +3,7 @@
 //! there in check mode, and otherwise applies only what must change.
 
 mod acl;
+mod alternatives;
 mod apt;
 mod apt_key;
 mod apt_repository;
@@ -12,6 +13,7 @@ mod assemble;
 mod assert;
 mod authorized_key;
 mod blockinfile;
+mod capabilities;
 mod command;
 mod contract;
 mod copy;
@@ -35,15 +37,20 @@ mod getent;
 mod git;
 mod hostname;
 mod http;
+mod ini_file;
 mod install;
 mod iptables;
 mod known_hosts;
 mod lineinfile;
+mod locale_gen;
+mod make;
+mod modprobe;
 mod mount;
 mod mount_facts;
 mod openpgp;
 mod package;
 mod package_facts;
+mod pam_limits;
 mod patch;
 mod pause;
 mod ping;
@@ -52,7 +59,7 @@ pub mod prefetch;
 mod protomatter_debug;
 pub mod reboot;
 mod replace;
-mod run_command;
+mod run;
 mod script;
 mod service;
 mod service_facts;
@@ -66,6 +73,7 @@ mod systemd_service;
 mod tempfile;
 mod template;
 mod textfile;
+mod timezone;
 pub mod typed;
 mod ufw;
 mod unarchive;
@@ -240,6 +248,7 @@ pub enum FreeForm {
 }
 
 static MODULES: &[&dyn Module] = &[
+    &contract::Driven(alternatives::Alternatives),
     &contract::Driven(apt::Apt),
     &contract::Driven(apt_key::AptKey),
     &contract::Driven(apt_repository::AptRepository),
@@ -248,6 +257,7 @@ static MODULES: &[&dyn Module] = &[
     &assert::Assert,
     &contract::Driven(authorized_key::AuthorizedKey),
     &contract::Driven(blockinfile::BlockInFile),
+    &contract::Driven(capabilities::Capabilities),
     &command::CommandModule,
     &contract::Driven(copy::Copy),
     &contract::Driven(cron::Cron),
@@ -279,12 +289,19 @@ static MODULES: &[&dyn Module] = &[
     &contract::Driven(known_hosts::KnownHosts),
     &contract::Driven(lineinfile::LineInFile),
     &contract::Driven(mount::Mount),
+    &contract::Driven(ini_file::IniFile),
+    &contract::Driven(known_hosts::KnownHosts),
+    &contract::Driven(lineinfile::LineInFile),
+    &contract::Driven(locale_gen::LocaleGen),
     &mount_facts::MountFacts,
     &package::Package,
     &package_facts::PackageFacts,
     &contract::Driven(patch::Patch),
     &pause::Pause,
     &ping::Ping,
+    &contract::Driven(make::Make),
+    &contract::Driven(modprobe::Modprobe),
+    &contract::Driven(pam_limits::PamLimits),
     &contract::Driven(pip::Pip),
     &contract::Driven(replace::Replace),
     &script::Script,
@@ -301,6 +318,7 @@ static MODULES: &[&dyn Module] = &[
     &tempfile::Tempfile,
     &contract::Driven(template::TemplateModule),
     &ufw::Ufw,
+    &contract::Driven(timezone::Timezone),
     &unarchive::Unarchive,
     &uri::Uri,
     &contract::Driven(user::User),

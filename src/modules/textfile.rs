@@ -124,6 +124,15 @@ impl TextFile {
         &self.real_path
     }
 
+    /// The same file, saved at its own path rather than through a symbolic link: the
+    /// write replaces the link with a file, as Ansible's `atomic_move` onto a link does.
+    pub fn replacing_link(self) -> TextFile {
+        TextFile {
+            real_path: self.path.clone(),
+            ..self
+        }
+    }
+
     /// A file as a query would find it: `text` when it exists, a fresh file's
     /// defaults (root, umask 022) when it does not. For unit tests of `decide`.
     #[cfg(test)]
@@ -203,6 +212,18 @@ pub async fn read_with(
     probe: Option<&str>,
 ) -> Result<(TextFile, String), ModuleError> {
     read_probing(ctx, path, codec, probe, None).await
+}
+
+/// [`read_for`] and [`read_with`] at once: the attributes' lines read, and `probe`
+/// run first in the same round trip.
+pub async fn read_for_with(
+    ctx: &Target<'_>,
+    path: &str,
+    codec: Codec,
+    attributes: &Attributes,
+    probe: &str,
+) -> Result<(TextFile, String), ModuleError> {
+    read_probing(ctx, path, codec, Some(probe), Some(attributes)).await
 }
 
 /// [`read_with`], with the lines `attributes` need after the file's state.

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use regex::Regex;
 use serde_json::json;
 
-use super::run_command::{Ran, run_tools};
+use super::run::{Ran, run_tools};
 use super::typed::{Rules, TypedArgs, arg_enum, module_args};
 use super::{Args, Module, ModuleContext, ModuleError, Outcome, Param};
 use crate::connection::quote;

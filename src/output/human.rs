@@ -172,8 +172,10 @@ impl Human {
         pyjson::dumps(&cleaned, indent)
     }
 
+    /// Prints the result's diff under `--diff`, only for a result that changed, as
+    /// Ansible's default callback does.
     fn show_diff(&self, result: &HostResult<'_>) {
-        if !self.diff {
+        if !self.diff || result.result.get("changed") != Some(&Json::Bool(true)) {
             return;
         }
         let diffs = match result.result.get("diff") {
@@ -205,21 +207,15 @@ pub fn render_diff(diff: &Json) -> String {
     if before == after {
         return String::new();
     }
-    let before_header = diff
-        .get("before_header")
-        .and_then(Json::as_str)
-        .unwrap_or("before");
-    let after_header = diff
-        .get("after_header")
-        .and_then(Json::as_str)
-        .unwrap_or("after");
+    // Ansible's words: `before: HEADER`, or only `before` when the diff names none.
+    let header = |side: &str| match diff.get(format!("{side}_header")).and_then(Json::as_str) {
+        Some(named) => format!("{side}: {named}"),
+        None => side.to_string(),
+    };
     similar::TextDiff::from_lines(&before, &after)
         .unified_diff()
         .context_radius(3)
-        .header(
-            &format!("before: {before_header}"),
-            &format!("after: {after_header}"),
-        )
+        .header(&header("before"), &header("after"))
         .to_string()
 }
 

@@ -1,19 +1,68 @@
-//! A failed command of a module, reported as Ansible's `run_command(check_rc=True)`
-//! reports it: `msg` is its standard error, with `cmd`, `rc`, `stdout` and `stderr`
-//! (and their `_lines`).
+//! Commands of a module run as Ansible's `module.run_command(args, check_rc=True)`
+//! runs them: the words quoted for the target's shell, several in one round trip with
+//! their tools found first ([`run_tools`]), and a failure reported with `cmd`, `rc`,
+//! `stdout`, `stderr` (and their `_lines`), the message being the error output.
 
 use serde_json::json;
 
-use super::ModuleError;
+use super::{ModuleError, Outcome, Target};
+use crate::connection::{Command, quote};
+
+/// Runs `argv` (under `LC_ALL=C` when `c_locale`), failing as `check_rc` does; the
+/// standard output when it succeeds.
+pub async fn checked(
+    on: &Target<'_>,
+    argv: &[String],
+    c_locale: bool,
+) -> Result<String, ModuleError> {
+    let locale = if c_locale { "LC_ALL=C " } else { "" };
+    run(on, argv, locale).await
+}
+
+/// Runs `argv` in the directory `cwd` (`run_command(cwd=...)`, which stays where it
+/// is when `cwd` is no directory), failing as [`checked`] does; the standard output
+/// when it succeeds.
+pub async fn checked_in(
+    on: &Target<'_>,
+    cwd: &str,
+    argv: &[String],
+) -> Result<String, ModuleError> {
+    run(on, argv, &format!("cd {} 2>/dev/null; ", quote(cwd))).await
+}
+
+/// Runs `argv` after the shell text `before`.
+async fn run(on: &Target<'_>, argv: &[String], before: &str) -> Result<String, ModuleError> {
+    let words: Vec<String> = argv.iter().map(|a| quote(a)).collect();
+    let out = on
+        .conn
+        .exec(&Command::new(format!("{before}{}", words.join(" "))))
+        .await?;
+    if out.rc == 0 {
+        return Ok(out.stdout_text());
+    }
+    let ran = Ran {
+        rc: out.rc,
+        stdout: out.stdout_text(),
+        stderr: out.stderr_text(),
+    };
+    Err(failed(&argv.join(" "), &ran))
+}
 
 /// `cmd` (the command line as Ansible shows it) failed as `ran` says.
 pub fn failed(cmd: &str, ran: &Ran) -> ModuleError {
     let mut result = super::failed(ran.stderr.trim_end().to_string());
     result.insert("cmd".into(), json!(cmd));
     result.insert("rc".into(), json!(ran.rc));
-    result.insert("stdout".into(), json!(ran.stdout));
-    result.insert("stderr".into(), json!(ran.stderr));
-    ModuleError::FailedWith(super::command::with_lines(result))
+    with_output(&mut result, &ran.stdout, &ran.stderr);
+    ModuleError::FailedWith(result)
+}
+
+/// `stdout` and `stderr` in a result, with the `_lines` Ansible adds beside them.
+pub fn with_output(outcome: &mut Outcome, stdout: &str, stderr: &str) {
+    for (key, text) in [("stdout", stdout), ("stderr", stderr)] {
+        outcome.insert(format!("{key}_lines"), super::command::lines(text));
+        outcome.insert(key.into(), json!(text));
+    }
 }
 
 /// Exit status of a script whose tool is missing.
