@@ -227,3 +227,22 @@ fn a_range_at_the_limit_loads_in_linear_time() {
     assert!(stdout(&output).contains("h100000"));
     assert!(started.elapsed().as_secs() < 30, "{:?}", started.elapsed());
 }
+
+#[test]
+fn an_unbalanced_quote_in_a_free_form_command_is_refused_before_anything_runs() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "quote.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - copy: {content: x, dest: \"{{ playbook_dir }}/ran\"}\n    - shell: echo 'a   # b\n",
+    );
+    let (code, out) = run(&scratch, &["run", "quote.yml"]);
+    assert_eq!(code, Some(4), "{out}");
+    assert!(
+        out.contains(
+            "failed at splitting arguments, either an unbalanced jinja2 block or quotes: echo 'a"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("quote.yml:5:"), "{out}");
+    assert!(!scratch.path().join("ran").exists(), "refused when loading");
+}

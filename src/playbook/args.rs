@@ -35,9 +35,26 @@ pub const VARIABLE_PARAMS: &str = "_variable_params";
 /// keeping each token's quotes, as Ansible's `split_args` does, quirks included:
 /// runs of spaces and line breaks stay at the end of the token before them (so a
 /// multi-line `shell: |` keeps its lines and indentation), and a lone `\` at the
-/// end of a line joins it to the next. Unbalanced quotes or blocks (an error in
-/// Ansible) keep what was read.
+/// end of a line joins it to the next. Unbalanced quotes or blocks keep what was
+/// read; [`check_balanced`] refuses them where Ansible does.
 pub fn split_args(text: &str) -> Vec<String> {
+    split_keeping_state(text).0
+}
+
+/// Ansible's error for task arguments whose quotes or Jinja blocks do not close
+/// (`shell: echo 'a   # b`, which YAML cuts at the `#`), which it raises when it
+/// loads the task: run, such a line would leave the target's shell waiting.
+pub fn check_balanced(text: &str) -> Result<(), String> {
+    match split_keeping_state(text).1 {
+        true => Ok(()),
+        false => Err(format!(
+            "failed at splitting arguments, either an unbalanced jinja2 block or quotes: {text}"
+        )),
+    }
+}
+
+/// [`split_args`]' tokens, and whether every quote and block was closed.
+fn split_keeping_state(text: &str) -> (Vec<String>, bool) {
     let mut params: Vec<String> = Vec::new();
     let lines: Vec<&str> = text.split('\n').collect();
     let mut quote: Option<char> = None;
@@ -85,7 +102,8 @@ pub fn split_args(text: &str) -> Vec<String> {
             last_param(&mut params).push('\n');
         }
     }
-    params
+    let balanced = quote.is_none() && depths.iter().all(|&d| d == 0);
+    (params, balanced)
 }
 
 /// The Jinja block delimiters `split_args` keeps whole.
@@ -267,6 +285,18 @@ mod tests {
         ("  leading", &[" ", "leading"]),
         ("x=\"it's\" y", &["x=\"it's\"", "y"]),
     ];
+
+    #[test]
+    fn unbalanced_quotes_and_blocks_are_refused() {
+        assert!(check_balanced("echo 'a b' \"c\" {{ x }}").is_ok());
+        for text in ["echo 'a", "echo \"a", "echo {{ x", "echo {% if %}{{ x }"] {
+            let error = check_balanced(text).expect_err(text);
+            assert!(
+                error.starts_with("failed at splitting arguments"),
+                "{error}"
+            );
+        }
+    }
 
     #[test]
     fn splits_as_ansible_splits() {

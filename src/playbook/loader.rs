@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use indexmap::IndexMap;
 use serde_json::Value as Json;
 
-use super::args::{COMMAND_OPTIONS, FREE_FORM_ACTIONS, VARIABLE_PARAMS, parse_kv};
+use super::args::{COMMAND_OPTIONS, FREE_FORM_ACTIONS, VARIABLE_PARAMS, check_balanced, parse_kv};
 use super::ast::*;
 use crate::modules::{self, FreeForm, args::check_names, args::find_param, args::unsupported};
 use crate::source::{SourceError, Span};
@@ -681,6 +681,7 @@ impl Loader {
                     None if FREE_FORM_ACTIONS.contains(&name) => Some(COMMAND_OPTIONS.to_vec()),
                     _ => None,
                 };
+                check_balanced(text).map_err(|message| SourceError::new(&value.span, message))?;
                 parse_kv(text, raw_keys.as_deref())
             }
             _ => {
