@@ -498,3 +498,47 @@ fn encrypt_string_asks_at_the_terminal_for_the_password_name_and_string() {
     assert!(run.status.success(), "{}{}", stdout(&run), stderr(&run));
     assert_eq!(scratch.read("shown"), SECRET);
 }
+
+#[test]
+fn no_process_bosun_starts_has_a_decrypted_value_in_its_arguments() {
+    // What `ps` shows of a process is its argv: strace records every execve of the
+    // run, children included, with their whole argument lists.
+    if Command::new("strace").arg("-V").output().is_err() {
+        eprintln!("skipped: strace is missing; bash .ci/setup installs it");
+        return;
+    }
+    let scratch = vaulted_project();
+    scratch.write(
+        "play-ps.yml",
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - copy: {src: secret.txt, dest: \"{{ playbook_dir }}/out/copied\"}\n    - template: {src: conf.j2, dest: \"{{ playbook_dir }}/out/conf\"}\n    - copy: {content: \"{{ gv }}\", dest: \"{{ playbook_dir }}/out/value\"}\n    - command: /bin/echo marker-in-argv\n",
+    );
+    let bosun = assert_cmd::cargo::cargo_bin("bosun");
+    let trace = scratch.path().join("execve.trace");
+    let out = Command::new("strace")
+        .args(["-f", "-qq", "-e", "trace=execve", "-s", "1000000", "-o"])
+        .arg(&trace)
+        .arg(&bosun)
+        .args([
+            "run",
+            "-i",
+            "hosts",
+            "--vault-password-file",
+            "pw",
+            "play-ps.yml",
+        ])
+        .current_dir(scratch.path())
+        .output()
+        .expect("strace runs");
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(scratch.read("out/value"), format!("gv-{SECRET}"));
+    assert_eq!(scratch.read("out/copied"), format!("file-{SECRET}\n"));
+    let traced = std::fs::read_to_string(&trace).expect("the trace");
+    assert!(
+        traced.contains("marker-in-argv"),
+        "the trace sees commands' arguments: {traced}"
+    );
+    assert!(
+        !traced.contains(SECRET),
+        "a secret in a process's arguments:\n{traced}"
+    );
+}
