@@ -542,3 +542,42 @@ fn no_process_bosun_starts_has_a_decrypted_value_in_its_arguments() {
         "a secret in a process's arguments:\n{traced}"
     );
 }
+
+#[test]
+fn a_run_asks_for_a_labelled_vault_password_at_the_terminal() {
+    use std::io::Write;
+    let scratch = Scratch::new();
+    scratch.write("dev-pw", "dev-secret-pw\n");
+    scratch.write("vars.yml", &format!("word: {SECRET}\n"));
+    let encrypted = scratch.bosun(&["vault", "encrypt", "--vault-id", "dev@dev-pw", "vars.yml"]);
+    assert!(encrypted.status.success(), "{}", stderr(&encrypted));
+    scratch.write(
+        "play.yml",
+        "- hosts: localhost\n  gather_facts: false\n  vars_files: [vars.yml]\n  tasks:\n    - copy: {content: \"{{ word }}\", dest: \"{{ playbook_dir }}/word\"}\n",
+    );
+    let bosun = assert_cmd::cargo::cargo_bin("bosun");
+    let command = format!(
+        "{} run -i localhost, -c local --vault-id dev@prompt play.yml",
+        bosun.display()
+    );
+    let mut child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(scratch.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("script runs");
+    let mut input = child.stdin.take().expect("stdin");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    writeln!(input, "dev-secret-pw").expect("typed");
+    std::thread::sleep(std::time::Duration::from_millis(2000));
+    drop(input);
+    let output = child.wait_with_output().expect("finished");
+    let shown = String::from_utf8_lossy(&output.stdout).replace('\r', "");
+    assert!(shown.contains("Vault password (dev): "), "{shown}");
+    assert!(
+        !shown.contains("dev-secret-pw") && !shown.contains(SECRET),
+        "{shown}"
+    );
+    assert_eq!(scratch.read("word"), SECRET);
+}
