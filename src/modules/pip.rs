@@ -301,15 +301,24 @@ impl StateModule for Pip {
         if version.is_some() && args.name.len() > 1 {
             return Err("'version' argument is ambiguous when installing multiple package distributions. Please specify version restrictions next to each package in 'name' argument.".into());
         }
+        let has_specifier = |name: &str| name.contains(['<', '>', '=', '!', '~']);
+        if version.is_some() && args.name.iter().any(|n| has_specifier(n)) {
+            return Err("The 'version' argument conflicts with any version specifier provided along with a package name. Please keep the version specifier, but remove the 'version' argument.".into());
+        }
+        // As pip's Package: an empty version pins nothing; one starting with a digit
+        // is `==`, any other is a specifier of its own (`>=1.0`).
         let wanted: Vec<Requirement> = args
             .name
             .iter()
-            .map(|n| match version {
-                Some(v) if !n.contains(['<', '>', '=', '!', '~']) => {
-                    parse_requirement(&format!("{n}=={v}"))
-                }
-                _ => parse_requirement(n),
-            })
+            .map(
+                |n| match version.map(str::trim_start).filter(|v| !v.is_empty()) {
+                    Some(v) if v.starts_with(|c: char| c.is_ascii_digit()) => {
+                        parse_requirement(&format!("{n}=={v}"))
+                    }
+                    Some(v) => parse_requirement(&format!("{n}{v}")),
+                    None => parse_requirement(n),
+                },
+            )
             .collect();
         let decision = Decision::unchanged()
             .with("name", args.name.clone())
@@ -543,6 +552,29 @@ mod tests {
             err.err().as_deref(),
             Some("version is incompatible with state=latest")
         );
+    }
+
+    #[test]
+    fn the_version_argument_pins_as_pips_package_does() {
+        let found = "P:/usr/bin/pip3\nL:bosun_hello==1.0\n";
+        let cmd = |version: &str| {
+            let args = json!({"name": "bosun-hello", "version": version});
+            let decision = decide(args, found).expect("a decision");
+            decision.plan.and_then(|c| c.pip).map(|run| run.cmd)
+        };
+        assert_eq!(cmd(""), None, "an empty version pins nothing: 1.0 is there");
+        assert_eq!(cmd("1.0"), None);
+        assert_eq!(
+            cmd("2.0").as_deref(),
+            Some("/usr/bin/pip3 install bosun-hello==2.0")
+        );
+        assert_eq!(cmd(">=1.0"), None);
+        assert_eq!(
+            cmd(">=1.5").as_deref(),
+            Some("/usr/bin/pip3 install 'bosun-hello>=1.5'")
+        );
+        let conflict = decide(json!({"name": "bosun-hello>=1", "version": "2"}), found).err();
+        assert!(conflict.is_some_and(|e| e.starts_with("The 'version' argument conflicts")));
     }
 
     #[test]
