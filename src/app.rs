@@ -259,7 +259,7 @@ async fn run_adhoc(adhoc: Adhoc<'_>, common: Common, config: &Config) -> Result<
     let options = options::run_options(&common, None, config)?;
     announce_config(options.verbosity, config);
     let reporter: Arc<dyn Reporter> = match (common.output, adhoc.one_line) {
-        (Some(OutputFormat::Json), _) => Arc::new(JsonReport::new()),
+        (Some(OutputFormat::Json), _) => Arc::new(JsonReport::new(config.show_custom_stats())),
         (_, true) => Arc::new(Oneline::new(options.verbosity)),
         _ => Arc::new(Minimal::new(options.verbosity)),
     };

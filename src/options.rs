@@ -100,9 +100,7 @@ pub fn reporter(common: &Common, config: &Config) -> Result<Arc<dyn Reporter>, A
     };
     let verbosity = config.verbosity().saturating_add(common.verbose);
     let inner: Arc<dyn Reporter> = match callback {
-        StdoutCallback::Json => {
-            Arc::new(JsonReport::new().showing_custom_stats(config.show_custom_stats()))
-        }
+        StdoutCallback::Json => Arc::new(JsonReport::new(config.show_custom_stats())),
         StdoutCallback::Minimal => Arc::new(Minimal::new(verbosity)),
         StdoutCallback::Oneline => Arc::new(Oneline::new(verbosity)),
         StdoutCallback::Default => {

@@ -186,6 +186,30 @@ fn encrypt_string_output_is_yaml_both_tools_read() {
     }
 }
 
+/// What `bosun ARGS` printed at a terminal (a pty made by `script`) where `typed`
+/// was typed, a line at a time, in the scratch directory.
+fn at_a_terminal(scratch: &Scratch, args: &str, typed: &[&str]) -> String {
+    use std::io::Write;
+    let bosun = assert_cmd::cargo::cargo_bin("bosun");
+    let command = format!("{} {args}", bosun.display());
+    let mut child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(scratch.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("script runs");
+    let mut input = child.stdin.take().expect("stdin");
+    for line in typed {
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        writeln!(input, "{line}").expect("typed");
+    }
+    std::thread::sleep(std::time::Duration::from_millis(2000));
+    drop(input);
+    let output = child.wait_with_output().expect("finished");
+    String::from_utf8_lossy(&output.stdout).replace('\r', "")
+}
+
 /// A project using vault everywhere: returns the scratch dir.
 fn vaulted_project() -> Scratch {
     let scratch = Scratch::new();
@@ -449,29 +473,12 @@ fn a_vaulted_inventory_role_and_connection_variable_reach_a_real_ssh_host() {
 
 #[test]
 fn encrypt_string_asks_at_the_terminal_for_the_password_name_and_string() {
-    use std::io::Write;
     let scratch = Scratch::new();
-    let bosun = assert_cmd::cargo::cargo_bin("bosun");
-    let command = format!(
-        "{} vault encrypt_string -J --prompt --output out.yml",
-        bosun.display()
+    let shown = at_a_terminal(
+        &scratch,
+        "vault encrypt_string -J --prompt --output out.yml",
+        &[PASSWORD, PASSWORD, "db_password", SECRET],
     );
-    let mut child = Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
-        .current_dir(scratch.path())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("script runs");
-    let mut input = child.stdin.take().expect("stdin");
-    for line in [PASSWORD, PASSWORD, "db_password", SECRET] {
-        std::thread::sleep(std::time::Duration::from_millis(400));
-        writeln!(input, "{line}").expect("typed");
-    }
-    std::thread::sleep(std::time::Duration::from_millis(1500));
-    drop(input);
-    let output = child.wait_with_output().expect("finished");
-    let shown = String::from_utf8_lossy(&output.stdout).replace('\r', "");
     for prompt in [
         "New Vault password: ",
         "Confirm New Vault password: ",
@@ -545,7 +552,6 @@ fn no_process_bosun_starts_has_a_decrypted_value_in_its_arguments() {
 
 #[test]
 fn a_run_asks_for_a_labelled_vault_password_at_the_terminal() {
-    use std::io::Write;
     let scratch = Scratch::new();
     scratch.write("dev-pw", "dev-secret-pw\n");
     scratch.write("vars.yml", &format!("word: {SECRET}\n"));
@@ -555,25 +561,11 @@ fn a_run_asks_for_a_labelled_vault_password_at_the_terminal() {
         "play.yml",
         "- hosts: localhost\n  gather_facts: false\n  vars_files: [vars.yml]\n  tasks:\n    - copy: {content: \"{{ word }}\", dest: \"{{ playbook_dir }}/word\"}\n",
     );
-    let bosun = assert_cmd::cargo::cargo_bin("bosun");
-    let command = format!(
-        "{} run -i localhost, -c local --vault-id dev@prompt play.yml",
-        bosun.display()
+    let shown = at_a_terminal(
+        &scratch,
+        "run -i localhost, -c local --vault-id dev@prompt play.yml",
+        &["dev-secret-pw"],
     );
-    let mut child = Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
-        .current_dir(scratch.path())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("script runs");
-    let mut input = child.stdin.take().expect("stdin");
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    writeln!(input, "dev-secret-pw").expect("typed");
-    std::thread::sleep(std::time::Duration::from_millis(2000));
-    drop(input);
-    let output = child.wait_with_output().expect("finished");
-    let shown = String::from_utf8_lossy(&output.stdout).replace('\r', "");
     assert!(shown.contains("Vault password (dev): "), "{shown}");
     assert!(
         !shown.contains("dev-secret-pw") && !shown.contains(SECRET),

@@ -5,58 +5,31 @@
 
 use std::fmt::Write;
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::time::Duration;
 
-use super::record::{HostRecord, PlayRecord, Record, TaskRecord};
-use super::{HostResult, PlayStart, Reporter, Stats, Status, TaskStart};
+use super::record::{Ending, HostRecord, PlayRecord, Record, Recording, TaskRecord};
+use super::{Stats, Status};
 
-/// Records the run and writes the page at its end.
+/// The page written when the run ends ([`Recording`] records the run).
 pub struct HtmlReport {
     path: PathBuf,
-    record: Mutex<Record>,
 }
 
 impl HtmlReport {
-    /// A report to be written to `path`.
-    pub fn new(path: PathBuf) -> HtmlReport {
-        HtmlReport {
-            path,
-            record: Mutex::new(Record::new()),
-        }
+    /// A report to be written to `path`, recorded as the run goes.
+    pub fn new(path: PathBuf) -> Recording<HtmlReport> {
+        Recording::new(HtmlReport { path })
     }
 }
 
-impl Reporter for HtmlReport {
-    fn play_start(&self, play: &PlayStart<'_>) {
-        if let Ok(mut record) = self.record.lock() {
-            record.play_start(play);
-        }
-    }
-
-    fn task_start(&self, task: &TaskStart<'_>) {
-        if let Ok(mut record) = self.record.lock() {
-            record.task_start(task);
-        }
-    }
-
-    fn result(&self, result: &HostResult<'_>) {
-        if let Ok(mut record) = self.record.lock() {
-            record.result(result);
-        }
-    }
-
-    fn included(&self, _file: &str, _hosts: &[String], _item: Option<&str>) {}
-
-    fn warning(&self, _message: &str) {}
-
-    fn no_hosts(&self, _message: &str) {}
-
-    fn recap(&self, stats: &Stats) {
-        let page = match self.record.lock() {
-            Ok(record) => page(&record, stats),
-            Err(_) => return,
-        };
+impl Ending for HtmlReport {
+    fn end(
+        &self,
+        record: &Record,
+        stats: &Stats,
+        _custom: &serde_json::Map<String, serde_json::Value>,
+    ) {
+        let page = page(record, stats);
         if let Err(message) = crate::local_write::write_atomic(&self.path, page.as_bytes()) {
             eprintln!(
                 "[WARNING]: could not write the report {}: {message}",

@@ -3,76 +3,30 @@
 //! their `id`, `path` and `duration`, each host's whole result with the task's
 //! `action`, keys sorted and indented by four.
 
-use std::sync::Mutex;
-
 use serde_json::{Map, Value as Json, json};
 
-use super::record::{Entry, HostRecord, Record};
-use super::{HostResult, NO_LOG_KEY, PlayStart, Reporter, Stats, Status, TaskStart};
+use super::record::{Ending, Entry, HostRecord, Record, Recording};
+use super::{NO_LOG_KEY, Stats, Status};
 
-/// Collects everything and prints one document when the run ends.
+/// The JSON document printed when the run ends ([`Recording`] records the run).
 #[derive(Default)]
 pub struct JsonReport {
-    record: Mutex<Record>,
     /// `show_custom_stats`: `set_stats`' statistics in the document.
     show_custom_stats: bool,
-    custom: Mutex<Map<String, Json>>,
 }
 
 impl JsonReport {
-    /// An empty report.
-    pub fn new() -> JsonReport {
-        JsonReport::default()
-    }
-
-    /// Puts `set_stats`' statistics in the document (`show_custom_stats`).
-    pub fn showing_custom_stats(mut self, show: bool) -> JsonReport {
-        self.show_custom_stats = show;
-        self
+    /// The document, recorded as the run goes.
+    pub fn new(show_custom_stats: bool) -> Recording<JsonReport> {
+        Recording::new(JsonReport { show_custom_stats })
     }
 }
 
-impl Reporter for JsonReport {
-    fn play_start(&self, play: &PlayStart<'_>) {
-        if let Ok(mut record) = self.record.lock() {
-            record.play_start(play);
-        }
-    }
-
-    fn task_start(&self, task: &TaskStart<'_>) {
-        if let Ok(mut record) = self.record.lock() {
-            record.task_start(task);
-        }
-    }
-
-    fn result(&self, result: &HostResult<'_>) {
-        if let Ok(mut record) = self.record.lock() {
-            record.result(result);
-        }
-    }
-
-    fn included(&self, _file: &str, _hosts: &[String], _item: Option<&str>) {}
-
-    fn warning(&self, message: &str) {
-        eprintln!("[WARNING]: {message}");
-    }
-
-    fn no_hosts(&self, _message: &str) {}
-
-    fn custom_stats(&self, custom: &Map<String, Json>) {
-        if let Ok(mut kept) = self.custom.lock() {
-            *kept = custom.clone();
-        }
-    }
-
-    fn recap(&self, stats: &Stats) {
-        let plays: Vec<Json> = self
-            .record
-            .lock()
-            .map(|record| record.plays.iter().map(play_json).collect())
-            .unwrap_or_default();
+impl Ending for JsonReport {
+    fn end(&self, record: &Record, stats: &Stats, custom: &Map<String, Json>) {
+        let plays: Vec<Json> = record.plays.iter().map(play_json).collect();
         let mut custom = match self.show_custom_stats {
-            true => self.custom.lock().map(|c| c.clone()).unwrap_or_default(),
+            true => custom.clone(),
             false => Map::new(),
         };
         let global = custom.remove("_run").unwrap_or_else(|| json!({}));
@@ -83,6 +37,10 @@ impl Reporter for JsonReport {
             "global_custom_stats": global,
         });
         println!("{}", crate::pyjson::dumps(&document, Some(4)));
+    }
+
+    fn warning(&self, message: &str) {
+        eprintln!("[WARNING]: {message}");
     }
 }
 

@@ -2,6 +2,7 @@
 //! `--report`): plays and tasks with their ids, places and times, and every host's
 //! result as output may show it (censored under `no_log`).
 
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use indexmap::IndexMap;
@@ -9,7 +10,77 @@ use serde_json::{Map, Value as Json};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use super::{HostResult, PlayStart, Status, TaskStart, task_path};
+use super::{HostResult, PlayStart, Reporter, Stats, Status, TaskStart, task_path};
+
+/// What a report made from the record does when the run ends.
+pub trait Ending: Send + Sync {
+    /// Prints or writes the report of `record`, with the recap's `stats` and what
+    /// `set_stats` gathered (`custom`).
+    fn end(&self, record: &Record, stats: &Stats, custom: &Map<String, Json>);
+
+    /// A warning for the user; a report written to a file keeps quiet.
+    fn warning(&self, _message: &str) {}
+}
+
+/// A reporter that records the run and hands the record to its [`Ending`] at the
+/// recap (`--output json`, `--report`).
+pub struct Recording<E> {
+    record: Mutex<Record>,
+    custom: Mutex<Map<String, Json>>,
+    ending: E,
+}
+
+impl<E: Ending> Recording<E> {
+    /// Records for `ending`.
+    pub fn new(ending: E) -> Recording<E> {
+        Recording {
+            record: Mutex::new(Record::new()),
+            custom: Mutex::new(Map::new()),
+            ending,
+        }
+    }
+}
+
+impl<E: Ending> Reporter for Recording<E> {
+    fn play_start(&self, play: &PlayStart<'_>) {
+        if let Ok(mut record) = self.record.lock() {
+            record.play_start(play);
+        }
+    }
+
+    fn task_start(&self, task: &TaskStart<'_>) {
+        if let Ok(mut record) = self.record.lock() {
+            record.task_start(task);
+        }
+    }
+
+    fn result(&self, result: &HostResult<'_>) {
+        if let Ok(mut record) = self.record.lock() {
+            record.result(result);
+        }
+    }
+
+    fn included(&self, _file: &str, _hosts: &[String], _item: Option<&str>) {}
+
+    fn warning(&self, message: &str) {
+        self.ending.warning(message);
+    }
+
+    fn no_hosts(&self, _message: &str) {}
+
+    fn custom_stats(&self, custom: &Map<String, Json>) {
+        if let Ok(mut kept) = self.custom.lock() {
+            *kept = custom.clone();
+        }
+    }
+
+    fn recap(&self, stats: &Stats) {
+        let custom = self.custom.lock().map(|c| c.clone()).unwrap_or_default();
+        if let Ok(record) = self.record.lock() {
+            self.ending.end(&record, stats, &custom);
+        }
+    }
+}
 
 /// Everything recorded so far.
 pub struct Record {
