@@ -406,3 +406,49 @@ fn cron_manages_user_crontabs_and_cron_files() {
         "644\n#Ansible: rotate\n0 * * * * nobody /bin/true"
     );
 }
+
+#[test]
+fn user_locks_expires_and_ages_a_password_and_a_system_user_gets_a_home() {
+    let Some(fleet) = or_skip(SystemdFleet::shared()) else {
+        return;
+    };
+    let playbook = |lock: bool| {
+        format!(
+            "- hosts: all
+  gather_facts: false
+  tasks:
+    - user:
+        name: agingu
+        password: '$6$salt$hash'
+        password_lock: {lock}
+        expires: 1767225600
+        password_expire_max: 90
+        password_expire_warn: 14
+    - user: {{name: sysu, system: true}}
+"
+        )
+    };
+    let shadow = "getent shadow agingu | cut -d: -f2,5,6,8; test -d /home/sysu && echo sysu-home";
+    let (code, out) = fleet.play("aging-check.yml", &playbook(true), &["--check"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(fleet.changed(0, &out), "changed=2", "{out}");
+    assert_eq!(fleet.on_host(0, shadow), "", "check mode touched nothing");
+    fleet.play_expecting("aging.yml", &playbook(true), &[], 2);
+    // The values ansible-playbook 2.19 leaves for the same tasks.
+    assert_eq!(
+        fleet.on_host(0, shadow),
+        "!$6$salt$hash:90:14:20454\nsysu-home"
+    );
+    fleet.play_expecting("aging.yml", &playbook(true), &[], 0);
+    fleet.play_expecting("unlock.yml", &playbook(false), &[], 1);
+    assert_eq!(
+        fleet.on_host(0, "getent shadow agingu | cut -d: -f2"),
+        "$6$salt$hash"
+    );
+    fleet.play_expecting(
+        "cleanup.yml",
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - user: {name: agingu, state: absent, remove: true}\n    - user: {name: sysu, state: absent, remove: true}\n",
+        &[],
+        2,
+    );
+}

@@ -2,6 +2,8 @@
 //! utilities (`useradd`, `usermod`, `userdel`, `groupadd`, `groupmod`, `groupdel`)
 //! to change them.
 
+mod shadow;
+
 use async_trait::async_trait;
 use serde_json::json;
 
@@ -9,6 +11,7 @@ use super::contract::{Decision, StateModule};
 use super::typed::{arg_enum, module_args};
 use super::{ModuleError, Outcome, Target};
 use crate::connection::{Command, quote};
+use shadow::{Aging, Shadow};
 
 /// Manages a user account.
 pub struct User;
@@ -52,8 +55,22 @@ module_args! {
         home: Option<String>,
         /// A system account (`useradd -r`).
         system: bool => .default_bool(false),
-        /// Whether `useradd` makes the home; by default only for non-system accounts.
-        create_home: Option<bool> => .aliases(&["createhome"]),
+        /// Whether `useradd` makes the home (system accounts too, as in Ansible).
+        create_home: bool => .default_bool(true).aliases(&["createhome"]),
+        /// The skeleton directory a new home is copied from (`useradd -k`).
+        skeleton: Option<String>,
+        /// The new home's umask (`useradd -K UMASK=`).
+        umask: Option<String>,
+        /// When the account expires, in seconds since the epoch; negative: never.
+        expires: Option<f64>,
+        /// Days after the password expires until the account is disabled
+        /// (`-f`; given on every change, as Ansible does).
+        password_expire_account_disable: Option<i64>,
+        /// Whether the password is locked (`!` before the hash).
+        password_lock: Option<bool>,
+        password_expire_max: Option<i64>,
+        password_expire_min: Option<i64>,
+        password_expire_warn: Option<i64>,
         /// Whether a new `home` moves the old one's content (`usermod -m`).
         move_home: bool => .default_bool(false),
         /// The password hash.
@@ -109,8 +126,8 @@ pub struct Account {
     primary_group: String,
     /// Every group the account is in, the primary one included.
     groups: Vec<String>,
-    /// The shadow hash, when readable.
-    password: Option<String>,
+    /// The shadow entry, when it was asked for and is readable.
+    shadow: Option<Shadow>,
 }
 
 /// Parses the query: the passwd line, the primary group's name, the groups, the
@@ -135,7 +152,7 @@ fn parse_account(output: &str) -> Option<Account> {
             account.groups = groups.split_whitespace().map(str::to_string).collect();
             account.primary_group = account.groups.first().cloned().unwrap_or_default();
         } else if let Some(shadow) = line.strip_prefix("S:") {
-            account.password = shadow.split(':').nth(1).map(str::to_string);
+            account.shadow = shadow::parse(shadow);
         }
     }
     Some(account)
@@ -173,6 +190,31 @@ impl UserArgs {
                 self.quoted(),
                 quote(&self.ssh_key_file)
             )
+        }
+    }
+
+    /// Whether the shadow entry is needed to decide.
+    fn reads_shadow(&self) -> bool {
+        (self.password.is_some() && self.update_password == UpdatePassword::Always)
+            || self.password_lock.is_some()
+            || self.expires.is_some()
+            || self.aging().is_asked()
+    }
+
+    /// The password aging asked for.
+    fn aging(&self) -> Aging {
+        Aging {
+            min: self.password_expire_min,
+            max: self.password_expire_max,
+            warn: self.password_expire_warn,
+        }
+    }
+
+    /// The hash as `-p` sets it: `!` first when the password is to be locked.
+    fn hash_to_set(&self, password: &str) -> String {
+        match self.password_lock {
+            Some(true) => format!("!{password}"),
+            _ => password.to_string(),
         }
     }
 
@@ -220,17 +262,34 @@ impl UserArgs {
             (&self.comment, "-c"),
             (&self.shell, "-s"),
             (&self.home, "-d"),
-            (&self.password, "-p"),
         ] {
             if let Some(value) = value {
                 cmd.push_str(&format!(" {flag} {}", quote(value)));
             }
         }
+        if let Some(expires) = self.expires {
+            cmd.push_str(&format!(" -e {}", quote(&shadow::expiry_date(expires))));
+        }
+        if let Some(days) = self.password_expire_account_disable {
+            cmd.push_str(&format!(" -f {days}"));
+        }
+        if let Some(password) = &self.password {
+            cmd.push_str(&format!(" -p {}", quote(&self.hash_to_set(password))));
+        }
+        if self.create_home {
+            cmd.push_str(" -m");
+            if let Some(skeleton) = &self.skeleton {
+                cmd.push_str(&format!(" -k {}", quote(skeleton)));
+            }
+            if let Some(umask) = &self.umask {
+                cmd.push_str(&format!(" -K {}", quote(&format!("UMASK={umask}"))));
+            }
+        } else {
+            cmd.push_str(" -M");
+        }
         if self.system {
             cmd.push_str(" -r");
         }
-        let create_home = self.create_home.unwrap_or(!self.system);
-        cmd.push_str(if create_home { " -m" } else { " -M" });
         format!("{cmd} {}", self.quoted())
     }
 
@@ -273,11 +332,28 @@ impl UserArgs {
                 flags.push(format!("{flag} {}", quote(value)));
             }
         }
+        let hash = account.shadow.as_ref().map_or("", |s| s.hash.as_str());
+        if let Some(expires) = self.expires {
+            let current = account.shadow.as_ref().map_or(-1, |s| s.expire);
+            if shadow::expiry_differs(expires, current) {
+                flags.push(format!("-e {}", quote(&shadow::expiry_date(expires))));
+            }
+        }
+        if let Some(days) = self.password_expire_account_disable {
+            flags.push(format!("-f {days}"));
+        }
+        match self.password_lock {
+            Some(true) if !hash.starts_with('!') => flags.push("-L".into()),
+            Some(false) if hash.starts_with('!') => flags.push("-U".into()),
+            _ => {}
+        }
         if let Some(password) = &self.password
             && self.update_password == UpdatePassword::Always
-            && account.password.as_ref() != Some(password)
+            && hash.trim_start_matches('!') != password.trim_start_matches('!')
         {
-            flags.push(format!("-p {}", quote(password)));
+            // -p and -L/-U exclude each other: the lock goes into the hash.
+            flags.retain(|flag| flag != "-L" && flag != "-U");
+            flags.push(format!("-p {}", quote(&self.hash_to_set(password))));
         }
         (!flags.is_empty()).then(|| format!("usermod {} {}", flags.join(" "), self.quoted()))
     }
@@ -306,11 +382,13 @@ pub struct FoundUser {
     key_exists: bool,
 }
 
-/// What `user` changes: the account command, then the SSH key.
+/// What `user` changes: the account command, its password aging, then the SSH key.
 #[derive(Debug, PartialEq, Eq)]
 pub struct UserChanges {
     /// `useradd`, `usermod` or `userdel`, when the account changes.
     command: Option<String>,
+    /// `chage`, when the password aging differs.
+    chage: Option<String>,
     /// Whether to make the SSH key.
     make_key: bool,
 }
@@ -323,8 +401,7 @@ impl StateModule for User {
     type Plan = UserChanges;
 
     async fn query(&self, on: &Target<'_>, args: &UserArgs) -> Result<FoundUser, ModuleError> {
-        let shadow = args.password.is_some() && args.update_password == UpdatePassword::Always;
-        let mut script = account_script(&args.quoted(), shadow);
+        let mut script = account_script(&args.quoted(), args.reads_shadow());
         if args.wants_key() {
             script.push_str(&format!(
                 "; [ -e {} ] && echo {KEY_EXISTS}",
@@ -351,9 +428,20 @@ impl StateModule for User {
             (State::Present, None) => Some(args.useradd()),
             (State::Present, Some(account)) => args.usermod(account),
         };
+        let chage = match (args.state, &found.account) {
+            (State::Absent, _) => None,
+            (State::Present, account) => args
+                .aging()
+                .chage(&args.name, account.as_ref().and_then(|a| a.shadow.as_ref())),
+        };
         let make_key = args.wants_key() && !found.key_exists;
-        let changed = command.is_some() || make_key;
-        let mut decision = Decision::maybe(changed.then_some(UserChanges { command, make_key }))
+        let changed = command.is_some() || chage.is_some() || make_key;
+        let changes = UserChanges {
+            command,
+            chage,
+            make_key,
+        };
+        let mut decision = Decision::maybe(changed.then_some(changes))
             .with("name", args.name.clone())
             .with("state", args.state.as_str());
         if args.wants_key() {
@@ -373,7 +461,7 @@ impl StateModule for User {
         args: &UserArgs,
         changes: UserChanges,
     ) -> Result<Outcome, ModuleError> {
-        if let Some(command) = changes.command {
+        for command in [changes.command, changes.chage].into_iter().flatten() {
             let done = on.conn.exec(&Command::new(command)).await?;
             if done.rc != 0 {
                 let mut failed = super::failed(done.stderr_text().trim().to_string());
@@ -533,7 +621,7 @@ mod tests {
             a.primary_group, "app",
             "id -Gn names the primary group first"
         );
-        assert_eq!(a.password.as_deref(), Some("$6$hash"));
+        assert_eq!(a.shadow.map(|s| s.hash).as_deref(), Some("$6$hash"));
         assert_eq!(parse_account(""), None, "no such user");
         assert_eq!(parse_account("K:exists\n"), None, "no such user, a key");
     }
@@ -574,12 +662,61 @@ mod tests {
                 json!({"name": "svc", "system": true, "shell": "/usr/sbin/nologin", "home": "/srv/svc"})
             )
             .useradd(),
-            "useradd -s /usr/sbin/nologin -d /srv/svc -r -M svc",
-            "system users get no home unless create_home"
+            "useradd -s /usr/sbin/nologin -d /srv/svc -m -r svc",
+            "system users get a home too unless create_home is false, as in Ansible"
         );
         assert_eq!(
             args(json!({"name": "bob", "uid": 2000, "groups": "a,b"})).useradd(),
             "useradd -u 2000 -G a,b -m bob"
+        );
+    }
+
+    #[test]
+    fn locks_expiry_and_aging_change_only_what_differs() {
+        let a = account();
+        let usermod = |value: Json| args(value).usermod(&a);
+        assert_eq!(
+            usermod(json!({"name": "app", "password_lock": true})),
+            Some("usermod -L app".into())
+        );
+        assert_eq!(
+            usermod(json!({"name": "app", "password_lock": false})),
+            None
+        );
+        assert_eq!(
+            usermod(json!({"name": "app", "password": "$6$new", "password_lock": true})),
+            Some("usermod -p '!$6$new' app".into()),
+            "a new hash carries the lock; -L would refuse to go with -p"
+        );
+        assert_eq!(
+            usermod(json!({"name": "app", "expires": 1_767_225_600})),
+            Some("usermod -e 2026-01-01 app".into())
+        );
+        assert_eq!(
+            usermod(json!({"name": "app", "expires": -1})),
+            None,
+            "none is set"
+        );
+        let with_aging = |value: Json| {
+            User.decide(&args(value), found(Some(account()), false))
+                .expect("a decision")
+                .plan
+                .and_then(|p| p.chage)
+        };
+        assert_eq!(
+            with_aging(
+                json!({"name": "app", "password_expire_max": 90, "password_expire_warn": 7})
+            ),
+            Some("chage -M 90 app".into())
+        );
+        assert_eq!(
+            with_aging(json!({"name": "app", "password_expire_min": 0})),
+            None
+        );
+        assert_eq!(
+            args(json!({"name": "new", "expires": -5, "skeleton": "/etc/skel2", "umask": "027"}))
+                .useradd(),
+            "useradd -e '' -m -k /etc/skel2 -K UMASK=027 new"
         );
     }
 
@@ -632,6 +769,7 @@ mod tests {
             decision.plan,
             Some(UserChanges {
                 command: None,
+                chage: None,
                 make_key: true
             })
         );
