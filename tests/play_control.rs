@@ -1090,3 +1090,43 @@ fn handler_names_are_templated_and_a_notify_template_may_list_several() {
         "listen is not templated"
     );
 }
+
+#[test]
+fn handlers_without_a_usable_name_answer_only_their_topics() {
+    let scratch = Scratch::new();
+    let handlers = r#"
+  handlers:
+    - debug: msg=unnamed
+    - name: "h {{ inventory_hostname }}"
+      debug: msg=hostvar-named
+    - name: "x {{ nope }}"
+      debug: msg=listener-ran
+      listen: topic
+"#;
+    let play = |notify: &str| {
+        format!(
+            "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: echo a\n      notify: {notify}\n      changed_when: true\n    - command: echo b\n      notify: {notify}\n      changed_when: true\n{handlers}"
+        )
+    };
+    // As ansible-playbook 2.19: a handler without a name is not notified by its action,
+    // and one whose name cannot be rendered warns (once) and answers its topics only.
+    scratch.write("by-action.yml", &play("debug"));
+    let output = scratch.bosun(&["run", "by-action.yml"]);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{}{err}", stdout(&output));
+    assert!(
+        err.contains("The requested handler 'debug' was not found"),
+        "{err}"
+    );
+    scratch.write("by-topic.yml", &play("topic"));
+    let output = scratch.bosun(&["run", "by-topic.yml"]);
+    let (out, err) = (stdout(&output), stderr(&output));
+    assert_eq!(output.status.code(), Some(0), "{out}{err}");
+    assert!(out.contains("listener-ran"), "{out}");
+    assert_eq!(
+        err.matches("Handler 'h {{ inventory_hostname }}' is unusable")
+            .count(),
+        1,
+        "{err}"
+    );
+}

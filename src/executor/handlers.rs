@@ -20,7 +20,7 @@ impl Runner {
 
     async fn flush_handlers_now(&self, run: &PlayRun<'_>, hosts: &mut [HostState]) {
         let all = run.handlers();
-        let named = self.named_handlers(run.play, &all);
+        let named = self.named_handlers(run.play, &all, false);
         let handlers: Vec<&Task> = named.iter().collect();
         let answers = |index: usize, notification: &String| {
             answering(&handlers, notification).contains(&index)
@@ -105,20 +105,30 @@ impl Runner {
 
 impl Runner {
     /// The handlers of `list` (blocks opened), their templated names rendered with the
-    /// play's variables, as Ansible renders them when it looks a notification up (a
-    /// name that cannot be rendered stays as written; `listen` is never templated).
-    pub(super) fn named_handlers(&self, play: &Play, list: &[Task]) -> Vec<Task> {
+    /// play's variables, as Ansible renders them when it looks a notification up. A
+    /// name that cannot be rendered leaves the handler without one (reachable through
+    /// `listen` only, which is never templated), with Ansible's warning when it has no
+    /// topic either and `warn` (a notification is being looked up).
+    pub(super) fn named_handlers(&self, play: &Play, list: &[Task], warn: bool) -> Vec<Task> {
         let vars = self.play_keyword_vars(play);
-        let render = |text: &String| {
-            self.templar
-                .render_str(text, &vars)
-                .unwrap_or_else(|_| text.clone())
-        };
         handler_tasks(list)
             .into_iter()
             .map(|handler| {
                 let mut named = handler.clone();
-                named.name = handler.name.as_ref().map(render);
+                named.name = handler.name.as_ref().and_then(|name| {
+                    match self.templar.render_str(name, &vars) {
+                        Ok(rendered) => Some(rendered),
+                        Err(err) => {
+                            if warn && handler.listen.is_empty() {
+                                self.reporter.warning(&format!(
+                                    "Handler '{name}' is unusable because it has no listen topics and the name could not be templated (host-specific variables are not supported in handler names). The error: {}",
+                                    err.message
+                                ));
+                            }
+                            None
+                        }
+                    }
+                });
                 named
             })
             .collect()
@@ -171,8 +181,9 @@ fn collection_role_name(path: &std::path::Path) -> Option<String> {
 /// The names a handler answers to: its name (with its role's, as shown) and the
 /// topics it listens to.
 fn handler_names(handler: &Task) -> Vec<String> {
-    let mut names = vec![handler.display_name()];
+    let mut names = Vec::new();
     if let Some(name) = &handler.name {
+        names.push(handler.display_name());
         names.push(name.clone());
     }
     names.extend(handler.listen.iter().cloned());
@@ -186,8 +197,10 @@ fn handler_names(handler: &Task) -> Vec<String> {
 fn answering(handlers: &[&Task], notification: &str) -> Vec<usize> {
     let by_name: Vec<usize> = (0..handlers.len())
         .filter(|&i| {
+            // A handler without a name answers only its topics, as in Ansible.
             let handler = handlers[i];
-            handler.name.as_deref() == Some(notification) || handler.display_name() == notification
+            handler.name.as_deref() == Some(notification)
+                || (handler.name.is_some() && handler.display_name() == notification)
         })
         .collect();
     // Ansible searches its handler blocks last first (a role's handlers, the play's

@@ -148,7 +148,7 @@ impl Runner {
                 .iter()
                 .cloned(),
         );
-        let handlers = self.named_handlers(scope.play, &all);
+        let handlers = self.named_handlers(scope.play, &all, true);
         let missing = notified
             .iter()
             .find(|name| !super::handlers::is_handled(&handlers, name))?;

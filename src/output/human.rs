@@ -26,6 +26,8 @@ pub struct Human {
     /// `show_custom_stats`: `set_stats`' statistics after the recap.
     show_custom_stats: bool,
     custom: Mutex<Map<String, Json>>,
+    /// Warnings already shown: Ansible's display shows each message once a run.
+    warned: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Human {
@@ -45,6 +47,7 @@ impl Human {
             palette: super::Palette::default(),
             show_custom_stats: false,
             custom: Mutex::new(Map::new()),
+            warned: Mutex::new(std::collections::HashSet::new()),
         }
     }
 
@@ -352,6 +355,13 @@ impl Reporter for Human {
     }
 
     fn warning(&self, message: &str) {
+        let first = self
+            .warned
+            .lock()
+            .map_or(true, |mut warned| warned.insert(message.to_string()));
+        if !first {
+            return;
+        }
         let _guard = self.out.lock();
         let text = self.paint(&format!("[WARNING]: {message}"), &self.palette.warn);
         let _ = writeln!(std::io::stderr(), "{text}");
