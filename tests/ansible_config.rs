@@ -781,13 +781,10 @@ fn a_project_with_an_inventory_script_a_constructed_group_and_a_vault_password_f
         "project/inventory/01-hosts.ini",
         "[app]\nlocalhost ansible_connection=local\n",
     );
-    let script = scratch.write(
+    scratch.write_executable(
         "project/inventory/02-cloud.sh",
         "#!/bin/sh\n[ \"$1\" = --list ] && echo '{\"cloud\": {\"hosts\": [\"localhost\"], \"vars\": {\"region\": \"eu\"}}, \"_meta\": {\"hostvars\": {}}}'\n",
     );
-    let mut permissions = std::fs::metadata(&script).expect("script").permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
-    std::fs::set_permissions(&script, permissions).expect("executable");
     scratch.write(
         "project/inventory/03-constructed.yml",
         "plugin: ansible.builtin.constructed\ngroups:\n  in_eu: region == 'eu'\ncompose:\n  site_name: \"'site-' ~ region\"\n",

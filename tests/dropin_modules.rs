@@ -61,14 +61,10 @@ fn shipped_http_check_runs_locally() {
 #[test]
 fn a_module_that_prints_garbage_is_a_module_failure() {
     let scratch = Scratch::new();
-    scratch.write(
+    scratch.write_executable(
         "library/broken",
         "#!/bin/sh\necho not json\necho oops >&2\nexit 3\n",
     );
-    let path = scratch.path().join("library/broken");
-    let mut perms = std::fs::metadata(&path).expect("stat").permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
-    std::fs::set_permissions(&path, perms).expect("chmod");
     scratch.write(
         "broken.yml",
         "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - broken: {x: 1}\n",

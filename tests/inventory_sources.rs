@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -25,13 +24,6 @@ fn ansible_inventory() -> Option<PathBuf> {
         eprintln!("skipped: no ansible-inventory at {}", program.display());
         None
     }
-}
-
-/// Writes an executable file.
-fn write_script(scratch: &Scratch, name: &str, text: &str) -> PathBuf {
-    let path = scratch.write(name, text);
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    path
 }
 
 /// bosun's `inventory ARGS` standard output, which must succeed.
@@ -94,7 +86,7 @@ fn grouped_list() -> Json {
 #[test]
 fn a_script_with_meta_lists_as_ansible_lists_it() {
     let scratch = Scratch::new();
-    write_script(&scratch, "inventory.py", &python_script(&grouped_list()));
+    scratch.write_executable("inventory.py", &python_script(&grouped_list()));
     let list: Json = serde_json::from_str(&bosun_inventory(
         &scratch,
         &["-i", "inventory.py", "--list"],
@@ -118,7 +110,7 @@ fn a_script_with_meta_lists_as_ansible_lists_it() {
 fn without_meta_the_script_is_asked_for_each_host() {
     let scratch = Scratch::new();
     let list = json!({"web": {"hosts": ["w1", "w2"]}, "solo": ["s1"]});
-    write_script(&scratch, "inventory.py", &python_script(&list));
+    scratch.write_executable("inventory.py", &python_script(&list));
     let output = scratch.bosun(&["inventory", "-i", "inventory.py", "--host", "w2"]);
     let vars: Json = serde_json::from_str(&stdout(&output)).expect("JSON");
     assert_eq!(vars, json!({"from_host": "w2"}));
@@ -153,7 +145,7 @@ fn script_failures_are_errors_in_ansibles_words() {
     ];
     for (index, (script, needle)) in cases.into_iter().enumerate() {
         let name = format!("broken{index}.sh");
-        let path = write_script(&scratch, &name, script);
+        let path = scratch.write_executable(&name, script);
         // As ansible-inventory: a warning, and the run goes on without the source.
         let output = scratch.bosun(&["inventory", "-i", &name, "--list"]);
         let err = stderr(&output);
@@ -186,12 +178,8 @@ fn script_failures_are_errors_in_ansibles_words() {
 #[test]
 fn a_directory_runs_its_scripts_and_reads_an_executable_yaml_file_as_yaml() {
     let scratch = Scratch::new();
-    write_script(&scratch, "inv/10-cloud.py", &python_script(&grouped_list()));
-    write_script(
-        &scratch,
-        "inv/20-static.yml",
-        "all:\n  hosts:\n    y1:\n      z: 1\n",
-    );
+    scratch.write_executable("inv/10-cloud.py", &python_script(&grouped_list()));
+    scratch.write_executable("inv/20-static.yml", "all:\n  hosts:\n    y1:\n      z: 1\n");
     scratch.write("inv/30-hosts.ini", "[ini]\ni1 k=v\n");
     scratch.write("inv/group_vars/web.yml", "from_group_vars: yes\n");
     let list: Json =
@@ -348,7 +336,7 @@ fn playbook_tasks_see_the_hostvars_a_script_gives() {
         "app": {"hosts": ["app1", "app2"], "vars": {"ansible_connection": "local", "greeting": "hello"}},
         "_meta": {"hostvars": {"app1": {"port": 8081}, "app2": {"port": 8082}}}
     });
-    write_script(&scratch, "inventory.py", &python_script(&list));
+    scratch.write_executable("inventory.py", &python_script(&list));
     scratch.write(
         "site.yml",
         "- hosts: app\n  gather_facts: false\n  tasks:\n    - copy:\n        content: \"{{ greeting }} {{ port }} {{ group_names | join(',') }}\"\n        dest: \"{{ playbook_dir }}/{{ inventory_hostname }}.txt\"\n",

@@ -43,6 +43,15 @@ impl Scratch {
         path
     }
 
+    /// Writes `text` to `name` like [`Scratch::write`], executable (mode 0755).
+    pub fn write_executable(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.write(name, text);
+        let executable =
+            <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755);
+        std::fs::set_permissions(&path, executable).expect("chmod 0755");
+        path
+    }
+
     /// The text of `name` in the scratch directory (a file a run wrote), empty
     /// when there is none.
     pub fn read(&self, name: &str) -> String {
