@@ -116,16 +116,17 @@ impl Runner {
                 ..
             }
         );
+        // The first active host's variables are built only for a task that says run_once.
         let first_active = hosts.iter().find(|h| h.active());
         let run_once = match first_active {
             _ if bypasses_host_loop => true,
-            Some(host) => {
+            Some(host) if task.options.run_once.is_some() => {
                 match self.runs_once(task, &task_vars(self, &scope, host, Some(task), &[])) {
                     Ok(once) => once,
                     Err(message) => return self.stop(RunError::Keyword(message)),
                 }
             }
-            None => false,
+            _ => false,
         };
         let throttle = match self.task_throttle(task, &scope, hosts) {
             Ok(limit) if limit > 0 && !run_once => Some(limit),
