@@ -805,3 +805,18 @@ fn set_stats_are_added_up_and_shown_after_the_recap_when_asked() {
         serde_json::json!({"a": 3, "l": [1, 2]})
     );
 }
+
+#[test]
+fn a_registered_result_keeps_its_invocation_as_data_not_a_template() {
+    let scratch = Scratch::new();
+    scratch.write("t.j2", "plain\n");
+    scratch.write(
+        "reg.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - template: {src: t.j2, dest: \"{{ playbook_dir }}/t.out\"}\n      register: single\n    - template: {src: t.j2, dest: \"{{ playbook_dir }}/t2.out\"}\n      register: looped\n      loop: [1]\n    - assert:\n        that:\n          - single is changed\n          - looped is changed\n          - single.invocation.module_args.variable_start_string == '{' ~ '{'\n          - looped.results[0].invocation.module_args.block_end_string == '%' ~ '}'\n",
+    );
+    // template's invocation holds its default delimiters; reading the registered
+    // variable must not render them (check_mode's conformance target caught it).
+    let (code, out, err) = run(&scratch, &["run", "reg.yml"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("ok=3    changed=2"), "{out}");
+}

@@ -150,7 +150,7 @@ impl Runner {
     ) -> Result<bool, String> {
         let mut map = vars.raw().clone();
         if let Some(name) = &task.register {
-            map.insert(name.clone(), Json::Object(result.clone()));
+            map.insert(name.clone(), super::task::registered(result));
         }
         let scope = Vars::with_objects(self.templar.clone(), map, hostvars_object(vars));
         for condition in conditions {

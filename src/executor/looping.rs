@@ -211,7 +211,7 @@ impl Runner {
         };
         let mut map = scope.raw().clone();
         if let Some(name) = &task.register {
-            map.insert(name.clone(), Json::Object(result.clone()));
+            map.insert(name.clone(), super::task::registered(result));
         }
         let scope = Vars::with_objects(self.templar.clone(), map, hostvars_object(scope));
         self.templar

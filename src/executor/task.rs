@@ -52,8 +52,7 @@ impl Runner {
         let unreachable_ignored =
             status == Status::Unreachable && task.options.ignore_unreachable.unwrap_or(false);
         if let Some(name) = &task.register {
-            host.host_vars
-                .insert(name.clone(), Json::Object(result.clone()));
+            host.host_vars.insert(name.clone(), registered(&result));
         }
         self.reporter.result(&HostResult {
             host: &host.name,
@@ -160,6 +159,30 @@ impl Runner {
         ));
         None
     }
+}
+
+/// A result as a registered variable holds it. Its `invocation` (a module's arguments,
+/// template's `{{` delimiters among them) is data that reading the variable must not
+/// render: its strings are kept in their unsafe form, as Ansible trusts none of a
+/// result. Loop items' invocations too.
+pub(super) fn registered(result: &Outcome) -> Json {
+    let mut kept = result.clone();
+    let untrusted = |map: &mut Outcome| {
+        if let Some(invocation) = map.remove("invocation") {
+            map.insert(
+                "invocation".into(),
+                crate::template::trust::mark_unsafe(invocation),
+            );
+        }
+    };
+    untrusted(&mut kept);
+    if let Some(Json::Array(items)) = kept.get_mut("results") {
+        items
+            .iter_mut()
+            .filter_map(Json::as_object_mut)
+            .for_each(untrusted);
+    }
+    Json::Object(kept)
 }
 
 /// Where an executed result carries the handler names its task notifies, rendered
