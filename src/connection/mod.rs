@@ -1,6 +1,7 @@
 //! How bosun reaches a target: the `Connection` trait every module goes through,
 //! and its implementations (local now; SSH slots in beside it).
 
+mod ahead;
 mod drain;
 mod environment;
 mod escalate;
@@ -14,6 +15,7 @@ mod ssh;
 pub mod ssh_config;
 mod traced;
 
+pub use ahead::{Answering, Answers, Recorder};
 pub use environment::WithEnvironment;
 pub use escalate::{Become, BecomeSpec};
 pub use local::LocalConnection;

@@ -101,6 +101,10 @@ impl Runner {
                 }
                 return result;
             }
+            // A retry asks the target again, never what a loop asked before it.
+            if let Some(answers) = &host.answers {
+                answers.forget_all();
+            }
             tokio::time::sleep(Duration::from_secs_f64(delay.max(0.0))).await;
         }
     }
@@ -222,80 +226,20 @@ impl Runner {
         vars: &Arc<Vars>,
         delegated: Option<&str>,
     ) -> Result<Outcome, String> {
-        let name = action_name(task);
-        let module = match &task.action {
-            Action::Module { module, .. } => Some(module.0),
-            _ => None,
+        let ReadyCall {
+            mut call,
+            limit,
+            asynchronous,
+            ..
+        } = match self.ready_module(task, args, host, vars, delegated).await? {
+            Ok(ready) => ready,
+            Err(result) => return Ok(result),
         };
-        let takes_raw = module.is_some_and(|m| m.free_form() == FreeForm::Raw);
-        let rendered = self.render_args(task, args, takes_raw, vars)?;
-        let args = match module {
-            Some(module) => match Args::parse(&module.all_params(), &rendered) {
-                Ok(args) => args,
-                Err(message) => return Ok(modules::failed(message)),
-            },
-            None => Args::default(),
-        };
-        let check_mode = self.check_mode(task, vars)?;
-        let diff = task.options.diff.as_ref();
-        let diff_mode = self.mode_flag(task, "diff", diff, self.options.diff, vars)?;
-        if check_mode && module.is_some_and(|m| !m.supports_check_mode()) {
-            let mut result = skipped_result(&format!(
-                "remote module ({name}) does not support check mode"
-            ));
-            result.insert("changed".into(), Json::Bool(false));
-            return Ok(result);
-        }
-        let limit = self
-            .keyword(
-                task,
-                "timeout",
-                Kind::Int,
-                task.options.timeout.as_ref(),
-                vars,
-            )?
-            .and_then(|t| t.as_f64());
-        // Ansible's alarm takes 0 (none) to 100000000 seconds.
-        if let Some(seconds) = limit.filter(|s| !(0.0..=MAX_TIMEOUT).contains(s)) {
-            return Ok(task_failed(format!(
-                "Timeout {seconds} is invalid, it must be between 0 and {MAX_TIMEOUT}."
-            )));
-        }
-        let limit = limit.filter(|seconds| *seconds > 0.0);
-        let asynchronous = self.async_keywords(task, vars)?;
-        if asynchronous.is_some() && NO_ASYNC.contains(&name.as_str()) {
-            return Ok(modules::failed(format!(
-                "This action ({name}) does not support async."
-            )));
-        }
-        let env = self.environment(task, vars)?;
-        let conn = match self.task_connection(task, host, vars, delegated).await? {
-            Ok(conn) => conn,
-            Err(failed) => return Ok(failed),
-        };
-        let prefetched = host.prefetched.clone();
-        let call = ModuleCall {
-            module,
-            dropin: match &task.action {
-                Action::DropIn { path, .. } => Some(path.clone()),
-                _ => None,
-            },
-            name: name.clone(),
-            args,
-            plain: rendered.into_iter().collect(),
-            conn: self.traced(
-                task,
-                &host.name,
-                vars,
-                crate::connection::WithEnvironment::wrap(conn, env),
-            ),
-            host: host.name.clone(),
-            verbosity: self.options.verbosity,
-            vars: LookupVars(vars.clone()),
-            prefetched: prefetched.clone(),
-            check_mode,
-            diff_mode,
-        };
+        let traced = self.traced(task, &host.name, vars, call.conn);
+        call.conn = crate::connection::Answering::wrap(traced, host.answers.clone());
+        let prefetched = call.prefetched.clone();
+        let diff_mode = call.diff_mode;
+        let name = call.name.clone();
         let (limit, poll) = match asynchronous {
             Some((seconds, 0)) => return Ok(self.jobs.start(seconds, call.run())),
             Some((seconds, poll)) => (Some(seconds as f64), Some(poll)),
@@ -336,6 +280,93 @@ impl Runner {
             result.extend(super::jobs::job_keys(&super::jobs::new_jid(), true));
         }
         Ok(result)
+    }
+
+    /// A module task made ready to run on `host`: its arguments rendered and checked,
+    /// its modes, timeout and connection (with become and environment, not yet traced);
+    /// `Err` holds the result that stands for a call that cannot be made.
+    pub(super) async fn ready_module(
+        &self,
+        task: &Task,
+        args: &IndexMap<String, Json>,
+        host: &mut HostState,
+        vars: &Arc<Vars>,
+        delegated: Option<&str>,
+    ) -> Result<Result<ReadyCall, Outcome>, String> {
+        let name = action_name(task);
+        let module = match &task.action {
+            Action::Module { module, .. } => Some(module.0),
+            _ => None,
+        };
+        let takes_raw = module.is_some_and(|m| m.free_form() == FreeForm::Raw);
+        let rendered = self.render_args(task, args, takes_raw, vars)?;
+        let args = match module {
+            Some(module) => match Args::parse(&module.all_params(), &rendered) {
+                Ok(args) => args,
+                Err(message) => return Ok(Err(modules::failed(message))),
+            },
+            None => Args::default(),
+        };
+        let check_mode = self.check_mode(task, vars)?;
+        let diff = task.options.diff.as_ref();
+        let diff_mode = self.mode_flag(task, "diff", diff, self.options.diff, vars)?;
+        if check_mode && module.is_some_and(|m| !m.supports_check_mode()) {
+            let mut result = skipped_result(&format!(
+                "remote module ({name}) does not support check mode"
+            ));
+            result.insert("changed".into(), Json::Bool(false));
+            return Ok(Err(result));
+        }
+        let limit = self
+            .keyword(
+                task,
+                "timeout",
+                Kind::Int,
+                task.options.timeout.as_ref(),
+                vars,
+            )?
+            .and_then(|t| t.as_f64());
+        // Ansible's alarm takes 0 (none) to 100000000 seconds.
+        if let Some(seconds) = limit.filter(|s| !(0.0..=MAX_TIMEOUT).contains(s)) {
+            return Ok(Err(task_failed(format!(
+                "Timeout {seconds} is invalid, it must be between 0 and {MAX_TIMEOUT}."
+            ))));
+        }
+        let limit = limit.filter(|seconds| *seconds > 0.0);
+        let asynchronous = self.async_keywords(task, vars)?;
+        if asynchronous.is_some() && NO_ASYNC.contains(&name.as_str()) {
+            return Ok(Err(modules::failed(format!(
+                "This action ({name}) does not support async."
+            ))));
+        }
+        let env = self.environment(task, vars)?;
+        let conn = match self.task_connection(task, host, vars, delegated).await? {
+            Ok(conn) => conn,
+            Err(failed) => return Ok(Err(failed)),
+        };
+        let call = ModuleCall {
+            module,
+            dropin: match &task.action {
+                Action::DropIn { path, .. } => Some(path.clone()),
+                _ => None,
+            },
+            name: name.clone(),
+            args,
+            plain: rendered.into_iter().collect(),
+            conn: crate::connection::WithEnvironment::wrap(conn, env.clone()),
+            host: host.name.clone(),
+            verbosity: self.options.verbosity,
+            vars: LookupVars(vars.clone()),
+            prefetched: host.prefetched.clone(),
+            check_mode,
+            diff_mode,
+        };
+        Ok(Ok(ReadyCall {
+            call,
+            limit,
+            asynchronous,
+            env,
+        }))
     }
 
     /// `async` and `poll` (default 15) rendered: `None` for a task that is not
@@ -595,7 +626,7 @@ impl Runner {
     }
 
     /// `conn` showing what it does under `-vvv`, unless the task is `no_log`.
-    fn traced(
+    pub(super) fn traced(
         &self,
         task: &Task,
         host: &str,
@@ -768,9 +799,21 @@ const NO_ASYNC: &[&str] = &[
     "unarchive",
 ];
 
+/// A module call ready to run, with the keywords that say how it runs.
+pub(super) struct ReadyCall {
+    /// The call, its connection not yet traced.
+    pub(super) call: ModuleCall,
+    /// The task's `timeout` in seconds, when it has one.
+    pub(super) limit: Option<f64>,
+    /// `async` seconds and `poll`, for an asynchronous task.
+    pub(super) asynchronous: Option<(u64, u64)>,
+    /// The task's `environment:`, which its connection adds to every command.
+    pub(super) env: Vec<(String, String)>,
+}
+
 /// One module call with everything it needs owned, so it can run inline or as a
 /// background job.
-struct ModuleCall {
+pub(super) struct ModuleCall {
     module: Option<&'static dyn modules::Module>,
     dropin: Option<std::path::PathBuf>,
     name: String,
@@ -786,9 +829,9 @@ struct ModuleCall {
 }
 
 impl ModuleCall {
-    /// Runs the built-in module, or the drop-in one.
-    async fn run(self) -> Result<Outcome, ModuleError> {
-        let ctx = ModuleContext {
+    /// What the module gets to work with.
+    fn context(&self) -> ModuleContext<'_> {
+        ModuleContext {
             target: Target {
                 conn: self.conn.as_ref(),
                 host: &self.host,
@@ -798,7 +841,25 @@ impl ModuleCall {
             },
             check_mode: self.check_mode,
             diff_mode: self.diff_mode,
-        };
+        }
+    }
+
+    /// The question the built-in module would ask the target first, when a loop may
+    /// ask it ahead.
+    pub(super) async fn first_question(&self) -> Option<crate::connection::Command> {
+        self.module?
+            .first_question(&self.context(), &self.args)
+            .await
+    }
+
+    /// The connection the call runs on.
+    pub(super) fn conn(&self) -> &Arc<dyn Connection> {
+        &self.conn
+    }
+
+    /// Runs the built-in module, or the drop-in one.
+    async fn run(self) -> Result<Outcome, ModuleError> {
+        let ctx = self.context();
         match (self.module, &self.dropin) {
             (Some(module), _) => {
                 let outcome = module.run(&ctx, &self.args).await;

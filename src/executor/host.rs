@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value as Json};
 
-use crate::connection::Connection;
+use crate::connection::{Answers, Connection};
 use crate::modules::prefetch::Prefetched;
 use crate::playbook::ConnectKeywords;
 
@@ -43,6 +43,8 @@ pub struct HostState {
     pub notified: Vec<String>,
     /// What the running loop asked for ahead of its items (copy, template).
     pub prefetched: Option<Arc<Prefetched>>,
+    /// The running loop's items' first questions, asked ahead in one round trip.
+    pub answers: Option<Arc<Answers>>,
 }
 
 /// What a host keeps from play to play, as in Ansible: its facts, `include_vars`,
@@ -131,6 +133,7 @@ impl HostState {
             errors_cleared: 0,
             notified: Vec::new(),
             prefetched: None,
+            answers: None,
         }
     }
 

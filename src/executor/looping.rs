@@ -7,7 +7,7 @@ use super::task::{
     unreachable_result,
 };
 use super::{HostState, Runner, censor};
-use crate::connection::ConnectionError;
+use crate::connection::{Answers, ConnectionError};
 use crate::modules::prefetch::Prefetched;
 use crate::modules::{ModuleError, Outcome};
 use crate::output::{HostResult, Status};
@@ -50,6 +50,12 @@ impl Runner {
             }
             Err(message) => Some(message),
         };
+        if unreachable.is_none() && host.prefetched.is_none() {
+            match self.ask_ahead(task, host, &items, vars, delegated).await {
+                Ok(answers) => host.answers = answers.map(Arc::new),
+                Err(message) => unreachable = Some(message),
+            }
+        }
         let mut vars = vars.clone();
         for index in 0..items.len() {
             if index > 0 && control.pause > 0.0 {
@@ -269,6 +275,61 @@ impl Runner {
         };
         match Prefetched::query(conn.as_ref(), &paths).await {
             Ok(prefetched) => Ok(Some(prefetched)),
+            Err(ConnectionError::Unreachable(message)) => Err(message),
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// For a loop of a module with a first question ([`crate::connection::Answers`]):
+    /// the question of every item that runs, asked in one round trip through the
+    /// connection, become and environment the items use (all the same, or nothing is
+    /// asked). `None` when that does not apply or fails short of the host being
+    /// unreachable (`Err`); the items then ask for themselves.
+    pub(super) async fn ask_ahead(
+        &self,
+        task: &Task,
+        host: &mut HostState,
+        items: &[Json],
+        vars: &Arc<Vars>,
+        delegated: Option<&str>,
+    ) -> Result<Option<Answers>, String> {
+        let Action::Module { args, .. } = &task.action else {
+            return Ok(None);
+        };
+        let Ok(control) = self.loop_control(task, vars) else {
+            return Ok(None);
+        };
+        // Items spaced out in time would get answers from before the wait.
+        if items.len() < 2 || control.pause > 0.0 {
+            return Ok(None);
+        }
+        let mut questions = Vec::new();
+        let mut route = None;
+        for index in 0..items.len() {
+            let scope = self.item_scope(&control, vars, items, index);
+            if !matches!(self.false_condition(task, &scope), Ok(None)) {
+                continue;
+            }
+            let Ok(Ok(ready)) = self.ready_module(task, args, host, &scope, delegated).await else {
+                break;
+            };
+            if ready.limit.is_some() || ready.asynchronous.is_some() {
+                return Ok(None);
+            }
+            let way = (ready.call.conn().endpoint(), ready.env.clone());
+            match &route {
+                None => route = Some((way, ready.call.conn().clone())),
+                Some((first, _)) if *first != way => return Ok(None),
+                Some(_) => {}
+            }
+            questions.extend(ready.call.first_question().await);
+        }
+        let Some((_, conn)) = route.filter(|_| questions.len() > 1) else {
+            return Ok(None);
+        };
+        let conn = self.traced(task, &host.name, vars, conn);
+        match Answers::ask(conn.as_ref(), &questions).await {
+            Ok(answers) => Ok(Some(answers)),
             Err(ConnectionError::Unreachable(message)) => Err(message),
             Err(_) => Ok(None),
         }

@@ -10,6 +10,7 @@ use serde_json::Value as Json;
 
 use super::typed::TypedArgs;
 use super::{Args, FreeForm, Module, ModuleContext, ModuleError, Outcome, Param, Target};
+use crate::connection::{Command, Recorder};
 
 /// What a module decided from its arguments and the target's state.
 #[derive(Debug)]
@@ -88,6 +89,11 @@ pub trait StateModule: Send + Sync {
     type Plan: Send;
     /// Whether a loop may ask for its items' destinations ahead ([`super::prefetch`]).
     const INSTALLS_AT_DEST: bool = false;
+    /// Whether a loop may ask each item's first question ahead, in one round trip with
+    /// the others' ([`crate::connection::Answers`]): true when that question only reads
+    /// (as `query` does by this contract) and `prepare_and_query` does nothing first that
+    /// another item's question would need to see.
+    const ASKS_AHEAD: bool = true;
 
     /// Reads the target's current state.
     async fn query(&self, on: &Target<'_>, args: &Self::Args) -> Result<Self::State, ModuleError>;
@@ -143,6 +149,24 @@ impl<M: StateModule> Module for Driven<M> {
         M::INSTALLS_AT_DEST
     }
 
+    async fn first_question(&self, ctx: &ModuleContext<'_>, args: &Args) -> Option<Command> {
+        if !M::ASKS_AHEAD {
+            return None;
+        }
+        let typed = M::Args::from_args(args).ok()?;
+        let recorder = Recorder::new(ctx.conn);
+        let on = Target {
+            conn: &recorder,
+            ..ctx.target
+        };
+        // The recorder fails the question it keeps, so the query ends there.
+        let _ = match ctx.check_mode {
+            true => self.0.query(&on, &typed).await,
+            false => self.0.prepare_and_query(&on, &typed).await,
+        };
+        recorder.first()
+    }
+
     async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
         let typed = M::Args::from_args(args).map_err(ModuleError::Failed)?;
         let state = match ctx.check_mode {
@@ -191,6 +215,10 @@ impl<M: Module> Module for Alias<M> {
 
     fn installs_at_dest(&self) -> bool {
         self.1.installs_at_dest()
+    }
+
+    async fn first_question(&self, ctx: &ModuleContext<'_>, args: &Args) -> Option<Command> {
+        self.1.first_question(ctx, args).await
     }
 
     async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {

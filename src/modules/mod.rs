@@ -234,6 +234,17 @@ pub trait Module: Send + Sync {
         false
     }
 
+    /// The command the module would run first to learn the target's state, when that
+    /// question only reads: a loop asks every item's in one round trip
+    /// ([`crate::connection::Answers`]). `None` when it has no such question.
+    async fn first_question(
+        &self,
+        _ctx: &ModuleContext<'_>,
+        _args: &Args,
+    ) -> Option<crate::connection::Command> {
+        None
+    }
+
     /// Runs the module with rendered, validated arguments.
     async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError>;
 }

@@ -260,6 +260,8 @@ impl StateModule for Patch {
     type Args = PatchArgs;
     type State = Found;
     type Plan = ();
+    /// Without stdin its query's first command makes a temporary file for the patch.
+    const ASKS_AHEAD: bool = false;
 
     /// In check mode: whether the patch is done and, when not, whether it would
     /// apply (the module's dry run of the change).
