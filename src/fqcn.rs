@@ -84,6 +84,8 @@ const ANSIBLE_BUILTIN: &[&str] = &[
     "validate_argument_spec",
     "wait_for",
     "wait_for_connection",
+    // Not a module of its own: ansible-core's routing redirects it to `dnf`.
+    "yum",
     "yum_repository",
 ];
 
