@@ -644,3 +644,37 @@ fn a_become_user_without_rights_on_the_pipe_still_writes_the_file() {
         common::stdout(&second)
     );
 }
+
+#[test]
+fn a_destination_under_tilde_is_the_become_users_home() {
+    let scratch = Scratch::new();
+    let home = Path::new("/home/bosun-become");
+    let name = format!("bosun-tilde-{}", std::process::id());
+    scratch.write(
+        "home.yml",
+        &format!(
+            "- hosts: localhost
+  gather_facts: false
+  tasks:
+    - copy: {{content: \"mine\\n\", dest: \"~/{name}\", mode: \"0640\"}}
+      become: true
+      become_user: bosun-become
+"
+        ),
+    );
+    let first = scratch.bosun(&["run", "home.yml"]);
+    let file = home.join(&name);
+    let written = std::fs::read_to_string(&file);
+    let again = scratch.bosun(&["run", "home.yml"]);
+    let _ = std::fs::remove_file(&file);
+    assert_eq!(first.status.code(), Some(0), "{}", stdout(&first));
+    assert_eq!(
+        written.expect("written in the become user's home"),
+        "mine\n"
+    );
+    assert!(
+        recap_line(&stdout(&again), "localhost").contains("changed=0 "),
+        "{}",
+        stdout(&again)
+    );
+}

@@ -738,7 +738,10 @@ fn an_ansible_module_bosun_lacks_loads_and_fails_only_when_it_runs() {
         "{out}"
     );
     // ansible-core routes `yum` to `dnf`: known by name, failing when it runs.
-    assert!(out.contains("module yum is not supported by bosun"), "{out}");
+    assert!(
+        out.contains("module yum is not supported by bosun"),
+        "{out}"
+    );
     assert!(scratch.path().join("after").is_file(), "the play went on");
     let typo = scratch.write(
         "typo.yml",
@@ -1133,4 +1136,32 @@ fn handlers_without_a_usable_name_answer_only_their_topics() {
         1,
         "{err}"
     );
+}
+
+#[test]
+fn a_template_inside_a_conditionals_string_constant_is_rendered() {
+    // Ansible 2.19 renders such constants (deprecated, to be off in 2.23); a constant
+    // that cannot be rendered is left for the conditional to short-circuit past.
+    let scratch = Scratch::new();
+    scratch.write(
+        "embedded.yml",
+        r#"
+- hosts: localhost
+  gather_facts: false
+  vars: {d: /x, items_: [1, 2]}
+  tasks:
+    - assert:
+        that:
+          - "'{{ d }}/a' == '/x/a'"
+          - '"{{''hi''}}" == "hi"'
+          - "'{{ items_ }}' == [1, 2]"
+          - "missing is defined and '{{ missing }}' == 'a' or true"
+    - copy: {content: "x", dest: "{{ playbook_dir }}/ran"}
+      when: "'{{ d }}' == '/x'"
+"#,
+    );
+    let output = scratch.bosun(&["run", "embedded.yml"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
+    assert!(scratch.path().join("ran").is_file(), "{out}");
 }

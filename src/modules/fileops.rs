@@ -303,6 +303,12 @@ pub async fn expand_user(ctx: &super::Target<'_>, path: &str) -> Result<String, 
         return Ok(path.to_string());
     };
     let (user, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    // Ansible's `_remote_expand_user`: a bare `~` under become is the become user's
+    // home, whatever `$HOME` the escalation leaves.
+    let user = match ctx.conn.become_spec() {
+        Some(spec) if user.is_empty() => spec.user.as_str(),
+        _ => user,
+    };
     let valid_user = user
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));

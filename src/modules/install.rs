@@ -115,7 +115,7 @@ pub async fn query(
     attributes: &Attributes,
 ) -> Result<Found, ModuleError> {
     let wanted = sha1_hex(&source.data);
-    let mut dest = dest.to_string();
+    let mut dest = super::fileops::expand_user(on, dest).await?;
     let mut probe = ask(on, &dest, &wanted, follow, attributes).await?;
     if probe
         .current

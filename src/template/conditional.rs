@@ -52,7 +52,7 @@ impl Templar {
             return empty(allow);
         }
         if !possibly_all_template(text) {
-            let value = self.eval(text, vars)?;
+            let value = self.eval(&self.with_embedded_rendered(text, vars), vars)?;
             return boolean(&value, origin, allow);
         }
         match self.render_value(&Json::String(text.to_string()), vars)? {

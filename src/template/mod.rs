@@ -4,6 +4,7 @@
 
 mod args;
 mod conditional;
+mod embedded;
 mod engine;
 pub(crate) mod filters;
 mod jinja_tests;
