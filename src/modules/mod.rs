@@ -30,6 +30,7 @@ mod fail;
 mod fetch;
 mod file;
 pub mod fileops;
+mod filesystem;
 mod find;
 mod firewalld;
 mod get_url;
@@ -279,6 +280,7 @@ static MODULES: &[&dyn Module] = &[
     &contract::Driven(crypto::privatekey::OpensslPrivatekey),
     &fetch::Fetch,
     &contract::Driven(file::File),
+    &contract::Driven(filesystem::Filesystem),
     &contract::Driven(find::Find),
     &firewalld::Firewalld,
     &contract::Driven(git::Git),
