@@ -26,6 +26,7 @@ mod docker;
 mod download;
 mod dpkg_selections;
 pub mod dropin;
+mod expect;
 mod fail;
 mod fetch;
 mod file;
@@ -275,6 +276,7 @@ static MODULES: &[&dyn Module] = &[
     &contract::Driven(docker::DockerNetwork),
     &docker::DockerPrune,
     &contract::Driven(docker::DockerVolume),
+    &expect::Expect,
     &fail::Fail,
     &contract::Driven(crypto::csr::OpensslCsr),
     &contract::Driven(crypto::privatekey::OpensslPrivatekey),
