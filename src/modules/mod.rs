@@ -7,6 +7,7 @@ mod alternatives;
 mod apt;
 mod apt_key;
 mod apt_repository;
+mod archive;
 pub mod args;
 mod argspec;
 mod assemble;
@@ -254,6 +255,7 @@ static MODULES: &[&dyn Module] = &[
     &contract::Driven(apt::Apt),
     &contract::Driven(apt_key::AptKey),
     &contract::Driven(apt_repository::AptRepository),
+    &contract::Driven(archive::Archive),
     &contract::Driven(acl::Acl),
     &contract::Driven(assemble::Assemble),
     &assert::Assert,
