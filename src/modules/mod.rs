@@ -50,6 +50,7 @@ mod make;
 mod modprobe;
 mod mount;
 mod mount_facts;
+mod npm;
 mod openpgp;
 mod package;
 mod package_facts;
@@ -300,6 +301,7 @@ static MODULES: &[&dyn Module] = &[
     &contract::Driven(lineinfile::LineInFile),
     &contract::Driven(locale_gen::LocaleGen),
     &mount_facts::MountFacts,
+    &contract::Driven(npm::Npm),
     &package::Package,
     &package_facts::PackageFacts,
     &contract::Driven(patch::Patch),
