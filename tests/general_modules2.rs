@@ -46,7 +46,11 @@ fn archive_packs_trees_and_files_and_rewrites_only_what_changed() {
     let before = fleet.on_host(0, sums);
 
     let out = fleet.play_expecting("archive.yml", ARCHIVE, &["--check"], 3);
-    assert_eq!(fleet.on_host(0, sums), before, "check mode wrote nothing: {out}");
+    assert_eq!(
+        fleet.on_host(0, sums),
+        before,
+        "check mode wrote nothing: {out}"
+    );
 
     fleet.play_expecting("archive.yml", ARCHIVE, &[], 4);
     assert_eq!(
@@ -75,9 +79,16 @@ fn archive_packs_trees_and_files_and_rewrites_only_what_changed() {
     assert_eq!(fleet.on_host(0, stamp), written, "nothing rewritten");
 
     // A changed member: check mode sees it, the run rewrites that archive only.
-    fleet.on_host(0, "echo changed > /srv/bosun-arc/app/sub/c; touch -d '2001-01-01' /srv/bosun-arc/app/sub/c");
+    fleet.on_host(
+        0,
+        "echo changed > /srv/bosun-arc/app/sub/c; touch -d '2001-01-01' /srv/bosun-arc/app/sub/c",
+    );
     fleet.play_expecting("archive.yml", ARCHIVE, &["--check"], 2);
-    assert_eq!(fleet.on_host(0, stamp), written, "check mode rewrote nothing");
+    assert_eq!(
+        fleet.on_host(0, stamp),
+        written,
+        "check mode rewrote nothing"
+    );
     fleet.play_expecting("archive.yml", ARCHIVE, &[], 3);
     assert_eq!(
         fleet.on_host(0, "tar -xzOf /srv/bosun-arc/out/app.tar.gz app/sub/c"),
@@ -164,7 +175,10 @@ fn filesystem_makes_grows_replaces_and_wipes_file_systems() {
         return;
     };
     fleet.apt_install(&["e2fsprogs"]);
-    fleet.on_host(0, "rm -f /srv/bosun-fs.img; truncate -s 16M /srv/bosun-fs.img");
+    fleet.on_host(
+        0,
+        "rm -f /srv/bosun-fs.img; truncate -s 16M /srv/bosun-fs.img",
+    );
     let probe = "blkid -c /dev/null -o value -s TYPE /srv/bosun-fs.img; blkid -c /dev/null -o value -s LABEL /srv/bosun-fs.img";
 
     fleet.play_expecting("fs.yml", FILESYSTEM, &["--check"], 1);
@@ -199,7 +213,11 @@ fn filesystem_makes_grows_replaces_and_wipes_file_systems() {
         fleet.on_host(0, &format!("echo $(( $({blocks}) ))")),
         (32 * 1024 * 1024).to_string()
     );
-    assert!(fleet.on_host(0, "cat /srv/bosun-fs.msg").contains("resize2fs"));
+    assert!(
+        fleet
+            .on_host(0, "cat /srv/bosun-fs.msg")
+            .contains("resize2fs")
+    );
     fleet.play_expecting("grow.yml", grow, &[], 1);
     assert_eq!(
         fleet.on_host(0, "cat /srv/bosun-fs.msg"),
@@ -238,7 +256,12 @@ fn filesystem_makes_grows_replaces_and_wipes_file_systems() {
   tasks:
     - filesystem: dev=/srv/bosun-no-such.img fstype=ext4
 ";
-    fleet.play_fails("missing.yml", missing, &[], "Device /srv/bosun-no-such.img not found.");
+    fleet.play_fails(
+        "missing.yml",
+        missing,
+        &[],
+        "Device /srv/bosun-no-such.img not found.",
+    );
     let no_type = "
 - hosts: all
   gather_facts: false
@@ -347,7 +370,10 @@ fn expect_answers_prompts_on_a_terminal_without_pexpect() {
           'Retype': second
 ";
     let out = fleet.play_fails("mismatch.yml", mismatch, &[], "non-zero return code");
-    assert!(out.contains("Username: carol"), "echo shows the answers: {out}");
+    assert!(
+        out.contains("Username: carol"),
+        "echo shows the answers: {out}"
+    );
     assert!(out.contains("\"rc\": 3"), "{out}");
 }
 
@@ -399,7 +425,10 @@ fn npm_installs_local_packages_in_a_path_and_globally() {
 ";
     fleet.play_expecting("global.yml", global, &[], 1);
     assert_eq!(
-        fleet.on_host(0, "npm ls --global --depth=0 --parseable | grep -c bosun-left"),
+        fleet.on_host(
+            0,
+            "npm ls --global --depth=0 --parseable | grep -c bosun-left"
+        ),
         "1"
     );
     let remove = "
@@ -412,11 +441,17 @@ fn npm_installs_local_packages_in_a_path_and_globally() {
     fleet.play_expecting("remove.yml", remove, &["--check"], 2);
     fleet.play_expecting("remove.yml", remove, &[], 2);
     assert_eq!(
-        fleet.on_host(0, "npm ls --global --depth=0 --parseable | grep -c bosun-left"),
+        fleet.on_host(
+            0,
+            "npm ls --global --depth=0 --parseable | grep -c bosun-left"
+        ),
         "0"
     );
     assert_eq!(
-        fleet.on_host(0, "ls /srv/bosun-npm/app/node_modules 2>/dev/null | grep -c bosun-left"),
+        fleet.on_host(
+            0,
+            "ls /srv/bosun-npm/app/node_modules 2>/dev/null | grep -c bosun-left"
+        ),
         "0"
     );
     fleet.play_expecting("remove.yml", remove, &[], 0);

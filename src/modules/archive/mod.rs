@@ -462,8 +462,9 @@ mod tests {
         assert!(!is_archive("/t/x.gz"));
     }
 
+    /// Query output written with `~` for its NUL separators.
     fn found(text: &str) -> Found {
-        query::parse(text.as_bytes())
+        query::parse(text.replace('~', "\0").as_bytes())
     }
 
     fn decide(args: Json, text: &str) -> Result<Decision<Plan>, String> {
@@ -472,10 +473,10 @@ mod tests {
     }
 
     const TREE: &str = "\x01records\n\
-        P\0/s/app\0D\0/s/app\0\
-        W\0/s/app/a\0f\0f\0644\00\00\05\01700000000\01\01:1\0\0\
-        W\0/s/app/sub\0d\0d\0755\00\00\04096\01700000000\02\01:2\0\0\
-        W\0/s/app/sub/b.log\0f\0f\0600\00\00\03\01700000000\01\01:3\0\0";
+        P~/s/app~D~/s/app~\
+        W~/s/app/a~f~f~644~0~0~5~1700000000~1~1:1~~\
+        W~/s/app/sub~d~d~755~0~0~4096~1700000000~2~1:2~~\
+        W~/s/app/sub/b.log~f~f~600~0~0~3~1700000000~1~1:3~~";
 
     #[test]
     fn a_tree_is_archived_unless_the_archive_has_the_same_members() {
@@ -521,7 +522,7 @@ mod tests {
 
     #[test]
     fn a_single_file_is_compressed_unless_its_content_is_there() {
-        let records = "@@srcsum\nabc\n\x01records\nP\0/s/f\0T\0/s/f\0f\0f\0644\00\00\05\01700000000\01\01:1\0\0";
+        let records = "@@srcsum\nabc\n\x01records\nP~/s/f~T~/s/f~f~f~644~0~0~5~1700000000~1~1:1~~";
         let d = decide(json!({"path": "/s/f"}), records).expect("decision");
         assert_eq!(d.result["dest"], "/s/f.gz");
         assert_eq!(
@@ -556,8 +557,7 @@ mod tests {
             inside.as_deref(),
             Some("Error, created archive can not be contained in source paths when remove=true")
         );
-        let missing =
-            "\x01records\nP\0/s/gone\0P\0/s/f\0T\0/s/f\0f\0f\0644\00\00\05\01700000000\01\01:1\0\0";
+        let missing = "\x01records\nP~/s/gone~P~/s/f~T~/s/f~f~f~644~0~0~5~1700000000~1~1:1~~";
         let d = decide(
             json!({"path": ["/s/gone", "/s/f"], "dest": "/t/x.tar", "format": "tar"}),
             missing,

@@ -261,8 +261,8 @@ mod tests {
 
     #[test]
     fn records_and_sections_are_read_apart() {
-        let out = b"@@dest\nS:missing\n@@srcsum\nabc  -\n\x01records\nP\0/s\0D\0/s\0W\0/s/a\0f\0f\0644\00\00\01\01.5\01\01:2\0\0C\0/s/a\0 32 48 58 54 \0M\0/gone\0";
-        let found = parse(out);
+        let out = "@@dest\nS:missing\n@@srcsum\nabc  -\n\x01records\nP~/s~D~/s~W~/s/a~f~f~644~0~0~1~1.5~1~1:2~~C~/s/a~ 32 48 58 54 ~M~/gone~".replace('~', "\0");
+        let found = parse(out.as_bytes());
         assert!(found.dest.is_none());
         assert_eq!(found.source_sum.as_deref(), Some("abc"));
         assert_eq!(found.expanded, ["/s"]);

@@ -112,11 +112,7 @@ fn timeout(value: &Json) -> Result<Option<i64>, String> {
     match value {
         Json::Null => Ok(None),
         Json::Number(n) => n.as_i64().map(Some).ok_or_else(|| fail("float")),
-        Json::String(s) => s.trim().parse().map(Some).map_err(|_| {
-            format!(
-                "argument 'timeout' is of type <class 'str'> and we were unable to convert to int: <class 'str'> cannot be converted to an int"
-            )
-        }),
+        Json::String(s) => s.trim().parse().map(Some).map_err(|_| fail("str")),
         Json::Bool(_) => Err(fail("bool")),
         Json::Array(_) => Err(fail("list")),
         Json::Object(_) => Err(fail("dict")),
