@@ -316,7 +316,9 @@ impl StateModule for Archive {
         }));
         if let Some(stat) = &found.dest {
             for (key, value) in fileops::describe(&dest, stat) {
-                decision = decision.with(&key, value);
+                if key != "path" {
+                    decision = decision.with(&key, value);
+                }
             }
         } else {
             decision = decision.with("state", "absent");
