@@ -342,6 +342,30 @@ fn expect_answers_prompts_on_a_terminal_without_pexpect() {
         "creates kept it from running again"
     );
 
+    // Under become with a password, stdin carries the password: the job goes in a
+    // private file that the helper removes before it starts.
+    let sudo = "
+- hosts: all
+  gather_facts: false
+  become: true
+  vars:
+    ansible_become_password: not-needed-for-root
+  tasks:
+    - expect:
+        command: /srv/bosun-expect/ask
+        responses:
+          Username: dave
+          (?i)password: pw-by-file
+";
+    fleet.on_host(0, "rm -f /srv/bosun-expect/got");
+    fleet.play_expecting("sudo.yml", sudo, &[], 1);
+    assert_eq!(
+        fleet.on_host(
+            0,
+            "cat /srv/bosun-expect/got; ls -a /tmp | grep -c bosun-expect"
+        ),
+        "dave:pw-by-file\n0"
+    );
     let failing = "
 - hosts: all
   gather_facts: false

@@ -402,6 +402,40 @@ mod tests {
     }
 
     #[test]
+    fn latest_installs_what_is_missing_and_updates_what_is_outdated() {
+        let args: NpmArgs = crate::modules::typed::from_json(
+            json!({"name": "left-pad", "path": "/app", "state": "latest"}),
+        )
+        .expect("valid");
+        let found = |list: &str, outdated: &str| Found {
+            program: Some(vec!["npm".into()]),
+            list: list.into(),
+            outdated: outdated.into(),
+            ..Found::default()
+        };
+        let current = r#"{"dependencies": {"left-pad": {"version": "1.3.0"}}}"#;
+        let none = Npm.decide(&args, found(current, "")).expect("decision");
+        assert!(none.plan.is_none());
+        let old = Npm
+            .decide(
+                &args,
+                found(
+                    current,
+                    "Package   Current  Wanted  Latest\nleft-pad  1.2.0  1.3.0  1.3.0\n",
+                ),
+            )
+            .expect("decision");
+        assert_eq!(lines(&old), ["npm update left-pad"]);
+        let both = Npm
+            .decide(&args, found("{}", "left-pad 1 2 2\n"))
+            .expect("decision");
+        assert_eq!(
+            lines(&both),
+            ["npm install left-pad", "npm update left-pad"]
+        );
+    }
+
+    #[test]
     fn refusals_are_the_module_s() {
         let no_path = decide(json!({"name": "x"}), "{}").err();
         assert_eq!(
