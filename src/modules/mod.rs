@@ -7,6 +7,7 @@ mod alternatives;
 mod apt;
 mod apt_key;
 mod apt_repository;
+mod archive;
 pub mod args;
 mod argspec;
 mod assemble;
@@ -26,10 +27,12 @@ mod docker;
 mod download;
 mod dpkg_selections;
 pub mod dropin;
+mod expect;
 mod fail;
 mod fetch;
 mod file;
 pub mod fileops;
+mod filesystem;
 mod find;
 mod firewalld;
 mod get_url;
@@ -47,6 +50,7 @@ mod make;
 mod modprobe;
 mod mount;
 mod mount_facts;
+mod npm;
 mod openpgp;
 mod package;
 mod package_facts;
@@ -263,6 +267,7 @@ static MODULES: &[&dyn Module] = &[
     &contract::Driven(apt::Apt),
     &contract::Driven(apt_key::AptKey),
     &contract::Driven(apt_repository::AptRepository),
+    &contract::Driven(archive::Archive),
     &contract::Driven(acl::Acl),
     &contract::Driven(assemble::Assemble),
     &assert::Assert,
@@ -285,11 +290,13 @@ static MODULES: &[&dyn Module] = &[
     &contract::Driven(docker::DockerNetwork),
     &docker::DockerPrune,
     &contract::Driven(docker::DockerVolume),
+    &expect::Expect,
     &fail::Fail,
     &contract::Driven(crypto::csr::OpensslCsr),
     &contract::Driven(crypto::privatekey::OpensslPrivatekey),
     &fetch::Fetch,
     &contract::Driven(file::File),
+    &contract::Driven(filesystem::Filesystem),
     &contract::Driven(find::Find),
     &firewalld::Firewalld,
     &contract::Driven(git::Git),
@@ -305,6 +312,7 @@ static MODULES: &[&dyn Module] = &[
     &contract::Driven(lineinfile::LineInFile),
     &contract::Driven(locale_gen::LocaleGen),
     &mount_facts::MountFacts,
+    &contract::Driven(npm::Npm),
     &package::Package,
     &package_facts::PackageFacts,
     &contract::Driven(patch::Patch),

@@ -124,9 +124,19 @@ impl Rules {
         required_if: &[],
     };
 
-    /// Checks `args` against the rules; the message is Ansible's.
-    pub fn check(&self, args: &Args) -> Result<(), String> {
+    /// Checks `args` against the rules; the message is Ansible's. As Ansible's
+    /// validator, `required_if` is checked after the declared defaults of `params`
+    /// are set (a `state` left at its default `present` triggers its rule), the
+    /// exclusions before.
+    pub fn check(&self, args: &Args, params: &[Param]) -> Result<(), String> {
         let given = |name: &str| args.get(name).is_some();
+        let current = |name: &str| {
+            args.get(name).cloned().or_else(|| {
+                find_param(params, name)
+                    .and_then(|p| p.default)
+                    .map(|d| d.to_json())
+            })
+        };
         for group in self.mutually_exclusive {
             if group.iter().filter(|n| given(n)).count() > 1 {
                 return Err(format!(
@@ -153,11 +163,15 @@ impl Rules {
             }
         }
         for (name, value, needed) in self.required_if {
-            let matches = args.get(name).is_some_and(|v| match v {
-                Json::String(s) => s == value,
+            let matches = current(name).is_some_and(|v| match v {
+                Json::String(s) => s == *value,
                 other => other.to_string().as_str() == *value,
             });
-            let missing: Vec<&str> = needed.iter().copied().filter(|n| !given(n)).collect();
+            let missing: Vec<&str> = needed
+                .iter()
+                .copied()
+                .filter(|n| current(n).is_none())
+                .collect();
             if matches && !missing.is_empty() {
                 return Err(format!(
                     "{name} is {value} but all of the following are missing: {}",
@@ -195,7 +209,7 @@ pub fn fill<T: DeserializeOwned>(
     fields: &[FieldShape],
     args: &Args,
 ) -> Result<T, String> {
-    rules.check(args)?;
+    rules.check(args, params)?;
     let mut map = Map::new();
     for (name, normalize, absent) in fields {
         let param = find_param(params, name)
@@ -563,7 +577,7 @@ mod tests {
                 Param::new("d", Kind::Str),
             ];
             let raw: IndexMap<String, Json> = serde_json::from_value(value).expect("mapping");
-            RULES.check(&Args::parse(PARAMS, &raw).expect("valid"))
+            RULES.check(&Args::parse(PARAMS, &raw).expect("valid"), PARAMS)
         };
         assert_eq!(
             parse(json!({"state": "present", "key": "k"})),
