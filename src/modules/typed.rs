@@ -126,7 +126,20 @@ impl Rules {
 
     /// Checks `args` against the rules; the message is Ansible's.
     pub fn check(&self, args: &Args) -> Result<(), String> {
+        self.check_with(args, &[])
+    }
+
+    /// Checks `args` against the rules, `required_if` reading the declared defaults of
+    /// `params` for what was not given, as Ansible sets defaults before that check
+    /// (`state: present` by default triggers `('state', 'present', [...])`).
+    pub fn check_with(&self, args: &Args, params: &[Param]) -> Result<(), String> {
         let given = |name: &str| args.get(name).is_some();
+        let default = |name: &str| {
+            find_param(params, name)
+                .and_then(|p| p.default)
+                .map(|d| d.to_json())
+                .filter(|d| !d.is_null())
+        };
         for group in self.mutually_exclusive {
             if group.iter().filter(|n| given(n)).count() > 1 {
                 return Err(format!(
@@ -153,11 +166,16 @@ impl Rules {
             }
         }
         for (name, value, needed) in self.required_if {
-            let matches = args.get(name).is_some_and(|v| match v {
-                Json::String(s) => s == value,
+            let current = args.get(name).cloned().or_else(|| default(name));
+            let matches = current.is_some_and(|v| match v {
+                Json::String(s) => s == *value,
                 other => other.to_string().as_str() == *value,
             });
-            let missing: Vec<&str> = needed.iter().copied().filter(|n| !given(n)).collect();
+            let missing: Vec<&str> = needed
+                .iter()
+                .copied()
+                .filter(|n| !given(n) && default(n).is_none())
+                .collect();
             if matches && !missing.is_empty() {
                 return Err(format!(
                     "{name} is {value} but all of the following are missing: {}",
@@ -195,7 +213,7 @@ pub fn fill<T: DeserializeOwned>(
     fields: &[FieldShape],
     args: &Args,
 ) -> Result<T, String> {
-    rules.check(args)?;
+    rules.check_with(args, params)?;
     let mut map = Map::new();
     for (name, normalize, absent) in fields {
         let param = find_param(params, name)
