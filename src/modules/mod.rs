@@ -268,6 +268,7 @@ static MODULES: &[&dyn Module] = &[
     &debug::Debug,
     &protomatter_debug::ProtomatterDebug,
     &contract::Driven(dpkg_selections::DpkgSelections),
+    &contract::Driven(docker::DockerComposeV2),
     &contract::Driven(docker::DockerContainer),
     &docker::DockerContainerExec,
     &contract::Driven(docker::DockerImage),

@@ -5,6 +5,7 @@
 //! its query reads the current state with `docker inspect` in one round trip, `decide`
 //! compares it with the task, and `apply` runs only the docker commands that must run.
 
+mod compose;
 mod container;
 mod exec;
 mod image;
@@ -20,6 +21,7 @@ mod reference;
 mod transfer;
 mod volume;
 
+pub use compose::DockerComposeV2;
 pub use container::DockerContainer;
 pub use exec::DockerContainerExec;
 pub use image::DockerImage;
