@@ -1,8 +1,10 @@
-//! community.docker's `docker_image`, `docker_container`, `docker_network`,
-//! `docker_volume`, `docker_container_exec` and `docker_prune`, driven through the
-//! docker CLI on the target. Each but the last two (plain modules: running is their
-//! action) is a [`StateModule`](super::contract):
-//! its query reads the current state with `docker inspect` in one round trip, `decide`
+//! community.docker's `docker_image` (with `docker_image_info`, `_pull`, `_push` and
+//! `_tag`), `docker_login`, `docker_container`, `docker_network`, `docker_volume`,
+//! `docker_compose_v2`, `docker_container_exec` and `docker_prune`, driven through the
+//! docker CLI on the target. Each but `docker_image_push`, `docker_container_exec` and
+//! `docker_prune` (plain modules: running is their action) is a
+//! [`StateModule`](super::contract): its query reads the current state (`docker
+//! inspect`, the CLI's configuration, compose's dry run) in one round trip, `decide`
 //! compares it with the task, and `apply` runs only the docker commands that must run.
 
 mod compose;
