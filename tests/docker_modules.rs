@@ -1032,3 +1032,21 @@ fn docker_compose_v2_brings_a_project_up_and_down() {
         "value of pull must be one of: always, missing, never, policy",
     );
 }
+
+#[test]
+fn docker_image_archives_an_image_once() {
+    let Some(fleet) = fleet() else { return };
+    let playbook = "- hosts: all\n  gather_facts: false\n  tasks:\n    - docker_image: {name: fixture/busybox:1, source: local, archive_path: /tmp/bt-archive.tar}\n";
+    fleet.on_host(0, "rm -f /tmp/bt-archive.tar");
+    converge(fleet, "archive.yml", playbook, &["--check"], 1);
+    assert_eq!(fleet.on_host(0, "ls /tmp/bt-archive.tar 2>/dev/null"), "");
+    converge(fleet, "archive.yml", playbook, &[], 1);
+    let manifest = fleet.on_host(0, "tar -xOf /tmp/bt-archive.tar manifest.json");
+    let id = fleet.on_host(0, "docker image inspect -f '{{.Id}}' fixture/busybox:1");
+    assert!(
+        manifest.contains(&format!("\"Config\":\"{}.json\"", &id[7..]))
+            && manifest.contains("\"RepoTags\":[\"fixture/busybox:1\"]"),
+        "{manifest}"
+    );
+    converge(fleet, "archive.yml", playbook, &[], 0);
+}
