@@ -135,6 +135,7 @@ impl Rules {
                 find_param(params, name)
                     .and_then(|p| p.default)
                     .map(|d| d.to_json())
+                    .filter(|d| !d.is_null())
             })
         };
         for group in self.mutually_exclusive {

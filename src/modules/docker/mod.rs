@@ -1,20 +1,37 @@
-//! community.docker's `docker_image`, `docker_container`, `docker_network`,
-//! `docker_volume`, `docker_container_exec` and `docker_prune`, driven through the
-//! docker CLI on the target. Each but the last two (plain modules: running is their
-//! action) is a [`StateModule`](super::contract):
-//! its query reads the current state with `docker inspect` in one round trip, `decide`
+//! community.docker's `docker_image` (with `docker_image_info`, `_pull`, `_push` and
+//! `_tag`), `docker_login`, `docker_container`, `docker_network`, `docker_volume`,
+//! `docker_compose_v2`, `docker_container_exec` and `docker_prune`, driven through the
+//! docker CLI on the target. Each but `docker_image_push`, `docker_container_exec` and
+//! `docker_prune` (plain modules: running is their action) is a
+//! [`StateModule`](super::contract): its query reads the current state (`docker
+//! inspect`, the CLI's configuration, compose's dry run) in one round trip, `decide`
 //! compares it with the task, and `apply` runs only the docker commands that must run.
 
+mod compose;
 mod container;
 mod exec;
 mod image;
+mod image_info;
+mod image_pull;
+mod image_push;
+mod image_tag;
+mod login;
 mod network;
+mod platform;
 mod prune;
+mod reference;
+mod transfer;
 mod volume;
 
+pub use compose::DockerComposeV2;
 pub use container::DockerContainer;
 pub use exec::DockerContainerExec;
 pub use image::DockerImage;
+pub use image_info::DockerImageInfo;
+pub use image_pull::DockerImagePull;
+pub use image_push::DockerImagePush;
+pub use image_tag::DockerImageTag;
+pub use login::DockerLogin;
 pub use network::DockerNetwork;
 pub use prune::DockerPrune;
 pub use volume::DockerVolume;
@@ -44,36 +61,56 @@ async fn inspect(
     on: &Target<'_>,
     objects: &[Inspect<'_>],
 ) -> Result<Vec<Option<Json>>, ModuleError> {
-    let mut script = format!("{REQUIRE_DOCKER}; ");
-    for Inspect(kind, name) in objects {
-        script.push_str(&format!(
+    let parts: Vec<String> = objects.iter().map(|o| o.script()).collect();
+    probe(on, &parts)
+        .await?
+        .iter()
+        .map(|part| read_inspection(part))
+        .collect::<Result<_, _>>()
+        .map_err(ModuleError::Failed)
+}
+
+impl Inspect<'_> {
+    /// The script that prints the object's inspection, `[]` when there is none, and
+    /// fails on any other error.
+    fn script(&self) -> String {
+        let Inspect(kind, name) = self;
+        format!(
             "if out=$(docker {kind} inspect -- {} 2>&1); then printf '%s\\n' \"$out\"; \
-             else case $out in *'No such '*) echo '[]' ;; *) printf '%s\\n' \"$out\" >&2; exit 1 ;; esac; fi; \
-             echo {SEPARATOR}; ",
+             else case $out in *'No such '*) echo '[]' ;; *) printf '%s\\n' \"$out\" >&2; exit 1 ;; esac; fi",
             quote(name)
-        ));
+        )
+    }
+}
+
+/// Runs the shell `parts` in one round trip after checking that docker is there: what
+/// each printed. Fails with the error output when one fails.
+async fn probe(on: &Target<'_>, parts: &[String]) -> Result<Vec<String>, ModuleError> {
+    let mut script = format!("{REQUIRE_DOCKER}; ");
+    for part in parts {
+        script.push_str(&format!("{part}; echo {SEPARATOR}; "));
     }
     let out = on.conn.exec(&Command::new(script)).await?;
     if out.rc != 0 {
         return Err(ModuleError::Failed(out.stderr_text().trim().to_string()));
     }
-    parse_inspections(&out.stdout_text(), objects.len()).map_err(ModuleError::Failed)
+    split_parts(&out.stdout_text(), parts.len()).map_err(ModuleError::Failed)
 }
 
-/// Splits the query's output at the separators and reads each part's first object.
-fn parse_inspections(output: &str, count: usize) -> Result<Vec<Option<Json>>, String> {
+/// Splits a probe's output at the separators into `count` parts.
+fn split_parts(output: &str, count: usize) -> Result<Vec<String>, String> {
     let parts: Vec<&str> = output.split(&format!("{SEPARATOR}\n")).collect();
-    if parts.len() < count {
-        return Err(format!("unexpected output of docker inspect: {output}"));
+    if parts.len() < count + 1 {
+        return Err(format!("unexpected output of the docker query: {output}"));
     }
-    parts[..count]
-        .iter()
-        .map(|part| {
-            let list: Vec<Json> = serde_json::from_str(part.trim())
-                .map_err(|e| format!("cannot read docker inspect's output ({e}): {part}"))?;
-            Ok(list.into_iter().next())
-        })
-        .collect()
+    Ok(parts[..count].iter().map(|p| p.to_string()).collect())
+}
+
+/// The first object of one `docker inspect` output, `None` for `[]`.
+fn read_inspection(part: &str) -> Result<Option<Json>, String> {
+    let list: Vec<Json> = serde_json::from_str(part.trim())
+        .map_err(|e| format!("cannot read docker inspect's output ({e}): {part}"))?;
+    Ok(list.into_iter().next())
 }
 
 /// Runs a docker command line (already quoted) and returns its standard output;
@@ -214,10 +251,15 @@ mod tests {
     #[test]
     fn inspections_split_at_separators_and_absence_is_none() {
         let output = format!("[\n  {{\"Id\": \"sha256:1\"}}\n]\n{SEPARATOR}\n[]\n{SEPARATOR}\n");
-        let parsed = parse_inspections(&output, 2).expect("parsed");
+        let parts = split_parts(&output, 2).expect("two parts");
+        let parsed: Vec<Option<Json>> = parts
+            .iter()
+            .map(|p| read_inspection(p).expect("parsed"))
+            .collect();
         assert_eq!(parsed, vec![Some(json!({"Id": "sha256:1"})), None]);
-        assert!(parse_inspections("garbage", 1).is_err());
-        assert!(parse_inspections("[]\n", 2).is_err());
+        assert!(read_inspection("garbage").is_err());
+        assert!(split_parts("[]\n", 2).is_err());
+        assert!(split_parts(&format!("[]\n{SEPARATOR}\n"), 2).is_err());
     }
 
     #[test]
