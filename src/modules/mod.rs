@@ -55,7 +55,9 @@ mod patch;
 mod pause;
 mod ping;
 mod pip;
+mod postgresql;
 pub mod prefetch;
+mod private_input;
 mod protomatter_debug;
 pub mod reboot;
 mod replace;
@@ -303,6 +305,8 @@ static MODULES: &[&dyn Module] = &[
     &contract::Driven(modprobe::Modprobe),
     &contract::Driven(pam_limits::PamLimits),
     &contract::Driven(pip::Pip),
+    &contract::Driven(postgresql::PostgresqlDb),
+    &contract::Driven(postgresql::PostgresqlUser),
     &contract::Driven(replace::Replace),
     &script::Script,
     &contract::Driven(service::Service),
