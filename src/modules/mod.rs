@@ -47,6 +47,7 @@ mod make;
 mod modprobe;
 mod mount;
 mod mount_facts;
+mod mysql;
 mod openpgp;
 mod package;
 mod package_facts;
@@ -296,6 +297,8 @@ static MODULES: &[&dyn Module] = &[
     &contract::Driven(lineinfile::LineInFile),
     &contract::Driven(locale_gen::LocaleGen),
     &mount_facts::MountFacts,
+    &contract::Driven(mysql::MysqlDb),
+    &contract::Driven(mysql::MysqlUser),
     &package::Package,
     &package_facts::PackageFacts,
     &contract::Driven(patch::Patch),

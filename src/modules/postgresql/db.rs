@@ -666,13 +666,17 @@ impl StateModule for PostgresqlDb {
                 };
                 let stderr = super::masked(&stderr, &args.conn.secrets());
                 if out.rc != 0 {
-                    let mut failure = crate::modules::failed(stderr);
-                    failure.insert("stdout".into(), json!(stdout));
+                    let mut failure = crate::modules::failed(stderr.clone());
+                    crate::modules::run::with_output(&mut failure, &stdout, &stderr);
                     failure.insert("rc".into(), json!(out.rc));
                     failure.insert("cmd".into(), json!(shown));
                     return Err(ModuleError::FailedWith(failure));
                 }
                 outcome.insert("msg".into(), json!(stdout));
+                outcome.insert(
+                    "stderr_lines".into(),
+                    crate::modules::command::lines(&stderr),
+                );
                 outcome.insert("stderr".into(), json!(stderr));
                 outcome.insert("rc".into(), json!(out.rc));
                 outcome.insert("cmd".into(), json!(shown));
