@@ -108,6 +108,8 @@ pub struct Files {
     path: String,
     /// Whether the target exists.
     target_exists: bool,
+    /// The config file (`~` expanded), when it exists.
+    config: Option<String>,
     /// Each of [`TOOLS`] found.
     tools: Vec<(String, String)>,
 }
@@ -209,12 +211,21 @@ fn mariadb_tools(version: &str) -> bool {
     numbers >= vec![10, 4, 6]
 }
 
-/// The login part of a dump or import command: our option file (the config file and
-/// the password in it), the user, TLS, then socket or host and port.
-fn login_flags(args: &DbArgs, implicit_admin: bool) -> (String, String) {
-    let file = match args.restrict_config_file {
-        true => "--defaults-file=\"$d/my.cnf\"",
-        false => "--defaults-extra-file=\"$d/my.cnf\"",
+/// The login part of a dump or import command: the option file, the user and TLS.
+/// The option file is community.mysql's `config_file` when it exists, or, when there
+/// is a password to give, our own that includes it and adds the password.
+fn login_flags(args: &DbArgs, implicit_admin: bool, files: &Files) -> (String, String) {
+    let option = match args.restrict_config_file {
+        true => "--defaults-file",
+        false => "--defaults-extra-file",
+    };
+    let file = match (
+        implicit_admin || args.conn.login_password.is_some(),
+        &files.config,
+    ) {
+        (true, _) => format!("{option}=\"$d/my.cnf\""),
+        (false, Some(config)) => format!("{option}={}", quote(config)),
+        (false, None) => String::new(),
     };
     let mut flags = String::new();
     let login = Login {
@@ -225,7 +236,7 @@ fn login_flags(args: &DbArgs, implicit_admin: bool) -> (String, String) {
         flags.push_str(&format!(" --user={}", quote(user)));
     }
     flags.push_str(&args.conn.tls_flags());
-    (file.to_string(), flags)
+    (file, flags)
 }
 
 /// The socket or host and port words.
@@ -260,7 +271,7 @@ fn dump(args: &DbArgs, found: &Found, files: &Files) -> Result<String, String> {
         true => "mariadb-dump",
         false => "mysqldump",
     };
-    let (file, login) = login_flags(args, found.implicit_admin);
+    let (file, login) = login_flags(args, found.implicit_admin, files);
     let mut cmd = vec![files.tool(tool)?, file];
     cmd.push(login.trim_start().to_string());
     if args.force {
@@ -327,8 +338,13 @@ fn import(args: &DbArgs, found: &Found, files: &Files) -> Result<(String, String
         true => "mariadb",
         false => "mysql",
     };
-    let (file, login) = login_flags(args, found.implicit_admin);
-    let mut cmd = format!("{} {file}{login}", files.tool(tool)?);
+    let (file, login) = login_flags(args, found.implicit_admin, files);
+    let mut cmd = [files.tool(tool)?, file]
+        .into_iter()
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    cmd.push_str(&login);
     if args.force {
         cmd.push_str(" -f");
     }
@@ -451,8 +467,12 @@ impl StateModule for MysqlDb {
                 Some(dir) => format!("cd {} || exit 3; ", quote(dir)),
                 None => String::new(),
             };
+            let cfg = match args.conn.config_file.strip_prefix("~/") {
+                Some(rest) => format!("\"$HOME\"/{}", quote(rest)),
+                None => quote(&args.conn.config_file),
+            };
             let script = format!(
-                "{chdir}printf '%s\\n' \"$HOME\" \"$PATH\"; \
+                "{chdir}printf '%s\\n' \"$HOME\" \"$PATH\" {cfg}; [ -f {cfg} ] && echo 1 || echo 0; \
                  [ -e {t} ] && echo 1 || echo 0; for t in {}; do command -v \"$t\" || echo; done",
                 TOOLS.join(" ")
             );
@@ -467,13 +487,15 @@ impl StateModule for MysqlDb {
             let text = out.stdout_text();
             let mut lines = text.lines().map(str::to_string);
             let mut next = || lines.next().unwrap_or_default();
-            let (home, path) = (next(), next());
+            let (home, path, config) = (next(), next(), next());
+            let config = Some(config).filter(|_| next() == "1");
             let target_exists = next() == "1";
             let tools = TOOLS.iter().map(|t| (t.to_string(), next())).collect();
             found.files = Some(Files {
                 home,
                 path,
                 target_exists,
+                config,
                 tools,
             });
         }
@@ -640,6 +662,7 @@ mod tests {
             home: "/root".into(),
             path: "/usr/bin".into(),
             target_exists: true,
+            config: None,
             tools: TOOLS
                 .iter()
                 .map(|t| (t.to_string(), format!("/usr/bin/{t}")))
@@ -711,7 +734,7 @@ mod tests {
         let (run, shown) = import(&a, &found(&[true]), &files()).expect("cmd");
         assert_eq!(
             run,
-            "/usr/bin/mariadb --defaults-extra-file=\"$d/my.cnf\" --host=localhost --port=3306 --one-database acme < /root/a.sql"
+            "/usr/bin/mariadb --host=localhost --port=3306 --one-database acme < /root/a.sql"
         );
         assert_eq!(run, shown);
         assert!(mariadb_tools("10.11.6-MariaDB-0+deb12u1"));
