@@ -309,6 +309,7 @@ static MODULES: &[&dyn Module] = &[
     &contract::Driven(pam_limits::PamLimits),
     &contract::Driven(pip::Pip),
     &contract::Driven(postgresql::PostgresqlDb),
+    &contract::Driven(postgresql::PostgresqlPrivs),
     &contract::Driven(postgresql::PostgresqlUser),
     &contract::Driven(replace::Replace),
     &script::Script,

@@ -9,10 +9,12 @@
 //! ([`scram`]), so the target and its server log only ever see the hash.
 
 mod db;
+mod privs;
 mod scram;
 mod user;
 
 pub use db::PostgresqlDb;
+pub use privs::PostgresqlPrivs;
 pub use user::PostgresqlUser;
 
 use serde_json::{Map, Value as Json};
