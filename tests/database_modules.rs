@@ -379,6 +379,97 @@ fn postgresql_db_dumps_restores_and_renames() {
     );
 }
 
+const PG_PRIVS: &str = r#"
+- hosts: all
+  gather_facts: false
+  become: true
+  become_user: postgres
+  tasks:
+    - postgresql_user: {name: "{{ p }}_reader"}
+      tags: setup
+    - postgresql_db: {name: "{{ p }}_shop"}
+      tags: setup
+    - command: psql -d {{ p }}_shop -c "CREATE TABLE IF NOT EXISTS items (v int); CREATE SEQUENCE IF NOT EXISTS ids"
+      changed_when: false
+      tags: setup
+    - community.postgresql.postgresql_privs: {login_db: "{{ p }}_shop", type: database, privs: ALL, roles: "{{ p }}_reader"}
+      register: r1
+    - postgresql_privs: {login_db: "{{ p }}_shop", objs: ALL_IN_SCHEMA, privs: INSERT, roles: "{{ p }}_reader", grant_option: true}
+      register: r2
+    - postgresql_privs: {login_db: "{{ p }}_shop", type: sequence, objs: ids, privs: USAGE, roles: "PUBLIC,ghost", fail_on_role: false}
+      register: r3
+    - postgresql_privs: {login_db: "{{ p }}_shop", objs: items, privs: SELECT, roles: "{{ p }}_reader", state: "{{ revoke | default('present') }}"}
+      register: r4
+    - copy:
+        dest: "/tmp/{{ p }}.json"
+        content: "{{ [r1, r2, r3, r4] | to_json }}"
+      become_user: root
+      changed_when: false
+"#;
+
+/// What `sql` prints through psql as postgres in database `db`.
+fn psql_in(fleet: &SystemdFleet, db: &str, sql: &str) -> String {
+    fleet.on_host(
+        0,
+        &format!(
+            "cd /tmp && runuser -u postgres -- psql -X -q -A -t -F '|' -d {db} -c {}",
+            shell_quote(sql)
+        ),
+    )
+}
+
+#[test]
+fn postgresql_privs_grants_and_revokes_as_the_server_keeps_them() {
+    let Some(fleet) = fleet() else { return };
+    let held = "SELECT has_database_privilege('bos_reader', 'bos_shop', 'CREATE'), \
+                has_table_privilege('bos_reader', 'items', 'INSERT WITH GRANT OPTION'), \
+                has_sequence_privilege('public', 'ids', 'USAGE')";
+    let vars = ["-e", "p=bos"];
+    converge(fleet, "privs.yml", PG_PRIVS, &[&vars[..], &["--tags", "setup"]].concat(), 2);
+    converge(fleet, "privs.yml", PG_PRIVS, &[&["--check"][..], &vars].concat(), 4);
+    assert_eq!(psql_in(fleet, "bos_shop", held), "f|f|f", "check mode granted nothing");
+    converge(fleet, "privs.yml", PG_PRIVS, &vars, 4);
+    assert_eq!(psql_in(fleet, "bos_shop", held), "t|t|t");
+    converge(fleet, "privs.yml", PG_PRIVS, &vars, 0);
+    let revoke = [&vars[..], &["-e", "revoke=absent"]].concat();
+    converge(fleet, "privs.yml", PG_PRIVS, &revoke, 1);
+    assert_eq!(
+        psql_in(
+            fleet,
+            "bos_shop",
+            "SELECT has_table_privilege('bos_reader', 'items', 'SELECT'), has_table_privilege('bos_reader', 'items', 'INSERT')"
+        ),
+        "f|t"
+    );
+    converge(fleet, "privs.yml", PG_PRIVS, &revoke, 0);
+    let results: Json = serde_json::from_str(&fleet.on_host(0, "cat /tmp/bos.json")).expect("json");
+    assert_eq!(
+        results[1]["queries"],
+        serde_json::json!([
+            "GRANT INSERT ON ALL TABLES IN SCHEMA \"public\" TO \"bos_reader\" WITH GRANT OPTION;"
+        ])
+    );
+    assert_eq!(
+        results[2]["warnings"],
+        serde_json::json!(["Role 'ghost' does not exist, pass it"])
+    );
+    assert_eq!(
+        results[3]["queries"],
+        serde_json::json!(["REVOKE SELECT ON table \"public\".\"items\" FROM \"bos_reader\";"])
+    );
+}
+
+#[test]
+fn postgresql_privs_results_match_community_postgresql() {
+    let Some(ansible) = ansible_playbook() else { return };
+    let Some(fleet) = fleet() else { return };
+    let (theirs, ours) = both_results(fleet, &ansible, PG_PRIVS, "pv");
+    assert_eq!(theirs.len(), ours.len());
+    for (i, (a, b)) in theirs.iter().zip(&ours).enumerate() {
+        assert_eq!(a, b, "task {}: Ansible {a}\nbosun {b}", i + 1);
+    }
+}
+
 // ---------------------------------------------------------------- MariaDB
 
 const MY_DB_AND_USER: &str = r#"
