@@ -311,6 +311,22 @@ fn postgresql_refuses_bad_arguments_clearly() {
         &[],
         "value of state must be one of: absent, dump, present, rename, restore, got: gone",
     );
+    let with_password = r#"
+- hosts: all
+  gather_facts: false
+  become: true
+  become_user: postgres
+  vars:
+    ansible_become_password: not-needed-but-given
+  tasks:
+    - postgresql_db: {name: enc_db}
+"#;
+    fleet.play_fails(
+        "become.yml",
+        with_password,
+        &[],
+        "this module sends its SQL and credentials on standard input, which the become password holds",
+    );
     let peer = r#"
 - hosts: all
   gather_facts: false
@@ -425,9 +441,25 @@ fn postgresql_privs_grants_and_revokes_as_the_server_keeps_them() {
                 has_table_privilege('bos_reader', 'items', 'INSERT WITH GRANT OPTION'), \
                 has_sequence_privilege('public', 'ids', 'USAGE')";
     let vars = ["-e", "p=bos"];
-    converge(fleet, "privs.yml", PG_PRIVS, &[&vars[..], &["--tags", "setup"]].concat(), 2);
-    converge(fleet, "privs.yml", PG_PRIVS, &[&["--check"][..], &vars].concat(), 4);
-    assert_eq!(psql_in(fleet, "bos_shop", held), "f|f|f", "check mode granted nothing");
+    converge(
+        fleet,
+        "privs.yml",
+        PG_PRIVS,
+        &[&vars[..], &["--tags", "setup"]].concat(),
+        2,
+    );
+    converge(
+        fleet,
+        "privs.yml",
+        PG_PRIVS,
+        &[&["--check"][..], &vars].concat(),
+        4,
+    );
+    assert_eq!(
+        psql_in(fleet, "bos_shop", held),
+        "f|f|f",
+        "check mode granted nothing"
+    );
     converge(fleet, "privs.yml", PG_PRIVS, &vars, 4);
     assert_eq!(psql_in(fleet, "bos_shop", held), "t|t|t");
     converge(fleet, "privs.yml", PG_PRIVS, &vars, 0);
@@ -461,7 +493,9 @@ fn postgresql_privs_grants_and_revokes_as_the_server_keeps_them() {
 
 #[test]
 fn postgresql_privs_results_match_community_postgresql() {
-    let Some(ansible) = ansible_playbook() else { return };
+    let Some(ansible) = ansible_playbook() else {
+        return;
+    };
     let Some(fleet) = fleet() else { return };
     let (theirs, ours) = both_results(fleet, &ansible, PG_PRIVS, "pv");
     assert_eq!(theirs.len(), ours.len());

@@ -12,7 +12,7 @@
 use base64::Engine;
 
 use super::{ModuleError, Target};
-use crate::connection::{Command, CommandOutput, INCOMPLETE, quote};
+use crate::connection::{Command, CommandOutput, INCOMPLETE};
 
 /// Exit status of a script whose tool is missing ([`require_tool`]).
 pub const NO_TOOL: i32 = 101;
@@ -61,30 +61,23 @@ fn script(body: &str) -> String {
     )
 }
 
-/// Runs `body` on the target with `parts` in private files ([`part`]). On a
-/// connection that cannot feed standard input (a `become` password holds it), the
-/// input goes up as a file of mode 0600 that the script reads and removes first.
+/// Runs `body` on the target with `parts` in private files ([`part`]). A connection
+/// that cannot feed standard input (a `become` password holds it) is refused: the
+/// only other ways up are a file others could read while it is staged, or a command
+/// line `ps` shows.
 pub async fn run(
     on: &Target<'_>,
     parts: &[Vec<u8>],
     body: &str,
 ) -> Result<CommandOutput, ModuleError> {
-    let input = framed(parts);
-    let command = match on.conn.takes_stdin() {
-        true => Command {
-            stdin: Some(input),
-            ..Command::new(script(body))
-        },
-        false => {
-            let made = on.conn.exec(&Command::new("umask 077; mktemp")).await?;
-            let temp = made.stdout_text().trim().to_string();
-            if made.rc != 0 || temp.is_empty() {
-                return Err(ModuleError::Failed(made.stderr_text().trim().to_string()));
-            }
-            on.conn.put(&input, &temp, Some(0o600)).await?;
-            let t = quote(&temp);
-            Command::new(format!("exec < {t}; rm -f -- {t}\n{}", script(body)))
-        }
+    if !on.conn.takes_stdin() {
+        return Err(ModuleError::Failed(
+            "this module sends its SQL and credentials on standard input, which the become password holds: allow the become user without a password (sudo NOPASSWD), or log in as that user".into(),
+        ));
+    }
+    let command = Command {
+        stdin: Some(framed(parts)),
+        ..Command::new(script(body))
     };
     let out = on.conn.exec(&command).await?;
     if out.rc == NO_TOOL || out.rc == INCOMPLETE {
