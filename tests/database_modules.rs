@@ -889,9 +889,17 @@ const MY_COMPARED: &str = r#"
       register: r12
     - mysql_user: {name: "{{ p }}u", state: absent, login_unix_socket: "{{ s }}"}
       register: r13
+    - mysql_user: {name: "{{ p }}x", password: pw, password_expire: interval, password_expire_interval: 30, resource_limits: {MAX_QUERIES_PER_HOUR: 5}, column_case_sensitive: true, login_unix_socket: "{{ s }}"}
+      register: r14
+    - mysql_user: {name: "{{ p }}x", password: pw, password_expire: interval, password_expire_interval: 30, resource_limits: {MAX_QUERIES_PER_HOUR: 5}, column_case_sensitive: true, login_unix_socket: "{{ s }}"}
+      register: r15
+    - mysql_user: {name: "{{ p }}x", password_expire: never, resource_limits: {MAX_QUERIES_PER_HOUR: 6, MAX_USER_CONNECTIONS: 2}, column_case_sensitive: true, login_unix_socket: "{{ s }}"}
+      register: r16
+    - mysql_user: {name: "{{ p }}x", state: absent, login_unix_socket: "{{ s }}"}
+      register: r17
     - copy:
         dest: "/tmp/{{ p }}.json"
-        content: "{{ [r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12, r13] | to_json }}"
+        content: "{{ [r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12, r13, r14, r15, r16, r17] | to_json }}"
 "#;
 
 #[test]

@@ -35,6 +35,16 @@ arg_enum! {
     }
 }
 
+arg_enum! {
+    /// When the password expires.
+    pub enum PasswordExpire {
+        Now = "now",
+        Never = "never",
+        Default = "default",
+        Interval = "interval",
+    }
+}
+
 module_args! {
     /// `mysql_user`'s arguments.
     pub struct UserArgs {
@@ -81,11 +91,89 @@ module_args! {
         locked: Option<bool>,
         /// User attributes (MySQL 8 only).
         attributes: Option<Map<String, Json>>,
+        /// `MAX_QUERIES_PER_HOUR` and the other limits, by name.
+        resource_limits: Option<Map<String, Json>>,
+        /// When the password expires: now, never, default, interval.
+        password_expire: Option<PasswordExpire> => .no_log(),
+        /// Days until it expires, with `password_expire: interval`.
+        password_expire_interval: Option<i64> => .no_log(),
     }
     rules: crate::modules::typed::Rules {
         mutually_exclusive: &[&["append_privs", "subtract_privs"]],
+        required_if: &[("password_expire", "interval", &["password_expire_interval"])],
         ..crate::modules::typed::Rules::NONE
     };
+}
+
+/// The resource limits `get_resource_limits` reads, in its order (MariaDB's
+/// `MAX_STATEMENT_TIME` last).
+const LIMITS: &[&str] = &[
+    "MAX_QUERIES_PER_HOUR",
+    "MAX_UPDATES_PER_HOUR",
+    "MAX_CONNECTIONS_PER_HOUR",
+    "MAX_USER_CONNECTIONS",
+    "MAX_STATEMENT_TIME",
+];
+
+/// `set_password_expire`'s statement for `who`.
+fn expire_statement(args: &UserArgs, who: &str) -> Option<String> {
+    let clause = match args.password_expire? {
+        PasswordExpire::Never => "PASSWORD EXPIRE NEVER".to_string(),
+        PasswordExpire::Default => "PASSWORD EXPIRE DEFAULT".to_string(),
+        PasswordExpire::Interval => format!(
+            "PASSWORD EXPIRE INTERVAL {} DAY",
+            args.password_expire_interval.unwrap_or_default()
+        ),
+        PasswordExpire::Now => "PASSWORD EXPIRE".to_string(),
+    };
+    Some(format!("ALTER USER {who} {clause}"))
+}
+
+/// Whether the account's expiry already is what the task asks.
+fn expiry_holds(args: &UserArgs, account: &Account) -> bool {
+    match args.password_expire {
+        None => true,
+        Some(PasswordExpire::Default) => account.lifetime == -1,
+        Some(PasswordExpire::Never) => account.lifetime == 0,
+        Some(PasswordExpire::Interval) => Some(account.lifetime) == args.password_expire_interval,
+        Some(PasswordExpire::Now) => account.expired,
+    }
+}
+
+/// `limit_resources`' statement for the task's host: the limits that differ from
+/// `current` (all of them for an account not there yet).
+fn limits_statement(args: &UserArgs, current: Option<&Account>) -> Result<Option<String>, String> {
+    let Some(wanted) = args.resource_limits.as_ref().filter(|l| !l.is_empty()) else {
+        return Ok(None);
+    };
+    let mut changes = Vec::new();
+    for (key, value) in wanted {
+        let text = match value {
+            Json::String(text) => text.clone(),
+            other => other.to_string(),
+        };
+        let Some(account) = current else {
+            changes.push(format!("{key} {text}"));
+            continue;
+        };
+        let Some((_, have)) = account.limits.iter().find(|(name, _)| name == key) else {
+            return Err(format!("resource_limits: key '{key}' is unsupported."));
+        };
+        let number: i64 = text
+            .trim()
+            .parse()
+            .map_err(|_| format!("Can't convert value '{text}' to integer."))?;
+        if number as f64 != *have {
+            changes.push(format!("{key} {number}"));
+        }
+    }
+    Ok(Some(changes).filter(|c| !c.is_empty()).map(|changes| {
+        format!(
+            "ALTER USER {} WITH {}",
+            account(&args.name, &args.host()),
+            changes.join(" ")
+        )
+    }))
 }
 
 /// The warning community.mysql gives when `column_case_sensitive` is not given.
@@ -106,6 +194,14 @@ pub struct Account {
     password_column: String,
     /// `ssl_type`, `ssl_cipher`, `x509_issuer`, `x509_subject`.
     tls: [String; 4],
+    /// `max_questions`, `max_updates`, `max_connections`, `max_user_connections`,
+    /// `max_statement_time`, as the limits' names say them.
+    limits: Vec<(&'static str, f64)>,
+    /// `password_expired`: `Y` or `N`.
+    expired: bool,
+    /// The password's lifetime in days (`password_lifetime`; -1, the server's
+    /// default, when none is set).
+    lifetime: i64,
     /// Its `SHOW GRANTS` rows.
     grants: Vec<String>,
     /// Its `SHOW CREATE USER` text.
@@ -281,7 +377,10 @@ fn query_sql(args: &UserArgs) -> String {
     };
     format!(
         "{}SELECT @@sql_mode;\n{}SELECT Host, COALESCE(NULLIF(Password, ''), NULLIF(authentication_string, ''), ''), \
-         plugin, authentication_string, Password, ssl_type, ssl_cipher, x509_issuer, x509_subject FROM mysql.user WHERE User = {user};\n\
+         plugin, authentication_string, Password, ssl_type, ssl_cipher, x509_issuer, x509_subject, \
+         max_questions, max_updates, max_connections, max_user_connections, max_statement_time, password_expired, \
+         COALESCE((SELECT JSON_EXTRACT(g.Priv, '$.password_lifetime') FROM mysql.global_priv g WHERE g.User = u.User AND g.Host = u.Host), -1) \
+         FROM mysql.user u WHERE User = {user};\n\
          SELECT CONCAT('{RUN}', 'SELECT ', QUOTE(CONCAT('{MARKS}grants@', Host)), '; SHOW GRANTS FOR ', QUOTE(User), '@', QUOTE(Host), \
          '; SELECT ', QUOTE(CONCAT('{MARKS}create@', Host)), '; SHOW CREATE USER ', QUOTE(User), '@', QUOTE(Host), ';') \
          FROM mysql.user WHERE User = {user}{only_host};\n",
@@ -311,6 +410,13 @@ fn accounts(results: &Results) -> Vec<Account> {
                 auth: text(row, 3),
                 password_column: text(row, 4),
                 tls: [text(row, 5), text(row, 6), text(row, 7), text(row, 8)],
+                limits: LIMITS
+                    .iter()
+                    .enumerate()
+                    .map(|(i, name)| (*name, text(row, 9 + i).parse().unwrap_or(0.0)))
+                    .collect(),
+                expired: text(row, 14) == "Y",
+                lifetime: text(row, 15).parse().unwrap_or(-1),
                 grants: lines("grants"),
                 create: lines("create").join("\n"),
                 host,
@@ -394,6 +500,7 @@ fn add(
         create.push_str(&require_clause(&requires));
     }
     let mut statements = vec![create];
+    statements.extend(expire_statement(args, &who));
     for (db_table, privileges) in privileges.into_iter().flatten() {
         statements.push(privs::grant(&who, db_table, privileges));
     }
@@ -450,6 +557,13 @@ fn modify(
                 literal(&hash)
             ));
         }
+    }
+    if !expiry_holds(args, account)
+        && let Some(statement) = expire_statement(args, &who)
+    {
+        out.statements.push(statement);
+        out.password_changed = true;
+        out.sure = true;
     }
     if let Some(plugin) = args.plugin.as_ref().filter(|_| always) {
         let differs = account.plugin != *plugin
@@ -675,6 +789,9 @@ impl StateModule for MysqlUser {
             let plan = plan(statements, "User deleted".into(), true, Vec::new());
             return Ok(decision(plan, "User deleted", json!(false), Json::Null));
         }
+        if args.password_expire_interval.is_some_and(|days| days < 1) {
+            return Err("password_expire_interval value should be positive number".into());
+        }
         if args.attributes.as_ref().is_some_and(|a| !a.is_empty()) {
             return Err(
                 "user attributes were specified but the server does not support user attributes"
@@ -687,7 +804,8 @@ impl StateModule for MysqlUser {
                 return Err("host_all parameter cannot be used when adding a user".into());
             }
             let privileges = privileges.filter(|_| !args.subtract_privs);
-            let (statements, password_changed) = add(args, &found, privileges.as_ref())?;
+            let (mut statements, password_changed) = add(args, &found, privileges.as_ref())?;
+            statements.extend(limits_statement(args, None)?);
             let plan = plan(statements, "User added".into(), true, Vec::new()).map(|plan| Plan {
                 added: Some(password_changed),
                 ..plan
@@ -720,6 +838,11 @@ impl StateModule for MysqlUser {
                 )?;
                 grants_before.push((account.host.clone(), before));
             }
+        }
+        let own = targets.iter().copied().find(|a| a.host == host);
+        if let Some(limits) = limits_statement(args, own)? {
+            statements.push(limits);
+            sure = true;
         }
         let changed = sure || compared;
         let plan = match changed {
@@ -791,6 +914,7 @@ mod tests {
                 auth: hash.into(),
                 password_column: hash.into(),
                 grants: grants.iter().map(|g| g.to_string()).collect(),
+                lifetime: -1,
                 create: "CREATE USER `app`@`localhost` IDENTIFIED BY PASSWORD '*X'".into(),
                 ..Account::default()
             }],
@@ -944,6 +1068,45 @@ mod tests {
             )
             .expect_err("cannot add");
         assert_eq!(err, "host_all parameter cannot be used when adding a user");
+    }
+
+    #[test]
+    fn expiry_and_resource_limits_change_only_when_they_differ() {
+        let mut found = existing("", &["GRANT USAGE ON *.* TO `app`@`localhost`"]);
+        found.accounts[0].limits = LIMITS.iter().map(|l| (*l, 0.0)).collect();
+        let same = json!({"name": "app", "password_expire": "default", "resource_limits": {"MAX_USER_CONNECTIONS": 0}});
+        assert!(decide(same, existing_with(&found)).plan.is_none());
+        let other = json!({"name": "app", "password_expire": "interval", "password_expire_interval": 90,
+                           "resource_limits": {"MAX_QUERIES_PER_HOUR": "10", "MAX_STATEMENT_TIME": 0}});
+        let decision = decide(other, existing_with(&found));
+        assert_eq!(decision.result["password_changed"], true);
+        assert_eq!(
+            decision.plan.expect("a change").statements,
+            [
+                "ALTER USER 'app'@'localhost' PASSWORD EXPIRE INTERVAL 90 DAY",
+                "ALTER USER 'app'@'localhost' WITH MAX_QUERIES_PER_HOUR 10"
+            ]
+        );
+        let bad = json!({"name": "app", "resource_limits": {"MAX_FUN": 1}});
+        assert_eq!(
+            MysqlUser
+                .decide(&args(bad), existing_with(&found))
+                .expect_err("unsupported"),
+            "resource_limits: key 'MAX_FUN' is unsupported."
+        );
+        assert_eq!(
+            from_json::<UserArgs>(json!({"name": "app", "password_expire": "interval"}))
+                .expect_err("no interval"),
+            "password_expire is interval but all of the following are missing: password_expire_interval"
+        );
+    }
+
+    fn existing_with(found: &Found) -> Found {
+        Found {
+            sql_mode: found.sql_mode.clone(),
+            accounts: found.accounts.clone(),
+            implicit_admin: false,
+        }
     }
 
     #[test]
