@@ -9,6 +9,8 @@ const COLLECTIONS: &[&str] = &[
     "community.general.",
     "community.docker.",
     "community.crypto.",
+    "community.postgresql.",
+    "community.mysql.",
 ];
 
 /// Every module and action of ansible.builtin (ansible-core 2.19), by short name: a

@@ -147,7 +147,8 @@ pub const NO_LOG_PLACEHOLDER: &str = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER";
 
 /// A result's `invocation` as Ansible's modules report it: every parameter of the
 /// spec under its own name with the value given, its default, or null; secret ones
-/// given a value show [`NO_LOG_PLACEHOLDER`].
+/// show [`NO_LOG_PLACEHOLDER`] where Ansible's `remove_values` hides them: a value, but
+/// not an empty string, a boolean or null (`"login_password": ""` stays as it is).
 pub fn invocation(params: &[Param], args: &Args) -> Json {
     let module_args: Map<String, Json> = params
         .iter()
@@ -157,7 +158,12 @@ pub fn invocation(params: &[Param], args: &Args) -> Json {
                 (_, Some(default)) => default.to_json(),
                 _ => Json::Null,
             };
-            let shown = match param.no_log && !value.is_null() {
+            let hidden = match &value {
+                Json::Null | Json::Bool(_) => false,
+                Json::String(text) => !text.is_empty(),
+                _ => true,
+            };
+            let shown = match param.no_log && hidden {
                 true => Json::String(NO_LOG_PLACEHOLDER.into()),
                 false => value,
             };
@@ -468,6 +474,28 @@ pub fn unsupported(params: &[Param], name: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn invocation_hides_secret_values_as_remove_values_does() {
+        let params = [
+            Param::new("password", Kind::Str).no_log(),
+            Param::new("login_password", Kind::Str)
+                .default_str("")
+                .no_log(),
+            Param::new("unsafe", Kind::Bool)
+                .default_bool(false)
+                .no_log(),
+            Param::new("token", Kind::Str).no_log(),
+        ];
+        let raw: IndexMap<String, Json> = [("password".to_string(), json!("s3cret"))]
+            .into_iter()
+            .collect();
+        let args = Args::parse(&params, &raw).expect("valid");
+        assert_eq!(
+            invocation(&params, &args)["module_args"],
+            json!({"password": NO_LOG_PLACEHOLDER, "login_password": "", "unsafe": false, "token": null})
+        );
+    }
 
     const PARAMS: &[Param] = &[
         Param::new("path", Kind::Str)

@@ -50,6 +50,7 @@ mod make;
 mod modprobe;
 mod mount;
 mod mount_facts;
+mod mysql;
 mod npm;
 mod openpgp;
 mod package;
@@ -59,7 +60,9 @@ mod patch;
 mod pause;
 mod ping;
 mod pip;
+mod postgresql;
 pub mod prefetch;
+mod private_input;
 mod protomatter_debug;
 pub mod reboot;
 mod replace;
@@ -318,6 +321,8 @@ static MODULES: &[&dyn Module] = &[
     &contract::Driven(lineinfile::LineInFile),
     &contract::Driven(locale_gen::LocaleGen),
     &mount_facts::MountFacts,
+    &contract::Driven(mysql::MysqlDb),
+    &contract::Driven(mysql::MysqlUser),
     &contract::Driven(npm::Npm),
     &package::Package,
     &package_facts::PackageFacts,
@@ -328,6 +333,9 @@ static MODULES: &[&dyn Module] = &[
     &contract::Driven(modprobe::Modprobe),
     &contract::Driven(pam_limits::PamLimits),
     &contract::Driven(pip::Pip),
+    &contract::Driven(postgresql::PostgresqlDb),
+    &contract::Driven(postgresql::PostgresqlPrivs),
+    &contract::Driven(postgresql::PostgresqlUser),
     &contract::Driven(replace::Replace),
     &script::Script,
     &contract::Driven(service::Service),
