@@ -52,7 +52,7 @@ class Target:
     port: int
     fs_root: str  # where the target's files are seen from here
     sshd_log: Path | None = None  # LogLevel VERBOSE: one line per session (channel)
-    sshd_pid: int | None = None  # the listening sshd, which reaps every session's processes
+    sshd_pid: int | None = None  # the listening sshd (its sessions are forked from it)
 
     def path(self, remote: str) -> Path:
         """A path on the target, as seen from the control node."""
@@ -305,6 +305,7 @@ class RunResult:
     log: Path
     timed_out: bool = False
     cpu: float = 0.0  # user + sys of the tool and the children it waited for (wait4)
+    cpu_sys: float = 0.0  # the sys part of it
     busy: float = 0.0  # the whole machine's busy CPU-seconds over the run (/proc/stat)
     steal: float = 0.0  # CPU-seconds the hypervisor gave to others while we wanted them
 
@@ -333,26 +334,87 @@ def children(pid: int) -> list[int]:
     return out
 
 
-def sshd_cpu(targets: list, settle: float = 10.0) -> float | None:
-    """CPU-seconds the targets' sshds and every process of their sessions have used
-    (utime, stime, cutime, cstime of the listening sshd, in which the sessions' own
-    times add up once it has reaped them): first waits up to `settle` seconds for the
-    sessions of the last run to end. None if a target has no sshd pid."""
-    pids = [t.sshd_pid for t in targets]
-    if not pids or None in pids:
-        return None
-    deadline = time.monotonic() + settle
-    while any(children(p) for p in pids) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    total = 0
-    for p in pids:
-        try:
-            stat = open(f"/proc/{p}/stat").read()
-        except OSError:
+class TargetCgroup:
+    """A cgroup holding the namespace hosts' sshds, so every process of their sessions
+    (forked from them, orphans included) is counted: the targets' own CPU, apart from
+    the control node's and from anything else running on the machine. cgroup v2 (or
+    v2 beside v1) `cpu.stat`, else v1 `cpuacct.usage`; None where neither works."""
+
+    CHOICES = (("/sys/fs/cgroup", "cpu.stat"), ("/sys/fs/cgroup/unified", "cpu.stat"),
+               ("/sys/fs/cgroup/cpuacct", "cpuacct.usage"))
+
+    def __init__(self, base: Path, stat: str, pids: list[int]):
+        self.base, self.stat, self.pids = base, stat, pids
+        self.dir = base / f"bosun-bench-{os.getpid()}"
+
+    @classmethod
+    def make(cls, targets: list) -> "TargetCgroup | None":
+        pids = [t.sshd_pid for t in targets if t.sshd_pid]
+        if not pids or len(pids) != len(targets):
             return None
-        fields = stat.rsplit(")", 1)[1].split()  # fields from the 3rd (state) on
-        total += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
-    return total / CLK_TCK
+        for base, stat in cls.CHOICES:
+            base = Path(base)
+            if not (base / "cgroup.procs").exists():
+                continue
+            cg = cls(base, stat, pids)
+            try:
+                cg.dir.mkdir()
+            except OSError:
+                continue
+            try:
+                if not (cg.dir / stat).exists():
+                    raise OSError("no " + stat)
+                for pid in pids:
+                    (cg.dir / "cgroup.procs").write_text(f"{pid}\n")
+                cg.usage()
+                return cg
+            except OSError:
+                cg.remove()
+        return None
+
+    def usage(self) -> float:
+        """CPU-seconds the processes in the cgroup have used so far."""
+        text = (self.dir / self.stat).read_text()
+        if self.stat == "cpu.stat":
+            return int(re.search(r"^usage_usec (\d+)", text, re.M).group(1)) / 1e6
+        return int(text) / 1e9
+
+    def settled(self, timeout: float = 10.0) -> float:
+        """usage(), once the last run's sessions have ended (only the listening sshds
+        left in the cgroup) or after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                left = len((self.dir / "cgroup.procs").read_text().split())
+            except OSError:
+                break
+            if left <= len(self.pids):
+                break
+            time.sleep(0.02)
+        return self.usage()
+
+    def remove(self):
+        """Every process back to the hierarchy's root cgroup, then the cgroup away."""
+        for _ in range(50):
+            try:
+                left = (self.dir / "cgroup.procs").read_text().split()
+            except OSError:
+                break
+            for pid in left:
+                try:
+                    (self.base / "cgroup.procs").write_text(pid + "\n")
+                except OSError:
+                    pass
+            try:
+                self.dir.rmdir()
+                return
+            except OSError:
+                time.sleep(0.1)
+        try:
+            self.dir.rmdir()
+        except OSError as e:
+            if self.dir.exists():
+                print(f"  could not remove {self.dir}: {e}", flush=True)
 
 
 def become_subreaper():
@@ -441,7 +503,7 @@ def run_measured(argv, env, cwd, log: Path, timeout: float) -> RunResult:
         CURRENT.clear()
         proc.returncode = os.waitstatus_to_exitcode(status)
     return RunResult(proc.returncode, wall, usage.ru_maxrss, log, timed_out.is_set(),
-                     usage.ru_utime + usage.ru_stime, busy1 - busy0, steal1 - steal0)
+                     usage.ru_utime + usage.ru_stime, usage.ru_stime, busy1 - busy0, steal1 - steal0)
 
 
 def close_ssh_masters(cp_dir: Path):
@@ -471,6 +533,7 @@ class Bench:
         self.rows: list[dict] = []
         self.notes: dict[str, list[str]] = {}  # workload key -> observations
         self.checks: dict[tuple, str] = {}  # (workload, tool) -> content digest
+        self.cgroup: TargetCgroup | None = None  # the namespace hosts' sshds (fan-out)
 
     # -- generation
 
@@ -665,12 +728,13 @@ class Bench:
                         cp_dir.mkdir(parents=True, exist_ok=True)
                         argv, env = self.command(w, tool, cp_dir)
                         log_sizes = [(t.sshd_log, t.sshd_log.stat().st_size) for t in w.hosts if t.sshd_log]
-                        targets0 = sshd_cpu(w.hosts)
+                        cg = self.cgroup if w.kind == "fanout" else None
+                        targets0 = cg.settled() if cg else None
                         res = run_measured([str(a) for a in argv], env, w.dir,
                                            self.ctx.logs / f"{tag}.log", timeout)
                         close_ssh_masters(cp_dir)
                         res.cpu += reap_orphans()  # ansible's SSH masters
-                        targets1 = sshd_cpu(w.hosts)
+                        targets1 = cg.settled() if cg else None
                         sessions = self.count_sessions(log_sizes)
                         problem = None
                         if res.timed_out:
@@ -691,9 +755,10 @@ class Bench:
                             "ssh_sessions": sessions if w.hosts else "",
                             "note": problem or "",
                             "cpu_s": f"{res.cpu:.3f}",
+                            "cpu_sys_s": f"{res.cpu_sys:.3f}",
                             "machine_busy_s": f"{res.busy:.2f}",
                             "steal_s": f"{res.steal:.2f}",
-                            "targets_cpu_s": (f"{targets1 - targets0:.2f}"
+                            "targets_cpu_s": (f"{targets1 - targets0:.3f}"
                                               if targets0 is not None and targets1 is not None else ""),
                         }
                         self.rows.append(row)
@@ -1017,7 +1082,10 @@ def fanout_measures(rows: list[dict], info: dict) -> dict:
                 m["steal"] = statistics.median(num(r, "steal_s") or 0 for r in busy)
             own = [num(r, "targets_cpu_s") for r in rs if num(r, "targets_cpu_s") is not None]
             if own:
-                m["sshd"] = statistics.median(own)
+                m["own"] = statistics.median(own)
+            sys_ = [num(r, "cpu_sys_s") for r in rs if num(r, "cpu_sys_s") is not None]
+            if sys_:
+                m["sys"] = statistics.median(sys_)
             res.setdefault(w, {})[tool] = m
     return res
 
@@ -1037,14 +1105,16 @@ def fanout_section(summary, fan: dict, info: dict) -> list[str]:
           "against the **floor**: the whole machine's busy CPU over the run (`/proc/stat`: user, nice, "
           "system, irq, softirq) minus the tool's control CPU, that is the targets' work, divided by "
           f"the number of cores ({cores_of(info) or '?'}). Medians of the runs; wall / floor is the "
-          "median of each run's ratio. \"sshd accounting\" is the targets' CPU counted on the targets "
-          "alone (the listening sshds' own and reaped children's times, before and after): when it is "
-          "well below machine - control, other work ran on the machine during the run and the floor "
-          "counts it.", ""]
+          "median of each run's ratio. \"targets' cgroup\" is the targets' CPU counted on the targets "
+          "alone: the namespace hosts' sshds are put in a cgroup of their own, whose every session "
+          "process is counted there, read before and after the run. It leaves out what the kernel does "
+          "for the network between control node and targets unless it ran on a target's time, and "
+          "everything else on the machine: when it is well below machine - control, other work "
+          "shared the machine during the run, and the floor (which counts it) is too generous.", ""]
     if not fan:
         return md + ["Not measured in this run (its `state.json` predates these numbers).", ""]
     md += ["| workload | tool | wall | control CPU | per host-task | machine busy | targets (machine - control) "
-           "| targets (sshd accounting) | floor | wall / floor |",
+           "| targets' cgroup | floor | wall / floor |",
            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for line in fan_lines:
         w = line["workload"]
@@ -1057,9 +1127,10 @@ def fanout_section(summary, fan: dict, info: dict) -> list[str]:
             if not m:
                 continue
             cell = lambda k, f: f(m[k]) if m.get(k) is not None else "-"  # noqa: E731
-            md.append(f"| {w} | {tool} | {fmt_t(m['wall'])} | {m['cpu']:.2f} s | {us(m['per_task'])} | "
+            sys_ = f" ({m['sys']:.2f} sys)" if m.get("sys") is not None else ""
+            md.append(f"| {w} | {tool} | {fmt_t(m['wall'])} | {m['cpu']:.2f} s{sys_} | {us(m['per_task'])} | "
                       f"{cell('busy', lambda v: f'{v:.2f} s')} | {cell('targets', lambda v: f'{v:.2f} s')} | "
-                      f"{cell('sshd', lambda v: f'{v:.2f} s')} | {cell('floor', fmt_t)} | "
+                      f"{cell('own', lambda v: f'{v:.2f} s')} | {cell('floor', fmt_t)} | "
                       f"{cell('floor_ratio', lambda v: f'{v:.2f}x')} |")
     md.append("")
     for line in fan_lines:
@@ -1071,10 +1142,10 @@ def fanout_section(summary, fan: dict, info: dict) -> list[str]:
                   for peer in ("pyinfra", "ansible") if per.get(peer)]
         if ratios:
             md.append(f"- {line['workload']}: control CPU per host-task, " + ", ".join(ratios) + ".")
-        if b.get("sshd") and cores_of(info):
-            own = b["sshd"] / cores_of(info)
-            md.append(f"- {line['workload']}: against the floor of the targets' own accounting alone "
-                      f"({b['sshd']:.2f} CPU-s over {cores_of(info)} cores = {fmt_t(own)}), bosun's wall "
+        if b.get("own") and cores_of(info):
+            own = b["own"] / cores_of(info)
+            md.append(f"- {line['workload']}: against a floor of the targets' cgroup alone "
+                      f"({b['own']:.2f} CPU-s over {cores_of(info)} cores = {fmt_t(own)}), bosun's wall "
                       f"time is {b['wall'] / own:.2f}x.")
     steal = max((m.get("steal", 0) for per in fan.values() for m in per.values()), default=0)
     if steal >= 0.05:
@@ -1466,7 +1537,15 @@ def main():
     print(f"bosun: {info['bosun']}; ansible-core {info['ansible-core']}; pyinfra {info['pyinfra']}", flush=True)
     bench = Bench(ctx)
     t0 = time.time()
-    bench.run(workloads, tools)
+    if any(w.kind == "fanout" for w in workloads):
+        bench.cgroup = TargetCgroup.make(ctx.fleet)
+        print(f"  targets' CPU: {'cgroup ' + str(bench.cgroup.dir) if bench.cgroup else 'no cgroup, not measured'}",
+              flush=True)
+    try:
+        bench.run(workloads, tools)
+    finally:
+        if bench.cgroup:
+            bench.cgroup.remove()
     probes = {}
     if "bosun" in tools:
         print("  probes: bosun fixed cost and cost per task; ssh exec on loopback and on a namespace host",
