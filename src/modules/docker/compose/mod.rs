@@ -225,6 +225,8 @@ impl StateModule for DockerComposeV2 {
     type State = Found;
     /// The plugin's version the commands are written for.
     type Plan = Version;
+    /// Outside check mode its first command is compose's own run, which changes things.
+    const ASKS_AHEAD: bool = false;
 
     /// Check mode: the look, then the dry run when the checks pass.
     async fn query(&self, on: &Target<'_>, args: &ComposeArgs) -> Result<Found, ModuleError> {
