@@ -102,3 +102,21 @@ fn var_must_render_to_a_trusted_name_and_hostvars_are_templated() {
         "Task failed: Error while resolving `var` expression: Encountered untrusted template or expression.|v1|100"
     );
 }
+
+#[test]
+fn none_is_written_as_nothing_and_a_null_msg_stays_null() {
+    let written = run(r#"
+- hosts: localhost
+  gather_facts: false
+  vars: {x: null}
+  tasks:
+    - debug: msg="a{{ x }}b"
+      register: joined
+    - debug: msg="{{ x }}"
+      register: alone
+    - copy:
+        dest: "{{ playbook_dir }}/out"
+        content: "{{ joined.msg }}|{{ alone.msg | to_json }}|{{ [x] }}|{% for i in [x, 1] %}[{{ i }}]{% endfor %}"
+"#);
+    assert_eq!(written, "ab|null|[None]|[][1]");
+}

@@ -391,6 +391,12 @@ impl Args {
         self.values.get(name).filter(|v| !v.is_null())
     }
 
+    /// Whether `name` was given as null (`msg: "{{ none }}"`), which [`Args::get`]
+    /// takes for not given, as Ansible's modules do; a few actions tell them apart.
+    pub fn given_null(&self, name: &str) -> bool {
+        self.values.get(name).is_some_and(Json::is_null)
+    }
+
     /// A string parameter.
     pub fn str(&self, name: &str) -> Option<&str> {
         self.get(name).and_then(Json::as_str)

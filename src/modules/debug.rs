@@ -39,6 +39,8 @@ impl Module for Debug {
     }
 
     async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
+        // `msg: null` shows null: Ansible's action asks whether `msg` is in its arguments.
+        let null_msg = args.given_null("msg");
         let args = DebugArgs::from_args(args).map_err(ModuleError::Failed)?;
         if i64::from(ctx.verbosity) < args.verbosity {
             let mut outcome = super::ok(false);
@@ -65,7 +67,8 @@ impl Module for Debug {
                 outcome.insert("warnings".into(), Json::from(warnings));
             }
         } else {
-            outcome.insert("msg".into(), args.msg);
+            let msg = if null_msg { Json::Null } else { args.msg };
+            outcome.insert("msg".into(), msg);
         }
         outcome.insert("_ansible_verbose_always".into(), Json::Bool(true));
         Ok(outcome)

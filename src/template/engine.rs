@@ -385,6 +385,10 @@ fn environment(behavior: UndefinedBehavior) -> Environment<'static> {
         if value.is_undefined() {
             return Err(Error::from(ErrorKind::UndefinedError));
         }
+        // Ansible 2.19 writes none as nothing (`a{{ none }}b` is `ab`).
+        if value.is_none() {
+            return Ok(());
+        }
         out.write_str(&super::pyfmt::py_str(value))
             .map_err(|_| Error::new(ErrorKind::WriteFailure, "cannot write template output"))
     });
