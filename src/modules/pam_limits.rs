@@ -2,6 +2,7 @@
 //! `/etc/security/limits.conf` (or `dest`), rewritten as Ansible's module rewrites it,
 //! comment handling and all, and saved atomically.
 
+use crate::template::pyfmt::str_repr;
 use async_trait::async_trait;
 use serde_json::json;
 
@@ -87,30 +88,6 @@ pub struct Save(SavePlan);
 /// The words meaning no limit.
 const UNLIMITED: [&str; 3] = ["unlimited", "infinity", "-1"];
 
-/// Python's `repr` of a string.
-fn py_repr(text: &str) -> String {
-    let quote = if text.contains('\'') && !text.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::from(quote);
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
-}
-
 /// Ansible's `_assert_is_valid_value`.
 fn check_value(item: &str, value: &str, prefix: &str) -> Result<(), String> {
     if item == "nice" || item == "priority" {
@@ -121,8 +98,8 @@ fn check_value(item: &str, value: &str, prefix: &str) -> Result<(), String> {
         if !valid {
             return Err(format!(
                 "{prefix} Value of {} for item {} is invalid. Value must be a number in the range -20 to 19 inclusive. Refer to the limits.conf(5) manual pages for more details.",
-                py_repr(value),
-                py_repr(item)
+                str_repr(value),
+                str_repr(item)
             ));
         }
     } else if !(UNLIMITED.contains(&value)
@@ -130,8 +107,8 @@ fn check_value(item: &str, value: &str, prefix: &str) -> Result<(), String> {
     {
         return Err(format!(
             "{prefix} Value of {} for item {} is invalid. Value must either be 'unlimited', 'infinity' or -1, all of which indicate no limit, or a limit of 0 or larger. Refer to the limits.conf(5) manual pages for more details.",
-            py_repr(value),
-            py_repr(item)
+            str_repr(value),
+            str_repr(item)
         ));
     }
     Ok(())

@@ -16,16 +16,16 @@ impl Templar {
     /// rendered value. A constant that cannot be rendered is left as written: Ansible
     /// renders it only if the conditional gets to it (`x is defined and '{{ x }}'`).
     pub(super) fn with_embedded_rendered(&self, expression: &str, vars: &Arc<Vars>) -> String {
-        let constants = string_constants(expression);
-        if !constants.iter().any(|c| super::is_template(&c.text)) {
+        let templates: Vec<Constant> = string_constants(expression)
+            .into_iter()
+            .filter(|c| super::is_template(&c.text))
+            .collect();
+        if templates.is_empty() {
             return expression.to_string();
         }
         let mut out = String::with_capacity(expression.len());
         let mut at = 0;
-        for constant in constants
-            .into_iter()
-            .filter(|c| super::is_template(&c.text))
-        {
+        for constant in templates {
             let Ok(value) = self.render_value(&Json::String(constant.text), vars) else {
                 continue;
             };

@@ -550,7 +550,7 @@ impl StateModule for MysqlDb {
                     let names: Vec<&str> = missing.iter().map(|d| d.as_str()).collect();
                     return Err(format!(
                         "Cannot dump database(s) {} - not found",
-                        super::python_str(&names.join(", "))
+                        crate::template::pyfmt::str_repr(&names.join(", "))
                     ));
                 }
                 let cmd = dump(args, &found, files)?;

@@ -249,30 +249,10 @@ fn driver_message(stderr: &str) -> String {
         Some((_, message)) => message,
         None => rest,
     };
-    format!("({code}, {})", python_str(message.trim()))
-}
-
-/// `text` as Python's `repr` of a string shows it.
-fn python_str(text: &str) -> String {
-    let quote = match text.contains('\'') && !text.contains('"') {
-        true => '"',
-        false => '\'',
-    };
-    let mut out = String::from(quote);
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
+    format!(
+        "({code}, {})",
+        crate::template::pyfmt::str_repr(message.trim())
+    )
 }
 
 /// What went wrong in a client run.

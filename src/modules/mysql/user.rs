@@ -323,7 +323,10 @@ fn require_clause(requires: &Requires) -> String {
 
 /// Python's `str()` of a list of strings: `['SELECT', 'INSERT']`.
 fn python_list(items: &[String]) -> String {
-    let shown: Vec<String> = items.iter().map(|i| super::python_str(i)).collect();
+    let shown: Vec<String> = items
+        .iter()
+        .map(|i| crate::template::pyfmt::str_repr(i))
+        .collect();
     format!("[{}]", shown.join(", "))
 }
 
