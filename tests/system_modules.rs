@@ -4,10 +4,13 @@
 
 mod common;
 
+use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
+use common::ansible::ansible_or_skip;
 use common::nspawn::SystemdFleet;
 use common::ssh::or_skip;
+use common::{Scratch, stdout};
 
 const INSTALL: &str = "
 - hosts: all
@@ -232,4 +235,213 @@ fn daemon_reload_runs_outside_check_mode_only_and_changes_nothing() {
     fleet.play_expecting("reload.yml", playbook, &["-e", "needs=no"], 0);
     assert_eq!(fleet.on_host(0, needs), "no");
     fleet.on_host(0, &format!("systemctl stop bosun-reload; rm -f {unit}"));
+}
+
+/// An init script that runs no systemd unit: `start` leaves a `sleep` in a session of
+/// its own and logs every verb with its arguments to /var/log/bosun-rc.log.
+const INIT_SCRIPT: &str = r#"#!/bin/sh
+### BEGIN INIT INFO
+# Provides:          bosun-rc
+# Required-Start:    $remote_fs
+# Required-Stop:     $remote_fs
+# Default-Start:     2 3 4 5
+# Default-Stop:      0 1 6
+# Short-Description: bosun's init script test service
+### END INIT INFO
+PIDFILE=/run/bosun-rc.pid
+echo "$*" >> /var/log/bosun-rc.log
+case "$1" in
+  start) setsid sleep 424242 </dev/null >/dev/null 2>&1 & echo $! > $PIDFILE; echo "Starting rc." ;;
+  stop) [ -f $PIDFILE ] && kill $(cat $PIDFILE); rm -f $PIDFILE; echo "Stopping rc." ;;
+  reload) echo "Reloading rc." ;;
+  status) if [ -f $PIDFILE ] && kill -0 $(cat $PIDFILE) 2>/dev/null; then echo "rc is running"; else echo "rc is not running"; exit 3; fi ;;
+  *) echo "usage" >&2; exit 2 ;;
+esac
+"#;
+
+/// Installs [`INIT_SCRIPT`] as /etc/init.d/bosun-rc in container 0: no boot links, none
+/// of its processes (an earlier start's may have lost its pid file), an empty log.
+fn fresh_init_script(fleet: &SystemdFleet) {
+    fleet.on_host(
+        0,
+        &format!("cat > /etc/init.d/bosun-rc <<'END'\n{INIT_SCRIPT}END"),
+    );
+    fleet.on_host(
+        0,
+        "chmod 755 /etc/init.d/bosun-rc; pgrep -f '^sleep 424242$' | xargs -r kill; \
+         rm -f /run/bosun-rc.pid; update-rc.d -f bosun-rc remove >/dev/null 2>&1; \
+         : > /var/log/bosun-rc.log",
+    );
+}
+
+/// A turn at the init script: the tests that use it take turns.
+fn rc_turn() -> MutexGuard<'static, ()> {
+    static RC: Mutex<()> = Mutex::new(());
+    RC.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The boot links, whether the service's process runs, and the verbs its script ran.
+const RC_STATE: &str = "ls /etc/rc?.d | grep -c '^S..bosun-rc'; ls /etc/rc?.d/K??bosun-rc 2>/dev/null | wc -l; \
+     pgrep -fc '^sleep 424242$'; tr '\\n' ',' < /var/log/bosun-rc.log";
+
+const SYSVINIT: &str = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - ansible.builtin.sysvinit:
+        name: bosun-rc
+        state: started
+        enabled: true
+        pattern: sleep 424242
+      register: up
+    - copy:
+        dest: /var/tmp/bosun-rc-result
+        content: '{{ up.status.enabled.changed }} {{ up.status.started.changed }} {{ up.status.started.stdout | trim }}'
+      when: up is changed and not ansible_check_mode
+";
+
+#[test]
+fn sysvinit_starts_enables_restarts_and_stops_an_init_script() {
+    let Some(fleet) = or_skip(SystemdFleet::shared()) else {
+        return;
+    };
+    let _turn = rc_turn();
+    fresh_init_script(fleet);
+    fleet.play_expecting("rc.yml", SYSVINIT, &["--check"], 1);
+    assert_eq!(
+        fleet.on_host(0, RC_STATE),
+        "0\n0\n0",
+        "check mode did nothing"
+    );
+
+    fleet.play_expecting("rc.yml", SYSVINIT, &[], 2);
+    assert_eq!(fleet.on_host(0, RC_STATE), "4\n3\n1\nstart,");
+    assert_eq!(
+        fleet.on_host(0, "cat /var/tmp/bosun-rc-result"),
+        "True True Starting rc."
+    );
+    fleet.play_expecting("rc.yml", SYSVINIT, &[], 0);
+
+    let restart = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - sysvinit: name=bosun-rc state=restarted sleep=0 arguments=\"--now 'a b'\"
+    - sysvinit: {name: bosun-rc, state: reloaded}
+";
+    fleet.play_expecting("restart.yml", restart, &[], 2);
+    assert_eq!(
+        fleet.on_host(0, RC_STATE),
+        "4\n3\n1\nstart,stop --now a b,start --now a b,reload,"
+    );
+
+    let stop = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - sysvinit: {name: bosun-rc, state: stopped, enabled: false, runlevels: ['3', '5'], pattern: sleep 424242}
+";
+    fleet.play_expecting("stop.yml", stop, &[], 1);
+    let state = fleet.on_host(0, RC_STATE);
+    assert!(state.starts_with("2\n5\n0\n"), "{state}");
+    assert_eq!(
+        fleet.on_host(0, "ls /etc/rc3.d /etc/rc5.d | grep bosun-rc"),
+        "K01bosun-rc\nK01bosun-rc"
+    );
+    fleet.play_expecting("stop.yml", stop, &[], 0);
+
+    fleet.play_fails(
+        "missing.yml",
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - sysvinit: name=bosun-no-such-rc state=started\n",
+        &[],
+        "Could not find the requested service bosun-no-such-rc: ",
+    );
+    let (code, out) = fleet.play(
+        "bad.yml",
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - sysvinit: name=bosun-rc\n",
+        &[],
+    );
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        out.contains("one of the following is required: state, enabled"),
+        "{out}"
+    );
+}
+
+/// Every way of `sysvinit`, each result registered and written as JSON on the control
+/// node (without the keys only one tool has).
+const SYSVINIT_WAYS: &str = r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - sysvinit: {name: bosun-rc, enabled: true}
+      register: a
+    - sysvinit: {name: bosun-rc, state: started, pattern: "sleep 424242"}
+      register: b
+    - sysvinit: {name: bosun-rc, state: started, enabled: true}
+      register: c
+    - sysvinit: {name: bosun-rc, state: reloaded}
+      register: d
+    - sysvinit: {name: bosun-rc, state: restarted, sleep: 0, args: "x 'y z'"}
+      register: e
+    - sysvinit: {name: bosun-rc, state: stopped, enabled: false, runlevels: [3, 5]}
+      register: f
+    - sysvinit: {name: bosun-rc, state: stopped, pattern: "sleep 424242"}
+      register: g
+    - sysvinit: {name: bosun-no-such-rc, state: started}
+      register: h
+      ignore_errors: true
+    - sysvinit: {name: bosun-rc, enabled: true, runlevels: [3]}
+      register: i
+    - sysvinit: {name: bosun-rc, state: started, daemonize: true, pattern: "sleep 424242"}
+      register: j
+    - copy:
+        dest: "{{ out }}"
+        content: "{{ [a, b, c, d, e, f, g, h, i, j] | map('dict2items')
+          | map('rejectattr', 'key', 'in', ['ansible_facts', 'exception', 'invocation', 'warnings'])
+          | map('items2dict') | to_nice_json(sort_keys=true) }}"
+      delegate_to: localhost
+"#;
+
+#[test]
+fn sysvinit_reports_and_does_what_ansible_does() {
+    let Some(bin) = ansible_or_skip("sysvinit_reports_and_does_what_ansible_does") else {
+        return;
+    };
+    let Some(fleet) = or_skip(SystemdFleet::shared()) else {
+        return;
+    };
+    fleet.apt_install(&["python3"]);
+    let _turn = rc_turn();
+    let scratch = Scratch::new();
+    scratch.write("hosts.ini", &fleet.inventory());
+    scratch.write("ways.yml", SYSVINIT_WAYS);
+    let mut seen = Vec::new();
+    for tool in ["ansible", "bosun"] {
+        fresh_init_script(fleet);
+        let out = format!("out={}", scratch.path().join(tool).display());
+        let args = ["ways.yml", "-i", "hosts.ini", "-e", out.as_str()];
+        let ran = match tool {
+            "ansible" => std::process::Command::new(bin.join("ansible-playbook"))
+                .current_dir(scratch.path())
+                .env("HOME", fleet.home())
+                .env("ANSIBLE_PYTHON_INTERPRETER", "/usr/bin/python3")
+                .args(args)
+                .output()
+                .expect("ansible-playbook runs"),
+            _ => scratch.bosun_with(&[&["run"][..], &args].concat(), &[("HOME", fleet.home())]),
+        };
+        assert!(ran.status.success(), "{tool}: {}", stdout(&ran));
+        seen.push((scratch.read(tool), fleet.on_host(0, RC_STATE)));
+    }
+    assert_eq!(
+        seen[1].0, seen[0].0,
+        "bosun's results (right) against Ansible's (left)"
+    );
+    assert_eq!(seen[1].1, seen[0].1, "the effects on the host");
+    // Started twice: `service bosun-rc status` asks systemd, which did not start it.
+    assert_eq!(
+        seen[0].1,
+        "3\n4\n1\nstart,start,reload,stop x y z,start x y z,stop,"
+    );
 }

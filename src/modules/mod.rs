@@ -77,6 +77,7 @@ mod stat;
 mod synchronize;
 mod sysctl;
 mod systemd_service;
+mod sysvinit;
 mod tempfile;
 mod template;
 mod textfile;
@@ -313,8 +314,6 @@ static MODULES: &[&dyn Module] = &[
     &contract::Driven(getent::Getent),
     &contract::Driven(hostname::Hostname),
     &contract::Driven(iptables::Iptables),
-    &contract::Driven(known_hosts::KnownHosts),
-    &contract::Driven(lineinfile::LineInFile),
     &contract::Driven(mount::Mount),
     &contract::Driven(ini_file::IniFile),
     &contract::Driven(known_hosts::KnownHosts),
@@ -348,6 +347,7 @@ static MODULES: &[&dyn Module] = &[
     &contract::Driven(sysctl::Sysctl),
     &contract::Alias("systemd", contract::Driven(systemd_service::SystemdService)),
     &contract::Driven(systemd_service::SystemdService),
+    &contract::Driven(sysvinit::Sysvinit),
     &tempfile::Tempfile,
     &contract::Driven(template::TemplateModule),
     &ufw::Ufw,

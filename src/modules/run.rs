@@ -69,7 +69,7 @@ pub fn with_output(outcome: &mut Outcome, stdout: &str, stderr: &str) {
 const NO_TOOL: i32 = 101;
 
 /// What one command of a [`run_tools`] script did.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct Ran {
     /// Its exit status.
     pub rc: i32,
@@ -95,10 +95,7 @@ pub async fn run_tools(
             "{var}=$(command -v {program}) || {{ printf 'Failed to find required executable \"%s\" in paths: %s' {program} \"$PATH\" >&2; exit {NO_TOOL}; }}; printf '%s\\n' \"${var}\"; "
         ));
     }
-    script.push_str(
-        "o=$(mktemp) && e=$(mktemp) || exit 1; trap 'rm -f \"$o\" \"$e\"' EXIT; \
-         run() { LANG=C \"$@\" >\"$o\" 2>\"$e\"; rc=$?; printf '\\003%s\\n' $rc; cat \"$o\"; printf '\\004'; cat \"$e\"; return $rc; }; ",
-    );
+    script.push_str(RECORDS);
     script.push_str(body);
     let out = on
         .conn
@@ -113,11 +110,22 @@ pub async fn run_tools(
         .iter()
         .map(|(_, program)| lines.next().unwrap_or(program).to_string())
         .collect();
-    let ran = lines
-        .next()
-        .unwrap_or("")
-        .split('\u{3}')
-        .skip(1)
+    let (_, ran) = records(lines.next().unwrap_or(""));
+    Ok((paths, ran))
+}
+
+/// Shell text that defines `run <words>` for a script's body: each command runs in the
+/// C locale with its exit status, output and error recorded apart (read back with
+/// [`records`]), `run` returning its status.
+pub const RECORDS: &str = "o=$(mktemp) && e=$(mktemp) || exit 1; trap 'rm -f \"$o\" \"$e\"' EXIT; \
+     run() { LANG=C \"$@\" >\"$o\" 2>\"$e\"; rc=$?; printf '\\003%s\\n' $rc; cat \"$o\"; printf '\\004'; cat \"$e\"; return $rc; }; ";
+
+/// The output of a script using [`RECORDS`]: what it printed before its first `run`,
+/// and what each `run` did, in order.
+pub fn records(output: &str) -> (&str, Vec<Ran>) {
+    let mut parts = output.split('\u{3}');
+    let before = parts.next().unwrap_or("");
+    let ran = parts
         .map(|record| {
             let (rc, rest) = record.split_once('\n').unwrap_or((record, ""));
             let (stdout, stderr) = rest.split_once('\u{4}').unwrap_or((rest, ""));
@@ -128,5 +136,5 @@ pub async fn run_tools(
             }
         })
         .collect();
-    Ok((paths, ran))
+    (before, ran)
 }

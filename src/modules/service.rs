@@ -5,7 +5,7 @@
 //! query. As for `systemd_service`, `daemon_reload` and `daemon_reexec` run in
 //! [`StateModule::prepare_and_query`], outside check mode only.
 
-mod sysv;
+pub mod sysv;
 
 use async_trait::async_trait;
 

@@ -61,12 +61,9 @@ impl SysvRequest {
         match &self.pattern {
             // Our own shell and its children are left out: their command lines may
             // hold the pattern.
-            Some(pattern) => script.push_str(&format!(
-                "ps -eo pid=,ppid=,args= 2>/dev/null | P={} ME=$$ awk \
-                 '$1 != ENVIRON[\"ME\"] && $2 != ENVIRON[\"ME\"] && index($0, ENVIRON[\"P\"]) {{ f = 1 }} \
-                 END {{ exit !f }}' && echo '{MARK} running'\n",
-                quote(pattern)
-            )),
+            Some(pattern) => {
+                script.push_str(&format!("{} && echo '{MARK} running'\n", ps_finds(pattern)))
+            }
             None => script.push_str(&format!(
                 "case \"$c\" in\n  service) service {name} status >/dev/null 2>&1 && echo '{MARK} running' ;;\n  \
                  ?*) \"$c\" status >/dev/null 2>&1 && echo '{MARK} running' ;;\nesac\n"
@@ -143,6 +140,18 @@ impl SysvRequest {
         }
         Ok(SysvDecision { steps })
     }
+}
+
+/// A shell command that succeeds when a process's command line holds `pattern`, as
+/// Ansible's `get_ps` looks for it. This shell, its parent (`sudo` under become) and
+/// its children are left out: their command lines may hold the pattern.
+pub fn ps_finds(pattern: &str) -> String {
+    format!(
+        "ps -eo pid=,ppid=,args= 2>/dev/null | P={} ME=$$ UP=$PPID awk \
+         '$1 != ENVIRON[\"ME\"] && $1 != ENVIRON[\"UP\"] && $2 != ENVIRON[\"ME\"] && index($0, ENVIRON[\"P\"]) {{ f = 1 }} \
+         END {{ exit !f }}'",
+        quote(pattern)
+    )
 }
 
 impl SysvFacts {
@@ -284,7 +293,10 @@ mod tests {
         let mut r = request(None, None);
         r.pattern = Some("cron -f".into());
         let script = r.query_script();
-        assert!(script.contains("P='cron -f' ME=$$ awk"), "{script}");
+        assert!(
+            script.contains("P='cron -f' ME=$$ UP=$PPID awk"),
+            "{script}"
+        );
         let d = request(Some("started"), None)
             .decide(&facts(false, true))
             .expect("a decision");
