@@ -445,3 +445,72 @@ fn sysvinit_reports_and_does_what_ansible_does() {
         "3\n4\n1\nstart,start,reload,stop x y z,start x y z,stop,"
     );
 }
+
+const APT_LOOP: &str = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - apt: name={{ item }}
+      loop: [vim-tiny, vim-common, openssh-server, dbus]
+";
+
+/// Runs `playbook` with bosun counting its round trips and showing what it sends
+/// (`-vvvv`): the recap's `changed=` word, the count, and how many `dpkg-query`s the
+/// target was asked to run.
+fn counted_play(fleet: &SystemdFleet, playbook: &str) -> (String, String, usize) {
+    let scratch = Scratch::new();
+    scratch.write("hosts.ini", &fleet.inventory());
+    scratch.write("play.yml", playbook);
+    let ran = scratch.bosun_with(
+        &["run", "play.yml", "-i", "hosts.ini", "-vvvv"],
+        &[
+            ("HOME", fleet.home()),
+            ("BOSUN_ROUND_TRIPS", std::path::Path::new("1")),
+        ],
+    );
+    let out = stdout(&ran);
+    assert!(ran.status.success(), "{out}");
+    let trips = common::stderr(&ran)
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("bosun: ")?
+                .strip_suffix(" round trips to targets")
+        })
+        .unwrap_or_default()
+        .to_string();
+    (
+        fleet.changed(0, &out),
+        trips,
+        out.matches("dpkg-query -W").count(),
+    )
+}
+
+#[test]
+fn an_apt_loop_asks_one_question_and_each_item_sees_the_ones_before() {
+    let Some(fleet) = or_skip(SystemdFleet::shared()) else {
+        return;
+    };
+    let _turn = fleet.apt_turn();
+    fleet.on_host(
+        0,
+        "apt-get purge -y -q vim-tiny vim-common >/dev/null 2>&1; apt-get update -q >/dev/null",
+    );
+    // vim-tiny pulls vim-common in as automatic: the second item must see it installed
+    // (asking again, as the first item changed the host) and only mark it manual, as
+    // Ansible does, not install it.
+    let (changed, _, asked) = counted_play(fleet, APT_LOOP);
+    assert_eq!(changed, "changed=1");
+    assert!(asked > 1, "the items after the change asked again: {asked}");
+    assert_eq!(
+        fleet.on_host(
+            0,
+            "dpkg-query -W -f='${Status} ' vim-tiny vim-common; apt-mark showauto vim-common | wc -l"
+        ),
+        "install ok installed install ok installed 0"
+    );
+    assert_eq!(
+        counted_play(fleet, APT_LOOP),
+        ("changed=0".to_string(), "1".to_string(), 1),
+        "a converged loop asks one question, once, for all its items"
+    );
+}

@@ -358,6 +358,7 @@ impl Runner {
             verbosity: self.options.verbosity,
             vars: LookupVars(vars.clone()),
             prefetched: host.prefetched.clone(),
+            siblings: host.siblings.clone(),
             check_mode,
             diff_mode,
         };
@@ -817,13 +818,15 @@ pub(super) struct ModuleCall {
     module: Option<&'static dyn modules::Module>,
     dropin: Option<std::path::PathBuf>,
     name: String,
-    args: Args,
+    pub(super) args: Args,
     plain: Map<String, Json>,
     conn: Arc<dyn Connection>,
     host: String,
     verbosity: u8,
     vars: LookupVars,
     prefetched: Option<Arc<modules::prefetch::Prefetched>>,
+    /// The loop's items' arguments, when it asks ahead ([`modules::Target::siblings`]).
+    pub(super) siblings: Option<Arc<Vec<Args>>>,
     check_mode: bool,
     diff_mode: bool,
 }
@@ -838,6 +841,7 @@ impl ModuleCall {
                 verbosity: self.verbosity,
                 vars: &self.vars,
                 prefetched: self.prefetched.as_deref(),
+                siblings: self.siblings.as_deref().map(Vec::as_slice),
             },
             check_mode: self.check_mode,
             diff_mode: self.diff_mode,

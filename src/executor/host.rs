@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Map, Value as Json};
 
 use crate::connection::{Answers, Connection};
+use crate::modules::Args;
 use crate::modules::prefetch::Prefetched;
 use crate::playbook::ConnectKeywords;
 
@@ -45,6 +46,8 @@ pub struct HostState {
     pub prefetched: Option<Arc<Prefetched>>,
     /// The running loop's items' first questions, asked ahead in one round trip.
     pub answers: Option<Arc<Answers>>,
+    /// The running loop's items' arguments, while its answers last.
+    pub siblings: Option<Arc<Vec<Args>>>,
 }
 
 /// What a host keeps from play to play, as in Ansible: its facts, `include_vars`,
@@ -134,6 +137,7 @@ impl HostState {
             notified: Vec::new(),
             prefetched: None,
             answers: None,
+            siblings: None,
         }
     }
 

@@ -9,7 +9,7 @@ use super::task::{
 use super::{HostState, Runner, censor};
 use crate::connection::{Answers, ConnectionError};
 use crate::modules::prefetch::Prefetched;
-use crate::modules::{ModuleError, Outcome};
+use crate::modules::{Args, ModuleError, Outcome};
 use crate::output::{HostResult, Status};
 use crate::playbook::{Action, LoopControl, LoopKind, Task};
 use crate::template::Vars;
@@ -52,7 +52,11 @@ impl Runner {
         };
         if unreachable.is_none() && host.prefetched.is_none() {
             match self.ask_ahead(task, host, &items, vars, delegated).await {
-                Ok(answers) => host.answers = answers.map(Arc::new),
+                Ok(Some((answers, siblings))) => {
+                    host.answers = Some(Arc::new(answers));
+                    host.siblings = Some(siblings);
+                }
+                Ok(None) => {}
                 Err(message) => unreachable = Some(message),
             }
         }
@@ -283,8 +287,9 @@ impl Runner {
     /// For a loop of a module with a first question ([`crate::connection::Answers`]):
     /// the question of every item that runs, asked in one round trip through the
     /// connection, become and environment the items use (all the same, or nothing is
-    /// asked). `None` when that does not apply or fails short of the host being
-    /// unreachable (`Err`); the items then ask for themselves.
+    /// asked), each item knowing the others' arguments (its `siblings`, kept with the
+    /// answers for the items' calls). `None` when that does not apply or fails short
+    /// of the host being unreachable (`Err`); the items then ask for themselves.
     pub(super) async fn ask_ahead(
         &self,
         task: &Task,
@@ -292,7 +297,7 @@ impl Runner {
         items: &[Json],
         vars: &Arc<Vars>,
         delegated: Option<&str>,
-    ) -> Result<Option<Answers>, String> {
+    ) -> Result<Option<(Answers, Arc<Vec<Args>>)>, String> {
         let Action::Module { args, .. } = &task.action else {
             return Ok(None);
         };
@@ -303,7 +308,7 @@ impl Runner {
         if items.len() < 2 || control.pause > 0.0 {
             return Ok(None);
         }
-        let mut questions = Vec::new();
+        let mut calls = Vec::new();
         let mut route = None;
         for index in 0..items.len() {
             let scope = self.item_scope(&control, vars, items, index);
@@ -322,14 +327,20 @@ impl Runner {
                 Some((first, _)) if *first != way => return Ok(None),
                 Some(_) => {}
             }
-            questions.extend(ready.call.first_question().await);
+            calls.push(ready.call);
+        }
+        let siblings: Arc<Vec<Args>> = Arc::new(calls.iter().map(|c| c.args.clone()).collect());
+        let mut questions = Vec::new();
+        for mut call in calls {
+            call.siblings = Some(siblings.clone());
+            questions.extend(call.first_question().await);
         }
         let Some((_, conn)) = route.filter(|_| questions.len() > 1) else {
             return Ok(None);
         };
         let conn = self.traced(task, &host.name, vars, conn);
         match Answers::ask(conn.as_ref(), &questions).await {
-            Ok(answers) => Ok(Some(answers)),
+            Ok(answers) => Ok(Some((answers, siblings))),
             Err(ConnectionError::Unreachable(message)) => Err(message),
             Err(_) => Ok(None),
         }

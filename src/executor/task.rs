@@ -30,6 +30,7 @@ impl Runner {
         // A loop's answers never outlive it, however it ended.
         host.prefetched = None;
         host.answers = None;
+        host.siblings = None;
         let (status, mut result) = match evaluated {
             Ok(pair) => pair,
             Err(message) => (Status::Failed, task_failed(message)),

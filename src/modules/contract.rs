@@ -314,6 +314,7 @@ mod tests {
                     verbosity: 0,
                     vars: &NoVars,
                     prefetched: None,
+                    siblings: None,
                 },
                 check_mode,
                 diff_mode: false,

@@ -112,6 +112,10 @@ pub struct Target<'a> {
     pub vars: &'a dyn VarLookup,
     /// Destinations a loop asked for ahead of its items ([`prefetch`]).
     pub prefetched: Option<&'a prefetch::Prefetched>,
+    /// The arguments of every item of the loop this call is an item of, when the loop
+    /// asks its questions ahead: a module may then ask one question that answers every
+    /// item (apt: one `dpkg-query` for all their packages), which is asked once.
+    pub siblings: Option<&'a [Args]>,
 }
 
 /// Everything a module may use while it runs on one host: the [`Target`] and the

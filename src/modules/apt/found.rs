@@ -3,14 +3,15 @@
 //! when due, the packages in dpkg and the cache, the providers of virtual names, and
 //! a simulation of the operations whose effect only apt can tell).
 
-use super::args::{Request, State, Upgrade};
+use super::args::{AptArgs, Request, State, Upgrade};
 use super::cmd::{self, AptOptions};
 use super::plan;
 use super::query::{Providers, Query, Snapshot};
 use super::spec::PackageSpec;
 use super::target::{AptOn, failure};
 use crate::connection::CommandOutput;
-use crate::modules::ModuleError;
+use crate::modules::typed::TypedArgs;
+use crate::modules::{Args, ModuleError};
 
 /// The time fields every install result carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,12 +107,13 @@ pub async fn query(apt: &AptOn<'_, '_>, r: &Request) -> Result<Found, ModuleErro
         true => Vec::new(),
         false => r.specs.iter().map(|s| s.name.clone()).collect(),
     };
-    let defer = r.state == State::Present && plan::may_skip_candidates(&r.specs, r.install_mode());
+    let defer = defers_candidates(r);
+    let asked = asked_names(apt.on.siblings, r, &names);
     let first = Query {
         update_older_than: r.update,
         all_names: patterns,
         debs: &r.debs,
-        ..ask(r, &names, defer)
+        ..ask(r, &asked, defer)
     };
     let mut snapshot = apt.query(&first, r.retries, r.retry_max_delay).await?;
     let cache = CacheState::of(&snapshot);
@@ -171,6 +173,55 @@ pub async fn query(apt: &AptOn<'_, '_>, r: &Request) -> Result<Found, ModuleErro
         providers,
         cache,
     })
+}
+
+/// The most loop items whose names one question asks about: each item reads every
+/// other's arguments, so the work grows with the square of their number.
+const MAX_SIBLINGS: usize = 200;
+
+/// Whether an install may be decided without the cache's candidates (asked later,
+/// only if dpkg's records do not settle it).
+fn defers_candidates(r: &Request) -> bool {
+    r.state == State::Present && plan::may_skip_candidates(&r.specs, r.install_mode())
+}
+
+/// The names the first question asks about: the task's own or, for an item of a loop
+/// asking ahead, those of every item whose question has the same shape, sorted, so
+/// that all these items ask one identical question, asked once for them all. A
+/// question that may update the lists, expand patterns or read `.deb` files stays the
+/// item's own.
+fn asked_names(siblings: Option<&[Args]>, r: &Request, own: &[String]) -> Vec<String> {
+    let shape = |r: &Request| {
+        let plain = !r.clean
+            && r.update.is_none()
+            && r.upgrade.is_none()
+            && r.debs.is_empty()
+            && !r.all_installed
+            && r.state != State::BuildDep
+            && !r.specs.iter().any(PackageSpec::is_pattern);
+        plain.then(|| {
+            (
+                r.installing(),
+                defers_candidates(r),
+                r.options.default_release.clone(),
+                r.options.lock_timeout,
+            )
+        })
+    };
+    let siblings = siblings.filter(|s| s.len() <= MAX_SIBLINGS);
+    let (Some(siblings), Some(mine)) = (siblings, shape(r)) else {
+        return own.to_vec();
+    };
+    let mut names: Vec<String> = siblings
+        .iter()
+        .filter_map(|args| AptArgs::from_args(args).ok()?.request().ok())
+        .filter(|other| shape(other).as_ref() == Some(&mine))
+        .flat_map(|other| other.specs.into_iter().map(|s| s.name))
+        .chain(own.iter().cloned())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// The query of dpkg's records and automatic marks of `names`, and of their
@@ -251,4 +302,47 @@ async fn simulate(
         out,
         cache,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use indexmap::IndexMap;
+    use serde_json::{Value as Json, json};
+
+    fn args(value: Json) -> Args {
+        let raw: IndexMap<String, Json> = serde_json::from_value(value).expect("a mapping");
+        Args::parse(AptArgs::PARAMS, &raw).expect("valid arguments")
+    }
+
+    fn request(value: Json) -> Request {
+        AptArgs::from_args(&args(value))
+            .and_then(|typed| typed.request())
+            .expect("a request")
+    }
+
+    #[test]
+    fn loop_items_asking_alike_ask_about_each_others_names() {
+        let siblings = [
+            args(json!({"name": "tree"})),
+            args(json!({"name": ["curl", "bc"]})),
+            args(json!({"name": "vim", "state": "absent"})),
+            args(json!({"name": "git", "update_cache": true})),
+        ];
+        let own = |r: &Request| r.specs.iter().map(|s| s.name.clone()).collect::<Vec<_>>();
+        let tree = request(json!({"name": "tree"}));
+        assert_eq!(
+            asked_names(Some(&siblings), &tree, &own(&tree)),
+            ["bc", "curl", "tree"]
+        );
+        let vim = request(json!({"name": "vim", "state": "absent"}));
+        assert_eq!(asked_names(Some(&siblings), &vim, &own(&vim)), ["vim"]);
+        let git = request(json!({"name": "git", "update_cache": true}));
+        assert_eq!(
+            asked_names(Some(&siblings), &git, &own(&git)),
+            ["git"],
+            "a question that may update the lists is the item's own"
+        );
+        assert_eq!(asked_names(None, &tree, &own(&tree)), ["tree"]);
+    }
 }
