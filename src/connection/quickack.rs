@@ -1,22 +1,40 @@
 //! A TCP stream that acknowledges every segment at once (`TCP_QUICKACK` after each
-//! read), for SSH connections.
+//! read) until the SSH session's first command is sent.
 //!
 //! sshd turns `TCP_NODELAY` on only when the first exec or shell request arrives, so
 //! until then each of its small replies waits for the client's ACK, which Linux delays
 //! by ~40 ms. The kernel clears `TCP_QUICKACK` on its own after a while, so it is set
 //! again after every read. Measured on one connection (recipes/SSH-FLOOR.md): connect,
-//! authenticate and first exec in 34 ms instead of 80 ms.
+//! authenticate and first exec in 34 ms instead of 80 ms. Once sshd sends without
+//! waiting for ACKs, renewing it is a system call per read for nothing (a third of a
+//! fleet run's system calls), so [`QuickAcks::stop`] ends it.
 
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-/// A [`TcpStream`] with `TCP_NODELAY` on and `TCP_QUICKACK` renewed after each read.
+/// A [`TcpStream`] with `TCP_NODELAY` on and `TCP_QUICKACK` renewed after each read
+/// until its [`QuickAcks`] is stopped.
 pub struct QuickAckStream {
     inner: TcpStream,
+    renew: Arc<AtomicBool>,
+}
+
+/// Ends a [`QuickAckStream`]'s renewals from outside (the stream itself belongs to the
+/// SSH library by then).
+#[derive(Clone, Debug)]
+pub struct QuickAcks(Arc<AtomicBool>);
+
+impl QuickAcks {
+    /// Stops renewing `TCP_QUICKACK`: the server sends without waiting for ACKs now.
+    pub fn stop(&self) {
+        self.0.store(false, Ordering::Relaxed);
+    }
 }
 
 impl QuickAckStream {
@@ -24,9 +42,17 @@ impl QuickAckStream {
     pub async fn connect(host: &str, port: u16) -> io::Result<QuickAckStream> {
         let inner = TcpStream::connect((host, port)).await?;
         inner.set_nodelay(true)?;
-        let stream = QuickAckStream { inner };
+        let stream = QuickAckStream {
+            inner,
+            renew: Arc::new(AtomicBool::new(true)),
+        };
         stream.quick_ack();
         Ok(stream)
+    }
+
+    /// The switch that ends this stream's renewals.
+    pub fn renewals(&self) -> QuickAcks {
+        QuickAcks(self.renew.clone())
     }
 
     /// Asks the kernel to acknowledge the next segments at once. Best effort: where
@@ -60,7 +86,7 @@ impl AsyncRead for QuickAckStream {
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let poll = Pin::new(&mut this.inner).poll_read(cx, buf);
-        if poll.is_ready() {
+        if poll.is_ready() && this.renew.load(Ordering::Relaxed) {
             this.quick_ack();
         }
         poll

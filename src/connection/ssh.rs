@@ -16,7 +16,7 @@ use russh::keys::{HashAlg, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
 use russh::{ChannelMsg, Disconnect};
 use tokio::sync::{Mutex, Semaphore};
 
-use super::quickack::QuickAckStream;
+use super::quickack::{QuickAckStream, QuickAcks};
 use super::{Command, CommandOutput, Connection, ConnectionError, put_in_place, quote, receive};
 
 /// Channels opened at once on one connection (the shell included); sshd's default
@@ -106,6 +106,19 @@ struct Session {
     channels: Semaphore,
     /// The jump host's session the connection is tunnelled through, kept open.
     _jump: Option<Box<Session>>,
+    /// The stream's `TCP_QUICKACK` renewals, stopped once a command was sent (none
+    /// through a jump host).
+    quick_acks: Option<QuickAcks>,
+}
+
+impl Session {
+    /// A command request went out: sshd has turned `TCP_NODELAY` on, so acknowledging
+    /// at once no longer saves anything.
+    fn commands_sent(&self) {
+        if let Some(quick_acks) = &self.quick_acks {
+            quick_acks.stop();
+        }
+    }
 }
 
 /// The persistent shell and its framing nonce.
@@ -194,6 +207,7 @@ impl SshConnection {
             .exec(true, format!("/bin/sh -c {}", quote(script)))
             .await
             .map_err(|e| unreachable(&format!("cannot start a command: {e}")))?;
+        session.commands_sent();
         if !stdin.is_empty() {
             channel
                 .data(stdin)
@@ -506,6 +520,7 @@ async fn open_shell(session: &Session) -> Result<Shell, ConnectionError> {
         .exec(true, "exec /bin/sh")
         .await
         .map_err(|e| unreachable(&format!("cannot start /bin/sh: {e}")))?;
+    session.commands_sent();
     let nonce = format!("{:016x}", rand_u64());
     Ok(Shell { channel, nonce })
 }
@@ -721,6 +736,7 @@ async fn connect_once(target: &SshTarget) -> Result<Session, Attempt> {
         refusal: refusal.clone(),
         changed: changed.clone(),
     };
+    let mut quick_acks = None;
     let (connected, jump) = match &target.jump {
         None => {
             let stream = QuickAckStream::connect(host, target.port)
@@ -736,6 +752,7 @@ async fn connect_once(target: &SshTarget) -> Result<Session, Attempt> {
                         Attempt::Final(message)
                     }
                 })?;
+            quick_acks = Some(stream.renewals());
             (client::connect_stream(config, stream, check).await, None)
         }
         Some(jump_target) => {
@@ -797,6 +814,7 @@ async fn connect_once(target: &SshTarget) -> Result<Session, Attempt> {
         running: AtomicU32::new(0),
         channels: Semaphore::new(MAX_CHANNELS - 1),
         _jump: jump,
+        quick_acks,
     })
 }
 
