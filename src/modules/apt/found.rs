@@ -177,7 +177,7 @@ pub async fn query(apt: &AptOn<'_, '_>, r: &Request) -> Result<Found, ModuleErro
 
 /// The most loop items whose names one question asks about: each item reads every
 /// other's arguments, so the work grows with the square of their number.
-const MAX_SIBLINGS: usize = 200;
+const MAX_SIBLINGS: usize = 64;
 
 /// Whether an install may be decided without the cache's candidates (asked later,
 /// only if dpkg's records do not settle it).
