@@ -4,8 +4,10 @@
 
 mod common;
 
+use common::ansible::ansible_or_skip;
 use common::nspawn::SystemdFleet;
 use common::ssh::or_skip;
+use common::{Scratch, stdout};
 
 #[test]
 fn getent_sets_facts_from_the_target_databases() {
@@ -450,5 +452,88 @@ fn user_locks_expires_and_ages_a_password_and_a_system_user_gets_a_home() {
         "- hosts: all\n  gather_facts: false\n  tasks:\n    - user: {name: agingu, state: absent, remove: true}\n    - user: {name: sysu, state: absent, remove: true}\n",
         &[],
         2,
+    );
+}
+
+/// `user` tasks whose results and effects are compared with ansible-playbook's: a new
+/// account, converged ones, a removed home made again (in check mode only reported),
+/// a home moved by name only and then made, a new primary group, the removal.
+const USER_WAYS: &str = r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - user: {name: bosun-hu, groups: [adm, "", audio], shell: /bin/sh, comment: "Home U"}
+      register: a
+    - user: {name: bosun-hu, groups: [audio], append: true}
+      register: b
+    - user: {name: bosun-hu}
+      register: c
+    - command: rm -rf /home/bosun-hu
+    - user: {name: bosun-hu}
+      check_mode: true
+      register: d
+    - user: {name: bosun-hu, skeleton: /etc/skel}
+      register: e
+    - user: {name: bosun-hu, home: /srv/hu/home, create_home: false}
+      register: f
+    - user: {name: bosun-hu, home: /srv/hu/home}
+      register: g
+    - shell: stat -c '%a %U %G %n' /home/bosun-hu /home/bosun-hu/.bashrc /srv/hu /srv/hu/home /srv/hu/home/.profile
+      register: homes
+    - user: {name: bosun-hu, group: audio}
+      register: h
+    - user: {name: bosun-hu, state: absent, remove: true}
+      register: i
+    - copy:
+        dest: "{{ out }}"
+        content: "{{ (([a, b, c, d, e, f, g, h, i] | map('dict2items')
+          | map('rejectattr', 'key', 'in', ['ansible_facts', 'exception', 'invocation', 'warnings'])
+          | map('items2dict') | list) + [homes.stdout]) | to_nice_json(sort_keys=true) }}"
+      delegate_to: localhost
+"#;
+
+#[test]
+fn user_reports_and_does_what_ansible_does() {
+    let Some(bin) = ansible_or_skip("user_reports_and_does_what_ansible_does") else {
+        return;
+    };
+    let Some(fleet) = or_skip(SystemdFleet::shared()) else {
+        return;
+    };
+    fleet.apt_install(&["python3"]);
+    let scratch = Scratch::new();
+    scratch.write("hosts.ini", &fleet.inventory());
+    scratch.write("ways.yml", USER_WAYS);
+    let mut seen = Vec::new();
+    for tool in ["ansible", "bosun"] {
+        fleet.on_host(
+            0,
+            "rm -rf /home/bosun-hu /srv/hu; groupdel bosun-hu 2>/dev/null; true",
+        );
+        let out = format!("out={}", scratch.path().join(tool).display());
+        let args = ["ways.yml", "-i", "hosts.ini", "-e", out.as_str()];
+        let ran = match tool {
+            "ansible" => std::process::Command::new(bin.join("ansible-playbook"))
+                .current_dir(scratch.path())
+                .env("HOME", fleet.home())
+                .env("ANSIBLE_PYTHON_INTERPRETER", "/usr/bin/python3")
+                .args(args)
+                .output()
+                .expect("ansible-playbook runs"),
+            _ => scratch.bosun_with(&[&["run"][..], &args].concat(), &[("HOME", fleet.home())]),
+        };
+        assert!(ran.status.success(), "{tool}: {}", stdout(&ran));
+        seen.push(scratch.read(tool));
+    }
+    assert_eq!(
+        seen[1], seen[0],
+        "bosun's results (right) against Ansible's (left)"
+    );
+    assert!(
+        seen[0].contains("755 bosun-hu bosun-hu /home/bosun-hu\\n")
+            && seen[0].contains("755 root root /srv/hu")
+            && seen[0].contains("644 bosun-hu bosun-hu /srv/hu/home/.profile"),
+        "both homes made again from the skeleton, owned by the account: {}",
+        seen[0]
     );
 }

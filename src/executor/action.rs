@@ -517,6 +517,7 @@ impl Runner {
         if !diff_mode {
             result.remove("diff");
         }
+        add_output_lines(&mut result);
         result
     }
 
@@ -953,4 +954,18 @@ fn valid_variable_name(name: Json) -> Result<String, String> {
     Err(format!(
         "Invalid variable {description}. Variable names must be strings starting with a letter or underscore character, and contain only letters, numbers and underscores."
     ))
+}
+
+/// `stdout_lines` and `stderr_lines` beside a module's `stdout` and `stderr`, where
+/// the module did not set them, as Ansible's `_execute_module` adds them to every result.
+fn add_output_lines(result: &mut Outcome) {
+    for (stream, key) in [("stdout", "stdout_lines"), ("stderr", "stderr_lines")] {
+        if result.contains_key(key) {
+            continue;
+        }
+        if let Some(text) = result.get(stream) {
+            let lines = modules::lines(text.as_str().unwrap_or_default());
+            result.insert(key.into(), lines);
+        }
+    }
 }

@@ -470,14 +470,42 @@ pub(super) fn trim_ends(text: &str) -> String {
     text.trim_end_matches(['\r', '\n']).to_string()
 }
 
-/// Splits output into the `*_lines` list.
-pub(super) fn lines(text: &str) -> Json {
-    Json::Array(text.lines().map(|l| Json::String(l.to_string())).collect())
+/// Splits output into the `*_lines` list at the line ends Python's `splitlines`
+/// knows (`\r\n`, a lone `\r`, form feeds and the Unicode separators too).
+pub(crate) fn lines(text: &str) -> Json {
+    const ENDS: [char; 10] = [
+        '\n', '\r', '\x0b', '\x0c', '\x1c', '\x1d', '\x1e', '\u{85}', '\u{2028}', '\u{2029}',
+    ];
+    let mut lines = Vec::new();
+    let mut rest = text;
+    while let Some(end) = rest.find(ENDS) {
+        lines.push(Json::String(rest[..end].to_string()));
+        let width = if rest[end..].starts_with("\r\n") {
+            2
+        } else {
+            rest[end..].chars().next().map_or(1, char::len_utf8)
+        };
+        rest = &rest[end + width..];
+    }
+    if !rest.is_empty() {
+        lines.push(Json::String(rest.to_string()));
+    }
+    Json::Array(lines)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_split_where_python_splitlines_does() {
+        assert_eq!(
+            lines("a\r\nb\rc\n\nd\u{2028}e\n"),
+            serde_json::json!(["a", "b", "c", "", "d", "e"])
+        );
+        assert_eq!(lines(""), serde_json::json!([]));
+        assert_eq!(lines("\n"), serde_json::json!([""]));
+    }
 
     /// What `sh` prints for `printf '[%s]' WORD` with `X=val` set and `U` unset.
     fn sh(word: &str) -> String {

@@ -95,6 +95,7 @@ use serde_json::{Map, Value as Json};
 
 use crate::connection::{Connection, ConnectionError};
 pub use args::{Args, Kind, Param, invocation};
+pub(crate) use command::lines;
 
 /// A module's result, as Ansible returns it: `changed`, `failed`, `msg` and the rest.
 pub type Outcome = Map<String, Json>;

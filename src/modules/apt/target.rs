@@ -3,11 +3,12 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use serde_json::{Value as Json, json};
+use serde_json::json;
 
 use super::cmd::{self, APT_ENV};
 use super::query::{self, Providers, Query, Snapshot};
 use crate::connection::{Command, CommandOutput};
+use crate::modules::command::lines;
 use crate::modules::{ModuleError, Outcome, Target};
 
 /// apt on one target, waiting up to `lock_timeout` seconds for another apt's lock.
@@ -119,11 +120,6 @@ pub fn add_output(outcome: &mut Outcome, out: &CommandOutput) {
     outcome.insert("stdout".into(), json!(stdout));
     outcome.insert("stderr_lines".into(), lines(&stderr));
     outcome.insert("stderr".into(), json!(stderr));
-}
-
-/// Each line of `text`, as a JSON list.
-fn lines(text: &str) -> Json {
-    Json::Array(text.lines().map(|l| json!(l)).collect())
 }
 
 /// A failure with `msg`, the command's output and its exit status.

@@ -2,6 +2,8 @@
 //! utilities (`useradd`, `usermod`, `userdel`, `groupadd`, `groupmod`, `groupdel`)
 //! to change them.
 
+mod account;
+mod home;
 mod shadow;
 
 use async_trait::async_trait;
@@ -11,7 +13,8 @@ use super::contract::{Decision, StateModule};
 use super::typed::{arg_enum, module_args};
 use super::{ModuleError, Outcome, Target};
 use crate::connection::{Command, quote};
-use shadow::{Aging, Shadow};
+use account::{Account, Asked, HomeCheck};
+use shadow::Aging;
 
 /// Manages a user account.
 pub struct User;
@@ -109,75 +112,50 @@ module_args! {
     }
 }
 
-/// An account as `getent passwd` and `id -Gn` show it.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Account {
-    /// The user ID.
-    uid: u32,
-    /// The primary group's ID.
-    gid: u32,
-    /// The GECOS field.
-    comment: String,
-    /// The home directory.
-    home: String,
-    /// The login shell.
-    shell: String,
-    /// The primary group's name.
-    primary_group: String,
-    /// Every group the account is in, the primary one included.
-    groups: Vec<String>,
-    /// The shadow entry, when it was asked for and is readable.
-    shadow: Option<Shadow>,
-}
-
-/// Parses the query: the passwd line, the primary group's name, the groups, the
-/// shadow hash (when readable).
-fn parse_account(output: &str) -> Option<Account> {
-    let mut lines = output.lines();
-    let passwd = lines.next().filter(|l| !l.is_empty())?;
-    let fields: Vec<&str> = passwd.split(':').collect();
-    if fields.len() < 7 {
-        return None;
-    }
-    let mut account = Account {
-        uid: fields[2].parse().ok()?,
-        gid: fields[3].parse().ok()?,
-        comment: fields[4].to_string(),
-        home: fields[5].to_string(),
-        shell: fields[6].to_string(),
-        ..Account::default()
-    };
-    for line in lines {
-        if let Some(groups) = line.strip_prefix("L:") {
-            account.groups = groups.split_whitespace().map(str::to_string).collect();
-            account.primary_group = account.groups.first().cloned().unwrap_or_default();
-        } else if let Some(shadow) = line.strip_prefix("S:") {
-            account.shadow = shadow::parse(shadow);
-        }
-    }
-    Some(account)
-}
-
 /// The line the query prints when the SSH key file exists.
 const KEY_EXISTS: &str = "K:exists";
-
-/// The script printing the account (passwd line, then the `L:` and `S:` lines);
-/// nothing when there is no such account. `id -Gn` names the primary group first.
-fn account_script(n: &str, shadow: bool) -> String {
-    let mut script = format!("if getent passwd {n}; then printf 'L:%s\\n' \"$(id -Gn {n})\"");
-    if shadow {
-        script.push_str(&format!(
-            "; printf 'S:%s\\n' \"$(getent shadow {n} 2>/dev/null)\""
-        ));
-    }
-    script.push_str("; fi");
-    script
-}
 
 impl UserArgs {
     /// The account's name, quoted for the shell.
     fn quoted(&self) -> String {
         quote(&self.name)
+    }
+
+    /// What the query asks besides the passwd line: the groups only to compare
+    /// `group`/`groups`, the home only where Ansible would make a missing one.
+    fn asked(&self) -> Asked {
+        let home = match (&self.home, self.state == State::Present && self.create_home) {
+            (_, false) => HomeCheck::Skip,
+            (Some(home), true) => HomeCheck::At(quote(home)),
+            (None, true) => HomeCheck::Current,
+        };
+        Asked {
+            groups: self.group.is_some() || self.groups.is_some(),
+            shadow: self.reads_shadow(),
+            home,
+        }
+    }
+
+    /// The script making the account's missing home.
+    fn home_script(&self) -> String {
+        let home = self.home.as_deref().map(quote);
+        let skeleton = self.skeleton.as_deref().map(quote);
+        home::create_script(&self.quoted(), home.as_deref(), skeleton.as_deref())
+    }
+
+    /// The account's keys in the result, as Ansible reports them: `groups` is the
+    /// task's own list, and only when it gave one.
+    fn result(&self, account: &Account) -> Outcome {
+        let mut result = Outcome::new();
+        result.insert("uid".into(), json!(account.uid));
+        result.insert("group".into(), json!(account.gid));
+        result.insert("home".into(), json!(account.home));
+        result.insert("shell".into(), json!(account.shell));
+        result.insert("comment".into(), json!(account.comment));
+        if let Some(groups) = &self.groups {
+            result.insert("groups".into(), json!(groups.join(",")));
+        }
+        result
     }
 
     /// The SSH key's path as a shell word: relative paths are under the home.
@@ -389,6 +367,8 @@ pub struct UserChanges {
     command: Option<String>,
     /// `chage`, when the password aging differs.
     chage: Option<String>,
+    /// Whether to make the missing home of an existing account.
+    make_home: bool,
     /// Whether to make the SSH key.
     make_key: bool,
 }
@@ -401,7 +381,7 @@ impl StateModule for User {
     type Plan = UserChanges;
 
     async fn query(&self, on: &Target<'_>, args: &UserArgs) -> Result<FoundUser, ModuleError> {
-        let mut script = account_script(&args.quoted(), args.reads_shadow());
+        let mut script = account::script(&args.quoted(), &args.asked());
         if args.wants_key() {
             script.push_str(&format!(
                 "; [ -e {} ] && echo {KEY_EXISTS}",
@@ -411,7 +391,7 @@ impl StateModule for User {
         script.push_str("; exit 0");
         let out = on.conn.exec(&Command::new(script)).await?;
         let text = out.stdout_text();
-        let account = parse_account(&text);
+        let account = account::parse(&text);
         // Without the account, a relative key path has no home to be under.
         let key_exists = text.lines().any(|l| l == KEY_EXISTS)
             && (account.is_some() || args.ssh_key_file.starts_with('/'));
@@ -434,11 +414,14 @@ impl StateModule for User {
                 .aging()
                 .chage(&args.name, account.as_ref().and_then(|a| a.shadow.as_ref())),
         };
+        let make_home =
+            args.state == State::Present && found.account.as_ref().is_some_and(|a| a.home_missing);
         let make_key = args.wants_key() && !found.key_exists;
-        let changed = command.is_some() || chage.is_some() || make_key;
+        let changed = command.is_some() || chage.is_some() || make_home || make_key;
         let changes = UserChanges {
             command,
             chage,
+            make_home,
             make_key,
         };
         let mut decision = Decision::maybe(changed.then_some(changes))
@@ -447,8 +430,24 @@ impl StateModule for User {
         if args.wants_key() {
             decision = decision.with("ssh_key_file", args.ssh_key_file.clone());
         }
+        let flags = match (args.state, &found.account) {
+            (State::Absent, None) => vec![],
+            (State::Absent, Some(_)) => vec![("force", args.force), ("remove", args.remove)],
+            (State::Present, None) => {
+                vec![("system", args.system), ("create_home", args.create_home)]
+            }
+            (State::Present, Some(_)) => {
+                vec![("append", args.append), ("move_home", args.move_home)]
+            }
+        };
+        for (key, value) in flags {
+            decision = decision.with(key, value);
+        }
+        if args.state == State::Present && args.password.is_some() {
+            decision = decision.with("password", "NOT_LOGGING_PASSWORD");
+        }
         if let (State::Present, Some(account)) = (args.state, &found.account) {
-            for (key, value) in account_result(account) {
+            for (key, value) in args.result(account) {
                 decision = decision.with(&key, value);
             }
         }
@@ -461,13 +460,28 @@ impl StateModule for User {
         args: &UserArgs,
         changes: UserChanges,
     ) -> Result<Outcome, ModuleError> {
-        for command in [changes.command, changes.chage].into_iter().flatten() {
+        let mut outcome = Outcome::new();
+        let make_home = changes.make_home.then(|| args.home_script());
+        let commands = [changes.command, changes.chage, make_home];
+        for (i, command) in commands.into_iter().enumerate() {
+            let Some(command) = command else { continue };
             let done = on.conn.exec(&Command::new(command)).await?;
             if done.rc != 0 {
                 let mut failed = super::failed(done.stderr_text().trim().to_string());
                 failed.insert("rc".into(), json!(done.rc));
                 failed.insert("name".into(), json!(args.name));
                 return Err(ModuleError::FailedWith(failed));
+            }
+            // Ansible reports the account command's own output.
+            if i == 0 {
+                for (key, text) in [
+                    ("stdout", done.stdout_text()),
+                    ("stderr", done.stderr_text()),
+                ] {
+                    if !text.is_empty() {
+                        outcome.insert(key.into(), json!(text));
+                    }
+                }
             }
         }
         if changes.make_key {
@@ -478,28 +492,15 @@ impl StateModule for User {
                 return Err(ModuleError::FailedWith(failed));
             }
         }
-        let mut outcome = Outcome::new();
         if args.state == State::Present {
-            let script = account_script(&args.quoted(), false);
+            let script = account::script(&args.quoted(), &Asked::PASSWD);
             let after = on.conn.exec(&Command::new(script)).await?;
-            if let Some(account) = parse_account(&after.stdout_text()) {
-                outcome.extend(account_result(&account));
+            if let Some(account) = account::parse(&after.stdout_text()) {
+                outcome.extend(args.result(&account));
             }
         }
         Ok(outcome)
     }
-}
-
-/// The account's keys in the result, as Ansible reports them.
-fn account_result(account: &Account) -> Outcome {
-    let mut result = Outcome::new();
-    result.insert("uid".into(), json!(account.uid));
-    result.insert("group".into(), json!(account.gid));
-    result.insert("home".into(), json!(account.home));
-    result.insert("shell".into(), json!(account.shell));
-    result.insert("comment".into(), json!(account.comment));
-    result.insert("groups".into(), json!(account.groups.join(",")));
-    result
 }
 
 impl GroupArgs {
@@ -598,7 +599,7 @@ mod tests {
     }
 
     fn account() -> Account {
-        parse_account("app:x:1001:1001:App user:/home/app:/bin/sh\nL:app www-data\nS:app:$6$hash:19000:0:99999:7:::\n")
+        account::parse("app:x:1001:1001:App user:/home/app:/bin/sh\nL:app www-data\nS:app:$6$hash:19000:0:99999:7:::\n")
             .expect("parses")
     }
 
@@ -607,23 +608,6 @@ mod tests {
             account,
             key_exists,
         }
-    }
-
-    #[test]
-    fn query_output_parses() {
-        let a = account();
-        assert_eq!(
-            (a.uid, a.gid, a.home.as_str(), a.shell.as_str()),
-            (1001, 1001, "/home/app", "/bin/sh")
-        );
-        assert_eq!(a.groups, vec!["app", "www-data"]);
-        assert_eq!(
-            a.primary_group, "app",
-            "id -Gn names the primary group first"
-        );
-        assert_eq!(a.shadow.map(|s| s.hash).as_deref(), Some("$6$hash"));
-        assert_eq!(parse_account(""), None, "no such user");
-        assert_eq!(parse_account("K:exists\n"), None, "no such user, a key");
     }
 
     #[test]
@@ -730,8 +714,37 @@ mod tests {
             .expect("a decision");
         assert!(decision.plan.is_none());
         assert_eq!(decision.result["uid"], json!(1001));
-        assert_eq!(decision.result["groups"], json!("app,www-data"));
+        assert_eq!(
+            decision.result.get("groups"),
+            None,
+            "groups is reported only as the task gave it, as Ansible"
+        );
         assert_eq!(decision.result["state"], json!("present"));
+        let with_groups = args(json!({"name": "app", "groups": ["www-data"], "append": true}));
+        let decision = User
+            .decide(&with_groups, found(Some(account()), false))
+            .expect("a decision");
+        assert!(decision.plan.is_none());
+        assert_eq!(decision.result["groups"], json!("www-data"));
+    }
+
+    #[test]
+    fn a_missing_home_is_made_for_an_existing_account_unless_create_home_is_false() {
+        let mut homeless = account();
+        homeless.home_missing = true;
+        let decision = User
+            .decide(&args(json!({"name": "app"})), found(Some(homeless), false))
+            .expect("a decision");
+        assert!(
+            decision
+                .plan
+                .is_some_and(|p| p.make_home && p.command.is_none())
+        );
+        let not_asked = args(json!({"name": "app", "create_home": false})).asked();
+        assert_eq!(not_asked.home, HomeCheck::Skip);
+        let elsewhere = args(json!({"name": "app", "home": "/srv/app"})).asked();
+        assert_eq!(elsewhere.home, HomeCheck::At("/srv/app".into()));
+        assert!(!elsewhere.groups, "no id -Gn without group or groups");
     }
 
     #[test]
@@ -770,6 +783,7 @@ mod tests {
             Some(UserChanges {
                 command: None,
                 chage: None,
+                make_home: false,
                 make_key: true
             })
         );
