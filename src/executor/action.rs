@@ -301,10 +301,18 @@ impl Runner {
         let takes_raw = module.is_some_and(|m| m.free_form() == FreeForm::Raw);
         let rendered = self.render_args(task, args, takes_raw, vars)?;
         let args = match module {
-            Some(module) => match Args::parse(&module.all_params(), &rendered) {
-                Ok(args) => args,
-                Err(message) => return Ok(Err(modules::failed(message))),
-            },
+            Some(module) => {
+                let params = module.all_params();
+                let unknown = modules::args::unknown_names(&params, &rendered);
+                if !unknown.is_empty() {
+                    let message = modules::args::unsupported_by(&name, &params, &unknown);
+                    return Ok(Err(modules::failed(message)));
+                }
+                match Args::parse(&params, &rendered) {
+                    Ok(args) => args,
+                    Err(message) => return Ok(Err(modules::failed(message))),
+                }
+            }
             None => Args::default(),
         };
         let check_mode = self.check_mode(task, vars)?;

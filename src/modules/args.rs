@@ -208,9 +208,10 @@ pub fn check_literal(param: &Param, value: &Json) -> Result<(), String> {
     convert(param, value).map(|_| ())
 }
 
-/// Checks the names inside a literal value against the parameter's sub-options (a
-/// typo of a sub-option is refused when the playbook loads); kinds, choices and
-/// required ones are checked when the task runs, as Ansible checks them.
+/// Checks the names inside a literal value against the parameter's sub-options: a
+/// typo of a sub-option is refused when the playbook loads; other unknown names,
+/// kinds, choices and required ones are checked when the task runs, as Ansible checks
+/// them.
 pub fn check_names(param: &Param, value: &Json) -> Result<(), String> {
     if param.options.is_empty() {
         return Ok(());
@@ -221,8 +222,16 @@ pub fn check_names(param: &Param, value: &Json) -> Result<(), String> {
         _ => Vec::new(),
     };
     for (name, sub_value) in maps.into_iter().flatten() {
-        let sub = find_param(param.options, name)
-            .ok_or_else(|| format!("{}: {}", param.name, unsupported(param.options, name)))?;
+        let Some(sub) = find_param(param.options, name) else {
+            if typo_of(param.options, name).is_some() {
+                return Err(format!(
+                    "{}: {}",
+                    param.name,
+                    unsupported(param.options, name)
+                ));
+            }
+            continue;
+        };
         check_names(sub, sub_value).map_err(|e| format!("{}: {e}", param.name))?;
     }
     Ok(())
@@ -457,6 +466,49 @@ impl Args {
     }
 }
 
+/// The names in `raw` that no parameter in `params` takes (by name or alias).
+pub fn unknown_names<'a>(params: &[Param], raw: &'a IndexMap<String, Json>) -> Vec<&'a str> {
+    raw.keys()
+        .map(String::as_str)
+        .filter(|name| find_param(params, name).is_none())
+        .collect()
+}
+
+/// The suggestion for `name` when it is a near miss of a parameter `params` take:
+/// a typo, which the loader refuses before anything runs. Names that are no near miss
+/// (an option of a newer Ansible, an internal one) fail when the task runs, as in Ansible.
+pub fn typo_of<'a>(params: &'a [Param], name: &str) -> Option<&'a str> {
+    let names = params
+        .iter()
+        .flat_map(|p| std::iter::once(p.name).chain(p.aliases.iter().copied()))
+        .filter(|n| !n.starts_with('_'));
+    crate::suggest::closest(name, names)
+}
+
+/// Ansible's failure for arguments module `module` does not take: the names sorted,
+/// then every parameter and (in parentheses) every alias it takes.
+pub fn unsupported_by(module: &str, params: &[Param], names: &[&str]) -> String {
+    let mut names = names.to_vec();
+    names.sort_unstable();
+    let mut supported: Vec<&str> = params.iter().map(|p| p.name).collect();
+    supported.sort_unstable();
+    let mut aliases: Vec<&str> = params
+        .iter()
+        .flat_map(|p| p.aliases.iter().copied())
+        .collect();
+    aliases.sort_unstable();
+    let mut message = format!(
+        "Unsupported parameters for ({module}) module: {}. Supported parameters include: {}",
+        names.join(", "),
+        supported.join(", ")
+    );
+    if !aliases.is_empty() {
+        message.push_str(&format!(" ({})", aliases.join(", ")));
+    }
+    message.push('.');
+    message
+}
+
 /// The message for an argument a module does not know, listing what it accepts.
 pub fn unsupported(params: &[Param], name: &str) -> String {
     let mut supported: Vec<&str> = params
@@ -480,6 +532,33 @@ pub fn unsupported(params: &[Param], name: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn unknown_arguments_fail_with_ansibles_message() {
+        let params = [
+            Param::new("path", Kind::Str).aliases(&["dest", "name"]),
+            Param::new("force", Kind::Bool),
+            Param::new("_diff_peek", Kind::Str),
+        ];
+        let raw: IndexMap<String, Json> =
+            [("path", json!("/x")), ("zz", json!(1)), ("bogus", json!(1))]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect();
+        let unknown = unknown_names(&params, &raw);
+        assert_eq!(unknown, ["zz", "bogus"]);
+        assert_eq!(
+            unsupported_by("file", &params, &unknown),
+            "Unsupported parameters for (file) module: bogus, zz. Supported parameters include: _diff_peek, force, path (dest, name)."
+        );
+        assert_eq!(typo_of(&params, "forse"), Some("force"));
+        assert_eq!(typo_of(&params, "bogus"), None);
+        assert_eq!(
+            typo_of(&params, "_diff_peak"),
+            None,
+            "internal names are no suggestion"
+        );
+    }
 
     #[test]
     fn invocation_hides_secret_values_as_remove_values_does() {

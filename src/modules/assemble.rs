@@ -87,9 +87,9 @@ impl StateModule for Assemble {
                 .is_none_or(|re| re.is_match(name).unwrap_or(false));
             matches && !hidden
         };
-        let dest = super::fileops::expand_user(on, &args.dest).await?;
+        let dest = super::pathexpand::expand_path(on, &args.dest).await?;
         let (fragments, src) = if args.remote_src {
-            let src = super::fileops::expand_user(on, &args.src).await?;
+            let src = super::pathexpand::expand_path(on, &args.src).await?;
             (remote_fragments(on, &src, &keep).await?, Some(src))
         } else {
             (local_fragments(on, args, &keep)?, None)

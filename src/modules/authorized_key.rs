@@ -311,7 +311,7 @@ impl StateModule for AuthorizedKey {
             )));
         };
         let path = match &args.path {
-            Some(path) => fileops::expand_user(on, path).await?,
+            Some(path) => super::pathexpand::expand_path(on, path).await?,
             None => format!("{}/.ssh/authorized_keys", home.trim_end_matches('/')),
         };
         let file = textfile::read(on, &path, textfile::Codec::Utf8).await?;

@@ -24,8 +24,9 @@ module_args! {
         /// The bytes to write instead of a file; anything but a string is written as
         /// JSON.
         content: Json,
-        /// Where the file goes; a directory when it ends in `/`.
-        dest: String => .required(),
+        /// Where the file goes; a directory when it ends in `/`. Required, checked when
+        /// the task runs after `src`, as Ansible's action checks it.
+        dest: String => .default_str(""),
         backup: bool => .default_bool(false),
         /// Replace a file whose content differs (otherwise only missing files are
         /// written).
@@ -88,6 +89,13 @@ impl StateModule for Copy {
 
     async fn query(&self, on: &Target<'_>, typed: &Self::Args) -> Result<Found, ModuleError> {
         let args = &typed.args;
+        // Ansible's action plugin checks these first, in this order.
+        if args.content.is_null() && args.src.as_deref().is_none_or(str::is_empty) {
+            return Err(ModuleError::Failed("src (or content) is required".into()));
+        }
+        if args.dest.is_empty() {
+            return Err(ModuleError::Failed("dest is required".into()));
+        }
         let dest = args.dest.clone();
         let one = |source: Source, dest: String| async move {
             install::query(on, &dest, source, args.follow, &typed.attributes)
@@ -108,10 +116,11 @@ impl StateModule for Copy {
             };
             return one(source, dest).await;
         }
-        let Some(src) = args.src.as_deref() else {
+        let Some(src) = args.src.as_deref().filter(|src| !src.is_empty()) else {
             return Err(ModuleError::Failed("src (or content) is required".into()));
         };
         if args.remote_src {
+            let src = &super::pathexpand::expand_path(on, src).await?;
             let out = on
                 .conn
                 .exec(&Command::new(format!("cat -- {}", quote(src))))
@@ -162,6 +171,7 @@ impl StateModule for Copy {
         Ok(match found {
             Found::One(found) => {
                 let decision = install::decide(*found, &settings, args.checksum.as_deref())?;
+                let decision = install::as_copied(decision);
                 Decision {
                     plan: decision.plan.map(|plan| Changes::One(Box::new(plan))),
                     diff: decision.diff,

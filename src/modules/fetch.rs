@@ -50,7 +50,7 @@ impl Module for Fetch {
 
     async fn run(&self, ctx: &ModuleContext<'_>, args: &Args) -> Result<Outcome, ModuleError> {
         let args = FetchArgs::from_args(args).map_err(ModuleError::Failed)?;
-        let source = fileops::expand_user(ctx, &args.src).await?;
+        let source = super::pathexpand::expand_path(ctx, &args.src).await?;
         let fail_on_missing = args.fail_on_missing;
         let remote = fileops::stat(ctx, &source, true, true).await?;
         let remote_checksum = match &remote {

@@ -296,36 +296,6 @@ pub fn parse_stat_line(line: &str) -> Option<FileStat> {
     })
 }
 
-/// `path` with a leading `~` or `~user` expanded on the target, as Ansible does for
-/// its `path` options. Costs a round trip only when there is something to expand.
-pub async fn expand_user(ctx: &super::Target<'_>, path: &str) -> Result<String, ConnectionError> {
-    let Some(rest) = path.strip_prefix('~') else {
-        return Ok(path.to_string());
-    };
-    let (user, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    // Ansible's `_remote_expand_user`: a bare `~` under become is the become user's
-    // home, whatever `$HOME` the escalation leaves.
-    let user = match ctx.conn.become_spec() {
-        Some(spec) if user.is_empty() => spec.user.as_str(),
-        _ => user,
-    };
-    let valid_user = user
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-    if !valid_user {
-        return Ok(path.to_string());
-    }
-    let out = ctx
-        .conn
-        .exec(&Command::new(format!("printf %s ~{user}")))
-        .await?;
-    let home = out.stdout_text();
-    if out.rc != 0 || home.is_empty() {
-        return Ok(path.to_string());
-    }
-    Ok(format!("{home}{tail}"))
-}
-
 /// Normalises a path as Python's `os.path.normpath` does: no `.`, no doubled slashes,
 /// `..` folded where it can be.
 pub fn normpath(path: &str) -> String {

@@ -76,7 +76,7 @@ impl StateModule for Find {
         let criteria = Criteria::from_args(args).map_err(ModuleError::FailedWith)?;
         let mut paths = Vec::new();
         for path in &args.paths {
-            paths.push(fileops::expand_user(ctx, path).await?);
+            paths.push(super::pathexpand::expand_path(ctx, path).await?);
         }
         let command = Command::new(listing_script(&paths, &criteria));
         let out = ctx.conn.exec(&command).await?;

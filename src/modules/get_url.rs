@@ -121,7 +121,7 @@ impl StateModule for GetUrl {
         let args = &typed.args;
         let checksum = args.checksum().map_err(ModuleError::Failed)?;
         let algorithm = checksum.as_ref().map_or("sha1", |(a, _)| a.as_str());
-        let given = fileops::expand_user(on, &args.dest).await?;
+        let given = super::pathexpand::expand_path(on, &args.dest).await?;
         let look = |path: &str| {
             format!(
                 "{}; {}:",

@@ -193,7 +193,7 @@ impl StateModule for IniFile {
     async fn query(&self, on: &Target<'_>, args: &Args) -> Result<Found, ModuleError> {
         let own = &args.args;
         own.values().map_err(ModuleError::Failed)?;
-        let path = fileops::expand_user(on, &own.path).await?;
+        let path = super::pathexpand::expand_path(on, &own.path).await?;
         let probe = fileops::stat_script(&path, false, false);
         let (file, probed) =
             textfile::read_for_with(on, &path, Codec::Utf8, &args.attributes, &probe).await?;

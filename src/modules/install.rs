@@ -103,6 +103,15 @@ pub enum Plan {
     NoParent(String),
 }
 
+/// The decision as Ansible's copy action reports it: a content change's diff in a
+/// list (one entry per file copied), an attribute change's as the file module's mapping.
+pub fn as_copied(mut decision: Decision<Plan>) -> Decision<Plan> {
+    if matches!(decision.plan, Some(Plan::Write { .. } | Plan::NoParent(_))) {
+        decision.diff = decision.diff.map(|diff| Json::Array(vec![diff]));
+    }
+    decision
+}
+
 /// Asks the target about `dest` for `source` (from the loop's prefetched answers
 /// when there are some), with the `chattr` flags and SELinux state when `attributes`
 /// want them: one round trip, two when `dest` is a directory and the file goes in it
@@ -115,7 +124,7 @@ pub async fn query(
     attributes: &Attributes,
 ) -> Result<Found, ModuleError> {
     let wanted = sha1_hex(&source.data);
-    let mut dest = super::fileops::expand_user(on, dest).await?;
+    let mut dest = super::pathexpand::expand_path(on, dest).await?;
     let mut probe = ask(on, &dest, &wanted, follow, attributes).await?;
     if probe
         .current

@@ -57,6 +57,7 @@ mod package;
 mod package_facts;
 mod pam_limits;
 mod patch;
+pub(crate) mod pathexpand;
 mod pause;
 mod ping;
 mod pip;

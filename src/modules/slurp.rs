@@ -6,7 +6,7 @@ use std::convert::Infallible;
 
 use super::contract::{Decision, StateModule};
 use super::typed::module_args;
-use super::{ModuleError, Outcome, Target, fileops};
+use super::{ModuleError, Outcome, Target};
 use crate::connection::{Command, quote};
 
 /// Exit codes of the read script that name a reason, as Python's errno would.
@@ -44,7 +44,7 @@ impl StateModule for Slurp {
     type Plan = Infallible;
 
     async fn query(&self, on: &Target<'_>, args: &SlurpArgs) -> Result<Found, ModuleError> {
-        let source = fileops::expand_user(on, &args.src).await?;
+        let source = super::pathexpand::expand_path(on, &args.src).await?;
         let out = on.conn.exec(&Command::new(read_script(&source))).await?;
         Ok(Found {
             source,

@@ -87,7 +87,7 @@ impl StateModule for Stat {
     type Plan = Infallible;
 
     async fn query(&self, on: &Target<'_>, args: &StatArgs) -> Result<Found, ModuleError> {
-        let path = fileops::expand_user(on, &args.path).await?;
+        let path = super::pathexpand::expand_path(on, &args.path).await?;
         let out = on
             .conn
             .exec(&Command::new(script(&path, &args.wanted())))

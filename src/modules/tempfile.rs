@@ -59,7 +59,7 @@ impl Module for Tempfile {
             }
         }
         let dir = match &args.path {
-            Some(path) => Some(fileops::expand_user(ctx, path).await?),
+            Some(path) => Some(super::pathexpand::expand_path(ctx, path).await?),
             None => None,
         };
         let script = mktemp_script(

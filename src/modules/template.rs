@@ -154,6 +154,7 @@ impl StateModule for TemplateModule {
         found: install::Found,
     ) -> Result<Decision<install::Plan>, String> {
         install::decide(found, &typed.args.settings(&typed.attributes), None)
+            .map(install::as_copied)
     }
 
     async fn apply(

@@ -11,7 +11,8 @@ use serde_json::Value as Json;
 
 use super::args::{COMMAND_OPTIONS, FREE_FORM_ACTIONS, VARIABLE_PARAMS, check_balanced, parse_kv};
 use super::ast::*;
-use crate::modules::{self, FreeForm, args::check_names, args::find_param, args::unsupported};
+use crate::modules::args::{check_names, find_param, typo_of, unsupported};
+use crate::modules::{self, FreeForm};
 use crate::source::{SourceError, Span};
 use crate::yaml::{self, Node, Value};
 
@@ -858,12 +859,17 @@ impl Loader {
                         continue;
                     }
                     let params = module.all_params();
-                    let param = find_param(&params, key).ok_or_else(|| {
-                        SourceError::new(
-                            &arg_span(key),
-                            format!("{}: {}", module.name(), unsupported(&params, key)),
-                        )
-                    })?;
+                    let Some(param) = find_param(&params, key) else {
+                        // A typo is refused now; any other name fails when the task
+                        // runs, as in Ansible.
+                        if typo_of(&params, key).is_some() {
+                            return Err(SourceError::new(
+                                &arg_span(key),
+                                format!("{}: {}", module.name(), unsupported(&params, key)),
+                            ));
+                        }
+                        continue;
+                    };
                     check_names(param, value).map_err(|msg| {
                         SourceError::new(&arg_span(key), format!("{}: {msg}", module.name()))
                     })?;
@@ -906,8 +912,10 @@ impl Loader {
             if key == VARIABLE_PARAMS || (key == "_raw_params" && !takes_raw) {
                 continue;
             }
-            let param = find_param(&params, key)
-                .ok_or_else(|| format!("{}: {}", module.name(), unsupported(&params, key)))?;
+            // An unknown name fails as the task runs, with Ansible's message.
+            let Some(param) = find_param(&params, key) else {
+                continue;
+            };
             check_names(param, value).map_err(|msg| format!("{}: {msg}", module.name()))?;
         }
         Ok(Action::Module {

@@ -261,30 +261,7 @@ fn check_float(value: &Json) -> Result<Json, String> {
 
 /// `os.path.expanduser(os.path.expandvars(path))` on the control node.
 fn expand_path(path: &str) -> String {
-    let mut expanded = String::new();
-    let mut rest = path;
-    while let Some(at) = rest.find('$') {
-        expanded.push_str(&rest[..at]);
-        let after = &rest[at + 1..];
-        let (name, skip) = match after.strip_prefix('{') {
-            Some(braced) => match braced.find('}') {
-                Some(end) => (&braced[..end], end + 2),
-                None => ("", 0),
-            },
-            None => {
-                let end = after
-                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                    .unwrap_or(after.len());
-                (&after[..end], end)
-            }
-        };
-        match std::env::var(name) {
-            Ok(value) if !name.is_empty() => expanded.push_str(&value),
-            _ => expanded.push_str(&rest[at..at + 1 + skip]),
-        }
-        rest = &after[skip..];
-    }
-    expanded.push_str(rest);
+    let expanded = crate::modules::pathexpand::expand_vars(path, |name| std::env::var(name).ok());
     match (expanded.strip_prefix('~'), std::env::var("HOME")) {
         (Some(tail), Ok(home)) if tail.is_empty() || tail.starts_with('/') => {
             format!("{home}{tail}")
