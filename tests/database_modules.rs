@@ -753,18 +753,30 @@ fn mysql_db_dumps_and_imports() {
 
 // ---------------------------------------------------------------- Ansible
 
-/// ansible-playbook of the venv with the collections, or `None` (skipped).
+/// ansible-playbook of the venv with the collections (the `ansible` package that
+/// bench/real installs), or `None` (skipped): a venv with ansible-core alone, as
+/// bench/run makes it, cannot run community.mysql or community.postgresql.
 fn ansible_playbook() -> Option<PathBuf> {
     let venv =
         std::env::var("BOSUN_BENCH_VENV").unwrap_or_else(|_| "/var/tmp/bosun-bench-venv".into());
-    let path = PathBuf::from(venv).join("bin/ansible-playbook");
-    match path.exists() {
-        true => Some(path),
-        false => {
-            eprintln!("skipped: no ansible-playbook at {}", path.display());
-            None
-        }
+    let venv = PathBuf::from(venv);
+    let path = venv.join("bin/ansible-playbook");
+    let collections = std::fs::read_dir(venv.join("lib"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|python| {
+            let site = python.path().join("site-packages/ansible_collections");
+            site.join("community/mysql").is_dir() && site.join("community/postgresql").is_dir()
+        });
+    if !path.exists() || !collections {
+        eprintln!(
+            "skipped: no ansible-playbook with community.mysql and community.postgresql in {}",
+            venv.display()
+        );
+        return None;
     }
+    Some(path)
 }
 
 /// The results `playbook` registers (written by its last task to `/tmp/<p>.json`), as
@@ -788,7 +800,12 @@ fn both_results(
         .args(["p.yml", "-i", "hosts.ini", "-e", &format!("p={ans}")])
         .output()
         .expect("ansible-playbook runs");
-    assert!(theirs.status.success(), "{}", stdout(&theirs));
+    assert!(
+        theirs.status.success(),
+        "{}{}",
+        stdout(&theirs),
+        String::from_utf8_lossy(&theirs.stderr)
+    );
     let (code, ours) = fleet.play("p.yml", playbook, &["-e", &format!("p={bos}")]);
     assert_eq!(code, 0, "{ours}");
     let read = |prefix: &str| -> Vec<Json> {
