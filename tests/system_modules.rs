@@ -493,7 +493,9 @@ fn an_apt_loop_asks_one_question_and_each_item_sees_the_ones_before() {
     let _turn = fleet.apt_turn();
     fleet.on_host(
         0,
-        "apt-get purge -y -q vim-tiny vim-common >/dev/null 2>&1; apt-get update -q >/dev/null",
+        // A freshly booted container's apt-daily may hold the lists' lock a while.
+        "apt-get purge -y -q vim-tiny vim-common >/dev/null 2>&1; \
+         for i in 1 2 3 4 5 6 7 8 9 10; do apt-get update -q >/dev/null 2>&1 && break; sleep 3; done",
     );
     // vim-tiny pulls vim-common in as automatic: the second item must see it installed
     // (asking again, as the first item changed the host) and only mark it manual, as
