@@ -7,7 +7,6 @@ mod common;
 use common::ansible::ansible_or_skip;
 use common::nspawn::SystemdFleet;
 use common::ssh::or_skip;
-use common::{Scratch, stdout};
 
 #[test]
 fn getent_sets_facts_from_the_target_databases() {
@@ -501,39 +500,21 @@ fn user_reports_and_does_what_ansible_does() {
         return;
     };
     fleet.apt_install(&["python3"]);
-    let scratch = Scratch::new();
-    scratch.write("hosts.ini", &fleet.inventory());
-    scratch.write("ways.yml", USER_WAYS);
-    let mut seen = Vec::new();
-    for tool in ["ansible", "bosun"] {
+    let reset = || {
         fleet.on_host(
             0,
             "rm -rf /home/bosun-hu /srv/hu; groupdel bosun-hu 2>/dev/null; true",
         );
-        let out = format!("out={}", scratch.path().join(tool).display());
-        let args = ["ways.yml", "-i", "hosts.ini", "-e", out.as_str()];
-        let ran = match tool {
-            "ansible" => std::process::Command::new(bin.join("ansible-playbook"))
-                .current_dir(scratch.path())
-                .env("HOME", fleet.home())
-                .env("ANSIBLE_PYTHON_INTERPRETER", "/usr/bin/python3")
-                .args(args)
-                .output()
-                .expect("ansible-playbook runs"),
-            _ => scratch.bosun_with(&[&["run"][..], &args].concat(), &[("HOME", fleet.home())]),
-        };
-        assert!(ran.status.success(), "{tool}: {}", stdout(&ran));
-        seen.push(scratch.read(tool));
-    }
+    };
+    let [(theirs, _), (ours, _)] = fleet.ansible_then_bosun(&bin, USER_WAYS, reset, String::new);
     assert_eq!(
-        seen[1], seen[0],
-        "bosun's results (right) against Ansible's (left)"
+        ours, theirs,
+        "bosun's results (left) against Ansible's (right)"
     );
     assert!(
-        seen[0].contains("755 bosun-hu bosun-hu /home/bosun-hu\\n")
-            && seen[0].contains("755 root root /srv/hu")
-            && seen[0].contains("644 bosun-hu bosun-hu /srv/hu/home/.profile"),
-        "both homes made again from the skeleton, owned by the account: {}",
-        seen[0]
+        theirs.contains("755 bosun-hu bosun-hu /home/bosun-hu\\n")
+            && theirs.contains("755 root root /srv/hu")
+            && theirs.contains("644 bosun-hu bosun-hu /srv/hu/home/.profile"),
+        "both homes made again from the skeleton, owned by the account: {theirs}"
     );
 }

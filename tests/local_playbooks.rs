@@ -820,3 +820,39 @@ fn a_registered_result_keeps_its_invocation_as_data_not_a_template() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("ok=3    changed=2"), "{out}");
 }
+
+#[test]
+fn an_unknown_argument_fails_only_the_task_that_runs_as_in_ansible() {
+    let scratch = Scratch::new();
+    let dest = scratch.path().join("out.txt");
+    scratch.write(
+        "play.yml",
+        &format!(
+            "- hosts: localhost
+  gather_facts: false
+  tasks:
+    - copy: {{content: x, dest: {dest}, option_of_a_newer_ansible: 1}}
+      when: false
+    - copy: {{content: x, dest: {dest}, _diff_peek: true, zzz: 2}}
+      register: r
+      ignore_errors: true
+    - copy: {{content: written, dest: {dest}}}
+",
+            dest = dest.display()
+        ),
+    );
+    let (code, out, err) = run(&scratch, &["run", "play.yml", "-c", "local"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains(
+            "Unsupported parameters for (copy) module: _diff_peek, zzz. Supported parameters include: "
+        ),
+        "{out}"
+    );
+    assert!(
+        recap_line(&out, "localhost").contains("skipped=1 "),
+        "{out}"
+    );
+    assert!(recap_line(&out, "localhost").contains("ignored=1"), "{out}");
+    assert_eq!(std::fs::read_to_string(&dest).expect("written"), "written");
+}

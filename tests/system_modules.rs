@@ -413,30 +413,15 @@ fn sysvinit_reports_and_does_what_ansible_does() {
     };
     fleet.apt_install(&["python3"]);
     let _turn = rc_turn();
-    let scratch = Scratch::new();
-    scratch.write("hosts.ini", &fleet.inventory());
-    scratch.write("ways.yml", SYSVINIT_WAYS);
-    let mut seen = Vec::new();
-    for tool in ["ansible", "bosun"] {
-        fresh_init_script(fleet);
-        let out = format!("out={}", scratch.path().join(tool).display());
-        let args = ["ways.yml", "-i", "hosts.ini", "-e", out.as_str()];
-        let ran = match tool {
-            "ansible" => std::process::Command::new(bin.join("ansible-playbook"))
-                .current_dir(scratch.path())
-                .env("HOME", fleet.home())
-                .env("ANSIBLE_PYTHON_INTERPRETER", "/usr/bin/python3")
-                .args(args)
-                .output()
-                .expect("ansible-playbook runs"),
-            _ => scratch.bosun_with(&[&["run"][..], &args].concat(), &[("HOME", fleet.home())]),
-        };
-        assert!(ran.status.success(), "{tool}: {}", stdout(&ran));
-        seen.push((scratch.read(tool), fleet.on_host(0, RC_STATE)));
-    }
+    let seen = fleet.ansible_then_bosun(
+        &bin,
+        SYSVINIT_WAYS,
+        || fresh_init_script(fleet),
+        || fleet.on_host(0, RC_STATE),
+    );
     assert_eq!(
         seen[1].0, seen[0].0,
-        "bosun's results (right) against Ansible's (left)"
+        "bosun's results (left) against Ansible's (right)"
     );
     assert_eq!(seen[1].1, seen[0].1, "the effects on the host");
     // Started twice: `service bosun-rc status` asks systemd, which did not start it.

@@ -303,14 +303,18 @@ impl Runner {
         let args = match module {
             Some(module) => {
                 let params = module.all_params();
-                let unknown = modules::args::unknown_names(&params, &rendered);
-                if !unknown.is_empty() {
-                    let message = modules::args::unsupported_by(&name, &params, &unknown);
-                    return Ok(Err(modules::failed(message)));
-                }
                 match Args::parse(&params, &rendered) {
                     Ok(args) => args,
-                    Err(message) => return Ok(Err(modules::failed(message))),
+                    Err(message) => {
+                        // Unknown names come first, all of them, as Ansible reports them.
+                        let unknown = modules::args::unknown_names(&params, &rendered);
+                        let message = if unknown.is_empty() {
+                            message
+                        } else {
+                            modules::args::unsupported_by(&name, &params, &unknown)
+                        };
+                        return Ok(Err(modules::failed(message)));
+                    }
                 }
             }
             None => Args::default(),

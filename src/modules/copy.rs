@@ -79,6 +79,9 @@ impl CopyArgs {
     }
 }
 
+/// Ansible's failure for a task with neither `src` nor `content`.
+const SRC_REQUIRED: &str = "src (or content) is required";
+
 #[async_trait]
 impl StateModule for Copy {
     const NAME: &'static str = "copy";
@@ -89,9 +92,10 @@ impl StateModule for Copy {
 
     async fn query(&self, on: &Target<'_>, typed: &Self::Args) -> Result<Found, ModuleError> {
         let args = &typed.args;
-        // Ansible's action plugin checks these first, in this order.
-        if args.content.is_null() && args.src.as_deref().is_none_or(str::is_empty) {
-            return Err(ModuleError::Failed("src (or content) is required".into()));
+        // Ansible's action plugin checks these first, in this order; `src: ''` is none.
+        let src = args.src.as_deref().filter(|src| !src.is_empty());
+        if args.content.is_null() && src.is_none() {
+            return Err(ModuleError::Failed(SRC_REQUIRED.into()));
         }
         if args.dest.is_empty() {
             return Err(ModuleError::Failed("dest is required".into()));
@@ -116,8 +120,8 @@ impl StateModule for Copy {
             };
             return one(source, dest).await;
         }
-        let Some(src) = args.src.as_deref().filter(|src| !src.is_empty()) else {
-            return Err(ModuleError::Failed("src (or content) is required".into()));
+        let Some(src) = src else {
+            return Err(ModuleError::Failed(SRC_REQUIRED.into()));
         };
         if args.remote_src {
             let src = &super::pathexpand::expand_path(on, src).await?;

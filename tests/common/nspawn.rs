@@ -188,6 +188,39 @@ impl SystemdFleet {
         (output.status.code().unwrap_or(-1), text)
     }
 
+    /// Runs `playbook` under ansible-playbook (from `ansible_bin`), then under bosun,
+    /// against every container, each with `out=<scratch>/<tool>` for the playbook to
+    /// write what it registered to; `reset` runs before each tool and `effects` after.
+    /// Each tool's written results and effects, Ansible's first.
+    pub fn ansible_then_bosun(
+        &self,
+        ansible_bin: &Path,
+        playbook: &str,
+        reset: impl Fn(),
+        effects: impl Fn() -> String,
+    ) -> [(String, String); 2] {
+        let scratch = super::Scratch::new();
+        scratch.write("hosts.ini", &self.inventory());
+        scratch.write("ways.yml", playbook);
+        ["ansible", "bosun"].map(|tool| {
+            reset();
+            let out = format!("out={}", scratch.path().join(tool).display());
+            let args = ["ways.yml", "-i", "hosts.ini", "-e", out.as_str()];
+            let ran = match tool {
+                "ansible" => Command::new(ansible_bin.join("ansible-playbook"))
+                    .current_dir(scratch.path())
+                    .env("HOME", self.home())
+                    .env("ANSIBLE_PYTHON_INTERPRETER", "/usr/bin/python3")
+                    .args(args)
+                    .output()
+                    .expect("ansible-playbook runs"),
+                _ => scratch.bosun_with(&[&["run"][..], &args].concat(), &[("HOME", self.home())]),
+            };
+            assert!(ran.status.success(), "{tool}: {}", super::stdout(&ran));
+            (scratch.read(tool), effects())
+        })
+    }
+
     /// A turn at apt: the tests of one binary that install packages on a shared
     /// container take turns, since apt holds one lock per host.
     pub fn apt_turn(&self) -> MutexGuard<'static, ()> {
