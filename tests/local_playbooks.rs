@@ -856,3 +856,40 @@ fn an_unknown_argument_fails_only_the_task_that_runs_as_in_ansible() {
     assert!(recap_line(&out, "localhost").contains("ignored=1"), "{out}");
     assert_eq!(std::fs::read_to_string(&dest).expect("written"), "written");
 }
+
+#[test]
+fn copy_mode_preserve_takes_the_sources_mode_as_ansible_does() {
+    use std::os::unix::fs::PermissionsExt;
+    let scratch = Scratch::new();
+    let src = scratch.write("src547", "foo.txt\n");
+    std::fs::set_permissions(&src, std::fs::Permissions::from_mode(0o547)).expect("chmod");
+    let at = |name: &str| scratch.path().join(name).display().to_string();
+    scratch.write(
+        "play.yml",
+        &format!(
+            "- hosts: localhost
+  gather_facts: false
+  tasks:
+    - copy: {{src: {src}, dest: {p1}, mode: preserve}}
+    - copy: {{src: {p1}, dest: {p2}, mode: preserve, remote_src: true}}
+    - copy: {{content: x, dest: {p3}, mode: preserve}}
+",
+            src = src.display(),
+            p1 = at("p1"),
+            p2 = at("p2"),
+            p3 = at("p3"),
+        ),
+    );
+    let (code, out, err) = run(&scratch, &["run", "play.yml", "-c", "local"]);
+    assert_eq!(code, 0, "{out}{err}");
+    // ansible-playbook 2.19.14 leaves 0547, 0547 and 0600 (its content goes through
+    // a temporary file first).
+    let mode = |name: &str| {
+        let meta = std::fs::metadata(scratch.path().join(name)).expect("copied");
+        format!("{:o}", meta.permissions().mode() & 0o7777)
+    };
+    assert_eq!([mode("p1"), mode("p2"), mode("p3")], ["547", "547", "600"]);
+    let (code, out, _) = run(&scratch, &["run", "play.yml", "-c", "local"]);
+    assert_eq!(code, 0);
+    assert!(recap_line(&out, "localhost").contains("changed=0"), "{out}");
+}

@@ -52,8 +52,8 @@ module_args! {
 /// What `copy` finds: one destination, or a whole tree's.
 #[derive(Debug)]
 pub enum Found {
-    /// One file.
-    One(Box<install::Found>),
+    /// One file, and its source's mode when `mode: preserve` asks for it.
+    One(Box<install::Found>, Option<u32>),
     /// A directory tree.
     Tree(tree::Found),
 }
@@ -61,8 +61,8 @@ pub enum Found {
 /// What `copy` changes.
 #[derive(Debug)]
 pub enum Changes {
-    /// One file.
-    One(Box<install::Plan>),
+    /// One file, and its source's mode when `mode: preserve` asks for it.
+    One(Box<install::Plan>, Option<u32>),
     /// A directory tree.
     Tree(tree::Plan),
 }
@@ -101,10 +101,11 @@ impl StateModule for Copy {
             return Err(ModuleError::Failed("dest is required".into()));
         }
         let dest = args.dest.clone();
-        let one = |source: Source, dest: String| async move {
+        let preserve = typed.attributes.wants_preserve();
+        let one = |source: Source, dest: String, mode: Option<u32>| async move {
             install::query(on, &dest, source, args.follow, &typed.attributes)
                 .await
-                .map(|found| Found::One(Box::new(found)))
+                .map(|found| Found::One(Box::new(found), mode))
         };
         if !args.content.is_null() {
             if dest.ends_with('/') {
@@ -118,26 +119,36 @@ impl StateModule for Copy {
                 src: None,
                 vaulted: false,
             };
-            return one(source, dest).await;
+            // Ansible's action writes content to a temporary file first: mode 0600.
+            return one(source, dest, preserve.then_some(0o600)).await;
         }
         let Some(src) = src else {
             return Err(ModuleError::Failed(SRC_REQUIRED.into()));
         };
         if args.remote_src {
             let src = &super::pathexpand::expand_path(on, src).await?;
-            let out = on
-                .conn
-                .exec(&Command::new(format!("cat -- {}", quote(src))))
-                .await?;
+            let quoted = quote(src);
+            // With `preserve`, the mode's line comes first.
+            let script = if preserve {
+                format!("stat -c %a -- {quoted} && cat -- {quoted}")
+            } else {
+                format!("cat -- {quoted}")
+            };
+            let out = on.conn.exec(&Command::new(script)).await?;
             if out.rc != 0 {
                 return Err(ModuleError::Failed(format!("Source {src} not found")));
             }
+            let (mode, data) = if preserve {
+                split_mode_line(out.stdout)
+            } else {
+                (None, out.stdout)
+            };
             let source = Source {
-                data: out.stdout,
+                data,
                 src: Some(src.to_string()),
                 vaulted: false,
             };
-            return one(source, dest).await;
+            return one(source, dest, mode).await;
         }
         let Some(local) = on.vars.find_file("files", src) else {
             return Err(ModuleError::Failed(format!(
@@ -161,28 +172,35 @@ impl StateModule for Copy {
         } else {
             dest
         };
+        let mode = if preserve {
+            Some(local_mode(&local)?)
+        } else {
+            None
+        };
         let source = Source {
             data,
             src: Some(local.display().to_string()),
             vaulted,
         };
-        one(source, dest).await
+        one(source, dest, mode).await
     }
 
     fn decide(&self, typed: &Self::Args, found: Found) -> Result<Decision<Changes>, String> {
         let args = &typed.args;
-        let settings = args.settings(&typed.attributes);
         Ok(match found {
-            Found::One(found) => {
+            Found::One(found, mode) => {
+                let attributes = typed.attributes.preserving(mode);
+                let settings = args.settings(&attributes);
                 let decision = install::decide(*found, &settings, args.checksum.as_deref())?;
                 let decision = install::as_copied(decision);
                 Decision {
-                    plan: decision.plan.map(|plan| Changes::One(Box::new(plan))),
+                    plan: decision.plan.map(|plan| Changes::One(Box::new(plan), mode)),
                     diff: decision.diff,
                     result: decision.result,
                 }
             }
             Found::Tree(found) => {
+                let settings = args.settings(&typed.attributes);
                 let decision = tree::decide(found, &settings, &args.directory_mode)?;
                 Decision {
                     plan: decision.plan.map(Changes::Tree),
@@ -199,10 +217,14 @@ impl StateModule for Copy {
         typed: &Self::Args,
         changes: Changes,
     ) -> Result<Outcome, ModuleError> {
-        let settings = typed.args.settings(&typed.attributes);
         match changes {
-            Changes::One(plan) => install::apply(on, *plan, &settings).await,
-            Changes::Tree(plan) => tree::apply(on, plan, &settings).await,
+            Changes::One(plan, mode) => {
+                let attributes = typed.attributes.preserving(mode);
+                install::apply(on, *plan, &typed.args.settings(&attributes)).await
+            }
+            Changes::Tree(plan) => {
+                tree::apply(on, plan, &typed.args.settings(&typed.attributes)).await
+            }
         }
     }
 }
@@ -217,6 +239,26 @@ fn read_source(path: &Path, decrypt: bool) -> Result<(Vec<u8>, bool), ModuleErro
     }
     crate::vault::files::open(data)
         .map_err(|err| ModuleError::Failed(format!("{err} ({})", path.display())))
+}
+
+/// The permission bits of a control-node file, for `mode: preserve`.
+fn local_mode(path: &Path) -> Result<u32, ModuleError> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path)
+        .map_err(|err| ModuleError::Failed(format!("could not stat {}: {err}", path.display())))?;
+    Ok(meta.permissions().mode() & 0o7777)
+}
+
+/// Splits `stat -c %a`'s line (octal) off the file's bytes that follow it.
+fn split_mode_line(mut out: Vec<u8>) -> (Option<u32>, Vec<u8>) {
+    let Some(end) = out.iter().position(|b| *b == b'\n') else {
+        return (None, out);
+    };
+    let mode = std::str::from_utf8(&out[..end])
+        .ok()
+        .and_then(|m| u32::from_str_radix(m, 8).ok());
+    let data = out.split_off(end + 1);
+    (mode, data)
 }
 
 /// The last component of `path`.
@@ -242,6 +284,15 @@ mod tests {
     use super::*;
     use crate::modules::typed::from_json;
     use serde_json::json;
+
+    #[test]
+    fn the_preserved_mode_line_comes_before_the_bytes() {
+        assert_eq!(
+            split_mode_line(b"547\nfoo\nbar".to_vec()),
+            (Some(0o547), b"foo\nbar".to_vec())
+        );
+        assert_eq!(split_mode_line(b"x".to_vec()), (None, b"x".to_vec()));
+    }
 
     #[test]
     fn arguments_take_ansibles_defaults_and_rules() {

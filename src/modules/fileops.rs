@@ -425,6 +425,21 @@ module_args! {
 }
 
 impl Attributes {
+    /// Whether the mode is `preserve`: the source's own mode (copy and template).
+    pub fn wants_preserve(&self) -> bool {
+        self.mode.as_ref().and_then(Json::as_str) == Some("preserve")
+    }
+
+    /// These attributes with a `preserve` mode made the source's `mode` (written
+    /// `0%03o`, as Ansible's copy action passes it on); unchanged otherwise.
+    pub fn preserving(&self, mode: Option<u32>) -> Attributes {
+        let mut attributes = self.clone();
+        if let Some(mode) = mode.filter(|_| self.wants_preserve()) {
+            attributes.mode = Some(Json::String(format!("0{mode:03o}")));
+        }
+        attributes
+    }
+
     /// Attributes with only a mode (for files a module creates itself).
     pub fn with_mode(mode: Json) -> Attributes {
         Attributes {
