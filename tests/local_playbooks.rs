@@ -858,11 +858,13 @@ fn an_unknown_argument_fails_only_the_task_that_runs_as_in_ansible() {
 }
 
 #[test]
-fn copy_mode_preserve_takes_the_sources_mode_as_ansible_does() {
+fn copy_and_template_mode_preserve_take_the_sources_mode_as_ansible_does() {
     use std::os::unix::fs::PermissionsExt;
     let scratch = Scratch::new();
     let src = scratch.write("src547", "foo.txt\n");
     std::fs::set_permissions(&src, std::fs::Permissions::from_mode(0o547)).expect("chmod");
+    let template = scratch.write("t750.j2", "v={{ 1 + 1 }}\n");
+    std::fs::set_permissions(&template, std::fs::Permissions::from_mode(0o750)).expect("chmod");
     let at = |name: &str| scratch.path().join(name).display().to_string();
     scratch.write(
         "play.yml",
@@ -873,22 +875,28 @@ fn copy_mode_preserve_takes_the_sources_mode_as_ansible_does() {
     - copy: {{src: {src}, dest: {p1}, mode: preserve}}
     - copy: {{src: {p1}, dest: {p2}, mode: preserve, remote_src: true}}
     - copy: {{content: x, dest: {p3}, mode: preserve}}
+    - template: {{src: {template}, dest: {p4}, mode: preserve}}
 ",
             src = src.display(),
             p1 = at("p1"),
             p2 = at("p2"),
             p3 = at("p3"),
+            p4 = at("p4"),
+            template = template.display(),
         ),
     );
     let (code, out, err) = run(&scratch, &["run", "play.yml", "-c", "local"]);
     assert_eq!(code, 0, "{out}{err}");
-    // ansible-playbook 2.19.14 leaves 0547, 0547 and 0600 (its content goes through
-    // a temporary file first).
+    // ansible-playbook 2.19.14 leaves 0547, 0547, 0600 (its content goes through a
+    // temporary file first) and 0750.
     let mode = |name: &str| {
         let meta = std::fs::metadata(scratch.path().join(name)).expect("copied");
         format!("{:o}", meta.permissions().mode() & 0o7777)
     };
-    assert_eq!([mode("p1"), mode("p2"), mode("p3")], ["547", "547", "600"]);
+    assert_eq!(
+        [mode("p1"), mode("p2"), mode("p3"), mode("p4")],
+        ["547", "547", "600", "750"]
+    );
     let (code, out, _) = run(&scratch, &["run", "play.yml", "-c", "local"]);
     assert_eq!(code, 0);
     assert!(recap_line(&out, "localhost").contains("changed=0"), "{out}");

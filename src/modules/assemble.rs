@@ -99,6 +99,7 @@ impl StateModule for Assemble {
             data,
             src: None,
             vaulted: false,
+            mode: None,
         };
         let install = install::query(on, &dest, source, args.remote_src, &typed.attributes).await?;
         Ok(Found { install, src })

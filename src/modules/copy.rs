@@ -52,8 +52,8 @@ module_args! {
 /// What `copy` finds: one destination, or a whole tree's.
 #[derive(Debug)]
 pub enum Found {
-    /// One file, and its source's mode when `mode: preserve` asks for it.
-    One(Box<install::Found>, Option<u32>),
+    /// One file.
+    One(Box<install::Found>),
     /// A directory tree.
     Tree(tree::Found),
 }
@@ -61,8 +61,8 @@ pub enum Found {
 /// What `copy` changes.
 #[derive(Debug)]
 pub enum Changes {
-    /// One file, and its source's mode when `mode: preserve` asks for it.
-    One(Box<install::Plan>, Option<u32>),
+    /// One file.
+    One(Box<install::Plan>),
     /// A directory tree.
     Tree(tree::Plan),
 }
@@ -102,10 +102,10 @@ impl StateModule for Copy {
         }
         let dest = args.dest.clone();
         let preserve = typed.attributes.wants_preserve();
-        let one = |source: Source, dest: String, mode: Option<u32>| async move {
+        let one = |source: Source, dest: String| async move {
             install::query(on, &dest, source, args.follow, &typed.attributes)
                 .await
-                .map(|found| Found::One(Box::new(found), mode))
+                .map(|found| Found::One(Box::new(found)))
         };
         if !args.content.is_null() {
             if dest.ends_with('/') {
@@ -118,9 +118,10 @@ impl StateModule for Copy {
                 data: text.into_bytes(),
                 src: None,
                 vaulted: false,
+                // Ansible's action writes content to a temporary file first: 0600.
+                mode: Some(0o600),
             };
-            // Ansible's action writes content to a temporary file first: mode 0600.
-            return one(source, dest, preserve.then_some(0o600)).await;
+            return one(source, dest).await;
         }
         let Some(src) = src else {
             return Err(ModuleError::Failed(SRC_REQUIRED.into()));
@@ -147,8 +148,9 @@ impl StateModule for Copy {
                 data,
                 src: Some(src.to_string()),
                 vaulted: false,
+                mode,
             };
-            return one(source, dest, mode).await;
+            return one(source, dest).await;
         }
         let Some(local) = on.vars.find_file("files", src) else {
             return Err(ModuleError::Failed(format!(
@@ -172,35 +174,29 @@ impl StateModule for Copy {
         } else {
             dest
         };
-        let mode = if preserve {
-            Some(local_mode(&local)?)
-        } else {
-            None
-        };
         let source = Source {
             data,
             src: Some(local.display().to_string()),
             vaulted,
+            mode: Some(local_mode(&local)?),
         };
-        one(source, dest, mode).await
+        one(source, dest).await
     }
 
     fn decide(&self, typed: &Self::Args, found: Found) -> Result<Decision<Changes>, String> {
         let args = &typed.args;
+        let settings = args.settings(&typed.attributes);
         Ok(match found {
-            Found::One(found, mode) => {
-                let attributes = typed.attributes.preserving(mode);
-                let settings = args.settings(&attributes);
+            Found::One(found) => {
                 let decision = install::decide(*found, &settings, args.checksum.as_deref())?;
                 let decision = install::as_copied(decision);
                 Decision {
-                    plan: decision.plan.map(|plan| Changes::One(Box::new(plan), mode)),
+                    plan: decision.plan.map(|plan| Changes::One(Box::new(plan))),
                     diff: decision.diff,
                     result: decision.result,
                 }
             }
             Found::Tree(found) => {
-                let settings = args.settings(&typed.attributes);
                 let decision = tree::decide(found, &settings, &args.directory_mode)?;
                 Decision {
                     plan: decision.plan.map(Changes::Tree),
@@ -217,14 +213,10 @@ impl StateModule for Copy {
         typed: &Self::Args,
         changes: Changes,
     ) -> Result<Outcome, ModuleError> {
+        let settings = typed.args.settings(&typed.attributes);
         match changes {
-            Changes::One(plan, mode) => {
-                let attributes = typed.attributes.preserving(mode);
-                install::apply(on, *plan, &typed.args.settings(&attributes)).await
-            }
-            Changes::Tree(plan) => {
-                tree::apply(on, plan, &typed.args.settings(&typed.attributes)).await
-            }
+            Changes::One(plan) => install::apply(on, *plan, &settings).await,
+            Changes::Tree(plan) => tree::apply(on, plan, &settings).await,
         }
     }
 }
@@ -242,7 +234,7 @@ fn read_source(path: &Path, decrypt: bool) -> Result<(Vec<u8>, bool), ModuleErro
 }
 
 /// The permission bits of a control-node file, for `mode: preserve`.
-fn local_mode(path: &Path) -> Result<u32, ModuleError> {
+pub(super) fn local_mode(path: &Path) -> Result<u32, ModuleError> {
     use std::os::unix::fs::PermissionsExt;
     let meta = std::fs::metadata(path)
         .map_err(|err| ModuleError::Failed(format!("could not stat {}: {err}", path.display())))?;

@@ -32,6 +32,9 @@ pub struct Source {
     pub src: Option<String>,
     /// The bytes were decrypted from a vault file: diffs show a placeholder instead.
     pub vaulted: bool,
+    /// The source's own permission bits, where known: what `mode: preserve` gives
+    /// the destination.
+    pub mode: Option<u32>,
 }
 
 /// How the file is installed: the arguments `copy` and `template` share.
@@ -90,6 +93,8 @@ pub enum Plan {
         data: Vec<u8>,
         /// The file replaced, for its owner and mode.
         current: Option<Box<FileStat>>,
+        /// The source's mode, for `mode: preserve`.
+        source_mode: Option<u32>,
     },
     /// Run these commands to fix mode, owner or group of `dest`.
     Attributes {
@@ -260,6 +265,11 @@ pub fn decide(
         replaces_link,
         before,
     } = found;
+    let attributes = settings.attributes.preserving(source.mode);
+    let settings = &Settings {
+        attributes: &attributes,
+        ..*settings
+    };
     let checksum = sha1_hex(&source.data);
     let content_changes = match &current {
         None => true,
@@ -296,6 +306,7 @@ pub fn decide(
                 dest: dest.clone(),
                 data: source.data,
                 current: current.map(Box::new),
+                source_mode: source.mode,
             },
         };
         Some((plan, diff))
@@ -386,13 +397,14 @@ pub async fn apply(
             dest,
             data,
             current,
+            source_mode,
         } => {
             let written = fileops::write_atomic(
                 on,
                 &dest,
                 &data,
                 current.as_deref(),
-                settings.attributes,
+                &settings.attributes.preserving(source_mode),
                 settings.validate,
                 settings.backup,
             )
@@ -448,6 +460,7 @@ mod tests {
                 data: b"new\n".to_vec(),
                 src: Some("files/x".into()),
                 vaulted: false,
+                mode: None,
             },
             dest: "/etc/x".into(),
             current,

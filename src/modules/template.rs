@@ -144,6 +144,7 @@ impl StateModule for TemplateModule {
             data,
             src: Some(src.clone()),
             vaulted: source.vaulted,
+            mode: Some(super::copy::local_mode(&path)?),
         };
         install::query(on, &args.dest, source, args.follow, &typed.attributes).await
     }

@@ -144,6 +144,7 @@ pub async fn query(on: &Target<'_>, source: Source<'_>, dest: &str) -> Result<Fo
             data,
             src: Some(file.display().to_string()),
             vaulted,
+            mode: Some(super::local_mode(&file)?),
         };
         let in_new_dir = missing.iter().any(|d| target.starts_with(&format!("{d}/")));
         files.push(if in_new_dir {
@@ -360,6 +361,7 @@ mod tests {
                     data: b"x".to_vec(),
                     src: None,
                     vaulted: false,
+                    mode: None,
                 },
             )],
             links: vec![
