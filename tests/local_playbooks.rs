@@ -865,6 +865,8 @@ fn copy_and_template_mode_preserve_take_the_sources_mode_as_ansible_does() {
     std::fs::set_permissions(&src, std::fs::Permissions::from_mode(0o547)).expect("chmod");
     let template = scratch.write("t750.j2", "v={{ 1 + 1 }}\n");
     std::fs::set_permissions(&template, std::fs::Permissions::from_mode(0o750)).expect("chmod");
+    let deep = scratch.write("tree/sub/b", "b");
+    std::fs::set_permissions(&deep, std::fs::Permissions::from_mode(0o604)).expect("chmod");
     let at = |name: &str| scratch.path().join(name).display().to_string();
     scratch.write(
         "play.yml",
@@ -876,6 +878,7 @@ fn copy_and_template_mode_preserve_take_the_sources_mode_as_ansible_does() {
     - copy: {{src: {p1}, dest: {p2}, mode: preserve, remote_src: true}}
     - copy: {{content: x, dest: {p3}, mode: preserve}}
     - template: {{src: {template}, dest: {p4}, mode: preserve}}
+    - copy: {{src: {tree}/, dest: {p5}/, mode: preserve}}
 ",
             src = src.display(),
             p1 = at("p1"),
@@ -883,19 +886,27 @@ fn copy_and_template_mode_preserve_take_the_sources_mode_as_ansible_does() {
             p3 = at("p3"),
             p4 = at("p4"),
             template = template.display(),
+            tree = at("tree"),
+            p5 = at("p5"),
         ),
     );
     let (code, out, err) = run(&scratch, &["run", "play.yml", "-c", "local"]);
     assert_eq!(code, 0, "{out}{err}");
     // ansible-playbook 2.19.14 leaves 0547, 0547, 0600 (its content goes through a
-    // temporary file first) and 0750.
+    // temporary file first), 0750, and in a recursive copy each file's own.
     let mode = |name: &str| {
         let meta = std::fs::metadata(scratch.path().join(name)).expect("copied");
         format!("{:o}", meta.permissions().mode() & 0o7777)
     };
     assert_eq!(
-        [mode("p1"), mode("p2"), mode("p3"), mode("p4")],
-        ["547", "547", "600", "750"]
+        [
+            mode("p1"),
+            mode("p2"),
+            mode("p3"),
+            mode("p4"),
+            mode("p5/sub/b")
+        ],
+        ["547", "547", "600", "750", "604"]
     );
     let (code, out, _) = run(&scratch, &["run", "play.yml", "-c", "local"]);
     assert_eq!(code, 0);
