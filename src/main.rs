@@ -43,7 +43,7 @@ fn main() -> ExitCode {
                 .build(),
         )
     }));
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

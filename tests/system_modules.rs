@@ -443,26 +443,7 @@ const APT_LOOP: &str = "
 /// (`-vvvv`): the recap's `changed=` word, the count, and how many `dpkg-query`s the
 /// target was asked to run.
 fn counted_play(fleet: &SystemdFleet, playbook: &str) -> (String, String, usize) {
-    let scratch = Scratch::new();
-    scratch.write("hosts.ini", &fleet.inventory());
-    scratch.write("play.yml", playbook);
-    let ran = scratch.bosun_with(
-        &["run", "play.yml", "-i", "hosts.ini", "-vvvv"],
-        &[
-            ("HOME", fleet.home()),
-            ("BOSUN_ROUND_TRIPS", std::path::Path::new("1")),
-        ],
-    );
-    let out = stdout(&ran);
-    assert!(ran.status.success(), "{out}");
-    let trips = common::stderr(&ran)
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("bosun: ")?
-                .strip_suffix(" round trips to targets")
-        })
-        .unwrap_or_default()
-        .to_string();
+    let (out, trips) = shown_play(fleet, playbook);
     (
         fleet.changed(0, &out),
         trips,
@@ -500,4 +481,88 @@ fn an_apt_loop_asks_one_question_and_each_item_sees_the_ones_before() {
         ("changed=0".to_string(), "1".to_string(), 1),
         "a converged loop asks one question, once, for all its items"
     );
+}
+
+const SERVICE_LOOP: &str = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: the loop
+      systemd:
+        name: \"{{ item.name }}\"
+        state: started
+        enabled: \"{{ item.enabled | default(omit) }}\"
+      loop: &units
+        - {name: ssh, enabled: true}
+        - {name: sshd}
+        - {name: systemd-journald, enabled: true}
+        - {name: bosun-sleeper, enabled: true}
+      register: looped
+    - name: one by one
+      systemd:
+        name: \"{{ item.name }}\"
+        state: started
+        enabled: \"{{ item.enabled | default(omit) }}\"
+      loop: *units
+      loop_control:
+        pause: 0.01
+      register: alone
+    - name: the same answers
+      assert:
+        that:
+          - looped.results[item].changed == alone.results[item].changed
+          - looped.results[item].enabled | default('-') == alone.results[item].enabled | default('-')
+          - looped.results[item].state == alone.results[item].state
+          - looped.results[item].status.Id == alone.results[item].status.Id
+          - looped.results[item].status.ActiveState == alone.results[item].status.ActiveState
+          - looped.results[item].status.UnitFileState == alone.results[item].status.UnitFileState
+          - looped.results[item].status.FragmentPath == alone.results[item].status.FragmentPath
+          - looped.results[item].status | length == alone.results[item].status | length
+      loop: [0, 1, 2, 3]
+";
+
+#[test]
+fn a_service_loop_asks_one_systemctl_show_for_all_its_units() {
+    let Some(fleet) = or_skip(SystemdFleet::shared()) else {
+        return;
+    };
+    fleet.play("unit.yml", UNIT, &[]);
+    let (changed, _, _) = counted_play(fleet, SERVICE_LOOP);
+    assert_eq!(changed, "changed=0");
+
+    let only_the_loop = &SERVICE_LOOP[..SERVICE_LOOP.find("    - name: one by one").unwrap_or(0)];
+    let (out, trips) = shown_play(fleet, only_the_loop);
+    let asked_all = "systemctl show -- bosun-sleeper ssh sshd systemd-journald";
+    assert_eq!(out.matches(asked_all).count(), 1, "{out}");
+    assert_eq!(
+        out.matches("systemctl show -- ").count(),
+        2,
+        "only the alias sshd asks again, alone: {out}"
+    );
+    assert_eq!(trips, "2");
+}
+
+/// Runs `playbook` showing what bosun sends (`-vvvv`) and counting its round trips.
+fn shown_play(fleet: &SystemdFleet, playbook: &str) -> (String, String) {
+    let scratch = Scratch::new();
+    scratch.write("hosts.ini", &fleet.inventory());
+    scratch.write("play.yml", playbook);
+    let ran = scratch.bosun_with(
+        &["run", "play.yml", "-i", "hosts.ini", "-vvvv"],
+        &[
+            ("HOME", fleet.home()),
+            ("BOSUN_ROUND_TRIPS", std::path::Path::new("1")),
+        ],
+    );
+    let out = stdout(&ran);
+    assert!(ran.status.success(), "{out}");
+    let trips = common::stderr(&ran)
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("bosun: ")?
+                .strip_suffix(" round trips to targets")
+        })
+        .unwrap_or_default()
+        .to_string();
+    (out, trips)
 }

@@ -110,8 +110,12 @@ fn unquote(text: &str) -> String {
 /// Ansible's `resolve_path`: `{{CWD}}`, `~` and `$VARS` expanded, made absolute from
 /// `base`, and normalised without following links.
 pub fn resolve_path(text: &str, base: &Path) -> String {
-    let cwd = std::env::current_dir().unwrap_or_default();
-    let text = text.replace("{{CWD}}", &cwd.to_string_lossy());
+    let text = if text.contains("{{CWD}}") {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        text.replace("{{CWD}}", &cwd.to_string_lossy())
+    } else {
+        text.to_string()
+    };
     let expanded = pypath::expandvars(&pypath::expanduser(&text));
     let path = Path::new(&expanded);
     let joined = if path.is_absolute() {

@@ -8,7 +8,8 @@
 //! the target (a retry of an item asks for itself): the
 //! first command, upload or download that no answer covers (an item changing
 //! something, or asking a second question) makes every answer left stale, and the
-//! items after it ask for themselves. So a converged loop costs one round trip, and a
+//! items after it ask for themselves; a second question that only looks
+//! ([`Command::looks_only`]) does not. So a converged loop costs one round trip, and a
 //! loop that changes things costs what it did before plus that one.
 
 use std::collections::HashMap;
@@ -188,6 +189,7 @@ impl Connection for Answering {
     async fn exec(&self, command: &Command) -> Result<CommandOutput, ConnectionError> {
         let answer = match self.asked.swap(true, Ordering::SeqCst) {
             false => self.answers.take(command),
+            true if command.looks_only => None,
             true => {
                 self.answers.forget_all();
                 None

@@ -74,6 +74,7 @@ impl Connection for Become {
             stdin: command.stdin.clone(),
             env: Vec::new(),
             cwd: None,
+            looks_only: command.looks_only,
         };
         let mut output = self.inner.exec(&wrapped).await?;
         let stderr = output.stderr_text();

@@ -36,6 +36,9 @@ pub struct Command {
     pub env: Vec<(String, String)>,
     /// Directory to run in.
     pub cwd: Option<String>,
+    /// The command only looks (a module's question, changing nothing): running it
+    /// leaves the answers asked ahead of a loop good (`Answering`).
+    pub looks_only: bool,
 }
 
 impl Command {
@@ -195,6 +198,7 @@ mod tests {
             env: vec![("A".into(), "x y".into())],
             cwd: Some("/tmp".into()),
             stdin: None,
+            looks_only: false,
         };
         assert_eq!(
             command.full_script(),

@@ -100,8 +100,8 @@ pub struct SshConnection {
 struct Session {
     handle: Handle<HostKeyCheck>,
     shell: Mutex<Option<Shell>>,
-    /// The PID of the command running in the persistent shell (0 when idle): what
-    /// [`Connection::interrupt`] stops.
+    /// The persistent shell's PID while a command runs in it (0 when idle): the
+    /// children of that shell are what [`Connection::interrupt`] stops.
     running: AtomicU32,
     channels: Semaphore,
     /// The jump host's session the connection is tunnelled through, kept open.
@@ -121,10 +121,12 @@ impl Session {
     }
 }
 
-/// The persistent shell and its framing nonce.
+/// The persistent shell, its framing nonce and its PID (0 until its first command
+/// reports it).
 struct Shell {
     channel: russh::Channel<client::Msg>,
     nonce: String,
+    pid: u32,
 }
 
 impl SshConnection {
@@ -350,8 +352,10 @@ impl Shell {
     /// `stdin` travels in the script as a base64 here-document that a shell function
     /// decodes into a pipe: no exec channel, so no login shell per upload.
     ///
-    /// The command runs in the background of the shell, which prints its PID on
-    /// standard error and waits for it: `running` holds that PID while it runs.
+    /// The command runs in the background of the shell, which waits for it: `running`
+    /// holds the shell's PID while it runs (the shell prints it on standard error
+    /// with its first command only, so a command's replies are its output and the
+    /// two end markers, nothing more).
     async fn run(
         &mut self,
         script: &str,
@@ -360,6 +364,10 @@ impl Shell {
     ) -> Result<CommandOutput, ConnectionError> {
         let nonce = &self.nonce;
         let mut framed = String::new();
+        if self.pid == 0 {
+            framed.push_str(&format!("printf '\\n__PID_%d_{nonce}__\\n' $$ >&2\n"));
+        }
+        running.store(self.pid, Ordering::SeqCst);
         match stdin {
             None => framed.push_str(&format!("( {script}\n) </dev/null &\n")),
             Some(data) => {
@@ -370,7 +378,7 @@ impl Shell {
             }
         }
         framed.push_str(&format!(
-            "printf '\\n__PID_%d_{nonce}__\\n' $! >&2; wait $!\nprintf '\\n__END_%d_{nonce}__\\n' $?; printf '\\n__EEND_{nonce}__\\n' >&2\n"
+            "wait $!\nprintf '\\n__END_%d_{nonce}__\\n' $?; printf '\\n__EEND_{nonce}__\\n' >&2\n"
         ));
         self.channel
             .data(framed.as_bytes())
@@ -379,7 +387,6 @@ impl Shell {
         let out_end = format!("_{nonce}__\n");
         let err_end = format!("\n__EEND_{nonce}__\n");
         let pid_marker = (b"\n__PID_".as_slice(), format!("_{nonce}__\n"));
-        let mut pid_seen = false;
         let mut stdout = Vec::new();
         let mut stderr = Vec::new();
         loop {
@@ -392,12 +399,12 @@ impl Shell {
                 Some(ChannelMsg::Data { data }) => stdout.extend_from_slice(&data),
                 Some(ChannelMsg::ExtendedData { data, ext: 1 }) => {
                     stderr.extend_from_slice(&data);
-                    if !pid_seen
+                    if self.pid == 0
                         && let Some(pid) =
                             take_marker(&mut stderr, pid_marker.0, pid_marker.1.as_bytes())
                     {
                         running.store(pid, Ordering::SeqCst);
-                        pid_seen = true;
+                        self.pid = pid;
                     }
                 }
                 Some(ChannelMsg::Eof | ChannelMsg::Close) | None => {
@@ -446,9 +453,10 @@ fn take_marker(buf: &mut Vec<u8>, prefix: &[u8], suffix: &[u8]) -> Option<u32> {
 const TERM_GRACE_TENTHS: u32 = 20;
 
 /// Stops the command running in `session`'s persistent shell, and everything it
-/// started that still descends from it: SIGTERM to the whole tree at once (sudo and su
-/// pass it on to the command they run), SIGKILL to what is left after a grace time.
-/// Runs on an exec channel of its own, since the shell is busy; the shell survives.
+/// started that still descends from it: SIGTERM to the shell's children and their
+/// descendants at once (sudo and su pass it on to the command they run), SIGKILL to
+/// what is left after a grace time. Runs on an exec channel of its own, since the
+/// shell is busy; the shell survives.
 async fn interrupt_session(session: &Session) {
     let pid = session.running.load(Ordering::SeqCst);
     if pid == 0 {
@@ -457,7 +465,7 @@ async fn interrupt_session(session: &Session) {
     let script = format!(
         "tree() {{ echo \"$1\"; for c in $(cat /proc/\"$1\"/task/*/children 2>/dev/null); do tree \"$c\"; done; }}; \
          alive() {{ for p in $t; do kill -0 \"$p\" 2>/dev/null && return 0; done; return 1; }}; \
-         t=$(tree {pid}); kill -TERM $t 2>/dev/null; i=0; \
+         t=$(for c in $(cat /proc/{pid}/task/*/children 2>/dev/null); do tree \"$c\"; done); kill -TERM $t 2>/dev/null; i=0; \
          while [ $i -lt {TERM_GRACE_TENTHS} ] && alive; do sleep 0.1; i=$((i+1)); done; \
          kill -KILL $t 2>/dev/null; true"
     );
@@ -522,7 +530,11 @@ async fn open_shell(session: &Session) -> Result<Shell, ConnectionError> {
         .map_err(|e| unreachable(&format!("cannot start /bin/sh: {e}")))?;
     session.commands_sent();
     let nonce = format!("{:016x}", rand_u64());
-    Ok(Shell { channel, nonce })
+    Ok(Shell {
+        channel,
+        nonce,
+        pid: 0,
+    })
 }
 
 /// A random-enough number for framing nonces (not for cryptography).
@@ -718,6 +730,9 @@ enum Attempt {
     Final(String),
 }
 
+/// Bytes one read from the socket may bring ahead of what russh asked for.
+const READ_BUFFER: usize = 16 * 1024;
+
 async fn connect_once(target: &SshTarget) -> Result<Session, Attempt> {
     let host = bare_host(&target.host);
     let config = Arc::new(client::Config {
@@ -753,6 +768,10 @@ async fn connect_once(target: &SshTarget) -> Result<Session, Attempt> {
                     }
                 })?;
             quick_acks = Some(stream.renewals());
+            // russh reads each packet with two exact reads (length, then body): a
+            // buffer lets one system call bring the several packets a command's
+            // replies make (PID, output, end markers) instead of two per packet.
+            let stream = tokio::io::BufReader::with_capacity(READ_BUFFER, stream);
             (client::connect_stream(config, stream, check).await, None)
         }
         Some(jump_target) => {

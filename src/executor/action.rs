@@ -6,8 +6,7 @@ use std::sync::Arc;
 
 use super::looping::forget_what_changed;
 use super::task::{
-    NOTIFY_KEY, action_name, hostvars_object, located, skipped_result, task_failed,
-    unreachable_result,
+    NOTIFY_KEY, action_name, located, skipped_result, task_failed, unreachable_result,
 };
 use super::vars::OMIT;
 use super::{HostState, Runner};
@@ -152,11 +151,11 @@ impl Runner {
         result: &Outcome,
         vars: &Arc<Vars>,
     ) -> Result<bool, String> {
-        let mut map = vars.raw().clone();
+        let mut map = Map::new();
         if let Some(name) = &task.register {
             map.insert(name.clone(), super::task::registered(result));
         }
-        let scope = Vars::with_objects(self.templar.clone(), map, hostvars_object(vars));
+        let scope = vars.with_extra(map);
         for condition in conditions {
             if !self.holds(condition, &scope)? {
                 return Ok(false);
@@ -767,9 +766,7 @@ impl VarLookup for LookupVars {
         extra: Map<String, Json>,
         options: &crate::template::RenderOptions,
     ) -> Result<String, String> {
-        let mut map = self.0.raw().clone();
-        map.extend(extra);
-        let scope = Vars::with_objects(self.0.templar().clone(), map, hostvars_object(&self.0));
+        let scope = self.0.with_extra(extra);
         self.0
             .templar()
             .render_with(text, &scope, options)
@@ -883,7 +880,7 @@ impl ModuleCall {
                 match module.reports_invocation() {
                     true => with_invocation(
                         outcome,
-                        &modules::invocation(&module.all_params(), &self.args),
+                        modules::invocation(&module.all_params(), &self.args),
                     ),
                     false => outcome,
                 }
@@ -901,12 +898,10 @@ impl ModuleCall {
 /// message becomes Ansible's failed result with it).
 fn with_invocation(
     outcome: Result<Outcome, ModuleError>,
-    invocation: &Json,
+    invocation: Json,
 ) -> Result<Outcome, ModuleError> {
     let add = |mut result: Outcome| {
-        result
-            .entry("invocation")
-            .or_insert_with(|| invocation.clone());
+        result.entry("invocation").or_insert(invocation);
         result
     };
     match outcome {

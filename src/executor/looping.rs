@@ -3,8 +3,7 @@
 
 use super::action::with_become;
 use super::task::{
-    action_name, condition_skipped, hostvars_object, located, skipped_result, status_of,
-    unreachable_result,
+    action_name, condition_skipped, located, skipped_result, status_of, unreachable_result,
 };
 use super::{HostState, Runner, censor};
 use crate::connection::{Answers, ConnectionError};
@@ -159,9 +158,7 @@ impl Runner {
         let Some(Json::Object(facts)) = result.get("ansible_facts") else {
             return vars.clone();
         };
-        let mut map = vars.raw().clone();
-        map.extend(facts.clone());
-        Vars::with_objects(self.templar.clone(), map, hostvars_object(vars))
+        vars.with_extra(facts.clone())
     }
 
     /// The variables of one loop item: the task's, plus the loop variables.
@@ -172,9 +169,9 @@ impl Runner {
         items: &[Json],
         index: usize,
     ) -> Arc<Vars> {
-        let mut item_vars = vars.raw().clone();
+        let mut item_vars = Map::new();
         insert_loop_vars(&mut item_vars, control, items, index);
-        Vars::with_objects(self.templar.clone(), item_vars, hostvars_object(vars))
+        vars.with_extra(item_vars)
     }
 
     /// The task's `loop_control` with templated names (`loop_var: "{{ name }}"`)
@@ -219,11 +216,11 @@ impl Runner {
                 &minijinja::Value::from_serialize(item),
             ));
         };
-        let mut map = scope.raw().clone();
+        let mut map = Map::new();
         if let Some(name) = &task.register {
             map.insert(name.clone(), super::task::registered(result));
         }
-        let scope = Vars::with_objects(self.templar.clone(), map, hostvars_object(scope));
+        let scope = scope.with_extra(map);
         self.templar
             .render_str(label, &scope)
             .map_err(|e| format!("Failed to template loop_control.label: {}", e.message))

@@ -429,21 +429,36 @@ impl Runner {
             .map(|h| h.name.clone())
             .collect();
         let fallen = self.fallen_hosts();
-        let play_hosts = run
+        let play_hosts: Vec<&String> = run
             .play_hosts
             .iter()
             .filter(|name| match hosts.iter().find(|h| &h.name == *name) {
                 Some(host) => standing(host),
                 None => !fallen.contains(*name),
             })
-            .cloned()
             .collect();
+        let batch = minijinja::Value::from_serialize(&batch);
+        let host_lists = [
+            (
+                "groups",
+                minijinja::Value::from_serialize(&*self.inventory().groups),
+            ),
+            ("play_hosts", batch.clone()),
+            (
+                "ansible_play_hosts",
+                minijinja::Value::from_serialize(&play_hosts),
+            ),
+            (
+                "ansible_play_hosts_all",
+                minijinja::Value::from_serialize(&run.play_hosts),
+            ),
+            ("ansible_play_batch", batch),
+        ];
         TaskScope {
             play: run.play,
-            play_hosts_all: &run.play_hosts,
-            play_hosts,
-            batch,
-            groups: self.inventory().groups.clone(),
+            host_lists: host_lists
+                .map(|(name, value)| (name.to_string(), value))
+                .into(),
             hostvars: self.hostvars(hosts),
             vars_files: &run.vars_files,
             role_names: &run.role_names,

@@ -6,9 +6,8 @@ use super::{HostState, Runner, censor};
 use crate::modules::{self, Outcome};
 use crate::output::{HostResult, Status};
 use crate::playbook::{Action, Task};
-use crate::template::{TemplateError, Vars};
+use crate::template::TemplateError;
 use serde_json::{Map, Value as Json};
-use std::sync::Arc;
 
 impl Runner {
     /// Runs `task` (a module, `set_fact` or `include_vars`) on `host`, reports the
@@ -211,17 +210,6 @@ pub(super) fn take_notifications(result: &mut Outcome) -> Vec<String> {
             .for_each(&mut take);
     }
     names
-}
-
-/// The `hostvars` object of `vars`, to carry into derived scopes.
-pub(super) fn hostvars_object(
-    vars: &Arc<Vars>,
-) -> std::collections::HashMap<String, minijinja::Value> {
-    let mut objects = std::collections::HashMap::new();
-    if let Some(hostvars) = vars.lookup("hostvars") {
-        objects.insert("hostvars".to_string(), hostvars);
-    }
-    objects
 }
 
 /// The result of a task that could not run (a condition, keyword or argument that

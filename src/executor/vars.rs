@@ -19,14 +19,11 @@ pub use crate::template::OMIT;
 pub struct TaskScope<'a> {
     /// The play.
     pub play: &'a Play,
-    /// Every host of the play (`ansible_play_hosts_all`).
-    pub play_hosts_all: &'a [String],
-    /// The play's hosts that have not failed (`ansible_play_hosts`).
-    pub play_hosts: Vec<String>,
-    /// The batch's hosts that have not failed (`ansible_play_batch`, `play_hosts`).
-    pub batch: Vec<String>,
-    /// `groups`.
-    pub groups: Arc<Json>,
+    /// The magic variables that name hosts and groups (`groups`, `play_hosts`,
+    /// `ansible_play_hosts`, `ansible_play_hosts_all`, `ansible_play_batch`), made
+    /// once per task: every host's variables share them rather than copy them, so a
+    /// task's cost per host does not grow with the number of hosts.
+    pub host_lists: HashMap<String, Value>,
     /// Every host's visible variables, for `hostvars`.
     pub hostvars: Arc<HostVars>,
     /// `vars_files` of the play, loaded per host.
@@ -158,20 +155,13 @@ pub fn task_vars(
 
     let name = host.name.clone();
     let short = name.split('.').next().unwrap_or_default().to_string();
-    let names = |hosts: &[String]| Json::from(hosts.to_vec());
-    let batch = names(&scope.batch);
-    let magic: [(&str, Json); 19] = [
+    let magic: [(&str, Json); 14] = [
         ("inventory_hostname", Json::String(name.clone())),
         ("inventory_hostname_short", Json::String(short)),
         (
             "group_names",
             serde_json::json!(runner.inventory().group_names(&name)),
         ),
-        ("groups", Json::clone(&scope.groups)),
-        ("play_hosts", batch.clone()),
-        ("ansible_play_hosts", names(&scope.play_hosts)),
-        ("ansible_play_hosts_all", names(scope.play_hosts_all)),
-        ("ansible_play_batch", batch),
         (
             "ansible_play_name",
             Json::String(
@@ -239,10 +229,11 @@ pub fn task_vars(
             &scope.play.dir,
         ),
     );
+    let mut objects = scope.host_lists.clone();
     for (key, value) in extra {
+        objects.remove(key);
         vars.insert(key.clone(), value.clone());
     }
-    let mut objects = HashMap::new();
     objects.insert(
         "hostvars".to_string(),
         Value::from_dyn_object(scope.hostvars.clone()),

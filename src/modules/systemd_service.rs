@@ -10,6 +10,7 @@
 //! [`StateModule::prepare_and_query`], which the driver calls only outside check mode.
 
 mod plan;
+mod union;
 mod unit;
 
 use async_trait::async_trait;
@@ -187,11 +188,21 @@ impl UnitRequest {
 
     /// Runs the query; daemon-reexec and daemon-reload first when asked and
     /// `prepare` (outside check mode).
+    /// An item of a loop asks about its siblings' units too ([`union`]), and asks
+    /// alone only when that answer does not settle its own unit.
     pub async fn query(&self, on: &Target<'_>, prepare: bool) -> Result<UnitFacts, ModuleError> {
-        let out = on
-            .conn
-            .exec(&Command::new(self.query_script(prepare)))
-            .await?;
+        if let (Some(units), Some(unit)) = (union::units_asked(self, on.siblings), &self.unit) {
+            let script = union::script(&self.systemctl(), self.scope != "system", &units);
+            let out = on.conn.exec(&Command::new(script)).await?;
+            if let Some(facts) = union::facts_of(&out.stdout_text(), &units, unit) {
+                return Ok(facts);
+            }
+        }
+        let own = Command {
+            looks_only: !(prepare && (self.reload || self.reexec)),
+            ..Command::new(self.query_script(prepare))
+        };
+        let out = on.conn.exec(&own).await?;
         Ok(UnitFacts::parse(&out.stdout_text()))
     }
 

@@ -180,7 +180,7 @@ fn written_template_value<'a>(template: &str, vars: &'a Arc<Vars>) -> Option<&'a
 pub(super) fn written_value<'a>(expression: &str, vars: &'a Arc<Vars>) -> Option<&'a Json> {
     let path = variable_path(expression)?;
     let mut steps = path.into_iter();
-    let root = vars.raw().get(&steps.next()?)?;
+    let root = vars.raw(&steps.next()?)?;
     steps.try_fold(root, |node, step| match node {
         Json::Object(map) => map.get(&step),
         Json::Array(items) => step.parse::<usize>().ok().and_then(|i| items.get(i)),

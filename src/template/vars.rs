@@ -18,14 +18,24 @@ thread_local! {
     static NESTED_ERROR: RefCell<Option<TemplateError>> = const { RefCell::new(None) };
 }
 
-/// A host's variables for one task, as a template context.
+/// A host's variables for one task, as a template context: a map of raw values and
+/// computed objects, optionally layered over other variables (a loop item's over its
+/// task's), so a derived scope shares what is below it instead of copying it.
 pub struct Vars {
     templar: Arc<Templar>,
     map: Map<String, Json>,
     objects: HashMap<String, Value>,
     /// Whether the computed objects are left out of the listed names.
     objects_unlisted: bool,
+    /// The variables under these ones, looked up when a name is not here.
+    under: Option<Arc<Vars>>,
     cache: Mutex<HashMap<String, Value>>,
+}
+
+/// What a layer holds under a name.
+enum Found<'a> {
+    Object(Value),
+    Raw(&'a Json),
 }
 
 impl std::fmt::Debug for Vars {
@@ -53,6 +63,7 @@ impl Vars {
             map,
             objects,
             objects_unlisted: false,
+            under: None,
             cache: Mutex::new(HashMap::new()),
         })
     }
@@ -70,15 +81,32 @@ impl Vars {
             map,
             objects,
             objects_unlisted: true,
+            under: None,
             cache: Mutex::new(HashMap::new()),
         })
     }
 
-    /// These variables with `extra` ones set on top (computed objects kept).
+    /// These variables with `extra` ones set on top: a layer over them (computed
+    /// objects kept), nothing below copied. A layer over a layer takes that layer's
+    /// own names along instead, so a loop that sets facts item after item never
+    /// makes a deep chain to walk.
     pub fn with_extra(self: &Arc<Self>, extra: Map<String, Json>) -> Arc<Vars> {
-        let mut map = self.map.clone();
-        map.extend(extra);
-        Vars::with_objects(self.templar.clone(), map, self.objects.clone())
+        let (map, under) = match &self.under {
+            Some(under) => {
+                let mut map = self.map.clone();
+                map.extend(extra);
+                (map, under.clone())
+            }
+            None => (extra, self.clone()),
+        };
+        Arc::new(Vars {
+            templar: self.templar.clone(),
+            map,
+            objects: HashMap::new(),
+            objects_unlisted: false,
+            under: Some(under),
+            cache: Mutex::new(HashMap::new()),
+        })
     }
 
     /// The engine these variables render with.
@@ -86,9 +114,14 @@ impl Vars {
         &self.templar
     }
 
-    /// The raw (unrendered) variables.
-    pub fn raw(&self) -> &Map<String, Json> {
-        &self.map
+    /// The raw (unrendered) value of `name`, from the top layer down.
+    pub fn raw(&self, name: &str) -> Option<&Json> {
+        self.layers().find_map(|vars| vars.map.get(name))
+    }
+
+    /// These variables' layers, the top one first.
+    fn layers(&self) -> impl Iterator<Item = &Vars> {
+        std::iter::successors(Some(self), |vars| vars.under.as_deref())
     }
 
     /// The value of `name`, its templates rendered; `None` when undefined or when
@@ -97,15 +130,19 @@ impl Vars {
         if name == "vars" {
             return Some(Value::from_dyn_object(self.clone()));
         }
-        if let Some(object) = self.objects.get(name) {
-            return Some(object.clone());
-        }
         if let Ok(cache) = self.cache.lock()
             && let Some(value) = cache.get(name)
         {
             return Some(value.clone());
         }
-        let raw = self.map.get(name)?;
+        let found = self.layers().find_map(|vars| {
+            let object = vars.objects.get(name).cloned().map(Found::Object);
+            object.or_else(|| vars.map.get(name).map(Found::Raw))
+        })?;
+        let raw = match found {
+            Found::Object(object) => return Some(object),
+            Found::Raw(raw) => raw,
+        };
         match self.resolve(name, raw) {
             Ok(json) => {
                 let value = super::tags::variable_value(raw, &json);
@@ -184,11 +221,17 @@ impl Object for Vars {
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
-        let mut keys: Vec<Value> = self.map.keys().map(|k| Value::from(k.as_str())).collect();
-        if !self.objects_unlisted {
-            keys.extend(self.objects.keys().map(|k| Value::from(k.as_str())));
+        let mut names: Vec<&str> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for vars in self.layers() {
+            let objects = vars.objects.keys().filter(|_| !vars.objects_unlisted);
+            for name in vars.map.keys().chain(objects) {
+                if seen.insert(name.as_str()) {
+                    names.push(name);
+                }
+            }
         }
-        Enumerator::Values(keys)
+        Enumerator::Values(names.into_iter().map(Value::from).collect())
     }
 }
 

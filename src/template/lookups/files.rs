@@ -87,7 +87,7 @@ pub(super) fn template(ctx: &Ctx, terms: &[Value], options: &Options) -> Outcome
         let mut extra = Map::new();
         extra.insert("template_path".into(), Json::from(term.clone()));
         extra.insert("template_fullpath".into(), Json::from(path.clone()));
-        if vars.raw().get("ansible_managed").is_none() {
+        if vars.raw("ansible_managed").is_none() {
             extra.insert("ansible_managed".into(), Json::from("Ansible managed"));
         }
         if let Some(Json::Object(more)) = &template_vars {
