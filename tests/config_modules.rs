@@ -413,6 +413,7 @@ fn user_locks_expires_and_ages_a_password_and_a_system_user_gets_a_home() {
     let Some(fleet) = or_skip(SystemdFleet::shared()) else {
         return;
     };
+    let _turn = accounts_turn();
     let playbook = |lock: bool| {
         format!(
             "- hosts: all
@@ -457,6 +458,13 @@ fn user_locks_expires_and_ages_a_password_and_a_system_user_gets_a_home() {
 /// `user` tasks whose results and effects are compared with ansible-playbook's: a new
 /// account, converged ones, a removed home made again (in check mode only reported),
 /// a home moved by name only and then made, a new primary group, the removal.
+/// A turn at the container's accounts: the user tests number the accounts they make,
+/// so they take turns.
+fn accounts_turn() -> std::sync::MutexGuard<'static, ()> {
+    static ACCOUNTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    ACCOUNTS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 const USER_WAYS: &str = r#"
 - hosts: all
   gather_facts: false
@@ -499,6 +507,7 @@ fn user_reports_and_does_what_ansible_does() {
     let Some(fleet) = or_skip(SystemdFleet::shared()) else {
         return;
     };
+    let _turn = accounts_turn();
     fleet.apt_install(&["python3"]);
     let reset = || {
         fleet.on_host(
@@ -517,4 +526,96 @@ fn user_reports_and_does_what_ansible_does() {
             && theirs.contains("644 bosun-hu bosun-hu /srv/hu/home/.profile"),
         "both homes made again from the skeleton, owned by the account: {theirs}"
     );
+}
+
+const USER_LOOPS: &str = r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - user: {name: "{{ item }}", shell: /bin/sh}
+      loop: [bosun-la, bosun-lb]
+      register: made
+    - command: rm -rf /home/bosun-lb
+    - user:
+        name: "{{ item.name }}"
+        shell: /bin/sh
+        groups: "{{ item.groups | default(omit) }}"
+      loop: [{name: bosun-la}, {name: bosun-lb}, {name: bosun-lc, groups: [audio]}, {name: bosun-ld}]
+      check_mode: true
+      register: checked
+    - user:
+        name: "{{ item.name }}"
+        shell: /bin/sh
+        groups: "{{ item.groups | default(omit) }}"
+      loop: [{name: bosun-la}, {name: bosun-lb}, {name: bosun-lc, groups: [audio]}]
+      register: again
+    - shell: stat -c '%a %U %n' /home/bosun-la /home/bosun-lb /home/bosun-lc
+      register: homes
+    - user: {name: "{{ item }}", state: absent, remove: true}
+      loop: [bosun-la, bosun-lb, bosun-lc, bosun-ld]
+      register: gone
+    - copy:
+        dest: "{{ out }}"
+        content: "{{ (([made, checked, again, gone] | map(attribute='results') | flatten
+          | map('dict2items')
+          | map('rejectattr', 'key', 'in', ['ansible_facts', 'exception', 'invocation', 'warnings'])
+          | map('items2dict') | list) + [homes.stdout]) | to_nice_json(sort_keys=true) }}"
+      delegate_to: localhost
+"#;
+
+#[test]
+fn user_loops_ask_one_question_and_report_what_ansible_reports() {
+    let Some(bin) = ansible_or_skip("user_loops_ask_one_question_and_report_what_ansible_reports")
+    else {
+        return;
+    };
+    let Some(fleet) = or_skip(SystemdFleet::shared()) else {
+        return;
+    };
+    let _turn = accounts_turn();
+    fleet.apt_install(&["python3"]);
+    let reset = || {
+        fleet.on_host(
+            0,
+            "for u in la lb lc ld; do userdel -r bosun-$u; groupdel bosun-$u; done 2>/dev/null; true",
+        );
+    };
+    let [(theirs, _), (ours, _)] = fleet.ansible_then_bosun(&bin, USER_LOOPS, reset, String::new);
+    assert_eq!(
+        ours, theirs,
+        "bosun's results (left) against Ansible's (right)"
+    );
+    assert!(
+        theirs.contains("755 bosun-lb /home/bosun-lb"),
+        "the missing home made again: {theirs}"
+    );
+
+    let converged = &USER_LOOPS[..USER_LOOPS.find("    - command:").unwrap_or(0)];
+    let scratch = common::Scratch::new();
+    scratch.write("hosts.ini", &fleet.inventory());
+    scratch.write("loop.yml", converged);
+    let run = || {
+        scratch.bosun_with(
+            &["run", "loop.yml", "-i", "hosts.ini", "-vvvv"],
+            &[
+                ("HOME", fleet.home()),
+                ("BOSUN_ROUND_TRIPS", std::path::Path::new("1")),
+            ],
+        )
+    };
+    run();
+    let ran = run();
+    let out = common::stdout(&ran);
+    assert!(ran.status.success(), "{out}");
+    assert_eq!(
+        out.matches("getent passwd bosun-la bosun-lb").count(),
+        1,
+        "{out}"
+    );
+    assert!(
+        common::stderr(&ran).contains("bosun: 1 round trips to targets"),
+        "{}",
+        common::stderr(&ran)
+    );
+    reset();
 }

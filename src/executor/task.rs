@@ -53,7 +53,8 @@ impl Runner {
         let unreachable_ignored =
             status == Status::Unreachable && task.options.ignore_unreachable.unwrap_or(false);
         if let Some(name) = &task.register {
-            host.host_vars.insert(name.clone(), registered(&result));
+            host.host_vars
+                .insert(name.clone(), kept_registered(&result));
         }
         self.reporter.result(&HostResult {
             host: &host.name,
@@ -162,7 +163,33 @@ impl Runner {
     }
 }
 
-/// A result as a registered variable holds it. Its `invocation` (a module's arguments,
+/// A result as its registered variable keeps it once the task is done, as Ansible's
+/// strategy stores it: without the internal `_ansible_*` keys (a loop item's label and
+/// `no_log` flag), and without the task's own `invocation` (a loop item keeps its).
+fn kept_registered(result: &Outcome) -> Json {
+    let mut kept = registered(result);
+    strip_internal_keys(&mut kept);
+    if let Json::Object(map) = &mut kept {
+        map.remove("invocation");
+    }
+    kept
+}
+
+/// Ansible's `strip_internal_keys`: every `_ansible_*` key of `value`, at any depth,
+/// removed.
+fn strip_internal_keys(value: &mut Json) {
+    match value {
+        Json::Object(map) => {
+            map.retain(|key, _| !key.starts_with("_ansible_"));
+            map.values_mut().for_each(strip_internal_keys);
+        }
+        Json::Array(items) => items.iter_mut().for_each(strip_internal_keys),
+        _ => {}
+    }
+}
+
+/// A result as a registered variable holds it while its task runs (for
+/// `changed_when`, `failed_when`, `until` and a loop label). Its `invocation` (a module's arguments,
 /// template's `{{` delimiters among them) is data that reading the variable must not
 /// render: its strings are kept in their unsafe form, as Ansible trusts none of a
 /// result. Loop items' invocations too.

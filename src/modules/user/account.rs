@@ -58,7 +58,7 @@ impl Asked {
 }
 
 /// The line the query prints when the home it looked for is missing.
-const HOME_MISSING: &str = "H:missing";
+pub(super) const HOME_MISSING: &str = "H:missing";
 
 /// The script printing the account `n` (quoted): the passwd line, then the `L:`, `S:`
 /// and `H:` lines asked for; nothing when there is no such account. `id -Gn` names the

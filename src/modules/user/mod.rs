@@ -5,6 +5,7 @@
 mod account;
 mod home;
 mod shadow;
+mod union;
 
 use async_trait::async_trait;
 use serde_json::json;
@@ -371,6 +372,9 @@ pub struct UserChanges {
     make_home: bool,
     /// Whether to make the SSH key.
     make_key: bool,
+    /// What the result reports once an account is made or removed: Ansible's module
+    /// returns only `changed` for those in check mode.
+    reported: Outcome,
 }
 
 #[async_trait]
@@ -381,16 +385,24 @@ impl StateModule for User {
     type Plan = UserChanges;
 
     async fn query(&self, on: &Target<'_>, args: &UserArgs) -> Result<FoundUser, ModuleError> {
-        let mut script = account::script(&args.quoted(), &args.asked());
-        if args.wants_key() {
-            script.push_str(&format!(
-                "; [ -e {} ] && echo {KEY_EXISTS}",
-                args.key_path()
-            ));
-        }
-        script.push_str("; exit 0");
-        let out = on.conn.exec(&Command::new(script)).await?;
-        let text = out.stdout_text();
+        let text = match union::names_asked(args, on.siblings) {
+            Some(names) => {
+                let script = union::script(&names, &args.asked());
+                let out = on.conn.exec(&Command::new(script)).await?;
+                union::own_output(&out.stdout_text(), &args.name, &args.asked())
+            }
+            None => {
+                let mut script = account::script(&args.quoted(), &args.asked());
+                if args.wants_key() {
+                    script.push_str(&format!(
+                        "; [ -e {} ] && echo {KEY_EXISTS}",
+                        args.key_path()
+                    ));
+                }
+                script.push_str("; exit 0");
+                on.conn.exec(&Command::new(script)).await?.stdout_text()
+            }
+        };
         let account = account::parse(&text);
         // Without the account, a relative key path has no home to be under.
         let key_exists = text.lines().any(|l| l == KEY_EXISTS)
@@ -418,17 +430,11 @@ impl StateModule for User {
             args.state == State::Present && found.account.as_ref().is_some_and(|a| a.home_missing);
         let make_key = args.wants_key() && !found.key_exists;
         let changed = command.is_some() || chage.is_some() || make_home || make_key;
-        let changes = UserChanges {
-            command,
-            chage,
-            make_home,
-            make_key,
-        };
-        let mut decision = Decision::maybe(changed.then_some(changes))
-            .with("name", args.name.clone())
-            .with("state", args.state.as_str());
+        let mut reported = Outcome::new();
+        reported.insert("name".into(), json!(args.name));
+        reported.insert("state".into(), json!(args.state.as_str()));
         if args.wants_key() {
-            decision = decision.with("ssh_key_file", args.ssh_key_file.clone());
+            reported.insert("ssh_key_file".into(), json!(args.ssh_key_file));
         }
         let flags = match (args.state, &found.account) {
             (State::Absent, None) => vec![],
@@ -441,11 +447,30 @@ impl StateModule for User {
             }
         };
         for (key, value) in flags {
-            decision = decision.with(key, value);
+            reported.insert(key.into(), json!(value));
         }
         if args.state == State::Present && args.password.is_some() {
-            decision = decision.with("password", "NOT_LOGGING_PASSWORD");
+            reported.insert("password".into(), json!("NOT_LOGGING_PASSWORD"));
         }
+        let comes_or_goes = (args.state == State::Present) == found.account.is_none();
+        let mut changes = UserChanges {
+            command,
+            chage,
+            make_home,
+            make_key,
+            reported: Outcome::new(),
+        };
+        let mut decision = match comes_or_goes {
+            true => {
+                changes.reported = reported;
+                Decision::maybe(changed.then_some(changes))
+            }
+            false => {
+                let mut decision = Decision::maybe(changed.then_some(changes));
+                decision.result = reported;
+                decision
+            }
+        };
         if let (State::Present, Some(account)) = (args.state, &found.account) {
             for (key, value) in args.result(account) {
                 decision = decision.with(&key, value);
@@ -460,7 +485,7 @@ impl StateModule for User {
         args: &UserArgs,
         changes: UserChanges,
     ) -> Result<Outcome, ModuleError> {
-        let mut outcome = Outcome::new();
+        let mut outcome = changes.reported;
         let make_home = changes.make_home.then(|| args.home_script());
         let commands = [changes.command, changes.chage, make_home];
         for (i, command) in commands.into_iter().enumerate() {
