@@ -798,6 +798,25 @@ mod tests {
     }
 
     #[test]
+    fn a_new_or_removed_account_is_reported_only_once_it_is_done() {
+        let made = User
+            .decide(&args(json!({"name": "app"})), found(None, false))
+            .expect("a decision");
+        assert!(made.result.is_empty(), "check mode reports only changed");
+        let plan = made.plan.expect("useradd");
+        assert_eq!(plan.reported["name"], "app");
+        assert_eq!(plan.reported["create_home"], true);
+        let gone = User
+            .decide(
+                &args(json!({"name": "app", "state": "absent"})),
+                found(Some(account()), false),
+            )
+            .expect("a decision");
+        assert!(gone.result.is_empty());
+        assert_eq!(gone.plan.expect("userdel").reported["remove"], false);
+    }
+
+    #[test]
     fn a_missing_key_is_made_and_an_existing_one_kept() {
         let task = json!({"name": "app", "generate_ssh_key": true});
         let decision = User
@@ -809,7 +828,8 @@ mod tests {
                 command: None,
                 chage: None,
                 make_home: false,
-                make_key: true
+                make_key: true,
+                reported: Outcome::new(),
             })
         );
         assert_eq!(decision.result["ssh_key_file"], json!(".ssh/id_rsa"));
