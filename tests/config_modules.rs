@@ -465,6 +465,33 @@ fn accounts_turn() -> std::sync::MutexGuard<'static, ()> {
     ACCOUNTS.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Runs `playbook` under ansible-playbook 2.19.14 and under bosun on the shared
+/// container, `reset` run there before each, and requires the same results of both;
+/// gives the container, the turn at its accounts (held until dropped) and the results.
+fn accounts_as_ansible_leaves_them(
+    test: &str,
+    playbook: &str,
+    reset: &str,
+) -> Option<(
+    &'static SystemdFleet,
+    std::sync::MutexGuard<'static, ()>,
+    String,
+)> {
+    let bin = ansible_or_skip(test)?;
+    let fleet = or_skip(SystemdFleet::shared())?;
+    let turn = accounts_turn();
+    fleet.apt_install(&["python3"]);
+    let reset = || {
+        fleet.on_host(0, reset);
+    };
+    let [(theirs, _), (ours, _)] = fleet.ansible_then_bosun(&bin, playbook, reset, String::new);
+    assert_eq!(
+        ours, theirs,
+        "bosun's results (left) against Ansible's (right)"
+    );
+    Some((fleet, turn, theirs))
+}
+
 const USER_WAYS: &str = r#"
 - hosts: all
   gather_facts: false
@@ -501,25 +528,13 @@ const USER_WAYS: &str = r#"
 
 #[test]
 fn user_reports_and_does_what_ansible_does() {
-    let Some(bin) = ansible_or_skip("user_reports_and_does_what_ansible_does") else {
+    let Some((_, _turn, theirs)) = accounts_as_ansible_leaves_them(
+        "user_reports_and_does_what_ansible_does",
+        USER_WAYS,
+        "rm -rf /home/bosun-hu /srv/hu; groupdel bosun-hu 2>/dev/null; true",
+    ) else {
         return;
     };
-    let Some(fleet) = or_skip(SystemdFleet::shared()) else {
-        return;
-    };
-    let _turn = accounts_turn();
-    fleet.apt_install(&["python3"]);
-    let reset = || {
-        fleet.on_host(
-            0,
-            "rm -rf /home/bosun-hu /srv/hu; groupdel bosun-hu 2>/dev/null; true",
-        );
-    };
-    let [(theirs, _), (ours, _)] = fleet.ansible_then_bosun(&bin, USER_WAYS, reset, String::new);
-    assert_eq!(
-        ours, theirs,
-        "bosun's results (left) against Ansible's (right)"
-    );
     assert!(
         theirs.contains("755 bosun-hu bosun-hu /home/bosun-hu\\n")
             && theirs.contains("755 root root /srv/hu")
@@ -565,26 +580,15 @@ const USER_LOOPS: &str = r#"
 
 #[test]
 fn user_loops_ask_one_question_and_report_what_ansible_reports() {
-    let Some(bin) = ansible_or_skip("user_loops_ask_one_question_and_report_what_ansible_reports")
-    else {
+    let reset =
+        "for u in la lb lc ld; do userdel -r bosun-$u; groupdel bosun-$u; done 2>/dev/null; true";
+    let Some((fleet, _turn, theirs)) = accounts_as_ansible_leaves_them(
+        "user_loops_ask_one_question_and_report_what_ansible_reports",
+        USER_LOOPS,
+        reset,
+    ) else {
         return;
     };
-    let Some(fleet) = or_skip(SystemdFleet::shared()) else {
-        return;
-    };
-    let _turn = accounts_turn();
-    fleet.apt_install(&["python3"]);
-    let reset = || {
-        fleet.on_host(
-            0,
-            "for u in la lb lc ld; do userdel -r bosun-$u; groupdel bosun-$u; done 2>/dev/null; true",
-        );
-    };
-    let [(theirs, _), (ours, _)] = fleet.ansible_then_bosun(&bin, USER_LOOPS, reset, String::new);
-    assert_eq!(
-        ours, theirs,
-        "bosun's results (left) against Ansible's (right)"
-    );
     assert!(
         theirs.contains("755 bosun-lb /home/bosun-lb"),
         "the missing home made again: {theirs}"
@@ -617,5 +621,5 @@ fn user_loops_ask_one_question_and_report_what_ansible_reports() {
         "{}",
         common::stderr(&ran)
     );
-    reset();
+    fleet.on_host(0, reset);
 }

@@ -609,7 +609,9 @@ fn mysql_db_and_user_converge_as_root_through_the_socket() {
         "column_case_sensitive: true",
         "column_case_sensitive: true\n        update_password: on_create",
     );
-    converge(fleet, "keep.yml", &on_create, &keep, 1);
+    // Nothing changes, the registered result neither (as in Ansible, it keeps no
+    // invocation to differ by), so the copy of it stays as the run before wrote it.
+    converge(fleet, "keep.yml", &on_create, &keep, 0);
     assert!(my_login(fleet, "n3w"));
 
     let gone = r#"

@@ -47,6 +47,8 @@ fn apt_installs_keeps_and_removes_a_package() {
     let Some(fleet) = or_skip(SystemdFleet::shared()) else {
         return;
     };
+    // The apt loop test updates the lists meanwhile otherwise.
+    let _turn = fleet.apt_turn();
     let status = "dpkg-query -W -f='${db:Status-Status}' tree 2>/dev/null || echo not-installed";
 
     let started = Instant::now();
@@ -90,6 +92,8 @@ fn apt_reports_what_it_cannot_find() {
     let Some(fleet) = or_skip(SystemdFleet::shared()) else {
         return;
     };
+    // The apt loop test updates the lists meanwhile otherwise.
+    let _turn = fleet.apt_turn();
     let playbook = "
 - hosts: all
   gather_facts: false
@@ -138,6 +142,7 @@ fn systemd_starts_enables_restarts_and_stops_a_unit() {
     let Some(fleet) = or_skip(SystemdFleet::shared()) else {
         return;
     };
+    let _turn = manager_turn();
     let active = "systemctl is-active bosun-sleeper; systemctl is-enabled bosun-sleeper";
     let main_pid = "systemctl show -p MainPID --value bosun-sleeper";
 
@@ -202,6 +207,7 @@ fn daemon_reload_runs_outside_check_mode_only_and_changes_nothing() {
     let Some(fleet) = or_skip(SystemdFleet::shared()) else {
         return;
     };
+    let _turn = manager_turn();
     let unit = "/etc/systemd/system/bosun-reload.service";
     fleet.on_host(
         0,
@@ -275,6 +281,13 @@ fn fresh_init_script(fleet: &SystemdFleet) {
 }
 
 /// A turn at the init script: the tests that use it take turns.
+/// A turn at systemd's manager: a daemon-reload by one test would clear the
+/// `NeedDaemonReload` another is looking at.
+fn manager_turn() -> MutexGuard<'static, ()> {
+    static MANAGER: Mutex<()> = Mutex::new(());
+    MANAGER.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn rc_turn() -> MutexGuard<'static, ()> {
     static RC: Mutex<()> = Mutex::new(());
     RC.lock().unwrap_or_else(|e| e.into_inner())
@@ -496,7 +509,7 @@ const SERVICE_LOOP: &str = "
         - {name: ssh, enabled: true}
         - {name: sshd}
         - {name: systemd-journald, enabled: true}
-        - {name: bosun-sleeper, enabled: true}
+        - {name: bosun-looper, enabled: true}
       register: looped
     - name: one by one
       systemd:
@@ -526,13 +539,19 @@ fn a_service_loop_asks_one_systemctl_show_for_all_its_units() {
     let Some(fleet) = or_skip(SystemdFleet::shared()) else {
         return;
     };
-    fleet.play("unit.yml", UNIT, &[]);
+    let _turn = manager_turn();
+    // A unit of its own: the other systemd tests start from no bosun-sleeper.
+    fleet.play(
+        "looper.yml",
+        &UNIT.replace("bosun-sleeper", "bosun-looper"),
+        &[],
+    );
     let (changed, _, _) = counted_play(fleet, SERVICE_LOOP);
     assert_eq!(changed, "changed=0");
 
     let only_the_loop = &SERVICE_LOOP[..SERVICE_LOOP.find("    - name: one by one").unwrap_or(0)];
     let (out, trips) = shown_play(fleet, only_the_loop);
-    let asked_all = "systemctl show -- bosun-sleeper ssh sshd systemd-journald";
+    let asked_all = "systemctl show -- bosun-looper ssh sshd systemd-journald";
     assert_eq!(out.matches(asked_all).count(), 1, "{out}");
     assert_eq!(
         out.matches("systemctl show -- ").count(),

@@ -392,6 +392,17 @@ pub fn failed(msg: impl Into<String>) -> Outcome {
     outcome
 }
 
+/// What `/bin/sh -c script` prints on standard output here: for unit tests that run a
+/// module's question against fake commands defined in the script itself.
+#[cfg(test)]
+pub fn sh_stdout(script: &str) -> String {
+    let out = std::process::Command::new("sh")
+        .args(["-c", script])
+        .output()
+        .expect("sh runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// A module failure from a message, for `map_err` on helpers returning `String`.
 pub fn failed_error(msg: String) -> ModuleError {
     ModuleError::Failed(msg)

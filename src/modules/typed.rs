@@ -431,13 +431,20 @@ pub(crate) use arg_enum;
 /// attributes too, when the module takes them): for modules' unit tests of `decide`.
 #[cfg(test)]
 pub fn from_json<A: TypedArgs>(value: Json) -> Result<A, String> {
+    A::from_args(&args_from_json::<A>(value)?)
+}
+
+/// A task's checked arguments for module `A` from a JSON mapping, before typing: for
+/// unit tests that hand a loop's items' arguments to a module.
+#[cfg(test)]
+pub fn args_from_json<A: TypedArgs>(value: Json) -> Result<Args, String> {
     let raw: indexmap::IndexMap<String, Json> =
         serde_json::from_value(value).map_err(|err| err.to_string())?;
     let mut params = A::PARAMS.to_vec();
     if A::FILE_ATTRIBUTES {
         params.extend_from_slice(super::fileops::ATTRIBUTE_PARAMS);
     }
-    A::from_args(&Args::parse(&params, &raw)?)
+    Args::parse(&params, &raw)
 }
 
 #[cfg(test)]

@@ -148,6 +148,7 @@ mod tests {
 
     use super::super::unit::UnitQuery;
     use super::*;
+    use crate::modules::typed::args_from_json;
 
     /// What a fake `systemctl show` says of each unit: one block per unit named.
     const FAKE: &str = "systemctl() { [ \"$1\" = show ] || return 3; shift 2; first=1; \
@@ -158,21 +159,11 @@ mod tests {
         esac; done; }\n";
 
     fn sh(script: &str) -> String {
-        let out = std::process::Command::new("sh")
-            .args(["-c", &format!("{FAKE}{script}")])
-            .output()
-            .expect("sh runs");
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        crate::modules::sh_stdout(&format!("{FAKE}{script}"))
     }
 
     fn args(value: serde_json::Value) -> Args {
-        let raw = value
-            .as_object()
-            .expect("an object")
-            .clone()
-            .into_iter()
-            .collect();
-        Args::parse(SystemdArgs::PARAMS, &raw).expect("arguments")
+        args_from_json::<SystemdArgs>(value).expect("arguments")
     }
 
     fn request(value: serde_json::Value) -> UnitRequest {

@@ -126,6 +126,7 @@ mod tests {
 
     use super::super::account;
     use super::*;
+    use crate::modules::typed::{args_from_json, from_json};
 
     /// A fake `getent` and `id` knowing two accounts: `app`, whose home is missing,
     /// and `web`, whose home is `/`.
@@ -136,22 +137,11 @@ mod tests {
         id() { case $2 in app) echo 'app adm' ;; web) echo www-data ;; esac; }\n";
 
     fn sh(script: &str) -> String {
-        let out = std::process::Command::new("sh")
-            .args(["-c", &format!("{FAKE}{script}")])
-            .output()
-            .expect("sh runs");
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        crate::modules::sh_stdout(&format!("{FAKE}{script}"))
     }
 
     fn user(value: serde_json::Value) -> UserArgs {
-        let raw = value
-            .as_object()
-            .expect("an object")
-            .clone()
-            .into_iter()
-            .collect();
-        let args = Args::parse(UserArgs::PARAMS, &raw).expect("arguments");
-        UserArgs::from_args(&args).expect("typed")
+        from_json(value).expect("arguments")
     }
 
     #[test]
@@ -188,15 +178,7 @@ mod tests {
             json!({"name": "grouped", "groups": ["adm"]}),
         ]
         .into_iter()
-        .map(|value| {
-            let raw = value
-                .as_object()
-                .expect("an object")
-                .clone()
-                .into_iter()
-                .collect();
-            Args::parse(UserArgs::PARAMS, &raw).expect("arguments")
-        })
+        .map(|value| args_from_json::<UserArgs>(value).expect("arguments"))
         .collect();
         let own = user(json!({"name": "app", "shell": "/bin/sh"}));
         assert_eq!(
