@@ -565,7 +565,7 @@ impl Runner {
             set.insert(valid_variable_name(name)?, value);
         }
         for (key, value) in &set {
-            host.host_vars.insert(key.clone(), value.clone());
+            Arc::make_mut(&mut host.host_vars).insert(key.clone(), value.clone());
         }
         if cacheable {
             host.add_facts(&set);

@@ -96,7 +96,7 @@ impl Runner {
             .iter_mut()
             .filter(|h| h.inventory_changes != now.changes)
         {
-            host.inventory_vars = now.host_vars(&host.name);
+            host.inventory_vars = std::sync::Arc::new(now.host_vars(&host.name));
             host.inventory_changes = now.changes;
         }
     }
@@ -169,7 +169,7 @@ impl Runner {
         if run_once && let (Some(name), Some((_, _, Some(value)))) = (&task.register, ends.first())
         {
             for host in hosts.iter_mut().filter(|h| h.active()) {
-                host.host_vars.insert(name.clone(), value.clone());
+                std::sync::Arc::make_mut(&mut host.host_vars).insert(name.clone(), value.clone());
             }
         }
         let any_failed = ends.iter().any(|(_, end, _)| *end == TaskEnd::Failed);

@@ -11,20 +11,24 @@ use crate::modules::Args;
 use crate::modules::prefetch::Prefetched;
 use crate::playbook::ConnectKeywords;
 
+/// A host's variables from one source, shared rather than copied by the scopes that
+/// read them (`hostvars`, what later plays start from) and copied only on a write.
+pub type SharedVars = Arc<Map<String, Json>>;
+
 /// One host's state during a run.
 pub struct HostState {
     /// Inventory name.
     pub name: String,
     /// Inventory variables (group and host vars, group_vars/, host_vars/).
-    pub inventory_vars: Map<String, Json>,
+    pub inventory_vars: SharedVars,
     /// Which version of the inventory `inventory_vars` were read from.
     pub inventory_changes: u64,
     /// Gathered facts, as `ansible_*` names.
-    pub facts: Map<String, Json>,
+    pub facts: SharedVars,
     /// `include_vars` results.
-    pub included_vars: Map<String, Json>,
+    pub included_vars: SharedVars,
     /// `set_fact` and `register` results.
-    pub host_vars: Map<String, Json>,
+    pub host_vars: SharedVars,
     /// The open connection and the keywords it was made with, made on first use.
     pub connection: Option<(ConnectKeywords, Arc<dyn Connection>)>,
     /// Failed in this play (no further tasks run).
@@ -55,9 +59,9 @@ pub struct HostState {
 /// a host takes no part in later plays).
 #[derive(Clone, Debug, Default)]
 pub struct Remembered {
-    facts: Map<String, Json>,
-    included_vars: Map<String, Json>,
-    host_vars: Map<String, Json>,
+    facts: SharedVars,
+    included_vars: SharedVars,
+    host_vars: SharedVars,
     /// Failed in an earlier play.
     pub failed: bool,
     /// Unreachable in an earlier play.
@@ -85,9 +89,13 @@ pub fn visible_vars(
     remembered: &Remembered,
 ) -> Map<String, Json> {
     let mut vars = inventory_vars.clone();
-    vars.extend(remembered.facts.clone());
-    vars.extend(remembered.included_vars.clone());
-    vars.extend(remembered.host_vars.clone());
+    for layer in [
+        &remembered.facts,
+        &remembered.included_vars,
+        &remembered.host_vars,
+    ] {
+        vars.extend(layer.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
     vars.insert("inventory_hostname".into(), Json::String(name.to_string()));
     vars
 }
@@ -123,11 +131,11 @@ impl HostState {
     pub fn new(name: &str, inventory_vars: Map<String, Json>) -> HostState {
         HostState {
             name: name.to_string(),
-            inventory_vars,
+            inventory_vars: Arc::new(inventory_vars),
             inventory_changes: 0,
-            facts: Map::new(),
-            included_vars: Map::new(),
-            host_vars: Map::new(),
+            facts: SharedVars::default(),
+            included_vars: SharedVars::default(),
+            host_vars: SharedVars::default(),
             connection: None,
             failed: false,
             unreachable: false,
@@ -156,21 +164,16 @@ impl HostState {
 
     /// Stores gathered or set facts: `ansible_x` both top-level and under `ansible_facts`.
     pub fn add_facts(&mut self, facts: &Map<String, Json>) {
-        let mut nested = match self.facts.remove("ansible_facts") {
+        let own = Arc::make_mut(&mut self.facts);
+        let mut nested = match own.remove("ansible_facts") {
             Some(Json::Object(map)) => map,
             _ => Map::new(),
         };
         for (key, value) in facts {
             let short = key.strip_prefix("ansible_").unwrap_or(key);
             nested.insert(short.to_string(), value.clone());
-            self.facts.insert(key.clone(), value.clone());
+            own.insert(key.clone(), value.clone());
         }
-        self.facts
-            .insert("ansible_facts".into(), Json::Object(nested));
-    }
-
-    /// The variables other hosts see through `hostvars[this]`.
-    pub fn visible_vars(&self) -> Map<String, Json> {
-        visible_vars(&self.name, &self.inventory_vars, &self.remember())
+        own.insert("ansible_facts".into(), Json::Object(nested));
     }
 }

@@ -88,7 +88,7 @@ impl Runner {
             if let Some(merge) = request.merges() {
                 facts = combined_with_existing(facts, vars, merge);
             }
-            host.included_vars.extend(facts.clone());
+            std::sync::Arc::make_mut(&mut host.included_vars).extend(facts.clone());
         }
         if read.encrypted {
             result.insert(censor::NO_LOG_KEY.into(), Json::Bool(true));

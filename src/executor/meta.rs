@@ -70,7 +70,7 @@ impl Runner {
             Meta::ClearHostErrors if first_holds => self.clear_host_errors(run, hosts),
             Meta::ClearFacts if first_holds => {
                 for host in hosts.iter_mut() {
-                    host.facts.clear();
+                    host.facts = Default::default();
                 }
             }
             Meta::ResetConnection => {

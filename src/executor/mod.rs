@@ -387,7 +387,7 @@ impl Runner {
         if !self.options.fact_cache.persists() {
             return;
         }
-        let mut facts = host.facts.clone();
+        let mut facts = (*host.facts).clone();
         facts.remove("ansible_facts");
         if let Err(message) = self.options.fact_cache.store(&host.name, &facts) {
             self.reporter.warning(&message);

@@ -482,10 +482,13 @@ impl Runner {
     /// `hostvars`: the batch's `hosts` as they stand, every other inventory host as
     /// earlier plays left it.
     pub(super) fn hostvars(&self, hosts: &[HostState]) -> Arc<HostVars> {
-        let mut batch = Map::new();
-        for host in hosts {
-            batch.insert(host.name.clone(), Json::Object(host.visible_vars()));
-        }
+        let batch = hosts
+            .iter()
+            .map(|host| {
+                let kept = (host.inventory_vars.clone(), host.remember());
+                (host.name.clone(), kept)
+            })
+            .collect();
         Arc::new(HostVars {
             hosts: batch,
             inventory: self.inventory(),

@@ -53,7 +53,7 @@ impl Runner {
         let unreachable_ignored =
             status == Status::Unreachable && task.options.ignore_unreachable.unwrap_or(false);
         if let Some(name) = &task.register {
-            host.host_vars
+            std::sync::Arc::make_mut(&mut host.host_vars)
                 .insert(name.clone(), kept_registered(&result));
         }
         self.reporter.result(&HostResult {
@@ -100,9 +100,9 @@ impl Runner {
         }
         match status {
             Status::Failed if !ignored => {
-                host.host_vars
-                    .insert("ansible_failed_result".into(), Json::Object(result));
-                host.host_vars.insert(
+                let host_vars = std::sync::Arc::make_mut(&mut host.host_vars);
+                host_vars.insert("ansible_failed_result".into(), Json::Object(result));
+                host_vars.insert(
                     "ansible_failed_task".into(),
                     // The task as written, as Ansible's `Task.serialize()`: no role
                     // prefix, `""` when unnamed.

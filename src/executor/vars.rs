@@ -7,7 +7,7 @@ use std::sync::Arc;
 use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
 use serde_json::{Map, Value as Json};
 
-use super::host::{Memory, recalled, visible_vars};
+use super::host::{Memory, Remembered, SharedVars, recalled, visible_vars};
 use super::{HostState, InventoryNow};
 use crate::hash_behaviour::layer;
 use crate::playbook::{Play, RoleScope, Task};
@@ -38,8 +38,9 @@ pub struct TaskScope<'a> {
 /// stand, the others as earlier plays left them, read when a template asks and
 /// templated in their host's own context.
 pub struct HostVars {
-    /// Variables of the batch's hosts.
-    pub hosts: Map<String, Json>,
+    /// The batch's hosts as they stand (their inventory variables and what they keep),
+    /// shared, not copied: a host's variables are merged only when a template asks.
+    pub hosts: indexmap::IndexMap<String, (SharedVars, Remembered)>,
     /// The inventory, for the other hosts.
     pub inventory: Arc<InventoryNow>,
     /// What earlier plays left of every host.
@@ -50,7 +51,7 @@ pub struct HostVars {
 
 impl std::fmt::Debug for HostVars {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_map().entries(self.hosts.iter()).finish()
+        f.debug_list().entries(self.hosts.keys()).finish()
     }
 }
 
@@ -62,8 +63,7 @@ impl Object for HostVars {
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         let name = key.as_str()?;
         let mut vars = match self.hosts.get(name) {
-            Some(Json::Object(vars)) => vars.clone(),
-            Some(other) => return Some(Value::from_serialize(other)),
+            Some((inventory_vars, kept)) => visible_vars(name, inventory_vars, kept),
             None if !self.inventory.has_host(name) => return None,
             None => {
                 let remembered = recalled(&self.memory, name).unwrap_or_default();
@@ -125,8 +125,8 @@ pub fn task_vars(
     for role in &roles {
         layer(&mut vars, role.defaults.clone());
     }
-    layer(&mut vars, host.inventory_vars.clone());
-    layer(&mut vars, host.facts.clone());
+    layer(&mut vars, (*host.inventory_vars).clone());
+    layer(&mut vars, (*host.facts).clone());
     // A host without gathered facts still has `ansible_facts`, empty, as in Ansible.
     vars.entry("ansible_facts")
         .or_insert_with(|| Json::Object(Map::new()));
@@ -144,8 +144,8 @@ pub fn task_vars(
     if let Some(task) = task {
         layer(&mut vars, task.vars.clone());
     }
-    layer(&mut vars, host.included_vars.clone());
-    layer(&mut vars, host.host_vars.clone());
+    layer(&mut vars, (*host.included_vars).clone());
+    layer(&mut vars, (*host.host_vars).clone());
     // A role's parameters, after those of the roles that pulled it in as a
     // dependency (outermost first), as Ansible's `get_role_params` walks the chain.
     for scope in chain.iter().rev() {
