@@ -1,17 +1,19 @@
 //! The facts bosun gathers against those of Ansible's `setup` on the same Debian 12
 //! container: the same fact names, and the same values where they must agree.
 //!
-//! Ansible comes from a venv on the control node (`BOSUN_ANSIBLE_VENV`, by default
-//! `/work/ansible-venv`) and reaches the container over SSH with the fleet's
-//! inventory; the container gets `python3` from apt for it (bosun does not need it,
-//! but then reports `python` as Ansible does). Skipped when the venv or containers
-//! are missing.
+//! Ansible comes from the venv `common::ansible` finds or makes on the control node
+//! (`BOSUN_ANSIBLE_VENV`, `/work/ansible-venv` or `/var/tmp/bosun-vault-venv`) and
+//! reaches the container over SSH with the fleet's inventory; the container gets
+//! `python3` from apt for it (bosun does not need it, but then reports `python` as
+//! Ansible does). Skipped when the containers are missing; without Ansible, skipped
+//! loudly, and failed under CI.
 
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use common::ansible::ansible_or_skip;
 use common::nspawn::SystemdFleet;
 use common::ssh::or_skip;
 use common::{Scratch, stdout};
@@ -111,15 +113,8 @@ fn sorted(value: &Json) -> Json {
 /// set so that one test's install cannot change what another compares: Ansible's
 /// apt manager needs `python3-apt`, which recommends `lsb-release`, and that
 /// changes `ansible_lsb`.
-fn ansible_and_fleet() -> Option<(PathBuf, &'static SystemdFleet)> {
-    let venv = PathBuf::from(
-        std::env::var("BOSUN_ANSIBLE_VENV").unwrap_or_else(|_| "/work/ansible-venv".into()),
-    );
-    let ansible = venv.join("bin/ansible");
-    if !ansible.exists() {
-        eprintln!("skipped: no Ansible at {}", ansible.display());
-        return None;
-    }
+fn ansible_and_fleet(test: &str) -> Option<(PathBuf, &'static SystemdFleet)> {
+    let ansible = ansible_or_skip(test)?.join("ansible");
     let fleet = or_skip(SystemdFleet::shared())?;
     fleet.apt_install(&["python3", "python3-apt", "lsb-release"]);
     Some((ansible, fleet))
@@ -182,7 +177,9 @@ fn differing_entries(
 
 #[test]
 fn bosun_gathers_the_facts_ansible_gathers_on_debian_12() {
-    let Some((ansible, fleet)) = ansible_and_fleet() else {
+    let Some((ansible, fleet)) =
+        ansible_and_fleet("bosun_gathers_the_facts_ansible_gathers_on_debian_12")
+    else {
         return;
     };
     let ((theirs, ansible_took), (ours, bosun_took)) = facts_from_both(&ansible, fleet, "setup");
@@ -347,7 +344,8 @@ fn bosun_gathers_the_facts_ansible_gathers_on_debian_12() {
 
 #[test]
 fn service_facts_match_ansibles_on_debian_12() {
-    let Some((ansible, fleet)) = ansible_and_fleet() else {
+    let Some((ansible, fleet)) = ansible_and_fleet("service_facts_match_ansibles_on_debian_12")
+    else {
         return;
     };
     let ((theirs, _), (ours, _)) = facts_from_both(&ansible, fleet, "service_facts");
@@ -361,7 +359,8 @@ fn service_facts_match_ansibles_on_debian_12() {
 
 #[test]
 fn package_facts_match_ansibles_on_debian_12() {
-    let Some((ansible, fleet)) = ansible_and_fleet() else {
+    let Some((ansible, fleet)) = ansible_and_fleet("package_facts_match_ansibles_on_debian_12")
+    else {
         return;
     };
     let ((theirs, _), (ours, _)) = facts_from_both(&ansible, fleet, "package_facts");

@@ -126,10 +126,20 @@ pub fn task_vars(
         layer(&mut vars, role.defaults.clone());
     }
     layer(&mut vars, (*host.inventory_vars).clone());
-    layer(&mut vars, (*host.facts).clone());
+    // The facts are shared, not copied: a layer under the other variables, which
+    // the names of the lower layers (role defaults, inventory) they override leave.
+    // Merging dictionaries across layers (`hash_behaviour = merge`) needs the copy.
+    let facts_below = !crate::hash_behaviour::merging();
+    if facts_below {
+        vars.retain(|name, _| !host.facts.contains_key(name));
+    } else {
+        layer(&mut vars, (*host.facts).clone());
+    }
     // A host without gathered facts still has `ansible_facts`, empty, as in Ansible.
-    vars.entry("ansible_facts")
-        .or_insert_with(|| Json::Object(Map::new()));
+    if !host.facts.contains_key("ansible_facts") {
+        vars.entry("ansible_facts")
+            .or_insert_with(|| Json::Object(Map::new()));
+    }
     layer(&mut vars, scope.play.vars.clone());
     if let Some(files) = scope.vars_files.get(&host.name) {
         layer(&mut vars, files.clone());
@@ -238,7 +248,8 @@ pub fn task_vars(
         "hostvars".to_string(),
         Value::from_dyn_object(scope.hostvars.clone()),
     );
-    Vars::with_objects(runner.templar.clone(), vars, objects)
+    let facts = facts_below.then(|| Vars::shared(runner.templar.clone(), host.facts.clone()));
+    Vars::over(runner.templar.clone(), vars, objects, facts)
 }
 
 /// The role and the roles that pulled it in, innermost first.

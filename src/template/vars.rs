@@ -23,12 +23,15 @@ thread_local! {
 /// task's), so a derived scope shares what is below it instead of copying it.
 pub struct Vars {
     templar: Arc<Templar>,
-    map: Map<String, Json>,
+    map: Arc<Map<String, Json>>,
     objects: HashMap<String, Value>,
     /// Whether the computed objects are left out of the listed names.
     objects_unlisted: bool,
     /// The variables under these ones, looked up when a name is not here.
     under: Option<Arc<Vars>>,
+    /// Made by [`Vars::with_extra`]: a layer of names only, which the next such layer
+    /// takes along rather than stacks on.
+    extra: bool,
     cache: Mutex<HashMap<String, Value>>,
 }
 
@@ -58,12 +61,38 @@ impl Vars {
         map: Map<String, Json>,
         objects: HashMap<String, Value>,
     ) -> Arc<Vars> {
+        Vars::over(templar, map, objects, None)
+    }
+
+    /// Variables from a map plus computed objects, over `under` (a host's facts,
+    /// shared with every task's variables rather than copied into them): a name not
+    /// here is looked up there, and rendered here.
+    pub fn over(
+        templar: Arc<Templar>,
+        map: Map<String, Json>,
+        objects: HashMap<String, Value>,
+        under: Option<Arc<Vars>>,
+    ) -> Arc<Vars> {
+        Arc::new(Vars {
+            templar,
+            map: Arc::new(map),
+            objects,
+            objects_unlisted: false,
+            under,
+            extra: false,
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Shared variables, with nothing computed: a layer to put other variables over.
+    pub fn shared(templar: Arc<Templar>, map: Arc<Map<String, Json>>) -> Arc<Vars> {
         Arc::new(Vars {
             templar,
             map,
-            objects,
+            objects: HashMap::new(),
             objects_unlisted: false,
             under: None,
+            extra: false,
             cache: Mutex::new(HashMap::new()),
         })
     }
@@ -78,33 +107,35 @@ impl Vars {
     ) -> Arc<Vars> {
         Arc::new(Vars {
             templar,
-            map,
+            map: Arc::new(map),
             objects,
             objects_unlisted: true,
             under: None,
+            extra: false,
             cache: Mutex::new(HashMap::new()),
         })
     }
 
     /// These variables with `extra` ones set on top: a layer over them (computed
-    /// objects kept), nothing below copied. A layer over a layer takes that layer's
-    /// own names along instead, so a loop that sets facts item after item never
+    /// objects kept), nothing below copied. Such a layer over another takes that
+    /// one's own names along instead, so a loop that sets facts item after item never
     /// makes a deep chain to walk.
     pub fn with_extra(self: &Arc<Self>, extra: Map<String, Json>) -> Arc<Vars> {
-        let (map, under) = match &self.under {
-            Some(under) => {
-                let mut map = self.map.clone();
+        let (map, under) = match (&self.under, self.extra) {
+            (Some(under), true) => {
+                let mut map = (*self.map).clone();
                 map.extend(extra);
                 (map, under.clone())
             }
-            None => (extra, self.clone()),
+            _ => (extra, self.clone()),
         };
         Arc::new(Vars {
             templar: self.templar.clone(),
-            map,
+            map: Arc::new(map),
             objects: HashMap::new(),
             objects_unlisted: false,
             under: Some(under),
+            extra: true,
             cache: Mutex::new(HashMap::new()),
         })
     }
