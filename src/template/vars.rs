@@ -73,28 +73,12 @@ impl Vars {
         objects: HashMap<String, Value>,
         under: Option<Arc<Vars>>,
     ) -> Arc<Vars> {
-        Arc::new(Vars {
-            templar,
-            map: Arc::new(map),
-            objects,
-            objects_unlisted: false,
-            under,
-            extra: false,
-            cache: Mutex::new(HashMap::new()),
-        })
+        Arc::new(Vars::layer(templar, Arc::new(map), objects, under))
     }
 
     /// Shared variables, with nothing computed: a layer to put other variables over.
     pub fn shared(templar: Arc<Templar>, map: Arc<Map<String, Json>>) -> Arc<Vars> {
-        Arc::new(Vars {
-            templar,
-            map,
-            objects: HashMap::new(),
-            objects_unlisted: false,
-            under: None,
-            extra: false,
-            cache: Mutex::new(HashMap::new()),
-        })
+        Arc::new(Vars::layer(templar, map, HashMap::new(), None))
     }
 
     /// Variables from a map plus computed objects that templates can use but that
@@ -106,13 +90,8 @@ impl Vars {
         objects: HashMap<String, Value>,
     ) -> Arc<Vars> {
         Arc::new(Vars {
-            templar,
-            map: Arc::new(map),
-            objects,
             objects_unlisted: true,
-            under: None,
-            extra: false,
-            cache: Mutex::new(HashMap::new()),
+            ..Vars::layer(templar, Arc::new(map), objects, None)
         })
     }
 
@@ -129,15 +108,29 @@ impl Vars {
             }
             _ => (extra, self.clone()),
         };
+        let templar = self.templar.clone();
         Arc::new(Vars {
-            templar: self.templar.clone(),
-            map: Arc::new(map),
-            objects: HashMap::new(),
-            objects_unlisted: false,
-            under: Some(under),
             extra: true,
-            cache: Mutex::new(HashMap::new()),
+            ..Vars::layer(templar, Arc::new(map), HashMap::new(), Some(under))
         })
+    }
+
+    /// One layer of variables: listed objects, not an extra layer, nothing cached.
+    fn layer(
+        templar: Arc<Templar>,
+        map: Arc<Map<String, Json>>,
+        objects: HashMap<String, Value>,
+        under: Option<Arc<Vars>>,
+    ) -> Vars {
+        Vars {
+            templar,
+            map,
+            objects,
+            objects_unlisted: false,
+            under,
+            extra: false,
+            cache: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The engine these variables render with.
