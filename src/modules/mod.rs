@@ -73,6 +73,7 @@ mod service;
 mod service_facts;
 mod set_stats;
 mod setup;
+mod siblings;
 mod slurp;
 mod stat;
 mod synchronize;

@@ -10,6 +10,7 @@ use super::query::{Providers, Query, Snapshot};
 use super::spec::PackageSpec;
 use super::target::{AptOn, failure};
 use crate::connection::CommandOutput;
+use crate::modules::siblings::same_shape_names;
 use crate::modules::typed::TypedArgs;
 use crate::modules::{Args, ModuleError};
 
@@ -175,10 +176,6 @@ pub async fn query(apt: &AptOn<'_, '_>, r: &Request) -> Result<Found, ModuleErro
     })
 }
 
-/// The most loop items whose names one question asks about: each item reads every
-/// other's arguments, so the work grows with the square of their number.
-const MAX_SIBLINGS: usize = 64;
-
 /// Whether an install may be decided without the cache's candidates (asked later,
 /// only if dpkg's records do not settle it).
 fn defers_candidates(r: &Request) -> bool {
@@ -208,20 +205,15 @@ fn asked_names(siblings: Option<&[Args]>, r: &Request, own: &[String]) -> Vec<St
             )
         })
     };
-    let siblings = siblings.filter(|s| s.len() <= MAX_SIBLINGS);
-    let (Some(siblings), Some(mine)) = (siblings, shape(r)) else {
+    let Some(mine) = shape(r) else {
         return own.to_vec();
     };
-    let mut names: Vec<String> = siblings
-        .iter()
-        .filter_map(|args| AptArgs::from_args(args).ok()?.request().ok())
-        .filter(|other| shape(other).as_ref() == Some(&mine))
-        .flat_map(|other| other.specs.into_iter().map(|s| s.name))
-        .chain(own.iter().cloned())
-        .collect();
-    names.sort();
-    names.dedup();
-    names
+    same_shape_names(siblings, &mine, own, |args| {
+        let other = AptArgs::from_args(args).ok()?.request().ok()?;
+        let names = other.specs.iter().map(|s| s.name.clone()).collect();
+        Some((shape(&other)?, names))
+    })
+    .unwrap_or_else(|| own.to_vec())
 }
 
 /// The query of dpkg's records and automatic marks of `names`, and of their

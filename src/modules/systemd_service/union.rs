@@ -8,14 +8,11 @@
 
 use crate::connection::quote;
 use crate::modules::args::Args;
+use crate::modules::siblings::same_shape_names;
 use crate::modules::typed::TypedArgs;
 
 use super::unit::{MARK, Ran, UnitFacts};
 use super::{SystemdArgs, UnitRequest};
-
-/// The most units one question asks about: each item reads every other's arguments,
-/// so the work grows with the square of their number.
-const MAX_UNITS: usize = 64;
 
 /// The unit file states `show` settles alone for a unit under its own name, as the
 /// single question's `is_enabled` reads them, with `is-enabled`'s exit status.
@@ -35,16 +32,11 @@ pub fn units_asked(request: &UnitRequest, siblings: Option<&[Args]>) -> Option<V
         plain.then(|| (r.systemctl(), r.scope.clone()))
     };
     let mine = shape(request)?;
-    let siblings = siblings.filter(|s| (2..=MAX_UNITS).contains(&s.len()))?;
-    let mut units: Vec<String> = siblings
-        .iter()
-        .filter_map(|args| UnitRequest::from_typed(&SystemdArgs::from_args(args).ok()?).ok())
-        .filter(|other| shape(other).as_ref() == Some(&mine))
-        .filter_map(|other| other.unit)
-        .chain(request.unit.clone())
-        .collect();
-    units.sort();
-    units.dedup();
+    let own: Vec<String> = request.unit.iter().cloned().collect();
+    let units = same_shape_names(siblings, &mine, &own, |args| {
+        let other = UnitRequest::from_typed(&SystemdArgs::from_args(args).ok()?).ok()?;
+        Some((shape(&other)?, other.unit.into_iter().collect()))
+    })?;
     (units.len() > 1).then_some(units)
 }
 

@@ -7,14 +7,11 @@
 
 use crate::connection::quote;
 use crate::modules::args::Args;
+use crate::modules::siblings::same_shape_names;
 use crate::modules::typed::TypedArgs;
 
 use super::UserArgs;
 use super::account::{Asked, HomeCheck};
-
-/// The most accounts one question asks about: each item reads every other's
-/// arguments, so the work grows with the square of their number.
-const MAX_ACCOUNTS: usize = 64;
 
 /// Opens each line of the answer.
 const MARK: &str = "@@bosun-user";
@@ -37,16 +34,11 @@ fn shape(args: &UserArgs) -> Option<(bool, bool, bool)> {
 /// item (`siblings`) asking the same way, sorted; `None` when it asks alone.
 pub fn names_asked(args: &UserArgs, siblings: Option<&[Args]>) -> Option<Vec<String>> {
     let mine = shape(args)?;
-    let siblings = siblings.filter(|s| (2..=MAX_ACCOUNTS).contains(&s.len()))?;
-    let mut names: Vec<String> = siblings
-        .iter()
-        .filter_map(|args| UserArgs::from_args(args).ok())
-        .filter(|other| shape(other) == Some(mine))
-        .map(|other| other.name)
-        .chain([args.name.clone()])
-        .collect();
-    names.sort();
-    names.dedup();
+    let own = [args.name.clone()];
+    let names = same_shape_names(siblings, &mine, &own, |args| {
+        let other = UserArgs::from_args(args).ok()?;
+        Some((shape(&other)?, vec![other.name]))
+    })?;
     (names.len() > 1).then_some(names)
 }
 
