@@ -191,8 +191,22 @@ fn cpu(s: &Sections, facts: &mut Facts) {
     put(facts, "processor_cores", per_socket);
     put(facts, "processor_threads_per_core", threads);
     put(facts, "processor_vcpus", threads * count * per_socket);
-    let nproc = super::number(s.line("nproc", 0));
-    put(facts, "processor_nproc", nproc);
+    put(facts, "processor_nproc", nproc(s.line("nproc", 0)));
+}
+
+/// `processor_nproc`: how many CPUs the probe may run on, as Ansible counts
+/// `os.sched_getaffinity(0)`; the probe gives the list of `/proc/self/status`
+/// (`cpus 0-3,8`), or `nproc`'s count where that list is missing.
+fn nproc(line: &str) -> Json {
+    let Some(list) = line.strip_prefix("cpus ") else {
+        return super::number(line);
+    };
+    let count = list.split(',').try_fold(0u64, |count, range| {
+        let (first, last) = range.split_once('-').unwrap_or((range, range));
+        let (first, last): (u64, u64) = (first.trim().parse().ok()?, last.trim().parse().ok()?);
+        Some(count + last.checked_sub(first)? + 1)
+    });
+    count.map_or(Json::Null, |n| json!(n))
 }
 
 /// `memtotal_mb` and friends, and `memory_mb`.
@@ -484,6 +498,16 @@ fn devices(s: &Sections) -> (Json, Json) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The affinity list counts its CPUs; `nproc`'s own count is taken as it is.
+    #[test]
+    fn nproc_counts_the_cpus_the_probe_may_run_on() {
+        assert_eq!(nproc("cpus 0-1"), json!(2));
+        assert_eq!(nproc("cpus 0-3,8,10-11"), json!(7));
+        assert_eq!(nproc("cpus 3"), json!(1));
+        assert_eq!(nproc("4"), json!(4));
+        assert_eq!(nproc("cpus 3-1"), Json::Null);
+    }
 
     #[test]
     fn processor_count_is_sockets_as_ansible_counts_them() {

@@ -5,6 +5,7 @@
 
 mod addresses;
 mod hardware;
+mod ip;
 mod local;
 mod network;
 mod probe;
@@ -206,8 +207,8 @@ mod tests {
 @@os-release\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\nID=debian\n\
 @@debian_version\n12.5\n@@meminfo\nMemTotal:       24576000 kB\nMemFree:  1024000 kB\n\
 @@init\nsystemd\n@@pkg\napt-get\n@@python\n/usr/bin/python3\nPython 3.11.2\n\
-@@route4\n8.8.8.8 via 10.0.0.1 dev eth0 src 10.0.0.5 uid 0\n@@net\ndev eth0\nmtu 1500\n\
-@@ipaddr\n2: eth0    inet 10.0.0.5/24 brd 10.0.0.255 scope global eth0\\       valid_lft forever preferred_lft forever\n\
+@@net\ndev eth0\nmtu 1500\n\
+@@ip\n8.8.8.8 via 10.0.0.1 dev eth0 src 10.0.0.5 uid 0\n2: eth0    inet 10.0.0.5/24 brd 10.0.0.255 scope global eth0\\       valid_lft forever preferred_lft forever\n\
 @@date\n2026-11-24 11:00:00 1795514400 CET +0100 Tuesday November 328 2 47 123456789\n\
 @@env\nHOME=/root\nMULTI=a\nb\nPATH=/usr/bin\n";
 

@@ -7,6 +7,7 @@ use std::net::Ipv4Addr;
 
 use serde_json::{Map, Value as Json, json};
 
+use super::ip::IpLines;
 use super::probe::Sections;
 
 type Facts = Map<String, Json>;
@@ -55,15 +56,16 @@ fn ipv4_entry(words: &[&str]) -> Option<(Facts, String)> {
 
 /// The `network` facts.
 pub fn facts(s: &Sections) -> Facts {
-    let mut default_ipv4 = route(s.line("route4", 0));
-    let mut default_ipv6 = route(s.line("route6", 0));
+    let ip = IpLines::split(s.lines("ip"));
+    let mut default_ipv4 = route(ip.route4);
+    let mut default_ipv6 = route(ip.route6);
     let mut interfaces: Vec<(String, Facts)> = Vec::new();
     let mut all_v4: Vec<Json> = Vec::new();
     let mut all_v6: Vec<Json> = Vec::new();
     let mut reachable_v4: Vec<Json> = Vec::new();
     let mut reachable_v6: Vec<Json> = Vec::new();
     let mut current: Option<usize> = None;
-    for line in &super::addresses::spliced(s.lines("net"), s.lines("ipaddr")) {
+    for line in &super::addresses::spliced(s.lines("net"), &ip.addresses) {
         let Some((key, value)) = line.split_once(' ').or(Some((line.as_str(), ""))) else {
             continue;
         };
@@ -200,7 +202,7 @@ pub fn facts(s: &Sections) -> Facts {
     facts.insert("ansible_default_ipv6".into(), Json::Object(default_ipv6));
     facts.insert("ansible_all_ipv4_addresses".into(), Json::Array(all_v4));
     facts.insert("ansible_all_ipv6_addresses".into(), Json::Array(all_v6));
-    for line in s.lines("local_routes") {
+    for line in &ip.local_routes {
         let words: Vec<&str> = line.split_whitespace().collect();
         let (Some(&"local"), Some(address)) = (words.first(), words.get(1)) else {
             continue;
@@ -227,16 +229,16 @@ pub fn facts(s: &Sections) -> Facts {
 mod tests {
     use super::*;
 
-    const SAMPLE: &str = "@@route4\n8.8.8.8 via 192.0.2.1 dev eth0 src 192.0.2.2 uid 0\n\
-@@route6\n2404:6800:400a:800::1012 from :: via fd00::1 dev eth0 src fd00::2 metric 1024 pref medium\n\
-@@net\ndev eth0\naddress 02:fc:00:00:00:01\nmtu 1400\noperstate up\ntype 1\npciid virtio2\nspeed -1\nflags 0x1003\n\
+    const SAMPLE: &str = "@@net\ndev eth0\naddress 02:fc:00:00:00:01\nmtu 1400\noperstate up\ntype 1\npciid virtio2\nspeed -1\nflags 0x1003\n\
 dev lo\naddress 00:00:00:00:00:00\nmtu 65536\noperstate unknown\ntype 772\nflags 0x9\n\
-@@ipaddr\n1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever\n\
+@@ip\n8.8.8.8 via 192.0.2.1 dev eth0 src 192.0.2.2 uid 0 \\    cache \n\
+2404:6800:400a:800::1012 from :: via fd00::1 dev eth0 src fd00::2 metric 1024 pref medium\n\
+1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever\n\
 1: lo    inet6 ::1/128 scope host \\       valid_lft forever preferred_lft forever\n\
 4: eth0    inet 192.0.2.2/24 brd 192.0.2.255 scope global eth0\\       valid_lft forever preferred_lft forever\n\
 4: eth0    inet6 fd00::2/64 scope global nodad \\       valid_lft forever preferred_lft forever\n\
 4: eth0    inet6 fe80::fc:ff:fe00:1/64 scope link \\       valid_lft forever preferred_lft forever\n\
-@@local_routes\nlocal 127.0.0.0/8 dev lo proto kernel scope host src 127.0.0.1 \nlocal 127.0.0.1 dev lo proto kernel scope host src 127.0.0.1 \n\
+local 127.0.0.0/8 dev lo proto kernel scope host src 127.0.0.1 \nlocal 127.0.0.1 dev lo proto kernel scope host src 127.0.0.1 \n\
 broadcast 192.0.2.255 dev eth0 proto kernel scope link src 192.0.2.2 \nlocal 192.0.2.2 dev eth0 proto kernel scope host src 192.0.2.2 \n\
 local ::1 dev lo table local proto kernel metric 0 pref medium\nlocal fd00::2 dev eth0 table local proto kernel metric 0 pref medium\n\
 local fe80::fc:ff:fe00:1 dev eth0 table local proto kernel metric 0 pref medium\nmulticast ff00::/8 dev eth0 table local proto kernel metric 256 pref medium\n";
