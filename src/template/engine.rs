@@ -321,7 +321,7 @@ impl Templar {
     /// Evaluates a bare expression (`when:`, `var=`); undefined is an error.
     pub fn eval(&self, expression: &str, vars: &Arc<Vars>) -> Result<Json, TemplateError> {
         let value = self.eval_value(expression, vars)?;
-        if value.is_undefined() {
+        if holds_undefined(&value) {
             return Err(undefined_error(expression, vars));
         }
         Ok(to_json(&value))
@@ -382,7 +382,7 @@ fn environment(behavior: UndefinedBehavior) -> Environment<'static> {
     super::register(&mut env);
     super::lookups::register(&mut env);
     env.set_formatter(|out, _state, value| {
-        if value.is_undefined() {
+        if holds_undefined(value) {
             return Err(Error::from(ErrorKind::UndefinedError));
         }
         // Ansible 2.19 writes none as nothing (`a{{ none }}b` is `ab`).
@@ -427,6 +427,22 @@ fn with_trailing_newlines(template: &str, mut result: String) -> String {
 /// Accepts `when: "{{ x }}"` as Ansible does, by unwrapping the braces.
 fn strip_braces(expression: &str) -> &str {
     single_expression(expression).unwrap_or(expression.trim())
+}
+
+/// Whether `value` is undefined or holds an undefined value in a list or dict the
+/// template built (`map(attribute=...)` over an item without it, `[missing]`): Ansible
+/// refuses both when it finalizes a template's result. Objects of bosun's own, such as
+/// `hostvars`, are not looked into.
+fn holds_undefined(value: &Value) -> bool {
+    if value.is_undefined() {
+        return true;
+    }
+    if let Some(items) = value.downcast_object_ref::<Vec<Value>>() {
+        return items.iter().any(holds_undefined);
+    }
+    value
+        .downcast_object_ref::<indexmap::IndexMap<Value, Value>>()
+        .is_some_and(|map| map.values().any(holds_undefined))
 }
 
 /// Converts a template value into JSON (undefined becomes null).
@@ -532,6 +548,32 @@ mod tests {
             panic!("a mapping")
         };
         Vars::new(Templar::new(), map)
+    }
+
+    /// Ansible finalizes a template's result: an undefined value inside a list or a
+    /// dict fails with its reason, whether the result keeps its type or is text.
+    #[test]
+    fn an_undefined_value_inside_the_result_fails_with_its_reason() {
+        let v = vars(json!({"things": [{"name": "one"}, {"other": 3}]}));
+        let t = v.templar();
+        for text in [
+            "{{ things | map(attribute='name') }}",
+            "names: {{ things | map(attribute='name') | list }}",
+        ] {
+            let err = t.render_value(&json!(text), &v).expect_err(text);
+            assert_eq!(err.message, "object of type 'dict' has no attribute 'name'");
+        }
+        let err = t
+            .render_value(&json!("{{ {'k': [1, missing]} }}"), &v)
+            .expect_err("nested");
+        assert_eq!(err.message, "'missing' is undefined");
+        let kept = t
+            .render_value(
+                &json!("{{ things | map(attribute='name') | select('defined') }}"),
+                &v,
+            )
+            .expect("the undefined item is dropped");
+        assert_eq!(kept, json!(["one"]));
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod paths;
 mod pattern;
 mod random;
 mod rekey;
+mod sequences;
 mod sets;
 mod sizes;
 mod types;
@@ -28,6 +29,7 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     types::register(env);
     collections::register(env);
     sets::register(env);
+    sequences::register(env);
     sizes::register(env);
     rekey::register(env);
     pattern::register(env);
