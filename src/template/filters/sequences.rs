@@ -1,12 +1,13 @@
 //! `map`, `select`, `reject`, `selectattr` and `rejectattr` as Ansible 2.19 wraps
 //! Jinja's: an undefined input gives an undefined result (`missing | map('upper') is
 //! undefined`), and an item `map(attribute=...)` finds no such attribute on stays
-//! undefined, remembering why, so that using it fails with Python's words.
+//! undefined, remembering why, so that using it fails with Python's words. `join`
+//! fails on an undefined item, as Python's `str()` of Ansible's undefined does.
 
 use std::borrow::Cow;
 
-use minijinja::value::{Kwargs, Rest, from_args};
-use minijinja::{Environment, Error, State, Value, filters};
+use minijinja::value::{Kwargs, Rest, StringInput, from_args};
+use minijinja::{Environment, Error, ErrorKind, State, Value, filters};
 
 use crate::template::engine::set_undefined_hint;
 use crate::template::pyfmt::type_name;
@@ -18,6 +19,7 @@ pub(super) fn register(env: &mut Environment<'static>) {
     env.add_filter("reject", reject);
     env.add_filter("selectattr", selectattr);
     env.add_filter("rejectattr", rejectattr);
+    env.add_filter("join", join);
 }
 
 /// `map`: undefined for an undefined input; with `attribute=` and no `default=`, an
@@ -91,6 +93,16 @@ fn rejectattr(
     })
 }
 
+/// `join`: an error when an item is undefined (an attribute `map` did not find).
+fn join(state: &State, value: &Value, joiner: Option<StringInput<'_>>) -> Result<Value, Error> {
+    if let Ok(mut items) = value.try_iter()
+        && items.any(|item| item.is_undefined())
+    {
+        return Err(Error::from(ErrorKind::UndefinedError));
+    }
+    filters::join(state, value, joiner)
+}
+
 /// Undefined when `value` is, otherwise what `filter` makes of it.
 fn lazily(
     value: &Value,
@@ -104,7 +116,7 @@ fn lazily(
 
 #[cfg(test)]
 mod tests {
-    use crate::template::test_support::eval;
+    use crate::template::test_support::{eval, eval_err};
     use serde_json::json;
 
     /// Ansible's filter_core: the wrapped filters keep an undefined input undefined.
@@ -124,8 +136,8 @@ mod tests {
         assert_eq!(eval("[1, 2] | reject('odd') | join", json!({})), "2");
     }
 
-    /// An item without the attribute maps to undefined, which `default=` replaces and
-    /// `select('defined')` drops.
+    /// An item without the attribute maps to undefined, which `default=` replaces,
+    /// `select('defined')` drops and `join` refuses.
     #[test]
     fn a_missing_attribute_maps_to_undefined() {
         let things = json!({"things": [{"name": "one"}, {"other": 3}]});
@@ -145,6 +157,8 @@ mod tests {
             "True"
         );
         let defaulted = "things | map(attribute='name', default='-') | join(',')";
-        assert_eq!(eval(defaulted, things), "one,-");
+        assert_eq!(eval(defaulted, things.clone()), "one,-");
+        let err = eval_err(&format!("{mapped} | join(',')"), things);
+        assert!(err.contains("undefined"), "{err}");
     }
 }
