@@ -913,3 +913,23 @@ fn copy_and_template_mode_preserve_take_the_sources_mode_as_ansible_does() {
     assert_eq!(code, 0);
     assert!(recap_line(&out, "localhost").contains("changed=0"), "{out}");
 }
+
+/// At -v a result is shown, but never gathered facts: Ansible's setup forbids it
+/// (`_ansible_verbose_override`), for the implicit gathering and a `setup` task alike.
+#[test]
+fn verbose_output_never_shows_gathered_facts() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "play.yml",
+        "- hosts: localhost\n  gather_facts: true\n  gather_subset: [min]\n  tasks:\n    \
+         - setup:\n        gather_subset: [min]\n    - command: echo shown\n",
+    );
+    let (code, out, err) = run(&scratch, &["run", "play.yml", "-c", "local", "-v"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!out.contains("ansible_facts"), "{out}");
+    assert!(
+        out.contains("\"stdout\": \"shown\""),
+        "-v shows other results:\n{out}"
+    );
+    assert_eq!(out.matches("ok: [localhost]\n").count(), 2, "{out}");
+}

@@ -142,8 +142,13 @@ impl Human {
         self.print(&format!("\n{message} {}", "*".repeat(stars)));
     }
 
+    /// Whether the result is shown: at -v or when the module asks for it
+    /// (`_ansible_verbose_always`), never when it forbids it (`_ansible_verbose_override`,
+    /// which setup sets), as Ansible's `_run_is_verbose` decides.
     fn verbose(&self, result: &HostResult<'_>) -> bool {
-        self.verbosity > 0 || result.result.contains_key("_ansible_verbose_always")
+        let flag = |key: &str| result.result.get(key) == Some(&Json::Bool(true));
+        (self.verbosity > 0 || flag("_ansible_verbose_always"))
+            && !flag("_ansible_verbose_override")
     }
 
     /// The warnings a module returned, printed as Ansible prints them before the

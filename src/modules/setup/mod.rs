@@ -86,6 +86,8 @@ impl Module for Setup {
         }
         let mut outcome = super::ok(false);
         outcome.insert("ansible_facts".into(), Json::Object(facts));
+        // As Ansible's setup: the facts are never shown as the task's result, even at -v.
+        outcome.insert("_ansible_verbose_override".into(), json!(true));
         Ok(outcome)
     }
 }
