@@ -502,9 +502,11 @@ control_path_dir = {path}/cp
 
     # floors -------------------------------------------------------------------
 
-    def measure_floors(self):
-        """Login, round trip and query times on the bosun containers (converged)."""
-        pairs = [self.site["bosun"], self.family["bosun"]]
+    def measure_floors(self, only: set):
+        """Login, round trip and query times on the bosun containers (converged) of
+        the workloads that ran (`only`)."""
+        pairs = [p for kind, p in [("site", self.site["bosun"]), ("families", self.family["bosun"])]
+                 if kind in only]
         login, rtt = [], []
         for pair in pairs:
             for host in pair.hosts:
@@ -526,12 +528,14 @@ control_path_dir = {path}/cp
         self.floors["login_bosun"] = statistics.median(bosun_login)
         self.floors["rtt"] = statistics.median(rtt)
         queries = {}
-        fam = self.family["bosun"]
-        for kind in FAMILIES:
-            queries[kind] = self.timed_script(fam, fam.hosts[0], FLOOR_QUERIES[kind])
-        site = self.site["bosun"]
-        for host, role in zip(site.hosts, ["web", "docker"]):
-            queries[f"site-{role}"] = self.timed_script(site, host, SITE_FLOOR[role])
+        if "families" in only:
+            fam = self.family["bosun"]
+            for kind in FAMILIES:
+                queries[kind] = self.timed_script(fam, fam.hosts[0], FLOOR_QUERIES[kind])
+        if "site" in only:
+            site = self.site["bosun"]
+            for host, role in zip(site.hosts, ["web", "docker"]):
+                queries[f"site-{role}"] = self.timed_script(site, host, SITE_FLOOR[role])
         self.floors["queries"] = queries
 
     def timed_script(self, pair: Pair, host: Host, script: str, runs=5) -> float:
@@ -685,7 +689,7 @@ def main():
                 bench.site_round(r)
             if "families" in only:
                 bench.family_round(r)
-        bench.measure_floors()
+        bench.measure_floors(only)
         bench.save()
     finally:
         bench.cleanup()
