@@ -5,7 +5,7 @@ use std::fmt::Write;
 use crate::cli::RunArgs;
 use crate::executor::RunError;
 use crate::inventory::Inventory;
-use crate::playbook::{Action, Playbook, Task, VarMap};
+use crate::playbook::{Action, Meta, Playbook, Task, VarMap};
 
 /// The listing `args` asks for, for one playbook, or the error that stops
 /// ansible-playbook before it lists anything (a play name that cannot be rendered,
@@ -91,10 +91,11 @@ fn play_tags(play: &crate::playbook::Play) -> Vec<String> {
     common.unwrap_or_default()
 }
 
-/// The leaf tasks of a list, blocks flattened.
+/// The leaf tasks of a list, blocks flattened, without the implicit end of each role.
 fn collect<'a>(tasks: &'a [Task], out: &mut Vec<&'a Task>) {
     for task in tasks {
         match &task.action {
+            Action::Meta(Meta::RoleComplete) => {}
             Action::Block {
                 block,
                 rescue,

@@ -158,3 +158,152 @@ fn allow_duplicates_runs_a_role_again_and_dependency_vars_beat_inherited_ones() 
         .collect();
     assert_eq!(messages, ["\"A dependency\"", "\"B dependency\""], "{out}");
 }
+
+/// A role used again in a play runs only on the hosts that have not completed an
+/// identical use (same role, parameters, `when` and `tags`): a use whose tasks were
+/// all skipped does not count, and the role's handlers still run. Expectations read
+/// off ansible-playbook 2.19.14 on the same play (Ansible's role_complete).
+#[test]
+fn a_role_runs_again_only_where_no_identical_use_completed() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "roles/a/tasks/main.yml",
+        "- debug: msg=\"A on {{ inventory_hostname }}\"\n  changed_when: true\n  notify: a handler\n",
+    );
+    scratch.write(
+        "roles/a/handlers/main.yml",
+        "- name: a handler\n  debug: msg=\"handled on {{ inventory_hostname }}\"\n",
+    );
+    scratch.write(
+        "roles/set_var/tasks/main.yml",
+        "- set_fact: {go: true}\n  when: inventory_hostname == 'h1'\n",
+    );
+    scratch.write(
+        "hosts",
+        "h1 ansible_connection=local\nh2 ansible_connection=local\n",
+    );
+    scratch.write(
+        "site.yml",
+        "- hosts: h1,h2\n  gather_facts: false\n  roles:\n    - {role: a, when: go is defined}\n    \
+         - set_var\n    - {role: a, when: go is defined}\n    - {role: a, when: go is defined}\n    - a\n",
+    );
+    let output = scratch.bosun(&["run", "-i", "hosts", "site.yml"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
+    let said = |text: &str| out.matches(&format!("\"msg\": \"{text}\"")).count();
+    // The first use is skipped everywhere; the second runs on h1 only, the third is
+    // h1's duplicate and skipped on h2; the last (no `when`) is another role to Ansible.
+    assert_eq!((said("A on h1"), said("A on h2")), (2, 1), "{out}");
+    assert_eq!(
+        (said("handled on h1"), said("handled on h2")),
+        (1, 1),
+        "{out}"
+    );
+    for (host, recap) in [
+        (
+            "h1",
+            "ok=4    changed=2    unreachable=0    failed=0    skipped=1",
+        ),
+        (
+            "h2",
+            "ok=2    changed=1    unreachable=0    failed=0    skipped=4",
+        ),
+    ] {
+        assert!(
+            common::recap_line(&out, host).contains(recap),
+            "{host}: {out}"
+        );
+    }
+}
+
+/// `meta: end_role` passes over the rest of the role on the hosts where its `when`
+/// holds, the role's handlers still run, and the role counts as completed there:
+/// `include_role` with `allow_duplicates: false` does not run it again, while
+/// `import_role` (duplicates allowed by default) does. As ansible-playbook 2.19.14
+/// runs the roles target's end_role.yml.
+#[test]
+fn end_role_skips_the_rest_of_the_role() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "roles/ending/tasks/main.yml",
+        "- set_fact: {runs: \"{{ runs | default(0) | int + 1 }}\"}\n\
+         - debug: msg=notify\n  changed_when: true\n  notify: ending handler\n\
+         - meta: end_role\n  when: inventory_hostname == 'h1'\n\
+         - set_fact: {after_end: true}\n",
+    );
+    scratch.write(
+        "roles/ending/handlers/main.yml",
+        "- name: ending handler\n  set_fact: {handled: true}\n",
+    );
+    scratch.write(
+        "hosts",
+        "h1 ansible_connection=local\nh2 ansible_connection=local\n",
+    );
+    scratch.write(
+        "site.yml",
+        "- hosts: h1,h2\n  gather_facts: false\n  roles: [ending]\n  tasks:\n    \
+         - import_role: {name: ending}\n    \
+         - include_role: {name: ending, allow_duplicates: false}\n  post_tasks:\n    \
+         - debug: msg=\"{{ inventory_hostname }} {{ runs }} {{ after_end is defined }} {{ handled }}\"\n",
+    );
+    let output = scratch.bosun(&["run", "-i", "hosts", "site.yml"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
+    assert!(out.contains("\"msg\": \"h1 2 False True\""), "{out}");
+    assert!(out.contains("\"msg\": \"h2 2 True True\""), "{out}");
+    for (host, recap) in [("h1", "ok=7    changed=2"), ("h2", "ok=9    changed=2")] {
+        assert!(
+            common::recap_line(&out, host).contains(recap),
+            "{host}: {out}"
+        );
+    }
+}
+
+/// `meta: end_role` outside a role, or in a handler, is refused when the playbook
+/// loads, with Ansible's words.
+#[test]
+fn end_role_outside_a_role_is_refused_at_load_time() {
+    let scratch = Scratch::new();
+    for (name, play) in [
+        ("tasks.yml", "  tasks:\n    - meta: end_role\n"),
+        (
+            "handlers.yml",
+            "  tasks:\n    - debug: msg=hi\n  handlers:\n    - name: h\n      meta: end_role\n",
+        ),
+    ] {
+        scratch.write(
+            name,
+            &format!("- hosts: localhost\n  gather_facts: false\n{play}"),
+        );
+        let output = scratch.bosun(&["run", "-c", "local", name]);
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(4), "{err}");
+        let from = if name == "tasks.yml" {
+            "outside of a role"
+        } else {
+            "a handler"
+        };
+        assert!(
+            err.contains(&format!("Cannot execute 'end_role' from {from}")),
+            "{err}"
+        );
+        assert!(!stdout(&output).contains("TASK ["), "nothing ran");
+    }
+}
+
+/// A role whose tasks are only an `include_tasks` completes too: listed twice, it runs
+/// once (the inclusion is a task of the role that ran).
+#[test]
+fn a_role_of_includes_is_deduplicated_too() {
+    let scratch = Scratch::new();
+    scratch.write("roles/inc/tasks/main.yml", "- include_tasks: inner.yml\n");
+    scratch.write("roles/inc/tasks/inner.yml", "- debug: msg=\"inner ran\"\n");
+    scratch.write(
+        "site.yml",
+        "- hosts: localhost\n  gather_facts: false\n  roles: [inc, inc]\n",
+    );
+    let output = scratch.bosun(&["run", "-c", "local", "-i", "localhost,", "site.yml"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
+    assert_eq!(out.matches("\"msg\": \"inner ran\"").count(), 1, "{out}");
+}

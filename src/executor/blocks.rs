@@ -7,7 +7,7 @@ use super::play::{ListKind, PlayRun};
 use super::task::TaskEnd;
 use super::vars::task_vars;
 use super::{HostState, RunError, Runner};
-use crate::playbook::{Action, ControlAction, RoleFrom, Task};
+use crate::playbook::{Action, ControlAction, Meta, RoleFrom, Task};
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use serde_json::Value as Json;
@@ -23,7 +23,8 @@ impl Runner {
     ) -> BoxFuture<'a, ()> {
         Box::pin(async move {
             for task in tasks {
-                if !hosts.iter().any(HostState::active) || self.is_stopped() {
+                // A host that ended its role still goes on to the role's end.
+                if !hosts.iter().any(|h| h.active() || h.role_ended) || self.is_stopped() {
                     return;
                 }
                 self.run_one(run, task, hosts, kind).await;
@@ -31,6 +32,8 @@ impl Runner {
         })
     }
 
+    /// Runs one task (a block with all it holds) on the hosts, less those that
+    /// completed its role earlier in the play.
     pub(super) async fn run_one(
         &self,
         run: &PlayRun<'_>,
@@ -38,6 +41,30 @@ impl Runner {
         hosts: &mut [HostState],
         kind: ListKind,
     ) {
+        let sitting_out = match kind {
+            ListKind::Tasks => sit_out_completed_role(task, hosts),
+            ListKind::Handlers => Vec::new(),
+        };
+        self.run_action(run, task, hosts, kind).await;
+        for index in sitting_out {
+            hosts[index].role_done_here = false;
+        }
+    }
+
+    async fn run_action(
+        &self,
+        run: &PlayRun<'_>,
+        task: &Task,
+        hosts: &mut [HostState],
+        kind: ListKind,
+    ) {
+        let ends_role = matches!(
+            task.action,
+            Action::Block { .. } | Action::Meta(Meta::RoleComplete)
+        );
+        if !ends_role && !hosts.iter().any(HostState::active) {
+            return;
+        }
         self.reread_inventory_vars(hosts);
         match &task.action {
             Action::Block {
@@ -312,4 +339,21 @@ impl Runner {
             is_loop_summary: false,
         });
     }
+}
+
+/// Sets [`HostState::role_done_here`] on the hosts that completed `task`'s role
+/// earlier in the play, as Ansible's iterator passes over such a role's tasks (its
+/// handlers still run); gives the hosts it set it on.
+fn sit_out_completed_role(task: &Task, hosts: &mut [HostState]) -> Vec<usize> {
+    let Some(role) = task.role.as_ref().and_then(|r| r.dedup.as_deref()) else {
+        return Vec::new();
+    };
+    let mut sitting_out = Vec::new();
+    for (index, host) in hosts.iter_mut().enumerate() {
+        if !host.role_done_here && host.roles_done.contains(role) {
+            host.role_done_here = true;
+            sitting_out.push(index);
+        }
+    }
+    sitting_out
 }

@@ -1,7 +1,7 @@
 //! What the executor keeps for each host during a play: its variables from each
 //! source, its connection, and whether it failed.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value as Json};
@@ -52,6 +52,16 @@ pub struct HostState {
     pub answers: Option<Arc<Answers>>,
     /// The running loop's items' arguments, while its answers last.
     pub siblings: Option<Arc<Vec<Args>>>,
+    /// Deduplicated roles ([`crate::playbook::RoleScope::dedup`]) one of whose tasks
+    /// ran here (ok, changed or failed; not skipped or unreachable) in this play.
+    pub roles_ran: HashSet<String>,
+    /// Deduplicated roles this host completed in this play: later uses skip it.
+    pub roles_done: HashSet<String>,
+    /// Sits out the running task, part of a role it completed earlier.
+    pub role_done_here: bool,
+    /// Passes over the rest of the running role after `meta: end_role`, until the
+    /// role's `role_complete` marker.
+    pub role_ended: bool,
 }
 
 /// What a host keeps from play to play, as in Ansible: its facts, `include_vars`,
@@ -146,6 +156,10 @@ impl HostState {
             prefetched: None,
             answers: None,
             siblings: None,
+            roles_ran: HashSet::new(),
+            roles_done: HashSet::new(),
+            role_done_here: false,
+            role_ended: false,
         }
     }
 
@@ -157,9 +171,10 @@ impl HostState {
         }
     }
 
-    /// Whether tasks still run on this host.
+    /// Whether tasks still run on this host (and the running one, see
+    /// [`HostState::role_done_here`]).
     pub fn active(&self) -> bool {
-        !self.failed && !self.unreachable && !self.ended
+        !self.failed && !self.unreachable && !self.ended && !self.role_done_here && !self.role_ended
     }
 
     /// Stores gathered or set facts: `ansible_x` both top-level and under `ansible_facts`.

@@ -105,6 +105,15 @@ impl Runner {
                     for host in &inclusion.hosts {
                         self.count(host, |s| s.ok += 1);
                     }
+                    // An inclusion is a task of its role that ran (Ansible's role_ran).
+                    if let Some(role) = task.role.as_ref().and_then(|r| r.dedup.as_ref()) {
+                        for host in hosts
+                            .iter_mut()
+                            .filter(|h| inclusion.hosts.contains(&h.name))
+                        {
+                            host.roles_ran.insert(role.clone());
+                        }
+                    }
                     loaded.push((inclusion, tasks));
                 }
                 Err(err) => {
@@ -156,13 +165,19 @@ impl Runner {
             IncludeKind::Role(from) => {
                 let mut params = task.vars.clone();
                 params.extend(inclusion.loop_vars.clone());
+                let allow_duplicates = match &task.action {
+                    Action::IncludeRole {
+                        allow_duplicates, ..
+                    } => *allow_duplicates,
+                    _ => true,
+                };
                 let tasks = self.loader.load_role(
                     &inclusion.target,
                     params,
                     from,
                     &task.span,
                     &ctx,
-                    true,
+                    crate::playbook::RoleUse::Include { allow_duplicates },
                 )?;
                 let handlers = std::mem::take(
                     &mut *ctx
@@ -286,6 +301,8 @@ impl Runner {
             handlers: Arc::new(std::sync::Mutex::new(Vec::new())),
             depth: 0,
             loading_dependency: false,
+            role_entry_keywords: String::new(),
+            loading_handlers: false,
         }
     }
 

@@ -19,9 +19,9 @@ impl Runner {
     ) {
         let conditional = !matches!(
             meta,
-            Meta::Noop | Meta::RefreshInventory | Meta::ResetConnection
+            Meta::Noop | Meta::RefreshInventory | Meta::ResetConnection | Meta::RoleComplete
         );
-        if !conditional && !task.when.is_empty() {
+        if !conditional && !task.when.is_empty() && meta != Meta::RoleComplete {
             self.reporter.warning(&format!(
                 "{} task does not support when conditional",
                 meta.word()
@@ -78,6 +78,22 @@ impl Runner {
                     host.connection = None;
                     for conn in self.connections.forget(&host.name).await {
                         conn.close().await;
+                    }
+                }
+            }
+            Meta::EndRole => {
+                for host in hosts.iter_mut().filter(|h| holds.contains(&h.name)) {
+                    host.role_ended = true;
+                }
+            }
+            Meta::RoleComplete => {
+                let role = task.role.as_ref().and_then(|r| r.dedup.as_ref());
+                for host in hosts.iter_mut() {
+                    host.role_ended = false;
+                }
+                for host in hosts.iter_mut().filter(|h| h.active()) {
+                    if let Some(role) = role.filter(|r| host.roles_ran.contains(*r)) {
+                        host.roles_done.insert(role.clone());
                     }
                 }
             }

@@ -35,6 +35,11 @@ impl Runner {
             Err(message) => (Status::Failed, task_failed(message)),
         };
         let notified = take_notifications(&mut result);
+        if matches!(status, Status::Ok | Status::Changed | Status::Failed)
+            && let Some(role) = task.role.as_ref().and_then(|r| r.dedup.clone())
+        {
+            host.roles_ran.insert(role);
+        }
         if matches!(status, Status::Ok | Status::Changed) {
             self.custom_stats.record(&host.name, &result);
         }

@@ -305,6 +305,9 @@ pub enum Action {
         handlers_from: Option<String>,
         /// `apply:`, the keywords every task of the role gets.
         apply: Option<Box<super::loader::Inherited>>,
+        /// `allow_duplicates:` (default true): false runs the role only on hosts that
+        /// have not completed an identical use of it in the play.
+        allow_duplicates: bool,
     },
     /// `set_fact:` variables for the host.
     SetFact {
@@ -411,6 +414,11 @@ pub enum Meta {
     ClearHostErrors,
     /// Reloads the inventory.
     RefreshInventory,
+    /// Skips the rest of the role for the hosts where `when` holds.
+    EndRole,
+    /// Ends each use of a deduplicated role (never written by users, as Ansible's
+    /// implicit `role_complete`): the hosts that ran one of its tasks have completed it.
+    RoleComplete,
 }
 
 impl Meta {
@@ -425,6 +433,7 @@ impl Meta {
         (Meta::ClearFacts, "clear_facts"),
         (Meta::ClearHostErrors, "clear_host_errors"),
         (Meta::RefreshInventory, "refresh_inventory"),
+        (Meta::EndRole, "end_role"),
     ];
 
     /// The meta action called `word`.
@@ -434,6 +443,9 @@ impl Meta {
 
     /// The word that names this action.
     pub fn word(self) -> &'static str {
+        if self == Meta::RoleComplete {
+            return "role_complete";
+        }
         Meta::ALL
             .iter()
             .find(|(m, _)| *m == self)
@@ -530,6 +542,11 @@ pub struct RoleScope {
     pub parent: Option<Arc<RoleScope>>,
     /// Whether a role's `meta/main.yml` dependencies pulled it in.
     pub dependency: bool,
+    /// The role's identity (its directory and parameters) when a later use of it in
+    /// the play runs only on hosts that have not completed it yet, as Ansible
+    /// deduplicates `roles:` entries and dependencies; `None` for `import_role`,
+    /// `include_role` and a role whose `meta` says `allow_duplicates`.
+    pub dedup: Option<String>,
 }
 
 impl Task {

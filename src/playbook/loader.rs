@@ -170,8 +170,8 @@ pub struct Loader {
     collections_path: Vec<PathBuf>,
     module_path: Vec<PathBuf>,
     /// Roles already added to the current play, by path and parameters, with the
-    /// variables each exports to the roles that depend on it.
-    seen_roles: Mutex<HashMap<String, VarMap>>,
+    /// variables each exports to the roles that depend on it (`None` while it loads).
+    seen_roles: Mutex<HashMap<String, Option<VarMap>>>,
 }
 
 /// Where a task list is being read: decides relative paths, role scope and tags.
@@ -191,6 +191,12 @@ pub struct LoadContext {
     pub depth: usize,
     /// Whether the role being loaded is another role's `meta` dependency.
     pub loading_dependency: bool,
+    /// The `when` and `tags` of the `roles:` entry (or dependency) being loaded, as
+    /// written: with the role's path and parameters, what makes two uses of a role
+    /// the same one (Ansible's `Role.__eq__`).
+    pub role_entry_keywords: String,
+    /// Whether handlers are being read (where `meta: end_role` is refused).
+    pub loading_handlers: bool,
 }
 
 impl LoadContext {
@@ -204,6 +210,8 @@ impl LoadContext {
             handlers: Arc::new(Mutex::new(Vec::new())),
             depth: 0,
             loading_dependency: false,
+            role_entry_keywords: String::new(),
+            loading_handlers: false,
         }
     }
 }
@@ -404,6 +412,7 @@ impl Loader {
                 options: options.clone(),
                 ..Inherited::default()
             },
+            loading_handlers: true,
             ..ctx.clone()
         };
         let own_handlers = match node.get("handlers") {
@@ -773,12 +782,16 @@ impl Loader {
                 let file_arg = |key: &str| args.get(key).and_then(Json::as_str).map(str::to_string);
                 let (tasks_from, handlers_from) =
                     (file_arg("tasks_from"), file_arg("handlers_from"));
+                let allow_duplicates = args
+                    .get("allow_duplicates")
+                    .is_none_or(|v| crate::modules::args::parse_bool(v) != Some(false));
                 if name == "include_role" || crate::template::is_template(&role) {
                     return Ok(Action::IncludeRole {
                         name: role,
                         tasks_from,
                         handlers_from,
                         apply: parse_apply(value)?,
+                        allow_duplicates,
                     });
                 }
                 let params = match args.get("vars") {
@@ -798,7 +811,7 @@ impl Loader {
                     },
                     &value.span,
                     &inner,
-                    true,
+                    RoleUse::Include { allow_duplicates },
                     validate,
                 )?;
                 Ok(Action::Block {
@@ -827,6 +840,18 @@ impl Loader {
                         ),
                     )
                 })?;
+                if meta == Meta::EndRole && ctx.loading_handlers {
+                    return Err(SourceError::new(
+                        &value.span,
+                        "Cannot execute 'end_role' from a handler",
+                    ));
+                }
+                if meta == Meta::EndRole && ctx.role.is_none() {
+                    return Err(SourceError::new(
+                        &value.span,
+                        "Cannot execute 'end_role' from outside of a role",
+                    ));
+                }
                 Ok(Action::Meta(meta))
             }
             "import_playbook" => Err(SourceError::new(
@@ -1007,6 +1032,11 @@ impl Loader {
                 ));
             }
         };
+        let when_written: Vec<&str> = when.iter().map(|w| w.text.as_str()).collect();
+        let role_entry_keywords = match when_written.is_empty() && tags.is_empty() {
+            true => String::new(),
+            false => format!("{when_written:?}|{tags:?}"),
+        };
         let mut inherited = ctx.inherited.clone();
         inherited.when.extend(when);
         for tag in tags {
@@ -1017,6 +1047,7 @@ impl Loader {
         inherited.options = inherited.options.overlay(&parse_options(entry)?);
         let inner = LoadContext {
             inherited,
+            role_entry_keywords,
             ..ctx.clone()
         };
         self.load_role_exporting(
@@ -1025,7 +1056,7 @@ impl Loader {
             RoleFrom::default(),
             &entry.span,
             &inner,
-            false,
+            RoleUse::Entry,
             true,
         )
     }
@@ -1040,9 +1071,9 @@ impl Loader {
         from: RoleFrom<'_>,
         span: &Span,
         ctx: &LoadContext,
-        allow_repeat: bool,
+        used: RoleUse,
     ) -> Result<Vec<Task>, SourceError> {
-        self.load_role_validated(name, params, from, span, ctx, allow_repeat, true)
+        self.load_role_validated(name, params, from, span, ctx, used, true)
     }
 
     /// [`Loader::load_role`], with its argument spec checked only when `validate`
@@ -1055,17 +1086,19 @@ impl Loader {
         from: RoleFrom<'_>,
         span: &Span,
         ctx: &LoadContext,
-        allow_repeat: bool,
+        used: RoleUse,
         validate: bool,
     ) -> Result<Vec<Task>, SourceError> {
-        self.load_role_exporting(name, params, from, span, ctx, allow_repeat, validate)
+        self.load_role_exporting(name, params, from, span, ctx, used, validate)
             .map(|(blocks, _)| blocks)
     }
 
     /// [`Loader::load_role_validated`], also giving the variables the role exports
-    /// (its dependencies' and its own `vars/main.yml`). A role already in the play
-    /// with the same parameters adds no blocks a second time, unless an include asks
-    /// (`allow_repeat`) or its `meta` says `allow_duplicates`.
+    /// (its dependencies' and its own `vars/main.yml`). A role used again in the play
+    /// with the same parameters is added again with the same identity
+    /// ([`RoleScope::dedup`]), which runs it only on hosts that did not complete an
+    /// earlier use, unless [`RoleUse`] or `allow_duplicates` in its `meta` says
+    /// otherwise; every use ends with a `role_complete` marker.
     #[allow(clippy::too_many_arguments)]
     fn load_role_exporting(
         &self,
@@ -1074,7 +1107,7 @@ impl Loader {
         from: RoleFrom<'_>,
         span: &Span,
         ctx: &LoadContext,
-        allow_repeat: bool,
+        used: RoleUse,
         validate: bool,
     ) -> Result<LoadedRole, SourceError> {
         let tasks_from = from.tasks;
@@ -1098,21 +1131,27 @@ impl Loader {
             None => false,
         };
         let key = format!(
-            "{}|{}",
+            "{}|{}|{}",
             path.display(),
-            serde_json::to_string(&params).unwrap_or_default()
+            serde_json::to_string(&params).unwrap_or_default(),
+            ctx.role_entry_keywords
         );
-        if let (false, Ok(mut seen)) = (allow_repeat, self.seen_roles.lock()) {
+        let entry = used == RoleUse::Entry;
+        if let (true, Ok(mut seen)) = (entry, self.seen_roles.lock()) {
             match seen.get(&key) {
-                Some(exports) if !allow_duplicates => {
-                    return Ok((Vec::new(), exports.clone()));
-                }
+                // A dependency cycle: the role is still loading.
+                Some(None) if !allow_duplicates => return Ok((Vec::new(), VarMap::new())),
                 Some(_) => {}
                 None => {
-                    seen.insert(key.clone(), VarMap::new());
+                    seen.insert(key.clone(), None);
                 }
             }
         }
+        let dedup = match used {
+            RoleUse::Entry => !allow_duplicates,
+            RoleUse::Include { allow_duplicates } => !allow_duplicates,
+        }
+        .then(|| key.clone());
         let defaults = load_vars_in(&path.join("defaults"))?;
         let vars = load_vars_in(&path.join("vars"))?;
         let mut params = params;
@@ -1131,6 +1170,7 @@ impl Loader {
             params,
             parent: ctx.role.clone(),
             dependency: ctx.loading_dependency,
+            dedup,
         });
         let mut blocks = Vec::new();
         let mut dependency_vars = VarMap::new();
@@ -1152,8 +1192,8 @@ impl Loader {
         });
         let mut exports = scope.dependency_vars.clone();
         exports.extend(scope.vars.clone());
-        if let (false, Ok(mut seen)) = (allow_repeat, self.seen_roles.lock()) {
-            seen.insert(key, exports.clone());
+        if let (true, Ok(mut seen)) = (entry, self.seen_roles.lock()) {
+            seen.insert(key, Some(exports.clone()));
         }
         let inner = LoadContext {
             dir: path.join("tasks"),
@@ -1163,11 +1203,11 @@ impl Loader {
             ..ctx.clone()
         };
         // Role parameters are what a `roles:` entry (or a dependency) gives beside the
-        // role's name; an import or include (`allow_repeat`) gives none, its `vars`
-        // are variables, which the validation reads as variables.
-        let provided = match allow_repeat {
-            true => VarMap::new(),
-            false => scope.params.clone(),
+        // role's name; an import or include gives none, its `vars` are variables,
+        // which the validation reads as variables.
+        let provided = match used {
+            RoleUse::Include { .. } => VarMap::new(),
+            RoleUse::Entry => scope.params.clone(),
         };
         let validation = match validate {
             true => super::role_argspec::validation(&path, &scope.name, tasks_from, &provided)?,
@@ -1205,6 +1245,7 @@ impl Loader {
                     options: ctx.inherited.options.clone(),
                     ..Inherited::default()
                 },
+                loading_handlers: true,
                 ..inner.clone()
             };
             let handlers = self.load_tasks_file(&file, &handler_ctx)?;
@@ -1212,6 +1253,9 @@ impl Loader {
                 all.extend(handlers);
             }
         }
+        let mut complete = Task::new(Action::Meta(Meta::RoleComplete), span.clone());
+        complete.role = Some(scope.clone());
+        tasks.push(complete);
         let mut block = Task::new(
             Action::Block {
                 block: tasks,
@@ -1274,6 +1318,21 @@ impl Loader {
 /// A role's blocks (its dependencies' first) and the variables it exports.
 type LoadedRole = (Vec<Task>, VarMap);
 
+/// How a role comes into the play, which decides whether a second identical use of it
+/// runs on the hosts that completed the first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoleUse {
+    /// A `roles:` entry or a `meta` dependency: deduplicated unless the role's
+    /// `meta` says `allow_duplicates`.
+    Entry,
+    /// `import_role` or `include_role` (whose `vars` are variables, not parameters):
+    /// deduplicated only when the task says `allow_duplicates: false`.
+    Include {
+        /// The task's `allow_duplicates` (default true).
+        allow_duplicates: bool,
+    },
+}
+
 /// A directory as an absolute path (`playbook_dir` is absolute in Ansible).
 fn absolute_dir(dir: &Path) -> PathBuf {
     let dir = if dir.as_os_str().is_empty() {
@@ -1310,6 +1369,7 @@ fn find_main(dir: &Path, stem: &str) -> Option<PathBuf> {
     [
         format!("{stem}.yml"),
         format!("{stem}.yaml"),
+        format!("{stem}.json"),
         stem.to_string(),
     ]
     .into_iter()
@@ -1317,12 +1377,52 @@ fn find_main(dir: &Path, stem: &str) -> Option<PathBuf> {
     .find(|p| p.is_file())
 }
 
-/// The variables in `dir/main.yml` (empty when absent).
+/// The variables a role keeps in `dir` (`defaults/`, `vars/`): `main.yml`,
+/// `main.yaml`, `main.json` or `main`, the first that exists (empty when none does).
+/// A `main` directory gives every file in it, later ones overriding earlier ones, as
+/// Ansible's `find_vars_files` reads it.
 fn load_vars_in(dir: &Path) -> Result<VarMap, SourceError> {
+    let whole = dir.join("main");
+    if !["main.yml", "main.yaml", "main.json"]
+        .iter()
+        .any(|name| dir.join(name).exists())
+        && whole.is_dir()
+    {
+        let mut vars = VarMap::new();
+        for file in vars_files_in(&whole) {
+            vars.extend(load_vars_file(&file)?);
+        }
+        return Ok(vars);
+    }
     match find_main(dir, "main") {
         Some(file) => load_vars_file(&file),
         None => Ok(VarMap::new()),
     }
+}
+
+/// The variable files in `dir`, sorted by name, subdirectories (without an extension)
+/// walked in place: files ending in `.yml`, `.yaml`, `.json` or without an extension,
+/// neither hidden nor backups (`~`), as Ansible's `_get_dir_vars_files` lists them.
+fn vars_files_in(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| !name.starts_with('.') && !name.ends_with('~'))
+        .collect();
+    names.sort();
+    let mut files = Vec::new();
+    for name in names {
+        let path = dir.join(&name);
+        let extension = Path::new(&name).extension().and_then(|e| e.to_str());
+        match extension {
+            None if path.is_dir() => files.extend(vars_files_in(&path)),
+            None | Some("yml" | "yaml" | "json") if path.is_file() => files.push(path),
+            _ => {}
+        }
+    }
+    files
 }
 
 /// Where a play's vars file `name` is, searched as Ansible's `path_dwim_relative_stack`

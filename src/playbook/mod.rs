@@ -8,4 +8,4 @@ pub mod loader;
 pub mod role_argspec;
 
 pub use ast::*;
-pub use loader::{LoadContext, Loader};
+pub use loader::{LoadContext, Loader, RoleUse};

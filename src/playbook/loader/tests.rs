@@ -106,3 +106,30 @@ fn set_fact_and_include_vars_become_their_actions() {
     };
     assert_eq!(args.keys().collect::<Vec<_>>(), ["dir", "name"]);
 }
+
+/// A role's `defaults/main/` directory: every file in it, sorted and walked into
+/// subdirectories, later files winning, hidden files and backups left out, as
+/// Ansible's `_get_dir_vars_files` (the roles target's `data` role).
+#[test]
+fn a_main_directory_of_variables_is_read_file_by_file() {
+    let dir = tempfile::tempdir().expect("a scratch directory");
+    let main = dir.path().join("defaults/main");
+    std::fs::create_dir_all(main.join("10-more")).expect("directories");
+    for (name, text) in [
+        ("00.yml", "a: 0\nb: 0\n"),
+        ("01.yaml", "b: 1\n"),
+        ("10-more/x.json", "{\"c\": 2}"),
+        ("20.txt", "d: never\n"),
+        (".hidden.yml", "e: never\n"),
+        ("30.yml~", "f: never\n"),
+    ] {
+        std::fs::write(main.join(name), text).expect("a vars file");
+    }
+    let vars = load_vars_in(&dir.path().join("defaults")).expect("loads");
+    let keys: Vec<&str> = vars.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["a", "b", "c"]);
+    assert_eq!(vars["b"], 1);
+    std::fs::write(dir.path().join("defaults/main.yml"), "only: file\n").expect("main.yml");
+    let vars = load_vars_in(&dir.path().join("defaults")).expect("loads");
+    assert_eq!(vars.keys().collect::<Vec<_>>(), ["only"]);
+}
