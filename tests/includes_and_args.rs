@@ -575,3 +575,31 @@ fn handlers_from_picks_the_roles_handler_file() {
     assert_eq!(out.matches("from_alt").count(), 2, "{out}");
     assert!(!out.contains("from_main"), "{out}");
 }
+
+/// A dynamic include keeps its own tags to itself: with `--tags x`, an
+/// `include_tasks` tagged `x` runs, but of its tasks only those tagged `x` (or
+/// `always`), unless `apply` gives them the tag. As ansible-playbook 2.19.14 runs it
+/// (and its handlers target's 58841.yml through `include_role`).
+#[test]
+fn an_include_keeps_its_own_tags_to_itself() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "inc.yml",
+        "- debug: msg=untagged\n- debug: msg=tagged\n  tags: [x]\n- debug: msg=always\n  tags: [always]\n",
+    );
+    scratch.write(
+        "site.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - include_tasks: inc.yml\n      \
+         tags: [x]\n    - include_tasks:\n        file: inc.yml\n        apply: {tags: [x]}\n      tags: [x]\n",
+    );
+    let output = scratch.bosun(&["run", "-c", "local", "site.yml", "--tags", "x"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
+    let said = |text: &str| out.matches(&format!("\"msg\": \"{text}\"")).count();
+    assert_eq!(
+        (said("untagged"), said("tagged"), said("always")),
+        (1, 2, 2),
+        "{out}"
+    );
+    assert!(recap_line(&out, "localhost").contains("ok=7 "), "{out}");
+}

@@ -293,7 +293,7 @@ impl Runner {
             role: task.role.clone(),
             inherited: crate::playbook::loader::Inherited {
                 when: Vec::new(),
-                tags: task.tags.clone(),
+                tags: task.tags[..task.inherited_tags.min(task.tags.len())].to_vec(),
                 vars: task.vars.clone(),
                 options: task.options.clone(),
                 notify: task.notify.clone(),

@@ -239,6 +239,10 @@ pub struct Task {
     pub poll: Option<Json>,
     /// Tags, including those inherited from the play, roles, blocks and imports.
     pub tags: Vec<String>,
+    /// How many of `tags`, from the front, are inherited: the rest are the task's own,
+    /// which an `include_tasks` or `include_role` keeps to itself (Ansible does not
+    /// pass a dynamic include's own tags to the tasks it includes).
+    pub inherited_tags: usize,
     /// `vars:` of the task (for blocks: of the block).
     pub vars: VarMap,
     /// Inheritable options set on this task.
@@ -571,6 +575,7 @@ impl Task {
             async_: None,
             poll: None,
             tags: Vec::new(),
+            inherited_tags: 0,
             vars: VarMap::new(),
             options: TaskOptions::default(),
             role: None,

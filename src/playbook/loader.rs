@@ -577,6 +577,7 @@ impl Loader {
         task.when = ctx.inherited.when.clone();
         task.when.extend(parse_conditions(node.get("when"))?);
         task.tags = ctx.inherited.tags.clone();
+        task.inherited_tags = task.tags.len();
         for tag in parse_tags(node.get("tags"))? {
             if !task.tags.contains(&tag) {
                 task.tags.push(tag);

@@ -31,6 +31,18 @@ pub(super) fn register(env: &mut Environment<'static>) {
     });
     env.add_filter("splitext", splitext);
     env.add_filter("path_join", path_join);
+    env.add_filter("fileglob", fileglob);
+}
+
+/// `fileglob`: the regular files a pattern names on the control node, as Ansible's
+/// filter (`glob.glob`, files only).
+fn fileglob(state: &State, value: &Value) -> Result<Value, Error> {
+    let pattern = path_str(state, value, "fileglob")?;
+    let files = crate::glob::paths(pattern)
+        .into_iter()
+        .filter(|path| std::path::Path::new(path).is_file())
+        .map(Value::from);
+    Ok(Value::from(files.collect::<Vec<_>>()))
 }
 
 /// Requires a string value and returns it.
@@ -90,6 +102,23 @@ fn path_join(state: &State, value: &Value) -> Result<Value, Error> {
 mod tests {
     use crate::template::test_support::{eval, eval_err};
     use serde_json::json;
+
+    /// The files a pattern names, directories left out, sorted.
+    #[test]
+    fn fileglob_gives_the_files_a_pattern_names() {
+        let dir = tempfile::tempdir().expect("a scratch directory");
+        for name in ["b.txt", "a.txt", "sub.txt/inner"] {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().expect("a parent")).expect("dirs");
+            std::fs::write(path, "").expect("a file");
+        }
+        let root = dir.path().display().to_string();
+        let found = eval(
+            "(root ~ '/*.txt') | fileglob | map('basename') | join(',')",
+            json!({"root": root}),
+        );
+        assert_eq!(found, "a.txt,b.txt");
+    }
 
     #[test]
     fn basename_dirname() {

@@ -141,22 +141,10 @@ pub(super) fn fileglob(ctx: &Ctx, terms: &[Value]) -> Outcome {
     Ok(out)
 }
 
-/// Python's `glob.glob(dir/pattern)` for a pattern without slashes, files only. Names
-/// starting with a dot match only a pattern starting with one.
+/// Python's `glob.glob(dir/pattern)`, files only.
 fn glob_files(dir: &str, pattern: &str) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut names: Vec<String> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|name| !name.starts_with('.') || pattern.starts_with('.'))
-        .filter(|name| crate::glob::matches(pattern, name))
-        .collect();
-    names.sort();
-    names
+    crate::glob::paths(&pypath::join([dir, pattern]))
         .into_iter()
-        .map(|name| pypath::join([dir, name.as_str()]))
         .filter(|path| Path::new(path).is_file())
         .collect()
 }
