@@ -184,18 +184,29 @@ impl Templar {
         shielded(|| env.get_template(text)?.render(context))
     }
 
-    /// Renders `text` to a string.
+    /// Renders `text`, a template written in YAML, to a string: the backslashes of
+    /// its expressions' string constants are kept ([`super::backslashes`]).
     pub fn render_str(&self, text: &str, vars: &Arc<Vars>) -> Result<String, TemplateError> {
-        if !is_template(text) {
+        self.render_source(text, &super::backslashes::escaped(text), vars)
+    }
+
+    /// Renders `source`, the template `text` as Jinja reads it (messages name `text`).
+    fn render_source(
+        &self,
+        text: &str,
+        source: &str,
+        vars: &Arc<Vars>,
+    ) -> Result<String, TemplateError> {
+        if !is_template(source) {
             return Ok(text.to_string());
         }
-        super::nesting::check_template(text)?;
+        super::nesting::check_template(source)?;
         take_undefined_hint();
         let context = Value::from_dyn_object(vars.clone());
-        let attempt = self.render_cached(&self.strict, text, &context);
+        let attempt = self.render_cached(&self.strict, source, &context);
         match attempt {
-            Err(err) if err.kind() == ErrorKind::UndefinedError && guards_undefined(text) => self
-                .render_cached(&self.chainable, text, &context)
+            Err(err) if err.kind() == ErrorKind::UndefinedError && guards_undefined(source) => self
+                .render_cached(&self.chainable, source, &context)
                 .map_err(|err| describe(err, text, vars)),
             other => other.map_err(|err| describe(err, text, vars)),
         }
@@ -211,7 +222,7 @@ impl Templar {
     ) -> Result<String, TemplateError> {
         let default_syntax = options.delimiters == Delimiters::default();
         if options.trim_blocks && !options.lstrip_blocks && default_syntax {
-            return self.render_str(text, vars);
+            return self.render_source(text, text, vars);
         }
         super::nesting::check_template_with(text, &options.delimiters)?;
         let mut env = environment(UndefinedBehavior::Strict);
@@ -310,7 +321,8 @@ impl Templar {
     /// Renders one string; one `{{ expression }}` keeps the expression's type.
     fn render_string(&self, text: &str, vars: &Arc<Vars>) -> Result<Json, TemplateError> {
         if let Some(expression) = native_expression(text) {
-            return Ok(match self.eval(expression, vars)? {
+            let expression = super::backslashes::in_expression(expression);
+            return Ok(match self.eval(&expression, vars)? {
                 Json::String(result) => Json::String(with_trailing_newlines(text, result)),
                 other => other,
             });

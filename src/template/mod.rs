@@ -3,6 +3,7 @@
 //! Python-style value formatting, and PyYAML / Python-json compatible serializers.
 
 mod args;
+mod backslashes;
 mod conditional;
 mod embedded;
 mod engine;
