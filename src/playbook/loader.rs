@@ -772,6 +772,10 @@ impl Loader {
                     always: Vec::new(),
                 })
             }
+            "import_role" | "include_role" if ctx.loading_handlers => Err(SourceError::new(
+                name_span,
+                format!("Using '{name}' as a handler is not supported."),
+            )),
             "import_role" | "include_role" => {
                 let role = args
                     .get("name")

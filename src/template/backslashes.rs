@@ -158,7 +158,10 @@ mod tests {
 
     #[test]
     fn statements_comments_and_raw_blocks_are_left_alone() {
-        assert_eq!(escaped("{{ 'é\\1' }} é {% é %}"), "{{ 'é\\\\1' }} é {% é %}");
+        assert_eq!(
+            escaped("{{ 'é\\1' }} é {% é %}"),
+            "{{ 'é\\\\1' }} é {% é %}"
+        );
         for text in [
             r"{% set x = '\1' %}{{ x }}",
             r"{# '\1' #}",

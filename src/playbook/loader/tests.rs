@@ -133,3 +133,27 @@ fn a_main_directory_of_variables_is_read_file_by_file() {
     let vars = load_vars_in(&dir.path().join("defaults")).expect("loads");
     assert_eq!(vars.keys().collect::<Vec<_>>(), ["only"]);
 }
+
+/// A handler cannot be a role: Ansible refuses it when the play loads (a block of
+/// handlers it flattens).
+#[test]
+fn a_role_as_a_handler_is_refused() {
+    let loader = Loader::new(Vec::new(), Vec::new());
+    let dir = std::env::temp_dir();
+    let mut ctx = LoadContext::top(&dir);
+    ctx.loading_handlers = true;
+    for (handler, message) in [
+        (
+            "- name: h\n  include_role: {name: r}\n",
+            "Using 'include_role' as a handler is not supported.",
+        ),
+        (
+            "- name: h\n  import_role: {name: r}\n",
+            "Using 'import_role' as a handler is not supported.",
+        ),
+    ] {
+        let node = crate::yaml::parse_str("handlers.yml", handler).expect("yaml");
+        let err = loader.parse_tasks(&node, &ctx).expect_err(handler);
+        assert_eq!(err.message, message);
+    }
+}
