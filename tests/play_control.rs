@@ -1165,3 +1165,26 @@ fn a_template_inside_a_conditionals_string_constant_is_rendered() {
     assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
     assert!(scratch.path().join("ran").is_file(), "{out}");
 }
+
+/// A handler that is `meta: flush_handlers` stops the run when it runs, with exit 1
+/// and no recap, as ansible-playbook 2.19.14 does (the handlers target's
+/// test_flush_handlers_as_handler.yml); the tasks before it have run.
+#[test]
+fn flush_handlers_as_a_handler_stops_the_run() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "site.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: echo\n      notify: handler\n    \
+         - copy: {content: ran, dest: \"{{ playbook_dir }}/after\"}\n  handlers:\n    - name: handler\n      \
+         meta: flush_handlers\n",
+    );
+    let (output, out) = run_site(&scratch);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}{err}");
+    assert!(
+        err.contains("flush_handlers cannot be used as a handler"),
+        "{err}"
+    );
+    assert!(!out.contains("PLAY RECAP"), "{out}");
+    assert_eq!(scratch.read("after"), "ran");
+}

@@ -92,6 +92,9 @@ impl Runner {
                 self.run_include(run, task, name, include, hosts, kind)
                     .await;
             }
+            Action::Meta(Meta::FlushHandlers) if kind == ListKind::Handlers => {
+                self.stop(RunError::FlushHandlersAsHandler);
+            }
             Action::Meta(meta) => self.run_meta(run, task, *meta, hosts).await,
             _ => {
                 if !self.options.tags.allows(&self.task_tags(run, task, hosts)) {

@@ -151,6 +151,10 @@ pub enum RunError {
         "The requested handler '{0}' was not found in either the main handlers list nor in the listening handlers list"
     )]
     MissingHandler(String),
+    /// A handler is `meta: flush_handlers`, which Ansible stops the run for when the
+    /// handler runs.
+    #[error("flush_handlers cannot be used as a handler")]
+    FlushHandlersAsHandler,
     /// A play's `vars_prompt` entry cannot be rendered or its answer hashed.
     #[error("{0}")]
     Prompt(String),
