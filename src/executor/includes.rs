@@ -303,6 +303,7 @@ impl Runner {
             loading_dependency: false,
             role_entry_keywords: String::new(),
             loading_handlers: false,
+            in_handler_block: false,
         }
     }
 

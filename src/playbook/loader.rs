@@ -197,6 +197,9 @@ pub struct LoadContext {
     pub role_entry_keywords: String,
     /// Whether handlers are being read (where `meta: end_role` is refused).
     pub loading_handlers: bool,
+    /// Whether the tasks of a block of handlers are being read: Ansible flattens such
+    /// a block, and refuses another block inside it.
+    pub in_handler_block: bool,
 }
 
 impl LoadContext {
@@ -212,6 +215,7 @@ impl LoadContext {
             loading_dependency: false,
             role_entry_keywords: String::new(),
             loading_handlers: false,
+            in_handler_block: false,
         }
     }
 }
@@ -545,6 +549,12 @@ impl Loader {
             return Err(err);
         }
         let is_block = node.get("block").is_some();
+        if is_block && ctx.in_handler_block {
+            return Err(SourceError::new(
+                &node.span,
+                "Using a block as a handler is not supported.",
+            ));
+        }
         let action_node = node.get("action").or_else(|| node.get("local_action"));
         if is_block && !action_keys.is_empty() {
             return Err(SourceError::new(
@@ -626,6 +636,7 @@ impl Loader {
                     options: task.options.clone(),
                     notify: task.notify.clone(),
                 },
+                in_handler_block: ctx.loading_handlers,
                 ..ctx.clone()
             };
             let list = |key: &str| match node.get(key) {

@@ -134,14 +134,29 @@ fn a_main_directory_of_variables_is_read_file_by_file() {
     assert_eq!(vars.keys().collect::<Vec<_>>(), ["only"]);
 }
 
-/// A handler cannot be a role: Ansible refuses it when the play loads (a block of
-/// handlers it flattens).
+/// A handler cannot be a role, nor a block inside a block of handlers: Ansible
+/// refuses both when the play loads (a block of handlers itself it flattens).
 #[test]
 fn a_role_as_a_handler_is_refused() {
     let loader = Loader::new(Vec::new(), Vec::new());
     let dir = std::env::temp_dir();
     let mut ctx = LoadContext::top(&dir);
     ctx.loading_handlers = true;
+    let nested = "- name: h\n  block:\n    - debug: msg=x\n    - block:\n        - debug: msg=y\n";
+    let err = loader.parse_tasks(
+        &crate::yaml::parse_str("h.yml", nested).expect("yaml"),
+        &ctx,
+    );
+    assert_eq!(
+        err.expect_err("a block in a block of handlers").message,
+        "Using a block as a handler is not supported."
+    );
+    let flat = "- name: h\n  block:\n    - debug: msg=x\n";
+    assert!(
+        loader
+            .parse_tasks(&crate::yaml::parse_str("h.yml", flat).expect("yaml"), &ctx)
+            .is_ok()
+    );
     for (handler, message) in [
         (
             "- name: h\n  include_role: {name: r}\n",
