@@ -37,13 +37,14 @@ pub fn paths(pattern: &str) -> Vec<String> {
                 continue;
             }
             let dir = if base.is_empty() { "." } else { base.as_str() };
-            let Ok(entries) = std::fs::read_dir(dir) else {
+            let (Ok(entries), Ok(wanted)) = (std::fs::read_dir(dir), Regex::new(&to_regex(part)))
+            else {
                 continue;
             };
             let mut names: Vec<String> = entries
                 .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
                 .filter(|name| !name.starts_with('.') || part.starts_with('.'))
-                .filter(|name| matches(part, name))
+                .filter(|name| wanted.is_match(name))
                 .collect();
             names.sort();
             next.extend(names.iter().map(|name| join(name)));

@@ -348,7 +348,7 @@ impl Runner {
 /// earlier in the play, as Ansible's iterator passes over such a role's tasks (its
 /// handlers still run); gives the hosts it set it on.
 fn sit_out_completed_role(task: &Task, hosts: &mut [HostState]) -> Vec<usize> {
-    let Some(role) = task.role.as_ref().and_then(|r| r.dedup.as_deref()) else {
+    let Some(role) = task.dedup_role() else {
         return Vec::new();
     };
     let mut sitting_out = Vec::new();

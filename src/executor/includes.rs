@@ -106,7 +106,7 @@ impl Runner {
                         self.count(host, |s| s.ok += 1);
                     }
                     // An inclusion is a task of its role that ran (Ansible's role_ran).
-                    if let Some(role) = task.role.as_ref().and_then(|r| r.dedup.as_ref()) {
+                    if let Some(role) = task.dedup_role() {
                         for host in hosts
                             .iter_mut()
                             .filter(|h| inclusion.hosts.contains(&h.name))

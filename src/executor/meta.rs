@@ -21,7 +21,7 @@ impl Runner {
             meta,
             Meta::Noop | Meta::RefreshInventory | Meta::ResetConnection | Meta::RoleComplete
         );
-        if !conditional && !task.when.is_empty() && meta != Meta::RoleComplete {
+        if !conditional && !task.when.is_empty() {
             self.reporter.warning(&format!(
                 "{} task does not support when conditional",
                 meta.word()
@@ -87,7 +87,7 @@ impl Runner {
                 }
             }
             Meta::RoleComplete => {
-                let role = task.role.as_ref().and_then(|r| r.dedup.as_ref());
+                let role = task.dedup_role();
                 for host in hosts.iter_mut() {
                     host.role_ended = false;
                 }

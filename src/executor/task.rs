@@ -36,9 +36,9 @@ impl Runner {
         };
         let notified = take_notifications(&mut result);
         if matches!(status, Status::Ok | Status::Changed | Status::Failed)
-            && let Some(role) = task.role.as_ref().and_then(|r| r.dedup.clone())
+            && let Some(role) = task.dedup_role()
         {
-            host.roles_ran.insert(role);
+            host.roles_ran.insert(role.clone());
         }
         if matches!(status, Status::Ok | Status::Changed) {
             self.custom_stats.record(&host.name, &result);

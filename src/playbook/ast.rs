@@ -420,8 +420,9 @@ pub enum Meta {
     RefreshInventory,
     /// Skips the rest of the role for the hosts where `when` holds.
     EndRole,
-    /// Ends each use of a deduplicated role (never written by users, as Ansible's
-    /// implicit `role_complete`): the hosts that ran one of its tasks have completed it.
+    /// Ends every use of a role (never written by users, as Ansible's implicit
+    /// `role_complete`): it ends `end_role`'s skipping, and the hosts that ran one of a
+    /// deduplicated role's tasks have completed it.
     RoleComplete,
 }
 
@@ -546,14 +547,21 @@ pub struct RoleScope {
     pub parent: Option<Arc<RoleScope>>,
     /// Whether a role's `meta/main.yml` dependencies pulled it in.
     pub dependency: bool,
-    /// The role's identity (its directory and parameters) when a later use of it in
-    /// the play runs only on hosts that have not completed it yet, as Ansible
-    /// deduplicates `roles:` entries and dependencies; `None` for `import_role`,
-    /// `include_role` and a role whose `meta` says `allow_duplicates`.
+    /// The role's identity (its directory, parameters, and the `when` and `tags` of
+    /// its entry) when a later use of it in the play runs only on hosts that have not
+    /// completed it yet, as Ansible deduplicates `roles:` entries and dependencies;
+    /// `None` where duplicates are allowed (`import_role`/`include_role` unless they
+    /// say `allow_duplicates: false`, a role whose `meta` says `allow_duplicates`).
     pub dedup: Option<String>,
 }
 
 impl Task {
+    /// The identity of the deduplicated role this task belongs to
+    /// ([`RoleScope::dedup`]), if any.
+    pub fn dedup_role(&self) -> Option<&String> {
+        self.role.as_ref().and_then(|role| role.dedup.as_ref())
+    }
+
     /// A task with `action` and nothing else set.
     pub fn new(action: Action, span: Span) -> Task {
         Task {

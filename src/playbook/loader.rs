@@ -1398,22 +1398,14 @@ fn find_main(dir: &Path, stem: &str) -> Option<PathBuf> {
 /// A `main` directory gives every file in it, later ones overriding earlier ones, as
 /// Ansible's `find_vars_files` reads it.
 fn load_vars_in(dir: &Path) -> Result<VarMap, SourceError> {
-    let whole = dir.join("main");
-    if !["main.yml", "main.yaml", "main.json"]
-        .iter()
-        .any(|name| dir.join(name).exists())
-        && whole.is_dir()
-    {
-        let mut vars = VarMap::new();
-        for file in vars_files_in(&whole) {
-            vars.extend(load_vars_file(&file)?);
-        }
-        return Ok(vars);
+    if let Some(file) = find_main(dir, "main") {
+        return load_vars_file(&file);
     }
-    match find_main(dir, "main") {
-        Some(file) => load_vars_file(&file),
-        None => Ok(VarMap::new()),
+    let mut vars = VarMap::new();
+    for file in vars_files_in(&dir.join("main")) {
+        vars.extend(load_vars_file(&file)?);
     }
+    Ok(vars)
 }
 
 /// The variable files in `dir`, sorted by name, subdirectories (without an extension)

@@ -26,25 +26,24 @@ pub(super) fn register(env: &mut Environment<'static>) {
 /// item without the attribute maps to an undefined value whose use fails with
 /// "object of type 'dict' has no attribute 'name'".
 fn map(state: &State, value: Value, args: Rest<Value>) -> Result<Value, Error> {
-    if value.is_undefined() {
-        return Ok(Value::UNDEFINED);
-    }
-    let missing_attribute = {
-        let (_, kwargs): (&[Value], Kwargs) = from_args(&args)?;
-        let attribute = kwargs.get::<Option<Value>>("attribute")?;
-        attribute.filter(|_| !kwargs.has("default"))
-    };
-    let mapped = filters::map(state, value.clone(), args)?;
-    if let Some(attribute) = missing_attribute
-        && let Some(index) = mapped.iter().position(Value::is_undefined)
-        && let Ok(item) = value.get_item(&Value::from(index))
-    {
-        set_undefined_hint(format!(
-            "object of type '{}' has no attribute '{attribute}'",
-            type_name(&item)
-        ));
-    }
-    Ok(Value::from(mapped))
+    lazily(&value, || {
+        let missing_attribute = {
+            let (_, kwargs): (&[Value], Kwargs) = from_args(&args)?;
+            let attribute = kwargs.get::<Option<Value>>("attribute")?;
+            attribute.filter(|_| !kwargs.has("default"))
+        };
+        let mapped = filters::map(state, value.clone(), args)?;
+        if let Some(attribute) = missing_attribute
+            && let Some(index) = mapped.iter().position(Value::is_undefined)
+            && let Ok(item) = value.get_item(&Value::from(index))
+        {
+            set_undefined_hint(format!(
+                "object of type '{}' has no attribute '{attribute}'",
+                type_name(&item)
+            ));
+        }
+        Ok(mapped)
+    })
 }
 
 /// `select`: undefined for an undefined input.
