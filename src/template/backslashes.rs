@@ -27,15 +27,16 @@ pub fn escaped(text: &str) -> Cow<'_, str> {
             let end = raw_end(from);
             out.push_str(&from[..end]);
             rest = &from[end..];
-        } else if let Some(close) = ["{%", "{#"]
-            .iter()
-            .find(|open| from.starts_with(**open))
-            .map(|open| if *open == "{%" { "%}" } else { "#}" })
-        {
-            let (inside, after) = split_at_end(&from[2..], close);
+        } else if from.starts_with("{%") {
+            let (inside, after) = split_at_end(&from[2..], "%}");
             out.push_str(&from[..2]);
             out.push_str(inside);
             rest = after;
+        } else if from.starts_with("{#") {
+            // A comment is text: a quote in it opens no string.
+            let end = from.find("#}").map_or(from.len(), |at| at + 2);
+            out.push_str(&from[..end]);
+            rest = &from[end..];
         } else {
             out.push('{');
             rest = &from[1..];
@@ -170,6 +171,7 @@ mod tests {
         ] {
             assert_eq!(escaped(text), text);
         }
+        assert_eq!(escaped(r"{# don't #}{{ '\1' }}"), r"{# don't #}{{ '\\1' }}");
         assert_eq!(
             escaped(r"{% raw %}'\1'{% endraw %}{{ '\1' }}"),
             r"{% raw %}'\1'{% endraw %}{{ '\\1' }}"
