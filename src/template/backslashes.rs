@@ -7,6 +7,8 @@
 
 use std::borrow::Cow;
 
+use super::nesting::{is_raw_tag, skip_raw, string_len};
+
 /// `text` with the backslashes of the string constants in its `{{ }}` expressions
 /// doubled (unchanged, and not copied, when it has no backslash).
 pub fn escaped(text: &str) -> Cow<'_, str> {
@@ -23,15 +25,15 @@ pub fn escaped(text: &str) -> Cow<'_, str> {
             let (expression, after) = split_at_end(body, "}}");
             out.push_str(&in_expression(expression));
             rest = after;
-        } else if from.starts_with("{%") && is_raw_start(from) {
-            let end = raw_end(from);
-            out.push_str(&from[..end]);
-            rest = &from[end..];
-        } else if from.starts_with("{%") {
-            let (inside, after) = split_at_end(&from[2..], "%}");
-            out.push_str(&from[..2]);
-            out.push_str(inside);
-            rest = after;
+        } else if let Some(tag) = from.strip_prefix("{%") {
+            let (code, after) = split_at_end(tag, "%}");
+            let after = after.get(2..).unwrap_or_default();
+            let end = match is_raw_tag(code) {
+                true => skip_raw(after, "%}"),
+                false => after,
+            };
+            out.push_str(&from[..from.len() - end.len()]);
+            rest = end;
         } else if from.starts_with("{#") {
             // A comment is text: a quote in it opens no string.
             let end = from.find("#}").map_or(from.len(), |at| at + 2);
@@ -88,54 +90,20 @@ pub fn in_expression(expression: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// The text up to the first `end` outside a string constant, and what follows `end`
-/// (all of it, and nothing after, when `end` never comes).
-fn split_at_end<'t>(text: &'t str, end: &str) -> (&'t str, &'t str) {
-    let bytes = text.as_bytes();
-    let mut quote: Option<u8> = None;
-    let mut i = 0;
-    while i < bytes.len() {
-        match (quote, bytes[i]) {
-            (Some(_), b'\\') => i += 1,
-            (Some(q), b) if b == q => quote = None,
-            (None, b'\'' | b'"') => quote = Some(bytes[i]),
-            (None, _) if bytes[i..].starts_with(end.as_bytes()) => {
-                return (&text[..i], &text[i..]);
-            }
-            _ => {}
+/// The text up to the first `end` outside a string constant, and what follows from
+/// `end` on (all of it, and nothing after, when `end` never comes).
+fn split_at_end<'t>(code: &'t str, end: &str) -> (&'t str, &'t str) {
+    let mut at = 0;
+    while let Some(c) = code[at..].chars().next() {
+        if code[at..].starts_with(end) {
+            return (&code[..at], &code[at..]);
         }
-        i += 1;
+        at += match c {
+            '\'' | '"' => string_len(&code[at..], c),
+            _ => c.len_utf8(),
+        };
     }
-    (text, "")
-}
-
-/// Whether `text` starts with `{% raw %}` (whitespace control allowed).
-fn is_raw_start(text: &str) -> bool {
-    let inner = text[2..].trim_start_matches(['-', '+']).trim_start();
-    inner.starts_with("raw")
-        && inner[3..]
-            .trim_start()
-            .trim_start_matches(['-', '+'])
-            .starts_with("%}")
-}
-
-/// Where the raw block at the start of `text` ends: after its `{% endraw %}`, or the
-/// end of the text.
-fn raw_end(text: &str) -> usize {
-    let mut from = 2;
-    while let Some(at) = text[from..].find("{%") {
-        let start = from + at;
-        let inner = text[start + 2..]
-            .trim_start_matches(['-', '+'])
-            .trim_start();
-        if let Some(after) = inner.strip_prefix("endraw")
-            && let Some(close) = after.find("%}")
-        {
-            return text.len() - after.len() + close + 2;
-        }
-        from = start + 2;
-    }
-    text.len()
+    (code, "")
 }
 
 #[cfg(test)]

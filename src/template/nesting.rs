@@ -203,7 +203,7 @@ fn too_deep(source: &str) -> TemplateError {
 
 /// The length in bytes of the string literal at the start of `text` (quoted by
 /// `quote`, backslash escapes allowed), or of the rest of `text` if it is not closed.
-fn string_len(text: &str, quote: char) -> usize {
+pub(super) fn string_len(text: &str, quote: char) -> usize {
     let mut escaped = false;
     for (at, c) in text.char_indices().skip(1) {
         match c {
@@ -217,12 +217,12 @@ fn string_len(text: &str, quote: char) -> usize {
 }
 
 /// Whether the code of a `{% ... %}` tag (with its closing `%}`) is `raw`.
-fn is_raw_tag(inner: &str) -> bool {
+pub(super) fn is_raw_tag(inner: &str) -> bool {
     inner.trim_matches(|c: char| c == '-' || c == '+' || c.is_whitespace()) == "raw"
 }
 
 /// The text after the `{% endraw %}` (closed by `block_end`) that closes a raw block.
-fn skip_raw<'t>(text: &'t str, block_end: &str) -> &'t str {
+pub(super) fn skip_raw<'t>(text: &'t str, block_end: &str) -> &'t str {
     let Some(at) = text.find("endraw") else {
         return "";
     };
